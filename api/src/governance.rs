@@ -1,0 +1,69 @@
+//! Types of the governance canister's interface (`candid/governance.did`).
+
+use candid::{CandidType, Deserialize, Principal};
+
+const ONE_ICP_E8S: u64 = 100_000_000;
+const ONE_DAY_SECONDS: u64 = 24 * 60 * 60;
+const ONE_YEAR_SECONDS: u64 = (365 * 24 + 6) * 60 * 60;
+
+/// Parameters of the network's economics, as the real `NetworkEconomics`
+/// (the Neurons' Fund parameters do not apply and are left out; clients of
+/// the real canister read them as `null`).
+#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct NetworkEconomics {
+    pub reject_cost_e8s: u64,
+    pub neuron_minimum_stake_e8s: u64,
+    pub neuron_management_fee_per_proposal_e8s: u64,
+    pub minimum_icp_xdr_rate: u64,
+    pub neuron_spawn_dissolve_delay_seconds: u64,
+    pub maximum_node_provider_rewards_e8s: u64,
+    pub transaction_fee_e8s: u64,
+    pub max_proposals_to_keep_per_topic: u32,
+    pub voting_power_economics: Option<VotingPowerEconomics>,
+}
+
+#[derive(CandidType, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+pub struct VotingPowerEconomics {
+    pub start_reducing_voting_power_after_seconds: Option<u64>,
+    pub clear_following_after_seconds: Option<u64>,
+    pub neuron_minimum_dissolve_delay_to_vote_seconds: Option<u64>,
+}
+
+impl Default for VotingPowerEconomics {
+    /// Mainnet values: reduce after half a year, clear following a month later,
+    /// six months' dissolve delay to vote.
+    fn default() -> Self {
+        Self {
+            start_reducing_voting_power_after_seconds: Some(ONE_YEAR_SECONDS / 2),
+            clear_following_after_seconds: Some(30 * ONE_DAY_SECONDS),
+            neuron_minimum_dissolve_delay_to_vote_seconds: Some(ONE_YEAR_SECONDS / 2),
+        }
+    }
+}
+
+impl Default for NetworkEconomics {
+    /// Mainnet values.
+    fn default() -> Self {
+        Self {
+            reject_cost_e8s: 25 * ONE_ICP_E8S,
+            neuron_minimum_stake_e8s: ONE_ICP_E8S,
+            neuron_management_fee_per_proposal_e8s: ONE_ICP_E8S / 100,
+            minimum_icp_xdr_rate: 100,
+            neuron_spawn_dissolve_delay_seconds: 7 * ONE_DAY_SECONDS,
+            maximum_node_provider_rewards_e8s: 1_000_000 * ONE_ICP_E8S,
+            transaction_fee_e8s: 10_000,
+            max_proposals_to_keep_per_topic: 100,
+            voting_power_economics: Some(VotingPowerEconomics::default()),
+        }
+    }
+}
+
+/// Installation argument. Every field is optional: the ids default to the
+/// well-known NNS ids and the economics to mainnet's.
+#[derive(CandidType, Deserialize, Clone, Debug, Default, PartialEq, Eq)]
+pub struct GovernanceArg {
+    pub ledger_canister_id: Option<Principal>,
+    pub cmc_canister_id: Option<Principal>,
+    pub economics: Option<NetworkEconomics>,
+    pub genesis_timestamp_seconds: Option<u64>,
+}

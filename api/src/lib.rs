@@ -1,0 +1,14 @@
+//! Candid types shared by the canisters of this workspace and their clients.
+//!
+//! This crate must not depend on `ic-cdk` (the test command checks it), so
+//! that off-chain clients and tests can use it without pulling in the
+//! canister runtime.
+
+pub mod account_identifier;
+pub mod cmc;
+pub mod governance;
+pub mod ids;
+pub mod ledger;
+pub mod metadata;
+
+pub use account_identifier::{AccountIdentifier, Subaccount};

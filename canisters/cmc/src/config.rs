@@ -1,0 +1,100 @@
+//! The CMC's configuration: validated from the install argument and kept in
+//! stable memory.
+
+use candid::{CandidType, Deserialize, Principal};
+use nns_api::AccountIdentifier;
+use nns_api::cmc::{
+    CyclesCanisterInitPayload, DEFAULT_CYCLES_LIMIT_PER_HOUR, IcpXdrConversionRate,
+};
+use nns_api::ids::{GOVERNANCE_CANISTER_ID, LEDGER_CANISTER_ID};
+
+#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct Config {
+    pub ledger_canister_id: Principal,
+    pub governance_canister_id: Principal,
+    /// The ledger's minting account: ICP sent there is burned.
+    pub minting_account_id: AccountIdentifier,
+    pub cycles_limit_per_hour: u128,
+    /// Blocks at or below this index are too old to be notified.
+    pub last_purged_notification: u64,
+    pub initial_rate: Option<IcpXdrConversionRate>,
+}
+
+impl Config {
+    /// Missing fields take the NNS's values: the well-known ids, the
+    /// governance canister's default account as minting account, 150e15
+    /// cycles per hour.
+    pub fn from_init(payload: Option<CyclesCanisterInitPayload>) -> Result<Self, String> {
+        let payload = payload.unwrap_or_default();
+        let governance_canister_id = payload
+            .governance_canister_id
+            .unwrap_or(GOVERNANCE_CANISTER_ID);
+        let minting_account_id = match payload.minting_account_id {
+            Some(text) => AccountIdentifier::from_hex(&text)
+                .map_err(|e| format!("minting_account_id: {e}"))?,
+            None => AccountIdentifier::new(&governance_canister_id, None),
+        };
+        let cycles_limit_per_hour = match payload.cycles_limit_per_hour {
+            Some(limit) => {
+                u128::try_from(limit.0).map_err(|_| "cycles_limit_per_hour is too large")?
+            }
+            None => DEFAULT_CYCLES_LIMIT_PER_HOUR,
+        };
+        if let Some(rate) = payload.exchange_rate
+            && rate.xdr_permyriad_per_icp == 0
+        {
+            return Err("exchange_rate: xdr_permyriad_per_icp must be positive".into());
+        }
+        Ok(Self {
+            ledger_canister_id: payload.ledger_canister_id.unwrap_or(LEDGER_CANISTER_ID),
+            governance_canister_id,
+            minting_account_id,
+            cycles_limit_per_hour,
+            last_purged_notification: payload.last_purged_notification.unwrap_or(0),
+            initial_rate: payload.exchange_rate,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_payload_means_the_nns_wiring() {
+        let config = Config::from_init(None).unwrap();
+        assert_eq!(config.ledger_canister_id, LEDGER_CANISTER_ID);
+        assert_eq!(config.governance_canister_id, GOVERNANCE_CANISTER_ID);
+        assert_eq!(
+            config.minting_account_id,
+            AccountIdentifier::new(&GOVERNANCE_CANISTER_ID, None)
+        );
+        assert_eq!(config.cycles_limit_per_hour, 150_000_000_000_000_000);
+    }
+
+    #[test]
+    fn invalid_fields_are_refused() {
+        let bad_account = CyclesCanisterInitPayload {
+            minting_account_id: Some("00".repeat(32)),
+            ..Default::default()
+        };
+        assert!(
+            Config::from_init(Some(bad_account))
+                .unwrap_err()
+                .contains("minting_account_id")
+        );
+        let zero_rate = CyclesCanisterInitPayload {
+            exchange_rate: Some(IcpXdrConversionRate {
+                timestamp_seconds: 1,
+                xdr_permyriad_per_icp: 0,
+            }),
+            ..Default::default()
+        };
+        assert!(Config::from_init(Some(zero_rate)).is_err());
+        let huge_limit = CyclesCanisterInitPayload {
+            cycles_limit_per_hour: Some(candid::Nat::from(u128::MAX) + 1u8),
+            ..Default::default()
+        };
+        assert!(Config::from_init(Some(huge_limit)).is_err());
+    }
+}

@@ -1,0 +1,117 @@
+//! Stable-memory plumbing shared by the canisters.
+
+use candid::CandidType;
+use ic_stable_structures::storable::Bound;
+use ic_stable_structures::{Memory, StableCell, Storable};
+use serde::de::DeserializeOwned;
+use std::borrow::Cow;
+
+/// Stores a value as its Candid encoding: for small, rarely written values
+/// such as a canister's configuration, where schema evolution (new `opt`
+/// fields) matters more than speed.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Candid<T>(pub T);
+
+impl<T: CandidType + DeserializeOwned> Storable for Candid<T> {
+    fn to_bytes(&self) -> Cow<'_, [u8]> {
+        Cow::Owned(self.encode())
+    }
+
+    fn into_bytes(self) -> Vec<u8> {
+        self.encode()
+    }
+
+    fn from_bytes(bytes: Cow<[u8]>) -> Self {
+        Self(candid::decode_one(&bytes).expect("stable memory holds a value of this type"))
+    }
+
+    const BOUND: Bound = Bound::Unbounded;
+}
+
+impl<T: CandidType> Candid<T> {
+    fn encode(&self) -> Vec<u8> {
+        candid::encode_one(&self.0).expect("a Candid value always encodes")
+    }
+}
+
+/// A canister's configuration in a memory of its own: empty until install
+/// sets it, then read on every call and rewritten whole on (rare) changes.
+pub struct StableConfig<T: CandidType + DeserializeOwned, M: Memory>(
+    StableCell<Candid<Option<T>>, M>,
+);
+
+impl<T: CandidType + DeserializeOwned + Clone, M: Memory> StableConfig<T, M> {
+    pub fn init(memory: M) -> Self {
+        Self(StableCell::init(memory, Candid(None)))
+    }
+
+    pub fn set(&mut self, config: T) {
+        self.0.set(Candid(Some(config)));
+    }
+
+    /// Panics before install, which cannot happen in a canister: every
+    /// endpoint runs after `canister_init`.
+    pub fn get(&self) -> &T {
+        self.0.get().0.as_ref().expect("the canister is installed")
+    }
+
+    pub fn update(&mut self, f: impl FnOnce(&mut T)) {
+        let mut config = self.get().clone();
+        f(&mut config);
+        self.set(config);
+    }
+}
+
+/// Checks, in a canister's unit tests, that the interface generated from the
+/// code equals the checked-in `.did` file and that the `candid:args` text
+/// embedded in the module names the `.did`'s init arguments.
+#[cfg(feature = "testing")]
+pub fn assert_candid_interface(generated: &str, did_file: &str, embedded_init_args: &[u8]) {
+    use candid_parser::utils::{CandidSource, instantiate_candid, service_equal};
+
+    if let Err(e) = service_equal(CandidSource::Text(generated), CandidSource::Text(did_file)) {
+        panic!(
+            "the .did file differs from the interface generated from the code: {e}\n\
+             generated interface:\n{generated}"
+        );
+    }
+    let (init_args, _) = instantiate_candid(CandidSource::Text(did_file)).expect("the .did parses");
+    let expected = format!(
+        "({})",
+        init_args
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    assert_eq!(
+        std::str::from_utf8(embedded_init_args).unwrap(),
+        expected,
+        "the embedded candid:args must be the .did's init arguments"
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ic_stable_structures::{StableCell, VectorMemory};
+
+    #[test]
+    fn a_config_survives_reopening_and_updates_in_place() {
+        let memory = VectorMemory::default();
+        let mut config = StableConfig::<(String, u64), _>::init(memory.clone());
+        config.set(("fee".to_string(), 10_000));
+        config.update(|c| c.1 += 1);
+        let reopened = StableConfig::<(String, u64), _>::init(memory);
+        assert_eq!(reopened.get(), &("fee".to_string(), 10_001));
+    }
+
+    #[test]
+    fn a_cell_keeps_its_value_across_reopening() {
+        let memory = VectorMemory::default();
+        let mut cell = StableCell::init(memory.clone(), Candid(None::<(String, u64)>));
+        cell.set(Candid(Some(("fee".to_string(), 10_000))));
+        let reopened = StableCell::init(memory, Candid(None::<(String, u64)>));
+        assert_eq!(reopened.get().0, Some(("fee".to_string(), 10_000)));
+    }
+}

@@ -1,0 +1,74 @@
+//! Helpers shared by the integration tests: where the repository, its
+//! interfaces and the built canister modules are.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+/// The production canisters, as named in `dfx.json`, `icp.yaml`, `candid/`
+/// and the workspace.
+pub const CANISTERS: [&str; 3] = ["ledger", "cmc", "governance"];
+
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+pub fn did_path(canister: &str) -> PathBuf {
+    repo_root().join("candid").join(format!("{canister}.did"))
+}
+
+pub fn did_text(canister: &str) -> String {
+    std::fs::read_to_string(did_path(canister)).unwrap()
+}
+
+/// Where `scripts/build-canisters.sh` puts a canister's module.
+pub fn wasm_gz_path(canister: &str) -> PathBuf {
+    repo_root()
+        .join("target/canisters")
+        .join(format!("{canister}.wasm.gz"))
+}
+
+/// The built module, gunzipped. Panics with what to run if it is missing:
+/// the README's test command builds the canisters before running the tests.
+pub fn wasm_module(canister: &str) -> Vec<u8> {
+    let path = wasm_gz_path(canister);
+    let gz = std::fs::read(&path).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e}; build the canisters with scripts/build-canisters.sh first",
+            path.display()
+        )
+    });
+    let mut wasm = Vec::new();
+    flate2::read::GzDecoder::new(gz.as_slice())
+        .read_to_end(&mut wasm)
+        .unwrap();
+    wasm
+}
+
+/// The contents of every custom section named `name` in a wasm module.
+pub fn custom_sections(wasm: &[u8], name: &str) -> Vec<Vec<u8>> {
+    wasmparser::Parser::new(0)
+        .parse_all(wasm)
+        .filter_map(|payload| match payload.expect("a valid wasm module") {
+            wasmparser::Payload::CustomSection(section) if section.name() == name => {
+                Some(section.data().to_vec())
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+/// Encodes Candid text `args` against the init types of `canister`'s `.did`,
+/// failing when the text does not parse or does not have those types.
+pub fn encode_init_args(canister: &str, args: &str) -> Result<Vec<u8>, String> {
+    use candid_parser::utils::{CandidSource, instantiate_candid};
+    let did = did_text(canister);
+    let (init_types, (env, _)) =
+        instantiate_candid(CandidSource::Text(&did)).map_err(|e| e.to_string())?;
+    let parsed = candid_parser::parse_idl_args(args).map_err(|e| e.to_string())?;
+    parsed
+        .to_bytes_with_types(&env, &init_types)
+        .map_err(|e| e.to_string())
+}
