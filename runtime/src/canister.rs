@@ -1,0 +1,338 @@
+//! One canister: its settings, its cycles, and its code as a live wasmtime
+//! instance; running one entry point as a transaction.
+
+// Failing installs and upgrades hand back the state they were given (the
+// stable memory, the old code), so their error variants are large on purpose.
+#![allow(clippy::result_large_err)]
+
+use crate::error::{ErrorCode, RejectResponse};
+use crate::module::{CompiledModule, TABLE_EXPORT, engine};
+use crate::stable_memory::StableMemory;
+use crate::system_api::{self, Context, Env, ExecState, HostTrap};
+use candid::Principal;
+use std::sync::{Arc, OnceLock};
+use wasmtime::{Global, Linker, Memory, Store, Table, Val};
+
+/// The IC's per-message instruction limits.
+pub mod limits {
+    pub const UPDATE: u64 = 40_000_000_000;
+    pub const QUERY: u64 = 5_000_000_000;
+    pub const INSTALL: u64 = 300_000_000_000;
+    pub const INSPECT_MESSAGE: u64 = 200_000_000;
+}
+
+fn linker() -> &'static Linker<Env> {
+    static LINKER: OnceLock<Linker<Env>> = OnceLock::new();
+    LINKER.get_or_init(|| {
+        let mut linker = Linker::new(engine());
+        system_api::link(&mut linker).expect("the System API links");
+        linker
+    })
+}
+
+/// Where an execution starts.
+#[derive(Clone, Copy, Debug)]
+pub enum EntryPoint<'a> {
+    /// An exported function such as `canister_update transfer`.
+    Export(&'a str),
+    /// A callback from the function table, with its environment argument.
+    Callback { function: u32, env: u32 },
+}
+
+/// An execution that did not complete: its effects were discarded.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Failure {
+    pub code: ErrorCode,
+    pub message: String,
+}
+
+impl Failure {
+    pub fn into_reject(self, canister: Principal) -> RejectResponse {
+        RejectResponse::new(
+            self.code,
+            format!("Error from Canister {canister}: {}", self.message),
+        )
+    }
+}
+
+/// The heap and mutable globals of an instance at one moment.
+struct HeapSnapshot {
+    heap: Vec<u8>,
+    globals: Vec<Val>,
+}
+
+/// Installed code: a live instance whose heap persists between messages.
+pub struct Code {
+    pub compiled: Arc<CompiledModule>,
+    store: Store<Env>,
+    instance: wasmtime::Instance,
+    memory: Option<Memory>,
+    table: Option<Table>,
+    globals: Vec<Global>,
+}
+
+impl Code {
+    /// Instantiates `compiled` over `stable` (running the wasm `start` function, if any).
+    pub fn instantiate(
+        compiled: Arc<CompiledModule>,
+        stable: StableMemory,
+        exec: ExecState,
+    ) -> Result<Self, (Failure, StableMemory)> {
+        let mut store = Store::new(
+            engine(),
+            Env {
+                stable,
+                memory: None,
+                exec: ExecState {
+                    context: Context::Start,
+                    ..exec
+                },
+            },
+        );
+        store.set_fuel(limits::INSTALL).expect("fuel is enabled");
+        let instance = match linker().instantiate(&mut store, &compiled.module) {
+            Ok(instance) => instance,
+            Err(error) => {
+                let failure = classify(&error, limits::INSTALL);
+                return Err((failure, store.into_data().stable));
+            }
+        };
+        let memory = instance.get_memory(&mut store, "memory");
+        store.data_mut().memory = memory;
+        let table = instance.get_table(&mut store, TABLE_EXPORT);
+        let globals = compiled
+            .mutable_globals
+            .iter()
+            .map(|name| {
+                instance
+                    .get_global(&mut store, name)
+                    .expect("the rewrite exported it")
+            })
+            .collect();
+        Ok(Self {
+            compiled,
+            store,
+            instance,
+            memory,
+            table,
+            globals,
+        })
+    }
+
+    pub fn stable(&self) -> &StableMemory {
+        &self.store.data().stable
+    }
+
+    pub fn stable_mut(&mut self) -> &mut StableMemory {
+        &mut self.store.data_mut().stable
+    }
+
+    /// Gives up the instance, keeping its stable memory.
+    pub fn into_stable(self) -> StableMemory {
+        self.store.into_data().stable
+    }
+
+    pub fn heap_bytes(&self) -> usize {
+        self.memory.map_or(0, |m| m.data_size(&self.store))
+    }
+
+    fn snapshot(&mut self) -> HeapSnapshot {
+        let heap = self
+            .memory
+            .map(|m| m.data(&self.store).to_vec())
+            .unwrap_or_default();
+        let globals = self
+            .globals
+            .iter()
+            .map(|g| g.get(&mut self.store))
+            .collect();
+        HeapSnapshot { heap, globals }
+    }
+
+    fn restore(&mut self, snapshot: HeapSnapshot) {
+        // Wasm memory cannot shrink: after a rolled-back `memory.grow`,
+        // start again from a fresh instance of the same module.
+        if self.heap_bytes() > snapshot.heap.len() {
+            let stable = std::mem::take(&mut self.store.data_mut().stable);
+            *self = Self::instantiate(self.compiled.clone(), stable, idle_exec())
+                .unwrap_or_else(|_| panic!("re-instantiating an installed module cannot fail"));
+        }
+        if let Some(memory) = self.memory {
+            let missing = snapshot.heap.len() - memory.data_size(&self.store);
+            if missing > 0 {
+                memory
+                    .grow(&mut self.store, (missing / 65536) as u64)
+                    .expect("the snapshot's size was reachable before");
+            }
+            memory
+                .data_mut(&mut self.store)
+                .copy_from_slice(&snapshot.heap);
+        }
+        for (global, value) in self.globals.iter().zip(snapshot.globals) {
+            global
+                .set(&mut self.store, value)
+                .expect("same global, same type");
+        }
+    }
+
+    /// Runs `entry` with `exec`; returns the state after it and the
+    /// instructions it used. Commits nothing and rolls nothing back.
+    fn call(
+        &mut self,
+        entry: EntryPoint,
+        exec: ExecState,
+    ) -> (Result<(), Failure>, ExecState, u64) {
+        let limit = exec.instruction_limit;
+        self.store.data_mut().exec = exec;
+        self.store.set_fuel(limit).expect("fuel is enabled");
+        let result = match entry {
+            EntryPoint::Export(name) => self.call_export(name),
+            EntryPoint::Callback { function, env } => self.call_callback(function, env),
+        };
+        let used = limit - self.store.get_fuel().expect("fuel is enabled");
+        let exec = std::mem::replace(&mut self.store.data_mut().exec, idle_exec());
+        (result.map_err(|e| classify(&e, limit)), exec, used)
+    }
+
+    fn call_export(&mut self, name: &str) -> wasmtime::Result<()> {
+        let func = self
+            .instance
+            .get_typed_func::<(), ()>(&mut self.store, name)?;
+        func.call(&mut self.store, ())
+    }
+
+    fn call_callback(&mut self, function: u32, env: u32) -> wasmtime::Result<()> {
+        let func = self
+            .table
+            .and_then(|table| table.get(&mut self.store, u64::from(function)))
+            .and_then(|r| r.as_func().flatten().copied());
+        let Some(func) = func else {
+            return Err(wasmtime::Trap::TableOutOfBounds.into());
+        };
+        let typed = func
+            .typed::<u32, ()>(&self.store)
+            .map_err(|_| wasmtime::Trap::BadSignature)?;
+        typed.call(&mut self.store, env)
+    }
+
+    /// Runs `entry` as a transaction: on success the stable-memory writes are
+    /// committed (unless `keep` is false, as for queries); on failure, or
+    /// when not kept, heap, globals and stable memory are as before.
+    pub fn execute(&mut self, entry: EntryPoint, exec: ExecState, keep: bool) -> Executed {
+        let snapshot = self.snapshot();
+        let (result, exec, instructions) = self.call(entry, exec);
+        if result.is_ok() && keep {
+            self.store.data_mut().stable.commit();
+        } else {
+            self.store.data_mut().stable.rollback();
+            self.restore(snapshot);
+        }
+        Executed {
+            result,
+            exec,
+            instructions,
+        }
+    }
+}
+
+/// Upgrades `old` to `compiled`: `canister_pre_upgrade` (when `pre` is
+/// given) on the old instance, then `canister_post_upgrade` on a fresh one
+/// over the same stable memory. All of it or nothing: on failure the old
+/// code comes back with its heap and stable memory untouched.
+pub fn upgrade(
+    mut old: Code,
+    compiled: Arc<CompiledModule>,
+    pre: Option<ExecState>,
+    post: ExecState,
+) -> Result<(Code, Executed), (Code, Failure)> {
+    let snapshot = old.snapshot();
+    let abort = |mut old: Code, snapshot, failure| {
+        old.stable_mut().rollback();
+        old.restore(snapshot);
+        Err((old, failure))
+    };
+    if let Some(pre) = pre.filter(|_| old.compiled.exports_method("canister_pre_upgrade")) {
+        let (result, _, _) = old.call(EntryPoint::Export("canister_pre_upgrade"), pre);
+        if let Err(failure) = result {
+            return abort(old, snapshot, failure);
+        }
+    }
+    // pre_upgrade's writes stay in the journal until post_upgrade succeeds.
+    let stable = std::mem::take(old.stable_mut());
+    let mut new = match Code::instantiate(compiled, stable, post.clone()) {
+        Ok(new) => new,
+        Err((failure, stable)) => {
+            *old.stable_mut() = stable;
+            return abort(old, snapshot, failure);
+        }
+    };
+    let executed = if new.compiled.exports_method("canister_post_upgrade") {
+        let (result, exec, instructions) =
+            new.call(EntryPoint::Export("canister_post_upgrade"), post);
+        Executed {
+            result,
+            exec,
+            instructions,
+        }
+    } else {
+        Executed {
+            result: Ok(()),
+            exec: post,
+            instructions: 0,
+        }
+    };
+    if let Err(failure) = executed.result {
+        *old.stable_mut() = new.into_stable();
+        return abort(old, snapshot, failure);
+    }
+    new.stable_mut().commit();
+    Ok((new, executed))
+}
+
+/// The state a store holds between executions.
+fn idle_exec() -> ExecState {
+    ExecState::new(
+        Context::Start,
+        Principal::anonymous(),
+        Principal::anonymous(),
+        0,
+    )
+}
+
+/// The result of one execution.
+pub struct Executed {
+    pub result: Result<(), Failure>,
+    /// The state after the execution (its effects, when `result` is `Ok`).
+    pub exec: ExecState,
+    pub instructions: u64,
+}
+
+/// Turns a wasmtime error into the IC's error code and message.
+fn classify(error: &wasmtime::Error, limit: u64) -> Failure {
+    if let Some(trap) = error.downcast_ref::<HostTrap>() {
+        let code = match trap {
+            HostTrap::Called(_) => ErrorCode::CanisterCalledTrap,
+            HostTrap::ContractViolation(_) => ErrorCode::CanisterContractViolation,
+        };
+        return Failure {
+            code,
+            message: format!("{trap}."),
+        };
+    }
+    match error.downcast_ref::<wasmtime::Trap>() {
+        Some(wasmtime::Trap::OutOfFuel) => Failure {
+            code: ErrorCode::CanisterInstructionLimitExceeded,
+            message: format!(
+                "Canister exceeded the limit of {limit} instructions for single message execution."
+            ),
+        },
+        Some(trap) => Failure {
+            code: ErrorCode::CanisterTrapped,
+            message: format!("Canister trapped: {trap}."),
+        },
+        None => Failure {
+            code: ErrorCode::CanisterTrapped,
+            message: format!("Canister trapped: {error:#}."),
+        },
+    }
+}

@@ -1,0 +1,17 @@
+//! An in-process Internet Computer: runs canister wasm modules with wasmtime
+//! the way the IC does, behind an API shaped like the `pocket-ic` crate's.
+
+pub mod canister;
+pub mod error;
+pub mod module;
+
+pub mod stable_memory;
+pub mod system_api;
+
+pub use error::{ErrorCode, RejectCode, RejectResponse};
+pub mod pocket_ic;
+
+pub use pocket_ic::{
+    CanisterLogRecord, InstallMode, PocketIc, Time, query_candid, query_candid_as, update_candid,
+    update_candid_as,
+};

@@ -1,0 +1,200 @@
+//! Stable memory: sparse (untouched pages cost nothing, whatever the size)
+//! and transactional (an execution's writes sit in a journal until it
+//! commits, so a rollback costs only the pages it wrote).
+
+use std::collections::HashMap;
+
+/// The unit of allocation and of rollback.
+const CHUNK: u64 = 4096;
+/// The IC's stable-memory page, the unit of `stable64_size`/`stable64_grow`.
+pub const WASM_PAGE: u64 = 65536;
+/// The IC's limit: 500 GiB.
+pub const MAX_PAGES: u64 = 500 * 1024 * 1024 * 1024 / WASM_PAGE;
+
+type Chunk = Box<[u8; CHUNK as usize]>;
+
+#[derive(Default, Clone)]
+pub struct StableMemory {
+    committed: HashMap<u64, Chunk>,
+    committed_pages: u64,
+    /// Chunks written by the running execution (whole copies).
+    journal: HashMap<u64, Chunk>,
+    pages: u64,
+}
+
+impl StableMemory {
+    /// Size in 64 KiB pages, as the running execution sees it.
+    pub fn size_pages(&self) -> u64 {
+        self.pages
+    }
+
+    /// Grows by `delta` pages; returns the old size, or `None` past the limit.
+    pub fn grow(&mut self, delta: u64) -> Option<u64> {
+        let old = self.pages;
+        let new = old.checked_add(delta).filter(|&n| n <= MAX_PAGES)?;
+        self.pages = new;
+        Some(old)
+    }
+
+    fn in_bounds(&self, offset: u64, len: u64) -> bool {
+        offset
+            .checked_add(len)
+            .is_some_and(|end| end <= self.pages * WASM_PAGE)
+    }
+
+    /// Reads `dst.len()` bytes at `offset`; `false` when out of bounds.
+    pub fn read(&self, offset: u64, dst: &mut [u8]) -> bool {
+        if !self.in_bounds(offset, dst.len() as u64) {
+            return false;
+        }
+        self.for_each_chunk(offset, dst.len(), |index, within, range| {
+            match self
+                .journal
+                .get(&index)
+                .or_else(|| self.committed.get(&index))
+            {
+                Some(chunk) => {
+                    dst[range.clone()].copy_from_slice(&chunk[within..within + range.len()])
+                }
+                None => dst[range].fill(0),
+            }
+        });
+        true
+    }
+
+    /// Writes `src` at `offset`; `false` when out of bounds.
+    pub fn write(&mut self, offset: u64, src: &[u8]) -> bool {
+        if !self.in_bounds(offset, src.len() as u64) {
+            return false;
+        }
+        let mut touched = Vec::new();
+        self.for_each_chunk(offset, src.len(), |index, within, range| {
+            touched.push((index, within, range));
+        });
+        for (index, within, range) in touched {
+            let committed = &self.committed;
+            let chunk = self.journal.entry(index).or_insert_with(|| {
+                committed
+                    .get(&index)
+                    .cloned()
+                    .unwrap_or_else(|| Box::new([0; CHUNK as usize]))
+            });
+            chunk[within..within + range.len()].copy_from_slice(&src[range]);
+        }
+        true
+    }
+
+    /// Calls `f(chunk index, offset within the chunk, range of the buffer)`
+    /// for each chunk that `[offset, offset + len)` touches.
+    fn for_each_chunk(
+        &self,
+        offset: u64,
+        len: usize,
+        mut f: impl FnMut(u64, usize, std::ops::Range<usize>),
+    ) {
+        let mut done = 0usize;
+        while done < len {
+            let position = offset + done as u64;
+            let within = (position % CHUNK) as usize;
+            let take = (CHUNK as usize - within).min(len - done);
+            f(position / CHUNK, within, done..done + take);
+            done += take;
+        }
+    }
+
+    /// Makes the running execution's writes and growth permanent.
+    pub fn commit(&mut self) {
+        self.committed.extend(self.journal.drain());
+        self.committed_pages = self.pages;
+    }
+
+    /// Discards the running execution's writes and growth.
+    pub fn rollback(&mut self) {
+        self.journal.clear();
+        self.pages = self.committed_pages;
+    }
+
+    /// Chunks held in memory (for figures: memory is proportional to pages touched).
+    pub fn resident_chunks(&self) -> usize {
+        self.committed.len() + self.journal.len()
+    }
+
+    /// The whole committed memory, as pocket-ic's `get_stable_memory` returns it.
+    pub fn to_vec(&self) -> Vec<u8> {
+        let mut bytes = vec![0; (self.committed_pages * WASM_PAGE) as usize];
+        for (index, chunk) in &self.committed {
+            let start = (index * CHUNK) as usize;
+            if start < bytes.len() {
+                bytes[start..start + CHUNK as usize].copy_from_slice(&chunk[..]);
+            }
+        }
+        bytes
+    }
+
+    /// Replaces the memory with `bytes` (rounded up to whole pages).
+    pub fn from_bytes(bytes: &[u8]) -> Self {
+        let mut memory = Self::default();
+        memory.grow((bytes.len() as u64).div_ceil(WASM_PAGE));
+        memory.write(0, bytes);
+        memory.commit();
+        memory
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fresh_pages_read_as_zero_and_writes_cross_chunks() {
+        let mut memory = StableMemory::default();
+        assert_eq!(memory.grow(2), Some(0));
+        let data: Vec<u8> = (0..10_000u32).map(|i| i as u8).collect();
+        assert!(memory.write(4000, &data));
+        let mut back = vec![0; 10_000];
+        assert!(memory.read(4000, &mut back));
+        assert_eq!(back, data);
+        let mut zeros = vec![1; 100];
+        assert!(memory.read(50_000, &mut zeros));
+        assert!(zeros.iter().all(|&b| b == 0));
+    }
+
+    #[test]
+    fn out_of_bounds_access_is_refused() {
+        let mut memory = StableMemory::default();
+        assert!(!memory.write(0, &[1]));
+        memory.grow(1);
+        assert!(!memory.write(WASM_PAGE - 1, &[1, 2]));
+        assert!(!memory.read(u64::MAX, &mut [0]));
+        assert!(memory.write(WASM_PAGE - 1, &[1]));
+        assert_eq!(memory.grow(MAX_PAGES), None);
+    }
+
+    #[test]
+    fn rollback_restores_contents_and_size() {
+        let mut memory = StableMemory::default();
+        memory.grow(1);
+        memory.write(10, b"kept");
+        memory.commit();
+        memory.grow(3);
+        memory.write(10, b"lost");
+        memory.write(WASM_PAGE * 3, b"lost");
+        memory.rollback();
+        assert_eq!(memory.size_pages(), 1);
+        let mut back = [0; 4];
+        memory.read(10, &mut back);
+        assert_eq!(&back, b"kept");
+        assert_eq!(memory.resident_chunks(), 1);
+    }
+
+    #[test]
+    fn a_huge_memory_costs_only_the_chunks_written() {
+        let mut memory = StableMemory::default();
+        memory.grow(16 * 1024 * 1024); // 1 TiB of address space is refused…
+        memory.rollback();
+        memory.grow(MAX_PAGES); // …but 500 GiB is fine and costs nothing.
+        memory.write(MAX_PAGES * WASM_PAGE - 8, &[7; 8]);
+        memory.commit();
+        assert_eq!(memory.resident_chunks(), 1);
+    }
+}

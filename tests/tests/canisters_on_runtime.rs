@@ -1,0 +1,170 @@
+//! The built canisters, installed on the local runtime at their well-known
+//! ids with the init arguments of `dfx.json`, answer as the NNS's would.
+
+use candid::{Encode, Nat, Principal};
+use ic_runtime::{ErrorCode, PocketIc, RejectCode, query_candid};
+use icrc_ledger_types::icrc1::account::Account;
+use integration_tests::{encode_init_args, repo_root, wasm_gz_path};
+use nns_api::governance::NetworkEconomics;
+use nns_api::ids::{CYCLES_MINTING_CANISTER_ID, GOVERNANCE_CANISTER_ID, LEDGER_CANISTER_ID};
+use nns_api::ledger::{LedgerArg, Tokens, TransferFee, TransferFeeArg, UpgradeArgs};
+
+fn dfx_init_arg(canister: &str) -> Vec<u8> {
+    let text = std::fs::read_to_string(repo_root().join("dfx.json")).unwrap();
+    let json: serde_json::Value = serde_json::from_str(&text).unwrap();
+    encode_init_args(
+        canister,
+        json["canisters"][canister]["init_arg"].as_str().unwrap(),
+    )
+    .unwrap()
+}
+
+fn wasm(canister: &str) -> Vec<u8> {
+    std::fs::read(wasm_gz_path(canister)).expect("scripts/build-canisters.sh has run")
+}
+
+/// The three canisters at their well-known ids, installed as `dfx deploy` would.
+fn setup() -> PocketIc {
+    let mut pic = PocketIc::new();
+    for (name, id) in [
+        ("ledger", LEDGER_CANISTER_ID),
+        ("governance", GOVERNANCE_CANISTER_ID),
+        ("cmc", CYCLES_MINTING_CANISTER_ID),
+    ] {
+        pic.create_canister_with_id(None, None, id).unwrap();
+        pic.install_canister(id, wasm(name), dfx_init_arg(name), None);
+    }
+    pic
+}
+
+#[test]
+fn should_answer_ledger_metadata_as_configured() {
+    let mut pic = setup();
+    let (symbol,): (String,) =
+        query_candid(&mut pic, LEDGER_CANISTER_ID, "icrc1_symbol", ()).unwrap();
+    assert_eq!(symbol, "ICP");
+    let (fee,): (Nat,) = query_candid(&mut pic, LEDGER_CANISTER_ID, "icrc1_fee", ()).unwrap();
+    assert_eq!(fee, Nat::from(10_000u64));
+    let (minter,): (Option<Account>,) =
+        query_candid(&mut pic, LEDGER_CANISTER_ID, "icrc1_minting_account", ()).unwrap();
+    assert_eq!(minter.map(|a| a.owner), Some(GOVERNANCE_CANISTER_ID));
+    let (legacy_fee,): (TransferFee,) = query_candid(
+        &mut pic,
+        LEDGER_CANISTER_ID,
+        "transfer_fee",
+        (TransferFeeArg {},),
+    )
+    .unwrap();
+    assert_eq!(legacy_fee.transfer_fee, Tokens::from_e8s(10_000));
+}
+
+#[test]
+fn should_serve_governance_economics_and_cmc_metadata() {
+    let mut pic = setup();
+    let (economics,): (NetworkEconomics,) = query_candid(
+        &mut pic,
+        GOVERNANCE_CANISTER_ID,
+        "get_network_economics_parameters",
+        (),
+    )
+    .unwrap();
+    assert_eq!(economics, NetworkEconomics::default());
+    let (build,): (String,) = query_candid(
+        &mut pic,
+        CYCLES_MINTING_CANISTER_ID,
+        "get_build_metadata",
+        (),
+    )
+    .unwrap();
+    assert!(build.starts_with("cmc "), "{build}");
+}
+
+#[test]
+fn should_keep_configuration_in_stable_memory_across_upgrades() {
+    let mut pic = setup();
+    let upgrade = Encode!(&Some(LedgerArg::Upgrade(Some(UpgradeArgs::default())))).unwrap();
+    pic.upgrade_canister(LEDGER_CANISTER_ID, wasm("ledger"), upgrade, None)
+        .unwrap();
+    let (name,): (String,) = query_candid(&mut pic, LEDGER_CANISTER_ID, "icrc1_name", ()).unwrap();
+    assert_eq!(name, "Internet Computer");
+    assert!(!pic.get_stable_memory(LEDGER_CANISTER_ID).is_empty());
+}
+
+#[test]
+fn should_refuse_an_upgrade_with_an_init_argument_and_keep_the_canister() {
+    let mut pic = setup();
+    let error = pic
+        .upgrade_canister(
+            LEDGER_CANISTER_ID,
+            wasm("ledger"),
+            dfx_init_arg("ledger"),
+            None,
+        )
+        .unwrap_err();
+    assert_eq!(error.error_code, ErrorCode::CanisterCalledTrap);
+    assert!(
+        error.reject_message.contains("Upgrade variant"),
+        "{}",
+        error.reject_message
+    );
+    let (symbol,): (String,) =
+        query_candid(&mut pic, LEDGER_CANISTER_ID, "icrc1_symbol", ()).unwrap();
+    assert_eq!(symbol, "ICP");
+}
+
+#[test]
+fn should_reject_bad_install_arguments_and_leave_the_canister_empty() {
+    let mut pic = PocketIc::new();
+    let id = pic.create_canister();
+    let bad = encode_init_args(
+        "ledger",
+        r#"(variant { Init = record { minting_account = "00"; initial_values = vec {} } })"#,
+    )
+    .unwrap();
+    let error = pic
+        .reinstall_canister(id, wasm("ledger"), bad, None)
+        .unwrap_err();
+    assert_eq!(error.error_code, ErrorCode::CanisterCalledTrap);
+    assert!(
+        error.reject_message.contains("minting_account"),
+        "{}",
+        error.reject_message
+    );
+    let error = query_candid::<(), (String,)>(&mut pic, id, "icrc1_symbol", ()).unwrap_err();
+    assert_eq!(error.error_code, ErrorCode::CanisterWasmModuleNotFound);
+    // Malformed Candid is refused the same way.
+    let error = pic
+        .reinstall_canister(id, wasm("ledger"), b"not candid".to_vec(), None)
+        .unwrap_err();
+    assert_eq!(error.error_code, ErrorCode::CanisterCalledTrap);
+}
+
+#[test]
+fn should_answer_unknown_methods_missing_canisters_and_strangers_with_ic_errors() {
+    let mut pic = setup();
+    let error = pic
+        .query_call(
+            LEDGER_CANISTER_ID,
+            Principal::anonymous(),
+            "no_such_method",
+            Encode!().unwrap(),
+        )
+        .unwrap_err();
+    assert_eq!(error.error_code, ErrorCode::CanisterMethodNotFound);
+    assert_eq!(error.reject_code, RejectCode::CanisterError);
+    let missing = Principal::from_slice(&[9; 10]);
+    let error = pic
+        .update_call(
+            missing,
+            Principal::anonymous(),
+            "icrc1_symbol",
+            Encode!().unwrap(),
+        )
+        .unwrap_err();
+    assert_eq!(error.reject_code, RejectCode::DestinationInvalid);
+    let stranger = Principal::from_slice(&[7; 29]);
+    let error = pic
+        .upgrade_canister(LEDGER_CANISTER_ID, wasm("ledger"), vec![], Some(stranger))
+        .unwrap_err();
+    assert_eq!(error.error_code, ErrorCode::CanisterInvalidController);
+}
