@@ -76,6 +76,13 @@ impl AccountIdentifier {
     pub fn as_bytes(&self) -> &[u8; 32] {
         &self.0
     }
+
+    /// Rebuilds an identifier from bytes that [`Self::as_bytes`] produced
+    /// earlier (e.g. read back from a canister's own storage), skipping the
+    /// checksum test that untrusted input must pass.
+    pub const fn from_stored_bytes(bytes: [u8; 32]) -> Self {
+        Self(bytes)
+    }
 }
 
 impl fmt::Display for AccountIdentifier {

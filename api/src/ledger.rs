@@ -1,7 +1,9 @@
 //! Types of the ledger canister's interface (`candid/ledger.did`).
 
+use crate::{AccountIdentifier, Subaccount};
 use candid::{CandidType, Deserialize, Nat};
 use icrc_ledger_types::icrc1::account::Account;
+use icrc_ledger_types::icrc3::archive::QueryArchiveFn;
 
 /// An amount of ICP in e8s (10⁻⁸ ICP).
 #[derive(CandidType, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
@@ -98,3 +100,157 @@ pub struct TransferFee {
 pub fn tokens_to_nat(tokens: Tokens) -> Nat {
     Nat::from(tokens.e8s)
 }
+
+/// Index of a block in the chain.
+pub type BlockIndex = u64;
+
+/// The legacy interface's numeric memo.
+#[derive(CandidType, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Memo(pub u64);
+
+#[derive(CandidType, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TimeStamp {
+    pub timestamp_nanos: u64,
+}
+
+/// Arguments of the legacy `transfer`.
+#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct TransferArgs {
+    pub memo: Memo,
+    pub amount: Tokens,
+    pub fee: Tokens,
+    pub from_subaccount: Option<Subaccount>,
+    pub to: AccountIdentifier,
+    pub created_at_time: Option<TimeStamp>,
+}
+
+#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub enum TransferError {
+    BadFee { expected_fee: Tokens },
+    InsufficientFunds { balance: Tokens },
+    TxTooOld { allowed_window_nanos: u64 },
+    TxCreatedInFuture,
+    TxDuplicate { duplicate_of: BlockIndex },
+}
+
+pub type TransferResult = Result<BlockIndex, TransferError>;
+
+#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct AccountBalanceArgs {
+    pub account: AccountIdentifier,
+}
+
+#[derive(CandidType, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+pub struct GetBlocksArgs {
+    pub start: BlockIndex,
+    pub length: u64,
+}
+
+/// A block as the legacy `query_blocks` shows it.
+#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct CandidBlock {
+    pub parent_hash: Option<serde_bytes::ByteBuf>,
+    pub transaction: CandidTransaction,
+    pub timestamp: TimeStamp,
+}
+
+#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct CandidTransaction {
+    pub memo: u64,
+    pub icrc1_memo: Option<serde_bytes::ByteBuf>,
+    pub operation: Option<CandidOperation>,
+    pub created_at_time: TimeStamp,
+}
+
+#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub enum CandidOperation {
+    Mint {
+        to: AccountIdentifier,
+        amount: Tokens,
+    },
+    Burn {
+        from: AccountIdentifier,
+        spender: Option<AccountIdentifier>,
+        amount: Tokens,
+    },
+    Transfer {
+        from: AccountIdentifier,
+        to: AccountIdentifier,
+        amount: Tokens,
+        fee: Tokens,
+        spender: Option<serde_bytes::ByteBuf>,
+    },
+    Approve {
+        from: AccountIdentifier,
+        spender: AccountIdentifier,
+        allowance_e8s: candid::Int,
+        allowance: Tokens,
+        fee: Tokens,
+        expires_at: Option<TimeStamp>,
+        expected_allowance: Option<Tokens>,
+    },
+}
+
+#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct BlockRange {
+    pub blocks: Vec<CandidBlock>,
+}
+
+#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub enum QueryArchiveError {
+    BadFirstBlockIndex {
+        requested_index: BlockIndex,
+        first_valid_index: BlockIndex,
+    },
+    Other {
+        error_code: u64,
+        error_message: String,
+    },
+}
+
+pub type QueryArchiveResult = Result<BlockRange, QueryArchiveError>;
+
+/// Where archived blocks would be fetched; this ledger archives nothing, so
+/// replies always carry an empty list of these.
+#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct ArchivedBlocksRange {
+    pub start: BlockIndex,
+    pub length: u64,
+    pub callback: QueryArchiveFn<GetBlocksArgs, QueryArchiveResult>,
+}
+
+#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct QueryBlocksResponse {
+    pub chain_length: u64,
+    pub certificate: Option<serde_bytes::ByteBuf>,
+    pub blocks: Vec<CandidBlock>,
+    pub first_block_index: BlockIndex,
+    pub archived_blocks: Vec<ArchivedBlocksRange>,
+}
+
+#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct Archive {
+    pub canister_id: candid::Principal,
+}
+
+#[derive(CandidType, Deserialize, Clone, Debug, Default, PartialEq, Eq)]
+pub struct Archives {
+    pub archives: Vec<Archive>,
+}
+
+#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct TipOfChainRes {
+    pub certification: Option<serde_bytes::ByteBuf>,
+    pub tip_index: BlockIndex,
+}
+
+/// `icrc1_supported_standards` and `icrc10_supported_standards` entries.
+#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct StandardRecord {
+    pub name: String,
+    pub url: String,
+}
+
+/// Most blocks one `query_blocks` or `icrc3_get_blocks` reply carries, as on
+/// the real ledger; clients page through longer ranges.
+pub const MAX_BLOCKS_PER_RESPONSE: u64 = 2_000;

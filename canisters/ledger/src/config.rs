@@ -32,11 +32,6 @@ impl Config {
                 ));
             }
         }
-        if !args.initial_values.is_empty() {
-            // Balances only ever come from blocks; this version has no block
-            // log yet, so it refuses them rather than dropping them.
-            return Err("initial_values are not supported by this ledger version".to_string());
-        }
         let transaction_window_nanos = u64::try_from(
             args.transaction_window
                 .unwrap_or(DEFAULT_TRANSACTION_WINDOW)
@@ -54,6 +49,18 @@ impl Config {
             transaction_window_nanos,
             icrc2_enabled: args.feature_flags.is_none_or(|flags| flags.icrc2),
         })
+    }
+
+    /// Parses `initial_values`; they become mint blocks at install.
+    pub fn initial_balances(args: &InitArgs) -> Result<Vec<(AccountIdentifier, u64)>, String> {
+        args.initial_values
+            .iter()
+            .map(|(hex, tokens)| {
+                AccountIdentifier::from_hex(hex)
+                    .map(|account| (account, tokens.e8s))
+                    .map_err(|e| format!("initial_values: account {hex:?}: {e}"))
+            })
+            .collect()
     }
 
     pub fn apply_upgrade(&mut self, args: UpgradeArgs) {
@@ -138,15 +145,24 @@ mod tests {
     }
 
     #[test]
-    fn initial_values_are_refused_not_dropped() {
+    fn initial_values_are_parsed_and_bad_accounts_refused() {
+        let account = AccountIdentifier::new(&minter(), Some(&[1; 32]));
         let args = InitArgs {
-            initial_values: vec![(
-                AccountIdentifier::new(&minter(), None).to_hex(),
-                Tokens::from_e8s(1),
-            )],
+            initial_values: vec![(account.to_hex(), Tokens::from_e8s(5))],
             ..init_args()
         };
-        assert!(Config::from_init(args).is_err());
+        assert_eq!(Config::initial_balances(&args).unwrap(), vec![(account, 5)]);
+        let mut bad = account.to_hex();
+        bad.replace_range(0..2, if bad.starts_with("00") { "01" } else { "00" });
+        let args = InitArgs {
+            initial_values: vec![(bad, Tokens::from_e8s(5))],
+            ..init_args()
+        };
+        assert!(
+            Config::initial_balances(&args)
+                .unwrap_err()
+                .contains("checksum")
+        );
     }
 
     #[test]

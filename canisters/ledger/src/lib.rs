@@ -1,51 +1,179 @@
 //! The ICP ledger canister. This file holds only the endpoints; the logic
 //! lives in the modules below, which unit-test without a canister runtime.
 
+pub mod block;
+pub mod certification;
 pub mod config;
+pub mod icrc;
+pub mod icrc3;
+pub mod ledger;
+pub mod legacy;
 pub mod state;
+pub mod tip;
 
+use candid::{Nat, Principal};
 use config::Config;
-use ic_cdk::{init, post_upgrade, query, trap};
+use ic_cdk::api::{certified_data_set, data_certificate, msg_caller, time};
+use ic_cdk::{init, post_upgrade, query, trap, update};
 use icrc_ledger_types::icrc::generic_metadata_value::MetadataValue;
 use icrc_ledger_types::icrc1::account::Account;
-use nns_api::ledger::{
-    DECIMALS, Decimals, LedgerArg, Name, Symbol, TransferFee, TransferFeeArg, tokens_to_nat,
+use icrc_ledger_types::icrc1::transfer::{TransferArg, TransferError as Icrc1TransferError};
+use icrc_ledger_types::icrc2::allowance::{Allowance, AllowanceArgs};
+use icrc_ledger_types::icrc2::approve::{ApproveArgs, ApproveError};
+use icrc_ledger_types::icrc2::transfer_from::{TransferFromArgs, TransferFromError};
+use icrc_ledger_types::icrc3::archive::{GetArchivesArgs, GetArchivesResult};
+use icrc_ledger_types::icrc3::blocks::{
+    BlockWithId, GetBlocksRequest, GetBlocksResult, ICRC3DataCertificate, SupportedBlockType,
 };
+use ledger::{TxError, generic_error};
+use nns_api::AccountIdentifier;
+use nns_api::ledger::{
+    AccountBalanceArgs, Archives, DECIMALS, Decimals, GetBlocksArgs, LedgerArg,
+    MAX_BLOCKS_PER_RESPONSE, Name, QueryBlocksResponse, StandardRecord, Symbol, TipOfChainRes,
+    Tokens, TransferArgs, TransferFee, TransferFeeArg, TransferResult, tokens_to_nat,
+};
+use serde_bytes::ByteBuf;
 
 nns_api::embed_candid_metadata!("../../../candid/ledger.did", b"(LedgerArg)");
 
 #[init]
 fn init(arg: LedgerArg) {
-    match arg {
-        LedgerArg::Init(args) => {
-            state::set_config(Config::from_init(args).unwrap_or_else(|e| trap(e)))
-        }
-        LedgerArg::Upgrade(_) => trap("installing the ledger needs the Init variant"),
-    }
+    let LedgerArg::Init(args) = arg else {
+        trap("installing the ledger needs the Init variant");
+    };
+    let initial = Config::initial_balances(&args).unwrap_or_else(|e| trap(e));
+    let config = Config::from_init(args).unwrap_or_else(|e| trap(e));
+    state::mutate(|l| l.install(config, &initial, time())).unwrap_or_else(|e| trap(e));
+    certify_tip();
 }
 
+/// Touches no per-account data: its cost does not grow with the ledger.
 #[post_upgrade]
 fn post_upgrade(arg: Option<LedgerArg>) {
+    state::read(|l| l.check_layout()).unwrap_or_else(|e| trap(e));
     match arg {
         None | Some(LedgerArg::Upgrade(None)) => {}
-        Some(LedgerArg::Upgrade(Some(args))) => state::mutate_config(|c| c.apply_upgrade(args)),
+        Some(LedgerArg::Upgrade(Some(args))) => {
+            state::mutate(|l| l.update_config(|c| c.apply_upgrade(args)))
+        }
         Some(LedgerArg::Init(_)) => {
             trap("upgrading the ledger takes the Upgrade variant, not Init")
         }
+    }
+    certify_tip();
+    state::mutate(|l| l.set_last_upgrade_instructions(ic_cdk::api::instruction_counter()));
+}
+
+fn certify_tip() {
+    let root = certification::tip_root_hash(state::read(|l| l.last_block()));
+    certified_data_set(root);
+}
+
+/// Callers that have no account of their own.
+fn refuse_anonymous(caller: Principal) -> Result<(), TxError> {
+    if caller == Principal::anonymous() {
+        return Err(TxError::Generic {
+            error_code: generic_error::ANONYMOUS_CALLER,
+            message: "the anonymous principal cannot hold or move tokens".into(),
+        });
+    }
+    Ok(())
+}
+
+/// Runs a state change and re-certifies the tip if it made a block.
+fn record(
+    f: impl FnOnce(
+        &mut ledger::Ledger<ic_stable_structures::DefaultMemoryImpl>,
+        u64,
+    ) -> Result<u64, TxError>,
+) -> Result<u64, TxError> {
+    let result = state::mutate(|l| f(l, time()));
+    if result.is_ok() {
+        certify_tip();
+    }
+    result
+}
+
+// ---- Legacy ICP interface ----
+
+#[update]
+fn transfer(args: TransferArgs) -> TransferResult {
+    let caller = msg_caller();
+    if let Err(e) = refuse_anonymous(caller) {
+        trap(format!("{e:?}"));
+    }
+    let result = record(|l, now| l.transfer(legacy::transfer_request(caller, args, now), now));
+    result.map_err(|e| {
+        let window = state::read(|l| l.config().transaction_window_nanos);
+        legacy::transfer_error(e, window).unwrap_or_else(|reason| trap(reason))
+    })
+}
+
+#[query]
+fn account_balance(args: AccountBalanceArgs) -> Tokens {
+    Tokens::from_e8s(state::read(|l| l.balance(&args.account)))
+}
+
+#[query]
+fn account_identifier(account: Account) -> AccountIdentifier {
+    icrc::account_id(&account)
+}
+
+#[query]
+fn transfer_fee(_: TransferFeeArg) -> TransferFee {
+    TransferFee {
+        transfer_fee: state::read(|l| l.config().transfer_fee),
+    }
+}
+
+#[query]
+fn query_blocks(args: GetBlocksArgs) -> QueryBlocksResponse {
+    let (chain_length, blocks, first) = state::read(|l| {
+        let len = l.chain_length();
+        let first = args.start.min(len);
+        let end = first
+            .saturating_add(args.length.min(MAX_BLOCKS_PER_RESPONSE))
+            .min(len);
+        let blocks = (first..end)
+            .map(|i| legacy::candid_block(l.block(i).expect("index below the chain length")))
+            .collect();
+        (len, blocks, first)
+    });
+    QueryBlocksResponse {
+        chain_length,
+        certificate: data_certificate().map(ByteBuf::from),
+        blocks,
+        first_block_index: first,
+        archived_blocks: vec![],
+    }
+}
+
+/// Nothing is archived: every block stays in this canister's stable memory.
+#[query]
+fn archives() -> Archives {
+    Archives::default()
+}
+
+#[query]
+fn tip_of_chain() -> TipOfChainRes {
+    let tip_index = state::read(|l| l.last_block().map_or(0, |(index, _)| index));
+    TipOfChainRes {
+        certification: data_certificate().map(ByteBuf::from),
+        tip_index,
     }
 }
 
 #[query]
 fn symbol() -> Symbol {
     Symbol {
-        symbol: state::read_config(|c| c.token_symbol.clone()),
+        symbol: state::read(|l| l.config().token_symbol.clone()),
     }
 }
 
 #[query]
 fn name() -> Name {
     Name {
-        name: state::read_config(|c| c.token_name.clone()),
+        name: state::read(|l| l.config().token_name.clone()),
     }
 }
 
@@ -57,20 +185,20 @@ fn decimals() -> Decimals {
 }
 
 #[query]
-fn transfer_fee(_: TransferFeeArg) -> TransferFee {
-    TransferFee {
-        transfer_fee: state::read_config(|c| c.transfer_fee),
-    }
+fn is_ledger_ready() -> bool {
+    true
 }
+
+// ---- ICRC-1 ----
 
 #[query]
 fn icrc1_name() -> String {
-    state::read_config(|c| c.token_name.clone())
+    state::read(|l| l.config().token_name.clone())
 }
 
 #[query]
 fn icrc1_symbol() -> String {
-    state::read_config(|c| c.token_symbol.clone())
+    state::read(|l| l.config().token_symbol.clone())
 }
 
 #[query]
@@ -79,18 +207,29 @@ fn icrc1_decimals() -> u8 {
 }
 
 #[query]
-fn icrc1_fee() -> candid::Nat {
-    state::read_config(|c| tokens_to_nat(c.transfer_fee))
+fn icrc1_fee() -> Nat {
+    state::read(|l| tokens_to_nat(l.config().transfer_fee))
+}
+
+#[query]
+fn icrc1_total_supply() -> Nat {
+    Nat::from(state::read(|l| l.tip().total_supply()))
 }
 
 #[query]
 fn icrc1_minting_account() -> Option<Account> {
-    state::read_config(|c| c.icrc1_minting_account)
+    state::read(|l| l.config().icrc1_minting_account)
+}
+
+#[query]
+fn icrc1_balance_of(account: Account) -> Nat {
+    Nat::from(state::read(|l| l.balance(&icrc::account_id(&account))))
 }
 
 #[query]
 fn icrc1_metadata() -> Vec<(String, MetadataValue)> {
-    state::read_config(|c| {
+    state::read(|l| {
+        let c = l.config();
         vec![
             (
                 "icrc1:name".into(),
@@ -105,8 +244,145 @@ fn icrc1_metadata() -> Vec<(String, MetadataValue)> {
                 "icrc1:fee".into(),
                 MetadataValue::Nat(tokens_to_nat(c.transfer_fee)),
             ),
+            (
+                "icrc1:max_memo_length".into(),
+                MetadataValue::Nat(ledger::MAX_MEMO_BYTES.into()),
+            ),
         ]
     })
+}
+
+#[update]
+fn icrc1_transfer(arg: TransferArg) -> Result<Nat, Icrc1TransferError> {
+    let caller = msg_caller();
+    refuse_anonymous(caller)
+        .and_then(|()| icrc::transfer_request(caller, arg))
+        .and_then(|req| record(|l, now| l.transfer(req, now)))
+        .map(Nat::from)
+        .map_err(icrc::transfer_error)
+}
+
+fn supported_standards() -> Vec<StandardRecord> {
+    let standard = |n: u32| StandardRecord {
+        name: format!("ICRC-{n}"),
+        url: format!("https://github.com/dfinity/ICRC-1/tree/main/standards/ICRC-{n}"),
+    };
+    let mut standards = vec![standard(1)];
+    if state::read(|l| l.config().icrc2_enabled) {
+        standards.push(standard(2));
+    }
+    standards.push(standard(3));
+    standards.push(StandardRecord {
+        name: "ICRC-10".into(),
+        url: "https://github.com/dfinity/ICRC/tree/main/ICRCs/ICRC-10".into(),
+    });
+    standards
+}
+
+#[query]
+fn icrc1_supported_standards() -> Vec<StandardRecord> {
+    supported_standards()
+}
+
+#[query]
+fn icrc10_supported_standards() -> Vec<StandardRecord> {
+    supported_standards()
+}
+
+// ---- ICRC-2 ----
+
+#[update]
+fn icrc2_approve(arg: ApproveArgs) -> Result<Nat, ApproveError> {
+    let caller = msg_caller();
+    refuse_anonymous(caller)
+        .and_then(|()| record(|l, now| l.approve(icrc::approve_request(caller, arg), now)))
+        .map(Nat::from)
+        .map_err(icrc::approve_error)
+}
+
+#[query]
+fn icrc2_allowance(args: AllowanceArgs) -> Allowance {
+    let allowance = state::read(|l| {
+        l.allowance(
+            &icrc::account_id(&args.account),
+            &icrc::account_id(&args.spender),
+            time(),
+        )
+    });
+    Allowance {
+        allowance: Nat::from(allowance.amount),
+        expires_at: allowance.expires_at,
+    }
+}
+
+#[update]
+fn icrc2_transfer_from(arg: TransferFromArgs) -> Result<Nat, TransferFromError> {
+    let caller = msg_caller();
+    refuse_anonymous(caller)
+        .and_then(|()| icrc::transfer_from_request(caller, arg))
+        .and_then(|req| record(|l, now| l.transfer(req, now)))
+        .map(Nat::from)
+        .map_err(icrc::transfer_from_error)
+}
+
+// ---- ICRC-3 ----
+
+#[query]
+fn icrc3_get_blocks(requests: Vec<GetBlocksRequest>) -> GetBlocksResult {
+    state::read(|l| {
+        let len = l.chain_length();
+        let mut budget = MAX_BLOCKS_PER_RESPONSE;
+        let mut blocks = Vec::new();
+        for request in requests {
+            let (Ok(start), length) = (
+                u64::try_from(&request.start.0),
+                u64::try_from(&request.length.0).unwrap_or(u64::MAX),
+            ) else {
+                continue;
+            };
+            let end = start.saturating_add(length.min(budget)).min(len);
+            for id in start..end {
+                let block = l.block(id).expect("index below the chain length");
+                blocks.push(BlockWithId {
+                    id: Nat::from(id),
+                    block: icrc3::block_value(&block),
+                });
+            }
+            budget -= end.saturating_sub(start);
+        }
+        GetBlocksResult {
+            log_length: Nat::from(len),
+            blocks,
+            archived_blocks: vec![],
+        }
+    })
+}
+
+#[query]
+fn icrc3_get_tip_certificate() -> Option<ICRC3DataCertificate> {
+    let certificate = data_certificate()?;
+    let tree = certification::tip_tree_cbor(state::read(|l| l.last_block()));
+    Some(ICRC3DataCertificate {
+        certificate: ByteBuf::from(certificate),
+        hash_tree: ByteBuf::from(tree),
+    })
+}
+
+#[query]
+fn icrc3_get_archives(_: GetArchivesArgs) -> GetArchivesResult {
+    vec![]
+}
+
+#[query]
+fn icrc3_supported_block_types() -> Vec<SupportedBlockType> {
+    ["mint", "burn", "xfer", "approve"]
+        .into_iter()
+        .map(|op| SupportedBlockType {
+            block_type: op.to_string(),
+            url: "https://github.com/dfinity/ICRC-1/blob/main/standards/ICRC-3/README.md"
+                .to_string(),
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -1,38 +1,21 @@
-//! The ledger's state, all in stable memory.
-//!
-//! Stable memory layout (one `MemoryId` per structure; ids are never reused):
-//!
-//! ```text
-//! MemoryManager
-//! └── 0  CONFIG  StableConfig<Config>
-//! ```
+//! The ledger's one piece of global state: the [`Ledger`] over the
+//! canister's stable memory (layout documented in `ledger.rs`).
 
-use crate::config::Config;
-use canister_common::StableConfig;
+use crate::ledger::Ledger;
 use ic_stable_structures::DefaultMemoryImpl;
-use ic_stable_structures::memory_manager::{MemoryId, MemoryManager, VirtualMemory};
+use ic_stable_structures::memory_manager::MemoryManager;
 use std::cell::RefCell;
 
-const CONFIG_MEMORY_ID: MemoryId = MemoryId::new(0);
-
-type Memory = VirtualMemory<DefaultMemoryImpl>;
-
 thread_local! {
-    static MEMORY_MANAGER: MemoryManager<DefaultMemoryImpl> =
-        MemoryManager::init(DefaultMemoryImpl::default());
-
-    static CONFIG: RefCell<StableConfig<Config, Memory>> =
-        RefCell::new(StableConfig::init(MEMORY_MANAGER.with(|m| m.get(CONFIG_MEMORY_ID))));
+    static LEDGER: RefCell<Ledger<DefaultMemoryImpl>> = RefCell::new(Ledger::open(
+        &MemoryManager::init(DefaultMemoryImpl::default()),
+    ));
 }
 
-pub fn set_config(config: Config) {
-    CONFIG.with(|c| c.borrow_mut().set(config));
+pub fn read<R>(f: impl FnOnce(&Ledger<DefaultMemoryImpl>) -> R) -> R {
+    LEDGER.with(|l| f(&l.borrow()))
 }
 
-pub fn read_config<R>(f: impl FnOnce(&Config) -> R) -> R {
-    CONFIG.with(|c| f(c.borrow().get()))
-}
-
-pub fn mutate_config(f: impl FnOnce(&mut Config)) {
-    CONFIG.with(|c| c.borrow_mut().update(f));
+pub fn mutate<R>(f: impl FnOnce(&mut Ledger<DefaultMemoryImpl>) -> R) -> R {
+    LEDGER.with(|l| f(&mut l.borrow_mut()))
 }

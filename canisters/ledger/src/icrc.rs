@@ -1,0 +1,266 @@
+//! ICRC-1/2 requests and replies to and from the ledger's own types.
+
+use crate::ledger::{ApproveRequest, TransferRequest, TxError, generic_error};
+use candid::{Nat, Principal};
+use icrc_ledger_types::icrc1::account::Account;
+use icrc_ledger_types::icrc1::transfer::{Memo, TransferArg, TransferError};
+use icrc_ledger_types::icrc2::approve::{ApproveArgs, ApproveError};
+use icrc_ledger_types::icrc2::transfer_from::{TransferFromArgs, TransferFromError};
+use nns_api::AccountIdentifier;
+
+pub fn account_id(account: &Account) -> AccountIdentifier {
+    AccountIdentifier::new(&account.owner, account.subaccount.as_ref())
+}
+
+fn caller_account(caller: Principal, subaccount: Option<[u8; 32]>) -> AccountIdentifier {
+    AccountIdentifier::new(&caller, subaccount.as_ref())
+}
+
+/// Amounts are `nat` on the wire but ICP fits in 64 bits; a larger amount
+/// can never be covered, so it is refused outright.
+fn amount(n: &Nat) -> Result<u64, TxError> {
+    u64::try_from(&n.0).map_err(|_| TxError::Generic {
+        error_code: generic_error::AMOUNT_TOO_LARGE,
+        message: format!("the amount {n} does not fit in 64 bits"),
+    })
+}
+
+/// A fee that does not fit in 64 bits cannot be the ledger's fee; it maps to
+/// a value that fails the fee check.
+fn fee(n: &Option<Nat>) -> Option<u64> {
+    n.as_ref().map(|n| u64::try_from(&n.0).unwrap_or(u64::MAX))
+}
+
+fn memo(m: Option<Memo>) -> Option<Vec<u8>> {
+    m.map(|m| m.0.into_vec())
+}
+
+pub fn transfer_request(caller: Principal, arg: TransferArg) -> Result<TransferRequest, TxError> {
+    Ok(TransferRequest {
+        from: caller_account(caller, arg.from_subaccount),
+        to: account_id(&arg.to),
+        spender: None,
+        amount: amount(&arg.amount)?,
+        fee: fee(&arg.fee),
+        memo: 0,
+        icrc1_memo: memo(arg.memo),
+        created_at_time: arg.created_at_time,
+    })
+}
+
+pub fn transfer_from_request(
+    caller: Principal,
+    arg: TransferFromArgs,
+) -> Result<TransferRequest, TxError> {
+    let from = account_id(&arg.from);
+    let spender = caller_account(caller, arg.spender_subaccount);
+    Ok(TransferRequest {
+        from,
+        to: account_id(&arg.to),
+        // Spending one's own tokens needs no allowance and records none.
+        spender: (spender != from).then_some(spender),
+        amount: amount(&arg.amount)?,
+        fee: fee(&arg.fee),
+        memo: 0,
+        icrc1_memo: memo(arg.memo),
+        created_at_time: arg.created_at_time,
+    })
+}
+
+pub fn approve_request(caller: Principal, arg: ApproveArgs) -> ApproveRequest {
+    // Like the real ledgers, an allowance beyond the largest balance is
+    // capped: it already allows spending everything.
+    let saturate = |n: &Nat| u64::try_from(&n.0).unwrap_or(u64::MAX);
+    ApproveRequest {
+        from: caller_account(caller, arg.from_subaccount),
+        spender: account_id(&arg.spender),
+        allowance: saturate(&arg.amount),
+        expected_allowance: arg.expected_allowance.as_ref().map(saturate),
+        expires_at: arg.expires_at,
+        fee: fee(&arg.fee),
+        icrc1_memo: memo(arg.memo),
+        created_at_time: arg.created_at_time,
+    }
+}
+
+fn generic_error(error_code: u64, message: String) -> (Nat, String) {
+    (Nat::from(error_code), message)
+}
+
+/// A refusal that an interface has no variant for becomes a generic error
+/// that still says what happened.
+fn unexpected(e: &TxError) -> (Nat, String) {
+    generic_error(generic_error::UNEXPECTED, format!("{e:?}"))
+}
+
+pub fn transfer_error(e: TxError) -> TransferError {
+    match e {
+        TxError::BadFee { expected_fee } => TransferError::BadFee {
+            expected_fee: expected_fee.into(),
+        },
+        TxError::BadBurn { min_burn_amount } => TransferError::BadBurn {
+            min_burn_amount: min_burn_amount.into(),
+        },
+        TxError::InsufficientFunds { balance } => TransferError::InsufficientFunds {
+            balance: balance.into(),
+        },
+        TxError::TooOld => TransferError::TooOld,
+        TxError::CreatedInFuture { ledger_time } => TransferError::CreatedInFuture { ledger_time },
+        TxError::Duplicate { duplicate_of } => TransferError::Duplicate {
+            duplicate_of: duplicate_of.into(),
+        },
+        TxError::Generic {
+            error_code,
+            message,
+        } => TransferError::GenericError {
+            error_code: error_code.into(),
+            message,
+        },
+        other => {
+            let (error_code, message) = unexpected(&other);
+            TransferError::GenericError {
+                error_code,
+                message,
+            }
+        }
+    }
+}
+
+pub fn transfer_from_error(e: TxError) -> TransferFromError {
+    match e {
+        TxError::BadFee { expected_fee } => TransferFromError::BadFee {
+            expected_fee: expected_fee.into(),
+        },
+        TxError::BadBurn { min_burn_amount } => TransferFromError::BadBurn {
+            min_burn_amount: min_burn_amount.into(),
+        },
+        TxError::InsufficientFunds { balance } => TransferFromError::InsufficientFunds {
+            balance: balance.into(),
+        },
+        TxError::InsufficientAllowance { allowance } => TransferFromError::InsufficientAllowance {
+            allowance: allowance.into(),
+        },
+        TxError::TooOld => TransferFromError::TooOld,
+        TxError::CreatedInFuture { ledger_time } => {
+            TransferFromError::CreatedInFuture { ledger_time }
+        }
+        TxError::Duplicate { duplicate_of } => TransferFromError::Duplicate {
+            duplicate_of: duplicate_of.into(),
+        },
+        TxError::Generic {
+            error_code,
+            message,
+        } => TransferFromError::GenericError {
+            error_code: error_code.into(),
+            message,
+        },
+        other => {
+            let (error_code, message) = unexpected(&other);
+            TransferFromError::GenericError {
+                error_code,
+                message,
+            }
+        }
+    }
+}
+
+pub fn approve_error(e: TxError) -> ApproveError {
+    match e {
+        TxError::BadFee { expected_fee } => ApproveError::BadFee {
+            expected_fee: expected_fee.into(),
+        },
+        TxError::InsufficientFunds { balance } => ApproveError::InsufficientFunds {
+            balance: balance.into(),
+        },
+        TxError::AllowanceChanged { current_allowance } => ApproveError::AllowanceChanged {
+            current_allowance: current_allowance.into(),
+        },
+        TxError::Expired { ledger_time } => ApproveError::Expired { ledger_time },
+        TxError::TooOld => ApproveError::TooOld,
+        TxError::CreatedInFuture { ledger_time } => ApproveError::CreatedInFuture { ledger_time },
+        TxError::Duplicate { duplicate_of } => ApproveError::Duplicate {
+            duplicate_of: duplicate_of.into(),
+        },
+        TxError::Generic {
+            error_code,
+            message,
+        } => ApproveError::GenericError {
+            error_code: error_code.into(),
+            message,
+        },
+        other => {
+            let (error_code, message) = unexpected(&other);
+            ApproveError::GenericError {
+                error_code,
+                message,
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn amounts_beyond_64_bits_are_refused_and_fees_fail_the_check() {
+        let huge = Nat::from(u128::from(u64::MAX) + 1);
+        assert!(matches!(
+            amount(&huge),
+            Err(TxError::Generic { error_code, .. }) if error_code == generic_error::AMOUNT_TOO_LARGE
+        ));
+        assert_eq!(amount(&Nat::from(7u8)), Ok(7));
+        assert_eq!(fee(&Some(huge)), Some(u64::MAX));
+        assert_eq!(fee(&None), None);
+    }
+
+    #[test]
+    fn transfer_from_by_the_owner_needs_no_allowance() {
+        let owner = Principal::from_slice(&[1]);
+        let arg = TransferFromArgs {
+            spender_subaccount: None,
+            from: Account::from(owner),
+            to: Account::from(Principal::from_slice(&[2])),
+            amount: Nat::from(1u8),
+            fee: None,
+            memo: None,
+            created_at_time: None,
+        };
+        assert_eq!(
+            transfer_from_request(owner, arg.clone()).unwrap().spender,
+            None
+        );
+        let other = Principal::from_slice(&[3]);
+        assert_eq!(
+            transfer_from_request(other, arg).unwrap().spender,
+            Some(AccountIdentifier::new(&other, None))
+        );
+    }
+
+    #[test]
+    fn huge_allowances_saturate() {
+        let arg = ApproveArgs {
+            from_subaccount: None,
+            spender: Account::from(Principal::from_slice(&[2])),
+            amount: Nat::from(u128::MAX),
+            expected_allowance: Some(Nat::from(u128::MAX)),
+            expires_at: None,
+            fee: None,
+            memo: None,
+            created_at_time: None,
+        };
+        let req = approve_request(Principal::from_slice(&[1]), arg);
+        assert_eq!(req.allowance, u64::MAX);
+        assert_eq!(req.expected_allowance, Some(u64::MAX));
+    }
+
+    #[test]
+    fn errors_without_a_variant_of_their_own_stay_descriptive() {
+        match transfer_error(TxError::InsufficientAllowance { allowance: 3 }) {
+            TransferError::GenericError { message, .. } => {
+                assert!(message.contains("InsufficientAllowance"))
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+}

@@ -1,0 +1,668 @@
+//! The ledger's state and the rules that change it. Everything lives in
+//! stable structures, so this module runs unchanged in a canister and, on a
+//! vector memory, in unit tests.
+//!
+//! Stable memory layout (one `MemoryId` per structure; ids are never reused):
+//!
+//! ```text
+//! MemoryManager
+//! ├── 0  config             StableCell   Config (Candid)
+//! ├── 1  tip                StableCell   Tip: layout version, last hash, totals
+//! ├── 2  block index        StableLog    (index half)
+//! ├── 3  block data         StableLog    Block (compact binary, see block.rs)
+//! ├── 4  balances           BTreeMap     account id (32) → e8s
+//! ├── 5  allowances         BTreeMap     from (32) ‖ spender (32) → amount, expiry
+//! ├── 6  approval expiries  BTreeMap     expires_at (8, BE) ‖ from ‖ spender → ()
+//! ├── 7  dedup              BTreeMap     transaction hash → block index
+//! └── 8  dedup queue        BTreeMap     block time (8, BE) ‖ block index (8, BE) → tx hash
+//! ```
+
+use crate::block::{Block, Hash, Operation, Transaction};
+use crate::config::Config;
+use crate::icrc3::{block_hash, transaction_hash};
+use crate::tip::Tip;
+use canister_common::StableConfig;
+use ic_stable_structures::memory_manager::{MemoryId, MemoryManager, VirtualMemory};
+use ic_stable_structures::storable::Bound;
+use ic_stable_structures::{Memory, StableBTreeMap, StableCell, StableLog, Storable};
+use nns_api::AccountIdentifier;
+use std::borrow::Cow;
+
+/// Bumped whenever the stable layout changes; an older build refuses to run
+/// on a newer layout (no silent downgrades).
+pub const LAYOUT_VERSION: u32 = 1;
+/// How far in the future `created_at_time` may be (the real ledger's drift).
+pub const PERMITTED_DRIFT_NANOS: u64 = 60_000_000_000;
+/// Expired approvals and dedup entries removed per transaction, so that a
+/// backlog is worked off without any message doing unbounded work.
+pub const MAX_PRUNED_PER_CALL: usize = 100;
+
+type VM<D> = VirtualMemory<D>;
+
+/// Why a transaction was refused; the endpoints map it to each interface's
+/// own error type.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TxError {
+    BadFee { expected_fee: u64 },
+    BadBurn { min_burn_amount: u64 },
+    InsufficientFunds { balance: u64 },
+    InsufficientAllowance { allowance: u64 },
+    AllowanceChanged { current_allowance: u64 },
+    Expired { ledger_time: u64 },
+    TooOld,
+    CreatedInFuture { ledger_time: u64 },
+    Duplicate { duplicate_of: u64 },
+    Generic { error_code: u64, message: String },
+}
+
+/// Error codes of `TxError::Generic`.
+pub mod generic_error {
+    pub const ZERO_AMOUNT: u64 = 1;
+    pub const SUPPLY_OVERFLOW: u64 = 2;
+    pub const MINTING_ACCOUNT_MISUSE: u64 = 3;
+    pub const SELF_APPROVAL: u64 = 4;
+    pub const ICRC2_DISABLED: u64 = 5;
+    pub const ANONYMOUS_CALLER: u64 = 6;
+    pub const MEMO_TOO_LONG: u64 = 7;
+    pub const AMOUNT_TOO_LARGE: u64 = 8;
+    /// A refusal the called interface has no variant for.
+    pub const UNEXPECTED: u64 = 9;
+}
+
+fn generic(error_code: u64, message: impl Into<String>) -> TxError {
+    TxError::Generic {
+        error_code,
+        message: message.into(),
+    }
+}
+
+/// A request to move tokens: a transfer, a mint (from the minting account)
+/// or a burn (to it). `spender` is set for `transfer_from` by a third party.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TransferRequest {
+    pub from: AccountIdentifier,
+    pub to: AccountIdentifier,
+    pub spender: Option<AccountIdentifier>,
+    pub amount: u64,
+    /// The fee the caller expects to pay; `None` accepts the ledger's fee.
+    pub fee: Option<u64>,
+    pub memo: u64,
+    pub icrc1_memo: Option<Vec<u8>>,
+    pub created_at_time: Option<u64>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ApproveRequest {
+    pub from: AccountIdentifier,
+    pub spender: AccountIdentifier,
+    pub allowance: u64,
+    pub expected_allowance: Option<u64>,
+    pub expires_at: Option<u64>,
+    pub fee: Option<u64>,
+    pub icrc1_memo: Option<Vec<u8>>,
+    pub created_at_time: Option<u64>,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Allowance {
+    pub amount: u64,
+    pub expires_at: Option<u64>,
+}
+
+impl Allowance {
+    fn is_live(&self, now: u64) -> bool {
+        self.expires_at.is_none_or(|t| t > now)
+    }
+}
+
+impl Storable for Allowance {
+    fn to_bytes(&self) -> Cow<'_, [u8]> {
+        Cow::Owned(self.into_bytes())
+    }
+
+    fn into_bytes(self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(16);
+        out.extend_from_slice(&self.amount.to_le_bytes());
+        // 0 never is a real expiry: approvals expiring at or before now are refused.
+        out.extend_from_slice(&self.expires_at.unwrap_or(0).to_le_bytes());
+        out
+    }
+
+    fn from_bytes(bytes: Cow<[u8]>) -> Self {
+        let amount = u64::from_le_bytes(bytes[..8].try_into().expect("16 bytes"));
+        let expires_at = u64::from_le_bytes(bytes[8..16].try_into().expect("16 bytes"));
+        Self {
+            amount,
+            expires_at: (expires_at != 0).then_some(expires_at),
+        }
+    }
+
+    const BOUND: Bound = Bound::Bounded {
+        max_size: 16,
+        is_fixed_size: true,
+    };
+}
+
+pub struct Ledger<D: Memory> {
+    config: StableConfig<Config, VM<D>>,
+    tip: StableCell<Tip, VM<D>>,
+    blocks: StableLog<Block, VM<D>, VM<D>>,
+    balances: StableBTreeMap<[u8; 32], u64, VM<D>>,
+    allowances: StableBTreeMap<[u8; 64], Allowance, VM<D>>,
+    approval_expiries: StableBTreeMap<[u8; 72], (), VM<D>>,
+    dedup: StableBTreeMap<Hash, u64, VM<D>>,
+    dedup_queue: StableBTreeMap<[u8; 16], Hash, VM<D>>,
+}
+
+fn pair_key(a: &AccountIdentifier, b: &AccountIdentifier) -> [u8; 64] {
+    let mut key = [0; 64];
+    key[..32].copy_from_slice(a.as_bytes());
+    key[32..].copy_from_slice(b.as_bytes());
+    key
+}
+
+fn expiry_key(expires_at: u64, pair: &[u8; 64]) -> [u8; 72] {
+    let mut key = [0; 72];
+    key[..8].copy_from_slice(&expires_at.to_be_bytes());
+    key[8..].copy_from_slice(pair);
+    key
+}
+
+fn dedup_queue_key(timestamp: u64, index: u64) -> [u8; 16] {
+    let mut key = [0; 16];
+    key[..8].copy_from_slice(&timestamp.to_be_bytes());
+    key[8..].copy_from_slice(&index.to_be_bytes());
+    key
+}
+
+impl<D: Memory> Ledger<D> {
+    /// Opens the structures in their memories (empty on first use).
+    pub fn open(manager: &MemoryManager<D>) -> Self {
+        let memory = |id| manager.get(MemoryId::new(id));
+        Self {
+            config: StableConfig::init(memory(0)),
+            tip: StableCell::init(memory(1), Tip::default()),
+            blocks: StableLog::init(memory(2), memory(3)),
+            balances: StableBTreeMap::init(memory(4)),
+            allowances: StableBTreeMap::init(memory(5)),
+            approval_expiries: StableBTreeMap::init(memory(6)),
+            dedup: StableBTreeMap::init(memory(7)),
+            dedup_queue: StableBTreeMap::init(memory(8)),
+        }
+    }
+
+    /// First install: stores the configuration and mints the initial
+    /// balances as blocks, so that every token is accounted for on chain.
+    pub fn install(
+        &mut self,
+        config: Config,
+        initial_balances: &[(AccountIdentifier, u64)],
+        now: u64,
+    ) -> Result<(), String> {
+        let minting_account = config.minting_account;
+        self.config.set(config);
+        self.tip.set(Tip {
+            layout_version: LAYOUT_VERSION,
+            ..Tip::default()
+        });
+        for (to, amount) in initial_balances {
+            if *to == minting_account {
+                return Err("initial_values: the minting account cannot hold a balance".into());
+            }
+            self.mint(*to, *amount, now)
+                .map_err(|e| format!("initial_values: {e:?}"))?;
+        }
+        Ok(())
+    }
+
+    /// Refuses to run on a layout written by a newer build.
+    pub fn check_layout(&self) -> Result<(), String> {
+        let stored = self.tip.get().layout_version;
+        if stored > LAYOUT_VERSION {
+            return Err(format!(
+                "stable memory has layout version {stored}, newer than this build's \
+                 {LAYOUT_VERSION}: downgrades are refused"
+            ));
+        }
+        Ok(())
+    }
+
+    pub fn config(&self) -> &Config {
+        self.config.get()
+    }
+
+    pub fn update_config(&mut self, f: impl FnOnce(&mut Config)) {
+        self.config.update(f);
+    }
+
+    pub fn tip(&self) -> &Tip {
+        self.tip.get()
+    }
+
+    pub fn set_last_upgrade_instructions(&mut self, instructions: u64) {
+        let mut tip = *self.tip.get();
+        tip.last_upgrade_instructions = instructions;
+        self.tip.set(tip);
+    }
+
+    pub fn balance(&self, account: &AccountIdentifier) -> u64 {
+        self.balances.get(account.as_bytes()).unwrap_or(0)
+    }
+
+    pub fn number_of_accounts(&self) -> u64 {
+        self.balances.len()
+    }
+
+    pub fn chain_length(&self) -> u64 {
+        self.blocks.len()
+    }
+
+    pub fn block(&self, index: u64) -> Option<Block> {
+        self.blocks.get(index)
+    }
+
+    /// The index and hash of the last block, if any.
+    pub fn last_block(&self) -> Option<(u64, Hash)> {
+        let len = self.blocks.len();
+        (len > 0).then(|| (len - 1, self.tip.get().last_hash))
+    }
+
+    pub fn stable_memory_bytes(&self) -> u64 {
+        self.blocks.log_size_bytes()
+    }
+
+    pub fn allowance(
+        &self,
+        from: &AccountIdentifier,
+        spender: &AccountIdentifier,
+        now: u64,
+    ) -> Allowance {
+        self.allowances
+            .get(&pair_key(from, spender))
+            .filter(|a| a.is_live(now))
+            .unwrap_or_default()
+    }
+
+    /// A mint on behalf of the ledger itself (initial balances).
+    fn mint(&mut self, to: AccountIdentifier, amount: u64, now: u64) -> Result<u64, TxError> {
+        let request = TransferRequest {
+            from: self.config().minting_account,
+            to,
+            spender: None,
+            amount,
+            fee: None,
+            memo: 0,
+            icrc1_memo: None,
+            created_at_time: None,
+        };
+        self.transfer(request, now)
+    }
+
+    /// Transfers, mints or burns, as the accounts involved decide.
+    pub fn transfer(&mut self, req: TransferRequest, now: u64) -> Result<u64, TxError> {
+        let minting_account = self.config().minting_account;
+        let fee = self.config().transfer_fee.e8s;
+        check_memo(&req.icrc1_memo)?;
+        let operation = if req.from == minting_account {
+            if req.spender.is_some() {
+                return Err(generic(
+                    generic_error::MINTING_ACCOUNT_MISUSE,
+                    "the minting account cannot delegate mints",
+                ));
+            }
+            if req.to == minting_account {
+                return Err(generic(
+                    generic_error::MINTING_ACCOUNT_MISUSE,
+                    "the minting account cannot send to itself",
+                ));
+            }
+            expect_fee(req.fee, 0)?;
+            Operation::Mint {
+                to: req.to,
+                amount: req.amount,
+            }
+        } else if req.to == minting_account {
+            expect_fee(req.fee, 0)?;
+            if req.amount < fee {
+                return Err(TxError::BadBurn {
+                    min_burn_amount: fee,
+                });
+            }
+            Operation::Burn {
+                from: req.from,
+                spender: req.spender,
+                amount: req.amount,
+            }
+        } else {
+            expect_fee(req.fee, fee)?;
+            Operation::Transfer {
+                from: req.from,
+                to: req.to,
+                spender: req.spender,
+                amount: req.amount,
+                fee,
+            }
+        };
+        if req.amount == 0 && !matches!(operation, Operation::Burn { .. }) {
+            return Err(generic(
+                generic_error::ZERO_AMOUNT,
+                "the amount must be greater than zero",
+            ));
+        }
+        let tx = Transaction {
+            operation,
+            memo: req.memo,
+            icrc1_memo: req.icrc1_memo,
+            created_at_time: req.created_at_time,
+        };
+        self.execute(tx, now)
+    }
+
+    pub fn approve(&mut self, req: ApproveRequest, now: u64) -> Result<u64, TxError> {
+        let config = self.config();
+        if !config.icrc2_enabled {
+            return Err(generic(
+                generic_error::ICRC2_DISABLED,
+                "ICRC-2 is disabled on this ledger",
+            ));
+        }
+        if req.from == config.minting_account {
+            return Err(generic(
+                generic_error::MINTING_ACCOUNT_MISUSE,
+                "the minting account cannot approve",
+            ));
+        }
+        if req.from == req.spender {
+            return Err(generic(
+                generic_error::SELF_APPROVAL,
+                "self-approval is not allowed",
+            ));
+        }
+        check_memo(&req.icrc1_memo)?;
+        let fee = config.transfer_fee.e8s;
+        expect_fee(req.fee, fee)?;
+        let tx = Transaction {
+            operation: Operation::Approve {
+                from: req.from,
+                spender: req.spender,
+                allowance: req.allowance,
+                expected_allowance: req.expected_allowance,
+                expires_at: req.expires_at,
+                fee,
+            },
+            memo: 0,
+            icrc1_memo: req.icrc1_memo,
+            created_at_time: req.created_at_time,
+        };
+        self.execute(tx, now)
+    }
+
+    /// Checks time and deduplication, applies the operation, appends the
+    /// block. Nothing is written unless every check passes.
+    fn execute(&mut self, tx: Transaction, now: u64) -> Result<u64, TxError> {
+        let window = self.config().transaction_window_nanos;
+        if let Some(created) = tx.created_at_time {
+            if created.saturating_add(window) < now {
+                return Err(TxError::TooOld);
+            }
+            if created > now.saturating_add(PERMITTED_DRIFT_NANOS) {
+                return Err(TxError::CreatedInFuture { ledger_time: now });
+            }
+        }
+        self.prune(now);
+        let tx_hash = transaction_hash(&tx);
+        if tx.created_at_time.is_some()
+            && let Some(duplicate_of) = self.dedup.get(&tx_hash)
+        {
+            return Err(TxError::Duplicate { duplicate_of });
+        }
+        self.apply(&tx.operation, now)?;
+
+        let index = self.blocks.len();
+        let block = Block {
+            parent_hash: self.last_block().map(|(_, hash)| hash),
+            transaction: tx,
+            timestamp: now,
+        };
+        let hash = block_hash(&block, tx_hash);
+        self.blocks
+            .append(&block)
+            .expect("stable memory can grow for the block log");
+        let mut tip = *self.tip.get();
+        tip.last_hash = hash;
+        tip.record(&block.transaction.operation);
+        self.tip.set(tip);
+        if block.transaction.created_at_time.is_some() {
+            self.dedup.insert(tx_hash, index);
+            self.dedup_queue
+                .insert(dedup_queue_key(now, index), tx_hash);
+        }
+        Ok(index)
+    }
+
+    /// Checks the operation against balances and allowances, then applies
+    /// it. Every check precedes the first write.
+    fn apply(&mut self, operation: &Operation, now: u64) -> Result<(), TxError> {
+        match operation {
+            Operation::Mint { to, amount } => {
+                if self.tip.get().total_supply().checked_add(*amount).is_none() {
+                    return Err(generic(
+                        generic_error::SUPPLY_OVERFLOW,
+                        "the mint would overflow the total supply",
+                    ));
+                }
+                self.credit(to, *amount);
+            }
+            Operation::Burn {
+                from,
+                spender,
+                amount,
+            } => {
+                let allowance = self.check_allowance(from, spender.as_ref(), *amount, now)?;
+                self.check_funds(from, *amount)?;
+                self.use_allowance(from, spender.as_ref(), allowance, *amount);
+                self.debit(from, *amount);
+            }
+            Operation::Transfer {
+                from,
+                to,
+                spender,
+                amount,
+                fee,
+            } => {
+                let total = amount.checked_add(*fee).ok_or(TxError::InsufficientFunds {
+                    balance: self.balance(from),
+                })?;
+                let allowance = self.check_allowance(from, spender.as_ref(), total, now)?;
+                self.check_funds(from, total)?;
+                self.use_allowance(from, spender.as_ref(), allowance, total);
+                self.debit(from, total);
+                self.credit(to, *amount);
+            }
+            Operation::Approve {
+                from,
+                spender,
+                allowance,
+                expected_allowance,
+                expires_at,
+                fee,
+            } => {
+                if let Some(expires_at) = expires_at
+                    && *expires_at <= now
+                {
+                    return Err(TxError::Expired { ledger_time: now });
+                }
+                let key = pair_key(from, spender);
+                let current = self.allowances.get(&key);
+                if let Some(expected) = expected_allowance {
+                    let current_allowance =
+                        current.filter(|a| a.is_live(now)).map_or(0, |a| a.amount);
+                    if current_allowance != *expected {
+                        return Err(TxError::AllowanceChanged { current_allowance });
+                    }
+                }
+                self.check_funds(from, *fee)?;
+                self.debit(from, *fee);
+                if let Some(old) = current.and_then(|a| a.expires_at) {
+                    self.approval_expiries.remove(&expiry_key(old, &key));
+                }
+                if *allowance == 0 {
+                    self.allowances.remove(&key);
+                } else {
+                    self.allowances.insert(
+                        key,
+                        Allowance {
+                            amount: *allowance,
+                            expires_at: *expires_at,
+                        },
+                    );
+                    if let Some(expires_at) = expires_at {
+                        self.approval_expiries
+                            .insert(expiry_key(*expires_at, &key), ());
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn check_funds(&self, account: &AccountIdentifier, needed: u64) -> Result<(), TxError> {
+        let balance = self.balance(account);
+        if balance < needed {
+            return Err(TxError::InsufficientFunds { balance });
+        }
+        Ok(())
+    }
+
+    /// The allowance a spender draws on, if the spender is a third party.
+    fn check_allowance(
+        &self,
+        from: &AccountIdentifier,
+        spender: Option<&AccountIdentifier>,
+        needed: u64,
+        now: u64,
+    ) -> Result<Option<Allowance>, TxError> {
+        let Some(spender) = spender.filter(|s| *s != from) else {
+            return Ok(None);
+        };
+        let allowance = self.allowance(from, spender, now);
+        if allowance.amount < needed {
+            return Err(TxError::InsufficientAllowance {
+                allowance: allowance.amount,
+            });
+        }
+        Ok(Some(allowance))
+    }
+
+    fn use_allowance(
+        &mut self,
+        from: &AccountIdentifier,
+        spender: Option<&AccountIdentifier>,
+        allowance: Option<Allowance>,
+        used: u64,
+    ) {
+        let (Some(spender), Some(allowance)) = (spender, allowance) else {
+            return;
+        };
+        let key = pair_key(from, spender);
+        let left = allowance.amount - used;
+        if left == 0 {
+            self.allowances.remove(&key);
+            if let Some(expires_at) = allowance.expires_at {
+                self.approval_expiries.remove(&expiry_key(expires_at, &key));
+            }
+        } else {
+            self.allowances.insert(
+                key,
+                Allowance {
+                    amount: left,
+                    ..allowance
+                },
+            );
+        }
+    }
+
+    fn credit(&mut self, account: &AccountIdentifier, amount: u64) {
+        let balance = self.balance(account);
+        // Cannot overflow: every balance is part of the total supply, a u64.
+        self.balances.insert(*account.as_bytes(), balance + amount);
+    }
+
+    fn debit(&mut self, account: &AccountIdentifier, amount: u64) {
+        let balance = self.balance(account) - amount;
+        if balance == 0 {
+            self.balances.remove(account.as_bytes());
+        } else {
+            self.balances.insert(*account.as_bytes(), balance);
+        }
+    }
+
+    /// Removes a bounded number of expired approvals and dedup entries.
+    fn prune(&mut self, now: u64) {
+        for _ in 0..MAX_PRUNED_PER_CALL {
+            let Some((key, ())) = self.approval_expiries.first_key_value() else {
+                break;
+            };
+            let expires_at = u64::from_be_bytes(key[..8].try_into().expect("8 bytes"));
+            if expires_at > now {
+                break;
+            }
+            self.approval_expiries.remove(&key);
+            self.allowances
+                .remove(&key[8..].try_into().expect("64 bytes"));
+        }
+        let window = self.config().transaction_window_nanos;
+        for _ in 0..MAX_PRUNED_PER_CALL {
+            let Some((key, hash)) = self.dedup_queue.first_key_value() else {
+                break;
+            };
+            let block_time = u64::from_be_bytes(key[..8].try_into().expect("8 bytes"));
+            // A transaction is accepted only while created_at_time + window ≥ now,
+            // and created_at_time ≤ block time + drift.
+            if block_time
+                .saturating_add(window)
+                .saturating_add(PERMITTED_DRIFT_NANOS)
+                >= now
+            {
+                break;
+            }
+            self.dedup_queue.remove(&key);
+            self.dedup.remove(&hash);
+        }
+    }
+
+    /// Number of live dedup entries (for tests and metrics).
+    pub fn dedup_entries(&self) -> u64 {
+        self.dedup.len()
+    }
+
+    /// Number of stored approvals (for tests and metrics).
+    pub fn approvals(&self) -> u64 {
+        self.allowances.len()
+    }
+}
+
+fn expect_fee(given: Option<u64>, expected_fee: u64) -> Result<(), TxError> {
+    match given {
+        Some(fee) if fee != expected_fee => Err(TxError::BadFee { expected_fee }),
+        _ => Ok(()),
+    }
+}
+
+pub const MAX_MEMO_BYTES: usize = 32;
+
+fn check_memo(memo: &Option<Vec<u8>>) -> Result<(), TxError> {
+    match memo {
+        Some(memo) if memo.len() > MAX_MEMO_BYTES => Err(generic(
+            generic_error::MEMO_TOO_LONG,
+            format!(
+                "the memo is {} bytes long; at most {MAX_MEMO_BYTES} are allowed",
+                memo.len()
+            ),
+        )),
+        _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,507 @@
+use super::*;
+use crate::icrc3::block_value;
+use candid::Principal;
+use ic_stable_structures::DefaultMemoryImpl;
+use nns_api::ledger::Tokens;
+
+const FEE: u64 = 10_000;
+const NOW: u64 = 1_700_000_000_000_000_000;
+const HOUR: u64 = 3_600_000_000_000;
+
+fn account(n: u8) -> AccountIdentifier {
+    AccountIdentifier::new(&Principal::from_slice(&[n, 7]), None)
+}
+
+fn minter() -> AccountIdentifier {
+    account(0)
+}
+
+fn config() -> Config {
+    Config {
+        minting_account: minter(),
+        icrc1_minting_account: None,
+        transfer_fee: Tokens::from_e8s(FEE),
+        token_symbol: "ICP".into(),
+        token_name: "Internet Computer".into(),
+        transaction_window_nanos: 24 * HOUR,
+        icrc2_enabled: true,
+    }
+}
+
+fn ledger_with(balances: &[(u8, u64)]) -> Ledger<DefaultMemoryImpl> {
+    let mut ledger = Ledger::open(&MemoryManager::init(DefaultMemoryImpl::default()));
+    let initial: Vec<_> = balances
+        .iter()
+        .map(|(n, e8s)| (account(*n), *e8s))
+        .collect();
+    ledger.install(config(), &initial, NOW).unwrap();
+    ledger
+}
+
+fn send(from: u8, to: u8, amount: u64) -> TransferRequest {
+    TransferRequest {
+        from: if from == 0 { minter() } else { account(from) },
+        to: if to == 0 { minter() } else { account(to) },
+        spender: None,
+        amount,
+        fee: None,
+        memo: 0,
+        icrc1_memo: None,
+        created_at_time: None,
+    }
+}
+
+fn approval(from: u8, spender: u8, allowance: u64) -> ApproveRequest {
+    ApproveRequest {
+        from: account(from),
+        spender: account(spender),
+        allowance,
+        expected_allowance: None,
+        expires_at: None,
+        fee: None,
+        icrc1_memo: None,
+        created_at_time: None,
+    }
+}
+
+#[test]
+fn initial_balances_are_minted_as_blocks() {
+    let ledger = ledger_with(&[(1, 500), (2, 700)]);
+    assert_eq!(ledger.chain_length(), 2);
+    assert_eq!(ledger.balance(&account(1)), 500);
+    assert_eq!(ledger.tip().total_supply(), 1_200);
+    assert!(matches!(
+        ledger.block(1).unwrap().transaction.operation,
+        Operation::Mint { amount: 700, .. }
+    ));
+}
+
+#[test]
+fn the_minting_account_cannot_receive_initial_balances() {
+    let mut ledger = Ledger::open(&MemoryManager::init(DefaultMemoryImpl::default()));
+    let err = ledger.install(config(), &[(minter(), 5)], NOW).unwrap_err();
+    assert!(err.contains("minting account"));
+}
+
+#[test]
+fn a_transfer_moves_the_amount_and_burns_the_fee() {
+    let mut ledger = ledger_with(&[(1, 100_000)]);
+    let index = ledger.transfer(send(1, 2, 30_000), NOW).unwrap();
+    assert_eq!(index, 1);
+    assert_eq!(ledger.balance(&account(1)), 60_000);
+    assert_eq!(ledger.balance(&account(2)), 30_000);
+    assert_eq!(ledger.tip().fees_burned, FEE);
+    assert_eq!(ledger.tip().total_supply(), 90_000);
+}
+
+#[test]
+fn an_emptied_account_is_removed() {
+    let mut ledger = ledger_with(&[(1, 20_000)]);
+    ledger.transfer(send(1, 2, 10_000), NOW).unwrap();
+    assert_eq!(ledger.balance(&account(1)), 0);
+    assert_eq!(ledger.number_of_accounts(), 1);
+}
+
+#[test]
+fn refusals_change_nothing() {
+    let mut ledger = ledger_with(&[(1, 100_000)]);
+    let before = (
+        ledger.chain_length(),
+        *ledger.tip(),
+        ledger.balance(&account(1)),
+    );
+    let cases = [
+        (
+            send(1, 2, 95_000),
+            TxError::InsufficientFunds { balance: 100_000 },
+        ),
+        (
+            TransferRequest {
+                fee: Some(1),
+                ..send(1, 2, 5)
+            },
+            TxError::BadFee { expected_fee: FEE },
+        ),
+        (
+            send(1, 0, FEE - 1),
+            TxError::BadBurn {
+                min_burn_amount: FEE,
+            },
+        ),
+        (
+            TransferRequest {
+                fee: Some(FEE),
+                ..send(0, 2, 5)
+            },
+            TxError::BadFee { expected_fee: 0 },
+        ),
+        (
+            TransferRequest {
+                fee: Some(FEE),
+                ..send(1, 0, FEE)
+            },
+            TxError::BadFee { expected_fee: 0 },
+        ),
+        (
+            send(1, 2, u64::MAX),
+            TxError::InsufficientFunds { balance: 100_000 },
+        ),
+    ];
+    for (request, expected) in cases {
+        assert_eq!(
+            ledger.transfer(request.clone(), NOW),
+            Err(expected),
+            "{request:?}"
+        );
+    }
+    for request in [
+        send(1, 2, 0),
+        send(0, 0, 5),
+        send(0, 2, u64::MAX),
+        TransferRequest {
+            icrc1_memo: Some(vec![0; 33]),
+            ..send(1, 2, 5)
+        },
+    ] {
+        assert!(
+            matches!(
+                ledger.transfer(request.clone(), NOW),
+                Err(TxError::Generic { .. })
+            ),
+            "{request:?}"
+        );
+    }
+    assert_eq!(
+        (
+            ledger.chain_length(),
+            *ledger.tip(),
+            ledger.balance(&account(1))
+        ),
+        before
+    );
+}
+
+#[test]
+fn mints_and_burns_change_the_supply() {
+    let mut ledger = ledger_with(&[]);
+    ledger.transfer(send(0, 1, 1_000_000), NOW).unwrap();
+    ledger.transfer(send(1, 0, 400_000), NOW).unwrap();
+    let tip = ledger.tip();
+    assert_eq!(
+        (tip.minted, tip.burned, tip.fees_burned),
+        (1_000_000, 400_000, 0)
+    );
+    assert_eq!(ledger.balance(&account(1)), 600_000);
+    assert_eq!(ledger.balance(&minter()), 0);
+}
+
+#[test]
+fn deduplication_follows_the_window_and_drift() {
+    let mut ledger = ledger_with(&[(1, 1_000_000)]);
+    let at = |t| TransferRequest {
+        created_at_time: Some(t),
+        ..send(1, 2, 1)
+    };
+    let first = ledger.transfer(at(NOW), NOW).unwrap();
+    assert_eq!(
+        ledger.transfer(at(NOW), NOW + HOUR),
+        Err(TxError::Duplicate {
+            duplicate_of: first
+        })
+    );
+    // A different memo is a different transaction.
+    let other = TransferRequest {
+        icrc1_memo: Some(vec![1]),
+        ..at(NOW)
+    };
+    assert!(ledger.transfer(other, NOW + HOUR).is_ok());
+    // Without created_at_time nothing is deduplicated.
+    assert!(ledger.transfer(send(1, 2, 1), NOW).is_ok());
+    assert!(ledger.transfer(send(1, 2, 1), NOW).is_ok());
+    assert_eq!(
+        ledger.transfer(at(NOW), NOW + 25 * HOUR),
+        Err(TxError::TooOld)
+    );
+    assert_eq!(
+        ledger.transfer(at(NOW + 2 * PERMITTED_DRIFT_NANOS), NOW),
+        Err(TxError::CreatedInFuture { ledger_time: NOW })
+    );
+    assert!(
+        ledger
+            .transfer(at(NOW + PERMITTED_DRIFT_NANOS), NOW)
+            .is_ok()
+    );
+}
+
+#[test]
+fn dedup_entries_are_pruned_after_the_window() {
+    let mut ledger = ledger_with(&[(1, 1_000_000_000)]);
+    for i in 0..250 {
+        let request = TransferRequest {
+            created_at_time: Some(NOW + i),
+            ..send(1, 2, 1)
+        };
+        ledger.transfer(request, NOW + i).unwrap();
+    }
+    assert_eq!(ledger.dedup_entries(), 250);
+    let later = NOW + 26 * HOUR;
+    // Each transaction prunes a bounded batch, so the backlog drains in steps.
+    ledger.transfer(send(1, 2, 1), later).unwrap();
+    assert_eq!(ledger.dedup_entries(), 250 - MAX_PRUNED_PER_CALL as u64);
+    ledger.transfer(send(1, 2, 1), later).unwrap();
+    ledger.transfer(send(1, 2, 1), later).unwrap();
+    assert_eq!(ledger.dedup_entries(), 0);
+}
+
+#[test]
+fn approvals_allow_spending_up_to_the_allowance_including_the_fee() {
+    let mut ledger = ledger_with(&[(1, 1_000_000)]);
+    ledger.approve(approval(1, 2, 50_000), NOW).unwrap();
+    assert_eq!(ledger.balance(&account(1)), 1_000_000 - FEE);
+    let spend = |amount| TransferRequest {
+        spender: Some(account(2)),
+        ..send(1, 3, amount)
+    };
+    assert_eq!(
+        ledger.transfer(spend(40_001), NOW),
+        Err(TxError::InsufficientAllowance { allowance: 50_000 })
+    );
+    ledger.transfer(spend(40_000), NOW).unwrap();
+    assert_eq!(ledger.allowance(&account(1), &account(2), NOW).amount, 0);
+    assert_eq!(ledger.approvals(), 0);
+    assert_eq!(ledger.balance(&account(3)), 40_000);
+    assert_eq!(
+        ledger.balance(&account(1)),
+        1_000_000 - 3 * FEE - 40_000 + FEE
+    );
+}
+
+#[test]
+fn approval_rules() {
+    let mut ledger = ledger_with(&[(1, 1_000_000), (4, 5)]);
+    ledger.approve(approval(1, 2, 100), NOW).unwrap();
+    let expecting = |expected| ApproveRequest {
+        expected_allowance: Some(expected),
+        ..approval(1, 2, 300)
+    };
+    assert_eq!(
+        ledger.approve(expecting(99), NOW),
+        Err(TxError::AllowanceChanged {
+            current_allowance: 100
+        })
+    );
+    ledger.approve(expecting(100), NOW).unwrap();
+    assert_eq!(ledger.allowance(&account(1), &account(2), NOW).amount, 300);
+    let expired = ApproveRequest {
+        expires_at: Some(NOW),
+        ..approval(1, 2, 1)
+    };
+    assert_eq!(
+        ledger.approve(expired, NOW),
+        Err(TxError::Expired { ledger_time: NOW })
+    );
+    assert!(matches!(
+        ledger.approve(approval(1, 1, 1), NOW),
+        Err(TxError::Generic {
+            error_code: generic_error::SELF_APPROVAL,
+            ..
+        })
+    ));
+    assert_eq!(
+        ledger.approve(approval(4, 2, 1), NOW),
+        Err(TxError::InsufficientFunds { balance: 5 })
+    );
+    // Approving zero removes the approval.
+    ledger.approve(approval(1, 2, 0), NOW).unwrap();
+    assert_eq!(ledger.approvals(), 0);
+}
+
+#[test]
+fn expired_approvals_read_as_zero_and_are_pruned() {
+    let mut ledger = ledger_with(&[(1, 1_000_000)]);
+    let expiring = ApproveRequest {
+        expires_at: Some(NOW + HOUR),
+        ..approval(1, 2, 500)
+    };
+    ledger.approve(expiring, NOW).unwrap();
+    assert_eq!(ledger.allowance(&account(1), &account(2), NOW).amount, 500);
+    let later = NOW + HOUR;
+    assert_eq!(ledger.allowance(&account(1), &account(2), later).amount, 0);
+    let expecting_old = ApproveRequest {
+        expected_allowance: Some(500),
+        ..approval(1, 2, 7)
+    };
+    assert_eq!(
+        ledger.approve(expecting_old, later),
+        Err(TxError::AllowanceChanged {
+            current_allowance: 0
+        })
+    );
+    ledger.transfer(send(1, 3, 1), later).unwrap();
+    assert_eq!(ledger.approvals(), 0);
+}
+
+#[test]
+fn every_block_links_to_the_hash_of_its_parent() {
+    let mut ledger = ledger_with(&[(1, 1_000_000)]);
+    ledger.transfer(send(1, 2, 5), NOW).unwrap();
+    ledger.approve(approval(1, 2, 5), NOW).unwrap();
+    ledger.transfer(send(2, 0, FEE), NOW).unwrap_err();
+    let mut parent = None;
+    for i in 0..ledger.chain_length() {
+        let block = ledger.block(i).unwrap();
+        assert_eq!(block.parent_hash, parent);
+        parent = Some(block_value(&block).hash());
+    }
+    assert_eq!(ledger.last_block(), Some((2, parent.unwrap())));
+}
+
+#[test]
+fn a_newer_layout_is_refused() {
+    let mut ledger = ledger_with(&[]);
+    let mut tip = *ledger.tip();
+    tip.layout_version = LAYOUT_VERSION + 1;
+    ledger.tip.set(tip);
+    assert!(ledger.check_layout().unwrap_err().contains("downgrade"));
+}
+
+/// A minimal model of what the ledger must compute.
+#[derive(Default)]
+struct Model {
+    balances: std::collections::BTreeMap<u8, u64>,
+    allowances: std::collections::BTreeMap<(u8, u8), u64>,
+    minted: u64,
+    burned: u64,
+    fees: u64,
+}
+
+/// Deterministic xorshift, so failures reproduce.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+#[test]
+fn random_operations_agree_with_a_model() {
+    const ACCOUNTS: u64 = 6;
+    let mut ledger = ledger_with(&[]);
+    let mut model = Model::default();
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let mut now = NOW;
+    let mut stamped = Vec::new();
+    for _ in 0..5_000 {
+        now += rng.below(HOUR);
+        let a = 1 + rng.below(ACCOUNTS) as u8;
+        let b = 1 + rng.below(ACCOUNTS) as u8;
+        let amount = rng.below(300_000);
+        let bal = |m: &Model, n: u8| m.balances.get(&n).copied().unwrap_or(0);
+        match rng.below(6) {
+            0 => {
+                let ok = ledger.transfer(send(0, a, amount), now).is_ok();
+                assert_eq!(ok, amount > 0);
+                if ok {
+                    *model.balances.entry(a).or_default() += amount;
+                    model.minted += amount;
+                }
+            }
+            1 => {
+                let ok = ledger.transfer(send(a, 0, amount), now).is_ok();
+                assert_eq!(ok, amount >= FEE && bal(&model, a) >= amount);
+                if ok {
+                    *model.balances.get_mut(&a).unwrap() -= amount;
+                    model.burned += amount;
+                }
+            }
+            2 => {
+                let time = now - rng.below(2 * HOUR);
+                let request = TransferRequest {
+                    created_at_time: Some(time),
+                    ..send(a, b, amount)
+                };
+                let result = ledger.transfer(request, now);
+                let ok = amount > 0 && bal(&model, a) >= amount + FEE;
+                assert_eq!(result.is_ok(), ok, "{result:?}");
+                if ok {
+                    *model.balances.get_mut(&a).unwrap() -= amount + FEE;
+                    *model.balances.entry(b).or_default() += amount;
+                    model.fees += FEE;
+                    stamped.push((a, b, amount, time));
+                }
+            }
+            3 if a != b => {
+                let ok = ledger.approve(approval(a, b, amount), now).is_ok();
+                assert_eq!(ok, bal(&model, a) >= FEE);
+                if ok {
+                    *model.balances.get_mut(&a).unwrap() -= FEE;
+                    model.fees += FEE;
+                    model.allowances.insert((a, b), amount);
+                }
+            }
+            4 if a != b => {
+                let to = 1 + rng.below(ACCOUNTS) as u8;
+                let request = TransferRequest {
+                    spender: Some(account(b)),
+                    ..send(a, to, amount)
+                };
+                let allowance = model.allowances.get(&(a, b)).copied().unwrap_or(0);
+                let result = ledger.transfer(request, now);
+                let ok = amount > 0 && allowance >= amount + FEE && bal(&model, a) >= amount + FEE;
+                assert_eq!(result.is_ok(), ok, "{result:?}");
+                if ok {
+                    *model.balances.get_mut(&a).unwrap() -= amount + FEE;
+                    *model.balances.entry(to).or_default() += amount;
+                    model.fees += FEE;
+                    model.allowances.insert((a, b), allowance - amount - FEE);
+                }
+            }
+            _ => {
+                // Replay an earlier stamped transfer: a duplicate inside the
+                // window, too old outside it.
+                if let Some(&(a, b, amount, time)) = stamped.last() {
+                    let request = TransferRequest {
+                        created_at_time: Some(time),
+                        ..send(a, b, amount)
+                    };
+                    let result = ledger.transfer(request, now);
+                    if time + 24 * HOUR < now {
+                        assert_eq!(result, Err(TxError::TooOld));
+                    } else {
+                        assert!(
+                            matches!(result, Err(TxError::Duplicate { .. })),
+                            "{result:?}"
+                        );
+                    }
+                }
+            }
+        }
+        for n in 1..=ACCOUNTS as u8 {
+            assert_eq!(ledger.balance(&account(n)), bal(&model, n));
+        }
+        for ((a, b), allowance) in &model.allowances {
+            assert_eq!(
+                ledger.allowance(&account(*a), &account(*b), now).amount,
+                *allowance
+            );
+        }
+        let tip = ledger.tip();
+        assert_eq!(
+            (tip.minted, tip.burned, tip.fees_burned),
+            (model.minted, model.burned, model.fees)
+        );
+        assert_eq!(
+            tip.total_supply(),
+            model.balances.values().sum::<u64>(),
+            "supply = minted − burned − fees = Σ balances"
+        );
+    }
+}

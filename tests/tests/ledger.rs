@@ -1,0 +1,502 @@
+//! The ledger canister's endpoints on the runtime: legacy ICP, ICRC-1/2/3,
+//! errors, and upgrades.
+
+use candid::{Encode, Nat, Principal};
+use ic_runtime::{ErrorCode, PocketIc, query_candid, query_candid_as, update_candid_as};
+use icrc_ledger_types::icrc::generic_value::ICRC3Value;
+use icrc_ledger_types::icrc1::account::Account;
+use icrc_ledger_types::icrc1::transfer::{Memo, TransferArg, TransferError};
+use icrc_ledger_types::icrc2::allowance::{Allowance, AllowanceArgs};
+use icrc_ledger_types::icrc2::approve::{ApproveArgs, ApproveError};
+use icrc_ledger_types::icrc2::transfer_from::{TransferFromArgs, TransferFromError};
+use icrc_ledger_types::icrc3::blocks::{GetBlocksRequest, GetBlocksResult};
+use integration_tests::wasm_gz_path;
+use nns_api::AccountIdentifier;
+use nns_api::ids::{GOVERNANCE_CANISTER_ID, LEDGER_CANISTER_ID};
+use nns_api::ledger::{
+    AccountBalanceArgs, CandidOperation, GetBlocksArgs, InitArgs, LedgerArg, Memo as IcpMemo,
+    QueryBlocksResponse, TimeStamp, Tokens, TransferArgs, TransferError as IcpTransferError,
+    UpgradeArgs,
+};
+use serde_bytes::ByteBuf;
+
+const FEE: u64 = 10_000;
+const E8S_PER_ICP: u64 = 100_000_000;
+
+fn user(n: u8) -> Principal {
+    Principal::from_slice(&[n, 0xab, 1])
+}
+
+fn wasm() -> Vec<u8> {
+    std::fs::read(wasm_gz_path("ledger")).expect("scripts/build-canisters.sh has run")
+}
+
+fn init_args(initial: &[(Principal, u64)]) -> InitArgs {
+    InitArgs {
+        minting_account: AccountIdentifier::new(&GOVERNANCE_CANISTER_ID, None).to_hex(),
+        icrc1_minting_account: Some(Account::from(GOVERNANCE_CANISTER_ID)),
+        initial_values: initial
+            .iter()
+            .map(|(p, e8s)| {
+                (
+                    AccountIdentifier::new(p, None).to_hex(),
+                    Tokens::from_e8s(*e8s),
+                )
+            })
+            .collect(),
+        transaction_window: None,
+        transfer_fee: None,
+        token_symbol: None,
+        token_name: None,
+        feature_flags: None,
+    }
+}
+
+/// A ledger at its well-known id where users 1 and 2 hold 100 ICP each.
+fn setup() -> PocketIc {
+    let mut pic = PocketIc::new();
+    pic.create_canister_with_id(None, None, LEDGER_CANISTER_ID)
+        .unwrap();
+    let arg = LedgerArg::Init(init_args(&[
+        (user(1), 100 * E8S_PER_ICP),
+        (user(2), 100 * E8S_PER_ICP),
+    ]));
+    pic.install_canister(LEDGER_CANISTER_ID, wasm(), Encode!(&arg).unwrap(), None);
+    pic
+}
+
+fn balance(pic: &mut PocketIc, owner: Principal) -> u64 {
+    let (n,): (Nat,) = query_candid(
+        pic,
+        LEDGER_CANISTER_ID,
+        "icrc1_balance_of",
+        (Account::from(owner),),
+    )
+    .unwrap();
+    u64::try_from(n.0).unwrap()
+}
+
+fn total_supply(pic: &mut PocketIc) -> u64 {
+    let (n,): (Nat,) = query_candid(pic, LEDGER_CANISTER_ID, "icrc1_total_supply", ()).unwrap();
+    u64::try_from(n.0).unwrap()
+}
+
+fn icrc1_transfer(
+    pic: &mut PocketIc,
+    from: Principal,
+    arg: TransferArg,
+) -> Result<Nat, TransferError> {
+    let (result,): (Result<Nat, TransferError>,) =
+        update_candid_as(pic, LEDGER_CANISTER_ID, from, "icrc1_transfer", (arg,)).unwrap();
+    result
+}
+
+fn transfer_arg(to: Principal, amount: u64) -> TransferArg {
+    TransferArg {
+        from_subaccount: None,
+        to: Account::from(to),
+        amount: Nat::from(amount),
+        fee: None,
+        memo: None,
+        created_at_time: None,
+    }
+}
+
+fn legacy_transfer(
+    pic: &mut PocketIc,
+    from: Principal,
+    args: TransferArgs,
+) -> Result<u64, IcpTransferError> {
+    let (result,): (Result<u64, IcpTransferError>,) =
+        update_candid_as(pic, LEDGER_CANISTER_ID, from, "transfer", (args,)).unwrap();
+    result
+}
+
+fn legacy_args(to: Principal, e8s: u64) -> TransferArgs {
+    TransferArgs {
+        memo: IcpMemo(42),
+        amount: Tokens::from_e8s(e8s),
+        fee: Tokens::from_e8s(FEE),
+        from_subaccount: None,
+        to: AccountIdentifier::new(&to, None),
+        created_at_time: None,
+    }
+}
+
+#[test]
+fn should_mint_initial_balances_into_blocks() {
+    let mut pic = setup();
+    assert_eq!(balance(&mut pic, user(1)), 100 * E8S_PER_ICP);
+    assert_eq!(total_supply(&mut pic), 200 * E8S_PER_ICP);
+    let (blocks,): (QueryBlocksResponse,) = query_candid(
+        &mut pic,
+        LEDGER_CANISTER_ID,
+        "query_blocks",
+        (GetBlocksArgs {
+            start: 0,
+            length: 10,
+        },),
+    )
+    .unwrap();
+    assert_eq!(blocks.chain_length, 2);
+    assert!(matches!(
+        blocks.blocks[0].transaction.operation,
+        Some(CandidOperation::Mint { .. })
+    ));
+}
+
+#[test]
+fn should_transfer_with_the_legacy_interface() {
+    let mut pic = setup();
+    let index = legacy_transfer(&mut pic, user(1), legacy_args(user(3), 5 * E8S_PER_ICP)).unwrap();
+    assert_eq!(index, 2);
+    let (tokens,): (Tokens,) = query_candid(
+        &mut pic,
+        LEDGER_CANISTER_ID,
+        "account_balance",
+        (AccountBalanceArgs {
+            account: AccountIdentifier::new(&user(3), None),
+        },),
+    )
+    .unwrap();
+    assert_eq!(tokens, Tokens::from_e8s(5 * E8S_PER_ICP));
+    assert_eq!(balance(&mut pic, user(1)), 95 * E8S_PER_ICP - FEE);
+    assert_eq!(total_supply(&mut pic), 200 * E8S_PER_ICP - FEE);
+
+    // Replaying the same transaction (same created_at_time) is a duplicate.
+    let stamped = TransferArgs {
+        created_at_time: Some(TimeStamp {
+            timestamp_nanos: pic.get_time().as_nanos_since_unix_epoch(),
+        }),
+        ..legacy_args(user(3), 1)
+    };
+    let first = legacy_transfer(&mut pic, user(1), stamped.clone()).unwrap();
+    assert_eq!(
+        legacy_transfer(&mut pic, user(1), stamped),
+        Err(IcpTransferError::TxDuplicate {
+            duplicate_of: first
+        })
+    );
+    assert_eq!(
+        legacy_transfer(
+            &mut pic,
+            user(1),
+            TransferArgs {
+                fee: Tokens::from_e8s(1),
+                ..legacy_args(user(3), 1)
+            }
+        ),
+        Err(IcpTransferError::BadFee {
+            expected_fee: Tokens::from_e8s(FEE)
+        })
+    );
+    assert_eq!(
+        legacy_transfer(&mut pic, user(3), legacy_args(user(1), 6 * E8S_PER_ICP)),
+        Err(IcpTransferError::InsufficientFunds {
+            balance: Tokens::from_e8s(5 * E8S_PER_ICP + 1)
+        })
+    );
+}
+
+#[test]
+fn should_transfer_mint_and_burn_with_icrc1() {
+    let mut pic = setup();
+    let memo = TransferArg {
+        memo: Some(Memo::from(vec![1, 2, 3])),
+        ..transfer_arg(user(3), 7 * E8S_PER_ICP)
+    };
+    icrc1_transfer(&mut pic, user(1), memo).unwrap();
+    assert_eq!(balance(&mut pic, user(3)), 7 * E8S_PER_ICP);
+    // The minting account mints with fee 0 and burns are free.
+    icrc1_transfer(
+        &mut pic,
+        GOVERNANCE_CANISTER_ID,
+        transfer_arg(user(4), 1_000),
+    )
+    .unwrap();
+    assert_eq!(balance(&mut pic, user(4)), 1_000);
+    icrc1_transfer(
+        &mut pic,
+        user(3),
+        transfer_arg(GOVERNANCE_CANISTER_ID, E8S_PER_ICP),
+    )
+    .unwrap();
+    assert_eq!(
+        total_supply(&mut pic),
+        200 * E8S_PER_ICP - FEE + 1_000 - E8S_PER_ICP
+    );
+    assert_eq!(
+        icrc1_transfer(&mut pic, user(4), transfer_arg(GOVERNANCE_CANISTER_ID, 999)),
+        Err(TransferError::BadBurn {
+            min_burn_amount: Nat::from(FEE)
+        })
+    );
+}
+
+#[test]
+fn should_refuse_bad_input_and_change_nothing() {
+    let mut pic = setup();
+    let supply = total_supply(&mut pic);
+    let too_long = TransferArg {
+        memo: Some(Memo::from(vec![0; 33])),
+        ..transfer_arg(user(3), 1)
+    };
+    let huge = TransferArg {
+        amount: Nat::from(u128::MAX),
+        ..transfer_arg(user(3), 1)
+    };
+    for (caller, arg) in [
+        (user(1), too_long),
+        (user(1), huge),
+        (user(1), transfer_arg(user(3), 0)),
+        (Principal::anonymous(), transfer_arg(user(3), 1)),
+    ] {
+        let result = icrc1_transfer(&mut pic, caller, arg);
+        assert!(
+            matches!(result, Err(TransferError::GenericError { .. })),
+            "{result:?}"
+        );
+    }
+    // A bad checksum, a wrong-length account or subaccount fail to decode:
+    // the call is rejected.
+    let to = AccountIdentifier::new(&user(3), None);
+    let mut bad_checksum = Encode!(&legacy_args(user(3), 1)).unwrap();
+    let at = bad_checksum
+        .windows(32)
+        .position(|w| w == to.as_bytes())
+        .unwrap();
+    bad_checksum[at] ^= 0xff;
+    #[derive(candid::CandidType)]
+    struct RawBalanceArgs {
+        account: ByteBuf,
+    }
+    #[derive(candid::CandidType)]
+    struct RawTransferArg {
+        from_subaccount: Option<ByteBuf>,
+        to: Account,
+        amount: Nat,
+        fee: Option<Nat>,
+        memo: Option<ByteBuf>,
+        created_at_time: Option<u64>,
+    }
+    let short_subaccount = Encode!(&RawTransferArg {
+        from_subaccount: Some(ByteBuf::from(vec![0; 31])),
+        to: Account::from(user(3)),
+        amount: Nat::from(1u8),
+        fee: None,
+        memo: None,
+        created_at_time: None,
+    })
+    .unwrap();
+    for (method, arg) in [
+        ("transfer", bad_checksum),
+        ("icrc1_transfer", short_subaccount),
+        ("icrc1_transfer", vec![1, 2, 3]),
+    ] {
+        let reject = pic
+            .update_call(LEDGER_CANISTER_ID, user(1), method, arg)
+            .unwrap_err();
+        assert_eq!(
+            reject.error_code,
+            ErrorCode::CanisterCalledTrap,
+            "{reject:?}"
+        );
+    }
+    let short_account = Encode!(&RawBalanceArgs {
+        account: ByteBuf::from(vec![0; 31])
+    })
+    .unwrap();
+    let reject = pic
+        .query_call(
+            LEDGER_CANISTER_ID,
+            user(1),
+            "account_balance",
+            short_account,
+        )
+        .unwrap_err();
+    assert_eq!(reject.error_code, ErrorCode::CanisterCalledTrap);
+    assert_eq!(total_supply(&mut pic), supply);
+    assert_eq!(balance(&mut pic, user(1)), 100 * E8S_PER_ICP);
+}
+
+#[test]
+fn should_approve_and_transfer_from() {
+    let mut pic = setup();
+    let approve = ApproveArgs {
+        from_subaccount: None,
+        spender: Account::from(user(2)),
+        amount: Nat::from(3 * E8S_PER_ICP),
+        expected_allowance: None,
+        expires_at: None,
+        fee: None,
+        memo: None,
+        created_at_time: None,
+    };
+    let (approved,): (Result<Nat, ApproveError>,) = update_candid_as(
+        &mut pic,
+        LEDGER_CANISTER_ID,
+        user(1),
+        "icrc2_approve",
+        (approve,),
+    )
+    .unwrap();
+    approved.unwrap();
+    let (allowance,): (Allowance,) = query_candid(
+        &mut pic,
+        LEDGER_CANISTER_ID,
+        "icrc2_allowance",
+        (AllowanceArgs {
+            account: Account::from(user(1)),
+            spender: Account::from(user(2)),
+        },),
+    )
+    .unwrap();
+    assert_eq!(allowance.allowance, Nat::from(3 * E8S_PER_ICP));
+    let transfer_from = |amount: u64| TransferFromArgs {
+        spender_subaccount: None,
+        from: Account::from(user(1)),
+        to: Account::from(user(5)),
+        amount: Nat::from(amount),
+        fee: None,
+        memo: None,
+        created_at_time: None,
+    };
+    let (result,): (Result<Nat, TransferFromError>,) = update_candid_as(
+        &mut pic,
+        LEDGER_CANISTER_ID,
+        user(2),
+        "icrc2_transfer_from",
+        (transfer_from(2 * E8S_PER_ICP),),
+    )
+    .unwrap();
+    result.unwrap();
+    assert_eq!(balance(&mut pic, user(5)), 2 * E8S_PER_ICP);
+    let (result,): (Result<Nat, TransferFromError>,) = update_candid_as(
+        &mut pic,
+        LEDGER_CANISTER_ID,
+        user(2),
+        "icrc2_transfer_from",
+        (transfer_from(E8S_PER_ICP),),
+    )
+    .unwrap();
+    assert_eq!(
+        result,
+        Err(TransferFromError::InsufficientAllowance {
+            allowance: Nat::from(E8S_PER_ICP - FEE)
+        })
+    );
+    assert_eq!(balance(&mut pic, user(1)), 98 * E8S_PER_ICP - 2 * FEE);
+}
+
+fn icrc3_blocks(pic: &mut PocketIc, requests: Vec<(u64, u64)>) -> GetBlocksResult {
+    let requests: Vec<_> = requests
+        .into_iter()
+        .map(|(start, length)| GetBlocksRequest {
+            start: Nat::from(start),
+            length: Nat::from(length),
+        })
+        .collect();
+    let (result,): (GetBlocksResult,) =
+        query_candid(pic, LEDGER_CANISTER_ID, "icrc3_get_blocks", (requests,)).unwrap();
+    result
+}
+
+#[test]
+fn should_serve_a_hash_chained_icrc3_log() {
+    let mut pic = setup();
+    for n in 0..5u64 {
+        icrc1_transfer(&mut pic, user(1), transfer_arg(user(3), 1 + n)).unwrap();
+    }
+    let result = icrc3_blocks(&mut pic, vec![(0, 3), (3, 100)]);
+    assert_eq!(result.log_length, Nat::from(7u8));
+    assert_eq!(result.blocks.len(), 7);
+    let mut parent: Option<[u8; 32]> = None;
+    for (i, block) in result.blocks.iter().enumerate() {
+        assert_eq!(block.id, Nat::from(i));
+        let ICRC3Value::Map(fields) = &block.block else {
+            panic!("a block is a map")
+        };
+        let phash = fields.get("phash").map(|v| match v {
+            ICRC3Value::Blob(b) => <[u8; 32]>::try_from(b.as_slice()).unwrap(),
+            other => panic!("{other:?}"),
+        });
+        assert_eq!(phash, parent);
+        parent = Some(block.block.clone().hash());
+    }
+    // A length far beyond the cap is answered with at most the cap.
+    let capped = icrc3_blocks(&mut pic, vec![(0, u64::MAX)]);
+    assert_eq!(capped.blocks.len(), 7);
+    let (legacy,): (QueryBlocksResponse,) = query_candid(
+        &mut pic,
+        LEDGER_CANISTER_ID,
+        "query_blocks",
+        (GetBlocksArgs {
+            start: 2,
+            length: u64::MAX,
+        },),
+    )
+    .unwrap();
+    assert_eq!(legacy.first_block_index, 2);
+    assert_eq!(legacy.blocks.len(), 5);
+    assert_eq!(
+        legacy.blocks[4].parent_hash.as_ref().map(|h| h.to_vec()),
+        Some(result.blocks[5].block.clone().hash().to_vec())
+    );
+}
+
+#[test]
+fn should_keep_every_balance_and_the_tip_across_an_upgrade() {
+    let mut pic = setup();
+    for n in 3..40u8 {
+        icrc1_transfer(
+            &mut pic,
+            user(1),
+            transfer_arg(user(n), u64::from(n) * 1_000),
+        )
+        .unwrap();
+    }
+    let snapshot = |pic: &mut PocketIc| {
+        let balances: Vec<u64> = (1..40u8).map(|n| balance(pic, user(n))).collect();
+        let tip = icrc3_blocks(pic, vec![(38, 1)]).blocks[0]
+            .block
+            .clone()
+            .hash();
+        (balances, total_supply(pic), tip)
+    };
+    let before = snapshot(&mut pic);
+    let upgrade = LedgerArg::Upgrade(Some(UpgradeArgs {
+        feature_flags: None,
+    }));
+    pic.upgrade_canister(
+        LEDGER_CANISTER_ID,
+        wasm(),
+        Encode!(&Some(upgrade)).unwrap(),
+        None,
+    )
+    .unwrap();
+    assert_eq!(snapshot(&mut pic), before);
+    // And the chain continues from the same tip.
+    icrc1_transfer(&mut pic, user(2), transfer_arg(user(1), 1)).unwrap();
+    let next = icrc3_blocks(&mut pic, vec![(39, 1)]);
+    let ICRC3Value::Map(fields) = &next.blocks[0].block else {
+        panic!("a map")
+    };
+    assert_eq!(
+        fields.get("phash"),
+        Some(&ICRC3Value::Blob(ByteBuf::from(before.2.to_vec())))
+    );
+}
+
+#[test]
+fn should_answer_queries_as_any_caller() {
+    let mut pic = setup();
+    let (n,): (Nat,) = query_candid_as(
+        &mut pic,
+        LEDGER_CANISTER_ID,
+        Principal::anonymous(),
+        "icrc1_balance_of",
+        (Account::from(user(2)),),
+    )
+    .unwrap();
+    assert_eq!(n, Nat::from(100 * E8S_PER_ICP));
+}
