@@ -18,12 +18,18 @@ pub enum RejectCode {
 /// produces.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum ErrorCode {
+    /// IC0205
+    CanisterIdAlreadyExists = 205,
     /// IC0207
     CanisterOutOfCycles = 207,
     /// IC0301
     CanisterNotFound = 301,
     /// IC0406
     CanisterRejectedMessage = 406,
+    /// IC0407
+    UnknownManagementMessage = 407,
+    /// IC0408
+    InvalidManagementPayload = 408,
     /// IC0502
     CanisterTrapped = 502,
     /// IC0503
@@ -40,6 +46,8 @@ pub enum ErrorCode {
     CanisterStopping = 509,
     /// IC0510
     CanisterNotStopped = 510,
+    /// IC0511
+    CanisterStoppingCancelled = 511,
     /// IC0512
     CanisterInvalidController = 512,
     /// IC0514
@@ -57,11 +65,13 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
+    /// The IC derives the reject code from the error code's hundreds.
     pub fn reject_code(self) -> RejectCode {
-        match self {
-            Self::CanisterNotFound => RejectCode::DestinationInvalid,
-            Self::CanisterOutOfCycles => RejectCode::SysTransient,
-            Self::CanisterRejectedMessage => RejectCode::CanisterReject,
+        match self as u16 / 100 {
+            1 => RejectCode::SysFatal,
+            2 => RejectCode::SysTransient,
+            3 => RejectCode::DestinationInvalid,
+            4 => RejectCode::CanisterReject,
             _ => RejectCode::CanisterError,
         }
     }
@@ -102,6 +112,32 @@ impl RejectResponse {
             certified: true,
         }
     }
+}
+
+/// The canister does not exist.
+pub(crate) fn not_found(id: candid::Principal) -> RejectResponse {
+    RejectResponse::new(
+        ErrorCode::CanisterNotFound,
+        format!("Canister {id} not found"),
+    )
+}
+
+/// The canister exists but has no code.
+pub(crate) fn no_wasm(id: candid::Principal) -> RejectResponse {
+    RejectResponse::new(
+        ErrorCode::CanisterWasmModuleNotFound,
+        format!(
+            "Error from Canister {id}: Attempted to execute a message, but the canister contains no Wasm module."
+        ),
+    )
+}
+
+/// A management method that only the canister's controllers may call.
+pub(crate) fn not_controller(id: candid::Principal, method: &str) -> RejectResponse {
+    RejectResponse::new(
+        ErrorCode::CanisterInvalidController,
+        format!("Only controllers of canister {id} can call ic00 method {method}"),
+    )
 }
 
 impl fmt::Display for RejectResponse {

@@ -3,14 +3,17 @@
 
 pub mod canister;
 pub mod error;
+mod execution;
+mod management;
+mod messages;
 pub mod module;
-
+pub mod pocket_ic;
 pub mod stable_memory;
+mod state;
 pub mod system_api;
 
 pub use error::{ErrorCode, RejectCode, RejectResponse};
-pub mod pocket_ic;
-
+pub use messages::{RawEffectivePrincipal, RawMessageId};
 pub use pocket_ic::{
     CanisterLogRecord, InstallMode, PocketIc, Time, query_candid, query_candid_as, update_candid,
     update_candid_as,

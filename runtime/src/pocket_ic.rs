@@ -2,23 +2,22 @@
 //! `PocketIc`, so that tests switch between the two by changing one line.
 
 use crate::canister::{self, Code, EntryPoint, Executed, Failure, limits};
-use crate::error::{ErrorCode, RejectResponse};
+use crate::error::{ErrorCode, RejectResponse, no_wasm, not_controller, not_found};
+use crate::messages::{Messages, Outcome, RawEffectivePrincipal, RawMessageId};
 use crate::module;
 use crate::stable_memory::StableMemory;
-use crate::system_api::{Context, ExecState, Response};
+use crate::state::{Canister, INITIAL_CYCLES, Status};
+use crate::system_api::{Context, ExecState};
 use candid::utils::{ArgumentDecoder, ArgumentEncoder};
 use candid::{Principal, decode_args, encode_args};
 use ic_management_canister_types::CanisterSettings;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+pub use crate::state::CanisterLogRecord;
+
 /// PocketIC's genesis time: 2021-05-06 19:17:10 UTC.
 const GENESIS_NANOS: u64 = 1_620_328_630_000_000_000;
-/// Cycles a canister gets from `create_canister`, as in PocketIC.
-const INITIAL_CYCLES: u128 = 100_000_000_000_000;
-/// The CMC's well-known id: the only canister that may mint cycles.
-const CYCLES_MINTING_CANISTER_ID: Principal =
-    Principal::from_slice(&[0, 0, 0, 0, 0, 0, 0, 4, 1, 1]);
 
 /// A point in time, in nanoseconds since the Unix epoch.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -34,66 +33,16 @@ impl Time {
     }
 }
 
-/// One line of a canister's log (`ic0.debug_print` and traps).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct CanisterLogRecord {
-    pub idx: u64,
-    pub timestamp_nanos: u64,
-    pub content: Vec<u8>,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Status {
-    Running,
-    Stopped,
-}
-
-struct Canister {
-    controllers: Vec<Principal>,
-    balance: u128,
-    status: Status,
-    version: u64,
-    certified_data: Vec<u8>,
-    global_timer: u64,
-    code: Option<Code>,
-    logs: Vec<CanisterLogRecord>,
-    next_log_index: u64,
-    cycles_minted: u128,
-    cycles_burned: u128,
-}
-
-impl Canister {
-    fn new(controllers: Vec<Principal>, balance: u128) -> Self {
-        Self {
-            controllers,
-            balance,
-            status: Status::Running,
-            version: 0,
-            certified_data: Vec::new(),
-            global_timer: 0,
-            code: None,
-            logs: Vec::new(),
-            next_log_index: 0,
-            cycles_minted: 0,
-            cycles_burned: 0,
-        }
-    }
-
-    fn log(&mut self, time: u64, content: Vec<u8>) {
-        self.logs.push(CanisterLogRecord {
-            idx: self.next_log_index,
-            timestamp_nanos: time,
-            content,
-        });
-        self.next_log_index += 1;
-    }
-}
-
 /// An Internet Computer in this process.
 pub struct PocketIc {
-    canisters: BTreeMap<Principal, Canister>,
-    time: u64,
+    pub(crate) canisters: BTreeMap<Principal, Canister>,
+    pub(crate) messages: Messages,
+    pub(crate) time: u64,
     next_canister_index: u64,
+    /// How many `raw_rand` results were drawn: the generator's position.
+    pub(crate) random_draws: u64,
+    /// Whether executions and calls cost cycles.
+    pub(crate) charges_cycles: bool,
 }
 
 impl Default for PocketIc {
@@ -107,8 +56,11 @@ impl PocketIc {
         // Above the NNS range, so well-known ids stay free for `create_canister_with_id`.
         Self {
             canisters: BTreeMap::new(),
+            messages: Messages::default(),
             time: GENESIS_NANOS,
             next_canister_index: 1 << 20,
+            random_draws: 0,
+            charges_cycles: false,
         }
     }
 
@@ -136,17 +88,9 @@ impl PocketIc {
         sender: Option<Principal>,
         settings: Option<CanisterSettings>,
     ) -> Principal {
-        let id = loop {
-            let index = self.next_canister_index;
-            self.next_canister_index += 1;
-            let mut bytes = index.to_be_bytes().to_vec();
-            bytes.extend_from_slice(&[1, 1]);
-            let id = Principal::from_slice(&bytes);
-            if !self.canisters.contains_key(&id) {
-                break id;
-            }
-        };
-        self.insert_canister(id, sender, settings);
+        let id = self.fresh_canister_id();
+        let sender = sender.unwrap_or_else(Principal::anonymous);
+        self.insert_canister(id, sender, settings, INITIAL_CYCLES);
         id
     }
 
@@ -159,21 +103,38 @@ impl PocketIc {
         if self.canisters.contains_key(&canister_id) {
             return Err(format!("canister {canister_id} already exists"));
         }
-        self.insert_canister(canister_id, sender, settings);
+        let sender = sender.unwrap_or_else(Principal::anonymous);
+        self.insert_canister(canister_id, sender, settings, INITIAL_CYCLES);
         Ok(canister_id)
     }
 
-    fn insert_canister(
+    /// An id no canister has.
+    pub(crate) fn fresh_canister_id(&mut self) -> Principal {
+        loop {
+            let index = self.next_canister_index;
+            self.next_canister_index += 1;
+            let mut bytes = index.to_be_bytes().to_vec();
+            bytes.extend_from_slice(&[1, 1]);
+            let id = Principal::from_slice(&bytes);
+            if !self.canisters.contains_key(&id) {
+                return id;
+            }
+        }
+    }
+
+    /// A new empty canister; its controller is `sender` unless `settings` say otherwise.
+    pub(crate) fn insert_canister(
         &mut self,
         id: Principal,
-        sender: Option<Principal>,
+        sender: Principal,
         settings: Option<CanisterSettings>,
+        balance: u128,
     ) {
-        let controllers = settings
-            .and_then(|s| s.controllers)
-            .unwrap_or_else(|| vec![sender.unwrap_or_else(Principal::anonymous)]);
-        self.canisters
-            .insert(id, Canister::new(controllers, INITIAL_CYCLES));
+        let mut canister = Canister::new(vec![sender], balance);
+        if let Some(settings) = settings {
+            canister.update_settings(settings);
+        }
+        self.canisters.insert(id, canister);
     }
 
     pub fn canister_exists(&self, canister_id: Principal) -> bool {
@@ -182,7 +143,7 @@ impl PocketIc {
 
     pub fn get_controllers(&self, canister_id: Principal) -> Vec<Principal> {
         self.canister(canister_id)
-            .map(|c| c.controllers.clone())
+            .map(|c| c.controllers().to_vec())
             .unwrap_or_default()
     }
 
@@ -204,6 +165,38 @@ impl PocketIc {
         self.canister(canister_id).map_or(0, |c| c.cycles_minted)
     }
 
+    /// Off by default, as on the NNS (a system subnet) where these canisters
+    /// run. On, every replicated execution after install costs
+    /// `fees::execution` and every call sent `fees::call`, the 13-node
+    /// application-subnet prices; what is charged is burned.
+    pub fn set_cycle_charging(&mut self, enabled: bool) {
+        self.charges_cycles = enabled;
+    }
+
+    /// Cycles the canister burned: with `ic0.cycles_burn128` and as fees.
+    pub fn cycles_burned(&self, canister_id: Principal) -> u128 {
+        self.canister(canister_id).map_or(0, |c| c.cycles_burned)
+    }
+
+    /// Cycles burned by all canisters that exist.
+    pub fn total_cycles_burned(&self) -> u128 {
+        self.canisters.values().map(|c| c.cycles_burned).sum()
+    }
+
+    /// Instructions (wasm fuel) used by the canister's latest replicated
+    /// execution: an update, callback, timer, install or upgrade, whether it
+    /// succeeded or trapped.
+    pub fn last_execution_instructions(&self, canister_id: Principal) -> u64 {
+        self.canister(canister_id)
+            .map_or(0, |c| c.last_execution_instructions)
+    }
+
+    /// Instructions used by all of the canister's replicated executions.
+    pub fn total_instructions(&self, canister_id: Principal) -> u64 {
+        self.canister(canister_id)
+            .map_or(0, |c| c.total_instructions)
+    }
+
     /// The committed stable memory of a canister.
     pub fn get_stable_memory(&self, canister_id: Principal) -> Vec<u8> {
         self.canister(canister_id)
@@ -219,10 +212,10 @@ impl PocketIc {
         sender: Principal,
     ) -> Result<Vec<CanisterLogRecord>, RejectResponse> {
         let canister = self.canister(canister_id)?;
-        if !canister.controllers.contains(&sender) {
+        if !canister.is_controller(&sender) {
             return Err(not_controller(canister_id, "fetch_canister_logs"));
         }
-        Ok(canister.logs.clone())
+        Ok(canister.logs().to_vec())
     }
 
     fn canister(&self, id: Principal) -> Result<&Canister, RejectResponse> {
@@ -284,18 +277,12 @@ impl PocketIc {
             .canisters
             .get_mut(&canister_id)
             .ok_or_else(|| not_found(canister_id))?;
-        if !canister.controllers.contains(&sender) {
+        if !canister.is_controller(&sender) {
             return Err(not_controller(canister_id, "install_code"));
         }
         let compiled = module::compile(wasm)?;
-        let mut exec = base_exec(
-            canister,
-            canister_id,
-            Context::Init,
-            sender,
-            time,
-            limits::INSTALL,
-        );
+        let mut exec =
+            canister.exec_state(canister_id, Context::Init, sender, time, limits::INSTALL);
         exec.arg = arg;
         // Install and upgrade both clear the global timer.
         exec.global_timer = 0;
@@ -321,7 +308,7 @@ impl PocketIc {
                         instructions: 0,
                     }
                 };
-                finish(canister, canister_id, time, executed)?;
+                canister.finish(canister_id, time, executed)?;
                 canister.code = Some(code);
             }
             InstallMode::Upgrade { skip_pre_upgrade } => {
@@ -336,7 +323,7 @@ impl PocketIc {
                 match canister::upgrade(old, compiled, pre, exec) {
                     Ok((new, executed)) => {
                         canister.code = Some(new);
-                        finish(canister, canister_id, time, executed)?;
+                        canister.finish(canister_id, time, executed)?;
                     }
                     Err((old, failure)) => {
                         canister.code = Some(old);
@@ -350,7 +337,8 @@ impl PocketIc {
         Ok(())
     }
 
-    /// An update call from `sender` (an ingress message), run to completion.
+    /// An update call from `sender` (an ingress message), run to completion:
+    /// `submit_call`, then rounds until it is answered.
     pub fn update_call(
         &mut self,
         canister_id: Principal,
@@ -358,7 +346,93 @@ impl PocketIc {
         method: &str,
         payload: Vec<u8>,
     ) -> Result<Vec<u8>, RejectResponse> {
-        self.ingress(canister_id, sender, method, payload, true)
+        let message_id = self.submit_call(canister_id, sender, method, payload)?;
+        let outcome = self.run_until_answered(&message_id.message_id);
+        // Its id never left this function: nobody can ask for it again.
+        self.messages.forget_ingress(&message_id.message_id);
+        outcome
+    }
+
+    /// Queues an ingress update call; it runs in the next rounds (`tick`,
+    /// `await_call`). Refused at once, as by the IC's ingress filter, when the
+    /// canister cannot take it or its `canister_inspect_message` refuses it.
+    pub fn submit_call(
+        &mut self,
+        canister_id: Principal,
+        sender: Principal,
+        method: &str,
+        payload: Vec<u8>,
+    ) -> Result<RawMessageId, RejectResponse> {
+        let effective_principal = if canister_id == Principal::management_canister() {
+            RawEffectivePrincipal::None
+        } else {
+            self.check_accepts_messages(canister_id)?;
+            self.inspect_ingress(canister_id, sender, method, &payload)?;
+            RawEffectivePrincipal::CanisterId(canister_id.as_slice().to_vec())
+        };
+        let message_id = self
+            .messages
+            .submit_ingress(canister_id, sender, method, payload);
+        Ok(RawMessageId {
+            effective_principal,
+            message_id,
+        })
+    }
+
+    /// Runs rounds until the message submitted as `message_id` is answered.
+    pub fn await_call(&mut self, message_id: RawMessageId) -> Result<Vec<u8>, RejectResponse> {
+        self.run_until_answered(&message_id.message_id)
+    }
+
+    /// The answer to a submitted message, `None` while it is still in progress.
+    pub fn ingress_status(
+        &self,
+        message_id: RawMessageId,
+    ) -> Option<Result<Vec<u8>, RejectResponse>> {
+        self.messages
+            .ingress_status(&message_id.message_id)
+            .flatten()
+            .cloned()
+    }
+
+    fn run_until_answered(&mut self, message_id: &[u8]) -> Outcome {
+        loop {
+            match self.messages.ingress_status(message_id) {
+                None => panic!("no message was submitted with id {message_id:02x?}"),
+                Some(Some(outcome)) => return outcome.clone(),
+                Some(None) => {}
+            }
+            let was_idle = self.messages.is_idle();
+            self.tick();
+            // Time stands still between rounds: when a round started and
+            // ended with nothing queued, no later round will run anything.
+            let answered = matches!(self.messages.ingress_status(message_id), Some(Some(_)));
+            assert!(
+                answered || !(was_idle && self.messages.is_idle()),
+                "message {message_id:02x?} can never be answered: no message is left to run"
+            );
+        }
+    }
+
+    /// `canister_inspect_message`, for an update method of a canister that exports it.
+    fn inspect_ingress(
+        &mut self,
+        canister_id: Principal,
+        sender: Principal,
+        method: &str,
+        payload: &[u8],
+    ) -> Result<(), RejectResponse> {
+        let time = self.time;
+        let canister = self.canisters.get_mut(&canister_id).expect("checked");
+        let code = canister.code.as_ref().expect("checked");
+        if code
+            .compiled
+            .exports_method(&format!("canister_update {method}"))
+            && code.compiled.exports_method("canister_inspect_message")
+        {
+            inspect_message(canister, canister_id, sender, method, payload, time)?;
+        }
+        Ok(())
     }
 
     /// A query answered by one node: nothing it writes is kept.
@@ -369,27 +443,26 @@ impl PocketIc {
         method: &str,
         payload: Vec<u8>,
     ) -> Result<Vec<u8>, RejectResponse> {
-        self.ingress(canister_id, sender, method, payload, false)
+        self.non_replicated_query(canister_id, sender, method, payload)
             .map_err(|reject| RejectResponse {
                 certified: false,
                 ..reject
             })
     }
 
-    fn ingress(
+    fn non_replicated_query(
         &mut self,
         canister_id: Principal,
         sender: Principal,
         method: &str,
         payload: Vec<u8>,
-        replicated: bool,
     ) -> Result<Vec<u8>, RejectResponse> {
         let time = self.time;
         let canister = self
             .canisters
             .get_mut(&canister_id)
             .ok_or_else(|| not_found(canister_id))?;
-        if canister.status == Status::Stopped {
+        if matches!(canister.status, Status::Stopped) {
             return Err(RejectResponse::new(
                 ErrorCode::CanisterStopped,
                 format!("Canister {canister_id} is stopped"),
@@ -398,52 +471,28 @@ impl PocketIc {
         let Some(code) = canister.code.as_ref() else {
             return Err(no_wasm(canister_id));
         };
-        let update_export = format!("canister_update {method}");
-        let query_export = format!("canister_query {method}");
-        let (export, context, limit) = if replicated && code.compiled.exports_method(&update_export)
-        {
-            (update_export, Context::Update, limits::UPDATE)
-        } else if code.compiled.exports_method(&query_export) {
-            let context = if replicated {
-                Context::ReplicatedQuery
-            } else {
-                Context::NonReplicatedQuery
-            };
-            (query_export, context, limits::QUERY)
-        } else {
-            let kind = if replicated { "update" } else { "query" };
+        let export = format!("canister_query {method}");
+        if !code.compiled.exports_method(&export) {
             return Err(RejectResponse::new(
                 ErrorCode::CanisterMethodNotFound,
                 format!(
-                    "Error from Canister {canister_id}: Canister has no {kind} method '{method}'."
+                    "Error from Canister {canister_id}: Canister has no query method '{method}'."
                 ),
             ));
-        };
-        if context == Context::Update && code.compiled.exports_method("canister_inspect_message") {
-            inspect_message(canister, canister_id, sender, method, &payload, time)?;
         }
-        let mut exec = base_exec(canister, canister_id, context, sender, time, limit);
+        let mut exec = canister.exec_state(
+            canister_id,
+            Context::NonReplicatedQuery,
+            sender,
+            time,
+            limits::QUERY,
+        );
         exec.arg = payload;
-        let keep = context == Context::Update;
         let code = canister.code.as_mut().expect("checked above");
-        let executed = code.execute(EntryPoint::Export(&export), exec, keep);
-        let response = executed.exec.response.clone();
-        let made_calls = !executed.exec.calls.is_empty();
-        if keep {
-            finish(canister, canister_id, time, executed)?;
-            canister.version += 1;
-        } else {
-            executed.result.map_err(|f| f.into_reject(canister_id))?;
-        }
-        match response {
-            Some(Response::Reply(bytes)) => Ok(bytes),
-            Some(Response::Reject(message)) => Err(RejectResponse::canister_reject(message)),
-            None if made_calls => Err(RejectResponse::new(
-                ErrorCode::CanisterDidNotReply,
-                format!(
-                    "Error from Canister {canister_id}: inter-canister calls are not supported by this runtime version."
-                ),
-            )),
+        let executed = code.execute(EntryPoint::Export(&export), exec, false);
+        executed.result.map_err(|f| f.into_reject(canister_id))?;
+        match executed.exec.response {
+            Some(response) => response.into_outcome(),
             None => Err(RejectResponse::new(
                 ErrorCode::CanisterDidNotReply,
                 format!("Error from Canister {canister_id}: Canister did not produce a response."),
@@ -451,46 +500,9 @@ impl PocketIc {
         }
     }
 
-    /// Runs what is due: global timers whose time has come.
+    /// One round: every queued message, then heartbeats and due global timers.
     pub fn tick(&mut self) {
-        let time = self.time;
-        let due: Vec<Principal> = self
-            .canisters
-            .iter()
-            .filter(|(_, c)| {
-                c.code.is_some()
-                    && c.global_timer != 0
-                    && c.global_timer <= time
-                    && c.status == Status::Running
-            })
-            .map(|(id, _)| *id)
-            .collect();
-        for id in due {
-            let canister = self.canisters.get_mut(&id).expect("listed above");
-            canister.global_timer = 0;
-            if !canister
-                .code
-                .as_ref()
-                .unwrap()
-                .compiled
-                .exports_method("canister_global_timer")
-            {
-                continue;
-            }
-            let exec = base_exec(
-                canister,
-                id,
-                Context::SystemTask,
-                Principal::management_canister(),
-                time,
-                limits::UPDATE,
-            );
-            let code = canister.code.as_mut().unwrap();
-            let executed = code.execute(EntryPoint::Export("canister_global_timer"), exec, true);
-            if finish(canister, id, time, executed).is_ok() {
-                canister.version += 1;
-            }
-        }
+        self.execute_round();
     }
 }
 
@@ -502,49 +514,6 @@ pub enum InstallMode {
     Upgrade { skip_pre_upgrade: bool },
 }
 
-fn base_exec(
-    canister: &Canister,
-    id: Principal,
-    context: Context,
-    caller: Principal,
-    time: u64,
-    limit: u64,
-) -> ExecState {
-    let mut exec = ExecState::new(context, id, caller, time);
-    exec.controllers = canister.controllers.clone();
-    exec.canister_version = canister.version;
-    exec.balance = canister.balance;
-    exec.certified_data = canister.certified_data.clone();
-    exec.global_timer = canister.global_timer;
-    exec.instruction_limit = limit;
-    exec.may_mint_cycles = id == CYCLES_MINTING_CANISTER_ID;
-    exec
-}
-
-/// Applies a finished execution to the canister: its effects when it
-/// succeeded, only its log lines when it failed.
-fn finish(
-    canister: &mut Canister,
-    id: Principal,
-    time: u64,
-    executed: Executed,
-) -> Result<(), RejectResponse> {
-    let Executed { result, exec, .. } = executed;
-    for line in exec.logs {
-        canister.log(time, line);
-    }
-    if let Err(failure) = result {
-        canister.log(time, failure.message.clone().into_bytes());
-        return Err(failure.into_reject(id));
-    }
-    canister.balance = exec.balance;
-    canister.certified_data = exec.certified_data;
-    canister.global_timer = exec.global_timer;
-    canister.cycles_minted += exec.cycles_minted;
-    canister.cycles_burned += exec.cycles_burned;
-    Ok(())
-}
-
 fn inspect_message(
     canister: &mut Canister,
     id: Principal,
@@ -553,8 +522,7 @@ fn inspect_message(
     payload: &[u8],
     time: u64,
 ) -> Result<(), RejectResponse> {
-    let mut exec = base_exec(
-        canister,
+    let mut exec = canister.exec_state(
         id,
         Context::InspectMessage,
         sender,
@@ -573,29 +541,6 @@ fn inspect_message(
         ));
     }
     Ok(())
-}
-
-fn not_found(id: Principal) -> RejectResponse {
-    RejectResponse::new(
-        ErrorCode::CanisterNotFound,
-        format!("Canister {id} not found"),
-    )
-}
-
-fn no_wasm(id: Principal) -> RejectResponse {
-    RejectResponse::new(
-        ErrorCode::CanisterWasmModuleNotFound,
-        format!(
-            "Error from Canister {id}: Attempted to execute a message, but the canister contains no Wasm module."
-        ),
-    )
-}
-
-fn not_controller(id: Principal, method: &str) -> RejectResponse {
-    RejectResponse::new(
-        ErrorCode::CanisterInvalidController,
-        format!("Only controllers of canister {id} can call ic00 method {method}"),
-    )
 }
 
 /// `update_call` with Candid arguments and results, as pocket-ic's `update_candid_as`.

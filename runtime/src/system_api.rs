@@ -1,6 +1,7 @@
 //! The System API: the `ic0` functions a canister imports, each checked
 //! against the contexts the IC allows it in.
 
+use crate::error::RejectResponse;
 use crate::stable_memory::{StableMemory, WASM_PAGE};
 use candid::Principal;
 use wasmtime::Result;
@@ -171,6 +172,16 @@ pub enum Response {
     Reject(String),
 }
 
+impl Response {
+    /// The answer as its receiver sees it: a `msg_reject` is a CANISTER_REJECT.
+    pub fn into_outcome(self) -> std::result::Result<Vec<u8>, RejectResponse> {
+        match self {
+            Self::Reply(bytes) => Ok(bytes),
+            Self::Reject(message) => Err(RejectResponse::canister_reject(message)),
+        }
+    }
+}
+
 /// A call the canister made (`call_new` … `call_perform`).
 #[derive(Clone, Debug)]
 pub struct OutgoingCall {
@@ -278,9 +289,20 @@ pub struct Env {
 /// The IC's fees on a 13-node subnet (see the README's figures).
 pub mod fees {
     pub const UPDATE_MESSAGE_EXECUTION: u128 = 5_000_000;
+    pub const INSTRUCTION: u128 = 1;
     pub const XNET_CALL: u128 = 260_000;
     pub const XNET_BYTE_TRANSMISSION: u128 = 1_000;
     pub const CANISTER_CREATION: u128 = 500_000_000_000;
+
+    /// What one replicated execution of `instructions` costs.
+    pub fn execution(instructions: u64) -> u128 {
+        UPDATE_MESSAGE_EXECUTION + INSTRUCTION * u128::from(instructions)
+    }
+
+    /// What sending a call costs, by its method name and argument lengths.
+    pub fn call(method_len: u64, arg_len: u64) -> u128 {
+        XNET_CALL + XNET_BYTE_TRANSMISSION * (u128::from(method_len) + u128::from(arg_len))
+    }
 }
 
 type Ctx<'a> = Caller<'a, Env>;
@@ -602,12 +624,7 @@ fn link_cycles(linker: &mut Linker<Env>) -> Result<()> {
         "cost_call",
         |mut c: Ctx, method_len: u64, payload_len: u64, dst: u32| {
             check(&c, ANY_OR_START, "cost_call")?;
-            let bytes = u128::from(method_len) + u128::from(payload_len);
-            write_u128(
-                &mut c,
-                dst,
-                fees::XNET_CALL + fees::XNET_BYTE_TRANSMISSION * bytes,
-            )
+            write_u128(&mut c, dst, fees::call(method_len, payload_len))
         },
     )?;
     linker.func_wrap("ic0", "cost_create_canister", |mut c: Ctx, dst: u32| {

@@ -1,0 +1,435 @@
+//! The management canister (`aaaaa-aa`): the methods canisters and users
+//! call to create, install, configure, stop and delete canisters, and
+//! `PocketIc`'s shortcuts to them.
+
+use crate::error::{ErrorCode, RejectResponse, not_controller, not_found};
+use crate::messages::{Origin, Request};
+use crate::pocket_ic::{InstallMode, PocketIc};
+use crate::state::{INITIAL_CYCLES, Status, StopRequest};
+use candid::utils::{ArgumentDecoder, ArgumentEncoder};
+use candid::{CandidType, Decode, Encode, Nat, Principal, decode_args, encode_args};
+use ic_management_canister_types::{
+    CanisterIdRecord, CanisterInstallMode, CanisterSettings, CanisterStatusResult,
+    CanisterStatusType, CreateCanisterArgs, InstallCodeArgs, MemoryMetrics,
+    ProvisionalCreateCanisterWithCyclesArgs, ProvisionalTopUpCanisterArgs, QueryStats,
+    StatusVisibility, UpdateSettingsArgs,
+};
+use serde::de::DeserializeOwned;
+use sha2::{Digest, Sha256};
+
+/// How the management canister answers a call.
+enum Answer {
+    Reply {
+        bytes: Vec<u8>,
+        /// Attached cycles kept; the rest is refunded.
+        cycles_accepted: u128,
+    },
+    /// `stop_canister` answers once the canister has stopped.
+    Later,
+}
+
+fn reply(value: impl ArgumentEncoder) -> Answer {
+    Answer::Reply {
+        bytes: encode_args(value).expect("management results encode"),
+        cycles_accepted: 0,
+    }
+}
+
+fn decode<T: CandidType + DeserializeOwned>(method: &str, arg: &[u8]) -> Result<T, RejectResponse> {
+    Decode!(arg, T).map_err(|e| {
+        RejectResponse::new(
+            ErrorCode::InvalidManagementPayload,
+            format!("Error decoding candid for ic00 method {method}: {e}"),
+        )
+    })
+}
+
+impl PocketIc {
+    /// Runs a request to the management canister and answers it (now, or
+    /// for `stop_canister` possibly later).
+    pub(crate) fn execute_management(&mut self, request: Request) {
+        let cycles = request.cycles;
+        let origin = request.origin.clone();
+        match self.management_method(request) {
+            Ok(Answer::Reply {
+                bytes,
+                cycles_accepted,
+            }) => self
+                .messages
+                .respond(origin, Ok(bytes), cycles - cycles_accepted),
+            Ok(Answer::Later) => {}
+            Err(reject) => self.messages.respond(origin, Err(reject), cycles),
+        }
+    }
+
+    fn management_method(&mut self, request: Request) -> Result<Answer, RejectResponse> {
+        let Request {
+            sender,
+            method,
+            arg,
+            cycles,
+            origin,
+            ..
+        } = request;
+        let from_canister = matches!(origin, Origin::Canister { .. });
+        let only_canisters = |method: &str| {
+            RejectResponse::new(
+                ErrorCode::CanisterRejectedMessage,
+                format!("ic00 method {method} can not be called via ingress messages"),
+            )
+        };
+        match method.as_str() {
+            "create_canister" => {
+                if !from_canister {
+                    return Err(only_canisters(&method));
+                }
+                let args: CreateCanisterArgs = decode(&method, &arg)?;
+                let id = self.fresh_canister_id();
+                self.insert_canister(id, sender, args.settings, cycles);
+                Ok(Answer::Reply {
+                    bytes: Encode!(&CanisterIdRecord { canister_id: id }).unwrap(),
+                    cycles_accepted: cycles,
+                })
+            }
+            "provisional_create_canister_with_cycles" => {
+                let args: ProvisionalCreateCanisterWithCyclesArgs = decode(&method, &arg)?;
+                let amount = match args.amount {
+                    Some(amount) => nat_to_u128(&amount)?,
+                    None => INITIAL_CYCLES,
+                };
+                let id = match args.specified_id {
+                    Some(id) if self.canisters.contains_key(&id) => {
+                        return Err(RejectResponse::new(
+                            ErrorCode::CanisterIdAlreadyExists,
+                            format!("Canister {id} is already installed"),
+                        ));
+                    }
+                    Some(id) => id,
+                    None => self.fresh_canister_id(),
+                };
+                self.insert_canister(id, sender, args.settings, amount);
+                Ok(reply((CanisterIdRecord { canister_id: id },)))
+            }
+            "install_code" => {
+                let args: InstallCodeArgs = decode(&method, &arg)?;
+                let mode = match args.mode {
+                    CanisterInstallMode::Install => InstallMode::Install,
+                    CanisterInstallMode::Reinstall => InstallMode::Reinstall,
+                    CanisterInstallMode::Upgrade(flags) => InstallMode::Upgrade {
+                        skip_pre_upgrade: flags.and_then(|f| f.skip_pre_upgrade).unwrap_or(false),
+                    },
+                };
+                self.install_code(
+                    args.canister_id,
+                    mode,
+                    &args.wasm_module,
+                    args.arg,
+                    Some(sender),
+                )?;
+                Ok(reply(()))
+            }
+            "update_settings" => {
+                let args: UpdateSettingsArgs = decode(&method, &arg)?;
+                let canister = self.controlled(args.canister_id, sender, &method)?;
+                canister.update_settings(args.settings);
+                canister.version += 1;
+                Ok(reply(()))
+            }
+            "canister_status" => {
+                let args: CanisterIdRecord = decode(&method, &arg)?;
+                Ok(reply((self.status_of(args.canister_id, sender)?,)))
+            }
+            "start_canister" => {
+                let args: CanisterIdRecord = decode(&method, &arg)?;
+                self.start(args.canister_id, sender)?;
+                Ok(reply(()))
+            }
+            "stop_canister" => {
+                let args: CanisterIdRecord = decode(&method, &arg)?;
+                self.stop(args.canister_id, sender, StopRequest { origin, cycles })
+            }
+            "delete_canister" => {
+                let args: CanisterIdRecord = decode(&method, &arg)?;
+                let id = args.canister_id;
+                let canister = self.controlled(id, sender, &method)?;
+                if !matches!(canister.status, Status::Stopped) {
+                    return Err(RejectResponse::new(
+                        ErrorCode::CanisterNotStopped,
+                        format!("Canister {id} must be stopped before it is deleted."),
+                    ));
+                }
+                // Its cycles go with it, as on the IC.
+                self.canisters.remove(&id);
+                Ok(reply(()))
+            }
+            "deposit_cycles" => {
+                let args: CanisterIdRecord = decode(&method, &arg)?;
+                let canister = self
+                    .canisters
+                    .get_mut(&args.canister_id)
+                    .ok_or_else(|| not_found(args.canister_id))?;
+                canister.balance += cycles;
+                Ok(Answer::Reply {
+                    bytes: Encode!().unwrap(),
+                    cycles_accepted: cycles,
+                })
+            }
+            "provisional_top_up_canister" => {
+                let args: ProvisionalTopUpCanisterArgs = decode(&method, &arg)?;
+                let amount = nat_to_u128(&args.amount)?;
+                let canister = self
+                    .canisters
+                    .get_mut(&args.canister_id)
+                    .ok_or_else(|| not_found(args.canister_id))?;
+                canister.balance += amount;
+                Ok(reply(()))
+            }
+            "raw_rand" => {
+                if !from_canister {
+                    return Err(only_canisters(&method));
+                }
+                Ok(reply((self.random_bytes(),)))
+            }
+            _ => Err(RejectResponse::new(
+                ErrorCode::UnknownManagementMessage,
+                format!("Management canister has no method '{method}'"),
+            )),
+        }
+    }
+
+    /// The canister `id`, if `sender` controls it.
+    fn controlled(
+        &mut self,
+        id: Principal,
+        sender: Principal,
+        method: &str,
+    ) -> Result<&mut crate::state::Canister, RejectResponse> {
+        let canister = self.canisters.get_mut(&id).ok_or_else(|| not_found(id))?;
+        if !canister.is_controller(&sender) {
+            return Err(not_controller(id, method));
+        }
+        Ok(canister)
+    }
+
+    fn status_of(
+        &self,
+        id: Principal,
+        sender: Principal,
+    ) -> Result<CanisterStatusResult, RejectResponse> {
+        let canister = self.canisters.get(&id).ok_or_else(|| not_found(id))?;
+        let visible = canister.is_controller(&sender)
+            || match &canister.settings.status_visibility {
+                StatusVisibility::Controllers => false,
+                StatusVisibility::Public => true,
+                StatusVisibility::AllowedViewers(viewers) => viewers.contains(&sender),
+            };
+        if !visible {
+            return Err(not_controller(id, "canister_status"));
+        }
+        let code = canister.code.as_ref();
+        let heap = code.map_or(0, |c| c.heap_bytes() as u64);
+        let stable = code.map_or(0, |c| {
+            c.stable().size_pages() * crate::stable_memory::WASM_PAGE
+        });
+        let status = match canister.status {
+            Status::Running => CanisterStatusType::Running,
+            Status::Stopping(_) => CanisterStatusType::Stopping,
+            Status::Stopped => CanisterStatusType::Stopped,
+        };
+        let zero = || Nat::from(0u8);
+        Ok(CanisterStatusResult {
+            status,
+            ready_for_migration: false,
+            version: canister.version,
+            settings: canister.settings.clone(),
+            module_hash: code.map(|c| c.compiled.hash.to_vec()),
+            memory_size: Nat::from(heap + stable),
+            memory_metrics: MemoryMetrics {
+                wasm_memory_size: Nat::from(heap),
+                stable_memory_size: Nat::from(stable),
+                global_memory_size: zero(),
+                wasm_binary_size: zero(),
+                custom_sections_size: zero(),
+                canister_history_size: zero(),
+                wasm_chunk_store_size: zero(),
+                snapshots_size: zero(),
+                log_memory_store_size: zero(),
+            },
+            cycles: Nat::from(canister.balance),
+            reserved_cycles: zero(),
+            idle_cycles_burned_per_day: zero(),
+            query_stats: QueryStats {
+                num_calls_total: zero(),
+                num_instructions_total: zero(),
+                request_payload_bytes_total: zero(),
+                response_payload_bytes_total: zero(),
+            },
+        })
+    }
+
+    fn start(&mut self, id: Principal, sender: Principal) -> Result<(), RejectResponse> {
+        let canister = self.controlled(id, sender, "start_canister")?;
+        let previous = std::mem::replace(&mut canister.status, Status::Running);
+        if !matches!(previous, Status::Running) {
+            canister.version += 1;
+        }
+        // Stop requests still waiting are cancelled.
+        if let Status::Stopping(waiting) = previous {
+            for request in waiting {
+                let reject = RejectResponse::new(
+                    ErrorCode::CanisterStoppingCancelled,
+                    format!("Canister {id} was started before it stopped"),
+                );
+                self.messages
+                    .respond(request.origin, Err(reject), request.cycles);
+            }
+        }
+        Ok(())
+    }
+
+    fn stop(
+        &mut self,
+        id: Principal,
+        sender: Principal,
+        request: StopRequest,
+    ) -> Result<Answer, RejectResponse> {
+        let canister = self.controlled(id, sender, "stop_canister")?;
+        match &mut canister.status {
+            Status::Stopped => return Ok(reply(())),
+            Status::Stopping(waiting) => waiting.push(request),
+            Status::Running => {
+                canister.status = Status::Stopping(vec![request]);
+                canister.version += 1;
+            }
+        }
+        self.finish_stopping_if_idle(id);
+        Ok(Answer::Later)
+    }
+
+    /// A stopping canister without open call contexts is stopped, and the
+    /// `stop_canister` calls waiting for it are answered.
+    pub(crate) fn finish_stopping_if_idle(&mut self, id: Principal) {
+        if self.messages.has_open_call_contexts(id) {
+            return;
+        }
+        let Some(canister) = self.canisters.get_mut(&id) else {
+            return;
+        };
+        if !matches!(canister.status, Status::Stopping(_)) {
+            return;
+        }
+        let Status::Stopping(waiting) = std::mem::replace(&mut canister.status, Status::Stopped)
+        else {
+            unreachable!("checked above")
+        };
+        for request in waiting {
+            self.messages
+                .respond(request.origin, Ok(Encode!().unwrap()), request.cycles);
+        }
+    }
+
+    /// 32 bytes from a generator seeded the same way in every instance, so
+    /// that tests are reproducible.
+    fn random_bytes(&mut self) -> Vec<u8> {
+        self.random_draws += 1;
+        let mut hasher = Sha256::new();
+        hasher.update(b"ic-runtime raw_rand");
+        hasher.update(self.random_draws.to_be_bytes());
+        hasher.finalize().to_vec()
+    }
+
+    /// `update_call` to the management canister with a Candid argument.
+    fn call_management<T: for<'a> ArgumentDecoder<'a>>(
+        &mut self,
+        sender: Option<Principal>,
+        method: &str,
+        arg: Vec<u8>,
+    ) -> Result<T, RejectResponse> {
+        let sender = sender.unwrap_or_else(Principal::anonymous);
+        let bytes = self.update_call(Principal::management_canister(), sender, method, arg)?;
+        Ok(decode_args(&bytes).unwrap_or_else(|e| panic!("{method}: undecodable result: {e}")))
+    }
+
+    fn call_management_on(
+        &mut self,
+        canister_id: Principal,
+        sender: Option<Principal>,
+        method: &str,
+    ) -> Result<(), RejectResponse> {
+        let arg = Encode!(&CanisterIdRecord { canister_id }).unwrap();
+        self.call_management(sender, method, arg)
+    }
+
+    /// `canister_status` of the management canister, as `sender`.
+    pub fn canister_status(
+        &mut self,
+        canister_id: Principal,
+        sender: Option<Principal>,
+    ) -> Result<CanisterStatusResult, RejectResponse> {
+        let arg = Encode!(&CanisterIdRecord { canister_id }).unwrap();
+        self.call_management(sender, "canister_status", arg)
+            .map(|(status,)| status)
+    }
+
+    pub fn start_canister(
+        &mut self,
+        canister_id: Principal,
+        sender: Option<Principal>,
+    ) -> Result<(), RejectResponse> {
+        self.call_management_on(canister_id, sender, "start_canister")
+    }
+
+    /// Stops the canister, waiting (running rounds) until its open call contexts close.
+    pub fn stop_canister(
+        &mut self,
+        canister_id: Principal,
+        sender: Option<Principal>,
+    ) -> Result<(), RejectResponse> {
+        self.call_management_on(canister_id, sender, "stop_canister")
+    }
+
+    pub fn delete_canister(
+        &mut self,
+        canister_id: Principal,
+        sender: Option<Principal>,
+    ) -> Result<(), RejectResponse> {
+        self.call_management_on(canister_id, sender, "delete_canister")
+    }
+
+    pub fn update_canister_settings(
+        &mut self,
+        canister_id: Principal,
+        sender: Option<Principal>,
+        settings: CanisterSettings,
+    ) -> Result<(), RejectResponse> {
+        let arg = Encode!(&UpdateSettingsArgs {
+            canister_id,
+            settings,
+            sender_canister_version: None,
+        })
+        .unwrap();
+        self.call_management(sender, "update_settings", arg)
+    }
+
+    pub fn set_controllers(
+        &mut self,
+        canister_id: Principal,
+        sender: Option<Principal>,
+        new_controllers: Vec<Principal>,
+    ) -> Result<(), RejectResponse> {
+        let settings = CanisterSettings {
+            controllers: Some(new_controllers),
+            ..CanisterSettings::default()
+        };
+        self.update_canister_settings(canister_id, sender, settings)
+    }
+}
+
+fn nat_to_u128(amount: &Nat) -> Result<u128, RejectResponse> {
+    u128::try_from(amount.0.clone()).map_err(|_| {
+        RejectResponse::new(
+            ErrorCode::InvalidManagementPayload,
+            format!("{amount} cycles do not fit in 128 bits"),
+        )
+    })
+}

@@ -1,0 +1,236 @@
+//! What the IC records about one canister besides its code's memory:
+//! settings, cycles, run status, logs and counters, and how an execution's
+//! effects are applied to them.
+
+use crate::canister::{Code, Executed};
+use crate::error::RejectResponse;
+use crate::messages::Origin;
+use crate::system_api::{Context, ExecState};
+use candid::{Nat, Principal};
+use ic_management_canister_types::{CanisterSettings, DefiniteCanisterSettings};
+
+/// Cycles a canister gets from `create_canister`, as in PocketIC.
+pub const INITIAL_CYCLES: u128 = 100_000_000_000_000;
+/// The CMC's well-known id: the only canister that may mint cycles.
+const CYCLES_MINTING_CANISTER_ID: Principal =
+    Principal::from_slice(&[0, 0, 0, 0, 0, 0, 0, 4, 1, 1]);
+
+/// One line of a canister's log (`ic0.debug_print` and traps).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CanisterLogRecord {
+    pub idx: u64,
+    pub timestamp_nanos: u64,
+    pub content: Vec<u8>,
+}
+
+/// A `stop_canister` call waiting for the canister's call contexts to close.
+#[derive(Clone, Debug)]
+pub struct StopRequest {
+    pub origin: Origin,
+    pub cycles: u128,
+}
+
+#[derive(Clone, Debug)]
+pub enum Status {
+    Running,
+    /// Stopped as soon as its open call contexts close.
+    Stopping(Vec<StopRequest>),
+    Stopped,
+}
+
+impl Status {
+    /// The value of `ic0.canister_status`.
+    fn code(&self) -> u32 {
+        match self {
+            Self::Running => 1,
+            Self::Stopping(_) => 2,
+            Self::Stopped => 3,
+        }
+    }
+}
+
+pub struct Canister {
+    pub settings: DefiniteCanisterSettings,
+    pub balance: u128,
+    pub status: Status,
+    pub version: u64,
+    pub certified_data: Vec<u8>,
+    pub global_timer: u64,
+    pub code: Option<Code>,
+    logs: Vec<CanisterLogRecord>,
+    next_log_index: u64,
+    pub cycles_minted: u128,
+    /// Cycles burned with `ic0.cycles_burn128` and, when charging is on, as fees.
+    pub cycles_burned: u128,
+    /// Instructions of the canister's latest replicated execution.
+    pub last_execution_instructions: u64,
+    /// Instructions of all its replicated executions.
+    pub total_instructions: u64,
+}
+
+impl Canister {
+    pub fn new(controllers: Vec<Principal>, balance: u128) -> Self {
+        Self {
+            settings: default_settings(controllers),
+            balance,
+            status: Status::Running,
+            version: 0,
+            certified_data: Vec::new(),
+            global_timer: 0,
+            code: None,
+            logs: Vec::new(),
+            next_log_index: 0,
+            cycles_minted: 0,
+            cycles_burned: 0,
+            last_execution_instructions: 0,
+            total_instructions: 0,
+        }
+    }
+
+    pub fn controllers(&self) -> &[Principal] {
+        &self.settings.controllers
+    }
+
+    pub fn is_controller(&self, principal: &Principal) -> bool {
+        self.settings.controllers.contains(principal)
+    }
+
+    pub fn is_running(&self) -> bool {
+        matches!(self.status, Status::Running)
+    }
+
+    pub fn logs(&self) -> &[CanisterLogRecord] {
+        &self.logs
+    }
+
+    pub fn log(&mut self, time: u64, content: Vec<u8>) {
+        self.logs.push(CanisterLogRecord {
+            idx: self.next_log_index,
+            timestamp_nanos: time,
+            content,
+        });
+        self.next_log_index += 1;
+    }
+
+    pub fn record_instructions(&mut self, instructions: u64) {
+        self.last_execution_instructions = instructions;
+        self.total_instructions += instructions;
+    }
+
+    /// Takes `fee` (or what is left of the balance) and burns it.
+    pub fn charge(&mut self, fee: u128) {
+        let fee = fee.min(self.balance);
+        self.balance -= fee;
+        self.cycles_burned += fee;
+    }
+
+    /// Applies the fields of `settings` that are set.
+    pub fn update_settings(&mut self, settings: CanisterSettings) {
+        let current = &mut self.settings;
+        if let Some(controllers) = settings.controllers {
+            current.controllers = controllers;
+        }
+        let nats = [
+            (settings.compute_allocation, &mut current.compute_allocation),
+            (settings.memory_allocation, &mut current.memory_allocation),
+            (settings.freezing_threshold, &mut current.freezing_threshold),
+            (
+                settings.reserved_cycles_limit,
+                &mut current.reserved_cycles_limit,
+            ),
+            (
+                settings.minimum_incoming_canister_call_cycles,
+                &mut current.minimum_incoming_canister_call_cycles,
+            ),
+            (settings.log_memory_limit, &mut current.log_memory_limit),
+            (settings.wasm_memory_limit, &mut current.wasm_memory_limit),
+            (
+                settings.wasm_memory_threshold,
+                &mut current.wasm_memory_threshold,
+            ),
+        ];
+        for (new, field) in nats {
+            if let Some(value) = new {
+                *field = value;
+            }
+        }
+        if let Some(visibility) = settings.log_visibility {
+            current.log_visibility = visibility;
+        }
+        if let Some(visibility) = settings.snapshot_visibility {
+            current.snapshot_visibility = visibility;
+        }
+        if let Some(visibility) = settings.status_visibility {
+            current.status_visibility = visibility;
+        }
+        if let Some(variables) = settings.environment_variables {
+            current.environment_variables = variables;
+        }
+    }
+
+    /// The state an execution of `context` starts from.
+    pub fn exec_state(
+        &self,
+        id: Principal,
+        context: Context,
+        caller: Principal,
+        time: u64,
+        limit: u64,
+    ) -> ExecState {
+        let mut exec = ExecState::new(context, id, caller, time);
+        exec.controllers = self.settings.controllers.clone();
+        exec.canister_version = self.version;
+        exec.status = self.status.code();
+        exec.balance = self.balance;
+        exec.certified_data = self.certified_data.clone();
+        exec.global_timer = self.global_timer;
+        exec.instruction_limit = limit;
+        exec.may_mint_cycles = id == CYCLES_MINTING_CANISTER_ID;
+        exec
+    }
+
+    /// Applies a finished execution: its effects when it succeeded, only its
+    /// log lines when it failed. Either way its instructions are recorded.
+    pub fn finish(
+        &mut self,
+        id: Principal,
+        time: u64,
+        executed: Executed,
+    ) -> Result<ExecState, RejectResponse> {
+        let Executed {
+            result,
+            mut exec,
+            instructions,
+        } = executed;
+        self.record_instructions(instructions);
+        for line in std::mem::take(&mut exec.logs) {
+            self.log(time, line);
+        }
+        if let Err(failure) = result {
+            self.log(time, failure.message.clone().into_bytes());
+            return Err(failure.into_reject(id));
+        }
+        // Cycles attached to a call that was begun but never performed stay.
+        if let Some(abandoned) = exec.pending_call.take() {
+            exec.balance += abandoned.cycles;
+        }
+        self.balance = exec.balance;
+        self.certified_data = exec.certified_data.clone();
+        self.global_timer = exec.global_timer;
+        self.cycles_minted += exec.cycles_minted;
+        self.cycles_burned += exec.cycles_burned;
+        Ok(exec)
+    }
+}
+
+/// The IC's defaults for a new canister.
+fn default_settings(controllers: Vec<Principal>) -> DefiniteCanisterSettings {
+    DefiniteCanisterSettings {
+        controllers,
+        freezing_threshold: Nat::from(2_592_000u64),
+        reserved_cycles_limit: Nat::from(5_000_000_000_000u64),
+        log_memory_limit: Nat::from(4096u64),
+        wasm_memory_limit: Nat::from(3_221_225_472u64),
+        ..DefiniteCanisterSettings::default()
+    }
+}
