@@ -72,3 +72,37 @@ pub fn encode_init_args(canister: &str, args: &str) -> Result<Vec<u8>, String> {
         .to_bytes_with_types(&env, &init_types)
         .map_err(|e| e.to_string())
 }
+
+/// A ledger at its well-known id, as on the NNS (governance is the minting
+/// account), holding `initial` balances; its module from the build script.
+pub fn install_ledger(
+    pic: &mut ic_runtime::PocketIc,
+    initial: impl IntoIterator<Item = (candid::Principal, u64)>,
+) {
+    use icrc_ledger_types::icrc1::account::Account;
+    use nns_api::AccountIdentifier;
+    use nns_api::ids::{GOVERNANCE_CANISTER_ID, LEDGER_CANISTER_ID};
+    use nns_api::ledger::{InitArgs, LedgerArg, Tokens};
+
+    let init = InitArgs {
+        minting_account: AccountIdentifier::new(&GOVERNANCE_CANISTER_ID, None).to_hex(),
+        icrc1_minting_account: Some(Account::from(GOVERNANCE_CANISTER_ID)),
+        initial_values: initial
+            .into_iter()
+            .map(|(owner, e8s)| {
+                let account = AccountIdentifier::new(&owner, None);
+                (account.to_hex(), Tokens::from_e8s(e8s))
+            })
+            .collect(),
+        transaction_window: None,
+        transfer_fee: None,
+        token_symbol: None,
+        token_name: None,
+        feature_flags: None,
+    };
+    pic.create_canister_with_id(None, None, LEDGER_CANISTER_ID)
+        .expect("the ledger's id is free");
+    let wasm = std::fs::read(wasm_gz_path("ledger")).expect("scripts/build-canisters.sh has run");
+    let arg = candid::encode_one(LedgerArg::Init(init)).expect("init args encode");
+    pic.install_canister(LEDGER_CANISTER_ID, wasm, arg, None);
+}

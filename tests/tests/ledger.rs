@@ -10,11 +10,11 @@ use icrc_ledger_types::icrc2::allowance::{Allowance, AllowanceArgs};
 use icrc_ledger_types::icrc2::approve::{ApproveArgs, ApproveError};
 use icrc_ledger_types::icrc2::transfer_from::{TransferFromArgs, TransferFromError};
 use icrc_ledger_types::icrc3::blocks::{GetBlocksRequest, GetBlocksResult};
-use integration_tests::wasm_gz_path;
+use integration_tests::{install_ledger, wasm_gz_path};
 use nns_api::AccountIdentifier;
 use nns_api::ids::{GOVERNANCE_CANISTER_ID, LEDGER_CANISTER_ID};
 use nns_api::ledger::{
-    AccountBalanceArgs, CandidOperation, GetBlocksArgs, InitArgs, LedgerArg, Memo as IcpMemo,
+    AccountBalanceArgs, CandidOperation, GetBlocksArgs, LedgerArg, Memo as IcpMemo,
     QueryBlocksResponse, TimeStamp, Tokens, TransferArgs, TransferError as IcpTransferError,
     UpgradeArgs,
 };
@@ -31,37 +31,13 @@ fn wasm() -> Vec<u8> {
     std::fs::read(wasm_gz_path("ledger")).expect("scripts/build-canisters.sh has run")
 }
 
-fn init_args(initial: &[(Principal, u64)]) -> InitArgs {
-    InitArgs {
-        minting_account: AccountIdentifier::new(&GOVERNANCE_CANISTER_ID, None).to_hex(),
-        icrc1_minting_account: Some(Account::from(GOVERNANCE_CANISTER_ID)),
-        initial_values: initial
-            .iter()
-            .map(|(p, e8s)| {
-                (
-                    AccountIdentifier::new(p, None).to_hex(),
-                    Tokens::from_e8s(*e8s),
-                )
-            })
-            .collect(),
-        transaction_window: None,
-        transfer_fee: None,
-        token_symbol: None,
-        token_name: None,
-        feature_flags: None,
-    }
-}
-
 /// A ledger at its well-known id where users 1 and 2 hold 100 ICP each.
 fn setup() -> PocketIc {
     let mut pic = PocketIc::new();
-    pic.create_canister_with_id(None, None, LEDGER_CANISTER_ID)
-        .unwrap();
-    let arg = LedgerArg::Init(init_args(&[
-        (user(1), 100 * E8S_PER_ICP),
-        (user(2), 100 * E8S_PER_ICP),
-    ]));
-    pic.install_canister(LEDGER_CANISTER_ID, wasm(), Encode!(&arg).unwrap(), None);
+    install_ledger(
+        &mut pic,
+        [(user(1), 100 * E8S_PER_ICP), (user(2), 100 * E8S_PER_ICP)],
+    );
     pic
 }
 

@@ -1,4 +1,6 @@
-//! Stable-memory plumbing shared by the canisters.
+//! Stable-memory plumbing and Candid fast paths shared by the canisters.
+
+pub mod fast_candid;
 
 use candid::CandidType;
 use ic_stable_structures::storable::Bound;

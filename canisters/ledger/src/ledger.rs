@@ -459,9 +459,9 @@ impl<D: Memory> Ledger<D> {
                 amount,
             } => {
                 let allowance = self.check_allowance(from, spender.as_ref(), *amount, now)?;
-                self.check_funds(from, *amount)?;
+                let balance = self.balance_covering(from, *amount)?;
                 self.use_allowance(from, spender.as_ref(), allowance, *amount);
-                self.debit(from, *amount);
+                self.set_balance(from, balance - amount);
             }
             Operation::Transfer {
                 from,
@@ -470,13 +470,16 @@ impl<D: Memory> Ledger<D> {
                 amount,
                 fee,
             } => {
-                let total = amount.checked_add(*fee).ok_or(TxError::InsufficientFunds {
-                    balance: self.balance(from),
-                })?;
+                let total = amount
+                    .checked_add(*fee)
+                    .ok_or_else(|| TxError::InsufficientFunds {
+                        balance: self.balance(from),
+                    })?;
                 let allowance = self.check_allowance(from, spender.as_ref(), total, now)?;
-                self.check_funds(from, total)?;
+                let balance = self.balance_covering(from, total)?;
                 self.use_allowance(from, spender.as_ref(), allowance, total);
-                self.debit(from, total);
+                self.set_balance(from, balance - total);
+                // Read after the debit: `to` may be `from`.
                 self.credit(to, *amount);
             }
             Operation::Approve {
@@ -501,8 +504,8 @@ impl<D: Memory> Ledger<D> {
                         return Err(TxError::AllowanceChanged { current_allowance });
                     }
                 }
-                self.check_funds(from, *fee)?;
-                self.debit(from, *fee);
+                let balance = self.balance_covering(from, *fee)?;
+                self.set_balance(from, balance - fee);
                 if let Some(old) = current.and_then(|a| a.expires_at) {
                     self.approval_expiries.remove(&expiry_key(old, &key));
                 }
@@ -526,12 +529,14 @@ impl<D: Memory> Ledger<D> {
         Ok(())
     }
 
-    fn check_funds(&self, account: &AccountIdentifier, needed: u64) -> Result<(), TxError> {
+    /// The account's balance, if it covers `needed`. Callers pass it on to
+    /// [`Self::set_balance`] rather than reading it again.
+    fn balance_covering(&self, account: &AccountIdentifier, needed: u64) -> Result<u64, TxError> {
         let balance = self.balance(account);
         if balance < needed {
             return Err(TxError::InsufficientFunds { balance });
         }
-        Ok(())
+        Ok(balance)
     }
 
     /// The allowance a spender draws on, if the spender is a third party.
@@ -583,13 +588,12 @@ impl<D: Memory> Ledger<D> {
     }
 
     fn credit(&mut self, account: &AccountIdentifier, amount: u64) {
-        let balance = self.balance(account);
         // Cannot overflow: every balance is part of the total supply, a u64.
-        self.balances.insert(*account.as_bytes(), balance + amount);
+        self.set_balance(account, self.balance(account) + amount);
     }
 
-    fn debit(&mut self, account: &AccountIdentifier, amount: u64) {
-        let balance = self.balance(account) - amount;
+    /// Empty accounts are removed, so the map holds only funded ones.
+    fn set_balance(&mut self, account: &AccountIdentifier, balance: u64) {
         if balance == 0 {
             self.balances.remove(account.as_bytes());
         } else {

@@ -3,6 +3,7 @@
 
 pub mod block;
 pub mod certification;
+pub mod codec;
 pub mod config;
 pub mod icrc;
 pub mod icrc3;
@@ -96,7 +97,11 @@ fn record(
 
 // ---- Legacy ICP interface ----
 
-#[update]
+#[update(
+    hidden = true,
+    decode_with = "codec::decode_legacy_transfer_args",
+    encode_with = "codec::encode_legacy_transfer_result"
+)]
 fn transfer(args: TransferArgs) -> TransferResult {
     let caller = msg_caller();
     if let Err(e) = refuse_anonymous(caller) {
@@ -252,7 +257,11 @@ fn icrc1_metadata() -> Vec<(String, MetadataValue)> {
     })
 }
 
-#[update]
+#[update(
+    hidden = true,
+    decode_with = "codec::decode_transfer_arg",
+    encode_with = "codec::encode_transfer_result"
+)]
 fn icrc1_transfer(arg: TransferArg) -> Result<Nat, Icrc1TransferError> {
     let caller = msg_caller();
     refuse_anonymous(caller)
@@ -291,7 +300,11 @@ fn icrc10_supported_standards() -> Vec<StandardRecord> {
 
 // ---- ICRC-2 ----
 
-#[update]
+#[update(
+    hidden = true,
+    decode_with = "codec::decode_approve_args",
+    encode_with = "codec::encode_approve_result"
+)]
 fn icrc2_approve(arg: ApproveArgs) -> Result<Nat, ApproveError> {
     let caller = msg_caller();
     refuse_anonymous(caller)
@@ -315,7 +328,11 @@ fn icrc2_allowance(args: AllowanceArgs) -> Allowance {
     }
 }
 
-#[update]
+#[update(
+    hidden = true,
+    decode_with = "codec::decode_transfer_from_args",
+    encode_with = "codec::encode_transfer_from_result"
+)]
 fn icrc2_transfer_from(arg: TransferFromArgs) -> Result<Nat, TransferFromError> {
     let caller = msg_caller();
     refuse_anonymous(caller)
@@ -383,6 +400,34 @@ fn icrc3_supported_block_types() -> Vec<SupportedBlockType> {
                 .to_string(),
         })
         .collect()
+}
+
+/// The Candid signatures of the endpoints above that decode and encode by
+/// hand (`hidden` keeps the macro from declaring them as blob to blob).
+#[cfg(test)]
+#[allow(dead_code)]
+mod hand_coded_signatures {
+    use super::*;
+
+    #[candid::candid_method(update)]
+    fn transfer(_: TransferArgs) -> TransferResult {
+        unreachable!("declares a signature only")
+    }
+
+    #[candid::candid_method(update)]
+    fn icrc1_transfer(_: TransferArg) -> Result<Nat, Icrc1TransferError> {
+        unreachable!("declares a signature only")
+    }
+
+    #[candid::candid_method(update)]
+    fn icrc2_approve(_: ApproveArgs) -> Result<Nat, ApproveError> {
+        unreachable!("declares a signature only")
+    }
+
+    #[candid::candid_method(update)]
+    fn icrc2_transfer_from(_: TransferFromArgs) -> Result<Nat, TransferFromError> {
+        unreachable!("declares a signature only")
+    }
 }
 
 #[cfg(test)]

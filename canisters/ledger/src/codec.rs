@@ -1,0 +1,434 @@
+//! Fast Candid decoding of the transaction endpoints' arguments and encoding
+//! of their successful replies (see `canister_common::fast_candid`). Fields
+//! are read in Candid's wire order, by hash of the field name; the tests
+//! check every decoder against the general one.
+
+use candid::{Nat, Principal};
+use canister_common::fast_candid::{
+    KnownHeader, KnownReply, Reader, decode_one, encode_nat_result, encode_nat64_result,
+};
+use icrc_ledger_types::icrc1::account::Account;
+use icrc_ledger_types::icrc1::transfer::{Memo, TransferArg, TransferError};
+use icrc_ledger_types::icrc2::approve::{ApproveArgs, ApproveError};
+use icrc_ledger_types::icrc2::transfer_from::{TransferFromArgs, TransferFromError};
+use nns_api::AccountIdentifier;
+use nns_api::ledger::{
+    Memo as IcpMemo, TimeStamp, Tokens, TransferArgs, TransferError as IcpTransferError,
+};
+
+fn account(r: &mut Reader) -> Option<Account> {
+    // owner, subaccount
+    let owner = r.principal()?;
+    let subaccount = r.opt(Reader::bytes32)?;
+    Some(Account { owner, subaccount })
+}
+
+fn memo(r: &mut Reader) -> Option<Option<Memo>> {
+    r.opt(|r| r.blob().map(|b| Memo::from(b.to_vec())))
+}
+
+fn opt_nat(r: &mut Reader) -> Option<Option<Nat>> {
+    r.opt(Reader::nat)
+}
+
+fn opt_nat64(r: &mut Reader) -> Option<Option<u64>> {
+    r.opt(Reader::nat64)
+}
+
+fn subaccount(r: &mut Reader) -> Option<Option<[u8; 32]>> {
+    r.opt(Reader::bytes32)
+}
+
+fn zero() -> Nat {
+    Nat::from(0u8)
+}
+
+fn sample_transfer_arg() -> TransferArg {
+    TransferArg {
+        from_subaccount: None,
+        to: Account::from(Principal::anonymous()),
+        amount: zero(),
+        fee: None,
+        memo: None,
+        created_at_time: None,
+    }
+}
+
+static TRANSFER_ARG: KnownHeader = KnownHeader::new();
+
+pub fn decode_transfer_arg(message: Vec<u8>) -> TransferArg {
+    decode_one(&message, &TRANSFER_ARG, sample_transfer_arg, |r| {
+        // to, fee, memo, from_subaccount, created_at_time, amount
+        let to = account(r)?;
+        let fee = opt_nat(r)?;
+        let memo = memo(r)?;
+        let from_subaccount = subaccount(r)?;
+        let created_at_time = opt_nat64(r)?;
+        let amount = r.nat()?;
+        Some(TransferArg {
+            from_subaccount,
+            to,
+            amount,
+            fee,
+            memo,
+            created_at_time,
+        })
+    })
+}
+
+fn sample_approve_args() -> ApproveArgs {
+    ApproveArgs {
+        from_subaccount: None,
+        spender: Account::from(Principal::anonymous()),
+        amount: zero(),
+        expected_allowance: None,
+        expires_at: None,
+        fee: None,
+        memo: None,
+        created_at_time: None,
+    }
+}
+
+static APPROVE_ARGS: KnownHeader = KnownHeader::new();
+
+pub fn decode_approve_args(message: Vec<u8>) -> ApproveArgs {
+    decode_one(&message, &APPROVE_ARGS, sample_approve_args, |r| {
+        // fee, memo, from_subaccount, created_at_time, amount,
+        // expected_allowance, expires_at, spender
+        let fee = opt_nat(r)?;
+        let memo = memo(r)?;
+        let from_subaccount = subaccount(r)?;
+        let created_at_time = opt_nat64(r)?;
+        let amount = r.nat()?;
+        let expected_allowance = opt_nat(r)?;
+        let expires_at = opt_nat64(r)?;
+        let spender = account(r)?;
+        Some(ApproveArgs {
+            from_subaccount,
+            spender,
+            amount,
+            expected_allowance,
+            expires_at,
+            fee,
+            memo,
+            created_at_time,
+        })
+    })
+}
+
+fn sample_transfer_from_args() -> TransferFromArgs {
+    TransferFromArgs {
+        spender_subaccount: None,
+        from: Account::from(Principal::anonymous()),
+        to: Account::from(Principal::anonymous()),
+        amount: zero(),
+        fee: None,
+        memo: None,
+        created_at_time: None,
+    }
+}
+
+static TRANSFER_FROM_ARGS: KnownHeader = KnownHeader::new();
+
+pub fn decode_transfer_from_args(message: Vec<u8>) -> TransferFromArgs {
+    decode_one(
+        &message,
+        &TRANSFER_FROM_ARGS,
+        sample_transfer_from_args,
+        |r| {
+            // to, fee, spender_subaccount, from, memo, created_at_time, amount
+            let to = account(r)?;
+            let fee = opt_nat(r)?;
+            let spender_subaccount = subaccount(r)?;
+            let from = account(r)?;
+            let memo = memo(r)?;
+            let created_at_time = opt_nat64(r)?;
+            let amount = r.nat()?;
+            Some(TransferFromArgs {
+                spender_subaccount,
+                from,
+                to,
+                amount,
+                fee,
+                memo,
+                created_at_time,
+            })
+        },
+    )
+}
+
+fn sample_legacy_transfer_args() -> TransferArgs {
+    TransferArgs {
+        memo: IcpMemo(0),
+        amount: Tokens::from_e8s(0),
+        fee: Tokens::from_e8s(0),
+        from_subaccount: None,
+        to: AccountIdentifier::new(&Principal::anonymous(), None),
+        created_at_time: None,
+    }
+}
+
+static LEGACY_TRANSFER_ARGS: KnownHeader = KnownHeader::new();
+
+pub fn decode_legacy_transfer_args(message: Vec<u8>) -> TransferArgs {
+    decode_one(
+        &message,
+        &LEGACY_TRANSFER_ARGS,
+        sample_legacy_transfer_args,
+        |r| {
+            // to, fee, memo, from_subaccount, created_at_time, amount
+            // The general decoder would refuse it too, with a less clear message.
+            let to = AccountIdentifier::from_slice(r.blob()?)
+                .unwrap_or_else(|e| panic!("invalid account identifier in `to`: {e}"));
+            let fee = Tokens::from_e8s(r.nat64()?);
+            let memo = IcpMemo(r.nat64()?);
+            let from_subaccount = subaccount(r)?;
+            let created_at_time = r.opt(|r| {
+                r.nat64()
+                    .map(|timestamp_nanos| TimeStamp { timestamp_nanos })
+            })?;
+            let amount = Tokens::from_e8s(r.nat64()?);
+            Some(TransferArgs {
+                memo,
+                amount,
+                fee,
+                from_subaccount,
+                to,
+                created_at_time,
+            })
+        },
+    )
+}
+
+static TRANSFER_REPLY: KnownReply = KnownReply::new();
+static APPROVE_REPLY: KnownReply = KnownReply::new();
+static TRANSFER_FROM_REPLY: KnownReply = KnownReply::new();
+static LEGACY_TRANSFER_REPLY: KnownReply = KnownReply::new();
+
+pub fn encode_transfer_result(result: Result<Nat, TransferError>) -> Vec<u8> {
+    encode_nat_result(result, &TRANSFER_REPLY)
+}
+
+pub fn encode_approve_result(result: Result<Nat, ApproveError>) -> Vec<u8> {
+    encode_nat_result(result, &APPROVE_REPLY)
+}
+
+pub fn encode_transfer_from_result(result: Result<Nat, TransferFromError>) -> Vec<u8> {
+    encode_nat_result(result, &TRANSFER_FROM_REPLY)
+}
+
+pub fn encode_legacy_transfer_result(result: Result<u64, IcpTransferError>) -> Vec<u8> {
+    encode_nat64_result(result, &LEGACY_TRANSFER_REPLY)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use candid::{CandidType, Encode};
+    use serde::de::DeserializeOwned;
+
+    /// The fast path applies to the message and agrees with the general decoder.
+    fn check<T>(value: T, decode: fn(Vec<u8>) -> T, header: &KnownHeader, sample: fn() -> T)
+    where
+        T: CandidType + DeserializeOwned + PartialEq + std::fmt::Debug,
+    {
+        let bytes = Encode!(&value).unwrap();
+        let general: T = candid::decode_one(&bytes).unwrap();
+        assert_eq!(general, value);
+        assert_eq!(decode(bytes.clone()), value);
+        assert!(
+            header.values(|| (sample(),), &bytes).is_some(),
+            "the fast path applies"
+        );
+    }
+
+    fn principal(n: u8) -> Principal {
+        Principal::from_slice(&[n; 29])
+    }
+
+    fn accounts() -> Vec<Account> {
+        vec![
+            Account::from(principal(1)),
+            Account {
+                owner: Principal::management_canister(),
+                subaccount: Some([7; 32]),
+            },
+        ]
+    }
+
+    fn nats() -> Vec<Nat> {
+        vec![
+            zero(),
+            Nat::from(127u8),
+            Nat::from(u64::MAX),
+            Nat::from(u128::MAX),
+        ]
+    }
+
+    #[test]
+    fn transfer_args_decode_like_the_general_decoder() {
+        for to in accounts() {
+            for n in nats() {
+                let full = TransferArg {
+                    from_subaccount: Some([1; 32]),
+                    to,
+                    amount: n.clone(),
+                    fee: Some(n.clone()),
+                    memo: Some(Memo::from(vec![9; 32])),
+                    created_at_time: Some(u64::MAX),
+                };
+                check(
+                    full,
+                    decode_transfer_arg,
+                    &TRANSFER_ARG,
+                    sample_transfer_arg,
+                );
+                check(
+                    TransferArg {
+                        to,
+                        amount: n,
+                        ..sample_transfer_arg()
+                    },
+                    decode_transfer_arg,
+                    &TRANSFER_ARG,
+                    sample_transfer_arg,
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn approve_args_decode_like_the_general_decoder() {
+        for spender in accounts() {
+            for n in nats() {
+                let full = ApproveArgs {
+                    from_subaccount: Some([2; 32]),
+                    spender,
+                    amount: n.clone(),
+                    expected_allowance: Some(n.clone()),
+                    expires_at: Some(5),
+                    fee: Some(n.clone()),
+                    memo: Some(Memo::from(vec![])),
+                    created_at_time: Some(6),
+                };
+                check(
+                    full,
+                    decode_approve_args,
+                    &APPROVE_ARGS,
+                    sample_approve_args,
+                );
+                check(
+                    ApproveArgs {
+                        spender,
+                        amount: n,
+                        ..sample_approve_args()
+                    },
+                    decode_approve_args,
+                    &APPROVE_ARGS,
+                    sample_approve_args,
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn transfer_from_args_decode_like_the_general_decoder() {
+        for from in accounts() {
+            for n in nats() {
+                let full = TransferFromArgs {
+                    spender_subaccount: Some([3; 32]),
+                    from,
+                    to: Account::from(principal(4)),
+                    amount: n.clone(),
+                    fee: Some(n.clone()),
+                    memo: Some(Memo::from(vec![1])),
+                    created_at_time: Some(7),
+                };
+                check(
+                    full,
+                    decode_transfer_from_args,
+                    &TRANSFER_FROM_ARGS,
+                    sample_transfer_from_args,
+                );
+                check(
+                    TransferFromArgs {
+                        from,
+                        amount: n,
+                        ..sample_transfer_from_args()
+                    },
+                    decode_transfer_from_args,
+                    &TRANSFER_FROM_ARGS,
+                    sample_transfer_from_args,
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn legacy_transfer_args_decode_like_the_general_decoder() {
+        for e8s in [0, 1, u64::MAX] {
+            let full = TransferArgs {
+                memo: IcpMemo(e8s),
+                amount: Tokens::from_e8s(e8s),
+                fee: Tokens::from_e8s(10_000),
+                from_subaccount: Some([4; 32]),
+                to: AccountIdentifier::new(&principal(5), Some(&[5; 32])),
+                created_at_time: Some(TimeStamp {
+                    timestamp_nanos: e8s,
+                }),
+            };
+            check(
+                full,
+                decode_legacy_transfer_args,
+                &LEGACY_TRANSFER_ARGS,
+                sample_legacy_transfer_args,
+            );
+        }
+        check(
+            sample_legacy_transfer_args(),
+            decode_legacy_transfer_args,
+            &LEGACY_TRANSFER_ARGS,
+            sample_legacy_transfer_args,
+        );
+    }
+
+    #[test]
+    #[should_panic(expected = "checksum")]
+    fn a_bad_checksum_gets_the_general_decoders_error() {
+        let args = sample_legacy_transfer_args();
+        let mut bytes = Encode!(&args).unwrap();
+        let at = bytes
+            .windows(32)
+            .position(|w| w == args.to.as_bytes())
+            .unwrap();
+        bytes[at] ^= 1;
+        decode_legacy_transfer_args(bytes);
+    }
+
+    #[test]
+    fn replies_equal_the_general_encoding() {
+        for n in nats() {
+            assert_eq!(
+                encode_transfer_result(Ok(n.clone())),
+                Encode!(&Ok::<Nat, TransferError>(n.clone())).unwrap()
+            );
+            assert_eq!(
+                encode_approve_result(Ok(n.clone())),
+                Encode!(&Ok::<Nat, ApproveError>(n.clone())).unwrap()
+            );
+            assert_eq!(
+                encode_transfer_from_result(Ok(n.clone())),
+                Encode!(&Ok::<Nat, TransferFromError>(n)).unwrap()
+            );
+        }
+        assert_eq!(
+            encode_legacy_transfer_result(Ok(42)),
+            Encode!(&Ok::<u64, IcpTransferError>(42)).unwrap()
+        );
+        let err = TransferError::TooOld;
+        assert_eq!(
+            encode_transfer_result(Err(err.clone())),
+            Encode!(&Err::<Nat, TransferError>(err)).unwrap()
+        );
+    }
+}

@@ -1,0 +1,210 @@
+//! Benchmarks of the real canisters on the local runtime. Prints figures
+//! (instructions per call, calls per second, bytes); asserts nothing about
+//! time. Run through `scripts/bench.sh`.
+
+use candid::{Encode, Nat, Principal};
+use ic_runtime::{PocketIc, update_candid_as};
+use icrc_ledger_types::icrc1::account::Account;
+use icrc_ledger_types::icrc1::transfer::{TransferArg, TransferError};
+use icrc_ledger_types::icrc2::approve::{ApproveArgs, ApproveError};
+use icrc_ledger_types::icrc2::transfer_from::{TransferFromArgs, TransferFromError};
+use icrc_ledger_types::icrc3::blocks::GetBlocksRequest;
+use integration_tests::{install_ledger, wasm_gz_path};
+use nns_api::AccountIdentifier;
+use nns_api::ids::LEDGER_CANISTER_ID;
+use nns_api::ledger::{LedgerArg, Memo, Tokens, TransferArgs, TransferError as IcpTransferError};
+use std::time::Instant;
+
+/// As the real ledger's canbench: operations among this many accounts
+/// (`BENCH_ACCOUNTS` overrides it for quick experiments).
+static ACCOUNTS: std::sync::LazyLock<u32> = std::sync::LazyLock::new(|| {
+    std::env::var("BENCH_ACCOUNTS").map_or(10_000, |v| v.parse().expect("a number"))
+});
+const FEE: u64 = 10_000;
+
+fn user(n: u32) -> Principal {
+    let mut bytes = vec![0xbe];
+    bytes.extend_from_slice(&n.to_be_bytes());
+    Principal::from_slice(&bytes)
+}
+
+fn ledger_with_accounts(accounts: u32) -> PocketIc {
+    let mut pic = PocketIc::new();
+    install_ledger(&mut pic, (0..accounts).map(|n| (user(n), 1_000_000_000)));
+    pic
+}
+
+struct Measured {
+    calls: u32,
+    instructions: u64,
+    seconds: f64,
+}
+
+impl Measured {
+    fn per_call(&self) -> u64 {
+        self.instructions / u64::from(self.calls)
+    }
+
+    fn per_second(&self) -> f64 {
+        f64::from(self.calls) / self.seconds
+    }
+}
+
+/// Runs `call` for each of `ACCOUNTS` operations and sums the instructions
+/// the ledger used.
+fn measure(pic: &mut PocketIc, mut call: impl FnMut(&mut PocketIc, u32)) -> Measured {
+    let mut instructions = 0;
+    let start = Instant::now();
+    for i in 0..*ACCOUNTS {
+        call(pic, i);
+        instructions += pic.last_execution_instructions(LEDGER_CANISTER_ID);
+    }
+    Measured {
+        calls: *ACCOUNTS,
+        instructions,
+        seconds: start.elapsed().as_secs_f64(),
+    }
+}
+
+fn next(i: u32) -> u32 {
+    (i + 1) % *ACCOUNTS
+}
+
+fn bench_ledger() {
+    let mut rows: Vec<(&str, Measured, &str)> = Vec::new();
+    let mut pic = ledger_with_accounts(*ACCOUNTS);
+    let install = pic.last_execution_instructions(LEDGER_CANISTER_ID);
+
+    let transfers = measure(&mut pic, |pic, i| {
+        let arg = TransferArg {
+            from_subaccount: None,
+            to: Account::from(user(next(i))),
+            amount: Nat::from(1_000u32),
+            fee: None,
+            memo: None,
+            created_at_time: None,
+        };
+        let (r,): (Result<Nat, TransferError>,) =
+            update_candid_as(pic, LEDGER_CANISTER_ID, user(i), "icrc1_transfer", (arg,)).unwrap();
+        r.unwrap();
+    });
+    rows.push(("icrc1_transfer", transfers, "~311 k"));
+
+    let approvals = measure(&mut pic, |pic, i| {
+        let arg = ApproveArgs {
+            from_subaccount: None,
+            spender: Account::from(user(next(i))),
+            amount: Nat::from(1_000_000u32),
+            expected_allowance: None,
+            expires_at: None,
+            fee: None,
+            memo: None,
+            created_at_time: None,
+        };
+        let (r,): (Result<Nat, ApproveError>,) =
+            update_candid_as(pic, LEDGER_CANISTER_ID, user(i), "icrc2_approve", (arg,)).unwrap();
+        r.unwrap();
+    });
+    rows.push(("icrc2_approve", approvals, "~449 k"));
+
+    let transfers_from = measure(&mut pic, |pic, i| {
+        let arg = TransferFromArgs {
+            spender_subaccount: None,
+            from: Account::from(user(i)),
+            to: Account::from(user((i + 2) % *ACCOUNTS)),
+            amount: Nat::from(1_000u32),
+            fee: None,
+            memo: None,
+            created_at_time: None,
+        };
+        let spender = user(next(i));
+        let (r,): (Result<Nat, TransferFromError>,) = update_candid_as(
+            pic,
+            LEDGER_CANISTER_ID,
+            spender,
+            "icrc2_transfer_from",
+            (arg,),
+        )
+        .unwrap();
+        r.unwrap();
+    });
+    rows.push(("icrc2_transfer_from", transfers_from, "~690 k"));
+
+    let legacy = measure(&mut pic, |pic, i| {
+        let args = TransferArgs {
+            memo: Memo(u64::from(i)),
+            amount: Tokens::from_e8s(1_000),
+            fee: Tokens::from_e8s(FEE),
+            from_subaccount: None,
+            to: AccountIdentifier::new(&user(next(i)), None),
+            created_at_time: None,
+        };
+        let (r,): (Result<u64, IcpTransferError>,) =
+            update_candid_as(pic, LEDGER_CANISTER_ID, user(i), "transfer", (args,)).unwrap();
+        r.unwrap();
+    });
+    rows.push(("transfer (legacy)", legacy, "~311 k"));
+
+    // A replicated run of the query, so that its instructions are counted.
+    let blocks_per_call = 100u32;
+    let mut get_blocks = measure(&mut pic, |pic, i| {
+        let request = GetBlocksRequest {
+            start: Nat::from(i * 3),
+            length: Nat::from(blocks_per_call),
+        };
+        let bytes = Encode!(&vec![request]).unwrap();
+        pic.update_call(LEDGER_CANISTER_ID, user(i), "icrc3_get_blocks", bytes)
+            .unwrap();
+    });
+    get_blocks.calls *= blocks_per_call;
+    rows.push(("icrc3_get_blocks, per block", get_blocks, "—"));
+
+    println!(
+        "\nLedger ({} operations among {} accounts, as the real ledger's canbench)",
+        *ACCOUNTS, *ACCOUNTS
+    );
+    println!(
+        "{:<30} {:>14} {:>12} {:>14}",
+        "operation", "instructions", "calls/s", "real ICP ledger"
+    );
+    for (name, m, real) in &rows {
+        println!(
+            "{:<30} {:>14} {:>12.0} {:>14}",
+            name,
+            m.per_call(),
+            m.per_second(),
+            real
+        );
+    }
+    println!("{:<30} {:>14}", "install with 10 000 balances", install);
+
+    let before = Instant::now();
+    pic.upgrade_canister(
+        LEDGER_CANISTER_ID,
+        std::fs::read(wasm_gz_path("ledger")).unwrap(),
+        Encode!(&None::<LedgerArg>).unwrap(),
+        None,
+    )
+    .unwrap();
+    println!(
+        "{:<30} {:>14} ({:.1} ms; {} accounts, {} blocks)",
+        "upgrade",
+        pic.last_execution_instructions(LEDGER_CANISTER_ID),
+        before.elapsed().as_secs_f64() * 1e3,
+        *ACCOUNTS,
+        5 * *ACCOUNTS
+    );
+    let wasm_bytes = std::fs::metadata(wasm_gz_path("ledger")).unwrap().len();
+    println!(
+        "{:<30} {:>14} (goal ≤ 450 KB; real ~900 KB)",
+        "ledger.wasm.gz bytes", wasm_bytes
+    );
+}
+
+fn main() {
+    let which: Vec<String> = std::env::args().skip(1).collect();
+    let all = which.is_empty();
+    if all || which.iter().any(|w| w == "ledger") {
+        bench_ledger();
+    }
+}
