@@ -1,10 +1,9 @@
 #!/usr/bin/env bash
-# The project's main command. Until the local canister runtime exists it
-# builds the canisters and reports what it produced.
+# The project's main command: builds the canisters, boots them on the local
+# runtime at their NNS ids and reports the economy as the canisters answer it.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 
-scripts/build-canisters.sh "$@"
-echo
-echo "Built modules are in target/canisters/ (deploy them with 'dfx deploy' or 'icp deploy', see README.md)."
+scripts/build-canisters.sh
+cargo run --locked --quiet -p integration-tests --bin economy -- "$@"

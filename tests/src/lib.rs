@@ -106,3 +106,29 @@ pub fn install_ledger(
     let arg = candid::encode_one(LedgerArg::Init(init)).expect("init args encode");
     pic.install_canister(LEDGER_CANISTER_ID, wasm, arg, None);
 }
+
+/// The install argument `dfx.json` gives `canister`, Candid-encoded.
+pub fn dfx_init_arg(canister: &str) -> Vec<u8> {
+    let text = std::fs::read_to_string(repo_root().join("dfx.json")).expect("dfx.json");
+    let json: serde_json::Value = serde_json::from_str(&text).expect("dfx.json is JSON");
+    let args = json["canisters"][canister]["init_arg"]
+        .as_str()
+        .unwrap_or_else(|| panic!("dfx.json has an init_arg for {canister}"));
+    encode_init_args(canister, args).expect("dfx.json's init_arg has the init type")
+}
+
+/// The three canisters at their well-known ids, installed with `dfx.json`'s
+/// arguments, as `dfx deploy` would.
+pub fn boot_nns(pic: &mut ic_runtime::PocketIc) {
+    use nns_api::ids::{CYCLES_MINTING_CANISTER_ID, GOVERNANCE_CANISTER_ID, LEDGER_CANISTER_ID};
+    for (name, id) in [
+        ("ledger", LEDGER_CANISTER_ID),
+        ("governance", GOVERNANCE_CANISTER_ID),
+        ("cmc", CYCLES_MINTING_CANISTER_ID),
+    ] {
+        pic.create_canister_with_id(None, None, id)
+            .expect("the well-known id is free");
+        let wasm = std::fs::read(wasm_gz_path(name)).expect("scripts/build-canisters.sh has run");
+        pic.install_canister(id, wasm, dfx_init_arg(name), None);
+    }
+}

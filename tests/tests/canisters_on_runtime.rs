@@ -4,36 +4,18 @@
 use candid::{Encode, Nat, Principal};
 use ic_runtime::{ErrorCode, PocketIc, RejectCode, query_candid};
 use icrc_ledger_types::icrc1::account::Account;
-use integration_tests::{encode_init_args, repo_root, wasm_gz_path};
+use integration_tests::{boot_nns, dfx_init_arg, encode_init_args, wasm_gz_path};
 use nns_api::governance::NetworkEconomics;
 use nns_api::ids::{CYCLES_MINTING_CANISTER_ID, GOVERNANCE_CANISTER_ID, LEDGER_CANISTER_ID};
 use nns_api::ledger::{LedgerArg, Tokens, TransferFee, TransferFeeArg, UpgradeArgs};
-
-fn dfx_init_arg(canister: &str) -> Vec<u8> {
-    let text = std::fs::read_to_string(repo_root().join("dfx.json")).unwrap();
-    let json: serde_json::Value = serde_json::from_str(&text).unwrap();
-    encode_init_args(
-        canister,
-        json["canisters"][canister]["init_arg"].as_str().unwrap(),
-    )
-    .unwrap()
-}
 
 fn wasm(canister: &str) -> Vec<u8> {
     std::fs::read(wasm_gz_path(canister)).expect("scripts/build-canisters.sh has run")
 }
 
-/// The three canisters at their well-known ids, installed as `dfx deploy` would.
 fn setup() -> PocketIc {
     let mut pic = PocketIc::new();
-    for (name, id) in [
-        ("ledger", LEDGER_CANISTER_ID),
-        ("governance", GOVERNANCE_CANISTER_ID),
-        ("cmc", CYCLES_MINTING_CANISTER_ID),
-    ] {
-        pic.create_canister_with_id(None, None, id).unwrap();
-        pic.install_canister(id, wasm(name), dfx_init_arg(name), None);
-    }
+    boot_nns(&mut pic);
     pic
 }
 
