@@ -1,6 +1,6 @@
 //! ICRC-1/2 requests and replies to and from the ledger's own types.
 
-use crate::ledger::{ApproveRequest, TransferRequest, TxError, generic_error};
+use crate::ledger::{ApproveRequest, RequestShape, TransferRequest, TxError, generic_error};
 use candid::{Nat, Principal};
 use icrc_ledger_types::icrc1::account::Account;
 use icrc_ledger_types::icrc1::transfer::{Memo, TransferArg, TransferError};
@@ -35,7 +35,21 @@ fn memo(m: Option<Memo>) -> Option<Vec<u8>> {
     m.map(|m| m.0.into_vec())
 }
 
+fn is_zero(subaccount: &Option<[u8; 32]>) -> bool {
+    *subaccount == Some([0; 32])
+}
+
 pub fn transfer_request(caller: Principal, arg: TransferArg) -> Result<TransferRequest, TxError> {
+    let shape = RequestShape::default()
+        .with(RequestShape::EXPLICIT_FEE, arg.fee.is_some())
+        .with(
+            RequestShape::EXPLICIT_FROM_SUBACCOUNT,
+            is_zero(&arg.from_subaccount),
+        )
+        .with(
+            RequestShape::EXPLICIT_TO_SUBACCOUNT,
+            is_zero(&arg.to.subaccount),
+        );
     Ok(TransferRequest {
         from: caller_account(caller, arg.from_subaccount),
         to: account_id(&arg.to),
@@ -45,6 +59,7 @@ pub fn transfer_request(caller: Principal, arg: TransferArg) -> Result<TransferR
         memo: 0,
         icrc1_memo: memo(arg.memo),
         created_at_time: arg.created_at_time,
+        shape,
     })
 }
 
@@ -54,6 +69,20 @@ pub fn transfer_from_request(
 ) -> Result<TransferRequest, TxError> {
     let from = account_id(&arg.from);
     let spender = caller_account(caller, arg.spender_subaccount);
+    let shape = RequestShape::default()
+        .with(RequestShape::EXPLICIT_FEE, arg.fee.is_some())
+        .with(
+            RequestShape::EXPLICIT_FROM_SUBACCOUNT,
+            is_zero(&arg.from.subaccount),
+        )
+        .with(
+            RequestShape::EXPLICIT_TO_SUBACCOUNT,
+            is_zero(&arg.to.subaccount),
+        )
+        .with(
+            RequestShape::EXPLICIT_SPENDER_SUBACCOUNT,
+            is_zero(&arg.spender_subaccount),
+        );
     Ok(TransferRequest {
         from,
         to: account_id(&arg.to),
@@ -64,6 +93,7 @@ pub fn transfer_from_request(
         memo: 0,
         icrc1_memo: memo(arg.memo),
         created_at_time: arg.created_at_time,
+        shape,
     })
 }
 
@@ -71,6 +101,16 @@ pub fn approve_request(caller: Principal, arg: ApproveArgs) -> ApproveRequest {
     // Like the real ledgers, an allowance beyond the largest balance is
     // capped: it already allows spending everything.
     let saturate = |n: &Nat| u64::try_from(&n.0).unwrap_or(u64::MAX);
+    let shape = RequestShape::default()
+        .with(RequestShape::EXPLICIT_FEE, arg.fee.is_some())
+        .with(
+            RequestShape::EXPLICIT_FROM_SUBACCOUNT,
+            is_zero(&arg.from_subaccount),
+        )
+        .with(
+            RequestShape::EXPLICIT_TO_SUBACCOUNT,
+            is_zero(&arg.spender.subaccount),
+        );
     ApproveRequest {
         from: caller_account(caller, arg.from_subaccount),
         spender: account_id(&arg.spender),
@@ -80,6 +120,7 @@ pub fn approve_request(caller: Principal, arg: ApproveArgs) -> ApproveRequest {
         fee: fee(&arg.fee),
         icrc1_memo: memo(arg.memo),
         created_at_time: arg.created_at_time,
+        shape,
     }
 }
 

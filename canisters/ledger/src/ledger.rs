@@ -13,8 +13,8 @@
 //! ├── 4  balances           BTreeMap     account id (32) → e8s
 //! ├── 5  allowances         BTreeMap     from (32) ‖ spender (32) → amount, expiry
 //! ├── 6  approval expiries  BTreeMap     expires_at (8, BE) ‖ from ‖ spender → ()
-//! ├── 7  dedup              BTreeMap     transaction hash → block index
-//! └── 8  dedup queue        BTreeMap     block time (8, BE) ‖ block index (8, BE) → tx hash
+//! ├── 7  dedup              BTreeMap     dedup key (transaction hash, see RequestShape) → block index
+//! └── 8  dedup queue        BTreeMap     block time (8, BE) ‖ block index (8, BE) → dedup key
 //! ```
 
 use crate::block::{Block, Hash, Operation, Transaction};
@@ -26,6 +26,7 @@ use ic_stable_structures::memory_manager::{MemoryId, MemoryManager, VirtualMemor
 use ic_stable_structures::storable::Bound;
 use ic_stable_structures::{Memory, StableBTreeMap, StableCell, StableLog, Storable};
 use nns_api::AccountIdentifier;
+use sha2::{Digest, Sha256};
 use std::borrow::Cow;
 
 /// Bumped whenever the stable layout changes; an older build refuses to run
@@ -89,6 +90,36 @@ pub struct TransferRequest {
     pub memo: u64,
     pub icrc1_memo: Option<Vec<u8>>,
     pub created_at_time: Option<u64>,
+    pub shape: RequestShape,
+}
+
+/// What a caller spelled out that the block does not record because it
+/// changes nothing (an explicit fee, an explicit all-zero subaccount). As in
+/// the ICRC-1 standard, such requests are still distinct transactions for
+/// deduplication.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RequestShape(u8);
+
+impl RequestShape {
+    pub const EXPLICIT_FEE: u8 = 1;
+    pub const EXPLICIT_FROM_SUBACCOUNT: u8 = 2;
+    pub const EXPLICIT_TO_SUBACCOUNT: u8 = 4;
+    pub const EXPLICIT_SPENDER_SUBACCOUNT: u8 = 8;
+
+    pub fn with(self, flag: u8, set: bool) -> Self {
+        if set { Self(self.0 | flag) } else { self }
+    }
+
+    /// The deduplication key: the transaction's hash, salted by the shape.
+    fn dedup_key(self, tx_hash: Hash) -> Hash {
+        if self.0 == 0 {
+            return tx_hash;
+        }
+        let mut hasher = Sha256::new();
+        hasher.update(tx_hash);
+        hasher.update([self.0]);
+        hasher.finalize().into()
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -101,6 +132,7 @@ pub struct ApproveRequest {
     pub fee: Option<u64>,
     pub icrc1_memo: Option<Vec<u8>>,
     pub created_at_time: Option<u64>,
+    pub shape: RequestShape,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -294,6 +326,7 @@ impl<D: Memory> Ledger<D> {
             memo: 0,
             icrc1_memo: None,
             created_at_time: None,
+            shape: RequestShape::default(),
         };
         self.transfer(request, now)
     }
@@ -355,7 +388,7 @@ impl<D: Memory> Ledger<D> {
             icrc1_memo: req.icrc1_memo,
             created_at_time: req.created_at_time,
         };
-        self.execute(tx, now)
+        self.execute(tx, req.shape, now)
     }
 
     pub fn approve(&mut self, req: ApproveRequest, now: u64) -> Result<u64, TxError> {
@@ -394,12 +427,12 @@ impl<D: Memory> Ledger<D> {
             icrc1_memo: req.icrc1_memo,
             created_at_time: req.created_at_time,
         };
-        self.execute(tx, now)
+        self.execute(tx, req.shape, now)
     }
 
     /// Checks time and deduplication, applies the operation, appends the
     /// block. Nothing is written unless every check passes.
-    fn execute(&mut self, tx: Transaction, now: u64) -> Result<u64, TxError> {
+    fn execute(&mut self, tx: Transaction, shape: RequestShape, now: u64) -> Result<u64, TxError> {
         let window = self.config().transaction_window_nanos;
         if let Some(created) = tx.created_at_time {
             if created.saturating_add(window) < now {
@@ -411,8 +444,9 @@ impl<D: Memory> Ledger<D> {
         }
         self.prune(now);
         let tx_hash = transaction_hash(&tx);
+        let dedup_key = shape.dedup_key(tx_hash);
         if tx.created_at_time.is_some()
-            && let Some(duplicate_of) = self.dedup.get(&tx_hash)
+            && let Some(duplicate_of) = self.dedup.get(&dedup_key)
         {
             return Err(TxError::Duplicate { duplicate_of });
         }
@@ -433,9 +467,9 @@ impl<D: Memory> Ledger<D> {
         tip.record(&block.transaction.operation);
         self.tip.set(tip);
         if block.transaction.created_at_time.is_some() {
-            self.dedup.insert(tx_hash, index);
+            self.dedup.insert(dedup_key, index);
             self.dedup_queue
-                .insert(dedup_queue_key(now, index), tx_hash);
+                .insert(dedup_queue_key(now, index), dedup_key);
         }
         Ok(index)
     }

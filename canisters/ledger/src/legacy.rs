@@ -1,7 +1,7 @@
 //! The legacy ICP interface's requests, errors and blocks.
 
 use crate::block::{Block, Operation};
-use crate::ledger::{TransferRequest, TxError};
+use crate::ledger::{RequestShape, TransferRequest, TxError};
 use candid::Principal;
 use nns_api::AccountIdentifier;
 use nns_api::ledger::{
@@ -21,6 +21,12 @@ pub fn transfer_request(caller: Principal, args: TransferArgs, now: u64) -> Tran
         memo: args.memo.0,
         icrc1_memo: None,
         created_at_time: Some(args.created_at_time.map_or(now, |t| t.timestamp_nanos)),
+        // The legacy fee is always explicit; only the subaccount can differ
+        // in form without differing in meaning.
+        shape: RequestShape::default().with(
+            RequestShape::EXPLICIT_FROM_SUBACCOUNT,
+            args.from_subaccount == Some([0; 32]),
+        ),
     }
 }
 

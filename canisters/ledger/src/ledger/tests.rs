@@ -48,6 +48,7 @@ fn send(from: u8, to: u8, amount: u64) -> TransferRequest {
         memo: 0,
         icrc1_memo: None,
         created_at_time: None,
+        shape: RequestShape::default(),
     }
 }
 
@@ -61,6 +62,7 @@ fn approval(from: u8, spender: u8, allowance: u64) -> ApproveRequest {
         fee: None,
         icrc1_memo: None,
         created_at_time: None,
+        shape: RequestShape::default(),
     }
 }
 
@@ -215,6 +217,18 @@ fn deduplication_follows_the_window_and_drift() {
         ..at(NOW)
     };
     assert!(ledger.transfer(other, NOW + HOUR).is_ok());
+    // Spelling out the fee makes another transaction, deduplicated on its own.
+    let explicit = TransferRequest {
+        shape: RequestShape::default().with(RequestShape::EXPLICIT_FEE, true),
+        ..at(NOW)
+    };
+    let second = ledger.transfer(explicit.clone(), NOW + HOUR).unwrap();
+    assert_eq!(
+        ledger.transfer(explicit, NOW + HOUR),
+        Err(TxError::Duplicate {
+            duplicate_of: second
+        })
+    );
     // Without created_at_time nothing is deduplicated.
     assert!(ledger.transfer(send(1, 2, 1), NOW).is_ok());
     assert!(ledger.transfer(send(1, 2, 1), NOW).is_ok());
