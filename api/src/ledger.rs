@@ -254,3 +254,49 @@ pub struct StandardRecord {
 /// Most blocks one `query_blocks` or `icrc3_get_blocks` reply carries, as on
 /// the real ledger; clients page through longer ranges.
 pub const MAX_BLOCKS_PER_RESPONSE: u64 = 2_000;
+
+/// ICRC-4 (draft): most transfers one `icrc4_transfer_batch` takes, and most
+/// accounts one `icrc4_balance_of_batch` answers.
+pub const MAX_TRANSFER_BATCH: u64 = 1_000;
+pub const MAX_BALANCE_BATCH: u64 = 10_000;
+
+/// Why one item of an ICRC-4 batch failed: ICRC-1's errors plus the batch's.
+#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub enum TransferBatchError {
+    BadFee {
+        expected_fee: Nat,
+    },
+    BadBurn {
+        min_burn_amount: Nat,
+    },
+    InsufficientFunds {
+        balance: Nat,
+    },
+    TooOld,
+    CreatedInFuture {
+        ledger_time: u64,
+    },
+    TemporarilyUnavailable,
+    Duplicate {
+        duplicate_of: Nat,
+    },
+    GenericError {
+        error_code: Nat,
+        message: String,
+    },
+    /// The batch is longer than `icrc4_maximum_update_batch_size`.
+    TooManyRequests {
+        limit: Nat,
+    },
+    GenericBatchError {
+        error_code: Nat,
+        message: String,
+    },
+}
+
+pub type TransferBatchResult = Result<Nat, TransferBatchError>;
+
+#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct BalanceQueryArgs {
+    pub accounts: Vec<Account>,
+}

@@ -7,6 +7,7 @@
 pub mod account_identifier;
 pub mod cmc;
 pub mod governance;
+pub mod http;
 pub mod ids;
 pub mod ledger;
 pub mod metadata;

@@ -12,11 +12,12 @@ use icrc_ledger_types::icrc2::transfer_from::{TransferFromArgs, TransferFromErro
 use icrc_ledger_types::icrc3::blocks::{GetBlocksRequest, GetBlocksResult};
 use integration_tests::{install_ledger, wasm_gz_path};
 use nns_api::AccountIdentifier;
+use nns_api::http::{HttpRequest, HttpResponse};
 use nns_api::ids::{GOVERNANCE_CANISTER_ID, LEDGER_CANISTER_ID};
 use nns_api::ledger::{
-    AccountBalanceArgs, CandidOperation, GetBlocksArgs, LedgerArg, Memo as IcpMemo,
-    QueryBlocksResponse, TimeStamp, Tokens, TransferArgs, TransferError as IcpTransferError,
-    UpgradeArgs,
+    AccountBalanceArgs, BalanceQueryArgs, CandidOperation, GetBlocksArgs, LedgerArg,
+    Memo as IcpMemo, QueryBlocksResponse, TimeStamp, Tokens, TransferArgs, TransferBatchError,
+    TransferBatchResult, TransferError as IcpTransferError, UpgradeArgs,
 };
 use serde_bytes::ByteBuf;
 
@@ -475,4 +476,114 @@ fn should_answer_queries_as_any_caller() {
     )
     .unwrap();
     assert_eq!(n, Nat::from(100 * E8S_PER_ICP));
+}
+
+#[test]
+fn should_process_icrc4_batches_item_by_item() {
+    let mut pic = setup();
+    let stamped = TransferArg {
+        created_at_time: Some(pic.get_time().as_nanos_since_unix_epoch()),
+        ..transfer_arg(user(4), 3)
+    };
+    let batch = vec![
+        transfer_arg(user(3), 5 * E8S_PER_ICP),
+        transfer_arg(user(3), 500 * E8S_PER_ICP),
+        stamped.clone(),
+        stamped,
+    ];
+    let (results,): (Vec<Option<TransferBatchResult>>,) = update_candid_as(
+        &mut pic,
+        LEDGER_CANISTER_ID,
+        user(1),
+        "icrc4_transfer_batch",
+        (batch,),
+    )
+    .unwrap();
+    assert_eq!(results.len(), 4);
+    assert_eq!(results[0], Some(Ok(Nat::from(2u8))));
+    assert!(matches!(
+        results[1],
+        Some(Err(TransferBatchError::InsufficientFunds { .. }))
+    ));
+    assert_eq!(results[2], Some(Ok(Nat::from(3u8))));
+    assert_eq!(
+        results[3],
+        Some(Err(TransferBatchError::Duplicate {
+            duplicate_of: Nat::from(3u8)
+        }))
+    );
+    assert_eq!(balance(&mut pic, user(3)), 5 * E8S_PER_ICP);
+    assert_eq!(balance(&mut pic, user(4)), 3);
+    assert_eq!(balance(&mut pic, user(1)), 95 * E8S_PER_ICP - 3 - 2 * FEE);
+
+    let too_many = vec![transfer_arg(user(3), 1); 1_001];
+    let (results,): (Vec<Option<TransferBatchResult>>,) = update_candid_as(
+        &mut pic,
+        LEDGER_CANISTER_ID,
+        user(1),
+        "icrc4_transfer_batch",
+        (too_many,),
+    )
+    .unwrap();
+    assert_eq!(
+        results,
+        vec![Some(Err(TransferBatchError::TooManyRequests {
+            limit: Nat::from(1_000u32)
+        }))]
+    );
+    let (balances,): (Vec<(Account, Nat)>,) = query_candid(
+        &mut pic,
+        LEDGER_CANISTER_ID,
+        "icrc4_balance_of_batch",
+        (BalanceQueryArgs {
+            accounts: vec![Account::from(user(3)), Account::from(user(9))],
+        },),
+    )
+    .unwrap();
+    assert_eq!(balances[0].1, Nat::from(5 * E8S_PER_ICP));
+    assert_eq!(balances[1].1, Nat::from(0u8));
+}
+
+#[test]
+fn should_serve_metrics_over_http() {
+    let mut pic = setup();
+    icrc1_transfer(&mut pic, user(1), transfer_arg(user(3), 1)).unwrap();
+    let request = |url: &str| HttpRequest {
+        method: "GET".into(),
+        url: url.into(),
+        headers: vec![],
+        body: ByteBuf::new(),
+    };
+    let (response,): (HttpResponse,) = query_candid(
+        &mut pic,
+        LEDGER_CANISTER_ID,
+        "http_request",
+        (request("/metrics?format=text"),),
+    )
+    .unwrap();
+    assert_eq!(response.status_code, 200);
+    let body = String::from_utf8(response.body.into_vec()).unwrap();
+    let value = |name: &str| -> f64 {
+        body.lines()
+            .find_map(|l| l.strip_prefix(&format!("{name} ")))
+            .unwrap_or_else(|| panic!("{name} in {body}"))
+            .parse()
+            .unwrap()
+    };
+    assert_eq!(
+        value("ledger_total_supply_e8s"),
+        (200 * E8S_PER_ICP - FEE) as f64
+    );
+    assert_eq!(value("ledger_blocks"), 3.0);
+    assert_eq!(value("ledger_accounts"), 3.0);
+    assert_eq!(value("ledger_fees_burned_e8s"), FEE as f64);
+    assert!(value("ledger_stable_memory_bytes") > 0.0);
+    let (missing,): (HttpResponse,) = query_candid(
+        &mut pic,
+        LEDGER_CANISTER_ID,
+        "http_request",
+        (request("/nothing"),),
+    )
+    .unwrap();
+    assert_eq!(missing.status_code, 404);
 }

@@ -112,6 +112,17 @@ impl<'a> Reader<'a> {
         }
     }
 
+    /// A `vec` of values, each read by `read`.
+    pub fn vec<T>(&mut self, mut read: impl FnMut(&mut Self) -> Option<T>) -> Option<Vec<T>> {
+        let len = self.leb_usize()?;
+        // Each element takes at least one byte: a bound on what to reserve.
+        let mut items = Vec::with_capacity(len.min(self.0.len()));
+        for _ in 0..len {
+            items.push(read(self)?);
+        }
+        Some(items)
+    }
+
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }

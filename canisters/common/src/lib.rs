@@ -1,6 +1,7 @@
 //! Stable-memory plumbing and Candid fast paths shared by the canisters.
 
 pub mod fast_candid;
+pub mod metrics;
 
 use candid::CandidType;
 use ic_stable_structures::storable::Bound;

@@ -56,24 +56,37 @@ fn sample_transfer_arg() -> TransferArg {
 
 static TRANSFER_ARG: KnownHeader = KnownHeader::new();
 
-pub fn decode_transfer_arg(message: Vec<u8>) -> TransferArg {
-    decode_one(&message, &TRANSFER_ARG, sample_transfer_arg, |r| {
-        // to, fee, memo, from_subaccount, created_at_time, amount
-        let to = account(r)?;
-        let fee = opt_nat(r)?;
-        let memo = memo(r)?;
-        let from_subaccount = subaccount(r)?;
-        let created_at_time = opt_nat64(r)?;
-        let amount = r.nat()?;
-        Some(TransferArg {
-            from_subaccount,
-            to,
-            amount,
-            fee,
-            memo,
-            created_at_time,
-        })
+fn transfer_arg(r: &mut Reader) -> Option<TransferArg> {
+    // to, fee, memo, from_subaccount, created_at_time, amount
+    let to = account(r)?;
+    let fee = opt_nat(r)?;
+    let memo = memo(r)?;
+    let from_subaccount = subaccount(r)?;
+    let created_at_time = opt_nat64(r)?;
+    let amount = r.nat()?;
+    Some(TransferArg {
+        from_subaccount,
+        to,
+        amount,
+        fee,
+        memo,
+        created_at_time,
     })
+}
+
+pub fn decode_transfer_arg(message: Vec<u8>) -> TransferArg {
+    decode_one(&message, &TRANSFER_ARG, sample_transfer_arg, transfer_arg)
+}
+
+static TRANSFER_BATCH: KnownHeader = KnownHeader::new();
+
+pub fn decode_transfer_batch(message: Vec<u8>) -> Vec<TransferArg> {
+    decode_one(
+        &message,
+        &TRANSFER_BATCH,
+        || vec![sample_transfer_arg()],
+        |r| r.vec(transfer_arg),
+    )
 }
 
 fn sample_approve_args() -> ApproveArgs {
@@ -294,6 +307,25 @@ mod tests {
                     sample_transfer_arg,
                 );
             }
+        }
+    }
+
+    #[test]
+    fn transfer_batches_decode_like_the_general_decoder() {
+        let items: Vec<TransferArg> = accounts()
+            .into_iter()
+            .zip(nats())
+            .map(|(to, amount)| TransferArg {
+                to,
+                amount,
+                memo: Some(Memo::from(vec![3; 5])),
+                ..sample_transfer_arg()
+            })
+            .collect();
+        for batch in [vec![], items] {
+            check(batch, decode_transfer_batch, &TRANSFER_BATCH, || {
+                vec![sample_transfer_arg()]
+            });
         }
     }
 

@@ -7,6 +7,7 @@ use icrc_ledger_types::icrc1::transfer::{Memo, TransferArg, TransferError};
 use icrc_ledger_types::icrc2::approve::{ApproveArgs, ApproveError};
 use icrc_ledger_types::icrc2::transfer_from::{TransferFromArgs, TransferFromError};
 use nns_api::AccountIdentifier;
+use nns_api::ledger::TransferBatchError;
 
 pub fn account_id(account: &Account) -> AccountIdentifier {
     AccountIdentifier::new(&account.owner, account.subaccount.as_ref())
@@ -236,6 +237,31 @@ pub fn approve_error(e: TxError) -> ApproveError {
                 message,
             }
         }
+    }
+}
+
+pub fn batch_error(e: TxError) -> TransferBatchError {
+    match transfer_error(e) {
+        TransferError::BadFee { expected_fee } => TransferBatchError::BadFee { expected_fee },
+        TransferError::BadBurn { min_burn_amount } => {
+            TransferBatchError::BadBurn { min_burn_amount }
+        }
+        TransferError::InsufficientFunds { balance } => {
+            TransferBatchError::InsufficientFunds { balance }
+        }
+        TransferError::TooOld => TransferBatchError::TooOld,
+        TransferError::CreatedInFuture { ledger_time } => {
+            TransferBatchError::CreatedInFuture { ledger_time }
+        }
+        TransferError::TemporarilyUnavailable => TransferBatchError::TemporarilyUnavailable,
+        TransferError::Duplicate { duplicate_of } => TransferBatchError::Duplicate { duplicate_of },
+        TransferError::GenericError {
+            error_code,
+            message,
+        } => TransferBatchError::GenericError {
+            error_code,
+            message,
+        },
     }
 }
 

@@ -13,6 +13,7 @@ pub mod state;
 pub mod tip;
 
 use candid::{Nat, Principal};
+use canister_common::metrics::Metrics;
 use config::Config;
 use ic_cdk::api::{certified_data_set, data_certificate, msg_caller, time};
 use ic_cdk::{init, post_upgrade, query, trap, update};
@@ -28,10 +29,12 @@ use icrc_ledger_types::icrc3::blocks::{
 };
 use ledger::{TxError, generic_error};
 use nns_api::AccountIdentifier;
+use nns_api::http::{HttpRequest, HttpResponse};
 use nns_api::ledger::{
-    AccountBalanceArgs, Archives, DECIMALS, Decimals, GetBlocksArgs, LedgerArg,
-    MAX_BLOCKS_PER_RESPONSE, Name, QueryBlocksResponse, StandardRecord, Symbol, TipOfChainRes,
-    Tokens, TransferArgs, TransferFee, TransferFeeArg, TransferResult, tokens_to_nat,
+    AccountBalanceArgs, Archives, BalanceQueryArgs, DECIMALS, Decimals, GetBlocksArgs, LedgerArg,
+    MAX_BALANCE_BATCH, MAX_BLOCKS_PER_RESPONSE, MAX_TRANSFER_BATCH, Name, QueryBlocksResponse,
+    StandardRecord, Symbol, TipOfChainRes, Tokens, TransferArgs, TransferBatchError,
+    TransferBatchResult, TransferFee, TransferFeeArg, TransferResult, tokens_to_nat,
 };
 use serde_bytes::ByteBuf;
 
@@ -281,6 +284,7 @@ fn supported_standards() -> Vec<StandardRecord> {
         standards.push(standard(2));
     }
     standards.push(standard(3));
+    standards.push(standard(4));
     standards.push(StandardRecord {
         name: "ICRC-10".into(),
         url: "https://github.com/dfinity/ICRC/tree/main/ICRCs/ICRC-10".into(),
@@ -296,6 +300,61 @@ fn icrc1_supported_standards() -> Vec<StandardRecord> {
 #[query]
 fn icrc10_supported_standards() -> Vec<StandardRecord> {
     supported_standards()
+}
+
+// ---- ICRC-4 (draft): batches ----
+
+/// Each item is validated, deduplicated and recorded like one
+/// `icrc1_transfer`, in order; the tip is certified once for the batch.
+#[update(hidden = true, decode_with = "codec::decode_transfer_batch")]
+fn icrc4_transfer_batch(args: Vec<TransferArg>) -> Vec<Option<TransferBatchResult>> {
+    if args.len() as u64 > MAX_TRANSFER_BATCH {
+        return vec![Some(Err(TransferBatchError::TooManyRequests {
+            limit: Nat::from(MAX_TRANSFER_BATCH),
+        }))];
+    }
+    let caller = msg_caller();
+    let now = time();
+    let results = state::mutate(|l| {
+        args.into_iter()
+            .map(|arg| {
+                let result = refuse_anonymous(caller)
+                    .and_then(|()| icrc::transfer_request(caller, arg))
+                    .and_then(|req| l.transfer(req, now));
+                Some(result.map(Nat::from).map_err(icrc::batch_error))
+            })
+            .collect()
+    });
+    certify_tip();
+    results
+}
+
+#[query]
+fn icrc4_balance_of_batch(args: BalanceQueryArgs) -> Vec<(Account, Nat)> {
+    if args.accounts.len() as u64 > MAX_BALANCE_BATCH {
+        trap(format!(
+            "at most {MAX_BALANCE_BATCH} accounts per icrc4_balance_of_batch call"
+        ));
+    }
+    state::read(|l| {
+        args.accounts
+            .into_iter()
+            .map(|account| {
+                let balance = l.balance(&icrc::account_id(&account));
+                (account, Nat::from(balance))
+            })
+            .collect()
+    })
+}
+
+#[query]
+fn icrc4_maximum_update_batch_size() -> Option<Nat> {
+    Some(Nat::from(MAX_TRANSFER_BATCH))
+}
+
+#[query]
+fn icrc4_maximum_query_batch_size() -> Option<Nat> {
+    Some(Nat::from(MAX_BALANCE_BATCH))
 }
 
 // ---- ICRC-2 ----
@@ -340,6 +399,77 @@ fn icrc2_transfer_from(arg: TransferFromArgs) -> Result<Nat, TransferFromError> 
         .and_then(|req| record(|l, now| l.transfer(req, now)))
         .map(Nat::from)
         .map_err(icrc::transfer_from_error)
+}
+
+// ---- HTTP ----
+
+#[query]
+fn http_request(request: HttpRequest) -> HttpResponse {
+    if request.path() != "/metrics" {
+        return HttpResponse::not_found();
+    }
+    let mut m = Metrics::default();
+    state::read(|l| {
+        let tip = l.tip();
+        // e8s fit a double exactly up to 2^53 (90 M ICP); beyond that the
+        // text is rounded, as Prometheus values always are.
+        m.gauge(
+            "ledger_total_supply_e8s",
+            "Total supply, in e8s.",
+            tip.total_supply() as f64,
+        )
+        .counter(
+            "ledger_minted_e8s",
+            "Minted since genesis, in e8s.",
+            tip.minted as f64,
+        )
+        .counter(
+            "ledger_burned_e8s",
+            "Burned by burn operations, in e8s.",
+            tip.burned as f64,
+        )
+        .counter(
+            "ledger_fees_burned_e8s",
+            "Burned as fees, in e8s.",
+            tip.fees_burned as f64,
+        )
+        .counter(
+            "ledger_blocks",
+            "Blocks in the chain.",
+            l.chain_length() as f64,
+        )
+        .gauge(
+            "ledger_accounts",
+            "Accounts with a positive balance.",
+            l.number_of_accounts() as f64,
+        )
+        .gauge(
+            "ledger_approvals",
+            "Stored approvals.",
+            l.approvals() as f64,
+        )
+        .gauge(
+            "ledger_dedup_entries",
+            "Transactions remembered for deduplication.",
+            l.dedup_entries() as f64,
+        )
+        .gauge(
+            "ledger_last_upgrade_instructions",
+            "Instructions used by the last post_upgrade.",
+            tip.last_upgrade_instructions as f64,
+        );
+    });
+    m.gauge(
+        "ledger_stable_memory_bytes",
+        "Stable memory size, in bytes.",
+        (ic_cdk::stable::stable_size() << 16) as f64,
+    )
+    .gauge(
+        "ledger_cycles_balance",
+        "The canister's cycle balance.",
+        ic_cdk::api::canister_cycle_balance() as f64,
+    );
+    HttpResponse::text(200, "text/plain; version=0.0.4", m.finish())
 }
 
 // ---- ICRC-3 ----
@@ -416,6 +546,11 @@ mod hand_coded_signatures {
 
     #[candid::candid_method(update)]
     fn icrc1_transfer(_: TransferArg) -> Result<Nat, Icrc1TransferError> {
+        unreachable!("declares a signature only")
+    }
+
+    #[candid::candid_method(update)]
+    fn icrc4_transfer_batch(_: Vec<TransferArg>) -> Vec<Option<TransferBatchResult>> {
         unreachable!("declares a signature only")
     }
 
