@@ -587,3 +587,76 @@ fn should_serve_metrics_over_http() {
     .unwrap();
     assert_eq!(missing.status_code, 404);
 }
+
+/// Upgrades cost the same whatever the ledger holds: post_upgrade touches
+/// no per-account data, and every balance and the tip survive.
+#[test]
+fn should_upgrade_a_ledger_with_100_000_accounts_and_blocks_unchanged() {
+    const ACCOUNTS: u32 = 100_000;
+    const BATCH: u32 = 1_000;
+    let holder = |n: u32| {
+        let mut bytes = n.to_be_bytes().to_vec();
+        bytes.push(0x5c);
+        Principal::from_slice(&bytes)
+    };
+    let mut pic = PocketIc::new();
+    install_ledger(&mut pic, [(user(1), 100_000 * E8S_PER_ICP)]);
+    let upgrade = |pic: &mut PocketIc| {
+        pic.upgrade_canister(
+            LEDGER_CANISTER_ID,
+            wasm(),
+            Encode!(&None::<LedgerArg>).unwrap(),
+            None,
+        )
+        .unwrap();
+        pic.last_execution_instructions(LEDGER_CANISTER_ID)
+    };
+    let small_upgrade = upgrade(&mut pic);
+
+    for first in (0..ACCOUNTS).step_by(BATCH as usize) {
+        let batch: Vec<TransferArg> = (first..first + BATCH)
+            .map(|n| transfer_arg(holder(n), 1 + u64::from(n)))
+            .collect();
+        let (results,): (Vec<Option<TransferBatchResult>>,) = update_candid_as(
+            &mut pic,
+            LEDGER_CANISTER_ID,
+            user(1),
+            "icrc4_transfer_batch",
+            (batch,),
+        )
+        .unwrap();
+        assert!(results.iter().all(|r| matches!(r, Some(Ok(_)))));
+    }
+    let snapshot = |pic: &mut PocketIc| {
+        let mut balances = Vec::new();
+        for first in (0..ACCOUNTS).step_by(10_000) {
+            let accounts = (first..first + 10_000).map(|n| Account::from(holder(n)));
+            let (page,): (Vec<(Account, Nat)>,) = query_candid(
+                pic,
+                LEDGER_CANISTER_ID,
+                "icrc4_balance_of_batch",
+                (BalanceQueryArgs {
+                    accounts: accounts.collect(),
+                },),
+            )
+            .unwrap();
+            balances.extend(page.into_iter().map(|(_, n)| n));
+        }
+        let last = u64::from(ACCOUNTS);
+        let tip = icrc3_blocks(pic, vec![(last, 1)]).blocks[0]
+            .block
+            .clone()
+            .hash();
+        (balances, total_supply(pic), tip)
+    };
+    let before = snapshot(&mut pic);
+    assert_eq!(before.0[99_999], Nat::from(100_000u32));
+    let big_upgrade = upgrade(&mut pic);
+    assert_eq!(snapshot(&mut pic), before);
+    // Not a timing: instruction counts are deterministic. The upgrade's cost
+    // does not grow with 100 000 more accounts and blocks.
+    assert!(
+        big_upgrade < 2 * small_upgrade,
+        "upgrade used {small_upgrade} instructions with 1 account, {big_upgrade} with {ACCOUNTS}"
+    );
+}
