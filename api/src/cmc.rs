@@ -26,3 +26,123 @@ pub struct CyclesCanisterInitPayload {
     pub exchange_rate: Option<IcpXdrConversionRate>,
     pub cycles_limit_per_hour: Option<Nat>,
 }
+
+/// Memo of a ledger transfer that pays for a top-up: "TPUP".
+pub const MEMO_TOP_UP: u64 = 0x5055_5054;
+/// Memo of a ledger transfer that pays for a new canister: "CREA".
+pub const MEMO_CREATE_CANISTER: u64 = 0x4145_5243;
+
+pub type BlockIndex = u64;
+pub type Cycles = Nat;
+
+/// The settings a new canister gets (the management canister's own type).
+pub use ic_management_canister_types::CanisterSettings;
+
+#[derive(CandidType, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+pub struct NotifyTopUpArg {
+    pub block_index: BlockIndex,
+    pub canister_id: Principal,
+}
+
+#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub enum SubnetSelection {
+    Subnet { subnet: Principal },
+    Filter(SubnetFilter),
+}
+
+#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct SubnetFilter {
+    pub subnet_type: Option<String>,
+}
+
+#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct NotifyCreateCanisterArg {
+    pub block_index: BlockIndex,
+    pub controller: Principal,
+    pub subnet_type: Option<String>,
+    pub subnet_selection: Option<SubnetSelection>,
+    pub settings: Option<CanisterSettings>,
+}
+
+#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct CreateCanisterArg {
+    pub settings: Option<CanisterSettings>,
+    pub subnet_type: Option<String>,
+    pub subnet_selection: Option<SubnetSelection>,
+}
+
+#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub enum NotifyError {
+    /// Final: the ICP (less fees) went back to the payer.
+    Refunded {
+        reason: String,
+        block_index: Option<BlockIndex>,
+    },
+    /// Another call is processing this block; try again later.
+    Processing,
+    /// The block is older than the notifications the CMC remembers.
+    TransactionTooOld(BlockIndex),
+    InvalidTransaction(String),
+    Other {
+        error_code: u64,
+        error_message: String,
+    },
+}
+
+/// `NotifyError::Other` error codes, as the real CMC's.
+pub mod notify_error_code {
+    pub const INTERNAL: u64 = 1;
+    pub const FAILED_TO_FETCH_BLOCK: u64 = 2;
+    pub const REFUND_FAILED: u64 = 3;
+    pub const BAD_SUBNET_SELECTION: u64 = 4;
+    pub const UNAUTHORIZED: u64 = 5;
+    /// The hourly minting limit is reached; the ICP stays, retry later.
+    pub const MINTING_LIMIT: u64 = 6;
+}
+
+pub type NotifyTopUpResult = Result<Cycles, NotifyError>;
+pub type NotifyCreateCanisterResult = Result<Principal, NotifyError>;
+
+#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub enum CreateCanisterError {
+    Refunded {
+        refund_amount: Nat,
+        create_error: String,
+    },
+}
+
+pub type CreateCanisterResult = Result<Principal, CreateCanisterError>;
+
+/// A rate with the certificate that proves it.
+#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct IcpXdrConversionRateResponse {
+    pub data: IcpXdrConversionRate,
+    pub hash_tree: serde_bytes::ByteBuf,
+    pub certificate: serde_bytes::ByteBuf,
+}
+
+/// Governance's `set_icp_xdr_conversion_rate` argument (NNS function 10).
+#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct UpdateIcpXdrConversionRatePayload {
+    pub data_source: String,
+    pub timestamp_seconds: u64,
+    pub xdr_permyriad_per_icp: u64,
+    pub reason: Option<UpdateIcpXdrConversionRatePayloadReason>,
+}
+
+#[derive(CandidType, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UpdateIcpXdrConversionRatePayloadReason {
+    OldRate,
+    DivergedRate,
+    EnableAutomaticExchangeRateUpdates,
+}
+
+/// Labels of the certified rates in the CMC's hash tree.
+pub const LABEL_ICP_XDR_CONVERSION_RATE: &[u8] = b"ICP_XDR_CONVERSION_RATE";
+pub const LABEL_AVERAGE_ICP_XDR_CONVERSION_RATE: &[u8] = b"AVERAGE_ICP_XDR_CONVERSION_RATE";
+
+/// Cycles bought by `e8s` at `xdr_permyriad_per_icp`:
+/// e8s × rate × 10¹² / (10⁸ × 10⁴).
+pub fn cycles_for_e8s(e8s: u64, xdr_permyriad_per_icp: u64) -> u128 {
+    u128::from(e8s) * u128::from(xdr_permyriad_per_icp) * CYCLES_PER_XDR / 1_000_000_000_000
+}

@@ -1,6 +1,7 @@
 //! Stable-memory plumbing and Candid fast paths shared by the canisters.
 
 pub mod fast_candid;
+pub mod hash_tree;
 pub mod metrics;
 
 use candid::CandidType;

@@ -1,0 +1,76 @@
+//! The hourly minting limit: cycles minted per sliding hour, counted in
+//! one-minute buckets.
+
+use candid::{CandidType, Deserialize};
+use std::collections::VecDeque;
+
+const BUCKET_SECONDS: u64 = 60;
+const WINDOW_BUCKETS: u64 = 60;
+
+#[derive(CandidType, Deserialize, Clone, Debug, Default, PartialEq, Eq)]
+pub struct Limiter {
+    /// (minute number, cycles minted in it), oldest first.
+    buckets: VecDeque<(u64, u128)>,
+}
+
+impl Limiter {
+    fn forget_old(&mut self, now_seconds: u64) {
+        let minute = now_seconds / BUCKET_SECONDS;
+        while let Some(&(m, _)) = self.buckets.front() {
+            if m + WINDOW_BUCKETS > minute {
+                break;
+            }
+            self.buckets.pop_front();
+        }
+    }
+
+    /// Cycles minted in the hour up to `now`.
+    pub fn used(&mut self, now_seconds: u64) -> u128 {
+        self.forget_old(now_seconds);
+        self.buckets.iter().map(|(_, c)| c).sum()
+    }
+
+    /// Counts `cycles` if they fit under `limit`; otherwise answers what the
+    /// hour has used so far.
+    pub fn reserve(&mut self, now_seconds: u64, cycles: u128, limit: u128) -> Result<(), u128> {
+        let used = self.used(now_seconds);
+        if used.saturating_add(cycles) > limit {
+            return Err(used);
+        }
+        let minute = now_seconds / BUCKET_SECONDS;
+        match self.buckets.back_mut() {
+            Some((m, c)) if *m == minute => *c += cycles,
+            _ => self.buckets.push_back((minute, cycles)),
+        }
+        Ok(())
+    }
+
+    /// Gives back cycles reserved but not minted after all.
+    pub fn release(&mut self, cycles: u128) {
+        let mut left = cycles;
+        for (_, c) in self.buckets.iter_mut().rev() {
+            let taken = left.min(*c);
+            *c -= taken;
+            left -= taken;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_limit_applies_to_a_sliding_hour() {
+        let mut limiter = Limiter::default();
+        limiter.reserve(0, 60, 100).unwrap();
+        limiter.reserve(1_800, 40, 100).unwrap();
+        assert_eq!(limiter.reserve(1_900, 1, 100), Err(100));
+        // An hour after the first mint, its cycles no longer count.
+        limiter.reserve(3_600, 60, 100).unwrap();
+        assert_eq!(limiter.used(3_600), 100);
+        limiter.release(30);
+        assert_eq!(limiter.used(3_600), 70);
+        assert_eq!(limiter.used(10_000), 0);
+    }
+}

@@ -1,0 +1,135 @@
+//! The ICP/XDR rate: set by governance, averaged over 30 days, certified.
+
+use candid::{CandidType, Deserialize};
+use canister_common::hash_tree;
+use nns_api::cmc::{
+    IcpXdrConversionRate, LABEL_AVERAGE_ICP_XDR_CONVERSION_RATE, LABEL_ICP_XDR_CONVERSION_RATE,
+};
+use std::collections::BTreeMap;
+
+const SECONDS_PER_DAY: u64 = 24 * 60 * 60;
+/// The average covers this many days, as the real CMC's.
+pub const AVERAGE_DAYS: u64 = 30;
+
+#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct Rates {
+    pub current: IcpXdrConversionRate,
+    /// The last rate of each day (by day number), for the last 30 days.
+    daily: BTreeMap<u64, u64>,
+}
+
+impl Rates {
+    pub fn new(initial: IcpXdrConversionRate) -> Self {
+        let mut rates = Self {
+            current: initial,
+            daily: BTreeMap::new(),
+        };
+        rates.record(initial);
+        rates
+    }
+
+    /// Accepts a positive rate observed after the current one.
+    pub fn set(&mut self, rate: IcpXdrConversionRate) -> Result<(), String> {
+        if rate.xdr_permyriad_per_icp == 0 {
+            return Err("the rate must be positive".into());
+        }
+        if rate.timestamp_seconds <= self.current.timestamp_seconds {
+            return Err(format!(
+                "the rate's timestamp {} is not newer than the current rate's {}",
+                rate.timestamp_seconds, self.current.timestamp_seconds
+            ));
+        }
+        self.current = rate;
+        self.record(rate);
+        Ok(())
+    }
+
+    fn record(&mut self, rate: IcpXdrConversionRate) {
+        let day = rate.timestamp_seconds / SECONDS_PER_DAY;
+        self.daily.insert(day, rate.xdr_permyriad_per_icp);
+        let first_kept = day.saturating_sub(AVERAGE_DAYS - 1);
+        self.daily = self.daily.split_off(&first_kept);
+    }
+
+    /// The mean of the daily rates of the last 30 days, stamped with the
+    /// start of the current rate's day.
+    pub fn average(&self) -> IcpXdrConversionRate {
+        let sum: u128 = self.daily.values().map(|r| u128::from(*r)).sum();
+        let count = self.daily.len().max(1) as u128;
+        IcpXdrConversionRate {
+            timestamp_seconds: self.current.timestamp_seconds / SECONDS_PER_DAY * SECONDS_PER_DAY,
+            xdr_permyriad_per_icp: u64::try_from(sum / count).expect("a mean of u64 values"),
+        }
+    }
+
+    fn with_tree<R>(&self, f: impl FnOnce(&[(&[u8], &[u8])]) -> R) -> R {
+        let average = candid::encode_one(self.average()).expect("a rate encodes");
+        let current = candid::encode_one(self.current).expect("a rate encodes");
+        // Sorted: "AVERAGE_…" < "ICP_…".
+        f(&[
+            (LABEL_AVERAGE_ICP_XDR_CONVERSION_RATE, &average),
+            (LABEL_ICP_XDR_CONVERSION_RATE, &current),
+        ])
+    }
+
+    /// The value for `ic0.certified_data_set`.
+    pub fn root_hash(&self) -> [u8; 32] {
+        self.with_tree(hash_tree::root_hash)
+    }
+
+    pub fn tree_cbor(&self) -> Vec<u8> {
+        self.with_tree(hash_tree::cbor)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rate(day: u64, xdr_permyriad_per_icp: u64) -> IcpXdrConversionRate {
+        IcpXdrConversionRate {
+            timestamp_seconds: day * SECONDS_PER_DAY + 100,
+            xdr_permyriad_per_icp,
+        }
+    }
+
+    #[test]
+    fn only_newer_positive_rates_are_accepted() {
+        let mut rates = Rates::new(rate(10, 40_000));
+        assert!(rates.set(rate(10, 0)).is_err());
+        assert!(rates.set(rate(9, 30_000)).is_err());
+        assert!(rates.set(rate(10, 30_000)).is_err(), "same timestamp");
+        rates.set(rate(11, 30_000)).unwrap();
+        assert_eq!(rates.current, rate(11, 30_000));
+    }
+
+    #[test]
+    fn the_average_covers_the_last_thirty_days() {
+        let mut rates = Rates::new(rate(100, 10_000));
+        rates.set(rate(101, 20_000)).unwrap();
+        assert_eq!(rates.average().xdr_permyriad_per_icp, 15_000);
+        // A later rate on the same day replaces that day's.
+        let mut later = rate(101, 40_000);
+        later.timestamp_seconds += 1;
+        rates.set(later).unwrap();
+        assert_eq!(rates.average().xdr_permyriad_per_icp, 25_000);
+        rates.set(rate(130, 70_000)).unwrap();
+        // Day 100 fell out of the window (days 101..=130 remain).
+        assert_eq!(rates.average().xdr_permyriad_per_icp, 55_000);
+        assert_eq!(rates.average().timestamp_seconds, 130 * SECONDS_PER_DAY);
+    }
+
+    #[test]
+    fn the_tree_certifies_both_rates() {
+        let rates = Rates::new(rate(5, 12_345));
+        let tree: ic_certification::HashTree = serde_cbor::from_slice(&rates.tree_cbor()).unwrap();
+        assert_eq!(tree.digest(), rates.root_hash());
+        let ic_certification::LookupResult::Found(bytes) =
+            tree.lookup_path([LABEL_ICP_XDR_CONVERSION_RATE])
+        else {
+            panic!("the current rate is in the tree")
+        };
+        let decoded: IcpXdrConversionRate = candid::decode_one(bytes).unwrap();
+        assert_eq!(decoded, rate(5, 12_345));
+    }
+}

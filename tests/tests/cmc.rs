@@ -1,0 +1,468 @@
+//! The cycles-minting canister end to end on the runtime, with the real
+//! ledger: ICP paid in, cycles out, the ICP burned, every error path.
+
+use candid::{Decode, Encode, Nat, Principal};
+use ic_runtime::{PocketIc, query_candid, update_candid_as};
+use icrc_ledger_types::icrc1::account::Account;
+use integration_tests::{install_ledger, wasm_gz_path};
+use nns_api::AccountIdentifier;
+use nns_api::account_identifier::principal_to_subaccount;
+use nns_api::cmc::{
+    CyclesCanisterInitPayload, IcpXdrConversionRate, IcpXdrConversionRateResponse,
+    MEMO_CREATE_CANISTER, MEMO_TOP_UP, NotifyCreateCanisterArg, NotifyError, NotifyTopUpArg,
+    UpdateIcpXdrConversionRatePayload, cycles_for_e8s, notify_error_code,
+};
+use nns_api::ids::{CYCLES_MINTING_CANISTER_ID, GOVERNANCE_CANISTER_ID, LEDGER_CANISTER_ID};
+use nns_api::ledger::{Memo, Tokens, TransferArgs, TransferError};
+
+const FEE: u64 = 10_000;
+const E8S_PER_ICP: u64 = 100_000_000;
+/// 3.5 XDR per ICP: one ICP buys 3.5 T cycles.
+const RATE: u64 = 35_000;
+
+fn user(n: u8) -> Principal {
+    Principal::from_slice(&[n, 0xc3, 1])
+}
+
+struct Env {
+    pic: PocketIc,
+    /// An empty canister to top up.
+    app: Principal,
+}
+
+fn cmc_wasm() -> Vec<u8> {
+    std::fs::read(wasm_gz_path("cmc")).expect("scripts/build-canisters.sh has run")
+}
+
+fn setup() -> Env {
+    let mut pic = PocketIc::new();
+    install_ledger(&mut pic, (1..=3).map(|n| (user(n), 100 * E8S_PER_ICP)));
+    pic.create_canister_with_id(None, None, CYCLES_MINTING_CANISTER_ID)
+        .unwrap();
+    let init = Some(CyclesCanisterInitPayload {
+        exchange_rate: Some(IcpXdrConversionRate {
+            timestamp_seconds: 1_700_000_000,
+            xdr_permyriad_per_icp: RATE,
+        }),
+        ..Default::default()
+    });
+    pic.install_canister(
+        CYCLES_MINTING_CANISTER_ID,
+        cmc_wasm(),
+        Encode!(&init).unwrap(),
+        None,
+    );
+    let app = pic.create_canister();
+    Env { pic, app }
+}
+
+impl Env {
+    fn pay(&mut self, from: Principal, beneficiary: Principal, e8s: u64, memo: u64) -> u64 {
+        // Identical legacy transfers at one ledger time are duplicates.
+        self.pic.advance_time(std::time::Duration::from_nanos(1));
+        let args = TransferArgs {
+            memo: Memo(memo),
+            amount: Tokens::from_e8s(e8s),
+            fee: Tokens::from_e8s(FEE),
+            from_subaccount: None,
+            to: AccountIdentifier::new(
+                &CYCLES_MINTING_CANISTER_ID,
+                Some(&principal_to_subaccount(&beneficiary)),
+            ),
+            created_at_time: None,
+        };
+        let (r,): (Result<u64, TransferError>,) =
+            update_candid_as(&mut self.pic, LEDGER_CANISTER_ID, from, "transfer", (args,)).unwrap();
+        r.unwrap()
+    }
+
+    fn notify_top_up(
+        &mut self,
+        caller: Principal,
+        block_index: u64,
+        canister_id: Principal,
+    ) -> Result<Nat, NotifyError> {
+        let arg = NotifyTopUpArg {
+            block_index,
+            canister_id,
+        };
+        let (r,): (Result<Nat, NotifyError>,) = update_candid_as(
+            &mut self.pic,
+            CYCLES_MINTING_CANISTER_ID,
+            caller,
+            "notify_top_up",
+            (arg,),
+        )
+        .unwrap();
+        r
+    }
+
+    fn balance(&mut self, owner: Principal) -> u64 {
+        self.balance_of(Account::from(owner))
+    }
+
+    fn balance_of(&mut self, account: Account) -> u64 {
+        let (n,): (Nat,) = query_candid(
+            &mut self.pic,
+            LEDGER_CANISTER_ID,
+            "icrc1_balance_of",
+            (account,),
+        )
+        .unwrap();
+        u64::try_from(n.0).unwrap()
+    }
+
+    fn supply(&mut self) -> u64 {
+        let (n,): (Nat,) =
+            query_candid(&mut self.pic, LEDGER_CANISTER_ID, "icrc1_total_supply", ()).unwrap();
+        u64::try_from(n.0).unwrap()
+    }
+
+    fn cmc_subaccount_balance(&mut self, beneficiary: Principal) -> u64 {
+        self.balance_of(Account {
+            owner: CYCLES_MINTING_CANISTER_ID,
+            subaccount: Some(principal_to_subaccount(&beneficiary)),
+        })
+    }
+
+    fn total_cycles_minted(&mut self) -> u128 {
+        let (n,): (Nat,) = query_candid(
+            &mut self.pic,
+            CYCLES_MINTING_CANISTER_ID,
+            "total_cycles_minted",
+            (),
+        )
+        .unwrap();
+        u128::try_from(n.0).unwrap()
+    }
+}
+
+#[test]
+fn should_top_up_a_canister_and_burn_the_icp() {
+    let mut env = setup();
+    let app = env.app;
+    let cycles_before = env.pic.cycle_balance(app);
+    let cmc_cycles_before = env.pic.cycle_balance(CYCLES_MINTING_CANISTER_ID);
+    let block = env.pay(user(1), app, 2 * E8S_PER_ICP, MEMO_TOP_UP);
+    let supply = env.supply();
+
+    let expected = cycles_for_e8s(2 * E8S_PER_ICP, RATE);
+    assert_eq!(expected, 7_000_000_000_000);
+    let minted = env.notify_top_up(user(1), block, app).unwrap();
+    assert_eq!(minted, Nat::from(expected));
+    assert_eq!(env.pic.cycle_balance(app), cycles_before + expected);
+    assert_eq!(
+        env.pic.cycle_balance(CYCLES_MINTING_CANISTER_ID),
+        cmc_cycles_before
+    );
+    // The ICP is burned: the supply falls by exactly the amount converted.
+    assert_eq!(env.supply(), supply - 2 * E8S_PER_ICP);
+    assert_eq!(env.cmc_subaccount_balance(app), 0);
+    assert_eq!(env.total_cycles_minted(), expected);
+
+    // Notifying again answers the same result and mints nothing.
+    assert_eq!(
+        env.notify_top_up(user(2), block, app),
+        Ok(Nat::from(expected))
+    );
+    assert_eq!(env.pic.cycle_balance(app), cycles_before + expected);
+    assert_eq!(env.total_cycles_minted(), expected);
+}
+
+#[test]
+fn should_refund_a_payment_with_the_wrong_memo() {
+    let mut env = setup();
+    let app = env.app;
+    let block = env.pay(user(1), app, E8S_PER_ICP, 42);
+    let before = env.balance(user(1));
+    match env.notify_top_up(user(1), block, app) {
+        Err(NotifyError::Refunded {
+            block_index: Some(_),
+            reason,
+        }) => assert!(reason.contains("memo"), "{reason}"),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(env.balance(user(1)), before + E8S_PER_ICP - FEE);
+    assert_eq!(env.cmc_subaccount_balance(app), 0);
+    assert_eq!(env.total_cycles_minted(), 0);
+    // The refund is final.
+    assert!(matches!(
+        env.notify_top_up(user(1), block, app),
+        Err(NotifyError::Refunded { .. })
+    ));
+}
+
+#[test]
+fn should_refund_less_fees_when_the_canister_does_not_exist() {
+    let mut env = setup();
+    let missing = Principal::from_slice(&[0xde, 0xad, 1, 1]);
+    let cmc_cycles = env.pic.cycle_balance(CYCLES_MINTING_CANISTER_ID);
+    let block = env.pay(user(1), missing, E8S_PER_ICP, MEMO_TOP_UP);
+    let before = env.balance(user(1));
+    let supply = env.supply();
+    let result = env.notify_top_up(user(1), block, missing);
+    assert!(
+        matches!(
+            result,
+            Err(NotifyError::Refunded {
+                block_index: Some(_),
+                ..
+            })
+        ),
+        "{result:?}"
+    );
+    // Refund = amount − transfer fee − 2 fees kept (and burned).
+    assert_eq!(env.balance(user(1)), before + E8S_PER_ICP - 3 * FEE);
+    assert_eq!(env.cmc_subaccount_balance(missing), 0);
+    assert_eq!(env.supply(), supply - 3 * FEE);
+    assert_eq!(env.total_cycles_minted(), 0);
+    // The minted cycles came back and were burned again.
+    assert_eq!(
+        env.pic.cycle_balance(CYCLES_MINTING_CANISTER_ID),
+        cmc_cycles
+    );
+}
+
+#[test]
+fn should_create_a_canister_controlled_by_the_payer() {
+    let mut env = setup();
+    let controller = user(2);
+    let block = env.pay(
+        controller,
+        controller,
+        3 * E8S_PER_ICP,
+        MEMO_CREATE_CANISTER,
+    );
+    let arg = NotifyCreateCanisterArg {
+        block_index: block,
+        controller,
+        subnet_type: None,
+        subnet_selection: None,
+        settings: None,
+    };
+    // Only the controller may notify.
+    let (stranger,): (Result<Principal, NotifyError>,) = update_candid_as(
+        &mut env.pic,
+        CYCLES_MINTING_CANISTER_ID,
+        user(3),
+        "notify_create_canister",
+        (arg.clone(),),
+    )
+    .unwrap();
+    assert!(matches!(
+        stranger,
+        Err(NotifyError::Other { error_code, .. }) if error_code == notify_error_code::UNAUTHORIZED
+    ));
+    let (created,): (Result<Principal, NotifyError>,) = update_candid_as(
+        &mut env.pic,
+        CYCLES_MINTING_CANISTER_ID,
+        controller,
+        "notify_create_canister",
+        (arg,),
+    )
+    .unwrap();
+    let canister = created.unwrap();
+    assert!(env.pic.canister_exists(canister));
+    assert_eq!(env.pic.get_controllers(canister), vec![controller]);
+    assert_eq!(
+        env.pic.cycle_balance(canister),
+        cycles_for_e8s(3 * E8S_PER_ICP, RATE)
+    );
+    // The same block cannot also top up a canister.
+    let app = env.app;
+    assert!(matches!(
+        env.notify_top_up(controller, block, app),
+        Err(NotifyError::InvalidTransaction(_))
+    ));
+}
+
+#[test]
+fn should_refuse_blocks_that_do_not_pay_this_request() {
+    let mut env = setup();
+    let app = env.app;
+    let supply = env.supply();
+    // Block 0 is the mint of an initial balance.
+    assert!(matches!(
+        env.notify_top_up(user(1), 0, app),
+        Err(NotifyError::InvalidTransaction(_))
+    ));
+    assert!(matches!(
+        env.notify_top_up(user(1), u64::MAX, app),
+        Err(NotifyError::InvalidTransaction(reason)) if reason.contains("does not exist")
+    ));
+    // A payment for another canister cannot top up this one.
+    let other = env.pic.create_canister();
+    let block = env.pay(user(1), other, E8S_PER_ICP, MEMO_TOP_UP);
+    assert!(matches!(
+        env.notify_top_up(user(1), block, app),
+        Err(NotifyError::InvalidTransaction(_))
+    ));
+    // Nothing was decided: the right request still works.
+    assert!(env.notify_top_up(user(1), block, other).is_ok());
+    assert_eq!(env.supply(), supply - FEE - E8S_PER_ICP);
+}
+
+#[test]
+fn should_mint_once_for_two_interleaved_notifies_of_one_block() {
+    let mut env = setup();
+    let app = env.app;
+    let cycles_before = env.pic.cycle_balance(app);
+    let block = env.pay(user(1), app, E8S_PER_ICP, MEMO_TOP_UP);
+    let arg = Encode!(&NotifyTopUpArg {
+        block_index: block,
+        canister_id: app,
+    })
+    .unwrap();
+    let first = env
+        .pic
+        .submit_call(
+            CYCLES_MINTING_CANISTER_ID,
+            user(1),
+            "notify_top_up",
+            arg.clone(),
+        )
+        .unwrap();
+    let second = env
+        .pic
+        .submit_call(CYCLES_MINTING_CANISTER_ID, user(2), "notify_top_up", arg)
+        .unwrap();
+    let decode = |bytes: Vec<u8>| Decode!(&bytes, Result<Nat, NotifyError>).unwrap();
+    let first = decode(env.pic.await_call(first).unwrap());
+    let second = decode(env.pic.await_call(second).unwrap());
+    let expected = cycles_for_e8s(E8S_PER_ICP, RATE);
+    assert_eq!(first, Ok(Nat::from(expected)));
+    assert_eq!(second, Err(NotifyError::Processing));
+    assert_eq!(env.pic.cycle_balance(app), cycles_before + expected);
+    assert_eq!(env.total_cycles_minted(), expected);
+}
+
+#[test]
+fn should_lose_nothing_when_the_ledger_is_stopped_and_retry_after() {
+    let mut env = setup();
+    let app = env.app;
+    let block = env.pay(user(1), app, E8S_PER_ICP, MEMO_TOP_UP);
+    let supply = env.supply();
+    let cycles_before = env.pic.cycle_balance(app);
+    env.pic.stop_canister(LEDGER_CANISTER_ID, None).unwrap();
+    let result = env.notify_top_up(user(1), block, app);
+    assert!(
+        matches!(result, Err(NotifyError::Other { error_code, .. }) if error_code == notify_error_code::FAILED_TO_FETCH_BLOCK),
+        "{result:?}"
+    );
+    assert_eq!(env.pic.cycle_balance(app), cycles_before);
+    env.pic.start_canister(LEDGER_CANISTER_ID, None).unwrap();
+    assert_eq!(env.supply(), supply);
+    let expected = cycles_for_e8s(E8S_PER_ICP, RATE);
+    assert_eq!(
+        env.notify_top_up(user(1), block, app),
+        Ok(Nat::from(expected))
+    );
+    assert_eq!(env.supply(), supply - E8S_PER_ICP);
+}
+
+#[test]
+fn should_keep_statuses_across_an_upgrade() {
+    let mut env = setup();
+    let app = env.app;
+    let cycles_before = env.pic.cycle_balance(app);
+    let block = env.pay(user(1), app, E8S_PER_ICP, MEMO_TOP_UP);
+    let first = env.notify_top_up(user(1), block, app);
+    env.pic
+        .upgrade_canister(
+            CYCLES_MINTING_CANISTER_ID,
+            cmc_wasm(),
+            Encode!(&None::<CyclesCanisterInitPayload>).unwrap(),
+            None,
+        )
+        .unwrap();
+    assert_eq!(env.notify_top_up(user(1), block, app), first);
+    assert_eq!(
+        env.pic.cycle_balance(app),
+        cycles_before + cycles_for_e8s(E8S_PER_ICP, RATE)
+    );
+}
+
+fn set_rate(
+    env: &mut Env,
+    caller: Principal,
+    timestamp_seconds: u64,
+    rate: u64,
+) -> Result<(), String> {
+    let payload = UpdateIcpXdrConversionRatePayload {
+        data_source: "test".into(),
+        timestamp_seconds,
+        xdr_permyriad_per_icp: rate,
+        reason: None,
+    };
+    let (r,): (Result<(), String>,) = update_candid_as(
+        &mut env.pic,
+        CYCLES_MINTING_CANISTER_ID,
+        caller,
+        "set_icp_xdr_conversion_rate",
+        (payload,),
+    )
+    .unwrap();
+    r
+}
+
+#[test]
+fn should_take_rates_only_from_governance_and_convert_at_the_new_rate() {
+    let mut env = setup();
+    assert!(set_rate(&mut env, user(1), 1_800_000_000, 50_000).is_err());
+    assert!(set_rate(&mut env, GOVERNANCE_CANISTER_ID, 1_600_000_000, 50_000).is_err());
+    assert!(set_rate(&mut env, GOVERNANCE_CANISTER_ID, 1_800_000_000, 0).is_err());
+    set_rate(&mut env, GOVERNANCE_CANISTER_ID, 1_800_000_000, 50_000).unwrap();
+    let (response,): (IcpXdrConversionRateResponse,) = query_candid(
+        &mut env.pic,
+        CYCLES_MINTING_CANISTER_ID,
+        "get_icp_xdr_conversion_rate",
+        (),
+    )
+    .unwrap();
+    assert_eq!(response.data.xdr_permyriad_per_icp, 50_000);
+    assert!(!response.hash_tree.is_empty());
+    let app = env.app;
+    let block = env.pay(user(1), app, E8S_PER_ICP, MEMO_TOP_UP);
+    assert_eq!(
+        env.notify_top_up(user(1), block, app),
+        Ok(Nat::from(cycles_for_e8s(E8S_PER_ICP, 50_000)))
+    );
+}
+
+#[test]
+fn should_stop_at_the_hourly_minting_limit_without_losing_the_icp() {
+    let mut pic = PocketIc::new();
+    install_ledger(&mut pic, [(user(1), 100 * E8S_PER_ICP)]);
+    pic.create_canister_with_id(None, None, CYCLES_MINTING_CANISTER_ID)
+        .unwrap();
+    let limit = cycles_for_e8s(E8S_PER_ICP, RATE);
+    let init = Some(CyclesCanisterInitPayload {
+        exchange_rate: Some(IcpXdrConversionRate {
+            timestamp_seconds: 1_700_000_000,
+            xdr_permyriad_per_icp: RATE,
+        }),
+        cycles_limit_per_hour: Some(Nat::from(limit)),
+        ..Default::default()
+    });
+    pic.install_canister(
+        CYCLES_MINTING_CANISTER_ID,
+        cmc_wasm(),
+        Encode!(&init).unwrap(),
+        None,
+    );
+    let app = pic.create_canister();
+    let mut env = Env { pic, app };
+    let cycles_before = env.pic.cycle_balance(app);
+    let first = env.pay(user(1), app, E8S_PER_ICP, MEMO_TOP_UP);
+    env.notify_top_up(user(1), first, app).unwrap();
+    let second = env.pay(user(1), app, E8S_PER_ICP, MEMO_TOP_UP);
+    let refused = env.notify_top_up(user(1), second, app);
+    assert!(
+        matches!(refused, Err(NotifyError::Other { error_code, .. }) if error_code == notify_error_code::MINTING_LIMIT),
+        "{refused:?}"
+    );
+    assert_eq!(env.cmc_subaccount_balance(app), E8S_PER_ICP);
+    env.pic.advance_time(std::time::Duration::from_secs(3_600));
+    assert!(env.notify_top_up(user(1), second, app).is_ok());
+    assert_eq!(env.pic.cycle_balance(app), cycles_before + 2 * limit);
+}
