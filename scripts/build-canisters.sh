@@ -60,29 +60,51 @@ rustflags=(
   "--remap-path-prefix=$ROOT=/build"
   "--remap-path-prefix=$CARGO_HOME_DIR=/cargo"
 )
-packages=()
-for name in "${canisters[@]}"; do packages+=(-p "$name"); done
-cargo_args=(build --locked --profile canister --target "$WASM_TARGET" --target-dir "$TARGET_DIR" "${packages[@]}")
+# The ledger runs on every transfer and is built for speed; the CMC and
+# governance spend their time in calls to other canisters and are built for
+# size (see the profiles in Cargo.toml).
+profile_of() {
+  case "$1" in
+    ledger) echo canister ;;
+    *) echo canister-small ;;
+  esac
+}
+
+# One cargo invocation per profile, for the canisters that use it.
+build_profile() {
+  local profile="$1"
+  local packages=()
+  for name in "${canisters[@]}"; do
+    [ "$(profile_of "$name")" = "$profile" ] && packages+=(-p "$name")
+  done
+  [ ${#packages[@]} -eq 0 ] && return 0
+  local cargo_args=(build --locked --profile "$profile" --target "$WASM_TARGET" --target-dir "$TARGET_DIR" "${packages[@]}")
+  if has_installed_wasm_target; then
+    RUSTFLAGS="${rustflags[*]}" cargo "${cargo_args[@]}"
+  else
+    # RUSTC_BOOTSTRAP enables -Zbuild-std on this stable compiler; the rustup
+    # proxies' variables are cleared so that Debian's cargo uses its own rustc.
+    env -u RUSTUP_TOOLCHAIN -u RUSTUP_HOME -u CARGO -u RUSTC -u RUSTDOC \
+      RUSTC=/usr/bin/rustc RUSTC_BOOTSTRAP=1 RUSTFLAGS="${rustflags[*]}" \
+      /usr/bin/cargo "${cargo_args[@]}" -Zbuild-std=std,panic_abort
+  fi
+}
 
 if has_installed_wasm_target; then
   toolchain="installed $WASM_TARGET target ($(rustc --version))"
-  RUSTFLAGS="${rustflags[*]}" cargo "${cargo_args[@]}"
 else
   ensure_debian_toolchain
   toolchain="Debian $(/usr/bin/rustc --version), standard library built from source"
   rustflags+=("--remap-path-prefix=$DEBIAN_RUST_SRC=/rust")
-  # RUSTC_BOOTSTRAP enables -Zbuild-std on this stable compiler; the rustup
-  # proxies' variables are cleared so that Debian's cargo uses its own rustc.
-  env -u RUSTUP_TOOLCHAIN -u RUSTUP_HOME -u CARGO -u RUSTC -u RUSTDOC \
-    RUSTC=/usr/bin/rustc RUSTC_BOOTSTRAP=1 RUSTFLAGS="${rustflags[*]}" \
-    /usr/bin/cargo "${cargo_args[@]}" -Zbuild-std=std,panic_abort
 fi
+build_profile canister
+build_profile canister-small
 
 mkdir -p "$OUT_DIR"
 echo "toolchain: $toolchain"
 printf '%-12s %10s  %s\n' canister bytes sha256
 for name in "${canisters[@]}"; do
-  wasm="$TARGET_DIR/$WASM_TARGET/canister/${name//-/_}.wasm"
+  wasm="$TARGET_DIR/$WASM_TARGET/$(profile_of "$name")/${name//-/_}.wasm"
   # -n: no name or timestamp in the header, so the bytes depend on the module only.
   gzip -n -9 -c "$wasm" > "$OUT_DIR/$name.wasm.gz.tmp"
   mv "$OUT_DIR/$name.wasm.gz.tmp" "$OUT_DIR/$name.wasm.gz"
