@@ -10,13 +10,16 @@
 //! ├── 1  tip                StableCell   Tip: layout version, last hash, totals
 //! ├── 2  block index        StableLog    (index half)
 //! ├── 3  block data         StableLog    Block (compact binary, see block.rs)
-//! ├── 4  balances           BTreeMap     account id (32) → e8s
+//! ├── 4  balance slots      BTreeMap     account id (32) → slot (see balances.rs)
 //! ├── 5  allowances         BTreeMap     from (32) ‖ spender (32) → amount, expiry
 //! ├── 6  approval expiries  BTreeMap     expires_at (8, BE) ‖ from ‖ spender → ()
 //! ├── 7  dedup              BTreeMap     dedup key (transaction hash, see RequestShape) → block index
-//! └── 8  dedup queue        BTreeMap     block time (8, BE) ‖ block index (8, BE) → dedup key
+//! ├── 8  dedup queue        BTreeMap     block time (8, BE) ‖ block index (8, BE) → dedup key
+//! ├── 9  balance amounts    StableVec    e8s, by slot
+//! └── 10 funded accounts    StableCell   accounts with a positive balance
 //! ```
 
+use crate::balances::{Balances, Slot};
 use crate::block::{Block, Hash, Operation, Transaction};
 use crate::config::Config;
 use crate::icrc3::{block_hash, transaction_hash};
@@ -179,7 +182,7 @@ pub struct Ledger<D: Memory> {
     config: StableConfig<Config, VM<D>>,
     tip: StableCell<Tip, VM<D>>,
     blocks: StableLog<Block, VM<D>, VM<D>>,
-    balances: StableBTreeMap<[u8; 32], u64, VM<D>>,
+    balances: Balances<VM<D>>,
     allowances: StableBTreeMap<[u8; 64], Allowance, VM<D>>,
     approval_expiries: StableBTreeMap<[u8; 72], (), VM<D>>,
     dedup: StableBTreeMap<Hash, u64, VM<D>>,
@@ -215,7 +218,7 @@ impl<D: Memory> Ledger<D> {
             config: StableConfig::init(memory(0)),
             tip: StableCell::init(memory(1), Tip::default()),
             blocks: StableLog::init(memory(2), memory(3)),
-            balances: StableBTreeMap::init(memory(4)),
+            balances: Balances::init(memory(4), memory(9), memory(10)),
             allowances: StableBTreeMap::init(memory(5)),
             approval_expiries: StableBTreeMap::init(memory(6)),
             dedup: StableBTreeMap::init(memory(7)),
@@ -278,11 +281,12 @@ impl<D: Memory> Ledger<D> {
     }
 
     pub fn balance(&self, account: &AccountIdentifier) -> u64 {
-        self.balances.get(account.as_bytes()).unwrap_or(0)
+        self.balances.balance(account)
     }
 
+    /// Accounts with a positive balance.
     pub fn number_of_accounts(&self) -> u64 {
-        self.balances.len()
+        self.balances.funded_accounts()
     }
 
     pub fn chain_length(&self) -> u64 {
@@ -493,9 +497,9 @@ impl<D: Memory> Ledger<D> {
                 amount,
             } => {
                 let allowance = self.check_allowance(from, spender.as_ref(), *amount, now)?;
-                let balance = self.balance_covering(from, *amount)?;
+                let (slot, balance) = self.balance_covering(from, *amount)?;
                 self.use_allowance(from, spender.as_ref(), allowance, *amount);
-                self.set_balance(from, balance - amount);
+                self.balances.set(slot, balance, balance - amount);
             }
             Operation::Transfer {
                 from,
@@ -510,9 +514,9 @@ impl<D: Memory> Ledger<D> {
                         balance: self.balance(from),
                     })?;
                 let allowance = self.check_allowance(from, spender.as_ref(), total, now)?;
-                let balance = self.balance_covering(from, total)?;
+                let (slot, balance) = self.balance_covering(from, total)?;
                 self.use_allowance(from, spender.as_ref(), allowance, total);
-                self.set_balance(from, balance - total);
+                self.balances.set(slot, balance, balance - total);
                 // Read after the debit: `to` may be `from`.
                 self.credit(to, *amount);
             }
@@ -538,8 +542,8 @@ impl<D: Memory> Ledger<D> {
                         return Err(TxError::AllowanceChanged { current_allowance });
                     }
                 }
-                let balance = self.balance_covering(from, *fee)?;
-                self.set_balance(from, balance - fee);
+                let (slot, balance) = self.balance_covering(from, *fee)?;
+                self.balances.set(slot, balance, balance - fee);
                 if let Some(old) = current.and_then(|a| a.expires_at) {
                     self.approval_expiries.remove(&expiry_key(old, &key));
                 }
@@ -563,14 +567,27 @@ impl<D: Memory> Ledger<D> {
         Ok(())
     }
 
-    /// The account's balance, if it covers `needed`. Callers pass it on to
-    /// [`Self::set_balance`] rather than reading it again.
-    fn balance_covering(&self, account: &AccountIdentifier, needed: u64) -> Result<u64, TxError> {
-        let balance = self.balance(account);
-        if balance < needed {
-            return Err(TxError::InsufficientFunds { balance });
+    /// The account's slot and balance, if the balance covers `needed`.
+    /// Callers write through the slot rather than looking the account up
+    /// again.
+    fn balance_covering(
+        &mut self,
+        account: &AccountIdentifier,
+        needed: u64,
+    ) -> Result<(Slot, u64), TxError> {
+        let found = self
+            .balances
+            .slot(account)
+            .map(|slot| (slot, self.balances.get(slot)));
+        match found {
+            Some((slot, balance)) if balance >= needed => Ok((slot, balance)),
+            // A zero debit (an approval on a ledger without fees) from an
+            // account that never held tokens.
+            None if needed == 0 => Ok((self.balances.slot_or_new(account), 0)),
+            other => Err(TxError::InsufficientFunds {
+                balance: other.map_or(0, |(_, balance)| balance),
+            }),
         }
-        Ok(balance)
     }
 
     /// The allowance a spender draws on, if the spender is a third party.
@@ -622,17 +639,10 @@ impl<D: Memory> Ledger<D> {
     }
 
     fn credit(&mut self, account: &AccountIdentifier, amount: u64) {
+        let slot = self.balances.slot_or_new(account);
+        let balance = self.balances.get(slot);
         // Cannot overflow: every balance is part of the total supply, a u64.
-        self.set_balance(account, self.balance(account) + amount);
-    }
-
-    /// Empty accounts are removed, so the map holds only funded ones.
-    fn set_balance(&mut self, account: &AccountIdentifier, balance: u64) {
-        if balance == 0 {
-            self.balances.remove(account.as_bytes());
-        } else {
-            self.balances.insert(*account.as_bytes(), balance);
-        }
+        self.balances.set(slot, balance, balance + amount);
     }
 
     /// Removes a bounded number of expired approvals and dedup entries.

@@ -1,6 +1,7 @@
 //! The ICP ledger canister. This file holds only the endpoints; the logic
 //! lives in the modules below, which unit-test without a canister runtime.
 
+pub mod balances;
 pub mod block;
 pub mod certification;
 pub mod codec;
