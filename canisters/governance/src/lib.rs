@@ -2,6 +2,7 @@
 //! the logic lives in the modules below, which unit-test without a runtime.
 
 pub mod config;
+pub mod neuron;
 pub mod state;
 
 use config::Config;
