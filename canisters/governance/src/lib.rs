@@ -3,6 +3,7 @@
 
 pub mod config;
 pub mod neuron;
+pub mod neuron_store;
 pub mod state;
 
 use config::Config;
