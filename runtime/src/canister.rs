@@ -6,6 +6,7 @@
 #![allow(clippy::result_large_err)]
 
 use crate::error::{ErrorCode, RejectResponse};
+use crate::heap_journal::HeapJournal;
 use crate::module::{CompiledModule, TABLE_EXPORT, engine};
 use crate::stable_memory::StableMemory;
 use crate::system_api::{self, Context, Env, ExecState, HostTrap};
@@ -55,9 +56,10 @@ impl Failure {
     }
 }
 
-/// The heap and mutable globals of an instance at one moment.
-struct HeapSnapshot {
-    heap: Vec<u8>,
+/// What rolling back an execution needs besides the heap journal: the
+/// mutable globals and the heap's size when it began.
+struct Checkpoint {
+    heap_bytes: usize,
     globals: Vec<Val>,
 }
 
@@ -69,6 +71,7 @@ pub struct Code {
     memory: Option<Memory>,
     table: Option<Table>,
     globals: Vec<Global>,
+    journal: HeapJournal,
 }
 
 impl Code {
@@ -90,6 +93,7 @@ impl Code {
             },
         );
         store.set_fuel(limits::INSTALL).expect("fuel is enabled");
+        let journal = HeapJournal::new(&mut store);
         let instance = match linker().instantiate(&mut store, &compiled.module) {
             Ok(instance) => instance,
             Err(error) => {
@@ -116,6 +120,7 @@ impl Code {
             memory,
             table,
             globals,
+            journal,
         })
     }
 
@@ -136,39 +141,52 @@ impl Code {
         self.memory.map_or(0, |m| m.data_size(&self.store))
     }
 
-    fn snapshot(&mut self) -> HeapSnapshot {
-        let heap = self
-            .memory
-            .map(|m| m.data(&self.store).to_vec())
-            .unwrap_or_default();
+    /// Starts an execution that may be rolled back.
+    fn checkpoint(&mut self) -> Checkpoint {
+        if let Some(memory) = self.memory {
+            let (base, len) = (memory.data_ptr(&self.store), memory.data_size(&self.store));
+            self.journal.begin(base, len);
+        }
         let globals = self
             .globals
             .iter()
             .map(|g| g.get(&mut self.store))
             .collect();
-        HeapSnapshot { heap, globals }
+        Checkpoint {
+            heap_bytes: self.heap_bytes(),
+            globals,
+        }
     }
 
-    fn restore(&mut self, snapshot: HeapSnapshot) {
+    /// Keeps the heap and globals as the execution left them.
+    fn commit(&mut self) {
+        self.journal.commit();
+    }
+
+    /// Puts heap and globals back as they were at `checkpoint`.
+    fn rollback(&mut self, checkpoint: Checkpoint) {
+        self.journal.rollback();
         // Wasm memory cannot shrink: after a rolled-back `memory.grow`,
-        // start again from a fresh instance of the same module.
-        if self.heap_bytes() > snapshot.heap.len() {
+        // start again from a fresh instance of the same module with the
+        // restored heap (a copy of the whole heap, but only on this path).
+        if self.heap_bytes() > checkpoint.heap_bytes {
+            let heap = self.memory.map_or_else(Vec::new, |m| {
+                m.data(&self.store)[..checkpoint.heap_bytes].to_vec()
+            });
             let stable = std::mem::take(&mut self.store.data_mut().stable);
             *self = Self::instantiate(self.compiled.clone(), stable, idle_exec())
                 .unwrap_or_else(|_| panic!("re-instantiating an installed module cannot fail"));
-        }
-        if let Some(memory) = self.memory {
-            let missing = snapshot.heap.len() - memory.data_size(&self.store);
-            if missing > 0 {
+            // Whatever the `start` function wrote is not part of the state.
+            self.stable_mut().rollback();
+            if let Some(memory) = self.memory {
+                let missing = heap.len().saturating_sub(memory.data_size(&self.store));
                 memory
                     .grow(&mut self.store, (missing / 65536) as u64)
-                    .expect("the snapshot's size was reachable before");
+                    .expect("the checkpoint's size was reachable before");
+                memory.data_mut(&mut self.store)[..heap.len()].copy_from_slice(&heap);
             }
-            memory
-                .data_mut(&mut self.store)
-                .copy_from_slice(&snapshot.heap);
         }
-        for (global, value) in self.globals.iter().zip(snapshot.globals) {
+        for (global, value) in self.globals.iter().zip(checkpoint.globals) {
             global
                 .set(&mut self.store, value)
                 .expect("same global, same type");
@@ -219,13 +237,14 @@ impl Code {
     /// committed (unless `keep` is false, as for queries); on failure, or
     /// when not kept, heap, globals and stable memory are as before.
     pub fn execute(&mut self, entry: EntryPoint, exec: ExecState, keep: bool) -> Executed {
-        let snapshot = self.snapshot();
+        let checkpoint = self.checkpoint();
         let (result, exec, instructions) = self.call(entry, exec);
         if result.is_ok() && keep {
             self.store.data_mut().stable.commit();
+            self.commit();
         } else {
             self.store.data_mut().stable.rollback();
-            self.restore(snapshot);
+            self.rollback(checkpoint);
         }
         Executed {
             result,
@@ -245,16 +264,16 @@ pub fn upgrade(
     pre: Option<ExecState>,
     post: ExecState,
 ) -> Result<(Code, Executed), (Code, Failure)> {
-    let snapshot = old.snapshot();
-    let abort = |mut old: Code, snapshot, failure| {
+    let checkpoint = old.checkpoint();
+    let abort = |mut old: Code, checkpoint, failure| {
         old.stable_mut().rollback();
-        old.restore(snapshot);
+        old.rollback(checkpoint);
         Err((old, failure))
     };
     if let Some(pre) = pre.filter(|_| old.compiled.exports_method("canister_pre_upgrade")) {
         let (result, _, _) = old.call(EntryPoint::Export("canister_pre_upgrade"), pre);
         if let Err(failure) = result {
-            return abort(old, snapshot, failure);
+            return abort(old, checkpoint, failure);
         }
     }
     // pre_upgrade's writes stay in the journal until post_upgrade succeeds.
@@ -263,7 +282,7 @@ pub fn upgrade(
         Ok(new) => new,
         Err((failure, stable)) => {
             *old.stable_mut() = stable;
-            return abort(old, snapshot, failure);
+            return abort(old, checkpoint, failure);
         }
     };
     let executed = if new.compiled.exports_method("canister_post_upgrade") {
@@ -283,7 +302,7 @@ pub fn upgrade(
     };
     if let Err(failure) = executed.result {
         *old.stable_mut() = new.into_stable();
-        return abort(old, snapshot, failure);
+        return abort(old, checkpoint, failure);
     }
     new.stable_mut().commit();
     Ok((new, executed))

@@ -2,8 +2,11 @@
 //! the way the IC does, behind an API shaped like the `pocket-ic` crate's.
 
 pub mod canister;
+pub mod certification;
+mod disk_cache;
 pub mod error;
 mod execution;
+mod heap_journal;
 mod management;
 mod messages;
 pub mod module;

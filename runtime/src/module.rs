@@ -2,6 +2,7 @@
 //! System API, rewriting the module so the runtime can reach its table and
 //! globals, and compiling once per process.
 
+use crate::disk_cache;
 use crate::error::{ErrorCode, RejectResponse};
 use crate::system_api::IC0_IMPORTS;
 use sha2::{Digest, Sha256};
@@ -46,6 +47,9 @@ pub fn engine() -> &'static wasmtime::Engine {
         config.wasm_bulk_memory(true);
         config.wasm_multi_value(true);
         config.wasm_simd(true);
+        // The heap journal saves pages by their address: a heap must stay
+        // where it is (canister heaps fit the default 4 GiB reservation).
+        config.memory_may_move(false);
         wasmtime::Engine::new(&config).expect("the engine configuration is valid")
     })
 }
@@ -57,8 +61,8 @@ fn invalid(message: impl std::fmt::Display) -> RejectResponse {
     )
 }
 
-/// Compiles `bytes` (raw `\0asm` or gzip), reusing an earlier compilation of
-/// the same bytes.
+/// Compiles `bytes` (raw `\0asm` or gzip) once per process: later calls with
+/// the same bytes share the first result.
 pub fn compile(bytes: &[u8]) -> Result<Arc<CompiledModule>, RejectResponse> {
     static CACHE: OnceLock<Mutex<HashMap<[u8; 32], Arc<CompiledModule>>>> = OnceLock::new();
     let hash: [u8; 32] = Sha256::digest(bytes).into();
@@ -66,19 +70,29 @@ pub fn compile(bytes: &[u8]) -> Result<Arc<CompiledModule>, RejectResponse> {
     if let Some(compiled) = cache.lock().unwrap().get(&hash) {
         return Ok(compiled.clone());
     }
+    let compiled = Arc::new(prepare(bytes, true)?);
+    cache.lock().unwrap().insert(hash, compiled.clone());
+    Ok(compiled)
+}
+
+/// Decodes, checks, rewrites and compiles `bytes`, without the in-process
+/// cache; with the disk cache (see `disk_cache`) when `use_disk_cache`.
+pub fn prepare(bytes: &[u8], use_disk_cache: bool) -> Result<CompiledModule, RejectResponse> {
     let wasm = decode(bytes)?;
     let rewritten = rewrite(&wasm)?;
-    let module =
-        wasmtime::Module::new(engine(), &rewritten.wasm).map_err(|e| invalid(format!("{e:#}")))?;
-    let compiled = Arc::new(CompiledModule {
+    let module = if use_disk_cache {
+        disk_cache::load_or_compile(engine(), &rewritten.wasm)
+    } else {
+        wasmtime::Module::new(engine(), &rewritten.wasm)
+    }
+    .map_err(|e| invalid(format!("{e:#}")))?;
+    Ok(CompiledModule {
         module,
-        hash,
+        hash: Sha256::digest(bytes).into(),
         mutable_globals: rewritten.mutable_globals,
         has_table: rewritten.has_table,
         exports: rewritten.exports,
-    });
-    cache.lock().unwrap().insert(hash, compiled.clone());
-    Ok(compiled)
+    })
 }
 
 fn decode(bytes: &[u8]) -> Result<Vec<u8>, RejectResponse> {

@@ -38,6 +38,9 @@ pub struct PocketIc {
     pub(crate) canisters: BTreeMap<Principal, Canister>,
     pub(crate) messages: Messages,
     pub(crate) time: u64,
+    /// The time of the latest round: a round starts 1 ns after it when the
+    /// test has not moved time since.
+    time_of_last_round: u64,
     next_canister_index: u64,
     /// How many `raw_rand` results were drawn: the generator's position.
     pub(crate) random_draws: u64,
@@ -58,10 +61,17 @@ impl PocketIc {
             canisters: BTreeMap::new(),
             messages: Messages::default(),
             time: GENESIS_NANOS,
+            time_of_last_round: GENESIS_NANOS,
             next_canister_index: 1 << 20,
             random_draws: 0,
             charges_cycles: false,
         }
+    }
+
+    /// The DER-encoded public key that signs this IC's certificates. Always
+    /// `Some`: this IC has a root key as if it had an NNS subnet.
+    pub fn root_key(&self) -> Option<Vec<u8>> {
+        Some(crate::certification::root_key_der())
     }
 
     pub fn get_time(&self) -> Time {
@@ -76,6 +86,17 @@ impl PocketIc {
 
     pub fn advance_time(&mut self, duration: Duration) {
         self.time += u64::try_from(duration.as_nanos()).expect("a reasonable duration");
+    }
+
+    /// Sets the time of a new round as PocketIC's state machine does: the
+    /// time the test set, or 1 ns after the previous round when time did not
+    /// move, so that rounds (and the blocks a ledger makes in them) have
+    /// strictly increasing times.
+    fn start_round(&mut self) {
+        if self.time == self.time_of_last_round {
+            self.time += 1;
+        }
+        self.time_of_last_round = self.time;
     }
 
     /// A canister controlled by the anonymous principal, with 100 T cycles.
@@ -230,6 +251,8 @@ impl PocketIc {
         arg: Vec<u8>,
         sender: Option<Principal>,
     ) {
+        // PocketIC installs through a management call, which takes a round.
+        self.start_round();
         self.install_code(canister_id, InstallMode::Install, &wasm, arg, sender)
             .unwrap_or_else(|e| panic!("installing {canister_id} failed: {e}"));
     }
@@ -241,6 +264,7 @@ impl PocketIc {
         arg: Vec<u8>,
         sender: Option<Principal>,
     ) -> Result<(), RejectResponse> {
+        self.start_round();
         self.install_code(canister_id, InstallMode::Reinstall, &wasm, arg, sender)
     }
 
@@ -251,6 +275,7 @@ impl PocketIc {
         arg: Vec<u8>,
         sender: Option<Principal>,
     ) -> Result<(), RejectResponse> {
+        self.start_round();
         self.install_code(
             canister_id,
             InstallMode::Upgrade {
@@ -404,8 +429,9 @@ impl PocketIc {
             }
             let was_idle = self.messages.is_idle();
             self.tick();
-            // Time stands still between rounds: when a round started and
-            // ended with nothing queued, no later round will run anything.
+            // When a round started and ended with nothing queued, no
+            // response is on its way to the message's call context: later
+            // rounds can only run timers, which cannot answer it.
             let answered = matches!(self.messages.ingress_status(message_id), Some(Some(_)));
             assert!(
                 answered || !(was_idle && self.messages.is_idle()),
@@ -458,6 +484,7 @@ impl PocketIc {
         payload: Vec<u8>,
     ) -> Result<Vec<u8>, RejectResponse> {
         let time = self.time;
+        let certificate = self.data_certificate(canister_id);
         let canister = self
             .canisters
             .get_mut(&canister_id)
@@ -488,6 +515,7 @@ impl PocketIc {
             limits::QUERY,
         );
         exec.arg = payload;
+        exec.data_certificate = Some(certificate);
         let code = canister.code.as_mut().expect("checked above");
         let executed = code.execute(EntryPoint::Export(&export), exec, false);
         executed.result.map_err(|f| f.into_reject(canister_id))?;
@@ -502,6 +530,7 @@ impl PocketIc {
 
     /// One round: every queued message, then heartbeats and due global timers.
     pub fn tick(&mut self) {
+        self.start_round();
         self.execute_round();
     }
 }

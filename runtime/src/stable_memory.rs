@@ -104,13 +104,15 @@ impl StableMemory {
 
     /// Makes the running execution's writes and growth permanent.
     pub fn commit(&mut self) {
-        self.committed.extend(self.journal.drain());
+        // Taken rather than drained: draining or clearing a map visits all of
+        // its buckets, and a journal that once held many chunks keeps them.
+        self.committed.extend(std::mem::take(&mut self.journal));
         self.committed_pages = self.pages;
     }
 
     /// Discards the running execution's writes and growth.
     pub fn rollback(&mut self) {
-        self.journal.clear();
+        self.journal = HashMap::new();
         self.pages = self.committed_pages;
     }
 

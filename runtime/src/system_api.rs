@@ -1,6 +1,7 @@
 //! The System API: the `ic0` functions a canister imports, each checked
 //! against the contexts the IC allows it in.
 
+use crate::certification::DataCertificate;
 use crate::error::RejectResponse;
 use crate::stable_memory::{StableMemory, WASM_PAGE};
 use candid::Principal;
@@ -226,7 +227,8 @@ pub struct ExecState {
     pub response: Option<Response>,
     pub reply_buffer: Vec<u8>,
     pub certified_data: Vec<u8>,
-    pub data_certificate: Option<Vec<u8>>,
+    /// Present only in non-replicated queries.
+    pub data_certificate: Option<DataCertificate>,
     pub global_timer: u64,
     pub instruction_limit: u64,
     /// Instructions of earlier executions of the same call context.
@@ -909,7 +911,7 @@ fn link_misc(linker: &mut Linker<Env>) -> Result<()> {
     linker.func_wrap("ic0", "data_certificate_size", |c: Ctx| -> Result<u32> {
         check(&c, NRQ | CQ, "data_certificate_size")?;
         match &c.data().exec.data_certificate {
-            Some(certificate) => Ok(certificate.len() as u32),
+            Some(certificate) => Ok(certificate.bytes().len() as u32),
             None => violation("ic0.data_certificate_size: no certificate is present"),
         }
     })?;
@@ -926,7 +928,7 @@ fn link_misc(linker: &mut Linker<Env>) -> Result<()> {
                 dst,
                 offset,
                 size,
-                &certificate,
+                certificate.bytes(),
                 "data_certificate_copy",
             )
         },

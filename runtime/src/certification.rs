@@ -1,0 +1,243 @@
+//! IC certificates: the runtime signs its state tree the way a subnet does,
+//! so canisters get data certificates in non-replicated queries that clients
+//! (agent-rs, agent-js) verify against [`root_key_der`].
+//!
+//! The signature is a BLS12-381 signature in the IC's scheme (signatures in
+//! G1, public keys in G2) over `domain_sep("ic-state-root") ‖ root_hash`.
+//! The key pair comes from a fixed seed: it certifies nothing outside this
+//! runtime, and a fixed key lets a test pin it like the mainnet root key.
+
+use crate::pocket_ic::PocketIc;
+use candid::Principal;
+use ic_bls12_381::hash_to_curve::{ExpandMsgXmd, HashToCurve};
+use ic_bls12_381::{G1Affine, G1Projective, G2Affine, Scalar};
+use ic_certification::certificate::Certificate;
+use ic_certification::hash_tree::{
+    Hash, HashTree, empty, fork, fork_hash, label, labeled_hash, leaf, leaf_hash, pruned,
+};
+use serde::Serialize;
+use sha2::{Digest, Sha256, Sha512};
+use std::sync::{Arc, OnceLock};
+
+/// What the runtime's secret key is derived from.
+const ROOT_KEY_SEED: &[u8] = b"ic-runtime: the root key of an in-process Internet Computer";
+
+/// The DST of the IC's BLS signatures (hash to G1, "min-sig").
+const SIGNATURE_DST: &[u8] = b"BLS_SIG_BLS12381G1_XMD:SHA-256_SSWU_RO_NUL_";
+
+/// The DER `SubjectPublicKeyInfo` header of a BLS12-381 G2 key
+/// (algorithm OID 1.3.6.1.4.1.44668.5.3.1.2.1, curve OID 1.3.6.1.4.1.44668.5.3.2.1).
+const DER_PREFIX: [u8; 37] = [
+    0x30, 0x81, 0x82, 0x30, 0x1d, 0x06, 0x0d, 0x2b, 0x06, 0x01, 0x04, 0x01, 0x82, 0xdc, 0x7c, 0x05,
+    0x03, 0x01, 0x02, 0x01, 0x06, 0x0c, 0x2b, 0x06, 0x01, 0x04, 0x01, 0x82, 0xdc, 0x7c, 0x05, 0x03,
+    0x02, 0x01, 0x03, 0x61, 0x00,
+];
+
+struct RootKey {
+    secret: Scalar,
+    /// The compressed G2 point.
+    public: [u8; 96],
+}
+
+fn root_key() -> &'static RootKey {
+    static KEY: OnceLock<RootKey> = OnceLock::new();
+    KEY.get_or_init(|| {
+        let wide: [u8; 64] = Sha512::digest(ROOT_KEY_SEED).into();
+        let secret = Scalar::from_bytes_wide(&wide);
+        let public = G2Affine::from(G2Affine::generator() * secret).to_compressed();
+        RootKey { secret, public }
+    })
+}
+
+/// The root public key, DER-encoded as the IC publishes it (133 bytes).
+pub fn root_key_der() -> Vec<u8> {
+    [DER_PREFIX.as_slice(), &root_key().public].concat()
+}
+
+/// A BLS signature (compressed G1 point) of `message` with the root key.
+fn sign(message: &[u8]) -> [u8; 48] {
+    let point =
+        <G1Projective as HashToCurve<ExpandMsgXmd<Sha256>>>::hash_to_curve(message, SIGNATURE_DST);
+    G1Affine::from(point * root_key().secret).to_compressed()
+}
+
+/// `domain_sep(s) ‖ data`: the length of `s` in one byte, `s`, then `data`.
+fn with_domain_separator(separator: &str, data: &[u8]) -> Vec<u8> {
+    let length = u8::try_from(separator.len()).expect("a short domain separator");
+    [&[length], separator.as_bytes(), data].concat()
+}
+
+/// A certificate whose `tree` is signed by the root key, CBOR-encoded with
+/// the self-describing tag as the IC encodes it.
+fn signed_certificate(tree: HashTree<Vec<u8>>) -> Vec<u8> {
+    let message = with_domain_separator("ic-state-root", &tree.digest());
+    let certificate = Certificate {
+        tree,
+        signature: sign(&message).to_vec(),
+        delegation: None,
+    };
+    let mut serializer = serde_cbor::Serializer::new(Vec::new());
+    serializer
+        .self_describe()
+        .expect("writing to a vector cannot fail");
+    certificate
+        .serialize(&mut serializer)
+        .expect("a certificate encodes");
+    serializer.into_inner()
+}
+
+/// Unsigned LEB128, the encoding of numbers in the state tree.
+fn leb128(mut value: u64) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    loop {
+        let low_bits = (value & 0x7f) as u8;
+        value >>= 7;
+        if value == 0 {
+            bytes.push(low_bits);
+            return bytes;
+        }
+        bytes.push(low_bits | 0x80);
+    }
+}
+
+/// A node of a witness: kept in full, or only its hash.
+enum Witness {
+    Kept(HashTree<Vec<u8>>),
+    Pruned(Hash),
+}
+
+impl Witness {
+    fn into_tree(self) -> HashTree<Vec<u8>> {
+        match self {
+            Self::Kept(tree) => tree,
+            Self::Pruned(hash) => pruned(hash),
+        }
+    }
+}
+
+/// The labeled children, sorted by label, as a balanced tree of forks.
+/// Forks with nothing kept below them collapse into one pruned node, as in
+/// the IC's witnesses.
+fn forest(mut children: Vec<Witness>) -> Witness {
+    match children.len() {
+        0 => Witness::Kept(empty()),
+        1 => children.pop().expect("one child"),
+        len => {
+            let right = forest(children.split_off(len / 2));
+            let left = forest(children);
+            match (left, right) {
+                (Witness::Pruned(left), Witness::Pruned(right)) => {
+                    Witness::Pruned(fork_hash(&left, &right))
+                }
+                (left, right) => Witness::Kept(fork(left.into_tree(), right.into_tree())),
+            }
+        }
+    }
+}
+
+/// A canister's subtree: `certified_data` (empty until the canister sets it).
+fn canister_node(id: &[u8], certified_data: &[u8], kept: bool) -> Witness {
+    if kept {
+        Witness::Kept(label(
+            id.to_vec(),
+            label(b"certified_data".to_vec(), leaf(certified_data.to_vec())),
+        ))
+    } else {
+        let data = labeled_hash(b"certified_data", &leaf_hash(certified_data));
+        Witness::Pruned(labeled_hash(id, &data))
+    }
+}
+
+/// The data certificate of one canister: the state tree (`canister/<id>/
+/// certified_data` of every installed canister, and `time`) pruned to
+/// `canister/<canister>/certified_data` and `time`. It is signed on first
+/// use, so queries that never read it cost no signature.
+#[derive(Clone)]
+pub struct DataCertificate(Arc<Unsigned>);
+
+struct Unsigned {
+    tree: HashTree<Vec<u8>>,
+    encoded: OnceLock<Vec<u8>>,
+}
+
+impl DataCertificate {
+    /// `installed` lists each installed canister's id and certified data.
+    pub fn new<'a>(
+        canister: &[u8],
+        installed: impl IntoIterator<Item = (&'a [u8], &'a [u8])>,
+        time_nanos: u64,
+    ) -> Self {
+        let mut installed: Vec<_> = installed.into_iter().collect();
+        // Labels are ordered by their bytes, not by how principals compare.
+        installed.sort_unstable_by_key(|(id, _)| *id);
+        let canisters = installed
+            .into_iter()
+            .map(|(id, data)| canister_node(id, data, id == canister))
+            .collect();
+        let tree = fork(
+            label(b"canister".to_vec(), forest(canisters).into_tree()),
+            label(b"time".to_vec(), leaf(leb128(time_nanos))),
+        );
+        Self(Arc::new(Unsigned {
+            tree,
+            encoded: OnceLock::new(),
+        }))
+    }
+
+    /// The CBOR certificate `{tree, signature}`.
+    pub fn bytes(&self) -> &[u8] {
+        self.0
+            .encoded
+            .get_or_init(|| signed_certificate(self.0.tree.clone()))
+    }
+}
+
+impl PocketIc {
+    /// The certificate a non-replicated query of `canister_id` sees: the
+    /// current state, as certified at the end of the latest round.
+    pub(crate) fn data_certificate(&self, canister_id: Principal) -> DataCertificate {
+        let installed = self
+            .canisters
+            .iter()
+            .filter(|(_, canister)| canister.code.is_some())
+            .map(|(id, canister)| (id.as_slice(), canister.certified_data.as_slice()));
+        DataCertificate::new(canister_id.as_slice(), installed, self.time)
+    }
+}
+
+impl std::fmt::Debug for DataCertificate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DataCertificate")
+            .field("root_hash", &self.0.tree.digest())
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn leb128_matches_the_specification_examples() {
+        assert_eq!(leb128(0), [0x00]);
+        assert_eq!(leb128(127), [0x7f]);
+        assert_eq!(leb128(128), [0x80, 0x01]);
+        assert_eq!(leb128(624_485), [0xe5, 0x8e, 0x26]);
+    }
+
+    #[test]
+    fn domain_separator_is_prefixed_by_its_length() {
+        assert_eq!(
+            with_domain_separator("ic-state-root", b"x"),
+            b"\x0dic-state-rootx"
+        );
+    }
+
+    #[test]
+    fn root_key_is_der_encoded_and_stable() {
+        let der = root_key_der();
+        assert_eq!(der.len(), 133);
+        assert_eq!(der[..37], DER_PREFIX);
+        assert_eq!(der, root_key_der());
+    }
+}
