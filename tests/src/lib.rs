@@ -1,6 +1,10 @@
 //! Helpers shared by the integration tests: where the repository, its
-//! interfaces and the built canister modules are.
+//! interfaces and the built canister modules are, and the canisters
+//! installed on a [`TestEnv`] (either backend; see [`env`]).
 
+pub mod env;
+
+use env::TestEnv;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
@@ -76,7 +80,7 @@ pub fn encode_init_args(canister: &str, args: &str) -> Result<Vec<u8>, String> {
 /// A ledger at its well-known id, as on the NNS (governance is the minting
 /// account), holding `initial` balances; its module from the build script.
 pub fn install_ledger(
-    pic: &mut ic_runtime::PocketIc,
+    pic: &mut TestEnv,
     initial: impl IntoIterator<Item = (candid::Principal, u64)>,
 ) {
     use icrc_ledger_types::icrc1::account::Account;
@@ -119,7 +123,7 @@ pub fn dfx_init_arg(canister: &str) -> Vec<u8> {
 
 /// The three canisters at their well-known ids, installed with `dfx.json`'s
 /// arguments, as `dfx deploy` would.
-pub fn boot_nns(pic: &mut ic_runtime::PocketIc) {
+pub fn boot_nns(pic: &mut TestEnv) {
     use nns_api::ids::{CYCLES_MINTING_CANISTER_ID, GOVERNANCE_CANISTER_ID, LEDGER_CANISTER_ID};
     for (name, id) in [
         ("ledger", LEDGER_CANISTER_ID),
@@ -130,5 +134,36 @@ pub fn boot_nns(pic: &mut ic_runtime::PocketIc) {
             .expect("the well-known id is free");
         let wasm = std::fs::read(wasm_gz_path(name)).expect("scripts/build-canisters.sh has run");
         pic.install_canister(id, wasm, dfx_init_arg(name), None);
+    }
+}
+
+/// Checks an IC certificate as agents do — the BLS signature over
+/// `domain_sep("ic-state-root") ‖ root hash` against the IC's root key —
+/// and returns the certified data it holds for `canister`. The certificate
+/// must come from the root subnet (it carries no delegation), as those of the
+/// NNS canisters do.
+pub fn verified_certified_data(
+    pic: &TestEnv,
+    canister: candid::Principal,
+    certificate: &[u8],
+) -> Result<Vec<u8>, String> {
+    use ic_certification::{Certificate, LookupResult};
+    let certificate: Certificate =
+        serde_cbor::from_slice(certificate).map_err(|e| format!("not a certificate: {e}"))?;
+    let root_key = pic.root_key().ok_or("no root key")?;
+    // The DER prefix of a BLS12-381 G2 public key; the key is the last 96 bytes.
+    let key = &root_key[root_key.len() - 96..];
+    let mut message = b"\x0dic-state-root".to_vec();
+    message.extend_from_slice(&certificate.tree.digest());
+    ic_verify_bls_signature::verify_bls_signature(&certificate.signature, &message, key)
+        .map_err(|()| "the certificate's signature does not verify".to_string())?;
+    let path = [
+        b"canister".as_slice(),
+        canister.as_slice(),
+        b"certified_data",
+    ];
+    match certificate.tree.lookup_path(path) {
+        LookupResult::Found(data) => Ok(data.to_vec()),
+        other => Err(format!("no certified data for {canister}: {other:?}")),
     }
 }

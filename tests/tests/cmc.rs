@@ -1,10 +1,11 @@
-//! The cycles-minting canister end to end on the runtime, with the real
-//! ledger: ICP paid in, cycles out, the ICP burned, every error path.
+//! The cycles-minting canister end to end on both backends, with the real
+//! ledger: ICP paid in, cycles out, the ICP burned, every error path. On the
+//! PocketIC server the CMC is on the NNS subnet, the only place it may mint.
 
 use candid::{Decode, Encode, Nat, Principal};
-use ic_runtime::{PocketIc, query_candid, update_candid_as};
 use icrc_ledger_types::icrc1::account::Account;
-use integration_tests::{install_ledger, wasm_gz_path};
+use integration_tests::env::{Backend, TestEnv, query_candid, update_candid_as};
+use integration_tests::{install_ledger, on_both_backends, verified_certified_data, wasm_gz_path};
 use nns_api::AccountIdentifier;
 use nns_api::account_identifier::principal_to_subaccount;
 use nns_api::cmc::{
@@ -14,6 +15,19 @@ use nns_api::cmc::{
 };
 use nns_api::ids::{CYCLES_MINTING_CANISTER_ID, GOVERNANCE_CANISTER_ID, LEDGER_CANISTER_ID};
 use nns_api::ledger::{Memo, Tokens, TransferArgs, TransferError};
+
+on_both_backends!(
+    should_top_up_a_canister_and_burn_the_icp,
+    should_refund_a_payment_with_the_wrong_memo,
+    should_refund_less_fees_when_the_canister_does_not_exist,
+    should_create_a_canister_controlled_by_the_payer,
+    should_refuse_blocks_that_do_not_pay_this_request,
+    should_mint_once_for_two_interleaved_notifies_of_one_block,
+    should_lose_nothing_when_the_ledger_is_stopped_and_retry_after,
+    should_keep_statuses_across_an_upgrade,
+    should_take_rates_only_from_governance_and_convert_at_the_new_rate,
+    should_stop_at_the_hourly_minting_limit_without_losing_the_icp,
+);
 
 const FEE: u64 = 10_000;
 const E8S_PER_ICP: u64 = 100_000_000;
@@ -25,7 +39,7 @@ fn user(n: u8) -> Principal {
 }
 
 struct Env {
-    pic: PocketIc,
+    pic: TestEnv,
     /// An empty canister to top up.
     app: Principal,
 }
@@ -34,8 +48,8 @@ fn cmc_wasm() -> Vec<u8> {
     std::fs::read(wasm_gz_path("cmc")).expect("scripts/build-canisters.sh has run")
 }
 
-fn setup() -> Env {
-    let mut pic = PocketIc::new();
+fn setup(backend: Backend) -> Env {
+    let mut pic = TestEnv::new(backend);
     install_ledger(&mut pic, (1..=3).map(|n| (user(n), 100 * E8S_PER_ICP)));
     pic.create_canister_with_id(None, None, CYCLES_MINTING_CANISTER_ID)
         .unwrap();
@@ -137,9 +151,8 @@ impl Env {
     }
 }
 
-#[test]
-fn should_top_up_a_canister_and_burn_the_icp() {
-    let mut env = setup();
+fn should_top_up_a_canister_and_burn_the_icp(backend: Backend) {
+    let mut env = setup(backend);
     let app = env.app;
     let cycles_before = env.pic.cycle_balance(app);
     let cmc_cycles_before = env.pic.cycle_balance(CYCLES_MINTING_CANISTER_ID);
@@ -169,9 +182,8 @@ fn should_top_up_a_canister_and_burn_the_icp() {
     assert_eq!(env.total_cycles_minted(), expected);
 }
 
-#[test]
-fn should_refund_a_payment_with_the_wrong_memo() {
-    let mut env = setup();
+fn should_refund_a_payment_with_the_wrong_memo(backend: Backend) {
+    let mut env = setup(backend);
     let app = env.app;
     let block = env.pay(user(1), app, E8S_PER_ICP, 42);
     let before = env.balance(user(1));
@@ -192,9 +204,8 @@ fn should_refund_a_payment_with_the_wrong_memo() {
     ));
 }
 
-#[test]
-fn should_refund_less_fees_when_the_canister_does_not_exist() {
-    let mut env = setup();
+fn should_refund_less_fees_when_the_canister_does_not_exist(backend: Backend) {
+    let mut env = setup(backend);
     let missing = Principal::from_slice(&[0xde, 0xad, 1, 1]);
     let cmc_cycles = env.pic.cycle_balance(CYCLES_MINTING_CANISTER_ID);
     let block = env.pay(user(1), missing, E8S_PER_ICP, MEMO_TOP_UP);
@@ -223,9 +234,8 @@ fn should_refund_less_fees_when_the_canister_does_not_exist() {
     );
 }
 
-#[test]
-fn should_create_a_canister_controlled_by_the_payer() {
-    let mut env = setup();
+fn should_create_a_canister_controlled_by_the_payer(backend: Backend) {
+    let mut env = setup(backend);
     let controller = user(2);
     let block = env.pay(
         controller,
@@ -276,9 +286,8 @@ fn should_create_a_canister_controlled_by_the_payer() {
     ));
 }
 
-#[test]
-fn should_refuse_blocks_that_do_not_pay_this_request() {
-    let mut env = setup();
+fn should_refuse_blocks_that_do_not_pay_this_request(backend: Backend) {
+    let mut env = setup(backend);
     let app = env.app;
     let supply = env.supply();
     // Block 0 is the mint of an initial balance.
@@ -302,9 +311,8 @@ fn should_refuse_blocks_that_do_not_pay_this_request() {
     assert_eq!(env.supply(), supply - FEE - E8S_PER_ICP);
 }
 
-#[test]
-fn should_mint_once_for_two_interleaved_notifies_of_one_block() {
-    let mut env = setup();
+fn should_mint_once_for_two_interleaved_notifies_of_one_block(backend: Backend) {
+    let mut env = setup(backend);
     let app = env.app;
     let cycles_before = env.pic.cycle_balance(app);
     let block = env.pay(user(1), app, E8S_PER_ICP, MEMO_TOP_UP);
@@ -336,9 +344,8 @@ fn should_mint_once_for_two_interleaved_notifies_of_one_block() {
     assert_eq!(env.total_cycles_minted(), expected);
 }
 
-#[test]
-fn should_lose_nothing_when_the_ledger_is_stopped_and_retry_after() {
-    let mut env = setup();
+fn should_lose_nothing_when_the_ledger_is_stopped_and_retry_after(backend: Backend) {
+    let mut env = setup(backend);
     let app = env.app;
     let block = env.pay(user(1), app, E8S_PER_ICP, MEMO_TOP_UP);
     let supply = env.supply();
@@ -360,9 +367,8 @@ fn should_lose_nothing_when_the_ledger_is_stopped_and_retry_after() {
     assert_eq!(env.supply(), supply - E8S_PER_ICP);
 }
 
-#[test]
-fn should_keep_statuses_across_an_upgrade() {
-    let mut env = setup();
+fn should_keep_statuses_across_an_upgrade(backend: Backend) {
+    let mut env = setup(backend);
     let app = env.app;
     let cycles_before = env.pic.cycle_balance(app);
     let block = env.pay(user(1), app, E8S_PER_ICP, MEMO_TOP_UP);
@@ -405,9 +411,8 @@ fn set_rate(
     r
 }
 
-#[test]
-fn should_take_rates_only_from_governance_and_convert_at_the_new_rate() {
-    let mut env = setup();
+fn should_take_rates_only_from_governance_and_convert_at_the_new_rate(backend: Backend) {
+    let mut env = setup(backend);
     assert!(set_rate(&mut env, user(1), 1_800_000_000, 50_000).is_err());
     assert!(set_rate(&mut env, GOVERNANCE_CANISTER_ID, 1_600_000_000, 50_000).is_err());
     assert!(set_rate(&mut env, GOVERNANCE_CANISTER_ID, 1_800_000_000, 0).is_err());
@@ -420,7 +425,18 @@ fn should_take_rates_only_from_governance_and_convert_at_the_new_rate() {
     )
     .unwrap();
     assert_eq!(response.data.xdr_permyriad_per_icp, 50_000);
-    assert!(!response.hash_tree.is_empty());
+    // The rate is certified: the tree's root is the CMC's certified data.
+    let certified =
+        verified_certified_data(&env.pic, CYCLES_MINTING_CANISTER_ID, &response.certificate)
+            .unwrap();
+    let tree: ic_certification::HashTree = serde_cbor::from_slice(&response.hash_tree).unwrap();
+    assert_eq!(certified, tree.digest().to_vec());
+    let ic_certification::LookupResult::Found(rate) =
+        tree.lookup_path([b"ICP_XDR_CONVERSION_RATE"])
+    else {
+        panic!("the tree holds the rate")
+    };
+    assert_eq!(Decode!(rate, IcpXdrConversionRate).unwrap(), response.data);
     let app = env.app;
     let block = env.pay(user(1), app, E8S_PER_ICP, MEMO_TOP_UP);
     assert_eq!(
@@ -429,9 +445,8 @@ fn should_take_rates_only_from_governance_and_convert_at_the_new_rate() {
     );
 }
 
-#[test]
-fn should_stop_at_the_hourly_minting_limit_without_losing_the_icp() {
-    let mut pic = PocketIc::new();
+fn should_stop_at_the_hourly_minting_limit_without_losing_the_icp(backend: Backend) {
+    let mut pic = TestEnv::new(backend);
     install_ledger(&mut pic, [(user(1), 100 * E8S_PER_ICP)]);
     pic.create_canister_with_id(None, None, CYCLES_MINTING_CANISTER_ID)
         .unwrap();

@@ -1,12 +1,12 @@
 //! The official ICRC-1/ICRC-2 acceptance suite (`icrc1-test-suite`) against
-//! the ledger on the runtime.
+//! the ledger, on both backends.
 
 use async_trait::async_trait;
 use candid::Principal;
 use candid::utils::{ArgumentDecoder, ArgumentEncoder, decode_args, encode_args};
-use ic_runtime::PocketIc;
 use icrc1_test_env::LedgerEnv;
-use integration_tests::install_ledger;
+use integration_tests::env::{Backend, TestEnv};
+use integration_tests::{install_ledger, on_both_backends};
 use nns_api::ids::LEDGER_CANISTER_ID;
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
@@ -14,8 +14,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// One caller of the shared ledger; `fork` makes a fresh caller.
 #[derive(Clone)]
-struct RuntimeLedger {
-    pic: Rc<RefCell<PocketIc>>,
+struct SharedLedger {
+    pic: Rc<RefCell<TestEnv>>,
     callers: Rc<Cell<u32>>,
     caller: Principal,
 }
@@ -26,7 +26,7 @@ fn caller(n: u32) -> Principal {
     Principal::from_slice(&bytes)
 }
 
-impl RuntimeLedger {
+impl SharedLedger {
     fn call<Input, Output>(
         &self,
         method: &str,
@@ -50,7 +50,7 @@ impl RuntimeLedger {
 }
 
 #[async_trait(?Send)]
-impl LedgerEnv for RuntimeLedger {
+impl LedgerEnv for SharedLedger {
     fn fork(&self) -> Self {
         let n = self.callers.get() + 1;
         self.callers.set(n);
@@ -86,12 +86,13 @@ impl LedgerEnv for RuntimeLedger {
     }
 }
 
-#[test]
-fn should_pass_the_icrc1_and_icrc2_acceptance_suite() {
-    let mut pic = PocketIc::new();
+on_both_backends!(should_pass_the_icrc1_and_icrc2_acceptance_suite);
+
+fn should_pass_the_icrc1_and_icrc2_acceptance_suite(backend: Backend) {
+    let mut pic = TestEnv::new(backend);
     // The suite funds the accounts it creates from the first caller's.
     install_ledger(&mut pic, [(caller(0), 1_000_000 * 100_000_000)]);
-    let env = RuntimeLedger {
+    let env = SharedLedger {
         pic: Rc::new(RefCell::new(pic)),
         callers: Rc::new(Cell::new(0)),
         caller: caller(0),

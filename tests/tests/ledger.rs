@@ -1,25 +1,41 @@
-//! The ledger canister's endpoints on the runtime: legacy ICP, ICRC-1/2/3,
-//! errors, and upgrades.
+//! The ledger canister's endpoints on both backends: legacy ICP,
+//! ICRC-1/2/3, errors, and upgrades.
 
 use candid::{Encode, Nat, Principal};
-use ic_runtime::{ErrorCode, PocketIc, query_candid, query_candid_as, update_candid_as};
 use icrc_ledger_types::icrc::generic_value::ICRC3Value;
 use icrc_ledger_types::icrc1::account::Account;
 use icrc_ledger_types::icrc1::transfer::{Memo, TransferArg, TransferError};
 use icrc_ledger_types::icrc2::allowance::{Allowance, AllowanceArgs};
 use icrc_ledger_types::icrc2::approve::{ApproveArgs, ApproveError};
 use icrc_ledger_types::icrc2::transfer_from::{TransferFromArgs, TransferFromError};
-use icrc_ledger_types::icrc3::blocks::{GetBlocksRequest, GetBlocksResult};
-use integration_tests::{install_ledger, wasm_gz_path};
+use icrc_ledger_types::icrc3::blocks::{GetBlocksRequest, GetBlocksResult, ICRC3DataCertificate};
+use integration_tests::env::{
+    Backend, ErrorCode, TestEnv, query_candid, query_candid_as, update_candid_as,
+};
+use integration_tests::{install_ledger, on_both_backends, verified_certified_data, wasm_gz_path};
 use nns_api::AccountIdentifier;
 use nns_api::http::{HttpRequest, HttpResponse};
 use nns_api::ids::{GOVERNANCE_CANISTER_ID, LEDGER_CANISTER_ID};
 use nns_api::ledger::{
     AccountBalanceArgs, BalanceQueryArgs, CandidOperation, GetBlocksArgs, LedgerArg,
-    Memo as IcpMemo, QueryBlocksResponse, TimeStamp, Tokens, TransferArgs, TransferBatchError,
-    TransferBatchResult, TransferError as IcpTransferError, UpgradeArgs,
+    Memo as IcpMemo, QueryBlocksResponse, TimeStamp, TipOfChainRes, Tokens, TransferArgs,
+    TransferBatchError, TransferBatchResult, TransferError as IcpTransferError, UpgradeArgs,
 };
 use serde_bytes::ByteBuf;
+
+on_both_backends!(
+    should_mint_initial_balances_into_blocks,
+    should_transfer_with_the_legacy_interface,
+    should_transfer_mint_and_burn_with_icrc1,
+    should_refuse_bad_input_and_change_nothing,
+    should_approve_and_transfer_from,
+    should_serve_a_hash_chained_icrc3_log,
+    should_keep_every_balance_and_the_tip_across_an_upgrade,
+    should_answer_queries_as_any_caller,
+    should_process_icrc4_batches_item_by_item,
+    should_serve_metrics_over_http,
+    should_certify_the_tip_so_that_clients_can_verify_it,
+);
 
 const FEE: u64 = 10_000;
 const E8S_PER_ICP: u64 = 100_000_000;
@@ -33,8 +49,8 @@ fn wasm() -> Vec<u8> {
 }
 
 /// A ledger at its well-known id where users 1 and 2 hold 100 ICP each.
-fn setup() -> PocketIc {
-    let mut pic = PocketIc::new();
+fn setup(backend: Backend) -> TestEnv {
+    let mut pic = TestEnv::new(backend);
     install_ledger(
         &mut pic,
         [(user(1), 100 * E8S_PER_ICP), (user(2), 100 * E8S_PER_ICP)],
@@ -42,7 +58,7 @@ fn setup() -> PocketIc {
     pic
 }
 
-fn balance(pic: &mut PocketIc, owner: Principal) -> u64 {
+fn balance(pic: &mut TestEnv, owner: Principal) -> u64 {
     let (n,): (Nat,) = query_candid(
         pic,
         LEDGER_CANISTER_ID,
@@ -53,13 +69,13 @@ fn balance(pic: &mut PocketIc, owner: Principal) -> u64 {
     u64::try_from(n.0).unwrap()
 }
 
-fn total_supply(pic: &mut PocketIc) -> u64 {
+fn total_supply(pic: &mut TestEnv) -> u64 {
     let (n,): (Nat,) = query_candid(pic, LEDGER_CANISTER_ID, "icrc1_total_supply", ()).unwrap();
     u64::try_from(n.0).unwrap()
 }
 
 fn icrc1_transfer(
-    pic: &mut PocketIc,
+    pic: &mut TestEnv,
     from: Principal,
     arg: TransferArg,
 ) -> Result<Nat, TransferError> {
@@ -80,7 +96,7 @@ fn transfer_arg(to: Principal, amount: u64) -> TransferArg {
 }
 
 fn legacy_transfer(
-    pic: &mut PocketIc,
+    pic: &mut TestEnv,
     from: Principal,
     args: TransferArgs,
 ) -> Result<u64, IcpTransferError> {
@@ -100,9 +116,8 @@ fn legacy_args(to: Principal, e8s: u64) -> TransferArgs {
     }
 }
 
-#[test]
-fn should_mint_initial_balances_into_blocks() {
-    let mut pic = setup();
+fn should_mint_initial_balances_into_blocks(backend: Backend) {
+    let mut pic = setup(backend);
     assert_eq!(balance(&mut pic, user(1)), 100 * E8S_PER_ICP);
     assert_eq!(total_supply(&mut pic), 200 * E8S_PER_ICP);
     let (blocks,): (QueryBlocksResponse,) = query_candid(
@@ -122,9 +137,8 @@ fn should_mint_initial_balances_into_blocks() {
     ));
 }
 
-#[test]
-fn should_transfer_with_the_legacy_interface() {
-    let mut pic = setup();
+fn should_transfer_with_the_legacy_interface(backend: Backend) {
+    let mut pic = setup(backend);
     let index = legacy_transfer(&mut pic, user(1), legacy_args(user(3), 5 * E8S_PER_ICP)).unwrap();
     assert_eq!(index, 2);
     let (tokens,): (Tokens,) = query_candid(
@@ -175,9 +189,8 @@ fn should_transfer_with_the_legacy_interface() {
     );
 }
 
-#[test]
-fn should_transfer_mint_and_burn_with_icrc1() {
-    let mut pic = setup();
+fn should_transfer_mint_and_burn_with_icrc1(backend: Backend) {
+    let mut pic = setup(backend);
     let memo = TransferArg {
         memo: Some(Memo::from(vec![1, 2, 3])),
         ..transfer_arg(user(3), 7 * E8S_PER_ICP)
@@ -210,9 +223,8 @@ fn should_transfer_mint_and_burn_with_icrc1() {
     );
 }
 
-#[test]
-fn should_refuse_bad_input_and_change_nothing() {
-    let mut pic = setup();
+fn should_refuse_bad_input_and_change_nothing(backend: Backend) {
+    let mut pic = setup(backend);
     let supply = total_supply(&mut pic);
     let too_long = TransferArg {
         memo: Some(Memo::from(vec![0; 33])),
@@ -296,9 +308,8 @@ fn should_refuse_bad_input_and_change_nothing() {
     assert_eq!(balance(&mut pic, user(1)), 100 * E8S_PER_ICP);
 }
 
-#[test]
-fn should_approve_and_transfer_from() {
-    let mut pic = setup();
+fn should_approve_and_transfer_from(backend: Backend) {
+    let mut pic = setup(backend);
     let approve = ApproveArgs {
         from_subaccount: None,
         spender: Account::from(user(2)),
@@ -365,7 +376,7 @@ fn should_approve_and_transfer_from() {
     assert_eq!(balance(&mut pic, user(1)), 98 * E8S_PER_ICP - 2 * FEE);
 }
 
-fn icrc3_blocks(pic: &mut PocketIc, requests: Vec<(u64, u64)>) -> GetBlocksResult {
+fn icrc3_blocks(pic: &mut TestEnv, requests: Vec<(u64, u64)>) -> GetBlocksResult {
     let requests: Vec<_> = requests
         .into_iter()
         .map(|(start, length)| GetBlocksRequest {
@@ -378,9 +389,8 @@ fn icrc3_blocks(pic: &mut PocketIc, requests: Vec<(u64, u64)>) -> GetBlocksResul
     result
 }
 
-#[test]
-fn should_serve_a_hash_chained_icrc3_log() {
-    let mut pic = setup();
+fn should_serve_a_hash_chained_icrc3_log(backend: Backend) {
+    let mut pic = setup(backend);
     for n in 0..5u64 {
         icrc1_transfer(&mut pic, user(1), transfer_arg(user(3), 1 + n)).unwrap();
     }
@@ -421,9 +431,8 @@ fn should_serve_a_hash_chained_icrc3_log() {
     );
 }
 
-#[test]
-fn should_keep_every_balance_and_the_tip_across_an_upgrade() {
-    let mut pic = setup();
+fn should_keep_every_balance_and_the_tip_across_an_upgrade(backend: Backend) {
+    let mut pic = setup(backend);
     for n in 3..40u8 {
         icrc1_transfer(
             &mut pic,
@@ -432,7 +441,7 @@ fn should_keep_every_balance_and_the_tip_across_an_upgrade() {
         )
         .unwrap();
     }
-    let snapshot = |pic: &mut PocketIc| {
+    let snapshot = |pic: &mut TestEnv| {
         let balances: Vec<u64> = (1..40u8).map(|n| balance(pic, user(n))).collect();
         let tip = icrc3_blocks(pic, vec![(38, 1)]).blocks[0]
             .block
@@ -464,9 +473,8 @@ fn should_keep_every_balance_and_the_tip_across_an_upgrade() {
     );
 }
 
-#[test]
-fn should_answer_queries_as_any_caller() {
-    let mut pic = setup();
+fn should_answer_queries_as_any_caller(backend: Backend) {
+    let mut pic = setup(backend);
     let (n,): (Nat,) = query_candid_as(
         &mut pic,
         LEDGER_CANISTER_ID,
@@ -478,9 +486,8 @@ fn should_answer_queries_as_any_caller() {
     assert_eq!(n, Nat::from(100 * E8S_PER_ICP));
 }
 
-#[test]
-fn should_process_icrc4_batches_item_by_item() {
-    let mut pic = setup();
+fn should_process_icrc4_batches_item_by_item(backend: Backend) {
+    let mut pic = setup(backend);
     let stamped = TransferArg {
         created_at_time: Some(pic.get_time().as_nanos_since_unix_epoch()),
         ..transfer_arg(user(4), 3)
@@ -544,9 +551,8 @@ fn should_process_icrc4_batches_item_by_item() {
     assert_eq!(balances[1].1, Nat::from(0u8));
 }
 
-#[test]
-fn should_serve_metrics_over_http() {
-    let mut pic = setup();
+fn should_serve_metrics_over_http(backend: Backend) {
+    let mut pic = setup(backend);
     icrc1_transfer(&mut pic, user(1), transfer_arg(user(3), 1)).unwrap();
     let request = |url: &str| HttpRequest {
         method: "GET".into(),
@@ -599,9 +605,10 @@ fn should_upgrade_a_ledger_with_100_000_accounts_and_blocks_unchanged() {
         bytes.push(0x5c);
         Principal::from_slice(&bytes)
     };
-    let mut pic = PocketIc::new();
+    // On the runtime only: it counts the instructions an upgrade uses.
+    let mut pic = TestEnv::new(Backend::Runtime);
     install_ledger(&mut pic, [(user(1), 100_000 * E8S_PER_ICP)]);
-    let upgrade = |pic: &mut PocketIc| {
+    let upgrade = |pic: &mut TestEnv| {
         pic.upgrade_canister(
             LEDGER_CANISTER_ID,
             wasm(),
@@ -609,7 +616,8 @@ fn should_upgrade_a_ledger_with_100_000_accounts_and_blocks_unchanged() {
             None,
         )
         .unwrap();
-        pic.last_execution_instructions(LEDGER_CANISTER_ID)
+        pic.as_runtime()
+            .last_execution_instructions(LEDGER_CANISTER_ID)
     };
     let small_upgrade = upgrade(&mut pic);
 
@@ -627,7 +635,7 @@ fn should_upgrade_a_ledger_with_100_000_accounts_and_blocks_unchanged() {
         .unwrap();
         assert!(results.iter().all(|r| matches!(r, Some(Ok(_)))));
     }
-    let snapshot = |pic: &mut PocketIc| {
+    let snapshot = |pic: &mut TestEnv| {
         let mut balances = Vec::new();
         for first in (0..ACCOUNTS).step_by(10_000) {
             let accounts = (first..first + 10_000).map(|n| Account::from(holder(n)));
@@ -658,5 +666,46 @@ fn should_upgrade_a_ledger_with_100_000_accounts_and_blocks_unchanged() {
     assert!(
         big_upgrade < 2 * small_upgrade,
         "upgrade used {small_upgrade} instructions with 1 account, {big_upgrade} with {ACCOUNTS}"
+    );
+}
+
+fn should_certify_the_tip_so_that_clients_can_verify_it(backend: Backend) {
+    let mut pic = setup(backend);
+    icrc1_transfer(&mut pic, user(1), transfer_arg(user(3), 1)).unwrap();
+    let (tip,): (Option<ICRC3DataCertificate>,) = query_candid(
+        &mut pic,
+        LEDGER_CANISTER_ID,
+        "icrc3_get_tip_certificate",
+        (),
+    )
+    .unwrap();
+    let tip = tip.expect("a query has a certificate");
+    let certified = verified_certified_data(&pic, LEDGER_CANISTER_ID, &tip.certificate).unwrap();
+    let tree: ic_certification::HashTree = serde_cbor::from_slice(&tip.hash_tree).unwrap();
+    assert_eq!(
+        certified,
+        tree.digest().to_vec(),
+        "the tree is the certified one"
+    );
+    let last = icrc3_blocks(&mut pic, vec![(2, 1)]).blocks[0]
+        .block
+        .clone()
+        .hash();
+    assert_eq!(
+        tree.lookup_path([b"last_block_hash"]),
+        ic_certification::LookupResult::Found(&last[..])
+    );
+    assert_eq!(
+        tree.lookup_path([b"last_block_index"]),
+        ic_certification::LookupResult::Found(&[2u8][..])
+    );
+    // The legacy endpoints carry the same certificate.
+    let (chain,): (TipOfChainRes,) =
+        query_candid(&mut pic, LEDGER_CANISTER_ID, "tip_of_chain", ()).unwrap();
+    assert_eq!(chain.tip_index, 2);
+    let legacy = chain.certification.expect("a certificate");
+    assert_eq!(
+        verified_certified_data(&pic, LEDGER_CANISTER_ID, &legacy).unwrap(),
+        certified
     );
 }

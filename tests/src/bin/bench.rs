@@ -9,9 +9,14 @@ use icrc_ledger_types::icrc1::transfer::{TransferArg, TransferError};
 use icrc_ledger_types::icrc2::approve::{ApproveArgs, ApproveError};
 use icrc_ledger_types::icrc2::transfer_from::{TransferFromArgs, TransferFromError};
 use icrc_ledger_types::icrc3::blocks::GetBlocksRequest;
+use integration_tests::env::{Backend, TestEnv};
 use integration_tests::{install_ledger, wasm_gz_path};
 use nns_api::AccountIdentifier;
-use nns_api::ids::LEDGER_CANISTER_ID;
+use nns_api::account_identifier::principal_to_subaccount;
+use nns_api::cmc::{
+    CyclesCanisterInitPayload, IcpXdrConversionRate, MEMO_TOP_UP, NotifyError, NotifyTopUpArg,
+};
+use nns_api::ids::{CYCLES_MINTING_CANISTER_ID, LEDGER_CANISTER_ID};
 use nns_api::ledger::{LedgerArg, Memo, Tokens, TransferArgs, TransferError as IcpTransferError};
 use std::time::Instant;
 
@@ -29,9 +34,10 @@ fn user(n: u32) -> Principal {
 }
 
 fn ledger_with_accounts(accounts: u32) -> PocketIc {
-    let mut pic = PocketIc::new();
-    install_ledger(&mut pic, (0..accounts).map(|n| (user(n), 1_000_000_000)));
-    pic
+    let mut env = TestEnv::new(Backend::Runtime);
+    install_ledger(&mut env, (0..accounts).map(|n| (user(n), 1_000_000_000)));
+    // The figures below are the runtime's own.
+    env.into_runtime()
 }
 
 struct Measured {
@@ -201,10 +207,121 @@ fn bench_ledger() {
     );
 }
 
+/// Top-ups through the CMC with the real ledger: the CMC's own instructions
+/// per notify (its update and callback executions; the ledger's are its
+/// own), end-to-end top-ups per second, and the conservation of ICP and
+/// cycles as the canisters report them.
+fn bench_cmc() {
+    const TOP_UPS: u32 = 500;
+    const E8S: u64 = 100_000_000;
+    const RATE: u64 = 35_000;
+    let mut env = TestEnv::new(Backend::Runtime);
+    install_ledger(&mut env, [(user(0), 10_000 * E8S)]);
+    let mut pic = env.into_runtime();
+    pic.create_canister_with_id(None, None, CYCLES_MINTING_CANISTER_ID)
+        .unwrap();
+    let init = Some(CyclesCanisterInitPayload {
+        exchange_rate: Some(IcpXdrConversionRate {
+            timestamp_seconds: 1_700_000_000,
+            xdr_permyriad_per_icp: RATE,
+        }),
+        ..Default::default()
+    });
+    let wasm = std::fs::read(wasm_gz_path("cmc")).expect("scripts/build-canisters.sh has run");
+    pic.install_canister(
+        CYCLES_MINTING_CANISTER_ID,
+        wasm,
+        Encode!(&init).unwrap(),
+        None,
+    );
+    let app = pic.create_canister();
+    let supply = |pic: &mut PocketIc| -> u64 {
+        let (n,): (Nat,) =
+            ic_runtime::query_candid(pic, LEDGER_CANISTER_ID, "icrc1_total_supply", ()).unwrap();
+        u64::try_from(n.0).unwrap()
+    };
+    let supply_before = supply(&mut pic);
+    let app_cycles_before = pic.cycle_balance(app);
+    let mut cmc_instructions = 0;
+    let mut converted_e8s = 0;
+    let start = Instant::now();
+    for i in 0..TOP_UPS {
+        let amount = E8S + u64::from(i);
+        let args = TransferArgs {
+            memo: Memo(MEMO_TOP_UP),
+            amount: Tokens::from_e8s(amount),
+            fee: Tokens::from_e8s(FEE),
+            from_subaccount: None,
+            to: AccountIdentifier::new(
+                &CYCLES_MINTING_CANISTER_ID,
+                Some(&principal_to_subaccount(&app)),
+            ),
+            created_at_time: None,
+        };
+        let (paid,): (Result<u64, IcpTransferError>,) =
+            update_candid_as(&mut pic, LEDGER_CANISTER_ID, user(0), "transfer", (args,)).unwrap();
+        let before = pic.total_instructions(CYCLES_MINTING_CANISTER_ID);
+        let notify = NotifyTopUpArg {
+            block_index: paid.unwrap(),
+            canister_id: app,
+        };
+        let (r,): (Result<Nat, NotifyError>,) = update_candid_as(
+            &mut pic,
+            CYCLES_MINTING_CANISTER_ID,
+            user(0),
+            "notify_top_up",
+            (notify,),
+        )
+        .unwrap();
+        r.unwrap();
+        cmc_instructions += pic.total_instructions(CYCLES_MINTING_CANISTER_ID) - before;
+        converted_e8s += amount;
+    }
+    let seconds = start.elapsed().as_secs_f64();
+    let (minted,): (Nat,) = ic_runtime::query_candid(
+        &mut pic,
+        CYCLES_MINTING_CANISTER_ID,
+        "total_cycles_minted",
+        (),
+    )
+    .unwrap();
+    let burned_by_cmc = supply_before - supply(&mut pic) - u64::from(TOP_UPS) * FEE;
+    let deposited = pic.cycle_balance(app) - app_cycles_before;
+    println!("\nCMC ({TOP_UPS} top-ups with the real ledger)");
+    println!(
+        "{:<40} {:>14}",
+        "notify_top_up, CMC instructions",
+        cmc_instructions / u64::from(TOP_UPS)
+    );
+    println!(
+        "{:<40} {:>14.0}",
+        "top-ups per second (transfer + notify)",
+        f64::from(TOP_UPS) / seconds
+    );
+    println!(
+        "{:<40} {:>14} (converted {converted_e8s})",
+        "ICP burned by the CMC, e8s", burned_by_cmc
+    );
+    println!(
+        "{:<40} {:>14} (deposited {deposited})",
+        "cycles minted", minted
+    );
+    let bytes = std::fs::metadata(wasm_gz_path("cmc")).unwrap().len();
+    println!(
+        "{:<40} {:>14} (goal ≤ 300 KB; real limit 600 KB)",
+        "cmc.wasm.gz bytes", bytes
+    );
+    assert_eq!(burned_by_cmc, converted_e8s, "ICP burned = Σ converted");
+    assert_eq!(minted, Nat::from(deposited), "cycles minted = Σ deposited");
+}
+
 fn main() {
     let which: Vec<String> = std::env::args().skip(1).collect();
     let all = which.is_empty();
     if all || which.iter().any(|w| w == "ledger") {
         bench_ledger();
+    }
+    if all || which.iter().any(|w| w == "cmc") {
+        bench_cmc();
     }
 }

@@ -4,6 +4,7 @@
 
 use candid::Nat;
 use ic_runtime::{PocketIc, query_candid};
+use integration_tests::env::{Backend, TestEnv};
 use integration_tests::{CANISTERS, boot_nns, wasm_gz_path};
 use nns_api::governance::NetworkEconomics;
 use nns_api::ids::{CYCLES_MINTING_CANISTER_ID, GOVERNANCE_CANISTER_ID, LEDGER_CANISTER_ID};
@@ -14,8 +15,10 @@ fn nat(pic: &mut PocketIc, method: &str) -> Nat {
 }
 
 fn main() {
-    let mut pic = PocketIc::new();
-    boot_nns(&mut pic);
+    let mut env = TestEnv::new(Backend::Runtime);
+    boot_nns(&mut env);
+    // The runtime itself: it counts the cycles burned.
+    let mut pic = env.into_runtime();
 
     println!("\nCanisters on the local runtime");
     println!("{:<12} {:<30} {:>10}", "canister", "id", "wasm.gz");

@@ -1,27 +1,35 @@
-//! The built canisters, installed on the local runtime at their well-known
-//! ids with the init arguments of `dfx.json`, answer as the NNS's would.
+//! The built canisters, installed at their well-known ids with the init
+//! arguments of `dfx.json`, answer as the NNS's would, on both backends.
 
 use candid::{Encode, Nat, Principal};
-use ic_runtime::{ErrorCode, PocketIc, RejectCode, query_candid};
 use icrc_ledger_types::icrc1::account::Account;
-use integration_tests::{boot_nns, dfx_init_arg, encode_init_args, wasm_gz_path};
+use integration_tests::env::{Backend, ErrorCode, RejectCode, TestEnv, query_candid};
+use integration_tests::{boot_nns, dfx_init_arg, encode_init_args, on_both_backends, wasm_gz_path};
 use nns_api::governance::NetworkEconomics;
 use nns_api::ids::{CYCLES_MINTING_CANISTER_ID, GOVERNANCE_CANISTER_ID, LEDGER_CANISTER_ID};
 use nns_api::ledger::{LedgerArg, Tokens, TransferFee, TransferFeeArg, UpgradeArgs};
+
+on_both_backends!(
+    should_answer_ledger_metadata_as_configured,
+    should_serve_governance_economics_and_cmc_metadata,
+    should_keep_configuration_in_stable_memory_across_upgrades,
+    should_refuse_an_upgrade_with_an_init_argument_and_keep_the_canister,
+    should_reject_bad_install_arguments_and_leave_the_canister_empty,
+    should_answer_unknown_methods_missing_canisters_and_strangers_with_ic_errors,
+);
 
 fn wasm(canister: &str) -> Vec<u8> {
     std::fs::read(wasm_gz_path(canister)).expect("scripts/build-canisters.sh has run")
 }
 
-fn setup() -> PocketIc {
-    let mut pic = PocketIc::new();
+fn setup(backend: Backend) -> TestEnv {
+    let mut pic = TestEnv::new(backend);
     boot_nns(&mut pic);
     pic
 }
 
-#[test]
-fn should_answer_ledger_metadata_as_configured() {
-    let mut pic = setup();
+fn should_answer_ledger_metadata_as_configured(backend: Backend) {
+    let mut pic = setup(backend);
     let (symbol,): (String,) =
         query_candid(&mut pic, LEDGER_CANISTER_ID, "icrc1_symbol", ()).unwrap();
     assert_eq!(symbol, "ICP");
@@ -40,9 +48,8 @@ fn should_answer_ledger_metadata_as_configured() {
     assert_eq!(legacy_fee.transfer_fee, Tokens::from_e8s(10_000));
 }
 
-#[test]
-fn should_serve_governance_economics_and_cmc_metadata() {
-    let mut pic = setup();
+fn should_serve_governance_economics_and_cmc_metadata(backend: Backend) {
+    let mut pic = setup(backend);
     let (economics,): (NetworkEconomics,) = query_candid(
         &mut pic,
         GOVERNANCE_CANISTER_ID,
@@ -61,9 +68,8 @@ fn should_serve_governance_economics_and_cmc_metadata() {
     assert!(build.starts_with("cmc "), "{build}");
 }
 
-#[test]
-fn should_keep_configuration_in_stable_memory_across_upgrades() {
-    let mut pic = setup();
+fn should_keep_configuration_in_stable_memory_across_upgrades(backend: Backend) {
+    let mut pic = setup(backend);
     let upgrade = Encode!(&Some(LedgerArg::Upgrade(Some(UpgradeArgs::default())))).unwrap();
     pic.upgrade_canister(LEDGER_CANISTER_ID, wasm("ledger"), upgrade, None)
         .unwrap();
@@ -72,9 +78,8 @@ fn should_keep_configuration_in_stable_memory_across_upgrades() {
     assert!(!pic.get_stable_memory(LEDGER_CANISTER_ID).is_empty());
 }
 
-#[test]
-fn should_refuse_an_upgrade_with_an_init_argument_and_keep_the_canister() {
-    let mut pic = setup();
+fn should_refuse_an_upgrade_with_an_init_argument_and_keep_the_canister(backend: Backend) {
+    let mut pic = setup(backend);
     let error = pic
         .upgrade_canister(
             LEDGER_CANISTER_ID,
@@ -94,9 +99,8 @@ fn should_refuse_an_upgrade_with_an_init_argument_and_keep_the_canister() {
     assert_eq!(symbol, "ICP");
 }
 
-#[test]
-fn should_reject_bad_install_arguments_and_leave_the_canister_empty() {
-    let mut pic = PocketIc::new();
+fn should_reject_bad_install_arguments_and_leave_the_canister_empty(backend: Backend) {
+    let mut pic = TestEnv::new(backend);
     let id = pic.create_canister();
     let bad = encode_init_args(
         "ledger",
@@ -121,9 +125,8 @@ fn should_reject_bad_install_arguments_and_leave_the_canister_empty() {
     assert_eq!(error.error_code, ErrorCode::CanisterCalledTrap);
 }
 
-#[test]
-fn should_answer_unknown_methods_missing_canisters_and_strangers_with_ic_errors() {
-    let mut pic = setup();
+fn should_answer_unknown_methods_missing_canisters_and_strangers_with_ic_errors(backend: Backend) {
+    let mut pic = setup(backend);
     let error = pic
         .query_call(
             LEDGER_CANISTER_ID,
