@@ -167,3 +167,29 @@ pub fn verified_certified_data(
         other => Err(format!("no certified data for {canister}: {other:?}")),
     }
 }
+
+/// The CMC at its well-known id, wired to the ledger and governance at
+/// theirs, converting at `xdr_permyriad_per_icp` and minting at most
+/// `cycles_limit_per_hour` (the NNS default when `None`).
+pub fn install_cmc(
+    env: &mut TestEnv,
+    xdr_permyriad_per_icp: u64,
+    cycles_limit_per_hour: Option<u128>,
+) {
+    use nns_api::cmc::{CyclesCanisterInitPayload, IcpXdrConversionRate};
+    use nns_api::ids::CYCLES_MINTING_CANISTER_ID;
+
+    let init = Some(CyclesCanisterInitPayload {
+        exchange_rate: Some(IcpXdrConversionRate {
+            timestamp_seconds: 1_700_000_000,
+            xdr_permyriad_per_icp,
+        }),
+        cycles_limit_per_hour: cycles_limit_per_hour.map(candid::Nat::from),
+        ..Default::default()
+    });
+    env.create_canister_with_id(None, None, CYCLES_MINTING_CANISTER_ID)
+        .expect("the CMC's id is free");
+    let wasm = std::fs::read(wasm_gz_path("cmc")).expect("scripts/build-canisters.sh has run");
+    let arg = candid::encode_one(init).expect("init args encode");
+    env.install_canister(CYCLES_MINTING_CANISTER_ID, wasm, arg, None);
+}

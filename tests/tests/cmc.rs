@@ -5,7 +5,9 @@
 use candid::{Decode, Encode, Nat, Principal};
 use icrc_ledger_types::icrc1::account::Account;
 use integration_tests::env::{Backend, TestEnv, query_candid, update_candid_as};
-use integration_tests::{install_ledger, on_both_backends, verified_certified_data, wasm_gz_path};
+use integration_tests::{
+    install_cmc, install_ledger, on_both_backends, verified_certified_data, wasm_gz_path,
+};
 use nns_api::AccountIdentifier;
 use nns_api::account_identifier::principal_to_subaccount;
 use nns_api::cmc::{
@@ -51,21 +53,7 @@ fn cmc_wasm() -> Vec<u8> {
 fn setup(backend: Backend) -> Env {
     let mut pic = TestEnv::new(backend);
     install_ledger(&mut pic, (1..=3).map(|n| (user(n), 100 * E8S_PER_ICP)));
-    pic.create_canister_with_id(None, None, CYCLES_MINTING_CANISTER_ID)
-        .unwrap();
-    let init = Some(CyclesCanisterInitPayload {
-        exchange_rate: Some(IcpXdrConversionRate {
-            timestamp_seconds: 1_700_000_000,
-            xdr_permyriad_per_icp: RATE,
-        }),
-        ..Default::default()
-    });
-    pic.install_canister(
-        CYCLES_MINTING_CANISTER_ID,
-        cmc_wasm(),
-        Encode!(&init).unwrap(),
-        None,
-    );
+    install_cmc(&mut pic, RATE, None);
     let app = pic.create_canister();
     Env { pic, app }
 }
@@ -448,23 +436,8 @@ fn should_take_rates_only_from_governance_and_convert_at_the_new_rate(backend: B
 fn should_stop_at_the_hourly_minting_limit_without_losing_the_icp(backend: Backend) {
     let mut pic = TestEnv::new(backend);
     install_ledger(&mut pic, [(user(1), 100 * E8S_PER_ICP)]);
-    pic.create_canister_with_id(None, None, CYCLES_MINTING_CANISTER_ID)
-        .unwrap();
     let limit = cycles_for_e8s(E8S_PER_ICP, RATE);
-    let init = Some(CyclesCanisterInitPayload {
-        exchange_rate: Some(IcpXdrConversionRate {
-            timestamp_seconds: 1_700_000_000,
-            xdr_permyriad_per_icp: RATE,
-        }),
-        cycles_limit_per_hour: Some(Nat::from(limit)),
-        ..Default::default()
-    });
-    pic.install_canister(
-        CYCLES_MINTING_CANISTER_ID,
-        cmc_wasm(),
-        Encode!(&init).unwrap(),
-        None,
-    );
+    install_cmc(&mut pic, RATE, Some(limit));
     let app = pic.create_canister();
     let mut env = Env { pic, app };
     let cycles_before = env.pic.cycle_balance(app);

@@ -10,12 +10,10 @@ use icrc_ledger_types::icrc2::approve::{ApproveArgs, ApproveError};
 use icrc_ledger_types::icrc2::transfer_from::{TransferFromArgs, TransferFromError};
 use icrc_ledger_types::icrc3::blocks::GetBlocksRequest;
 use integration_tests::env::{Backend, TestEnv};
-use integration_tests::{install_ledger, wasm_gz_path};
+use integration_tests::{install_cmc, install_ledger, wasm_gz_path};
 use nns_api::AccountIdentifier;
 use nns_api::account_identifier::principal_to_subaccount;
-use nns_api::cmc::{
-    CyclesCanisterInitPayload, IcpXdrConversionRate, MEMO_TOP_UP, NotifyError, NotifyTopUpArg,
-};
+use nns_api::cmc::{MEMO_TOP_UP, NotifyError, NotifyTopUpArg};
 use nns_api::ids::{CYCLES_MINTING_CANISTER_ID, LEDGER_CANISTER_ID};
 use nns_api::ledger::{LedgerArg, Memo, Tokens, TransferArgs, TransferError as IcpTransferError};
 use std::time::Instant;
@@ -217,23 +215,8 @@ fn bench_cmc() {
     const RATE: u64 = 35_000;
     let mut env = TestEnv::new(Backend::Runtime);
     install_ledger(&mut env, [(user(0), 10_000 * E8S)]);
+    install_cmc(&mut env, RATE, None);
     let mut pic = env.into_runtime();
-    pic.create_canister_with_id(None, None, CYCLES_MINTING_CANISTER_ID)
-        .unwrap();
-    let init = Some(CyclesCanisterInitPayload {
-        exchange_rate: Some(IcpXdrConversionRate {
-            timestamp_seconds: 1_700_000_000,
-            xdr_permyriad_per_icp: RATE,
-        }),
-        ..Default::default()
-    });
-    let wasm = std::fs::read(wasm_gz_path("cmc")).expect("scripts/build-canisters.sh has run");
-    pic.install_canister(
-        CYCLES_MINTING_CANISTER_ID,
-        wasm,
-        Encode!(&init).unwrap(),
-        None,
-    );
     let app = pic.create_canister();
     let supply = |pic: &mut PocketIc| -> u64 {
         let (n,): (Nat,) =
