@@ -29,6 +29,7 @@ on_both_backends!(
     should_keep_statuses_across_an_upgrade,
     should_take_rates_only_from_governance_and_convert_at_the_new_rate,
     should_stop_at_the_hourly_minting_limit_without_losing_the_icp,
+    should_retry_a_failed_burn_until_the_icp_is_burned,
 );
 
 const FEE: u64 = 10_000;
@@ -453,4 +454,54 @@ fn should_stop_at_the_hourly_minting_limit_without_losing_the_icp(backend: Backe
     env.pic.advance_time(std::time::Duration::from_secs(3_600));
     assert!(env.notify_top_up(user(1), second, app).is_ok());
     assert_eq!(env.pic.cycle_balance(app), cycles_before + 2 * limit);
+}
+
+/// The ledger stops after the cycles are delivered but before the ICP is
+/// burned: the top-up stands, the ICP waits in the CMC's subaccount, and
+/// the CMC's timer burns it once the ledger is back.
+fn should_retry_a_failed_burn_until_the_icp_is_burned(backend: Backend) {
+    let mut env = setup(backend);
+    let app = env.app;
+    let cycles_before = env.pic.cycle_balance(app);
+    let block = env.pay(user(1), app, E8S_PER_ICP, MEMO_TOP_UP);
+    let supply = env.supply();
+    let arg = Encode!(&NotifyTopUpArg {
+        block_index: block,
+        canister_id: app,
+    })
+    .unwrap();
+    let notify = env
+        .pic
+        .submit_call(CYCLES_MINTING_CANISTER_ID, user(1), "notify_top_up", arg)
+        .unwrap();
+    // Round by round until the cycles arrive, then stop the ledger before
+    // the CMC's burn reaches it.
+    let mut rounds = 0;
+    while env.pic.cycle_balance(app) == cycles_before {
+        env.pic.tick();
+        rounds += 1;
+        assert!(rounds < 20, "the deposit never happened");
+    }
+    env.pic.stop_canister(LEDGER_CANISTER_ID, None).unwrap();
+    let reply = env.pic.await_call(notify).unwrap();
+    let expected = cycles_for_e8s(E8S_PER_ICP, RATE);
+    assert_eq!(
+        Decode!(&reply, Result<Nat, NotifyError>).unwrap(),
+        Ok(Nat::from(expected))
+    );
+    env.pic.start_canister(LEDGER_CANISTER_ID, None).unwrap();
+    assert_eq!(
+        env.cmc_subaccount_balance(app),
+        E8S_PER_ICP,
+        "not burned yet"
+    );
+    assert_eq!(env.supply(), supply);
+
+    env.pic.advance_time(std::time::Duration::from_secs(600));
+    for _ in 0..10 {
+        env.pic.tick();
+    }
+    assert_eq!(env.cmc_subaccount_balance(app), 0);
+    assert_eq!(env.supply(), supply - E8S_PER_ICP);
+    assert_eq!(env.pic.cycle_balance(app), cycles_before + expected);
 }
