@@ -572,6 +572,20 @@ fn inspect_message(
     Ok(())
 }
 
+/// Encodes `input`, makes the call, decodes the reply.
+fn candid_call<Input, Output>(
+    method: &str,
+    input: Input,
+    call: impl FnOnce(Vec<u8>) -> Result<Vec<u8>, RejectResponse>,
+) -> Result<Output, RejectResponse>
+where
+    Input: ArgumentEncoder,
+    Output: for<'a> ArgumentDecoder<'a>,
+{
+    let bytes = call(encode_args(input).expect("arguments encode"))?;
+    Ok(decode_args(&bytes).unwrap_or_else(|e| panic!("{method}: cannot decode the reply: {e}")))
+}
+
 /// `update_call` with Candid arguments and results, as pocket-ic's `update_candid_as`.
 pub fn update_candid_as<Input, Output>(
     env: &mut PocketIc,
@@ -584,13 +598,9 @@ where
     Input: ArgumentEncoder,
     Output: for<'a> ArgumentDecoder<'a>,
 {
-    let bytes = env.update_call(
-        canister_id,
-        sender,
-        method,
-        encode_args(input).expect("arguments encode"),
-    )?;
-    Ok(decode_args(&bytes).unwrap_or_else(|e| panic!("{method}: cannot decode the reply: {e}")))
+    candid_call(method, input, |arg| {
+        env.update_call(canister_id, sender, method, arg)
+    })
 }
 
 /// `query_call` with Candid arguments and results, as pocket-ic's `query_candid_as`.
@@ -605,13 +615,9 @@ where
     Input: ArgumentEncoder,
     Output: for<'a> ArgumentDecoder<'a>,
 {
-    let bytes = env.query_call(
-        canister_id,
-        sender,
-        method,
-        encode_args(input).expect("arguments encode"),
-    )?;
-    Ok(decode_args(&bytes).unwrap_or_else(|e| panic!("{method}: cannot decode the reply: {e}")))
+    candid_call(method, input, |arg| {
+        env.query_call(canister_id, sender, method, arg)
+    })
 }
 
 /// As `update_candid_as`, from the anonymous principal.

@@ -140,6 +140,35 @@ async fn fetch_payment(block_index: u64, subaccount: &Subaccount) -> Result<Paym
     payment::read(&block, &expected).map_err(NotifyError::InvalidTransaction)
 }
 
+/// The payment into `beneficiary`'s subaccount, if its memo names this
+/// operation and its amount can pay for something; otherwise the call's
+/// answer: a refund for another memo, a final refusal for an amount below
+/// the fee, or (unfinished, so retryable) a failure to read the block.
+async fn checked_payment<T: Clone>(
+    in_flight: InFlight,
+    beneficiary: &Principal,
+    memo: u64,
+    memo_name: &str,
+    status: fn(Result<T, NotifyError>) -> NotificationStatus,
+) -> Result<(InFlight, Subaccount, Payment), Result<T, NotifyError>> {
+    let subaccount = principal_to_subaccount(beneficiary);
+    let payment = fetch_payment(in_flight.block_index, &subaccount)
+        .await
+        .map_err(Err)?;
+    if payment.memo != Some(memo) {
+        let reason = format!("the memo is not {memo_name} ({memo:#x})");
+        return Err(refund(in_flight, subaccount, &payment, 0, reason, status).await);
+    }
+    if payment.amount_e8s < payment.fee_e8s {
+        let result = Err(NotifyError::InvalidTransaction(
+            "the amount is below the ledger fee: it can be neither converted nor refunded".into(),
+        ));
+        in_flight.finish(status(result.clone()));
+        return Err(result);
+    }
+    Ok((in_flight, subaccount, payment))
+}
+
 /// Reserves the cycles under the hourly limit and mints them.
 fn mint(payment: &Payment) -> Result<u128, NotifyError> {
     let rate =
@@ -256,12 +285,7 @@ thread_local! {
 /// Burns the ICP of a converted (or partly refunded) payment. A failed burn
 /// stays pending; the timer retries it.
 async fn burn(block_index: u64) {
-    let Some(pending) = state::read(|s| {
-        s.pending_burns(usize::MAX)
-            .into_iter()
-            .find(|(i, _)| *i == block_index)
-            .map(|(_, p)| p)
-    }) else {
+    let Some(pending) = state::read(|s| s.pending_burn(block_index)) else {
         return;
     };
     if !BURNING.with(|b| b.borrow_mut().insert(block_index)) {
@@ -303,20 +327,12 @@ async fn notify_top_up(arg: NotifyTopUpArg) -> NotifyTopUpResult {
         Ok(in_flight) => in_flight,
         Err(done) => return done.and_then(NotificationStatus::top_up_result),
     };
-    let subaccount = principal_to_subaccount(&arg.canister_id);
-    let payment = fetch_payment(arg.block_index, &subaccount).await?;
     let status = NotificationStatus::NotifiedTopUp;
-    if payment.memo != Some(MEMO_TOP_UP) {
-        let reason = format!("the memo is not TPUP ({MEMO_TOP_UP:#x})");
-        return refund(in_flight, subaccount, &payment, 0, reason, status).await;
-    }
-    if payment.amount_e8s < payment.fee_e8s {
-        let result = Err(NotifyError::InvalidTransaction(
-            "the amount is below the ledger fee: it can be neither converted nor refunded".into(),
-        ));
-        in_flight.finish(status(result.clone()));
-        return result;
-    }
+    let (in_flight, subaccount, payment) =
+        match checked_payment(in_flight, &arg.canister_id, MEMO_TOP_UP, "TPUP", status).await {
+            Ok(paid) => paid,
+            Err(answer) => return answer,
+        };
     let cycles = mint(&payment)?;
     let deposit = Call::unbounded_wait(Principal::management_canister(), "deposit_cycles")
         .with_arg(CanisterIdRecord {
@@ -404,20 +420,19 @@ async fn notify_create_canister(arg: NotifyCreateCanisterArg) -> NotifyCreateCan
         Ok(in_flight) => in_flight,
         Err(done) => return done.and_then(NotificationStatus::create_canister_result),
     };
-    let subaccount = principal_to_subaccount(&arg.controller);
-    let payment = fetch_payment(arg.block_index, &subaccount).await?;
     let status = NotificationStatus::NotifiedCreateCanister;
-    if payment.memo != Some(MEMO_CREATE_CANISTER) {
-        let reason = format!("the memo is not CREA ({MEMO_CREATE_CANISTER:#x})");
-        return refund(in_flight, subaccount, &payment, 0, reason, status).await;
-    }
-    if payment.amount_e8s < payment.fee_e8s {
-        let result = Err(NotifyError::InvalidTransaction(
-            "the amount is below the ledger fee: it can be neither converted nor refunded".into(),
-        ));
-        in_flight.finish(status(result.clone()));
-        return result;
-    }
+    let (in_flight, subaccount, payment) = match checked_payment(
+        in_flight,
+        &arg.controller,
+        MEMO_CREATE_CANISTER,
+        "CREA",
+        status,
+    )
+    .await
+    {
+        Ok(paid) => paid,
+        Err(answer) => return answer,
+    };
     let cycles = mint(&payment)?;
     let created = create_with_cycles(settings_for(arg.controller, arg.settings), cycles).await;
     let canister_id = match created {
@@ -568,7 +583,7 @@ fn http_request(request: HttpRequest) -> HttpResponse {
         .gauge(
             "cmc_pending_burns",
             "Payments whose ICP is still to be burned.",
-            s.pending_burns(usize::MAX).len() as f64,
+            s.pending_burn_count() as f64,
         );
         if let Some(rates) = s.rates() {
             m.gauge(

@@ -192,6 +192,14 @@ impl<D: Memory> Cmc<D> {
         self.pending_burns.remove(&block_index);
     }
 
+    pub fn pending_burn(&self, block_index: u64) -> Option<PendingBurn> {
+        self.pending_burns.get(&block_index).map(|c| c.0)
+    }
+
+    pub fn pending_burn_count(&self) -> u64 {
+        self.pending_burns.len()
+    }
+
     pub fn pending_burns(&self, max: usize) -> Vec<(u64, PendingBurn)> {
         self.pending_burns
             .iter()
