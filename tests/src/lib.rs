@@ -193,3 +193,25 @@ pub fn install_cmc(
     let arg = candid::encode_one(init).expect("init args encode");
     env.install_canister(CYCLES_MINTING_CANISTER_ID, wasm, arg, None);
 }
+
+/// Governance at its well-known id (the ledger's minting account), wired to
+/// the ledger and the CMC at theirs, with `economics` (mainnet's when
+/// `None`).
+pub fn install_governance(
+    env: &mut TestEnv,
+    economics: Option<nns_api::governance::NetworkEconomics>,
+) {
+    use nns_api::governance::GovernanceArg;
+    use nns_api::ids::GOVERNANCE_CANISTER_ID;
+
+    let arg = GovernanceArg {
+        economics,
+        ..Default::default()
+    };
+    env.create_canister_with_id(None, None, GOVERNANCE_CANISTER_ID)
+        .expect("governance's id is free");
+    let wasm =
+        std::fs::read(wasm_gz_path("governance")).expect("scripts/build-canisters.sh has run");
+    let arg = candid::encode_one(arg).expect("init args encode");
+    env.install_canister(GOVERNANCE_CANISTER_ID, wasm, arg, None);
+}

@@ -1,26 +1,12 @@
-//! The CMC's calls to the ledger: read a block, burn, refund.
+//! The CMC's own call to the ledger: read a notified block. Burns and
+//! refunds use the shared [`canister_common::ledger_client`].
 
 use candid::Principal;
-use ic_cdk::call::{Call, CallErrorExt};
-use nns_api::AccountIdentifier;
-use nns_api::ledger::{
-    CandidBlock, GetBlocksArgs, Memo, QueryBlocksResponse, Tokens, TransferArgs, TransferError,
-};
+use canister_common::ledger_client::CallFailure;
+use ic_cdk::call::Call;
+use nns_api::ledger::{CandidBlock, GetBlocksArgs, QueryBlocksResponse};
 
-/// A call that did not produce the ledger's answer. `clean` means the
-/// ledger certainly did nothing (the IC's clean reject), so retrying is safe.
-#[derive(Debug)]
-pub struct CallFailure {
-    pub clean: bool,
-    pub message: String,
-}
-
-fn failure(e: impl CallErrorExt + std::fmt::Display) -> CallFailure {
-    CallFailure {
-        clean: e.is_clean_reject(),
-        message: e.to_string(),
-    }
-}
+pub use canister_common::ledger_client::transfer;
 
 /// The block at `index`, or `None` if the chain is shorter.
 pub async fn fetch_block(
@@ -33,55 +19,13 @@ pub async fn fetch_block(
             length: 1,
         })
         .await
-        .map_err(failure)?;
-    let blocks: QueryBlocksResponse = response.candid().map_err(|e| CallFailure {
-        clean: true,
-        message: e.to_string(),
-    })?;
+        .map_err(CallFailure::from_call)?;
+    let blocks: QueryBlocksResponse = response
+        .candid()
+        .map_err(|e| CallFailure::undecodable(e, true))?;
     Ok(blocks
         .blocks
         .into_iter()
         .next()
         .filter(|_| blocks.first_block_index == index))
-}
-
-/// A legacy transfer out of one of the CMC's subaccounts. The memo (the
-/// notified block's index) keeps transfers for different blocks distinct.
-pub async fn transfer(
-    ledger: Principal,
-    from_subaccount: [u8; 32],
-    to: AccountIdentifier,
-    amount_e8s: u64,
-    fee_e8s: u64,
-    memo: u64,
-) -> Result<Result<u64, TransferError>, CallFailure> {
-    let args = TransferArgs {
-        memo: Memo(memo),
-        amount: Tokens::from_e8s(amount_e8s),
-        fee: Tokens::from_e8s(fee_e8s),
-        from_subaccount: Some(from_subaccount),
-        to,
-        created_at_time: None,
-    };
-    let response = Call::unbounded_wait(ledger, "transfer")
-        .with_arg(args)
-        .await
-        .map_err(failure)?;
-    response.candid().map_err(|e| CallFailure {
-        clean: false,
-        message: e.to_string(),
-    })
-}
-
-/// The ledger's transfer fee.
-pub async fn transfer_fee(ledger: Principal) -> Result<u64, CallFailure> {
-    let response = Call::unbounded_wait(ledger, "transfer_fee")
-        .with_arg(nns_api::ledger::TransferFeeArg {})
-        .await
-        .map_err(failure)?;
-    let fee: nns_api::ledger::TransferFee = response.candid().map_err(|e| CallFailure {
-        clean: true,
-        message: e.to_string(),
-    })?;
-    Ok(fee.transfer_fee.e8s)
 }

@@ -223,9 +223,15 @@ async fn refund<T: Clone>(
     let refund_block = if refund == 0 {
         None
     } else {
-        let sent =
-            ledger_client::transfer(ledger, subaccount, payment.from, refund, fee, block_index)
-                .await;
+        let sent = ledger_client::transfer(
+            ledger,
+            Some(subaccount),
+            payment.from,
+            refund,
+            fee,
+            block_index,
+        )
+        .await;
         match sent {
             Ok(Ok(index)) => Some(index),
             Ok(Err(e)) => {
@@ -297,7 +303,7 @@ async fn burn(block_index: u64) {
     });
     let burned = ledger_client::transfer(
         ledger,
-        pending.subaccount,
+        Some(pending.subaccount),
         minting_account,
         pending.amount_e8s,
         0,

@@ -2,6 +2,7 @@
 
 pub mod fast_candid;
 pub mod hash_tree;
+pub mod ledger_client;
 pub mod metrics;
 
 use candid::CandidType;

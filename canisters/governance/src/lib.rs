@@ -2,13 +2,28 @@
 //! the logic lives in the modules below, which unit-test without a runtime.
 
 pub mod config;
+pub mod governance;
+pub mod manage;
 pub mod neuron;
 pub mod neuron_store;
 pub mod state;
+pub mod views;
 
+use candid::Principal;
 use config::Config;
-use ic_cdk::{init, post_upgrade, query, trap};
-use nns_api::governance::{GovernanceArg, NetworkEconomics};
+use ic_cdk::api::msg_caller;
+use ic_cdk::{init, post_upgrade, query, trap, update};
+use manage::now_seconds;
+use nns_api::governance::{
+    ClaimOrRefreshNeuronFromAccount, ClaimOrRefreshNeuronFromAccountResponse, ClaimOrRefreshResult,
+    ErrorType, GovernanceArg, GovernanceError, ListNeurons, ListNeuronsResponse,
+    ManageNeuronCommandResponse, ManageNeuronRequest, ManageNeuronResponse, NetworkEconomics,
+    Neuron, NeuronId, NeuronIdOrSubaccount, NeuronInfo,
+};
+use std::time::Duration;
+
+/// How often due spawns and maturity disbursements are looked for.
+const MATURITY_TIMER_INTERVAL: Duration = Duration::from_secs(60);
 
 nns_api::embed_candid_metadata!("../../../candid/governance.did", b"(GovernanceArg)");
 
@@ -19,10 +34,113 @@ fn init(arg: GovernanceArg) {
         .genesis_timestamp_seconds
         .get_or_insert(ic_cdk::api::time() / 1_000_000_000);
     state::set_config(config);
+    start_timers();
 }
 
 #[post_upgrade]
-fn post_upgrade() {}
+fn post_upgrade() {
+    start_timers();
+}
+
+fn start_timers() {
+    ic_cdk_timers::set_timer_interval(MATURITY_TIMER_INTERVAL, manage::mint_due_maturity);
+}
+
+#[update]
+async fn manage_neuron(request: ManageNeuronRequest) -> ManageNeuronResponse {
+    let reply = manage::manage_neuron(msg_caller(), request)
+        .await
+        .unwrap_or_else(ManageNeuronCommandResponse::Error);
+    ManageNeuronResponse {
+        command: Some(reply),
+    }
+}
+
+#[update]
+async fn claim_or_refresh_neuron_from_account(
+    request: ClaimOrRefreshNeuronFromAccount,
+) -> ClaimOrRefreshNeuronFromAccountResponse {
+    let result =
+        manage::claim_or_refresh_from_account(msg_caller(), request.controller, request.memo).await;
+    ClaimOrRefreshNeuronFromAccountResponse {
+        result: Some(match result {
+            Ok(id) => ClaimOrRefreshResult::NeuronId(NeuronId { id }),
+            Err(e) => ClaimOrRefreshResult::Error(e),
+        }),
+    }
+}
+
+#[query]
+fn list_neurons(request: ListNeurons) -> ListNeuronsResponse {
+    let economics = state::read_config(|c| c.economics.clone());
+    state::read(|g| views::list_neurons(g, &msg_caller(), &request, &economics, now_seconds()))
+}
+
+/// The ids of the neurons the caller controls or holds a hot key of.
+#[query]
+fn get_neuron_ids() -> Vec<u64> {
+    let caller = msg_caller();
+    state::read(|g| {
+        let mut ids = vec![];
+        loop {
+            let chunk = g.neurons().ids_of(&caller, ids.last().copied(), 1_000);
+            if chunk.is_empty() {
+                return ids;
+            }
+            ids.extend(chunk);
+        }
+    })
+}
+
+fn neuron_by_id_or_subaccount(by: NeuronIdOrSubaccount) -> Result<u64, GovernanceError> {
+    match by {
+        NeuronIdOrSubaccount::NeuronId(id) => Ok(id.id),
+        NeuronIdOrSubaccount::Subaccount(bytes) => <[u8; 32]>::try_from(bytes.as_slice())
+            .ok()
+            .and_then(|s| state::read(|g| g.neurons().id_by_subaccount(&s)))
+            .ok_or_else(|| {
+                GovernanceError::new(ErrorType::NotFound, "no neuron has that subaccount")
+            }),
+    }
+}
+
+fn full_neuron_for(caller: Principal, id: u64) -> Result<Neuron, GovernanceError> {
+    let economics = state::read_config(|c| c.economics.clone());
+    let neuron = state::read(|g| g.readable_by(&caller, id))?;
+    Ok(views::full_neuron(&neuron, &economics, now_seconds()))
+}
+
+fn neuron_info_of(id: u64) -> Result<NeuronInfo, GovernanceError> {
+    let economics = state::read_config(|c| c.economics.clone());
+    let neuron = state::read(|g| g.neuron(id))?;
+    Ok(views::neuron_info(&neuron, &economics, now_seconds()))
+}
+
+/// The full neuron, for its controller and hot keys only.
+#[query]
+fn get_full_neuron(id: u64) -> Result<Neuron, GovernanceError> {
+    full_neuron_for(msg_caller(), id)
+}
+
+#[query]
+fn get_full_neuron_by_id_or_subaccount(
+    by: NeuronIdOrSubaccount,
+) -> Result<Neuron, GovernanceError> {
+    full_neuron_for(msg_caller(), neuron_by_id_or_subaccount(by)?)
+}
+
+/// The public view of any neuron.
+#[query]
+fn get_neuron_info(id: u64) -> Result<NeuronInfo, GovernanceError> {
+    neuron_info_of(id)
+}
+
+#[query]
+fn get_neuron_info_by_id_or_subaccount(
+    by: NeuronIdOrSubaccount,
+) -> Result<NeuronInfo, GovernanceError> {
+    neuron_info_of(neuron_by_id_or_subaccount(by)?)
+}
 
 #[query]
 fn get_network_economics_parameters() -> NetworkEconomics {

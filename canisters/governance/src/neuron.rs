@@ -2,7 +2,7 @@
 //! age, voting power. Plain Rust, no canister calls; time is an argument.
 
 use candid::{CandidType, Deserialize, Principal};
-use sha2::{Digest, Sha256};
+use nns_api::governance::{ErrorType, GovernanceError};
 use std::collections::BTreeMap;
 
 /// 365.25 days, as NNS governance counts a year.
@@ -12,20 +12,13 @@ pub const MAX_DISSOLVE_DELAY_SECONDS: u64 = 8 * ONE_YEAR_SECONDS;
 /// Age stops adding to voting power after four years.
 pub const MAX_AGE_FOR_BONUS_SECONDS: u64 = 4 * ONE_YEAR_SECONDS;
 pub const MAX_HOT_KEYS: usize = 10;
+/// A claimed neuron starts locked for a week, as on the NNS.
+pub const INITIAL_NEURON_DISSOLVE_DELAY_SECONDS: u64 = 7 * 24 * 60 * 60;
 pub const MAX_FOLLOWEES_PER_TOPIC: usize = 15;
 /// `aging_since` of a neuron that does not age (it is dissolving).
 pub const NOT_AGING: u64 = u64::MAX;
 
-/// The subaccount of the governance canister that holds a neuron's stake:
-/// SHA-256(0x0c ‖ "neuron-stake" ‖ controller ‖ nonce as big-endian u64).
-pub fn staking_subaccount(controller: &Principal, nonce: u64) -> [u8; 32] {
-    let mut hasher = Sha256::new();
-    hasher.update([0x0c]);
-    hasher.update(b"neuron-stake");
-    hasher.update(controller.as_slice());
-    hasher.update(nonce.to_be_bytes());
-    hasher.finalize().into()
-}
+pub use nns_api::governance::{split_subaccount, staking_subaccount};
 
 #[derive(CandidType, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum DissolveState {
@@ -35,13 +28,12 @@ pub enum DissolveState {
     WhenDissolvedTimestampSeconds(u64),
 }
 
-/// Why a neuron refused a change.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum NeuronError {
-    /// The change is not allowed in the neuron's current state.
-    InvalidState(String),
-    /// The request itself is out of bounds.
-    InvalidCommand(String),
+/// Why a neuron refused a change: the interface's error, typed as the
+/// real governance types it.
+pub type NeuronError = GovernanceError;
+
+fn refused(kind: ErrorType, message: impl Into<String>) -> NeuronError {
+    GovernanceError::new(kind, message)
 }
 
 #[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
@@ -68,11 +60,32 @@ pub struct Neuron {
     /// Last time the controller confirmed its following or voted; voting
     /// power decays when this is old.
     pub voting_power_refreshed_timestamp_seconds: u64,
+    /// Maturity on its way out, minted when each one is due.
+    pub maturity_disbursements: Vec<MaturityDisbursement>,
+}
+
+/// Where disbursed maturity goes.
+#[derive(CandidType, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Destination {
+    Account {
+        owner: Principal,
+        subaccount: Option<[u8; 32]>,
+    },
+    AccountIdentifier([u8; 32]),
+}
+
+/// Maturity being disbursed: taken from the neuron now, minted at
+/// `finalize_at_seconds`.
+#[derive(CandidType, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MaturityDisbursement {
+    pub amount_e8s: u64,
+    pub destination: Destination,
+    pub disbursed_at_seconds: u64,
+    pub finalize_at_seconds: u64,
 }
 
 impl Neuron {
-    /// A freshly claimed neuron: locked with no delay (so, dissolved), aging
-    /// from now.
+    /// A neuron with no dissolve delay (so, dissolved), aging from now.
     pub fn new(
         id: u64,
         controller: Principal,
@@ -96,7 +109,18 @@ impl Neuron {
             followees: BTreeMap::new(),
             spawn_at_timestamp_seconds: None,
             voting_power_refreshed_timestamp_seconds: now,
+            maturity_disbursements: vec![],
         }
+    }
+
+    /// The ICP the neuron holds on the ledger, less the fees it owes.
+    pub fn minted_stake_e8s(&self) -> u64 {
+        self.cached_neuron_stake_e8s
+            .saturating_sub(self.neuron_fees_e8s)
+    }
+
+    pub fn is_spawning(&self) -> bool {
+        self.spawn_at_timestamp_seconds.is_some()
     }
 
     pub fn dissolve_delay_seconds(&self, now: u64) -> u64 {
@@ -123,8 +147,7 @@ impl Neuron {
 
     /// The stake that votes: cached stake less fees, plus staked maturity.
     pub fn stake_e8s(&self) -> u64 {
-        self.cached_neuron_stake_e8s
-            .saturating_sub(self.neuron_fees_e8s)
+        self.minted_stake_e8s()
             .saturating_add(self.staked_maturity_e8s_equivalent)
     }
 
@@ -178,8 +201,9 @@ impl Neuron {
         additional: u64,
     ) -> Result<(), NeuronError> {
         if additional == 0 {
-            return Err(NeuronError::InvalidCommand(
-                "the additional dissolve delay must be positive".into(),
+            return Err(refused(
+                ErrorType::InvalidCommand,
+                "the additional dissolve delay must be positive",
             ));
         }
         let delay = self
@@ -204,18 +228,23 @@ impl Neuron {
             .checked_sub(now)
             .filter(|d| *d > 0)
             .ok_or_else(|| {
-                NeuronError::InvalidCommand("the dissolve timestamp must be in the future".into())
+                refused(
+                    ErrorType::InvalidCommand,
+                    "the dissolve timestamp must be in the future",
+                )
             })?;
         if new_delay > MAX_DISSOLVE_DELAY_SECONDS {
-            return Err(NeuronError::InvalidCommand(
-                "the dissolve delay cannot exceed eight years".into(),
+            return Err(refused(
+                ErrorType::InvalidCommand,
+                "the dissolve delay cannot exceed eight years",
             ));
         }
         let current = self.dissolve_delay_seconds(now);
         if new_delay <= current {
-            return Err(NeuronError::InvalidCommand(format!(
-                "the dissolve delay can only increase (now {current} s)"
-            )));
+            return Err(refused(
+                ErrorType::InvalidCommand,
+                format!("the dissolve delay can only increase (now {current} s)"),
+            ));
         }
         self.increase_dissolve_delay(now, new_delay - current)
     }
@@ -227,16 +256,18 @@ impl Neuron {
                 self.aging_since_timestamp_seconds = NOT_AGING;
                 Ok(())
             }
-            _ => Err(NeuronError::InvalidState(
-                "the neuron is already dissolving or dissolved".into(),
+            _ => Err(refused(
+                ErrorType::RequiresNotDissolving,
+                "the neuron is already dissolving or dissolved",
             )),
         }
     }
 
     pub fn stop_dissolving(&mut self, now: u64) -> Result<(), NeuronError> {
         if !self.is_dissolving(now) {
-            return Err(NeuronError::InvalidState(
-                "the neuron is not dissolving".into(),
+            return Err(refused(
+                ErrorType::RequiresDissolving,
+                "the neuron is not dissolving",
             ));
         }
         self.dissolve_state = DissolveState::DissolveDelaySeconds(self.dissolve_delay_seconds(now));
@@ -268,14 +299,13 @@ impl Neuron {
 
     pub fn add_hot_key(&mut self, key: Principal) -> Result<(), NeuronError> {
         if self.hot_keys.contains(&key) {
-            return Err(NeuronError::InvalidCommand(
-                "the hot key is already there".into(),
-            ));
+            return Err(refused(ErrorType::HotKey, "the hot key is already there"));
         }
         if self.hot_keys.len() >= MAX_HOT_KEYS {
-            return Err(NeuronError::InvalidCommand(format!(
-                "a neuron has at most {MAX_HOT_KEYS} hot keys"
-            )));
+            return Err(refused(
+                ErrorType::ResourceExhausted,
+                format!("a neuron has at most {MAX_HOT_KEYS} hot keys"),
+            ));
         }
         self.hot_keys.push(key);
         Ok(())
@@ -285,7 +315,7 @@ impl Neuron {
         let before = self.hot_keys.len();
         self.hot_keys.retain(|k| k != key);
         if self.hot_keys.len() == before {
-            return Err(NeuronError::InvalidCommand("no such hot key".into()));
+            return Err(refused(ErrorType::NotFound, "no such hot key"));
         }
         Ok(())
     }
@@ -293,13 +323,15 @@ impl Neuron {
     /// Sets the followees for a topic; an empty list stops following it.
     pub fn follow(&mut self, topic: i32, followees: Vec<u64>) -> Result<(), NeuronError> {
         if followees.len() > MAX_FOLLOWEES_PER_TOPIC {
-            return Err(NeuronError::InvalidCommand(format!(
-                "at most {MAX_FOLLOWEES_PER_TOPIC} followees per topic"
-            )));
+            return Err(refused(
+                ErrorType::InvalidCommand,
+                format!("at most {MAX_FOLLOWEES_PER_TOPIC} followees per topic"),
+            ));
         }
         if followees.contains(&self.id) {
-            return Err(NeuronError::InvalidCommand(
-                "a neuron cannot follow itself".into(),
+            return Err(refused(
+                ErrorType::InvalidCommand,
+                "a neuron cannot follow itself",
             ));
         }
         if followees.is_empty() {
@@ -314,6 +346,7 @@ impl Neuron {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use sha2::{Digest, Sha256};
 
     const T0: u64 = 1_700_000_000;
     const ICP: u64 = 100_000_000;

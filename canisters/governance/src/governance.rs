@@ -1,0 +1,1017 @@
+//! The neuron half of governance as plain Rust: every `manage_neuron`
+//! command's checks and state changes, with time, caller and economics as
+//! arguments and no canister calls.
+//!
+//! A command that moves ICP runs in three steps, and the endpoint awaits the
+//! ledger between them:
+//! 1. `begin_*` checks everything, locks the neurons it touches and commits
+//!    the command's effect as if the ledger will succeed, returning a plan of
+//!    the transfers to make;
+//! 2. the endpoint makes the transfers;
+//! 3. `undo_*` gives back exactly what a failed transfer did not move, and
+//!    `unlock` releases the neurons.
+//!
+//! Committing before the await means a reply that never comes back (or a
+//! trap after the ledger acted) can only leave the neuron holding *less*
+//! than the ledger shows, never more, and a refresh repairs that.
+
+use crate::neuron::{
+    Destination, DissolveState, INITIAL_NEURON_DISSOLVE_DELAY_SECONDS, MaturityDisbursement,
+    NOT_AGING, Neuron, split_subaccount, staking_subaccount,
+};
+use crate::neuron_store::{NeuronStore, StoreError};
+use candid::Principal;
+use ic_stable_structures::{Memory, StableBTreeMap, StableCell};
+use nns_api::AccountIdentifier;
+use nns_api::governance::{ErrorType, GovernanceError, NetworkEconomics};
+use sha2::{Digest, Sha256};
+use std::collections::BTreeSet;
+
+/// Maturity can be disbursed from one ICP on, as on the NNS.
+pub const MINIMUM_MATURITY_DISBURSEMENT_E8S: u64 = 100_000_000;
+/// Maturity disbursed is minted a week later.
+pub const MATURITY_DISBURSEMENT_DELAY_SECONDS: u64 = 7 * 24 * 60 * 60;
+pub const MAX_MATURITY_DISBURSEMENTS_IN_PROGRESS: usize = 10;
+/// The highest topic number a neuron may follow on (0 is the catch-all).
+pub const MAX_TOPIC: i32 = 18;
+/// Following on this topic decides who manages a neuron: controller only.
+pub const TOPIC_NEURON_MANAGEMENT: i32 = 1;
+
+pub type Result<T> = std::result::Result<T, GovernanceError>;
+
+fn error(kind: ErrorType, message: impl Into<String>) -> GovernanceError {
+    GovernanceError::new(kind, message)
+}
+
+impl From<StoreError> for GovernanceError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NoSuchNeuron(id) => not_found(id),
+            StoreError::NeuronExists(id) => {
+                error(ErrorType::PreconditionFailed, format!("neuron {id} exists"))
+            }
+            StoreError::SubaccountInUse(id) => error(
+                ErrorType::PreconditionFailed,
+                format!("the subaccount is neuron {id}'s"),
+            ),
+        }
+    }
+}
+
+fn not_found(id: u64) -> GovernanceError {
+    error(ErrorType::NotFound, format!("no neuron {id}"))
+}
+
+/// One ledger transfer a command needs, from a neuron's subaccount (or,
+/// for a mint, from the minting account).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Transfer {
+    pub from_subaccount: Option<[u8; 32]>,
+    pub to: AccountIdentifier,
+    pub amount_e8s: u64,
+    pub fee_e8s: u64,
+}
+
+/// What a claim or refresh needs read from the ledger.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BalanceRead {
+    pub neuron_id: u64,
+    pub subaccount: [u8; 32],
+    /// A new neuron, removed again if the balance is short.
+    pub is_claim: bool,
+}
+
+/// Disburse: burn the fees, then pay out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DisbursePlan {
+    pub neuron_id: u64,
+    pub burn_fees: Option<Transfer>,
+    pub payout: Option<Transfer>,
+    fees_taken: u64,
+    stake_taken: u64,
+}
+
+/// Split: a new neuron funded from the parent's subaccount.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SplitPlan {
+    pub parent_id: u64,
+    pub child_id: u64,
+    pub transfer: Transfer,
+    stake_taken: u64,
+    maturity_taken: u64,
+    staked_maturity_taken: u64,
+}
+
+/// Merge: the source's fees burned, then its stake sent to the target.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MergePlan {
+    pub source_id: u64,
+    pub target_id: u64,
+    pub burn_fees: Option<Transfer>,
+    pub transfer: Option<Transfer>,
+    source_before: Neuron,
+    target_before: Neuron,
+}
+
+/// A mint that completes a spawn or a maturity disbursement.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MaturityMint {
+    Spawn {
+        neuron_id: u64,
+        mint: Transfer,
+    },
+    Disbursement {
+        neuron_id: u64,
+        disbursement: MaturityDisbursement,
+        mint: Transfer,
+    },
+}
+
+pub struct Governance<M: Memory> {
+    neurons: NeuronStore<M>,
+    /// (due time, neuron id) of spawns and maturity disbursements to mint.
+    due: StableBTreeMap<(u64, u64), (), M>,
+    next_neuron_id: StableCell<u64, M>,
+    /// Neurons with a ledger call in flight. On the heap: an upgrade needs
+    /// the canister stopped, so no call is in flight across one.
+    locked: BTreeSet<u64>,
+    /// The governance canister's own id: neurons' subaccounts are its.
+    canister_id: Principal,
+}
+
+pub struct Memories<M> {
+    pub neurons: M,
+    pub by_subaccount: M,
+    pub by_principal: M,
+    pub due: M,
+    pub next_neuron_id: M,
+}
+
+impl<M: Memory> Governance<M> {
+    pub fn init(memories: Memories<M>, canister_id: Principal) -> Self {
+        Self {
+            neurons: NeuronStore::init(
+                memories.neurons,
+                memories.by_subaccount,
+                memories.by_principal,
+            ),
+            due: StableBTreeMap::init(memories.due),
+            next_neuron_id: StableCell::init(memories.next_neuron_id, 1),
+            locked: BTreeSet::new(),
+            canister_id,
+        }
+    }
+
+    pub fn neurons(&self) -> &NeuronStore<M> {
+        &self.neurons
+    }
+
+    pub fn neuron(&self, id: u64) -> Result<Neuron> {
+        self.neurons.get(id).ok_or_else(|| not_found(id))
+    }
+
+    pub fn is_locked(&self, id: u64) -> bool {
+        self.locked.contains(&id)
+    }
+
+    pub fn unlock(&mut self, id: u64) {
+        self.locked.remove(&id);
+    }
+
+    fn lock(&mut self, id: u64) -> Result<()> {
+        if !self.locked.insert(id) {
+            return Err(error(
+                ErrorType::LedgerUpdateOngoing,
+                format!("neuron {id} has a ledger operation in progress; retry when it is done"),
+            ));
+        }
+        Ok(())
+    }
+
+    fn neuron_account(&self, subaccount: &[u8; 32]) -> AccountIdentifier {
+        AccountIdentifier::new(&self.canister_id, Some(subaccount))
+    }
+
+    /// Governance is the ledger's minting account: transfers to it burn.
+    fn minting_account(&self) -> AccountIdentifier {
+        AccountIdentifier::new(&self.canister_id, None)
+    }
+
+    fn take_neuron_id(&mut self) -> u64 {
+        let id = *self.next_neuron_id.get();
+        self.next_neuron_id.set(id + 1);
+        id
+    }
+
+    /// The neuron `caller` controls, unlocked.
+    fn controlled(&self, caller: &Principal, id: u64) -> Result<Neuron> {
+        let neuron = self.neuron(id)?;
+        if !neuron.is_controller(caller) {
+            return Err(error(
+                ErrorType::NotAuthorized,
+                format!("{caller} does not control neuron {id}"),
+            ));
+        }
+        if self.is_locked(id) {
+            return Err(error(
+                ErrorType::LedgerUpdateOngoing,
+                format!("neuron {id} has a ledger operation in progress; retry when it is done"),
+            ));
+        }
+        Ok(neuron)
+    }
+
+    /// The neuron `caller` may vote and follow with (controller or hot key).
+    fn voted_by(&self, caller: &Principal, id: u64) -> Result<Neuron> {
+        let neuron = self.neuron(id)?;
+        if !neuron.is_authorized_to_vote(caller) {
+            return Err(error(
+                ErrorType::NotAuthorized,
+                format!("{caller} is neither the controller nor a hot key of neuron {id}"),
+            ));
+        }
+        Ok(neuron)
+    }
+
+    /// Controller or hot key may read the full neuron.
+    pub fn readable_by(&self, caller: &Principal, id: u64) -> Result<Neuron> {
+        self.voted_by(caller, id)
+    }
+
+    // ----- claim and refresh -------------------------------------------
+
+    /// Starts claiming the neuron staked by `controller` with `memo`, or
+    /// refreshing it if it exists. A new neuron is created empty and locked
+    /// so that a concurrent claim of the same stake waits for this one.
+    pub fn begin_claim_or_refresh(
+        &mut self,
+        controller: Principal,
+        memo: u64,
+        now: u64,
+    ) -> Result<BalanceRead> {
+        if controller == Principal::anonymous() {
+            return Err(error(
+                ErrorType::InvalidPrincipal,
+                "the anonymous principal cannot control a neuron",
+            ));
+        }
+        let subaccount = staking_subaccount(&controller, memo);
+        if let Some(id) = self.neurons.id_by_subaccount(&subaccount) {
+            return self.begin_refresh(id);
+        }
+        let id = self.take_neuron_id();
+        let mut neuron = Neuron::new(id, controller, subaccount, 0, now);
+        neuron.dissolve_state =
+            DissolveState::DissolveDelaySeconds(INITIAL_NEURON_DISSOLVE_DELAY_SECONDS);
+        self.neurons.insert(neuron)?;
+        self.lock(id)?;
+        Ok(BalanceRead {
+            neuron_id: id,
+            subaccount,
+            is_claim: true,
+        })
+    }
+
+    pub fn begin_refresh(&mut self, id: u64) -> Result<BalanceRead> {
+        let neuron = self.neuron(id)?;
+        if neuron.is_spawning() {
+            return Err(error(
+                ErrorType::PreconditionFailed,
+                format!("neuron {id} is spawning; its stake is minted when the spawn completes"),
+            ));
+        }
+        self.lock(id)?;
+        Ok(BalanceRead {
+            neuron_id: id,
+            subaccount: neuron.subaccount,
+            is_claim: false,
+        })
+    }
+
+    /// Takes the balance read from the ledger as the neuron's stake.
+    pub fn finish_claim_or_refresh(
+        &mut self,
+        read: BalanceRead,
+        balance_e8s: u64,
+        economics: &NetworkEconomics,
+        now: u64,
+    ) -> Result<u64> {
+        self.unlock(read.neuron_id);
+        let minimum = economics.neuron_minimum_stake_e8s;
+        if balance_e8s < minimum {
+            if read.is_claim {
+                self.neurons.remove(read.neuron_id)?;
+            }
+            return Err(error(
+                ErrorType::InsufficientFunds,
+                format!(
+                    "the staking account holds {balance_e8s} e8s; a neuron needs at least {minimum}"
+                ),
+            ));
+        }
+        self.neurons.update(read.neuron_id, |n| {
+            if read.is_claim {
+                n.cached_neuron_stake_e8s = balance_e8s;
+            } else {
+                n.refresh_stake(balance_e8s, now);
+            }
+        })?;
+        Ok(read.neuron_id)
+    }
+
+    /// The balance could not be read: a new neuron is removed again.
+    pub fn abort_claim_or_refresh(&mut self, read: BalanceRead) {
+        self.unlock(read.neuron_id);
+        if read.is_claim {
+            let _ = self.neurons.remove(read.neuron_id);
+        }
+    }
+
+    // ----- commands without ledger calls --------------------------------
+
+    pub fn configure(
+        &mut self,
+        caller: &Principal,
+        id: u64,
+        operation: nns_api::governance::Operation,
+        now: u64,
+    ) -> Result<()> {
+        use nns_api::governance::Operation;
+        let removes_itself = matches!(operation,
+            Operation::RemoveHotKey(k) if k.hot_key_to_remove == Some(*caller));
+        let neuron = if removes_itself {
+            self.voted_by(caller, id)?
+        } else {
+            self.controlled(caller, id)?
+        };
+        if neuron.is_spawning()
+            && !matches!(
+                operation,
+                Operation::AddHotKey(_) | Operation::RemoveHotKey(_)
+            )
+        {
+            return Err(error(
+                ErrorType::PreconditionFailed,
+                format!("neuron {id} is spawning"),
+            ));
+        }
+        let mut changed = neuron.clone();
+        let n = &mut changed;
+        let result = match operation {
+            Operation::IncreaseDissolveDelay(d) => {
+                n.increase_dissolve_delay(now, u64::from(d.additional_dissolve_delay_seconds))
+            }
+            Operation::SetDissolveTimestamp(t) => {
+                n.set_dissolve_timestamp(now, t.dissolve_timestamp_seconds)
+            }
+            Operation::StartDissolving {} => n.start_dissolving(now),
+            Operation::StopDissolving {} => n.stop_dissolving(now),
+            Operation::AddHotKey(k) => match k.new_hot_key {
+                Some(key) => n.add_hot_key(key),
+                None => Err(error(ErrorType::InvalidCommand, "no hot key given")),
+            },
+            Operation::RemoveHotKey(k) => match k.hot_key_to_remove {
+                Some(key) => n.remove_hot_key(&key),
+                None => Err(error(ErrorType::InvalidCommand, "no hot key given")),
+            },
+            Operation::ChangeAutoStakeMaturity(c) => {
+                n.auto_stake_maturity = c.requested_setting_for_auto_stake_maturity;
+                Ok(())
+            }
+        };
+        // A refused change leaves the stored neuron untouched.
+        result?;
+        self.neurons.update(id, |n| *n = changed)?;
+        Ok(())
+    }
+
+    pub fn follow(
+        &mut self,
+        caller: &Principal,
+        id: u64,
+        topic: i32,
+        followees: Vec<u64>,
+        now: u64,
+    ) -> Result<()> {
+        if topic == TOPIC_NEURON_MANAGEMENT {
+            self.controlled(caller, id)?;
+        } else {
+            self.voted_by(caller, id)?;
+        }
+        if !(0..=MAX_TOPIC).contains(&topic) {
+            return Err(error(
+                ErrorType::InvalidCommand,
+                format!("no topic {topic}"),
+            ));
+        }
+        if let Some(missing) = followees.iter().find(|f| self.neurons.get(**f).is_none()) {
+            return Err(error(
+                ErrorType::NotFound,
+                format!("cannot follow neuron {missing}: there is no such neuron"),
+            ));
+        }
+        let mut unique = followees.clone();
+        unique.sort_unstable();
+        unique.dedup();
+        if unique.len() != followees.len() {
+            return Err(error(
+                ErrorType::InvalidCommand,
+                "a followee is listed twice",
+            ));
+        }
+        let mut changed = self.neuron(id)?;
+        changed.follow(topic, followees)?;
+        changed.voting_power_refreshed_timestamp_seconds = now;
+        self.neurons.update(id, |n| *n = changed)?;
+        Ok(())
+    }
+
+    pub fn refresh_voting_power(&mut self, caller: &Principal, id: u64, now: u64) -> Result<()> {
+        self.voted_by(caller, id)?;
+        self.neurons
+            .update(id, |n| n.voting_power_refreshed_timestamp_seconds = now)?;
+        Ok(())
+    }
+
+    /// Moves a percentage of the maturity into staked maturity. Returns the
+    /// neuron's (maturity, staked maturity) after.
+    pub fn stake_maturity(
+        &mut self,
+        caller: &Principal,
+        id: u64,
+        percentage: Option<u32>,
+    ) -> Result<(u64, u64)> {
+        let neuron = self.controlled(caller, id)?;
+        not_spawning(&neuron)?;
+        let amount = percentage_of(neuron.maturity_e8s_equivalent, percentage.unwrap_or(100))?;
+        let after = self.neurons.update(id, |n| {
+            n.maturity_e8s_equivalent -= amount;
+            n.staked_maturity_e8s_equivalent += amount;
+            (n.maturity_e8s_equivalent, n.staked_maturity_e8s_equivalent)
+        })?;
+        Ok(after)
+    }
+
+    /// Creates a spawning neuron holding a percentage of this one's
+    /// maturity; its stake is minted when the spawn completes.
+    #[allow(clippy::too_many_arguments)]
+    pub fn spawn(
+        &mut self,
+        caller: &Principal,
+        id: u64,
+        spawn: nns_api::governance::Spawn,
+        economics: &NetworkEconomics,
+        now: u64,
+    ) -> Result<u64> {
+        let parent = self.controlled(caller, id)?;
+        not_spawning(&parent)?;
+        let amount = percentage_of(
+            parent.maturity_e8s_equivalent,
+            spawn.percentage_to_spawn.unwrap_or(100),
+        )?;
+        if amount < economics.neuron_minimum_stake_e8s {
+            return Err(error(
+                ErrorType::InsufficientFunds,
+                format!(
+                    "{amount} e8s of maturity cannot be spawned: a neuron needs at least {}",
+                    economics.neuron_minimum_stake_e8s
+                ),
+            ));
+        }
+        let controller = spawn.new_controller.unwrap_or(parent.controller);
+        if controller == Principal::anonymous() {
+            return Err(error(
+                ErrorType::InvalidPrincipal,
+                "the anonymous principal cannot control a neuron",
+            ));
+        }
+        let child_id = self.take_neuron_id();
+        let nonce = spawn
+            .nonce
+            .unwrap_or_else(|| derived_nonce(id, child_id, now));
+        let spawn_at = now + economics.neuron_spawn_dissolve_delay_seconds;
+        let mut child = Neuron::new(
+            child_id,
+            controller,
+            staking_subaccount(&controller, nonce),
+            0,
+            now,
+        );
+        child.dissolve_state = DissolveState::WhenDissolvedTimestampSeconds(spawn_at);
+        child.aging_since_timestamp_seconds = NOT_AGING;
+        child.maturity_e8s_equivalent = amount;
+        child.spawn_at_timestamp_seconds = Some(spawn_at);
+        child.followees = parent.followees.clone();
+        child.hot_keys = parent.hot_keys.clone();
+        self.neurons.insert(child)?;
+        self.neurons
+            .update(id, |n| n.maturity_e8s_equivalent -= amount)?;
+        self.due.insert((spawn_at, child_id), ());
+        Ok(child_id)
+    }
+
+    /// Takes a percentage of the maturity out now, to be minted to
+    /// `destination` a week later. Returns the amount.
+    pub fn disburse_maturity(
+        &mut self,
+        caller: &Principal,
+        id: u64,
+        percentage: u32,
+        destination: Option<Destination>,
+        now: u64,
+    ) -> Result<u64> {
+        let neuron = self.controlled(caller, id)?;
+        not_spawning(&neuron)?;
+        if neuron.maturity_disbursements.len() >= MAX_MATURITY_DISBURSEMENTS_IN_PROGRESS {
+            return Err(error(
+                ErrorType::PreconditionFailed,
+                format!(
+                    "neuron {id} already has {MAX_MATURITY_DISBURSEMENTS_IN_PROGRESS} maturity disbursements in progress"
+                ),
+            ));
+        }
+        let amount = percentage_of(neuron.maturity_e8s_equivalent, percentage)?;
+        if amount < MINIMUM_MATURITY_DISBURSEMENT_E8S {
+            return Err(error(
+                ErrorType::PreconditionFailed,
+                format!(
+                    "{amount} e8s is below the minimum maturity disbursement of {MINIMUM_MATURITY_DISBURSEMENT_E8S}"
+                ),
+            ));
+        }
+        let destination = destination.unwrap_or(Destination::Account {
+            owner: *caller,
+            subaccount: None,
+        });
+        let finalize_at = now + MATURITY_DISBURSEMENT_DELAY_SECONDS;
+        self.neurons.update(id, |n| {
+            n.maturity_e8s_equivalent -= amount;
+            n.maturity_disbursements.push(MaturityDisbursement {
+                amount_e8s: amount,
+                destination,
+                disbursed_at_seconds: now,
+                finalize_at_seconds: finalize_at,
+            });
+        })?;
+        self.due.insert((finalize_at, id), ());
+        Ok(amount)
+    }
+
+    // ----- disburse -----------------------------------------------------
+
+    /// Starts disbursing a dissolved neuron's stake (all of it unless
+    /// `amount` says otherwise) to `to`, after burning its fees.
+    pub fn begin_disburse(
+        &mut self,
+        caller: &Principal,
+        id: u64,
+        to: AccountIdentifier,
+        amount: Option<u64>,
+        fee: u64,
+        now: u64,
+    ) -> Result<DisbursePlan> {
+        let neuron = self.controlled(caller, id)?;
+        not_spawning(&neuron)?;
+        if !neuron.is_dissolved(now) {
+            return Err(error(
+                ErrorType::PreconditionFailed,
+                format!(
+                    "neuron {id} is not dissolved: {} s of dissolve delay remain",
+                    neuron.dissolve_delay_seconds(now)
+                ),
+            ));
+        }
+        let fees = neuron.neuron_fees_e8s.min(neuron.cached_neuron_stake_e8s);
+        let available = neuron.minted_stake_e8s();
+        // As on the NNS, an amount asked for includes the fees owed.
+        let amount = amount.map_or(available, |a| a.saturating_sub(fees));
+        if amount > available {
+            return Err(error(
+                ErrorType::InsufficientFunds,
+                format!("neuron {id} holds {available} e8s; cannot disburse {amount}"),
+            ));
+        }
+        if amount <= fee {
+            return Err(error(
+                ErrorType::InsufficientFunds,
+                format!(
+                    "the amount to disburse ({amount} e8s) must exceed the transaction fee ({fee})"
+                ),
+            ));
+        }
+        let burn_fees = (fees > fee).then(|| Transfer {
+            from_subaccount: Some(neuron.subaccount),
+            to: self.minting_account(),
+            amount_e8s: fees,
+            fee_e8s: 0,
+        });
+        let payout = Some(Transfer {
+            from_subaccount: Some(neuron.subaccount),
+            to,
+            amount_e8s: amount - fee,
+            fee_e8s: fee,
+        });
+        self.lock(id)?;
+        self.neurons.update(id, |n| {
+            n.cached_neuron_stake_e8s -= fees + amount;
+            n.neuron_fees_e8s -= fees;
+        })?;
+        Ok(DisbursePlan {
+            neuron_id: id,
+            burn_fees,
+            payout,
+            fees_taken: fees,
+            stake_taken: amount,
+        })
+    }
+
+    /// The fees could not be burned: nothing moved, everything goes back.
+    pub fn undo_disburse_burn(&mut self, plan: &DisbursePlan) {
+        let _ = self.neurons.update(plan.neuron_id, |n| {
+            n.cached_neuron_stake_e8s += plan.fees_taken + plan.stake_taken;
+            n.neuron_fees_e8s += plan.fees_taken;
+        });
+    }
+
+    /// The payout failed after the fees were burned: the stake goes back.
+    pub fn undo_disburse_payout(&mut self, plan: &DisbursePlan) {
+        let _ = self.neurons.update(plan.neuron_id, |n| {
+            n.cached_neuron_stake_e8s += plan.stake_taken
+        });
+    }
+
+    // ----- split ----------------------------------------------------------
+
+    pub fn begin_split(
+        &mut self,
+        caller: &Principal,
+        id: u64,
+        amount: u64,
+        memo: Option<u64>,
+        economics: &NetworkEconomics,
+        now: u64,
+    ) -> Result<SplitPlan> {
+        let parent = self.controlled(caller, id)?;
+        not_spawning(&parent)?;
+        let minimum = economics.neuron_minimum_stake_e8s;
+        let fee = economics.transaction_fee_e8s;
+        if amount < minimum.saturating_add(fee) {
+            return Err(error(
+                ErrorType::InsufficientFunds,
+                format!(
+                    "a split needs at least {} e8s (the minimum stake plus the fee)",
+                    minimum + fee
+                ),
+            ));
+        }
+        let available = parent.minted_stake_e8s();
+        if available.saturating_sub(amount) < minimum {
+            return Err(error(
+                ErrorType::InsufficientFunds,
+                format!(
+                    "neuron {id} would keep {} e8s, below the minimum stake {minimum}",
+                    available.saturating_sub(amount)
+                ),
+            ));
+        }
+        let child_id = self.take_neuron_id();
+        let subaccount = match memo {
+            Some(memo) => split_subaccount(&parent.controller, memo),
+            None => staking_subaccount(&parent.controller, derived_nonce(id, child_id, now)),
+        };
+        // Maturity goes with the stake, in proportion.
+        let share = |of: u64| {
+            u64::try_from(u128::from(of) * u128::from(amount) / u128::from(available))
+                .expect("a fraction of a u64")
+        };
+        let maturity_taken = share(parent.maturity_e8s_equivalent);
+        let staked_maturity_taken = share(parent.staked_maturity_e8s_equivalent);
+        let mut child = Neuron::new(child_id, parent.controller, subaccount, amount - fee, now);
+        child.dissolve_state = parent.dissolve_state;
+        child.aging_since_timestamp_seconds = parent.aging_since_timestamp_seconds;
+        child.hot_keys = parent.hot_keys.clone();
+        child.followees = parent.followees.clone();
+        child.auto_stake_maturity = parent.auto_stake_maturity;
+        child.maturity_e8s_equivalent = maturity_taken;
+        child.staked_maturity_e8s_equivalent = staked_maturity_taken;
+        child.voting_power_refreshed_timestamp_seconds =
+            parent.voting_power_refreshed_timestamp_seconds;
+        self.neurons.insert(child)?;
+        self.lock(id)?;
+        self.lock(child_id)?;
+        self.neurons.update(id, |n| {
+            n.cached_neuron_stake_e8s -= amount;
+            n.maturity_e8s_equivalent -= maturity_taken;
+            n.staked_maturity_e8s_equivalent -= staked_maturity_taken;
+        })?;
+        Ok(SplitPlan {
+            parent_id: id,
+            child_id,
+            transfer: Transfer {
+                from_subaccount: Some(parent.subaccount),
+                to: self.neuron_account(&subaccount),
+                amount_e8s: amount - fee,
+                fee_e8s: fee,
+            },
+            stake_taken: amount,
+            maturity_taken,
+            staked_maturity_taken,
+        })
+    }
+
+    pub fn undo_split(&mut self, plan: &SplitPlan) {
+        let _ = self.neurons.remove(plan.child_id);
+        let _ = self.neurons.update(plan.parent_id, |n| {
+            n.cached_neuron_stake_e8s += plan.stake_taken;
+            n.maturity_e8s_equivalent += plan.maturity_taken;
+            n.staked_maturity_e8s_equivalent += plan.staked_maturity_taken;
+        });
+    }
+
+    // ----- merge ----------------------------------------------------------
+
+    /// Starts merging `source_id` into `target_id`: the source's stake
+    /// (its fees burned first when they exceed the ledger fee), maturity and
+    /// staked maturity move to the target, which keeps the longer dissolve
+    /// delay and the stake-weighted age of both.
+    pub fn begin_merge(
+        &mut self,
+        caller: &Principal,
+        target_id: u64,
+        source_id: u64,
+        fee: u64,
+        now: u64,
+    ) -> Result<MergePlan> {
+        if source_id == target_id {
+            return Err(error(
+                ErrorType::InvalidCommand,
+                "a neuron cannot be merged into itself",
+            ));
+        }
+        let target = self.controlled(caller, target_id)?;
+        let source = self.controlled(caller, source_id)?;
+        for n in [&target, &source] {
+            not_spawning(n)?;
+            if !matches!(n.dissolve_state, DissolveState::DissolveDelaySeconds(d) if d > 0) {
+                return Err(error(
+                    ErrorType::RequiresNotDissolving,
+                    format!(
+                        "neuron {} is dissolving or dissolved; only locked neurons merge",
+                        n.id
+                    ),
+                ));
+            }
+        }
+        if target.followees.get(&TOPIC_NEURON_MANAGEMENT)
+            != source.followees.get(&TOPIC_NEURON_MANAGEMENT)
+        {
+            return Err(error(
+                ErrorType::PreconditionFailed,
+                "the neurons follow different neurons on neuron management",
+            ));
+        }
+        let burned = if source.neuron_fees_e8s > fee {
+            source.neuron_fees_e8s.min(source.cached_neuron_stake_e8s)
+        } else {
+            0
+        };
+        let burn_fees = (burned > 0).then(|| Transfer {
+            from_subaccount: Some(source.subaccount),
+            to: self.minting_account(),
+            amount_e8s: burned,
+            fee_e8s: 0,
+        });
+        let moved = source.minted_stake_e8s().saturating_sub(fee);
+        let transfer = (moved > 0).then(|| Transfer {
+            from_subaccount: Some(source.subaccount),
+            to: self.neuron_account(&target.subaccount),
+            amount_e8s: moved,
+            fee_e8s: fee,
+        });
+        self.lock(target_id)?;
+        self.lock(source_id)?;
+        let delay = target
+            .dissolve_delay_seconds(now)
+            .max(source.dissolve_delay_seconds(now));
+        let age = combined_age(
+            target.cached_neuron_stake_e8s,
+            target.age_seconds(now),
+            moved,
+            source.age_seconds(now),
+        );
+        self.neurons.update(target_id, |n| {
+            n.cached_neuron_stake_e8s += moved;
+            n.maturity_e8s_equivalent += source.maturity_e8s_equivalent;
+            n.staked_maturity_e8s_equivalent += source.staked_maturity_e8s_equivalent;
+            n.dissolve_state = DissolveState::DissolveDelaySeconds(delay);
+            n.aging_since_timestamp_seconds = now - age;
+        })?;
+        self.neurons.update(source_id, |n| {
+            n.cached_neuron_stake_e8s -= burned;
+            n.neuron_fees_e8s -= burned;
+            if moved > 0 {
+                n.cached_neuron_stake_e8s -= moved + fee;
+                // The source gave its stake away; its age went with it.
+                n.aging_since_timestamp_seconds = now;
+            }
+            n.maturity_e8s_equivalent = 0;
+            n.staked_maturity_e8s_equivalent = 0;
+        })?;
+        Ok(MergePlan {
+            source_id,
+            target_id,
+            burn_fees,
+            transfer,
+            source_before: source,
+            target_before: target,
+        })
+    }
+
+    /// Nothing moved on the ledger: both neurons are as before.
+    pub fn undo_merge(&mut self, plan: &MergePlan) {
+        for before in [&plan.source_before, &plan.target_before] {
+            let _ = self.neurons.update(before.id, |n| {
+                n.cached_neuron_stake_e8s = before.cached_neuron_stake_e8s;
+                n.neuron_fees_e8s = before.neuron_fees_e8s;
+                n.maturity_e8s_equivalent = before.maturity_e8s_equivalent;
+                n.staked_maturity_e8s_equivalent = before.staked_maturity_e8s_equivalent;
+                n.dissolve_state = before.dissolve_state;
+                n.aging_since_timestamp_seconds = before.aging_since_timestamp_seconds;
+            });
+        }
+    }
+
+    /// The fees were burned but the stake did not move: both neurons are as
+    /// before, except that the source no longer owes (nor holds) its fees.
+    pub fn undo_merge_transfer(&mut self, plan: &MergePlan) {
+        self.undo_merge(plan);
+        if let Some(burn) = plan.burn_fees {
+            let _ = self.neurons.update(plan.source_id, |n| {
+                n.cached_neuron_stake_e8s -= burn.amount_e8s;
+                n.neuron_fees_e8s -= burn.amount_e8s;
+            });
+        }
+    }
+
+    // ----- spawns and maturity disbursements coming due ------------------
+
+    /// Takes up to `limit` mints that are due at `now`, committing each as
+    /// done and locking its neuron; `undo_maturity_mint` reverts one whose
+    /// mint failed. Locked neurons are left for a later round.
+    pub fn take_due_mints(&mut self, now: u64, limit: usize) -> Vec<MaturityMint> {
+        let due: Vec<(u64, u64)> = self
+            .due
+            .keys_range(..=(now, u64::MAX))
+            .filter(|(_, id)| !self.locked.contains(id))
+            .take(limit)
+            .collect();
+        let mut mints = vec![];
+        for key in due {
+            self.due.remove(&key);
+            let id = key.1;
+            let Some(neuron) = self.neurons.get(id) else {
+                continue;
+            };
+            let account = self.neuron_account(&neuron.subaccount);
+            if neuron.spawn_at_timestamp_seconds.is_some_and(|t| t <= now) {
+                let amount = neuron.maturity_e8s_equivalent;
+                let _ = self.neurons.update(id, |n| {
+                    n.cached_neuron_stake_e8s += amount;
+                    n.maturity_e8s_equivalent = 0;
+                    n.spawn_at_timestamp_seconds = None;
+                });
+                self.locked.insert(id);
+                mints.push(MaturityMint::Spawn {
+                    neuron_id: id,
+                    mint: Transfer {
+                        from_subaccount: None,
+                        to: account,
+                        amount_e8s: amount,
+                        fee_e8s: 0,
+                    },
+                });
+            }
+            let (ready, later): (Vec<_>, Vec<_>) = neuron
+                .maturity_disbursements
+                .iter()
+                .partition(|d| d.finalize_at_seconds <= now);
+            if ready.is_empty() {
+                continue;
+            }
+            let _ = self
+                .neurons
+                .update(id, |n| n.maturity_disbursements = later.clone());
+            self.locked.insert(id);
+            for disbursement in ready {
+                mints.push(MaturityMint::Disbursement {
+                    neuron_id: id,
+                    disbursement,
+                    mint: Transfer {
+                        from_subaccount: None,
+                        to: destination_account(&disbursement.destination),
+                        amount_e8s: disbursement.amount_e8s,
+                        fee_e8s: 0,
+                    },
+                });
+            }
+        }
+        mints
+    }
+
+    /// A due mint failed: the neuron is as before and the mint is retried.
+    pub fn undo_maturity_mint(&mut self, mint: &MaturityMint, retry_at: u64) {
+        match *mint {
+            MaturityMint::Spawn { neuron_id, mint } => {
+                let _ = self.neurons.update(neuron_id, |n| {
+                    n.cached_neuron_stake_e8s -= mint.amount_e8s;
+                    n.maturity_e8s_equivalent = mint.amount_e8s;
+                    n.spawn_at_timestamp_seconds = Some(retry_at);
+                });
+                self.due.insert((retry_at, neuron_id), ());
+            }
+            MaturityMint::Disbursement {
+                neuron_id,
+                disbursement,
+                ..
+            } => {
+                let _ = self.neurons.update(neuron_id, |n| {
+                    n.maturity_disbursements.insert(0, disbursement);
+                });
+                self.due.insert((retry_at, neuron_id), ());
+            }
+        }
+    }
+
+    /// When the next mint is due, if any.
+    pub fn next_due(&self) -> Option<u64> {
+        self.due.first_key_value().map(|((t, _), _)| t)
+    }
+}
+
+impl MaturityMint {
+    pub fn neuron_id(&self) -> u64 {
+        match self {
+            Self::Spawn { neuron_id, .. } | Self::Disbursement { neuron_id, .. } => *neuron_id,
+        }
+    }
+
+    pub fn transfer(&self) -> Transfer {
+        match self {
+            Self::Spawn { mint, .. } | Self::Disbursement { mint, .. } => *mint,
+        }
+    }
+}
+
+pub fn destination_account(destination: &Destination) -> AccountIdentifier {
+    match destination {
+        Destination::Account { owner, subaccount } => {
+            AccountIdentifier::new(owner, subaccount.as_ref())
+        }
+        Destination::AccountIdentifier(bytes) => AccountIdentifier::from_stored_bytes(*bytes),
+    }
+}
+
+fn not_spawning(neuron: &Neuron) -> Result<()> {
+    if neuron.is_spawning() {
+        return Err(error(
+            ErrorType::PreconditionFailed,
+            format!("neuron {} is spawning", neuron.id),
+        ));
+    }
+    Ok(())
+}
+
+fn percentage_of(amount: u64, percentage: u32) -> Result<u64> {
+    if !(1..=100).contains(&percentage) {
+        return Err(error(
+            ErrorType::InvalidCommand,
+            format!("the percentage must be between 1 and 100, not {percentage}"),
+        ));
+    }
+    Ok(u64::try_from(u128::from(amount) * u128::from(percentage) / 100).expect("at most amount"))
+}
+
+/// The age of two stakes put together, so that stake × age is kept.
+pub fn combined_age(stake_a: u64, age_a: u64, stake_b: u64, age_b: u64) -> u64 {
+    let total = u128::from(stake_a) + u128::from(stake_b);
+    if total == 0 {
+        return age_a.max(age_b);
+    }
+    let weighted =
+        u128::from(stake_a) * u128::from(age_a) + u128::from(stake_b) * u128::from(age_b);
+    u64::try_from(weighted / total).expect("between the two ages")
+}
+
+/// A nonce for a neuron governance creates (split, spawn) when the caller
+/// gives none: unpredictable enough not to meet a nonce a user stakes with.
+fn derived_nonce(parent_id: u64, child_id: u64, now: u64) -> u64 {
+    let mut hasher = Sha256::new();
+    hasher.update(b"derived-neuron-nonce");
+    for part in [parent_id, child_id, now] {
+        hasher.update(part.to_be_bytes());
+    }
+    u64::from_be_bytes(hasher.finalize()[..8].try_into().expect("8 bytes"))
+}
+
+#[cfg(test)]
+mod tests;

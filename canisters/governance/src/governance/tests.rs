@@ -1,0 +1,474 @@
+use super::*;
+use crate::neuron::{DissolveState, ONE_YEAR_SECONDS};
+use ic_stable_structures::VectorMemory;
+use nns_api::governance::{AddHotKey, Operation, RemoveHotKey, Spawn};
+
+const T0: u64 = 1_700_000_000;
+const ICP: u64 = 100_000_000;
+const FEE: u64 = 10_000;
+
+fn governance() -> Governance<VectorMemory> {
+    Governance::init(
+        Memories {
+            neurons: VectorMemory::default(),
+            by_subaccount: VectorMemory::default(),
+            by_principal: VectorMemory::default(),
+            due: VectorMemory::default(),
+            next_neuron_id: VectorMemory::default(),
+        },
+        Principal::from_slice(&[0, 0, 0, 0, 0, 0, 0, 1, 1, 1]),
+    )
+}
+
+fn economics() -> NetworkEconomics {
+    NetworkEconomics::default()
+}
+
+fn user(n: u8) -> Principal {
+    Principal::from_slice(&[n; 29])
+}
+
+/// A claimed neuron of `user(1)` holding `stake`, as after a claim.
+fn claimed(g: &mut Governance<VectorMemory>, memo: u64, stake: u64) -> u64 {
+    let read = g.begin_claim_or_refresh(user(1), memo, T0).unwrap();
+    g.finish_claim_or_refresh(read, stake, &economics(), T0)
+        .unwrap()
+}
+
+fn kind(result: Result<impl std::fmt::Debug>) -> i32 {
+    result.expect_err("the command is refused").error_type
+}
+
+fn set(g: &mut Governance<VectorMemory>, id: u64, f: impl FnOnce(&mut Neuron)) {
+    g.neurons.update(id, f).unwrap();
+}
+
+#[test]
+fn a_claim_creates_a_locked_neuron_that_keeps_a_second_claim_out() {
+    let mut g = governance();
+    let read = g.begin_claim_or_refresh(user(1), 7, T0).unwrap();
+    assert!(read.is_claim);
+    assert!(g.is_locked(read.neuron_id));
+    let neuron = g.neuron(read.neuron_id).unwrap();
+    assert_eq!(neuron.subaccount, staking_subaccount(&user(1), 7));
+    assert_eq!(
+        neuron.dissolve_state,
+        DissolveState::DissolveDelaySeconds(INITIAL_NEURON_DISSOLVE_DELAY_SECONDS)
+    );
+    assert_eq!(
+        kind(g.begin_claim_or_refresh(user(1), 7, T0)),
+        ErrorType::LedgerUpdateOngoing as i32
+    );
+    let id = g
+        .finish_claim_or_refresh(read, 5 * ICP, &economics(), T0)
+        .unwrap();
+    assert!(!g.is_locked(id));
+    assert_eq!(g.neuron(id).unwrap().cached_neuron_stake_e8s, 5 * ICP);
+    // Claiming again refreshes the same neuron.
+    let again = g.begin_claim_or_refresh(user(1), 7, T0).unwrap();
+    assert_eq!((again.neuron_id, again.is_claim), (id, false));
+}
+
+#[test]
+fn a_claim_below_the_minimum_stake_leaves_no_neuron() {
+    let mut g = governance();
+    let read = g.begin_claim_or_refresh(user(1), 1, T0).unwrap();
+    let refused = g.finish_claim_or_refresh(read, ICP - 1, &economics(), T0);
+    assert_eq!(kind(refused), ErrorType::InsufficientFunds as i32);
+    assert!(g.neurons().is_empty());
+    assert!(!g.is_locked(read.neuron_id));
+    let read = g.begin_claim_or_refresh(user(1), 1, T0).unwrap();
+    g.abort_claim_or_refresh(read);
+    assert!(g.neurons().is_empty());
+    assert_eq!(
+        kind(g.begin_claim_or_refresh(Principal::anonymous(), 1, T0)),
+        ErrorType::InvalidPrincipal as i32
+    );
+}
+
+#[test]
+fn a_refresh_takes_a_top_up_without_its_age() {
+    let mut g = governance();
+    let id = claimed(&mut g, 1, 10 * ICP);
+    let later = T0 + 1_000;
+    let read = g.begin_refresh(id).unwrap();
+    g.finish_claim_or_refresh(read, 20 * ICP, &economics(), later)
+        .unwrap();
+    let neuron = g.neuron(id).unwrap();
+    assert_eq!(neuron.cached_neuron_stake_e8s, 20 * ICP);
+    assert_eq!(neuron.age_seconds(later), 500);
+}
+
+#[test]
+fn only_the_controller_configures_but_a_hot_key_may_remove_itself() {
+    let mut g = governance();
+    let id = claimed(&mut g, 1, 10 * ICP);
+    let add = Operation::AddHotKey(AddHotKey {
+        new_hot_key: Some(user(2)),
+    });
+    assert_eq!(
+        kind(g.configure(&user(3), id, add, T0)),
+        ErrorType::NotAuthorized as i32
+    );
+    g.configure(&user(1), id, add, T0).unwrap();
+    let add_other = Operation::AddHotKey(AddHotKey {
+        new_hot_key: Some(user(4)),
+    });
+    assert_eq!(
+        kind(g.configure(&user(2), id, add_other, T0)),
+        ErrorType::NotAuthorized as i32
+    );
+    let remove_self = Operation::RemoveHotKey(RemoveHotKey {
+        hot_key_to_remove: Some(user(2)),
+    });
+    g.configure(&user(2), id, remove_self, T0).unwrap();
+    assert!(g.neuron(id).unwrap().hot_keys.is_empty());
+    // A refused change leaves the neuron as it was.
+    let before = g.neuron(id).unwrap();
+    assert_eq!(
+        kind(g.configure(&user(1), id, Operation::StopDissolving {}, T0)),
+        ErrorType::RequiresDissolving as i32
+    );
+    assert_eq!(g.neuron(id).unwrap(), before);
+    // A locked neuron takes no configuration.
+    g.lock(id).unwrap();
+    assert_eq!(
+        kind(g.configure(&user(1), id, Operation::StartDissolving {}, T0)),
+        ErrorType::LedgerUpdateOngoing as i32
+    );
+}
+
+#[test]
+fn following_is_checked_and_refreshes_voting_power() {
+    let mut g = governance();
+    let a = claimed(&mut g, 1, 10 * ICP);
+    let b = claimed(&mut g, 2, 10 * ICP);
+    set(&mut g, a, |n| n.hot_keys.push(user(2)));
+    assert_eq!(
+        kind(g.follow(&user(1), a, 4, vec![99], T0)),
+        ErrorType::NotFound as i32
+    );
+    assert_eq!(
+        kind(g.follow(&user(1), a, 4, vec![b, b], T0)),
+        ErrorType::InvalidCommand as i32
+    );
+    assert_eq!(
+        kind(g.follow(&user(1), a, MAX_TOPIC + 1, vec![b], T0)),
+        ErrorType::InvalidCommand as i32
+    );
+    // A hot key follows on any topic but neuron management.
+    g.follow(&user(2), a, 4, vec![b], T0 + 5).unwrap();
+    assert_eq!(
+        kind(g.follow(&user(2), a, TOPIC_NEURON_MANAGEMENT, vec![b], T0)),
+        ErrorType::NotAuthorized as i32
+    );
+    let neuron = g.neuron(a).unwrap();
+    assert_eq!(neuron.followees.get(&4), Some(&vec![b]));
+    assert_eq!(neuron.voting_power_refreshed_timestamp_seconds, T0 + 5);
+}
+
+#[test]
+fn a_disburse_takes_stake_and_fees_up_front_and_gives_them_back_if_the_ledger_fails() {
+    let mut g = governance();
+    let id = claimed(&mut g, 1, 10 * ICP);
+    let to = AccountIdentifier::new(&user(1), None);
+    assert_eq!(
+        kind(g.begin_disburse(&user(1), id, to, None, FEE, T0)),
+        ErrorType::PreconditionFailed as i32,
+        "not dissolved yet"
+    );
+    let dissolved = T0 + INITIAL_NEURON_DISSOLVE_DELAY_SECONDS;
+    g.neurons
+        .update(id, |n| n.start_dissolving(T0))
+        .unwrap()
+        .unwrap();
+    set(&mut g, id, |n| n.neuron_fees_e8s = ICP);
+    let before = g.neuron(id).unwrap();
+    assert_eq!(
+        kind(g.begin_disburse(&user(2), id, to, None, FEE, dissolved)),
+        ErrorType::NotAuthorized as i32
+    );
+    let plan = g
+        .begin_disburse(&user(1), id, to, None, FEE, dissolved)
+        .unwrap();
+    assert_eq!(plan.burn_fees.unwrap().amount_e8s, ICP);
+    assert_eq!(plan.burn_fees.unwrap().to, g.minting_account());
+    let payout = plan.payout.unwrap();
+    assert_eq!((payout.amount_e8s, payout.fee_e8s), (9 * ICP - FEE, FEE));
+    let during = g.neuron(id).unwrap();
+    assert_eq!(
+        (during.cached_neuron_stake_e8s, during.neuron_fees_e8s),
+        (0, 0)
+    );
+    assert_eq!(
+        kind(g.begin_disburse(&user(1), id, to, None, FEE, dissolved)),
+        ErrorType::LedgerUpdateOngoing as i32,
+        "a second disburse waits for the first"
+    );
+    g.undo_disburse_burn(&plan);
+    g.unlock(id);
+    assert_eq!(g.neuron(id).unwrap(), before);
+    // Burned, then the payout fails: the fees stay burned, the stake returns.
+    let plan = g
+        .begin_disburse(&user(1), id, to, None, FEE, dissolved)
+        .unwrap();
+    g.undo_disburse_payout(&plan);
+    let after = g.neuron(id).unwrap();
+    assert_eq!(
+        (after.cached_neuron_stake_e8s, after.neuron_fees_e8s),
+        (9 * ICP, 0)
+    );
+}
+
+#[test]
+fn an_amount_asked_for_includes_the_fees_and_is_bounded() {
+    let mut g = governance();
+    let id = claimed(&mut g, 1, 10 * ICP);
+    g.neurons
+        .update(id, |n| n.start_dissolving(T0))
+        .unwrap()
+        .unwrap();
+    set(&mut g, id, |n| n.neuron_fees_e8s = FEE / 2);
+    let dissolved = T0 + INITIAL_NEURON_DISSOLVE_DELAY_SECONDS;
+    let to = AccountIdentifier::new(&user(1), None);
+    assert_eq!(
+        kind(g.begin_disburse(&user(1), id, to, Some(11 * ICP), FEE, dissolved)),
+        ErrorType::InsufficientFunds as i32
+    );
+    assert_eq!(
+        kind(g.begin_disburse(&user(1), id, to, Some(FEE), FEE, dissolved)),
+        ErrorType::InsufficientFunds as i32
+    );
+    let plan = g
+        .begin_disburse(&user(1), id, to, Some(4 * ICP), FEE, dissolved)
+        .unwrap();
+    // Fees at or below the ledger fee are forgiven, not burned.
+    assert_eq!(plan.burn_fees, None);
+    assert_eq!(plan.payout.unwrap().amount_e8s, 4 * ICP - FEE / 2 - FEE);
+    let n = g.neuron(id).unwrap();
+    assert_eq!((n.cached_neuron_stake_e8s, n.neuron_fees_e8s), (6 * ICP, 0));
+}
+
+#[test]
+fn a_split_shares_stake_and_maturity_and_undoes_cleanly() {
+    let mut g = governance();
+    let id = claimed(&mut g, 1, 10 * ICP);
+    set(&mut g, id, |n| {
+        n.maturity_e8s_equivalent = 1_000;
+        n.staked_maturity_e8s_equivalent = 500;
+        n.hot_keys.push(user(2));
+    });
+    let before = g.neuron(id).unwrap();
+    let e = economics();
+    assert_eq!(
+        kind(g.begin_split(&user(1), id, ICP, None, &e, T0)),
+        ErrorType::InsufficientFunds as i32,
+        "the child needs the minimum stake plus the fee"
+    );
+    assert_eq!(
+        kind(g.begin_split(&user(1), id, 9 * ICP + 1, None, &e, T0)),
+        ErrorType::InsufficientFunds as i32,
+        "the parent keeps the minimum stake"
+    );
+    let plan = g
+        .begin_split(&user(1), id, 4 * ICP, Some(9), &e, T0)
+        .unwrap();
+    let child = g.neuron(plan.child_id).unwrap();
+    assert_eq!(child.subaccount, split_subaccount(&user(1), 9));
+    assert_eq!(child.cached_neuron_stake_e8s, 4 * ICP - FEE);
+    assert_eq!(
+        (
+            child.maturity_e8s_equivalent,
+            child.staked_maturity_e8s_equivalent
+        ),
+        (400, 200)
+    );
+    assert_eq!(child.dissolve_state, before.dissolve_state);
+    assert_eq!(child.hot_keys, vec![user(2)]);
+    assert_eq!(plan.transfer.to, g.neuron_account(&child.subaccount));
+    assert_eq!(g.neuron(id).unwrap().cached_neuron_stake_e8s, 6 * ICP);
+    g.undo_split(&plan);
+    g.unlock(plan.parent_id);
+    g.unlock(plan.child_id);
+    assert_eq!(g.neuron(id).unwrap(), before);
+    assert!(g.neuron(plan.child_id).is_err());
+}
+
+#[test]
+fn a_merge_moves_everything_and_weights_the_age_by_stake() {
+    let mut g = governance();
+    let target = claimed(&mut g, 1, 30 * ICP);
+    let later = T0 + 3_000;
+    let read = g.begin_claim_or_refresh(user(1), 2, later).unwrap();
+    let source = g
+        .finish_claim_or_refresh(read, 10 * ICP + FEE, &economics(), later)
+        .unwrap();
+    set(&mut g, source, |n| {
+        n.maturity_e8s_equivalent = 7;
+        n.dissolve_state = DissolveState::DissolveDelaySeconds(ONE_YEAR_SECONDS);
+    });
+    let before = (g.neuron(target).unwrap(), g.neuron(source).unwrap());
+    let now = later + 1_000;
+    assert_eq!(
+        kind(g.begin_merge(&user(1), target, target, FEE, now)),
+        ErrorType::InvalidCommand as i32
+    );
+    assert_eq!(
+        kind(g.begin_merge(&user(2), target, source, FEE, now)),
+        ErrorType::NotAuthorized as i32
+    );
+    let plan = g.begin_merge(&user(1), target, source, FEE, now).unwrap();
+    assert_eq!(plan.burn_fees, None);
+    assert_eq!(plan.transfer.unwrap().amount_e8s, 10 * ICP);
+    let t = g.neuron(target).unwrap();
+    assert_eq!(t.cached_neuron_stake_e8s, 40 * ICP);
+    assert_eq!(t.maturity_e8s_equivalent, 7);
+    assert_eq!(t.dissolve_delay_seconds(now), ONE_YEAR_SECONDS);
+    // 30 ICP aged 4 000 s and 10 ICP aged 1 000 s: 3 250 s.
+    assert_eq!(t.age_seconds(now), 3_250);
+    let s = g.neuron(source).unwrap();
+    assert_eq!(
+        (s.cached_neuron_stake_e8s, s.maturity_e8s_equivalent),
+        (0, 0)
+    );
+    g.undo_merge(&plan);
+    assert_eq!(
+        (g.neuron(target).unwrap(), g.neuron(source).unwrap()),
+        before
+    );
+}
+
+#[test]
+fn dissolving_neurons_do_not_merge() {
+    let mut g = governance();
+    let a = claimed(&mut g, 1, 10 * ICP);
+    let b = claimed(&mut g, 2, 10 * ICP);
+    g.neurons
+        .update(b, |n| n.start_dissolving(T0))
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        kind(g.begin_merge(&user(1), a, b, FEE, T0)),
+        ErrorType::RequiresNotDissolving as i32
+    );
+}
+
+#[test]
+fn a_spawned_neuron_is_minted_its_maturity_when_due() {
+    let mut g = governance();
+    let e = economics();
+    let id = claimed(&mut g, 1, 10 * ICP);
+    set(&mut g, id, |n| n.maturity_e8s_equivalent = ICP - 1);
+    let spawn = Spawn {
+        percentage_to_spawn: None,
+        new_controller: Some(user(5)),
+        nonce: Some(3),
+    };
+    assert_eq!(
+        kind(g.spawn(&user(1), id, spawn, &e, T0)),
+        ErrorType::InsufficientFunds as i32
+    );
+    set(&mut g, id, |n| n.maturity_e8s_equivalent = 4 * ICP);
+    let half = Spawn {
+        percentage_to_spawn: Some(50),
+        ..spawn
+    };
+    let child_id = g.spawn(&user(1), id, half, &e, T0).unwrap();
+    assert_eq!(g.neuron(id).unwrap().maturity_e8s_equivalent, 2 * ICP);
+    let child = g.neuron(child_id).unwrap();
+    assert_eq!(child.controller, user(5));
+    assert_eq!(child.subaccount, staking_subaccount(&user(5), 3));
+    assert!(child.is_spawning());
+    let due = T0 + e.neuron_spawn_dissolve_delay_seconds;
+    assert!(g.take_due_mints(due - 1, 10).is_empty());
+    assert_eq!(g.next_due(), Some(due));
+    let mints = g.take_due_mints(due, 10);
+    assert_eq!(mints.len(), 1);
+    let mint = mints[0].transfer();
+    assert_eq!(
+        (mint.from_subaccount, mint.amount_e8s, mint.fee_e8s),
+        (None, 2 * ICP, 0)
+    );
+    assert_eq!(mint.to, g.neuron_account(&child.subaccount));
+    let minted = g.neuron(child_id).unwrap();
+    assert_eq!(
+        (
+            minted.cached_neuron_stake_e8s,
+            minted.maturity_e8s_equivalent
+        ),
+        (2 * ICP, 0)
+    );
+    assert!(!minted.is_spawning() && minted.is_dissolved(due));
+    // A failed mint puts the neuron back and tries again later.
+    g.undo_maturity_mint(&mints[0], due + 60);
+    g.unlock(child_id);
+    let back = g.neuron(child_id).unwrap();
+    assert_eq!(
+        (back.cached_neuron_stake_e8s, back.maturity_e8s_equivalent),
+        (0, 2 * ICP)
+    );
+    assert_eq!(g.next_due(), Some(due + 60));
+    assert_eq!(g.take_due_mints(due + 60, 10).len(), 1);
+}
+
+#[test]
+fn disbursed_maturity_is_minted_to_its_destination_a_week_later() {
+    let mut g = governance();
+    let id = claimed(&mut g, 1, 10 * ICP);
+    set(&mut g, id, |n| n.maturity_e8s_equivalent = 3 * ICP);
+    assert_eq!(
+        kind(g.disburse_maturity(&user(1), id, 101, None, T0)),
+        ErrorType::InvalidCommand as i32
+    );
+    assert_eq!(
+        kind(g.disburse_maturity(&user(1), id, 30, None, T0)),
+        ErrorType::PreconditionFailed as i32,
+        "0.9 ICP is below the minimum"
+    );
+    assert_eq!(
+        g.disburse_maturity(&user(1), id, 50, None, T0),
+        Ok(3 * ICP / 2)
+    );
+    let dest = Destination::AccountIdentifier(*AccountIdentifier::new(&user(7), None).as_bytes());
+    assert_eq!(
+        g.disburse_maturity(&user(1), id, 100, Some(dest), T0 + 10),
+        Ok(3 * ICP / 2)
+    );
+    assert_eq!(g.neuron(id).unwrap().maturity_e8s_equivalent, 0);
+    let due = T0 + MATURITY_DISBURSEMENT_DELAY_SECONDS;
+    let first = g.take_due_mints(due, 10);
+    assert_eq!(first.len(), 1);
+    assert_eq!(
+        first[0].transfer().to,
+        AccountIdentifier::new(&user(1), None)
+    );
+    g.unlock(id);
+    let second = g.take_due_mints(due + 10, 10);
+    assert_eq!(
+        second[0].transfer().to,
+        AccountIdentifier::new(&user(7), None)
+    );
+    assert_eq!(second[0].transfer().amount_e8s, 3 * ICP / 2);
+    assert!(g.neuron(id).unwrap().maturity_disbursements.is_empty());
+}
+
+#[test]
+fn stake_maturity_moves_a_percentage() {
+    let mut g = governance();
+    let id = claimed(&mut g, 1, 10 * ICP);
+    set(&mut g, id, |n| n.maturity_e8s_equivalent = 1_000);
+    assert_eq!(g.stake_maturity(&user(1), id, Some(30)), Ok((700, 300)));
+    assert_eq!(g.stake_maturity(&user(1), id, None), Ok((0, 1_000)));
+    assert_eq!(
+        kind(g.stake_maturity(&user(2), id, None)),
+        ErrorType::NotAuthorized as i32
+    );
+    assert_eq!(g.neuron(id).unwrap().stake_e8s(), 10 * ICP + 1_000);
+}
+
+#[test]
+fn combined_age_keeps_stake_times_age() {
+    assert_eq!(combined_age(3, 100, 1, 0), 75);
+    assert_eq!(combined_age(0, 0, 0, 9), 9);
+    assert_eq!(combined_age(u64::MAX, u64::MAX, u64::MAX, 0), u64::MAX / 2);
+}

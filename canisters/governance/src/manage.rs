@@ -1,0 +1,358 @@
+//! `manage_neuron` and the mints that come due: the checks and state changes
+//! are [`Governance`](crate::governance::Governance)'s; this module makes the
+//! ledger calls between them. Each `await` follows a committed `begin_*`,
+//! and the neurons involved stay locked until the command is over, even if
+//! a callback traps (the lock guard is dropped by the call's cleanup).
+
+use crate::governance::Governance;
+use crate::governance::{BalanceRead, MaturityMint, Transfer};
+use crate::neuron::Destination;
+use crate::state::{self, Memory};
+use candid::Principal;
+use canister_common::ledger_client::{self, CallFailure};
+use nns_api::AccountIdentifier;
+use nns_api::governance::{
+    ClaimOrRefreshResponse, DisburseMaturityResponse, DisburseResponse, Empty, ErrorType,
+    GovernanceError, ManageNeuronCommandRequest as Command, ManageNeuronCommandResponse as Reply,
+    ManageNeuronRequest, MergeResponse, NeuronId, NeuronIdOrSubaccount, RefreshVotingPowerResponse,
+    SpawnResponse, StakeMaturityResponse,
+};
+use std::cell::Cell;
+
+type Result<T> = std::result::Result<T, GovernanceError>;
+
+fn error(kind: ErrorType, message: impl Into<String>) -> GovernanceError {
+    GovernanceError::new(kind, message)
+}
+
+pub fn now_seconds() -> u64 {
+    ic_cdk::api::time() / 1_000_000_000
+}
+
+/// Unlocks neurons when dropped: when the command returns, or when the
+/// future is dropped because a callback trapped.
+struct Unlock(Vec<u64>);
+
+impl Drop for Unlock {
+    fn drop(&mut self) {
+        state::mutate(|g| self.0.iter().for_each(|&id| g.unlock(id)));
+    }
+}
+
+/// How a ledger transfer ended.
+enum Sent {
+    Done(u64),
+    /// The ledger certainly moved nothing: undo the committed effect.
+    Failed(GovernanceError),
+    /// The ledger may have moved the ICP: keep the committed effect (the
+    /// neuron shows less than its account holds until a refresh).
+    Unknown(GovernanceError),
+}
+
+async fn send(transfer: Transfer, memo: u64) -> Sent {
+    let ledger = state::read_config(|c| c.ledger_canister_id);
+    let result = ledger_client::transfer(
+        ledger,
+        transfer.from_subaccount,
+        transfer.to,
+        transfer.amount_e8s,
+        transfer.fee_e8s,
+        memo,
+    )
+    .await;
+    match result {
+        Ok(Ok(block)) => Sent::Done(block),
+        Ok(Err(e)) => Sent::Failed(error(
+            ErrorType::External,
+            format!("the ledger refused the transfer: {e:?}"),
+        )),
+        Err(failure) if failure.may_have_acted => Sent::Unknown(external(failure)),
+        Err(failure) => Sent::Failed(external(failure)),
+    }
+}
+
+/// Makes `transfer`; if the ledger certainly moved nothing, applies `undo`
+/// to give back what the command committed.
+async fn send_or_undo(
+    transfer: Transfer,
+    memo: u64,
+    undo: impl FnOnce(&mut Governance<Memory>),
+) -> Result<u64> {
+    match send(transfer, memo).await {
+        Sent::Done(block) => Ok(block),
+        Sent::Failed(e) => {
+            state::mutate(undo);
+            Err(e)
+        }
+        Sent::Unknown(e) => Err(e),
+    }
+}
+
+fn external(failure: CallFailure) -> GovernanceError {
+    error(
+        ErrorType::External,
+        format!("the ledger call failed: {failure}"),
+    )
+}
+
+/// The neuron a request names, by `neuron_id_or_subaccount` or `id`.
+fn named_neuron(request: &ManageNeuronRequest) -> Result<u64> {
+    let by_field = match &request.neuron_id_or_subaccount {
+        None => None,
+        Some(NeuronIdOrSubaccount::NeuronId(id)) => Some(id.id),
+        Some(NeuronIdOrSubaccount::Subaccount(bytes)) => {
+            let subaccount: [u8; 32] = bytes.as_slice().try_into().map_err(|_| {
+                error(
+                    ErrorType::InvalidCommand,
+                    format!("a subaccount has 32 bytes, not {}", bytes.len()),
+                )
+            })?;
+            Some(
+                state::read(|g| g.neurons().id_by_subaccount(&subaccount))
+                    .ok_or_else(|| error(ErrorType::NotFound, "no neuron has that subaccount"))?,
+            )
+        }
+    };
+    match (by_field, request.id) {
+        (Some(a), Some(b)) if a != b.id => Err(error(
+            ErrorType::InvalidCommand,
+            "`id` and `neuron_id_or_subaccount` name different neurons",
+        )),
+        (Some(id), _) | (None, Some(NeuronId { id })) => Ok(id),
+        (None, None) => Err(error(ErrorType::InvalidCommand, "no neuron named")),
+    }
+}
+
+fn account_identifier(hash: &[u8]) -> Result<AccountIdentifier> {
+    AccountIdentifier::from_slice(hash).map_err(|e| {
+        error(
+            ErrorType::InvalidCommand,
+            format!("bad account identifier: {e:?}"),
+        )
+    })
+}
+
+pub async fn manage_neuron(caller: Principal, request: ManageNeuronRequest) -> Result<Reply> {
+    let command = request
+        .command
+        .clone()
+        .ok_or_else(|| error(ErrorType::InvalidCommand, "no command"))?;
+    let now = now_seconds();
+    let economics = state::read_config(|c| c.economics.clone());
+    let fee = economics.transaction_fee_e8s;
+    match command {
+        Command::ClaimOrRefresh(c) => {
+            use nns_api::governance::By;
+            let read = match c.by {
+                Some(By::MemoAndController(m)) => state::mutate(|g| {
+                    g.begin_claim_or_refresh(m.controller.unwrap_or(caller), m.memo, now)
+                })?,
+                Some(By::Memo(memo)) => {
+                    state::mutate(|g| g.begin_claim_or_refresh(caller, memo, now))?
+                }
+                Some(By::NeuronIdOrSubaccount {}) => {
+                    let id = named_neuron(&request)?;
+                    state::mutate(|g| g.begin_refresh(id))?
+                }
+                None => return Err(error(ErrorType::InvalidCommand, "`by` is missing")),
+            };
+            let id = claim_or_refresh(read).await?;
+            Ok(Reply::ClaimOrRefresh(ClaimOrRefreshResponse {
+                refreshed_neuron_id: Some(NeuronId { id }),
+            }))
+        }
+        Command::Configure(c) => {
+            let id = named_neuron(&request)?;
+            let operation = c
+                .operation
+                .ok_or_else(|| error(ErrorType::InvalidCommand, "no operation"))?;
+            state::mutate(|g| g.configure(&caller, id, operation, now))?;
+            Ok(Reply::Configure(Empty {}))
+        }
+        Command::Follow(f) => {
+            let id = named_neuron(&request)?;
+            let followees = f.followees.iter().map(|n| n.id).collect();
+            state::mutate(|g| g.follow(&caller, id, f.topic, followees, now))?;
+            Ok(Reply::Follow(Empty {}))
+        }
+        Command::RefreshVotingPower(_) => {
+            let id = named_neuron(&request)?;
+            state::mutate(|g| g.refresh_voting_power(&caller, id, now))?;
+            Ok(Reply::RefreshVotingPower(RefreshVotingPowerResponse {}))
+        }
+        Command::StakeMaturity(s) => {
+            let id = named_neuron(&request)?;
+            let (maturity_e8s, staked_maturity_e8s) =
+                state::mutate(|g| g.stake_maturity(&caller, id, s.percentage_to_stake))?;
+            Ok(Reply::StakeMaturity(StakeMaturityResponse {
+                maturity_e8s,
+                staked_maturity_e8s,
+            }))
+        }
+        Command::Spawn(s) => {
+            let id = named_neuron(&request)?;
+            let child = state::mutate(|g| g.spawn(&caller, id, s, &economics, now))?;
+            Ok(Reply::Spawn(SpawnResponse {
+                created_neuron_id: Some(NeuronId { id: child }),
+            }))
+        }
+        Command::DisburseMaturity(d) => {
+            let id = named_neuron(&request)?;
+            let destination = match (d.to_account, d.to_account_identifier) {
+                (Some(_), Some(_)) => {
+                    return Err(error(
+                        ErrorType::InvalidCommand,
+                        "give `to_account` or `to_account_identifier`, not both",
+                    ));
+                }
+                (Some(account), None) => {
+                    let owner = account.owner.ok_or_else(|| {
+                        error(ErrorType::InvalidCommand, "`to_account` has no owner")
+                    })?;
+                    let subaccount = account
+                        .subaccount
+                        .map(|s| <[u8; 32]>::try_from(s.as_slice()))
+                        .transpose()
+                        .map_err(|_| {
+                            error(ErrorType::InvalidCommand, "a subaccount has 32 bytes")
+                        })?;
+                    Some(Destination::Account { owner, subaccount })
+                }
+                (None, Some(identifier)) => Some(Destination::AccountIdentifier(
+                    *account_identifier(&identifier.hash)?.as_bytes(),
+                )),
+                (None, None) => None,
+            };
+            let amount = state::mutate(|g| {
+                g.disburse_maturity(&caller, id, d.percentage_to_disburse, destination, now)
+            })?;
+            Ok(Reply::DisburseMaturity(DisburseMaturityResponse {
+                amount_disbursed_e8s: Some(amount),
+            }))
+        }
+        Command::Disburse(d) => {
+            let id = named_neuron(&request)?;
+            let to = match d.to_account {
+                Some(account) => account_identifier(&account.hash)?,
+                None => AccountIdentifier::new(&caller, None),
+            };
+            let amount = d.amount.map(|a| a.e8s);
+            let plan = state::mutate(|g| g.begin_disburse(&caller, id, to, amount, fee, now))?;
+            let _unlock = Unlock(vec![id]);
+            if let Some(burn) = plan.burn_fees {
+                send_or_undo(burn, now, |g| g.undo_disburse_burn(&plan)).await?;
+            }
+            let payout = plan.payout.expect("a disburse always pays out");
+            let block = send_or_undo(payout, now, |g| g.undo_disburse_payout(&plan)).await?;
+            Ok(Reply::Disburse(DisburseResponse {
+                transfer_block_height: block,
+            }))
+        }
+        Command::Split(s) => {
+            let id = named_neuron(&request)?;
+            let plan = state::mutate(|g| {
+                g.begin_split(&caller, id, s.amount_e8s, s.memo, &economics, now)
+            })?;
+            let _unlock = Unlock(vec![plan.parent_id, plan.child_id]);
+            send_or_undo(plan.transfer, now, |g| g.undo_split(&plan)).await?;
+            Ok(Reply::Split(SpawnResponse {
+                created_neuron_id: Some(NeuronId { id: plan.child_id }),
+            }))
+        }
+        Command::Merge(m) => {
+            let target = named_neuron(&request)?;
+            let source = m
+                .source_neuron_id
+                .ok_or_else(|| error(ErrorType::InvalidCommand, "no source neuron"))?
+                .id;
+            let plan = state::mutate(|g| g.begin_merge(&caller, target, source, fee, now))?;
+            let _unlock = Unlock(vec![target, source]);
+            if let Some(burn) = plan.burn_fees {
+                send_or_undo(burn, now, |g| g.undo_merge(&plan)).await?;
+            }
+            if let Some(transfer) = plan.transfer {
+                send_or_undo(transfer, now, |g| g.undo_merge_transfer(&plan)).await?;
+            }
+            let view = |id| {
+                state::read(|g| g.neuron(id)).map(|n| {
+                    (
+                        crate::views::full_neuron(&n, &economics, now),
+                        crate::views::neuron_info(&n, &economics, now),
+                    )
+                })
+            };
+            let (target_neuron, target_info) = view(target)?;
+            let (source_neuron, source_info) = view(source)?;
+            Ok(Reply::Merge(Box::new(MergeResponse {
+                target_neuron: Some(target_neuron),
+                source_neuron: Some(source_neuron),
+                target_neuron_info: Some(target_info),
+                source_neuron_info: Some(source_info),
+            })))
+        }
+    }
+}
+
+/// Reads the staking account's balance and claims or refreshes with it.
+async fn claim_or_refresh(read: BalanceRead) -> Result<u64> {
+    let _unlock = Unlock(vec![read.neuron_id]);
+    let ledger = state::read_config(|c| c.ledger_canister_id);
+    let account = AccountIdentifier::new(&ic_cdk::api::canister_self(), Some(&read.subaccount));
+    match ledger_client::account_balance(ledger, account).await {
+        Ok(balance) => {
+            let economics = state::read_config(|c| c.economics.clone());
+            state::mutate(|g| g.finish_claim_or_refresh(read, balance, &economics, now_seconds()))
+        }
+        Err(failure) => {
+            state::mutate(|g| g.abort_claim_or_refresh(read));
+            Err(external(failure))
+        }
+    }
+}
+
+pub async fn claim_or_refresh_from_account(
+    caller: Principal,
+    controller: Option<Principal>,
+    memo: u64,
+) -> Result<u64> {
+    let read = state::mutate(|g| {
+        g.begin_claim_or_refresh(controller.unwrap_or(caller), memo, now_seconds())
+    })?;
+    claim_or_refresh(read).await
+}
+
+/// How long a failed mint waits before it is tried again.
+pub const MINT_RETRY_SECONDS: u64 = 60;
+/// Mints made per timer run; more wait for the next run.
+const MINTS_PER_RUN: usize = 100;
+
+thread_local! {
+    static MINTING: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Mints the spawns and maturity disbursements that are due, one at a time.
+pub async fn mint_due_maturity() {
+    if MINTING.with(|m| m.replace(true)) {
+        return;
+    }
+    struct Done;
+    impl Drop for Done {
+        fn drop(&mut self) {
+            MINTING.with(|m| m.set(false));
+        }
+    }
+    let _done = Done;
+    let now = now_seconds();
+    let mints = state::mutate(|g| g.take_due_mints(now, MINTS_PER_RUN));
+    let mut ids: Vec<u64> = mints.iter().map(MaturityMint::neuron_id).collect();
+    ids.dedup();
+    let _unlock = Unlock(ids);
+    for mint in mints {
+        // A mint whose outcome is unknown counts as made: never mint twice.
+        let retry_at = now + MINT_RETRY_SECONDS;
+        let _ = send_or_undo(mint.transfer(), now, |g| {
+            g.undo_maturity_mint(&mint, retry_at)
+        })
+        .await;
+    }
+}

@@ -1,0 +1,217 @@
+//! How neurons look through the interface: the full `Neuron` for its
+//! controller and hot keys, the public `NeuronInfo` for everyone, and
+//! `list_neurons` paging.
+
+use crate::governance::Governance;
+use crate::neuron::{Destination, DissolveState, Neuron};
+use candid::Principal;
+use ic_stable_structures::Memory;
+use nns_api::governance as api;
+use nns_api::governance::{NetworkEconomics, NeuronState};
+use serde_bytes::ByteBuf;
+
+/// The most neurons one `list_neurons` page holds, as on the NNS.
+pub const MAX_LIST_NEURONS_RESULTS: u64 = 500;
+
+/// The voting power parameters of `economics` (mainnet's where unset).
+fn deciding_voting_power(neuron: &Neuron, economics: &NetworkEconomics, now: u64) -> u64 {
+    let vp = economics.voting_power_economics.unwrap_or_default();
+    let defaults = api::VotingPowerEconomics::default();
+    neuron.deciding_voting_power(
+        now,
+        vp.neuron_minimum_dissolve_delay_to_vote_seconds
+            .or(defaults.neuron_minimum_dissolve_delay_to_vote_seconds)
+            .unwrap_or_default(),
+        vp.start_reducing_voting_power_after_seconds
+            .or(defaults.start_reducing_voting_power_after_seconds)
+            .unwrap_or_default(),
+        vp.clear_following_after_seconds
+            .or(defaults.clear_following_after_seconds)
+            .unwrap_or_default(),
+    )
+}
+
+pub fn state(neuron: &Neuron, now: u64) -> NeuronState {
+    if neuron.is_spawning() {
+        NeuronState::Spawning
+    } else if neuron.is_dissolving(now) {
+        NeuronState::Dissolving
+    } else if neuron.is_dissolved(now) {
+        NeuronState::Dissolved
+    } else {
+        NeuronState::NotDissolving
+    }
+}
+
+fn dissolve_state(state: DissolveState) -> api::DissolveState {
+    match state {
+        DissolveState::DissolveDelaySeconds(d) => api::DissolveState::DissolveDelaySeconds(d),
+        DissolveState::WhenDissolvedTimestampSeconds(t) => {
+            api::DissolveState::WhenDissolvedTimestampSeconds(t)
+        }
+    }
+}
+
+pub fn full_neuron(neuron: &Neuron, economics: &NetworkEconomics, now: u64) -> api::Neuron {
+    api::Neuron {
+        id: Some(api::NeuronId { id: neuron.id }),
+        controller: Some(neuron.controller),
+        hot_keys: neuron.hot_keys.clone(),
+        account: ByteBuf::from(neuron.subaccount.to_vec()),
+        cached_neuron_stake_e8s: neuron.cached_neuron_stake_e8s,
+        neuron_fees_e8s: neuron.neuron_fees_e8s,
+        created_timestamp_seconds: neuron.created_timestamp_seconds,
+        aging_since_timestamp_seconds: neuron.aging_since_timestamp_seconds,
+        dissolve_state: Some(dissolve_state(neuron.dissolve_state)),
+        maturity_e8s_equivalent: neuron.maturity_e8s_equivalent,
+        staked_maturity_e8s_equivalent: (neuron.staked_maturity_e8s_equivalent > 0)
+            .then_some(neuron.staked_maturity_e8s_equivalent),
+        auto_stake_maturity: neuron.auto_stake_maturity.then_some(true),
+        followees: neuron
+            .followees
+            .iter()
+            .map(|(topic, ids)| {
+                let followees = ids.iter().map(|&id| api::NeuronId { id }).collect();
+                (*topic, api::Followees { followees })
+            })
+            .collect(),
+        recent_ballots: vec![],
+        kyc_verified: true,
+        not_for_profit: false,
+        neuron_type: None,
+        spawn_at_timestamp_seconds: neuron.spawn_at_timestamp_seconds,
+        voting_power_refreshed_timestamp_seconds: Some(
+            neuron.voting_power_refreshed_timestamp_seconds,
+        ),
+        deciding_voting_power: Some(deciding_voting_power(neuron, economics, now)),
+        potential_voting_power: Some(neuron.potential_voting_power(now)),
+        maturity_disbursements_in_progress: Some(
+            neuron
+                .maturity_disbursements
+                .iter()
+                .map(|d| {
+                    let (account, identifier) = match d.destination {
+                        Destination::Account { owner, subaccount } => (
+                            Some(api::Account {
+                                owner: Some(owner),
+                                subaccount: subaccount.map(|s| ByteBuf::from(s.to_vec())),
+                            }),
+                            None,
+                        ),
+                        Destination::AccountIdentifier(bytes) => (
+                            None,
+                            Some(api::AccountIdentifier {
+                                hash: ByteBuf::from(bytes.to_vec()),
+                            }),
+                        ),
+                    };
+                    api::MaturityDisbursement {
+                        amount_e8s: Some(d.amount_e8s),
+                        timestamp_of_disbursement_seconds: Some(d.disbursed_at_seconds),
+                        finalize_disbursement_timestamp_seconds: Some(d.finalize_at_seconds),
+                        account_to_disburse_to: account,
+                        account_identifier_to_disburse_to: identifier,
+                    }
+                })
+                .collect(),
+        ),
+    }
+}
+
+pub fn neuron_info(neuron: &Neuron, economics: &NetworkEconomics, now: u64) -> api::NeuronInfo {
+    let deciding = deciding_voting_power(neuron, economics, now);
+    api::NeuronInfo {
+        id: Some(api::NeuronId { id: neuron.id }),
+        dissolve_delay_seconds: neuron.dissolve_delay_seconds(now),
+        recent_ballots: vec![],
+        neuron_type: None,
+        created_timestamp_seconds: neuron.created_timestamp_seconds,
+        state: state(neuron, now) as i32,
+        stake_e8s: neuron.stake_e8s(),
+        retrieved_at_timestamp_seconds: now,
+        age_seconds: neuron.age_seconds(now),
+        voting_power: deciding,
+        voting_power_refreshed_timestamp_seconds: Some(
+            neuron.voting_power_refreshed_timestamp_seconds,
+        ),
+        deciding_voting_power: Some(deciding),
+        potential_voting_power: Some(neuron.potential_voting_power(now)),
+    }
+}
+
+/// Nothing staked, no maturity, nothing on its way out.
+fn is_empty(neuron: &Neuron) -> bool {
+    neuron.stake_e8s() == 0
+        && neuron.maturity_e8s_equivalent == 0
+        && neuron.maturity_disbursements.is_empty()
+}
+
+/// `list_neurons`: the neurons asked for by id or subaccount, plus (if
+/// asked) those the caller controls or holds a hot key of, one page of them
+/// in id order; full neurons only for those the caller may read.
+pub fn list_neurons<M: Memory>(
+    governance: &Governance<M>,
+    caller: &Principal,
+    request: &api::ListNeurons,
+    economics: &NetworkEconomics,
+    now: u64,
+) -> api::ListNeuronsResponse {
+    let store = governance.neurons();
+    let mut ids: Vec<u64> = request.neuron_ids.clone();
+    for s in request.neuron_subaccounts.iter().flatten() {
+        if let Some(id) = <[u8; 32]>::try_from(s.subaccount.as_slice())
+            .ok()
+            .and_then(|s| store.id_by_subaccount(&s))
+        {
+            ids.push(id);
+        }
+    }
+    if request.include_neurons_readable_by_caller {
+        let include_empty = request
+            .include_empty_neurons_readable_by_caller
+            .unwrap_or(false);
+        let mut after = None;
+        loop {
+            let chunk = store.ids_of(caller, after, 1_000);
+            let Some(&last) = chunk.last() else { break };
+            after = Some(last);
+            ids.extend(
+                chunk
+                    .into_iter()
+                    .filter(|&id| include_empty || store.get(id).is_some_and(|n| !is_empty(&n))),
+            );
+        }
+    }
+    ids.sort_unstable();
+    ids.dedup();
+    let page_size = request
+        .page_size
+        .unwrap_or(MAX_LIST_NEURONS_RESULTS)
+        .clamp(1, MAX_LIST_NEURONS_RESULTS);
+    let total_pages = (ids.len() as u64).div_ceil(page_size);
+    let page = request.page_number.unwrap_or(0);
+    let mut response = api::ListNeuronsResponse {
+        neuron_infos: vec![],
+        full_neurons: vec![],
+        total_pages_available: Some(total_pages),
+    };
+    let first = page.saturating_mul(page_size);
+    for &id in ids
+        .iter()
+        .skip(usize::try_from(first).unwrap_or(usize::MAX))
+        .take(page_size as usize)
+    {
+        let Some(neuron) = store.get(id) else {
+            continue;
+        };
+        response
+            .neuron_infos
+            .push((id, neuron_info(&neuron, economics, now)));
+        if neuron.is_authorized_to_vote(caller) {
+            response
+                .full_neurons
+                .push(full_neuron(&neuron, economics, now));
+        }
+    }
+    response
+}

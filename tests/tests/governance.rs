@@ -1,0 +1,783 @@
+//! Governance's neurons end to end with the real ledger, on both backends:
+//! staking, claiming, dissolving, disbursing, splitting and merging, with
+//! every balance checked to the e8s on the ledger, the permission matrix,
+//! concurrency, a stopped ledger and bad input.
+
+use candid::{Encode, Nat, Principal};
+use integration_tests::env::{Backend, TestEnv, query_candid, update_candid_as};
+use integration_tests::{install_governance, install_ledger, on_both_backends};
+use nns_api::AccountIdentifier;
+use nns_api::governance::{
+    AddHotKey, By, ChangeAutoStakeMaturity, ClaimOrRefresh, ClaimOrRefreshNeuronFromAccount,
+    ClaimOrRefreshNeuronFromAccountResponse, ClaimOrRefreshResult, Configure, Disburse,
+    DisburseMaturity, ErrorType, Follow, GovernanceError, IncreaseDissolveDelay, ListNeurons,
+    ListNeuronsResponse, ManageNeuronCommandRequest as Command,
+    ManageNeuronCommandResponse as Reply, ManageNeuronRequest, ManageNeuronResponse, Merge, Neuron,
+    NeuronId, NeuronIdOrSubaccount, NeuronInfo, NeuronState, Operation, RefreshVotingPower,
+    SetDissolveTimestamp, Spawn, Split, StakeMaturity, staking_subaccount,
+};
+use nns_api::ids::{GOVERNANCE_CANISTER_ID, LEDGER_CANISTER_ID};
+use nns_api::ledger::{AccountBalanceArgs, Memo, Tokens, TransferArgs, TransferError};
+use std::time::Duration;
+
+on_both_backends!(
+    should_stake_claim_dissolve_and_disburse_to_the_e8s,
+    should_take_a_top_up_on_refresh_without_its_age,
+    should_split_and_merge_with_the_ledger_agreeing,
+    should_enforce_the_permission_matrix,
+    should_pay_once_for_two_interleaved_disburses,
+    should_lose_nothing_when_the_ledger_is_stopped_during_a_disburse,
+    should_refuse_bad_input_and_change_nothing,
+    should_list_the_callers_neurons_page_by_page,
+);
+
+const FEE: u64 = 10_000;
+const ICP: u64 = 100_000_000;
+const ONE_YEAR: u64 = 31_557_600;
+const ONE_WEEK: u64 = 7 * 24 * 60 * 60;
+
+fn user(n: u8) -> Principal {
+    Principal::from_slice(&[n, 0x9e, 1])
+}
+
+struct Env {
+    pic: TestEnv,
+}
+
+fn setup(backend: Backend) -> Env {
+    let mut pic = TestEnv::new(backend);
+    install_ledger(&mut pic, (1..=4).map(|n| (user(n), 1_000 * ICP)));
+    install_governance(&mut pic, None);
+    Env { pic }
+}
+
+fn neuron_account(controller: Principal, memo: u64) -> AccountIdentifier {
+    AccountIdentifier::new(
+        &GOVERNANCE_CANISTER_ID,
+        Some(&staking_subaccount(&controller, memo)),
+    )
+}
+
+fn request(id: Option<u64>, command: Command) -> ManageNeuronRequest {
+    ManageNeuronRequest {
+        neuron_id_or_subaccount: id.map(|id| NeuronIdOrSubaccount::NeuronId(NeuronId { id })),
+        command: Some(command),
+        id: None,
+    }
+}
+
+fn configure(operation: Operation) -> Command {
+    Command::Configure(Configure {
+        operation: Some(operation),
+    })
+}
+
+fn disburse_all() -> Command {
+    Command::Disburse(Disburse {
+        to_account: None,
+        amount: None,
+    })
+}
+
+impl Env {
+    fn transfer(&mut self, from: Principal, to: AccountIdentifier, e8s: u64) -> u64 {
+        // Identical legacy transfers at one ledger time are duplicates.
+        self.pic.advance_time(Duration::from_nanos(1));
+        let args = TransferArgs {
+            memo: Memo(0),
+            amount: Tokens::from_e8s(e8s),
+            fee: Tokens::from_e8s(FEE),
+            from_subaccount: None,
+            to,
+            created_at_time: None,
+        };
+        let (r,): (Result<u64, TransferError>,) =
+            update_candid_as(&mut self.pic, LEDGER_CANISTER_ID, from, "transfer", (args,)).unwrap();
+        r.unwrap()
+    }
+
+    fn stake(&mut self, controller: Principal, memo: u64, e8s: u64) {
+        self.transfer(controller, neuron_account(controller, memo), e8s);
+    }
+
+    fn balance(&mut self, account: AccountIdentifier) -> u64 {
+        let (tokens,): (Tokens,) = query_candid(
+            &mut self.pic,
+            LEDGER_CANISTER_ID,
+            "account_balance",
+            (AccountBalanceArgs { account },),
+        )
+        .unwrap();
+        tokens.e8s
+    }
+
+    fn total_supply(&mut self) -> u64 {
+        let (supply,): (Nat,) =
+            query_candid(&mut self.pic, LEDGER_CANISTER_ID, "icrc1_total_supply", ()).unwrap();
+        u64::try_from(supply.0).unwrap()
+    }
+
+    fn manage_as(
+        &mut self,
+        caller: Principal,
+        request: ManageNeuronRequest,
+    ) -> Result<Reply, GovernanceError> {
+        let (response,): (ManageNeuronResponse,) = update_candid_as(
+            &mut self.pic,
+            GOVERNANCE_CANISTER_ID,
+            caller,
+            "manage_neuron",
+            (request,),
+        )
+        .unwrap();
+        match response.command.expect("a reply names its command") {
+            Reply::Error(e) => Err(e),
+            reply => Ok(reply),
+        }
+    }
+
+    fn manage(
+        &mut self,
+        caller: Principal,
+        id: u64,
+        command: Command,
+    ) -> Result<Reply, GovernanceError> {
+        self.manage_as(caller, request(Some(id), command))
+    }
+
+    fn claim(&mut self, controller: Principal, memo: u64) -> Result<u64, GovernanceError> {
+        let by = By::MemoAndController(ClaimOrRefreshNeuronFromAccount {
+            controller: Some(controller),
+            memo,
+        });
+        match self.manage_as(
+            controller,
+            request(
+                None,
+                Command::ClaimOrRefresh(ClaimOrRefresh { by: Some(by) }),
+            ),
+        )? {
+            Reply::ClaimOrRefresh(r) => Ok(r.refreshed_neuron_id.unwrap().id),
+            other => panic!("unexpected reply {other:?}"),
+        }
+    }
+
+    fn full_neuron(&mut self, caller: Principal, id: u64) -> Result<Neuron, GovernanceError> {
+        let (r,): (Result<Neuron, GovernanceError>,) = integration_tests::env::query_candid_as(
+            &mut self.pic,
+            GOVERNANCE_CANISTER_ID,
+            caller,
+            "get_full_neuron",
+            (id,),
+        )
+        .unwrap();
+        r
+    }
+
+    /// The full neuron, read as whichever test user controls it.
+    fn neuron(&mut self, id: u64) -> Neuron {
+        (1..=4)
+            .find_map(|n| self.full_neuron(user(n), id).ok())
+            .expect("the neuron exists and a test user controls it")
+    }
+
+    fn neuron_info(&mut self, id: u64) -> NeuronInfo {
+        let (r,): (Result<NeuronInfo, GovernanceError>,) = query_candid(
+            &mut self.pic,
+            GOVERNANCE_CANISTER_ID,
+            "get_neuron_info",
+            (id,),
+        )
+        .unwrap();
+        r.unwrap()
+    }
+
+    fn now_seconds(&self) -> u64 {
+        self.pic.get_time().as_nanos_since_unix_epoch() / 1_000_000_000
+    }
+
+    fn stake_of_account(&mut self, neuron: &Neuron) -> u64 {
+        let subaccount: [u8; 32] = neuron.account.as_slice().try_into().unwrap();
+        self.balance(AccountIdentifier::new(
+            &GOVERNANCE_CANISTER_ID,
+            Some(&subaccount),
+        ))
+    }
+
+    /// A neuron of `controller` holding `e8s`, dissolved and ready to disburse.
+    fn dissolved_neuron(&mut self, controller: Principal, memo: u64, e8s: u64) -> u64 {
+        self.stake(controller, memo, e8s);
+        let id = self.claim(controller, memo).unwrap();
+        self.manage(controller, id, configure(Operation::StartDissolving {}))
+            .unwrap();
+        self.pic.advance_time(Duration::from_secs(ONE_WEEK));
+        id
+    }
+}
+
+fn error_type(result: Result<Reply, GovernanceError>) -> i32 {
+    result.expect_err("the command is refused").error_type
+}
+
+fn should_stake_claim_dissolve_and_disburse_to_the_e8s(backend: Backend) {
+    let mut env = setup(backend);
+    let me = user(1);
+    let supply = env.total_supply();
+    env.stake(me, 1, 10 * ICP);
+    let id = env.claim(me, 1).unwrap();
+    let neuron = env.neuron(id);
+    assert_eq!(neuron.cached_neuron_stake_e8s, 10 * ICP);
+    assert_eq!(neuron.controller, Some(me));
+    assert_eq!(env.neuron_info(id).dissolve_delay_seconds, ONE_WEEK);
+
+    let extend = IncreaseDissolveDelay {
+        additional_dissolve_delay_seconds: (ONE_YEAR - ONE_WEEK) as u32,
+    };
+    env.manage(me, id, configure(Operation::IncreaseDissolveDelay(extend)))
+        .unwrap();
+    let info = env.neuron_info(id);
+    assert_eq!(info.dissolve_delay_seconds, ONE_YEAR);
+    assert_eq!(info.state, NeuronState::NotDissolving as i32);
+    // A year's delay, no age: 10 ICP × (1 + 1/8).
+    assert_eq!(info.potential_voting_power, Some(1_125_000_000));
+
+    env.manage(me, id, configure(Operation::StartDissolving {}))
+        .unwrap();
+    assert_eq!(env.neuron_info(id).state, NeuronState::Dissolving as i32);
+    assert_eq!(
+        error_type(env.manage(me, id, disburse_all())),
+        ErrorType::PreconditionFailed as i32
+    );
+    env.pic.advance_time(Duration::from_secs(ONE_YEAR));
+    env.pic.tick();
+    assert_eq!(env.neuron_info(id).state, NeuronState::Dissolved as i32);
+    let Reply::Disburse(d) = env.manage(me, id, disburse_all()).unwrap() else {
+        panic!("not a disburse reply")
+    };
+    assert!(d.transfer_block_height > 0);
+
+    let mine = AccountIdentifier::new(&me, None);
+    assert_eq!(env.balance(mine), 1_000 * ICP - 2 * FEE);
+    assert_eq!(env.balance(neuron_account(me, 1)), 0);
+    assert_eq!(env.neuron(id).cached_neuron_stake_e8s, 0);
+    assert_eq!(env.total_supply(), supply - 2 * FEE);
+}
+
+fn should_take_a_top_up_on_refresh_without_its_age(backend: Backend) {
+    let mut env = setup(backend);
+    let me = user(1);
+    env.stake(me, 5, 10 * ICP);
+    let id = env.claim(me, 5).unwrap();
+    let aging_since = env.neuron(id).aging_since_timestamp_seconds;
+    env.pic.advance_time(Duration::from_secs(1_000));
+    env.stake(me, 5, 10 * ICP);
+    // Anyone may refresh a neuron: it only reads the ledger.
+    let refresh = ManageNeuronRequest {
+        neuron_id_or_subaccount: Some(NeuronIdOrSubaccount::Subaccount(
+            staking_subaccount(&me, 5).to_vec().into(),
+        )),
+        command: Some(Command::ClaimOrRefresh(ClaimOrRefresh {
+            by: Some(By::NeuronIdOrSubaccount {}),
+        })),
+        id: None,
+    };
+    env.manage_as(user(3), refresh).unwrap();
+    let now = env.now_seconds();
+    let neuron = env.neuron(id);
+    assert_eq!(neuron.cached_neuron_stake_e8s, 20 * ICP);
+    assert_eq!(
+        neuron.aging_since_timestamp_seconds,
+        now - (now - aging_since) / 2
+    );
+    // The other endpoint names the same neuron.
+    let (r,): (ClaimOrRefreshNeuronFromAccountResponse,) = update_candid_as(
+        &mut env.pic,
+        GOVERNANCE_CANISTER_ID,
+        me,
+        "claim_or_refresh_neuron_from_account",
+        (ClaimOrRefreshNeuronFromAccount {
+            controller: None,
+            memo: 5,
+        },),
+    )
+    .unwrap();
+    assert_eq!(
+        r.result,
+        Some(ClaimOrRefreshResult::NeuronId(NeuronId { id }))
+    );
+}
+
+fn should_split_and_merge_with_the_ledger_agreeing(backend: Backend) {
+    let mut env = setup(backend);
+    let me = user(2);
+    let supply = env.total_supply();
+    env.stake(me, 1, 10 * ICP);
+    let parent = env.claim(me, 1).unwrap();
+    let Reply::Split(split) = env
+        .manage(
+            me,
+            parent,
+            Command::Split(Split {
+                amount_e8s: 4 * ICP,
+                memo: None,
+            }),
+        )
+        .unwrap()
+    else {
+        panic!("not a split reply")
+    };
+    let child = split.created_neuron_id.unwrap().id;
+    let (p, c) = (env.neuron(parent), env.neuron(child));
+    assert_eq!(p.cached_neuron_stake_e8s, 6 * ICP);
+    assert_eq!(c.cached_neuron_stake_e8s, 4 * ICP - FEE);
+    assert_eq!(c.dissolve_state, p.dissolve_state);
+    assert_eq!(env.stake_of_account(&p), 6 * ICP);
+    assert_eq!(env.stake_of_account(&c), 4 * ICP - FEE);
+
+    let Reply::Merge(merge) = env
+        .manage(
+            me,
+            parent,
+            Command::Merge(Merge {
+                source_neuron_id: Some(NeuronId { id: child }),
+            }),
+        )
+        .unwrap()
+    else {
+        panic!("not a merge reply")
+    };
+    let (p, c) = (env.neuron(parent), env.neuron(child));
+    assert_eq!(merge.target_neuron, Some(p.clone()));
+    assert_eq!(p.cached_neuron_stake_e8s, 10 * ICP - 2 * FEE);
+    assert_eq!(c.cached_neuron_stake_e8s, 0);
+    assert_eq!(env.stake_of_account(&p), 10 * ICP - 2 * FEE);
+    assert_eq!(env.stake_of_account(&c), 0);
+    assert_eq!(env.total_supply(), supply - 3 * FEE);
+}
+
+/// Who may do what, as a table: for each command, the outcome for a
+/// stranger, the anonymous principal, a hot key and the controller, tried in
+/// that order on one neuron.
+fn should_enforce_the_permission_matrix(backend: Backend) {
+    let mut env = setup(backend);
+    let (controller, hot_key, stranger) = (user(1), user(2), user(3));
+    env.stake(controller, 1, 20 * ICP);
+    let id = env.claim(controller, 1).unwrap();
+    env.stake(controller, 2, 5 * ICP);
+    let other = env.claim(controller, 2).unwrap();
+    env.manage(
+        controller,
+        id,
+        configure(Operation::AddHotKey(AddHotKey {
+            new_hot_key: Some(hot_key),
+        })),
+    )
+    .unwrap();
+
+    const OK: &str = "ok";
+    let commands: Vec<(&str, Command)> = vec![
+        (
+            "IncreaseDissolveDelay",
+            configure(Operation::IncreaseDissolveDelay(IncreaseDissolveDelay {
+                additional_dissolve_delay_seconds: 1,
+            })),
+        ),
+        (
+            "AddHotKey",
+            configure(Operation::AddHotKey(AddHotKey {
+                new_hot_key: Some(user(4)),
+            })),
+        ),
+        (
+            "ChangeAutoStakeMaturity",
+            configure(Operation::ChangeAutoStakeMaturity(
+                ChangeAutoStakeMaturity {
+                    requested_setting_for_auto_stake_maturity: true,
+                },
+            )),
+        ),
+        ("Disburse", disburse_all()),
+        (
+            "Split",
+            Command::Split(Split {
+                amount_e8s: 2 * ICP,
+                memo: None,
+            }),
+        ),
+        (
+            "Merge",
+            Command::Merge(Merge {
+                source_neuron_id: Some(NeuronId { id: other }),
+            }),
+        ),
+        (
+            "Spawn",
+            Command::Spawn(Spawn {
+                percentage_to_spawn: None,
+                new_controller: None,
+                nonce: None,
+            }),
+        ),
+        (
+            "StakeMaturity",
+            Command::StakeMaturity(StakeMaturity {
+                percentage_to_stake: None,
+            }),
+        ),
+        (
+            "DisburseMaturity",
+            Command::DisburseMaturity(DisburseMaturity {
+                percentage_to_disburse: 100,
+                to_account: None,
+                to_account_identifier: None,
+            }),
+        ),
+        (
+            "Follow",
+            Command::Follow(Follow {
+                topic: 4,
+                followees: vec![NeuronId { id: other }],
+            }),
+        ),
+        (
+            "Follow(NeuronManagement)",
+            Command::Follow(Follow {
+                topic: 1,
+                followees: vec![NeuronId { id: other }],
+            }),
+        ),
+        (
+            "RefreshVotingPower",
+            Command::RefreshVotingPower(RefreshVotingPower {}),
+        ),
+        (
+            "ClaimOrRefresh",
+            Command::ClaimOrRefresh(ClaimOrRefresh {
+                by: Some(By::NeuronIdOrSubaccount {}),
+            }),
+        ),
+    ];
+    let name = |r: Result<Reply, GovernanceError>| match r {
+        Ok(_) => OK.to_string(),
+        Err(e) => error_type_name(e.error_type).to_string(),
+    };
+    let callers = [stranger, Principal::anonymous(), hot_key, controller];
+    let mut actual = vec![];
+    for (command_name, command) in &commands {
+        let row: Vec<String> = callers
+            .iter()
+            .map(|&caller| name(env.manage(caller, id, command.clone())))
+            .collect();
+        actual.push((command_name.to_string(), row));
+    }
+    let read_row: Vec<String> = callers
+        .iter()
+        .map(|&caller| match env.full_neuron(caller, id) {
+            Ok(_) => OK.to_string(),
+            Err(e) => error_type_name(e.error_type).to_string(),
+        })
+        .collect();
+    actual.push(("get_full_neuron".to_string(), read_row));
+
+    let denied = "NotAuthorized";
+    let expected: Vec<(&str, [&str; 4])> = vec![
+        ("IncreaseDissolveDelay", [denied, denied, denied, OK]),
+        ("AddHotKey", [denied, denied, denied, OK]),
+        ("ChangeAutoStakeMaturity", [denied, denied, denied, OK]),
+        ("Disburse", [denied, denied, denied, "PreconditionFailed"]),
+        ("Split", [denied, denied, denied, OK]),
+        ("Merge", [denied, denied, denied, OK]),
+        ("Spawn", [denied, denied, denied, "InsufficientFunds"]),
+        ("StakeMaturity", [denied, denied, denied, OK]),
+        (
+            "DisburseMaturity",
+            [denied, denied, denied, "PreconditionFailed"],
+        ),
+        ("Follow", [denied, denied, OK, OK]),
+        ("Follow(NeuronManagement)", [denied, denied, denied, OK]),
+        ("RefreshVotingPower", [denied, denied, OK, OK]),
+        ("ClaimOrRefresh", [OK, OK, OK, OK]),
+        ("get_full_neuron", [denied, denied, OK, OK]),
+    ];
+    let expected: Vec<(String, Vec<String>)> = expected
+        .into_iter()
+        .map(|(c, row)| (c.to_string(), row.iter().map(|s| s.to_string()).collect()))
+        .collect();
+    assert_eq!(actual, expected);
+}
+
+fn error_type_name(code: i32) -> &'static str {
+    const NAMES: [&str; 20] = [
+        "Unspecified",
+        "Ok",
+        "Unavailable",
+        "NotAuthorized",
+        "NotFound",
+        "InvalidCommand",
+        "RequiresNotDissolving",
+        "RequiresDissolving",
+        "RequiresDissolved",
+        "HotKey",
+        "ResourceExhausted",
+        "PreconditionFailed",
+        "External",
+        "LedgerUpdateOngoing",
+        "InsufficientFunds",
+        "InvalidPrincipal",
+        "InvalidProposal",
+        "AlreadyJoinedCommunityFund",
+        "NotInTheCommunityFund",
+        "NeuronAlreadyVoted",
+    ];
+    NAMES[usize::try_from(code).unwrap()]
+}
+
+fn should_pay_once_for_two_interleaved_disburses(backend: Backend) {
+    let mut env = setup(backend);
+    let me = user(1);
+    let id = env.dissolved_neuron(me, 1, 10 * ICP);
+    let mine = AccountIdentifier::new(&me, None);
+    let before = env.balance(mine);
+    let payload = Encode!(&request(Some(id), disburse_all())).unwrap();
+    let first = env
+        .pic
+        .submit_call(GOVERNANCE_CANISTER_ID, me, "manage_neuron", payload.clone())
+        .unwrap();
+    let second = env
+        .pic
+        .submit_call(GOVERNANCE_CANISTER_ID, me, "manage_neuron", payload)
+        .unwrap();
+    let outcome = |bytes: Vec<u8>| {
+        let response: ManageNeuronResponse = candid::decode_one(&bytes).unwrap();
+        response.command.unwrap()
+    };
+    let replies = [
+        outcome(env.pic.await_call(first).unwrap()),
+        outcome(env.pic.await_call(second).unwrap()),
+    ];
+    let paid = replies
+        .iter()
+        .filter(|r| matches!(r, Reply::Disburse(_)))
+        .count();
+    assert_eq!(paid, 1, "{replies:?}");
+    let refused = replies
+        .iter()
+        .find_map(|r| match r {
+            Reply::Error(e) => Some(e.error_type),
+            _ => None,
+        })
+        .unwrap();
+    assert!(
+        refused == ErrorType::LedgerUpdateOngoing as i32
+            || refused == ErrorType::InsufficientFunds as i32,
+        "{replies:?}"
+    );
+    assert_eq!(env.balance(mine), before + 10 * ICP - FEE);
+    assert_eq!(env.balance(neuron_account(me, 1)), 0);
+}
+
+fn should_lose_nothing_when_the_ledger_is_stopped_during_a_disburse(backend: Backend) {
+    let mut env = setup(backend);
+    let me = user(1);
+    let id = env.dissolved_neuron(me, 1, 10 * ICP);
+    let before = env.neuron(id);
+    env.pic.stop_canister(LEDGER_CANISTER_ID, None).unwrap();
+    assert_eq!(
+        error_type(env.manage(me, id, disburse_all())),
+        ErrorType::External as i32
+    );
+    assert_eq!(env.neuron(id), before);
+    env.pic.start_canister(LEDGER_CANISTER_ID, None).unwrap();
+    assert_eq!(env.balance(neuron_account(me, 1)), 10 * ICP);
+    let mine = AccountIdentifier::new(&me, None);
+    let balance = env.balance(mine);
+    env.manage(me, id, disburse_all()).unwrap();
+    assert_eq!(env.balance(mine), balance + 10 * ICP - FEE);
+}
+
+fn should_refuse_bad_input_and_change_nothing(backend: Backend) {
+    let mut env = setup(backend);
+    let me = user(1);
+    // Unknown neuron; no command; a subaccount of the wrong length.
+    assert_eq!(
+        error_type(env.manage(me, 999, configure(Operation::StartDissolving {}))),
+        ErrorType::NotFound as i32
+    );
+    let no_command = ManageNeuronRequest {
+        command: None,
+        ..request(Some(1), disburse_all())
+    };
+    assert_eq!(
+        error_type(env.manage_as(me, no_command)),
+        ErrorType::InvalidCommand as i32
+    );
+    let short = ManageNeuronRequest {
+        neuron_id_or_subaccount: Some(NeuronIdOrSubaccount::Subaccount(vec![1; 31].into())),
+        ..request(None, disburse_all())
+    };
+    assert_eq!(
+        error_type(env.manage_as(me, short)),
+        ErrorType::InvalidCommand as i32
+    );
+    // A stake below the minimum makes no neuron.
+    env.stake(me, 1, ICP / 2);
+    assert_eq!(
+        env.claim(me, 1).unwrap_err().error_type,
+        ErrorType::InsufficientFunds as i32
+    );
+    let (ids,): (Vec<u64>,) = integration_tests::env::query_candid_as(
+        &mut env.pic,
+        GOVERNANCE_CANISTER_ID,
+        me,
+        "get_neuron_ids",
+        (),
+    )
+    .unwrap();
+    assert!(ids.is_empty());
+    // The same controller and nonce name the same neuron, whoever claims.
+    env.stake(me, 1, ICP);
+    let id = env.claim(me, 1).unwrap();
+    assert_eq!(env.claim(me, 1), Ok(id));
+    let by_other = By::MemoAndController(ClaimOrRefreshNeuronFromAccount {
+        controller: Some(me),
+        memo: 1,
+    });
+    let reply = env
+        .manage_as(
+            user(2),
+            request(
+                None,
+                Command::ClaimOrRefresh(ClaimOrRefresh { by: Some(by_other) }),
+            ),
+        )
+        .unwrap();
+    assert!(
+        matches!(reply, Reply::ClaimOrRefresh(r) if r.refreshed_neuron_id == Some(NeuronId { id }))
+    );
+    assert_eq!(env.neuron(id).cached_neuron_stake_e8s, ICP + ICP / 2);
+
+    // The dissolve delay stops at eight years; a timestamp past that is refused.
+    let huge = IncreaseDissolveDelay {
+        additional_dissolve_delay_seconds: u32::MAX,
+    };
+    env.manage(me, id, configure(Operation::IncreaseDissolveDelay(huge)))
+        .unwrap();
+    env.manage(me, id, configure(Operation::IncreaseDissolveDelay(huge)))
+        .unwrap();
+    assert_eq!(env.neuron_info(id).dissolve_delay_seconds, 8 * ONE_YEAR);
+    let before = env.neuron(id);
+    let too_late = SetDissolveTimestamp {
+        dissolve_timestamp_seconds: env.now_seconds() + 9 * ONE_YEAR,
+    };
+    assert_eq!(
+        error_type(env.manage(me, id, configure(Operation::SetDissolveTimestamp(too_late)))),
+        ErrorType::InvalidCommand as i32
+    );
+    // Ten hot keys at most; fifteen followees per topic at most.
+    for n in 0..10u8 {
+        let key = Principal::from_slice(&[n, 0x77]);
+        env.manage(
+            me,
+            id,
+            configure(Operation::AddHotKey(AddHotKey {
+                new_hot_key: Some(key),
+            })),
+        )
+        .unwrap();
+    }
+    let eleventh = AddHotKey {
+        new_hot_key: Some(user(4)),
+    };
+    assert_eq!(
+        error_type(env.manage(me, id, configure(Operation::AddHotKey(eleventh)))),
+        ErrorType::ResourceExhausted as i32
+    );
+    let mut followees = vec![];
+    for memo in 10..26 {
+        env.stake(user(2), memo, ICP);
+        followees.push(NeuronId {
+            id: env.claim(user(2), memo).unwrap(),
+        });
+    }
+    assert_eq!(
+        error_type(env.manage(
+            me,
+            id,
+            Command::Follow(Follow {
+                topic: 4,
+                followees
+            })
+        )),
+        ErrorType::InvalidCommand as i32
+    );
+    let after = env.neuron(id);
+    assert_eq!(after.hot_keys.len(), 10);
+    assert_eq!(
+        (after.dissolve_state, after.followees.clone()),
+        (before.dissolve_state, before.followees)
+    );
+    // A request that is not Candid for the method is rejected.
+    let reject = env
+        .pic
+        .update_call(
+            GOVERNANCE_CANISTER_ID,
+            me,
+            "manage_neuron",
+            b"DIDL\x00\x01\x7f".to_vec(),
+        )
+        .unwrap_err();
+    assert!(!reject.reject_message.is_empty());
+}
+
+fn should_list_the_callers_neurons_page_by_page(backend: Backend) {
+    let mut env = setup(backend);
+    let (me, friend) = (user(1), user(2));
+    let mut mine = vec![];
+    for memo in 0..5 {
+        env.stake(me, memo, 2 * ICP);
+        mine.push(env.claim(me, memo).unwrap());
+    }
+    env.stake(friend, 0, 2 * ICP);
+    let theirs = env.claim(friend, 0).unwrap();
+    // The friend holds a hot key of one of mine.
+    env.manage(
+        me,
+        mine[4],
+        configure(Operation::AddHotKey(AddHotKey {
+            new_hot_key: Some(friend),
+        })),
+    )
+    .unwrap();
+    let list = |env: &mut Env, caller, page| {
+        let (r,): (ListNeuronsResponse,) = integration_tests::env::query_candid_as(
+            &mut env.pic,
+            GOVERNANCE_CANISTER_ID,
+            caller,
+            "list_neurons",
+            (ListNeurons {
+                neuron_ids: vec![theirs],
+                include_neurons_readable_by_caller: true,
+                page_number: Some(page),
+                page_size: Some(2),
+                ..Default::default()
+            },),
+        )
+        .unwrap();
+        r
+    };
+    let mut seen = vec![];
+    for page in 0..3 {
+        let r = list(&mut env, me, page);
+        assert_eq!(r.total_pages_available, Some(3));
+        seen.extend(r.neuron_infos.iter().map(|(id, _)| *id));
+        // The friend's neuron is listed, but only mine in full.
+        assert!(r.full_neurons.iter().all(|n| n.controller == Some(me)));
+    }
+    let mut expected = mine.clone();
+    expected.push(theirs);
+    expected.sort_unstable();
+    assert_eq!(seen, expected);
+    let r = list(&mut env, friend, 0);
+    let full: Vec<u64> = r.full_neurons.iter().map(|n| n.id.unwrap().id).collect();
+    assert_eq!(full, vec![theirs.min(mine[4]), theirs.max(mine[4])]);
+}
