@@ -65,7 +65,7 @@ rustflags=(
 # size (see the profiles in Cargo.toml).
 profile_of() {
   case "$1" in
-    ledger) echo canister ;;
+    ledger | governance) echo canister ;;
     *) echo canister-small ;;
   esac
 }

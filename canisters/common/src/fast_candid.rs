@@ -16,6 +16,7 @@
 use candid::utils::ArgumentEncoder;
 use candid::{CandidType, Nat, Principal};
 use serde::de::DeserializeOwned;
+use std::marker::PhantomData;
 use std::sync::OnceLock;
 
 /// Reads Candid values. Every method returns `None` on anything unexpected,
@@ -242,6 +243,42 @@ pub fn encode_nat64_result<E: CandidType>(result: Result<u64, E>, prefix: &Known
     }
 }
 
+/// Encodes one-argument messages of type `T` with the type table computed
+/// once: for a large type (many records and variants), building the table
+/// costs far more than writing the value. The bytes are exactly those of
+/// `candid::encode_one`.
+pub struct KnownTypes<T>(OnceLock<Vec<u8>>, PhantomData<fn(&T)>);
+
+impl<T: CandidType> KnownTypes<T> {
+    pub const fn new() -> Self {
+        Self(OnceLock::new(), PhantomData)
+    }
+
+    pub fn encode(&self, value: &T) -> Vec<u8> {
+        let header = self.0.get_or_init(|| {
+            // As `IDLBuilder::new` does, so that the table is the same.
+            candid::types::internal::env_clear();
+            let mut types = candid::ser::TypeSerialize::new();
+            types
+                .push_type(&T::ty())
+                .expect("a Rust type has a type table");
+            types.serialize().expect("a type table serializes");
+            [b"DIDL".as_slice(), types.get_result()].concat()
+        });
+        let mut values = candid::ser::ValueSerializer::new();
+        value
+            .idl_serialize(&mut values)
+            .expect("a value serializes as its own type");
+        [header.as_slice(), values.get_result()].concat()
+    }
+}
+
+impl<T: CandidType> Default for KnownTypes<T> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 /// The bytes of a reply before its final value, computed once.
 pub struct KnownReply(OnceLock<Vec<u8>>);
 
@@ -389,5 +426,42 @@ mod tests {
             encode_nat_result::<String>(Err("no".into()), &REPLY),
             Encode!(&Err::<Nat, String>("no".into())).unwrap()
         );
+    }
+}
+
+#[cfg(test)]
+mod known_types_tests {
+    use super::*;
+    use candid::Deserialize;
+
+    #[derive(CandidType, Deserialize, Clone, Debug, PartialEq)]
+    enum Reply {
+        Error { message: String, code: i32 },
+        Done(Option<Box<Reply>>),
+        Listed(Vec<(u64, Option<Principal>)>),
+    }
+
+    static REPLY: KnownTypes<Reply> = KnownTypes::new();
+
+    #[test]
+    fn cached_type_tables_encode_exactly_as_candid_does() {
+        let values = [
+            Reply::Error {
+                message: "no".into(),
+                code: 3,
+            },
+            Reply::Done(Some(Box::new(Reply::Listed(vec![
+                (1, None),
+                (2, Some(Principal::anonymous())),
+            ])))),
+            Reply::Done(None),
+        ];
+        for value in values {
+            // Other types encoded in between must not disturb the cache.
+            candid::encode_one(Some(7u8)).unwrap();
+            let bytes = REPLY.encode(&value);
+            assert_eq!(bytes, candid::encode_one(&value).unwrap());
+            assert_eq!(candid::decode_one::<Reply>(&bytes).unwrap(), value);
+        }
     }
 }

@@ -5,11 +5,13 @@ pub mod config;
 pub mod governance;
 pub mod manage;
 pub mod neuron;
+pub mod neuron_codec;
 pub mod neuron_store;
 pub mod state;
 pub mod views;
 
 use candid::Principal;
+use canister_common::fast_candid::KnownTypes;
 use config::Config;
 use ic_cdk::api::msg_caller;
 use ic_cdk::{init, post_upgrade, query, trap, update};
@@ -46,7 +48,19 @@ fn start_timers() {
     ic_cdk_timers::set_timer_interval(MATURITY_TIMER_INTERVAL, manage::mint_due_maturity);
 }
 
-#[update]
+/// Replies with large types are encoded with their type tables cached.
+static MANAGE_NEURON_RESPONSE: KnownTypes<ManageNeuronResponse> = KnownTypes::new();
+static LIST_NEURONS_RESPONSE: KnownTypes<ListNeuronsResponse> = KnownTypes::new();
+
+fn encode_manage_neuron_response(response: ManageNeuronResponse) -> Vec<u8> {
+    MANAGE_NEURON_RESPONSE.encode(&response)
+}
+
+fn encode_list_neurons_response(response: ListNeuronsResponse) -> Vec<u8> {
+    LIST_NEURONS_RESPONSE.encode(&response)
+}
+
+#[update(hidden = true, encode_with = "encode_manage_neuron_response")]
 async fn manage_neuron(request: ManageNeuronRequest) -> ManageNeuronResponse {
     let reply = manage::manage_neuron(msg_caller(), request)
         .await
@@ -70,7 +84,7 @@ async fn claim_or_refresh_neuron_from_account(
     }
 }
 
-#[query]
+#[query(hidden = true, encode_with = "encode_list_neurons_response")]
 fn list_neurons(request: ListNeurons) -> ListNeuronsResponse {
     let economics = state::read_config(|c| c.economics.clone());
     state::read(|g| views::list_neurons(g, &msg_caller(), &request, &economics, now_seconds()))
@@ -150,6 +164,24 @@ fn get_network_economics_parameters() -> NetworkEconomics {
 #[query]
 fn get_build_metadata() -> String {
     format!("{} {}", env!("CARGO_PKG_NAME"), env!("CARGO_PKG_VERSION"))
+}
+
+/// The interface of the endpoints whose replies are encoded by hand
+/// (`hidden` keeps the macro from declaring them as blob to blob).
+#[cfg(test)]
+#[allow(dead_code)]
+mod hand_coded_signatures {
+    use super::*;
+
+    #[candid::candid_method(update)]
+    fn manage_neuron(_: ManageNeuronRequest) -> ManageNeuronResponse {
+        unreachable!("declares a signature only")
+    }
+
+    #[candid::candid_method(query)]
+    fn list_neurons(_: ListNeurons) -> ListNeuronsResponse {
+        unreachable!("declares a signature only")
+    }
 }
 
 #[cfg(test)]

@@ -36,7 +36,7 @@ fn refused(kind: ErrorType, message: impl Into<String>) -> NeuronError {
     GovernanceError::new(kind, message)
 }
 
-#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Neuron {
     pub id: u64,
     pub controller: Principal,

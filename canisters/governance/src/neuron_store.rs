@@ -4,7 +4,6 @@
 
 use crate::neuron::Neuron;
 use candid::Principal;
-use canister_common::Candid;
 use ic_stable_structures::{Memory, StableBTreeMap};
 
 /// A principal (at most 29 bytes), length-prefixed to a fixed 30 bytes,
@@ -28,7 +27,7 @@ pub enum StoreError {
 }
 
 pub struct NeuronStore<M: Memory> {
-    neurons: StableBTreeMap<u64, Candid<Neuron>, M>,
+    neurons: StableBTreeMap<u64, Neuron, M>,
     by_subaccount: StableBTreeMap<[u8; 32], u64, M>,
     by_principal: StableBTreeMap<PrincipalKey, (), M>,
 }
@@ -51,7 +50,7 @@ impl<M: Memory> NeuronStore<M> {
     }
 
     pub fn get(&self, id: u64) -> Option<Neuron> {
-        self.neurons.get(&id).map(|c| c.0)
+        self.neurons.get(&id)
     }
 
     pub fn id_by_subaccount(&self, subaccount: &[u8; 32]) -> Option<u64> {
@@ -70,7 +69,7 @@ impl<M: Memory> NeuronStore<M> {
             self.by_principal
                 .insert(principal_key(&principal, neuron.id), ());
         }
-        self.neurons.insert(neuron.id, Candid(neuron));
+        self.neurons.insert(neuron.id, neuron);
         Ok(())
     }
 
@@ -92,12 +91,12 @@ impl<M: Memory> NeuronStore<M> {
         for new in after.iter().filter(|p| !before.contains(p)) {
             self.by_principal.insert(principal_key(new, id), ());
         }
-        self.neurons.insert(id, Candid(neuron));
+        self.neurons.insert(id, neuron);
         Ok(result)
     }
 
     pub fn remove(&mut self, id: u64) -> Result<Neuron, StoreError> {
-        let Candid(neuron) = self
+        let neuron = self
             .neurons
             .remove(&id)
             .ok_or(StoreError::NoSuchNeuron(id))?;

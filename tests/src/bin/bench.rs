@@ -298,6 +298,159 @@ fn bench_cmc() {
     assert_eq!(minted, Nat::from(deposited), "cycles minted = Σ deposited");
 }
 
+/// Governance's figures: a neuron's commands, listing, memory, size.
+fn bench_governance() {
+    use nns_api::governance::{
+        By, ClaimOrRefresh, ClaimOrRefreshNeuronFromAccount, Configure, Disburse,
+        IncreaseDissolveDelay, ListNeurons, ListNeuronsResponse,
+        ManageNeuronCommandRequest as Command, ManageNeuronCommandResponse as Reply,
+        ManageNeuronRequest, ManageNeuronResponse, NeuronId, NeuronIdOrSubaccount, Operation,
+        staking_subaccount,
+    };
+    use nns_api::ids::GOVERNANCE_CANISTER_ID;
+    const E8S: u64 = 100_000_000;
+    let neurons: u64 =
+        std::env::var("BENCH_NEURONS").map_or(1_000, |v| v.parse().expect("a number"));
+    let owner = user(7);
+    let mut env = TestEnv::new(Backend::Runtime);
+    install_ledger(&mut env, [(owner, neurons * 2 * E8S)]);
+    integration_tests::install_governance(&mut env, None);
+    let mut pic = env.into_runtime();
+    let stable_before = pic.get_stable_memory(GOVERNANCE_CANISTER_ID).len();
+    let manage = |pic: &mut PocketIc, id: Option<u64>, command: Command| -> (Reply, u64) {
+        let before = pic.total_instructions(GOVERNANCE_CANISTER_ID);
+        let request = ManageNeuronRequest {
+            neuron_id_or_subaccount: id.map(|id| NeuronIdOrSubaccount::NeuronId(NeuronId { id })),
+            command: Some(command),
+            id: None,
+        };
+        let (r,): (ManageNeuronResponse,) = update_candid_as(
+            pic,
+            GOVERNANCE_CANISTER_ID,
+            owner,
+            "manage_neuron",
+            (request,),
+        )
+        .unwrap();
+        let reply = r.command.unwrap();
+        assert!(!matches!(reply, Reply::Error(_)), "{reply:?}");
+        (
+            reply,
+            pic.total_instructions(GOVERNANCE_CANISTER_ID) - before,
+        )
+    };
+    let mut ids = vec![];
+    let (mut claim, mut delay, mut disburse) = (0, 0, 0);
+    let start = Instant::now();
+    for memo in 0..neurons {
+        let args = TransferArgs {
+            memo: Memo(0),
+            amount: Tokens::from_e8s(E8S),
+            fee: Tokens::from_e8s(FEE),
+            from_subaccount: None,
+            to: AccountIdentifier::new(
+                &GOVERNANCE_CANISTER_ID,
+                Some(&staking_subaccount(&owner, memo)),
+            ),
+            created_at_time: None,
+        };
+        let (paid,): (Result<u64, IcpTransferError>,) =
+            update_candid_as(&mut pic, LEDGER_CANISTER_ID, owner, "transfer", (args,)).unwrap();
+        paid.unwrap();
+        let by = By::MemoAndController(ClaimOrRefreshNeuronFromAccount {
+            controller: None,
+            memo,
+        });
+        let (reply, used) = manage(
+            &mut pic,
+            None,
+            Command::ClaimOrRefresh(ClaimOrRefresh { by: Some(by) }),
+        );
+        let Reply::ClaimOrRefresh(r) = reply else {
+            unreachable!()
+        };
+        ids.push(r.refreshed_neuron_id.unwrap().id);
+        claim += used;
+    }
+    let claims_per_second = neurons as f64 / start.elapsed().as_secs_f64();
+    let stable_after = pic.get_stable_memory(GOVERNANCE_CANISTER_ID).len();
+    for &id in &ids {
+        let op = Operation::IncreaseDissolveDelay(IncreaseDissolveDelay {
+            additional_dissolve_delay_seconds: 1,
+        });
+        delay += manage(
+            &mut pic,
+            Some(id),
+            Command::Configure(Configure {
+                operation: Some(op),
+            }),
+        )
+        .1;
+    }
+    let list_page = |pic: &mut PocketIc, page_size: u64| {
+        let request = ListNeurons {
+            include_neurons_readable_by_caller: true,
+            page_size: Some(page_size),
+            ..Default::default()
+        };
+        // As a replicated call, so that the runtime counts its instructions.
+        let (r,): (ListNeuronsResponse,) = update_candid_as(
+            pic,
+            GOVERNANCE_CANISTER_ID,
+            owner,
+            "list_neurons",
+            (request,),
+        )
+        .unwrap();
+        assert_eq!(r.full_neurons.len() as u64, page_size.min(neurons));
+        pic.last_execution_instructions(GOVERNANCE_CANISTER_ID)
+    };
+    let list_100 = list_page(&mut pic, 100);
+    for &id in &ids {
+        let op = Operation::StartDissolving {};
+        manage(
+            &mut pic,
+            Some(id),
+            Command::Configure(Configure {
+                operation: Some(op),
+            }),
+        );
+    }
+    pic.advance_time(std::time::Duration::from_secs(8 * 24 * 3600));
+    for &id in &ids {
+        let all = Disburse {
+            to_account: None,
+            amount: None,
+        };
+        disburse += manage(&mut pic, Some(id), Command::Disburse(all)).1;
+    }
+    let n = neurons;
+    println!("\nGovernance ({n} neurons of one controller, with the real ledger)");
+    println!("(list_neurons: the controller's first 100, non-empty neurons checked)");
+    println!("{:<40} {:>14}", "claim neuron, instructions", claim / n);
+    println!(
+        "{:<40} {:>14.0}",
+        "claims per second (transfer + claim)", claims_per_second
+    );
+    println!(
+        "{:<40} {:>14}",
+        "increase dissolve delay, instructions",
+        delay / n
+    );
+    println!("{:<40} {:>14}", "disburse, instructions", disburse / n);
+    println!("{:<40} {:>14}", "list_neurons, a page of 100", list_100);
+    println!(
+        "{:<40} {:>14}",
+        "stable memory per neuron, bytes",
+        (stable_after - stable_before) as u64 / n
+    );
+    let bytes = std::fs::metadata(wasm_gz_path("governance")).unwrap().len();
+    println!(
+        "{:<40} {:>14} (goal ≤ 850 KB; real limit 1.7 MB)",
+        "governance.wasm.gz bytes", bytes
+    );
+}
+
 fn main() {
     let which: Vec<String> = std::env::args().skip(1).collect();
     let all = which.is_empty();
@@ -306,5 +459,8 @@ fn main() {
     }
     if all || which.iter().any(|w| w == "cmc") {
         bench_cmc();
+    }
+    if all || which.iter().any(|w| w == "governance") {
+        bench_governance();
     }
 }
