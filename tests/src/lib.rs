@@ -3,6 +3,7 @@
 //! installed on a [`TestEnv`] (either backend; see [`env`]).
 
 pub mod env;
+pub mod nns;
 
 use env::TestEnv;
 use std::io::Read;

@@ -4,20 +4,24 @@
 //! concurrency, a stopped ledger and bad input.
 
 use candid::{Encode, Nat, Principal};
-use integration_tests::env::{Backend, TestEnv, query_candid, update_candid_as};
-use integration_tests::{install_governance, install_ledger, on_both_backends};
+use integration_tests::env::{Backend, update_candid_as};
+use integration_tests::nns::{
+    FEE, ICP, NnsEnv as Env, ONE_WEEK, ONE_YEAR, configure, disburse_all, error_type,
+    neuron_account, request, user,
+};
+use integration_tests::on_both_backends;
 use nns_api::AccountIdentifier;
 use nns_api::governance::{
     AddHotKey, By, ChangeAutoStakeMaturity, ClaimOrRefresh, ClaimOrRefreshNeuronFromAccount,
-    ClaimOrRefreshNeuronFromAccountResponse, ClaimOrRefreshResult, Configure, Disburse,
-    DisburseMaturity, ErrorType, Follow, GovernanceError, IncreaseDissolveDelay, ListNeurons,
-    ListNeuronsResponse, ManageNeuronCommandRequest as Command,
-    ManageNeuronCommandResponse as Reply, ManageNeuronRequest, ManageNeuronResponse, Merge, Neuron,
-    NeuronId, NeuronIdOrSubaccount, NeuronInfo, NeuronState, Operation, RefreshVotingPower,
-    SetDissolveTimestamp, Spawn, Split, StakeMaturity, staking_subaccount,
+    ClaimOrRefreshNeuronFromAccountResponse, ClaimOrRefreshResult, DisburseMaturity, ErrorType,
+    Follow, GovernanceError, IncreaseDissolveDelay, ListNeurons, ListNeuronsResponse,
+    ManageNeuronCommandRequest as Command, ManageNeuronCommandResponse as Reply,
+    ManageNeuronRequest, ManageNeuronResponse, Merge, NeuronId, NeuronIdOrSubaccount, NeuronState,
+    Operation, RefreshVotingPower, SetDissolveTimestamp, Spawn, Split, StakeMaturity,
+    staking_subaccount,
 };
 use nns_api::ids::{GOVERNANCE_CANISTER_ID, LEDGER_CANISTER_ID};
-use nns_api::ledger::{AccountBalanceArgs, Memo, Tokens, TransferArgs, TransferError};
+use nns_api::ledger::{Memo, Tokens, TransferArgs, TransferError};
 use std::time::Duration;
 
 on_both_backends!(
@@ -31,192 +35,8 @@ on_both_backends!(
     should_list_the_callers_neurons_page_by_page,
 );
 
-const FEE: u64 = 10_000;
-const ICP: u64 = 100_000_000;
-const ONE_YEAR: u64 = 31_557_600;
-const ONE_WEEK: u64 = 7 * 24 * 60 * 60;
-
-fn user(n: u8) -> Principal {
-    Principal::from_slice(&[n, 0x9e, 1])
-}
-
-struct Env {
-    pic: TestEnv,
-}
-
 fn setup(backend: Backend) -> Env {
-    let mut pic = TestEnv::new(backend);
-    install_ledger(&mut pic, (1..=4).map(|n| (user(n), 1_000 * ICP)));
-    install_governance(&mut pic, None);
-    Env { pic }
-}
-
-fn neuron_account(controller: Principal, memo: u64) -> AccountIdentifier {
-    AccountIdentifier::new(
-        &GOVERNANCE_CANISTER_ID,
-        Some(&staking_subaccount(&controller, memo)),
-    )
-}
-
-fn request(id: Option<u64>, command: Command) -> ManageNeuronRequest {
-    ManageNeuronRequest {
-        neuron_id_or_subaccount: id.map(|id| NeuronIdOrSubaccount::NeuronId(NeuronId { id })),
-        command: Some(command),
-        id: None,
-    }
-}
-
-fn configure(operation: Operation) -> Command {
-    Command::Configure(Configure {
-        operation: Some(operation),
-    })
-}
-
-fn disburse_all() -> Command {
-    Command::Disburse(Disburse {
-        to_account: None,
-        amount: None,
-    })
-}
-
-impl Env {
-    fn transfer(&mut self, from: Principal, to: AccountIdentifier, e8s: u64) -> u64 {
-        // Identical legacy transfers at one ledger time are duplicates.
-        self.pic.advance_time(Duration::from_nanos(1));
-        let args = TransferArgs {
-            memo: Memo(0),
-            amount: Tokens::from_e8s(e8s),
-            fee: Tokens::from_e8s(FEE),
-            from_subaccount: None,
-            to,
-            created_at_time: None,
-        };
-        let (r,): (Result<u64, TransferError>,) =
-            update_candid_as(&mut self.pic, LEDGER_CANISTER_ID, from, "transfer", (args,)).unwrap();
-        r.unwrap()
-    }
-
-    fn stake(&mut self, controller: Principal, memo: u64, e8s: u64) {
-        self.transfer(controller, neuron_account(controller, memo), e8s);
-    }
-
-    fn balance(&mut self, account: AccountIdentifier) -> u64 {
-        let (tokens,): (Tokens,) = query_candid(
-            &mut self.pic,
-            LEDGER_CANISTER_ID,
-            "account_balance",
-            (AccountBalanceArgs { account },),
-        )
-        .unwrap();
-        tokens.e8s
-    }
-
-    fn total_supply(&mut self) -> u64 {
-        let (supply,): (Nat,) =
-            query_candid(&mut self.pic, LEDGER_CANISTER_ID, "icrc1_total_supply", ()).unwrap();
-        u64::try_from(supply.0).unwrap()
-    }
-
-    fn manage_as(
-        &mut self,
-        caller: Principal,
-        request: ManageNeuronRequest,
-    ) -> Result<Reply, GovernanceError> {
-        let (response,): (ManageNeuronResponse,) = update_candid_as(
-            &mut self.pic,
-            GOVERNANCE_CANISTER_ID,
-            caller,
-            "manage_neuron",
-            (request,),
-        )
-        .unwrap();
-        match response.command.expect("a reply names its command") {
-            Reply::Error(e) => Err(e),
-            reply => Ok(reply),
-        }
-    }
-
-    fn manage(
-        &mut self,
-        caller: Principal,
-        id: u64,
-        command: Command,
-    ) -> Result<Reply, GovernanceError> {
-        self.manage_as(caller, request(Some(id), command))
-    }
-
-    fn claim(&mut self, controller: Principal, memo: u64) -> Result<u64, GovernanceError> {
-        let by = By::MemoAndController(ClaimOrRefreshNeuronFromAccount {
-            controller: Some(controller),
-            memo,
-        });
-        match self.manage_as(
-            controller,
-            request(
-                None,
-                Command::ClaimOrRefresh(ClaimOrRefresh { by: Some(by) }),
-            ),
-        )? {
-            Reply::ClaimOrRefresh(r) => Ok(r.refreshed_neuron_id.unwrap().id),
-            other => panic!("unexpected reply {other:?}"),
-        }
-    }
-
-    fn full_neuron(&mut self, caller: Principal, id: u64) -> Result<Neuron, GovernanceError> {
-        let (r,): (Result<Neuron, GovernanceError>,) = integration_tests::env::query_candid_as(
-            &mut self.pic,
-            GOVERNANCE_CANISTER_ID,
-            caller,
-            "get_full_neuron",
-            (id,),
-        )
-        .unwrap();
-        r
-    }
-
-    /// The full neuron, read as whichever test user controls it.
-    fn neuron(&mut self, id: u64) -> Neuron {
-        (1..=4)
-            .find_map(|n| self.full_neuron(user(n), id).ok())
-            .expect("the neuron exists and a test user controls it")
-    }
-
-    fn neuron_info(&mut self, id: u64) -> NeuronInfo {
-        let (r,): (Result<NeuronInfo, GovernanceError>,) = query_candid(
-            &mut self.pic,
-            GOVERNANCE_CANISTER_ID,
-            "get_neuron_info",
-            (id,),
-        )
-        .unwrap();
-        r.unwrap()
-    }
-
-    fn now_seconds(&self) -> u64 {
-        self.pic.get_time().as_nanos_since_unix_epoch() / 1_000_000_000
-    }
-
-    fn stake_of_account(&mut self, neuron: &Neuron) -> u64 {
-        let subaccount: [u8; 32] = neuron.account.as_slice().try_into().unwrap();
-        self.balance(AccountIdentifier::new(
-            &GOVERNANCE_CANISTER_ID,
-            Some(&subaccount),
-        ))
-    }
-
-    /// A neuron of `controller` holding `e8s`, dissolved and ready to disburse.
-    fn dissolved_neuron(&mut self, controller: Principal, memo: u64, e8s: u64) -> u64 {
-        self.stake(controller, memo, e8s);
-        let id = self.claim(controller, memo).unwrap();
-        self.manage(controller, id, configure(Operation::StartDissolving {}))
-            .unwrap();
-        self.pic.advance_time(Duration::from_secs(ONE_WEEK));
-        id
-    }
-}
-
-fn error_type(result: Result<Reply, GovernanceError>) -> i32 {
-    result.expect_err("the command is refused").error_type
+    Env::new(backend)
 }
 
 fn should_stake_claim_dissolve_and_disburse_to_the_e8s(backend: Backend) {

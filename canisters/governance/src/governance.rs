@@ -20,6 +20,7 @@ use crate::neuron::{
     NOT_AGING, Neuron, split_subaccount, staking_subaccount,
 };
 use crate::neuron_store::{NeuronStore, StoreError};
+use crate::proposals::{ProposalMemories, Proposals};
 use candid::Principal;
 use ic_stable_structures::{Memory, StableBTreeMap, StableCell};
 use nns_api::AccountIdentifier;
@@ -128,7 +129,8 @@ pub enum MaturityMint {
 }
 
 pub struct Governance<M: Memory> {
-    neurons: NeuronStore<M>,
+    pub(crate) neurons: NeuronStore<M>,
+    pub(crate) proposals: Proposals<M>,
     /// (due time, neuron id) of spawns and maturity disbursements to mint.
     due: StableBTreeMap<(u64, u64), (), M>,
     next_neuron_id: StableCell<u64, M>,
@@ -145,6 +147,7 @@ pub struct Memories<M> {
     pub by_principal: M,
     pub due: M,
     pub next_neuron_id: M,
+    pub proposals: ProposalMemories<M>,
 }
 
 impl<M: Memory> Governance<M> {
@@ -155,6 +158,7 @@ impl<M: Memory> Governance<M> {
                 memories.by_subaccount,
                 memories.by_principal,
             ),
+            proposals: Proposals::init(memories.proposals),
             due: StableBTreeMap::init(memories.due),
             next_neuron_id: StableCell::init(memories.next_neuron_id, 1),
             locked: BTreeSet::new(),
@@ -420,9 +424,11 @@ impl<M: Memory> Governance<M> {
             ));
         }
         let mut changed = self.neuron(id)?;
-        changed.follow(topic, followees)?;
+        let old = changed.followees.get(&topic).cloned().unwrap_or_default();
+        changed.follow(topic, followees.clone())?;
         changed.voting_power_refreshed_timestamp_seconds = now;
         self.neurons.update(id, |n| *n = changed)?;
+        self.index_following(id, topic, &old, &followees);
         Ok(())
     }
 
@@ -1011,6 +1017,36 @@ fn derived_nonce(parent_id: u64, child_id: u64, now: u64) -> u64 {
         hasher.update(part.to_be_bytes());
     }
     u64::from_be_bytes(hasher.finalize()[..8].try_into().expect("8 bytes"))
+}
+
+#[cfg(test)]
+impl Governance<ic_stable_structures::VectorMemory> {
+    /// Governance in heap memory, for unit tests.
+    pub(crate) fn for_tests() -> Self {
+        let m = ic_stable_structures::VectorMemory::default;
+        Governance::init(
+            Memories {
+                neurons: m(),
+                by_subaccount: m(),
+                by_principal: m(),
+                due: m(),
+                next_neuron_id: m(),
+                proposals: ProposalMemories {
+                    bodies: m(),
+                    states: m(),
+                    ballots: m(),
+                    followers: m(),
+                    next_proposal_id: m(),
+                },
+            },
+            Principal::from_slice(&[0, 0, 0, 0, 0, 0, 0, 1, 1, 1]),
+        )
+    }
+
+    /// Inserts a neuron as it would be after a claim, for unit tests.
+    pub(crate) fn insert_for_tests(&mut self, neuron: Neuron) {
+        self.neurons.insert(neuron).expect("a new neuron");
+    }
 }
 
 #[cfg(test)]

@@ -2,11 +2,13 @@
 //! the logic lives in the modules below, which unit-test without a runtime.
 
 pub mod config;
+pub mod execution;
 pub mod governance;
 pub mod manage;
 pub mod neuron;
 pub mod neuron_codec;
 pub mod neuron_store;
+pub mod proposals;
 pub mod state;
 pub mod views;
 
@@ -18,14 +20,18 @@ use ic_cdk::{init, post_upgrade, query, trap, update};
 use manage::now_seconds;
 use nns_api::governance::{
     ClaimOrRefreshNeuronFromAccount, ClaimOrRefreshNeuronFromAccountResponse, ClaimOrRefreshResult,
-    ErrorType, GovernanceArg, GovernanceError, ListNeurons, ListNeuronsResponse,
+    ErrorType, GetPendingProposalsRequest, GovernanceArg, GovernanceError, ListNeurons,
+    ListNeuronsResponse, ListProposalInfoRequest, ListProposalInfoResponse,
     ManageNeuronCommandResponse, ManageNeuronRequest, ManageNeuronResponse, NetworkEconomics,
-    Neuron, NeuronId, NeuronIdOrSubaccount, NeuronInfo,
+    Neuron, NeuronId, NeuronIdOrSubaccount, NeuronInfo, ProposalInfo,
 };
 use std::time::Duration;
 
 /// How often due spawns and maturity disbursements are looked for.
 const MATURITY_TIMER_INTERVAL: Duration = Duration::from_secs(60);
+/// How often proposals past their deadline are decided (and adopted ones
+/// whose execution failed to start are executed).
+const PROPOSAL_TIMER_INTERVAL: Duration = Duration::from_secs(60);
 
 nns_api::embed_candid_metadata!("../../../candid/governance.did", b"(GovernanceArg)");
 
@@ -46,11 +52,32 @@ fn post_upgrade() {
 
 fn start_timers() {
     ic_cdk_timers::set_timer_interval(MATURITY_TIMER_INTERVAL, manage::mint_due_maturity);
+    ic_cdk_timers::set_timer_interval(PROPOSAL_TIMER_INTERVAL, execution::process_proposals);
+}
+
+#[query]
+fn get_proposal_info(id: u64) -> Option<ProposalInfo> {
+    state::read(|g| views::proposal_info(g, id, &msg_caller(), now_seconds(), false))
+}
+
+#[query(hidden = true, encode_with = "encode_list_proposals_response")]
+fn list_proposals(request: ListProposalInfoRequest) -> ListProposalInfoResponse {
+    state::read(|g| views::list_proposals(g, &msg_caller(), &request, now_seconds()))
+}
+
+#[query]
+fn get_pending_proposals(_: Option<GetPendingProposalsRequest>) -> Vec<ProposalInfo> {
+    state::read(|g| views::pending_proposals(g, &msg_caller(), now_seconds()))
 }
 
 /// Replies with large types are encoded with their type tables cached.
 static MANAGE_NEURON_RESPONSE: KnownTypes<ManageNeuronResponse> = KnownTypes::new();
 static LIST_NEURONS_RESPONSE: KnownTypes<ListNeuronsResponse> = KnownTypes::new();
+static LIST_PROPOSALS_RESPONSE: KnownTypes<ListProposalInfoResponse> = KnownTypes::new();
+
+fn encode_list_proposals_response(response: ListProposalInfoResponse) -> Vec<u8> {
+    LIST_PROPOSALS_RESPONSE.encode(&response)
+}
 
 fn encode_manage_neuron_response(response: ManageNeuronResponse) -> Vec<u8> {
     MANAGE_NEURON_RESPONSE.encode(&response)
@@ -180,6 +207,11 @@ mod hand_coded_signatures {
 
     #[candid::candid_method(query)]
     fn list_neurons(_: ListNeurons) -> ListNeuronsResponse {
+        unreachable!("declares a signature only")
+    }
+
+    #[candid::candid_method(query)]
+    fn list_proposals(_: ListProposalInfoRequest) -> ListProposalInfoResponse {
         unreachable!("declares a signature only")
     }
 }

@@ -13,9 +13,10 @@ use canister_common::ledger_client::{self, CallFailure};
 use nns_api::AccountIdentifier;
 use nns_api::governance::{
     ClaimOrRefreshResponse, DisburseMaturityResponse, DisburseResponse, Empty, ErrorType,
-    GovernanceError, ManageNeuronCommandRequest as Command, ManageNeuronCommandResponse as Reply,
-    ManageNeuronRequest, MergeResponse, NeuronId, NeuronIdOrSubaccount, RefreshVotingPowerResponse,
-    SpawnResponse, StakeMaturityResponse,
+    GovernanceError, MakeProposalResponse, ManageNeuronCommandRequest as Command,
+    ManageNeuronCommandResponse as Reply, ManageNeuronRequest, MergeResponse, NeuronId,
+    NeuronIdOrSubaccount, ProposalId, RefreshVotingPowerResponse, SpawnResponse,
+    StakeMaturityResponse, Vote,
 };
 use std::cell::Cell;
 
@@ -132,10 +133,10 @@ fn account_identifier(hash: &[u8]) -> Result<AccountIdentifier> {
     })
 }
 
-pub async fn manage_neuron(caller: Principal, request: ManageNeuronRequest) -> Result<Reply> {
+pub async fn manage_neuron(caller: Principal, mut request: ManageNeuronRequest) -> Result<Reply> {
     let command = request
         .command
-        .clone()
+        .take()
         .ok_or_else(|| error(ErrorType::InvalidCommand, "no command"))?;
     let now = now_seconds();
     let economics = state::read_config(|c| c.economics.clone());
@@ -259,6 +260,30 @@ pub async fn manage_neuron(caller: Principal, request: ManageNeuronRequest) -> R
                 created_neuron_id: Some(NeuronId { id: plan.child_id }),
             }))
         }
+        Command::MakeProposal(proposal) => {
+            let proposer = named_neuron(&request)?;
+            let config = state::read_config(crate::config::Config::clone);
+            let body = crate::execution::validate(*proposal, &config)?;
+            let (id, outcome) =
+                state::mutate(|g| g.make_proposal(&caller, proposer, body, &economics, now))?;
+            execute_if_adopted(id, outcome);
+            Ok(Reply::MakeProposal(MakeProposalResponse {
+                message: None,
+                proposal_id: Some(ProposalId { id }),
+            }))
+        }
+        Command::RegisterVote(v) => {
+            let id = named_neuron(&request)?;
+            let proposal = v
+                .proposal
+                .ok_or_else(|| error(ErrorType::InvalidCommand, "no proposal named"))?
+                .id;
+            let vote = Vote::from_i32(v.vote)
+                .ok_or_else(|| error(ErrorType::InvalidCommand, "vote yes (1) or no (2)"))?;
+            let outcome = state::mutate(|g| g.register_vote(&caller, id, proposal, vote, now))?;
+            execute_if_adopted(proposal, outcome);
+            Ok(Reply::RegisterVote(Empty {}))
+        }
         Command::Merge(m) => {
             let target = named_neuron(&request)?;
             let source = m
@@ -290,6 +315,13 @@ pub async fn manage_neuron(caller: Principal, request: ManageNeuronRequest) -> R
                 source_neuron_info: Some(source_info),
             })))
         }
+    }
+}
+
+/// An adopted proposal is executed in a message of its own, right away.
+fn execute_if_adopted(id: u64, outcome: crate::proposals::Outcome) {
+    if outcome == crate::proposals::Outcome::Adopted {
+        ic_cdk_timers::set_timer(std::time::Duration::ZERO, crate::execution::execute(id));
     }
 }
 

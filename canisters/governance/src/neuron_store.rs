@@ -107,6 +107,11 @@ impl<M: Memory> NeuronStore<M> {
         Ok(neuron)
     }
 
+    /// All neurons, in id order.
+    pub fn iter(&self) -> impl Iterator<Item = (u64, Neuron)> + '_ {
+        self.neurons.iter().map(|e| (*e.key(), e.value()))
+    }
+
     /// Ids of the neurons `principal` controls or holds a hot key of, in
     /// order, starting after `after`, at most `limit`.
     pub fn ids_of(&self, principal: &Principal, after: Option<u64>, limit: usize) -> Vec<u64> {

@@ -10,11 +10,17 @@
 //! ├── 2  BY_SUBACCOUNT   StableBTreeMap<subaccount, neuron id>
 //! ├── 3  BY_PRINCIPAL    StableBTreeMap<(principal, neuron id), ()>
 //! ├── 4  DUE             StableBTreeMap<(due time, neuron id), ()>
-//! └── 5  NEXT_NEURON_ID  StableCell<u64>
+//! ├── 5  NEXT_NEURON_ID  StableCell<u64>
+//! ├── 6  PROPOSAL_BODIES StableBTreeMap<proposal id, Candid<ProposalBody>>
+//! ├── 7  PROPOSAL_STATES StableBTreeMap<proposal id, ProposalState>
+//! ├── 8  BALLOTS         StableBTreeMap<(proposal id, neuron id), BallotRecord>
+//! ├── 9  FOLLOWERS       StableBTreeMap<followee ‖ topic ‖ follower, ()>
+//! └── 10 NEXT_PROPOSAL_ID StableCell<u64>
 //! ```
 
 use crate::config::Config;
 use crate::governance::{Governance, Memories};
+use crate::proposals::ProposalMemories;
 use canister_common::StableConfig;
 use ic_stable_structures::DefaultMemoryImpl;
 use ic_stable_structures::memory_manager::{MemoryId, MemoryManager, VirtualMemory};
@@ -26,6 +32,11 @@ const BY_SUBACCOUNT_MEMORY_ID: MemoryId = MemoryId::new(2);
 const BY_PRINCIPAL_MEMORY_ID: MemoryId = MemoryId::new(3);
 const DUE_MEMORY_ID: MemoryId = MemoryId::new(4);
 const NEXT_NEURON_ID_MEMORY_ID: MemoryId = MemoryId::new(5);
+const PROPOSAL_BODIES_MEMORY_ID: MemoryId = MemoryId::new(6);
+const PROPOSAL_STATES_MEMORY_ID: MemoryId = MemoryId::new(7);
+const BALLOTS_MEMORY_ID: MemoryId = MemoryId::new(8);
+const FOLLOWERS_MEMORY_ID: MemoryId = MemoryId::new(9);
+const NEXT_PROPOSAL_ID_MEMORY_ID: MemoryId = MemoryId::new(10);
 
 pub type Memory = VirtualMemory<DefaultMemoryImpl>;
 
@@ -43,6 +54,13 @@ thread_local! {
             by_principal: memory(BY_PRINCIPAL_MEMORY_ID),
             due: memory(DUE_MEMORY_ID),
             next_neuron_id: memory(NEXT_NEURON_ID_MEMORY_ID),
+            proposals: ProposalMemories {
+                bodies: memory(PROPOSAL_BODIES_MEMORY_ID),
+                states: memory(PROPOSAL_STATES_MEMORY_ID),
+                ballots: memory(BALLOTS_MEMORY_ID),
+                followers: memory(FOLLOWERS_MEMORY_ID),
+                next_proposal_id: memory(NEXT_PROPOSAL_ID_MEMORY_ID),
+            },
         },
         ic_cdk::api::canister_self(),
     ));
@@ -54,6 +72,14 @@ fn memory(id: MemoryId) -> Memory {
 
 pub fn set_config(config: Config) {
     CONFIG.with(|c| c.borrow_mut().set(config));
+}
+
+pub fn update_config(f: impl FnOnce(&mut Config)) {
+    CONFIG.with(|c| {
+        let mut config = c.borrow().get().clone();
+        f(&mut config);
+        c.borrow_mut().set(config);
+    });
 }
 
 pub fn read_config<R>(f: impl FnOnce(&Config) -> R) -> R {

@@ -4,10 +4,11 @@
 
 use crate::governance::Governance;
 use crate::neuron::{Destination, DissolveState, Neuron};
+use crate::proposals::ProposalState;
 use candid::Principal;
 use ic_stable_structures::Memory;
 use nns_api::governance as api;
-use nns_api::governance::{NetworkEconomics, NeuronState};
+use nns_api::governance::{NetworkEconomics, NeuronState, ProposalRewardStatus, ProposalStatus};
 use serde_bytes::ByteBuf;
 
 /// The most neurons one `list_neurons` page holds, as on the NNS.
@@ -214,4 +215,138 @@ pub fn list_neurons<M: Memory>(
         }
     }
     response
+}
+
+/// The most proposals one `list_proposals` reply holds.
+pub const MAX_LIST_PROPOSALS: u32 = 100;
+
+fn proposal_status(s: &ProposalState) -> ProposalStatus {
+    if !s.is_decided() {
+        ProposalStatus::Open
+    } else if !s.adopted {
+        ProposalStatus::Rejected
+    } else if s.executed_seconds != 0 {
+        ProposalStatus::Executed
+    } else if s.failed_seconds != 0 {
+        ProposalStatus::Failed
+    } else {
+        ProposalStatus::Adopted
+    }
+}
+
+fn reward_status(s: &ProposalState, now: u64) -> ProposalRewardStatus {
+    if s.reward_event_round != 0 {
+        ProposalRewardStatus::Settled
+    } else if now < s.deadline_seconds {
+        ProposalRewardStatus::AcceptVotes
+    } else {
+        ProposalRewardStatus::ReadyToSettle
+    }
+}
+
+/// A proposal as `get_proposal_info` shows it, with the ballots of the
+/// caller's own neurons (all ballots would be one per neuron).
+pub fn proposal_info<M: Memory>(
+    governance: &Governance<M>,
+    id: u64,
+    caller: &Principal,
+    now: u64,
+    omit_large_fields: bool,
+) -> Option<api::ProposalInfo> {
+    let state = governance.proposals.state(id)?;
+    let body = governance.proposals.body(id)?;
+    let mut proposal = body.proposal;
+    if let (true, Some(api::Action::ExecuteNnsFunction(f))) =
+        (omit_large_fields, proposal.action.as_mut())
+    {
+        f.payload = ByteBuf::new();
+    }
+    let ballots = governance
+        .neurons()
+        .ids_of(caller, None, MAX_LIST_NEURONS_RESULTS as usize)
+        .into_iter()
+        .filter_map(|neuron| {
+            let b = governance.proposals.ballots.get(&(id, neuron))?;
+            Some((
+                neuron,
+                api::Ballot {
+                    vote: b.vote,
+                    voting_power: b.voting_power,
+                },
+            ))
+        })
+        .collect();
+    Some(api::ProposalInfo {
+        id: Some(api::ProposalId { id }),
+        proposer: Some(api::NeuronId { id: state.proposer }),
+        proposal: Some(Box::new(proposal)),
+        topic: state.topic,
+        status: proposal_status(&state) as i32,
+        reward_status: reward_status(&state, now) as i32,
+        ballots,
+        latest_tally: Some(state.tally()),
+        proposal_timestamp_seconds: state.created_seconds,
+        deadline_timestamp_seconds: Some(state.deadline_seconds),
+        decided_timestamp_seconds: state.decided_seconds,
+        executed_timestamp_seconds: state.executed_seconds,
+        failed_timestamp_seconds: state.failed_seconds,
+        failure_reason: body.failure_reason,
+        reject_cost_e8s: state.reject_cost_e8s,
+        reward_event_round: state.reward_event_round,
+        total_potential_voting_power: Some(state.total_potential_voting_power),
+    })
+}
+
+/// `list_proposals`: newest first, before `before_proposal`, filtered by
+/// topic, status and reward status, at most `limit` (≤ 100).
+pub fn list_proposals<M: Memory>(
+    governance: &Governance<M>,
+    caller: &Principal,
+    request: &api::ListProposalInfoRequest,
+    now: u64,
+) -> api::ListProposalInfoResponse {
+    let before = request.before_proposal.map_or(u64::MAX, |p| p.id);
+    let limit = request.limit.clamp(1, MAX_LIST_PROPOSALS) as usize;
+    let omit = request.omit_large_fields.unwrap_or(false);
+    let proposal_info = governance
+        .proposals
+        .states
+        .range(..before)
+        .rev()
+        .filter(|e| {
+            let s = e.value();
+            !request.exclude_topic.contains(&s.topic)
+                && (request.include_status.is_empty()
+                    || request
+                        .include_status
+                        .contains(&(proposal_status(&s) as i32)))
+                && (request.include_reward_status.is_empty()
+                    || request
+                        .include_reward_status
+                        .contains(&(reward_status(&s, now) as i32)))
+        })
+        .take(limit)
+        .filter_map(|e| proposal_info(governance, *e.key(), caller, now, omit))
+        .collect();
+    api::ListProposalInfoResponse { proposal_info }
+}
+
+/// The proposals still open for a decision.
+pub fn pending_proposals<M: Memory>(
+    governance: &Governance<M>,
+    caller: &Principal,
+    now: u64,
+) -> Vec<api::ProposalInfo> {
+    governance
+        .proposals
+        .unfinished()
+        .into_iter()
+        .filter(|id| {
+            governance
+                .proposals
+                .state(*id)
+                .is_some_and(|s| !s.is_decided())
+        })
+        .filter_map(|id| proposal_info(governance, id, caller, now, false))
+        .collect()
 }

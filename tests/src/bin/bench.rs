@@ -310,7 +310,7 @@ fn bench_governance() {
     use nns_api::ids::GOVERNANCE_CANISTER_ID;
     const E8S: u64 = 100_000_000;
     let neurons: u64 =
-        std::env::var("BENCH_NEURONS").map_or(1_000, |v| v.parse().expect("a number"));
+        std::env::var("BENCH_NEURONS").map_or(10_000, |v| v.parse().expect("a number"));
     let owner = user(7);
     let mut env = TestEnv::new(Backend::Runtime);
     install_ledger(&mut env, [(owner, neurons * 2 * E8S)]);

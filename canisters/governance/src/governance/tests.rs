@@ -8,16 +8,7 @@ const ICP: u64 = 100_000_000;
 const FEE: u64 = 10_000;
 
 fn governance() -> Governance<VectorMemory> {
-    Governance::init(
-        Memories {
-            neurons: VectorMemory::default(),
-            by_subaccount: VectorMemory::default(),
-            by_principal: VectorMemory::default(),
-            due: VectorMemory::default(),
-            next_neuron_id: VectorMemory::default(),
-        },
-        Principal::from_slice(&[0, 0, 0, 0, 0, 0, 0, 1, 1, 1]),
-    )
+    Governance::for_tests()
 }
 
 fn economics() -> NetworkEconomics {

@@ -1,0 +1,262 @@
+//! Proposals: the types of `MakeProposal`, `RegisterVote` and the proposal
+//! queries, named, shaped and numbered as the real NNS governance's. The
+//! actions are the subset this governance executes.
+
+use super::{AccountIdentifier, GovernanceError, NetworkEconomics, NeuronId, ProposalId};
+use candid::{CandidType, Deserialize, Principal};
+use serde_bytes::ByteBuf;
+
+/// What a proposal is about; neurons follow per topic (`Unspecified` is the
+/// catch-all). Numbered as the real `Topic`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[repr(i32)]
+pub enum Topic {
+    Unspecified = 0,
+    NeuronManagement = 1,
+    ExchangeRate = 2,
+    NetworkEconomics = 3,
+    Governance = 4,
+    NodeAdmin = 5,
+    ParticipantManagement = 6,
+    SubnetManagement = 7,
+    ApplicationCanisterManagement = 8,
+    Kyc = 9,
+    NodeProviderRewards = 10,
+    IcOsVersionDeployment = 12,
+    IcOsVersionElection = 13,
+    SnsAndCommunityFund = 14,
+    ApiBoundaryNodeManagement = 15,
+    SubnetRental = 16,
+    ProtocolCanisterManagement = 17,
+    ServiceNervousSystemManagement = 18,
+}
+
+/// `ProposalInfo.status`, numbered as the real `ProposalStatus`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(i32)]
+pub enum ProposalStatus {
+    Open = 1,
+    Rejected = 2,
+    Adopted = 3,
+    Executed = 4,
+    Failed = 5,
+}
+
+/// `ProposalInfo.reward_status`, numbered as the real one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(i32)]
+pub enum ProposalRewardStatus {
+    AcceptVotes = 1,
+    ReadyToSettle = 2,
+    Settled = 3,
+    Ineligible = 4,
+}
+
+/// A ballot's vote, numbered as the real `Vote`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(i32)]
+pub enum Vote {
+    Unspecified = 0,
+    Yes = 1,
+    No = 2,
+}
+
+impl Vote {
+    pub fn from_i32(vote: i32) -> Option<Self> {
+        match vote {
+            0 => Some(Self::Unspecified),
+            1 => Some(Self::Yes),
+            2 => Some(Self::No),
+            _ => None,
+        }
+    }
+}
+
+/// `ExecuteNnsFunction.nns_function` values this governance executes.
+pub mod nns_function {
+    /// Set the ICP/XDR conversion rate on the CMC; the payload is a
+    /// Candid-encoded `UpdateIcpXdrConversionRatePayload`.
+    pub const ICP_XDR_CONVERSION_RATE: i32 = 10;
+}
+
+#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct Motion {
+    pub motion_text: String,
+}
+
+#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct ExecuteNnsFunction {
+    pub nns_function: i32,
+    pub payload: ByteBuf,
+}
+
+/// `InstallCode` as a proposal shows it: hashes, not the module.
+#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct InstallCode {
+    pub canister_id: Option<Principal>,
+    pub install_mode: Option<i32>,
+    pub wasm_module_hash: Option<ByteBuf>,
+    pub arg_hash: Option<ByteBuf>,
+    pub skip_stopping_before_installing: Option<bool>,
+}
+
+/// `InstallCode` as a proposer submits it.
+#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct InstallCodeRequest {
+    pub canister_id: Option<Principal>,
+    /// 1 install, 2 reinstall, 3 upgrade.
+    pub install_mode: Option<i32>,
+    pub wasm_module: Option<ByteBuf>,
+    pub arg: Option<ByteBuf>,
+    pub skip_stopping_before_installing: Option<bool>,
+}
+
+#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct NodeProvider {
+    pub id: Option<Principal>,
+    pub reward_account: Option<AccountIdentifier>,
+}
+
+#[derive(CandidType, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RewardToNeuron {
+    pub dissolve_delay_seconds: u64,
+}
+
+#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct RewardToAccount {
+    pub to_account: Option<AccountIdentifier>,
+}
+
+#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub enum RewardMode {
+    RewardToNeuron(RewardToNeuron),
+    RewardToAccount(RewardToAccount),
+}
+
+#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct RewardNodeProvider {
+    pub node_provider: Option<NodeProvider>,
+    pub reward_mode: Option<RewardMode>,
+    pub amount_e8s: u64,
+}
+
+/// What an adopted proposal does.
+#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub enum Action {
+    Motion(Motion),
+    ManageNetworkEconomics(NetworkEconomics),
+    ExecuteNnsFunction(ExecuteNnsFunction),
+    InstallCode(InstallCode),
+    RewardNodeProvider(RewardNodeProvider),
+}
+
+/// What a proposer asks for.
+#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub enum ProposalActionRequest {
+    Motion(Motion),
+    ManageNetworkEconomics(NetworkEconomics),
+    ExecuteNnsFunction(ExecuteNnsFunction),
+    InstallCode(InstallCodeRequest),
+    RewardNodeProvider(RewardNodeProvider),
+}
+
+#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct Proposal {
+    pub url: String,
+    pub title: Option<String>,
+    pub action: Option<Action>,
+    pub summary: String,
+}
+
+#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct MakeProposalRequest {
+    pub url: String,
+    pub title: Option<String>,
+    pub action: Option<ProposalActionRequest>,
+    pub summary: String,
+}
+
+#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct MakeProposalResponse {
+    pub message: Option<String>,
+    pub proposal_id: Option<ProposalId>,
+}
+
+#[derive(CandidType, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RegisterVote {
+    /// A [`Vote`].
+    pub vote: i32,
+    pub proposal: Option<ProposalId>,
+}
+
+#[derive(CandidType, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Ballot {
+    /// A [`Vote`].
+    pub vote: i32,
+    pub voting_power: u64,
+}
+
+#[derive(CandidType, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Tally {
+    pub no: u64,
+    pub yes: u64,
+    pub total: u64,
+    pub timestamp_seconds: u64,
+}
+
+#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct ProposalInfo {
+    pub id: Option<ProposalId>,
+    pub proposer: Option<NeuronId>,
+    pub proposal: Option<Box<Proposal>>,
+    /// A [`Topic`].
+    pub topic: i32,
+    /// A [`ProposalStatus`].
+    pub status: i32,
+    /// A [`ProposalRewardStatus`].
+    pub reward_status: i32,
+    pub ballots: Vec<(u64, Ballot)>,
+    pub latest_tally: Option<Tally>,
+    pub proposal_timestamp_seconds: u64,
+    pub deadline_timestamp_seconds: Option<u64>,
+    pub decided_timestamp_seconds: u64,
+    pub executed_timestamp_seconds: u64,
+    pub failed_timestamp_seconds: u64,
+    pub failure_reason: Option<GovernanceError>,
+    pub reject_cost_e8s: u64,
+    pub reward_event_round: u64,
+    pub total_potential_voting_power: Option<u64>,
+}
+
+#[derive(CandidType, Deserialize, Clone, Debug, Default, PartialEq, Eq)]
+pub struct ListProposalInfoRequest {
+    pub include_reward_status: Vec<i32>,
+    pub omit_large_fields: Option<bool>,
+    pub before_proposal: Option<ProposalId>,
+    pub limit: u32,
+    pub exclude_topic: Vec<i32>,
+    pub include_all_manage_neuron_proposals: Option<bool>,
+    pub include_status: Vec<i32>,
+    pub return_self_describing_action: Option<bool>,
+}
+
+#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct ListProposalInfoResponse {
+    pub proposal_info: Vec<ProposalInfo>,
+}
+
+#[derive(CandidType, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct GetPendingProposalsRequest {
+    pub return_self_describing_action: Option<bool>,
+}
+
+#[derive(CandidType, Deserialize, Clone, Debug, Default, PartialEq, Eq)]
+pub struct RewardEvent {
+    pub day_after_genesis: u64,
+    pub actual_timestamp_seconds: u64,
+    pub total_available_e8s_equivalent: u64,
+    pub distributed_e8s_equivalent: u64,
+    pub settled_proposals: Vec<ProposalId>,
+    pub rounds_since_last_distribution: Option<u64>,
+    pub latest_round_available_e8s_equivalent: Option<u64>,
+}

@@ -1,0 +1,269 @@
+//! Proposals in and out: what a submitted proposal may contain, and how an
+//! adopted one is carried out, each action over a Candid call to the
+//! canister it changes.
+
+use crate::config::Config;
+use crate::proposals::ProposalBody;
+use crate::state;
+use candid::Principal;
+use canister_common::ledger_client;
+use ic_cdk::call::Call;
+use nns_api::AccountIdentifier;
+use nns_api::cmc::UpdateIcpXdrConversionRatePayload;
+use nns_api::governance::{
+    Action, ErrorType, GovernanceError, InstallCode, MakeProposalRequest, NetworkEconomics,
+    Proposal, ProposalActionRequest, RewardMode, nns_function,
+};
+use serde_bytes::ByteBuf;
+use sha2::{Digest, Sha256};
+use std::cell::RefCell;
+use std::collections::BTreeSet;
+
+type Result<T> = std::result::Result<T, GovernanceError>;
+
+pub const MAX_TITLE_BYTES: usize = 256;
+pub const MAX_SUMMARY_BYTES: usize = 30_000;
+pub const MAX_URL_BYTES: usize = 2_048;
+pub const MAX_MOTION_TEXT_BYTES: usize = 10_000;
+/// As the NNS: an `ExecuteNnsFunction` payload is at most 70 000 bytes.
+pub const MAX_NNS_FUNCTION_PAYLOAD_BYTES: usize = 70_000;
+/// A module to install travels in the proposal, within the ingress limit.
+pub const MAX_WASM_MODULE_BYTES: usize = 2 * 1024 * 1024 - 64 * 1024;
+
+fn invalid(message: impl Into<String>) -> GovernanceError {
+    GovernanceError::new(ErrorType::InvalidProposal, message)
+}
+
+fn check_len(what: &str, len: usize, max: usize) -> Result<()> {
+    if len > max {
+        return Err(invalid(format!(
+            "the {what} has {len} bytes; at most {max}"
+        )));
+    }
+    Ok(())
+}
+
+/// Checks a submitted proposal and turns it into what is stored: the
+/// proposal as shown (an `InstallCode` by its hashes) and the body that
+/// keeps what execution needs.
+pub fn validate(request: MakeProposalRequest, config: &Config) -> Result<ProposalBody> {
+    let title = request.title.unwrap_or_default();
+    if title.trim().is_empty() {
+        return Err(invalid("the proposal needs a title"));
+    }
+    check_len("title", title.len(), MAX_TITLE_BYTES)?;
+    check_len("summary", request.summary.len(), MAX_SUMMARY_BYTES)?;
+    check_len("url", request.url.len(), MAX_URL_BYTES)?;
+    if !request.url.is_empty() && !request.url.starts_with("https://") {
+        return Err(invalid("the url must start with https://"));
+    }
+    let mut install = None;
+    let action = match request
+        .action
+        .ok_or_else(|| invalid("the proposal has no action"))?
+    {
+        ProposalActionRequest::Motion(m) => {
+            check_len("motion text", m.motion_text.len(), MAX_MOTION_TEXT_BYTES)?;
+            Action::Motion(m)
+        }
+        ProposalActionRequest::ManageNetworkEconomics(e) => {
+            validate_economics(&e)?;
+            Action::ManageNetworkEconomics(e)
+        }
+        ProposalActionRequest::ExecuteNnsFunction(f) => {
+            check_len("payload", f.payload.len(), MAX_NNS_FUNCTION_PAYLOAD_BYTES)?;
+            if f.nns_function != nns_function::ICP_XDR_CONVERSION_RATE {
+                return Err(invalid(format!(
+                    "NNS function {} is not supported; {} (the ICP/XDR rate) is",
+                    f.nns_function,
+                    nns_function::ICP_XDR_CONVERSION_RATE
+                )));
+            }
+            let rate: UpdateIcpXdrConversionRatePayload = candid::decode_one(&f.payload)
+                .map_err(|e| invalid(format!("the payload is not a rate update: {e}")))?;
+            let minimum = config.economics.minimum_icp_xdr_rate;
+            if rate.xdr_permyriad_per_icp < minimum {
+                return Err(invalid(format!(
+                    "the rate {} is below the minimum {minimum}",
+                    rate.xdr_permyriad_per_icp
+                )));
+            }
+            Action::ExecuteNnsFunction(f)
+        }
+        ProposalActionRequest::InstallCode(i) => {
+            let canister_id = i
+                .canister_id
+                .ok_or_else(|| invalid("InstallCode needs a canister_id"))?;
+            if ![config.ledger_canister_id, config.cmc_canister_id].contains(&canister_id) {
+                return Err(invalid(format!(
+                    "governance installs code only on the ledger and the CMC, not {canister_id}"
+                )));
+            }
+            let mode = i.install_mode.unwrap_or(3);
+            if !(1..=3).contains(&mode) {
+                return Err(invalid(format!(
+                    "install mode {mode}: 1 install, 2 reinstall, 3 upgrade"
+                )));
+            }
+            let wasm = i
+                .wasm_module
+                .ok_or_else(|| invalid("InstallCode needs a wasm_module"))?;
+            check_len("wasm module", wasm.len(), MAX_WASM_MODULE_BYTES)?;
+            let arg = i.arg.unwrap_or_default();
+            let shown = InstallCode {
+                canister_id: Some(canister_id),
+                install_mode: Some(mode),
+                wasm_module_hash: Some(ByteBuf::from(Sha256::digest(&wasm).to_vec())),
+                arg_hash: Some(ByteBuf::from(Sha256::digest(&arg).to_vec())),
+                skip_stopping_before_installing: i.skip_stopping_before_installing,
+            };
+            install = Some((wasm, arg));
+            Action::InstallCode(shown)
+        }
+        ProposalActionRequest::RewardNodeProvider(r) => {
+            let maximum = config.economics.maximum_node_provider_rewards_e8s;
+            if r.amount_e8s == 0 || r.amount_e8s > maximum {
+                return Err(invalid(format!(
+                    "a node provider reward is between 1 and {maximum} e8s"
+                )));
+            }
+            match &r.reward_mode {
+                Some(RewardMode::RewardToAccount(a)) => {
+                    let to = a
+                        .to_account
+                        .as_ref()
+                        .ok_or_else(|| invalid("RewardToAccount needs an account"))?;
+                    AccountIdentifier::from_slice(&to.hash)
+                        .map_err(|e| invalid(format!("bad account identifier: {e:?}")))?;
+                }
+                Some(RewardMode::RewardToNeuron(_)) => {
+                    return Err(invalid(
+                        "rewards to a neuron are not supported; reward to an account",
+                    ));
+                }
+                None => return Err(invalid("RewardNodeProvider needs a reward_mode")),
+            }
+            Action::RewardNodeProvider(r)
+        }
+    };
+    Ok(ProposalBody {
+        proposal: Proposal {
+            url: request.url,
+            title: Some(title),
+            action: Some(action),
+            summary: request.summary,
+        },
+        failure_reason: None,
+        install,
+    })
+}
+
+pub fn validate_economics(e: &NetworkEconomics) -> Result<()> {
+    if e.neuron_minimum_stake_e8s <= e.transaction_fee_e8s {
+        return Err(invalid(
+            "neuron_minimum_stake_e8s must exceed transaction_fee_e8s",
+        ));
+    }
+    if e.minimum_icp_xdr_rate == 0 {
+        return Err(invalid("minimum_icp_xdr_rate must be positive"));
+    }
+    Ok(())
+}
+
+thread_local! {
+    /// Proposals being executed: each runs once even if the timer and a
+    /// vote both find it adopted.
+    static EXECUTING: RefCell<BTreeSet<u64>> = const { RefCell::new(BTreeSet::new()) };
+}
+
+/// Decides the proposals whose deadline has passed and executes every
+/// adopted one not yet executed.
+pub async fn process_proposals() {
+    let now = crate::manage::now_seconds();
+    state::mutate(|g| g.decide_due_proposals(now));
+    for id in state::read(|g| g.adopted_unexecuted()) {
+        execute(id).await;
+    }
+}
+
+/// Executes adopted proposal `id` and records the outcome.
+pub async fn execute(id: u64) {
+    if !EXECUTING.with(|e| e.borrow_mut().insert(id)) {
+        return;
+    }
+    struct Done(u64);
+    impl Drop for Done {
+        fn drop(&mut self) {
+            EXECUTING.with(|e| e.borrow_mut().remove(&self.0));
+        }
+    }
+    let _done = Done(id);
+    let Some(body) = state::read(|g| g.proposals.body(id)) else {
+        return;
+    };
+    let result = perform(id, body).await;
+    state::mutate(|g| g.record_execution(id, result, crate::manage::now_seconds()));
+}
+
+async fn perform(id: u64, body: ProposalBody) -> Result<()> {
+    let config = state::read_config(Config::clone);
+    let external = |e: String| GovernanceError::new(ErrorType::External, e);
+    match body.proposal.action {
+        None | Some(Action::Motion(_)) => Ok(()),
+        Some(Action::ManageNetworkEconomics(economics)) => {
+            validate_economics(&economics)?;
+            state::update_config(|c| c.economics = economics);
+            Ok(())
+        }
+        Some(Action::ExecuteNnsFunction(f)) => {
+            let payload: UpdateIcpXdrConversionRatePayload =
+                candid::decode_one(&f.payload).map_err(|e| invalid(e.to_string()))?;
+            let reply = Call::unbounded_wait(config.cmc_canister_id, "set_icp_xdr_conversion_rate")
+                .with_arg(payload)
+                .await
+                .map_err(|e| external(format!("the CMC did not answer: {e}")))?;
+            let result: std::result::Result<(), String> =
+                reply.candid().map_err(|e| external(e.to_string()))?;
+            result.map_err(|e| external(format!("the CMC refused the rate: {e}")))
+        }
+        Some(Action::InstallCode(code)) => {
+            use ic_management_canister_types::{CanisterInstallMode, InstallCodeArgs};
+            let (wasm_module, arg) = body
+                .install
+                .ok_or_else(|| invalid("the proposal holds no module"))?;
+            let mode = match code.install_mode {
+                Some(1) => CanisterInstallMode::Install,
+                Some(2) => CanisterInstallMode::Reinstall,
+                _ => CanisterInstallMode::Upgrade(None),
+            };
+            let args = InstallCodeArgs {
+                mode,
+                canister_id: code.canister_id.ok_or_else(|| invalid("no canister"))?,
+                wasm_module: wasm_module.into_vec(),
+                arg: arg.into_vec(),
+                sender_canister_version: None,
+            };
+            Call::unbounded_wait(Principal::management_canister(), "install_code")
+                .with_arg(args)
+                .await
+                .map_err(|e| external(format!("install_code failed: {e}")))?;
+            Ok(())
+        }
+        Some(Action::RewardNodeProvider(r)) => {
+            let Some(RewardMode::RewardToAccount(a)) = r.reward_mode else {
+                return Err(invalid("only rewards to an account are supported"));
+            };
+            let hash = a.to_account.ok_or_else(|| invalid("no account"))?.hash;
+            let to = AccountIdentifier::from_slice(&hash)
+                .map_err(|e| invalid(format!("bad account identifier: {e:?}")))?;
+            // A mint: from governance's own account, the minting account.
+            match ledger_client::transfer(config.ledger_canister_id, None, to, r.amount_e8s, 0, id)
+                .await
+            {
+                Ok(Ok(_)) => Ok(()),
+                Ok(Err(e)) => Err(external(format!("the ledger refused the mint: {e:?}"))),
+                Err(e) => Err(external(format!("the ledger call failed: {e}"))),
+            }
+        }
+    }
+}

@@ -1,0 +1,643 @@
+//! Proposals as plain Rust: submission with a snapshot of ballots, votes
+//! and their cascade through following, wait-for-quiet, and the decision.
+//! Executing an adopted proposal needs calls to other canisters and is the
+//! endpoints' job; this module says what to execute and records how it went.
+//!
+//! A proposal is kept in three parts so that a vote touches only small,
+//! fixed-size records: its body (the proposal as submitted, written once),
+//! its state (tally, deadline, outcome) and one ballot per eligible neuron.
+
+use crate::governance::{Governance, MAX_TOPIC, TOPIC_NEURON_MANAGEMENT};
+use crate::neuron::Neuron;
+use canister_common::Candid;
+use ic_stable_structures::storable::Bound;
+use ic_stable_structures::{Memory, StableBTreeMap, StableCell, Storable};
+use nns_api::governance::{
+    Action, ErrorType, GovernanceError, NetworkEconomics, Proposal, Tally, Topic, Vote,
+};
+use std::borrow::Cow;
+
+pub type Result<T> = std::result::Result<T, GovernanceError>;
+
+pub const ONE_DAY_SECONDS: u64 = 24 * 60 * 60;
+pub const VOTING_PERIOD_SECONDS: u64 = 4 * ONE_DAY_SECONDS;
+/// Exchange-rate proposals are decided within half a day.
+pub const SHORT_VOTING_PERIOD_SECONDS: u64 = ONE_DAY_SECONDS / 2;
+/// Wait-for-quiet's step: each flip of the outcome moves the deadline so
+/// that it can end at most twice this past the initial one.
+pub const WAIT_FOR_QUIET_DEADLINE_INCREASE_SECONDS: u64 = ONE_DAY_SECONDS;
+/// At the deadline, yes must also be at least 3 % of the total.
+pub const MIN_YES_PERCENT_AT_DEADLINE: u128 = 3;
+
+fn error(kind: ErrorType, message: impl Into<String>) -> GovernanceError {
+    GovernanceError::new(kind, message)
+}
+
+/// The mutable part of a proposal, in a fixed-size encoding.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ProposalState {
+    pub proposer: u64,
+    pub topic: i32,
+    pub created_seconds: u64,
+    pub initial_voting_period_seconds: u64,
+    pub deadline_seconds: u64,
+    pub yes: u64,
+    pub no: u64,
+    pub total: u64,
+    pub tally_seconds: u64,
+    pub total_potential_voting_power: u64,
+    pub reject_cost_e8s: u64,
+    /// 0 while open.
+    pub decided_seconds: u64,
+    pub adopted: bool,
+    pub executed_seconds: u64,
+    pub failed_seconds: u64,
+    /// The reward round that settled it; 0 until then.
+    pub reward_event_round: u64,
+}
+
+const STATE_FIELDS: usize = 15;
+const STATE_BYTES: usize = STATE_FIELDS * 8 + 4 + 1;
+
+impl Storable for ProposalState {
+    fn to_bytes(&self) -> Cow<'_, [u8]> {
+        let mut out = Vec::with_capacity(STATE_BYTES);
+        for v in [
+            self.proposer,
+            self.created_seconds,
+            self.initial_voting_period_seconds,
+            self.deadline_seconds,
+            self.yes,
+            self.no,
+            self.total,
+            self.tally_seconds,
+            self.total_potential_voting_power,
+            self.reject_cost_e8s,
+            self.decided_seconds,
+            self.executed_seconds,
+            self.failed_seconds,
+            self.reward_event_round,
+            0,
+        ] {
+            out.extend_from_slice(&v.to_le_bytes());
+        }
+        out.extend_from_slice(&self.topic.to_le_bytes());
+        out.push(u8::from(self.adopted));
+        Cow::Owned(out)
+    }
+
+    fn into_bytes(self) -> Vec<u8> {
+        self.to_bytes().into_owned()
+    }
+
+    fn from_bytes(bytes: Cow<[u8]>) -> Self {
+        let u = |i: usize| u64::from_le_bytes(bytes[i * 8..i * 8 + 8].try_into().expect("8"));
+        let at = STATE_FIELDS * 8;
+        Self {
+            proposer: u(0),
+            created_seconds: u(1),
+            initial_voting_period_seconds: u(2),
+            deadline_seconds: u(3),
+            yes: u(4),
+            no: u(5),
+            total: u(6),
+            tally_seconds: u(7),
+            total_potential_voting_power: u(8),
+            reject_cost_e8s: u(9),
+            decided_seconds: u(10),
+            executed_seconds: u(11),
+            failed_seconds: u(12),
+            reward_event_round: u(13),
+            topic: i32::from_le_bytes(bytes[at..at + 4].try_into().expect("4")),
+            adopted: bytes[at + 4] != 0,
+        }
+    }
+
+    const BOUND: Bound = Bound::Bounded {
+        max_size: STATE_BYTES as u32,
+        is_fixed_size: true,
+    };
+}
+
+impl ProposalState {
+    pub fn tally(&self) -> Tally {
+        Tally {
+            yes: self.yes,
+            no: self.no,
+            total: self.total,
+            timestamp_seconds: self.tally_seconds,
+        }
+    }
+
+    pub fn is_decided(&self) -> bool {
+        self.decided_seconds != 0
+    }
+
+    /// Whether the outcome, as things stand, is adoption.
+    fn yes_leads(&self) -> bool {
+        self.yes > self.no
+    }
+
+    /// The decision the tally forces before the deadline: adopt when yes
+    /// has more than half of the total, reject when no has at least half.
+    fn early_decision(&self) -> Option<bool> {
+        let (yes, no, total) = (
+            u128::from(self.yes),
+            u128::from(self.no),
+            u128::from(self.total),
+        );
+        if 2 * yes > total {
+            Some(true)
+        } else if 2 * no >= total {
+            Some(false)
+        } else {
+            None
+        }
+    }
+
+    /// The decision at the deadline: adopt iff yes beats no and has at
+    /// least 3 % of the total.
+    fn decision_at_deadline(&self) -> bool {
+        self.yes > self.no
+            && u128::from(self.yes) * 100 >= u128::from(self.total) * MIN_YES_PERCENT_AT_DEADLINE
+    }
+
+    /// Wait-for-quiet: when a vote flips the outcome, the deadline moves to
+    /// `now + W + (voting period − elapsed) / 2`, never earlier than it was.
+    fn wait_for_quiet(&mut self, before: &ProposalState, now: u64) {
+        if self.is_decided()
+            || self.early_decision().is_some()
+            || now > self.deadline_seconds
+            || before.yes_leads() == self.yes_leads()
+        {
+            return;
+        }
+        let elapsed = now.saturating_sub(self.created_seconds);
+        let margin = (WAIT_FOR_QUIET_DEADLINE_INCREASE_SECONDS
+            + self.initial_voting_period_seconds / 2)
+            .saturating_sub(elapsed / 2);
+        self.deadline_seconds = self.deadline_seconds.max(now + margin);
+    }
+}
+
+/// A neuron's ballot: its voting power when the proposal was made, and its
+/// vote (a [`Vote`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BallotRecord {
+    pub voting_power: u64,
+    pub vote: i32,
+}
+
+impl Storable for BallotRecord {
+    fn to_bytes(&self) -> Cow<'_, [u8]> {
+        let mut out = self.voting_power.to_le_bytes().to_vec();
+        out.push(self.vote as u8);
+        Cow::Owned(out)
+    }
+
+    fn into_bytes(self) -> Vec<u8> {
+        self.to_bytes().into_owned()
+    }
+
+    fn from_bytes(bytes: Cow<[u8]>) -> Self {
+        Self {
+            voting_power: u64::from_le_bytes(bytes[..8].try_into().expect("8")),
+            vote: i32::from(bytes[8]),
+        }
+    }
+
+    const BOUND: Bound = Bound::Bounded {
+        max_size: 9,
+        is_fixed_size: true,
+    };
+}
+
+/// The body of a proposal: written when it is made (and once more if its
+/// execution fails, to record why).
+#[derive(candid::CandidType, candid::Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct ProposalBody {
+    pub proposal: Proposal,
+    pub failure_reason: Option<GovernanceError>,
+    /// The module and argument of an `InstallCode` proposal, which the
+    /// proposal itself shows only by their hashes.
+    pub install: Option<(serde_bytes::ByteBuf, serde_bytes::ByteBuf)>,
+}
+
+pub struct ProposalMemories<M> {
+    pub bodies: M,
+    pub states: M,
+    pub ballots: M,
+    pub followers: M,
+    pub next_proposal_id: M,
+}
+
+/// A follow relation, keyed so that a neuron's followers on a topic are one
+/// range: followee ‖ topic ‖ follower, big-endian.
+pub type FollowKey = [u8; 20];
+
+pub fn follow_key(followee: u64, topic: i32, follower: u64) -> FollowKey {
+    let mut key = [0; 20];
+    key[..8].copy_from_slice(&followee.to_be_bytes());
+    key[8..12].copy_from_slice(&(topic as u32).to_be_bytes());
+    key[12..].copy_from_slice(&follower.to_be_bytes());
+    key
+}
+
+pub struct Proposals<M: Memory> {
+    pub bodies: StableBTreeMap<u64, Candid<ProposalBody>, M>,
+    pub states: StableBTreeMap<u64, ProposalState, M>,
+    pub ballots: StableBTreeMap<(u64, u64), BallotRecord, M>,
+    pub followers: StableBTreeMap<FollowKey, (), M>,
+    next_proposal_id: StableCell<u64, M>,
+}
+
+impl<M: Memory> Proposals<M> {
+    pub fn init(m: ProposalMemories<M>) -> Self {
+        Self {
+            bodies: StableBTreeMap::init(m.bodies),
+            states: StableBTreeMap::init(m.states),
+            ballots: StableBTreeMap::init(m.ballots),
+            followers: StableBTreeMap::init(m.followers),
+            next_proposal_id: StableCell::init(m.next_proposal_id, 1),
+        }
+    }
+
+    /// The neurons that follow `followee` on `topic`.
+    pub fn followers_of(&self, followee: u64, topic: i32) -> Vec<u64> {
+        let range = follow_key(followee, topic, 0)..=follow_key(followee, topic, u64::MAX);
+        self.followers
+            .keys_range(range)
+            .map(|k| u64::from_be_bytes(k[12..].try_into().expect("8 bytes")))
+            .collect()
+    }
+
+    /// Keeps the follower index in step with a neuron's new followees.
+    pub fn refollow(&mut self, follower: u64, topic: i32, old: &[u64], new: &[u64]) {
+        for f in old {
+            self.followers.remove(&follow_key(*f, topic, follower));
+        }
+        for f in new {
+            self.followers.insert(follow_key(*f, topic, follower), ());
+        }
+    }
+
+    pub fn state(&self, id: u64) -> Option<ProposalState> {
+        self.states.get(&id)
+    }
+
+    pub fn body(&self, id: u64) -> Option<ProposalBody> {
+        self.bodies.get(&id).map(|c| c.0)
+    }
+
+    /// Proposals not yet decided or whose execution is not yet done. All
+    /// states are looked at: they are few (one per proposal) and small.
+    pub fn unfinished(&self) -> Vec<u64> {
+        self.states
+            .iter()
+            .filter(|e| {
+                let s = e.value();
+                !s.is_decided() || (s.adopted && s.executed_seconds == 0 && s.failed_seconds == 0)
+            })
+            .map(|e| *e.key())
+            .collect()
+    }
+}
+
+/// The topic of a proposal's action.
+pub fn topic_of(action: &Action) -> Topic {
+    match action {
+        Action::Motion(_) => Topic::Governance,
+        Action::ManageNetworkEconomics(_) => Topic::NetworkEconomics,
+        Action::ExecuteNnsFunction(_) => Topic::ExchangeRate,
+        Action::InstallCode(_) => Topic::ProtocolCanisterManagement,
+        Action::RewardNodeProvider(_) => Topic::NodeProviderRewards,
+    }
+}
+
+pub fn voting_period_of(topic: Topic) -> u64 {
+    match topic {
+        Topic::ExchangeRate => SHORT_VOTING_PERIOD_SECONDS,
+        _ => VOTING_PERIOD_SECONDS,
+    }
+}
+
+/// The smallest dissolve delay that lets a neuron vote (and propose).
+pub fn minimum_dissolve_delay_to_vote(economics: &NetworkEconomics) -> u64 {
+    economics
+        .voting_power_economics
+        .and_then(|v| v.neuron_minimum_dissolve_delay_to_vote_seconds)
+        .unwrap_or(crate::neuron::ONE_YEAR_SECONDS / 2)
+}
+
+fn deciding_voting_power(neuron: &Neuron, economics: &NetworkEconomics, now: u64) -> u64 {
+    let defaults = nns_api::governance::VotingPowerEconomics::default();
+    let vp = economics.voting_power_economics.unwrap_or(defaults);
+    neuron.deciding_voting_power(
+        now,
+        minimum_dissolve_delay_to_vote(economics),
+        vp.start_reducing_voting_power_after_seconds
+            .or(defaults.start_reducing_voting_power_after_seconds)
+            .unwrap_or_default(),
+        vp.clear_following_after_seconds
+            .or(defaults.clear_following_after_seconds)
+            .unwrap_or_default(),
+    )
+}
+
+/// What happened to a proposal through a vote or the passing of time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    Open,
+    Adopted,
+    Rejected,
+}
+
+impl<M: Memory> Governance<M> {
+    /// Makes a proposal on behalf of `proposer` (which `caller` controls or
+    /// holds a hot key of): charges the reject cost to its fees (given back
+    /// if adopted), snapshots every eligible neuron's voting power as a
+    /// ballot, and votes yes for the proposer.
+    pub fn make_proposal(
+        &mut self,
+        caller: &candid::Principal,
+        proposer: u64,
+        body: ProposalBody,
+        economics: &NetworkEconomics,
+        now: u64,
+    ) -> Result<(u64, Outcome)> {
+        let neuron = self.readable_by(caller, proposer)?;
+        let minimum_delay = minimum_dissolve_delay_to_vote(economics);
+        if neuron.dissolve_delay_seconds(now) < minimum_delay {
+            return Err(error(
+                ErrorType::InsufficientFunds,
+                format!(
+                    "neuron {proposer} cannot propose: its dissolve delay is below {minimum_delay} s"
+                ),
+            ));
+        }
+        let reject_cost = economics.reject_cost_e8s;
+        if neuron.minted_stake_e8s() < reject_cost {
+            return Err(error(
+                ErrorType::InsufficientFunds,
+                format!(
+                    "neuron {proposer} holds {} e8s; a proposal needs {reject_cost} to cover the reject cost",
+                    neuron.minted_stake_e8s()
+                ),
+            ));
+        }
+        let action = body
+            .proposal
+            .action
+            .as_ref()
+            .ok_or_else(|| error(ErrorType::InvalidProposal, "the proposal has no action"))?;
+        let topic = topic_of(action);
+        let id = *self.proposals.next_proposal_id.get();
+        self.proposals.next_proposal_id.set(id + 1);
+
+        let mut state = ProposalState {
+            proposer,
+            topic: topic as i32,
+            created_seconds: now,
+            initial_voting_period_seconds: voting_period_of(topic),
+            deadline_seconds: now + voting_period_of(topic),
+            tally_seconds: now,
+            reject_cost_e8s: reject_cost,
+            ..Default::default()
+        };
+        // The snapshot: one pass over all neurons.
+        for (neuron_id, n) in self.neurons.iter() {
+            let power = deciding_voting_power(&n, economics, now);
+            state.total_potential_voting_power = state
+                .total_potential_voting_power
+                .saturating_add(n.potential_voting_power(now));
+            if power == 0 {
+                continue;
+            }
+            state.total = state.total.saturating_add(power);
+            self.proposals.ballots.insert(
+                (id, neuron_id),
+                BallotRecord {
+                    voting_power: power,
+                    vote: Vote::Unspecified as i32,
+                },
+            );
+        }
+        self.neurons
+            .update(proposer, |n| n.neuron_fees_e8s += reject_cost)?;
+        self.proposals.bodies.insert(id, Candid(body));
+        self.proposals.states.insert(id, state);
+        let outcome = self.register_vote(caller, proposer, id, Vote::Yes, now)?;
+        Ok((id, outcome))
+    }
+
+    /// `caller` votes with `neuron_id`; followers vote after it as their
+    /// following says. Returns the proposal's outcome after the vote.
+    pub fn register_vote(
+        &mut self,
+        caller: &candid::Principal,
+        neuron_id: u64,
+        proposal_id: u64,
+        vote: Vote,
+        now: u64,
+    ) -> Result<Outcome> {
+        self.readable_by(caller, neuron_id)?;
+        if vote == Vote::Unspecified {
+            return Err(error(ErrorType::InvalidCommand, "vote yes (1) or no (2)"));
+        }
+        let mut state = self
+            .proposals
+            .state(proposal_id)
+            .ok_or_else(|| error(ErrorType::NotFound, format!("no proposal {proposal_id}")))?;
+        if state.is_decided() || now >= state.deadline_seconds {
+            return Err(error(
+                ErrorType::PreconditionFailed,
+                format!("proposal {proposal_id} is no longer open for voting"),
+            ));
+        }
+        let ballot = self
+            .proposals
+            .ballots
+            .get(&(proposal_id, neuron_id))
+            .ok_or_else(|| {
+                error(
+                    ErrorType::NotAuthorized,
+                    format!("neuron {neuron_id} was not eligible to vote when proposal {proposal_id} was made"),
+                )
+            })?;
+        if ballot.vote != Vote::Unspecified as i32 {
+            return Err(error(
+                ErrorType::NeuronAlreadyVoted,
+                format!("neuron {neuron_id} already voted on proposal {proposal_id}"),
+            ));
+        }
+        let before = state;
+        self.cast(&mut state, proposal_id, neuron_id, vote);
+        self.cascade(&mut state, proposal_id, neuron_id);
+        // Voting shows the neuron is in use.
+        self.neurons.update(neuron_id, |n| {
+            n.voting_power_refreshed_timestamp_seconds = now
+        })?;
+        state.tally_seconds = now;
+        state.wait_for_quiet(&before, now);
+        let outcome = self.decide(&mut state, now);
+        self.proposals.states.insert(proposal_id, state);
+        Ok(outcome)
+    }
+
+    fn cast(&mut self, state: &mut ProposalState, proposal_id: u64, neuron_id: u64, vote: Vote) {
+        let key = (proposal_id, neuron_id);
+        let mut ballot = self
+            .proposals
+            .ballots
+            .get(&key)
+            .expect("checked by the caller");
+        ballot.vote = vote as i32;
+        self.proposals.ballots.insert(key, ballot);
+        match vote {
+            Vote::Yes => state.yes += ballot.voting_power,
+            Vote::No => state.no += ballot.voting_power,
+            Vote::Unspecified => {}
+        }
+    }
+
+    /// Votes, breadth first, for every neuron whose followees have now
+    /// decided its vote: yes once more than half of them voted yes, no once
+    /// at least half voted no (yes can no longer win). Each neuron votes at
+    /// most once, so cycles in the following graph end.
+    fn cascade(&mut self, state: &mut ProposalState, proposal_id: u64, first: u64) {
+        let topic = state.topic;
+        let mut queue = std::collections::VecDeque::from([first]);
+        while let Some(voter) = queue.pop_front() {
+            let mut candidates = self.proposals.followers_of(voter, topic);
+            if topic != TOPIC_NEURON_MANAGEMENT {
+                // Catch-all following applies to topics a neuron does not
+                // follow on explicitly.
+                candidates.extend(self.proposals.followers_of(voter, 0));
+            }
+            for follower in candidates {
+                let Some(ballot) = self.proposals.ballots.get(&(proposal_id, follower)) else {
+                    continue;
+                };
+                if ballot.vote != Vote::Unspecified as i32 {
+                    continue;
+                }
+                let Some(neuron) = self.neurons.get(follower) else {
+                    continue;
+                };
+                let followees = match neuron.followees.get(&topic) {
+                    Some(f) => f,
+                    None if topic != TOPIC_NEURON_MANAGEMENT => match neuron.followees.get(&0) {
+                        Some(f) => f,
+                        None => continue,
+                    },
+                    None => continue,
+                };
+                let (mut yes, mut no) = (0usize, 0usize);
+                for f in followees {
+                    match self
+                        .proposals
+                        .ballots
+                        .get(&(proposal_id, *f))
+                        .map(|b| b.vote)
+                    {
+                        Some(v) if v == Vote::Yes as i32 => yes += 1,
+                        Some(v) if v == Vote::No as i32 => no += 1,
+                        _ => {}
+                    }
+                }
+                let vote = if 2 * yes > followees.len() {
+                    Vote::Yes
+                } else if 2 * no >= followees.len() {
+                    Vote::No
+                } else {
+                    continue;
+                };
+                self.cast(state, proposal_id, follower, vote);
+                queue.push_back(follower);
+            }
+        }
+    }
+
+    /// Decides the proposal if the tally or the deadline says so; the
+    /// reject cost stays with the proposer only when it is rejected.
+    fn decide(&mut self, state: &mut ProposalState, now: u64) -> Outcome {
+        if state.is_decided() {
+            return if state.adopted {
+                Outcome::Adopted
+            } else {
+                Outcome::Rejected
+            };
+        }
+        let decision = match state.early_decision() {
+            Some(d) => d,
+            None if now >= state.deadline_seconds => state.decision_at_deadline(),
+            None => return Outcome::Open,
+        };
+        state.decided_seconds = now;
+        state.adopted = decision;
+        if decision {
+            let cost = state.reject_cost_e8s;
+            let _ = self.neurons.update(state.proposer, |n| {
+                n.neuron_fees_e8s = n.neuron_fees_e8s.saturating_sub(cost);
+            });
+            Outcome::Adopted
+        } else {
+            Outcome::Rejected
+        }
+    }
+
+    /// Decides the open proposals whose deadline has passed. Returns those
+    /// adopted, to execute.
+    pub fn decide_due_proposals(&mut self, now: u64) -> Vec<u64> {
+        let mut adopted = vec![];
+        for id in self.proposals.unfinished() {
+            let Some(mut state) = self.proposals.state(id) else {
+                continue;
+            };
+            if state.is_decided() {
+                continue;
+            }
+            if self.decide(&mut state, now) == Outcome::Adopted {
+                adopted.push(id);
+            }
+            self.proposals.states.insert(id, state);
+        }
+        adopted
+    }
+
+    /// Adopted proposals whose execution has not ended yet.
+    pub fn adopted_unexecuted(&self) -> Vec<u64> {
+        self.proposals
+            .unfinished()
+            .into_iter()
+            .filter(|id| self.proposals.state(*id).is_some_and(|s| s.adopted))
+            .collect()
+    }
+
+    /// Records how an adopted proposal's execution went.
+    pub fn record_execution(&mut self, id: u64, result: Result<()>, now: u64) {
+        let Some(mut state) = self.proposals.state(id) else {
+            return;
+        };
+        match result {
+            Ok(()) => state.executed_seconds = now,
+            Err(e) => {
+                state.failed_seconds = now;
+                if let Some(mut body) = self.proposals.body(id) {
+                    body.failure_reason = Some(e);
+                    self.proposals.bodies.insert(id, Candid(body));
+                }
+            }
+        }
+        self.proposals.states.insert(id, state);
+    }
+
+    /// The followee changes of `Follow`, mirrored in the follower index.
+    pub(crate) fn index_following(&mut self, neuron: u64, topic: i32, old: &[u64], new: &[u64]) {
+        debug_assert!((0..=MAX_TOPIC).contains(&topic));
+        self.proposals.refollow(neuron, topic, old, new);
+    }
+}
+
+#[cfg(test)]
+mod tests;

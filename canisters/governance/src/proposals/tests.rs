@@ -1,0 +1,304 @@
+use super::*;
+use crate::neuron::{DissolveState, ONE_YEAR_SECONDS};
+use candid::Principal;
+use ic_stable_structures::VectorMemory;
+use nns_api::governance::Motion;
+
+const T0: u64 = 1_700_000_000;
+const ICP: u64 = 100_000_000;
+
+type G = Governance<VectorMemory>;
+
+fn owner(id: u64) -> Principal {
+    Principal::from_slice(&id.to_be_bytes())
+}
+
+/// Neurons 1..=n, each controlled by `owner(id)`, locked for a year, with
+/// the given stakes: equal stakes give equal voting power.
+fn with_neurons(stakes: &[u64]) -> G {
+    let mut g = Governance::for_tests();
+    for (i, &stake) in stakes.iter().enumerate() {
+        let id = i as u64 + 1;
+        let mut n = Neuron::new(id, owner(id), [id as u8; 32], stake, T0);
+        n.dissolve_state = DissolveState::DissolveDelaySeconds(ONE_YEAR_SECONDS);
+        g.insert_for_tests(n);
+    }
+    g
+}
+
+fn motion() -> ProposalBody {
+    ProposalBody {
+        proposal: Proposal {
+            url: String::new(),
+            title: Some("A motion".into()),
+            action: Some(Action::Motion(Motion {
+                motion_text: "Let it be".into(),
+            })),
+            summary: String::new(),
+        },
+        failure_reason: None,
+        install: None,
+    }
+}
+
+fn propose(g: &mut G, proposer: u64) -> u64 {
+    g.make_proposal(&owner(proposer), proposer, motion(), &economics(), T0)
+        .unwrap()
+        .0
+}
+
+fn economics() -> NetworkEconomics {
+    NetworkEconomics::default()
+}
+
+fn vote(g: &mut G, neuron: u64, proposal: u64, vote: Vote, now: u64) -> Result<Outcome> {
+    g.register_vote(&owner(neuron), neuron, proposal, vote, now)
+}
+
+fn follow(g: &mut G, follower: u64, topic: i32, followees: Vec<u64>) {
+    g.follow(&owner(follower), follower, topic, followees, T0)
+        .unwrap();
+}
+
+fn ballot(g: &G, proposal: u64, neuron: u64) -> i32 {
+    g.proposals.ballots.get(&(proposal, neuron)).unwrap().vote
+}
+
+#[test]
+fn a_proposal_snapshots_eligible_neurons_and_charges_the_proposer_until_adopted() {
+    let mut g = with_neurons(&[100 * ICP, 100 * ICP, 100 * ICP]);
+    // A neuron below six months' delay gets no ballot.
+    let mut young = Neuron::new(4, owner(4), [4; 32], 100 * ICP, T0);
+    young.dissolve_state = DissolveState::DissolveDelaySeconds(ONE_YEAR_SECONDS / 2 - 1);
+    g.insert_for_tests(young);
+    assert_eq!(
+        g.make_proposal(&owner(4), 4, motion(), &economics(), T0)
+            .unwrap_err()
+            .error_type,
+        ErrorType::InsufficientFunds as i32
+    );
+    assert_eq!(
+        g.make_proposal(&owner(2), 1, motion(), &economics(), T0)
+            .unwrap_err()
+            .error_type,
+        ErrorType::NotAuthorized as i32
+    );
+    let id = propose(&mut g, 1);
+    let state = g.proposals.state(id).unwrap();
+    assert_eq!(
+        g.proposals.ballots.range((id, 0)..=(id, u64::MAX)).count(),
+        3
+    );
+    assert_eq!(
+        state.total,
+        3 * g.neuron(2).unwrap().potential_voting_power(T0)
+    );
+    assert_eq!(state.yes, state.total / 3);
+    assert_eq!(state.deadline_seconds, T0 + VOTING_PERIOD_SECONDS);
+    assert_eq!(
+        g.neuron(1).unwrap().neuron_fees_e8s,
+        economics().reject_cost_e8s
+    );
+    // A second yes makes a majority: adopted at once, the cost given back.
+    assert_eq!(vote(&mut g, 2, id, Vote::Yes, T0 + 1), Ok(Outcome::Adopted));
+    assert_eq!(g.neuron(1).unwrap().neuron_fees_e8s, 0);
+    assert_eq!(
+        vote(&mut g, 3, id, Vote::No, T0 + 2)
+            .unwrap_err()
+            .error_type,
+        ErrorType::PreconditionFailed as i32
+    );
+}
+
+#[test]
+fn a_proposer_must_cover_the_reject_cost() {
+    let mut g = with_neurons(&[25 * ICP - 1]);
+    assert_eq!(
+        g.make_proposal(&owner(1), 1, motion(), &economics(), T0)
+            .unwrap_err()
+            .error_type,
+        ErrorType::InsufficientFunds as i32
+    );
+}
+
+#[test]
+fn exactly_half_no_rejects_and_the_proposer_pays() {
+    let mut g = with_neurons(&[100 * ICP, 100 * ICP]);
+    let id = propose(&mut g, 1);
+    assert_eq!(
+        g.proposals.state(id).unwrap().decided_seconds,
+        0,
+        "half yes is not a majority"
+    );
+    assert_eq!(vote(&mut g, 2, id, Vote::No, T0), Ok(Outcome::Rejected));
+    let state = g.proposals.state(id).unwrap();
+    assert!(!state.adopted && state.is_decided());
+    assert_eq!(
+        g.neuron(1).unwrap().neuron_fees_e8s,
+        economics().reject_cost_e8s
+    );
+}
+
+#[test]
+fn votes_twice_strangers_and_hot_keys() {
+    let mut g = with_neurons(&[100 * ICP, 100 * ICP, 100 * ICP]);
+    let id = propose(&mut g, 1);
+    assert_eq!(
+        vote(&mut g, 1, id, Vote::No, T0).unwrap_err().error_type,
+        ErrorType::NeuronAlreadyVoted as i32
+    );
+    assert_eq!(
+        g.register_vote(&owner(9), 2, id, Vote::Yes, T0)
+            .unwrap_err()
+            .error_type,
+        ErrorType::NotAuthorized as i32
+    );
+    assert_eq!(
+        vote(&mut g, 2, 99, Vote::Yes, T0).unwrap_err().error_type,
+        ErrorType::NotFound as i32
+    );
+    assert_eq!(
+        vote(&mut g, 2, id, Vote::Unspecified, T0)
+            .unwrap_err()
+            .error_type,
+        ErrorType::InvalidCommand as i32
+    );
+    g.neurons.update(2, |n| n.hot_keys.push(owner(9))).unwrap();
+    assert_eq!(
+        g.register_vote(&owner(9), 2, id, Vote::No, T0),
+        Ok(Outcome::Open)
+    );
+    assert_eq!(ballot(&g, id, 2), Vote::No as i32);
+}
+
+#[test]
+fn at_the_deadline_yes_needs_three_percent() {
+    // Neuron 1 has 2 % of the power, neuron 2 has 4 %, the rest stays silent.
+    let mut g = with_neurons(&[2 * 25 * ICP, 4 * 25 * ICP, 94 * 25 * ICP]);
+    let small = propose(&mut g, 1);
+    let big = propose(&mut g, 2);
+    assert!(
+        g.decide_due_proposals(T0 + VOTING_PERIOD_SECONDS - 1)
+            .is_empty()
+    );
+    let adopted = g.decide_due_proposals(T0 + VOTING_PERIOD_SECONDS);
+    assert_eq!(adopted, vec![big]);
+    let (s, b) = (
+        g.proposals.state(small).unwrap(),
+        g.proposals.state(big).unwrap(),
+    );
+    assert!(s.is_decided() && !s.adopted);
+    assert!(b.is_decided() && b.adopted);
+}
+
+#[test]
+fn a_chain_of_fifteen_followers_and_a_cycle_vote_once_each() {
+    let mut g = with_neurons(&[100 * ICP; 17]);
+    // 2 follows 1, 3 follows 2, …, 16 follows 15; 1 follows 16 (a cycle).
+    for n in 2..=16 {
+        follow(&mut g, n, Topic::Governance as i32, vec![n - 1]);
+    }
+    follow(&mut g, 1, Topic::Governance as i32, vec![16]);
+    let id = propose(&mut g, 1);
+    for n in 1..=16 {
+        assert_eq!(ballot(&g, id, n), Vote::Yes as i32, "neuron {n}");
+    }
+    assert_eq!(ballot(&g, id, 17), Vote::Unspecified as i32);
+    let state = g.proposals.state(id).unwrap();
+    assert_eq!(state.yes, state.total / 17 * 16);
+    assert!(state.adopted);
+}
+
+#[test]
+fn followers_need_a_majority_of_their_followees() {
+    let mut g = with_neurons(&[100 * ICP; 7]);
+    let topic = Topic::Governance as i32;
+    // 5 follows 1, 2 and 3; 6 follows 2 and 3.
+    follow(&mut g, 5, topic, vec![1, 2, 3]);
+    follow(&mut g, 6, topic, vec![2, 3]);
+    let id = propose(&mut g, 1);
+    assert_eq!(
+        ballot(&g, id, 5),
+        Vote::Unspecified as i32,
+        "one yes of three"
+    );
+    vote(&mut g, 2, id, Vote::No, T0).unwrap();
+    // 6: one no of two — yes can no longer win.
+    assert_eq!(ballot(&g, id, 6), Vote::No as i32);
+    assert_eq!(
+        ballot(&g, id, 5),
+        Vote::Unspecified as i32,
+        "1 yes, 1 no of 3"
+    );
+    vote(&mut g, 3, id, Vote::Yes, T0).unwrap();
+    assert_eq!(ballot(&g, id, 5), Vote::Yes as i32);
+}
+
+#[test]
+fn catch_all_following_applies_to_other_topics_but_not_neuron_management() {
+    let mut g = with_neurons(&[100 * ICP; 4]);
+    follow(&mut g, 2, 0, vec![1]);
+    follow(&mut g, 3, 0, vec![1]);
+    // An explicit topic wins over the catch-all.
+    follow(&mut g, 3, Topic::Governance as i32, vec![4]);
+    let id = propose(&mut g, 1);
+    assert_eq!(ballot(&g, id, 2), Vote::Yes as i32);
+    assert_eq!(ballot(&g, id, 3), Vote::Unspecified as i32);
+}
+
+#[test]
+fn a_flip_of_the_outcome_moves_the_deadline_out() {
+    // Three small voters and a silent majority keep the decision open.
+    let mut g = with_neurons(&[10 * 25 * ICP, 11 * 25 * ICP, 12 * 25 * ICP, 67 * 25 * ICP]);
+    let id = propose(&mut g, 1);
+    let deadline = g.proposals.state(id).unwrap().deadline_seconds;
+    // Yes leads; a no that overtakes it a day in flips the outcome, but
+    // now + W + (4 days − 1 day) / 2 is before the deadline: no change.
+    let day = T0 + ONE_DAY_SECONDS;
+    vote(&mut g, 2, id, Vote::No, day).unwrap();
+    assert_eq!(g.proposals.state(id).unwrap().deadline_seconds, deadline);
+    // Three days in, a yes flips it back: now + 1 day + ½ day.
+    let late = T0 + 3 * ONE_DAY_SECONDS;
+    vote(&mut g, 3, id, Vote::Yes, late).unwrap();
+    let moved = g.proposals.state(id).unwrap().deadline_seconds;
+    assert_eq!(moved, late + ONE_DAY_SECONDS + ONE_DAY_SECONDS / 2);
+    // A vote that does not flip the outcome leaves it.
+    let mut g2 = with_neurons(&[10 * 25 * ICP, 11 * 25 * ICP, 12 * 25 * ICP, 67 * 25 * ICP]);
+    let id2 = propose(&mut g2, 1);
+    vote(&mut g2, 2, id2, Vote::No, late).unwrap();
+    let flipped = g2.proposals.state(id2).unwrap().deadline_seconds;
+    assert_eq!(flipped, moved);
+    let later = late + 3600;
+    vote(&mut g2, 3, id2, Vote::No, later).unwrap();
+    assert_eq!(g2.proposals.state(id2).unwrap().deadline_seconds, flipped);
+    // Never past the initial deadline plus twice W.
+    assert!(moved <= T0 + VOTING_PERIOD_SECONDS + 2 * WAIT_FOR_QUIET_DEADLINE_INCREASE_SECONDS);
+}
+
+#[test]
+fn the_state_encoding_round_trips() {
+    let state = ProposalState {
+        proposer: 1,
+        topic: 17,
+        created_seconds: 2,
+        initial_voting_period_seconds: 3,
+        deadline_seconds: 4,
+        yes: 5,
+        no: 6,
+        total: u64::MAX,
+        tally_seconds: 8,
+        total_potential_voting_power: 9,
+        reject_cost_e8s: 10,
+        decided_seconds: 11,
+        adopted: true,
+        executed_seconds: 12,
+        failed_seconds: 13,
+        reward_event_round: 14,
+    };
+    assert_eq!(ProposalState::from_bytes(state.to_bytes()), state);
+    let ballot = BallotRecord {
+        voting_power: 7,
+        vote: 2,
+    };
+    assert_eq!(BallotRecord::from_bytes(ballot.to_bytes()), ballot);
+}

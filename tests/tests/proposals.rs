@@ -1,0 +1,421 @@
+//! Proposals end to end with the real ledger and CMC, on both backends:
+//! neurons propose and vote (directly and through following), adopted
+//! proposals change the other canisters over Candid calls, rejected ones
+//! cost their proposer, deadlines pass on the timer, and bad proposals are
+//! refused with nothing changed.
+
+use candid::{Encode, Nat, Principal};
+use integration_tests::env::{Backend, query_candid, update_candid_as};
+use integration_tests::install_cmc;
+use integration_tests::nns::{ICP, NnsEnv, ONE_WEEK, ONE_YEAR, configure, user};
+use integration_tests::on_both_backends;
+use nns_api::AccountIdentifier;
+use nns_api::account_identifier::principal_to_subaccount;
+use nns_api::cmc::{
+    IcpXdrConversionRateResponse, MEMO_TOP_UP, NotifyError, NotifyTopUpArg,
+    UpdateIcpXdrConversionRatePayload, cycles_for_e8s,
+};
+use nns_api::governance::{
+    ErrorType, ExecuteNnsFunction, Follow, GovernanceArg, IncreaseDissolveDelay,
+    MakeProposalRequest, ManageNeuronCommandRequest as Command,
+    ManageNeuronCommandResponse as Reply, Motion, NetworkEconomics, NeuronId, Operation,
+    ProposalActionRequest, ProposalId, ProposalInfo, ProposalStatus, RegisterVote, Topic, Vote,
+    nns_function,
+};
+use nns_api::ids::{CYCLES_MINTING_CANISTER_ID, GOVERNANCE_CANISTER_ID};
+use std::time::Duration;
+
+on_both_backends!(
+    should_change_the_cmc_rate_through_an_adopted_proposal,
+    should_charge_the_reject_cost_when_rejected,
+    should_decide_at_the_deadline_on_the_timer,
+    should_keep_open_proposals_across_an_upgrade,
+    should_refuse_bad_proposals_and_votes,
+    should_change_network_economics_and_mint_node_provider_rewards,
+);
+
+const RATE: u64 = 35_000;
+const FEE: u64 = 10_000;
+
+struct Env {
+    nns: NnsEnv,
+    /// Neurons of users 1, 2 and 3 with 40, 30 and 30 ICP, locked a year.
+    neurons: [u64; 3],
+}
+
+fn setup(backend: Backend) -> Env {
+    let mut nns = NnsEnv::new(backend);
+    install_cmc(&mut nns.pic, RATE, None);
+    let neurons = [(1, 40), (2, 30), (3, 30)].map(|(n, icp)| locked_neuron(&mut nns, user(n), icp));
+    Env { nns, neurons }
+}
+
+fn locked_neuron(nns: &mut NnsEnv, owner: Principal, icp: u64) -> u64 {
+    nns.stake(owner, 0, icp * ICP);
+    let id = nns.claim(owner, 0).unwrap();
+    let delay = IncreaseDissolveDelay {
+        additional_dissolve_delay_seconds: ONE_YEAR as u32,
+    };
+    nns.manage(
+        owner,
+        id,
+        configure(Operation::IncreaseDissolveDelay(delay)),
+    )
+    .unwrap();
+    id
+}
+
+fn motion(text: &str) -> MakeProposalRequest {
+    MakeProposalRequest {
+        url: "https://forum.example/motion".into(),
+        title: Some("A motion".into()),
+        action: Some(ProposalActionRequest::Motion(Motion {
+            motion_text: text.into(),
+        })),
+        summary: "Decide something.".into(),
+    }
+}
+
+fn rate_proposal(rate: u64, timestamp_seconds: u64) -> MakeProposalRequest {
+    let payload = UpdateIcpXdrConversionRatePayload {
+        data_source: "test".into(),
+        timestamp_seconds,
+        xdr_permyriad_per_icp: rate,
+        reason: None,
+    };
+    MakeProposalRequest {
+        url: String::new(),
+        title: Some("Set the ICP/XDR rate".into()),
+        action: Some(ProposalActionRequest::ExecuteNnsFunction(
+            ExecuteNnsFunction {
+                nns_function: nns_function::ICP_XDR_CONVERSION_RATE,
+                payload: Encode!(&payload).unwrap().into(),
+            },
+        )),
+        summary: String::new(),
+    }
+}
+
+impl Env {
+    fn propose(&mut self, who: usize, proposal: MakeProposalRequest) -> Result<u64, i32> {
+        let reply = self
+            .nns
+            .manage(
+                user(who as u8 + 1),
+                self.neurons[who],
+                Command::MakeProposal(Box::new(proposal)),
+            )
+            .map_err(|e| e.error_type)?;
+        let Reply::MakeProposal(r) = reply else {
+            panic!("not a proposal reply: {reply:?}")
+        };
+        Ok(r.proposal_id.unwrap().id)
+    }
+
+    fn vote(&mut self, who: usize, proposal: u64, vote: Vote) -> Result<(), i32> {
+        self.vote_as(user(who as u8 + 1), self.neurons[who], proposal, vote)
+    }
+
+    fn vote_as(
+        &mut self,
+        caller: Principal,
+        neuron: u64,
+        proposal: u64,
+        vote: Vote,
+    ) -> Result<(), i32> {
+        let command = Command::RegisterVote(RegisterVote {
+            vote: vote as i32,
+            proposal: Some(ProposalId { id: proposal }),
+        });
+        self.nns
+            .manage(caller, neuron, command)
+            .map(|_| ())
+            .map_err(|e| e.error_type)
+    }
+
+    fn info(&mut self, id: u64) -> ProposalInfo {
+        let (info,): (Option<ProposalInfo>,) = query_candid(
+            &mut self.nns.pic,
+            GOVERNANCE_CANISTER_ID,
+            "get_proposal_info",
+            (id,),
+        )
+        .unwrap();
+        info.expect("the proposal exists")
+    }
+
+    /// Lets timers (the execution of adopted proposals) run.
+    fn settle(&mut self) {
+        for _ in 0..5 {
+            self.nns.pic.tick();
+        }
+    }
+
+    fn rate(&mut self) -> u64 {
+        let (r,): (IcpXdrConversionRateResponse,) = query_candid(
+            &mut self.nns.pic,
+            CYCLES_MINTING_CANISTER_ID,
+            "get_icp_xdr_conversion_rate",
+            (),
+        )
+        .unwrap();
+        r.data.xdr_permyriad_per_icp
+    }
+}
+
+fn should_change_the_cmc_rate_through_an_adopted_proposal(backend: Backend) {
+    let mut env = setup(backend);
+    // Neuron 2 follows neuron 1 on exchange-rate proposals: 1's vote brings
+    // 70 % of the voting power, a majority, at once.
+    let follow = Command::Follow(Follow {
+        topic: Topic::ExchangeRate as i32,
+        followees: vec![NeuronId { id: env.neurons[0] }],
+    });
+    env.nns.manage(user(2), env.neurons[1], follow).unwrap();
+    // Newer than the rate the CMC was installed with.
+    let id = env
+        .propose(0, rate_proposal(50_000, 1_700_000_060))
+        .unwrap();
+    env.settle();
+    let info = env.info(id);
+    assert_eq!(info.topic, Topic::ExchangeRate as i32);
+    assert_eq!(info.status, ProposalStatus::Executed as i32, "{info:?}");
+    let tally = info.latest_tally.unwrap();
+    // 70 % of the stake, give or take the voting power's rounding.
+    assert_eq!((tally.no, tally.yes * 100 / tally.total), (0, 69));
+    assert_eq!(env.rate(), 50_000);
+
+    // A top-up now converts at the new rate.
+    let app = env.nns.pic.create_canister();
+    let amount = 2 * ICP;
+    let paid = env.nns.transfer_with_memo(
+        user(4),
+        AccountIdentifier::new(
+            &CYCLES_MINTING_CANISTER_ID,
+            Some(&principal_to_subaccount(&app)),
+        ),
+        amount,
+        MEMO_TOP_UP,
+    );
+    let (cycles,): (Result<Nat, NotifyError>,) = update_candid_as(
+        &mut env.nns.pic,
+        CYCLES_MINTING_CANISTER_ID,
+        user(4),
+        "notify_top_up",
+        (NotifyTopUpArg {
+            block_index: paid,
+            canister_id: app,
+        },),
+    )
+    .unwrap();
+    assert_eq!(cycles.unwrap(), Nat::from(cycles_for_e8s(amount, 50_000)));
+}
+
+fn should_charge_the_reject_cost_when_rejected(backend: Backend) {
+    let mut env = setup(backend);
+    let id = env.propose(0, motion("Reject me")).unwrap();
+    let cost = NetworkEconomics::default().reject_cost_e8s;
+    assert_eq!(env.nns.neuron(env.neurons[0]).neuron_fees_e8s, cost);
+    env.vote(1, id, Vote::No).unwrap();
+    assert_eq!(env.info(id).status, ProposalStatus::Open as i32, "30 % no");
+    env.vote(2, id, Vote::No).unwrap();
+    let info = env.info(id);
+    assert_eq!(info.status, ProposalStatus::Rejected as i32);
+    assert_eq!(
+        info.ballots.len(),
+        0,
+        "user 3 sees only its own neurons' ballots"
+    );
+    assert_eq!(env.nns.neuron(env.neurons[0]).neuron_fees_e8s, cost);
+    // The fees are burned when the neuron is disbursed.
+    let supply = env.nns.total_supply();
+    env.nns
+        .manage(
+            user(1),
+            env.neurons[0],
+            configure(Operation::StartDissolving {}),
+        )
+        .unwrap();
+    env.nns
+        .pic
+        .advance_time(Duration::from_secs(ONE_YEAR + ONE_WEEK + 1));
+    env.nns
+        .manage(
+            user(1),
+            env.neurons[0],
+            integration_tests::nns::disburse_all(),
+        )
+        .unwrap();
+    let mine = AccountIdentifier::new(&user(1), None);
+    assert_eq!(
+        env.nns.balance(mine),
+        1_000 * ICP - 40 * ICP - FEE + 40 * ICP - cost - FEE
+    );
+    assert_eq!(env.nns.total_supply(), supply - cost - FEE);
+}
+
+fn should_decide_at_the_deadline_on_the_timer(backend: Backend) {
+    let mut env = setup(backend);
+    let id = env.propose(0, motion("Quietly")).unwrap();
+    let info = env.info(id);
+    let deadline = info.deadline_timestamp_seconds.unwrap();
+    assert_eq!(deadline, info.proposal_timestamp_seconds + 4 * 24 * 3600);
+    env.nns
+        .pic
+        .advance_time(Duration::from_secs(4 * 24 * 3600 - 120));
+    env.settle();
+    assert_eq!(env.info(id).status, ProposalStatus::Open as i32);
+    env.nns.pic.advance_time(Duration::from_secs(240));
+    env.settle();
+    // 40 % yes, no no: yes wins, and it is over 3 %.
+    let info = env.info(id);
+    assert_eq!(info.status, ProposalStatus::Executed as i32, "{info:?}");
+    assert_eq!(env.nns.neuron(env.neurons[0]).neuron_fees_e8s, 0);
+    assert_eq!(
+        env.vote(1, id, Vote::Yes),
+        Err(ErrorType::PreconditionFailed as i32)
+    );
+}
+
+fn should_keep_open_proposals_across_an_upgrade(backend: Backend) {
+    let mut env = setup(backend);
+    let id = env.propose(0, motion("Survive")).unwrap();
+    env.vote(1, id, Vote::No).unwrap();
+    let before = env.info(id);
+    let wasm = std::fs::read(integration_tests::wasm_gz_path("governance")).unwrap();
+    env.nns
+        .pic
+        .upgrade_canister(
+            GOVERNANCE_CANISTER_ID,
+            wasm,
+            Encode!(&GovernanceArg::default()).unwrap(),
+            None,
+        )
+        .unwrap();
+    assert_eq!(env.info(id), before);
+    // Voting goes on: 3's no makes 60 %.
+    env.vote(2, id, Vote::No).unwrap();
+    assert_eq!(env.info(id).status, ProposalStatus::Rejected as i32);
+}
+
+fn should_refuse_bad_proposals_and_votes(backend: Backend) {
+    let mut env = setup(backend);
+    let invalid = ErrorType::InvalidProposal as i32;
+    let now = env.nns.now_seconds();
+    // Malformed payload; unsupported function; payload over the limit.
+    let mut bad = rate_proposal(50_000, now);
+    bad.action = Some(ProposalActionRequest::ExecuteNnsFunction(
+        ExecuteNnsFunction {
+            nns_function: nns_function::ICP_XDR_CONVERSION_RATE,
+            payload: vec![1, 2, 3].into(),
+        },
+    ));
+    assert_eq!(env.propose(0, bad), Err(invalid));
+    let mut other = rate_proposal(50_000, now);
+    if let Some(ProposalActionRequest::ExecuteNnsFunction(f)) = other.action.as_mut() {
+        f.nns_function = 4;
+    }
+    assert_eq!(env.propose(0, other), Err(invalid));
+    let mut huge = rate_proposal(50_000, now);
+    if let Some(ProposalActionRequest::ExecuteNnsFunction(f)) = huge.action.as_mut() {
+        f.payload = vec![0; 70_001].into();
+    }
+    assert_eq!(env.propose(0, huge), Err(invalid));
+    assert_eq!(env.propose(0, motion(&"x".repeat(10_001))), Err(invalid));
+    let mut untitled = motion("No title");
+    untitled.title = None;
+    assert_eq!(env.propose(0, untitled), Err(invalid));
+    // Nothing was made and nothing was charged.
+    let (pending,): (Vec<ProposalInfo>,) = query_candid(
+        &mut env.nns.pic,
+        GOVERNANCE_CANISTER_ID,
+        "get_pending_proposals",
+        (None::<()>,),
+    )
+    .unwrap();
+    assert!(pending.is_empty());
+    assert_eq!(env.nns.neuron(env.neurons[0]).neuron_fees_e8s, 0);
+
+    // Votes: twice, by a stranger, on a closed or unknown proposal.
+    let id = env.propose(0, motion("Vote on me")).unwrap();
+    assert_eq!(
+        env.vote(0, id, Vote::No),
+        Err(ErrorType::NeuronAlreadyVoted as i32)
+    );
+    let neuron = env.neurons[1];
+    assert_eq!(
+        env.vote_as(user(4), neuron, id, Vote::Yes),
+        Err(ErrorType::NotAuthorized as i32)
+    );
+    assert_eq!(env.vote(1, 999, Vote::Yes), Err(ErrorType::NotFound as i32));
+    env.vote(1, id, Vote::Yes).unwrap();
+    env.settle();
+    assert_eq!(env.info(id).status, ProposalStatus::Executed as i32);
+    assert_eq!(
+        env.vote(2, id, Vote::No),
+        Err(ErrorType::PreconditionFailed as i32)
+    );
+    // A hot key votes for its neuron.
+    let id = env.propose(0, motion("Hot keys vote")).unwrap();
+    let add = nns_api::governance::AddHotKey {
+        new_hot_key: Some(user(4)),
+    };
+    env.nns
+        .manage(
+            user(3),
+            env.neurons[2],
+            configure(Operation::AddHotKey(add)),
+        )
+        .unwrap();
+    let neuron = env.neurons[2];
+    env.vote_as(user(4), neuron, id, Vote::Yes).unwrap();
+    env.settle();
+    assert_eq!(env.info(id).status, ProposalStatus::Executed as i32);
+}
+
+fn should_change_network_economics_and_mint_node_provider_rewards(backend: Backend) {
+    let mut env = setup(backend);
+    let economics = NetworkEconomics {
+        reject_cost_e8s: 10 * ICP,
+        ..NetworkEconomics::default()
+    };
+    let mut proposal = motion("");
+    proposal.action = Some(ProposalActionRequest::ManageNetworkEconomics(
+        economics.clone(),
+    ));
+    let id = env.propose(0, proposal).unwrap();
+    env.vote(1, id, Vote::Yes).unwrap();
+    env.settle();
+    assert_eq!(env.info(id).status, ProposalStatus::Executed as i32);
+    let (now,): (NetworkEconomics,) = query_candid(
+        &mut env.nns.pic,
+        GOVERNANCE_CANISTER_ID,
+        "get_network_economics_parameters",
+        (),
+    )
+    .unwrap();
+    assert_eq!(now, economics);
+
+    let provider = AccountIdentifier::new(&user(9), None);
+    let supply = env.nns.total_supply();
+    let mut reward = motion("");
+    reward.action = Some(ProposalActionRequest::RewardNodeProvider(
+        nns_api::governance::RewardNodeProvider {
+            node_provider: None,
+            reward_mode: Some(nns_api::governance::RewardMode::RewardToAccount(
+                nns_api::governance::RewardToAccount {
+                    to_account: Some(nns_api::governance::AccountIdentifier {
+                        hash: provider.as_bytes().to_vec().into(),
+                    }),
+                },
+            )),
+            amount_e8s: 123 * ICP,
+        },
+    ));
+    let id = env.propose(0, reward).unwrap();
+    env.vote(2, id, Vote::Yes).unwrap();
+    env.settle();
+    assert_eq!(env.info(id).status, ProposalStatus::Executed as i32);
+    assert_eq!(env.nns.balance(provider), 123 * ICP);
+    assert_eq!(env.nns.total_supply(), supply + 123 * ICP);
+}
