@@ -5,7 +5,7 @@
 //! refused with nothing changed.
 
 use candid::{Encode, Nat, Principal};
-use integration_tests::env::{Backend, query_candid, update_candid_as};
+use integration_tests::env::{Backend, query_candid, query_candid_as, update_candid_as};
 use integration_tests::install_cmc;
 use integration_tests::nns::{ICP, NnsEnv, ONE_WEEK, ONE_YEAR, configure, user};
 use integration_tests::on_both_backends;
@@ -19,8 +19,8 @@ use nns_api::governance::{
     ErrorType, ExecuteNnsFunction, Follow, GovernanceArg, IncreaseDissolveDelay,
     MakeProposalRequest, ManageNeuronCommandRequest as Command,
     ManageNeuronCommandResponse as Reply, Motion, NetworkEconomics, NeuronId, Operation,
-    ProposalActionRequest, ProposalId, ProposalInfo, ProposalStatus, RegisterVote, Topic, Vote,
-    nns_function,
+    ProposalActionRequest, ProposalId, ProposalInfo, ProposalStatus, RegisterVote, RewardEvent,
+    Topic, Vote, nns_function,
 };
 use nns_api::ids::{CYCLES_MINTING_CANISTER_ID, GOVERNANCE_CANISTER_ID};
 use std::time::Duration;
@@ -32,6 +32,7 @@ on_both_backends!(
     should_keep_open_proposals_across_an_upgrade,
     should_refuse_bad_proposals_and_votes,
     should_change_network_economics_and_mint_node_provider_rewards,
+    should_reward_voters_by_the_formula_and_turn_maturity_into_icp,
 );
 
 const RATE: u64 = 35_000;
@@ -351,8 +352,12 @@ fn should_refuse_bad_proposals_and_votes(backend: Backend) {
     env.vote(1, id, Vote::Yes).unwrap();
     env.settle();
     assert_eq!(env.info(id).status, ProposalStatus::Executed as i32);
+    // Votes still count (for rewards) until the deadline, then no more.
+    env.vote(2, id, Vote::No).unwrap();
+    assert_eq!(env.info(id).status, ProposalStatus::Executed as i32);
+    env.nns.pic.advance_time(Duration::from_secs(4 * 24 * 3600));
     assert_eq!(
-        env.vote(2, id, Vote::No),
+        env.vote(2, id, Vote::Yes),
         Err(ErrorType::PreconditionFailed as i32)
     );
     // A hot key votes for its neuron.
@@ -418,4 +423,139 @@ fn should_change_network_economics_and_mint_node_provider_rewards(backend: Backe
     assert_eq!(env.info(id).status, ProposalStatus::Executed as i32);
     assert_eq!(env.nns.balance(provider), 123 * ICP);
     assert_eq!(env.nns.total_supply(), supply + 123 * ICP);
+}
+
+/// The day's pool as the reward formula gives it, computed here
+/// independently: supply × (5 % + 5 % × ((8y − t)/8y)²) / 365.25 with t in
+/// days since genesis (8y = 2 922 days).
+fn formula_pool(supply: u64, day: u64) -> u64 {
+    let eight_years = 2_922u128;
+    let left = eight_years - u128::from(day).min(eight_years);
+    // 0.05 × (1 + (left/8y)²) / 365.25 = (8y² + left²) / (7 305 × 8y²).
+    let fraction_numerator = eight_years * eight_years + left * left;
+    u64::try_from(u128::from(supply) * fraction_numerator / (7_305 * eight_years * eight_years))
+        .unwrap()
+}
+
+fn should_reward_voters_by_the_formula_and_turn_maturity_into_icp(backend: Backend) {
+    let mut env = setup(backend);
+    let id = env.propose(0, motion("Reward us")).unwrap();
+    env.vote(1, id, Vote::Yes).unwrap();
+    env.vote(2, id, Vote::No).unwrap();
+    let supply = env.nns.total_supply();
+    // Four days on, the proposal's voting has closed: the timer settles it.
+    env.nns
+        .pic
+        .advance_time(Duration::from_secs(4 * 24 * 3600 + 60));
+    env.settle();
+    let (event,): (RewardEvent,) = query_candid(
+        &mut env.nns.pic,
+        GOVERNANCE_CANISTER_ID,
+        "get_latest_reward_event",
+        (),
+    )
+    .unwrap();
+    let pool: u64 = (1..=4).map(|day| formula_pool(supply, day)).sum();
+    assert_eq!(event.day_after_genesis, 4);
+    assert_eq!(event.total_available_e8s_equivalent, pool);
+    assert_eq!(event.settled_proposals, vec![ProposalId { id }]);
+    // Each voter's share of the pool is its ballot's share of all ballots.
+    let total = u128::from(env.info(id).latest_tally.unwrap().total);
+    let mut maturities = vec![];
+    for who in 0..3 {
+        let (info,): (Option<ProposalInfo>,) = query_candid_as(
+            &mut env.nns.pic,
+            GOVERNANCE_CANISTER_ID,
+            user(who as u8 + 1),
+            "get_proposal_info",
+            (id,),
+        )
+        .unwrap();
+        let ballot = info.unwrap().ballots[0].1;
+        let expected = u128::from(pool) * u128::from(ballot.voting_power) / total;
+        let neuron = env.nns.neuron(env.neurons[who]);
+        assert_eq!(
+            u128::from(neuron.maturity_e8s_equivalent),
+            expected,
+            "neuron {who}"
+        );
+        maturities.push(neuron.maturity_e8s_equivalent);
+    }
+    assert_eq!(
+        event.distributed_e8s_equivalent,
+        maturities.iter().sum::<u64>()
+    );
+    assert!(maturities[0] > ICP, "enough to spawn: {maturities:?}");
+
+    // Maturity into ICP: spawn (minted a week later), disburse (minted a
+    // week later), stake (counts as stake at once).
+    let supply = env.nns.total_supply();
+    let Reply::Spawn(spawned) = env
+        .nns
+        .manage(
+            user(1),
+            env.neurons[0],
+            Command::Spawn(nns_api::governance::Spawn {
+                percentage_to_spawn: None,
+                new_controller: None,
+                nonce: Some(77),
+            }),
+        )
+        .unwrap()
+    else {
+        panic!("not a spawn reply")
+    };
+    let child = spawned.created_neuron_id.unwrap().id;
+    assert_eq!(
+        env.nns.neuron_info(child).state,
+        nns_api::governance::NeuronState::Spawning as i32
+    );
+    env.nns
+        .manage(
+            user(2),
+            env.neurons[1],
+            Command::DisburseMaturity(nns_api::governance::DisburseMaturity {
+                percentage_to_disburse: 100,
+                to_account: None,
+                to_account_identifier: None,
+            }),
+        )
+        .unwrap();
+    env.nns
+        .manage(
+            user(3),
+            env.neurons[2],
+            Command::StakeMaturity(nns_api::governance::StakeMaturity {
+                percentage_to_stake: Some(50),
+            }),
+        )
+        .unwrap();
+    let staked = env.nns.neuron(env.neurons[2]);
+    assert_eq!(
+        (
+            staked.maturity_e8s_equivalent,
+            staked.staked_maturity_e8s_equivalent
+        ),
+        (maturities[2] - maturities[2] / 2, Some(maturities[2] / 2))
+    );
+    let balance_2 = env.nns.balance(AccountIdentifier::new(&user(2), None));
+    env.nns
+        .pic
+        .advance_time(Duration::from_secs(7 * 24 * 3600 + 60));
+    env.settle();
+    let spawned = env.nns.neuron(child);
+    assert_eq!(spawned.cached_neuron_stake_e8s, maturities[0]);
+    assert_eq!(spawned.maturity_e8s_equivalent, 0);
+    assert_eq!(env.nns.stake_of_account(&spawned), maturities[0]);
+    assert_eq!(
+        env.nns.balance(AccountIdentifier::new(&user(2), None)),
+        balance_2 + maturities[1]
+    );
+    assert_eq!(env.nns.neuron(env.neurons[1]).maturity_e8s_equivalent, 0);
+    // Minted: the supply grew by exactly what was spawned and disbursed
+    // (no new reward day has passed with a settled proposal).
+    assert_eq!(
+        env.nns.total_supply(),
+        supply + maturities[0] + maturities[1]
+    );
 }

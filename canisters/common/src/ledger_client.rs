@@ -100,3 +100,14 @@ pub async fn transfer_fee(ledger: Principal) -> Result<u64, CallFailure> {
         .map_err(|e| CallFailure::undecodable(e, true))?;
     Ok(fee.transfer_fee.e8s)
 }
+
+/// The ledger's total supply, in e8s.
+pub async fn total_supply(ledger: Principal) -> Result<u64, CallFailure> {
+    let response = Call::unbounded_wait(ledger, "icrc1_total_supply")
+        .await
+        .map_err(CallFailure::from_call)?;
+    let supply: candid::Nat = response
+        .candid()
+        .map_err(|e| CallFailure::undecodable(e, true))?;
+    u64::try_from(supply.0).map_err(|e| CallFailure::undecodable(e, true))
+}

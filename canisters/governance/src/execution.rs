@@ -176,13 +176,33 @@ thread_local! {
     static EXECUTING: RefCell<BTreeSet<u64>> = const { RefCell::new(BTreeSet::new()) };
 }
 
-/// Decides the proposals whose deadline has passed and executes every
-/// adopted one not yet executed.
+/// Decides the proposals whose deadline has passed, executes every
+/// adopted one not yet executed, and distributes the day's rewards.
 pub async fn process_proposals() {
     let now = crate::manage::now_seconds();
     state::mutate(|g| g.decide_due_proposals(now));
     for id in state::read(|g| g.adopted_unexecuted()) {
         execute(id).await;
+    }
+    distribute_rewards().await;
+}
+
+/// Starts the day's reward distribution if one is due, and credits one
+/// chunk of neurons; the next chunk runs in a message of its own.
+pub async fn distribute_rewards() {
+    let now = crate::manage::now_seconds();
+    let config = state::read_config(Config::clone);
+    let genesis = config.genesis_timestamp_seconds.unwrap_or_default();
+    if let Some(day) = state::read(|g| g.reward_day_due(genesis, now)) {
+        // A failed read of the supply is retried on the next run.
+        let Ok(supply) = ledger_client::total_supply(config.ledger_canister_id).await else {
+            return;
+        };
+        state::mutate(|g| g.start_distribution(day, supply, now));
+    }
+    let more = state::mutate(|g| g.credit_rewards(crate::rewards::NEURONS_PER_CHUNK));
+    if more {
+        ic_cdk_timers::set_timer(std::time::Duration::ZERO, distribute_rewards());
     }
 }
 

@@ -21,6 +21,7 @@ use crate::neuron::{
 };
 use crate::neuron_store::{NeuronStore, StoreError};
 use crate::proposals::{ProposalMemories, Proposals};
+use crate::rewards::Rewards;
 use candid::Principal;
 use ic_stable_structures::{Memory, StableBTreeMap, StableCell};
 use nns_api::AccountIdentifier;
@@ -131,6 +132,7 @@ pub enum MaturityMint {
 pub struct Governance<M: Memory> {
     pub(crate) neurons: NeuronStore<M>,
     pub(crate) proposals: Proposals<M>,
+    pub(crate) rewards: Rewards<M>,
     /// (due time, neuron id) of spawns and maturity disbursements to mint.
     due: StableBTreeMap<(u64, u64), (), M>,
     next_neuron_id: StableCell<u64, M>,
@@ -148,6 +150,8 @@ pub struct Memories<M> {
     pub due: M,
     pub next_neuron_id: M,
     pub proposals: ProposalMemories<M>,
+    pub latest_reward_event: M,
+    pub reward_distribution: M,
 }
 
 impl<M: Memory> Governance<M> {
@@ -159,6 +163,7 @@ impl<M: Memory> Governance<M> {
                 memories.by_principal,
             ),
             proposals: Proposals::init(memories.proposals),
+            rewards: Rewards::init(memories.latest_reward_event, memories.reward_distribution),
             due: StableBTreeMap::init(memories.due),
             next_neuron_id: StableCell::init(memories.next_neuron_id, 1),
             locked: BTreeSet::new(),
@@ -1038,6 +1043,8 @@ impl Governance<ic_stable_structures::VectorMemory> {
                     followers: m(),
                     next_proposal_id: m(),
                 },
+                latest_reward_event: m(),
+                reward_distribution: m(),
             },
             Principal::from_slice(&[0, 0, 0, 0, 0, 0, 0, 1, 1, 1]),
         )

@@ -9,6 +9,7 @@ pub mod neuron;
 pub mod neuron_codec;
 pub mod neuron_store;
 pub mod proposals;
+pub mod rewards;
 pub mod state;
 pub mod views;
 
@@ -23,7 +24,7 @@ use nns_api::governance::{
     ErrorType, GetPendingProposalsRequest, GovernanceArg, GovernanceError, ListNeurons,
     ListNeuronsResponse, ListProposalInfoRequest, ListProposalInfoResponse,
     ManageNeuronCommandResponse, ManageNeuronRequest, ManageNeuronResponse, NetworkEconomics,
-    Neuron, NeuronId, NeuronIdOrSubaccount, NeuronInfo, ProposalInfo,
+    Neuron, NeuronId, NeuronIdOrSubaccount, NeuronInfo, ProposalInfo, RewardEvent,
 };
 use std::time::Duration;
 
@@ -53,6 +54,11 @@ fn post_upgrade() {
 fn start_timers() {
     ic_cdk_timers::set_timer_interval(MATURITY_TIMER_INTERVAL, manage::mint_due_maturity);
     ic_cdk_timers::set_timer_interval(PROPOSAL_TIMER_INTERVAL, execution::process_proposals);
+}
+
+#[query]
+fn get_latest_reward_event() -> RewardEvent {
+    state::read(|g| g.latest_reward_event())
 }
 
 #[query]

@@ -107,6 +107,11 @@ impl<M: Memory> NeuronStore<M> {
         Ok(neuron)
     }
 
+    /// Neuron ids from `first` on, in order.
+    pub fn ids_from(&self, first: u64) -> impl Iterator<Item = u64> + '_ {
+        self.neurons.keys_range(first..)
+    }
+
     /// All neurons, in id order.
     pub fn iter(&self) -> impl Iterator<Item = (u64, Neuron)> + '_ {
         self.neurons.iter().map(|e| (*e.key(), e.value()))

@@ -448,7 +448,8 @@ impl<M: Memory> Governance<M> {
             .proposals
             .state(proposal_id)
             .ok_or_else(|| error(ErrorType::NotFound, format!("no proposal {proposal_id}")))?;
-        if state.is_decided() || now >= state.deadline_seconds {
+        // Votes count for rewards until the deadline, even once decided.
+        if now >= state.deadline_seconds {
             return Err(error(
                 ErrorType::PreconditionFailed,
                 format!("proposal {proposal_id} is no longer open for voting"),

@@ -15,7 +15,9 @@
 //! ├── 7  PROPOSAL_STATES StableBTreeMap<proposal id, ProposalState>
 //! ├── 8  BALLOTS         StableBTreeMap<(proposal id, neuron id), BallotRecord>
 //! ├── 9  FOLLOWERS       StableBTreeMap<followee ‖ topic ‖ follower, ()>
-//! └── 10 NEXT_PROPOSAL_ID StableCell<u64>
+//! ├── 10 NEXT_PROPOSAL_ID StableCell<u64>
+//! ├── 11 LATEST_REWARD_EVENT StableCell<Candid<RewardEvent>>
+//! └── 12 REWARD_DISTRIBUTION StableCell<Candid<Option<Distribution>>>
 //! ```
 
 use crate::config::Config;
@@ -37,6 +39,8 @@ const PROPOSAL_STATES_MEMORY_ID: MemoryId = MemoryId::new(7);
 const BALLOTS_MEMORY_ID: MemoryId = MemoryId::new(8);
 const FOLLOWERS_MEMORY_ID: MemoryId = MemoryId::new(9);
 const NEXT_PROPOSAL_ID_MEMORY_ID: MemoryId = MemoryId::new(10);
+const LATEST_REWARD_EVENT_MEMORY_ID: MemoryId = MemoryId::new(11);
+const REWARD_DISTRIBUTION_MEMORY_ID: MemoryId = MemoryId::new(12);
 
 pub type Memory = VirtualMemory<DefaultMemoryImpl>;
 
@@ -61,6 +65,8 @@ thread_local! {
                 followers: memory(FOLLOWERS_MEMORY_ID),
                 next_proposal_id: memory(NEXT_PROPOSAL_ID_MEMORY_ID),
             },
+            latest_reward_event: memory(LATEST_REWARD_EVENT_MEMORY_ID),
+            reward_distribution: memory(REWARD_DISTRIBUTION_MEMORY_ID),
         },
         ic_cdk::api::canister_self(),
     ));

@@ -102,8 +102,14 @@ fn a_proposal_snapshots_eligible_neurons_and_charges_the_proposer_until_adopted(
     // A second yes makes a majority: adopted at once, the cost given back.
     assert_eq!(vote(&mut g, 2, id, Vote::Yes, T0 + 1), Ok(Outcome::Adopted));
     assert_eq!(g.neuron(1).unwrap().neuron_fees_e8s, 0);
+    // Later votes still count for rewards but change nothing.
+    assert_eq!(vote(&mut g, 3, id, Vote::No, T0 + 2), Ok(Outcome::Adopted));
+    assert_eq!(g.proposals.state(id).unwrap().no, state.total / 3);
+    let closed = g.proposals.state(id).unwrap().deadline_seconds;
+    let mut g2 = with_neurons(&[100 * ICP, 100 * ICP, 100 * ICP]);
+    let id2 = propose(&mut g2, 1);
     assert_eq!(
-        vote(&mut g, 3, id, Vote::No, T0 + 2)
+        vote(&mut g2, 2, id2, Vote::No, closed)
             .unwrap_err()
             .error_type,
         ErrorType::PreconditionFailed as i32

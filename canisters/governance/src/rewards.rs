@@ -1,0 +1,182 @@
+//! Daily voting rewards as plain Rust. Once a day the pool — total supply ×
+//! R(t) / 365.25, R falling from 10 % to 5 % over eight years — is shared
+//! among the neurons that voted on the proposals whose voting closed since
+//! the last distribution, in proportion to the voting power they used, and
+//! credited as maturity. A day without such proposals rolls its pool over.
+//!
+//! A distribution starts in one message (which settles the proposals and
+//! fixes the pool) and credits neurons in bounded chunks, so that no
+//! message's work grows with the number of neurons.
+
+use crate::governance::Governance;
+use canister_common::Candid;
+use ic_stable_structures::{Memory, StableCell};
+use nns_api::governance::{ProposalId, RewardEvent, Vote};
+
+pub const ONE_DAY_SECONDS: u64 = 24 * 60 * 60;
+/// Eight years of 365.25 days: R reaches its final rate then.
+pub const REWARD_FLATTENING_DAYS: u128 = 2_922;
+/// Neurons credited per message.
+pub const NEURONS_PER_CHUNK: usize = 5_000;
+
+/// The pool of one day, `day` days after genesis, from `supply`:
+/// supply × (5 % + 5 % × ((T − t)/T)²) / 365.25, rounded down, computed
+/// exactly as supply × (T² + (T − t)²) / (7 305 × T²).
+pub fn daily_pool(supply_e8s: u64, day: u64) -> u64 {
+    let t = REWARD_FLATTENING_DAYS.min(u128::from(day));
+    let total = REWARD_FLATTENING_DAYS;
+    let remaining = total - t;
+    let numerator = u128::from(supply_e8s) * (total * total + remaining * remaining);
+    u64::try_from(numerator / (7_305 * total * total)).expect("a fraction of the supply")
+}
+
+/// The rewards' state: the last event, and the distribution under way.
+pub struct Rewards<M: Memory> {
+    pub latest: StableCell<Candid<RewardEvent>, M>,
+    pub in_progress: StableCell<Candid<Option<Distribution>>, M>,
+}
+
+impl<M: Memory> Rewards<M> {
+    pub fn init(latest: M, in_progress: M) -> Self {
+        Self {
+            latest: StableCell::init(latest, Candid(RewardEvent::default())),
+            in_progress: StableCell::init(in_progress, Candid(None)),
+        }
+    }
+}
+
+/// A distribution under way: what is shared and how far crediting got.
+#[derive(candid::CandidType, candid::Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct Distribution {
+    pub event: RewardEvent,
+    /// Σ over the settled proposals of all their ballots' voting power.
+    pub total_voting_power: u128,
+    /// Neurons with a smaller id have been credited.
+    pub next_neuron: u64,
+}
+
+impl<M: Memory> Governance<M> {
+    pub fn latest_reward_event(&self) -> RewardEvent {
+        self.rewards.latest.get().0.clone()
+    }
+
+    pub fn distribution_in_progress(&self) -> bool {
+        self.rewards.in_progress.get().0.is_some()
+    }
+
+    /// The day a distribution is due for, if one is: a new day since
+    /// genesis, and no distribution under way.
+    pub fn reward_day_due(&self, genesis: u64, now: u64) -> Option<u64> {
+        let day = now.saturating_sub(genesis) / ONE_DAY_SECONDS;
+        (day > self.latest_reward_event().day_after_genesis && !self.distribution_in_progress())
+            .then_some(day)
+    }
+
+    /// Starts the distribution for `day` with the total supply read from
+    /// the ledger: settles the proposals whose voting has closed and fixes
+    /// the pool. Returns whether there are neurons to credit.
+    pub fn start_distribution(&mut self, day: u64, supply_e8s: u64, now: u64) -> bool {
+        let latest = self.latest_reward_event();
+        // Another message may have started it while the supply was read.
+        if day <= latest.day_after_genesis || self.distribution_in_progress() {
+            return false;
+        }
+        let days = day - latest.day_after_genesis;
+        let new_pool: u64 = (latest.day_after_genesis + 1..=day)
+            .map(|d| daily_pool(supply_e8s, d))
+            .sum();
+        // An event that shared nothing rolls its whole pool over.
+        let rollover = if latest.settled_proposals.is_empty() {
+            latest.total_available_e8s_equivalent
+        } else {
+            0
+        };
+        let round = day;
+        let mut settled = vec![];
+        let mut total_voting_power = 0u128;
+        let ids: Vec<u64> = self.proposals.states.keys().collect();
+        for id in ids {
+            let mut state = self.proposals.state(id).expect("listed");
+            if state.reward_event_round != 0 || now < state.deadline_seconds {
+                continue;
+            }
+            state.reward_event_round = round;
+            self.proposals.states.insert(id, state);
+            total_voting_power += self
+                .proposals
+                .ballots
+                .range((id, 0)..=(id, u64::MAX))
+                .map(|e| u128::from(e.value().voting_power))
+                .sum::<u128>();
+            settled.push(ProposalId { id });
+        }
+        let event = RewardEvent {
+            day_after_genesis: day,
+            actual_timestamp_seconds: now,
+            total_available_e8s_equivalent: rollover + new_pool,
+            distributed_e8s_equivalent: 0,
+            settled_proposals: settled,
+            rounds_since_last_distribution: Some(days),
+            latest_round_available_e8s_equivalent: Some(new_pool),
+        };
+        if event.settled_proposals.is_empty() || total_voting_power == 0 {
+            self.rewards.latest.set(Candid(event));
+            return false;
+        }
+        self.rewards.in_progress.set(Candid(Some(Distribution {
+            event,
+            total_voting_power,
+            next_neuron: 0,
+        })));
+        true
+    }
+
+    /// Credits the next `limit` neurons of the distribution under way.
+    /// Returns whether neurons remain.
+    pub fn credit_rewards(&mut self, limit: usize) -> bool {
+        let Some(mut d) = self.rewards.in_progress.get().0.clone() else {
+            return false;
+        };
+        let pool = u128::from(d.event.total_available_e8s_equivalent);
+        let ids: Vec<u64> = self
+            .neurons
+            .ids_from(d.next_neuron)
+            .take(limit + 1)
+            .collect();
+        let more = ids.len() > limit;
+        for &id in ids.iter().take(limit) {
+            let used: u128 = d
+                .event
+                .settled_proposals
+                .iter()
+                .filter_map(|p| self.proposals.ballots.get(&(p.id, id)))
+                .filter(|b| b.vote != Vote::Unspecified as i32)
+                .map(|b| u128::from(b.voting_power))
+                .sum();
+            let reward =
+                u64::try_from(pool * used / d.total_voting_power).expect("a share of the pool");
+            if reward == 0 {
+                continue;
+            }
+            let _ = self.neurons.update(id, |n| {
+                if n.auto_stake_maturity {
+                    n.staked_maturity_e8s_equivalent += reward;
+                } else {
+                    n.maturity_e8s_equivalent += reward;
+                }
+            });
+            d.event.distributed_e8s_equivalent += reward;
+        }
+        if more {
+            d.next_neuron = ids[limit];
+            self.rewards.in_progress.set(Candid(Some(d)));
+        } else {
+            self.rewards.latest.set(Candid(d.event));
+            self.rewards.in_progress.set(Candid(None));
+        }
+        more
+    }
+}
+
+#[cfg(test)]
+mod tests;

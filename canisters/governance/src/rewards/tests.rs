@@ -1,0 +1,162 @@
+use super::*;
+use crate::neuron::{DissolveState, Neuron, ONE_YEAR_SECONDS};
+use crate::proposals::{ProposalBody, VOTING_PERIOD_SECONDS};
+use candid::Principal;
+use ic_stable_structures::VectorMemory;
+use nns_api::governance::{Action, Motion, NetworkEconomics, Proposal};
+
+const T0: u64 = 1_700_000_000;
+const ICP: u64 = 100_000_000;
+const SUPPLY: u64 = 500_000_000 * ICP;
+
+type G = Governance<VectorMemory>;
+
+fn owner(id: u64) -> Principal {
+    Principal::from_slice(&id.to_be_bytes())
+}
+
+fn with_neurons(stakes: &[u64]) -> G {
+    let mut g = Governance::for_tests();
+    for (i, &stake) in stakes.iter().enumerate() {
+        let id = i as u64 + 1;
+        let mut n = Neuron::new(id, owner(id), [id as u8; 32], stake, T0);
+        n.dissolve_state = DissolveState::DissolveDelaySeconds(ONE_YEAR_SECONDS);
+        g.insert_for_tests(n);
+    }
+    g
+}
+
+fn propose(g: &mut G, proposer: u64, now: u64) -> u64 {
+    let body = ProposalBody {
+        proposal: Proposal {
+            url: String::new(),
+            title: Some("Reward me".into()),
+            action: Some(Action::Motion(Motion {
+                motion_text: String::new(),
+            })),
+            summary: String::new(),
+        },
+        failure_reason: None,
+        install: None,
+    };
+    g.make_proposal(
+        &owner(proposer),
+        proposer,
+        body,
+        &NetworkEconomics::default(),
+        now,
+    )
+    .unwrap()
+    .0
+}
+
+fn ballot_power(g: &G, proposal: u64, neuron: u64) -> u128 {
+    u128::from(
+        g.proposals
+            .ballots
+            .get(&(proposal, neuron))
+            .unwrap()
+            .voting_power,
+    )
+}
+
+#[test]
+fn the_daily_pool_falls_from_ten_to_five_percent_a_year_over_eight_years() {
+    // 10 % / 365.25 at genesis, 5 % / 365.25 from eight years on.
+    assert_eq!(daily_pool(7_305_000, 0), 2_000);
+    assert_eq!(daily_pool(7_305_000, 2_922), 1_000);
+    assert_eq!(daily_pool(7_305_000, 10_000), 1_000);
+    // Halfway: 5 % + 5 % × ¼.
+    assert_eq!(daily_pool(7_305_000, 1_461), 1_250);
+    assert_eq!(
+        daily_pool(SUPPLY, 0),
+        SUPPLY / 7_305 * 2 + (SUPPLY % 7_305) * 2 / 7_305
+    );
+}
+
+#[test]
+fn voters_share_the_pool_in_proportion_to_the_power_they_used() {
+    let mut g = with_neurons(&[100 * ICP, 50 * ICP, 50 * ICP]);
+    let p = propose(&mut g, 1, T0);
+    g.register_vote(&owner(2), 2, p, Vote::No, T0).unwrap();
+    // Not before the proposal's voting closed.
+    assert!(!g.start_distribution(1, SUPPLY, T0 + 3_600));
+    assert_eq!(g.latest_reward_event().settled_proposals, vec![]);
+    let close = T0 + VOTING_PERIOD_SECONDS;
+    assert!(g.start_distribution(5, SUPPLY, close));
+    assert!(!g.start_distribution(5, SUPPLY, close), "one at a time");
+    assert!(!g.credit_rewards(10));
+    let event = g.latest_reward_event();
+    // The first event also has the rolled-over pool of the earlier one.
+    let pool: u64 = (1..=5).map(|d| daily_pool(SUPPLY, d)).sum();
+    assert_eq!(event.total_available_e8s_equivalent, pool);
+    assert_eq!(event.settled_proposals, vec![ProposalId { id: p }]);
+    // The first attempt found nothing to settle and rolled day 1 over.
+    assert_eq!(event.rounds_since_last_distribution, Some(4));
+    let total = ballot_power(&g, p, 1) + ballot_power(&g, p, 2) + ballot_power(&g, p, 3);
+    let share = |n| u64::try_from(u128::from(pool) * ballot_power(&g, p, n) / total).unwrap();
+    assert_eq!(g.neuron(1).unwrap().maturity_e8s_equivalent, share(1));
+    assert_eq!(g.neuron(2).unwrap().maturity_e8s_equivalent, share(2));
+    assert_eq!(
+        g.neuron(3).unwrap().maturity_e8s_equivalent,
+        0,
+        "did not vote"
+    );
+    assert_eq!(event.distributed_e8s_equivalent, share(1) + share(2));
+    assert_eq!(g.proposals.state(p).unwrap().reward_event_round, 5);
+}
+
+#[test]
+fn a_day_without_settled_proposals_rolls_its_pool_over() {
+    let mut g = with_neurons(&[100 * ICP, 100 * ICP]);
+    assert!(!g.start_distribution(1, SUPPLY, T0));
+    let first = g.latest_reward_event();
+    assert_eq!(first.total_available_e8s_equivalent, daily_pool(SUPPLY, 1));
+    assert_eq!(first.distributed_e8s_equivalent, 0);
+    let p = propose(&mut g, 1, T0);
+    let close = T0 + VOTING_PERIOD_SECONDS;
+    assert!(g.start_distribution(5, SUPPLY, close));
+    g.credit_rewards(10);
+    let second = g.latest_reward_event();
+    let pool = daily_pool(SUPPLY, 1) + (2..=5).map(|d| daily_pool(SUPPLY, d)).sum::<u64>();
+    assert_eq!(second.total_available_e8s_equivalent, pool);
+    assert_eq!(
+        second.latest_round_available_e8s_equivalent,
+        Some(pool - daily_pool(SUPPLY, 1))
+    );
+    assert_eq!(g.proposals.state(p).unwrap().reward_event_round, 5);
+}
+
+#[test]
+fn chunks_credit_what_one_pass_would_and_auto_stake_stakes_it() {
+    let stakes = [100 * ICP, 70 * ICP, 30 * ICP, 10 * ICP];
+    let run = |chunk: usize| {
+        let mut g = with_neurons(&stakes);
+        g.neurons
+            .update(3, |n| n.auto_stake_maturity = true)
+            .unwrap();
+        let p = propose(&mut g, 1, T0);
+        for n in 2..=4 {
+            g.register_vote(&owner(n), n, p, Vote::Yes, T0 + 1).ok();
+        }
+        assert!(g.start_distribution(4, SUPPLY, T0 + VOTING_PERIOD_SECONDS));
+        let mut rounds = 1;
+        while g.credit_rewards(chunk) {
+            rounds += 1;
+        }
+        let neurons: Vec<(u64, u64)> = (1..=4)
+            .map(|id| {
+                let n = g.neuron(id).unwrap();
+                (n.maturity_e8s_equivalent, n.staked_maturity_e8s_equivalent)
+            })
+            .collect();
+        (neurons, g.latest_reward_event(), rounds)
+    };
+    let (one_pass, event, rounds) = run(100);
+    let (chunked, chunked_event, chunked_rounds) = run(1);
+    assert_eq!((rounds, chunked_rounds), (1, 4));
+    assert_eq!(one_pass, chunked);
+    assert_eq!(event, chunked_event);
+    assert_eq!(one_pass[2].0, 0);
+    assert!(one_pass[2].1 > 0, "auto-staked");
+}
