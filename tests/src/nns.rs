@@ -31,6 +31,11 @@ pub struct NnsEnv {
 }
 
 impl NnsEnv {
+    /// The runtime underneath, for its instruction counters.
+    pub fn into_runtime(self) -> ic_runtime::PocketIc {
+        self.pic.into_runtime()
+    }
+
     /// Users 1 to 4 hold 1 000 ICP each.
     pub fn new(backend: Backend) -> Self {
         let mut pic = TestEnv::new(backend);

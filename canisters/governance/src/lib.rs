@@ -127,16 +127,7 @@ fn list_neurons(request: ListNeurons) -> ListNeuronsResponse {
 #[query]
 fn get_neuron_ids() -> Vec<u64> {
     let caller = msg_caller();
-    state::read(|g| {
-        let mut ids = vec![];
-        loop {
-            let chunk = g.neurons().ids_of(&caller, ids.last().copied(), 1_000);
-            if chunk.is_empty() {
-                return ids;
-            }
-            ids.extend(chunk);
-        }
-    })
+    state::read(|g| g.neurons().all_ids_of(&caller, true))
 }
 
 fn neuron_by_id_or_subaccount(by: NeuronIdOrSubaccount) -> Result<u64, GovernanceError> {

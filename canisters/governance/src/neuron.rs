@@ -119,6 +119,13 @@ impl Neuron {
             .saturating_sub(self.neuron_fees_e8s)
     }
 
+    /// Nothing staked, no maturity, nothing on its way out.
+    pub fn is_empty(&self) -> bool {
+        self.stake_e8s() == 0
+            && self.maturity_e8s_equivalent == 0
+            && self.maturity_disbursements.is_empty()
+    }
+
     pub fn is_spawning(&self) -> bool {
         self.spawn_at_timestamp_seconds.is_some()
     }

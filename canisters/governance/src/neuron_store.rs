@@ -29,7 +29,9 @@ pub enum StoreError {
 pub struct NeuronStore<M: Memory> {
     neurons: StableBTreeMap<u64, Neuron, M>,
     by_subaccount: StableBTreeMap<[u8; 32], u64, M>,
-    by_principal: StableBTreeMap<PrincipalKey, (), M>,
+    /// The value says whether the neuron holds anything, so that listing a
+    /// principal's non-empty neurons reads no neuron.
+    by_principal: StableBTreeMap<PrincipalKey, bool, M>,
 }
 
 impl<M: Memory> NeuronStore<M> {
@@ -65,9 +67,10 @@ impl<M: Memory> NeuronStore<M> {
             return Err(StoreError::SubaccountInUse(other));
         }
         self.by_subaccount.insert(neuron.subaccount, neuron.id);
+        let holds = !neuron.is_empty();
         for principal in principals(&neuron) {
             self.by_principal
-                .insert(principal_key(&principal, neuron.id), ());
+                .insert(principal_key(&principal, neuron.id), holds);
         }
         self.neurons.insert(neuron.id, neuron);
         Ok(())
@@ -81,15 +84,18 @@ impl<M: Memory> NeuronStore<M> {
         f: impl FnOnce(&mut Neuron) -> R,
     ) -> Result<R, StoreError> {
         let mut neuron = self.get(id).ok_or(StoreError::NoSuchNeuron(id))?;
-        let before = principals(&neuron);
+        let (before, held) = (principals(&neuron), !neuron.is_empty());
         let result = f(&mut neuron);
         assert_eq!(neuron.id, id, "a neuron's id never changes");
-        let after = principals(&neuron);
+        let (after, holds) = (principals(&neuron), !neuron.is_empty());
         for gone in before.iter().filter(|p| !after.contains(p)) {
             self.by_principal.remove(&principal_key(gone, id));
         }
-        for new in after.iter().filter(|p| !before.contains(p)) {
-            self.by_principal.insert(principal_key(new, id), ());
+        for p in after
+            .iter()
+            .filter(|p| held != holds || !before.contains(p))
+        {
+            self.by_principal.insert(principal_key(p, id), holds);
         }
         self.neurons.insert(id, neuron);
         Ok(result)
@@ -120,20 +126,39 @@ impl<M: Memory> NeuronStore<M> {
     /// Ids of the neurons `principal` controls or holds a hot key of, in
     /// order, starting after `after`, at most `limit`.
     pub fn ids_of(&self, principal: &Principal, after: Option<u64>, limit: usize) -> Vec<u64> {
-        let first = match after {
-            None => 0,
-            Some(u64::MAX) => return vec![],
-            Some(id) => id + 1,
-        };
-        let (first, last) = (
-            principal_key(principal, first),
-            principal_key(principal, u64::MAX),
-        );
-        self.by_principal
-            .keys_range(first..=last)
+        self.listed_under(principal, after)
             .take(limit)
-            .map(|key| u64::from_be_bytes(key[30..].try_into().expect("8 bytes")))
+            .map(|(id, _)| id)
             .collect()
+    }
+
+    /// All ids listed under `principal`, without the empty neurons unless
+    /// `include_empty`; reads only the index.
+    pub fn all_ids_of(&self, principal: &Principal, include_empty: bool) -> Vec<u64> {
+        self.listed_under(principal, None)
+            .filter(|&(_, holds)| include_empty || holds)
+            .map(|(id, _)| id)
+            .collect()
+    }
+
+    fn listed_under(
+        &self,
+        principal: &Principal,
+        after: Option<u64>,
+    ) -> impl Iterator<Item = (u64, bool)> + '_ {
+        let first = match after {
+            None => Some(0),
+            Some(id) => id.checked_add(1),
+        };
+        let range =
+            first.map(|first| principal_key(principal, first)..=principal_key(principal, u64::MAX));
+        range
+            .into_iter()
+            .flat_map(|range| self.by_principal.range(range))
+            .map(|entry| {
+                let id = u64::from_be_bytes(entry.key()[30..].try_into().expect("8 bytes"));
+                (id, entry.value())
+            })
     }
 }
 
@@ -202,6 +227,21 @@ mod tests {
         assert!(s.ids_of(&p(1), None, 10).is_empty());
         assert_eq!(s.id_by_subaccount(&[1; 32]), None);
         assert!(s.is_empty());
+    }
+
+    #[test]
+    fn the_index_knows_which_neurons_are_empty() {
+        let mut s = store();
+        s.insert(neuron(1, p(1))).unwrap();
+        s.insert(Neuron::new(2, p(1), [2; 32], 0, 0)).unwrap();
+        s.update(1, |n| n.hot_keys.push(p(2))).unwrap();
+        assert_eq!(s.all_ids_of(&p(1), false), vec![1]);
+        assert_eq!(s.all_ids_of(&p(1), true), vec![1, 2]);
+        s.update(1, |n| n.cached_neuron_stake_e8s = 0).unwrap();
+        s.update(2, |n| n.maturity_e8s_equivalent = 5).unwrap();
+        assert_eq!(s.all_ids_of(&p(1), false), vec![2]);
+        assert!(s.all_ids_of(&p(2), false).is_empty(), "for hot keys too");
+        assert_eq!(s.all_ids_of(&p(2), true), vec![1]);
     }
 
     #[test]

@@ -140,13 +140,6 @@ pub fn neuron_info(neuron: &Neuron, economics: &NetworkEconomics, now: u64) -> a
     }
 }
 
-/// Nothing staked, no maturity, nothing on its way out.
-fn is_empty(neuron: &Neuron) -> bool {
-    neuron.stake_e8s() == 0
-        && neuron.maturity_e8s_equivalent == 0
-        && neuron.maturity_disbursements.is_empty()
-}
-
 /// `list_neurons`: the neurons asked for by id or subaccount, plus (if
 /// asked) those the caller controls or holds a hot key of, one page of them
 /// in id order; full neurons only for those the caller may read.
@@ -171,17 +164,7 @@ pub fn list_neurons<M: Memory>(
         let include_empty = request
             .include_empty_neurons_readable_by_caller
             .unwrap_or(false);
-        let mut after = None;
-        loop {
-            let chunk = store.ids_of(caller, after, 1_000);
-            let Some(&last) = chunk.last() else { break };
-            after = Some(last);
-            ids.extend(
-                chunk
-                    .into_iter()
-                    .filter(|&id| include_empty || store.get(id).is_some_and(|n| !is_empty(&n))),
-            );
-        }
+        ids.extend(store.all_ids_of(caller, include_empty));
     }
     ids.sort_unstable();
     ids.dedup();

@@ -302,10 +302,10 @@ fn bench_cmc() {
 fn bench_governance() {
     use nns_api::governance::{
         By, ClaimOrRefresh, ClaimOrRefreshNeuronFromAccount, Configure, Disburse,
-        IncreaseDissolveDelay, ListNeurons, ListNeuronsResponse,
+        IncreaseDissolveDelay, ListNeurons, ListNeuronsResponse, MakeProposalRequest,
         ManageNeuronCommandRequest as Command, ManageNeuronCommandResponse as Reply,
-        ManageNeuronRequest, ManageNeuronResponse, NeuronId, NeuronIdOrSubaccount, Operation,
-        staking_subaccount,
+        ManageNeuronRequest, ManageNeuronResponse, Motion, NeuronId, NeuronIdOrSubaccount,
+        Operation, ProposalActionRequest, RegisterVote, Vote, staking_subaccount,
     };
     use nns_api::ids::GOVERNANCE_CANISTER_ID;
     const E8S: u64 = 100_000_000;
@@ -313,7 +313,7 @@ fn bench_governance() {
         std::env::var("BENCH_NEURONS").map_or(10_000, |v| v.parse().expect("a number"));
     let owner = user(7);
     let mut env = TestEnv::new(Backend::Runtime);
-    install_ledger(&mut env, [(owner, neurons * 2 * E8S)]);
+    install_ledger(&mut env, [(owner, (neurons + 30) * 2 * E8S)]);
     integration_tests::install_governance(&mut env, None);
     let mut pic = env.into_runtime();
     let stable_before = pic.get_stable_memory(GOVERNANCE_CANISTER_ID).len();
@@ -345,7 +345,8 @@ fn bench_governance() {
     for memo in 0..neurons {
         let args = TransferArgs {
             memo: Memo(0),
-            amount: Tokens::from_e8s(E8S),
+            // The first neuron can pay for a proposal.
+            amount: Tokens::from_e8s(if memo == 0 { 30 * E8S } else { E8S }),
             fee: Tokens::from_e8s(FEE),
             from_subaccount: None,
             to: AccountIdentifier::new(
@@ -376,7 +377,8 @@ fn bench_governance() {
     let stable_after = pic.get_stable_memory(GOVERNANCE_CANISTER_ID).len();
     for &id in &ids {
         let op = Operation::IncreaseDissolveDelay(IncreaseDissolveDelay {
-            additional_dissolve_delay_seconds: 1,
+            // A year: enough to vote.
+            additional_dissolve_delay_seconds: 31_557_600,
         });
         delay += manage(
             &mut pic,
@@ -406,6 +408,40 @@ fn bench_governance() {
         pic.last_execution_instructions(GOVERNANCE_CANISTER_ID)
     };
     let list_100 = list_page(&mut pic, 100);
+
+    // A proposal snapshots every neuron's ballot; a vote; the rewards.
+    let motion = |text: &str| {
+        Command::MakeProposal(Box::new(MakeProposalRequest {
+            url: String::new(),
+            title: Some(text.into()),
+            action: Some(ProposalActionRequest::Motion(Motion {
+                motion_text: text.into(),
+            })),
+            summary: String::new(),
+        }))
+    };
+    let (reply, submit) = manage(&mut pic, Some(ids[0]), motion("Benchmark"));
+    let Reply::MakeProposal(made) = reply else {
+        unreachable!()
+    };
+    let proposal = made.proposal_id.unwrap();
+    let (_, single_vote) = manage(
+        &mut pic,
+        Some(ids[1]),
+        Command::RegisterVote(RegisterVote {
+            vote: Vote::Yes as i32,
+            proposal: Some(proposal),
+        }),
+    );
+    pic.advance_time(std::time::Duration::from_secs(4 * 24 * 3600 + 60));
+    let (mut rewards_total, mut rewards_largest_round) = (0, 0);
+    for _ in 0..neurons / 1_000 + 10 {
+        let before = pic.total_instructions(GOVERNANCE_CANISTER_ID);
+        pic.tick();
+        let used = pic.total_instructions(GOVERNANCE_CANISTER_ID) - before;
+        rewards_total += used;
+        rewards_largest_round = rewards_largest_round.max(used);
+    }
     for &id in &ids {
         let op = Operation::StartDissolving {};
         manage(
@@ -416,7 +452,9 @@ fn bench_governance() {
             }),
         );
     }
-    pic.advance_time(std::time::Duration::from_secs(8 * 24 * 3600));
+    pic.advance_time(std::time::Duration::from_secs(
+        366 * 24 * 3600 + 8 * 24 * 3600,
+    ));
     for &id in &ids {
         let all = Disburse {
             to_account: None,
@@ -439,6 +477,16 @@ fn bench_governance() {
     );
     println!("{:<40} {:>14}", "disburse, instructions", disburse / n);
     println!("{:<40} {:>14}", "list_neurons, a page of 100", list_100);
+    println!("{:<40} {:>14}", "make proposal (ballots for all)", submit);
+    println!(
+        "{:<40} {:>14} (real: 0.28 M, 151 neurons)",
+        "register vote", single_vote
+    );
+    println!("{:<40} {:>14}", "reward distribution, total", rewards_total);
+    println!(
+        "{:<40} {:>14} (limit 40 B per message)",
+        "reward distribution, largest round", rewards_largest_round
+    );
     println!(
         "{:<40} {:>14}",
         "stable memory per neuron, bytes",
@@ -448,6 +496,100 @@ fn bench_governance() {
     println!(
         "{:<40} {:>14} (goal ≤ 850 KB; real limit 1.7 MB)",
         "governance.wasm.gz bytes", bytes
+    );
+}
+
+/// The real NNS's cascade benchmark: 151 neurons, one chain of 15 followers
+/// behind the voter, everyone else following no one on the topic.
+fn bench_cascade() {
+    use integration_tests::nns::{NnsEnv, configure};
+    use nns_api::governance::{
+        Follow, IncreaseDissolveDelay, MakeProposalRequest, ManageNeuronCommandRequest as Command,
+        ManageNeuronCommandResponse as Reply, Motion, NeuronId, Operation, ProposalActionRequest,
+        RegisterVote, Topic, Vote,
+    };
+    use nns_api::ids::GOVERNANCE_CANISTER_ID;
+    const NEURONS: u64 = 151;
+    const CHAIN: u64 = 15;
+    const E8S: u64 = 100_000_000;
+    let mut nns = NnsEnv::new(Backend::Runtime);
+    let owner = integration_tests::nns::user(1);
+    let mut ids = vec![];
+    for memo in 0..NEURONS {
+        // The proposer holds most of the stake but less than half, so that
+        // the proposal stays open for the vote measured.
+        let stake = if memo == 0 { 40 * E8S } else { E8S };
+        nns.stake(owner, memo, stake);
+        let id = nns.claim(owner, memo).unwrap();
+        let delay = IncreaseDissolveDelay {
+            additional_dissolve_delay_seconds: 31_557_600,
+        };
+        nns.manage(
+            owner,
+            id,
+            configure(Operation::IncreaseDissolveDelay(delay)),
+        )
+        .unwrap();
+        ids.push(id);
+    }
+    // ids[2] follows ids[1], ids[3] follows ids[2], … (15 followers).
+    for i in 2..=(CHAIN as usize + 1) {
+        let follow = Command::Follow(Follow {
+            topic: Topic::Governance as i32,
+            followees: vec![NeuronId { id: ids[i - 1] }],
+        });
+        nns.manage(owner, ids[i], follow).unwrap();
+    }
+    let proposal = Command::MakeProposal(Box::new(MakeProposalRequest {
+        url: String::new(),
+        title: Some("Cascade".into()),
+        action: Some(ProposalActionRequest::Motion(Motion {
+            motion_text: String::new(),
+        })),
+        summary: String::new(),
+    }));
+    let Reply::MakeProposal(made) = nns.manage(owner, ids[0], proposal).unwrap() else {
+        unreachable!()
+    };
+    let vote = Command::RegisterVote(RegisterVote {
+        vote: Vote::Yes as i32,
+        proposal: made.proposal_id,
+    });
+    let mut pic = nns.into_runtime();
+    let before = pic.total_instructions(GOVERNANCE_CANISTER_ID);
+    let request = nns_api::governance::ManageNeuronRequest {
+        neuron_id_or_subaccount: None,
+        command: Some(vote),
+        id: Some(NeuronId { id: ids[1] }),
+    };
+    let (_,): (nns_api::governance::ManageNeuronResponse,) = update_candid_as(
+        &mut pic,
+        GOVERNANCE_CANISTER_ID,
+        owner,
+        "manage_neuron",
+        (request,),
+    )
+    .unwrap();
+    let cascade = pic.total_instructions(GOVERNANCE_CANISTER_ID) - before;
+    let (info,): (Option<nns_api::governance::ProposalInfo>,) = ic_runtime::query_candid_as(
+        &mut pic,
+        GOVERNANCE_CANISTER_ID,
+        owner,
+        "get_proposal_info",
+        (made.proposal_id.unwrap().id,),
+    )
+    .unwrap();
+    let yes = info
+        .unwrap()
+        .ballots
+        .iter()
+        .filter(|(_, b)| b.vote == Vote::Yes as i32)
+        .count();
+    assert_eq!(yes as u64, 2 + CHAIN, "proposer, voter and the whole chain");
+    println!("\nGovernance votes ({NEURONS} neurons)");
+    println!(
+        "{:<40} {:>14} (real: 106.6 M)",
+        "cascading vote, chain of 15", cascade
     );
 }
 
@@ -462,5 +604,6 @@ fn main() {
     }
     if all || which.iter().any(|w| w == "governance") {
         bench_governance();
+        bench_cascade();
     }
 }
