@@ -78,6 +78,18 @@ pub fn encode_init_args(canister: &str, args: &str) -> Result<Vec<u8>, String> {
         .map_err(|e| e.to_string())
 }
 
+/// Settings of a canister governance controls, as on the NNS (the test,
+/// calling as the anonymous principal, controls it too).
+pub fn nns_controlled() -> ic_management_canister_types::CanisterSettings {
+    ic_management_canister_types::CanisterSettings {
+        controllers: Some(vec![
+            candid::Principal::anonymous(),
+            nns_api::ids::GOVERNANCE_CANISTER_ID,
+        ]),
+        ..Default::default()
+    }
+}
+
 /// A ledger at its well-known id, as on the NNS (governance is the minting
 /// account), holding `initial` balances; its module from the build script.
 pub fn install_ledger(
@@ -105,7 +117,7 @@ pub fn install_ledger(
         token_name: None,
         feature_flags: None,
     };
-    pic.create_canister_with_id(None, None, LEDGER_CANISTER_ID)
+    pic.create_canister_with_id(None, Some(nns_controlled()), LEDGER_CANISTER_ID)
         .expect("the ledger's id is free");
     let wasm = std::fs::read(wasm_gz_path("ledger")).expect("scripts/build-canisters.sh has run");
     let arg = candid::encode_one(LedgerArg::Init(init)).expect("init args encode");
@@ -188,7 +200,7 @@ pub fn install_cmc(
         cycles_limit_per_hour: cycles_limit_per_hour.map(candid::Nat::from),
         ..Default::default()
     });
-    env.create_canister_with_id(None, None, CYCLES_MINTING_CANISTER_ID)
+    env.create_canister_with_id(None, Some(nns_controlled()), CYCLES_MINTING_CANISTER_ID)
         .expect("the CMC's id is free");
     let wasm = std::fs::read(wasm_gz_path("cmc")).expect("scripts/build-canisters.sh has run");
     let arg = candid::encode_one(init).expect("init args encode");

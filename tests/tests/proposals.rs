@@ -17,7 +17,7 @@ use nns_api::cmc::{
 };
 use nns_api::governance::{
     ErrorType, ExecuteNnsFunction, Follow, GovernanceArg, IncreaseDissolveDelay,
-    MakeProposalRequest, ManageNeuronCommandRequest as Command,
+    InstallCodeRequest, MakeProposalRequest, ManageNeuronCommandRequest as Command,
     ManageNeuronCommandResponse as Reply, Motion, NetworkEconomics, NeuronId, Operation,
     ProposalActionRequest, ProposalId, ProposalInfo, ProposalStatus, RegisterVote, RewardEvent,
     Topic, Vote, nns_function,
@@ -33,6 +33,7 @@ on_both_backends!(
     should_refuse_bad_proposals_and_votes,
     should_change_network_economics_and_mint_node_provider_rewards,
     should_reward_voters_by_the_formula_and_turn_maturity_into_icp,
+    should_upgrade_the_ledger_through_an_install_code_proposal,
 );
 
 const RATE: u64 = 35_000;
@@ -557,5 +558,90 @@ fn should_reward_voters_by_the_formula_and_turn_maturity_into_icp(backend: Backe
     assert_eq!(
         env.nns.total_supply(),
         supply + maturities[0] + maturities[1]
+    );
+}
+
+/// The ledger's `/metrics` value of `name`.
+fn ledger_metric(env: &mut Env, name: &str) -> f64 {
+    let request = nns_api::http::HttpRequest {
+        method: "GET".into(),
+        url: "/metrics".into(),
+        headers: vec![],
+        body: Default::default(),
+    };
+    let (response,): (nns_api::http::HttpResponse,) = query_candid(
+        &mut env.nns.pic,
+        nns_api::ids::LEDGER_CANISTER_ID,
+        "http_request",
+        (request,),
+    )
+    .unwrap();
+    let text = String::from_utf8(response.body.into_vec()).unwrap();
+    text.lines()
+        .find_map(|line| line.strip_prefix(&format!("{name} ")))
+        .unwrap_or_else(|| panic!("no metric {name}"))
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+fn should_upgrade_the_ledger_through_an_install_code_proposal(backend: Backend) {
+    let mut env = setup(backend);
+    env.nns
+        .transfer(user(4), AccountIdentifier::new(&user(9), None), 7 * ICP);
+    let accounts: Vec<AccountIdentifier> = (1..=9)
+        .map(|n| AccountIdentifier::new(&user(n), None))
+        .collect();
+    let snapshot = |env: &mut Env| {
+        let balances: Vec<u64> = accounts.iter().map(|a| env.nns.balance(*a)).collect();
+        (balances, env.nns.total_supply())
+    };
+    let before = snapshot(&mut env);
+    assert_eq!(
+        ledger_metric(&mut env, "ledger_last_upgrade_instructions"),
+        0.0
+    );
+    let wasm = std::fs::read(integration_tests::wasm_gz_path("ledger")).unwrap();
+    let mut upgrade = motion("");
+    upgrade.action = Some(ProposalActionRequest::InstallCode(InstallCodeRequest {
+        canister_id: Some(nns_api::ids::LEDGER_CANISTER_ID),
+        install_mode: Some(3),
+        wasm_module: Some(wasm.clone().into()),
+        arg: Some(Encode!(&None::<nns_api::ledger::LedgerArg>).unwrap().into()),
+        skip_stopping_before_installing: None,
+    }));
+    let id = env.propose(0, upgrade).unwrap();
+    let info = env.info(id);
+    let Some(nns_api::governance::Action::InstallCode(shown)) =
+        info.proposal.as_ref().and_then(|p| p.action.clone())
+    else {
+        panic!("not an InstallCode proposal: {info:?}")
+    };
+    // The proposal shows the module by its hash.
+    use sha2::Digest;
+    assert_eq!(
+        shown.wasm_module_hash.unwrap().into_vec(),
+        sha2::Sha256::digest(&wasm).to_vec()
+    );
+    assert_eq!(info.topic, Topic::ProtocolCanisterManagement as i32);
+    env.vote(1, id, Vote::Yes).unwrap();
+    env.settle();
+    assert_eq!(env.info(id).status, ProposalStatus::Executed as i32);
+    assert!(ledger_metric(&mut env, "ledger_last_upgrade_instructions") > 0.0);
+    assert_eq!(snapshot(&mut env), before);
+    // Governance may install only on the canisters it runs.
+    let mut elsewhere = motion("");
+    elsewhere.action = Some(ProposalActionRequest::InstallCode(InstallCodeRequest {
+        canister_id: Some(user(5)),
+        install_mode: Some(3),
+        wasm_module: Some(wasm.into()),
+        arg: None,
+        skip_stopping_before_installing: None,
+    }));
+    assert_eq!(
+        env.propose(0, elsewhere),
+        Err(ErrorType::InvalidProposal as i32)
     );
 }
