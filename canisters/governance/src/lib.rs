@@ -1,6 +1,7 @@
 //! The NNS-style governance canister. This file holds only the endpoints;
 //! the logic lives in the modules below, which unit-test without a runtime.
 
+pub mod codec;
 pub mod config;
 pub mod execution;
 pub mod governance;
@@ -93,7 +94,11 @@ fn encode_list_neurons_response(response: ListNeuronsResponse) -> Vec<u8> {
     LIST_NEURONS_RESPONSE.encode(&response)
 }
 
-#[update(hidden = true, encode_with = "encode_manage_neuron_response")]
+#[update(
+    hidden = true,
+    decode_with = "codec::decode_manage_neuron",
+    encode_with = "encode_manage_neuron_response"
+)]
 async fn manage_neuron(request: ManageNeuronRequest) -> ManageNeuronResponse {
     let reply = manage::manage_neuron(msg_caller(), request)
         .await
