@@ -200,7 +200,7 @@ pub async fn distribute_rewards() {
         };
         state::mutate(|g| g.start_distribution(day, supply, now));
     }
-    let more = state::mutate(|g| g.credit_rewards(crate::rewards::NEURONS_PER_CHUNK));
+    let more = state::mutate(|g| g.credit_rewards(crate::rewards::BALLOTS_PER_CHUNK));
     if more {
         ic_cdk_timers::set_timer(std::time::Duration::ZERO, distribute_rewards());
     }

@@ -1042,6 +1042,8 @@ impl Governance<ic_stable_structures::VectorMemory> {
                     ballots: m(),
                     followers: m(),
                     next_proposal_id: m(),
+                    unfinished: m(),
+                    unsettled: m(),
                 },
                 latest_reward_event: m(),
                 reward_distribution: m(),

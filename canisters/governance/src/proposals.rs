@@ -133,6 +133,12 @@ impl ProposalState {
         self.decided_seconds != 0
     }
 
+    /// Decided, and executed or failed if adopted: nothing left to do.
+    pub fn is_finished(&self) -> bool {
+        self.is_decided()
+            && (!self.adopted || self.executed_seconds != 0 || self.failed_seconds != 0)
+    }
+
     /// Whether the outcome, as things stand, is adoption.
     fn yes_leads(&self) -> bool {
         self.yes > self.no
@@ -229,6 +235,8 @@ pub struct ProposalMemories<M> {
     pub ballots: M,
     pub followers: M,
     pub next_proposal_id: M,
+    pub unfinished: M,
+    pub unsettled: M,
 }
 
 /// A follow relation, keyed so that a neuron's followers on a topic are one
@@ -249,6 +257,10 @@ pub struct Proposals<M: Memory> {
     pub ballots: StableBTreeMap<(u64, u64), BallotRecord, M>,
     pub followers: StableBTreeMap<FollowKey, (), M>,
     next_proposal_id: StableCell<u64, M>,
+    /// Proposals to decide or execute: what the timer looks at.
+    unfinished: StableBTreeMap<u64, (), M>,
+    /// Proposals whose voters are not rewarded yet.
+    unsettled: StableBTreeMap<u64, (), M>,
 }
 
 impl<M: Memory> Proposals<M> {
@@ -259,7 +271,29 @@ impl<M: Memory> Proposals<M> {
             ballots: StableBTreeMap::init(m.ballots),
             followers: StableBTreeMap::init(m.followers),
             next_proposal_id: StableCell::init(m.next_proposal_id, 1),
+            unfinished: StableBTreeMap::init(m.unfinished),
+            unsettled: StableBTreeMap::init(m.unsettled),
         }
+    }
+
+    /// Stores a proposal's state and keeps the two work lists in step.
+    pub fn put(&mut self, id: u64, state: ProposalState) {
+        if state.is_finished() {
+            self.unfinished.remove(&id);
+        } else {
+            self.unfinished.insert(id, ());
+        }
+        if state.reward_event_round == 0 {
+            self.unsettled.insert(id, ());
+        } else {
+            self.unsettled.remove(&id);
+        }
+        self.states.insert(id, state);
+    }
+
+    /// Proposals whose voters are not rewarded yet, in id order.
+    pub fn unsettled(&self) -> Vec<u64> {
+        self.unsettled.keys().collect()
     }
 
     /// The neurons that follow `followee` on `topic`.
@@ -289,17 +323,9 @@ impl<M: Memory> Proposals<M> {
         self.bodies.get(&id).map(|c| c.0)
     }
 
-    /// Proposals not yet decided or whose execution is not yet done. All
-    /// states are looked at: they are few (one per proposal) and small.
+    /// Proposals not yet decided or whose execution is not yet done.
     pub fn unfinished(&self) -> Vec<u64> {
-        self.states
-            .iter()
-            .filter(|e| {
-                let s = e.value();
-                !s.is_decided() || (s.adopted && s.executed_seconds == 0 && s.failed_seconds == 0)
-            })
-            .map(|e| *e.key())
-            .collect()
+        self.unfinished.keys().collect()
     }
 }
 
@@ -425,7 +451,7 @@ impl<M: Memory> Governance<M> {
         self.neurons
             .update(proposer, |n| n.neuron_fees_e8s += reject_cost)?;
         self.proposals.bodies.insert(id, Candid(body));
-        self.proposals.states.insert(id, state);
+        self.proposals.put(id, state);
         let outcome = self.register_vote(caller, proposer, id, Vote::Yes, now)?;
         Ok((id, outcome))
     }
@@ -481,7 +507,7 @@ impl<M: Memory> Governance<M> {
         state.tally_seconds = now;
         state.wait_for_quiet(&before, now);
         let outcome = self.decide(&mut state, now);
-        self.proposals.states.insert(proposal_id, state);
+        self.proposals.put(proposal_id, state);
         Ok(outcome)
     }
 
@@ -601,7 +627,7 @@ impl<M: Memory> Governance<M> {
             if self.decide(&mut state, now) == Outcome::Adopted {
                 adopted.push(id);
             }
-            self.proposals.states.insert(id, state);
+            self.proposals.put(id, state);
         }
         adopted
     }
@@ -630,7 +656,7 @@ impl<M: Memory> Governance<M> {
                 }
             }
         }
-        self.proposals.states.insert(id, state);
+        self.proposals.put(id, state);
     }
 
     /// The followee changes of `Follow`, mirrored in the follower index.

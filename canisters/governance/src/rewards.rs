@@ -16,8 +16,8 @@ use nns_api::governance::{ProposalId, RewardEvent, Vote};
 pub const ONE_DAY_SECONDS: u64 = 24 * 60 * 60;
 /// Eight years of 365.25 days: R reaches its final rate then.
 pub const REWARD_FLATTENING_DAYS: u128 = 2_922;
-/// Neurons credited per message.
-pub const NEURONS_PER_CHUNK: usize = 5_000;
+/// Ballots looked at per message while crediting rewards.
+pub const BALLOTS_PER_CHUNK: usize = 20_000;
 
 /// The pool of one day, `day` days after genesis, from `supply`:
 /// supply × (5 % + 5 % × ((T − t)/T)²) / 365.25, rounded down, computed
@@ -94,20 +94,15 @@ impl<M: Memory> Governance<M> {
         let round = day;
         let mut settled = vec![];
         let mut total_voting_power = 0u128;
-        let ids: Vec<u64> = self.proposals.states.keys().collect();
-        for id in ids {
+        for id in self.proposals.unsettled() {
             let mut state = self.proposals.state(id).expect("listed");
             if state.reward_event_round != 0 || now < state.deadline_seconds {
                 continue;
             }
             state.reward_event_round = round;
-            self.proposals.states.insert(id, state);
-            total_voting_power += self
-                .proposals
-                .ballots
-                .range((id, 0)..=(id, u64::MAX))
-                .map(|e| u128::from(e.value().voting_power))
-                .sum::<u128>();
+            self.proposals.put(id, state);
+            // The total of a proposal's ballots is its tally's total.
+            total_voting_power += u128::from(state.total);
             settled.push(ProposalId { id });
         }
         let event = RewardEvent {
@@ -131,12 +126,14 @@ impl<M: Memory> Governance<M> {
         true
     }
 
-    /// Credits the next `limit` neurons of the distribution under way.
-    /// Returns whether neurons remain.
-    pub fn credit_rewards(&mut self, limit: usize) -> bool {
+    /// Credits the next neurons of the distribution under way: about
+    /// `ballots` ballot lookups' worth, whatever the number of proposals
+    /// settled. Returns whether neurons remain.
+    pub fn credit_rewards(&mut self, ballots: usize) -> bool {
         let Some(mut d) = self.rewards.in_progress.get().0.clone() else {
             return false;
         };
+        let limit = (ballots / d.event.settled_proposals.len().max(1)).max(1);
         let pool = u128::from(d.event.total_available_e8s_equivalent);
         let ids: Vec<u64> = self
             .neurons

@@ -17,7 +17,9 @@
 //! ├── 9  FOLLOWERS       StableBTreeMap<followee ‖ topic ‖ follower, ()>
 //! ├── 10 NEXT_PROPOSAL_ID StableCell<u64>
 //! ├── 11 LATEST_REWARD_EVENT StableCell<Candid<RewardEvent>>
-//! └── 12 REWARD_DISTRIBUTION StableCell<Candid<Option<Distribution>>>
+//! ├── 12 REWARD_DISTRIBUTION StableCell<Candid<Option<Distribution>>>
+//! ├── 13 UNFINISHED_PROPOSALS StableBTreeMap<proposal id, ()>
+//! └── 14 UNSETTLED_PROPOSALS  StableBTreeMap<proposal id, ()>
 //! ```
 
 use crate::config::Config;
@@ -41,6 +43,8 @@ const FOLLOWERS_MEMORY_ID: MemoryId = MemoryId::new(9);
 const NEXT_PROPOSAL_ID_MEMORY_ID: MemoryId = MemoryId::new(10);
 const LATEST_REWARD_EVENT_MEMORY_ID: MemoryId = MemoryId::new(11);
 const REWARD_DISTRIBUTION_MEMORY_ID: MemoryId = MemoryId::new(12);
+const UNFINISHED_PROPOSALS_MEMORY_ID: MemoryId = MemoryId::new(13);
+const UNSETTLED_PROPOSALS_MEMORY_ID: MemoryId = MemoryId::new(14);
 
 pub type Memory = VirtualMemory<DefaultMemoryImpl>;
 
@@ -64,6 +68,8 @@ thread_local! {
                 ballots: memory(BALLOTS_MEMORY_ID),
                 followers: memory(FOLLOWERS_MEMORY_ID),
                 next_proposal_id: memory(NEXT_PROPOSAL_ID_MEMORY_ID),
+                unfinished: memory(UNFINISHED_PROPOSALS_MEMORY_ID),
+                unsettled: memory(UNSETTLED_PROPOSALS_MEMORY_ID),
             },
             latest_reward_event: memory(LATEST_REWARD_EVENT_MEMORY_ID),
             reward_distribution: memory(REWARD_DISTRIBUTION_MEMORY_ID),

@@ -308,3 +308,19 @@ fn the_state_encoding_round_trips() {
     };
     assert_eq!(BallotRecord::from_bytes(ballot.to_bytes()), ballot);
 }
+
+#[test]
+fn the_timer_sees_only_proposals_with_work_left() {
+    let mut g = with_neurons(&[100 * ICP, 100 * ICP, 100 * ICP]);
+    let rejected = propose(&mut g, 1);
+    vote(&mut g, 2, rejected, Vote::No, T0).unwrap();
+    vote(&mut g, 3, rejected, Vote::No, T0).unwrap();
+    let adopted = propose(&mut g, 2);
+    vote(&mut g, 3, adopted, Vote::Yes, T0).unwrap();
+    let open = propose(&mut g, 3);
+    assert_eq!(g.proposals.unfinished(), vec![adopted, open]);
+    assert_eq!(g.adopted_unexecuted(), vec![adopted]);
+    g.record_execution(adopted, Ok(()), T0 + 1);
+    assert_eq!(g.proposals.unfinished(), vec![open]);
+    assert_eq!(g.proposals.unsettled(), vec![rejected, adopted, open]);
+}
