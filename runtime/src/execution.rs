@@ -103,7 +103,10 @@ impl PocketIc {
             cycles,
             origin,
         } = request;
-        let target = match self.resolve(receiver, &method) {
+        let target = match self
+            .resolve(receiver, &method)
+            .and_then(|target| self.check_not_frozen(receiver).map(|()| target))
+        {
             Ok(target) => target,
             // Nothing ran: every attached cycle goes back.
             Err(reject) => return self.messages.respond(origin, Err(reject), cycles),
@@ -322,10 +325,13 @@ impl PocketIc {
                 .as_ref()
                 .is_some_and(|code| code.compiled.exports_method(export))
         };
+        // A frozen canister's heartbeats and timers wait until it is topped up.
         let running: Vec<Principal> = self
             .canisters
             .iter()
-            .filter(|(_, c)| c.is_running() && c.code.is_some())
+            .filter(|(id, c)| {
+                c.is_running() && c.code.is_some() && self.check_not_frozen(**id).is_ok()
+            })
             .map(|(id, _)| *id)
             .collect();
         let heartbeats: Vec<Principal> = running

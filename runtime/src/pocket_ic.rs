@@ -7,7 +7,7 @@ use crate::messages::{Messages, Outcome, RawEffectivePrincipal, RawMessageId};
 use crate::module;
 use crate::stable_memory::StableMemory;
 use crate::state::{Canister, INITIAL_CYCLES, Status};
-use crate::system_api::{Context, ExecState};
+use crate::system_api::{Context, ExecState, fees};
 use candid::utils::{ArgumentDecoder, ArgumentEncoder};
 use candid::{Principal, decode_args, encode_args};
 use ic_management_canister_types::CanisterSettings;
@@ -44,8 +44,10 @@ pub struct PocketIc {
     next_canister_index: u64,
     /// How many `raw_rand` results were drawn: the generator's position.
     pub(crate) random_draws: u64,
-    /// Whether executions and calls cost cycles.
+    /// Whether executions, calls, ingress and storage cost cycles.
     pub(crate) charges_cycles: bool,
+    /// Storage is paid for up to this time.
+    storage_paid_until: u64,
 }
 
 impl Default for PocketIc {
@@ -65,6 +67,7 @@ impl PocketIc {
             next_canister_index: 1 << 20,
             random_draws: 0,
             charges_cycles: false,
+            storage_paid_until: GENESIS_NANOS,
         }
     }
 
@@ -97,6 +100,39 @@ impl PocketIc {
             self.time += 1;
         }
         self.time_of_last_round = self.time;
+        self.charge_storage();
+    }
+
+    /// Each canister pays for the memory it holds since storage was last
+    /// paid for, as the IC charges it over time.
+    fn charge_storage(&mut self) {
+        if !self.charges_cycles {
+            return;
+        }
+        let elapsed = self.time - self.storage_paid_until;
+        self.storage_paid_until = self.time;
+        for canister in self.canisters.values_mut() {
+            canister.charge(fees::storage(canister.memory_bytes(), elapsed));
+        }
+    }
+
+    /// When charging, a canister that cannot pay for an execution above its
+    /// freezing reserve is frozen: it takes no messages.
+    pub(crate) fn check_not_frozen(&self, canister_id: Principal) -> Result<(), RejectResponse> {
+        let Some(canister) = self.canisters.get(&canister_id) else {
+            return Ok(());
+        };
+        if !self.charges_cycles || canister.can_pay_for_execution() {
+            return Ok(());
+        }
+        let missing =
+            canister.freezing_reserve() + fees::UPDATE_MESSAGE_EXECUTION - canister.balance;
+        Err(RejectResponse::new(
+            ErrorCode::CanisterOutOfCycles,
+            format!(
+                "Canister {canister_id} is out of cycles: please top up the canister with at least {missing} additional cycles"
+            ),
+        ))
     }
 
     /// A canister controlled by the anonymous principal, with 100 T cycles.
@@ -192,6 +228,7 @@ impl PocketIc {
     /// application-subnet prices; what is charged is burned.
     pub fn set_cycle_charging(&mut self, enabled: bool) {
         self.charges_cycles = enabled;
+        self.storage_paid_until = self.time;
     }
 
     /// Cycles the canister burned: with `ic0.cycles_burn128` and as fees.
@@ -392,7 +429,15 @@ impl PocketIc {
             RawEffectivePrincipal::None
         } else {
             self.check_accepts_messages(canister_id)?;
+            self.check_not_frozen(canister_id)?;
             self.inspect_ingress(canister_id, sender, method, &payload)?;
+            if self.charges_cycles {
+                let fee = fees::ingress(method.len() as u64, payload.len() as u64);
+                self.canisters
+                    .get_mut(&canister_id)
+                    .expect("it accepts messages")
+                    .charge(fee);
+            }
             RawEffectivePrincipal::CanisterId(canister_id.as_slice().to_vec())
         };
         let message_id = self

@@ -117,6 +117,26 @@ impl Canister {
         self.total_instructions += instructions;
     }
 
+    /// Bytes of memory the canister holds: heap and stable memory.
+    pub fn memory_bytes(&self) -> u64 {
+        self.code.as_ref().map_or(0, |c| {
+            c.heap_bytes() as u64 + c.stable().size_pages() * crate::stable_memory::WASM_PAGE
+        })
+    }
+
+    /// Cycles the canister keeps back for its freezing threshold.
+    pub fn freezing_reserve(&self) -> u128 {
+        let threshold =
+            u64::try_from(self.settings.freezing_threshold.0.clone()).unwrap_or(u64::MAX);
+        crate::system_api::fees::freezing_reserve(self.memory_bytes(), threshold)
+    }
+
+    /// Whether the canister can pay for an execution: the base fee on top of
+    /// its freezing reserve. A canister that cannot is frozen.
+    pub fn can_pay_for_execution(&self) -> bool {
+        self.balance >= self.freezing_reserve() + crate::system_api::fees::UPDATE_MESSAGE_EXECUTION
+    }
+
     /// Takes `fee` (or what is left of the balance) and burns it.
     pub fn charge(&mut self, fee: u128) {
         let fee = fee.min(self.balance);

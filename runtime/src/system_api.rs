@@ -295,6 +295,30 @@ pub mod fees {
     pub const XNET_CALL: u128 = 260_000;
     pub const XNET_BYTE_TRANSMISSION: u128 = 1_000;
     pub const CANISTER_CREATION: u128 = 500_000_000_000;
+    pub const INGRESS_MESSAGE_RECEPTION: u128 = 1_200_000;
+    pub const INGRESS_BYTE_RECEPTION: u128 = 2_000;
+    /// Storage: cycles per GiB held for one second.
+    pub const GIB_STORAGE_PER_SECOND: u128 = 127_000;
+
+    /// What holding `bytes` for `nanos` nanoseconds costs.
+    pub fn storage(bytes: u64, nanos: u64) -> u128 {
+        u128::from(bytes) * u128::from(nanos) * GIB_STORAGE_PER_SECOND
+            / (1_u128 << 30)
+            / 1_000_000_000
+    }
+
+    /// What receiving an ingress message costs the canister it is for.
+    pub fn ingress(method_len: u64, arg_len: u64) -> u128 {
+        INGRESS_MESSAGE_RECEPTION
+            + INGRESS_BYTE_RECEPTION * (u128::from(method_len) + u128::from(arg_len))
+    }
+
+    /// The balance a canister holding `bytes` keeps back, so that it can pay
+    /// its storage for `freezing_threshold_seconds`: below it, it is frozen.
+    pub fn freezing_reserve(bytes: u64, freezing_threshold_seconds: u64) -> u128 {
+        u128::from(bytes) * u128::from(freezing_threshold_seconds) * GIB_STORAGE_PER_SECOND
+            / (1_u128 << 30)
+    }
 
     /// What one replicated execution of `instructions` costs.
     pub fn execution(instructions: u64) -> u128 {

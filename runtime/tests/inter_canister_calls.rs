@@ -272,13 +272,15 @@ fn should_burn_exactly_the_fees_it_charges_when_charging_is_on() {
     let (caller_start, callee_start) = instructions(&pic);
     let payload = 400_000u64.to_le_bytes();
     let arg = forward_arg(callee, "accept", &payload, 1_000_000, ON_REPLY);
+    let arg_len = arg.len();
     pic.update_call(caller, Principal::anonymous(), "forward", arg)
         .unwrap();
     let (caller_end, callee_end) = instructions(&pic);
-    // `forward` and its callback, and one call sent.
+    // The ingress message, `forward` and its callback, and one call sent.
     assert_eq!(
         pic.cycles_burned(caller),
-        2 * fees::UPDATE_MESSAGE_EXECUTION
+        fees::ingress("forward".len() as u64, arg_len as u64)
+            + 2 * fees::UPDATE_MESSAGE_EXECUTION
             + u128::from(caller_end - caller_start) * fees::INSTRUCTION
             + fees::call("accept".len() as u64, payload.len() as u64)
     );
