@@ -17,7 +17,7 @@ pub const ONE_DAY_SECONDS: u64 = 24 * 60 * 60;
 /// Eight years of 365.25 days: R reaches its final rate then.
 pub const REWARD_FLATTENING_DAYS: u128 = 2_922;
 /// Ballots looked at per message while crediting rewards.
-pub const BALLOTS_PER_CHUNK: usize = 20_000;
+pub const BALLOTS_PER_CHUNK: usize = 5_000;
 
 /// The pool of one day, `day` days after genesis, from `supply`:
 /// supply × (5 % + 5 % × ((T − t)/T)²) / 365.25, rounded down, computed
