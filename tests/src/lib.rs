@@ -228,3 +228,38 @@ pub fn install_governance(
     let arg = candid::encode_one(arg).expect("init args encode");
     env.install_canister(GOVERNANCE_CANISTER_ID, wasm, arg, None);
 }
+
+/// The CMC's ICP/XDR rate, checked as a client checks it: the certificate
+/// verifies against the root key, it certifies the hash tree's root, and the
+/// tree holds the rate returned.
+pub fn certified_icp_xdr_rate(env: &mut TestEnv) -> nns_api::cmc::IcpXdrConversionRate {
+    use nns_api::cmc::{IcpXdrConversionRate, IcpXdrConversionRateResponse};
+    use nns_api::ids::CYCLES_MINTING_CANISTER_ID;
+    let (response,): (IcpXdrConversionRateResponse,) = env::query_candid(
+        env,
+        CYCLES_MINTING_CANISTER_ID,
+        "get_icp_xdr_conversion_rate",
+        (),
+    )
+    .expect("the CMC answers");
+    let certified = verified_certified_data(env, CYCLES_MINTING_CANISTER_ID, &response.certificate)
+        .expect("the certificate verifies");
+    let tree: ic_certification::HashTree =
+        serde_cbor::from_slice(&response.hash_tree).expect("a CBOR hash tree");
+    assert_eq!(
+        certified,
+        tree.digest().to_vec(),
+        "the tree is the certified one"
+    );
+    let ic_certification::LookupResult::Found(rate) =
+        tree.lookup_path([b"ICP_XDR_CONVERSION_RATE"])
+    else {
+        panic!("the tree holds the rate")
+    };
+    let rate: IcpXdrConversionRate = candid::decode_one(rate).expect("a rate");
+    assert_eq!(
+        rate, response.data,
+        "the certified rate is the one returned"
+    );
+    rate
+}

@@ -6,14 +6,14 @@ use candid::{Decode, Encode, Nat, Principal};
 use icrc_ledger_types::icrc1::account::Account;
 use integration_tests::env::{Backend, TestEnv, query_candid, update_candid_as};
 use integration_tests::{
-    install_cmc, install_ledger, on_both_backends, verified_certified_data, wasm_gz_path,
+    certified_icp_xdr_rate, install_cmc, install_ledger, on_both_backends, wasm_gz_path,
 };
 use nns_api::AccountIdentifier;
 use nns_api::account_identifier::principal_to_subaccount;
 use nns_api::cmc::{
-    CyclesCanisterInitPayload, IcpXdrConversionRate, IcpXdrConversionRateResponse,
-    MEMO_CREATE_CANISTER, MEMO_TOP_UP, NotifyCreateCanisterArg, NotifyError, NotifyTopUpArg,
-    UpdateIcpXdrConversionRatePayload, cycles_for_e8s, notify_error_code,
+    CyclesCanisterInitPayload, MEMO_CREATE_CANISTER, MEMO_TOP_UP, NotifyCreateCanisterArg,
+    NotifyError, NotifyTopUpArg, UpdateIcpXdrConversionRatePayload, cycles_for_e8s,
+    notify_error_code,
 };
 use nns_api::ids::{CYCLES_MINTING_CANISTER_ID, GOVERNANCE_CANISTER_ID, LEDGER_CANISTER_ID};
 use nns_api::ledger::{Memo, Tokens, TransferArgs, TransferError};
@@ -406,26 +406,11 @@ fn should_take_rates_only_from_governance_and_convert_at_the_new_rate(backend: B
     assert!(set_rate(&mut env, GOVERNANCE_CANISTER_ID, 1_600_000_000, 50_000).is_err());
     assert!(set_rate(&mut env, GOVERNANCE_CANISTER_ID, 1_800_000_000, 0).is_err());
     set_rate(&mut env, GOVERNANCE_CANISTER_ID, 1_800_000_000, 50_000).unwrap();
-    let (response,): (IcpXdrConversionRateResponse,) = query_candid(
-        &mut env.pic,
-        CYCLES_MINTING_CANISTER_ID,
-        "get_icp_xdr_conversion_rate",
-        (),
-    )
-    .unwrap();
-    assert_eq!(response.data.xdr_permyriad_per_icp, 50_000);
-    // The rate is certified: the tree's root is the CMC's certified data.
-    let certified =
-        verified_certified_data(&env.pic, CYCLES_MINTING_CANISTER_ID, &response.certificate)
-            .unwrap();
-    let tree: ic_certification::HashTree = serde_cbor::from_slice(&response.hash_tree).unwrap();
-    assert_eq!(certified, tree.digest().to_vec());
-    let ic_certification::LookupResult::Found(rate) =
-        tree.lookup_path([b"ICP_XDR_CONVERSION_RATE"])
-    else {
-        panic!("the tree holds the rate")
-    };
-    assert_eq!(Decode!(rate, IcpXdrConversionRate).unwrap(), response.data);
+    // The rate is certified (see `certified_icp_xdr_rate`).
+    assert_eq!(
+        certified_icp_xdr_rate(&mut env.pic).xdr_permyriad_per_icp,
+        50_000
+    );
     let app = env.app;
     let block = env.pay(user(1), app, E8S_PER_ICP, MEMO_TOP_UP);
     assert_eq!(

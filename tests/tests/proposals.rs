@@ -6,14 +6,13 @@
 
 use candid::{Encode, Nat, Principal};
 use integration_tests::env::{Backend, query_candid, query_candid_as, update_candid_as};
-use integration_tests::install_cmc;
 use integration_tests::nns::{ICP, NnsEnv, ONE_WEEK, ONE_YEAR, configure, user};
 use integration_tests::on_both_backends;
+use integration_tests::{certified_icp_xdr_rate, install_cmc};
 use nns_api::AccountIdentifier;
 use nns_api::account_identifier::principal_to_subaccount;
 use nns_api::cmc::{
-    IcpXdrConversionRateResponse, MEMO_TOP_UP, NotifyError, NotifyTopUpArg,
-    UpdateIcpXdrConversionRatePayload, cycles_for_e8s,
+    MEMO_TOP_UP, NotifyError, NotifyTopUpArg, UpdateIcpXdrConversionRatePayload, cycles_for_e8s,
 };
 use nns_api::governance::{
     ErrorType, ExecuteNnsFunction, Follow, GovernanceArg, IncreaseDissolveDelay,
@@ -152,17 +151,6 @@ impl Env {
             self.nns.pic.tick();
         }
     }
-
-    fn rate(&mut self) -> u64 {
-        let (r,): (IcpXdrConversionRateResponse,) = query_candid(
-            &mut self.nns.pic,
-            CYCLES_MINTING_CANISTER_ID,
-            "get_icp_xdr_conversion_rate",
-            (),
-        )
-        .unwrap();
-        r.data.xdr_permyriad_per_icp
-    }
 }
 
 fn should_change_the_cmc_rate_through_an_adopted_proposal(backend: Backend) {
@@ -185,7 +173,10 @@ fn should_change_the_cmc_rate_through_an_adopted_proposal(backend: Backend) {
     let tally = info.latest_tally.unwrap();
     // 70 % of the stake, give or take the voting power's rounding.
     assert_eq!((tally.no, tally.yes * 100 / tally.total), (0, 69));
-    assert_eq!(env.rate(), 50_000);
+    assert_eq!(
+        certified_icp_xdr_rate(&mut env.nns.pic).xdr_permyriad_per_icp,
+        50_000
+    );
 
     // A top-up now converts at the new rate.
     let app = env.nns.pic.create_canister();
