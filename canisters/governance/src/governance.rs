@@ -88,7 +88,7 @@ pub struct BalanceRead {
 pub struct DisbursePlan {
     pub neuron_id: u64,
     pub burn_fees: Option<Transfer>,
-    pub payout: Option<Transfer>,
+    pub payout: Transfer,
     fees_taken: u64,
     stake_taken: u64,
 }
@@ -616,12 +616,12 @@ impl<M: Memory> Governance<M> {
             amount_e8s: fees,
             fee_e8s: 0,
         });
-        let payout = Some(Transfer {
+        let payout = Transfer {
             from_subaccount: Some(neuron.subaccount),
             to,
             amount_e8s: amount - fee,
             fee_e8s: fee,
-        });
+        };
         self.lock(id)?;
         self.neurons.update(id, |n| {
             n.cached_neuron_stake_e8s -= fees + amount;

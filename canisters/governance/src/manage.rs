@@ -243,8 +243,7 @@ pub async fn manage_neuron(caller: Principal, mut request: ManageNeuronRequest) 
             if let Some(burn) = plan.burn_fees {
                 send_or_undo(burn, now, |g| g.undo_disburse_burn(&plan)).await?;
             }
-            let payout = plan.payout.expect("a disburse always pays out");
-            let block = send_or_undo(payout, now, |g| g.undo_disburse_payout(&plan)).await?;
+            let block = send_or_undo(plan.payout, now, |g| g.undo_disburse_payout(&plan)).await?;
             Ok(Reply::Disburse(DisburseResponse {
                 transfer_block_height: block,
             }))

@@ -355,7 +355,9 @@ pub fn minimum_dissolve_delay_to_vote(economics: &NetworkEconomics) -> u64 {
         .unwrap_or(crate::neuron::ONE_YEAR_SECONDS / 2)
 }
 
-fn deciding_voting_power(neuron: &Neuron, economics: &NetworkEconomics, now: u64) -> u64 {
+/// The voting power a neuron's ballot gets, by `economics` (mainnet's
+/// parameters where unset).
+pub fn deciding_voting_power(neuron: &Neuron, economics: &NetworkEconomics, now: u64) -> u64 {
     let defaults = nns_api::governance::VotingPowerEconomics::default();
     let vp = economics.voting_power_economics.unwrap_or(defaults);
     neuron.deciding_voting_power(

@@ -4,7 +4,7 @@
 
 use crate::governance::Governance;
 use crate::neuron::{Destination, DissolveState, Neuron};
-use crate::proposals::ProposalState;
+use crate::proposals::{ProposalState, deciding_voting_power};
 use candid::Principal;
 use ic_stable_structures::Memory;
 use nns_api::governance as api;
@@ -13,24 +13,6 @@ use serde_bytes::ByteBuf;
 
 /// The most neurons one `list_neurons` page holds, as on the NNS.
 pub const MAX_LIST_NEURONS_RESULTS: u64 = 500;
-
-/// The voting power parameters of `economics` (mainnet's where unset).
-fn deciding_voting_power(neuron: &Neuron, economics: &NetworkEconomics, now: u64) -> u64 {
-    let vp = economics.voting_power_economics.unwrap_or_default();
-    let defaults = api::VotingPowerEconomics::default();
-    neuron.deciding_voting_power(
-        now,
-        vp.neuron_minimum_dissolve_delay_to_vote_seconds
-            .or(defaults.neuron_minimum_dissolve_delay_to_vote_seconds)
-            .unwrap_or_default(),
-        vp.start_reducing_voting_power_after_seconds
-            .or(defaults.start_reducing_voting_power_after_seconds)
-            .unwrap_or_default(),
-        vp.clear_following_after_seconds
-            .or(defaults.clear_following_after_seconds)
-            .unwrap_or_default(),
-    )
-}
 
 pub fn state(neuron: &Neuron, now: u64) -> NeuronState {
     if neuron.is_spawning() {

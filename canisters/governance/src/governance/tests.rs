@@ -184,7 +184,7 @@ fn a_disburse_takes_stake_and_fees_up_front_and_gives_them_back_if_the_ledger_fa
         .unwrap();
     assert_eq!(plan.burn_fees.unwrap().amount_e8s, ICP);
     assert_eq!(plan.burn_fees.unwrap().to, g.minting_account());
-    let payout = plan.payout.unwrap();
+    let payout = plan.payout;
     assert_eq!((payout.amount_e8s, payout.fee_e8s), (9 * ICP - FEE, FEE));
     let during = g.neuron(id).unwrap();
     assert_eq!(
@@ -235,7 +235,7 @@ fn an_amount_asked_for_includes_the_fees_and_is_bounded() {
         .unwrap();
     // Fees at or below the ledger fee are forgiven, not burned.
     assert_eq!(plan.burn_fees, None);
-    assert_eq!(plan.payout.unwrap().amount_e8s, 4 * ICP - FEE / 2 - FEE);
+    assert_eq!(plan.payout.amount_e8s, 4 * ICP - FEE / 2 - FEE);
     let n = g.neuron(id).unwrap();
     assert_eq!((n.cached_neuron_stake_e8s, n.neuron_fees_e8s), (6 * ICP, 0));
 }
