@@ -1,6 +1,7 @@
 //! The NNS-style governance canister. This file holds only the endpoints;
 //! the logic lives in the modules below, which unit-test without a runtime.
 
+pub mod ballots;
 pub mod codec;
 pub mod config;
 pub mod execution;

@@ -7,6 +7,7 @@
 //! fixed-size records: its body (the proposal as submitted, written once),
 //! its state (tally, deadline, outcome) and one ballot per eligible neuron.
 
+use crate::ballots::{BallotRecord, Ballots};
 use crate::governance::{Governance, MAX_TOPIC, TOPIC_NEURON_MANAGEMENT};
 use crate::neuron::Neuron;
 use canister_common::Candid;
@@ -186,38 +187,6 @@ impl ProposalState {
     }
 }
 
-/// A neuron's ballot: its voting power when the proposal was made, and its
-/// vote (a [`Vote`]).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct BallotRecord {
-    pub voting_power: u64,
-    pub vote: i32,
-}
-
-impl Storable for BallotRecord {
-    fn to_bytes(&self) -> Cow<'_, [u8]> {
-        let mut out = self.voting_power.to_le_bytes().to_vec();
-        out.push(self.vote as u8);
-        Cow::Owned(out)
-    }
-
-    fn into_bytes(self) -> Vec<u8> {
-        self.to_bytes().into_owned()
-    }
-
-    fn from_bytes(bytes: Cow<[u8]>) -> Self {
-        Self {
-            voting_power: u64::from_le_bytes(bytes[..8].try_into().expect("8")),
-            vote: i32::from(bytes[8]),
-        }
-    }
-
-    const BOUND: Bound = Bound::Bounded {
-        max_size: 9,
-        is_fixed_size: true,
-    };
-}
-
 /// The body of a proposal: written when it is made (and once more if its
 /// execution fails, to record why).
 #[derive(candid::CandidType, candid::Deserialize, Clone, Debug, PartialEq, Eq)]
@@ -254,7 +223,7 @@ pub fn follow_key(followee: u64, topic: i32, follower: u64) -> FollowKey {
 pub struct Proposals<M: Memory> {
     pub bodies: StableBTreeMap<u64, Candid<ProposalBody>, M>,
     pub states: StableBTreeMap<u64, ProposalState, M>,
-    pub ballots: StableBTreeMap<(u64, u64), BallotRecord, M>,
+    pub ballots: Ballots<M>,
     pub followers: StableBTreeMap<FollowKey, (), M>,
     next_proposal_id: StableCell<u64, M>,
     /// Proposals to decide or execute: what the timer looks at.
@@ -268,7 +237,7 @@ impl<M: Memory> Proposals<M> {
         Self {
             bodies: StableBTreeMap::init(m.bodies),
             states: StableBTreeMap::init(m.states),
-            ballots: StableBTreeMap::init(m.ballots),
+            ballots: Ballots::init(m.ballots),
             followers: StableBTreeMap::init(m.followers),
             next_proposal_id: StableCell::init(m.next_proposal_id, 1),
             unfinished: StableBTreeMap::init(m.unfinished),
@@ -433,6 +402,7 @@ impl<M: Memory> Governance<M> {
             ..Default::default()
         };
         // The snapshot: one pass over all neurons.
+        let mut ballots = self.proposals.ballots.writer(id);
         for (neuron_id, n) in self.neurons.iter() {
             let power = deciding_voting_power(&n, economics, now);
             state.total_potential_voting_power = state
@@ -442,14 +412,13 @@ impl<M: Memory> Governance<M> {
                 continue;
             }
             state.total = state.total.saturating_add(power);
-            self.proposals.ballots.insert(
-                (id, neuron_id),
-                BallotRecord {
-                    voting_power: power,
-                    vote: Vote::Unspecified as i32,
-                },
-            );
+            let ballot = BallotRecord {
+                voting_power: power,
+                vote: Vote::Unspecified as i32,
+            };
+            ballots.push(&mut self.proposals.ballots, neuron_id, ballot);
         }
+        ballots.finish(&mut self.proposals.ballots);
         self.neurons
             .update(proposer, |n| n.neuron_fees_e8s += reject_cost)?;
         self.proposals.bodies.insert(id, Candid(body));
@@ -486,7 +455,7 @@ impl<M: Memory> Governance<M> {
         let ballot = self
             .proposals
             .ballots
-            .get(&(proposal_id, neuron_id))
+            .get(proposal_id, neuron_id)
             .ok_or_else(|| {
                 error(
                     ErrorType::NotAuthorized,
@@ -514,14 +483,11 @@ impl<M: Memory> Governance<M> {
     }
 
     fn cast(&mut self, state: &mut ProposalState, proposal_id: u64, neuron_id: u64, vote: Vote) {
-        let key = (proposal_id, neuron_id);
-        let mut ballot = self
+        let ballot = self
             .proposals
             .ballots
-            .get(&key)
+            .set_vote(proposal_id, neuron_id, vote as i32)
             .expect("checked by the caller");
-        ballot.vote = vote as i32;
-        self.proposals.ballots.insert(key, ballot);
         match vote {
             Vote::Yes => state.yes += ballot.voting_power,
             Vote::No => state.no += ballot.voting_power,
@@ -544,7 +510,7 @@ impl<M: Memory> Governance<M> {
                 candidates.extend(self.proposals.followers_of(voter, 0));
             }
             for follower in candidates {
-                let Some(ballot) = self.proposals.ballots.get(&(proposal_id, follower)) else {
+                let Some(ballot) = self.proposals.ballots.get(proposal_id, follower) else {
                     continue;
                 };
                 if ballot.vote != Vote::Unspecified as i32 {
@@ -563,12 +529,7 @@ impl<M: Memory> Governance<M> {
                 };
                 let (mut yes, mut no) = (0usize, 0usize);
                 for f in followees {
-                    match self
-                        .proposals
-                        .ballots
-                        .get(&(proposal_id, *f))
-                        .map(|b| b.vote)
-                    {
+                    match self.proposals.ballots.get(proposal_id, *f).map(|b| b.vote) {
                         Some(v) if v == Vote::Yes as i32 => yes += 1,
                         Some(v) if v == Vote::No as i32 => no += 1,
                         _ => {}

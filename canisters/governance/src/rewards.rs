@@ -146,7 +146,7 @@ impl<M: Memory> Governance<M> {
                 .event
                 .settled_proposals
                 .iter()
-                .filter_map(|p| self.proposals.ballots.get(&(p.id, id)))
+                .filter_map(|p| self.proposals.ballots.get(p.id, id))
                 .filter(|b| b.vote != Vote::Unspecified as i32)
                 .map(|b| u128::from(b.voting_power))
                 .sum();

@@ -13,7 +13,7 @@
 //! ├── 5  NEXT_NEURON_ID  StableCell<u64>
 //! ├── 6  PROPOSAL_BODIES StableBTreeMap<proposal id, Candid<ProposalBody>>
 //! ├── 7  PROPOSAL_STATES StableBTreeMap<proposal id, ProposalState>
-//! ├── 8  BALLOTS         StableBTreeMap<(proposal id, neuron id), BallotRecord>
+//! ├── 8  BALLOTS         StableBTreeMap<(proposal id, first neuron id), BallotPage>
 //! ├── 9  FOLLOWERS       StableBTreeMap<followee ‖ topic ‖ follower, ()>
 //! ├── 10 NEXT_PROPOSAL_ID StableCell<u64>
 //! ├── 11 LATEST_REWARD_EVENT StableCell<Candid<RewardEvent>>

@@ -231,7 +231,7 @@ pub fn proposal_info<M: Memory>(
         .ids_of(caller, None, MAX_LIST_NEURONS_RESULTS as usize)
         .into_iter()
         .filter_map(|neuron| {
-            let b = governance.proposals.ballots.get(&(id, neuron))?;
+            let b = governance.proposals.ballots.get(id, neuron)?;
             Some((
                 neuron,
                 api::Ballot {

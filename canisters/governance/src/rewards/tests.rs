@@ -54,7 +54,7 @@ fn ballot_power(g: &G, proposal: u64, neuron: u64) -> u128 {
     u128::from(
         g.proposals
             .ballots
-            .get(&(proposal, neuron))
+            .get(proposal, neuron)
             .unwrap()
             .voting_power,
     )

