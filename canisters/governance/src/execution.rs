@@ -277,13 +277,15 @@ async fn perform(id: u64, body: ProposalBody) -> Result<()> {
             let to = AccountIdentifier::from_slice(&hash)
                 .map_err(|e| invalid(format!("bad account identifier: {e:?}")))?;
             // A mint: from governance's own account, the minting account.
-            match ledger_client::transfer(config.ledger_canister_id, None, to, r.amount_e8s, 0, id)
+            let mint = crate::governance::Transfer {
+                from_subaccount: None,
+                to,
+                amount_e8s: r.amount_e8s,
+                fee_e8s: 0,
+            };
+            crate::manage::send_or_undo(mint, id, |_| {})
                 .await
-            {
-                Ok(Ok(_)) => Ok(()),
-                Ok(Err(e)) => Err(external(format!("the ledger refused the mint: {e:?}"))),
-                Err(e) => Err(external(format!("the ledger call failed: {e}"))),
-            }
+                .map(|_| ())
         }
     }
 }

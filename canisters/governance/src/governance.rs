@@ -60,6 +60,13 @@ impl From<StoreError> for GovernanceError {
     }
 }
 
+fn locked(id: u64) -> GovernanceError {
+    error(
+        ErrorType::LedgerUpdateOngoing,
+        format!("neuron {id} has a ledger operation in progress; retry when it is done"),
+    )
+}
+
 fn not_found(id: u64) -> GovernanceError {
     error(ErrorType::NotFound, format!("no neuron {id}"))
 }
@@ -189,10 +196,7 @@ impl<M: Memory> Governance<M> {
 
     fn lock(&mut self, id: u64) -> Result<()> {
         if !self.locked.insert(id) {
-            return Err(error(
-                ErrorType::LedgerUpdateOngoing,
-                format!("neuron {id} has a ledger operation in progress; retry when it is done"),
-            ));
+            return Err(locked(id));
         }
         Ok(())
     }
@@ -222,10 +226,7 @@ impl<M: Memory> Governance<M> {
             ));
         }
         if self.is_locked(id) {
-            return Err(error(
-                ErrorType::LedgerUpdateOngoing,
-                format!("neuron {id} has a ledger operation in progress; retry when it is done"),
-            ));
+            return Err(locked(id));
         }
         Ok(neuron)
     }
@@ -1056,6 +1057,25 @@ impl Governance<ic_stable_structures::VectorMemory> {
     pub(crate) fn insert_for_tests(&mut self, neuron: Neuron) {
         self.neurons.insert(neuron).expect("a new neuron");
     }
+
+    /// Neurons 1..=n created at `now`, each controlled by
+    /// [`test_owner`]`(id)` and locked a year (so they vote), with `stakes`.
+    pub(crate) fn with_voting_neurons(stakes: &[u64], now: u64) -> Self {
+        let mut g = Self::for_tests();
+        for (i, &stake) in stakes.iter().enumerate() {
+            let id = i as u64 + 1;
+            let mut n = Neuron::new(id, test_owner(id), [id as u8; 32], stake, now);
+            n.dissolve_state = DissolveState::DissolveDelaySeconds(crate::neuron::ONE_YEAR_SECONDS);
+            g.insert_for_tests(n);
+        }
+        g
+    }
+}
+
+/// The controller of test neuron `id`.
+#[cfg(test)]
+pub(crate) fn test_owner(id: u64) -> Principal {
+    Principal::from_slice(&id.to_be_bytes())
 }
 
 #[cfg(test)]

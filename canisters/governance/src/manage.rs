@@ -74,7 +74,7 @@ async fn send(transfer: Transfer, memo: u64) -> Sent {
 
 /// Makes `transfer`; if the ledger certainly moved nothing, applies `undo`
 /// to give back what the command committed.
-async fn send_or_undo(
+pub(crate) async fn send_or_undo(
     transfer: Transfer,
     memo: u64,
     undo: impl FnOnce(&mut Governance<Memory>),

@@ -57,7 +57,7 @@ pub struct ProposalState {
     pub reward_event_round: u64,
 }
 
-const STATE_FIELDS: usize = 15;
+const STATE_FIELDS: usize = 14;
 const STATE_BYTES: usize = STATE_FIELDS * 8 + 4 + 1;
 
 impl Storable for ProposalState {
@@ -78,7 +78,6 @@ impl Storable for ProposalState {
             self.executed_seconds,
             self.failed_seconds,
             self.reward_event_round,
-            0,
         ] {
             out.extend_from_slice(&v.to_le_bytes());
         }
@@ -626,6 +625,23 @@ impl<M: Memory> Governance<M> {
     pub(crate) fn index_following(&mut self, neuron: u64, topic: i32, old: &[u64], new: &[u64]) {
         debug_assert!((0..=MAX_TOPIC).contains(&topic));
         self.proposals.refollow(neuron, topic, old, new);
+    }
+}
+
+/// A motion to vote on, for unit tests.
+#[cfg(test)]
+pub(crate) fn motion_for_tests() -> ProposalBody {
+    ProposalBody {
+        proposal: Proposal {
+            url: String::new(),
+            title: Some("A motion".into()),
+            action: Some(Action::Motion(nns_api::governance::Motion {
+                motion_text: String::new(),
+            })),
+            summary: String::new(),
+        },
+        failure_reason: None,
+        install: None,
     }
 }
 

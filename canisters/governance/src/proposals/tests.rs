@@ -1,8 +1,8 @@
 use super::*;
+use crate::governance::test_owner;
 use crate::neuron::{DissolveState, ONE_YEAR_SECONDS};
 use candid::Principal;
 use ic_stable_structures::VectorMemory;
-use nns_api::governance::Motion;
 
 const T0: u64 = 1_700_000_000;
 const ICP: u64 = 100_000_000;
@@ -10,35 +10,15 @@ const ICP: u64 = 100_000_000;
 type G = Governance<VectorMemory>;
 
 fn owner(id: u64) -> Principal {
-    Principal::from_slice(&id.to_be_bytes())
+    test_owner(id)
 }
 
-/// Neurons 1..=n, each controlled by `owner(id)`, locked for a year, with
-/// the given stakes: equal stakes give equal voting power.
 fn with_neurons(stakes: &[u64]) -> G {
-    let mut g = Governance::for_tests();
-    for (i, &stake) in stakes.iter().enumerate() {
-        let id = i as u64 + 1;
-        let mut n = Neuron::new(id, owner(id), [id as u8; 32], stake, T0);
-        n.dissolve_state = DissolveState::DissolveDelaySeconds(ONE_YEAR_SECONDS);
-        g.insert_for_tests(n);
-    }
-    g
+    Governance::with_voting_neurons(stakes, T0)
 }
 
 fn motion() -> ProposalBody {
-    ProposalBody {
-        proposal: Proposal {
-            url: String::new(),
-            title: Some("A motion".into()),
-            action: Some(Action::Motion(Motion {
-                motion_text: "Let it be".into(),
-            })),
-            summary: String::new(),
-        },
-        failure_reason: None,
-        install: None,
-    }
+    motion_for_tests()
 }
 
 fn propose(g: &mut G, proposer: u64) -> u64 {

@@ -1,9 +1,9 @@
 use super::*;
-use crate::neuron::{DissolveState, Neuron, ONE_YEAR_SECONDS};
-use crate::proposals::{ProposalBody, VOTING_PERIOD_SECONDS};
+use crate::governance::test_owner;
+use crate::proposals::{VOTING_PERIOD_SECONDS, motion_for_tests};
 use candid::Principal;
 use ic_stable_structures::VectorMemory;
-use nns_api::governance::{Action, Motion, NetworkEconomics, Proposal};
+use nns_api::governance::NetworkEconomics;
 
 const T0: u64 = 1_700_000_000;
 const ICP: u64 = 100_000_000;
@@ -12,33 +12,15 @@ const SUPPLY: u64 = 500_000_000 * ICP;
 type G = Governance<VectorMemory>;
 
 fn owner(id: u64) -> Principal {
-    Principal::from_slice(&id.to_be_bytes())
+    test_owner(id)
 }
 
 fn with_neurons(stakes: &[u64]) -> G {
-    let mut g = Governance::for_tests();
-    for (i, &stake) in stakes.iter().enumerate() {
-        let id = i as u64 + 1;
-        let mut n = Neuron::new(id, owner(id), [id as u8; 32], stake, T0);
-        n.dissolve_state = DissolveState::DissolveDelaySeconds(ONE_YEAR_SECONDS);
-        g.insert_for_tests(n);
-    }
-    g
+    Governance::with_voting_neurons(stakes, T0)
 }
 
 fn propose(g: &mut G, proposer: u64, now: u64) -> u64 {
-    let body = ProposalBody {
-        proposal: Proposal {
-            url: String::new(),
-            title: Some("Reward me".into()),
-            action: Some(Action::Motion(Motion {
-                motion_text: String::new(),
-            })),
-            summary: String::new(),
-        },
-        failure_reason: None,
-        install: None,
-    };
+    let body = motion_for_tests();
     g.make_proposal(
         &owner(proposer),
         proposer,
