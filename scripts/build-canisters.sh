@@ -13,8 +13,8 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 
-# Production canisters, then the test canisters the runtime's tests install.
-ALL_CANISTERS=(ledger cmc governance)
+# The NNS canisters, then the application canister that burns cycles.
+ALL_CANISTERS=(ledger cmc governance app)
 WASM_TARGET=wasm32-unknown-unknown
 OUT_DIR="$ROOT/target/canisters"
 # Kept apart from host builds: another toolchain and other flags.
@@ -65,7 +65,7 @@ rustflags=(
 # size (see the profiles in Cargo.toml).
 profile_of() {
   case "$1" in
-    ledger | governance) echo canister ;;
+    ledger | governance | app) echo canister ;;
     *) echo canister-small ;;
   esac
 }

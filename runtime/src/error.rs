@@ -52,6 +52,8 @@ pub enum ErrorCode {
     CanisterInvalidController = 512,
     /// IC0514
     CanisterNonEmpty = 514,
+    /// IC0520
+    InsufficientCyclesForCreateCanister = 520,
     /// IC0522
     CanisterInstructionLimitExceeded = 522,
     /// IC0536

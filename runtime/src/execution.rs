@@ -196,6 +196,7 @@ impl PocketIc {
         reject_code: u32,
     ) {
         let time = self.time;
+        let charged = self.charges(&id);
         let canister = self.canisters.get_mut(&id).expect("it just ran a callback");
         let mut exec = canister.exec_state(id, Context::Cleanup, caller, time, limits::UPDATE);
         exec.reject_code = reject_code;
@@ -206,7 +207,7 @@ impl PocketIc {
         let instructions = executed.instructions;
         // A failing cleanup leaves nothing but its log lines.
         let _ = canister.finish(id, time, executed);
-        if self.charges_cycles {
+        if charged {
             canister.charge(fees::execution(instructions));
         }
     }
@@ -223,6 +224,7 @@ impl PocketIc {
     ) {
         let time = self.time;
         let instructions = executed.instructions;
+        let charged = self.charges(&id);
         let canister = self.canisters.get_mut(&id).expect("it just executed");
         let outcome = if keep {
             canister
@@ -258,7 +260,7 @@ impl PocketIc {
             Err(_) => (Vec::new(), None),
         };
         context.outstanding_calls += calls.len() as u32;
-        if self.charges_cycles {
+        if charged {
             let sending: u128 = calls
                 .iter()
                 .map(|call| fees::call(call.method.len() as u64, call.arg.len() as u64))

@@ -6,6 +6,7 @@ use crate::error::{ErrorCode, RejectResponse, not_controller, not_found};
 use crate::messages::{Origin, Request};
 use crate::pocket_ic::{InstallMode, PocketIc};
 use crate::state::{INITIAL_CYCLES, Status, StopRequest};
+use crate::system_api::fees;
 use candid::utils::{ArgumentDecoder, ArgumentEncoder};
 use candid::{CandidType, Decode, Encode, Nat, Principal, decode_args, encode_args};
 use ic_management_canister_types::{
@@ -85,7 +86,26 @@ impl PocketIc {
                 }
                 let args: CreateCanisterArgs = decode(&method, &arg)?;
                 let id = self.fresh_canister_id();
+                // When charging, the new canister's subnet takes the creation
+                // fee from the cycles attached, and burns it.
+                let fee = if self.charges(&id) {
+                    fees::CANISTER_CREATION
+                } else {
+                    0
+                };
+                if cycles < fee {
+                    return Err(RejectResponse::new(
+                        ErrorCode::InsufficientCyclesForCreateCanister,
+                        format!(
+                            "Creating a canister requires a fee of {fee} that is deducted from the canister's initial balance but only {cycles} cycles were received with the create_canister request."
+                        ),
+                    ));
+                }
                 self.insert_canister(id, sender, args.settings, cycles);
+                self.canisters
+                    .get_mut(&id)
+                    .expect("just created")
+                    .charge(fee);
                 Ok(Answer::Reply {
                     bytes: Encode!(&CanisterIdRecord { canister_id: id }).unwrap(),
                     cycles_accepted: cycles,

@@ -16,6 +16,23 @@ use std::time::Duration;
 
 pub use crate::state::CanisterLogRecord;
 
+/// Canisters whose index is below this are on the system subnet: the NNS
+/// subnet's canister range, which holds every well-known NNS id. Canisters
+/// the runtime creates without a specified id get indexes above it.
+const SYSTEM_SUBNET_CANISTER_INDEXES: u64 = 1 << 20;
+
+/// Whether `canister_id` is in the system subnet's range, where nothing is
+/// charged for, as on the IC's NNS subnet.
+pub fn on_system_subnet(canister_id: &Principal) -> bool {
+    match <[u8; 10]>::try_from(canister_id.as_slice()) {
+        Ok(bytes) if bytes[8..] == [1, 1] => {
+            let index = u64::from_be_bytes(bytes[..8].try_into().expect("eight bytes"));
+            index < SYSTEM_SUBNET_CANISTER_INDEXES
+        }
+        _ => false,
+    }
+}
+
 /// PocketIC's genesis time: 2021-05-06 19:17:10 UTC.
 const GENESIS_NANOS: u64 = 1_620_328_630_000_000_000;
 
@@ -64,7 +81,7 @@ impl PocketIc {
             messages: Messages::default(),
             time: GENESIS_NANOS,
             time_of_last_round: GENESIS_NANOS,
-            next_canister_index: 1 << 20,
+            next_canister_index: SYSTEM_SUBNET_CANISTER_INDEXES,
             random_draws: 0,
             charges_cycles: false,
             storage_paid_until: GENESIS_NANOS,
@@ -111,9 +128,17 @@ impl PocketIc {
         }
         let elapsed = self.time - self.storage_paid_until;
         self.storage_paid_until = self.time;
-        for canister in self.canisters.values_mut() {
-            canister.charge(fees::storage(canister.memory_bytes(), elapsed));
+        for (id, canister) in &mut self.canisters {
+            if !on_system_subnet(id) {
+                canister.charge(fees::storage(canister.memory_bytes(), elapsed));
+            }
         }
+    }
+
+    /// Whether `canister_id` pays for what it uses: when charging is on,
+    /// every canister but those of the system subnet.
+    pub(crate) fn charges(&self, canister_id: &Principal) -> bool {
+        self.charges_cycles && !on_system_subnet(canister_id)
     }
 
     /// When charging, a canister that cannot pay for an execution above its
@@ -122,7 +147,7 @@ impl PocketIc {
         let Some(canister) = self.canisters.get(&canister_id) else {
             return Ok(());
         };
-        if !self.charges_cycles || canister.can_pay_for_execution() {
+        if !self.charges(&canister_id) || canister.can_pay_for_execution() {
             return Ok(());
         }
         let missing =
@@ -222,10 +247,13 @@ impl PocketIc {
         self.canister(canister_id).map_or(0, |c| c.cycles_minted)
     }
 
-    /// Off by default, as on the NNS (a system subnet) where these canisters
-    /// run. On, every replicated execution after install costs
-    /// `fees::execution` and every call sent `fees::call`, the 13-node
-    /// application-subnet prices; what is charged is burned.
+    /// Off by default. On, every canister outside the system subnet (see
+    /// [`on_system_subnet`]) pays the 13-node application-subnet prices:
+    /// `fees::execution` for every replicated execution after install,
+    /// `fees::call` for every call sent, `fees::ingress` for every ingress
+    /// message and `fees::storage` for its memory over time; what is charged
+    /// is burned. The NNS canisters, at their well-known ids, pay nothing, as
+    /// on the IC's NNS subnet.
     pub fn set_cycle_charging(&mut self, enabled: bool) {
         self.charges_cycles = enabled;
         self.storage_paid_until = self.time;
@@ -431,7 +459,7 @@ impl PocketIc {
             self.check_accepts_messages(canister_id)?;
             self.check_not_frozen(canister_id)?;
             self.inspect_ingress(canister_id, sender, method, &payload)?;
-            if self.charges_cycles {
+            if self.charges(&canister_id) {
                 let fee = fees::ingress(method.len() as u64, payload.len() as u64);
                 self.canisters
                     .get_mut(&canister_id)

@@ -5,7 +5,7 @@
 mod common;
 
 use candid::{Nat, Principal};
-use common::{CALLEE, install};
+use common::{CALLEE, CALLER, ON_REPLY, as_reject, caller_state, forward_arg, install};
 use ic_management_canister_types::CanisterSettings;
 use ic_runtime::system_api::fees;
 use ic_runtime::{ErrorCode, PocketIc, RejectCode};
@@ -119,4 +119,65 @@ fn should_reject_calls_from_other_canisters_to_a_frozen_one() {
     let (code, message) = common::as_reject(&reply);
     assert_eq!(code, RejectCode::SysTransient as u8);
     assert!(message.contains("out of cycles"), "{message}");
+}
+
+#[test]
+fn should_charge_nothing_on_the_system_subnet() {
+    let mut pic = PocketIc::new();
+    // Governance's well-known id, in the NNS subnet's range.
+    let system = Principal::from_text("rrkah-fqaaa-aaaaa-aaaaq-cai").unwrap();
+    pic.create_canister_with_id(None, None, system).unwrap();
+    pic.install_canister(system, wat::parse_str(CALLEE).unwrap(), vec![], None);
+    let application = install(&mut pic, wat::parse_str(CALLEE).unwrap());
+    assert!(ic_runtime::on_system_subnet(&system));
+    assert!(!ic_runtime::on_system_subnet(&application));
+    pic.set_cycle_charging(true);
+    let balance = pic.cycle_balance(system);
+    for id in [system, application] {
+        pic.update_call(id, Principal::anonymous(), "echo", b"ab".to_vec())
+            .unwrap();
+    }
+    pic.advance_time(Duration::from_secs(24 * 60 * 60));
+    pic.tick();
+    assert_eq!(pic.cycle_balance(system), balance);
+    assert_eq!(pic.cycles_burned(system), 0);
+    assert!(pic.cycles_burned(application) > 0);
+}
+
+#[test]
+fn should_take_the_creation_fee_from_the_cycles_attached() {
+    let (mut pic, _) = setup();
+    let caller = install(&mut pic, wat::parse_str(CALLER).unwrap());
+    let management = Principal::management_canister();
+    let args =
+        candid::encode_one(ic_management_canister_types::CreateCanisterArgs::default()).unwrap();
+    let attached = fees::CANISTER_CREATION + 100_000_000_000;
+    let create = |cycles: u128| {
+        forward_arg(
+            management,
+            "create_canister",
+            &args,
+            cycles as u64,
+            ON_REPLY,
+        )
+    };
+
+    let reply = pic
+        .update_call(caller, Principal::anonymous(), "forward", create(attached))
+        .unwrap();
+    let (created,): (ic_management_canister_types::CanisterIdRecord,) =
+        candid::decode_args(&reply).unwrap();
+    let id = created.canister_id;
+    assert_eq!(pic.cycle_balance(id), attached - fees::CANISTER_CREATION);
+    assert_eq!(pic.cycles_burned(id), fees::CANISTER_CREATION);
+
+    // Too few cycles for the fee: refused, and every cycle comes back.
+    let too_few = fees::CANISTER_CREATION - 1;
+    let reply = pic
+        .update_call(caller, Principal::anonymous(), "forward", create(too_few))
+        .unwrap();
+    let (code, message) = as_reject(&reply);
+    assert_eq!(code, RejectCode::CanisterError as u8);
+    assert!(message.contains("requires a fee of"), "{message}");
+    assert_eq!(caller_state(&mut pic, caller).2, too_few, "refunded");
 }

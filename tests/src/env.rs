@@ -194,6 +194,24 @@ impl TestEnv {
     }
 
     /// Adds cycles to a canister; returns its new balance.
+    /// Cycles `canister_id` burned, as the runtime counts them; `None` on
+    /// the server, which has no such counter.
+    pub fn cycles_burned(&self, canister_id: Principal) -> Option<u128> {
+        match self {
+            Self::Runtime(pic) => Some(pic.cycles_burned(canister_id)),
+            Self::Server(_) => None,
+        }
+    }
+
+    /// Makes canisters outside the NNS subnet pay for what they use, as an
+    /// application subnet does. The server's application subnet always
+    /// charges; the runtime charges once this is called.
+    pub fn charge_application_canisters(&mut self) {
+        if let Self::Runtime(pic) = self {
+            pic.set_cycle_charging(true);
+        }
+    }
+
     pub fn add_cycles(&mut self, canister_id: Principal, amount: u128) -> u128 {
         match self {
             Self::Runtime(pic) => pic.add_cycles(canister_id, amount),

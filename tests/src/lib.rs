@@ -2,6 +2,8 @@
 //! interfaces and the built canister modules are, and the canisters
 //! installed on a [`TestEnv`] (either backend; see [`env`]).
 
+pub mod bench_report;
+pub mod economy;
 pub mod env;
 pub mod nns;
 
@@ -9,9 +11,15 @@ use env::TestEnv;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-/// The production canisters, as named in `dfx.json`, `icp.yaml`, `candid/`
-/// and the workspace.
+/// The NNS canisters, at their well-known ids.
 pub const CANISTERS: [&str; 3] = ["ledger", "cmc", "governance"];
+
+/// The application canister that burns cycles doing work (no fixed id).
+pub const APP: &str = "app";
+
+/// Every canister of the workspace, as named in `dfx.json`, `icp.yaml`,
+/// `candid/` and the build script.
+pub const ALL_CANISTERS: [&str; 4] = ["ledger", "cmc", "governance", APP];
 
 pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -214,13 +222,19 @@ pub fn install_governance(
     env: &mut TestEnv,
     economics: Option<nns_api::governance::NetworkEconomics>,
 ) {
-    use nns_api::governance::GovernanceArg;
+    install_governance_with(
+        env,
+        nns_api::governance::GovernanceArg {
+            economics,
+            ..Default::default()
+        },
+    );
+}
+
+/// Governance at its well-known id, installed with `arg`.
+pub fn install_governance_with(env: &mut TestEnv, arg: nns_api::governance::GovernanceArg) {
     use nns_api::ids::GOVERNANCE_CANISTER_ID;
 
-    let arg = GovernanceArg {
-        economics,
-        ..Default::default()
-    };
     env.create_canister_with_id(None, None, GOVERNANCE_CANISTER_ID)
         .expect("governance's id is free");
     let wasm =
@@ -262,4 +276,29 @@ pub fn certified_icp_xdr_rate(env: &mut TestEnv) -> nns_api::cmc::IcpXdrConversi
         "the certified rate is the one returned"
     );
     rate
+}
+
+/// What `canister` serves at `/metrics`, by metric name.
+pub fn metrics(
+    env: &mut TestEnv,
+    canister: candid::Principal,
+) -> std::collections::BTreeMap<String, f64> {
+    use nns_api::http::{HttpRequest, HttpResponse};
+    let request = HttpRequest {
+        method: "GET".into(),
+        url: "/metrics".into(),
+        headers: vec![],
+        body: Default::default(),
+    };
+    let (response,): (HttpResponse,) =
+        env::query_candid(env, canister, "http_request", (request,)).expect("http_request");
+    assert_eq!(response.status_code, 200, "{canister} serves /metrics");
+    let text = String::from_utf8(response.body.into_vec()).expect("metrics are text");
+    text.lines()
+        .filter(|line| !line.starts_with('#'))
+        .filter_map(|line| {
+            let (name, value) = line.split_once(' ')?;
+            Some((name.to_string(), value.trim().parse().ok()?))
+        })
+        .collect()
 }

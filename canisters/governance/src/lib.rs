@@ -7,6 +7,7 @@ pub mod config;
 pub mod execution;
 pub mod governance;
 pub mod manage;
+pub mod metrics;
 pub mod neuron;
 pub mod neuron_codec;
 pub mod neuron_store;
@@ -28,6 +29,7 @@ use nns_api::governance::{
     ManageNeuronCommandResponse, ManageNeuronRequest, ManageNeuronResponse, NetworkEconomics,
     Neuron, NeuronId, NeuronIdOrSubaccount, NeuronInfo, ProposalInfo, RewardEvent,
 };
+use nns_api::http::{HttpRequest, HttpResponse};
 use std::time::Duration;
 
 /// How often due spawns and maturity disbursements are looked for.
@@ -41,10 +43,10 @@ nns_api::embed_candid_metadata!("../../../candid/governance.did", b"(GovernanceA
 #[init]
 fn init(arg: GovernanceArg) {
     let mut config = Config::from_init(arg).unwrap_or_else(|e| trap(e));
-    config
-        .genesis_timestamp_seconds
-        .get_or_insert(ic_cdk::api::time() / 1_000_000_000);
+    let now = now_seconds();
+    let genesis = *config.genesis_timestamp_seconds.get_or_insert(now);
     state::set_config(config);
+    state::mutate(|g| g.start_rewards(genesis, now));
     start_timers();
 }
 
@@ -189,6 +191,22 @@ fn get_neuron_info_by_id_or_subaccount(
 #[query]
 fn get_network_economics_parameters() -> NetworkEconomics {
     state::read_config(|c| c.economics.clone())
+}
+
+#[query]
+fn http_request(request: HttpRequest) -> HttpResponse {
+    if request.path() != "/metrics" {
+        return HttpResponse::not_found();
+    }
+    let now = now_seconds();
+    let text = state::read(|g| {
+        metrics::encode(
+            &g.totals(now),
+            g.latest_reward_event().day_after_genesis,
+            now,
+        )
+    });
+    HttpResponse::text(200, "text/plain; version=0.0.4", text)
 }
 
 #[query]

@@ -60,6 +60,18 @@ impl<M: Memory> Governance<M> {
         self.rewards.latest.get().0.clone()
     }
 
+    /// Rewards start on the day the canister is installed: with a genesis
+    /// in the past, the days before it had no proposals here to reward, and
+    /// their pools are not owed to anyone.
+    pub fn start_rewards(&mut self, genesis: u64, now: u64) {
+        let event = RewardEvent {
+            day_after_genesis: now.saturating_sub(genesis) / ONE_DAY_SECONDS,
+            actual_timestamp_seconds: now,
+            ..RewardEvent::default()
+        };
+        self.rewards.latest.set(Candid(event));
+    }
+
     pub fn distribution_in_progress(&self) -> bool {
         self.rewards.in_progress.get().0.is_some()
     }

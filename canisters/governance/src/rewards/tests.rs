@@ -142,3 +142,19 @@ fn chunks_credit_what_one_pass_would_and_auto_stake_stakes_it() {
     assert_eq!(one_pass[2].0, 0);
     assert!(one_pass[2].1 > 0, "auto-staked");
 }
+
+#[test]
+fn installed_after_genesis_it_owes_nothing_for_the_days_before() {
+    let mut g = with_neurons(&[100 * ICP, 100 * ICP]);
+    let genesis = T0 - 2_000 * ONE_DAY_SECONDS;
+    g.start_rewards(genesis, T0);
+    assert_eq!(g.latest_reward_event().day_after_genesis, 2_000);
+    assert_eq!(g.reward_day_due(genesis, T0 + ONE_DAY_SECONDS - 1), None);
+    assert_eq!(g.reward_day_due(genesis, T0 + ONE_DAY_SECONDS), Some(2_001));
+    assert!(!g.start_distribution(2_001, SUPPLY, T0 + ONE_DAY_SECONDS));
+    // One day's pool, not two thousand.
+    assert_eq!(
+        g.latest_reward_event().total_available_e8s_equivalent,
+        daily_pool(SUPPLY, 2_001)
+    );
+}

@@ -1,9 +1,4 @@
-//! Figures for the runtime itself; prints a table and asserts nothing.
-//!
-//! ```sh
-//! cargo run --release -p ic-runtime --example bench   # the figures to quote
-//! cargo run -p ic-runtime --example bench             # dev profile: slower, same shape
-//! ```
+//! Figures for the runtime itself:
 //!
 //! - update and query calls per second on a trivial WAT method;
 //! - per-message overhead of an update that writes 8 bytes of stable memory,
@@ -16,7 +11,7 @@
 
 use candid::{CandidType, Principal};
 use ic_runtime::{PocketIc, module};
-use std::path::Path;
+use integration_tests::bench_report::Figures;
 use std::time::{Duration, Instant};
 
 const TRIVIAL: &str = r#"(module
@@ -70,8 +65,7 @@ const TRIVIAL: &str = r#"(module
 const MIB: u64 = 1024 * 1024;
 const GIB: u64 = 1024 * MIB;
 
-fn main() {
-    let mut rows = Table::default();
+pub fn bench_runtime(rows: &mut Figures) {
     let wasm = wat::parse_str(TRIVIAL).expect("the benchmark module parses");
     let mut pic = PocketIc::new();
     let trivial = install(&mut pic, &wasm);
@@ -81,14 +75,26 @@ fn main() {
         pic.update_call(trivial, Principal::anonymous(), "inc", vec![])
             .unwrap();
     });
-    rows.rate("update calls/s, trivial method", calls, update);
+    rows.rate(
+        "runtime.trivial_updates_per_second",
+        "runtime update calls/s, trivial method",
+        per_second(calls, update),
+        "1/s",
+        "goal >= 5 000; PocketIC server ~170",
+    );
     let query = time(calls, || {
         pic.query_call(trivial, Principal::anonymous(), "get", vec![])
             .unwrap();
     });
-    rows.rate("query calls/s, trivial method", calls, query);
+    rows.rate(
+        "runtime.trivial_queries_per_second",
+        "runtime query calls/s, trivial method",
+        per_second(calls, query),
+        "1/s",
+        "PocketIC server ~640",
+    );
 
-    for (label, bytes) in [("1 MiB", MIB), ("1 GiB", GIB)] {
+    for (label, key, bytes) in [("1 MiB", "1mib", MIB), ("1 GiB", "1gib", GIB)] {
         let id = install(&mut pic, &wasm);
         let pages = (bytes / 65536) as u32;
         pic.update_call(
@@ -112,10 +118,12 @@ fn main() {
             )
             .unwrap();
         });
-        rows.micros(
-            &format!("µs per update writing stable memory, {label} written"),
-            calls,
-            elapsed,
+        rows.timing(
+            &format!("runtime.update_with_{key}_stable.micros"),
+            &format!("runtime update, {label} of stable memory"),
+            micros(calls, elapsed),
+            "µs",
+            "flat in memory size",
         );
     }
 
@@ -130,25 +138,42 @@ fn main() {
             )
             .unwrap_err();
         });
-        rows.micros(
-            &format!("µs per trapping update, {pages} heap pages written"),
-            calls,
-            elapsed,
+        rows.timing(
+            &format!("runtime.trap_after_{pages}_pages.micros"),
+            &format!("runtime trapping update, {pages} pages written"),
+            micros(calls, elapsed),
+            "µs",
+            "in proportion to pages",
         );
     }
 
     let (name, module_bytes, init_arg) = real_or_generated_module();
     let cold = timed(|| module::prepare(&module_bytes, false).unwrap());
-    rows.millis(&format!("compile {name}, cold"), cold);
+    rows.timing(
+        "runtime.compile_cold.millis",
+        &format!("runtime compile {name}, cold"),
+        millis(cold),
+        "ms",
+        "",
+    );
     // The first use of the disk cache may write it; the second reads it.
     module::prepare(&module_bytes, true).unwrap();
     let from_disk = timed(|| module::prepare(&module_bytes, true).unwrap());
-    rows.millis(&format!("compile {name}, disk cache hit"), from_disk);
+    rows.timing(
+        "runtime.compile_disk_cache.millis",
+        &format!("runtime compile {name}, disk cache"),
+        millis(from_disk),
+        "ms",
+        "",
+    );
     module::compile(&module_bytes).unwrap();
     let from_memory = timed(|| module::compile(&module_bytes).unwrap());
-    rows.millis(
-        &format!("compile {name}, in-process cache hit"),
-        from_memory,
+    rows.timing(
+        "runtime.compile_memory_cache.millis",
+        &format!("runtime compile {name}, memory cache"),
+        millis(from_memory),
+        "ms",
+        "",
     );
 
     let before = resident_bytes();
@@ -158,15 +183,13 @@ fn main() {
         many.install_canister(id, module_bytes.clone(), init_arg.clone(), None);
     }
     let after = resident_bytes();
-    rows.text(
-        &format!("VmRSS after 100 canisters of {name}"),
-        format!(
-            "{} MiB (+{} MiB)",
-            after / MIB,
-            after.saturating_sub(before) / MIB
-        ),
+    rows.timing(
+        "runtime.rss_for_100_canisters.mib",
+        &format!("runtime resident memory, +100 {name}"),
+        (after.saturating_sub(before) / MIB) as f64,
+        "MiB",
+        "",
     );
-    rows.print();
 }
 
 fn install(pic: &mut PocketIc, wasm: &[u8]) -> Principal {
@@ -190,7 +213,7 @@ struct LedgerInit {
 
 /// The built ledger when there is one, else a generated module with many functions.
 fn real_or_generated_module() -> (&'static str, Vec<u8>, Vec<u8>) {
-    let ledger = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/canisters/ledger.wasm.gz");
+    let ledger = integration_tests::wasm_gz_path("ledger");
     if let Ok(bytes) = std::fs::read(&ledger) {
         let arg = candid::encode_one(LedgerArg::Init(LedgerInit {
             minting_account: "082ecf2e3f647ac600f43f38a68342fba5b8e68b085f02592b77f39808a8d2b5"
@@ -236,38 +259,14 @@ fn resident_bytes() -> u64 {
         .map_or(0, |kib| kib * 1024)
 }
 
-#[derive(Default)]
-struct Table(Vec<(String, String)>);
+fn per_second(calls: u32, elapsed: Duration) -> f64 {
+    f64::from(calls) / elapsed.as_secs_f64()
+}
 
-impl Table {
-    fn rate(&mut self, name: &str, calls: u32, elapsed: Duration) {
-        let rate = f64::from(calls) / elapsed.as_secs_f64();
-        self.text(name, format!("{rate:.0}"));
-    }
+fn micros(calls: u32, elapsed: Duration) -> f64 {
+    elapsed.as_secs_f64() * 1e6 / f64::from(calls)
+}
 
-    fn micros(&mut self, name: &str, calls: u32, elapsed: Duration) {
-        let micros = elapsed.as_secs_f64() * 1e6 / f64::from(calls);
-        self.text(name, format!("{micros:.1}"));
-    }
-
-    fn millis(&mut self, name: &str, elapsed: Duration) {
-        self.text(name, format!("{:.2} ms", elapsed.as_secs_f64() * 1e3));
-    }
-
-    fn text(&mut self, name: &str, value: String) {
-        self.0.push((name.to_string(), value));
-    }
-
-    fn print(&self) {
-        let width = self
-            .0
-            .iter()
-            .map(|(n, _)| n.chars().count())
-            .max()
-            .unwrap_or(0);
-        println!("{:<width$}  {:>18}", "ic-runtime", "figure");
-        for (name, value) in &self.0 {
-            println!("{name:<width$}  {value:>18}");
-        }
-    }
+fn millis(elapsed: Duration) -> f64 {
+    elapsed.as_secs_f64() * 1e3
 }

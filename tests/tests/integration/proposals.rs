@@ -554,28 +554,7 @@ fn should_reward_voters_by_the_formula_and_turn_maturity_into_icp(backend: Backe
 
 /// The ledger's `/metrics` value of `name`.
 fn ledger_metric(env: &mut Env, name: &str) -> f64 {
-    let request = nns_api::http::HttpRequest {
-        method: "GET".into(),
-        url: "/metrics".into(),
-        headers: vec![],
-        body: Default::default(),
-    };
-    let (response,): (nns_api::http::HttpResponse,) = query_candid(
-        &mut env.nns.pic,
-        nns_api::ids::LEDGER_CANISTER_ID,
-        "http_request",
-        (request,),
-    )
-    .unwrap();
-    let text = String::from_utf8(response.body.into_vec()).unwrap();
-    text.lines()
-        .find_map(|line| line.strip_prefix(&format!("{name} ")))
-        .unwrap_or_else(|| panic!("no metric {name}"))
-        .split_whitespace()
-        .next()
-        .unwrap()
-        .parse()
-        .unwrap()
+    integration_tests::metrics(&mut env.nns.pic, nns_api::ids::LEDGER_CANISTER_ID)[name]
 }
 
 fn should_upgrade_the_ledger_through_an_install_code_proposal(backend: Backend) {

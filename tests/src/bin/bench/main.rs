@@ -1,6 +1,9 @@
-//! Benchmarks of the real canisters on the local runtime. Prints figures
-//! (instructions per call, calls per second, bytes); asserts nothing about
-//! time. Run through `scripts/bench.sh`.
+//! Benchmarks of the real canisters and of the runtime: one table of every
+//! figure (instructions per call, calls per second, bytes) beside the real
+//! NNS's figure or the goal, compared with the committed baseline. Run
+//! through `scripts/bench.sh`.
+
+mod runtime;
 
 use candid::{Encode, Nat, Principal};
 use ic_runtime::{PocketIc, update_candid_as};
@@ -9,6 +12,7 @@ use icrc_ledger_types::icrc1::transfer::{TransferArg, TransferError};
 use icrc_ledger_types::icrc2::approve::{ApproveArgs, ApproveError};
 use icrc_ledger_types::icrc2::transfer_from::{TransferFromArgs, TransferFromError};
 use icrc_ledger_types::icrc3::blocks::GetBlocksRequest;
+use integration_tests::bench_report::{self, Figures};
 use integration_tests::env::{Backend, TestEnv};
 use integration_tests::{install_cmc, install_ledger, wasm_gz_path};
 use nns_api::AccountIdentifier;
@@ -74,8 +78,8 @@ fn next(i: u32) -> u32 {
     (i + 1) % *ACCOUNTS
 }
 
-fn bench_ledger() {
-    let mut rows: Vec<(&str, Measured, &str)> = Vec::new();
+fn bench_ledger(figures: &mut Figures) {
+    let mut rows: Vec<(&str, &str, Measured, &str)> = Vec::new();
     let mut pic = ledger_with_accounts(*ACCOUNTS);
     let install = pic.last_execution_instructions(LEDGER_CANISTER_ID);
 
@@ -92,7 +96,12 @@ fn bench_ledger() {
             update_candid_as(pic, LEDGER_CANISTER_ID, user(i), "icrc1_transfer", (arg,)).unwrap();
         r.unwrap();
     });
-    rows.push(("icrc1_transfer", transfers, "~311 k"));
+    rows.push((
+        "icrc1_transfer",
+        "icrc1_transfer",
+        transfers,
+        "~311 k; goal <= 150 k",
+    ));
 
     let approvals = measure(&mut pic, |pic, i| {
         let arg = ApproveArgs {
@@ -109,7 +118,12 @@ fn bench_ledger() {
             update_candid_as(pic, LEDGER_CANISTER_ID, user(i), "icrc2_approve", (arg,)).unwrap();
         r.unwrap();
     });
-    rows.push(("icrc2_approve", approvals, "~449 k"));
+    rows.push((
+        "icrc2_approve",
+        "icrc2_approve",
+        approvals,
+        "~449 k; goal <= 225 k",
+    ));
 
     let transfers_from = measure(&mut pic, |pic, i| {
         let arg = TransferFromArgs {
@@ -132,7 +146,12 @@ fn bench_ledger() {
         .unwrap();
         r.unwrap();
     });
-    rows.push(("icrc2_transfer_from", transfers_from, "~690 k"));
+    rows.push((
+        "icrc2_transfer_from",
+        "icrc2_transfer_from",
+        transfers_from,
+        "~690 k; goal <= 350 k",
+    ));
 
     let legacy = measure(&mut pic, |pic, i| {
         let args = TransferArgs {
@@ -147,7 +166,7 @@ fn bench_ledger() {
             update_candid_as(pic, LEDGER_CANISTER_ID, user(i), "transfer", (args,)).unwrap();
         r.unwrap();
     });
-    rows.push(("transfer (legacy)", legacy, "~311 k"));
+    rows.push(("transfer", "transfer (legacy)", legacy, "~311 k"));
 
     // A replicated run of the query, so that its instructions are counted.
     let blocks_per_call = 100u32;
@@ -161,28 +180,36 @@ fn bench_ledger() {
             .unwrap();
     });
     get_blocks.calls *= blocks_per_call;
-    rows.push(("icrc3_get_blocks, per block", get_blocks, "—"));
+    rows.push((
+        "icrc3_get_blocks_per_block",
+        "icrc3_get_blocks, per block",
+        get_blocks,
+        "",
+    ));
 
-    println!(
-        "\nLedger ({} operations among {} accounts, as the real ledger's canbench)",
-        *ACCOUNTS, *ACCOUNTS
-    );
-    println!(
-        "{:<30} {:>14} {:>12} {:>14}",
-        "operation", "instructions", "calls/s", "real ICP ledger"
-    );
-    for (name, m, real) in &rows {
-        println!(
-            "{:<30} {:>14} {:>12.0} {:>14}",
-            name,
+    for (key, label, m, real) in &rows {
+        figures.cost(
+            &format!("ledger.{key}.instructions"),
+            &format!("ledger {label}"),
             m.per_call(),
+            "instr",
+            real,
+        );
+        figures.rate(
+            &format!("ledger.{key}.calls_per_second"),
+            &format!("ledger {label}, calls/s"),
             m.per_second(),
-            real
+            "1/s",
+            "",
         );
     }
-    println!("{:<30} {:>14}", "install with 10 000 balances", install);
-
-    let before = Instant::now();
+    figures.cost(
+        "ledger.install.instructions",
+        &format!("ledger install, {} balances", *ACCOUNTS),
+        install,
+        "instr",
+        "",
+    );
     pic.upgrade_canister(
         LEDGER_CANISTER_ID,
         std::fs::read(wasm_gz_path("ledger")).unwrap(),
@@ -190,18 +217,23 @@ fn bench_ledger() {
         None,
     )
     .unwrap();
-    println!(
-        "{:<30} {:>14} ({:.1} ms; {} accounts, {} blocks)",
-        "upgrade",
+    figures.cost(
+        "ledger.upgrade.instructions",
+        &format!(
+            "ledger upgrade, {} accounts, {} blocks",
+            *ACCOUNTS,
+            5 * *ACCOUNTS
+        ),
         pic.last_execution_instructions(LEDGER_CANISTER_ID),
-        before.elapsed().as_secs_f64() * 1e3,
-        *ACCOUNTS,
-        5 * *ACCOUNTS
+        "instr",
+        "flat in accounts",
     );
-    let wasm_bytes = std::fs::metadata(wasm_gz_path("ledger")).unwrap().len();
-    println!(
-        "{:<30} {:>14} (goal ≤ 450 KB; real ~900 KB)",
-        "ledger.wasm.gz bytes", wasm_bytes
+    figures.cost(
+        "ledger.wasm_gz.bytes",
+        "ledger.wasm.gz",
+        std::fs::metadata(wasm_gz_path("ledger")).unwrap().len(),
+        "bytes",
+        "goal <= 450 KB; real ~900 KB",
     );
 }
 
@@ -209,7 +241,7 @@ fn bench_ledger() {
 /// per notify (its update and callback executions; the ledger's are its
 /// own), end-to-end top-ups per second, and the conservation of ICP and
 /// cycles as the canisters report them.
-fn bench_cmc() {
+fn bench_cmc(figures: &mut Figures) {
     const TOP_UPS: u32 = 500;
     const E8S: u64 = 100_000_000;
     const RATE: u64 = 35_000;
@@ -270,36 +302,38 @@ fn bench_cmc() {
     .unwrap();
     let burned_by_cmc = supply_before - supply(&mut pic) - u64::from(TOP_UPS) * FEE;
     let deposited = pic.cycle_balance(app) - app_cycles_before;
-    println!("\nCMC ({TOP_UPS} top-ups with the real ledger)");
-    println!(
-        "{:<40} {:>14}",
-        "notify_top_up, CMC instructions",
-        cmc_instructions / u64::from(TOP_UPS)
+    figures.cost(
+        "cmc.notify_top_up.instructions",
+        "cmc notify_top_up (the CMC's share)",
+        cmc_instructions / u64::from(TOP_UPS),
+        "instr",
+        "",
     );
-    println!(
-        "{:<40} {:>14.0}",
-        "top-ups per second (transfer + notify)",
-        f64::from(TOP_UPS) / seconds
+    figures.rate(
+        "cmc.top_ups_per_second",
+        "cmc top-ups/s (transfer + notify)",
+        f64::from(TOP_UPS) / seconds,
+        "1/s",
+        "",
     );
-    println!(
-        "{:<40} {:>14} (converted {converted_e8s})",
-        "ICP burned by the CMC, e8s", burned_by_cmc
+    figures.cost(
+        "cmc.wasm_gz.bytes",
+        "cmc.wasm.gz",
+        std::fs::metadata(wasm_gz_path("cmc")).unwrap().len(),
+        "bytes",
+        "goal <= 300 KB; real limit 600 KB",
     );
+    // The invariants the CMC keeps, checked on every run.
     println!(
-        "{:<40} {:>14} (deposited {deposited})",
-        "cycles minted", minted
-    );
-    let bytes = std::fs::metadata(wasm_gz_path("cmc")).unwrap().len();
-    println!(
-        "{:<40} {:>14} (goal ≤ 300 KB; real limit 600 KB)",
-        "cmc.wasm.gz bytes", bytes
+        "CMC, {TOP_UPS} top-ups: ICP burned {burned_by_cmc} e8s = converted {converted_e8s}; \
+         cycles minted {minted} = deposited {deposited}"
     );
     assert_eq!(burned_by_cmc, converted_e8s, "ICP burned = Σ converted");
     assert_eq!(minted, Nat::from(deposited), "cycles minted = Σ deposited");
 }
 
 /// Governance's figures: a neuron's commands, listing, memory, size.
-fn bench_governance() {
+fn bench_governance(figures: &mut Figures) {
     use nns_api::governance::{
         By, ClaimOrRefresh, ClaimOrRefreshNeuronFromAccount, Configure, Disburse,
         IncreaseDissolveDelay, ListNeurons, ListNeuronsResponse, MakeProposalRequest,
@@ -463,45 +497,89 @@ fn bench_governance() {
         disburse += manage(&mut pic, Some(id), Command::Disburse(all)).1;
     }
     let n = neurons;
-    println!("\nGovernance ({n} neurons of one controller, with the real ledger)");
-    println!("(list_neurons: the controller's first 100, non-empty neurons checked)");
-    println!("{:<40} {:>14}", "claim neuron, instructions", claim / n);
-    println!(
-        "{:<40} {:>14.0}",
-        "claims per second (transfer + claim)", claims_per_second
+    let per_neuron = |total: u64| total / n;
+    figures.cost(
+        "governance.claim.instructions",
+        "governance claim neuron",
+        per_neuron(claim),
+        "instr",
+        "",
     );
-    println!(
-        "{:<40} {:>14}",
-        "increase dissolve delay, instructions",
-        delay / n
+    figures.rate(
+        "governance.claims_per_second",
+        "governance claims/s (transfer + claim)",
+        claims_per_second,
+        "1/s",
+        "",
     );
-    println!("{:<40} {:>14}", "disburse, instructions", disburse / n);
-    println!("{:<40} {:>14}", "list_neurons, a page of 100", list_100);
-    println!("{:<40} {:>14}", "make proposal (ballots for all)", submit);
-    println!(
-        "{:<40} {:>14} (real: 0.28 M, 151 neurons)",
-        "register vote", single_vote
+    figures.cost(
+        "governance.increase_dissolve_delay.instructions",
+        "governance increase dissolve delay",
+        per_neuron(delay),
+        "instr",
+        "",
     );
-    println!("{:<40} {:>14}", "reward distribution, total", rewards_total);
-    println!(
-        "{:<40} {:>14} (limit 40 B per message)",
-        "reward distribution, largest round", rewards_largest_round
+    figures.cost(
+        "governance.disburse.instructions",
+        "governance disburse",
+        per_neuron(disburse),
+        "instr",
+        "",
     );
-    println!(
-        "{:<40} {:>14}",
-        "stable memory per neuron, bytes",
-        (stable_after - stable_before) as u64 / n
+    figures.cost(
+        "governance.list_neurons_100.instructions",
+        "governance list_neurons, 100 of them",
+        list_100,
+        "instr",
+        "",
     );
-    let bytes = std::fs::metadata(wasm_gz_path("governance")).unwrap().len();
-    println!(
-        "{:<40} {:>14} (goal ≤ 850 KB; real limit 1.7 MB)",
-        "governance.wasm.gz bytes", bytes
+    figures.cost(
+        "governance.make_proposal.instructions",
+        &format!("governance make proposal, {n} ballots"),
+        submit,
+        "instr",
+        "",
+    );
+    figures.cost(
+        "governance.register_vote.instructions",
+        &format!("governance register vote, {n} neurons"),
+        single_vote,
+        "instr",
+        "real 0.28 M (151 neurons)",
+    );
+    figures.cost(
+        "governance.rewards_total.instructions",
+        &format!("governance rewards, {n} neurons, total"),
+        rewards_total,
+        "instr",
+        "",
+    );
+    figures.cost(
+        "governance.rewards_largest_message.instructions",
+        "governance rewards, largest round",
+        rewards_largest_round,
+        "instr",
+        "limit 40 B a message",
+    );
+    figures.cost(
+        "governance.stable_bytes_per_neuron",
+        "governance stable memory a neuron",
+        (stable_after - stable_before) as u64 / n,
+        "bytes",
+        "",
+    );
+    figures.cost(
+        "governance.wasm_gz.bytes",
+        "governance.wasm.gz",
+        std::fs::metadata(wasm_gz_path("governance")).unwrap().len(),
+        "bytes",
+        "goal <= 850 KB; real limit 1.7 MB",
     );
 }
 
 /// The real NNS's cascade benchmark: 151 neurons, one chain of 15 followers
 /// behind the voter, everyone else following no one on the topic.
-fn bench_cascade() {
+fn bench_cascade(figures: &mut Figures) {
     use integration_tests::nns::{NnsEnv, configure};
     use nns_api::governance::{
         Follow, IncreaseDissolveDelay, MakeProposalRequest, ManageNeuronCommandRequest as Command,
@@ -586,24 +664,86 @@ fn bench_cascade() {
         .filter(|(_, b)| b.vote == Vote::Yes as i32)
         .count();
     assert_eq!(yes as u64, 2 + CHAIN, "proposer, voter and the whole chain");
-    println!("\nGovernance votes ({NEURONS} neurons)");
-    println!(
-        "{:<40} {:>14} (real: 106.6 M)",
-        "cascading vote, chain of 15", cascade
+    figures.cost(
+        "governance.cascading_vote.instructions",
+        "governance cascading vote, chain of 15/151",
+        cascade,
+        "instr",
+        "real 106.6 M; goal <= 10.7 M",
     );
 }
 
-fn main() {
-    let which: Vec<String> = std::env::args().skip(1).collect();
+/// Where the committed baseline is.
+fn baseline_path() -> std::path::PathBuf {
+    integration_tests::repo_root().join("tests/bench-baseline.tsv")
+}
+
+fn main() -> std::process::ExitCode {
+    let mut which: Vec<String> = std::env::args().skip(1).collect();
+    let save = which.iter().any(|w| w == "--save-baseline");
+    which.retain(|w| w != "--save-baseline");
     let all = which.is_empty();
+    let mut figures = Figures::default();
+    if all || which.iter().any(|w| w == "runtime") {
+        runtime::bench_runtime(&mut figures);
+    }
     if all || which.iter().any(|w| w == "ledger") {
-        bench_ledger();
+        bench_ledger(&mut figures);
     }
     if all || which.iter().any(|w| w == "cmc") {
-        bench_cmc();
+        bench_cmc(&mut figures);
     }
     if all || which.iter().any(|w| w == "governance") {
-        bench_governance();
-        bench_cascade();
+        bench_governance(&mut figures);
+        bench_cascade(&mut figures);
+    }
+    let figures = figures.0;
+    // The baseline holds the figures of the default sizes only.
+    let default_sizes = ["BENCH_ACCOUNTS", "BENCH_NEURONS"]
+        .iter()
+        .all(|v| std::env::var_os(v).is_none());
+    let path = baseline_path();
+    if save {
+        assert!(default_sizes, "the baseline is for the default sizes");
+        assert!(
+            all,
+            "the baseline holds every figure: save it from a full run"
+        );
+        std::fs::write(&path, bench_report::format_baseline(&figures)).expect("baseline written");
+        println!("{}", bench_report::table(&figures, None));
+        println!("baseline written to {}", path.display());
+        return std::process::ExitCode::SUCCESS;
+    }
+    let baseline = std::fs::read_to_string(&path)
+        .ok()
+        .filter(|_| default_sizes)
+        .map(|text| bench_report::parse_baseline(&text).expect("a valid baseline"));
+    println!("\n{}", bench_report::table(&figures, baseline.as_ref()));
+    let Some(baseline) = baseline else {
+        println!("no comparison: no baseline, or sizes other than the baseline's");
+        return std::process::ExitCode::SUCCESS;
+    };
+    let verdict = bench_report::judge(&figures, &baseline);
+    if !verdict.slower.is_empty() {
+        println!(
+            "~ slower than the baseline by more than {}% (timings vary with the machine): {}",
+            bench_report::TOLERANCE_PERCENT,
+            verdict.slower.join(", ")
+        );
+    }
+    if verdict.regressions.is_empty() {
+        println!(
+            "every exact figure is within {}% of the baseline ({})",
+            bench_report::TOLERANCE_PERCENT,
+            path.display()
+        );
+        std::process::ExitCode::SUCCESS
+    } else {
+        println!(
+            "!! worse than the baseline by more than {}%: {}",
+            bench_report::TOLERANCE_PERCENT,
+            verdict.regressions.join(", ")
+        );
+        std::process::ExitCode::FAILURE
     }
 }

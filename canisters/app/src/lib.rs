@@ -1,0 +1,101 @@
+//! A small application canister: the demand side of the economy. Each call
+//! to `work` hashes and stores, so it burns cycles for its instructions and,
+//! over time, for the memory it keeps — the cycles that developers buy with
+//! ICP through the cycles-minting canister.
+
+pub mod work;
+
+use candid::CandidType;
+use ic_cdk::{init, query, trap, update};
+use ic_stable_structures::memory_manager::{MemoryId, MemoryManager, VirtualMemory};
+use ic_stable_structures::{DefaultMemoryImpl, StableCell, StableVec};
+use serde::Deserialize;
+use std::cell::RefCell;
+
+nns_api::embed_candid_metadata!("../../../candid/app.did", b"()");
+
+type Memory = VirtualMemory<DefaultMemoryImpl>;
+
+/// Stable-memory layout: one virtual memory each.
+const DIGESTS: MemoryId = MemoryId::new(0);
+const ROUNDS: MemoryId = MemoryId::new(1);
+
+thread_local! {
+    static MEMORY: MemoryManager<DefaultMemoryImpl> = MemoryManager::init(DefaultMemoryImpl::default());
+    /// Every call's final digest, in call order.
+    static DIGEST_LOG: RefCell<StableVec<[u8; 32], Memory>> =
+        RefCell::new(StableVec::init(MEMORY.with(|m| m.get(DIGESTS))));
+    /// Rounds hashed over all calls.
+    static TOTAL_ROUNDS: RefCell<StableCell<u64, Memory>> =
+        RefCell::new(StableCell::init(MEMORY.with(|m| m.get(ROUNDS)), 0));
+}
+
+#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct WorkReceipt {
+    /// This call's place in the digest log.
+    pub call_index: u64,
+    pub digest: serde_bytes::ByteBuf,
+    /// Instructions this call had used when it replied.
+    pub instructions: u64,
+}
+
+#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct AppStats {
+    pub calls: u64,
+    pub rounds: u64,
+    pub last_digest: Option<serde_bytes::ByteBuf>,
+}
+
+/// Nothing to configure: the app starts with an empty log.
+#[init]
+fn init() {}
+
+/// Hashes `rounds` times from the previous call's digest and keeps the result.
+#[update]
+fn work(rounds: u32) -> WorkReceipt {
+    work::check_rounds(rounds).unwrap_or_else(|e| trap(e));
+    let previous = DIGEST_LOG.with_borrow(|log| log.len().checked_sub(1).and_then(|i| log.get(i)));
+    let digest = work::hash_chain(previous.unwrap_or_default(), rounds);
+    let call_index = DIGEST_LOG.with_borrow_mut(|log| {
+        log.push(&digest);
+        log.len() - 1
+    });
+    TOTAL_ROUNDS.with_borrow_mut(|total| {
+        let rounds = total.get() + u64::from(rounds);
+        total.set(rounds);
+    });
+    WorkReceipt {
+        call_index,
+        digest: serde_bytes::ByteBuf::from(digest.to_vec()),
+        instructions: ic_cdk::api::instruction_counter(),
+    }
+}
+
+#[query]
+fn stats() -> AppStats {
+    let (calls, last_digest) = DIGEST_LOG.with_borrow(|log| {
+        let last = log.len().checked_sub(1).and_then(|i| log.get(i));
+        (log.len(), last)
+    });
+    AppStats {
+        calls,
+        rounds: TOTAL_ROUNDS.with_borrow(|total| *total.get()),
+        last_digest: last_digest.map(|d| serde_bytes::ByteBuf::from(d.to_vec())),
+    }
+}
+
+#[cfg(test)]
+mod candid_interface {
+    use super::*;
+
+    candid::export_service!();
+
+    #[test]
+    fn did_file_matches_the_code() {
+        canister_common::assert_candid_interface(
+            &__export_service(),
+            include_str!("../../../candid/app.did"),
+            CANDID_INIT_ARGS,
+        );
+    }
+}

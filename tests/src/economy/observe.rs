@@ -1,0 +1,106 @@
+//! The state of the economy as the canisters answer it: every figure here
+//! comes from a query to the ledger, the CMC or governance, or from the
+//! runtime's own cycles counter, never from the simulator's bookkeeping.
+
+use crate::env::{TestEnv, query_candid};
+use crate::metrics;
+use candid::{Nat, Principal};
+use nns_api::cmc::IcpXdrConversionRateResponse;
+use nns_api::ids::{CYCLES_MINTING_CANISTER_ID, GOVERNANCE_CANISTER_ID, LEDGER_CANISTER_ID};
+use std::collections::BTreeMap;
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Snapshot {
+    pub time_seconds: u64,
+    /// `icrc1_total_supply`.
+    pub supply_e8s: u64,
+    /// The ledger's counters since genesis (`/metrics`).
+    pub ledger_minted_e8s: u64,
+    pub ledger_burned_e8s: u64,
+    pub ledger_fees_e8s: u64,
+    pub blocks: u64,
+    /// The CMC's counters (`/metrics`, `total_cycles_minted`).
+    pub cmc_icp_burned_e8s: u64,
+    pub cmc_cycles_minted: u128,
+    pub cmc_top_ups: u64,
+    pub cmc_canisters_created: u64,
+    /// The CMC's current rate (`get_icp_xdr_conversion_rate`).
+    pub xdr_permyriad_per_icp: u64,
+    /// Governance's totals (`/metrics`).
+    pub neurons: u64,
+    pub staked_e8s: u64,
+    pub maturity_e8s: u64,
+    pub staked_maturity_e8s: u64,
+    pub proposals_adopted: u64,
+    pub proposals_rejected: u64,
+    pub proposals_executed: u64,
+    pub proposals_failed: u64,
+    /// The application canisters' cycles: what they hold, and what they
+    /// burned (the runtime's counter; on a PocketIC server, which has none,
+    /// what arrived less what is left).
+    pub app_cycles_balance: u128,
+    pub app_cycles_burned: u128,
+}
+
+/// A counter as an exact integer: the canisters print them as integers,
+/// and the economies simulated here stay far below 2^53.
+fn exact(metrics: &BTreeMap<String, f64>, name: &str) -> u64 {
+    let value = *metrics
+        .get(name)
+        .unwrap_or_else(|| panic!("no metric {name}"));
+    assert!(
+        (0.0..9_007_199_254_740_992.0).contains(&value) && value.fract() == 0.0,
+        "{name} = {value} is not an exact count"
+    );
+    value as u64
+}
+
+impl Snapshot {
+    pub fn take(env: &mut TestEnv, apps: &[Principal]) -> Self {
+        let (supply,): (Nat,) =
+            query_candid(env, LEDGER_CANISTER_ID, "icrc1_total_supply", ()).expect("supply");
+        let (cycles_minted,): (Nat,) =
+            query_candid(env, CYCLES_MINTING_CANISTER_ID, "total_cycles_minted", ())
+                .expect("total_cycles_minted");
+        let (rate,): (IcpXdrConversionRateResponse,) = query_candid(
+            env,
+            CYCLES_MINTING_CANISTER_ID,
+            "get_icp_xdr_conversion_rate",
+            (),
+        )
+        .expect("rate");
+        let ledger = metrics(env, LEDGER_CANISTER_ID);
+        let cmc = metrics(env, CYCLES_MINTING_CANISTER_ID);
+        let governance = metrics(env, GOVERNANCE_CANISTER_ID);
+        let cmc_cycles_minted = u128::try_from(cycles_minted.0).expect("fits in 128 bits");
+        let app_cycles_balance: u128 = apps.iter().map(|&app| env.cycle_balance(app)).sum();
+        let app_cycles_burned = apps
+            .iter()
+            .map(|&app| env.cycles_burned(app))
+            .sum::<Option<u128>>()
+            .unwrap_or(cmc_cycles_minted - app_cycles_balance);
+        Self {
+            time_seconds: env.get_time().as_nanos_since_unix_epoch() / 1_000_000_000,
+            supply_e8s: u64::try_from(supply.0).expect("supply fits in 64 bits"),
+            ledger_minted_e8s: exact(&ledger, "ledger_minted_e8s"),
+            ledger_burned_e8s: exact(&ledger, "ledger_burned_e8s"),
+            ledger_fees_e8s: exact(&ledger, "ledger_fees_burned_e8s"),
+            blocks: exact(&ledger, "ledger_blocks"),
+            cmc_icp_burned_e8s: exact(&cmc, "cmc_icp_burned_e8s"),
+            cmc_cycles_minted,
+            cmc_top_ups: exact(&cmc, "cmc_top_ups"),
+            cmc_canisters_created: exact(&cmc, "cmc_canisters_created"),
+            xdr_permyriad_per_icp: rate.data.xdr_permyriad_per_icp,
+            neurons: exact(&governance, "governance_neurons"),
+            staked_e8s: exact(&governance, "governance_staked_e8s"),
+            maturity_e8s: exact(&governance, "governance_maturity_e8s"),
+            staked_maturity_e8s: exact(&governance, "governance_staked_maturity_e8s"),
+            proposals_adopted: exact(&governance, "governance_adopted_proposals"),
+            proposals_rejected: exact(&governance, "governance_rejected_proposals"),
+            proposals_executed: exact(&governance, "governance_executed_proposals"),
+            proposals_failed: exact(&governance, "governance_failed_proposals"),
+            app_cycles_balance,
+            app_cycles_burned,
+        }
+    }
+}

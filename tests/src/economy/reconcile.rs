@@ -1,0 +1,216 @@
+//! Does the economy add up? Each check sets two figures side by side that
+//! different canisters, or a canister's counters and its own blocks, give
+//! for the same thing.
+
+use super::{Economy, observe::Snapshot};
+use crate::env::{Backend, query_candid};
+use candid::Nat;
+use icrc_ledger_types::icrc::generic_value::ICRC3Value;
+use icrc_ledger_types::icrc1::account::Account;
+use icrc_ledger_types::icrc3::blocks::{GetBlocksRequest, GetBlocksResult};
+use nns_api::ids::{CYCLES_MINTING_CANISTER_ID, GOVERNANCE_CANISTER_ID, LEDGER_CANISTER_ID};
+use std::collections::BTreeSet;
+
+/// Two figures that must be equal.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Check {
+    pub what: String,
+    pub left: i128,
+    pub right: i128,
+}
+
+impl Check {
+    fn new(what: &str, left: impl Into<i128>, right: impl Into<i128>) -> Self {
+        Self {
+            what: what.into(),
+            left: left.into(),
+            right: right.into(),
+        }
+    }
+
+    pub fn holds(&self) -> bool {
+        self.left == self.right
+    }
+}
+
+/// What the ledger's blocks since the start add up to.
+#[derive(Debug, Default)]
+struct BlockSums {
+    minted: u64,
+    burned: u64,
+    burned_by_cmc: u64,
+    fees: u64,
+}
+
+fn field<'a>(map: &'a ICRC3Value, key: &str) -> Option<&'a ICRC3Value> {
+    match map {
+        ICRC3Value::Map(m) => m.get(key),
+        _ => None,
+    }
+}
+
+fn nat(value: Option<&ICRC3Value>) -> u64 {
+    match value {
+        Some(ICRC3Value::Nat(n)) => u64::try_from(n.0.clone()).expect("amounts fit in 64 bits"),
+        None => 0,
+        other => panic!("not a nat: {other:?}"),
+    }
+}
+
+fn blob(value: Option<&ICRC3Value>) -> Option<&[u8]> {
+    match value {
+        Some(ICRC3Value::Blob(b)) => Some(b.as_slice()),
+        _ => None,
+    }
+}
+
+/// Sums the blocks `from..to` read through `icrc3_get_blocks`, counting as
+/// the CMC's the burns from `cmc_accounts`.
+fn sum_blocks(
+    economy: &mut Economy,
+    from: u64,
+    to: u64,
+    cmc_accounts: &BTreeSet<[u8; 32]>,
+) -> Result<BlockSums, String> {
+    let mut sums = BlockSums::default();
+    let mut next = from;
+    while next < to {
+        let request = GetBlocksRequest {
+            start: Nat::from(next),
+            length: Nat::from(to - next),
+        };
+        let (result,): (GetBlocksResult,) = query_candid(
+            &mut economy.env,
+            LEDGER_CANISTER_ID,
+            "icrc3_get_blocks",
+            (vec![request],),
+        )
+        .map_err(|e| format!("icrc3_get_blocks: {e}"))?;
+        if result.blocks.is_empty() {
+            return Err(format!("the ledger returned no block from {next}"));
+        }
+        for block in &result.blocks {
+            let tx = field(&block.block, "tx").ok_or("a block has a transaction")?;
+            let amount = nat(field(tx, "amt"));
+            let fee = nat(field(tx, "fee")).max(nat(field(&block.block, "fee")));
+            match field(tx, "op") {
+                Some(ICRC3Value::Text(op)) if op == "mint" => sums.minted += amount,
+                Some(ICRC3Value::Text(op)) if op == "burn" => {
+                    sums.burned += amount;
+                    let from = blob(field(tx, "from")).ok_or("a burn has a source")?;
+                    if cmc_accounts.contains(from) {
+                        sums.burned_by_cmc += amount;
+                    }
+                }
+                Some(ICRC3Value::Text(op)) if op == "xfer" || op == "approve" => sums.fees += fee,
+                other => return Err(format!("unknown operation {other:?}")),
+            }
+        }
+        next += result.blocks.len() as u64;
+    }
+    Ok(sums)
+}
+
+/// Every check from `start` to `end`; they all hold in a sound economy.
+pub fn reconcile(economy: &mut Economy, end: &Snapshot) -> Result<Vec<Check>, String> {
+    let start = economy.start.clone();
+    let mut checks = vec![];
+
+    // The ledger's counters against its supply.
+    let supply_change = i128::from(end.supply_e8s) - i128::from(start.supply_e8s);
+    let counted = i128::from(end.ledger_minted_e8s - start.ledger_minted_e8s)
+        - i128::from(end.ledger_burned_e8s - start.ledger_burned_e8s)
+        - i128::from(end.ledger_fees_e8s - start.ledger_fees_e8s);
+    checks.push(Check::new(
+        "supply change = minted - burned - fees (ledger counters)",
+        supply_change,
+        counted,
+    ));
+
+    // The ledger's blocks against its counters and the CMC's.
+    let mut cmc_accounts: BTreeSet<[u8; 32]> = BTreeSet::new();
+    for app in economy.apps.iter() {
+        for beneficiary in [app.canister, app.developer] {
+            cmc_accounts.insert(*super::Economy::cmc_account(&beneficiary).as_bytes());
+        }
+    }
+    let sums = sum_blocks(economy, start.blocks, end.blocks, &cmc_accounts)?;
+    checks.push(Check::new(
+        "minted in blocks = ledger's minted counter",
+        sums.minted,
+        end.ledger_minted_e8s - start.ledger_minted_e8s,
+    ));
+    checks.push(Check::new(
+        "burned in blocks = ledger's burned counter",
+        sums.burned,
+        end.ledger_burned_e8s - start.ledger_burned_e8s,
+    ));
+    checks.push(Check::new(
+        "fees in blocks = ledger's fee counter",
+        sums.fees,
+        end.ledger_fees_e8s - start.ledger_fees_e8s,
+    ));
+    checks.push(Check::new(
+        "burned from CMC accounts in blocks = ICP the CMC burned",
+        sums.burned_by_cmc,
+        end.cmc_icp_burned_e8s - start.cmc_icp_burned_e8s,
+    ));
+
+    // Governance's neurons against the ledger's balances.
+    let neurons = economy.neurons()?;
+    let mut on_ledger = 0u64;
+    for neuron in &neurons {
+        let subaccount: [u8; 32] = neuron
+            .account
+            .as_slice()
+            .try_into()
+            .map_err(|_| "a neuron's account is 32 bytes")?;
+        let account = Account {
+            owner: GOVERNANCE_CANISTER_ID,
+            subaccount: Some(subaccount),
+        };
+        let (balance,): (Nat,) = query_candid(
+            &mut economy.env,
+            LEDGER_CANISTER_ID,
+            "icrc1_balance_of",
+            (account,),
+        )
+        .map_err(|e| format!("icrc1_balance_of: {e}"))?;
+        on_ledger += u64::try_from(balance.0).expect("balances fit in 64 bits");
+    }
+    checks.push(Check::new(
+        "neurons' stakes in governance = their accounts' balances on the ledger",
+        neurons
+            .iter()
+            .map(|n| n.cached_neuron_stake_e8s)
+            .sum::<u64>(),
+        on_ledger,
+    ));
+    checks.push(Check::new(
+        "governance's staked total = its neurons' stakes less fees owed",
+        end.staked_e8s,
+        neurons
+            .iter()
+            .map(|n| n.cached_neuron_stake_e8s - n.neuron_fees_e8s)
+            .sum::<u64>(),
+    ));
+
+    // Cycles: what the CMC minted went to the apps, which hold or burned it.
+    if economy.env.backend() == Backend::Runtime {
+        let minted_by_runtime = economy
+            .env
+            .as_runtime()
+            .cycles_minted(CYCLES_MINTING_CANISTER_ID);
+        checks.push(Check::new(
+            "cycles the CMC reports minted = cycles minted with mint_cycles128",
+            end.cmc_cycles_minted as i128,
+            minted_by_runtime as i128,
+        ));
+        checks.push(Check::new(
+            "cycles minted = apps' cycles held + burned",
+            end.cmc_cycles_minted as i128,
+            (end.app_cycles_balance + end.app_cycles_burned) as i128,
+        ));
+    }
+    Ok(checks)
+}

@@ -1,0 +1,14 @@
+//! Every integration test in one binary: each file below is a module of it.
+//! One binary links the runtime, pocket-ic and their dependencies once,
+//! instead of once per file, which saves CI minutes and gigabytes of disk.
+
+mod api_crate;
+mod canisters;
+mod cmc;
+mod deploy_configs;
+mod economy;
+mod governance;
+mod icrc1_acceptance;
+mod ledger;
+mod proposals;
+mod wasm_metadata;
