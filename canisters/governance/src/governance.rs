@@ -118,8 +118,16 @@ pub struct MergePlan {
     pub target_id: u64,
     pub burn_fees: Option<Transfer>,
     pub transfer: Option<Transfer>,
-    source_before: Neuron,
-    target_before: Neuron,
+    /// What moved, so an undo takes back just that: rewards credited or
+    /// fees refunded while the ledger was called stay where they went.
+    moved: u64,
+    burned: u64,
+    fee: u64,
+    maturity_moved: u64,
+    staked_maturity_moved: u64,
+    /// Only commands change these, and the lock keeps commands out.
+    source_before: (DissolveState, u64),
+    target_before: (DissolveState, u64),
 }
 
 /// A mint that completes a spawn or a maturity disbursement.
@@ -834,23 +842,35 @@ impl<M: Memory> Governance<M> {
             target_id,
             burn_fees,
             transfer,
-            source_before: source,
-            target_before: target,
+            moved,
+            burned,
+            fee,
+            maturity_moved: source.maturity_e8s_equivalent,
+            staked_maturity_moved: source.staked_maturity_e8s_equivalent,
+            source_before: (source.dissolve_state, source.aging_since_timestamp_seconds),
+            target_before: (target.dissolve_state, target.aging_since_timestamp_seconds),
         })
     }
 
-    /// Nothing moved on the ledger: both neurons are as before.
+    /// Nothing moved on the ledger: both neurons are as before, but for
+    /// what other messages credited or charged them in the meantime.
     pub fn undo_merge(&mut self, plan: &MergePlan) {
-        for before in [&plan.source_before, &plan.target_before] {
-            let _ = self.neurons.update(before.id, |n| {
-                n.cached_neuron_stake_e8s = before.cached_neuron_stake_e8s;
-                n.neuron_fees_e8s = before.neuron_fees_e8s;
-                n.maturity_e8s_equivalent = before.maturity_e8s_equivalent;
-                n.staked_maturity_e8s_equivalent = before.staked_maturity_e8s_equivalent;
-                n.dissolve_state = before.dissolve_state;
-                n.aging_since_timestamp_seconds = before.aging_since_timestamp_seconds;
-            });
-        }
+        let _ = self.neurons.update(plan.target_id, |n| {
+            n.cached_neuron_stake_e8s -= plan.moved;
+            n.maturity_e8s_equivalent -= plan.maturity_moved;
+            n.staked_maturity_e8s_equivalent -= plan.staked_maturity_moved;
+            (n.dissolve_state, n.aging_since_timestamp_seconds) = plan.target_before;
+        });
+        let _ = self.neurons.update(plan.source_id, |n| {
+            n.cached_neuron_stake_e8s += plan.burned;
+            n.neuron_fees_e8s += plan.burned;
+            if plan.moved > 0 {
+                n.cached_neuron_stake_e8s += plan.moved + plan.fee;
+            }
+            n.maturity_e8s_equivalent += plan.maturity_moved;
+            n.staked_maturity_e8s_equivalent += plan.staked_maturity_moved;
+            (n.dissolve_state, n.aging_since_timestamp_seconds) = plan.source_before;
+        });
     }
 
     /// The fees were burned but the stake did not move: both neurons are as

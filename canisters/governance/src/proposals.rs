@@ -423,6 +423,12 @@ impl<M: Memory> Governance<M> {
         self.proposals.bodies.insert(id, Candid(body));
         self.proposals.put(id, state);
         let outcome = self.register_vote(caller, proposer, id, Vote::Yes, now)?;
+        // The proposer's vote and the votes that follow it are the initial
+        // tally, which no outcome flipped: as on the NNS, wait-for-quiet
+        // starts from it and the deadline stays where it was set.
+        let mut state = self.proposals.state(id).expect("just stored");
+        state.deadline_seconds = state.created_seconds + state.initial_voting_period_seconds;
+        self.proposals.put(id, state);
         Ok((id, outcome))
     }
 

@@ -53,9 +53,14 @@ fn should_run_an_economy_whose_figures_reconcile(backend: Backend) {
         end.cmc_icp_burned_e8s > start.cmc_icp_burned_e8s,
         "ICP was burned for cycles"
     );
-    assert!(end.app_cycles_burned > 0, "the apps burned cycles");
     assert_eq!(end.cmc_canisters_created, 2);
-    assert!(end.cmc_top_ups > 0, "developers topped up");
+    if backend == Backend::Runtime {
+        // The runtime puts the CMC's canisters on an application subnet,
+        // which charges; a PocketIC server creates them on the CMC's own
+        // NNS subnet, which charges nothing, so its apps never run low.
+        assert!(end.app_cycles_burned > 0, "the apps burned cycles");
+        assert!(end.cmc_top_ups > 0, "developers topped up");
+    }
     assert!(end.proposals_adopted >= 5 && end.proposals_rejected >= 1);
     assert_eq!(end.proposals_executed, end.proposals_adopted);
     assert_eq!(

@@ -16,10 +16,10 @@ use nns_api::cmc::{
 };
 use nns_api::governance::{
     ErrorType, ExecuteNnsFunction, Follow, GovernanceArg, IncreaseDissolveDelay,
-    InstallCodeRequest, MakeProposalRequest, ManageNeuronCommandRequest as Command,
-    ManageNeuronCommandResponse as Reply, Motion, NetworkEconomics, NeuronId, Operation,
-    ProposalActionRequest, ProposalId, ProposalInfo, ProposalStatus, RegisterVote, RewardEvent,
-    Topic, Vote, nns_function,
+    InstallCodeRequest, ListProposalInfoRequest, ListProposalInfoResponse, MakeProposalRequest,
+    ManageNeuronCommandRequest as Command, ManageNeuronCommandResponse as Reply, Motion,
+    NetworkEconomics, NeuronId, Operation, ProposalActionRequest, ProposalId, ProposalInfo,
+    ProposalStatus, RegisterVote, RewardEvent, Topic, Vote, nns_function,
 };
 use nns_api::ids::{CYCLES_MINTING_CANISTER_ID, GOVERNANCE_CANISTER_ID};
 use std::time::Duration;
@@ -33,6 +33,7 @@ on_both_backends!(
     should_change_network_economics_and_mint_node_provider_rewards,
     should_reward_voters_by_the_formula_and_turn_maturity_into_icp,
     should_upgrade_the_ledger_through_an_install_code_proposal,
+    should_list_pending_and_failed_proposals,
 );
 
 const RATE: u64 = 35_000;
@@ -614,4 +615,100 @@ fn should_upgrade_the_ledger_through_an_install_code_proposal(backend: Backend) 
         env.propose(0, elsewhere),
         Err(ErrorType::InvalidProposal as i32)
     );
+}
+
+fn list(env: &mut Env, request: ListProposalInfoRequest) -> Vec<u64> {
+    let (r,): (ListProposalInfoResponse,) = query_candid(
+        &mut env.nns.pic,
+        GOVERNANCE_CANISTER_ID,
+        "list_proposals",
+        (request,),
+    )
+    .unwrap();
+    r.proposal_info.iter().map(|p| p.id.unwrap().id).collect()
+}
+
+fn request(limit: u32) -> ListProposalInfoRequest {
+    ListProposalInfoRequest {
+        include_reward_status: vec![],
+        omit_large_fields: None,
+        before_proposal: None,
+        limit,
+        exclude_topic: vec![],
+        include_all_manage_neuron_proposals: None,
+        include_status: vec![],
+        return_self_describing_action: None,
+    }
+}
+
+fn should_list_pending_and_failed_proposals(backend: Backend) {
+    let mut env = setup(backend);
+    // Neither proposer holds a majority: both stay open.
+    let rate = env
+        .propose(0, rate_proposal(50_000, 1_700_000_060))
+        .unwrap();
+    let motion = env.propose(1, motion("Open")).unwrap();
+    let info = env.info(rate);
+    assert_eq!(
+        info.deadline_timestamp_seconds,
+        Some(info.proposal_timestamp_seconds + 12 * 60 * 60),
+        "exchange-rate proposals are open 12 hours"
+    );
+    let info = env.info(motion);
+    assert_eq!(
+        info.deadline_timestamp_seconds,
+        Some(info.proposal_timestamp_seconds + 4 * 24 * 60 * 60)
+    );
+    let (pending,): (Vec<ProposalInfo>,) = query_candid(
+        &mut env.nns.pic,
+        GOVERNANCE_CANISTER_ID,
+        "get_pending_proposals",
+        (None::<()>,),
+    )
+    .unwrap();
+    let mut ids: Vec<u64> = pending.iter().map(|p| p.id.unwrap().id).collect();
+    ids.sort();
+    assert_eq!(ids, vec![rate, motion]);
+
+    // Newest first, a page at a time; by topic and by status.
+    assert_eq!(list(&mut env, request(10)), vec![motion, rate]);
+    assert_eq!(list(&mut env, request(1)), vec![motion]);
+    let before = ListProposalInfoRequest {
+        before_proposal: Some(ProposalId { id: motion }),
+        ..request(10)
+    };
+    assert_eq!(list(&mut env, before), vec![rate]);
+    let no_rates = ListProposalInfoRequest {
+        exclude_topic: vec![Topic::ExchangeRate as i32],
+        ..request(10)
+    };
+    assert_eq!(list(&mut env, no_rates), vec![motion]);
+    let adopted = ListProposalInfoRequest {
+        include_status: vec![ProposalStatus::Adopted as i32],
+        ..request(10)
+    };
+    assert_eq!(list(&mut env, adopted), Vec::<u64>::new());
+
+    // A rate older than the CMC's is adopted, but the CMC refuses it: the
+    // proposal fails, with the reason recorded, and the rate stays.
+    let stale = env
+        .propose(2, rate_proposal(60_000, 1_600_000_000))
+        .unwrap();
+    env.vote(0, stale, Vote::Yes).unwrap();
+    env.settle();
+    let info = env.info(stale);
+    assert_eq!(info.status, ProposalStatus::Failed as i32);
+    assert!(info.decided_timestamp_seconds > 0 && info.failed_timestamp_seconds > 0);
+    assert_eq!(info.executed_timestamp_seconds, 0);
+    let reason = info.failure_reason.expect("a failure has a reason");
+    assert!(!reason.error_message.is_empty(), "{reason:?}");
+    assert_eq!(
+        certified_icp_xdr_rate(&mut env.nns.pic).xdr_permyriad_per_icp,
+        RATE
+    );
+    let failed = ListProposalInfoRequest {
+        include_status: vec![ProposalStatus::Failed as i32],
+        ..request(10)
+    };
+    assert_eq!(list(&mut env, failed), vec![stale]);
 }

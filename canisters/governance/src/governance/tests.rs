@@ -330,6 +330,69 @@ fn a_merge_moves_everything_and_weights_the_age_by_stake() {
 }
 
 #[test]
+fn a_failed_merge_keeps_what_was_credited_while_the_ledger_was_called() {
+    let mut g = governance();
+    let target = claimed(&mut g, 1, 30 * ICP);
+    let read = g.begin_claim_or_refresh(user(1), 2, T0).unwrap();
+    let source = g
+        .finish_claim_or_refresh(read, 10 * ICP + FEE, &economics(), T0)
+        .unwrap();
+    set(&mut g, source, |n| {
+        n.maturity_e8s_equivalent = 7;
+        n.staked_maturity_e8s_equivalent = 2;
+        // Fees above the ledger fee: burned before the stake moves.
+        n.neuron_fees_e8s = 3 * FEE;
+        n.dissolve_state = DissolveState::DissolveDelaySeconds(ONE_YEAR_SECONDS);
+    });
+    let (target_before, source_before) = (g.neuron(target).unwrap(), g.neuron(source).unwrap());
+    let plan = g
+        .begin_merge(&user(1), target, source, FEE, T0 + 10)
+        .unwrap();
+    assert_eq!(plan.burn_fees.unwrap().amount_e8s, 3 * FEE);
+    // Rewards and a proposal's outcome reach both neurons while they are locked.
+    set(&mut g, target, |n| {
+        n.maturity_e8s_equivalent += 100;
+        n.neuron_fees_e8s += 5;
+    });
+    set(&mut g, source, |n| n.staked_maturity_e8s_equivalent += 3);
+    g.undo_merge(&plan);
+    assert_eq!(
+        g.neuron(target).unwrap(),
+        Neuron {
+            maturity_e8s_equivalent: target_before.maturity_e8s_equivalent + 100,
+            neuron_fees_e8s: target_before.neuron_fees_e8s + 5,
+            ..target_before.clone()
+        }
+    );
+    assert_eq!(
+        g.neuron(source).unwrap(),
+        Neuron {
+            staked_maturity_e8s_equivalent: source_before.staked_maturity_e8s_equivalent + 3,
+            ..source_before.clone()
+        }
+    );
+
+    // The fees were burned, then the transfer failed: only the fees are gone.
+    g.unlock(target);
+    g.unlock(source);
+    let plan = g
+        .begin_merge(&user(1), target, source, FEE, T0 + 20)
+        .unwrap();
+    g.undo_merge_transfer(&plan);
+    let s = g.neuron(source).unwrap();
+    assert_eq!(s.neuron_fees_e8s, 0);
+    assert_eq!(
+        s.cached_neuron_stake_e8s,
+        source_before.cached_neuron_stake_e8s - 3 * FEE
+    );
+    assert_eq!(s.maturity_e8s_equivalent, 7);
+    assert_eq!(
+        g.neuron(target).unwrap().cached_neuron_stake_e8s,
+        target_before.cached_neuron_stake_e8s
+    );
+}
+
+#[test]
 fn dissolving_neurons_do_not_merge() {
     let mut g = governance();
     let a = claimed(&mut g, 1, 10 * ICP);

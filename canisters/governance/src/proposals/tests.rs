@@ -296,3 +296,17 @@ fn the_timer_sees_only_proposals_with_work_left() {
     assert_eq!(g.proposals.unfinished(), vec![open]);
     assert_eq!(g.proposals.unsettled(), vec![rejected, adopted, open]);
 }
+
+#[test]
+fn the_proposers_vote_is_the_initial_tally_and_moves_no_deadline() {
+    // The proposer leads with yes at once; no outcome flipped.
+    let mut g = with_neurons(&[30 * ICP, 40 * ICP, 30 * ICP]);
+    let id = propose(&mut g, 1);
+    let state = g.proposals.state(id).unwrap();
+    assert!(!state.is_decided());
+    assert_eq!(
+        state.yes,
+        g.proposals.ballots.get(id, 1).unwrap().voting_power
+    );
+    assert_eq!(state.deadline_seconds, T0 + VOTING_PERIOD_SECONDS);
+}
