@@ -276,7 +276,7 @@ pub struct Disburse {
 #[derive(CandidType, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Split {
     pub amount_e8s: u64,
-    /// Makes the new neuron's subaccount the staking subaccount of the
+    /// Makes the new neuron's subaccount [`split_subaccount`] of the
     /// controller and this memo.
     pub memo: Option<u64>,
 }

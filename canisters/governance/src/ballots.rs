@@ -131,6 +131,20 @@ impl<M: Memory> Ballots<M> {
         Some(ballot)
     }
 
+    /// Removes up to `max_pages` pages of `proposal`'s ballots; returns
+    /// the pages removed (fewer than `max_pages` once none are left).
+    pub fn remove_pages(&mut self, proposal: u64, max_pages: usize) -> usize {
+        let keys: Vec<(u64, u64)> = self
+            .pages
+            .keys_range((proposal, 0)..=(proposal, u64::MAX))
+            .take(max_pages)
+            .collect();
+        for key in &keys {
+            self.pages.remove(key);
+        }
+        keys.len()
+    }
+
     /// All ballots of `proposal`, by neuron id.
     pub fn of(&self, proposal: u64) -> impl Iterator<Item = (u64, BallotRecord)> + '_ {
         self.pages

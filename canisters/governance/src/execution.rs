@@ -177,7 +177,8 @@ thread_local! {
 }
 
 /// Decides the proposals whose deadline has passed, executes every
-/// adopted one not yet executed, and distributes the day's rewards.
+/// adopted one not yet executed, distributes the day's rewards and forgets
+/// the oldest proposals beyond `max_proposals_to_keep_per_topic`.
 pub async fn process_proposals() {
     let now = crate::manage::now_seconds();
     state::mutate(|g| g.decide_due_proposals(now));
@@ -185,7 +186,13 @@ pub async fn process_proposals() {
         execute(id).await;
     }
     distribute_rewards().await;
+    let keep = state::read_config(|c| c.economics.max_proposals_to_keep_per_topic).max(1);
+    state::mutate(|g| g.prune_proposals(keep, BALLOT_PAGES_PRUNED_PER_RUN));
 }
+
+/// Ballot pages of old proposals removed per run: about 130 000 ballots,
+/// far below a message's instruction limit.
+const BALLOT_PAGES_PRUNED_PER_RUN: usize = 2_000;
 
 /// Starts the day's reward distribution if one is due, and credits one
 /// chunk of neurons; the next chunk runs in a message of its own.

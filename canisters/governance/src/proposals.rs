@@ -291,6 +291,14 @@ impl<M: Memory> Proposals<M> {
         self.bodies.get(&id).map(|c| c.0)
     }
 
+    /// Forgets a proposal whose ballots are gone.
+    fn remove(&mut self, id: u64) {
+        self.bodies.remove(&id);
+        self.states.remove(&id);
+        self.unfinished.remove(&id);
+        self.unsettled.remove(&id);
+    }
+
     /// Proposals not yet decided or whose execution is not yet done.
     pub fn unfinished(&self) -> Vec<u64> {
         self.unfinished.keys().collect()
@@ -430,6 +438,41 @@ impl<M: Memory> Governance<M> {
         state.deadline_seconds = state.created_seconds + state.initial_voting_period_seconds;
         self.proposals.put(id, state);
         Ok((id, outcome))
+    }
+
+    /// Keeps at most `keep_per_topic` proposals of each topic, as the NNS
+    /// does: the oldest ones that are finished and whose voters were
+    /// rewarded are forgotten, ballots first, at most `max_pages` ballot
+    /// pages a call (a proposal whose ballots are not all gone yet stays,
+    /// and the next call goes on with it). Returns the proposals forgotten.
+    pub fn prune_proposals(&mut self, keep_per_topic: u32, max_pages: usize) -> Vec<u64> {
+        let mut by_topic: std::collections::BTreeMap<i32, Vec<(u64, bool)>> = Default::default();
+        for entry in self.proposals.states.iter() {
+            let state = entry.value();
+            let prunable = state.is_finished() && state.reward_event_round != 0;
+            by_topic
+                .entry(state.topic)
+                .or_default()
+                .push((*entry.key(), prunable));
+        }
+        let mut removed = vec![];
+        let mut budget = max_pages;
+        for proposals in by_topic.values() {
+            let excess = proposals.len().saturating_sub(keep_per_topic as usize);
+            for &(id, _) in proposals.iter().filter(|(_, p)| *p).take(excess) {
+                if budget == 0 {
+                    return removed;
+                }
+                let pages = self.proposals.ballots.remove_pages(id, budget);
+                budget -= pages;
+                if budget == 0 && self.proposals.ballots.of(id).next().is_some() {
+                    return removed;
+                }
+                self.proposals.remove(id);
+                removed.push(id);
+            }
+        }
+        removed
     }
 
     /// `caller` votes with `neuron_id`; followers vote after it as their

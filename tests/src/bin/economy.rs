@@ -101,10 +101,11 @@ fn run(options: Options) -> Result<bool, String> {
         progress.inc(1);
     }
     progress.finish();
+    println!();
 
     let start = economy.start.clone();
     let end = series.last().expect("day 0 at least").clone();
-    println!("\nThe economy after {days} days, as the canisters report it\n");
+    println!("The economy after {days} days, as the canisters report it\n");
     print!("{}", report::table(&start, &end, days, users));
     let a = &economy.activity;
     println!(

@@ -12,13 +12,14 @@ use integration_tests::nns::{
 use integration_tests::on_both_backends;
 use nns_api::AccountIdentifier;
 use nns_api::governance::{
-    AddHotKey, By, ChangeAutoStakeMaturity, ClaimOrRefresh, ClaimOrRefreshNeuronFromAccount,
-    ClaimOrRefreshNeuronFromAccountResponse, ClaimOrRefreshResult, DisburseMaturity, ErrorType,
-    Follow, GovernanceError, IncreaseDissolveDelay, ListNeurons, ListNeuronsResponse,
-    ManageNeuronCommandRequest as Command, ManageNeuronCommandResponse as Reply,
-    ManageNeuronRequest, ManageNeuronResponse, Merge, NeuronId, NeuronIdOrSubaccount, NeuronState,
-    Operation, RefreshVotingPower, SetDissolveTimestamp, Spawn, Split, StakeMaturity,
-    staking_subaccount,
+    AddHotKey, Amount, By, ChangeAutoStakeMaturity, ClaimOrRefresh,
+    ClaimOrRefreshNeuronFromAccount, ClaimOrRefreshNeuronFromAccountResponse, ClaimOrRefreshResult,
+    Disburse, DisburseMaturity, ErrorType, Follow, GovernanceError, IncreaseDissolveDelay,
+    ListNeurons, ListNeuronsResponse, MakeProposalRequest, ManageNeuronCommandRequest as Command,
+    ManageNeuronCommandResponse as Reply, ManageNeuronRequest, ManageNeuronResponse, Merge, Motion,
+    NeuronId, NeuronIdOrSubaccount, NeuronState, Operation, ProposalActionRequest, ProposalId,
+    RefreshVotingPower, RegisterVote, RemoveHotKey, SetDissolveTimestamp, Spawn, Split,
+    StakeMaturity, Vote, staking_subaccount,
 };
 use nns_api::ids::{GOVERNANCE_CANISTER_ID, LEDGER_CANISTER_ID};
 use nns_api::ledger::{Memo, Tokens, TransferArgs, TransferError};
@@ -71,16 +72,28 @@ fn should_stake_claim_dissolve_and_disburse_to_the_e8s(backend: Backend) {
     env.pic.advance_time(Duration::from_secs(ONE_YEAR));
     env.pic.tick();
     assert_eq!(env.neuron_info(id).state, NeuronState::Dissolved as i32);
+    // Part of it to another account; the amount asked for includes the fee.
+    let theirs = AccountIdentifier::new(&user(2), None);
+    let part = Disburse {
+        to_account: Some(nns_api::governance::AccountIdentifier {
+            hash: theirs.as_bytes().to_vec().into(),
+        }),
+        amount: Some(Amount { e8s: 3 * ICP }),
+    };
+    env.manage(me, id, Command::Disburse(part)).unwrap();
+    assert_eq!(env.balance(theirs), 1_003 * ICP - FEE);
+    assert_eq!(env.neuron(id).cached_neuron_stake_e8s, 7 * ICP);
+    // The rest to the controller.
     let Reply::Disburse(d) = env.manage(me, id, disburse_all()).unwrap() else {
         panic!("not a disburse reply")
     };
     assert!(d.transfer_block_height > 0);
 
     let mine = AccountIdentifier::new(&me, None);
-    assert_eq!(env.balance(mine), 1_000 * ICP - 2 * FEE);
+    assert_eq!(env.balance(mine), 997 * ICP - 2 * FEE);
     assert_eq!(env.balance(neuron_account(me, 1)), 0);
     assert_eq!(env.neuron(id).cached_neuron_stake_e8s, 0);
-    assert_eq!(env.total_supply(), supply - 2 * FEE);
+    assert_eq!(env.total_supply(), supply - 3 * FEE);
 }
 
 fn should_take_a_top_up_on_refresh_without_its_age(backend: Backend) {
@@ -276,6 +289,38 @@ fn should_enforce_the_permission_matrix(backend: Backend) {
                 by: Some(By::NeuronIdOrSubaccount {}),
             }),
         ),
+        ("StartDissolving", configure(Operation::StartDissolving {})),
+        ("StopDissolving", configure(Operation::StopDissolving {})),
+        (
+            "SetDissolveTimestamp",
+            configure(Operation::SetDissolveTimestamp(SetDissolveTimestamp {
+                dissolve_timestamp_seconds: env.now_seconds() + ONE_YEAR,
+            })),
+        ),
+        (
+            "RemoveHotKey",
+            configure(Operation::RemoveHotKey(RemoveHotKey {
+                hot_key_to_remove: Some(user(4)),
+            })),
+        ),
+        (
+            "MakeProposal",
+            Command::MakeProposal(Box::new(MakeProposalRequest {
+                url: String::new(),
+                title: Some("A motion".into()),
+                action: Some(ProposalActionRequest::Motion(Motion {
+                    motion_text: "Permissions".into(),
+                })),
+                summary: String::new(),
+            })),
+        ),
+        (
+            "RegisterVote",
+            Command::RegisterVote(RegisterVote {
+                vote: Vote::Yes as i32,
+                proposal: Some(ProposalId { id: 999 }),
+            }),
+        ),
     ];
     let name = |r: Result<Reply, GovernanceError>| match r {
         Ok(_) => OK.to_string(),
@@ -317,6 +362,17 @@ fn should_enforce_the_permission_matrix(backend: Backend) {
         ("Follow(NeuronManagement)", [denied, denied, denied, OK]),
         ("RefreshVotingPower", [denied, denied, OK, OK]),
         ("ClaimOrRefresh", [OK, OK, OK, OK]),
+        ("StartDissolving", [denied, denied, denied, OK]),
+        ("StopDissolving", [denied, denied, denied, OK]),
+        ("SetDissolveTimestamp", [denied, denied, denied, OK]),
+        ("RemoveHotKey", [denied, denied, denied, OK]),
+        // A hot key proposes and votes for its neuron, as on the NNS; this
+        // one is locked too briefly to propose, and there is no proposal 999.
+        (
+            "MakeProposal",
+            [denied, denied, "InsufficientFunds", "InsufficientFunds"],
+        ),
+        ("RegisterVote", [denied, denied, "NotFound", "NotFound"]),
         ("get_full_neuron", [denied, denied, OK, OK]),
     ];
     let expected: Vec<(String, Vec<String>)> = expected
@@ -458,6 +514,22 @@ fn should_refuse_bad_input_and_change_nothing(backend: Backend) {
     env.stake(me, 1, ICP);
     let id = env.claim(me, 1).unwrap();
     assert_eq!(env.claim(me, 1), Ok(id));
+    // A second split with the same memo would reuse the first one's
+    // subaccount: refused, and nothing changes.
+    env.stake(me, 7, 10 * ICP);
+    let parent = env.claim(me, 7).unwrap();
+    let split = Command::Split(Split {
+        amount_e8s: 2 * ICP,
+        memo: Some(5),
+    });
+    env.manage(me, parent, split.clone()).unwrap();
+    let parent_before = env.neuron(parent);
+    assert_eq!(
+        error_type(env.manage(me, parent, split)),
+        ErrorType::PreconditionFailed as i32
+    );
+    assert_eq!(env.neuron(parent), parent_before);
+    assert_eq!(env.balance(neuron_account(me, 7)), 8 * ICP);
     let by_other = By::MemoAndController(ClaimOrRefreshNeuronFromAccount {
         controller: Some(me),
         memo: 1,

@@ -34,6 +34,7 @@ on_both_backends!(
     should_reward_voters_by_the_formula_and_turn_maturity_into_icp,
     should_upgrade_the_ledger_through_an_install_code_proposal,
     should_list_pending_and_failed_proposals,
+    should_forget_old_proposals_beyond_the_limit_per_topic,
 );
 
 const RATE: u64 = 35_000;
@@ -144,6 +145,20 @@ impl Env {
         )
         .unwrap();
         info.expect("the proposal exists")
+    }
+
+    /// The ids of the proposals still open, in order.
+    fn pending(&mut self) -> Vec<u64> {
+        let (pending,): (Vec<ProposalInfo>,) = query_candid(
+            &mut self.nns.pic,
+            GOVERNANCE_CANISTER_ID,
+            "get_pending_proposals",
+            (None::<()>,),
+        )
+        .unwrap();
+        let mut ids: Vec<u64> = pending.iter().map(|p| p.id.unwrap().id).collect();
+        ids.sort();
+        ids
     }
 
     /// Lets timers (the execution of adopted proposals) run.
@@ -320,14 +335,7 @@ fn should_refuse_bad_proposals_and_votes(backend: Backend) {
     untitled.title = None;
     assert_eq!(env.propose(0, untitled), Err(invalid));
     // Nothing was made and nothing was charged.
-    let (pending,): (Vec<ProposalInfo>,) = query_candid(
-        &mut env.nns.pic,
-        GOVERNANCE_CANISTER_ID,
-        "get_pending_proposals",
-        (None::<()>,),
-    )
-    .unwrap();
-    assert!(pending.is_empty());
+    assert!(env.pending().is_empty());
     assert_eq!(env.nns.neuron(env.neurons[0]).neuron_fees_e8s, 0);
 
     // Votes: twice, by a stranger, on a closed or unknown proposal.
@@ -659,16 +667,7 @@ fn should_list_pending_and_failed_proposals(backend: Backend) {
         info.deadline_timestamp_seconds,
         Some(info.proposal_timestamp_seconds + 4 * 24 * 60 * 60)
     );
-    let (pending,): (Vec<ProposalInfo>,) = query_candid(
-        &mut env.nns.pic,
-        GOVERNANCE_CANISTER_ID,
-        "get_pending_proposals",
-        (None::<()>,),
-    )
-    .unwrap();
-    let mut ids: Vec<u64> = pending.iter().map(|p| p.id.unwrap().id).collect();
-    ids.sort();
-    assert_eq!(ids, vec![rate, motion]);
+    assert_eq!(env.pending(), vec![rate, motion]);
 
     // Newest first, a page at a time; by topic and by status.
     assert_eq!(list(&mut env, request(10)), vec![motion, rate]);
@@ -711,4 +710,42 @@ fn should_list_pending_and_failed_proposals(backend: Backend) {
         ..request(10)
     };
     assert_eq!(list(&mut env, failed), vec![stale]);
+}
+
+fn should_forget_old_proposals_beyond_the_limit_per_topic(backend: Backend) {
+    let mut env = setup(backend);
+    let mut keep_one = motion("");
+    keep_one.action = Some(ProposalActionRequest::ManageNetworkEconomics(
+        NetworkEconomics {
+            max_proposals_to_keep_per_topic: 1,
+            ..NetworkEconomics::default()
+        },
+    ));
+    let economics = env.propose(0, keep_one).unwrap();
+    env.vote(1, economics, Vote::Yes).unwrap();
+    env.settle();
+    let [first, second] = ["First", "Second"].map(|text| {
+        let id = env.propose(0, motion(text)).unwrap();
+        env.vote(1, id, Vote::Yes).unwrap();
+        id
+    });
+    env.settle();
+    assert_eq!(env.info(first).status, ProposalStatus::Executed as i32);
+    // Until their voters are rewarded, both motions stay.
+    assert_eq!(list(&mut env, request(10)), vec![second, first, economics]);
+    env.nns
+        .pic
+        .advance_time(Duration::from_secs(4 * 24 * 3600 + 60));
+    env.settle();
+    assert!(env.info(second).reward_event_round > 0);
+    // One proposal a topic is kept: the older motion is gone, ballots and all.
+    assert_eq!(list(&mut env, request(10)), vec![second, economics]);
+    let (gone,): (Option<ProposalInfo>,) = query_candid(
+        &mut env.nns.pic,
+        GOVERNANCE_CANISTER_ID,
+        "get_proposal_info",
+        (first,),
+    )
+    .unwrap();
+    assert_eq!(gone, None);
 }

@@ -310,3 +310,39 @@ fn the_proposers_vote_is_the_initial_tally_and_moves_no_deadline() {
     );
     assert_eq!(state.deadline_seconds, T0 + VOTING_PERIOD_SECONDS);
 }
+
+#[test]
+fn only_finished_and_rewarded_proposals_beyond_the_limit_are_forgotten() {
+    // 200 neurons: four pages of ballots a proposal. The proposer holds a
+    // third of the power, so its motions stay open.
+    let mut stakes = vec![100 * ICP];
+    stakes.extend([ICP; 199]);
+    let mut g = with_neurons(&stakes);
+    let ids: Vec<u64> = (0..4).map(|_| propose(&mut g, 1)).collect();
+    for &id in &ids[..3] {
+        let mut state = g.proposals.state(id).unwrap();
+        state.decided_seconds = T0 + 1;
+        state.reward_event_round = 1;
+        g.proposals.put(id, state);
+    }
+    let ballots = |g: &G, id| g.proposals.ballots.of(id).count();
+    assert_eq!(ballots(&g, ids[0]), 200);
+
+    assert_eq!(g.prune_proposals(2, 1_000), vec![ids[0], ids[1]]);
+    for &id in &ids[..2] {
+        assert!(g.proposals.state(id).is_none() && g.proposals.body(id).is_none());
+        assert_eq!(ballots(&g, id), 0);
+    }
+    assert_eq!(ballots(&g, ids[2]), 200);
+    // Within the limit: nothing more goes.
+    assert_eq!(g.prune_proposals(2, 1_000), Vec::<u64>::new());
+
+    // A small budget forgets a proposal over several calls; an open one stays.
+    assert_eq!(g.prune_proposals(1, 3), Vec::<u64>::new());
+    assert!(g.proposals.state(ids[2]).is_some());
+    assert_eq!(ballots(&g, ids[2]), 200 - 3 * 64);
+    assert_eq!(g.prune_proposals(1, 3), vec![ids[2]]);
+    assert_eq!(g.prune_proposals(1, 3), Vec::<u64>::new());
+    assert!(g.proposals.state(ids[3]).is_some());
+    assert_eq!(ballots(&g, ids[3]), 200);
+}
