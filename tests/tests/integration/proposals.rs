@@ -35,6 +35,7 @@ on_both_backends!(
     should_upgrade_the_ledger_through_an_install_code_proposal,
     should_list_pending_and_failed_proposals,
     should_forget_old_proposals_beyond_the_limit_per_topic,
+    should_cascade_through_a_chain_and_a_cycle_and_wait_for_quiet,
 );
 
 const RATE: u64 = 35_000;
@@ -54,8 +55,12 @@ fn setup(backend: Backend) -> Env {
 }
 
 fn locked_neuron(nns: &mut NnsEnv, owner: Principal, icp: u64) -> u64 {
-    nns.stake(owner, 0, icp * ICP);
-    let id = nns.claim(owner, 0).unwrap();
+    locked_neuron_with_memo(nns, owner, 0, icp)
+}
+
+fn locked_neuron_with_memo(nns: &mut NnsEnv, owner: Principal, memo: u64, icp: u64) -> u64 {
+    nns.stake(owner, memo, icp * ICP);
+    let id = nns.claim(owner, memo).unwrap();
     let delay = IncreaseDissolveDelay {
         additional_dissolve_delay_seconds: ONE_YEAR as u32,
     };
@@ -101,13 +106,18 @@ fn rate_proposal(rate: u64, timestamp_seconds: u64) -> MakeProposalRequest {
 
 impl Env {
     fn propose(&mut self, who: usize, proposal: MakeProposalRequest) -> Result<u64, i32> {
+        self.propose_as(user(who as u8 + 1), self.neurons[who], proposal)
+    }
+
+    fn propose_as(
+        &mut self,
+        caller: Principal,
+        neuron: u64,
+        proposal: MakeProposalRequest,
+    ) -> Result<u64, i32> {
         let reply = self
             .nns
-            .manage(
-                user(who as u8 + 1),
-                self.neurons[who],
-                Command::MakeProposal(Box::new(proposal)),
-            )
+            .manage(caller, neuron, Command::MakeProposal(Box::new(proposal)))
             .map_err(|e| e.error_type)?;
         let Reply::MakeProposal(r) = reply else {
             panic!("not a proposal reply: {reply:?}")
@@ -136,15 +146,21 @@ impl Env {
             .map_err(|e| e.error_type)
     }
 
-    fn info(&mut self, id: u64) -> ProposalInfo {
-        let (info,): (Option<ProposalInfo>,) = query_candid(
+    /// The proposal as `caller` sees it: with the ballots of its neurons.
+    fn info_as(&mut self, caller: Principal, id: u64) -> ProposalInfo {
+        let (info,): (Option<ProposalInfo>,) = query_candid_as(
             &mut self.nns.pic,
             GOVERNANCE_CANISTER_ID,
+            caller,
             "get_proposal_info",
             (id,),
         )
         .unwrap();
         info.expect("the proposal exists")
+    }
+
+    fn info(&mut self, id: u64) -> ProposalInfo {
+        self.info_as(Principal::anonymous(), id)
     }
 
     /// The ids of the proposals still open, in order.
@@ -748,4 +764,102 @@ fn should_forget_old_proposals_beyond_the_limit_per_topic(backend: Backend) {
     )
     .unwrap();
     assert_eq!(gone, None);
+}
+
+/// Following and wait-for-quiet end to end: a vote runs down a chain of 15
+/// followers, a cycle of two follows itself once, and a late flip of the
+/// outcome moves the deadline out.
+fn should_cascade_through_a_chain_and_a_cycle_and_wait_for_quiet(backend: Backend) {
+    let mut nns = NnsEnv::new(backend);
+    let owner = user(4);
+    let mut memo = 0;
+    let mut neuron = |nns: &mut NnsEnv, icp: u64| {
+        memo += 1;
+        locked_neuron_with_memo(nns, owner, memo, icp)
+    };
+    // Voting power is in proportion to stake: all are locked a year, none aged.
+    let proposer = neuron(&mut nns, 25);
+    let voter = neuron(&mut nns, 1);
+    let chain: Vec<u64> = (0..15).map(|_| neuron(&mut nns, 1)).collect();
+    let (x, y) = (neuron(&mut nns, 1), neuron(&mut nns, 1));
+    let opponent = neuron(&mut nns, 45);
+    let _abstainer = neuron(&mut nns, 20);
+    let follow = |nns: &mut NnsEnv, follower: u64, followee: u64| {
+        let command = Command::Follow(Follow {
+            topic: Topic::Governance as i32,
+            followees: vec![NeuronId { id: followee }],
+        });
+        nns.manage(owner, follower, command).unwrap();
+    };
+    let mut leader = voter;
+    for &link in &chain {
+        follow(&mut nns, link, leader);
+        leader = link;
+    }
+    follow(&mut nns, x, y);
+    follow(&mut nns, y, x);
+
+    let mut env = Env {
+        nns,
+        neurons: [proposer, voter, opponent],
+    };
+    let vote = |env: &mut Env, proposal: u64, neuron: u64, vote: Vote| {
+        env.vote_as(owner, neuron, proposal, vote).unwrap();
+    };
+    let id = env
+        .propose_as(owner, proposer, motion("Follow me"))
+        .unwrap();
+    let deadline = env.info(id).deadline_timestamp_seconds.unwrap();
+    vote(&mut env, id, voter, Vote::Yes);
+    let info = env.info_as(owner, id);
+    let yes_votes = info
+        .ballots
+        .iter()
+        .filter(|(_, b)| b.vote == Vote::Yes as i32)
+        .count();
+    assert_eq!(
+        yes_votes,
+        2 + 15,
+        "the proposer, the voter and the whole chain"
+    );
+    let tally = info.latest_tally.unwrap();
+    let share = tally.yes as f64 / tally.total as f64;
+    assert!((share - 41.0 / 108.0).abs() < 1e-6, "{tally:?}");
+    assert_eq!(
+        info.deadline_timestamp_seconds,
+        Some(deadline),
+        "no flip yet"
+    );
+
+    // Late in the period the opponent's no overtakes yes: the deadline
+    // moves to now + 1 day + half the voting period - half the time elapsed.
+    env.nns
+        .pic
+        .advance_time(Duration::from_secs(3 * 24 * 3600 + 12 * 3600));
+    let now = env.nns.now_seconds();
+    let created = info.proposal_timestamp_seconds;
+    vote(&mut env, id, opponent, Vote::No);
+    let moved = env.info(id).deadline_timestamp_seconds.unwrap();
+    assert_eq!(moved, now + 3 * 24 * 3600 - (now - created) / 2);
+    assert!(moved > deadline);
+
+    // The cycle: x votes, y follows it, and x is not asked again.
+    vote(&mut env, id, x, Vote::Yes);
+    let info = env.info_as(owner, id);
+    let ballot = |id: u64| info.ballots.iter().find(|(n, _)| *n == id).unwrap().1.vote;
+    assert_eq!((ballot(x), ballot(y)), (Vote::Yes as i32, Vote::Yes as i32));
+    assert_eq!(info.status, ProposalStatus::Open as i32);
+
+    // Past the old deadline it is still open; past the new one, 43 yes
+    // against 45 no rejects it.
+    env.nns
+        .pic
+        .advance_time(Duration::from_secs(deadline - now + 60));
+    env.settle();
+    assert_eq!(env.info(id).status, ProposalStatus::Open as i32);
+    env.nns
+        .pic
+        .advance_time(Duration::from_secs(moved - deadline));
+    env.settle();
+    assert_eq!(env.info(id).status, ProposalStatus::Rejected as i32);
 }
