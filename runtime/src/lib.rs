@@ -18,6 +18,6 @@ pub mod system_api;
 pub use error::{ErrorCode, RejectCode, RejectResponse};
 pub use messages::{RawEffectivePrincipal, RawMessageId};
 pub use pocket_ic::{
-    CanisterLogRecord, InstallMode, PocketIc, Time, on_system_subnet, query_candid,
-    query_candid_as, update_candid, update_candid_as,
+    BlobCompression, CanisterLogRecord, InstallMode, PocketIc, Time, on_system_subnet,
+    query_candid, query_candid_as, update_candid, update_candid_as,
 };

@@ -13,7 +13,7 @@ use ic_management_canister_types::{
     CanisterIdRecord, CanisterInstallMode, CanisterSettings, CanisterStatusResult,
     CanisterStatusType, CreateCanisterArgs, InstallCodeArgs, MemoryMetrics,
     ProvisionalCreateCanisterWithCyclesArgs, ProvisionalTopUpCanisterArgs, QueryStats,
-    StatusVisibility, UpdateSettingsArgs,
+    StatusVisibility, UninstallCodeArgs, UpdateSettingsArgs,
 };
 use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
@@ -182,6 +182,11 @@ impl PocketIc {
                 self.canisters.remove(&id);
                 Ok(reply(()))
             }
+            "uninstall_code" => {
+                let args: UninstallCodeArgs = decode(&method, &arg)?;
+                self.uninstall_code(args.canister_id, sender)?;
+                Ok(reply(()))
+            }
             "deposit_cycles" => {
                 let args: CanisterIdRecord = decode(&method, &arg)?;
                 let canister = self
@@ -218,6 +223,48 @@ impl PocketIc {
     }
 
     /// The canister `id`, if `sender` controls it.
+    /// `uninstall_code`: the canister keeps its id, controllers and cycles
+    /// and loses its module, memory, certified data and timer. Every call
+    /// context it has open is answered with a reject, and the answers to its
+    /// outstanding calls find no callback.
+    pub(crate) fn uninstall_code(
+        &mut self,
+        id: Principal,
+        sender: Principal,
+    ) -> Result<(), RejectResponse> {
+        let canister = self.controlled(id, sender, "uninstall_code")?;
+        canister.code = None;
+        canister.certified_data.clear();
+        canister.global_timer = 0;
+        canister.version += 1;
+        let contexts: Vec<_> = self
+            .messages
+            .call_contexts
+            .iter()
+            .filter(|(_, c)| c.canister == id)
+            .map(|(&context_id, _)| context_id)
+            .collect();
+        for context_id in &contexts {
+            let context = self
+                .messages
+                .call_contexts
+                .remove(context_id)
+                .expect("just listed");
+            if !context.responded {
+                let reject = RejectResponse::new(
+                    ErrorCode::CanisterRejectedMessage,
+                    format!("Canister {id} has been uninstalled."),
+                );
+                self.messages
+                    .respond(context.origin, Err(reject), context.cycles_available);
+            }
+        }
+        self.messages
+            .callbacks
+            .retain(|_, callback| !contexts.contains(&callback.call_context));
+        Ok(())
+    }
+
     fn controlled(
         &mut self,
         id: Principal,

@@ -36,6 +36,13 @@ pub fn on_system_subnet(canister_id: &Principal) -> bool {
 /// PocketIC's genesis time: 2021-05-06 19:17:10 UTC.
 const GENESIS_NANOS: u64 = 1_620_328_630_000_000_000;
 
+/// How `set_stable_memory`'s data is sent, as pocket-ic's.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BlobCompression {
+    Gzip,
+    NoCompression,
+}
+
 /// A point in time, in nanoseconds since the Unix epoch.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Time(u64);
@@ -320,6 +327,42 @@ impl PocketIc {
         self.start_round();
         self.install_code(canister_id, InstallMode::Install, &wasm, arg, sender)
             .unwrap_or_else(|e| panic!("installing {canister_id} failed: {e}"));
+    }
+
+    /// Removes the canister's module and memory, as `uninstall_code` does;
+    /// `sender` (anonymous if `None`) must control it.
+    pub fn uninstall_canister(
+        &mut self,
+        canister_id: Principal,
+        sender: Option<Principal>,
+    ) -> Result<(), RejectResponse> {
+        self.start_round();
+        self.uninstall_code(canister_id, sender.unwrap_or_else(Principal::anonymous))
+    }
+
+    /// Replaces the stable memory of an installed canister with `data`
+    /// (gzipped if `compression` says so), grown to whole pages.
+    pub fn set_stable_memory(
+        &mut self,
+        canister_id: Principal,
+        data: Vec<u8>,
+        compression: BlobCompression,
+    ) {
+        let data = match compression {
+            BlobCompression::NoCompression => data,
+            BlobCompression::Gzip => {
+                let mut raw = Vec::new();
+                std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&data[..]), &mut raw)
+                    .expect("gzip-compressed stable memory");
+                raw
+            }
+        };
+        let code = self
+            .canisters
+            .get_mut(&canister_id)
+            .and_then(|c| c.code.as_mut())
+            .expect("an installed canister");
+        *code.stable_mut() = StableMemory::from_bytes(&data);
     }
 
     pub fn reinstall_canister(

@@ -7,9 +7,9 @@ use common::*;
 use ic_management_canister_types::{
     CanisterIdRecord, CanisterInstallMode, CanisterSettings, CanisterStatusResult,
     CanisterStatusType, CreateCanisterArgs, InstallCodeArgs,
-    ProvisionalCreateCanisterWithCyclesArgs,
+    ProvisionalCreateCanisterWithCyclesArgs, UninstallCodeArgs,
 };
-use ic_runtime::{ErrorCode, PocketIc, RejectCode};
+use ic_runtime::{BlobCompression, ErrorCode, PocketIc, RejectCode};
 use sha2::{Digest, Sha256};
 
 const MANAGEMENT: Principal = Principal::management_canister();
@@ -246,4 +246,63 @@ fn should_stop_start_update_and_delete_canisters_for_their_controllers() {
         .update_call(MANAGEMENT, owner, "no_such_method", Encode!().unwrap())
         .unwrap_err();
     assert_eq!(error.error_code, ErrorCode::UnknownManagementMessage);
+}
+
+#[test]
+fn should_uninstall_code_and_reject_the_open_call_contexts() {
+    let mut pic = PocketIc::new();
+    let caller = install(&mut pic, caller_wasm());
+    let callee = install(&mut pic, callee_wasm());
+    pic.set_stable_memory(caller, vec![7; 100], BlobCompression::NoCompression);
+    assert_eq!(
+        pic.get_stable_memory(caller)[..101],
+        [[7; 100].as_slice(), &[0]].concat()
+    );
+    let balance = pic.cycle_balance(caller);
+
+    // The caller's call to the callee is out: its call context is open.
+    let arg = forward_arg(callee, "echo", b"late", 0, ON_REPLY);
+    let message = pic
+        .submit_call(caller, Principal::anonymous(), "forward", arg)
+        .unwrap();
+    pic.tick();
+    assert_eq!(pic.ingress_status(message.clone()), None);
+
+    let stranger = Principal::from_slice(&[9, 9, 9]);
+    let refused = pic.uninstall_canister(caller, Some(stranger)).unwrap_err();
+    assert_eq!(refused.error_code, ErrorCode::CanisterInvalidController);
+    pic.uninstall_canister(caller, None).unwrap();
+    let reject = pic.await_call(message).unwrap_err();
+    assert_eq!(reject.reject_code, RejectCode::CanisterReject);
+    assert!(reject.reject_message.contains("uninstalled"), "{reject:?}");
+    // The callee's answer arrives to no callback and changes nothing.
+    pic.tick();
+    pic.tick();
+    assert!(pic.get_stable_memory(caller).is_empty());
+    assert_eq!(pic.cycle_balance(caller), balance);
+    assert_eq!(pic.get_controllers(caller), [Principal::anonymous()]);
+    let error = pic
+        .update_call(caller, Principal::anonymous(), "forward", vec![])
+        .unwrap_err();
+    assert_eq!(error.error_code, ErrorCode::CanisterWasmModuleNotFound);
+    // Empty again, it takes a fresh install.
+    pic.install_canister(caller, caller_wasm(), vec![], None);
+    assert_eq!(caller_state(&mut pic, caller), (0, 0, 0));
+
+    // A canister uninstalls the code of one it controls.
+    let create = Encode!(&CreateCanisterArgs::default()).unwrap();
+    let reply = manage(&mut pic, caller, "create_canister", create, 1_000_000);
+    let child = Decode!(&reply, CanisterIdRecord).unwrap().canister_id;
+    let install = install_code_arg(child, CanisterInstallMode::Install);
+    manage(&mut pic, caller, "install_code", install, 0);
+    let uninstall = Encode!(&UninstallCodeArgs {
+        canister_id: child,
+        sender_canister_version: None,
+    })
+    .unwrap();
+    Decode!(&manage(&mut pic, caller, "uninstall_code", uninstall, 0)).unwrap();
+    let error = pic
+        .update_call(child, Principal::anonymous(), "echo", vec![])
+        .unwrap_err();
+    assert_eq!(error.error_code, ErrorCode::CanisterWasmModuleNotFound);
 }

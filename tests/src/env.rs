@@ -292,6 +292,19 @@ impl TestEnv {
         }
     }
 
+    pub fn uninstall_canister(
+        &mut self,
+        canister_id: Principal,
+        sender: Option<Principal>,
+    ) -> Result<(), RejectResponse> {
+        match self {
+            Self::Runtime(pic) => pic
+                .uninstall_canister(canister_id, sender)
+                .map_err(from_runtime),
+            Self::Server(pic) => pic.uninstall_canister(canister_id, sender),
+        }
+    }
+
     pub fn start_canister(
         &mut self,
         canister_id: Principal,

@@ -16,6 +16,7 @@ on_both_backends!(
     should_refuse_an_upgrade_with_an_init_argument_and_keep_the_canister,
     should_reject_bad_install_arguments_and_leave_the_canister_empty,
     should_answer_unknown_methods_missing_canisters_and_strangers_with_ic_errors,
+    should_run_the_app_keep_its_log_across_upgrades_and_uninstall_it,
 );
 
 fn wasm(canister: &str) -> Vec<u8> {
@@ -152,4 +153,66 @@ fn should_answer_unknown_methods_missing_canisters_and_strangers_with_ic_errors(
         .upgrade_canister(LEDGER_CANISTER_ID, wasm("ledger"), vec![], Some(stranger))
         .unwrap_err();
     assert_eq!(error.error_code, ErrorCode::CanisterInvalidController);
+}
+
+#[derive(candid::CandidType, candid::Deserialize, Debug, PartialEq)]
+struct WorkReceipt {
+    call_index: u64,
+    digest: serde_bytes::ByteBuf,
+    instructions: u64,
+}
+
+#[derive(candid::CandidType, candid::Deserialize, Debug, PartialEq)]
+struct AppStats {
+    calls: u64,
+    rounds: u64,
+    last_digest: Option<serde_bytes::ByteBuf>,
+}
+
+fn should_run_the_app_keep_its_log_across_upgrades_and_uninstall_it(backend: Backend) {
+    use sha2::{Digest, Sha256};
+    let mut env = TestEnv::new(backend);
+    let app = env.create_canister();
+    env.install_canister(app, wasm("app"), Encode!().unwrap(), None);
+    let work = |env: &mut TestEnv, rounds: u32| {
+        integration_tests::env::update_candid::<_, (WorkReceipt,)>(env, app, "work", (rounds,))
+            .map(|(r,)| r)
+    };
+    let stats = |env: &mut TestEnv| {
+        let (s,): (AppStats,) = query_candid(env, app, "stats", ()).unwrap();
+        s
+    };
+    // Three rounds of SHA-256 from the zero digest, then two more from there.
+    let chain =
+        |seed: [u8; 32], n: usize| (0..n).fold(seed, |d, _| <[u8; 32]>::from(Sha256::digest(d)));
+    let first = work(&mut env, 3).unwrap();
+    assert_eq!(first.call_index, 0);
+    assert_eq!(first.digest.as_slice(), chain([0; 32], 3));
+    assert!(first.instructions > 0);
+    let second = work(&mut env, 2).unwrap();
+    assert_eq!(second.digest.as_slice(), chain([0; 32], 5));
+    for bad in [0, 1_001] {
+        let error = work(&mut env, bad).unwrap_err();
+        assert_eq!(error.error_code, ErrorCode::CanisterCalledTrap);
+        assert!(
+            error
+                .reject_message
+                .contains("rounds must be between 1 and 1000")
+        );
+    }
+    let expected = AppStats {
+        calls: 2,
+        rounds: 5,
+        last_digest: Some(second.digest.clone()),
+    };
+    assert_eq!(stats(&mut env), expected);
+    env.upgrade_canister(app, wasm("app"), Encode!().unwrap(), None)
+        .unwrap();
+    assert_eq!(stats(&mut env), expected, "the log is in stable memory");
+
+    env.uninstall_canister(app, None).unwrap();
+    let error = work(&mut env, 1).unwrap_err();
+    assert_eq!(error.error_code, ErrorCode::CanisterWasmModuleNotFound);
+    env.install_canister(app, wasm("app"), Encode!().unwrap(), None);
+    assert_eq!(stats(&mut env).calls, 0, "uninstalling cleared its memory");
 }
