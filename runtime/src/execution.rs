@@ -133,6 +133,11 @@ impl PocketIc {
 
     fn execute_response(&mut self, response: Response) {
         let Some(callback) = self.messages.callbacks.remove(&response.callback) else {
+            // The caller was uninstalled while the call was out: the answer
+            // finds no callback, but the refund is the caller's, as on the IC.
+            if let Some(canister) = self.canisters.get_mut(&response.receiver) {
+                canister.balance += response.refund;
+            }
             return;
         };
         let id = response.receiver;

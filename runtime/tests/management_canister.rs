@@ -261,7 +261,8 @@ fn should_uninstall_code_and_reject_the_open_call_contexts() {
     let balance = pic.cycle_balance(caller);
 
     // The caller's call to the callee is out: its call context is open.
-    let arg = forward_arg(callee, "echo", b"late", 0, ON_REPLY);
+    // The callee accepts none of the cycles attached.
+    let arg = forward_arg(callee, "echo", b"late", 5_000, ON_REPLY);
     let message = pic
         .submit_call(caller, Principal::anonymous(), "forward", arg)
         .unwrap();
@@ -275,7 +276,7 @@ fn should_uninstall_code_and_reject_the_open_call_contexts() {
     let reject = pic.await_call(message).unwrap_err();
     assert_eq!(reject.reject_code, RejectCode::CanisterReject);
     assert!(reject.reject_message.contains("uninstalled"), "{reject:?}");
-    // The callee's answer arrives to no callback and changes nothing.
+    // The callee's answer arrives to no callback; its refund still does.
     pic.tick();
     pic.tick();
     assert!(pic.get_stable_memory(caller).is_empty());

@@ -442,10 +442,14 @@ impl<M: Memory> Governance<M> {
 
     /// Keeps at most `keep_per_topic` proposals of each topic, as the NNS
     /// does: the oldest ones that are finished and whose voters were
-    /// rewarded are forgotten, ballots first, at most `max_pages` ballot
+    /// rewarded (the distribution done) are forgotten, ballots first, at most `max_pages` ballot
     /// pages a call (a proposal whose ballots are not all gone yet stays,
     /// and the next call goes on with it). Returns the proposals forgotten.
     pub fn prune_proposals(&mut self, keep_per_topic: u32, max_pages: usize) -> Vec<u64> {
+        // A distribution under way still reads its proposals' ballots.
+        if self.distribution_in_progress() {
+            return vec![];
+        }
         let mut by_topic: std::collections::BTreeMap<i32, Vec<(u64, bool)>> = Default::default();
         for entry in self.proposals.states.iter() {
             let state = entry.value();

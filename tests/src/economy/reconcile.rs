@@ -191,7 +191,7 @@ pub fn reconcile(economy: &mut Economy, end: &Snapshot) -> Result<Vec<Check>, St
         end.staked_e8s,
         neurons
             .iter()
-            .map(|n| n.cached_neuron_stake_e8s - n.neuron_fees_e8s)
+            .map(|n| n.cached_neuron_stake_e8s.saturating_sub(n.neuron_fees_e8s))
             .sum::<u64>(),
     ));
 

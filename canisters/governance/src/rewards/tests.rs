@@ -158,3 +158,24 @@ fn installed_after_genesis_it_owes_nothing_for_the_days_before() {
         daily_pool(SUPPLY, 2_001)
     );
 }
+
+#[test]
+fn no_proposal_is_forgotten_while_its_voters_are_being_rewarded() {
+    let mut g = with_neurons(&[100 * ICP, 70 * ICP, 30 * ICP, 10 * ICP]);
+    let first = propose(&mut g, 1, T0);
+    let second = propose(&mut g, 2, T0);
+    for id in [first, second] {
+        let mut state = g.proposals.state(id).unwrap();
+        state.decided_seconds = T0 + 1;
+        state.adopted = false;
+        g.proposals.put(id, state);
+    }
+    assert!(g.start_distribution(4, SUPPLY, T0 + VOTING_PERIOD_SECONDS));
+    // Both are settled, but crediting has only begun: their ballots stay.
+    assert!(g.credit_rewards(1));
+    assert_eq!(g.prune_proposals(1, 1_000), Vec::<u64>::new());
+    assert_eq!(g.proposals.ballots.of(first).count(), 4);
+    while g.credit_rewards(1) {}
+    assert_eq!(g.prune_proposals(1, 1_000), vec![first]);
+    assert!(g.proposals.state(second).is_some());
+}
