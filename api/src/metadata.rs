@@ -16,12 +16,10 @@ macro_rules! embed_candid_metadata {
 
         #[cfg(target_arch = "wasm32")]
         #[unsafe(link_section = "icp:public candid:service")]
-        #[used]
         static CANDID_SERVICE_METADATA: [u8; include_bytes!($did).len()] = *include_bytes!($did);
 
         #[cfg(target_arch = "wasm32")]
         #[unsafe(link_section = "icp:public candid:args")]
-        #[used]
         static CANDID_ARGS_METADATA: [u8; $args.len()] = *$args;
     };
 }

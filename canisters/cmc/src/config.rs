@@ -2,6 +2,7 @@
 //! stable memory.
 
 use candid::{CandidType, Deserialize, Principal};
+use canister_common::candid_reader::{self, Cursor, ReadCandid, Type, field, required};
 use nns_api::AccountIdentifier;
 use nns_api::cmc::{
     CyclesCanisterInitPayload, DEFAULT_CYCLES_LIMIT_PER_HOUR, IcpXdrConversionRate,
@@ -18,6 +19,45 @@ pub struct Config {
     /// Blocks at or below this index are too old to be notified.
     pub last_purged_notification: u64,
     pub initial_rate: Option<IcpXdrConversionRate>,
+}
+
+impl ReadCandid for Config {
+    fn read(c: &mut Cursor, ty: Type) -> candid_reader::Result<Self> {
+        const LEDGER: u32 = field("ledger_canister_id");
+        const GOVERNANCE: u32 = field("governance_canister_id");
+        const MINTING_ACCOUNT: u32 = field("minting_account_id");
+        const LIMIT: u32 = field("cycles_limit_per_hour");
+        const LAST_PURGED: u32 = field("last_purged_notification");
+        const INITIAL_RATE: u32 = field("initial_rate");
+        let (mut ledger, mut governance, mut minting, mut limit, mut purged) =
+            (None, None, None, None, None);
+        let mut initial_rate = None;
+        c.record(ty, |c, hash, ty| {
+            match hash {
+                LEDGER => ledger = Some(c.principal(ty)?),
+                GOVERNANCE => governance = Some(c.principal(ty)?),
+                MINTING_ACCOUNT => {
+                    let bytes = c.blob(ty)?;
+                    minting = Some(AccountIdentifier::from_slice(bytes).or_else(|e| {
+                        candid_reader::unexpected(&format!("minting_account_id: {e}"))
+                    })?);
+                }
+                LIMIT => limit = Some(c.nat(ty)?),
+                LAST_PURGED => purged = Some(c.nat64(ty)?),
+                INITIAL_RATE => initial_rate = c.opt(ty, crate::rates::read_rate)?,
+                _ => c.skip(ty)?,
+            }
+            Ok(())
+        })?;
+        Ok(Self {
+            ledger_canister_id: required(ledger, "ledger_canister_id")?,
+            governance_canister_id: required(governance, "governance_canister_id")?,
+            minting_account_id: required(minting, "minting_account_id")?,
+            cycles_limit_per_hour: required(limit, "cycles_limit_per_hour")?,
+            last_purged_notification: required(purged, "last_purged_notification")?,
+            initial_rate,
+        })
+    }
 }
 
 impl Config {
@@ -59,6 +99,24 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reads_back_as_candid_wrote_it() {
+        let mut config = Config::from_init(None).unwrap();
+        for initial_rate in [
+            None,
+            Some(IcpXdrConversionRate {
+                timestamp_seconds: 5,
+                xdr_permyriad_per_icp: 35_000,
+            }),
+        ] {
+            config.initial_rate = initial_rate;
+            config.cycles_limit_per_hour = u128::MAX;
+            let bytes = candid::encode_one(Some(&config)).unwrap();
+            let read = candid_reader::decode_first(&bytes, Option::<Config>::read);
+            assert_eq!(read, Ok(Some(config.clone())));
+        }
+    }
 
     #[test]
     fn no_payload_means_the_nns_wiring() {

@@ -19,6 +19,7 @@ pub mod rates;
 pub mod state;
 
 use candid::{Nat, Principal};
+use canister_common::candid_reader;
 use canister_common::metrics::Metrics;
 use config::Config;
 use ic_cdk::api::{canister_self, certified_data_set, data_certificate, msg_caller, time};
@@ -399,19 +400,20 @@ fn settings_for(controller: Principal, settings: Option<CanisterSettings>) -> Ca
     settings
 }
 
-async fn create_with_cycles(
-    settings: CanisterSettings,
-    cycles: u128,
-) -> Result<Principal, ic_cdk::call::Error> {
+async fn create_with_cycles(settings: CanisterSettings, cycles: u128) -> Result<Principal, String> {
     let response = Call::unbounded_wait(Principal::management_canister(), "create_canister")
         .with_arg(CreateCanisterArgs {
             settings: Some(settings),
             sender_canister_version: Some(ic_cdk::api::canister_version()),
         })
         .with_cycles(cycles)
-        .await?;
-    let created: CanisterIdRecord = response.candid()?;
-    Ok(created.canister_id)
+        .await
+        .map_err(|e| e.to_string())?;
+    // `record { canister_id : principal }`
+    candid_reader::decode_first(&response, |c, ty| {
+        c.field(ty, "canister_id", |c, ty| c.principal(ty))
+    })
+    .map_err(|e| e.to_string())
 }
 
 #[update]
@@ -489,7 +491,7 @@ async fn create_canister(arg: CreateCanisterArg) -> CreateCanisterResult {
             let refund_amount = if returned.is_ok() { back } else { 0 };
             Err(CreateCanisterError::Refunded {
                 refund_amount: Nat::from(refund_amount),
-                create_error: e.to_string(),
+                create_error: e,
             })
         }
     }
@@ -552,7 +554,10 @@ fn get_build_metadata() -> String {
     format!("{} {}", env!("CARGO_PKG_NAME"), env!("CARGO_PKG_VERSION"))
 }
 
-#[query]
+#[query(
+    hidden = true,
+    decode_with = "canister_common::http::decode_http_request"
+)]
 fn http_request(request: HttpRequest) -> HttpResponse {
     if request.path() != "/metrics" {
         return HttpResponse::not_found();
@@ -600,6 +605,19 @@ fn http_request(request: HttpRequest) -> HttpResponse {
         }
     });
     HttpResponse::text(200, "text/plain; version=0.0.4", m.finish())
+}
+
+/// The Candid signature of the endpoint above that decodes by hand
+/// (`hidden` keeps the macro from declaring it as blob to blob).
+#[cfg(test)]
+#[allow(dead_code)]
+mod hand_coded_signatures {
+    use super::*;
+
+    #[candid::candid_method(query)]
+    fn http_request(_: HttpRequest) -> HttpResponse {
+        unreachable!("declares a signature only")
+    }
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 //! one-minute buckets.
 
 use candid::{CandidType, Deserialize};
+use canister_common::candid_reader::{self, Cursor, ReadCandid, Type};
 use std::collections::VecDeque;
 
 const BUCKET_SECONDS: u64 = 60;
@@ -11,6 +12,19 @@ const WINDOW_BUCKETS: u64 = 60;
 pub struct Limiter {
     /// (minute number, cycles minted in it), oldest first.
     buckets: VecDeque<(u64, u128)>,
+}
+
+impl ReadCandid for Limiter {
+    fn read(c: &mut Cursor, ty: Type) -> candid_reader::Result<Self> {
+        let mut buckets = VecDeque::new();
+        c.field(ty, "buckets", |c, ty| {
+            c.vec(ty, |c, _, ty| {
+                buckets.push_back(c.pair(ty, Cursor::nat64, Cursor::nat)?);
+                Ok(())
+            })
+        })?;
+        Ok(Self { buckets })
+    }
 }
 
 impl Limiter {
@@ -59,6 +73,21 @@ impl Limiter {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reads_back_as_candid_wrote_it() {
+        let mut limiter = Limiter::default();
+        for minute in [0u64, 1, 5] {
+            limiter
+                .reserve(minute * 60, u128::from(minute) << 70, u128::MAX)
+                .unwrap();
+        }
+        for value in [Limiter::default(), limiter] {
+            let bytes = candid::encode_one(&value).unwrap();
+            let read = canister_common::candid_reader::decode_first(&bytes, Limiter::read);
+            assert_eq!(read, Ok(value));
+        }
+    }
 
     #[test]
     fn the_limit_applies_to_a_sliding_hour() {

@@ -1,6 +1,7 @@
 //! The ICP/XDR rate: set by governance, averaged over 30 days, certified.
 
 use candid::{CandidType, Deserialize};
+use canister_common::candid_reader::{self, Cursor, ReadCandid, Type, required};
 use canister_common::hash_tree;
 use nns_api::cmc::{
     IcpXdrConversionRate, LABEL_AVERAGE_ICP_XDR_CONVERSION_RATE, LABEL_ICP_XDR_CONVERSION_RATE,
@@ -16,6 +17,49 @@ pub struct Rates {
     pub current: IcpXdrConversionRate,
     /// The last rate of each day (by day number), for the last 30 days.
     daily: BTreeMap<u64, u64>,
+}
+
+impl ReadCandid for Rates {
+    fn read(c: &mut Cursor, ty: Type) -> candid_reader::Result<Self> {
+        const CURRENT: u32 = candid_reader::field("current");
+        const DAILY: u32 = candid_reader::field("daily");
+        let (mut current, mut daily) = (None, BTreeMap::new());
+        c.record(ty, |c, hash, ty| {
+            match hash {
+                CURRENT => current = Some(read_rate(c, ty)?),
+                // A map is a vector of (key, value) records.
+                DAILY => c.vec(ty, |c, _, ty| {
+                    let (day, rate) = c.pair(ty, Cursor::nat64, Cursor::nat64)?;
+                    daily.insert(day, rate);
+                    Ok(())
+                })?,
+                _ => c.skip(ty)?,
+            }
+            Ok(())
+        })?;
+        Ok(Self {
+            current: required(current, "current")?,
+            daily,
+        })
+    }
+}
+
+pub fn read_rate(c: &mut Cursor, ty: Type) -> candid_reader::Result<IcpXdrConversionRate> {
+    const TIMESTAMP: u32 = candid_reader::field("timestamp_seconds");
+    const PERMYRIAD: u32 = candid_reader::field("xdr_permyriad_per_icp");
+    let (mut timestamp, mut permyriad) = (None, None);
+    c.record(ty, |c, hash, ty| {
+        match hash {
+            TIMESTAMP => timestamp = Some(c.nat64(ty)?),
+            PERMYRIAD => permyriad = Some(c.nat64(ty)?),
+            _ => c.skip(ty)?,
+        }
+        Ok(())
+    })?;
+    Ok(IcpXdrConversionRate {
+        timestamp_seconds: required(timestamp, "timestamp_seconds")?,
+        xdr_permyriad_per_icp: required(permyriad, "xdr_permyriad_per_icp")?,
+    })
 }
 
 impl Rates {
@@ -90,6 +134,19 @@ mod tests {
         IcpXdrConversionRate {
             timestamp_seconds: day * SECONDS_PER_DAY + 100,
             xdr_permyriad_per_icp,
+        }
+    }
+
+    #[test]
+    fn reads_back_as_candid_wrote_it() {
+        let mut rates = Rates::new(rate(0, 35_000));
+        for day in 1..40 {
+            rates.set(rate(day, 30_000 + day)).unwrap();
+        }
+        for value in [None, Some(Rates::new(rate(3, 1))), Some(rates)] {
+            let bytes = candid::encode_one(&value).unwrap();
+            let read = canister_common::candid_reader::decode_first(&bytes, Option::<Rates>::read);
+            assert_eq!(read, Ok(value));
         }
     }
 

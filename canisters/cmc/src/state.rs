@@ -17,7 +17,8 @@ use crate::limiter::Limiter;
 use crate::notifications::{Begin, NotificationStatus};
 use crate::rates::Rates;
 use candid::{CandidType, Deserialize};
-use canister_common::{Candid, StableConfig};
+use canister_common::StoredCandid;
+use canister_common::candid_reader::{self, Cursor, ReadCandid, Type, field, required};
 use ic_stable_structures::memory_manager::{MemoryId, MemoryManager, VirtualMemory};
 use ic_stable_structures::{DefaultMemoryImpl, Memory, StableBTreeMap, StableCell};
 use nns_api::Subaccount;
@@ -51,24 +52,76 @@ pub struct PendingBurn {
     pub amount_e8s: u64,
 }
 
+impl ReadCandid for Totals {
+    fn read(c: &mut Cursor, ty: Type) -> candid_reader::Result<Self> {
+        const CYCLES_MINTED: u32 = field("cycles_minted");
+        const ICP_BURNED: u32 = field("icp_burned_e8s");
+        const ICP_REFUNDED: u32 = field("icp_refunded_e8s");
+        const TOP_UPS: u32 = field("top_ups");
+        const CANISTERS_CREATED: u32 = field("canisters_created");
+        const LAST_PURGED: u32 = field("last_purged_notification");
+        let mut t = Totals::default();
+        c.record(ty, |c, hash, ty| {
+            match hash {
+                CYCLES_MINTED => t.cycles_minted = c.nat(ty)?,
+                ICP_BURNED => t.icp_burned_e8s = c.nat64(ty)?,
+                ICP_REFUNDED => t.icp_refunded_e8s = c.nat64(ty)?,
+                TOP_UPS => t.top_ups = c.nat64(ty)?,
+                CANISTERS_CREATED => t.canisters_created = c.nat64(ty)?,
+                LAST_PURGED => t.last_purged_notification = c.nat64(ty)?,
+                _ => c.skip(ty)?,
+            }
+            Ok(())
+        })?;
+        Ok(t)
+    }
+}
+
+impl ReadCandid for PendingBurn {
+    fn read(c: &mut Cursor, ty: Type) -> candid_reader::Result<Self> {
+        const SUBACCOUNT: u32 = field("subaccount");
+        const AMOUNT: u32 = field("amount_e8s");
+        let (mut subaccount, mut amount_e8s) = (None, None);
+        c.record(ty, |c, hash, ty| {
+            match hash {
+                SUBACCOUNT => {
+                    let bytes = c.blob(ty)?;
+                    subaccount = Some(
+                        <[u8; 32]>::try_from(bytes)
+                            .or_else(|_| candid_reader::unexpected("a subaccount is 32 bytes"))?,
+                    );
+                }
+                AMOUNT => amount_e8s = Some(c.nat64(ty)?),
+                _ => c.skip(ty)?,
+            }
+            Ok(())
+        })?;
+        Ok(PendingBurn {
+            subaccount: required(subaccount, "subaccount")?,
+            amount_e8s: required(amount_e8s, "amount_e8s")?,
+        })
+    }
+}
+
 pub struct Cmc<D: Memory> {
-    config: StableConfig<Config, VM<D>>,
-    notifications: StableBTreeMap<u64, Candid<NotificationStatus>, VM<D>>,
-    rates: StableCell<Candid<Option<Rates>>, VM<D>>,
-    totals: StableCell<Candid<Totals>, VM<D>>,
-    limiter: StableCell<Candid<Limiter>, VM<D>>,
-    pending_burns: StableBTreeMap<u64, Candid<PendingBurn>, VM<D>>,
+    /// Empty until install sets it.
+    config: StableCell<StoredCandid<Option<Config>>, VM<D>>,
+    notifications: StableBTreeMap<u64, StoredCandid<NotificationStatus>, VM<D>>,
+    rates: StableCell<StoredCandid<Option<Rates>>, VM<D>>,
+    totals: StableCell<StoredCandid<Totals>, VM<D>>,
+    limiter: StableCell<StoredCandid<Limiter>, VM<D>>,
+    pending_burns: StableBTreeMap<u64, StoredCandid<PendingBurn>, VM<D>>,
 }
 
 impl<D: Memory> Cmc<D> {
     pub fn open(manager: &MemoryManager<D>) -> Self {
         let memory = |id| manager.get(MemoryId::new(id));
         Self {
-            config: StableConfig::init(memory(0)),
+            config: StableCell::init(memory(0), StoredCandid(None)),
             notifications: StableBTreeMap::init(memory(1)),
-            rates: StableCell::init(memory(2), Candid(None)),
-            totals: StableCell::init(memory(3), Candid(Totals::default())),
-            limiter: StableCell::init(memory(4), Candid(Limiter::default())),
+            rates: StableCell::init(memory(2), StoredCandid(None)),
+            totals: StableCell::init(memory(3), StoredCandid(Totals::default())),
+            limiter: StableCell::init(memory(4), StoredCandid(Limiter::default())),
             pending_burns: StableBTreeMap::init(memory(5)),
         }
     }
@@ -79,18 +132,24 @@ impl<D: Memory> Cmc<D> {
         if self.rates.get().0.is_none()
             && let Some(rate) = config.initial_rate
         {
-            self.rates.set(Candid(Some(Rates::new(rate))));
+            self.rates.set(StoredCandid(Some(Rates::new(rate))));
         }
         let mut totals = self.totals();
         totals.last_purged_notification = totals
             .last_purged_notification
             .max(config.last_purged_notification);
-        self.totals.set(Candid(totals));
-        self.config.set(config);
+        self.totals.set(StoredCandid(totals));
+        self.config.set(StoredCandid(Some(config)));
     }
 
+    /// Panics before install, which cannot happen in a canister: every
+    /// endpoint runs after `canister_init`.
     pub fn config(&self) -> &Config {
-        self.config.get()
+        self.config
+            .get()
+            .0
+            .as_ref()
+            .expect("the canister is installed")
     }
 
     pub fn rates(&self) -> Option<&Rates> {
@@ -102,12 +161,12 @@ impl<D: Memory> Cmc<D> {
             Some(rates) => rates.clone(),
             None => {
                 let rates = Rates::new(rate);
-                self.rates.set(Candid(Some(rates)));
+                self.rates.set(StoredCandid(Some(rates)));
                 return Ok(());
             }
         };
         rates.set(rate)?;
-        self.rates.set(Candid(Some(rates)));
+        self.rates.set(StoredCandid(Some(rates)));
         Ok(())
     }
 
@@ -118,7 +177,7 @@ impl<D: Memory> Cmc<D> {
     pub fn update_totals(&mut self, f: impl FnOnce(&mut Totals)) {
         let mut totals = self.totals();
         f(&mut totals);
-        self.totals.set(Candid(totals));
+        self.totals.set(StoredCandid(totals));
     }
 
     /// Starts work on a block unless it is in flight, finished or too old.
@@ -132,7 +191,7 @@ impl<D: Memory> Cmc<D> {
             Some(status) => Begin::Finished(status),
             None => {
                 self.notifications
-                    .insert(block_index, Candid(NotificationStatus::Processing));
+                    .insert(block_index, StoredCandid(NotificationStatus::Processing));
                 self.purge();
                 Begin::Started
             }
@@ -140,12 +199,14 @@ impl<D: Memory> Cmc<D> {
     }
 
     pub fn finish(&mut self, block_index: u64, status: NotificationStatus) {
-        self.notifications.insert(block_index, Candid(status));
+        self.notifications.insert(block_index, StoredCandid(status));
     }
 
     /// Forgets an unfinished block, so that a later notify can retry it.
     pub fn abandon(&mut self, block_index: u64) {
-        if let Some(Candid(NotificationStatus::Processing)) = self.notifications.get(&block_index) {
+        if let Some(StoredCandid(NotificationStatus::Processing)) =
+            self.notifications.get(&block_index)
+        {
             self.notifications.remove(&block_index);
         }
     }
@@ -180,12 +241,12 @@ impl<D: Memory> Cmc<D> {
     ) -> Result<(), u128> {
         let mut limiter = self.limiter.get().0.clone();
         let result = f(&mut limiter);
-        self.limiter.set(Candid(limiter));
+        self.limiter.set(StoredCandid(limiter));
         result
     }
 
     pub fn add_pending_burn(&mut self, block_index: u64, burn: PendingBurn) {
-        self.pending_burns.insert(block_index, Candid(burn));
+        self.pending_burns.insert(block_index, StoredCandid(burn));
     }
 
     pub fn remove_pending_burn(&mut self, block_index: u64) {
@@ -229,7 +290,28 @@ pub fn mutate<R>(f: impl FnOnce(&mut Cmc<DefaultMemoryImpl>) -> R) -> R {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use canister_common::candid_reader::decode_first;
     use nns_api::cmc::NotifyError;
+
+    #[test]
+    fn totals_and_pending_burns_read_back_as_candid_wrote_them() {
+        let totals = Totals {
+            cycles_minted: u128::MAX,
+            icp_burned_e8s: 1,
+            icp_refunded_e8s: 2,
+            top_ups: 3,
+            canisters_created: 4,
+            last_purged_notification: u64::MAX,
+        };
+        let bytes = candid::encode_one(&totals).unwrap();
+        assert_eq!(decode_first(&bytes, Totals::read), Ok(totals));
+        let burn = PendingBurn {
+            subaccount: [9; 32],
+            amount_e8s: 123_456,
+        };
+        let bytes = candid::encode_one(burn).unwrap();
+        assert_eq!(decode_first(&bytes, PendingBurn::read), Ok(burn));
+    }
 
     fn cmc() -> Cmc<DefaultMemoryImpl> {
         let mut cmc = Cmc::open(&MemoryManager::init(DefaultMemoryImpl::default()));

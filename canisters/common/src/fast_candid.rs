@@ -24,6 +24,16 @@ use std::sync::OnceLock;
 pub struct Reader<'a>(&'a [u8]);
 
 impl<'a> Reader<'a> {
+    pub fn new(bytes: &'a [u8]) -> Self {
+        Self(bytes)
+    }
+
+    /// Reads past a LEB128 number of any length.
+    pub fn leb_bytes(&mut self) -> Option<()> {
+        while self.byte()? & 0x80 != 0 {}
+        Some(())
+    }
+
     pub fn take(&mut self, n: usize) -> Option<&'a [u8]> {
         if n > self.0.len() {
             return None;
@@ -55,11 +65,11 @@ impl<'a> Reader<'a> {
         }
     }
 
-    fn leb_usize(&mut self) -> Option<usize> {
+    pub fn leb_usize(&mut self) -> Option<usize> {
         usize::try_from(self.leb128()?).ok()
     }
 
-    fn sleb128(&mut self) -> Option<i64> {
+    pub fn sleb128(&mut self) -> Option<i64> {
         let mut value = 0i64;
         let mut shift = 0;
         loop {

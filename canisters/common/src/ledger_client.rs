@@ -1,10 +1,13 @@
 //! Calls from a canister to the ICP ledger over its legacy interface,
 //! shared by the CMC and governance.
 
+use crate::candid_reader::{self, Cursor, Type, decode_first, field};
 use candid::Principal;
 use ic_cdk::call::{Call, CallErrorExt, CallFailed, RejectCode};
 use nns_api::AccountIdentifier;
-use nns_api::ledger::{AccountBalanceArgs, Memo, Tokens, TransferArgs, TransferError};
+use nns_api::ledger::{
+    AccountBalanceArgs, Memo, Tokens, TransferArgs, TransferError, TransferResult,
+};
 
 /// A call that did not produce the ledger's answer.
 #[derive(Debug)]
@@ -69,9 +72,7 @@ pub async fn transfer(
         .with_arg(args)
         .await
         .map_err(CallFailure::from_call)?;
-    response
-        .candid()
-        .map_err(|e| CallFailure::undecodable(e, false))
+    decode_transfer_result(&response).map_err(|e| CallFailure::undecodable(e, false))
 }
 
 /// The balance of `account`, in e8s.
@@ -83,10 +84,7 @@ pub async fn account_balance(
         .with_arg(AccountBalanceArgs { account })
         .await
         .map_err(CallFailure::from_call)?;
-    let tokens: Tokens = response
-        .candid()
-        .map_err(|e| CallFailure::undecodable(e, true))?;
-    Ok(tokens.e8s)
+    decode_first(&response, read_tokens).map_err(|e| CallFailure::undecodable(e, true))
 }
 
 /// The ledger's transfer fee.
@@ -95,10 +93,8 @@ pub async fn transfer_fee(ledger: Principal) -> Result<u64, CallFailure> {
         .with_arg(nns_api::ledger::TransferFeeArg {})
         .await
         .map_err(CallFailure::from_call)?;
-    let fee: nns_api::ledger::TransferFee = response
-        .candid()
-        .map_err(|e| CallFailure::undecodable(e, true))?;
-    Ok(fee.transfer_fee.e8s)
+    decode_first(&response, |c, ty| c.field(ty, "transfer_fee", read_tokens))
+        .map_err(|e| CallFailure::undecodable(e, true))
 }
 
 /// The ledger's total supply, in e8s.
@@ -106,8 +102,143 @@ pub async fn total_supply(ledger: Principal) -> Result<u64, CallFailure> {
     let response = Call::unbounded_wait(ledger, "icrc1_total_supply")
         .await
         .map_err(CallFailure::from_call)?;
-    let supply: candid::Nat = response
-        .candid()
+    let supply = decode_first(&response, |c, ty| c.nat(ty))
         .map_err(|e| CallFailure::undecodable(e, true))?;
-    u64::try_from(supply.0).map_err(|e| CallFailure::undecodable(e, true))
+    u64::try_from(supply).map_err(|e| CallFailure::undecodable(e, true))
+}
+
+// The ledger's replies, read with `candid_reader` (see there why).
+
+/// `Tokens`: `record { e8s : nat64 }`, in e8s.
+pub fn read_tokens(c: &mut Cursor, ty: Type) -> candid_reader::Result<u64> {
+    c.field(ty, "e8s", Cursor::nat64)
+}
+
+/// `TimeStamp`: `record { timestamp_nanos : nat64 }`.
+pub fn read_timestamp(c: &mut Cursor, ty: Type) -> candid_reader::Result<u64> {
+    c.field(ty, "timestamp_nanos", Cursor::nat64)
+}
+
+/// The legacy `transfer`'s reply, `variant { Ok : nat64; Err : TransferError }`.
+pub fn decode_transfer_result(reply: &[u8]) -> candid_reader::Result<TransferResult> {
+    const OK: u32 = field("Ok");
+    const ERR: u32 = field("Err");
+    decode_first(reply, |c, ty| match c.variant(ty)? {
+        (OK, ty) => c.nat64(ty).map(Ok),
+        (ERR, ty) => read_transfer_error(c, ty).map(Err),
+        _ => Err(candid_reader::DecodeError("unknown transfer result".into())),
+    })
+}
+
+fn read_transfer_error(c: &mut Cursor, ty: Type) -> candid_reader::Result<TransferError> {
+    const BAD_FEE: u32 = field("BadFee");
+    const INSUFFICIENT_FUNDS: u32 = field("InsufficientFunds");
+    const TX_TOO_OLD: u32 = field("TxTooOld");
+    const TX_CREATED_IN_FUTURE: u32 = field("TxCreatedInFuture");
+    const TX_DUPLICATE: u32 = field("TxDuplicate");
+    let tokens = |c: &mut Cursor, ty, name| c.field(ty, name, read_tokens).map(Tokens::from_e8s);
+    Ok(match c.variant(ty)? {
+        (BAD_FEE, ty) => TransferError::BadFee {
+            expected_fee: tokens(c, ty, "expected_fee")?,
+        },
+        (INSUFFICIENT_FUNDS, ty) => TransferError::InsufficientFunds {
+            balance: tokens(c, ty, "balance")?,
+        },
+        (TX_TOO_OLD, ty) => TransferError::TxTooOld {
+            allowed_window_nanos: c.field(ty, "allowed_window_nanos", Cursor::nat64)?,
+        },
+        (TX_CREATED_IN_FUTURE, ty) => {
+            c.skip(ty)?;
+            TransferError::TxCreatedInFuture
+        }
+        (TX_DUPLICATE, ty) => TransferError::TxDuplicate {
+            duplicate_of: c.field(ty, "duplicate_of", Cursor::nat64)?,
+        },
+        _ => return Err(candid_reader::DecodeError("unknown transfer error".into())),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use candid::{CandidType, Encode, Nat};
+
+    #[test]
+    fn every_transfer_result_reads_as_candid_encoded_it() {
+        let results: Vec<TransferResult> = vec![
+            Ok(0),
+            Ok(u64::MAX),
+            Err(TransferError::BadFee {
+                expected_fee: Tokens::from_e8s(10_000),
+            }),
+            Err(TransferError::InsufficientFunds {
+                balance: Tokens::from_e8s(3),
+            }),
+            Err(TransferError::TxTooOld {
+                allowed_window_nanos: 86_400_000_000_000,
+            }),
+            Err(TransferError::TxCreatedInFuture),
+            Err(TransferError::TxDuplicate { duplicate_of: 42 }),
+        ];
+        for result in results {
+            let reply = Encode!(&result).unwrap();
+            assert_eq!(decode_transfer_result(&reply), Ok(result));
+        }
+    }
+
+    #[test]
+    fn a_reply_with_more_cases_and_fields_than_ours_still_reads() {
+        #[derive(CandidType)]
+        struct WideTokens {
+            e8s: u64,
+            note: String,
+        }
+        #[derive(CandidType)]
+        enum WideError {
+            SomethingNew,
+            InsufficientFunds { balance: WideTokens, hint: Vec<u8> },
+        }
+        #[derive(CandidType)]
+        enum WideResult {
+            Ok(u64),
+            Err(WideError),
+        }
+        let reply = Encode!(&WideResult::Err(WideError::InsufficientFunds {
+            balance: WideTokens {
+                e8s: 9,
+                note: "n".into()
+            },
+            hint: vec![1, 2],
+        }))
+        .unwrap();
+        assert_eq!(
+            decode_transfer_result(&reply),
+            Ok(Err(TransferError::InsufficientFunds {
+                balance: Tokens::from_e8s(9)
+            }))
+        );
+        let unknown = Encode!(&WideResult::Err(WideError::SomethingNew)).unwrap();
+        assert!(decode_transfer_result(&unknown).is_err());
+        let _ = WideResult::Ok(0);
+    }
+
+    #[test]
+    fn balances_fees_and_supplies_read_as_encoded() {
+        let tokens = Encode!(&Tokens::from_e8s(123)).unwrap();
+        assert_eq!(decode_first(&tokens, read_tokens), Ok(123));
+        let fee = Encode!(&nns_api::ledger::TransferFee {
+            transfer_fee: Tokens::from_e8s(10_000)
+        })
+        .unwrap();
+        assert_eq!(
+            decode_first(&fee, |c, ty| c.field(ty, "transfer_fee", read_tokens)),
+            Ok(10_000)
+        );
+        let supply = Encode!(&Nat::from(u64::MAX)).unwrap();
+        assert_eq!(
+            decode_first(&supply, |c, ty| c.nat(ty)),
+            Ok(u128::from(u64::MAX))
+        );
+        assert!(decode_first(&Encode!(&"text").unwrap(), read_tokens).is_err());
+    }
 }

@@ -1,7 +1,9 @@
 //! Stable-memory plumbing and Candid fast paths shared by the canisters.
 
+pub mod candid_reader;
 pub mod fast_candid;
 pub mod hash_tree;
+pub mod http;
 pub mod ledger_client;
 pub mod metrics;
 
@@ -34,6 +36,38 @@ impl<T: CandidType + DeserializeOwned> Storable for Candid<T> {
 }
 
 impl<T: CandidType> Candid<T> {
+    fn encode(&self) -> Vec<u8> {
+        candid::encode_one(&self.0).expect("a Candid value always encodes")
+    }
+}
+
+/// Stores a value as its Candid encoding, like [`Candid`], but reads it back
+/// with [`candid_reader`]: one reader for every stored type instead of a
+/// serde decoder for each, which keeps the module small. The bytes are the
+/// same as `Candid`'s, so the two are interchangeable in stable memory.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct StoredCandid<T>(pub T);
+
+impl<T: CandidType + candid_reader::ReadCandid> Storable for StoredCandid<T> {
+    fn to_bytes(&self) -> Cow<'_, [u8]> {
+        Cow::Owned(self.encode())
+    }
+
+    fn into_bytes(self) -> Vec<u8> {
+        self.encode()
+    }
+
+    fn from_bytes(bytes: Cow<[u8]>) -> Self {
+        match candid_reader::decode_first(&bytes, T::read) {
+            Ok(value) => Self(value),
+            Err(e) => panic!("stable memory holds a value of this type: {e}"),
+        }
+    }
+
+    const BOUND: Bound = Bound::Unbounded;
+}
+
+impl<T: CandidType> StoredCandid<T> {
     fn encode(&self) -> Vec<u8> {
         candid::encode_one(&self.0).expect("a Candid value always encodes")
     }

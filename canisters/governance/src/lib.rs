@@ -193,7 +193,10 @@ fn get_network_economics_parameters() -> NetworkEconomics {
     state::read_config(|c| c.economics.clone())
 }
 
-#[query]
+#[query(
+    hidden = true,
+    decode_with = "canister_common::http::decode_http_request"
+)]
 fn http_request(request: HttpRequest) -> HttpResponse {
     if request.path() != "/metrics" {
         return HttpResponse::not_found();
@@ -220,6 +223,11 @@ fn get_build_metadata() -> String {
 #[allow(dead_code)]
 mod hand_coded_signatures {
     use super::*;
+
+    #[candid::candid_method(query)]
+    fn http_request(_: HttpRequest) -> HttpResponse {
+        unreachable!("declares a signature only")
+    }
 
     #[candid::candid_method(update)]
     fn manage_neuron(_: ManageNeuronRequest) -> ManageNeuronResponse {

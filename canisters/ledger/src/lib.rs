@@ -404,7 +404,10 @@ fn icrc2_transfer_from(arg: TransferFromArgs) -> Result<Nat, TransferFromError> 
 
 // ---- HTTP ----
 
-#[query]
+#[query(
+    hidden = true,
+    decode_with = "canister_common::http::decode_http_request"
+)]
 fn http_request(request: HttpRequest) -> HttpResponse {
     if request.path() != "/metrics" {
         return HttpResponse::not_found();
@@ -539,6 +542,11 @@ fn icrc3_supported_block_types() -> Vec<SupportedBlockType> {
 #[allow(dead_code)]
 mod hand_coded_signatures {
     use super::*;
+
+    #[candid::candid_method(query)]
+    fn http_request(_: HttpRequest) -> HttpResponse {
+        unreachable!("declares a signature only")
+    }
 
     #[candid::candid_method(update)]
     fn transfer(_: TransferArgs) -> TransferResult {
