@@ -123,6 +123,8 @@ pub const IC0_IMPORTS: &[&str] = &[
     "stable64_grow",
     "stable64_write",
     "stable64_read",
+    "root_key_size",
+    "root_key_copy",
     "certified_data_set",
     "data_certificate_present",
     "data_certificate_size",
@@ -913,6 +915,22 @@ fn link_misc(linker: &mut Linker<Env>) -> Result<()> {
         check(&c, ANY, "canister_version")?;
         Ok(c.data().exec.canister_version)
     })?;
+    // The interface specification allows the root key in replicated
+    // executions only: a query answered by one node cannot vouch for it.
+    const ROOT_KEY: u16 = I | G | U | RQ | RY | RT | C | T;
+    linker.func_wrap("ic0", "root_key_size", |c: Ctx| -> Result<u32> {
+        check(&c, ROOT_KEY, "root_key_size")?;
+        Ok(crate::certification::root_key_der().len() as u32)
+    })?;
+    linker.func_wrap(
+        "ic0",
+        "root_key_copy",
+        |mut c: Ctx, dst: u32, offset: u32, size: u32| {
+            check(&c, ROOT_KEY, "root_key_copy")?;
+            let key = crate::certification::root_key_der();
+            copy_to_heap(&mut c, dst, offset, size, &key, "root_key_copy")
+        },
+    )?;
     linker.func_wrap(
         "ic0",
         "certified_data_set",
