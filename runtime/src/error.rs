@@ -105,6 +105,18 @@ impl RejectResponse {
         }
     }
 
+    /// The answer to a best-effort call whose deadline passed first. Only a
+    /// canister's reject callback receives it, which sees the reject code and
+    /// message but no error code, so the one here is never shown.
+    pub(crate) fn deadline_expired() -> Self {
+        Self {
+            reject_code: RejectCode::SysUnknown,
+            reject_message: "Call deadline has expired.".to_string(),
+            error_code: ErrorCode::CanisterDidNotReply,
+            certified: true,
+        }
+    }
+
     /// A reject issued by the canister itself (`ic0.msg_reject`).
     pub(crate) fn canister_reject(message: String) -> Self {
         Self {

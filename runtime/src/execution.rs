@@ -23,6 +23,8 @@ impl PocketIc {
     /// One round: the messages queued at its start, then heartbeats and due
     /// global timers. Messages sent during the round wait for the next one.
     pub(crate) fn execute_round(&mut self) {
+        // Deadlines are checked when a round starts: time moves only between rounds.
+        self.messages.time_out_calls(self.time);
         for message in self.messages.take_round() {
             match message {
                 Message::Request(request) => self.execute_request(request),
@@ -102,6 +104,7 @@ impl PocketIc {
             arg,
             cycles,
             origin,
+            deadline,
         } = request;
         let target = match self
             .resolve(receiver, &method)
@@ -119,12 +122,14 @@ impl PocketIc {
             responded: false,
             outstanding_calls: 0,
             instructions: 0,
+            deadline: context_deadline(target.context, deadline),
         });
         let canister = self.canisters.get_mut(&receiver).expect("resolved");
         let mut exec =
             canister.exec_state(receiver, target.context, sender, self.time, target.limit);
         exec.arg = arg;
         exec.cycles_available = cycles;
+        exec.deadline = context_deadline(target.context, deadline);
         let keep = target.context == Context::Update;
         let code = canister.code.as_mut().expect("resolved");
         let executed = code.execute(EntryPoint::Export(&target.export), exec, keep);
@@ -132,6 +137,9 @@ impl PocketIc {
     }
 
     fn execute_response(&mut self, response: Response) {
+        if self.messages.take_late_answer(&response) {
+            return;
+        }
         let Some(callback) = self.messages.callbacks.remove(&response.callback) else {
             // The caller was uninstalled while the call was out: the answer
             // finds no callback, but the refund is the caller's, as on the IC.
@@ -169,6 +177,7 @@ impl PocketIc {
         exec.cycles_available = context.cycles_available;
         exec.responded = context.responded;
         exec.call_context_instructions = context.instructions;
+        exec.deadline = context.deadline;
         let reject_code = exec.reject_code;
         let caller = context.caller;
         let executed = match canister.code.as_mut() {
@@ -280,11 +289,15 @@ impl PocketIc {
             self.messages.respond(origin, outcome, refund);
         }
         for call in calls {
+            let deadline = call
+                .timeout_seconds
+                .map_or(0, |seconds| time + u64::from(seconds) * 1_000_000_000);
             let callback = self.messages.new_callback(Callback {
                 call_context: context_id,
                 on_reply: call.reply,
                 on_reject: call.reject,
                 on_cleanup: call.cleanup,
+                deadline,
             });
             self.messages.push(Message::Request(Request {
                 sender: id,
@@ -296,6 +309,7 @@ impl PocketIc {
                     caller: id,
                     callback,
                 },
+                deadline,
             }));
         }
         self.close_if_done(id, context_id);
@@ -375,6 +389,7 @@ impl PocketIc {
             responded: false,
             outstanding_calls: 0,
             instructions: 0,
+            deadline: 0,
         });
         let time = self.time;
         let canister = self.canisters.get_mut(&id).expect("listed");
@@ -388,6 +403,16 @@ impl PocketIc {
         let code = canister.code.as_mut().expect("listed with code");
         let executed = code.execute(EntryPoint::Export(export), exec, true);
         self.conclude(id, context_id, executed, true);
+    }
+}
+
+/// What `ic0.msg_deadline` returns in a call context: the caller's deadline
+/// for an update method, 0 for queries, as the specification says.
+fn context_deadline(context: Context, deadline: u64) -> u64 {
+    if context == Context::Update {
+        deadline
+    } else {
+        0
     }
 }
 

@@ -235,6 +235,9 @@ pub struct ExecState {
     pub instruction_limit: u64,
     /// Instructions of earlier executions of the same call context.
     pub call_context_instructions: u64,
+    /// `ic0.msg_deadline`: the deadline of the call context's best-effort
+    /// call (ns), 0 for a guaranteed response.
+    pub deadline: u64,
     pub pending_call: Option<OutgoingCall>,
     pub calls: Vec<OutgoingCall>,
     pub message_accepted: bool,
@@ -271,6 +274,7 @@ impl ExecState {
             global_timer: 0,
             instruction_limit: 0,
             call_context_instructions: 0,
+            deadline: 0,
             pending_call: None,
             calls: Vec::new(),
             message_accepted: false,
@@ -486,9 +490,8 @@ fn link_message(linker: &mut Linker<Env>) -> Result<()> {
         },
     )?;
     linker.func_wrap("ic0", "msg_deadline", |c: Ctx| -> Result<u64> {
-        check(&c, U | CQ | RY | RT, "msg_deadline")?;
-        // Every message this runtime delivers has a guaranteed response.
-        Ok(0)
+        check(&c, U | RQ | NRQ | CQ | RY | RT, "msg_deadline")?;
+        Ok(c.data().exec.deadline)
     })?;
     linker.func_wrap(
         "ic0",
