@@ -56,6 +56,12 @@ pub enum ErrorCode {
     InsufficientCyclesForCreateCanister = 520,
     /// IC0522
     CanisterInstructionLimitExceeded = 522,
+    /// IC0525
+    QueryCallGraphTooDeep = 525,
+    /// IC0526
+    QueryCallGraphTotalInstructionLimitExceeded = 526,
+    /// IC0527
+    CompositeQueryCalledInReplicatedMode = 527,
     /// IC0536
     CanisterMethodNotFound = 536,
     /// IC0537

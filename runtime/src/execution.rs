@@ -65,6 +65,7 @@ impl PocketIc {
     }
 
     /// The update method `method`, or else the query `method` run replicated.
+    /// A composite query cannot run replicated: the IC refuses it (IC0527).
     fn resolve(&self, canister_id: Principal, method: &str) -> Result<Target, RejectResponse> {
         self.check_accepts_messages(canister_id)?;
         let code = self.canisters[&canister_id]
@@ -86,6 +87,16 @@ impl PocketIc {
                 context: Context::ReplicatedQuery,
                 limit: limits::QUERY,
             });
+        }
+        if code
+            .compiled
+            .exports_method(&format!("canister_composite_query {method}"))
+        {
+            // The replica's words, without the usual "Error from Canister" prefix.
+            return Err(RejectResponse::new(
+                ErrorCode::CompositeQueryCalledInReplicatedMode,
+                "Composite query cannot be called in replicated mode",
+            ));
         }
         Err(RejectResponse::new(
             ErrorCode::CanisterMethodNotFound,
@@ -416,6 +427,6 @@ fn context_deadline(context: Context, deadline: u64) -> u64 {
     }
 }
 
-fn callback_entry((function, env): Closure) -> EntryPoint<'static> {
+pub(crate) fn callback_entry((function, env): Closure) -> EntryPoint<'static> {
     EntryPoint::Callback { function, env }
 }
