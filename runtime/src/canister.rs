@@ -63,6 +63,10 @@ struct Checkpoint {
     globals: Vec<Val>,
 }
 
+/// The state before a scratch span (see `Code::begin_scratch`), besides the
+/// pages and chunks the journals keep.
+pub struct Scratch(Checkpoint);
+
 /// Installed code: a live instance whose heap persists between messages.
 pub struct Code {
     pub compiled: Arc<CompiledModule>,
@@ -158,6 +162,33 @@ impl Code {
         }
     }
 
+    /// Starts a scratch span: executions keep their effects for the ones
+    /// that follow, until `end_scratch` undoes them all. Composite queries
+    /// need it: a call graph sees its own writes, and nothing of it stays.
+    pub fn begin_scratch(&mut self) -> Scratch {
+        let globals = self
+            .globals
+            .iter()
+            .map(|g| g.get(&mut self.store))
+            .collect();
+        self.journal.begin_scratch();
+        self.stable_mut().begin_scratch();
+        Scratch(Checkpoint {
+            heap_bytes: self.heap_bytes(),
+            globals,
+        })
+    }
+
+    /// Puts heap, globals and stable memory back as they were at `begin_scratch`.
+    pub fn end_scratch(&mut self, Scratch(checkpoint): Scratch) {
+        if let Some(memory) = self.memory {
+            let (base, len) = (memory.data_ptr(&self.store), memory.data_size(&self.store));
+            self.journal.end_scratch(base, len);
+        }
+        self.stable_mut().end_scratch();
+        self.restore(checkpoint);
+    }
+
     /// Keeps the heap and globals as the execution left them.
     fn commit(&mut self) {
         self.journal.commit();
@@ -166,6 +197,12 @@ impl Code {
     /// Puts heap and globals back as they were at `checkpoint`.
     fn rollback(&mut self, checkpoint: Checkpoint) {
         self.journal.rollback();
+        self.restore(checkpoint);
+    }
+
+    /// Shrinks the heap back to the checkpoint's size and restores the
+    /// globals; the heap's contents are put back by the caller.
+    fn restore(&mut self, checkpoint: Checkpoint) {
         // Wasm memory cannot shrink: after a rolled-back `memory.grow`,
         // start again from a fresh instance of the same module with the
         // restored heap (a copy of the whole heap, but only on this path).
@@ -174,8 +211,11 @@ impl Code {
                 m.data(&self.store)[..checkpoint.heap_bytes].to_vec()
             });
             let stable = std::mem::take(&mut self.store.data_mut().stable);
+            let scratch = self.journal.take_scratch();
             *self = Self::instantiate(self.compiled.clone(), stable, idle_exec())
                 .unwrap_or_else(|_| panic!("re-instantiating an installed module cannot fail"));
+            // An open scratch span goes on over the same heap contents.
+            self.journal.set_scratch(scratch);
             // Whatever the `start` function wrote is not part of the state.
             self.stable_mut().rollback();
             if let Some(memory) = self.memory {

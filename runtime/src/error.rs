@@ -56,6 +56,12 @@ pub enum ErrorCode {
     InsufficientCyclesForCreateCanister = 520,
     /// IC0522
     CanisterInstructionLimitExceeded = 522,
+    /// IC0525
+    QueryCallGraphTooDeep = 525,
+    /// IC0526
+    QueryCallGraphTotalInstructionLimitExceeded = 526,
+    /// IC0527
+    CompositeQueryCalledInReplicatedMode = 527,
     /// IC0536
     CanisterMethodNotFound = 536,
     /// IC0537
@@ -101,6 +107,18 @@ impl RejectResponse {
             reject_code: error_code.reject_code(),
             reject_message: message.into(),
             error_code,
+            certified: true,
+        }
+    }
+
+    /// The answer to a best-effort call whose deadline passed first. Only a
+    /// canister's reject callback receives it, which sees the reject code and
+    /// message but no error code, so the one here is never shown.
+    pub(crate) fn deadline_expired() -> Self {
+        Self {
+            reject_code: RejectCode::SysUnknown,
+            reject_message: "Call deadline has expired.".to_string(),
+            error_code: ErrorCode::CanisterDidNotReply,
             certified: true,
         }
     }

@@ -23,6 +23,8 @@ impl PocketIc {
     /// One round: the messages queued at its start, then heartbeats and due
     /// global timers. Messages sent during the round wait for the next one.
     pub(crate) fn execute_round(&mut self) {
+        // Deadlines are checked when a round starts: time moves only between rounds.
+        self.messages.time_out_calls(self.time);
         for message in self.messages.take_round() {
             match message {
                 Message::Request(request) => self.execute_request(request),
@@ -63,6 +65,7 @@ impl PocketIc {
     }
 
     /// The update method `method`, or else the query `method` run replicated.
+    /// A composite query cannot run replicated: the IC refuses it (IC0527).
     fn resolve(&self, canister_id: Principal, method: &str) -> Result<Target, RejectResponse> {
         self.check_accepts_messages(canister_id)?;
         let code = self.canisters[&canister_id]
@@ -85,6 +88,16 @@ impl PocketIc {
                 limit: limits::QUERY,
             });
         }
+        if code
+            .compiled
+            .exports_method(&format!("canister_composite_query {method}"))
+        {
+            // The replica's words, without the usual "Error from Canister" prefix.
+            return Err(RejectResponse::new(
+                ErrorCode::CompositeQueryCalledInReplicatedMode,
+                "Composite query cannot be called in replicated mode",
+            ));
+        }
         Err(RejectResponse::new(
             ErrorCode::CanisterMethodNotFound,
             format!("Error from Canister {canister_id}: Canister has no update method '{method}'."),
@@ -102,6 +115,7 @@ impl PocketIc {
             arg,
             cycles,
             origin,
+            deadline,
         } = request;
         let target = match self
             .resolve(receiver, &method)
@@ -119,12 +133,14 @@ impl PocketIc {
             responded: false,
             outstanding_calls: 0,
             instructions: 0,
+            deadline: context_deadline(target.context, deadline),
         });
         let canister = self.canisters.get_mut(&receiver).expect("resolved");
         let mut exec =
             canister.exec_state(receiver, target.context, sender, self.time, target.limit);
         exec.arg = arg;
         exec.cycles_available = cycles;
+        exec.deadline = context_deadline(target.context, deadline);
         let keep = target.context == Context::Update;
         let code = canister.code.as_mut().expect("resolved");
         let executed = code.execute(EntryPoint::Export(&target.export), exec, keep);
@@ -132,6 +148,9 @@ impl PocketIc {
     }
 
     fn execute_response(&mut self, response: Response) {
+        if self.messages.take_late_answer(&response) {
+            return;
+        }
         let Some(callback) = self.messages.callbacks.remove(&response.callback) else {
             // The caller was uninstalled while the call was out: the answer
             // finds no callback, but the refund is the caller's, as on the IC.
@@ -169,6 +188,7 @@ impl PocketIc {
         exec.cycles_available = context.cycles_available;
         exec.responded = context.responded;
         exec.call_context_instructions = context.instructions;
+        exec.deadline = context.deadline;
         let reject_code = exec.reject_code;
         let caller = context.caller;
         let executed = match canister.code.as_mut() {
@@ -280,11 +300,15 @@ impl PocketIc {
             self.messages.respond(origin, outcome, refund);
         }
         for call in calls {
+            let deadline = call
+                .timeout_seconds
+                .map_or(0, |seconds| time + u64::from(seconds) * 1_000_000_000);
             let callback = self.messages.new_callback(Callback {
                 call_context: context_id,
                 on_reply: call.reply,
                 on_reject: call.reject,
                 on_cleanup: call.cleanup,
+                deadline,
             });
             self.messages.push(Message::Request(Request {
                 sender: id,
@@ -296,6 +320,7 @@ impl PocketIc {
                     caller: id,
                     callback,
                 },
+                deadline,
             }));
         }
         self.close_if_done(id, context_id);
@@ -375,6 +400,7 @@ impl PocketIc {
             responded: false,
             outstanding_calls: 0,
             instructions: 0,
+            deadline: 0,
         });
         let time = self.time;
         let canister = self.canisters.get_mut(&id).expect("listed");
@@ -391,6 +417,16 @@ impl PocketIc {
     }
 }
 
-fn callback_entry((function, env): Closure) -> EntryPoint<'static> {
+/// What `ic0.msg_deadline` returns in a call context: the caller's deadline
+/// for an update method, 0 for queries, as the specification says.
+fn context_deadline(context: Context, deadline: u64) -> u64 {
+    if context == Context::Update {
+        deadline
+    } else {
+        0
+    }
+}
+
+pub(crate) fn callback_entry((function, env): Closure) -> EntryPoint<'static> {
     EntryPoint::Callback { function, env }
 }

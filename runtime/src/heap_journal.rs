@@ -16,6 +16,9 @@ use wasmtime::unix::StoreExt;
 /// The journal of one store's heap (memory 0).
 pub struct HeapJournal {
     state: Arc<Shared>,
+    /// While a scratch span is open: each page it has committed, as it was
+    /// before the span, by offset.
+    scratch: Option<std::collections::BTreeMap<usize, Box<[u8]>>>,
 }
 
 /// Touched only by the thread that runs the store: by its owner between
@@ -56,7 +59,10 @@ impl HeapJournal {
         // SAFETY: the handler only copies memory and calls mprotect; the
         // vectors it appends to have their capacity reserved beforehand.
         unsafe { store.set_signal_handler(handler) };
-        Self { state }
+        Self {
+            state,
+            scratch: None,
+        }
     }
 
     fn state(&mut self) -> &mut State {
@@ -91,7 +97,57 @@ impl HeapJournal {
 
     /// Keeps what the execution wrote.
     pub fn commit(&mut self) {
+        if let Some(scratch) = self.scratch.as_mut() {
+            // SAFETY: no execution runs while the owner holds `&mut self`.
+            let state = unsafe { &mut *self.state.0.get() };
+            let page_size = page_size();
+            for (index, &offset) in state.written.iter().enumerate() {
+                scratch.entry(offset).or_insert_with(|| {
+                    state.saved[index * page_size..(index + 1) * page_size].into()
+                });
+            }
+        }
         self.state().reprotect_written();
+    }
+
+    /// Starts a scratch span: the executions committed from now on can be
+    /// undone together by `end_scratch`, at the cost of the pages they write.
+    pub fn begin_scratch(&mut self) {
+        self.scratch = Some(Default::default());
+    }
+
+    /// The open scratch span, to carry over to a new journal of the same heap.
+    pub fn take_scratch(&mut self) -> Option<std::collections::BTreeMap<usize, Box<[u8]>>> {
+        self.scratch.take()
+    }
+
+    pub fn set_scratch(&mut self, scratch: Option<std::collections::BTreeMap<usize, Box<[u8]>>>) {
+        self.scratch = scratch;
+    }
+
+    /// Puts back every page committed since `begin_scratch` into the heap
+    /// `[base, base + len)`, as it was then; pages past `len` are left alone.
+    pub fn end_scratch(&mut self, base: *mut u8, len: usize) {
+        let Some(scratch) = self.scratch.take() else {
+            return;
+        };
+        let page_size = page_size();
+        let state = self.state();
+        debug_assert!(state.written.is_empty(), "no execution is running");
+        let tracked = state.base == base as usize;
+        for (offset, page) in scratch.iter().filter(|(o, _)| **o + page_size <= len) {
+            let address = base as usize + offset;
+            let protected = tracked && *offset < state.protected;
+            if protected {
+                protect(address, page_size, libc::PROT_READ | libc::PROT_WRITE);
+            }
+            // SAFETY: the page lies inside the heap and is writable now; no
+            // reference to the heap is alive.
+            unsafe { std::ptr::copy_nonoverlapping(page.as_ptr(), address as *mut u8, page_size) };
+            if protected {
+                protect(address, page_size, libc::PROT_READ);
+            }
+        }
     }
 
     /// Puts back the pages the execution wrote, as they were when it began.

@@ -3,6 +3,7 @@
 
 pub mod canister;
 pub mod certification;
+mod composite_query;
 mod disk_cache;
 pub mod error;
 mod execution;

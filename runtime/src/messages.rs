@@ -5,7 +5,7 @@
 use crate::error::RejectResponse;
 use candid::Principal;
 use sha2::{Digest, Sha256};
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 pub type CallContextId = u64;
 pub type CallbackId = u64;
@@ -41,6 +41,9 @@ pub struct CallContext {
     pub outstanding_calls: u32,
     /// Instructions of the context's executions so far (`performance_counter(1)`).
     pub instructions: u64,
+    /// When the caller stops waiting (`ic0.msg_deadline`, ns): set only for
+    /// an update method called with a best-effort response, 0 otherwise.
+    pub deadline: u64,
 }
 
 /// A (function table index, environment) pair given to `call_new` or `call_on_cleanup`.
@@ -53,6 +56,9 @@ pub struct Callback {
     pub on_reply: Closure,
     pub on_reject: Closure,
     pub on_cleanup: Option<Closure>,
+    /// For a best-effort call, the time (ns) after which the caller gets a
+    /// timeout instead of the answer; 0 for a guaranteed response.
+    pub deadline: u64,
 }
 
 #[derive(Clone, Debug)]
@@ -63,6 +69,8 @@ pub struct Request {
     pub arg: Vec<u8>,
     pub cycles: u128,
     pub origin: Origin,
+    /// The caller's deadline for a best-effort call, 0 for a guaranteed one.
+    pub deadline: u64,
 }
 
 #[derive(Clone, Debug)]
@@ -104,6 +112,9 @@ pub struct Messages {
     queue: VecDeque<Message>,
     pub call_contexts: BTreeMap<CallContextId, CallContext>,
     pub callbacks: BTreeMap<CallbackId, Callback>,
+    /// Callbacks answered by a timeout: their real answer, should it come,
+    /// is dropped.
+    timed_out: BTreeSet<CallbackId>,
     /// Ingress messages by id: `None` while being processed.
     ingress: BTreeMap<Vec<u8>, Option<Outcome>>,
     next_id: u64,
@@ -154,6 +165,7 @@ impl Messages {
             arg,
             cycles: 0,
             origin: Origin::Ingress(message_id.clone()),
+            deadline: 0,
         }));
         message_id
     }
@@ -193,6 +205,52 @@ impl Messages {
             })),
             Origin::SystemTask => {}
         }
+    }
+
+    /// Answers every best-effort call whose deadline has passed by `now`
+    /// and whose answer is not on its way yet with the IC's timeout reject:
+    /// SYS_UNKNOWN "Call deadline has expired." (the text of the replica's
+    /// `CanisterInput::DeadlineExpired`). The reject refunds nothing: as on
+    /// the IC, cycles attached to a call that timed out are lost, and so is
+    /// the refund of its late answer, which is dropped (`take_late_answer`).
+    pub fn time_out_calls(&mut self, now: u64) {
+        let due: Vec<CallbackId> = self
+            .callbacks
+            .iter()
+            .filter(|(id, callback)| {
+                callback.deadline != 0 && callback.deadline <= now && !self.timed_out.contains(id)
+            })
+            .map(|(&id, _)| id)
+            .collect();
+        if due.is_empty() {
+            return;
+        }
+        let answered: BTreeSet<CallbackId> = self
+            .queue
+            .iter()
+            .filter_map(|message| match message {
+                Message::Response(response) => Some(response.callback),
+                Message::Request(_) => None,
+            })
+            .collect();
+        for callback in due.into_iter().filter(|id| !answered.contains(id)) {
+            let context = self.callbacks[&callback].call_context;
+            let caller = self.call_contexts[&context].canister;
+            self.timed_out.insert(callback);
+            self.push(Message::Response(Response {
+                receiver: caller,
+                callback,
+                outcome: Err(RejectResponse::deadline_expired()),
+                refund: 0,
+            }));
+        }
+    }
+
+    /// Whether `response` is the real answer to a call that already timed
+    /// out; it is forgotten then, since nothing waits for it anymore.
+    pub fn take_late_answer(&mut self, response: &Response) -> bool {
+        !self.callbacks.contains_key(&response.callback)
+            && self.timed_out.remove(&response.callback)
     }
 
     /// Whether `canister` has call contexts that are not closed yet.

@@ -615,6 +615,12 @@ impl PocketIc {
             return Err(no_wasm(canister_id));
         };
         let export = format!("canister_query {method}");
+        if code
+            .compiled
+            .exports_method(&format!("canister_composite_query {method}"))
+        {
+            return self.composite_query(canister_id, sender, method, payload, certificate);
+        }
         if !code.compiled.exports_method(&export) {
             return Err(RejectResponse::new(
                 ErrorCode::CanisterMethodNotFound,
@@ -634,14 +640,7 @@ impl PocketIc {
         exec.data_certificate = Some(certificate);
         let code = canister.code.as_mut().expect("checked above");
         let executed = code.execute(EntryPoint::Export(&export), exec, false);
-        executed.result.map_err(|f| f.into_reject(canister_id))?;
-        match executed.exec.response {
-            Some(response) => response.into_outcome(),
-            None => Err(RejectResponse::new(
-                ErrorCode::CanisterDidNotReply,
-                format!("Error from Canister {canister_id}: Canister did not produce a response."),
-            )),
-        }
+        crate::composite_query::answer_of(canister_id, executed)
     }
 
     /// One round: every queued message, then heartbeats and due global timers.

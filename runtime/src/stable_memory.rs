@@ -20,6 +20,16 @@ pub struct StableMemory {
     /// Chunks written by the running execution (whole copies).
     journal: HashMap<u64, Chunk>,
     pages: u64,
+    /// While a scratch span is open: how to undo what it committed.
+    scratch: Option<Scratch>,
+}
+
+/// The state before a scratch span, of the chunks it has committed so far.
+#[derive(Default, Clone)]
+struct Scratch {
+    /// Each chunk as it was (`None`: it did not exist).
+    chunks: HashMap<u64, Option<Chunk>>,
+    pages: u64,
 }
 
 impl StableMemory {
@@ -104,6 +114,15 @@ impl StableMemory {
 
     /// Makes the running execution's writes and growth permanent.
     pub fn commit(&mut self) {
+        if let Some(scratch) = &mut self.scratch {
+            for index in self.journal.keys() {
+                let committed = &self.committed;
+                scratch
+                    .chunks
+                    .entry(*index)
+                    .or_insert_with(|| committed.get(index).cloned());
+            }
+        }
         // Taken rather than drained: draining or clearing a map visits all of
         // its buckets, and a journal that once held many chunks keeps them.
         self.committed.extend(std::mem::take(&mut self.journal));
@@ -114,6 +133,31 @@ impl StableMemory {
     pub fn rollback(&mut self) {
         self.journal = HashMap::new();
         self.pages = self.committed_pages;
+    }
+
+    /// Starts a scratch span: the executions committed from now on can be
+    /// undone together by `end_scratch`, at the cost of the chunks they write.
+    pub fn begin_scratch(&mut self) {
+        self.scratch = Some(Scratch {
+            chunks: HashMap::new(),
+            pages: self.committed_pages,
+        });
+    }
+
+    /// Undoes everything committed since `begin_scratch`.
+    pub fn end_scratch(&mut self) {
+        let Some(scratch) = self.scratch.take() else {
+            return;
+        };
+        self.journal = HashMap::new();
+        for (index, chunk) in scratch.chunks {
+            match chunk {
+                Some(chunk) => self.committed.insert(index, chunk),
+                None => self.committed.remove(&index),
+            };
+        }
+        self.committed_pages = scratch.pages;
+        self.pages = scratch.pages;
     }
 
     /// Chunks held in memory (for figures: memory is proportional to pages touched).

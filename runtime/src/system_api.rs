@@ -29,6 +29,12 @@ pub enum Context {
     RejectCallback,
     /// A cleanup callback (C).
     Cleanup,
+    /// A reply callback in a composite query (CRy).
+    CompositeReplyCallback,
+    /// A reject callback in a composite query (CRt).
+    CompositeRejectCallback,
+    /// A cleanup callback in a composite query (CC).
+    CompositeCleanup,
     /// `canister_inspect_message` (F).
     InspectMessage,
     /// `canister_heartbeat` or `canister_global_timer` (T).
@@ -53,6 +59,9 @@ impl Context {
             Self::ReplyCallback => "reply callback",
             Self::RejectCallback => "reject callback",
             Self::Cleanup => "cleanup",
+            Self::CompositeReplyCallback => "composite reply callback",
+            Self::CompositeRejectCallback => "composite reject callback",
+            Self::CompositeCleanup => "composite cleanup",
             Self::InspectMessage => "inspect message",
             Self::SystemTask => "system task",
             Self::Start => "start",
@@ -69,14 +78,19 @@ const CQ: u16 = Context::CompositeQuery.bit();
 const RY: u16 = Context::ReplyCallback.bit();
 const RT: u16 = Context::RejectCallback.bit();
 const C: u16 = Context::Cleanup.bit();
+const CRY: u16 = Context::CompositeReplyCallback.bit();
+const CRT: u16 = Context::CompositeRejectCallback.bit();
+const CC: u16 = Context::CompositeCleanup.bit();
 const F: u16 = Context::InspectMessage.bit();
 const T: u16 = Context::SystemTask.bit();
 const S: u16 = Context::Start.bit();
 /// `*` in the specification: every context but `start`.
-const ANY: u16 = I | G | U | RQ | NRQ | CQ | RY | RT | C | F | T;
+const ANY: u16 = I | G | U | RQ | NRQ | CQ | RY | RT | CRY | CRT | C | CC | F | T;
 const ANY_OR_START: u16 = ANY | S;
-const CALLS: u16 = U | CQ | RY | RT | T;
-const REPLY: u16 = U | RQ | NRQ | CQ | RY | RT;
+const CALLS: u16 = U | CQ | RY | RT | CRY | CRT | T;
+/// Calls from a composite query carry no cycles.
+const CALLS_WITH_CYCLES: u16 = U | RY | RT | T;
+const REPLY: u16 = U | RQ | NRQ | CQ | RY | RT | CRY | CRT;
 
 /// Every `ic0` function this runtime provides; a module importing anything
 /// else is refused at install.
@@ -123,6 +137,8 @@ pub const IC0_IMPORTS: &[&str] = &[
     "stable64_grow",
     "stable64_write",
     "stable64_read",
+    "root_key_size",
+    "root_key_copy",
     "certified_data_set",
     "data_certificate_present",
     "data_certificate_size",
@@ -233,6 +249,9 @@ pub struct ExecState {
     pub instruction_limit: u64,
     /// Instructions of earlier executions of the same call context.
     pub call_context_instructions: u64,
+    /// `ic0.msg_deadline`: the deadline of the call context's best-effort
+    /// call (ns), 0 for a guaranteed response.
+    pub deadline: u64,
     pub pending_call: Option<OutgoingCall>,
     pub calls: Vec<OutgoingCall>,
     pub message_accepted: bool,
@@ -269,6 +288,7 @@ impl ExecState {
             global_timer: 0,
             instruction_limit: 0,
             call_context_instructions: 0,
+            deadline: 0,
             pending_call: None,
             calls: Vec::new(),
             message_accepted: false,
@@ -423,7 +443,7 @@ pub fn link(linker: &mut Linker<Env>) -> Result<()> {
 }
 
 fn link_message(linker: &mut Linker<Env>) -> Result<()> {
-    const ARG: u16 = I | U | RQ | NRQ | CQ | RY | F;
+    const ARG: u16 = I | U | RQ | NRQ | CQ | RY | CRY | F;
     linker.func_wrap("ic0", "msg_arg_data_size", |c: Ctx| -> Result<u32> {
         check(&c, ARG, "msg_arg_data_size")?;
         Ok(c.data().exec.arg.len() as u32)
@@ -460,18 +480,18 @@ fn link_message(linker: &mut Linker<Env>) -> Result<()> {
         },
     )?;
     linker.func_wrap("ic0", "msg_reject_code", |c: Ctx| -> Result<u32> {
-        check(&c, RY | RT | C, "msg_reject_code")?;
+        check(&c, RY | RT | CRY | CRT | C, "msg_reject_code")?;
         Ok(c.data().exec.reject_code)
     })?;
     linker.func_wrap("ic0", "msg_reject_msg_size", |c: Ctx| -> Result<u32> {
-        check(&c, RT, "msg_reject_msg_size")?;
+        check(&c, RT | CRT, "msg_reject_msg_size")?;
         Ok(c.data().exec.reject_message.len() as u32)
     })?;
     linker.func_wrap(
         "ic0",
         "msg_reject_msg_copy",
         |mut c: Ctx, dst: u32, offset: u32, size: u32| {
-            check(&c, RT, "msg_reject_msg_copy")?;
+            check(&c, RT | CRT, "msg_reject_msg_copy")?;
             let message = c.data().exec.reject_message.clone();
             copy_to_heap(
                 &mut c,
@@ -484,9 +504,8 @@ fn link_message(linker: &mut Linker<Env>) -> Result<()> {
         },
     )?;
     linker.func_wrap("ic0", "msg_deadline", |c: Ctx| -> Result<u64> {
-        check(&c, U | CQ | RY | RT, "msg_deadline")?;
-        // Every message this runtime delivers has a guaranteed response.
-        Ok(0)
+        check(&c, U | RQ | NRQ | CQ | RY | RT | CRY | CRT, "msg_deadline")?;
+        Ok(c.data().exec.deadline)
     })?;
     linker.func_wrap(
         "ic0",
@@ -755,14 +774,14 @@ fn link_calls(linker: &mut Linker<Env>) -> Result<()> {
         },
     )?;
     linker.func_wrap("ic0", "call_cycles_add", |mut c: Ctx, amount: u64| {
-        check(&c, CALLS, "call_cycles_add")?;
+        check(&c, CALLS_WITH_CYCLES, "call_cycles_add")?;
         add_cycles(&mut c, amount.into())
     })?;
     linker.func_wrap(
         "ic0",
         "call_cycles_add128",
         |mut c: Ctx, high: i64, low: i64| {
-            check(&c, CALLS, "call_cycles_add128")?;
+            check(&c, CALLS_WITH_CYCLES, "call_cycles_add128")?;
             add_cycles(&mut c, u128_of(high, low))
         },
     )?;
@@ -913,6 +932,22 @@ fn link_misc(linker: &mut Linker<Env>) -> Result<()> {
         check(&c, ANY, "canister_version")?;
         Ok(c.data().exec.canister_version)
     })?;
+    // The interface specification allows the root key in replicated
+    // executions only: a query answered by one node cannot vouch for it.
+    const ROOT_KEY: u16 = I | G | U | RQ | RY | RT | C | T;
+    linker.func_wrap("ic0", "root_key_size", |c: Ctx| -> Result<u32> {
+        check(&c, ROOT_KEY, "root_key_size")?;
+        Ok(crate::certification::root_key_der().len() as u32)
+    })?;
+    linker.func_wrap(
+        "ic0",
+        "root_key_copy",
+        |mut c: Ctx, dst: u32, offset: u32, size: u32| {
+            check(&c, ROOT_KEY, "root_key_copy")?;
+            let key = crate::certification::root_key_der();
+            copy_to_heap(&mut c, dst, offset, size, &key, "root_key_copy")
+        },
+    )?;
     linker.func_wrap(
         "ic0",
         "certified_data_set",
@@ -1001,7 +1036,12 @@ fn link_misc(linker: &mut Linker<Env>) -> Result<()> {
         let context = c.data().exec.context;
         Ok(u32::from(!matches!(
             context,
-            Context::NonReplicatedQuery | Context::CompositeQuery | Context::InspectMessage
+            Context::NonReplicatedQuery
+                | Context::CompositeQuery
+                | Context::CompositeReplyCallback
+                | Context::CompositeRejectCallback
+                | Context::CompositeCleanup
+                | Context::InspectMessage
         )))
     })?;
     linker.func_wrap("ic0", "debug_print", |mut c: Ctx, src: u32, size: u32| {
