@@ -5,10 +5,10 @@
 //! refused with nothing changed.
 
 use candid::{Encode, Nat, Principal};
-use integration_tests::env::{Backend, query_candid, query_candid_as, update_candid_as};
+use integration_tests::env::{Backend, TestEnv, query_candid, query_candid_as, update_candid_as};
 use integration_tests::nns::{ICP, NnsEnv, ONE_WEEK, ONE_YEAR, configure, user};
 use integration_tests::on_both_backends;
-use integration_tests::{certified_icp_xdr_rate, install_cmc};
+use integration_tests::{certified_icp_xdr_rate, install_cmc, install_governance, install_ledger};
 use nns_api::AccountIdentifier;
 use nns_api::account_identifier::principal_to_subaccount;
 use nns_api::cmc::{
@@ -36,6 +36,8 @@ on_both_backends!(
     should_list_pending_and_failed_proposals,
     should_forget_old_proposals_beyond_the_limit_per_topic,
     should_cascade_through_a_chain_and_a_cycle_and_wait_for_quiet,
+    should_reject_at_the_deadline_a_majority_under_three_percent,
+    should_decide_exactly_half_for_no_and_ties_against_the_proposal,
 );
 
 const RATE: u64 = 35_000;
@@ -862,4 +864,104 @@ fn should_cascade_through_a_chain_and_a_cycle_and_wait_for_quiet(backend: Backen
         .advance_time(Duration::from_secs(moved - deadline));
     env.settle();
     assert_eq!(env.info(id).status, ProposalStatus::Rejected as i32);
+}
+
+/// Moves past the proposal's deadline (as wait-for-quiet may have moved it)
+/// and lets the timer decide.
+fn pass_deadline(env: &mut Env, id: u64) {
+    let deadline = env.info(id).deadline_timestamp_seconds.unwrap();
+    let now = env.nns.now_seconds();
+    env.nns
+        .pic
+        .advance_time(Duration::from_secs(deadline.saturating_sub(now) + 60));
+    env.settle();
+}
+
+fn should_reject_at_the_deadline_a_majority_under_three_percent(backend: Backend) {
+    let mut nns = NnsEnv::new(backend);
+    let cost = NetworkEconomics::default().reject_cost_e8s;
+    // The proposer can pay the reject cost, but holds under 3 % of the
+    // voting power next to the whale.
+    let proposer = locked_neuron(&mut nns, user(1), cost / ICP + 1);
+    let whale = locked_neuron(&mut nns, user(2), 900);
+    let mut env = Env {
+        nns,
+        neurons: [proposer, whale, whale],
+    };
+    let id = env.propose(0, motion("Too few care")).unwrap();
+    let tally = env.info(id).latest_tally.unwrap();
+    assert_eq!(tally.no, 0);
+    assert!(
+        tally.yes > 0 && tally.yes * 100 < 3 * tally.total,
+        "{tally:?}"
+    );
+    pass_deadline(&mut env, id);
+    // Yes beats no, 2.5 % to nothing, and still the proposal fails.
+    let info = env.info(id);
+    assert_eq!(info.status, ProposalStatus::Rejected as i32, "{info:?}");
+    assert_eq!(info.latest_tally.unwrap().yes, tally.yes);
+    assert_eq!(env.nns.neuron(proposer).neuron_fees_e8s, cost);
+}
+
+fn should_decide_exactly_half_for_no_and_ties_against_the_proposal(backend: Backend) {
+    // No reject cost: fees would lower the voting power of proposers in
+    // later ballots, and these ballots must be exact quarters.
+    let mut pic = TestEnv::new(backend);
+    install_ledger(&mut pic, (1..=4).map(|n| (user(n), 1_000 * ICP)));
+    let economics = NetworkEconomics {
+        reject_cost_e8s: 0,
+        ..NetworkEconomics::default()
+    };
+    install_governance(&mut pic, Some(economics));
+    let mut nns = NnsEnv { pic };
+    // Four neurons with equal voting power: each a quarter of the total.
+    let neurons: Vec<u64> = (1..=4)
+        .map(|n| locked_neuron(&mut nns, user(n), 30))
+        .collect();
+    let mut env = Env {
+        nns,
+        neurons: [neurons[0], neurons[1], neurons[2]],
+    };
+    let propose = |env: &mut Env, who: usize, text: &str| {
+        env.propose_as(user(who as u8 + 1), neurons[who], motion(text))
+            .unwrap()
+    };
+    let vote = |env: &mut Env, who: usize, id: u64, vote: Vote| {
+        env.vote_as(user(who as u8 + 1), neurons[who], id, vote)
+            .unwrap()
+    };
+    let half_yes = propose(&mut env, 0, "Half say yes");
+    let half_no = propose(&mut env, 1, "Half say no");
+    let tie = propose(&mut env, 3, "A tie");
+    let quarter = env.info(half_yes).latest_tally.unwrap().yes;
+    assert_eq!(env.info(half_yes).latest_tally.unwrap().total, 4 * quarter);
+
+    // Exactly half voting yes is not a majority: the proposal stays open.
+    vote(&mut env, 1, half_yes, Vote::Yes);
+    let tally = env.info(half_yes).latest_tally.unwrap();
+    assert_eq!(2 * tally.yes, tally.total);
+    assert_eq!(env.info(half_yes).status, ProposalStatus::Open as i32);
+    vote(&mut env, 2, half_yes, Vote::No);
+
+    // Exactly half voting no rejects at once.
+    vote(&mut env, 2, half_no, Vote::No);
+    assert_eq!(env.info(half_no).status, ProposalStatus::Open as i32);
+    vote(&mut env, 3, half_no, Vote::No);
+    let info = env.info(half_no);
+    assert_eq!(
+        2 * info.latest_tally.unwrap().no,
+        info.latest_tally.unwrap().total
+    );
+    assert_eq!(info.status, ProposalStatus::Rejected as i32);
+
+    // A quarter for, a quarter against.
+    vote(&mut env, 0, tie, Vote::No);
+    let tally = env.info(tie).latest_tally.unwrap();
+    assert_eq!((tally.yes, tally.no), (quarter, quarter));
+
+    pass_deadline(&mut env, tie);
+    pass_deadline(&mut env, half_yes);
+    // At the deadline yes must beat no: half to a quarter does, a tie does not.
+    assert_eq!(env.info(half_yes).status, ProposalStatus::Executed as i32);
+    assert_eq!(env.info(tie).status, ProposalStatus::Rejected as i32);
 }
