@@ -78,6 +78,37 @@ fn bytes_hash(bytes: &[u8]) -> Hash {
     Sha256::digest(bytes).into()
 }
 
+/// The hash of an operation's name (`op`), one of four constants.
+fn op_hash(name: &'static str) -> Hash {
+    static HASHES: OnceLock<Vec<(&'static str, Hash)>> = OnceLock::new();
+    let hashes = HASHES.get_or_init(|| {
+        ["mint", "burn", "xfer", "approve"]
+            .iter()
+            .map(|op| (*op, Sha256::digest(op.as_bytes()).into()))
+            .collect()
+    });
+    hashes
+        .iter()
+        .find(|(op, _)| *op == name)
+        .map_or_else(|| bytes_hash(name.as_bytes()), |(_, h)| *h)
+}
+
+/// The hash of a fee: nearly always the ledger's one fee, so the last one
+/// hashed is kept.
+fn fee_hash(fee: u64) -> Hash {
+    thread_local! {
+        static LAST: std::cell::Cell<Option<(u64, Hash)>> = const { std::cell::Cell::new(None) };
+    }
+    LAST.with(|last| match last.get() {
+        Some((cached, hash)) if cached == fee => hash,
+        _ => {
+            let hash = nat_hash(fee);
+            last.set(Some((fee, hash)));
+            hash
+        }
+    })
+}
+
 fn nat_hash(n: u64) -> Hash {
     let mut buf = [0u8; 10];
     let len = leb128(n, &mut buf);
@@ -107,13 +138,17 @@ trait Fields {
     fn blob(&mut self, key: &str, value: &[u8]);
     fn nat(&mut self, key: &str, value: u64);
 
+    fn op(&mut self, name: &'static str) {
+        self.text(key::OP, name);
+    }
+
     fn account(&mut self, key: &str, account: &AccountIdentifier) {
         self.blob(key, account.as_bytes());
     }
 }
 
 fn visit_transaction(tx: &Transaction, f: &mut impl Fields) {
-    f.text(key::OP, op_name(&tx.operation));
+    f.op(op_name(&tx.operation));
     match &tx.operation {
         Operation::Mint { to, amount } => {
             f.account(key::TO, to);
@@ -209,7 +244,16 @@ impl Fields for MapHash {
     }
 
     fn nat(&mut self, key: &str, value: u64) {
-        self.entry(key, nat_hash(value));
+        let hash = if key == key::FEE {
+            fee_hash(value)
+        } else {
+            nat_hash(value)
+        };
+        self.entry(key, hash);
+    }
+
+    fn op(&mut self, name: &'static str) {
+        self.entry(key::OP, op_hash(name));
     }
 }
 
