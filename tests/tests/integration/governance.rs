@@ -471,6 +471,99 @@ fn should_lose_nothing_when_the_ledger_is_stopped_during_a_disburse(backend: Bac
     assert_eq!(env.balance(mine), balance + 10 * ICP - FEE);
 }
 
+/// A disburse of a neuron with fees makes two ledger calls: the burn of
+/// the fees, then the transfer of the stake. Here the ledger stops between
+/// them: the fees stay burned, the transfer is rejected unexecuted, and
+/// governance records the burn, undoes the rest and unlocks the neuron. On
+/// the runtime only, where a round runs just the messages queued at its
+/// start, so the stop can be placed between the two calls; a replica may
+/// run both in one round.
+#[test]
+fn should_keep_the_burned_fees_when_the_ledger_stops_between_burn_and_transfer() {
+    let mut env = setup(Backend::Runtime);
+    let (me, other) = (user(1), user(2));
+    let lock = |env: &mut Env, owner, memo, e8s| {
+        env.stake(owner, memo, e8s);
+        let id = env.claim(owner, memo).unwrap();
+        let delay = IncreaseDissolveDelay {
+            additional_dissolve_delay_seconds: ONE_YEAR as u32,
+        };
+        env.manage(
+            owner,
+            id,
+            configure(Operation::IncreaseDissolveDelay(delay)),
+        )
+        .unwrap();
+        id
+    };
+    let id = lock(&mut env, me, 1, 30 * ICP);
+    let opponent = lock(&mut env, other, 1, 40 * ICP);
+    // A rejected proposal leaves the reject cost as fees on the neuron.
+    let Reply::MakeProposal(made) = env
+        .manage(
+            me,
+            id,
+            Command::MakeProposal(Box::new(MakeProposalRequest {
+                url: String::new(),
+                title: Some("Rejected".into()),
+                action: Some(ProposalActionRequest::Motion(Motion {
+                    motion_text: "no".into(),
+                })),
+                summary: String::new(),
+            })),
+        )
+        .unwrap()
+    else {
+        panic!("not a proposal reply")
+    };
+    let vote = Command::RegisterVote(RegisterVote {
+        vote: Vote::No as i32,
+        proposal: made.proposal_id,
+    });
+    env.manage(other, opponent, vote).unwrap();
+    let fees = env.neuron(id).neuron_fees_e8s;
+    assert!(fees > 0);
+    env.manage(me, id, configure(Operation::StartDissolving {}))
+        .unwrap();
+    env.pic
+        .advance_time(Duration::from_secs(ONE_YEAR + ONE_WEEK + 1));
+
+    let mine = AccountIdentifier::new(&me, None);
+    let balance = env.balance(mine);
+    let supply = env.total_supply();
+    let payload = Encode!(&request(Some(id), disburse_all())).unwrap();
+    let call = env
+        .pic
+        .submit_call(GOVERNANCE_CANISTER_ID, me, "manage_neuron", payload)
+        .unwrap();
+    // Round 1: governance sends the burn. Round 2: the ledger burns. Then
+    // the stop: its round first delivers the burn's reply, on which
+    // governance sends the transfer, which finds the ledger stopped.
+    env.pic.tick();
+    env.pic.tick();
+    env.pic.stop_canister(LEDGER_CANISTER_ID, None).unwrap();
+    let reply: ManageNeuronResponse =
+        candid::decode_one(&env.pic.await_call(call).unwrap()).unwrap();
+    let Some(Reply::Error(e)) = reply.command else {
+        panic!("the transfer cannot have happened: {reply:?}")
+    };
+    assert_eq!(e.error_type, ErrorType::External as i32, "{e:?}");
+    env.pic.start_canister(LEDGER_CANISTER_ID, None).unwrap();
+
+    // The burn happened and is recorded; the stake is where it was.
+    assert_eq!(env.total_supply(), supply - fees);
+    let neuron = env.neuron(id);
+    assert_eq!(neuron.neuron_fees_e8s, 0);
+    assert_eq!(neuron.cached_neuron_stake_e8s, 30 * ICP - fees);
+    assert_eq!(env.balance(neuron_account(me, 1)), 30 * ICP - fees);
+    assert_eq!(env.balance(mine), balance);
+    // The neuron is unlocked: the retry pays what is left, once.
+    env.manage(me, id, disburse_all()).unwrap();
+    assert_eq!(env.balance(mine), balance + 30 * ICP - fees - FEE);
+    assert_eq!(env.balance(neuron_account(me, 1)), 0);
+    assert_eq!(env.total_supply(), supply - fees - FEE);
+}
+
 fn should_refuse_bad_input_and_change_nothing(backend: Backend) {
     let mut env = setup(backend);
     let me = user(1);
