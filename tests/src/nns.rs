@@ -7,9 +7,9 @@ use candid::{Nat, Principal};
 use nns_api::AccountIdentifier;
 use nns_api::governance::{
     By, ClaimOrRefresh, ClaimOrRefreshNeuronFromAccount, Configure, Disburse, GovernanceError,
-    ManageNeuronCommandRequest as Command, ManageNeuronCommandResponse as Reply,
-    ManageNeuronRequest, ManageNeuronResponse, Neuron, NeuronId, NeuronIdOrSubaccount, NeuronInfo,
-    Operation, staking_subaccount,
+    IncreaseDissolveDelay, ManageNeuronCommandRequest as Command,
+    ManageNeuronCommandResponse as Reply, ManageNeuronRequest, ManageNeuronResponse, Neuron,
+    NeuronId, NeuronIdOrSubaccount, NeuronInfo, Operation, staking_subaccount,
 };
 use nns_api::ids::{GOVERNANCE_CANISTER_ID, LEDGER_CANISTER_ID};
 use nns_api::ledger::{AccountBalanceArgs, Memo, Tokens, TransferArgs, TransferError};
@@ -210,6 +210,23 @@ impl NnsEnv {
     }
 
     /// A neuron of `controller` holding `e8s`, dissolved and ready to disburse.
+    /// A neuron staked with `e8s`, not dissolving, its delay raised by a
+    /// year: eligible to vote and propose.
+    pub fn locked_neuron(&mut self, controller: Principal, memo: u64, e8s: u64) -> u64 {
+        self.stake(controller, memo, e8s);
+        let id = self.claim(controller, memo).unwrap();
+        let delay = IncreaseDissolveDelay {
+            additional_dissolve_delay_seconds: ONE_YEAR as u32,
+        };
+        self.manage(
+            controller,
+            id,
+            configure(Operation::IncreaseDissolveDelay(delay)),
+        )
+        .unwrap();
+        id
+    }
+
     pub fn dissolved_neuron(&mut self, controller: Principal, memo: u64, e8s: u64) -> u64 {
         self.stake(controller, memo, e8s);
         let id = self.claim(controller, memo).unwrap();

@@ -482,22 +482,8 @@ fn should_lose_nothing_when_the_ledger_is_stopped_during_a_disburse(backend: Bac
 fn should_keep_the_burned_fees_when_the_ledger_stops_between_burn_and_transfer() {
     let mut env = setup(Backend::Runtime);
     let (me, other) = (user(1), user(2));
-    let lock = |env: &mut Env, owner, memo, e8s| {
-        env.stake(owner, memo, e8s);
-        let id = env.claim(owner, memo).unwrap();
-        let delay = IncreaseDissolveDelay {
-            additional_dissolve_delay_seconds: ONE_YEAR as u32,
-        };
-        env.manage(
-            owner,
-            id,
-            configure(Operation::IncreaseDissolveDelay(delay)),
-        )
-        .unwrap();
-        id
-    };
-    let id = lock(&mut env, me, 1, 30 * ICP);
-    let opponent = lock(&mut env, other, 1, 40 * ICP);
+    let id = env.locked_neuron(me, 1, 30 * ICP);
+    let opponent = env.locked_neuron(other, 1, 40 * ICP);
     // A rejected proposal leaves the reject cost as fees on the neuron.
     let Reply::MakeProposal(made) = env
         .manage(

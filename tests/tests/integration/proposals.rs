@@ -15,8 +15,8 @@ use nns_api::cmc::{
     MEMO_TOP_UP, NotifyError, NotifyTopUpArg, UpdateIcpXdrConversionRatePayload, cycles_for_e8s,
 };
 use nns_api::governance::{
-    ErrorType, ExecuteNnsFunction, Follow, GovernanceArg, IncreaseDissolveDelay,
-    InstallCodeRequest, ListProposalInfoRequest, ListProposalInfoResponse, MakeProposalRequest,
+    ErrorType, ExecuteNnsFunction, Follow, GovernanceArg, InstallCodeRequest,
+    ListProposalInfoRequest, ListProposalInfoResponse, MakeProposalRequest,
     ManageNeuronCommandRequest as Command, ManageNeuronCommandResponse as Reply, Motion,
     NetworkEconomics, NeuronId, Operation, ProposalActionRequest, ProposalId, ProposalInfo,
     ProposalStatus, RegisterVote, RewardEvent, Topic, Vote, nns_function,
@@ -61,18 +61,7 @@ fn locked_neuron(nns: &mut NnsEnv, owner: Principal, icp: u64) -> u64 {
 }
 
 fn locked_neuron_with_memo(nns: &mut NnsEnv, owner: Principal, memo: u64, icp: u64) -> u64 {
-    nns.stake(owner, memo, icp * ICP);
-    let id = nns.claim(owner, memo).unwrap();
-    let delay = IncreaseDissolveDelay {
-        additional_dissolve_delay_seconds: ONE_YEAR as u32,
-    };
-    nns.manage(
-        owner,
-        id,
-        configure(Operation::IncreaseDissolveDelay(delay)),
-    )
-    .unwrap();
-    id
+    nns.locked_neuron(owner, memo, icp * ICP)
 }
 
 fn motion(text: &str) -> MakeProposalRequest {
