@@ -162,6 +162,8 @@ pub struct Memories<M> {
     pub neurons: M,
     pub by_subaccount: M,
     pub by_principal: M,
+    pub principal_counts: M,
+    pub principal_counting: M,
     pub due: M,
     pub next_neuron_id: M,
     pub proposals: ProposalMemories<M>,
@@ -176,6 +178,8 @@ impl<M: Memory> Governance<M> {
                 memories.neurons,
                 memories.by_subaccount,
                 memories.by_principal,
+                memories.principal_counts,
+                memories.principal_counting,
             ),
             proposals: Proposals::init(memories.proposals),
             rewards: Rewards::init(memories.latest_reward_event, memories.reward_distribution),
@@ -188,6 +192,12 @@ impl<M: Memory> Governance<M> {
 
     pub fn neurons(&self) -> &NeuronStore<M> {
         &self.neurons
+    }
+
+    /// One step of counting a neuron index written before the per-principal
+    /// counts existed; `true` while some remains.
+    pub fn count_neuron_index(&mut self) -> bool {
+        self.neurons.count_some()
     }
 
     pub fn neuron(&self, id: u64) -> Result<Neuron> {
@@ -1055,6 +1065,8 @@ impl Governance<ic_stable_structures::VectorMemory> {
                 neurons: m(),
                 by_subaccount: m(),
                 by_principal: m(),
+                principal_counts: m(),
+                principal_counting: m(),
                 due: m(),
                 next_neuron_id: m(),
                 proposals: ProposalMemories {

@@ -53,6 +53,18 @@ fn init(arg: GovernanceArg) {
 #[post_upgrade]
 fn post_upgrade() {
     start_timers();
+    if !state::read(|g| g.neurons().counts_complete()) {
+        ic_cdk_timers::set_timer(Duration::ZERO, count_neuron_index());
+    }
+}
+
+/// Counts an index written before the per-principal counts existed, one
+/// bounded step per message; `list_neurons` reads the whole index until
+/// it is done.
+async fn count_neuron_index() {
+    if state::mutate(|g| g.count_neuron_index()) {
+        ic_cdk_timers::set_timer(Duration::ZERO, count_neuron_index());
+    }
 }
 
 fn start_timers() {

@@ -4,11 +4,29 @@
 
 use crate::neuron::Neuron;
 use candid::Principal;
-use ic_stable_structures::{Memory, StableBTreeMap};
+use ic_stable_structures::{Memory, StableBTreeMap, StableCell};
 
 /// A principal (at most 29 bytes), length-prefixed to a fixed 30 bytes,
 /// then a neuron id, big-endian so that a principal's neurons sort by id.
 type PrincipalKey = [u8; 38];
+
+/// The principal part of a [`PrincipalKey`].
+type PrincipalPrefix = [u8; 30];
+
+fn prefix(key: &PrincipalKey) -> PrincipalPrefix {
+    key[..30].try_into().expect("30 bytes")
+}
+
+/// Where counting the index stands: `[0; 39]` when every entry is counted,
+/// else `1` followed by the first key not yet counted.
+type CountingCursor = [u8; 39];
+const ALL_COUNTED: CountingCursor = [0; 39];
+
+fn counting_from(key: &PrincipalKey) -> CountingCursor {
+    let mut cursor = [1; 39];
+    cursor[1..].copy_from_slice(key);
+    cursor
+}
 
 fn principal_key(principal: &Principal, neuron_id: u64) -> PrincipalKey {
     let bytes = principal.as_slice();
@@ -32,14 +50,111 @@ pub struct NeuronStore<M: Memory> {
     /// The value says whether the neuron holds anything, so that listing a
     /// principal's non-empty neurons reads no neuron.
     by_principal: StableBTreeMap<PrincipalKey, bool, M>,
+    /// Per principal, how many neurons it is listed under and how many of
+    /// them hold anything: a listing knows its number of pages without
+    /// reading the principal's whole index.
+    counts: StableBTreeMap<PrincipalPrefix, (u64, u64), M>,
+    /// A store written before `counts` existed is counted in steps after
+    /// the upgrade ([`NeuronStore::count_some`]); until then entries from
+    /// the cursor on are not in `counts`.
+    counting: StableCell<CountingCursor, M>,
 }
 
+/// Index entries counted per [`NeuronStore::count_some`] step.
+pub const COUNTED_PER_STEP: usize = 20_000;
+
 impl<M: Memory> NeuronStore<M> {
-    pub fn init(neurons: M, by_subaccount: M, by_principal: M) -> Self {
+    pub fn init(neurons: M, by_subaccount: M, by_principal: M, counts: M, counting: M) -> Self {
+        let counts_are_new = counts.size() == 0;
+        let by_principal = StableBTreeMap::init(by_principal);
+        let cursor = if counts_are_new && !by_principal.is_empty() {
+            counting_from(&[0; 38])
+        } else {
+            ALL_COUNTED
+        };
         Self {
             neurons: StableBTreeMap::init(neurons),
             by_subaccount: StableBTreeMap::init(by_subaccount),
-            by_principal: StableBTreeMap::init(by_principal),
+            by_principal,
+            counts: StableBTreeMap::init(counts),
+            counting: StableCell::init(counting, cursor),
+        }
+    }
+
+    /// Whether `counts` covers the whole index.
+    pub fn counts_complete(&self) -> bool {
+        *self.counting.get() == ALL_COUNTED
+    }
+
+    /// Counts up to [`COUNTED_PER_STEP`] more index entries; `true` while
+    /// some remain.
+    pub fn count_some(&mut self) -> bool {
+        let cursor = *self.counting.get();
+        if cursor == ALL_COUNTED {
+            return false;
+        }
+        let from: PrincipalKey = cursor[1..].try_into().expect("38 bytes");
+        let entries: Vec<(PrincipalKey, bool)> = self
+            .by_principal
+            .range(from..)
+            .take(COUNTED_PER_STEP + 1)
+            .map(|e| (*e.key(), e.value()))
+            .collect();
+        for (key, holds) in entries.iter().take(COUNTED_PER_STEP) {
+            self.add_to_counts(key, 1, i64::from(*holds));
+        }
+        let next = entries
+            .get(COUNTED_PER_STEP)
+            .map(|(key, _)| counting_from(key));
+        self.counting.set(next.unwrap_or(ALL_COUNTED));
+        next.is_some()
+    }
+
+    /// (listed, holding) for `principal`, once counting is complete.
+    pub fn counts_of(&self, principal: &Principal) -> Option<(u64, u64)> {
+        self.counts_complete().then(|| {
+            self.counts
+                .get(&prefix(&principal_key(principal, 0)))
+                .unwrap_or((0, 0))
+        })
+    }
+
+    fn add_to_counts(&mut self, key: &PrincipalKey, listed: i64, holding: i64) {
+        let prefix = prefix(key);
+        let (l, h) = self.counts.get(&prefix).unwrap_or((0, 0));
+        let (l, h) = (
+            l.checked_add_signed(listed)
+                .expect("counts match the index"),
+            h.checked_add_signed(holding)
+                .expect("counts match the index"),
+        );
+        if l == 0 {
+            self.counts.remove(&prefix);
+        } else {
+            self.counts.insert(prefix, (l, h));
+        }
+    }
+
+    /// Whether `key` is among the entries counted so far.
+    fn is_counted(&self, key: &PrincipalKey) -> bool {
+        let cursor = self.counting.get();
+        *cursor == ALL_COUNTED || key[..] < cursor[1..]
+    }
+
+    fn set_entry(&mut self, key: PrincipalKey, holds: bool) {
+        let old = self.by_principal.insert(key, holds);
+        if self.is_counted(&key) {
+            let listed = i64::from(old.is_none());
+            let holding = i64::from(holds) - i64::from(old.unwrap_or(false));
+            self.add_to_counts(&key, listed, holding);
+        }
+    }
+
+    fn remove_entry(&mut self, key: PrincipalKey) {
+        if let Some(held) = self.by_principal.remove(&key)
+            && self.is_counted(&key)
+        {
+            self.add_to_counts(&key, -1, -i64::from(held));
         }
     }
 
@@ -69,8 +184,7 @@ impl<M: Memory> NeuronStore<M> {
         self.by_subaccount.insert(neuron.subaccount, neuron.id);
         let holds = !neuron.is_empty();
         for principal in principals(&neuron) {
-            self.by_principal
-                .insert(principal_key(&principal, neuron.id), holds);
+            self.set_entry(principal_key(&principal, neuron.id), holds);
         }
         self.neurons.insert(neuron.id, neuron);
         Ok(())
@@ -89,13 +203,13 @@ impl<M: Memory> NeuronStore<M> {
         assert_eq!(neuron.id, id, "a neuron's id never changes");
         let (after, holds) = (principals(&neuron), !neuron.is_empty());
         for gone in before.iter().filter(|p| !after.contains(p)) {
-            self.by_principal.remove(&principal_key(gone, id));
+            self.remove_entry(principal_key(gone, id));
         }
         for p in after
             .iter()
             .filter(|p| held != holds || !before.contains(p))
         {
-            self.by_principal.insert(principal_key(p, id), holds);
+            self.set_entry(principal_key(p, id), holds);
         }
         self.neurons.insert(id, neuron);
         Ok(result)
@@ -108,7 +222,7 @@ impl<M: Memory> NeuronStore<M> {
             .ok_or(StoreError::NoSuchNeuron(id))?;
         self.by_subaccount.remove(&neuron.subaccount);
         for principal in principals(&neuron) {
-            self.by_principal.remove(&principal_key(&principal, id));
+            self.remove_entry(principal_key(&principal, id));
         }
         Ok(neuron)
     }
@@ -137,6 +251,23 @@ impl<M: Memory> NeuronStore<M> {
     pub fn all_ids_of(&self, principal: &Principal, include_empty: bool) -> Vec<u64> {
         self.listed_under(principal, None)
             .filter(|&(_, holds)| include_empty || holds)
+            .map(|(id, _)| id)
+            .collect()
+    }
+
+    /// The ids listed under `principal`, the empty neurons only if
+    /// `include_empty`, from the `skip`-th on, at most `limit`.
+    pub fn page_of(
+        &self,
+        principal: &Principal,
+        include_empty: bool,
+        skip: usize,
+        limit: usize,
+    ) -> Vec<u64> {
+        self.listed_under(principal, None)
+            .filter(|&(_, holds)| include_empty || holds)
+            .skip(skip)
+            .take(limit)
             .map(|(id, _)| id)
             .collect()
     }
@@ -179,11 +310,15 @@ mod tests {
     use ic_stable_structures::VectorMemory;
 
     fn store() -> NeuronStore<VectorMemory> {
-        NeuronStore::init(
-            VectorMemory::default(),
-            VectorMemory::default(),
-            VectorMemory::default(),
-        )
+        let m = VectorMemory::default;
+        NeuronStore::init(m(), m(), m(), m(), m())
+    }
+
+    /// The counts as a full read of the index gives them.
+    fn recounted(s: &NeuronStore<VectorMemory>, principal: &Principal) -> (u64, u64) {
+        let all = s.all_ids_of(principal, true).len() as u64;
+        let holding = s.all_ids_of(principal, false).len() as u64;
+        (all, holding)
     }
 
     fn p(n: u8) -> Principal {
@@ -254,5 +389,84 @@ mod tests {
         assert_eq!(s.ids_of(&short, None, 10), vec![1]);
         assert_eq!(s.ids_of(&longer, None, 10), vec![2]);
         assert_eq!(s.ids_of(&short, Some(u64::MAX), 10), Vec::<u64>::new());
+    }
+
+    #[test]
+    fn counts_follow_every_change_of_the_index() {
+        let mut s = store();
+        let principals = [p(1), p(2), p(3)];
+        for id in 1..=30u64 {
+            let stake = if id % 4 == 0 { 0 } else { 100 };
+            s.insert(Neuron::new(
+                id,
+                principals[(id % 3) as usize],
+                [id as u8; 32],
+                stake,
+                0,
+            ))
+            .unwrap();
+        }
+        for id in (1..=30u64).step_by(5) {
+            s.update(id, |n| n.hot_keys.push(p(9))).unwrap();
+            s.update(id + 1, |n| n.cached_neuron_stake_e8s = 0).unwrap();
+            s.update(id + 2, |n| n.controller = p(3)).unwrap();
+        }
+        s.update(1, |n| n.hot_keys.clear()).unwrap();
+        s.remove(3).unwrap();
+        s.remove(6).unwrap();
+        for who in [p(1), p(2), p(3), p(9), p(4)] {
+            assert_eq!(s.counts_of(&who), Some(recounted(&s, &who)), "{who}");
+        }
+        assert_eq!(s.counts_of(&p(4)), Some((0, 0)));
+    }
+
+    #[test]
+    fn a_store_without_counts_is_counted_in_steps_while_it_changes() {
+        let m: Vec<VectorMemory> = (0..3).map(|_| VectorMemory::default()).collect();
+        let fresh = || {
+            NeuronStore::init(
+                m[0].clone(),
+                m[1].clone(),
+                m[2].clone(),
+                VectorMemory::default(),
+                VectorMemory::default(),
+            )
+        };
+        let mut old = fresh();
+        let count = 2 * COUNTED_PER_STEP as u64 + 7;
+        for id in 1..=count {
+            old.insert(Neuron::new(
+                id,
+                p((id % 2) as u8),
+                id_subaccount(id),
+                100,
+                0,
+            ))
+            .unwrap();
+        }
+        // As after an upgrade from a version without counts.
+        let mut s = fresh();
+        assert!(!s.counts_complete());
+        assert_eq!(s.counts_of(&p(0)), None);
+        assert!(s.count_some());
+        // Changes both behind and ahead of the cursor.
+        s.update(2, |n| n.cached_neuron_stake_e8s = 0).unwrap();
+        s.update(count - 1, |n| n.cached_neuron_stake_e8s = 0)
+            .unwrap();
+        s.update(4, |n| n.controller = p(5)).unwrap();
+        s.remove(count).unwrap();
+        assert!(s.count_some());
+        assert!(!s.count_some());
+        assert!(s.counts_complete());
+        for who in [p(0), p(1), p(5)] {
+            assert_eq!(s.counts_of(&who), Some(recounted(&s, &who)), "{who}");
+        }
+        assert_eq!(s.counts_of(&p(5)), Some((1, 1)));
+    }
+
+    fn id_subaccount(id: u64) -> [u8; 32] {
+        let mut subaccount = [0; 32];
+        subaccount[..8].copy_from_slice(&id.to_be_bytes());
+        subaccount
     }
 }

@@ -19,7 +19,9 @@
 //! ├── 11 LATEST_REWARD_EVENT StableCell<Candid<RewardEvent>>
 //! ├── 12 REWARD_DISTRIBUTION StableCell<Candid<Option<Distribution>>>
 //! ├── 13 UNFINISHED_PROPOSALS StableBTreeMap<proposal id, ()>
-//! └── 14 UNSETTLED_PROPOSALS  StableBTreeMap<proposal id, ()>
+//! ├── 14 UNSETTLED_PROPOSALS  StableBTreeMap<proposal id, ()>
+//! ├── 15 PRINCIPAL_COUNTS     StableBTreeMap<principal, (listed, holding)>
+//! └── 16 PRINCIPAL_COUNTING   StableCell<cursor of counting BY_PRINCIPAL>
 //! ```
 
 use crate::config::Config;
@@ -45,6 +47,8 @@ const LATEST_REWARD_EVENT_MEMORY_ID: MemoryId = MemoryId::new(11);
 const REWARD_DISTRIBUTION_MEMORY_ID: MemoryId = MemoryId::new(12);
 const UNFINISHED_PROPOSALS_MEMORY_ID: MemoryId = MemoryId::new(13);
 const UNSETTLED_PROPOSALS_MEMORY_ID: MemoryId = MemoryId::new(14);
+const PRINCIPAL_COUNTS_MEMORY_ID: MemoryId = MemoryId::new(15);
+const PRINCIPAL_COUNTING_MEMORY_ID: MemoryId = MemoryId::new(16);
 
 pub type Memory = VirtualMemory<DefaultMemoryImpl>;
 
@@ -60,6 +64,8 @@ thread_local! {
             neurons: memory(NEURONS_MEMORY_ID),
             by_subaccount: memory(BY_SUBACCOUNT_MEMORY_ID),
             by_principal: memory(BY_PRINCIPAL_MEMORY_ID),
+            principal_counts: memory(PRINCIPAL_COUNTS_MEMORY_ID),
+            principal_counting: memory(PRINCIPAL_COUNTING_MEMORY_ID),
             due: memory(DUE_MEMORY_ID),
             next_neuron_id: memory(NEXT_NEURON_ID_MEMORY_ID),
             proposals: ProposalMemories {

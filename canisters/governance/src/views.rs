@@ -133,40 +133,49 @@ pub fn list_neurons<M: Memory>(
     now: u64,
 ) -> api::ListNeuronsResponse {
     let store = governance.neurons();
-    let mut ids: Vec<u64> = request.neuron_ids.clone();
-    for s in request.neuron_subaccounts.iter().flatten() {
-        if let Some(id) = <[u8; 32]>::try_from(s.subaccount.as_slice())
-            .ok()
-            .and_then(|s| store.id_by_subaccount(&s))
-        {
-            ids.push(id);
-        }
-    }
-    if request.include_neurons_readable_by_caller {
-        let include_empty = request
-            .include_empty_neurons_readable_by_caller
-            .unwrap_or(false);
-        ids.extend(store.all_ids_of(caller, include_empty));
-    }
-    ids.sort_unstable();
-    ids.dedup();
     let page_size = request
         .page_size
         .unwrap_or(MAX_LIST_NEURONS_RESULTS)
         .clamp(1, MAX_LIST_NEURONS_RESULTS);
-    let total_pages = (ids.len() as u64).div_ceil(page_size);
     let page = request.page_number.unwrap_or(0);
+    let first = page.saturating_mul(page_size);
+    let include_empty = request
+        .include_empty_neurons_readable_by_caller
+        .unwrap_or(false);
+    let only_callers = request.neuron_ids.is_empty()
+        && request
+            .neuron_subaccounts
+            .as_ref()
+            .is_none_or(Vec::is_empty)
+        && request.include_neurons_readable_by_caller;
+    // The common request, the caller's own neurons: the counts give the
+    // number of pages, and only the index entries up to the page are read.
+    let (ids, total) = match store.counts_of(caller).filter(|_| only_callers) {
+        Some((listed, holding)) => {
+            let total = if include_empty { listed } else { holding };
+            let skip = usize::try_from(first).unwrap_or(usize::MAX);
+            let ids = store.page_of(caller, include_empty, skip, page_size as usize);
+            (ids, total)
+        }
+        None => {
+            let ids = requested_ids(store, caller, request, include_empty);
+            let total = ids.len() as u64;
+            let skip = usize::try_from(first).unwrap_or(usize::MAX);
+            (
+                ids.into_iter()
+                    .skip(skip)
+                    .take(page_size as usize)
+                    .collect(),
+                total,
+            )
+        }
+    };
     let mut response = api::ListNeuronsResponse {
         neuron_infos: vec![],
         full_neurons: vec![],
-        total_pages_available: Some(total_pages),
+        total_pages_available: Some(total.div_ceil(page_size)),
     };
-    let first = page.saturating_mul(page_size);
-    for &id in ids
-        .iter()
-        .skip(usize::try_from(first).unwrap_or(usize::MAX))
-        .take(page_size as usize)
-    {
+    for id in ids {
         let Some(neuron) = store.get(id) else {
             continue;
         };
@@ -180,6 +189,30 @@ pub fn list_neurons<M: Memory>(
         }
     }
     response
+}
+
+/// Every id a listing asks for, in order, without repeats.
+fn requested_ids<M: Memory>(
+    store: &crate::neuron_store::NeuronStore<M>,
+    caller: &Principal,
+    request: &api::ListNeurons,
+    include_empty: bool,
+) -> Vec<u64> {
+    let mut ids: Vec<u64> = request.neuron_ids.clone();
+    for s in request.neuron_subaccounts.iter().flatten() {
+        if let Some(id) = <[u8; 32]>::try_from(s.subaccount.as_slice())
+            .ok()
+            .and_then(|s| store.id_by_subaccount(&s))
+        {
+            ids.push(id);
+        }
+    }
+    if request.include_neurons_readable_by_caller {
+        ids.extend(store.all_ids_of(caller, include_empty));
+    }
+    ids.sort_unstable();
+    ids.dedup();
+    ids
 }
 
 /// The most proposals one `list_proposals` reply holds.
@@ -314,4 +347,59 @@ pub fn pending_proposals<M: Memory>(
         })
         .filter_map(|id| proposal_info(governance, id, caller, now, false))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::governance::Governance;
+
+    fn p(n: u8) -> Principal {
+        Principal::from_slice(&[n; 29])
+    }
+
+    fn ids(response: &api::ListNeuronsResponse) -> Vec<u64> {
+        response.neuron_infos.iter().map(|(id, _)| *id).collect()
+    }
+
+    #[test]
+    fn counted_pages_are_the_pages_of_the_full_listing() {
+        let mut g = Governance::for_tests();
+        for id in 1..=25u64 {
+            let stake = if id % 3 == 0 { 0 } else { 100 };
+            let owner = if id % 5 == 0 { p(2) } else { p(1) };
+            g.insert_for_tests(Neuron::new(id, owner, [id as u8; 32], stake, 0));
+        }
+        let economics = NetworkEconomics::default();
+        for include_empty in [false, true] {
+            for page_size in [1, 4, 7, 100] {
+                for page in 0..8 {
+                    let request = api::ListNeurons {
+                        neuron_ids: vec![],
+                        include_neurons_readable_by_caller: true,
+                        include_empty_neurons_readable_by_caller: Some(include_empty),
+                        include_public_neurons_in_full_neurons: None,
+                        page_number: Some(page),
+                        page_size: Some(page_size),
+                        neuron_subaccounts: None,
+                    };
+                    let counted = list_neurons(&g, &p(1), &request, &economics, 0);
+                    // Naming one of the caller's own neurons changes nothing but
+                    // takes the path that reads the whole index.
+                    let full_request = api::ListNeurons {
+                        neuron_ids: vec![1],
+                        ..request
+                    };
+                    let full = list_neurons(&g, &p(1), &full_request, &economics, 0);
+                    assert_eq!(
+                        ids(&counted),
+                        ids(&full),
+                        "{include_empty} {page_size} {page}"
+                    );
+                    assert_eq!(counted.total_pages_available, full.total_pages_available);
+                    assert_eq!(counted.full_neurons, full.full_neurons);
+                }
+            }
+        }
+    }
 }
