@@ -10,11 +10,11 @@ use nns_api::AccountIdentifier;
 use nns_api::ledger::TransferBatchError;
 
 pub fn account_id(account: &Account) -> AccountIdentifier {
-    AccountIdentifier::new(&account.owner, account.subaccount.as_ref())
+    crate::account_ids::account_id(&account.owner, account.subaccount.as_ref())
 }
 
 fn caller_account(caller: Principal, subaccount: Option<[u8; 32]>) -> AccountIdentifier {
-    AccountIdentifier::new(&caller, subaccount.as_ref())
+    crate::account_ids::account_id(&caller, subaccount.as_ref())
 }
 
 /// Amounts are `nat` on the wire but ICP fits in 64 bits; a larger amount

@@ -3,7 +3,6 @@
 use crate::block::{Block, Operation};
 use crate::ledger::{RequestShape, TransferRequest, TxError};
 use candid::Principal;
-use nns_api::AccountIdentifier;
 use nns_api::ledger::{
     CandidBlock, CandidOperation, CandidTransaction, TimeStamp, Tokens, TransferArgs, TransferError,
 };
@@ -13,7 +12,7 @@ use serde_bytes::ByteBuf;
 /// time, so that it too is deduplicated, as on the real ledger.
 pub fn transfer_request(caller: Principal, args: TransferArgs, now: u64) -> TransferRequest {
     TransferRequest {
-        from: AccountIdentifier::new(&caller, args.from_subaccount.as_ref()),
+        from: crate::account_ids::account_id(&caller, args.from_subaccount.as_ref()),
         to: args.to,
         spender: None,
         amount: args.amount.e8s,

@@ -1,8 +1,10 @@
 //! The ICP ledger canister. This file holds only the endpoints; the logic
 //! lives in the modules below, which unit-test without a canister runtime.
 
+pub mod account_ids;
 pub mod balances;
 pub mod block;
+pub mod cache;
 pub mod certification;
 pub mod codec;
 pub mod config;

@@ -74,6 +74,26 @@ fn measure(pic: &mut PocketIc, mut call: impl FnMut(&mut PocketIc, u32)) -> Meas
     }
 }
 
+fn icrc1_transfer(pic: &mut PocketIc, from: u32, to: u32) {
+    let arg = TransferArg {
+        from_subaccount: None,
+        to: Account::from(user(to)),
+        amount: Nat::from(1_000u32),
+        fee: None,
+        memo: None,
+        created_at_time: None,
+    };
+    let (r,): (Result<Nat, TransferError>,) = update_candid_as(
+        pic,
+        LEDGER_CANISTER_ID,
+        user(from),
+        "icrc1_transfer",
+        (arg,),
+    )
+    .unwrap();
+    r.unwrap();
+}
+
 fn next(i: u32) -> u32 {
     (i + 1) % *ACCOUNTS
 }
@@ -83,19 +103,7 @@ fn bench_ledger(figures: &mut Figures) {
     let mut pic = ledger_with_accounts(*ACCOUNTS);
     let install = pic.last_execution_instructions(LEDGER_CANISTER_ID);
 
-    let transfers = measure(&mut pic, |pic, i| {
-        let arg = TransferArg {
-            from_subaccount: None,
-            to: Account::from(user(next(i))),
-            amount: Nat::from(1_000u32),
-            fee: None,
-            memo: None,
-            created_at_time: None,
-        };
-        let (r,): (Result<Nat, TransferError>,) =
-            update_candid_as(pic, LEDGER_CANISTER_ID, user(i), "icrc1_transfer", (arg,)).unwrap();
-        r.unwrap();
-    });
+    let transfers = measure(&mut pic, |pic, i| icrc1_transfer(pic, i, next(i)));
     rows.push((
         "icrc1_transfer",
         "icrc1_transfer",
@@ -227,6 +235,21 @@ fn bench_ledger(figures: &mut Figures) {
         pic.last_execution_instructions(LEDGER_CANISTER_ID),
         "instr",
         "flat in accounts",
+    );
+    // Right after the upgrade the heap caches (slots, account identifiers)
+    // are empty: transfers between accounts not seen since, each touched once.
+    let cold_transfers = (*ACCOUNTS / 2).min(1_000);
+    let mut cold = 0;
+    for k in 0..cold_transfers {
+        icrc1_transfer(&mut pic, 2 * k, 2 * k + 1);
+        cold += pic.last_execution_instructions(LEDGER_CANISTER_ID);
+    }
+    figures.cost(
+        "ledger.icrc1_transfer_cold.instructions",
+        "ledger icrc1_transfer, caches cold (after upgrade)",
+        cold / u64::from(cold_transfers),
+        "instr",
+        "",
     );
     figures.cost(
         "ledger.wasm_gz.bytes",
