@@ -260,6 +260,72 @@ fn bench_ledger(figures: &mut Figures) {
     );
 }
 
+/// The ledger's upgrade with a million accounts (`BENCH_UPGRADE_ACCOUNTS`
+/// overrides it), each made by a transfer in batches of 1 000: the upgrade
+/// touches no per-account data, so it costs what it costs with a few.
+fn bench_ledger_upgrade(figures: &mut Figures) {
+    let accounts: u32 =
+        std::env::var("BENCH_UPGRADE_ACCOUNTS").map_or(1_000_000, |v| v.parse().expect("a number"));
+    const BATCH: u32 = 1_000;
+    let holder = user(0);
+    let mut env = TestEnv::new(Backend::Runtime);
+    // Enough for a million transfers and their fees.
+    install_ledger(&mut env, [(holder, 1_000_000 * 100_000_000)]);
+    let mut pic = env.into_runtime();
+    let upgrade = |pic: &mut PocketIc| {
+        pic.upgrade_canister(
+            LEDGER_CANISTER_ID,
+            std::fs::read(wasm_gz_path("ledger")).unwrap(),
+            Encode!(&None::<LedgerArg>).unwrap(),
+            None,
+        )
+        .unwrap();
+        pic.last_execution_instructions(LEDGER_CANISTER_ID)
+    };
+    let small = upgrade(&mut pic);
+    let start = Instant::now();
+    for first in (1..=accounts).step_by(BATCH as usize) {
+        let batch: Vec<TransferArg> = (first..(first + BATCH).min(accounts + 1))
+            .map(|n| TransferArg {
+                from_subaccount: None,
+                to: Account::from(user(n)),
+                amount: Nat::from(1u32),
+                fee: None,
+                memo: None,
+                created_at_time: None,
+            })
+            .collect();
+        let (results,): (Vec<Option<nns_api::ledger::TransferBatchResult>>,) = update_candid_as(
+            &mut pic,
+            LEDGER_CANISTER_ID,
+            holder,
+            "icrc4_transfer_batch",
+            (batch,),
+        )
+        .unwrap();
+        assert!(results.iter().all(|r| matches!(r, Some(Ok(_)))));
+    }
+    eprintln!(
+        "{accounts} accounts made in {:.0} s",
+        start.elapsed().as_secs_f64()
+    );
+    let large = upgrade(&mut pic);
+    figures.cost(
+        "ledger.upgrade_few.instructions",
+        "ledger upgrade, 1 account",
+        small,
+        "instr",
+        "",
+    );
+    figures.cost(
+        "ledger.upgrade_many.instructions",
+        &format!("ledger upgrade, {accounts} accounts and blocks"),
+        large,
+        "instr",
+        "flat in accounts",
+    );
+}
+
 /// Top-ups through the CMC with the real ledger: the CMC's own instructions
 /// per notify (its update and callback executions; the ledger's are its
 /// own), end-to-end top-ups per second, and the conservation of ICP and
@@ -723,6 +789,10 @@ fn main() -> std::process::ExitCode {
     if all || which.iter().any(|w| w == "ledger") {
         bench_ledger(&mut figures);
     }
+    // Not in the full run: building a million accounts takes minutes.
+    if which.iter().any(|w| w == "ledger-upgrade") {
+        bench_ledger_upgrade(&mut figures);
+    }
     if all || which.iter().any(|w| w == "cmc") {
         bench_cmc(&mut figures);
     }
@@ -732,7 +802,7 @@ fn main() -> std::process::ExitCode {
     }
     let figures = figures.0;
     // The baseline holds the figures of the default sizes only.
-    let default_sizes = ["BENCH_ACCOUNTS", "BENCH_NEURONS"]
+    let default_sizes = ["BENCH_ACCOUNTS", "BENCH_NEURONS", "BENCH_UPGRADE_ACCOUNTS"]
         .iter()
         .all(|v| std::env::var_os(v).is_none());
     let path = baseline_path();
