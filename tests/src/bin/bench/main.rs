@@ -94,6 +94,18 @@ fn icrc1_transfer(pic: &mut PocketIc, from: u32, to: u32) {
     r.unwrap();
 }
 
+/// Upgrades the ledger to its own module; the upgrade's instructions.
+fn upgrade_ledger(pic: &mut PocketIc) -> u64 {
+    pic.upgrade_canister(
+        LEDGER_CANISTER_ID,
+        std::fs::read(wasm_gz_path("ledger")).unwrap(),
+        Encode!(&None::<LedgerArg>).unwrap(),
+        None,
+    )
+    .unwrap();
+    pic.last_execution_instructions(LEDGER_CANISTER_ID)
+}
+
 fn next(i: u32) -> u32 {
     (i + 1) % *ACCOUNTS
 }
@@ -218,13 +230,7 @@ fn bench_ledger(figures: &mut Figures) {
         "instr",
         "",
     );
-    pic.upgrade_canister(
-        LEDGER_CANISTER_ID,
-        std::fs::read(wasm_gz_path("ledger")).unwrap(),
-        Encode!(&None::<LedgerArg>).unwrap(),
-        None,
-    )
-    .unwrap();
+    let upgrade = upgrade_ledger(&mut pic);
     figures.cost(
         "ledger.upgrade.instructions",
         &format!(
@@ -232,7 +238,7 @@ fn bench_ledger(figures: &mut Figures) {
             *ACCOUNTS,
             5 * *ACCOUNTS
         ),
-        pic.last_execution_instructions(LEDGER_CANISTER_ID),
+        upgrade,
         "instr",
         "flat in accounts",
     );
@@ -272,17 +278,7 @@ fn bench_ledger_upgrade(figures: &mut Figures) {
     // Enough for a million transfers and their fees.
     install_ledger(&mut env, [(holder, 1_000_000 * 100_000_000)]);
     let mut pic = env.into_runtime();
-    let upgrade = |pic: &mut PocketIc| {
-        pic.upgrade_canister(
-            LEDGER_CANISTER_ID,
-            std::fs::read(wasm_gz_path("ledger")).unwrap(),
-            Encode!(&None::<LedgerArg>).unwrap(),
-            None,
-        )
-        .unwrap();
-        pic.last_execution_instructions(LEDGER_CANISTER_ID)
-    };
-    let small = upgrade(&mut pic);
+    let small = upgrade_ledger(&mut pic);
     let start = Instant::now();
     for first in (1..=accounts).step_by(BATCH as usize) {
         let batch: Vec<TransferArg> = (first..(first + BATCH).min(accounts + 1))
@@ -309,7 +305,7 @@ fn bench_ledger_upgrade(figures: &mut Figures) {
         "{accounts} accounts made in {:.0} s",
         start.elapsed().as_secs_f64()
     );
-    let large = upgrade(&mut pic);
+    let large = upgrade_ledger(&mut pic);
     figures.cost(
         "ledger.upgrade_few.instructions",
         "ledger upgrade, 1 account",
