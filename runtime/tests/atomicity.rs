@@ -1,6 +1,8 @@
 //! Each execution is a transaction: a trap leaves heap and stable memory as
 //! they were, and a query's writes never persist.
 
+mod common;
+
 use candid::Principal;
 use ic_runtime::{ErrorCode, PocketIc};
 
@@ -32,10 +34,7 @@ const MODULE: &str = r#"(module
 )"#;
 
 fn setup() -> (PocketIc, Principal) {
-    let mut pic = PocketIc::new();
-    let id = pic.create_canister();
-    pic.install_canister(id, wat::parse_str(MODULE).unwrap(), vec![], None);
-    (pic, id)
+    common::runtime_with(MODULE)
 }
 
 fn read(pic: &mut PocketIc, id: Principal) -> Vec<u8> {

@@ -1,6 +1,8 @@
 //! `canister_heartbeat` runs once per round on every running canister that
 //! exports it, as a transaction of its own.
 
+mod common;
+
 use candid::Principal;
 use ic_runtime::PocketIc;
 
@@ -35,10 +37,7 @@ const MODULE: &str = r#"(module
 )"#;
 
 fn setup() -> (PocketIc, Principal) {
-    let mut pic = PocketIc::new();
-    let id = pic.create_canister();
-    pic.install_canister(id, wat::parse_str(MODULE).unwrap(), vec![], None);
-    (pic, id)
+    common::runtime_with(MODULE)
 }
 
 /// (heap counter, stable counter)

@@ -40,9 +40,7 @@ const MODULE: &str = r#"(module
 )"#;
 
 fn setup() -> (PocketIc, Principal) {
-    let mut pic = PocketIc::new();
-    let id = install(&mut pic, wat::parse_str(MODULE).unwrap());
-    (pic, id)
+    common::runtime_with(MODULE)
 }
 
 fn count(pic: &mut PocketIc, id: Principal) -> u32 {

@@ -1,6 +1,8 @@
 //! An execution that runs out of instructions fails with IC0522 and keeps
 //! nothing it wrote; the canister goes on working.
 
+mod common;
+
 use candid::Principal;
 use ic_runtime::{ErrorCode, PocketIc, RejectCode};
 
@@ -37,9 +39,7 @@ fn module() -> String {
 }
 
 fn setup() -> (PocketIc, Principal) {
-    let mut pic = PocketIc::new();
-    let id = pic.create_canister();
-    pic.install_canister(id, wat::parse_str(module()).unwrap(), vec![], None);
+    let (mut pic, id) = common::runtime_with(&module());
     pic.update_call(id, Principal::anonymous(), "set", vec![])
         .unwrap();
     (pic, id)

@@ -1,6 +1,8 @@
 //! Bad input is refused with the IC's error codes, and the runtime goes on
 //! working.
 
+mod common;
+
 use candid::Principal;
 use ic_runtime::{ErrorCode, InstallMode, PocketIc, RejectCode};
 
@@ -23,10 +25,7 @@ const MODULE: &str = r#"(module
 )"#;
 
 fn setup() -> (PocketIc, Principal) {
-    let mut pic = PocketIc::new();
-    let id = pic.create_canister();
-    pic.install_canister(id, wat::parse_str(MODULE).unwrap(), vec![], None);
-    (pic, id)
+    common::runtime_with(MODULE)
 }
 
 #[test]

@@ -4,7 +4,6 @@
 mod common;
 
 use candid::Principal;
-use common::install;
 use ic_runtime::{ErrorCode, PocketIc, RejectCode};
 
 /// `key` replies with the whole root key; `part` copies `size` bytes at
@@ -31,9 +30,7 @@ const ROOT_KEY_CANISTER: &str = r#"(module
 )"#;
 
 fn setup() -> (PocketIc, Principal) {
-    let mut pic = PocketIc::new();
-    let id = install(&mut pic, wat::parse_str(ROOT_KEY_CANISTER).unwrap());
-    (pic, id)
+    common::runtime_with(ROOT_KEY_CANISTER)
 }
 
 fn part(

@@ -21,11 +21,11 @@ pub struct Candid<T>(pub T);
 
 impl<T: CandidType + DeserializeOwned> Storable for Candid<T> {
     fn to_bytes(&self) -> Cow<'_, [u8]> {
-        Cow::Owned(self.encode())
+        Cow::Owned(encode_candid(&self.0))
     }
 
     fn into_bytes(self) -> Vec<u8> {
-        self.encode()
+        encode_candid(&self.0)
     }
 
     fn from_bytes(bytes: Cow<[u8]>) -> Self {
@@ -35,10 +35,8 @@ impl<T: CandidType + DeserializeOwned> Storable for Candid<T> {
     const BOUND: Bound = Bound::Unbounded;
 }
 
-impl<T: CandidType> Candid<T> {
-    fn encode(&self) -> Vec<u8> {
-        candid::encode_one(&self.0).expect("a Candid value always encodes")
-    }
+fn encode_candid<T: CandidType>(value: &T) -> Vec<u8> {
+    candid::encode_one(value).expect("a Candid value always encodes")
 }
 
 /// Stores a value as its Candid encoding, like [`Candid`], but reads it back
@@ -50,11 +48,11 @@ pub struct StoredCandid<T>(pub T);
 
 impl<T: CandidType + candid_reader::ReadCandid> Storable for StoredCandid<T> {
     fn to_bytes(&self) -> Cow<'_, [u8]> {
-        Cow::Owned(self.encode())
+        Cow::Owned(encode_candid(&self.0))
     }
 
     fn into_bytes(self) -> Vec<u8> {
-        self.encode()
+        encode_candid(&self.0)
     }
 
     fn from_bytes(bytes: Cow<[u8]>) -> Self {
@@ -65,12 +63,6 @@ impl<T: CandidType + candid_reader::ReadCandid> Storable for StoredCandid<T> {
     }
 
     const BOUND: Bound = Bound::Unbounded;
-}
-
-impl<T: CandidType> StoredCandid<T> {
-    fn encode(&self) -> Vec<u8> {
-        candid::encode_one(&self.0).expect("a Candid value always encodes")
-    }
 }
 
 /// A canister's configuration in a memory of its own: empty until install

@@ -15,7 +15,7 @@ type Key = (Principal, [u8; 32]);
 
 thread_local! {
     static REMEMBERED: RefCell<DirectMapped<Key, AccountIdentifier>> =
-        const { RefCell::new(DirectMapped::new()) };
+        const { RefCell::new(DirectMapped::new(PLACES_BITS)) };
 }
 
 /// `AccountIdentifier::new(owner, subaccount)`, from memory when it can.
@@ -28,7 +28,7 @@ pub fn account_id(owner: &Principal, subaccount: Option<&[u8; 32]>) -> AccountId
             return id;
         }
         let id = AccountIdentifier::new(owner, Some(&key.1));
-        remembered.put::<PLACES_BITS>(hash, key, id);
+        remembered.put(hash, key, id);
         id
     })
 }

@@ -41,7 +41,7 @@ impl<M: Memory> Balances<M> {
             slots: StableBTreeMap::init(slots),
             amounts: StableVec::init(amounts),
             funded: StableCell::init(funded, 0),
-            cached_slots: RefCell::new(DirectMapped::new()),
+            cached_slots: RefCell::new(DirectMapped::new(CACHED_SLOTS_BITS)),
         }
     }
 
@@ -58,7 +58,7 @@ impl<M: Memory> Balances<M> {
     fn cache(&self, key: &[u8; 32], slot: u64) {
         self.cached_slots
             .borrow_mut()
-            .put::<CACHED_SLOTS_BITS>(place_hash(key), *key, slot);
+            .put(place_hash(key), *key, slot);
     }
 
     /// The account's slot, created (with balance 0) if it has none.

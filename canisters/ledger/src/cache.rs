@@ -5,13 +5,19 @@
 //! longer searches.
 
 pub struct DirectMapped<K, V> {
+    /// 2^bits places.
+    bits: u32,
     entries: Vec<Option<(K, V)>>,
 }
 
 impl<K: Copy + Eq, V: Copy> DirectMapped<K, V> {
-    /// An empty cache; its memory is taken at the first insert.
-    pub const fn new() -> Self {
-        Self { entries: vec![] }
+    /// An empty cache of 2^`bits` places; its memory is taken at the first
+    /// insert.
+    pub const fn new(bits: u32) -> Self {
+        Self {
+            bits,
+            entries: vec![],
+        }
     }
 
     pub fn get(&self, hash: u64, key: &K) -> Option<V> {
@@ -19,9 +25,9 @@ impl<K: Copy + Eq, V: Copy> DirectMapped<K, V> {
         (k == key).then_some(*v)
     }
 
-    pub fn put<const BITS: u32>(&mut self, hash: u64, key: K, value: V) {
+    pub fn put(&mut self, hash: u64, key: K, value: V) {
         if self.entries.is_empty() {
-            self.entries = vec![None; 1 << BITS];
+            self.entries = vec![None; 1 << self.bits];
         }
         let place = self.place(hash).expect("allocated above");
         self.entries[place] = Some((key, value));
@@ -30,12 +36,6 @@ impl<K: Copy + Eq, V: Copy> DirectMapped<K, V> {
     fn place(&self, hash: u64) -> Option<usize> {
         let len = self.entries.len();
         (len > 0).then(|| (hash as usize) & (len - 1))
-    }
-}
-
-impl<K: Copy + Eq, V: Copy> Default for DirectMapped<K, V> {
-    fn default() -> Self {
-        Self::new()
     }
 }
 
@@ -56,13 +56,13 @@ mod tests {
 
     #[test]
     fn finds_what_it_holds_and_forgets_what_was_overwritten() {
-        let mut cache: DirectMapped<u32, u32> = DirectMapped::new();
+        let mut cache: DirectMapped<u32, u32> = DirectMapped::new(4);
         assert_eq!(cache.get(5, &5), None);
-        cache.put::<4>(5, 5, 50);
+        cache.put(5, 5, 50);
         assert_eq!(cache.get(5, &5), Some(50));
         // Same place (5 + 16), another key: the old entry is gone, and a
         // lookup of a key with the same place but not held misses.
-        cache.put::<4>(21, 21, 210);
+        cache.put(21, 21, 210);
         assert_eq!(cache.get(5, &5), None);
         assert_eq!(cache.get(21, &21), Some(210));
         assert_eq!(cache.get(21, &5), None);

@@ -57,40 +57,39 @@ pub fn op_name(operation: &Operation) -> &'static str {
     }
 }
 
-/// The hash of a key never changes, so it is computed once per canister
-/// lifetime rather than once per block.
-fn key_hash(name: &str) -> Hash {
-    static HASHES: OnceLock<Vec<(&'static str, Hash)>> = OnceLock::new();
-    let hashes = HASHES.get_or_init(|| {
-        key::ALL
-            .iter()
-            .map(|k| (*k, Sha256::digest(k.as_bytes()).into()))
-            .collect()
-    });
+/// The `op` names, as [`op_name`] gives them.
+const OP_NAMES: [&str; 4] = ["mint", "burn", "xfer", "approve"];
+
+type ConstantHashes = OnceLock<Vec<(&'static str, Hash)>>;
+
+/// The hash of `name`, one of `names`: constants, so each is computed once
+/// per canister lifetime rather than once per block.
+fn constant_hash(hashes: &ConstantHashes, names: &[&'static str], name: &str) -> Hash {
     hashes
+        .get_or_init(|| {
+            names
+                .iter()
+                .map(|n| (*n, Sha256::digest(n.as_bytes()).into()))
+                .collect()
+        })
         .iter()
-        .find(|(k, _)| *k == name)
+        .find(|(n, _)| *n == name)
         .map(|(_, h)| *h)
-        .expect("every key is listed in key::ALL")
+        .expect("the name is one of the constants")
+}
+
+fn key_hash(key: &str) -> Hash {
+    static HASHES: ConstantHashes = OnceLock::new();
+    constant_hash(&HASHES, &key::ALL, key)
+}
+
+fn op_hash(op: &str) -> Hash {
+    static HASHES: ConstantHashes = OnceLock::new();
+    constant_hash(&HASHES, &OP_NAMES, op)
 }
 
 fn bytes_hash(bytes: &[u8]) -> Hash {
     Sha256::digest(bytes).into()
-}
-
-/// The hash of an operation's name (`op`), one of four constants.
-fn op_hash(name: &'static str) -> Hash {
-    static HASHES: OnceLock<Vec<(&'static str, Hash)>> = OnceLock::new();
-    let hashes = HASHES.get_or_init(|| {
-        ["mint", "burn", "xfer", "approve"]
-            .iter()
-            .map(|op| (*op, Sha256::digest(op.as_bytes()).into()))
-            .collect()
-    });
-    hashes
-        .iter()
-        .find(|(op, _)| *op == name)
-        .map_or_else(|| bytes_hash(name.as_bytes()), |(_, h)| *h)
 }
 
 /// The hash of a fee: nearly always the ledger's one fee, so the last one

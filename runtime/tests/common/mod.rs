@@ -147,6 +147,13 @@ pub fn callee_wasm() -> Vec<u8> {
     wat::parse_str(CALLEE).unwrap()
 }
 
+/// A new runtime with one canister running the module `wat`.
+pub fn runtime_with(wat: &str) -> (PocketIc, Principal) {
+    let mut pic = PocketIc::new();
+    let id = install(&mut pic, wat::parse_str(wat).unwrap());
+    (pic, id)
+}
+
 /// A new canister (controlled by the anonymous principal) running `wasm`.
 pub fn install(pic: &mut PocketIc, wasm: Vec<u8>) -> Principal {
     let id = pic.create_canister();
