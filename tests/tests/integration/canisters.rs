@@ -153,6 +153,30 @@ fn should_answer_unknown_methods_missing_canisters_and_strangers_with_ic_errors(
         .upgrade_canister(LEDGER_CANISTER_ID, wasm("ledger"), vec![], Some(stranger))
         .unwrap_err();
     assert_eq!(error.error_code, ErrorCode::CanisterInvalidController);
+    // `http_request` decodes its argument by hand: a malformed one, or one
+    // of another type, is a trap naming the method; a good one still answers.
+    for canister in [
+        LEDGER_CANISTER_ID,
+        CYCLES_MINTING_CANISTER_ID,
+        GOVERNANCE_CANISTER_ID,
+    ] {
+        for bad in [
+            b"DIDL\x00\x01\x71".to_vec(),
+            b"not candid".to_vec(),
+            Encode!(&7u64).unwrap(),
+        ] {
+            let error = pic
+                .query_call(canister, Principal::anonymous(), "http_request", bad)
+                .unwrap_err();
+            assert_eq!(error.error_code, ErrorCode::CanisterCalledTrap, "{error:?}");
+            assert!(
+                error.reject_message.contains("http_request: Candid"),
+                "{error:?}"
+            );
+        }
+        let metrics = integration_tests::metrics(&mut pic, canister);
+        assert!(!metrics.is_empty());
+    }
 }
 
 #[derive(candid::CandidType, candid::Deserialize, Debug, PartialEq)]
