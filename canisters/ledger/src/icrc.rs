@@ -1,6 +1,6 @@
 //! ICRC-1/2 requests and replies to and from the ledger's own types.
 
-use crate::ledger::{ApproveRequest, RequestShape, TransferRequest, TxError, generic_error};
+use crate::ledger::{ApproveRequest, TransferRequest, TxError, generic_error};
 use candid::{Nat, Principal};
 use icrc_ledger_types::icrc1::account::Account;
 use icrc_ledger_types::icrc1::transfer::{Memo, TransferArg, TransferError};
@@ -36,21 +36,7 @@ fn memo(m: Option<Memo>) -> Option<Vec<u8>> {
     m.map(|m| m.0.into_vec())
 }
 
-fn is_zero(subaccount: &Option<[u8; 32]>) -> bool {
-    *subaccount == Some([0; 32])
-}
-
 pub fn transfer_request(caller: Principal, arg: TransferArg) -> Result<TransferRequest, TxError> {
-    let shape = RequestShape::default()
-        .with(RequestShape::EXPLICIT_FEE, arg.fee.is_some())
-        .with(
-            RequestShape::EXPLICIT_FROM_SUBACCOUNT,
-            is_zero(&arg.from_subaccount),
-        )
-        .with(
-            RequestShape::EXPLICIT_TO_SUBACCOUNT,
-            is_zero(&arg.to.subaccount),
-        );
     Ok(TransferRequest {
         from: caller_account(caller, arg.from_subaccount),
         to: account_id(&arg.to),
@@ -60,7 +46,6 @@ pub fn transfer_request(caller: Principal, arg: TransferArg) -> Result<TransferR
         memo: 0,
         icrc1_memo: memo(arg.memo),
         created_at_time: arg.created_at_time,
-        shape,
     })
 }
 
@@ -68,33 +53,17 @@ pub fn transfer_from_request(
     caller: Principal,
     arg: TransferFromArgs,
 ) -> Result<TransferRequest, TxError> {
-    let from = account_id(&arg.from);
-    let spender = caller_account(caller, arg.spender_subaccount);
-    let shape = RequestShape::default()
-        .with(RequestShape::EXPLICIT_FEE, arg.fee.is_some())
-        .with(
-            RequestShape::EXPLICIT_FROM_SUBACCOUNT,
-            is_zero(&arg.from.subaccount),
-        )
-        .with(
-            RequestShape::EXPLICIT_TO_SUBACCOUNT,
-            is_zero(&arg.to.subaccount),
-        )
-        .with(
-            RequestShape::EXPLICIT_SPENDER_SUBACCOUNT,
-            is_zero(&arg.spender_subaccount),
-        );
     Ok(TransferRequest {
-        from,
+        from: account_id(&arg.from),
         to: account_id(&arg.to),
-        // Spending one's own tokens needs no allowance and records none.
-        spender: (spender != from).then_some(spender),
+        // Recorded even when it is the owner, who needs no allowance: an
+        // owner's transfer_from is another transaction than their transfer.
+        spender: Some(caller_account(caller, arg.spender_subaccount)),
         amount: amount(&arg.amount)?,
         fee: fee(&arg.fee),
         memo: 0,
         icrc1_memo: memo(arg.memo),
         created_at_time: arg.created_at_time,
-        shape,
     })
 }
 
@@ -102,16 +71,6 @@ pub fn approve_request(caller: Principal, arg: ApproveArgs) -> ApproveRequest {
     // Like the real ledgers, an allowance beyond the largest balance is
     // capped: it already allows spending everything.
     let saturate = |n: &Nat| u64::try_from(&n.0).unwrap_or(u64::MAX);
-    let shape = RequestShape::default()
-        .with(RequestShape::EXPLICIT_FEE, arg.fee.is_some())
-        .with(
-            RequestShape::EXPLICIT_FROM_SUBACCOUNT,
-            is_zero(&arg.from_subaccount),
-        )
-        .with(
-            RequestShape::EXPLICIT_TO_SUBACCOUNT,
-            is_zero(&arg.spender.subaccount),
-        );
     ApproveRequest {
         from: caller_account(caller, arg.from_subaccount),
         spender: account_id(&arg.spender),
@@ -121,7 +80,6 @@ pub fn approve_request(caller: Principal, arg: ApproveArgs) -> ApproveRequest {
         fee: fee(&arg.fee),
         icrc1_memo: memo(arg.memo),
         created_at_time: arg.created_at_time,
-        shape,
     }
 }
 
@@ -282,7 +240,7 @@ mod tests {
     }
 
     #[test]
-    fn transfer_from_by_the_owner_needs_no_allowance() {
+    fn transfer_from_records_the_spender_even_when_it_is_the_owner() {
         let owner = Principal::from_slice(&[1]);
         let arg = TransferFromArgs {
             spender_subaccount: None,
@@ -295,7 +253,7 @@ mod tests {
         };
         assert_eq!(
             transfer_from_request(owner, arg.clone()).unwrap().spender,
-            None
+            Some(AccountIdentifier::new(&owner, None))
         );
         let other = Principal::from_slice(&[3]);
         assert_eq!(

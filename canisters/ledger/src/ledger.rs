@@ -13,8 +13,8 @@
 //! ├── 4  balance slots      BTreeMap     account id (32) → slot (see balances.rs)
 //! ├── 5  allowances         BTreeMap     from (32) ‖ spender (32) → amount, expiry
 //! ├── 6  approval expiries  BTreeMap     expires_at (8, BE) ‖ from ‖ spender → ()
-//! ├── 7  dedup              BTreeMap     dedup key (transaction hash, see RequestShape) → block index
-//! ├── 8  dedup queue        BTreeMap     block time (8, BE) ‖ block index (8, BE) → dedup key
+//! ├── 7  dedup              BTreeMap     transaction hash → block index
+//! ├── 8  dedup queue        BTreeMap     block time (8, BE) ‖ block index (8, BE) → transaction hash
 //! ├── 9  balance amounts    StableVec    e8s, by slot
 //! └── 10 funded accounts    StableCell   accounts with a positive balance
 //! ```
@@ -29,7 +29,6 @@ use ic_stable_structures::memory_manager::{MemoryId, MemoryManager, VirtualMemor
 use ic_stable_structures::storable::Bound;
 use ic_stable_structures::{Memory, StableBTreeMap, StableCell, StableLog, Storable};
 use nns_api::AccountIdentifier;
-use sha2::{Digest, Sha256};
 use std::borrow::Cow;
 
 /// Bumped whenever the stable layout changes; an older build refuses to run
@@ -61,7 +60,7 @@ pub enum TxError {
 
 /// Error codes of `TxError::Generic`.
 pub mod generic_error {
-    pub const ZERO_AMOUNT: u64 = 1;
+    // 1 meant "zero amount": zero amounts are transactions, as on the real ledger.
     pub const SUPPLY_OVERFLOW: u64 = 2;
     pub const MINTING_ACCOUNT_MISUSE: u64 = 3;
     pub const SELF_APPROVAL: u64 = 4;
@@ -81,7 +80,8 @@ fn generic(error_code: u64, message: impl Into<String>) -> TxError {
 }
 
 /// A request to move tokens: a transfer, a mint (from the minting account)
-/// or a burn (to it). `spender` is set for `transfer_from` by a third party.
+/// or a burn (to it). `spender` is set for every `transfer_from`, the
+/// owner's own included, as the real ledger records it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TransferRequest {
     pub from: AccountIdentifier,
@@ -93,36 +93,6 @@ pub struct TransferRequest {
     pub memo: u64,
     pub icrc1_memo: Option<Vec<u8>>,
     pub created_at_time: Option<u64>,
-    pub shape: RequestShape,
-}
-
-/// What a caller spelled out that the block does not record because it
-/// changes nothing (an explicit fee, an explicit all-zero subaccount). As in
-/// the ICRC-1 standard, such requests are still distinct transactions for
-/// deduplication.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct RequestShape(u8);
-
-impl RequestShape {
-    pub const EXPLICIT_FEE: u8 = 1;
-    pub const EXPLICIT_FROM_SUBACCOUNT: u8 = 2;
-    pub const EXPLICIT_TO_SUBACCOUNT: u8 = 4;
-    pub const EXPLICIT_SPENDER_SUBACCOUNT: u8 = 8;
-
-    pub fn with(self, flag: u8, set: bool) -> Self {
-        if set { Self(self.0 | flag) } else { self }
-    }
-
-    /// The deduplication key: the transaction's hash, salted by the shape.
-    fn dedup_key(self, tx_hash: Hash) -> Hash {
-        if self.0 == 0 {
-            return tx_hash;
-        }
-        let mut hasher = Sha256::new();
-        hasher.update(tx_hash);
-        hasher.update([self.0]);
-        hasher.finalize().into()
-    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -135,7 +105,6 @@ pub struct ApproveRequest {
     pub fee: Option<u64>,
     pub icrc1_memo: Option<Vec<u8>>,
     pub created_at_time: Option<u64>,
-    pub shape: RequestShape,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -330,7 +299,6 @@ impl<D: Memory> Ledger<D> {
             memo: 0,
             icrc1_memo: None,
             created_at_time: None,
-            shape: RequestShape::default(),
         };
         self.transfer(request, now)
     }
@@ -360,7 +328,13 @@ impl<D: Memory> Ledger<D> {
             }
         } else if req.to == minting_account {
             expect_fee(req.fee, 0)?;
-            if req.amount < fee {
+            // As on the real ledger: at least the fee, or the whole balance
+            // when it is smaller, and never nothing.
+            let min_burn_amount = fee.min(self.balance(&req.from));
+            if req.amount < min_burn_amount {
+                return Err(TxError::BadBurn { min_burn_amount });
+            }
+            if req.amount == 0 {
                 return Err(TxError::BadBurn {
                     min_burn_amount: fee,
                 });
@@ -380,19 +354,13 @@ impl<D: Memory> Ledger<D> {
                 fee,
             }
         };
-        if req.amount == 0 && !matches!(operation, Operation::Burn { .. }) {
-            return Err(generic(
-                generic_error::ZERO_AMOUNT,
-                "the amount must be greater than zero",
-            ));
-        }
         let tx = Transaction {
             operation,
             memo: req.memo,
             icrc1_memo: req.icrc1_memo,
             created_at_time: req.created_at_time,
         };
-        self.execute(tx, req.shape, now)
+        self.execute(tx, now)
     }
 
     pub fn approve(&mut self, req: ApproveRequest, now: u64) -> Result<u64, TxError> {
@@ -431,12 +399,18 @@ impl<D: Memory> Ledger<D> {
             icrc1_memo: req.icrc1_memo,
             created_at_time: req.created_at_time,
         };
-        self.execute(tx, req.shape, now)
+        self.execute(tx, now)
     }
 
     /// Checks time and deduplication, applies the operation, appends the
     /// block. Nothing is written unless every check passes.
-    fn execute(&mut self, tx: Transaction, shape: RequestShape, now: u64) -> Result<u64, TxError> {
+    ///
+    /// A transaction is deduplicated by what the block records (accounts as
+    /// account identifiers, the effective fee, both memos, created_at_time),
+    /// as on the real ICP ledger: requests that spell the same transaction
+    /// differently (an explicit default subaccount or fee, the legacy or the
+    /// ICRC-1 endpoint) are one payment.
+    fn execute(&mut self, tx: Transaction, now: u64) -> Result<u64, TxError> {
         let window = self.config().transaction_window_nanos;
         if let Some(created) = tx.created_at_time {
             if created.saturating_add(window) < now {
@@ -448,9 +422,8 @@ impl<D: Memory> Ledger<D> {
         }
         self.prune(now);
         let tx_hash = transaction_hash(&tx);
-        let dedup_key = shape.dedup_key(tx_hash);
         if tx.created_at_time.is_some()
-            && let Some(duplicate_of) = self.dedup.get(&dedup_key)
+            && let Some(duplicate_of) = self.dedup.get(&tx_hash)
         {
             return Err(TxError::Duplicate { duplicate_of });
         }
@@ -471,9 +444,9 @@ impl<D: Memory> Ledger<D> {
         tip.record(&block.transaction.operation);
         self.tip.set(tip);
         if block.transaction.created_at_time.is_some() {
-            self.dedup.insert(dedup_key, index);
+            self.dedup.insert(tx_hash, index);
             self.dedup_queue
-                .insert(dedup_queue_key(now, index), dedup_key);
+                .insert(dedup_queue_key(now, index), tx_hash);
         }
         Ok(index)
     }
@@ -528,6 +501,9 @@ impl<D: Memory> Ledger<D> {
                 expires_at,
                 fee,
             } => {
+                // The real ledger's order: the fee, then the expiry, then
+                // the expected allowance.
+                let funds = self.funds_covering(from, *fee)?;
                 if let Some(expires_at) = expires_at
                     && *expires_at <= now
                 {
@@ -542,7 +518,7 @@ impl<D: Memory> Ledger<D> {
                         return Err(TxError::AllowanceChanged { current_allowance });
                     }
                 }
-                let (slot, balance) = self.balance_covering(from, *fee)?;
+                let (slot, balance) = self.slot_of(from, funds);
                 self.balances.set(slot, balance, balance - fee);
                 if let Some(old) = current.and_then(|a| a.expires_at) {
                     self.approval_expiries.remove(&expiry_key(old, &key));
@@ -575,19 +551,35 @@ impl<D: Memory> Ledger<D> {
         account: &AccountIdentifier,
         needed: u64,
     ) -> Result<(Slot, u64), TxError> {
+        let funds = self.funds_covering(account, needed)?;
+        Ok(self.slot_of(account, funds))
+    }
+
+    /// As [`Self::balance_covering`], without writing: an account that never
+    /// held tokens (covering a zero debit) has no slot yet.
+    fn funds_covering(
+        &self,
+        account: &AccountIdentifier,
+        needed: u64,
+    ) -> Result<Option<(Slot, u64)>, TxError> {
         let found = self
             .balances
             .slot(account)
             .map(|slot| (slot, self.balances.get(slot)));
         match found {
-            Some((slot, balance)) if balance >= needed => Ok((slot, balance)),
+            Some((_, balance)) if balance >= needed => Ok(found),
             // A zero debit (an approval on a ledger without fees) from an
             // account that never held tokens.
-            None if needed == 0 => Ok((self.balances.slot_or_new(account), 0)),
+            None if needed == 0 => Ok(None),
             other => Err(TxError::InsufficientFunds {
                 balance: other.map_or(0, |(_, balance)| balance),
             }),
         }
+    }
+
+    /// The slot [`Self::funds_covering`] found, or a new one.
+    fn slot_of(&mut self, account: &AccountIdentifier, funds: Option<(Slot, u64)>) -> (Slot, u64) {
+        funds.unwrap_or_else(|| (self.balances.slot_or_new(account), 0))
     }
 
     /// The allowance a spender draws on, if the spender is a third party.
@@ -639,6 +631,10 @@ impl<D: Memory> Ledger<D> {
     }
 
     fn credit(&mut self, account: &AccountIdentifier, amount: u64) {
+        // Crediting nothing (a zero-amount transfer) stores no empty account.
+        if amount == 0 {
+            return;
+        }
         let slot = self.balances.slot_or_new(account);
         let balance = self.balances.get(slot);
         // Cannot overflow: every balance is part of the total supply, a u64.

@@ -1,18 +1,46 @@
 //! The legacy ICP interface's requests, errors and blocks.
 
 use crate::block::{Block, Operation};
-use crate::ledger::{RequestShape, TransferRequest, TxError};
+use crate::config::Config;
+use crate::ledger::{TransferRequest, TxError};
 use candid::Principal;
 use nns_api::ledger::{
     CandidBlock, CandidOperation, CandidTransaction, TimeStamp, Tokens, TransferArgs, TransferError,
 };
 use serde_bytes::ByteBuf;
 
+/// The request a legacy `transfer` makes, or why the call is rejected: as on
+/// the real ledger, mints and burns must name a zero fee, and burns below the
+/// fee are refused, by a trap rather than an error reply.
+///
 /// A legacy transfer without `created_at_time` is stamped with the ledger's
 /// time, so that it too is deduplicated, as on the real ledger.
-pub fn transfer_request(caller: Principal, args: TransferArgs, now: u64) -> TransferRequest {
-    TransferRequest {
-        from: crate::account_ids::account_id(&caller, args.from_subaccount.as_ref()),
+pub fn transfer_request(
+    caller: Principal,
+    args: TransferArgs,
+    config: &Config,
+    now: u64,
+) -> Result<TransferRequest, String> {
+    let from = crate::account_ids::account_id(&caller, args.from_subaccount.as_ref());
+    let minting_account = config.minting_account;
+    let fee = config.transfer_fee.e8s;
+    if from == minting_account {
+        if args.fee.e8s != 0 {
+            return Err("the fee for minting must be zero".into());
+        }
+        if args.to == minting_account {
+            return Err("the minting account cannot send to itself".into());
+        }
+    } else if args.to == minting_account {
+        if args.fee.e8s != 0 {
+            return Err("the fee for burning must be zero".into());
+        }
+        if args.amount.e8s < fee {
+            return Err(format!("burns lower than {fee} e8s are not allowed"));
+        }
+    }
+    Ok(TransferRequest {
+        from,
         to: args.to,
         spender: None,
         amount: args.amount.e8s,
@@ -20,13 +48,7 @@ pub fn transfer_request(caller: Principal, args: TransferArgs, now: u64) -> Tran
         memo: args.memo.0,
         icrc1_memo: None,
         created_at_time: Some(args.created_at_time.map_or(now, |t| t.timestamp_nanos)),
-        // The legacy fee is always explicit; only the subaccount can differ
-        // in form without differing in meaning.
-        shape: RequestShape::default().with(
-            RequestShape::EXPLICIT_FROM_SUBACCOUNT,
-            args.from_subaccount == Some([0; 32]),
-        ),
-    }
+    })
 }
 
 /// The legacy error type has no variant for some refusals; those become a

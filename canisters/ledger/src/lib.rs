@@ -113,7 +113,11 @@ fn transfer(args: TransferArgs) -> TransferResult {
     if let Err(e) = refuse_anonymous(caller) {
         trap(format!("{e:?}"));
     }
-    let result = record(|l, now| l.transfer(legacy::transfer_request(caller, args, now), now));
+    let result = record(|l, now| {
+        let request = legacy::transfer_request(caller, args, l.config(), now)
+            .unwrap_or_else(|reason| trap(reason));
+        l.transfer(request, now)
+    });
     result.map_err(|e| {
         let window = state::read(|l| l.config().transaction_window_nanos);
         legacy::transfer_error(e, window).unwrap_or_else(|reason| trap(reason))
@@ -369,6 +373,10 @@ fn icrc4_maximum_query_batch_size() -> Option<Nat> {
 )]
 fn icrc2_approve(arg: ApproveArgs) -> Result<Nat, ApproveError> {
     let caller = msg_caller();
+    // As on the real ledger: no approval between accounts of one owner.
+    if arg.spender.owner == caller && caller != Principal::anonymous() {
+        trap("self approval is not allowed");
+    }
     refuse_anonymous(caller)
         .and_then(|()| record(|l, now| l.approve(icrc::approve_request(caller, arg), now)))
         .map(Nat::from)
@@ -401,7 +409,14 @@ fn icrc2_transfer_from(arg: TransferFromArgs) -> Result<Nat, TransferFromError> 
         .and_then(|()| icrc::transfer_from_request(caller, arg))
         .and_then(|req| record(|l, now| l.transfer(req, now)))
         .map(Nat::from)
-        .map_err(icrc::transfer_from_error)
+        .map_err(|e| match e {
+            // The real ledger rejects a transfer_from of the minting account.
+            TxError::Generic {
+                error_code: generic_error::MINTING_ACCOUNT_MISUSE,
+                message,
+            } => trap(message),
+            e => icrc::transfer_from_error(e),
+        })
 }
 
 // ---- HTTP ----

@@ -88,6 +88,61 @@ impl LedgerEnv for SharedLedger {
 
 on_both_backends!(should_pass_the_icrc1_and_icrc2_acceptance_suite);
 
+/// The suite's ICRC-1 and ICRC-2 tests, but for `icrc1:tx_deduplication`,
+/// which the real ICP ledger does not pass either (its own tests keep the
+/// equivalent check, `test_tx_deduplication`, ignored): the ICP ledger deduplicates a transaction by what
+/// it stores, so a retry that merely spells out the fee or the default
+/// subaccount is a duplicate, where the suite expects a new transfer.
+/// `ledger::should_deduplicate_a_retried_transfer_by_its_meaning` checks
+/// the ICP ledger's behaviour instead.
+fn tests(env: SharedLedger) -> Vec<icrc1_test_suite::Test> {
+    use icrc1_test_suite::*;
+    vec![
+        test("icrc1:transfer", icrc1_test_transfer(env.clone())),
+        test("icrc1:burn", icrc1_test_burn(env.clone())),
+        test("icrc1:metadata", icrc1_test_metadata(env.clone())),
+        test(
+            "icrc1:supported_standards",
+            icrc1_test_supported_standards(env.clone()),
+        ),
+        test(
+            "icrc1:memo_bytes_length",
+            icrc1_test_memo_bytes_length(env.clone()),
+        ),
+        test(
+            "icrc1:future_transfers",
+            icrc1_test_future_transfer(env.clone()),
+        ),
+        test("icrc1:bad_fee", icrc1_test_bad_fee(env.clone())),
+        test(
+            "icrc2:supported_standards",
+            icrc2_test_supported_standards(env.clone()),
+        ),
+        test("icrc2:approve", icrc2_test_approve(env.clone())),
+        test(
+            "icrc2:approve_expiration",
+            icrc2_test_approve_expiration(env.clone()),
+        ),
+        test(
+            "icrc2:approve_expected_allowance",
+            icrc2_test_approve_expected_allowance(env.clone()),
+        ),
+        test("icrc2:transfer_from", icrc2_test_transfer_from(env.clone())),
+        test(
+            "icrc2:transfer_from_insufficient_funds",
+            icrc2_test_transfer_from_insufficient_funds(env.clone()),
+        ),
+        test(
+            "icrc2:transfer_from_insufficient_allowance",
+            icrc2_test_transfer_from_insufficient_allowance(env.clone()),
+        ),
+        test(
+            "icrc2:transfer_from_self",
+            icrc2_test_transfer_from_self(env),
+        ),
+    ]
+}
+
 fn should_pass_the_icrc1_and_icrc2_acceptance_suite(backend: Backend) {
     let mut pic = TestEnv::new(backend);
     // The suite funds the accounts it creates from the first caller's.
@@ -97,15 +152,7 @@ fn should_pass_the_icrc1_and_icrc2_acceptance_suite(backend: Backend) {
         callers: Rc::new(Cell::new(0)),
         caller: caller(0),
     };
-    let passed = futures::executor::block_on(async {
-        let tests = icrc1_test_suite::test_suite(env).await;
-        assert!(
-            tests.len() >= 10,
-            "the suite selected {} tests",
-            tests.len()
-        );
-        icrc1_test_suite::execute_tests(tests).await
-    });
+    let passed = futures::executor::block_on(icrc1_test_suite::execute_tests(tests(env)));
     assert!(
         passed,
         "every selected acceptance test passes (TAP output above)"

@@ -35,6 +35,12 @@ on_both_backends!(
     should_process_icrc4_batches_item_by_item,
     should_serve_metrics_over_http,
     should_certify_the_tip_so_that_clients_can_verify_it,
+    should_deduplicate_a_retried_transfer_by_its_meaning,
+    should_stamp_and_deduplicate_a_legacy_transfer_without_created_at_time,
+    should_record_the_spender_of_an_owners_transfer_from,
+    should_accept_zero_amounts_and_charge_the_fee,
+    should_refuse_burns_as_the_real_ledger_does,
+    should_reject_self_approvals_and_delegated_mints,
 );
 
 const FEE: u64 = 10_000;
@@ -215,10 +221,11 @@ fn should_transfer_mint_and_burn_with_icrc1(backend: Backend) {
         total_supply(&mut pic),
         200 * E8S_PER_ICP - FEE + 1_000 - E8S_PER_ICP
     );
+    // Below the fee, only the whole balance (1 000) may be burned.
     assert_eq!(
         icrc1_transfer(&mut pic, user(4), transfer_arg(GOVERNANCE_CANISTER_ID, 999)),
         Err(TransferError::BadBurn {
-            min_burn_amount: Nat::from(FEE)
+            min_burn_amount: Nat::from(1_000u32)
         })
     );
 }
@@ -237,7 +244,6 @@ fn should_refuse_bad_input_and_change_nothing(backend: Backend) {
     for (caller, arg) in [
         (user(1), too_long),
         (user(1), huge),
-        (user(1), transfer_arg(user(3), 0)),
         (Principal::anonymous(), transfer_arg(user(3), 1)),
     ] {
         let result = icrc1_transfer(&mut pic, caller, arg);
@@ -708,4 +714,358 @@ fn should_certify_the_tip_so_that_clients_can_verify_it(backend: Backend) {
         verified_certified_data(&pic, LEDGER_CANISTER_ID, &legacy).unwrap(),
         certified
     );
+}
+
+fn query_block(pic: &mut TestEnv, index: u64) -> nns_api::ledger::CandidBlock {
+    let (response,): (QueryBlocksResponse,) = query_candid(
+        pic,
+        LEDGER_CANISTER_ID,
+        "query_blocks",
+        (GetBlocksArgs {
+            start: index,
+            length: 1,
+        },),
+    )
+    .unwrap();
+    response
+        .blocks
+        .into_iter()
+        .next()
+        .expect("the block exists")
+}
+
+fn transfer_from(
+    pic: &mut TestEnv,
+    spender: Principal,
+    arg: TransferFromArgs,
+) -> Result<Nat, TransferFromError> {
+    let (result,): (Result<Nat, TransferFromError>,) = update_candid_as(
+        pic,
+        LEDGER_CANISTER_ID,
+        spender,
+        "icrc2_transfer_from",
+        (arg,),
+    )
+    .unwrap();
+    result
+}
+
+/// The ledger deduplicates the transaction it stores (account identifiers,
+/// the effective fee, memos, created_at_time), not the request's spelling.
+fn should_deduplicate_a_retried_transfer_by_its_meaning(backend: Backend) {
+    let mut pic = setup(backend);
+    let now = pic.get_time().as_nanos_since_unix_epoch();
+    let original = TransferArg {
+        created_at_time: Some(now),
+        ..transfer_arg(user(3), 5 * E8S_PER_ICP)
+    };
+    let first = icrc1_transfer(&mut pic, user(1), original.clone()).unwrap();
+    let explicit_default = Some([0; 32]);
+    for retry in [
+        original.clone(),
+        TransferArg {
+            fee: Some(Nat::from(FEE)),
+            ..original.clone()
+        },
+        TransferArg {
+            from_subaccount: explicit_default,
+            ..original.clone()
+        },
+        TransferArg {
+            to: Account {
+                owner: user(3),
+                subaccount: explicit_default,
+            },
+            ..original.clone()
+        },
+    ] {
+        assert_eq!(
+            icrc1_transfer(&mut pic, user(1), retry.clone()),
+            Err(TransferError::Duplicate {
+                duplicate_of: first.clone()
+            }),
+            "{retry:?}"
+        );
+    }
+    // The legacy spelling of the same transaction: memo 0 and no ICRC-1
+    // memo are one and the same.
+    let legacy = TransferArgs {
+        memo: IcpMemo(0),
+        created_at_time: Some(TimeStamp {
+            timestamp_nanos: now,
+        }),
+        ..legacy_args(user(3), 5 * E8S_PER_ICP)
+    };
+    for retry in [
+        legacy.clone(),
+        TransferArgs {
+            from_subaccount: explicit_default,
+            ..legacy
+        },
+    ] {
+        assert_eq!(
+            legacy_transfer(&mut pic, user(1), retry.clone()),
+            Err(IcpTransferError::TxDuplicate {
+                duplicate_of: u64::try_from(first.0.clone()).unwrap()
+            }),
+            "{retry:?}"
+        );
+    }
+    // A different memo is a different payment.
+    let other = TransferArg {
+        memo: Some(Memo::from(vec![1])),
+        ..original
+    };
+    icrc1_transfer(&mut pic, user(1), other).unwrap();
+    assert_eq!(balance(&mut pic, user(3)), 10 * E8S_PER_ICP);
+    assert_eq!(balance(&mut pic, user(1)), 90 * E8S_PER_ICP - 2 * FEE);
+}
+
+fn should_stamp_and_deduplicate_a_legacy_transfer_without_created_at_time(backend: Backend) {
+    let mut pic = setup(backend);
+    let unstamped = TransferArgs {
+        memo: IcpMemo(0),
+        ..legacy_args(user(3), E8S_PER_ICP)
+    };
+    let index = legacy_transfer(&mut pic, user(1), unstamped.clone()).unwrap();
+    let block = query_block(&mut pic, index);
+    assert_eq!(block.transaction.created_at_time, block.timestamp);
+    let stamp = block.timestamp.timestamp_nanos;
+    assert_eq!(
+        legacy_transfer(
+            &mut pic,
+            user(1),
+            TransferArgs {
+                from_subaccount: Some([0; 32]),
+                created_at_time: Some(block.timestamp),
+                ..unstamped.clone()
+            }
+        ),
+        Err(IcpTransferError::TxDuplicate {
+            duplicate_of: index
+        })
+    );
+    assert_eq!(
+        icrc1_transfer(
+            &mut pic,
+            user(1),
+            TransferArg {
+                created_at_time: Some(stamp),
+                ..transfer_arg(user(3), E8S_PER_ICP)
+            }
+        ),
+        Err(TransferError::Duplicate {
+            duplicate_of: Nat::from(index)
+        })
+    );
+    // Sent again later, it is stamped anew: another payment.
+    assert_eq!(legacy_transfer(&mut pic, user(1), unstamped), Ok(index + 1));
+    assert_eq!(balance(&mut pic, user(3)), 2 * E8S_PER_ICP);
+}
+
+/// The real ledger records the spender of every transfer_from, the owner
+/// included: an owner's transfer_from is not its icrc1_transfer.
+fn should_record_the_spender_of_an_owners_transfer_from(backend: Backend) {
+    let mut pic = setup(backend);
+    let now = pic.get_time().as_nanos_since_unix_epoch();
+    let first = icrc1_transfer(
+        &mut pic,
+        user(1),
+        TransferArg {
+            created_at_time: Some(now),
+            ..transfer_arg(user(3), E8S_PER_ICP)
+        },
+    )
+    .unwrap();
+    let own = TransferFromArgs {
+        spender_subaccount: None,
+        from: Account::from(user(1)),
+        to: Account::from(user(3)),
+        amount: Nat::from(E8S_PER_ICP),
+        fee: None,
+        memo: None,
+        created_at_time: Some(now),
+    };
+    let second = transfer_from(&mut pic, user(1), own.clone()).unwrap();
+    assert_eq!(second, first + 1u8);
+    let index = u64::try_from(second.0.clone()).unwrap();
+    let Some(CandidOperation::Transfer { spender, .. }) =
+        query_block(&mut pic, index).transaction.operation
+    else {
+        panic!("a transfer")
+    };
+    let owner = AccountIdentifier::new(&user(1), None);
+    assert_eq!(spender, Some(ByteBuf::from(owner.as_bytes().to_vec())));
+    // Its own retry, spelled with the explicit default subaccount, is its duplicate.
+    assert_eq!(
+        transfer_from(
+            &mut pic,
+            user(1),
+            TransferFromArgs {
+                spender_subaccount: Some([0; 32]),
+                ..own
+            }
+        ),
+        Err(TransferFromError::Duplicate {
+            duplicate_of: second
+        })
+    );
+    assert_eq!(balance(&mut pic, user(3)), 2 * E8S_PER_ICP);
+}
+
+/// As on the real ledger, moving nothing is a transaction: the fee is paid.
+fn should_accept_zero_amounts_and_charge_the_fee(backend: Backend) {
+    let mut pic = setup(backend);
+    icrc1_transfer(&mut pic, user(1), transfer_arg(user(3), 0)).unwrap();
+    legacy_transfer(&mut pic, user(1), legacy_args(user(3), 0)).unwrap();
+    assert_eq!(balance(&mut pic, user(1)), 100 * E8S_PER_ICP - 2 * FEE);
+    assert_eq!(balance(&mut pic, user(3)), 0);
+    // A mint of nothing.
+    icrc1_transfer(&mut pic, GOVERNANCE_CANISTER_ID, transfer_arg(user(3), 0)).unwrap();
+    // Approving zero, approving, and spending zero (the fee is drawn from
+    // the allowance).
+    let approve = |amount: u64| ApproveArgs {
+        from_subaccount: None,
+        spender: Account::from(user(2)),
+        amount: Nat::from(amount),
+        expected_allowance: None,
+        expires_at: None,
+        fee: None,
+        memo: None,
+        created_at_time: None,
+    };
+    for amount in [0, 3 * FEE] {
+        let (approved,): (Result<Nat, ApproveError>,) = update_candid_as(
+            &mut pic,
+            LEDGER_CANISTER_ID,
+            user(1),
+            "icrc2_approve",
+            (approve(amount),),
+        )
+        .unwrap();
+        approved.unwrap();
+    }
+    let spend_nothing = TransferFromArgs {
+        spender_subaccount: None,
+        from: Account::from(user(1)),
+        to: Account::from(user(3)),
+        amount: Nat::from(0u8),
+        fee: None,
+        memo: None,
+        created_at_time: None,
+    };
+    transfer_from(&mut pic, user(2), spend_nothing).unwrap();
+    let (allowance,): (Allowance,) = query_candid(
+        &mut pic,
+        LEDGER_CANISTER_ID,
+        "icrc2_allowance",
+        (AllowanceArgs {
+            account: Account::from(user(1)),
+            spender: Account::from(user(2)),
+        },),
+    )
+    .unwrap();
+    assert_eq!(allowance.allowance, Nat::from(2 * FEE));
+    assert_eq!(balance(&mut pic, user(1)), 100 * E8S_PER_ICP - 5 * FEE);
+    assert_eq!(total_supply(&mut pic), 200 * E8S_PER_ICP - 5 * FEE);
+}
+
+fn should_refuse_burns_as_the_real_ledger_does(backend: Backend) {
+    let mut pic = setup(backend);
+    let burn = |amount| transfer_arg(GOVERNANCE_CANISTER_ID, amount);
+    assert_eq!(
+        icrc1_transfer(&mut pic, user(1), burn(0)),
+        Err(TransferError::BadBurn {
+            min_burn_amount: Nat::from(FEE)
+        })
+    );
+    assert_eq!(
+        icrc1_transfer(&mut pic, user(1), burn(FEE - 1)),
+        Err(TransferError::BadBurn {
+            min_burn_amount: Nat::from(FEE)
+        })
+    );
+    // A balance below the fee may be burned whole, not in part.
+    icrc1_transfer(
+        &mut pic,
+        GOVERNANCE_CANISTER_ID,
+        transfer_arg(user(4), 1_000),
+    )
+    .unwrap();
+    assert_eq!(
+        icrc1_transfer(&mut pic, user(4), burn(999)),
+        Err(TransferError::BadBurn {
+            min_burn_amount: Nat::from(1_000u32)
+        })
+    );
+    icrc1_transfer(&mut pic, user(4), burn(1_000)).unwrap();
+    assert_eq!(balance(&mut pic, user(4)), 0);
+    // The legacy interface refuses burns below the fee, and burns or mints
+    // with a fee, by rejecting the call.
+    let legacy_burn = |amount, fee| TransferArgs {
+        fee: Tokens::from_e8s(fee),
+        ..legacy_args(GOVERNANCE_CANISTER_ID, amount)
+    };
+    let legacy_mint = TransferArgs {
+        fee: Tokens::from_e8s(FEE),
+        ..legacy_args(user(3), 1)
+    };
+    for (caller, args) in [
+        (user(1), legacy_burn(FEE - 1, 0)),
+        (user(1), legacy_burn(FEE, FEE)),
+        (GOVERNANCE_CANISTER_ID, legacy_mint),
+    ] {
+        let reject = pic
+            .update_call(
+                LEDGER_CANISTER_ID,
+                caller,
+                "transfer",
+                Encode!(&args).unwrap(),
+            )
+            .unwrap_err();
+        assert_eq!(reject.error_code, ErrorCode::CanisterCalledTrap, "{args:?}");
+    }
+    legacy_transfer(&mut pic, user(1), legacy_burn(FEE, 0)).unwrap();
+    assert_eq!(balance(&mut pic, user(1)), 100 * E8S_PER_ICP - FEE);
+}
+
+/// The real ledger rejects these calls (it traps) rather than answering an error.
+fn should_reject_self_approvals_and_delegated_mints(backend: Backend) {
+    let mut pic = setup(backend);
+    let to_own_subaccount = ApproveArgs {
+        from_subaccount: None,
+        spender: Account {
+            owner: user(1),
+            subaccount: Some([1; 32]),
+        },
+        amount: Nat::from(E8S_PER_ICP),
+        expected_allowance: None,
+        expires_at: None,
+        fee: None,
+        memo: None,
+        created_at_time: None,
+    };
+    let from_minting_account = TransferFromArgs {
+        spender_subaccount: None,
+        from: Account::from(GOVERNANCE_CANISTER_ID),
+        to: Account::from(user(3)),
+        amount: Nat::from(E8S_PER_ICP),
+        fee: None,
+        memo: None,
+        created_at_time: None,
+    };
+    for (method, arg) in [
+        ("icrc2_approve", Encode!(&to_own_subaccount).unwrap()),
+        (
+            "icrc2_transfer_from",
+            Encode!(&from_minting_account).unwrap(),
+        ),
+    ] {
+        let reject = pic
+            .update_call(LEDGER_CANISTER_ID, user(1), method, arg)
+            .unwrap_err();
+        assert_eq!(reject.error_code, ErrorCode::CanisterCalledTrap, "{method}");
+    }
+    assert_eq!(total_supply(&mut pic), 200 * E8S_PER_ICP);
+    assert_eq!(balance(&mut pic, user(1)), 100 * E8S_PER_ICP);
 }

@@ -48,7 +48,6 @@ fn send(from: u8, to: u8, amount: u64) -> TransferRequest {
         memo: 0,
         icrc1_memo: None,
         created_at_time: None,
-        shape: RequestShape::default(),
     }
 }
 
@@ -62,7 +61,6 @@ fn approval(from: u8, spender: u8, allowance: u64) -> ApproveRequest {
         fee: None,
         icrc1_memo: None,
         created_at_time: None,
-        shape: RequestShape::default(),
     }
 }
 
@@ -157,7 +155,6 @@ fn refusals_change_nothing() {
         );
     }
     for request in [
-        send(1, 2, 0),
         send(0, 0, 5),
         send(0, 2, u64::MAX),
         TransferRequest {
@@ -217,18 +214,32 @@ fn deduplication_follows_the_window_and_drift() {
         ..at(NOW)
     };
     assert!(ledger.transfer(other, NOW + HOUR).is_ok());
-    // Spelling out the fee makes another transaction, deduplicated on its own.
+    // Spelling out the fee changes nothing the block records: a duplicate.
     let explicit = TransferRequest {
-        shape: RequestShape::default().with(RequestShape::EXPLICIT_FEE, true),
+        fee: Some(FEE),
         ..at(NOW)
     };
-    let second = ledger.transfer(explicit.clone(), NOW + HOUR).unwrap();
     assert_eq!(
         ledger.transfer(explicit, NOW + HOUR),
         Err(TxError::Duplicate {
-            duplicate_of: second
+            duplicate_of: first
         })
     );
+    // Neither does a legacy memo of 0, but another legacy memo does.
+    let legacy = |memo| TransferRequest { memo, ..at(NOW) };
+    assert_eq!(
+        ledger.transfer(legacy(0), NOW + HOUR),
+        Err(TxError::Duplicate {
+            duplicate_of: first
+        })
+    );
+    assert!(ledger.transfer(legacy(1), NOW + HOUR).is_ok());
+    // A transfer_from is another transaction, even by the owner.
+    let own = TransferRequest {
+        spender: Some(account(1)),
+        ..at(NOW)
+    };
+    assert!(ledger.transfer(own, NOW + HOUR).is_ok());
     // Without created_at_time nothing is deduplicated.
     assert!(ledger.transfer(send(1, 2, 1), NOW).is_ok());
     assert!(ledger.transfer(send(1, 2, 1), NOW).is_ok());
@@ -331,6 +342,60 @@ fn approval_rules() {
 }
 
 #[test]
+fn approval_refusals_come_in_the_real_ledgers_order() {
+    let mut ledger = ledger_with(&[(1, 1_000_000), (4, 5)]);
+    let broken = |from| ApproveRequest {
+        expires_at: Some(NOW),
+        expected_allowance: Some(7),
+        ..approval(from, 2, 1)
+    };
+    // The fee first, then the expiry, then the expected allowance.
+    assert_eq!(
+        ledger.approve(broken(4), NOW),
+        Err(TxError::InsufficientFunds { balance: 5 })
+    );
+    assert_eq!(
+        ledger.approve(broken(1), NOW),
+        Err(TxError::Expired { ledger_time: NOW })
+    );
+    assert_eq!(
+        ledger.approve(
+            ApproveRequest {
+                expires_at: None,
+                ..broken(1)
+            },
+            NOW
+        ),
+        Err(TxError::AllowanceChanged {
+            current_allowance: 0
+        })
+    );
+}
+
+#[test]
+fn zero_amounts_are_transactions_but_burns_of_nothing_are_not() {
+    let mut ledger = ledger_with(&[(1, 100_000), (2, 300)]);
+    ledger.transfer(send(1, 3, 0), NOW).unwrap();
+    ledger.transfer(send(0, 3, 0), NOW).unwrap();
+    assert_eq!(ledger.balance(&account(1)), 100_000 - FEE);
+    assert_eq!(
+        ledger.transfer(send(1, 0, 0), NOW),
+        Err(TxError::BadBurn {
+            min_burn_amount: FEE
+        })
+    );
+    // Below the fee, the whole balance may be burned.
+    assert_eq!(
+        ledger.transfer(send(2, 0, 299), NOW),
+        Err(TxError::BadBurn {
+            min_burn_amount: 300
+        })
+    );
+    ledger.transfer(send(2, 0, 300), NOW).unwrap();
+    assert_eq!(ledger.balance(&account(2)), 0);
+}
+
+#[test]
 fn expired_approvals_read_as_zero_and_are_pruned() {
     let mut ledger = ledger_with(&[(1, 1_000_000)]);
     let expiring = ApproveRequest {
@@ -422,7 +487,7 @@ fn random_operations_agree_with_a_model() {
         match rng.below(6) {
             0 => {
                 let ok = ledger.transfer(send(0, a, amount), now).is_ok();
-                assert_eq!(ok, amount > 0);
+                assert!(ok);
                 if ok {
                     *model.balances.entry(a).or_default() += amount;
                     model.minted += amount;
@@ -430,7 +495,11 @@ fn random_operations_agree_with_a_model() {
             }
             1 => {
                 let ok = ledger.transfer(send(a, 0, amount), now).is_ok();
-                assert_eq!(ok, amount >= FEE && bal(&model, a) >= amount);
+                let balance = bal(&model, a);
+                assert_eq!(
+                    ok,
+                    amount >= FEE.min(balance) && amount > 0 && balance >= amount
+                );
                 if ok {
                     *model.balances.get_mut(&a).unwrap() -= amount;
                     model.burned += amount;
@@ -443,7 +512,7 @@ fn random_operations_agree_with_a_model() {
                     ..send(a, b, amount)
                 };
                 let result = ledger.transfer(request, now);
-                let ok = amount > 0 && bal(&model, a) >= amount + FEE;
+                let ok = bal(&model, a) >= amount + FEE;
                 assert_eq!(result.is_ok(), ok, "{result:?}");
                 if ok {
                     *model.balances.get_mut(&a).unwrap() -= amount + FEE;
@@ -469,7 +538,7 @@ fn random_operations_agree_with_a_model() {
                 };
                 let allowance = model.allowances.get(&(a, b)).copied().unwrap_or(0);
                 let result = ledger.transfer(request, now);
-                let ok = amount > 0 && allowance >= amount + FEE && bal(&model, a) >= amount + FEE;
+                let ok = allowance >= amount + FEE && bal(&model, a) >= amount + FEE;
                 assert_eq!(result.is_ok(), ok, "{result:?}");
                 if ok {
                     *model.balances.get_mut(&a).unwrap() -= amount + FEE;
