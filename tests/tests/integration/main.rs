@@ -10,5 +10,6 @@ mod economy;
 mod governance;
 mod icrc1_acceptance;
 mod ledger;
+mod ledger_model;
 mod proposals;
 mod wasm_metadata;
