@@ -5,6 +5,7 @@
 mod api_crate;
 mod canisters;
 mod cmc;
+mod cmc_model;
 mod deploy_configs;
 mod economy;
 mod governance;
