@@ -6,7 +6,7 @@
 pub mod work;
 
 use candid::CandidType;
-use ic_cdk::{init, query, trap, update};
+use ic_cdk::{init, inspect_message, query, trap, update};
 use ic_stable_structures::memory_manager::{MemoryId, MemoryManager, VirtualMemory};
 use ic_stable_structures::{DefaultMemoryImpl, StableCell, StableVec};
 use serde::Deserialize;
@@ -50,9 +50,27 @@ pub struct AppStats {
 #[init]
 fn init() {}
 
-/// Hashes `rounds` times from the previous call's digest and keeps the result.
+/// Ingress for `work` from anyone but a controller is turned away before
+/// it runs, so that it costs this canister nothing; `work` checks again
+/// for calls from other canisters, which this does not see.
+#[inspect_message]
+fn inspect_message() {
+    let method = ic_cdk::api::msg_method_name();
+    if method != "work" || ic_cdk::api::is_controller(&ic_cdk::api::msg_caller()) {
+        ic_cdk::api::accept_message();
+    }
+}
+
+/// Hashes `rounds` times from the previous call's digest and keeps the
+/// result. Only a controller may ask: the work burns the canister's cycles.
 #[update]
 fn work(rounds: u32) -> WorkReceipt {
+    let caller = ic_cdk::api::msg_caller();
+    if !ic_cdk::api::is_controller(&caller) {
+        trap(format!(
+            "{caller} is not a controller of this canister: only its controllers may call work"
+        ));
+    }
     work::check_rounds(rounds).unwrap_or_else(|e| trap(e));
     let previous = DIGEST_LOG.with_borrow(|log| log.len().checked_sub(1).and_then(|i| log.get(i)));
     let digest = work::hash_chain(previous.unwrap_or_default(), rounds);

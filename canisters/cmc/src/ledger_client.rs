@@ -1,17 +1,47 @@
-//! The CMC's own call to the ledger: read a notified block. Burns and
-//! refunds use the shared [`canister_common::ledger_client`].
+//! The CMC's calls to the ledger: read a notified block, and burn or
+//! refund with a fixed `created_at_time`, so that the ledger deduplicates
+//! a retry.
 
 use candid::Principal;
 use canister_common::candid_reader::{self, Cursor, DecodeError, Type, decode_first, field};
-use canister_common::ledger_client::{CallFailure, read_timestamp, read_tokens};
+use canister_common::ledger_client::{
+    CallFailure, decode_transfer_result, read_timestamp, read_tokens,
+};
 use ic_cdk::call::Call;
 use nns_api::AccountIdentifier;
 use nns_api::ledger::{
-    CandidBlock, CandidOperation, CandidTransaction, GetBlocksArgs, TimeStamp, Tokens,
+    CandidBlock, CandidOperation, CandidTransaction, GetBlocksArgs, Memo, TimeStamp, Tokens,
+    TransferArgs, TransferError,
 };
 use serde_bytes::ByteBuf;
 
-pub use canister_common::ledger_client::transfer;
+/// A legacy transfer out of one of the CMC's subaccounts (to the minting
+/// account: a burn, fee 0), stamped `created_at_time` (nanoseconds).
+pub async fn transfer(
+    ledger: Principal,
+    from_subaccount: [u8; 32],
+    to: AccountIdentifier,
+    amount_e8s: u64,
+    fee_e8s: u64,
+    memo: u64,
+    created_at_time: u64,
+) -> Result<Result<u64, TransferError>, CallFailure> {
+    let args = TransferArgs {
+        memo: Memo(memo),
+        amount: Tokens::from_e8s(amount_e8s),
+        fee: Tokens::from_e8s(fee_e8s),
+        from_subaccount: Some(from_subaccount),
+        to,
+        created_at_time: Some(TimeStamp {
+            timestamp_nanos: created_at_time,
+        }),
+    };
+    let response = Call::unbounded_wait(ledger, "transfer")
+        .with_arg(args)
+        .await
+        .map_err(CallFailure::from_call)?;
+    decode_transfer_result(&response).map_err(|e| CallFailure::undecodable(e, false))
+}
 
 /// The block at `index`, or `None` if the chain is shorter.
 pub async fn fetch_block(

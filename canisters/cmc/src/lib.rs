@@ -2,12 +2,20 @@
 //! notification flows (which await other canisters); the rules they apply
 //! live in the modules below, which unit-test without a runtime.
 //!
-//! Where each flow commits: a block is marked `Processing` before the first
-//! await (fetching the block), so a concurrent notify answers `Processing`.
-//! Cycles are minted and sent in the same execution; the reply to that call
-//! records the final status before anything else is awaited, so a block can
-//! never be converted twice. The ICP is burned afterwards; a burn that fails
-//! stays pending and is retried by a timer.
+//! A notification first reads the block and checks that it pays for this
+//! request (a transfer into the target's subaccount, with this operation's
+//! memo); only then is the block marked `Processing`, so that nobody can
+//! hold another's payment. Cycles are minted and sent in the same execution
+//! that marks it; the reply to that call records the final status before
+//! anything else is awaited, so a block can never be converted twice. The
+//! ICP is burned afterwards, and a refund is recorded before it is sent:
+//! both are retried (by a timer and by later notifies) with the same
+//! `created_at_time`, so that the ledger deduplicates a repeat, until the
+//! ledger confirms them.
+//!
+//! The CMC refuses to be upgraded while it awaits other canisters (a reply
+//! would find no callback and its block would stay `Processing`): stop it
+//! first, as governance does.
 
 pub mod config;
 pub mod ledger_client;
@@ -23,8 +31,8 @@ use canister_common::candid_reader;
 use canister_common::metrics::Metrics;
 use config::Config;
 use ic_cdk::api::{canister_self, certified_data_set, data_certificate, msg_caller, time};
-use ic_cdk::call::Call;
-use ic_cdk::{init, post_upgrade, query, trap, update};
+use ic_cdk::call::{Call, CallFailed};
+use ic_cdk::{init, post_upgrade, pre_upgrade, query, trap, update};
 use ic_management_canister_types::{CanisterIdRecord, CanisterSettings, CreateCanisterArgs};
 use nns_api::cmc::{
     CreateCanisterArg, CreateCanisterError, CreateCanisterResult, CyclesCanisterInitPayload,
@@ -33,12 +41,13 @@ use nns_api::cmc::{
     UpdateIcpXdrConversionRatePayload, cycles_for_e8s, notify_error_code,
 };
 use nns_api::http::{HttpRequest, HttpResponse};
+use nns_api::ledger::TransferError;
 use nns_api::{AccountIdentifier, Subaccount, account_identifier::principal_to_subaccount};
 use notifications::{Begin, NotificationStatus};
 use payment::Payment;
 use serde_bytes::ByteBuf;
-use state::PendingBurn;
-use std::cell::RefCell;
+use state::{Operation, PendingTransfer, Refund};
+use std::cell::{Cell, RefCell};
 use std::collections::BTreeSet;
 use std::time::Duration;
 
@@ -50,8 +59,20 @@ nns_api::embed_candid_metadata!(
 /// Extra fees kept from a refund, as the real CMC: they pay for the work done.
 const TOP_UP_REFUND_EXTRA_FEES: u64 = 2;
 const CREATE_REFUND_EXTRA_FEES: u64 = 4;
-const BURN_RETRY_INTERVAL: Duration = Duration::from_secs(600);
-const MAX_BURNS_PER_RETRY: usize = 50;
+const RETRY_INTERVAL: Duration = Duration::from_secs(600);
+/// Burns and refunds retried per timer run, taken in turn from all.
+const MAX_RETRIES_PER_RUN: usize = 50;
+/// What creating a canister costs on a 13-node application subnet: no
+/// canister is created with fewer cycles (the real CMC turns away fewer
+/// than 10¹¹ at once and leaves the rest to the subnet's fee; here the
+/// canister lands on this subnet, which charges no fee, so the CMC applies
+/// it).
+pub const CANISTER_CREATION_FEE_CYCLES: u128 = 500_000_000_000;
+/// The memos of the CMC's operations: a payment with another one is
+/// refunded; one of these, notified to the wrong endpoint, is refused.
+const MEANINGFUL_MEMOS: [u64; 3] = [MEMO_TOP_UP, MEMO_CREATE_CANISTER, MEMO_MINT_CYCLES];
+/// "MINT": a payment for the cycles ledger (not offered here).
+const MEMO_MINT_CYCLES: u64 = 0x544e_494d;
 
 #[init]
 fn init(payload: Option<CyclesCanisterInitPayload>) {
@@ -59,6 +80,18 @@ fn init(payload: Option<CyclesCanisterInitPayload>) {
     state::mutate(|s| s.configure(config));
     certify_rates();
     start_timers();
+}
+
+/// Refused while calls to other canisters are in flight: their replies
+/// would find no callback. Stopping the canister first always satisfies it.
+#[pre_upgrade]
+fn pre_upgrade() {
+    let in_flight = CALLS_IN_FLIGHT.get();
+    if in_flight > 0 && ic_cdk::api::canister_status() != ic_cdk::api::CanisterStatusCode::Stopped {
+        trap(format!(
+            "the CMC awaits {in_flight} calls to other canisters; stop it before upgrading it"
+        ));
+    }
 }
 
 /// As the real CMC: an upgrade argument replaces the configuration. Only
@@ -73,10 +106,70 @@ fn post_upgrade(payload: Option<CyclesCanisterInitPayload>) {
     start_timers();
 }
 
+thread_local! {
+    static CALLS_IN_FLIGHT: Cell<u64> = const { Cell::new(0) };
+    /// Where the timer's next run starts, in the pending burns and refunds.
+    static NEXT_BURN: Cell<u64> = const { Cell::new(0) };
+    static NEXT_REFUND: Cell<u64> = const { Cell::new(0) };
+    /// Blocks whose burn or refund has a call in flight.
+    static SENDING: RefCell<BTreeSet<(bool, u64)>> = const { RefCell::new(BTreeSet::new()) };
+}
+
+/// Counts a call to another canister while it is awaited. Dropped when the
+/// reply comes, or by the cleanup after a trap in the callback.
+struct OutCall;
+
+impl OutCall {
+    fn new() -> Self {
+        CALLS_IN_FLIGHT.set(CALLS_IN_FLIGHT.get() + 1);
+        Self
+    }
+}
+
+impl Drop for OutCall {
+    fn drop(&mut self) {
+        CALLS_IN_FLIGHT.set(CALLS_IN_FLIGHT.get().saturating_sub(1));
+    }
+}
+
+/// Awaits `call` counted as in flight.
+async fn counted<T>(call: impl std::future::IntoFuture<Output = T>) -> T {
+    let _out = OutCall::new();
+    call.await
+}
+
+/// One attempt at a block's burn (`refund` false) or refund at a time;
+/// released on drop, also by the cleanup after a trap.
+struct Sending(bool, u64);
+
+impl Sending {
+    fn take(refund: bool, block_index: u64) -> Option<Self> {
+        SENDING
+            .with(|s| s.borrow_mut().insert((refund, block_index)))
+            .then_some(Self(refund, block_index))
+    }
+}
+
+impl Drop for Sending {
+    fn drop(&mut self) {
+        SENDING.with(|s| s.borrow_mut().remove(&(self.0, self.1)));
+    }
+}
+
 fn start_timers() {
-    ic_cdk_timers::set_timer_interval(BURN_RETRY_INTERVAL, || async {
-        let pending = state::read(|s| s.pending_burns(MAX_BURNS_PER_RETRY));
-        for (block_index, _) in pending {
+    ic_cdk_timers::set_timer_interval(RETRY_INTERVAL, || async {
+        let refunds = state::read(|s| s.refunds_from(NEXT_REFUND.get(), MAX_RETRIES_PER_RUN));
+        if let Some(last) = refunds.last() {
+            NEXT_REFUND.set(last + 1);
+        }
+        for block_index in refunds {
+            let _ = send_refund(block_index).await;
+        }
+        let burns = state::read(|s| s.pending_burns_from(NEXT_BURN.get(), MAX_RETRIES_PER_RUN));
+        if let Some(last) = burns.last() {
+            NEXT_BURN.set(last + 1);
+        }
+        for block_index in burns {
             burn(block_index).await;
         }
     });
@@ -88,38 +181,51 @@ fn certify_rates() {
     }
 }
 
+fn now_seconds() -> u64 {
+    time() / 1_000_000_000
+}
+
 // ---- Notifications ----
 
-/// A block this call is working on. Dropped unfinished — on an error path,
-/// or by the cleanup after a trap in a callback — it is forgotten, so that
-/// a later notify can try again.
+/// A block this call marked `Processing`. Dropped while armed — on an
+/// early error, or by the cleanup after a trap — it is forgotten, so that
+/// a later notify can try again. It is disarmed before any call that may
+/// change something outside (a mint, a refund): from then on a trap leaves
+/// the block marked rather than let it be converted or refunded twice.
 struct InFlight {
     block_index: u64,
-    finished: bool,
+    armed: bool,
 }
 
 impl InFlight {
     fn finish(mut self, status: NotificationStatus) {
         state::mutate(|s| s.finish(self.block_index, status));
-        self.finished = true;
+        self.armed = false;
+    }
+
+    fn disarm(&mut self) {
+        self.armed = false;
     }
 }
 
 impl Drop for InFlight {
     fn drop(&mut self) {
-        if !self.finished {
+        if self.armed {
             state::mutate(|s| s.abandon(self.block_index));
         }
     }
 }
 
-fn begin(block_index: u64) -> Result<InFlight, Result<NotificationStatus, NotifyError>> {
+/// Marks the block unless it is in flight, finished or too old; a block
+/// whose refund is pending gets another attempt at it.
+async fn begin(block_index: u64) -> Result<InFlight, Result<NotificationStatus, NotifyError>> {
     match state::mutate(|s| s.begin(block_index)) {
         Begin::Started => Ok(InFlight {
             block_index,
-            finished: false,
+            armed: true,
         }),
         Begin::Processing => Err(Err(NotifyError::Processing)),
+        Begin::Refunding => Err(send_refund(block_index).await),
         Begin::Finished(status) => Err(Ok(status)),
         Begin::TooOld { last_purged } => Err(Err(NotifyError::TransactionTooOld(last_purged))),
     }
@@ -128,7 +234,7 @@ fn begin(block_index: u64) -> Result<InFlight, Result<NotificationStatus, Notify
 /// Fetches the block and reads the payment into `subaccount`.
 async fn fetch_payment(block_index: u64, subaccount: &Subaccount) -> Result<Payment, NotifyError> {
     let ledger = state::read(|s| s.config().ledger_canister_id);
-    let block = ledger_client::fetch_block(ledger, block_index)
+    let block = counted(ledger_client::fetch_block(ledger, block_index))
         .await
         .map_err(|e| NotifyError::Other {
             error_code: notify_error_code::FAILED_TO_FETCH_BLOCK,
@@ -141,37 +247,63 @@ async fn fetch_payment(block_index: u64, subaccount: &Subaccount) -> Result<Paym
     payment::read(&block, &expected).map_err(NotifyError::InvalidTransaction)
 }
 
-/// The payment into `beneficiary`'s subaccount, if its memo names this
-/// operation and its amount can pay for something; otherwise the call's
-/// answer: a refund for another memo, a final refusal for an amount below
-/// the fee, or (unfinished, so retryable) a failure to read the block.
-async fn checked_payment<T: Clone>(
-    in_flight: InFlight,
+/// A payment into `beneficiary`'s subaccount with this operation's memo,
+/// and the block marked for this call; otherwise the call's answer. The
+/// block is read and checked before it is marked: a request that the
+/// payment is not for changes nothing. A payment with a memo that means
+/// nothing here is refunded; one made for another operation is refused.
+async fn checked_payment(
+    block_index: u64,
     beneficiary: &Principal,
-    memo: u64,
-    memo_name: &str,
-    status: fn(Result<T, NotifyError>) -> NotificationStatus,
-) -> Result<(InFlight, Subaccount, Payment), Result<T, NotifyError>> {
+    operation: Operation,
+) -> Result<(InFlight, Subaccount, Payment), Result<NotificationStatus, NotifyError>> {
+    let (memo, memo_name) = match operation {
+        Operation::TopUp => (MEMO_TOP_UP, "TPUP"),
+        Operation::CreateCanister => (MEMO_CREATE_CANISTER, "CREA"),
+    };
     let subaccount = principal_to_subaccount(beneficiary);
-    let payment = fetch_payment(in_flight.block_index, &subaccount)
-        .await
-        .map_err(Err)?;
-    if payment.memo != Some(memo) {
-        let reason = format!("the memo is not {memo_name} ({memo:#x})");
-        return Err(refund(in_flight, subaccount, &payment, 0, reason, status).await);
+    let payment = fetch_payment(block_index, &subaccount).await.map_err(Err)?;
+    let meaningful = payment.memo.is_some_and(|m| MEANINGFUL_MEMOS.contains(&m));
+    if meaningful && payment.memo != Some(memo) {
+        return Err(Err(NotifyError::InvalidTransaction(format!(
+            "the payment's memo is not {memo_name} ({memo:#x}): it pays for another operation"
+        ))));
     }
-    if payment.amount_e8s < payment.fee_e8s {
-        let result = Err(NotifyError::InvalidTransaction(
+    if meaningful && payment.amount_e8s < payment.fee_e8s {
+        return Err(Err(NotifyError::InvalidTransaction(
             "the amount is below the ledger fee: it can be neither converted nor refunded".into(),
-        ));
-        in_flight.finish(status(result.clone()));
-        return Err(result);
+        )));
+    }
+    let in_flight = match begin(block_index).await {
+        Ok(in_flight) => in_flight,
+        // A refunded payment whose memo means nothing here answers its
+        // refund, whichever endpoint was notified, as the real CMC's.
+        Err(Ok(
+            NotificationStatus::NotifiedTopUp(Err(e))
+            | NotificationStatus::NotifiedCreateCanister(Err(e)),
+        )) if !meaningful => return Err(Err(e)),
+        Err(done) => return Err(done),
+    };
+    if !meaningful {
+        let reason = format!(
+            "the memo means no operation of the CMC (TPUP {MEMO_TOP_UP:#x}, \
+             CREA {MEMO_CREATE_CANISTER:#x})"
+        );
+        return Err(start_refund(in_flight, operation, subaccount, &payment, 0, reason).await);
     }
     Ok((in_flight, subaccount, payment))
 }
 
-/// Reserves the cycles under the hourly limit and mints them.
-fn mint(payment: &Payment) -> Result<u128, NotifyError> {
+fn refunded_status(operation: Operation, error: NotifyError) -> NotificationStatus {
+    match operation {
+        Operation::TopUp => NotificationStatus::NotifiedTopUp(Err(error)),
+        Operation::CreateCanister => NotificationStatus::NotifiedCreateCanister(Err(error)),
+    }
+}
+
+/// Cycles reserved under the hourly limit and minted, with the limiter's
+/// bucket they count in.
+fn mint(payment: &Payment) -> Result<(u128, u64), NotifyError> {
     let rate =
         state::read(|s| s.rates().map(|r| r.current.xdr_permyriad_per_icp)).ok_or_else(|| {
             NotifyError::Other {
@@ -181,112 +313,221 @@ fn mint(payment: &Payment) -> Result<u128, NotifyError> {
         })?;
     let cycles = cycles_for_e8s(payment.amount_e8s, rate);
     let limit = state::read(|s| s.config().cycles_limit_per_hour);
-    let now = time() / 1_000_000_000;
-    state::mutate(|s| s.limiter(|l| l.reserve(now, cycles, limit))).map_err(|used| {
-        NotifyError::Other {
+    let bucket = state::mutate(|s| s.limiter(|l| l.reserve(now_seconds(), cycles, limit)))
+        .map_err(|used| NotifyError::Other {
             error_code: notify_error_code::MINTING_LIMIT,
             error_message: format!(
                 "minting {cycles} cycles would exceed the limit of {limit} per hour \
                  ({used} minted in the last hour); the ICP stays, try again later"
             ),
-        }
-    })?;
+        })?;
     mint::mint_cycles(cycles);
-    Ok(cycles)
+    Ok((cycles, bucket))
 }
 
-/// Gives back cycles that were minted but came back from a failed call.
-fn unmint(cycles: u128) {
-    ic_cdk::api::cycles_burn(ic_cdk::api::msg_cycles_refunded());
-    state::mutate(|s| {
-        let _ = s.limiter(|l| {
-            l.release(cycles);
-            Ok(())
-        });
-    });
+/// Burns minted cycles that a failed call did not deliver, and gives them
+/// back to the hourly limit. A call that failed before it left kept all of
+/// them here; a rejected one brought back what `msg_cycles_refunded` says.
+fn unmint(cycles: u128, bucket: u64, failure: &CallFailed) {
+    let back = match failure {
+        CallFailed::CallRejected(_) => ic_cdk::api::msg_cycles_refunded(),
+        _ => cycles,
+    };
+    ic_cdk::api::cycles_burn(back);
+    state::mutate(|s| s.limiter(|l| l.release(bucket, cycles)));
 }
 
-/// Refunds a payment less the transfer fee and `extra_fees`, records the
-/// final status and burns what was kept.
-async fn refund<T: Clone>(
-    in_flight: InFlight,
+/// Decides a refund of the payment less the transfer fee and `extra_fees`
+/// fees (which are burned), records it, and sends it. A refund of nothing
+/// is final at once.
+async fn start_refund(
+    mut in_flight: InFlight,
+    operation: Operation,
     subaccount: Subaccount,
     payment: &Payment,
     extra_fees: u64,
     reason: String,
-    status: fn(Result<T, NotifyError>) -> NotificationStatus,
-) -> Result<T, NotifyError> {
+) -> Result<NotificationStatus, NotifyError> {
     let block_index = in_flight.block_index;
     let fee = payment.fee_e8s;
     let kept = (extra_fees * fee).min(payment.amount_e8s);
     let refund = payment.amount_e8s.saturating_sub(kept + fee);
-    let ledger = state::read(|s| s.config().ledger_canister_id);
-    let refund_block = if refund == 0 {
-        None
-    } else {
-        let sent = ledger_client::transfer(
-            ledger,
-            Some(subaccount),
-            payment.from,
-            refund,
-            fee,
-            block_index,
-        )
-        .await;
-        match sent {
-            Ok(Ok(index)) => Some(index),
-            Ok(Err(e)) => {
-                return Err(NotifyError::Other {
-                    error_code: notify_error_code::REFUND_FAILED,
-                    error_message: format!("the ledger refused the refund: {e:?}"),
-                });
-            }
-            Err(e) if e.clean => {
-                return Err(NotifyError::Other {
-                    error_code: notify_error_code::REFUND_FAILED,
-                    error_message: format!("the refund failed, try again: {}", e.message),
-                });
-            }
-            Err(e) => {
-                // The ledger may have refunded: never risk paying twice.
-                let result = Err(NotifyError::Other {
-                    error_code: notify_error_code::REFUND_FAILED,
-                    error_message: format!("the refund's outcome is unknown: {}", e.message),
-                });
-                in_flight.finish(status(result.clone()));
-                return result;
-            }
+    let now = time();
+    if refund == 0 {
+        let status = refunded_status(
+            operation,
+            NotifyError::Refunded {
+                reason,
+                block_index: None,
+            },
+        );
+        if payment.amount_e8s >= fee {
+            let left = PendingTransfer::burn(subaccount, payment.amount_e8s, now);
+            state::mutate(|s| s.add_pending_burn(block_index, left));
         }
-    };
-    let result = Err(NotifyError::Refunded {
-        reason,
-        block_index: refund_block,
-    });
-    let left = if refund == 0 {
-        payment.amount_e8s
-    } else {
-        kept
-    };
+        in_flight.finish(status.clone());
+        burn(block_index).await;
+        return Ok(status);
+    }
     state::mutate(|s| {
-        s.update_totals(|t| t.icp_refunded_e8s += refund);
-        if left >= fee && left > 0 {
-            s.add_pending_burn(
-                block_index,
-                PendingBurn {
-                    subaccount,
-                    amount_e8s: left,
-                },
-            );
+        s.add_refund(
+            block_index,
+            PendingTransfer {
+                subaccount,
+                amount_e8s: refund,
+                created_at_time: now,
+                unconfirmed_attempts: 0,
+                refund: Some(Refund {
+                    to: payment.from,
+                    fee_e8s: fee,
+                    reason,
+                    operation,
+                }),
+            },
+        );
+        if kept > 0 {
+            s.add_pending_burn(block_index, PendingTransfer::burn(subaccount, kept, now));
         }
     });
-    in_flight.finish(status(result.clone()));
+    // The block stays marked while the refund is pending.
+    in_flight.disarm();
+    let sent = send_refund(block_index).await;
     burn(block_index).await;
-    result
+    sent
 }
 
-thread_local! {
-    /// Burns with a call in flight; another attempt must wait for it.
-    static BURNING: RefCell<BTreeSet<u64>> = const { RefCell::new(BTreeSet::new()) };
+/// Sends the pending refund of `block_index`, if any: the block's final
+/// status once the ledger confirms it, else why it is still pending (it
+/// is retried with the same stamp, so it is made at most once).
+async fn send_refund(block_index: u64) -> Result<NotificationStatus, NotifyError> {
+    let Some(refund) = state::read(|s| s.refund(block_index)).and_then(|p| p.refund) else {
+        return match state::read(|s| s.status(block_index)) {
+            Some(NotificationStatus::Processing) | None => Err(NotifyError::Processing),
+            Some(status) => Ok(status),
+        };
+    };
+    let Some(_sending) = Sending::take(true, block_index) else {
+        return Err(NotifyError::Processing);
+    };
+    let sent = attempt(block_index, true).await;
+    match sent {
+        Ok(refund_block) => {
+            let status = refunded_status(
+                refund.operation,
+                NotifyError::Refunded {
+                    reason: refund.reason,
+                    block_index: Some(refund_block),
+                },
+            );
+            state::mutate(|s| s.refunded(block_index, status.clone()));
+            Ok(status)
+        }
+        Err(e) => Err(NotifyError::Other {
+            error_code: notify_error_code::REFUND_FAILED,
+            error_message: format!(
+                "the refund is not made yet ({e}); it is retried every {} minutes, \
+                 and notifying again retries it now",
+                RETRY_INTERVAL.as_secs() / 60
+            ),
+        }),
+    }
+}
+
+/// Changes the stamp and the unconfirmed attempts of a block's pending
+/// refund (`refund`) or burn, and answers the entry's transfer: from
+/// subaccount, to, amount, fee, stamp, unconfirmed attempts.
+fn update_entry(
+    block_index: u64,
+    refund: bool,
+    f: &dyn Fn(&mut u64, &mut u64),
+) -> Option<(Subaccount, AccountIdentifier, u64, u64, u64, u64)> {
+    state::mutate(|s| {
+        let mut p = if refund {
+            s.refund(block_index)?
+        } else {
+            s.pending_burn(block_index)?
+        };
+        f(&mut p.created_at_time, &mut p.unconfirmed_attempts);
+        let (to, fee) = match &p.refund {
+            Some(r) => (r.to, r.fee_e8s),
+            None => (s.config().minting_account_id, 0),
+        };
+        let entry = (
+            p.subaccount,
+            to,
+            p.amount_e8s,
+            fee,
+            p.created_at_time,
+            p.unconfirmed_attempts,
+        );
+        if refund {
+            s.add_refund(block_index, p);
+        } else {
+            s.add_pending_burn(block_index, p);
+        }
+        Some(entry)
+    })
+}
+
+/// One attempt at a block's pending refund (`refund`) or burn, sent with
+/// its stamp: the ledger's block index when it is done (now, or before:
+/// `TxDuplicate`). An attempt whose outcome is unknown is counted until a
+/// later answer settles it; a stamp too old for the ledger's deduplication
+/// is renewed only when no attempt is unconfirmed.
+async fn attempt(block_index: u64, refund: bool) -> Result<u64, String> {
+    let now = time();
+    let Some((subaccount, to, amount, fee, stamp, unconfirmed)) =
+        update_entry(block_index, refund, &|created_at, unconfirmed| {
+            if *created_at == 0 {
+                *created_at = now;
+            }
+            *unconfirmed += 1;
+        })
+    else {
+        return Err("nothing is pending".into());
+    };
+    let ledger = state::read(|s| s.config().ledger_canister_id);
+    let answer = counted(ledger_client::transfer(
+        ledger,
+        subaccount,
+        to,
+        amount,
+        fee,
+        block_index,
+        stamp,
+    ))
+    .await;
+    let now = time();
+    let settled = |renew: bool| {
+        update_entry(block_index, refund, &|created_at, unconfirmed| {
+            *unconfirmed = unconfirmed.saturating_sub(1);
+            if renew && *unconfirmed == 0 {
+                *created_at = now;
+            }
+        })
+    };
+    match answer {
+        Ok(Ok(index))
+        | Ok(Err(TransferError::TxDuplicate {
+            duplicate_of: index,
+        })) => Ok(index),
+        Ok(Err(e)) => {
+            // Not executed: the ledger said why. A stamp too old (or from
+            // the future) is renewed if no earlier attempt is unconfirmed.
+            let renew = unconfirmed == 1
+                && matches!(
+                    e,
+                    TransferError::TxTooOld { .. } | TransferError::TxCreatedInFuture
+                );
+            settled(renew);
+            Err(format!("the ledger refused it: {e:?}"))
+        }
+        Err(e) if !e.may_have_acted => {
+            settled(false);
+            Err(e.message)
+        }
+        Err(e) => Err(format!("outcome unknown: {}", e.message)),
+    }
 }
 
 /// Burns the ICP of a converted (or partly refunded) payment. A failed burn
@@ -295,76 +536,53 @@ async fn burn(block_index: u64) {
     let Some(pending) = state::read(|s| s.pending_burn(block_index)) else {
         return;
     };
-    if !BURNING.with(|b| b.borrow_mut().insert(block_index)) {
+    let Some(_sending) = Sending::take(false, block_index) else {
         return;
-    }
-    let (ledger, minting_account) = state::read(|s| {
-        let c = s.config();
-        (c.ledger_canister_id, c.minting_account_id)
-    });
-    let burned = ledger_client::transfer(
-        ledger,
-        Some(pending.subaccount),
-        minting_account,
-        pending.amount_e8s,
-        0,
-        block_index,
-    )
-    .await;
-    BURNING.with(|b| b.borrow_mut().remove(&block_index));
+    };
+    let burned = attempt(block_index, false).await;
     match burned {
-        Ok(Ok(_)) => state::mutate(|s| {
+        Ok(_) => state::mutate(|s| {
             s.remove_pending_burn(block_index);
             s.update_totals(|t| t.icp_burned_e8s += pending.amount_e8s);
         }),
-        Ok(Err(e)) => ic_cdk::api::debug_print(format!(
-            "burning {} e8s for block {block_index} was refused: {e:?}",
-            pending.amount_e8s
-        )),
         Err(e) => ic_cdk::api::debug_print(format!(
-            "burning for block {block_index} failed, will retry: {}",
-            e.message
+            "burning {} e8s for block {block_index} failed, will retry: {e}",
+            pending.amount_e8s
         )),
     }
 }
 
 #[update]
 async fn notify_top_up(arg: NotifyTopUpArg) -> NotifyTopUpResult {
-    let in_flight = match begin(arg.block_index) {
-        Ok(in_flight) => in_flight,
-        Err(done) => return done.and_then(NotificationStatus::top_up_result),
-    };
-    let status = NotificationStatus::NotifiedTopUp;
-    let (in_flight, subaccount, payment) =
-        match checked_payment(in_flight, &arg.canister_id, MEMO_TOP_UP, "TPUP", status).await {
+    let operation = Operation::TopUp;
+    let (mut in_flight, subaccount, payment) =
+        match checked_payment(arg.block_index, &arg.canister_id, operation).await {
             Ok(paid) => paid,
-            Err(answer) => return answer,
+            Err(done) => return done.and_then(NotificationStatus::top_up_result),
         };
-    let cycles = mint(&payment)?;
-    let deposit = Call::unbounded_wait(Principal::management_canister(), "deposit_cycles")
-        .with_arg(CanisterIdRecord {
-            canister_id: arg.canister_id,
-        })
-        .with_cycles(cycles)
-        .await;
+    let (cycles, bucket) = mint(&payment)?;
+    in_flight.disarm();
+    let deposit = counted(
+        Call::unbounded_wait(Principal::management_canister(), "deposit_cycles")
+            .with_arg(CanisterIdRecord {
+                canister_id: arg.canister_id,
+            })
+            .with_cycles(cycles),
+    )
+    .await;
     if let Err(e) = deposit {
-        unmint(cycles);
+        unmint(cycles, bucket, &e);
         let reason = format!("depositing cycles into {} failed: {e}", arg.canister_id);
-        return refund(
-            in_flight,
-            subaccount,
-            &payment,
-            TOP_UP_REFUND_EXTRA_FEES,
-            reason,
-            status,
-        )
-        .await;
+        let extra = TOP_UP_REFUND_EXTRA_FEES;
+        return start_refund(in_flight, operation, subaccount, &payment, extra, reason)
+            .await
+            .and_then(NotificationStatus::top_up_result);
     }
-    let result = Ok(Nat::from(cycles));
     converted(arg.block_index, subaccount, &payment, cycles, |t| {
         t.top_ups += 1
     });
-    in_flight.finish(status(result.clone()));
+    let result = Ok(Nat::from(cycles));
+    in_flight.finish(NotificationStatus::NotifiedTopUp(result.clone()));
     burn(arg.block_index).await;
     result
 }
@@ -384,10 +602,7 @@ fn converted(
         });
         s.add_pending_burn(
             block_index,
-            PendingBurn {
-                subaccount,
-                amount_e8s: payment.amount_e8s,
-            },
+            PendingTransfer::burn(subaccount, payment.amount_e8s, time()),
         );
     });
 }
@@ -400,20 +615,25 @@ fn settings_for(controller: Principal, settings: Option<CanisterSettings>) -> Ca
     settings
 }
 
-async fn create_with_cycles(settings: CanisterSettings, cycles: u128) -> Result<Principal, String> {
-    let response = Call::unbounded_wait(Principal::management_canister(), "create_canister")
-        .with_arg(CreateCanisterArgs {
-            settings: Some(settings),
-            sender_canister_version: Some(ic_cdk::api::canister_version()),
-        })
-        .with_cycles(cycles)
-        .await
-        .map_err(|e| e.to_string())?;
+async fn create_with_cycles(
+    settings: CanisterSettings,
+    cycles: u128,
+) -> Result<Principal, (String, Option<CallFailed>)> {
+    let response = counted(
+        Call::unbounded_wait(Principal::management_canister(), "create_canister")
+            .with_arg(CreateCanisterArgs {
+                settings: Some(settings),
+                sender_canister_version: Some(ic_cdk::api::canister_version()),
+            })
+            .with_cycles(cycles),
+    )
+    .await
+    .map_err(|e| (e.to_string(), Some(e)))?;
     // `record { canister_id : principal }`
     candid_reader::decode_first(&response, |c, ty| {
         c.field(ty, "canister_id", |c, ty| c.principal(ty))
     })
-    .map_err(|e| e.to_string())
+    .map_err(|e| (e.to_string(), None))
 }
 
 #[update]
@@ -424,70 +644,92 @@ async fn notify_create_canister(arg: NotifyCreateCanisterArg) -> NotifyCreateCan
             error_message: "only the controller named in the request may notify it".into(),
         });
     }
-    let in_flight = match begin(arg.block_index) {
-        Ok(in_flight) => in_flight,
-        Err(done) => return done.and_then(NotificationStatus::create_canister_result),
-    };
-    let status = NotificationStatus::NotifiedCreateCanister;
-    let (in_flight, subaccount, payment) = match checked_payment(
-        in_flight,
-        &arg.controller,
-        MEMO_CREATE_CANISTER,
-        "CREA",
-        status,
-    )
-    .await
-    {
-        Ok(paid) => paid,
-        Err(answer) => return answer,
-    };
-    let cycles = mint(&payment)?;
+    let operation = Operation::CreateCanister;
+    let (mut in_flight, subaccount, payment) =
+        match checked_payment(arg.block_index, &arg.controller, operation).await {
+            Ok(paid) => paid,
+            Err(done) => return done.and_then(NotificationStatus::create_canister_result),
+        };
+    let extra = CREATE_REFUND_EXTRA_FEES;
+    let rate = state::read(|s| s.rates().map(|r| r.current.xdr_permyriad_per_icp));
+    let buys = rate.map_or(0, |rate| cycles_for_e8s(payment.amount_e8s, rate));
+    if rate.is_some() && buys < CANISTER_CREATION_FEE_CYCLES {
+        let reason = format!(
+            "{} e8s buy {buys} cycles, fewer than the {CANISTER_CREATION_FEE_CYCLES} \
+             a canister's creation costs",
+            payment.amount_e8s
+        );
+        return start_refund(in_flight, operation, subaccount, &payment, extra, reason)
+            .await
+            .and_then(NotificationStatus::create_canister_result);
+    }
+    let (cycles, bucket) = mint(&payment)?;
+    in_flight.disarm();
     let created = create_with_cycles(settings_for(arg.controller, arg.settings), cycles).await;
     let canister_id = match created {
         Ok(id) => id,
-        Err(e) => {
-            unmint(cycles);
+        Err((e, None)) => {
+            // The management canister answered, but unreadably: a canister
+            // may exist. The block stays marked rather than be refunded.
+            return Err(NotifyError::Other {
+                error_code: notify_error_code::INTERNAL,
+                error_message: format!("the creation's outcome is unknown: {e}"),
+            });
+        }
+        Err((e, Some(failure))) => {
+            unmint(cycles, bucket, &failure);
             let reason = format!("creating the canister failed: {e}");
-            return refund(
-                in_flight,
-                subaccount,
-                &payment,
-                CREATE_REFUND_EXTRA_FEES,
-                reason,
-                status,
-            )
-            .await;
+            return start_refund(in_flight, operation, subaccount, &payment, extra, reason)
+                .await
+                .and_then(NotificationStatus::create_canister_result);
         }
     };
     let result = Ok(canister_id);
     converted(arg.block_index, subaccount, &payment, cycles, |t| {
         t.canisters_created += 1
     });
-    in_flight.finish(status(result.clone()));
+    in_flight.finish(NotificationStatus::NotifiedCreateCanister(result.clone()));
     burn(arg.block_index).await;
     result
 }
 
 /// Creates a canister paid with the cycles attached to this call; the
-/// caller becomes its controller unless the settings name others.
+/// caller becomes its controller unless the settings name others. Fewer
+/// cycles than a creation costs are refused, and none are taken.
 #[update]
 async fn create_canister(arg: CreateCanisterArg) -> CreateCanisterResult {
     let caller = msg_caller();
-    let cycles = ic_cdk::api::msg_cycles_accept(ic_cdk::api::msg_cycles_available());
+    let available = ic_cdk::api::msg_cycles_available();
+    if available < CANISTER_CREATION_FEE_CYCLES {
+        return Err(CreateCanisterError::Refunded {
+            refund_amount: Nat::from(available),
+            create_error: format!(
+                "Insufficient cycles attached: creating a canister costs \
+                 {CANISTER_CREATION_FEE_CYCLES} cycles."
+            ),
+        });
+    }
+    let cycles = ic_cdk::api::msg_cycles_accept(available);
     match create_with_cycles(settings_for(caller, arg.settings), cycles).await {
         Ok(id) => {
             state::mutate(|s| s.update_totals(|t| t.canisters_created += 1));
             Ok(id)
         }
-        Err(e) => {
-            // The cycles came back to this canister: return them to the caller.
-            let back = ic_cdk::api::msg_cycles_refunded();
-            let returned = Call::unbounded_wait(Principal::management_canister(), "deposit_cycles")
-                .with_arg(CanisterIdRecord {
-                    canister_id: caller,
-                })
-                .with_cycles(back)
-                .await;
+        Err((e, failure)) => {
+            // What came back to this canister goes back to the caller.
+            let back = match failure {
+                Some(CallFailed::CallRejected(_)) => ic_cdk::api::msg_cycles_refunded(),
+                Some(_) => cycles,
+                None => 0,
+            };
+            let returned = counted(
+                Call::unbounded_wait(Principal::management_canister(), "deposit_cycles")
+                    .with_arg(CanisterIdRecord {
+                        canister_id: caller,
+                    })
+                    .with_cycles(back),
+            )
+            .await;
             let refund_amount = if returned.is_ok() { back } else { 0 };
             Err(CreateCanisterError::Refunded {
                 refund_amount: Nat::from(refund_amount),
@@ -499,8 +741,9 @@ async fn create_canister(arg: CreateCanisterArg) -> CreateCanisterResult {
 
 // ---- Rates ----
 
-/// NNS function 10: only governance may set the rate; it must be positive
-/// and newer than the current one.
+/// NNS function 10: only governance may set the rate; it must be positive,
+/// newer than the current one and at most a day ahead of the later of the
+/// clock and the current rate.
 #[update]
 fn set_icp_xdr_conversion_rate(payload: UpdateIcpXdrConversionRatePayload) -> Result<(), String> {
     let governance = state::read(|s| s.config().governance_canister_id);
@@ -509,12 +752,11 @@ fn set_icp_xdr_conversion_rate(payload: UpdateIcpXdrConversionRatePayload) -> Re
             "only the governance canister ({governance}) may set the ICP/XDR rate"
         ));
     }
-    state::mutate(|s| {
-        s.set_rate(nns_api::cmc::IcpXdrConversionRate {
-            timestamp_seconds: payload.timestamp_seconds,
-            xdr_permyriad_per_icp: payload.xdr_permyriad_per_icp,
-        })
-    })?;
+    let rate = nns_api::cmc::IcpXdrConversionRate {
+        timestamp_seconds: payload.timestamp_seconds,
+        xdr_permyriad_per_icp: payload.xdr_permyriad_per_icp,
+    };
+    state::mutate(|s| s.set_rate(rate, now_seconds()))?;
     certify_rates();
     Ok(())
 }
@@ -595,6 +837,11 @@ fn http_request(request: HttpRequest) -> HttpResponse {
             "cmc_pending_burns",
             "Payments whose ICP is still to be burned.",
             s.pending_burn_count() as f64,
+        )
+        .gauge(
+            "cmc_pending_refunds",
+            "Refunds decided and not yet confirmed by the ledger.",
+            s.refund_count() as f64,
         );
         if let Some(rates) = s.rates() {
             m.gauge(

@@ -44,9 +44,10 @@ impl Limiter {
         self.buckets.iter().map(|(_, c)| c).sum()
     }
 
-    /// Counts `cycles` if they fit under `limit`; otherwise answers what the
-    /// hour has used so far.
-    pub fn reserve(&mut self, now_seconds: u64, cycles: u128, limit: u128) -> Result<(), u128> {
+    /// Counts `cycles` if they fit under `limit` and answers the bucket
+    /// (minute) they count in; otherwise answers what the hour has used so
+    /// far.
+    pub fn reserve(&mut self, now_seconds: u64, cycles: u128, limit: u128) -> Result<u64, u128> {
         let used = self.used(now_seconds);
         if used.saturating_add(cycles) > limit {
             return Err(used);
@@ -56,16 +57,14 @@ impl Limiter {
             Some((m, c)) if *m == minute => *c += cycles,
             _ => self.buckets.push_back((minute, cycles)),
         }
-        Ok(())
+        Ok(minute)
     }
 
-    /// Gives back cycles reserved but not minted after all.
-    pub fn release(&mut self, cycles: u128) {
-        let mut left = cycles;
-        for (_, c) in self.buckets.iter_mut().rev() {
-            let taken = left.min(*c);
-            *c -= taken;
-            left -= taken;
+    /// Gives back cycles reserved in `minute` but not minted after all;
+    /// nothing if that minute has left the window (it no longer counts).
+    pub fn release(&mut self, minute: u64, cycles: u128) {
+        if let Some((_, c)) = self.buckets.iter_mut().find(|(m, _)| *m == minute) {
+            *c = c.saturating_sub(cycles);
         }
     }
 }
@@ -96,10 +95,25 @@ mod tests {
         limiter.reserve(1_800, 40, 100).unwrap();
         assert_eq!(limiter.reserve(1_900, 1, 100), Err(100));
         // An hour after the first mint, its cycles no longer count.
-        limiter.reserve(3_600, 60, 100).unwrap();
+        let minute = limiter.reserve(3_600, 60, 100).unwrap();
         assert_eq!(limiter.used(3_600), 100);
-        limiter.release(30);
+        limiter.release(minute, 30);
         assert_eq!(limiter.used(3_600), 70);
         assert_eq!(limiter.used(10_000), 0);
+    }
+
+    #[test]
+    fn a_release_gives_back_to_the_minute_reserved() {
+        let mut limiter = Limiter::default();
+        let early = limiter.reserve(0, 50, 100).unwrap();
+        limiter.reserve(1_800, 40, 100).unwrap();
+        // The early reservation is released: the later minute keeps its 40,
+        // which still count when the early minute leaves the window.
+        limiter.release(early, 50);
+        assert_eq!(limiter.used(1_800), 40);
+        assert_eq!(limiter.used(3_600), 40);
+        // A minute already out of the window releases nothing.
+        limiter.release(early, 50);
+        assert_eq!(limiter.used(3_600), 40);
     }
 }

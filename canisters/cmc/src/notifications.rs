@@ -20,6 +20,8 @@ pub enum Begin {
     /// The block is now marked `Processing` for this call.
     Started,
     Processing,
+    /// Decided as a refund that the ledger has not confirmed yet.
+    Refunding,
     Finished(NotificationStatus),
     TooOld {
         last_purged: u64,

@@ -9,6 +9,10 @@ use nns_api::cmc::{
 use std::collections::BTreeMap;
 
 const SECONDS_PER_DAY: u64 = 24 * 60 * 60;
+/// How far a new rate's timestamp may run ahead of the later of the clock
+/// and the current rate's: a rate stamped far in the future would make
+/// every later rate "older" and freeze the rate.
+pub const MAX_RATE_LEAD_SECONDS: u64 = SECONDS_PER_DAY;
 /// The average covers this many days, as the real CMC's.
 pub const AVERAGE_DAYS: u64 = 30;
 
@@ -44,6 +48,20 @@ impl ReadCandid for Rates {
     }
 }
 
+fn check(rate: IcpXdrConversionRate, reference_seconds: u64) -> Result<(), String> {
+    if rate.xdr_permyriad_per_icp == 0 {
+        return Err("the rate must be positive".into());
+    }
+    let latest = reference_seconds.saturating_add(MAX_RATE_LEAD_SECONDS);
+    if rate.timestamp_seconds > latest {
+        return Err(format!(
+            "the rate's timestamp {} is more than a day ahead ({latest} at the latest)",
+            rate.timestamp_seconds
+        ));
+    }
+    Ok(())
+}
+
 pub fn read_rate(c: &mut Cursor, ty: Type) -> candid_reader::Result<IcpXdrConversionRate> {
     const TIMESTAMP: u32 = candid_reader::field("timestamp_seconds");
     const PERMYRIAD: u32 = candid_reader::field("xdr_permyriad_per_icp");
@@ -72,11 +90,17 @@ impl Rates {
         rates
     }
 
-    /// Accepts a positive rate observed after the current one.
-    pub fn set(&mut self, rate: IcpXdrConversionRate) -> Result<(), String> {
-        if rate.xdr_permyriad_per_icp == 0 {
-            return Err("the rate must be positive".into());
-        }
+    /// The first rate set by governance (none was installed): positive
+    /// and not far ahead of the clock.
+    pub fn first(rate: IcpXdrConversionRate, now_seconds: u64) -> Result<Self, String> {
+        check(rate, now_seconds)?;
+        Ok(Self::new(rate))
+    }
+
+    /// Accepts a positive rate observed after the current one, and no more
+    /// than a day ahead of the later of the clock and the current rate.
+    pub fn set(&mut self, rate: IcpXdrConversionRate, now_seconds: u64) -> Result<(), String> {
+        check(rate, now_seconds.max(self.current.timestamp_seconds))?;
         if rate.timestamp_seconds <= self.current.timestamp_seconds {
             return Err(format!(
                 "the rate's timestamp {} is not newer than the current rate's {}",
@@ -141,7 +165,7 @@ mod tests {
     fn reads_back_as_candid_wrote_it() {
         let mut rates = Rates::new(rate(0, 35_000));
         for day in 1..40 {
-            rates.set(rate(day, 30_000 + day)).unwrap();
+            rates.set(rate(day, 30_000 + day), NOW).unwrap();
         }
         for value in [None, Some(Rates::new(rate(3, 1))), Some(rates)] {
             let bytes = candid::encode_one(&value).unwrap();
@@ -150,27 +174,47 @@ mod tests {
         }
     }
 
+    /// Later than every rate below: the clock bounds none of them.
+    const NOW: u64 = 1_000 * SECONDS_PER_DAY;
+
     #[test]
     fn only_newer_positive_rates_are_accepted() {
         let mut rates = Rates::new(rate(10, 40_000));
-        assert!(rates.set(rate(10, 0)).is_err());
-        assert!(rates.set(rate(9, 30_000)).is_err());
-        assert!(rates.set(rate(10, 30_000)).is_err(), "same timestamp");
-        rates.set(rate(11, 30_000)).unwrap();
+        assert!(rates.set(rate(11, 0), NOW).is_err());
+        assert!(rates.set(rate(9, 30_000), NOW).is_err());
+        assert!(rates.set(rate(10, 30_000), NOW).is_err(), "same timestamp");
+        rates.set(rate(11, 30_000), NOW).unwrap();
         assert_eq!(rates.current, rate(11, 30_000));
+        assert!(Rates::first(rate(1, 0), NOW).is_err(), "a zero first rate");
+        assert_eq!(Rates::first(rate(1, 5), NOW).unwrap().current, rate(1, 5));
+    }
+
+    #[test]
+    fn a_rate_far_ahead_of_the_clock_is_refused() {
+        let now = 100 * SECONDS_PER_DAY + 100;
+        let mut rates = Rates::new(rate(99, 40_000));
+        for far in [rate(102, 30_000), rate(u64::MAX / SECONDS_PER_DAY, 30_000)] {
+            assert!(rates.set(far, now).is_err(), "{far:?}");
+            assert!(Rates::first(far, now).is_err(), "{far:?}");
+        }
+        // Up to a day ahead of the clock is accepted, and a day ahead of
+        // the current rate when that is later than the clock.
+        rates.set(rate(101, 30_000), now).unwrap();
+        rates.set(rate(102, 31_000), now).unwrap();
+        assert!(rates.set(rate(104, 32_000), now).is_err());
     }
 
     #[test]
     fn the_average_covers_the_last_thirty_days() {
         let mut rates = Rates::new(rate(100, 10_000));
-        rates.set(rate(101, 20_000)).unwrap();
+        rates.set(rate(101, 20_000), NOW).unwrap();
         assert_eq!(rates.average().xdr_permyriad_per_icp, 15_000);
         // A later rate on the same day replaces that day's.
         let mut later = rate(101, 40_000);
         later.timestamp_seconds += 1;
-        rates.set(later).unwrap();
+        rates.set(later, NOW).unwrap();
         assert_eq!(rates.average().xdr_permyriad_per_icp, 25_000);
-        rates.set(rate(130, 70_000)).unwrap();
+        rates.set(rate(130, 70_000), NOW).unwrap();
         // Day 100 fell out of the window (days 101..=130 remain).
         assert_eq!(rates.average().xdr_permyriad_per_icp, 55_000);
         assert_eq!(rates.average().timestamp_seconds, 130 * SECONDS_PER_DAY);

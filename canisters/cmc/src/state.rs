@@ -9,7 +9,8 @@
 //! ├── 2  rates          StableCell  current rate and daily history (30 days)
 //! ├── 3  totals         StableCell  cycles minted, ICP burned, purge horizon
 //! ├── 4  limiter        StableCell  cycles minted per minute, last hour
-//! └── 5  pending burns  BTreeMap    block index → ICP still to burn
+//! ├── 5  pending burns  BTreeMap    block index → ICP still to burn
+//! └── 6  refunds        BTreeMap    block index → refund still to send
 //! ```
 
 use crate::config::Config;
@@ -20,8 +21,8 @@ use candid::{CandidType, Deserialize};
 use canister_common::StoredCandid;
 use canister_common::candid_reader::{self, Cursor, ReadCandid, Type, field, required};
 use ic_stable_structures::memory_manager::{MemoryId, MemoryManager, VirtualMemory};
-use ic_stable_structures::{DefaultMemoryImpl, Memory, StableBTreeMap, StableCell};
-use nns_api::Subaccount;
+use ic_stable_structures::{DefaultMemoryImpl, Memory, StableBTreeMap, StableCell, Storable};
+use nns_api::{AccountIdentifier, Subaccount};
 use std::cell::RefCell;
 
 /// Notifications remembered; older ones are purged and become too old.
@@ -44,12 +45,66 @@ pub struct Totals {
     pub last_purged_notification: u64,
 }
 
-/// ICP left in one of the CMC's subaccounts that must still be burned
-/// (the burn call failed; it is retried).
-#[derive(CandidType, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
-pub struct PendingBurn {
+/// A transfer out of one of the CMC's subaccounts that must happen once:
+/// a burn of ICP converted into cycles (or of fees kept), or a refund.
+///
+/// Every attempt sends the same transaction — memo the block index,
+/// `created_at_time` fixed when the transfer was recorded — so that the
+/// ledger answers a repeat with `TxDuplicate` instead of moving the ICP
+/// twice out of a subaccount that may hold other payments.
+#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct PendingTransfer {
     pub subaccount: Subaccount,
     pub amount_e8s: u64,
+    /// Nanoseconds; 0 for a burn recorded before stamps existed.
+    pub created_at_time: u64,
+    /// Attempts whose outcome is unknown: while there are any, a stamp
+    /// that grew too old for the ledger's deduplication is not renewed.
+    pub unconfirmed_attempts: u64,
+    /// `None` for a burn (to the minting account, fee 0).
+    pub refund: Option<Refund>,
+}
+
+/// Where a refund goes, and what the notification answers once it is made.
+#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct Refund {
+    pub to: AccountIdentifier,
+    pub fee_e8s: u64,
+    pub reason: String,
+    pub operation: Operation,
+}
+
+impl PendingTransfer {
+    pub fn burn(subaccount: Subaccount, amount_e8s: u64, now_nanos: u64) -> Self {
+        Self {
+            subaccount,
+            amount_e8s,
+            created_at_time: now_nanos,
+            unconfirmed_attempts: 0,
+            refund: None,
+        }
+    }
+}
+
+/// What a payment was notified for.
+#[derive(CandidType, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Operation {
+    TopUp,
+    CreateCanister,
+}
+
+impl ReadCandid for Operation {
+    fn read(c: &mut Cursor, ty: Type) -> candid_reader::Result<Self> {
+        const TOP_UP: u32 = field("TopUp");
+        const CREATE: u32 = field("CreateCanister");
+        let (case, ty) = c.variant(ty)?;
+        c.skip(ty)?;
+        match case {
+            TOP_UP => Ok(Operation::TopUp),
+            CREATE => Ok(Operation::CreateCanister),
+            _ => candid_reader::unexpected("unknown operation"),
+        }
+    }
 }
 
 impl ReadCandid for Totals {
@@ -77,28 +132,68 @@ impl ReadCandid for Totals {
     }
 }
 
-impl ReadCandid for PendingBurn {
+impl ReadCandid for PendingTransfer {
     fn read(c: &mut Cursor, ty: Type) -> candid_reader::Result<Self> {
         const SUBACCOUNT: u32 = field("subaccount");
         const AMOUNT: u32 = field("amount_e8s");
-        let (mut subaccount, mut amount_e8s) = (None, None);
+        const CREATED_AT: u32 = field("created_at_time");
+        const UNCONFIRMED: u32 = field("unconfirmed_attempts");
+        const REFUND: u32 = field("refund");
+        let (mut subaccount, mut amount_e8s, mut refund) = (None, None, None);
+        let (mut created_at_time, mut unconfirmed_attempts) = (0, 0);
         c.record(ty, |c, hash, ty| {
             match hash {
                 SUBACCOUNT => {
-                    let bytes = c.blob(ty)?;
                     subaccount = Some(
-                        <[u8; 32]>::try_from(bytes)
+                        <[u8; 32]>::try_from(c.blob(ty)?)
                             .or_else(|_| candid_reader::unexpected("a subaccount is 32 bytes"))?,
-                    );
+                    )
                 }
                 AMOUNT => amount_e8s = Some(c.nat64(ty)?),
+                CREATED_AT => created_at_time = c.nat64(ty)?,
+                UNCONFIRMED => unconfirmed_attempts = c.nat64(ty)?,
+                REFUND => refund = c.opt(ty, Refund::read)?,
                 _ => c.skip(ty)?,
             }
             Ok(())
         })?;
-        Ok(PendingBurn {
+        Ok(PendingTransfer {
             subaccount: required(subaccount, "subaccount")?,
             amount_e8s: required(amount_e8s, "amount_e8s")?,
+            created_at_time,
+            unconfirmed_attempts,
+            refund,
+        })
+    }
+}
+
+impl ReadCandid for Refund {
+    fn read(c: &mut Cursor, ty: Type) -> candid_reader::Result<Self> {
+        const TO: u32 = field("to");
+        const FEE: u32 = field("fee_e8s");
+        const REASON: u32 = field("reason");
+        const OPERATION: u32 = field("operation");
+        let (mut to, mut fee, mut reason, mut operation) = (None, None, None, None);
+        c.record(ty, |c, hash, ty| {
+            match hash {
+                TO => {
+                    to =
+                        Some(AccountIdentifier::from_slice(c.blob(ty)?).or_else(|e| {
+                            candid_reader::unexpected(&format!("refund account: {e}"))
+                        })?)
+                }
+                FEE => fee = Some(c.nat64(ty)?),
+                REASON => reason = Some(c.text(ty)?.to_string()),
+                OPERATION => operation = Some(Operation::read(c, ty)?),
+                _ => c.skip(ty)?,
+            }
+            Ok(())
+        })?;
+        Ok(Refund {
+            to: required(to, "to")?,
+            fee_e8s: required(fee, "fee_e8s")?,
+            reason: required(reason, "reason")?,
+            operation: required(operation, "operation")?,
         })
     }
 }
@@ -110,7 +205,8 @@ pub struct Cmc<D: Memory> {
     rates: StableCell<StoredCandid<Option<Rates>>, VM<D>>,
     totals: StableCell<StoredCandid<Totals>, VM<D>>,
     limiter: StableCell<StoredCandid<Limiter>, VM<D>>,
-    pending_burns: StableBTreeMap<u64, StoredCandid<PendingBurn>, VM<D>>,
+    pending_burns: StableBTreeMap<u64, StoredCandid<PendingTransfer>, VM<D>>,
+    refunds: StableBTreeMap<u64, StoredCandid<PendingTransfer>, VM<D>>,
 }
 
 impl<D: Memory> Cmc<D> {
@@ -123,6 +219,7 @@ impl<D: Memory> Cmc<D> {
             totals: StableCell::init(memory(3), StoredCandid(Totals::default())),
             limiter: StableCell::init(memory(4), StoredCandid(Limiter::default())),
             pending_burns: StableBTreeMap::init(memory(5)),
+            refunds: StableBTreeMap::init(memory(6)),
         }
     }
 
@@ -156,16 +253,21 @@ impl<D: Memory> Cmc<D> {
         self.rates.get().0.as_ref()
     }
 
-    pub fn set_rate(&mut self, rate: nns_api::cmc::IcpXdrConversionRate) -> Result<(), String> {
-        let mut rates = match self.rates() {
-            Some(rates) => rates.clone(),
-            None => {
-                let rates = Rates::new(rate);
-                self.rates.set(StoredCandid(Some(rates)));
-                return Ok(());
+    /// A rate from governance: positive, newer than the current one and
+    /// not far ahead of the clock (see [`Rates::set`]).
+    pub fn set_rate(
+        &mut self,
+        rate: nns_api::cmc::IcpXdrConversionRate,
+        now_seconds: u64,
+    ) -> Result<(), String> {
+        let rates = match self.rates() {
+            Some(rates) => {
+                let mut rates = rates.clone();
+                rates.set(rate, now_seconds)?;
+                rates
             }
+            None => Rates::first(rate, now_seconds)?,
         };
-        rates.set(rate)?;
         self.rates.set(StoredCandid(Some(rates)));
         Ok(())
     }
@@ -187,6 +289,9 @@ impl<D: Memory> Cmc<D> {
             return Begin::TooOld { last_purged };
         }
         match self.notifications.get(&block_index).map(|c| c.0) {
+            Some(NotificationStatus::Processing) if self.refunds.contains_key(&block_index) => {
+                Begin::Refunding
+            }
             Some(NotificationStatus::Processing) => Begin::Processing,
             Some(status) => Begin::Finished(status),
             None => {
@@ -202,10 +307,12 @@ impl<D: Memory> Cmc<D> {
         self.notifications.insert(block_index, StoredCandid(status));
     }
 
-    /// Forgets an unfinished block, so that a later notify can retry it.
+    /// Forgets an unfinished block, so that a later notify can retry it;
+    /// never one whose refund is under way.
     pub fn abandon(&mut self, block_index: u64) {
         if let Some(StoredCandid(NotificationStatus::Processing)) =
             self.notifications.get(&block_index)
+            && !self.refunds.contains_key(&block_index)
         {
             self.notifications.remove(&block_index);
         }
@@ -235,17 +342,14 @@ impl<D: Memory> Cmc<D> {
         }
     }
 
-    pub fn limiter(
-        &mut self,
-        f: impl FnOnce(&mut Limiter) -> Result<(), u128>,
-    ) -> Result<(), u128> {
+    pub fn limiter<R>(&mut self, f: impl FnOnce(&mut Limiter) -> R) -> R {
         let mut limiter = self.limiter.get().0.clone();
         let result = f(&mut limiter);
         self.limiter.set(StoredCandid(limiter));
         result
     }
 
-    pub fn add_pending_burn(&mut self, block_index: u64, burn: PendingBurn) {
+    pub fn add_pending_burn(&mut self, block_index: u64, burn: PendingTransfer) {
         self.pending_burns.insert(block_index, StoredCandid(burn));
     }
 
@@ -253,7 +357,7 @@ impl<D: Memory> Cmc<D> {
         self.pending_burns.remove(&block_index);
     }
 
-    pub fn pending_burn(&self, block_index: u64) -> Option<PendingBurn> {
+    pub fn pending_burn(&self, block_index: u64) -> Option<PendingTransfer> {
         self.pending_burns.get(&block_index).map(|c| c.0)
     }
 
@@ -261,16 +365,55 @@ impl<D: Memory> Cmc<D> {
         self.pending_burns.len()
     }
 
-    pub fn pending_burns(&self, max: usize) -> Vec<(u64, PendingBurn)> {
-        self.pending_burns
-            .iter()
-            .take(max)
-            .map(|e| {
-                let (k, v) = e.into_pair();
-                (k, v.0)
-            })
-            .collect()
+    /// Up to `max` blocks with a burn pending, from block `from` on and
+    /// then from the first: successive calls go round all of them.
+    pub fn pending_burns_from(&self, from: u64, max: usize) -> Vec<u64> {
+        round_robin(&self.pending_burns, from, max)
     }
+
+    /// `refund.refund` is `Some`.
+    pub fn add_refund(&mut self, block_index: u64, refund: PendingTransfer) {
+        self.refunds.insert(block_index, StoredCandid(refund));
+    }
+
+    pub fn refund(&self, block_index: u64) -> Option<PendingTransfer> {
+        self.refunds.get(&block_index).map(|c| c.0)
+    }
+
+    /// Records a refund the ledger made: the block's final status, its
+    /// totals, the pending entry gone.
+    pub fn refunded(&mut self, block_index: u64, status: NotificationStatus) {
+        if let Some(refund) = self.refund(block_index) {
+            self.refunds.remove(&block_index);
+            self.update_totals(|t| t.icp_refunded_e8s += refund.amount_e8s);
+            self.finish(block_index, status);
+        }
+    }
+
+    pub fn refund_count(&self) -> u64 {
+        self.refunds.len()
+    }
+
+    pub fn refunds_from(&self, from: u64, max: usize) -> Vec<u64> {
+        round_robin(&self.refunds, from, max)
+    }
+}
+
+fn round_robin<V: Storable, M: Memory>(
+    map: &StableBTreeMap<u64, V, M>,
+    from: u64,
+    max: usize,
+) -> Vec<u64> {
+    use std::ops::Bound::{Excluded, Included, Unbounded};
+    let mut keys: Vec<u64> = map
+        .keys_range((Included(from), Unbounded))
+        .take(max)
+        .collect();
+    if keys.len() < max {
+        let more = max - keys.len();
+        keys.extend(map.keys_range((Unbounded, Excluded(from))).take(more));
+    }
+    keys
 }
 
 thread_local! {
@@ -305,12 +448,41 @@ mod tests {
         };
         let bytes = candid::encode_one(&totals).unwrap();
         assert_eq!(decode_first(&bytes, Totals::read), Ok(totals));
-        let burn = PendingBurn {
+        let burn = PendingTransfer {
             subaccount: [9; 32],
             amount_e8s: 123_456,
+            created_at_time: u64::MAX,
+            unconfirmed_attempts: 2,
+            refund: None,
         };
-        let bytes = candid::encode_one(burn).unwrap();
-        assert_eq!(decode_first(&bytes, PendingBurn::read), Ok(burn));
+        let refund = PendingTransfer {
+            refund: Some(Refund {
+                to: AccountIdentifier::new(&candid::Principal::anonymous(), None),
+                fee_e8s: 10_000,
+                reason: "no such canister".into(),
+                operation: Operation::CreateCanister,
+            }),
+            ..burn.clone()
+        };
+        for pending in [burn, refund] {
+            let bytes = candid::encode_one(&pending).unwrap();
+            assert_eq!(decode_first(&bytes, PendingTransfer::read), Ok(pending));
+        }
+        // A burn stored before stamps existed reads with none.
+        #[derive(candid::CandidType)]
+        struct OldBurn {
+            subaccount: Vec<u8>,
+            amount_e8s: u64,
+        }
+        let old = candid::encode_one(OldBurn {
+            subaccount: vec![1; 32],
+            amount_e8s: 5,
+        })
+        .unwrap();
+        assert_eq!(
+            decode_first(&old, PendingTransfer::read),
+            Ok(PendingTransfer::burn([1; 32], 5, 0))
+        );
     }
 
     fn cmc() -> Cmc<DefaultMemoryImpl> {

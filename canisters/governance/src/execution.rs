@@ -263,18 +263,18 @@ async fn perform(id: u64, body: ProposalBody) -> Result<()> {
                 Some(2) => CanisterInstallMode::Reinstall,
                 _ => CanisterInstallMode::Upgrade(None),
             };
+            let canister_id = code.canister_id.ok_or_else(|| invalid("no canister"))?;
             let args = InstallCodeArgs {
                 mode,
-                canister_id: code.canister_id.ok_or_else(|| invalid("no canister"))?,
+                canister_id,
                 wasm_module: wasm_module.into_vec(),
                 arg: arg.into_vec(),
                 sender_canister_version: None,
             };
-            Call::unbounded_wait(Principal::management_canister(), "install_code")
-                .with_arg(args)
+            let stop = !code.skip_stopping_before_installing.unwrap_or(false);
+            install_stopped(canister_id, args, stop)
                 .await
-                .map_err(|e| external(format!("install_code failed: {e}")))?;
-            Ok(())
+                .map_err(external)
         }
         Some(Action::RewardNodeProvider(r)) => {
             let Some(RewardMode::RewardToAccount(a)) = r.reward_mode else {
@@ -294,5 +294,46 @@ async fn perform(id: u64, body: ProposalBody) -> Result<()> {
                 .await
                 .map(|_| ())
         }
+    }
+}
+
+/// As the NNS root does by default: stops the canister (so that no call is
+/// in flight when its code changes), installs, and starts it again —
+/// whatever the install's outcome, and after a failed stop too.
+async fn install_stopped(
+    canister_id: Principal,
+    args: ic_management_canister_types::InstallCodeArgs,
+    stop: bool,
+) -> std::result::Result<(), String> {
+    use ic_management_canister_types::CanisterIdRecord;
+    let management = |method: &'static str| {
+        Call::unbounded_wait(Principal::management_canister(), method)
+            .with_arg(CanisterIdRecord { canister_id })
+    };
+    let stopped = if stop {
+        management("stop_canister").await.map(|_| ())
+    } else {
+        Ok(())
+    };
+    let installed = match stopped {
+        Ok(()) => Call::unbounded_wait(Principal::management_canister(), "install_code")
+            .with_arg(args)
+            .await
+            .map(|_| ())
+            .map_err(|e| format!("install_code failed: {e}")),
+        Err(e) => Err(format!("stopping {canister_id} failed: {e}")),
+    };
+    let started = if stop {
+        management("start_canister")
+            .await
+            .map(|_| ())
+            .map_err(|e| format!("starting {canister_id} again failed: {e}"))
+    } else {
+        Ok(())
+    };
+    match (installed, started) {
+        (Ok(()), started) => started,
+        (Err(e), Ok(())) => Err(e),
+        (Err(e), Err(s)) => Err(format!("{e}; {s}")),
     }
 }

@@ -4,7 +4,7 @@
 
 use candid::{Decode, Encode, Nat, Principal};
 use icrc_ledger_types::icrc1::account::Account;
-use integration_tests::env::{Backend, TestEnv, query_candid, update_candid_as};
+use integration_tests::env::{Backend, MessageId, TestEnv, query_candid, update_candid_as};
 use integration_tests::{
     certified_icp_xdr_rate, install_cmc, install_ledger, on_both_backends, wasm_gz_path,
 };
@@ -30,6 +30,14 @@ on_both_backends!(
     should_take_rates_only_from_governance_and_convert_at_the_new_rate,
     should_stop_at_the_hourly_minting_limit_without_losing_the_icp,
     should_retry_a_failed_burn_until_the_icp_is_burned,
+    should_not_let_a_request_for_another_target_hold_a_payment,
+    should_refuse_payments_made_for_another_operation_without_refunding,
+    should_refuse_to_create_a_canister_for_less_than_the_creation_fee,
+    should_refund_a_creation_paid_below_the_creation_fee,
+    should_make_a_refund_that_failed_once_the_ledger_is_back,
+    should_refuse_an_upgrade_while_a_notification_is_in_flight,
+    should_not_burn_twice_when_upgraded_during_a_burn,
+    should_refuse_rates_far_in_the_future_and_zero_first_rates,
 );
 
 const FEE: u64 = 10_000;
@@ -402,10 +410,10 @@ fn set_rate(
 
 fn should_take_rates_only_from_governance_and_convert_at_the_new_rate(backend: Backend) {
     let mut env = setup(backend);
-    assert!(set_rate(&mut env, user(1), 1_800_000_000, 50_000).is_err());
+    assert!(set_rate(&mut env, user(1), 1_700_000_600, 50_000).is_err());
     assert!(set_rate(&mut env, GOVERNANCE_CANISTER_ID, 1_600_000_000, 50_000).is_err());
-    assert!(set_rate(&mut env, GOVERNANCE_CANISTER_ID, 1_800_000_000, 0).is_err());
-    set_rate(&mut env, GOVERNANCE_CANISTER_ID, 1_800_000_000, 50_000).unwrap();
+    assert!(set_rate(&mut env, GOVERNANCE_CANISTER_ID, 1_700_000_600, 0).is_err());
+    set_rate(&mut env, GOVERNANCE_CANISTER_ID, 1_700_000_600, 50_000).unwrap();
     // The rate is certified (see `certified_icp_xdr_rate`).
     assert_eq!(
         certified_icp_xdr_rate(&mut env.pic).xdr_permyriad_per_icp,
@@ -489,4 +497,362 @@ fn should_retry_a_failed_burn_until_the_icp_is_burned(backend: Backend) {
     assert_eq!(env.cmc_subaccount_balance(app), 0);
     assert_eq!(env.supply(), supply - E8S_PER_ICP);
     assert_eq!(env.pic.cycle_balance(app), cycles_before + expected);
+}
+
+/// Submits a notification without running it.
+fn submit_top_up(env: &mut Env, caller: Principal, block: u64, canister: Principal) -> MessageId {
+    let arg = Encode!(&NotifyTopUpArg {
+        block_index: block,
+        canister_id: canister,
+    })
+    .unwrap();
+    env.pic
+        .submit_call(CYCLES_MINTING_CANISTER_ID, caller, "notify_top_up", arg)
+        .unwrap()
+}
+
+fn top_up_answer(env: &mut Env, id: MessageId) -> Result<Nat, NotifyError> {
+    let reply = env.pic.await_call(id).unwrap();
+    Decode!(&reply, Result<Nat, NotifyError>).unwrap()
+}
+
+/// A notify for another canister is refused before it marks the block, so
+/// it cannot make the owner's notify answer `Processing`.
+fn should_not_let_a_request_for_another_target_hold_a_payment(backend: Backend) {
+    let mut env = setup(backend);
+    let app = env.app;
+    let other = env.pic.create_canister();
+    let block = env.pay(user(1), app, E8S_PER_ICP, MEMO_TOP_UP);
+    let wrong = submit_top_up(&mut env, user(2), block, other);
+    env.pic.tick();
+    let right = submit_top_up(&mut env, user(1), block, app);
+    assert!(matches!(
+        top_up_answer(&mut env, wrong),
+        Err(NotifyError::InvalidTransaction(_))
+    ));
+    assert_eq!(
+        top_up_answer(&mut env, right),
+        Ok(Nat::from(cycles_for_e8s(E8S_PER_ICP, RATE)))
+    );
+}
+
+/// As the real CMC: a payment made for another operation (a TPUP payment
+/// notified as a creation, or a CREA one as a top-up) is refused and stays
+/// for the request it was made for; only a memo that means nothing here is
+/// refunded.
+fn should_refuse_payments_made_for_another_operation_without_refunding(backend: Backend) {
+    let mut env = setup(backend);
+    let controller = user(2);
+    let block = env.pay(user(1), controller, 3 * E8S_PER_ICP, MEMO_CREATE_CANISTER);
+    let before = env.balance(user(1));
+    // Anyone may notify a top-up, here of the controller's principal.
+    let answer = env.notify_top_up(user(3), block, controller);
+    assert!(
+        matches!(answer, Err(NotifyError::InvalidTransaction(_))),
+        "{answer:?}"
+    );
+    assert_eq!(env.balance(user(1)), before, "nothing was refunded");
+    let arg = NotifyCreateCanisterArg {
+        block_index: block,
+        controller,
+        subnet_type: None,
+        subnet_selection: None,
+        settings: None,
+    };
+    let (created,): (Result<Principal, NotifyError>,) = update_candid_as(
+        &mut env.pic,
+        CYCLES_MINTING_CANISTER_ID,
+        controller,
+        "notify_create_canister",
+        (arg,),
+    )
+    .unwrap();
+    assert!(env.pic.canister_exists(created.unwrap()));
+}
+
+/// `create_canister` takes no call without the cycles a creation costs:
+/// an ingress message (anonymous or not) carries none.
+fn should_refuse_to_create_a_canister_for_less_than_the_creation_fee(backend: Backend) {
+    let mut env = setup(backend);
+    let arg = nns_api::cmc::CreateCanisterArg {
+        settings: None,
+        subnet_type: None,
+        subnet_selection: None,
+    };
+    for caller in [Principal::anonymous(), user(1)] {
+        let (r,): (nns_api::cmc::CreateCanisterResult,) = update_candid_as(
+            &mut env.pic,
+            CYCLES_MINTING_CANISTER_ID,
+            caller,
+            "create_canister",
+            (arg.clone(),),
+        )
+        .unwrap();
+        match r {
+            Err(nns_api::cmc::CreateCanisterError::Refunded {
+                refund_amount,
+                create_error,
+            }) => {
+                assert_eq!(refund_amount, Nat::from(0u8));
+                assert!(
+                    create_error.contains("Insufficient cycles"),
+                    "{create_error}"
+                );
+            }
+            Ok(id) => panic!("{caller} created {id} for nothing"),
+        }
+    }
+}
+
+/// A payment that buys fewer cycles than a creation costs is refunded
+/// less the fee and 4 fees kept, as the real CMC's failed creation is.
+fn should_refund_a_creation_paid_below_the_creation_fee(backend: Backend) {
+    let mut env = setup(backend);
+    let controller = user(2);
+    // 0.1 ICP buys 350 billion cycles; a creation costs 500 billion.
+    let paid = E8S_PER_ICP / 10;
+    let block = env.pay(controller, controller, paid, MEMO_CREATE_CANISTER);
+    let before = env.balance(controller);
+    let supply = env.supply();
+    let arg = NotifyCreateCanisterArg {
+        block_index: block,
+        controller,
+        subnet_type: None,
+        subnet_selection: None,
+        settings: None,
+    };
+    let (created,): (Result<Principal, NotifyError>,) = update_candid_as(
+        &mut env.pic,
+        CYCLES_MINTING_CANISTER_ID,
+        controller,
+        "notify_create_canister",
+        (arg,),
+    )
+    .unwrap();
+    assert!(
+        matches!(
+            created,
+            Err(NotifyError::Refunded {
+                block_index: Some(_),
+                ..
+            })
+        ),
+        "{created:?}"
+    );
+    assert_eq!(env.balance(controller), before + paid - 5 * FEE);
+    assert_eq!(env.supply(), supply - 5 * FEE);
+    assert_eq!(env.cmc_subaccount_balance(controller), 0);
+    assert_eq!(env.total_cycles_minted(), 0);
+    // Dust cannot pay for anything: refused, and it stays.
+    let dust = env.pay(controller, controller, FEE - 1, MEMO_CREATE_CANISTER);
+    let arg = NotifyCreateCanisterArg {
+        block_index: dust,
+        controller,
+        subnet_type: None,
+        subnet_selection: None,
+        settings: None,
+    };
+    let (created,): (Result<Principal, NotifyError>,) = update_candid_as(
+        &mut env.pic,
+        CYCLES_MINTING_CANISTER_ID,
+        controller,
+        "notify_create_canister",
+        (arg,),
+    )
+    .unwrap();
+    assert!(
+        matches!(created, Err(NotifyError::InvalidTransaction(_))),
+        "{created:?}"
+    );
+    assert_eq!(env.total_cycles_minted(), 0);
+}
+
+/// The ledger stops after the CMC decided to refund a failed top-up and
+/// before the refund reaches it: the refund is not lost but made once the
+/// ledger is back (by the timer, and by the next notify), exactly once.
+fn should_make_a_refund_that_failed_once_the_ledger_is_back(backend: Backend) {
+    let missing = Principal::from_slice(&[0xde, 0xad, 2, 1]);
+    // Find the round at which the refund is on its way to the ledger.
+    for rounds in 1..12 {
+        let mut env = setup(backend);
+        let block = env.pay(user(1), missing, E8S_PER_ICP, MEMO_TOP_UP);
+        let before = env.balance(user(1));
+        let supply = env.supply();
+        let notify = submit_top_up(&mut env, user(1), block, missing);
+        for _ in 0..rounds {
+            env.pic.tick();
+        }
+        env.pic.stop_canister(LEDGER_CANISTER_ID, None).unwrap();
+        let answer = top_up_answer(&mut env, notify);
+        env.pic.start_canister(LEDGER_CANISTER_ID, None).unwrap();
+        let refund_failed = matches!(
+            &answer,
+            Err(NotifyError::Other { error_code, .. })
+                if *error_code == notify_error_code::REFUND_FAILED
+        );
+        if !refund_failed {
+            continue;
+        }
+        assert_eq!(env.balance(user(1)), before, "not refunded yet");
+        // The timer makes it.
+        env.pic.advance_time(std::time::Duration::from_secs(600));
+        for _ in 0..10 {
+            env.pic.tick();
+        }
+        assert_eq!(env.balance(user(1)), before + E8S_PER_ICP - 3 * FEE);
+        assert_eq!(env.supply(), supply - 3 * FEE);
+        assert_eq!(env.cmc_subaccount_balance(missing), 0);
+        // The notify now answers the refund, and nothing moves again.
+        let answer = env.notify_top_up(user(1), block, missing);
+        assert!(
+            matches!(
+                answer,
+                Err(NotifyError::Refunded {
+                    block_index: Some(_),
+                    ..
+                })
+            ),
+            "{answer:?}"
+        );
+        env.pic.advance_time(std::time::Duration::from_secs(600));
+        for _ in 0..10 {
+            env.pic.tick();
+        }
+        assert_eq!(env.balance(user(1)), before + E8S_PER_ICP - 3 * FEE);
+        return;
+    }
+    panic!("the ledger never stopped while the refund was on its way");
+}
+
+/// An upgrade while the CMC awaits the ledger would leave the block
+/// `Processing` for ever (the reply finds no callback): it is refused, and
+/// the notification completes; stopped first, the CMC upgrades.
+fn should_refuse_an_upgrade_while_a_notification_is_in_flight(backend: Backend) {
+    let mut env = setup(backend);
+    let app = env.app;
+    let block = env.pay(user(1), app, E8S_PER_ICP, MEMO_TOP_UP);
+    let notify = submit_top_up(&mut env, user(1), block, app);
+    env.pic.tick();
+    let upgraded = env.pic.upgrade_canister(
+        CYCLES_MINTING_CANISTER_ID,
+        cmc_wasm(),
+        Encode!(&None::<CyclesCanisterInitPayload>).unwrap(),
+        None,
+    );
+    assert!(upgraded.is_err(), "upgraded with a call in flight");
+    let expected = Ok(Nat::from(cycles_for_e8s(E8S_PER_ICP, RATE)));
+    assert_eq!(top_up_answer(&mut env, notify), expected);
+    assert_eq!(env.notify_top_up(user(1), block, app), expected);
+    // Stopped, it has nothing in flight.
+    let notify = submit_top_up(&mut env, user(1), block, app);
+    env.pic.tick();
+    env.pic
+        .stop_canister(CYCLES_MINTING_CANISTER_ID, None)
+        .unwrap();
+    env.pic
+        .upgrade_canister(
+            CYCLES_MINTING_CANISTER_ID,
+            cmc_wasm(),
+            Encode!(&None::<CyclesCanisterInitPayload>).unwrap(),
+            None,
+        )
+        .unwrap();
+    env.pic
+        .start_canister(CYCLES_MINTING_CANISTER_ID, None)
+        .unwrap();
+    assert_eq!(top_up_answer(&mut env, notify), expected);
+}
+
+/// Two payments wait in one subaccount; the CMC is upgraded while the
+/// first one's burn is on its way. The burn is made once: the second
+/// payment's ICP is still there for its own notification.
+fn should_not_burn_twice_when_upgraded_during_a_burn(backend: Backend) {
+    let mut env = setup(backend);
+    let app = env.app;
+    let cycles_before = env.pic.cycle_balance(app);
+    let first = env.pay(user(1), app, E8S_PER_ICP, MEMO_TOP_UP);
+    let second = env.pay(user(2), app, E8S_PER_ICP, MEMO_TOP_UP);
+    let supply = env.supply();
+    let notify = submit_top_up(&mut env, user(1), first, app);
+    let mut rounds = 0;
+    while env.pic.cycle_balance(app) == cycles_before {
+        env.pic.tick();
+        rounds += 1;
+        assert!(rounds < 20, "the deposit never happened");
+    }
+    // The CMC takes the deposit's reply and sends the burn; while that is
+    // on its way, upgrade (refused or not), then let time pass.
+    env.pic.tick();
+    let _ = env.pic.upgrade_canister(
+        CYCLES_MINTING_CANISTER_ID,
+        cmc_wasm(),
+        Encode!(&None::<CyclesCanisterInitPayload>).unwrap(),
+        None,
+    );
+    let _ = env.pic.await_call(notify);
+    env.pic.advance_time(std::time::Duration::from_secs(600));
+    for _ in 0..10 {
+        env.pic.tick();
+    }
+    assert_eq!(env.cmc_subaccount_balance(app), E8S_PER_ICP, "one burn");
+    let expected = cycles_for_e8s(E8S_PER_ICP, RATE);
+    assert_eq!(
+        env.notify_top_up(user(2), second, app),
+        Ok(Nat::from(expected))
+    );
+    env.pic.advance_time(std::time::Duration::from_secs(600));
+    for _ in 0..10 {
+        env.pic.tick();
+    }
+    assert_eq!(env.cmc_subaccount_balance(app), 0);
+    assert_eq!(env.supply(), supply - 2 * E8S_PER_ICP);
+    assert_eq!(env.pic.cycle_balance(app), cycles_before + 2 * expected);
+    let metrics = integration_tests::metrics(&mut env.pic, CYCLES_MINTING_CANISTER_ID);
+    assert_eq!(metrics["cmc_pending_burns"], 0.0);
+}
+
+/// A rate stamped far in the future would make every later rate "older"
+/// and freeze the rate: refused. So is a zero rate, also as the first.
+fn should_refuse_rates_far_in_the_future_and_zero_first_rates(backend: Backend) {
+    let mut env = setup(backend);
+    let now = env.pic.get_time().as_nanos_since_unix_epoch() / 1_000_000_000;
+    // The installed rate is stamped 1 700 000 000, after the clock.
+    let current = 1_700_000_000u64.max(now);
+    assert!(set_rate(&mut env, GOVERNANCE_CANISTER_ID, u64::MAX, 50_000).is_err());
+    assert!(
+        set_rate(
+            &mut env,
+            GOVERNANCE_CANISTER_ID,
+            current + 2 * 86_400,
+            50_000
+        )
+        .is_err()
+    );
+    set_rate(&mut env, GOVERNANCE_CANISTER_ID, current + 3_600, 50_000).unwrap();
+    assert_eq!(
+        certified_icp_xdr_rate(&mut env.pic).xdr_permyriad_per_icp,
+        50_000
+    );
+
+    // A CMC installed without a rate takes its first from governance.
+    let mut pic = TestEnv::new(backend);
+    install_ledger(&mut pic, []);
+    pic.create_canister_with_id(
+        None,
+        Some(integration_tests::nns_controlled()),
+        CYCLES_MINTING_CANISTER_ID,
+    )
+    .unwrap();
+    pic.install_canister(
+        CYCLES_MINTING_CANISTER_ID,
+        cmc_wasm(),
+        Encode!(&None::<CyclesCanisterInitPayload>).unwrap(),
+        None,
+    );
+    let app = pic.create_canister();
+    let mut env = Env { pic, app };
+    let now = env.pic.get_time().as_nanos_since_unix_epoch() / 1_000_000_000;
+    assert!(set_rate(&mut env, GOVERNANCE_CANISTER_ID, now, 0).is_err());
+    assert!(set_rate(&mut env, GOVERNANCE_CANISTER_ID, u64::MAX, 40_000).is_err());
+    set_rate(&mut env, GOVERNANCE_CANISTER_ID, now, 40_000).unwrap();
 }

@@ -3,8 +3,11 @@
 //! instead of once per file, which saves CI minutes and gigabytes of disk.
 
 mod api_crate;
+mod app_access;
 mod canisters;
 mod cmc;
+mod cmc_model;
+mod cmc_upgrade;
 mod deploy_configs;
 mod economy;
 mod governance;
