@@ -8,6 +8,7 @@ mod cmc;
 mod deploy_configs;
 mod economy;
 mod governance;
+mod governance_model;
 mod icrc1_acceptance;
 mod ledger;
 mod proposals;
