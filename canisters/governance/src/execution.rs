@@ -16,8 +16,6 @@ use nns_api::governance::{
 };
 use serde_bytes::ByteBuf;
 use sha2::{Digest, Sha256};
-use std::cell::RefCell;
-use std::collections::BTreeSet;
 
 type Result<T> = std::result::Result<T, GovernanceError>;
 
@@ -170,12 +168,6 @@ pub fn validate_economics(e: &NetworkEconomics) -> Result<()> {
     Ok(())
 }
 
-thread_local! {
-    /// Proposals being executed: each runs once even if the timer and a
-    /// vote both find it adopted.
-    static EXECUTING: RefCell<BTreeSet<u64>> = const { RefCell::new(BTreeSet::new()) };
-}
-
 /// Decides the proposals whose deadline has passed, executes every
 /// adopted one not yet executed, distributes the day's rewards and forgets
 /// the oldest proposals beyond `max_proposals_to_keep_per_topic`.
@@ -213,22 +205,30 @@ pub async fn distribute_rewards() {
     }
 }
 
-/// Executes adopted proposal `id` and records the outcome.
+/// Executes adopted proposal `id`, if its execution has not begun, and
+/// records the outcome. The start is committed before the first await, so a
+/// proposal executes at most once whatever votes, timers and upgrades come
+/// in between.
 pub async fn execute(id: u64) {
-    if !EXECUTING.with(|e| e.borrow_mut().insert(id)) {
-        return;
-    }
-    struct Done(u64);
-    impl Drop for Done {
-        fn drop(&mut self) {
-            EXECUTING.with(|e| e.borrow_mut().remove(&self.0));
-        }
-    }
-    let _done = Done(id);
-    let Some(body) = state::read(|g| g.proposals.body(id)) else {
+    let Some(body) = state::mutate(|g| g.start_execution(id)) else {
         return;
     };
+    /// Records the execution as failed if it never ends: its future is
+    /// dropped when a callback traps.
+    struct Unfinished(Option<u64>);
+    impl Drop for Unfinished {
+        fn drop(&mut self) {
+            if let Some(id) = self.0 {
+                let now = crate::manage::now_seconds();
+                state::mutate(|g| {
+                    g.record_execution(id, Err(crate::proposals::execution_interrupted()), now)
+                });
+            }
+        }
+    }
+    let mut unfinished = Unfinished(Some(id));
     let result = perform(id, body).await;
+    unfinished.0 = None;
     state::mutate(|g| g.record_execution(id, result, crate::manage::now_seconds()));
 }
 

@@ -27,7 +27,7 @@ use ic_stable_structures::{Memory, StableBTreeMap, StableCell};
 use nns_api::AccountIdentifier;
 use nns_api::governance::{ErrorType, GovernanceError, NetworkEconomics};
 use sha2::{Digest, Sha256};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Maturity can be disbursed from one ICP on, as on the NNS.
 pub const MINIMUM_MATURITY_DISBURSEMENT_E8S: u64 = 100_000_000;
@@ -164,6 +164,8 @@ pub struct Memories<M> {
     pub by_principal: M,
     pub principal_counts: M,
     pub principal_counting: M,
+    pub unstake: M,
+    pub unstake_indexing: M,
     pub due: M,
     pub next_neuron_id: M,
     pub proposals: ProposalMemories<M>,
@@ -180,6 +182,7 @@ impl<M: Memory> Governance<M> {
                 memories.by_principal,
                 memories.principal_counts,
                 memories.principal_counting,
+                (memories.unstake, memories.unstake_indexing),
             ),
             proposals: Proposals::init(memories.proposals),
             rewards: Rewards::init(memories.latest_reward_event, memories.reward_distribution),
@@ -329,6 +332,13 @@ impl<M: Memory> Governance<M> {
         if balance_e8s < minimum {
             if read.is_claim {
                 self.neurons.remove(read.neuron_id)?;
+            } else {
+                // The ledger is the truth: a stake it no longer holds must
+                // not keep voting, even if what is left is too little for a
+                // neuron.
+                self.neurons.update(read.neuron_id, |n| {
+                    n.cached_neuron_stake_e8s = n.cached_neuron_stake_e8s.min(balance_e8s);
+                })?;
             }
             return Err(error(
                 ErrorType::InsufficientFunds,
@@ -432,7 +442,17 @@ impl<M: Memory> Governance<M> {
                 format!("no topic {topic}"),
             ));
         }
-        if let Some(missing) = followees.iter().find(|f| self.neurons.get(**f).is_none()) {
+        // The cap first: a long list costs nothing before it is refused.
+        if followees.len() > crate::neuron::MAX_FOLLOWEES_PER_TOPIC {
+            return Err(error(
+                ErrorType::InvalidCommand,
+                format!(
+                    "at most {} followees per topic",
+                    crate::neuron::MAX_FOLLOWEES_PER_TOPIC
+                ),
+            ));
+        }
+        if let Some(missing) = followees.iter().find(|f| !self.neurons.contains(**f)) {
             return Err(error(
                 ErrorType::NotFound,
                 format!("cannot follow neuron {missing}: there is no such neuron"),
@@ -454,6 +474,21 @@ impl<M: Memory> Governance<M> {
         self.neurons.update(id, |n| *n = changed)?;
         self.index_following(id, topic, &old, &followees);
         Ok(())
+    }
+
+    /// Enters a new neuron's followees (copied from its parent) in the
+    /// follower index, so that it votes by following as its parent does.
+    fn index_all_following(&mut self, id: u64, followees: &BTreeMap<i32, Vec<u64>>) {
+        for (topic, list) in followees {
+            self.index_following(id, *topic, &[], list);
+        }
+    }
+
+    /// Takes a removed neuron's followees out of the follower index.
+    fn unindex_all_following(&mut self, id: u64, followees: &BTreeMap<i32, Vec<u64>>) {
+        for (topic, list) in followees {
+            self.index_following(id, *topic, list, &[]);
+        }
     }
 
     pub fn refresh_voting_power(&mut self, caller: &Principal, id: u64, now: u64) -> Result<()> {
@@ -534,6 +569,7 @@ impl<M: Memory> Governance<M> {
         child.followees = parent.followees.clone();
         child.hot_keys = parent.hot_keys.clone();
         self.neurons.insert(child)?;
+        self.index_all_following(child_id, &parent.followees);
         self.neurons
             .update(id, |n| n.maturity_e8s_equivalent -= amount)?;
         self.due.insert((spawn_at, child_id), ());
@@ -573,6 +609,12 @@ impl<M: Memory> Governance<M> {
             owner: *caller,
             subaccount: None,
         });
+        if destination_account(&destination) == self.minting_account() {
+            return Err(error(
+                ErrorType::InvalidCommand,
+                "maturity cannot be disbursed to the minting account",
+            ));
+        }
         let finalize_at = now + MATURITY_DISBURSEMENT_DELAY_SECONDS;
         self.neurons.update(id, |n| {
             n.maturity_e8s_equivalent -= amount;
@@ -585,6 +627,33 @@ impl<M: Memory> Governance<M> {
         })?;
         self.due.insert((finalize_at, id), ());
         Ok(amount)
+    }
+
+    /// As on the NNS, the staked maturity of up to `limit` dissolved
+    /// neurons becomes maturity again, which spawning and disbursing reach.
+    /// Returns the neurons changed.
+    pub fn unstake_maturity_of_dissolved_neurons(&mut self, now: u64, limit: usize) -> Vec<u64> {
+        let mut unstaked = vec![];
+        for id in self.neurons.ready_to_unstake(now, limit) {
+            // A command in flight may still give back what it took.
+            if self.is_locked(id) {
+                continue;
+            }
+            let _ = self.neurons.update(id, |n| {
+                if n.is_dissolved(now) && !n.is_spawning() {
+                    n.maturity_e8s_equivalent += n.staked_maturity_e8s_equivalent;
+                    n.staked_maturity_e8s_equivalent = 0;
+                    unstaked.push(id);
+                }
+            });
+        }
+        unstaked
+    }
+
+    /// One step of entering the neurons of an older store in the unstake
+    /// index; `true` while some remain.
+    pub fn index_unstake_some(&mut self) -> bool {
+        self.neurons.index_unstake_some()
     }
 
     // ----- disburse -----------------------------------------------------
@@ -727,6 +796,7 @@ impl<M: Memory> Governance<M> {
         child.voting_power_refreshed_timestamp_seconds =
             parent.voting_power_refreshed_timestamp_seconds;
         self.neurons.insert(child)?;
+        self.index_all_following(child_id, &parent.followees);
         self.lock(id)?;
         self.lock(child_id)?;
         self.neurons.update(id, |n| {
@@ -750,7 +820,9 @@ impl<M: Memory> Governance<M> {
     }
 
     pub fn undo_split(&mut self, plan: &SplitPlan) {
-        let _ = self.neurons.remove(plan.child_id);
+        if let Ok(child) = self.neurons.remove(plan.child_id) {
+            self.unindex_all_following(plan.child_id, &child.followees);
+        }
         let _ = self.neurons.update(plan.parent_id, |n| {
             n.cached_neuron_stake_e8s += plan.stake_taken;
             n.maturity_e8s_equivalent += plan.maturity_taken;
@@ -897,24 +969,23 @@ impl<M: Memory> Governance<M> {
 
     // ----- spawns and maturity disbursements coming due ------------------
 
-    /// Takes up to `limit` mints that are due at `now`, committing each as
-    /// done and locking its neuron; `undo_maturity_mint` reverts one whose
-    /// mint failed. Locked neurons are left for a later round.
-    pub fn take_due_mints(&mut self, now: u64, limit: usize) -> Vec<MaturityMint> {
-        let due: Vec<(u64, u64)> = self
-            .due
-            .keys_range(..=(now, u64::MAX))
-            .filter(|(_, id)| !self.locked.contains(id))
-            .take(limit)
-            .collect();
-        let mut mints = vec![];
-        for key in due {
-            self.due.remove(&key);
+    /// Takes the next mint due at `now`, committing it (and it alone) as
+    /// done and locking its neuron; `undo_maturity_mint` reverts it if the
+    /// mint fails. Each mint is taken just before it is sent, so a run cut
+    /// short leaves the others due. Locked neurons are left for a later
+    /// round. A disbursement to the minting account (which the ledger
+    /// refuses to mint to) is finalised by giving the maturity back.
+    pub fn take_next_due_mint(&mut self, now: u64) -> Option<MaturityMint> {
+        loop {
+            let key = self
+                .due
+                .keys_range(..=(now, u64::MAX))
+                .find(|(_, id)| !self.locked.contains(id))?;
             let id = key.1;
             let Some(neuron) = self.neurons.get(id) else {
+                self.due.remove(&key);
                 continue;
             };
-            let account = self.neuron_account(&neuron.subaccount);
             if neuron.spawn_at_timestamp_seconds.is_some_and(|t| t <= now) {
                 let amount = neuron.maturity_e8s_equivalent;
                 let _ = self.neurons.update(id, |n| {
@@ -922,42 +993,64 @@ impl<M: Memory> Governance<M> {
                     n.maturity_e8s_equivalent = 0;
                     n.spawn_at_timestamp_seconds = None;
                 });
+                self.done_with_due(key, now);
                 self.locked.insert(id);
-                mints.push(MaturityMint::Spawn {
+                return Some(MaturityMint::Spawn {
                     neuron_id: id,
                     mint: Transfer {
                         from_subaccount: None,
-                        to: account,
+                        to: self.neuron_account(&neuron.subaccount),
                         amount_e8s: amount,
                         fee_e8s: 0,
                     },
                 });
             }
-            let (ready, later): (Vec<_>, Vec<_>) = neuron
+            let Some(at) = neuron
                 .maturity_disbursements
                 .iter()
-                .partition(|d| d.finalize_at_seconds <= now);
-            if ready.is_empty() {
+                .position(|d| d.finalize_at_seconds <= now)
+            else {
+                self.due.remove(&key);
+                continue;
+            };
+            let disbursement = neuron.maturity_disbursements[at];
+            let to = destination_account(&disbursement.destination);
+            let to_minting_account = to == self.minting_account();
+            let _ = self.neurons.update(id, |n| {
+                n.maturity_disbursements.remove(at);
+                if to_minting_account {
+                    n.maturity_e8s_equivalent += disbursement.amount_e8s;
+                }
+            });
+            self.done_with_due(key, now);
+            if to_minting_account {
                 continue;
             }
-            let _ = self
-                .neurons
-                .update(id, |n| n.maturity_disbursements = later.clone());
             self.locked.insert(id);
-            for disbursement in ready {
-                mints.push(MaturityMint::Disbursement {
-                    neuron_id: id,
-                    disbursement,
-                    mint: Transfer {
-                        from_subaccount: None,
-                        to: destination_account(&disbursement.destination),
-                        amount_e8s: disbursement.amount_e8s,
-                        fee_e8s: 0,
-                    },
-                });
-            }
+            return Some(MaturityMint::Disbursement {
+                neuron_id: id,
+                disbursement,
+                mint: Transfer {
+                    from_subaccount: None,
+                    to,
+                    amount_e8s: disbursement.amount_e8s,
+                    fee_e8s: 0,
+                },
+            });
         }
-        mints
+    }
+
+    /// Drops a due entry once its neuron has nothing more due by `now`.
+    fn done_with_due(&mut self, key: (u64, u64), now: u64) {
+        let more = self.neurons.get(key.1).is_some_and(|n| {
+            n.spawn_at_timestamp_seconds.is_some_and(|t| t <= now)
+                || n.maturity_disbursements
+                    .iter()
+                    .any(|d| d.finalize_at_seconds <= now)
+        });
+        if !more {
+            self.due.remove(&key);
+        }
     }
 
     /// A due mint failed: the neuron is as before and the mint is retried.
@@ -1067,6 +1160,8 @@ impl Governance<ic_stable_structures::VectorMemory> {
                 by_principal: m(),
                 principal_counts: m(),
                 principal_counting: m(),
+                unstake: m(),
+                unstake_indexing: m(),
                 due: m(),
                 next_neuron_id: m(),
                 proposals: ProposalMemories {

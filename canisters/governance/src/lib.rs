@@ -38,6 +38,12 @@ const MATURITY_TIMER_INTERVAL: Duration = Duration::from_secs(60);
 /// whose execution failed to start are executed).
 const PROPOSAL_TIMER_INTERVAL: Duration = Duration::from_secs(60);
 
+/// How often the staked maturity of dissolved neurons is made maturity
+/// again, as on the NNS.
+const UNSTAKE_TIMER_INTERVAL: Duration = Duration::from_secs(60);
+/// Neurons unstaked per run, as on the NNS.
+const MAX_NEURONS_TO_UNSTAKE: usize = 100;
+
 nns_api::embed_candid_metadata!("../../../candid/governance.did", b"(GovernanceArg)");
 
 #[init]
@@ -52,6 +58,9 @@ fn init(arg: GovernanceArg) {
 
 #[post_upgrade]
 fn post_upgrade() {
+    // No message of the old code runs on: an execution it began and did
+    // not end is over.
+    state::mutate(|g| g.fail_interrupted_executions(now_seconds()));
     start_timers();
     if !state::read(|g| g.neurons().counts_complete()) {
         ic_cdk_timers::set_timer(Duration::ZERO, count_neuron_index());
@@ -67,8 +76,22 @@ async fn count_neuron_index() {
     }
 }
 
+/// Bounded work per message: one step of indexing an older store, then up
+/// to [`MAX_NEURONS_TO_UNSTAKE`] neurons.
+async fn unstake_maturity_of_dissolved_neurons() {
+    let now = now_seconds();
+    state::mutate(|g| {
+        g.index_unstake_some();
+        g.unstake_maturity_of_dissolved_neurons(now, MAX_NEURONS_TO_UNSTAKE);
+    });
+}
+
 fn start_timers() {
     ic_cdk_timers::set_timer_interval(MATURITY_TIMER_INTERVAL, manage::mint_due_maturity);
+    ic_cdk_timers::set_timer_interval(
+        UNSTAKE_TIMER_INTERVAL,
+        unstake_maturity_of_dissolved_neurons,
+    );
     ic_cdk_timers::set_timer_interval(PROPOSAL_TIMER_INTERVAL, execution::process_proposals);
 }
 
@@ -143,11 +166,12 @@ fn list_neurons(request: ListNeurons) -> ListNeuronsResponse {
     state::read(|g| views::list_neurons(g, &msg_caller(), &request, &economics, now_seconds()))
 }
 
-/// The ids of the neurons the caller controls or holds a hot key of.
+/// The ids of the neurons the caller controls or holds a hot key of
+/// (bounded: see [`views::MAX_NEURON_IDS`]).
 #[query]
 fn get_neuron_ids() -> Vec<u64> {
     let caller = msg_caller();
-    state::read(|g| g.neurons().all_ids_of(&caller, true))
+    state::read(|g| views::neuron_ids(g, &caller))
 }
 
 fn neuron_by_id_or_subaccount(by: NeuronIdOrSubaccount) -> Result<u64, GovernanceError> {

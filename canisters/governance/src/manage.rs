@@ -5,7 +5,7 @@
 //! a callback traps (the lock guard is dropped by the call's cleanup).
 
 use crate::governance::Governance;
-use crate::governance::{BalanceRead, MaturityMint, Transfer};
+use crate::governance::{BalanceRead, Transfer};
 use crate::neuron::Destination;
 use crate::state::{self, Memory};
 use candid::Principal;
@@ -317,9 +317,10 @@ pub async fn manage_neuron(caller: Principal, mut request: ManageNeuronRequest) 
     }
 }
 
-/// An adopted proposal is executed in a message of its own, right away.
+/// An adopted proposal is executed in a message of its own, right away,
+/// unless its execution has begun already.
 fn execute_if_adopted(id: u64, outcome: crate::proposals::Outcome) {
-    if outcome == crate::proposals::Outcome::Adopted {
+    if outcome == crate::proposals::Outcome::Adopted && state::read(|g| g.awaits_execution(id)) {
         ic_cdk_timers::set_timer(std::time::Duration::ZERO, crate::execution::execute(id));
     }
 }
@@ -361,7 +362,8 @@ thread_local! {
     static MINTING: Cell<bool> = const { Cell::new(false) };
 }
 
-/// Mints the spawns and maturity disbursements that are due, one at a time.
+/// Mints the spawns and maturity disbursements that are due, one at a time,
+/// each taken (and committed) just before it is sent.
 pub async fn mint_due_maturity() {
     if MINTING.with(|m| m.replace(true)) {
         return;
@@ -373,12 +375,12 @@ pub async fn mint_due_maturity() {
         }
     }
     let _done = Done;
-    let now = now_seconds();
-    let mints = state::mutate(|g| g.take_due_mints(now, MINTS_PER_RUN));
-    let mut ids: Vec<u64> = mints.iter().map(MaturityMint::neuron_id).collect();
-    ids.dedup();
-    let _unlock = Unlock(ids);
-    for mint in mints {
+    for _ in 0..MINTS_PER_RUN {
+        let now = now_seconds();
+        let Some(mint) = state::mutate(|g| g.take_next_due_mint(now)) else {
+            break;
+        };
+        let _unlock = Unlock(vec![mint.neuron_id()]);
         // A mint whose outcome is unknown counts as made: never mint twice.
         let retry_at = now + MINT_RETRY_SECONDS;
         let _ = send_or_undo(mint.transfer(), now, |g| {

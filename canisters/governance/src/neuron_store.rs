@@ -2,7 +2,7 @@
 //! by principal (controller or hot key), so that claiming, refreshing and
 //! `list_neurons` never scan all neurons.
 
-use crate::neuron::Neuron;
+use crate::neuron::{DissolveState, Neuron};
 use candid::Principal;
 use ic_stable_structures::{Memory, StableBTreeMap, StableCell};
 
@@ -58,26 +58,117 @@ pub struct NeuronStore<M: Memory> {
     /// the upgrade ([`NeuronStore::count_some`]); until then entries from
     /// the cursor on are not in `counts`.
     counting: StableCell<CountingCursor, M>,
+    /// (dissolved at, neuron id) of the dissolving and dissolved neurons
+    /// holding staked maturity: what the unstaking task looks at.
+    unstake: StableBTreeMap<(u64, u64), (), M>,
+    /// The first neuron id not yet entered in `unstake` by a store written
+    /// before that index existed; [`UNSTAKE_INDEXED`] once all are.
+    unstake_indexing: StableCell<u64, M>,
+}
+
+/// The `unstake_indexing` cursor of a complete index.
+const UNSTAKE_INDEXED: u64 = u64::MAX;
+
+/// Neurons entered in the unstake index per [`NeuronStore::index_unstake_some`] step.
+pub const UNSTAKE_INDEXED_PER_STEP: usize = 5_000;
+
+/// A neuron's entry in the unstake index, if it has one: dissolving or
+/// dissolved (its delay no longer counts up), with staked maturity.
+fn unstake_key(neuron: &Neuron) -> Option<(u64, u64)> {
+    if neuron.staked_maturity_e8s_equivalent == 0 {
+        return None;
+    }
+    match neuron.dissolve_state {
+        DissolveState::WhenDissolvedTimestampSeconds(t) => Some((t, neuron.id)),
+        DissolveState::DissolveDelaySeconds(0) => Some((0, neuron.id)),
+        DissolveState::DissolveDelaySeconds(_) => None,
+    }
 }
 
 /// Index entries counted per [`NeuronStore::count_some`] step.
 pub const COUNTED_PER_STEP: usize = 20_000;
 
 impl<M: Memory> NeuronStore<M> {
-    pub fn init(neurons: M, by_subaccount: M, by_principal: M, counts: M, counting: M) -> Self {
+    pub fn init(
+        neurons: M,
+        by_subaccount: M,
+        by_principal: M,
+        counts: M,
+        counting: M,
+        unstake: (M, M),
+    ) -> Self {
         let counts_are_new = counts.size() == 0;
+        let unstake_is_new = unstake.0.size() == 0;
         let by_principal = StableBTreeMap::init(by_principal);
         let cursor = if counts_are_new && !by_principal.is_empty() {
             counting_from(&[0; 38])
         } else {
             ALL_COUNTED
         };
+        let neurons = StableBTreeMap::init(neurons);
+        let unstake_cursor = if unstake_is_new && !neurons.is_empty() {
+            0
+        } else {
+            UNSTAKE_INDEXED
+        };
         Self {
-            neurons: StableBTreeMap::init(neurons),
+            neurons,
             by_subaccount: StableBTreeMap::init(by_subaccount),
             by_principal,
             counts: StableBTreeMap::init(counts),
             counting: StableCell::init(counting, cursor),
+            unstake: StableBTreeMap::init(unstake.0),
+            unstake_indexing: StableCell::init(unstake.1, unstake_cursor),
+        }
+    }
+
+    /// Whether the unstake index covers every neuron.
+    pub fn unstake_index_complete(&self) -> bool {
+        *self.unstake_indexing.get() == UNSTAKE_INDEXED
+    }
+
+    /// Enters up to [`UNSTAKE_INDEXED_PER_STEP`] more neurons of a store
+    /// written before the unstake index existed; `true` while some remain.
+    pub fn index_unstake_some(&mut self) -> bool {
+        let from = *self.unstake_indexing.get();
+        if from == UNSTAKE_INDEXED {
+            return false;
+        }
+        let mut next = UNSTAKE_INDEXED;
+        let mut keys = vec![];
+        for (k, entry) in self.neurons.range(from..).enumerate() {
+            if k == UNSTAKE_INDEXED_PER_STEP {
+                next = *entry.key();
+                break;
+            }
+            keys.extend(unstake_key(&entry.value()));
+        }
+        for key in keys {
+            self.unstake.insert(key, ());
+        }
+        self.unstake_indexing.set(next);
+        next != UNSTAKE_INDEXED
+    }
+
+    /// Up to `limit` neurons holding staked maturity that were dissolved by
+    /// `now` (and perhaps a few that changed since), oldest first.
+    pub fn ready_to_unstake(&self, now: u64, limit: usize) -> Vec<u64> {
+        self.unstake
+            .keys_range(..=(now, u64::MAX))
+            .take(limit)
+            .map(|(_, id)| id)
+            .collect()
+    }
+
+    fn reindex_unstake(&mut self, before: Option<(u64, u64)>, after: Option<(u64, u64)>) {
+        if before == after {
+            return;
+        }
+        if let Some(key) = before {
+            self.unstake.remove(&key);
+        }
+        if let Some(key) = after {
+            self.unstake.insert(key, ());
         }
     }
 
@@ -170,6 +261,10 @@ impl<M: Memory> NeuronStore<M> {
         self.neurons.get(&id)
     }
 
+    pub fn contains(&self, id: u64) -> bool {
+        self.neurons.contains_key(&id)
+    }
+
     pub fn id_by_subaccount(&self, subaccount: &[u8; 32]) -> Option<u64> {
         self.by_subaccount.get(subaccount)
     }
@@ -182,6 +277,7 @@ impl<M: Memory> NeuronStore<M> {
             return Err(StoreError::SubaccountInUse(other));
         }
         self.by_subaccount.insert(neuron.subaccount, neuron.id);
+        self.reindex_unstake(None, unstake_key(&neuron));
         let holds = !neuron.is_empty();
         for principal in principals(&neuron) {
             self.set_entry(principal_key(&principal, neuron.id), holds);
@@ -199,8 +295,10 @@ impl<M: Memory> NeuronStore<M> {
     ) -> Result<R, StoreError> {
         let mut neuron = self.get(id).ok_or(StoreError::NoSuchNeuron(id))?;
         let (before, held) = (principals(&neuron), !neuron.is_empty());
+        let unstake_before = unstake_key(&neuron);
         let result = f(&mut neuron);
         assert_eq!(neuron.id, id, "a neuron's id never changes");
+        self.reindex_unstake(unstake_before, unstake_key(&neuron));
         let (after, holds) = (principals(&neuron), !neuron.is_empty());
         for gone in before.iter().filter(|p| !after.contains(p)) {
             self.remove_entry(principal_key(gone, id));
@@ -221,6 +319,7 @@ impl<M: Memory> NeuronStore<M> {
             .remove(&id)
             .ok_or(StoreError::NoSuchNeuron(id))?;
         self.by_subaccount.remove(&neuron.subaccount);
+        self.reindex_unstake(unstake_key(&neuron), None);
         for principal in principals(&neuron) {
             self.remove_entry(principal_key(&principal, id));
         }
@@ -311,7 +410,7 @@ mod tests {
 
     fn store() -> NeuronStore<VectorMemory> {
         let m = VectorMemory::default;
-        NeuronStore::init(m(), m(), m(), m(), m())
+        NeuronStore::init(m(), m(), m(), m(), m(), (m(), m()))
     }
 
     /// The counts as a full read of the index gives them.
@@ -430,6 +529,7 @@ mod tests {
                 m[2].clone(),
                 VectorMemory::default(),
                 VectorMemory::default(),
+                (VectorMemory::default(), VectorMemory::default()),
             )
         };
         let mut old = fresh();
@@ -468,5 +568,86 @@ mod tests {
         let mut subaccount = [0; 32];
         subaccount[..8].copy_from_slice(&id.to_be_bytes());
         subaccount
+    }
+}
+
+#[cfg(test)]
+mod unstake_index_tests {
+    use super::*;
+    use ic_stable_structures::VectorMemory;
+
+    fn neuron(id: u64, staked: u64, state: DissolveState) -> Neuron {
+        let mut subaccount = [0; 32];
+        subaccount[..8].copy_from_slice(&id.to_be_bytes());
+        let mut n = Neuron::new(id, Principal::from_slice(&[1]), subaccount, 100, 0);
+        n.staked_maturity_e8s_equivalent = staked;
+        n.dissolve_state = state;
+        n
+    }
+
+    #[test]
+    fn the_index_holds_dissolving_and_dissolved_neurons_with_staked_maturity() {
+        let m = VectorMemory::default;
+        let mut s = NeuronStore::init(m(), m(), m(), m(), m(), (m(), m()));
+        s.insert(neuron(
+            1,
+            5,
+            DissolveState::WhenDissolvedTimestampSeconds(50),
+        ))
+        .unwrap();
+        s.insert(neuron(2, 5, DissolveState::DissolveDelaySeconds(10)))
+            .unwrap();
+        s.insert(neuron(3, 0, DissolveState::DissolveDelaySeconds(0)))
+            .unwrap();
+        s.insert(neuron(4, 5, DissolveState::DissolveDelaySeconds(0)))
+            .unwrap();
+        assert_eq!(s.ready_to_unstake(49, 10), vec![4]);
+        assert_eq!(s.ready_to_unstake(50, 10), vec![4, 1]);
+        s.update(2, |n| {
+            n.dissolve_state = DissolveState::WhenDissolvedTimestampSeconds(30)
+        })
+        .unwrap();
+        s.update(3, |n| n.staked_maturity_e8s_equivalent = 1)
+            .unwrap();
+        s.update(4, |n| n.staked_maturity_e8s_equivalent = 0)
+            .unwrap();
+        assert_eq!(s.ready_to_unstake(50, 10), vec![3, 2, 1]);
+        assert_eq!(s.ready_to_unstake(50, 2), vec![3, 2]);
+        s.remove(2).unwrap();
+        assert_eq!(s.ready_to_unstake(u64::MAX, 10), vec![3, 1]);
+    }
+
+    #[test]
+    fn a_store_without_the_index_is_indexed_in_steps() {
+        let m: Vec<VectorMemory> = (0..5).map(|_| VectorMemory::default()).collect();
+        let count = UNSTAKE_INDEXED_PER_STEP as u64 + 3;
+        {
+            let mut old = NeuronStore::init(
+                m[0].clone(),
+                m[1].clone(),
+                m[2].clone(),
+                m[3].clone(),
+                m[4].clone(),
+                (VectorMemory::default(), VectorMemory::default()),
+            );
+            for id in 1..=count {
+                old.insert(neuron(id, id % 2, DissolveState::DissolveDelaySeconds(0)))
+                    .unwrap();
+            }
+        }
+        let mut s = NeuronStore::init(
+            m[0].clone(),
+            m[1].clone(),
+            m[2].clone(),
+            m[3].clone(),
+            m[4].clone(),
+            (VectorMemory::default(), VectorMemory::default()),
+        );
+        assert!(!s.unstake_index_complete());
+        assert!(s.index_unstake_some());
+        assert!(!s.index_unstake_some());
+        assert!(s.unstake_index_complete());
+        let odd: Vec<u64> = (1..=count).filter(|id| id % 2 == 1).collect();
+        assert_eq!(s.ready_to_unstake(0, usize::MAX), odd);
     }
 }

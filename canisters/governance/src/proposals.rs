@@ -51,6 +51,9 @@ pub struct ProposalState {
     /// 0 while open.
     pub decided_seconds: u64,
     pub adopted: bool,
+    /// Execution has begun: set, and persisted, before its first await, so
+    /// that nothing (a vote, the timer, an upgrade) starts it again.
+    pub execution_started: bool,
     pub executed_seconds: u64,
     pub failed_seconds: u64,
     /// The reward round that settled it; 0 until then.
@@ -82,7 +85,9 @@ impl Storable for ProposalState {
             out.extend_from_slice(&v.to_le_bytes());
         }
         out.extend_from_slice(&self.topic.to_le_bytes());
-        out.push(u8::from(self.adopted));
+        // One byte of flags; a state written before `execution_started`
+        // existed holds 0 or 1, as `adopted` alone.
+        out.push(u8::from(self.adopted) | (u8::from(self.execution_started) << 1));
         Cow::Owned(out)
     }
 
@@ -109,7 +114,8 @@ impl Storable for ProposalState {
             failed_seconds: u(12),
             reward_event_round: u(13),
             topic: i32::from_le_bytes(bytes[at..at + 4].try_into().expect("4")),
-            adopted: bytes[at + 4] != 0,
+            adopted: bytes[at + 4] & 1 != 0,
+            execution_started: bytes[at + 4] & 2 != 0,
         }
     }
 
@@ -389,6 +395,14 @@ impl<M: Memory> Governance<M> {
                 ),
             ));
         }
+        // The proposer votes yes at once: without a ballot (no deciding
+        // voting power) it cannot, and nothing may be committed.
+        if deciding_voting_power(&neuron, economics, now) == 0 {
+            return Err(error(
+                ErrorType::PreconditionFailed,
+                format!("neuron {proposer} is not eligible to vote, so it cannot propose"),
+            ));
+        }
         let action = body
             .proposal
             .action
@@ -647,20 +661,64 @@ impl<M: Memory> Governance<M> {
         adopted
     }
 
-    /// Adopted proposals whose execution has not ended yet.
+    /// Adopted proposals whose execution has not begun.
     pub fn adopted_unexecuted(&self) -> Vec<u64> {
         self.proposals
             .unfinished()
             .into_iter()
-            .filter(|id| self.proposals.state(*id).is_some_and(|s| s.adopted))
+            .filter(|id| self.awaits_execution(*id))
             .collect()
     }
 
-    /// Records how an adopted proposal's execution went.
+    /// Adopted, and its execution not begun: what may be executed.
+    pub fn awaits_execution(&self, id: u64) -> bool {
+        self.proposals
+            .state(id)
+            .is_some_and(|s| s.adopted && !s.execution_started && !s.is_finished())
+    }
+
+    /// Begins executing proposal `id` if it awaits execution: marks it
+    /// begun (so that it never begins again) and returns what to execute.
+    pub fn start_execution(&mut self, id: u64) -> Option<ProposalBody> {
+        if !self.awaits_execution(id) {
+            return None;
+        }
+        let mut state = self.proposals.state(id)?;
+        let body = self.proposals.body(id)?;
+        state.execution_started = true;
+        self.proposals.put(id, state);
+        Some(body)
+    }
+
+    /// Executions begun and never ended (their messages were lost, e.g.
+    /// to an upgrade that did not wait for them): they failed, and are not
+    /// tried again, since their effect may have happened.
+    pub fn fail_interrupted_executions(&mut self, now: u64) -> Vec<u64> {
+        let interrupted: Vec<u64> = self
+            .proposals
+            .unfinished()
+            .into_iter()
+            .filter(|id| {
+                self.proposals
+                    .state(*id)
+                    .is_some_and(|s| s.execution_started && !s.is_finished())
+            })
+            .collect();
+        for &id in &interrupted {
+            self.record_execution(id, Err(execution_interrupted()), now);
+        }
+        interrupted
+    }
+
+    /// Records how an adopted proposal's execution went, once.
     pub fn record_execution(&mut self, id: u64, result: Result<()>, now: u64) {
         let Some(mut state) = self.proposals.state(id) else {
             return;
         };
+        if state.is_finished() {
+            return;
+        }
+        state.execution_started = true;
         match result {
             Ok(()) => state.executed_seconds = now,
             Err(e) => {
@@ -679,6 +737,14 @@ impl<M: Memory> Governance<M> {
         debug_assert!((0..=MAX_TOPIC).contains(&topic));
         self.proposals.refollow(neuron, topic, old, new);
     }
+}
+
+/// Why an execution that never ended failed.
+pub fn execution_interrupted() -> GovernanceError {
+    error(
+        ErrorType::External,
+        "the execution was interrupted before it ended; its outcome is unknown and it is not retried",
+    )
 }
 
 /// A motion to vote on, for unit tests.

@@ -21,7 +21,9 @@
 //! ├── 13 UNFINISHED_PROPOSALS StableBTreeMap<proposal id, ()>
 //! ├── 14 UNSETTLED_PROPOSALS  StableBTreeMap<proposal id, ()>
 //! ├── 15 PRINCIPAL_COUNTS     StableBTreeMap<principal, (listed, holding)>
-//! └── 16 PRINCIPAL_COUNTING   StableCell<cursor of counting BY_PRINCIPAL>
+//! ├── 16 PRINCIPAL_COUNTING   StableCell<cursor of counting BY_PRINCIPAL>
+//! ├── 17 UNSTAKE              StableBTreeMap<(dissolved at, neuron id), ()>
+//! └── 18 UNSTAKE_INDEXING     StableCell<first neuron id not yet in UNSTAKE>
 //! ```
 
 use crate::config::Config;
@@ -49,6 +51,8 @@ const UNFINISHED_PROPOSALS_MEMORY_ID: MemoryId = MemoryId::new(13);
 const UNSETTLED_PROPOSALS_MEMORY_ID: MemoryId = MemoryId::new(14);
 const PRINCIPAL_COUNTS_MEMORY_ID: MemoryId = MemoryId::new(15);
 const PRINCIPAL_COUNTING_MEMORY_ID: MemoryId = MemoryId::new(16);
+const UNSTAKE_MEMORY_ID: MemoryId = MemoryId::new(17);
+const UNSTAKE_INDEXING_MEMORY_ID: MemoryId = MemoryId::new(18);
 
 pub type Memory = VirtualMemory<DefaultMemoryImpl>;
 
@@ -66,6 +70,8 @@ thread_local! {
             by_principal: memory(BY_PRINCIPAL_MEMORY_ID),
             principal_counts: memory(PRINCIPAL_COUNTS_MEMORY_ID),
             principal_counting: memory(PRINCIPAL_COUNTING_MEMORY_ID),
+            unstake: memory(UNSTAKE_MEMORY_ID),
+            unstake_indexing: memory(UNSTAKE_INDEXING_MEMORY_ID),
             due: memory(DUE_MEMORY_ID),
             next_neuron_id: memory(NEXT_NEURON_ID_MEMORY_ID),
             proposals: ProposalMemories {

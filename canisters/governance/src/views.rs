@@ -256,6 +256,7 @@ pub fn proposal_info<M: Memory>(
     let mut proposal = body.proposal;
     if let (true, Some(api::Action::ExecuteNnsFunction(f))) =
         (omit_large_fields, proposal.action.as_mut())
+        && f.payload.len() > EXECUTE_NNS_FUNCTION_PAYLOAD_LISTING_BYTES_MAX
     {
         f.payload = ByteBuf::new();
     }
@@ -295,8 +296,55 @@ pub fn proposal_info<M: Memory>(
     })
 }
 
+/// As on the NNS, replies that list proposals leave out `ExecuteNnsFunction`
+/// payloads above this size (`get_proposal_info` shows them in full).
+pub const EXECUTE_NNS_FUNCTION_PAYLOAD_LISTING_BYTES_MAX: usize = 1_000;
+
+/// What the proposals of one listing may add up to, encoded: below the
+/// IC's 2 MiB limit for replies to other canisters (3 MiB for ingress).
+/// A proposal is at most ~45 KB once its payload is left out (title,
+/// summary, url, motion text at their limits) plus its caller's ballots.
+pub const MAX_LISTING_BYTES: usize = 1_500_000;
+
+/// A bound on the encoded size of `info` (fields and Candid overhead).
+pub fn encoded_size_bound(info: &api::ProposalInfo) -> usize {
+    let proposal = info.proposal.as_deref().map_or(0, |p| {
+        let action = match &p.action {
+            Some(api::Action::Motion(m)) => m.motion_text.len(),
+            Some(api::Action::ExecuteNnsFunction(f)) => f.payload.len(),
+            Some(api::Action::InstallCode(_)) => 200,
+            Some(api::Action::ManageNetworkEconomics(_)) => 200,
+            Some(api::Action::RewardNodeProvider(_)) => 200,
+            None => 0,
+        };
+        p.title.as_ref().map_or(0, String::len) + p.summary.len() + p.url.len() + action
+    });
+    let failure = info
+        .failure_reason
+        .as_ref()
+        .map_or(0, |e| e.error_message.len());
+    // Per ballot: a neuron id, a vote and a voting power, with tags.
+    512 + proposal + failure + 32 * info.ballots.len()
+}
+
+/// Keeps the leading proposals that fit in [`MAX_LISTING_BYTES`] (at
+/// least one): the caller pages on from the last one it got.
+fn within_reply_limit(infos: impl Iterator<Item = api::ProposalInfo>) -> Vec<api::ProposalInfo> {
+    let mut total = 0;
+    let mut kept = vec![];
+    for info in infos {
+        total += encoded_size_bound(&info);
+        if total > MAX_LISTING_BYTES && !kept.is_empty() {
+            break;
+        }
+        kept.push(info);
+    }
+    kept
+}
+
 /// `list_proposals`: newest first, before `before_proposal`, filtered by
-/// topic, status and reward status, at most `limit` (≤ 100).
+/// topic, status and reward status, at most `limit` (≤ 100) and no more
+/// than fit in a reply; large payloads left out, as on the NNS.
 pub fn list_proposals<M: Memory>(
     governance: &Governance<M>,
     caller: &Principal,
@@ -305,8 +353,7 @@ pub fn list_proposals<M: Memory>(
 ) -> api::ListProposalInfoResponse {
     let before = request.before_proposal.map_or(u64::MAX, |p| p.id);
     let limit = request.limit.clamp(1, MAX_LIST_PROPOSALS) as usize;
-    let omit = request.omit_large_fields.unwrap_or(false);
-    let proposal_info = governance
+    let infos = governance
         .proposals
         .states
         .range(..before)
@@ -324,18 +371,20 @@ pub fn list_proposals<M: Memory>(
                         .contains(&(reward_status(&s, now) as i32)))
         })
         .take(limit)
-        .filter_map(|e| proposal_info(governance, *e.key(), caller, now, omit))
-        .collect();
-    api::ListProposalInfoResponse { proposal_info }
+        .filter_map(|e| proposal_info(governance, *e.key(), caller, now, true));
+    api::ListProposalInfoResponse {
+        proposal_info: within_reply_limit(infos),
+    }
 }
 
-/// The proposals still open for a decision.
+/// The proposals still open for a decision, oldest first, as many as fit
+/// in a reply; large payloads left out, as on the NNS.
 pub fn pending_proposals<M: Memory>(
     governance: &Governance<M>,
     caller: &Principal,
     now: u64,
 ) -> Vec<api::ProposalInfo> {
-    governance
+    let infos = governance
         .proposals
         .unfinished()
         .into_iter()
@@ -345,8 +394,20 @@ pub fn pending_proposals<M: Memory>(
                 .state(*id)
                 .is_some_and(|s| !s.is_decided())
         })
-        .filter_map(|id| proposal_info(governance, id, caller, now, false))
-        .collect()
+        .filter_map(|id| proposal_info(governance, id, caller, now, true));
+    within_reply_limit(infos)
+}
+
+/// The most ids `get_neuron_ids` returns: its reply stays far below the
+/// IC's reply limits, and its cost bounded, however many neurons name the
+/// caller as a hot key (anyone may add any principal as a hot key).
+pub const MAX_NEURON_IDS: usize = 50_000;
+
+/// `get_neuron_ids`: the neurons the caller controls or holds a hot key
+/// of, in id order, at most [`MAX_NEURON_IDS`] (`list_neurons` pages
+/// through all of them).
+pub fn neuron_ids<M: Memory>(governance: &Governance<M>, caller: &Principal) -> Vec<u64> {
+    governance.neurons().ids_of(caller, None, MAX_NEURON_IDS)
 }
 
 #[cfg(test)]
@@ -360,6 +421,60 @@ mod tests {
 
     fn ids(response: &api::ListNeuronsResponse) -> Vec<u64> {
         response.neuron_infos.iter().map(|(id, _)| *id).collect()
+    }
+
+    #[test]
+    fn get_neuron_ids_is_bounded_however_many_neurons_name_the_caller() {
+        let mut g = Governance::for_tests();
+        let victim = p(9);
+        for id in 1..=MAX_NEURON_IDS as u64 + 10 {
+            let mut n = Neuron::new(id, p(1), id_subaccount(id), 100, 0);
+            n.hot_keys.push(victim);
+            g.insert_for_tests(n);
+        }
+        let ids = neuron_ids(&g, &victim);
+        assert_eq!(ids.len(), MAX_NEURON_IDS);
+        assert_eq!(ids[0], 1);
+    }
+
+    fn id_subaccount(id: u64) -> [u8; 32] {
+        let mut s = [0; 32];
+        s[..8].copy_from_slice(&id.to_be_bytes());
+        s
+    }
+
+    #[test]
+    fn listings_leave_out_large_payloads_and_stop_before_the_reply_limit() {
+        let big = |k: u64| api::ProposalInfo {
+            id: Some(api::ProposalId { id: k }),
+            proposal: Some(Box::new(api::Proposal {
+                url: String::new(),
+                title: Some("t".into()),
+                summary: "s".repeat(30_000),
+                action: None,
+            })),
+            proposer: None,
+            topic: 4,
+            status: 1,
+            reward_status: 1,
+            ballots: vec![],
+            latest_tally: None,
+            proposal_timestamp_seconds: 0,
+            deadline_timestamp_seconds: None,
+            decided_timestamp_seconds: 0,
+            executed_timestamp_seconds: 0,
+            failed_timestamp_seconds: 0,
+            failure_reason: None,
+            reject_cost_e8s: 0,
+            reward_event_round: 0,
+            total_potential_voting_power: None,
+        };
+        let kept = within_reply_limit((0..100).map(big));
+        assert!(kept.len() < 100 && !kept.is_empty());
+        let size: usize = kept.iter().map(encoded_size_bound).sum();
+        assert!(size <= MAX_LISTING_BYTES);
+        let encoded = candid::encode_one(&kept).unwrap();
+        assert!(encoded.len() <= size, "the bound bounds");
     }
 
     #[test]

@@ -11,6 +11,7 @@ mod cmc_upgrade;
 mod deploy_configs;
 mod economy;
 mod governance;
+mod governance_model;
 mod icrc1_acceptance;
 mod ledger;
 mod ledger_model;

@@ -38,6 +38,10 @@ on_both_backends!(
     should_cascade_through_a_chain_and_a_cycle_and_wait_for_quiet,
     should_reject_at_the_deadline_a_majority_under_three_percent,
     should_decide_exactly_half_for_no_and_ties_against_the_proposal,
+    should_execute_an_adopted_proposal_once_whatever_comes_after,
+    should_unstake_the_maturity_of_dissolved_neurons,
+    should_let_split_and_spawned_neurons_vote_by_following,
+    should_keep_proposal_listings_within_the_reply_limit,
 );
 
 const RATE: u64 = 35_000;
@@ -953,4 +957,400 @@ fn should_decide_exactly_half_for_no_and_ties_against_the_proposal(backend: Back
     // At the deadline yes must beat no: half to a quarter does, a tie does not.
     assert_eq!(env.info(half_yes).status, ProposalStatus::Executed as i32);
     assert_eq!(env.info(tie).status, ProposalStatus::Rejected as i32);
+}
+
+fn node_provider_reward(to: AccountIdentifier, amount_e8s: u64) -> MakeProposalRequest {
+    let mut reward = motion("");
+    reward.action = Some(ProposalActionRequest::RewardNodeProvider(
+        nns_api::governance::RewardNodeProvider {
+            node_provider: None,
+            reward_mode: Some(nns_api::governance::RewardMode::RewardToAccount(
+                nns_api::governance::RewardToAccount {
+                    to_account: Some(nns_api::governance::AccountIdentifier {
+                        hash: to.as_bytes().to_vec().into(),
+                    }),
+                },
+            )),
+            amount_e8s,
+        },
+    ));
+    reward
+}
+
+fn economics_proposal(economics: NetworkEconomics) -> MakeProposalRequest {
+    let mut proposal = motion("");
+    proposal.action = Some(ProposalActionRequest::ManageNetworkEconomics(economics));
+    proposal
+}
+
+fn network_economics(env: &mut Env) -> NetworkEconomics {
+    let (economics,): (NetworkEconomics,) = query_candid(
+        &mut env.nns.pic,
+        GOVERNANCE_CANISTER_ID,
+        "get_network_economics_parameters",
+        (),
+    )
+    .unwrap();
+    economics
+}
+
+fn governance_upgrade(env: &mut Env) {
+    let wasm = std::fs::read(integration_tests::wasm_gz_path("governance")).unwrap();
+    let pic = &mut env.nns.pic;
+    pic.stop_canister(GOVERNANCE_CANISTER_ID, None).unwrap();
+    pic.upgrade_canister(
+        GOVERNANCE_CANISTER_ID,
+        wasm,
+        Encode!(&GovernanceArg::default()).unwrap(),
+        None,
+    )
+    .unwrap();
+    pic.start_canister(GOVERNANCE_CANISTER_ID, None).unwrap();
+}
+
+/// A proposal is adopted by the second vote and executed; the third vote
+/// (allowed until the deadline, for rewards), the timer, an upgrade and the
+/// deadline passing must not execute it again.
+fn should_execute_an_adopted_proposal_once_whatever_comes_after(backend: Backend) {
+    let mut env = setup(backend);
+    let provider = AccountIdentifier::new(&user(9), None);
+    let supply = env.nns.total_supply();
+    let reward = env
+        .propose(0, node_provider_reward(provider, 123 * ICP))
+        .unwrap();
+    env.vote(1, reward, Vote::Yes).unwrap();
+    env.settle();
+    assert_eq!(env.info(reward).status, ProposalStatus::Executed as i32);
+    assert_eq!(env.nns.balance(provider), 123 * ICP);
+    env.vote(2, reward, Vote::Yes).unwrap();
+    env.settle();
+    assert_eq!(env.nns.balance(provider), 123 * ICP, "paid once");
+
+    // Economics: a re-run of the older proposal would undo the newer one.
+    let first = NetworkEconomics {
+        max_proposals_to_keep_per_topic: 101,
+        ..NetworkEconomics::default()
+    };
+    let second = NetworkEconomics {
+        max_proposals_to_keep_per_topic: 102,
+        ..NetworkEconomics::default()
+    };
+    let old = env.propose(0, economics_proposal(first.clone())).unwrap();
+    env.vote(1, old, Vote::Yes).unwrap();
+    env.settle();
+    assert_eq!(network_economics(&mut env), first);
+    let new = env.propose(1, economics_proposal(second.clone())).unwrap();
+    env.vote(0, new, Vote::Yes).unwrap();
+    env.settle();
+    assert_eq!(network_economics(&mut env), second);
+    env.vote(2, old, Vote::Yes).unwrap();
+    env.settle();
+    assert_eq!(
+        network_economics(&mut env),
+        second,
+        "the older one ran again"
+    );
+
+    // InstallCode: a reinstall of the CMC with a rate; a later rate
+    // proposal; a late vote on the reinstall must not reinstall again.
+    let now = env.nns.now_seconds();
+    let init = Some(nns_api::cmc::CyclesCanisterInitPayload {
+        exchange_rate: Some(nns_api::cmc::IcpXdrConversionRate {
+            timestamp_seconds: now,
+            xdr_permyriad_per_icp: 41_000,
+        }),
+        ..Default::default()
+    });
+    let mut reinstall = motion("");
+    reinstall.action = Some(ProposalActionRequest::InstallCode(InstallCodeRequest {
+        canister_id: Some(CYCLES_MINTING_CANISTER_ID),
+        install_mode: Some(2),
+        wasm_module: Some(
+            std::fs::read(integration_tests::wasm_gz_path("cmc"))
+                .unwrap()
+                .into(),
+        ),
+        arg: Some(Encode!(&init).unwrap().into()),
+        skip_stopping_before_installing: None,
+    }));
+    let install = env.propose(0, reinstall).unwrap();
+    env.vote(1, install, Vote::Yes).unwrap();
+    env.settle();
+    assert_eq!(env.info(install).status, ProposalStatus::Executed as i32);
+    assert_eq!(
+        certified_icp_xdr_rate(&mut env.nns.pic).xdr_permyriad_per_icp,
+        41_000
+    );
+    let rate = env.propose(1, rate_proposal(52_000, now + 1)).unwrap();
+    env.vote(0, rate, Vote::Yes).unwrap();
+    env.settle();
+    assert_eq!(env.info(rate).status, ProposalStatus::Executed as i32);
+    env.vote(2, install, Vote::Yes).unwrap();
+    env.settle();
+    assert_eq!(
+        certified_icp_xdr_rate(&mut env.nns.pic).xdr_permyriad_per_icp,
+        52_000,
+        "the CMC was reinstalled again"
+    );
+
+    // Upgrades, timers and deadlines change nothing.
+    governance_upgrade(&mut env);
+    env.nns.pic.advance_time(Duration::from_secs(5 * 24 * 3600));
+    env.settle();
+    governance_upgrade(&mut env);
+    env.settle();
+    assert_eq!(env.nns.balance(provider), 123 * ICP);
+    assert_eq!(network_economics(&mut env), second);
+    assert_eq!(
+        certified_icp_xdr_rate(&mut env.nns.pic).xdr_permyriad_per_icp,
+        52_000
+    );
+    assert_eq!(env.nns.total_supply(), supply + 123 * ICP);
+    for id in [reward, old, new, install, rate] {
+        assert_eq!(env.info(id).status, ProposalStatus::Executed as i32);
+    }
+}
+
+/// Auto-staked rewards go to staked maturity; once the neuron is dissolved,
+/// a periodic task moves it back to maturity (as on the NNS), where it can
+/// be disbursed.
+fn should_unstake_the_maturity_of_dissolved_neurons(backend: Backend) {
+    let mut env = setup(backend);
+    let neuron = env.neurons[0];
+    let auto = nns_api::governance::ChangeAutoStakeMaturity {
+        requested_setting_for_auto_stake_maturity: true,
+    };
+    env.nns
+        .manage(
+            user(1),
+            neuron,
+            configure(Operation::ChangeAutoStakeMaturity(auto)),
+        )
+        .unwrap();
+    let id = env.propose(0, motion("Reward me")).unwrap();
+    env.vote(1, id, Vote::Yes).unwrap();
+    env.nns
+        .pic
+        .advance_time(Duration::from_secs(4 * 24 * 3600 + 60));
+    env.settle();
+    let n = env.nns.neuron(neuron);
+    let staked = n.staked_maturity_e8s_equivalent.unwrap_or(0);
+    assert!(staked > ICP, "rewards were staked: {n:?}");
+    assert_eq!(n.maturity_e8s_equivalent, 0);
+
+    env.nns
+        .manage(user(1), neuron, configure(Operation::StartDissolving {}))
+        .unwrap();
+    // Still dissolving (a week and a year of delay): the staked maturity
+    // stays staked.
+    env.nns
+        .pic
+        .advance_time(Duration::from_secs(ONE_YEAR + ONE_WEEK - 3600));
+    env.settle();
+    assert_eq!(
+        env.nns.neuron(neuron).staked_maturity_e8s_equivalent,
+        Some(staked)
+    );
+    // Dissolved: within about a minute it is maturity again.
+    env.nns.pic.advance_time(Duration::from_secs(3600 + 60));
+    env.settle();
+    let n = env.nns.neuron(neuron);
+    assert_eq!(n.staked_maturity_e8s_equivalent, None, "{n:?}");
+    assert_eq!(n.maturity_e8s_equivalent, staked);
+    let mine = AccountIdentifier::new(&user(1), None);
+    let before = env.nns.balance(mine);
+    env.nns
+        .manage(
+            user(1),
+            neuron,
+            Command::DisburseMaturity(nns_api::governance::DisburseMaturity {
+                percentage_to_disburse: 100,
+                to_account: None,
+                to_account_identifier: None,
+            }),
+        )
+        .unwrap();
+    env.nns.pic.advance_time(Duration::from_secs(ONE_WEEK + 60));
+    env.settle();
+    assert_eq!(env.nns.balance(mine), before + staked);
+}
+
+/// A neuron split off a follower, and a neuron spawned from one, follow as
+/// their parent does, and vote when their followee votes.
+fn should_let_split_and_spawned_neurons_vote_by_following(backend: Backend) {
+    let mut env = setup(backend);
+    let [follower, leader, _] = env.neurons;
+    let follow = Command::Follow(Follow {
+        topic: Topic::Governance as i32,
+        followees: vec![NeuronId { id: leader }],
+    });
+    env.nns.manage(user(1), follower, follow).unwrap();
+    let split = Command::Split(nns_api::governance::Split {
+        amount_e8s: 10 * ICP,
+        memo: None,
+    });
+    let Reply::Split(r) = env.nns.manage(user(1), follower, split).unwrap() else {
+        panic!("not a split reply")
+    };
+    let child = r.created_neuron_id.unwrap().id;
+    let ballot = |info: &ProposalInfo, n: u64| {
+        info.ballots
+            .iter()
+            .find(|(id, _)| *id == n)
+            .map(|(_, b)| b.vote)
+    };
+    let id = env.propose(2, motion("Reward us")).unwrap();
+    env.vote(1, id, Vote::Yes).unwrap();
+    let info = env.info_as(user(1), id);
+    assert_eq!(ballot(&info, follower), Some(Vote::Yes as i32));
+    assert_eq!(
+        ballot(&info, child),
+        Some(Vote::Yes as i32),
+        "the split neuron follows: {info:?}"
+    );
+    // A week of rewards for the follower, enough to spawn a neuron.
+    env.nns
+        .pic
+        .advance_time(Duration::from_secs(ONE_WEEK + 24 * 3600));
+    env.settle();
+    let maturity = env.nns.neuron(follower).maturity_e8s_equivalent;
+    assert!(maturity >= ICP, "enough to spawn: {maturity}");
+    let Reply::Spawn(s) = env
+        .nns
+        .manage(
+            user(1),
+            follower,
+            Command::Spawn(nns_api::governance::Spawn {
+                percentage_to_spawn: None,
+                new_controller: None,
+                nonce: Some(5),
+            }),
+        )
+        .unwrap()
+    else {
+        panic!("not a spawn reply")
+    };
+    let spawned = s.created_neuron_id.unwrap().id;
+    env.nns.pic.advance_time(Duration::from_secs(ONE_WEEK + 60));
+    env.settle();
+    let delay = nns_api::governance::IncreaseDissolveDelay {
+        additional_dissolve_delay_seconds: ONE_YEAR as u32,
+    };
+    env.nns
+        .manage(
+            user(1),
+            spawned,
+            configure(Operation::IncreaseDissolveDelay(delay)),
+        )
+        .unwrap();
+    let id = env.propose(2, motion("Follow again")).unwrap();
+    env.vote(1, id, Vote::Yes).unwrap();
+    let info = env.info_as(user(1), id);
+    assert_eq!(ballot(&info, child), Some(Vote::Yes as i32));
+    assert_eq!(
+        ballot(&info, spawned),
+        Some(Vote::Yes as i32),
+        "the spawned neuron follows: {info:?}"
+    );
+}
+
+/// Encoded replies stay under the IC's limit for replies to other canisters
+/// (2 MiB), whatever the proposals hold: large `ExecuteNnsFunction` payloads
+/// are left out of listings (as on the NNS, above 1 000 bytes) and a page
+/// ends before it would grow too large.
+fn should_keep_proposal_listings_within_the_reply_limit(backend: Backend) {
+    let mut pic = TestEnv::new(backend);
+    install_ledger(&mut pic, (1..=4).map(|n| (user(n), 100_000 * ICP)));
+    let economics = NetworkEconomics {
+        reject_cost_e8s: ICP,
+        ..NetworkEconomics::default()
+    };
+    install_governance(&mut pic, Some(economics));
+    let mut nns = NnsEnv { pic };
+    let proposer = locked_neuron(&mut nns, user(1), 1_000);
+    let whale = locked_neuron(&mut nns, user(2), 2_000);
+    let mut env = Env {
+        nns,
+        neurons: [proposer, whale, whale],
+    };
+    let now = env.nns.now_seconds();
+    let mut ids = vec![];
+    for k in 0..60u64 {
+        let mut proposal = if k % 2 == 0 {
+            let payload = UpdateIcpXdrConversionRatePayload {
+                data_source: "x".repeat(69_000),
+                timestamp_seconds: now + k,
+                xdr_permyriad_per_icp: 50_000,
+                reason: None,
+            };
+            let mut p = rate_proposal(50_000, now);
+            p.action = Some(ProposalActionRequest::ExecuteNnsFunction(
+                ExecuteNnsFunction {
+                    nns_function: nns_function::ICP_XDR_CONVERSION_RATE,
+                    payload: Encode!(&payload).unwrap().into(),
+                },
+            ));
+            p
+        } else {
+            motion(&"m".repeat(10_000))
+        };
+        proposal.summary = "s".repeat(30_000);
+        proposal.url = format!("https://{}", "u".repeat(2_000));
+        ids.push(env.propose(0, proposal).unwrap());
+    }
+    const LIMIT: usize = 2 * 1024 * 1024;
+    let raw = |env: &mut Env, method: &str, arg: Vec<u8>| {
+        env.nns
+            .pic
+            .query_call(GOVERNANCE_CANISTER_ID, user(1), method, arg)
+            .unwrap()
+    };
+    // Page through everything with before_proposal: every proposal once.
+    let mut seen = vec![];
+    let mut before = None;
+    loop {
+        let request = ListProposalInfoRequest {
+            before_proposal: before,
+            ..request(100)
+        };
+        let bytes = raw(&mut env, "list_proposals", Encode!(&request).unwrap());
+        assert!(
+            bytes.len() < LIMIT,
+            "list_proposals replied {} bytes",
+            bytes.len()
+        );
+        let page = candid::decode_one::<ListProposalInfoResponse>(&bytes).unwrap();
+        let Some(last) = page.proposal_info.last() else {
+            break;
+        };
+        before = last.id;
+        for info in &page.proposal_info {
+            if let Some(nns_api::governance::Action::ExecuteNnsFunction(f)) =
+                info.proposal.as_ref().and_then(|p| p.action.as_ref())
+            {
+                assert!(f.payload.is_empty(), "a large payload is left out");
+            }
+            seen.push(info.id.unwrap().id);
+        }
+    }
+    seen.reverse();
+    assert_eq!(seen, ids);
+    let bytes = raw(
+        &mut env,
+        "get_pending_proposals",
+        Encode!(&None::<()>).unwrap(),
+    );
+    assert!(
+        bytes.len() < LIMIT,
+        "get_pending_proposals replied {} bytes",
+        bytes.len()
+    );
+    // One proposal shows its payload in full.
+    let info = env.info(ids[0]);
+    let Some(nns_api::governance::Action::ExecuteNnsFunction(f)) =
+        info.proposal.as_ref().and_then(|p| p.action.as_ref())
+    else {
+        panic!("a rate proposal")
+    };
+    assert!(f.payload.len() > 69_000);
 }

@@ -91,6 +91,66 @@ fn a_refresh_takes_a_top_up_without_its_age() {
 }
 
 #[test]
+fn a_refresh_below_the_minimum_still_lowers_the_stake_to_the_ledgers() {
+    let mut g = governance();
+    let id = claimed(&mut g, 1, 10 * ICP);
+    let read = g.begin_refresh(id).unwrap();
+    let refused = g.finish_claim_or_refresh(read, ICP / 2, &economics(), T0 + 1);
+    assert_eq!(kind(refused), ErrorType::InsufficientFunds as i32);
+    assert!(!g.is_locked(id));
+    let neuron = g.neuron(id).unwrap();
+    assert_eq!(neuron.cached_neuron_stake_e8s, ICP / 2, "no phantom stake");
+}
+
+#[test]
+fn too_many_followees_are_refused_before_any_is_looked_up() {
+    let mut g = governance();
+    let a = claimed(&mut g, 1, 10 * ICP);
+    // Sixteen followees, none of which exists: the cap is what is wrong.
+    let refused = g.follow(&user(1), a, 4, (100..116).collect(), T0);
+    assert_eq!(kind(refused), ErrorType::InvalidCommand as i32);
+}
+
+#[test]
+fn split_and_spawned_neurons_are_in_the_follower_index() {
+    let mut g = governance();
+    let leader = claimed(&mut g, 1, 10 * ICP);
+    let follower = claimed(&mut g, 2, 10 * ICP);
+    g.follow(&user(1), follower, 4, vec![leader], T0).unwrap();
+    g.follow(&user(1), follower, 0, vec![leader], T0).unwrap();
+    let plan = g
+        .begin_split(&user(1), follower, 3 * ICP, None, &economics(), T0)
+        .unwrap();
+    g.unlock(plan.parent_id);
+    g.unlock(plan.child_id);
+    let child = plan.child_id;
+    assert_eq!(g.proposals.followers_of(leader, 4), vec![follower, child]);
+    assert_eq!(g.proposals.followers_of(leader, 0), vec![follower, child]);
+    set(&mut g, follower, |n| n.maturity_e8s_equivalent = 2 * ICP);
+    let spawn = Spawn {
+        percentage_to_spawn: None,
+        new_controller: None,
+        nonce: Some(99),
+    };
+    let spawned = g
+        .spawn(&user(1), follower, spawn, &economics(), T0)
+        .unwrap();
+    assert_eq!(
+        g.proposals.followers_of(leader, 4),
+        vec![follower, child, spawned]
+    );
+    // A split undone leaves no follower behind.
+    let plan = g
+        .begin_split(&user(1), follower, 2 * ICP, None, &economics(), T0)
+        .unwrap();
+    g.undo_split(&plan);
+    assert_eq!(
+        g.proposals.followers_of(leader, 4),
+        vec![follower, child, spawned]
+    );
+}
+
+#[test]
 fn only_the_controller_configures_but_a_hot_key_may_remove_itself() {
     let mut g = governance();
     let id = claimed(&mut g, 1, 10 * ICP);
@@ -434,10 +494,10 @@ fn a_spawned_neuron_is_minted_its_maturity_when_due() {
     assert_eq!(child.subaccount, staking_subaccount(&user(5), 3));
     assert!(child.is_spawning());
     let due = T0 + e.neuron_spawn_dissolve_delay_seconds;
-    assert!(g.take_due_mints(due - 1, 10).is_empty());
+    assert!(g.take_next_due_mint(due - 1).is_none());
     assert_eq!(g.next_due(), Some(due));
-    let mints = g.take_due_mints(due, 10);
-    assert_eq!(mints.len(), 1);
+    let mints = [g.take_next_due_mint(due).unwrap()];
+    assert!(g.take_next_due_mint(due).is_none());
     let mint = mints[0].transfer();
     assert_eq!(
         (mint.from_subaccount, mint.amount_e8s, mint.fee_e8s),
@@ -462,7 +522,7 @@ fn a_spawned_neuron_is_minted_its_maturity_when_due() {
         (0, 2 * ICP)
     );
     assert_eq!(g.next_due(), Some(due + 60));
-    assert_eq!(g.take_due_mints(due + 60, 10).len(), 1);
+    assert!(g.take_next_due_mint(due + 60).is_some());
 }
 
 #[test]
@@ -490,20 +550,111 @@ fn disbursed_maturity_is_minted_to_its_destination_a_week_later() {
     );
     assert_eq!(g.neuron(id).unwrap().maturity_e8s_equivalent, 0);
     let due = T0 + MATURITY_DISBURSEMENT_DELAY_SECONDS;
-    let first = g.take_due_mints(due, 10);
-    assert_eq!(first.len(), 1);
+    let first = [g.take_next_due_mint(due).unwrap()];
+    assert!(g.take_next_due_mint(due).is_none(), "the neuron is locked");
     assert_eq!(
         first[0].transfer().to,
         AccountIdentifier::new(&user(1), None)
     );
     g.unlock(id);
-    let second = g.take_due_mints(due + 10, 10);
+    assert!(g.take_next_due_mint(due).is_none(), "the second is not due");
+    let second = [g.take_next_due_mint(due + 10).unwrap()];
     assert_eq!(
         second[0].transfer().to,
         AccountIdentifier::new(&user(7), None)
     );
     assert_eq!(second[0].transfer().amount_e8s, 3 * ICP / 2);
     assert!(g.neuron(id).unwrap().maturity_disbursements.is_empty());
+}
+
+#[test]
+fn due_mints_are_taken_one_at_a_time_and_the_rest_stay_due() {
+    let mut g = governance();
+    let id = claimed(&mut g, 1, 10 * ICP);
+    set(&mut g, id, |n| n.maturity_e8s_equivalent = 4 * ICP);
+    for _ in 0..2 {
+        g.disburse_maturity(&user(1), id, 50, None, T0).unwrap();
+    }
+    let due = T0 + MATURITY_DISBURSEMENT_DELAY_SECONDS;
+    let first = g.take_next_due_mint(due).unwrap();
+    assert_eq!(first.transfer().amount_e8s, 2 * ICP);
+    // Sent, then the run is cut short: the other one is still there, due.
+    g.unlock(id);
+    let neuron = g.neuron(id).unwrap();
+    assert_eq!(neuron.maturity_disbursements.len(), 1);
+    assert_eq!(g.next_due(), Some(due));
+    let second = g.take_next_due_mint(due).unwrap();
+    assert_eq!(second.transfer().amount_e8s, ICP);
+    g.unlock(id);
+    assert!(g.take_next_due_mint(due).is_none());
+    assert_eq!(g.next_due(), None);
+}
+
+#[test]
+fn maturity_is_never_disbursed_to_the_minting_account() {
+    let mut g = governance();
+    let id = claimed(&mut g, 1, 10 * ICP);
+    set(&mut g, id, |n| n.maturity_e8s_equivalent = 4 * ICP);
+    let minting = Destination::AccountIdentifier(*g.minting_account().as_bytes());
+    assert_eq!(
+        kind(g.disburse_maturity(&user(1), id, 50, Some(minting), T0)),
+        ErrorType::InvalidCommand as i32
+    );
+    // One recorded before the check existed is finalised: the maturity
+    // comes back and nothing is minted or retried.
+    set(&mut g, id, |n| {
+        n.maturity_e8s_equivalent = 2 * ICP;
+        n.maturity_disbursements.push(MaturityDisbursement {
+            amount_e8s: 2 * ICP,
+            destination: minting,
+            disbursed_at_seconds: T0,
+            finalize_at_seconds: T0 + 1,
+        });
+    });
+    g.due.insert((T0 + 1, id), ());
+    assert!(g.take_next_due_mint(T0 + 1).is_none());
+    let neuron = g.neuron(id).unwrap();
+    assert_eq!(neuron.maturity_e8s_equivalent, 4 * ICP);
+    assert!(neuron.maturity_disbursements.is_empty());
+    assert_eq!(g.next_due(), None);
+}
+
+#[test]
+fn staked_maturity_becomes_maturity_once_the_neuron_is_dissolved() {
+    let mut g = governance();
+    let id = claimed(&mut g, 1, 10 * ICP);
+    let locked = claimed(&mut g, 2, 10 * ICP);
+    for n in [id, locked] {
+        set(&mut g, n, |n| {
+            n.staked_maturity_e8s_equivalent = 3 * ICP;
+            n.maturity_e8s_equivalent = ICP;
+        });
+    }
+    g.configure(&user(1), id, Operation::StartDissolving {}, T0)
+        .unwrap();
+    let dissolved = T0 + INITIAL_NEURON_DISSOLVE_DELAY_SECONDS;
+    assert!(
+        g.unstake_maturity_of_dissolved_neurons(dissolved - 1, 100)
+            .is_empty()
+    );
+    assert_eq!(
+        g.unstake_maturity_of_dissolved_neurons(dissolved, 100),
+        vec![id]
+    );
+    let n = g.neuron(id).unwrap();
+    assert_eq!(
+        (n.maturity_e8s_equivalent, n.staked_maturity_e8s_equivalent),
+        (4 * ICP, 0)
+    );
+    // Not dissolving: its staked maturity stays, whatever the time.
+    assert!(
+        g.unstake_maturity_of_dissolved_neurons(u64::MAX, 100)
+            .is_empty()
+    );
+    assert_eq!(
+        g.neuron(locked).unwrap().staked_maturity_e8s_equivalent,
+        3 * ICP
+    );
 }
 
 #[test]

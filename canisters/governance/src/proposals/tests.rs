@@ -105,6 +105,20 @@ fn a_proposer_must_cover_the_reject_cost() {
 }
 
 #[test]
+fn a_proposer_without_a_ballot_is_refused_before_anything_is_committed() {
+    let mut g = with_neurons(&[100 * ICP, 100 * ICP]);
+    // Idle for seven months: its deciding voting power has faded to nothing.
+    let later = T0 + 7 * ONE_YEAR_SECONDS / 12;
+    let error = g
+        .make_proposal(&owner(1), 1, motion(), &economics(), later)
+        .unwrap_err();
+    assert_eq!(error.error_type, ErrorType::PreconditionFailed as i32);
+    assert_eq!(g.neuron(1).unwrap().neuron_fees_e8s, 0, "nothing charged");
+    assert!(g.proposals.unfinished().is_empty(), "nothing stored");
+    assert!(g.proposals.states.is_empty());
+}
+
+#[test]
 fn exactly_half_no_rejects_and_the_proposer_pays() {
     let mut g = with_neurons(&[100 * ICP, 100 * ICP]);
     let id = propose(&mut g, 1);
@@ -274,11 +288,66 @@ fn the_state_encoding_round_trips() {
         reject_cost_e8s: 10,
         decided_seconds: 11,
         adopted: true,
+        execution_started: true,
         executed_seconds: 12,
         failed_seconds: 13,
         reward_event_round: 14,
     };
     assert_eq!(ProposalState::from_bytes(state.to_bytes()), state);
+}
+
+#[test]
+fn a_state_written_before_the_execution_flag_reads_as_not_started() {
+    let state = ProposalState {
+        adopted: true,
+        ..Default::default()
+    };
+    let mut bytes = state.to_bytes().into_owned();
+    assert_eq!(*bytes.last().unwrap(), 1, "adopted alone is the old byte");
+    bytes.pop();
+    bytes.push(1);
+    let read = ProposalState::from_bytes(std::borrow::Cow::Owned(bytes));
+    assert!(read.adopted && !read.execution_started);
+}
+
+#[test]
+fn an_adopted_proposal_starts_executing_once_whatever_the_later_votes() {
+    let mut g = with_neurons(&[40 * ICP, 30 * ICP, 30 * ICP]);
+    let id = propose(&mut g, 1);
+    assert_eq!(vote(&mut g, 2, id, Vote::Yes, T0), Ok(Outcome::Adopted));
+    assert!(g.awaits_execution(id));
+    assert!(g.start_execution(id).is_some());
+    assert!(g.start_execution(id).is_none(), "begun already");
+    assert_eq!(g.adopted_unexecuted(), Vec::<u64>::new());
+    // A later vote still answers "adopted", and nothing may start again.
+    assert_eq!(vote(&mut g, 3, id, Vote::Yes, T0), Ok(Outcome::Adopted));
+    assert!(!g.awaits_execution(id));
+    assert!(g.start_execution(id).is_none());
+    g.record_execution(id, Ok(()), T0 + 1);
+    g.record_execution(id, Err(crate::proposals::execution_interrupted()), T0 + 2);
+    let state = g.proposals.state(id).unwrap();
+    assert_eq!((state.executed_seconds, state.failed_seconds), (T0 + 1, 0));
+    assert!(g.start_execution(id).is_none());
+}
+
+#[test]
+fn an_execution_lost_to_an_upgrade_fails_and_is_not_retried() {
+    let mut g = with_neurons(&[40 * ICP, 30 * ICP]);
+    let id = propose(&mut g, 1);
+    vote(&mut g, 2, id, Vote::Yes, T0).unwrap();
+    let untouched = propose(&mut g, 2);
+    vote(&mut g, 1, untouched, Vote::Yes, T0).unwrap();
+    g.start_execution(id).unwrap();
+    assert_eq!(g.fail_interrupted_executions(T0 + 5), vec![id]);
+    let state = g.proposals.state(id).unwrap();
+    assert_eq!(state.failed_seconds, T0 + 5);
+    assert!(g.proposals.body(id).unwrap().failure_reason.is_some());
+    assert!(g.start_execution(id).is_none());
+    assert_eq!(
+        g.adopted_unexecuted(),
+        vec![untouched],
+        "not begun: still to do"
+    );
 }
 
 #[test]
