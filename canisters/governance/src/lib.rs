@@ -6,6 +6,7 @@ pub mod codec;
 pub mod config;
 pub mod execution;
 pub mod governance;
+pub mod limits;
 pub mod manage;
 pub mod metrics;
 pub mod neuron;
@@ -37,6 +38,9 @@ const MATURITY_TIMER_INTERVAL: Duration = Duration::from_secs(60);
 /// How often proposals past their deadline are decided (and adopted ones
 /// whose execution failed to start are executed).
 const PROPOSAL_TIMER_INTERVAL: Duration = Duration::from_secs(60);
+/// How often vote cascades left unfinished (their command's messages were
+/// interrupted) are looked for.
+const CASCADE_TIMER_INTERVAL: Duration = Duration::from_secs(60);
 
 nns_api::embed_candid_metadata!("../../../candid/governance.did", b"(GovernanceArg)");
 
@@ -70,6 +74,7 @@ async fn count_neuron_index() {
 fn start_timers() {
     ic_cdk_timers::set_timer_interval(MATURITY_TIMER_INTERVAL, manage::mint_due_maturity);
     ic_cdk_timers::set_timer_interval(PROPOSAL_TIMER_INTERVAL, execution::process_proposals);
+    ic_cdk_timers::set_timer_interval(CASCADE_TIMER_INTERVAL, manage::continue_cascades);
 }
 
 #[query]

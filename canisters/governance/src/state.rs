@@ -21,7 +21,8 @@
 //! ├── 13 UNFINISHED_PROPOSALS StableBTreeMap<proposal id, ()>
 //! ├── 14 UNSETTLED_PROPOSALS  StableBTreeMap<proposal id, ()>
 //! ├── 15 PRINCIPAL_COUNTS     StableBTreeMap<principal, (listed, holding)>
-//! └── 16 PRINCIPAL_COUNTING   StableCell<cursor of counting BY_PRINCIPAL>
+//! ├── 16 PRINCIPAL_COUNTING   StableCell<cursor of counting BY_PRINCIPAL>
+//! └── 24 VOTE_CASCADES        StableBTreeMap<(proposal id, voter), next follow key>
 //! ```
 
 use crate::config::Config;
@@ -49,6 +50,7 @@ const UNFINISHED_PROPOSALS_MEMORY_ID: MemoryId = MemoryId::new(13);
 const UNSETTLED_PROPOSALS_MEMORY_ID: MemoryId = MemoryId::new(14);
 const PRINCIPAL_COUNTS_MEMORY_ID: MemoryId = MemoryId::new(15);
 const PRINCIPAL_COUNTING_MEMORY_ID: MemoryId = MemoryId::new(16);
+const VOTE_CASCADES_MEMORY_ID: MemoryId = MemoryId::new(24);
 
 pub type Memory = VirtualMemory<DefaultMemoryImpl>;
 
@@ -76,6 +78,7 @@ thread_local! {
                 next_proposal_id: memory(NEXT_PROPOSAL_ID_MEMORY_ID),
                 unfinished: memory(UNFINISHED_PROPOSALS_MEMORY_ID),
                 unsettled: memory(UNSETTLED_PROPOSALS_MEMORY_ID),
+                cascades: memory(VOTE_CASCADES_MEMORY_ID),
             },
             latest_reward_event: memory(LATEST_REWARD_EVENT_MEMORY_ID),
             reward_distribution: memory(REWARD_DISTRIBUTION_MEMORY_ID),
