@@ -284,6 +284,14 @@ impl PocketIc {
             .map_or(0, |c| c.last_execution_instructions)
     }
 
+    /// The most instructions one of the canister's replicated executions
+    /// used since the last call of this method (or since it was created).
+    pub fn take_largest_execution_instructions(&mut self, canister_id: Principal) -> u64 {
+        self.canisters
+            .get_mut(&canister_id)
+            .map_or(0, |c| std::mem::take(&mut c.largest_execution_instructions))
+    }
+
     /// Instructions used by all of the canister's replicated executions.
     pub fn total_instructions(&self, canister_id: Principal) -> u64 {
         self.canister(canister_id)

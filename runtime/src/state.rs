@@ -66,6 +66,9 @@ pub struct Canister {
     pub last_execution_instructions: u64,
     /// Instructions of all its replicated executions.
     pub total_instructions: u64,
+    /// The most instructions one replicated execution used since the
+    /// figure was last taken.
+    pub largest_execution_instructions: u64,
 }
 
 impl Canister {
@@ -84,6 +87,7 @@ impl Canister {
             cycles_burned: 0,
             last_execution_instructions: 0,
             total_instructions: 0,
+            largest_execution_instructions: 0,
         }
     }
 
@@ -115,6 +119,7 @@ impl Canister {
     pub fn record_instructions(&mut self, instructions: u64) {
         self.last_execution_instructions = instructions;
         self.total_instructions += instructions;
+        self.largest_execution_instructions = self.largest_execution_instructions.max(instructions);
     }
 
     /// Bytes of memory the canister holds: heap and stable memory.

@@ -19,6 +19,12 @@ pub const FEE: u64 = 10_000;
 pub const ICP: u64 = 100_000_000;
 pub const ONE_YEAR: u64 = 31_557_600;
 pub const ONE_WEEK: u64 = 7 * 24 * 60 * 60;
+/// Governance's allowance for new neurons (claims and splits): this many
+/// at once (`MAX_NEURON_CREATION_SPIKE`)…
+pub const NEURON_CREATION_SPIKE: u64 = 300;
+/// …then one more every this many seconds
+/// (`MINIMUM_SECONDS_BETWEEN_ALLOWANCE_INCREASE`).
+pub const SECONDS_PER_NEW_NEURON: u64 = 240;
 
 pub fn user(n: u8) -> Principal {
     Principal::from_slice(&[n, 0x9e, 1])

@@ -15,6 +15,7 @@
 //! trap after the ledger acted) can only leave the neuron holding *less*
 //! than the ledger shows, never more, and a refresh repairs that.
 
+use crate::limits::{MAX_NUMBER_OF_NEURONS, NeuronCreationLimiter, too_many_neurons};
 use crate::neuron::{
     Destination, DissolveState, INITIAL_NEURON_DISSOLVE_DELAY_SECONDS, MaturityDisbursement,
     NOT_AGING, Neuron, split_subaccount, staking_subaccount,
@@ -156,6 +157,10 @@ pub struct Governance<M: Memory> {
     locked: BTreeSet<u64>,
     /// The governance canister's own id: neurons' subaccounts are its.
     canister_id: Principal,
+    /// The allowance for creating neurons by claim and split.
+    creations: NeuronCreationLimiter,
+    /// [`MAX_NUMBER_OF_NEURONS`], lowered by unit tests.
+    max_neurons: u64,
 }
 
 pub struct Memories<M> {
@@ -190,6 +195,8 @@ impl<M: Memory> Governance<M> {
             next_neuron_id: StableCell::init(memories.next_neuron_id, 1),
             locked: BTreeSet::new(),
             canister_id,
+            creations: NeuronCreationLimiter::default(),
+            max_neurons: MAX_NUMBER_OF_NEURONS,
         }
     }
 
@@ -235,6 +242,37 @@ impl<M: Memory> Governance<M> {
         let id = *self.next_neuron_id.get();
         self.next_neuron_id.set(id + 1);
         id
+    }
+
+    /// Admits one more neuron: refused at the maximum number of neurons
+    /// and, for claims and splits (`rate_limited`), when the allowance for
+    /// new neurons is used up. A claim or split that does not happen after
+    /// all gives its place back with [`Self::forget_new_neuron`].
+    fn admit_new_neuron(&mut self, rate_limited: bool, now: u64) -> Result<()> {
+        if self.neurons.len() >= self.max_neurons {
+            return Err(too_many_neurons(self.max_neurons));
+        }
+        if rate_limited {
+            self.creations.take(now)?;
+        }
+        Ok(())
+    }
+
+    /// Inserts a neuron admitted (rate limited) by [`Self::admit_new_neuron`];
+    /// if it cannot be, its place in the allowance is given back.
+    fn insert_new_neuron(&mut self, neuron: Neuron) -> Result<()> {
+        self.neurons.insert(neuron).map_err(|e| {
+            self.creations.give_back();
+            e.into()
+        })
+    }
+
+    /// Removes a neuron whose claim or split did not happen, and gives its
+    /// place in the allowance back.
+    fn forget_new_neuron(&mut self, id: u64) {
+        if self.neurons.remove(id).is_ok() {
+            self.creations.give_back();
+        }
     }
 
     /// The neuron `caller` controls, unlocked.
@@ -290,11 +328,12 @@ impl<M: Memory> Governance<M> {
         if let Some(id) = self.neurons.id_by_subaccount(&subaccount) {
             return self.begin_refresh(id);
         }
+        self.admit_new_neuron(true, now)?;
         let id = self.take_neuron_id();
         let mut neuron = Neuron::new(id, controller, subaccount, 0, now);
         neuron.dissolve_state =
             DissolveState::DissolveDelaySeconds(INITIAL_NEURON_DISSOLVE_DELAY_SECONDS);
-        self.neurons.insert(neuron)?;
+        self.insert_new_neuron(neuron)?;
         self.lock(id)?;
         Ok(BalanceRead {
             neuron_id: id,
@@ -331,7 +370,7 @@ impl<M: Memory> Governance<M> {
         let minimum = economics.neuron_minimum_stake_e8s;
         if balance_e8s < minimum {
             if read.is_claim {
-                self.neurons.remove(read.neuron_id)?;
+                self.forget_new_neuron(read.neuron_id);
             } else {
                 // The ledger is the truth: a stake it no longer holds must
                 // not keep voting, even if what is left is too little for a
@@ -361,7 +400,7 @@ impl<M: Memory> Governance<M> {
     pub fn abort_claim_or_refresh(&mut self, read: BalanceRead) {
         self.unlock(read.neuron_id);
         if read.is_claim {
-            let _ = self.neurons.remove(read.neuron_id);
+            self.forget_new_neuron(read.neuron_id);
         }
     }
 
@@ -550,6 +589,8 @@ impl<M: Memory> Governance<M> {
                 "the anonymous principal cannot control a neuron",
             ));
         }
+        // Spawning is not rate limited (as on the NNS), but counts.
+        self.admit_new_neuron(false, now)?;
         let child_id = self.take_neuron_id();
         let nonce = spawn
             .nonce
@@ -773,6 +814,7 @@ impl<M: Memory> Governance<M> {
                 ),
             ));
         }
+        self.admit_new_neuron(true, now)?;
         let child_id = self.take_neuron_id();
         let subaccount = match memo {
             Some(memo) => split_subaccount(&parent.controller, memo),
@@ -795,7 +837,7 @@ impl<M: Memory> Governance<M> {
         child.staked_maturity_e8s_equivalent = staked_maturity_taken;
         child.voting_power_refreshed_timestamp_seconds =
             parent.voting_power_refreshed_timestamp_seconds;
-        self.neurons.insert(child)?;
+        self.insert_new_neuron(child)?;
         self.index_all_following(child_id, &parent.followees);
         self.lock(id)?;
         self.lock(child_id)?;
@@ -820,9 +862,10 @@ impl<M: Memory> Governance<M> {
     }
 
     pub fn undo_split(&mut self, plan: &SplitPlan) {
-        if let Ok(child) = self.neurons.remove(plan.child_id) {
+        if let Ok(child) = self.neuron(plan.child_id) {
             self.unindex_all_following(plan.child_id, &child.followees);
         }
+        self.forget_new_neuron(plan.child_id);
         let _ = self.neurons.update(plan.parent_id, |n| {
             n.cached_neuron_stake_e8s += plan.stake_taken;
             n.maturity_e8s_equivalent += plan.maturity_taken;
@@ -1172,12 +1215,18 @@ impl Governance<ic_stable_structures::VectorMemory> {
                     next_proposal_id: m(),
                     unfinished: m(),
                     unsettled: m(),
+                    cascades: m(),
                 },
                 latest_reward_event: m(),
                 reward_distribution: m(),
             },
             Principal::from_slice(&[0, 0, 0, 0, 0, 0, 0, 1, 1, 1]),
         )
+    }
+
+    /// Lowers the maximum number of neurons, for unit tests.
+    pub(crate) fn set_max_neurons_for_tests(&mut self, max: u64) {
+        self.max_neurons = max;
     }
 
     /// Inserts a neuron as it would be after a claim, for unit tests.
@@ -1191,7 +1240,9 @@ impl Governance<ic_stable_structures::VectorMemory> {
         let mut g = Self::for_tests();
         for (i, &stake) in stakes.iter().enumerate() {
             let id = i as u64 + 1;
-            let mut n = Neuron::new(id, test_owner(id), [id as u8; 32], stake, now);
+            let mut subaccount = [0; 32];
+            subaccount[..8].copy_from_slice(&id.to_be_bytes());
+            let mut n = Neuron::new(id, test_owner(id), subaccount, stake, now);
             n.dissolve_state = DissolveState::DissolveDelaySeconds(crate::neuron::ONE_YEAR_SECONDS);
             g.insert_for_tests(n);
         }

@@ -6,6 +6,7 @@ pub mod codec;
 pub mod config;
 pub mod execution;
 pub mod governance;
+pub mod limits;
 pub mod manage;
 pub mod metrics;
 pub mod neuron;
@@ -37,6 +38,9 @@ const MATURITY_TIMER_INTERVAL: Duration = Duration::from_secs(60);
 /// How often proposals past their deadline are decided (and adopted ones
 /// whose execution failed to start are executed).
 const PROPOSAL_TIMER_INTERVAL: Duration = Duration::from_secs(60);
+/// How often vote cascades left unfinished (their command's messages were
+/// interrupted) are looked for.
+const CASCADE_TIMER_INTERVAL: Duration = Duration::from_secs(60);
 
 /// How often the staked maturity of dissolved neurons is made maturity
 /// again, as on the NNS.
@@ -93,6 +97,7 @@ fn start_timers() {
         unstake_maturity_of_dissolved_neurons,
     );
     ic_cdk_timers::set_timer_interval(PROPOSAL_TIMER_INTERVAL, execution::process_proposals);
+    ic_cdk_timers::set_timer_interval(CASCADE_TIMER_INTERVAL, manage::continue_cascades);
 }
 
 #[query]

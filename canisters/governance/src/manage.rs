@@ -265,6 +265,7 @@ pub async fn manage_neuron(caller: Principal, mut request: ManageNeuronRequest) 
             let body = crate::execution::validate(*proposal, &config)?;
             let (id, outcome) =
                 state::mutate(|g| g.make_proposal(&caller, proposer, body, &economics, now))?;
+            let outcome = finish_cascade(id, outcome).await;
             execute_if_adopted(id, outcome);
             Ok(Reply::MakeProposal(MakeProposalResponse {
                 message: None,
@@ -280,6 +281,7 @@ pub async fn manage_neuron(caller: Principal, mut request: ManageNeuronRequest) 
             let vote = Vote::from_i32(v.vote)
                 .ok_or_else(|| error(ErrorType::InvalidCommand, "vote yes (1) or no (2)"))?;
             let outcome = state::mutate(|g| g.register_vote(&caller, id, proposal, vote, now))?;
+            let outcome = finish_cascade(proposal, outcome).await;
             execute_if_adopted(proposal, outcome);
             Ok(Reply::RegisterVote(Empty {}))
         }
@@ -314,6 +316,45 @@ pub async fn manage_neuron(caller: Principal, mut request: ManageNeuronRequest) 
                 source_neuron_info: Some(source_info),
             })))
         }
+    }
+}
+
+/// The votes that follow a vote are cast a bounded amount per message (see
+/// `Governance::continue_cascade`): while some are left for `proposal`, a
+/// call to this canister ends the message, and its answer, a new message,
+/// goes on. As on the NNS, the command answers once every vote is cast.
+/// Each message commits what it cast; the periodic [`continue_cascades`]
+/// finishes a cascade this loop could not.
+async fn finish_cascade(
+    proposal: u64,
+    mut outcome: crate::proposals::Outcome,
+) -> crate::proposals::Outcome {
+    use ic_cdk::call::{Call, CallFailed};
+    while state::read(|g| g.proposals.cascade_pending(proposal)) {
+        // No such method: the call is answered by a reject, in a new message.
+        let yielded =
+            Call::bounded_wait(ic_cdk::api::canister_self(), "__vote_cascade_yield").await;
+        if let Err(CallFailed::CallPerformFailed(_)) = yielded {
+            // Still the same message: the timer finishes the cascade.
+            break;
+        }
+        outcome = state::mutate(|g| g.continue_cascade(proposal, now_seconds()));
+    }
+    outcome
+}
+
+/// Goes on with the vote cascades left, one bounded message at a time.
+pub async fn continue_cascades() {
+    let now = now_seconds();
+    let more = state::mutate(|g| match g.proposals.some_pending_cascade() {
+        Some(proposal) => {
+            g.continue_cascade(proposal, now);
+            g.proposals.some_pending_cascade().is_some()
+        }
+        None => false,
+    });
+    if more {
+        ic_cdk_timers::set_timer(std::time::Duration::ZERO, continue_cascades());
     }
 }
 

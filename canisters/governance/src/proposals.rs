@@ -9,6 +9,7 @@
 
 use crate::ballots::{BallotRecord, Ballots};
 use crate::governance::{Governance, MAX_TOPIC, TOPIC_NEURON_MANAGEMENT};
+use crate::limits::cascade_may_continue;
 use crate::neuron::Neuron;
 use canister_common::Candid;
 use ic_stable_structures::storable::Bound;
@@ -211,6 +212,7 @@ pub struct ProposalMemories<M> {
     pub next_proposal_id: M,
     pub unfinished: M,
     pub unsettled: M,
+    pub cascades: M,
 }
 
 /// A follow relation, keyed so that a neuron's followers on a topic are one
@@ -225,6 +227,32 @@ pub fn follow_key(followee: u64, topic: i32, follower: u64) -> FollowKey {
     key
 }
 
+fn followee_of(key: &FollowKey) -> u64 {
+    u64::from_be_bytes(key[..8].try_into().expect("8 bytes"))
+}
+
+fn topic_of_key(key: &FollowKey) -> i32 {
+    u32::from_be_bytes(key[8..12].try_into().expect("4 bytes")) as i32
+}
+
+fn follower_of(key: &FollowKey) -> u64 {
+    u64::from_be_bytes(key[12..].try_into().expect("8 bytes"))
+}
+
+/// Where checking the followers of a neuron that voted on a proposal of
+/// `topic` starts: its catch-all followers (topic 0), then those of the
+/// topic itself; on neuron management, only the topic's.
+fn first_follower_key(voter: u64, topic: i32) -> FollowKey {
+    if topic == TOPIC_NEURON_MANAGEMENT {
+        follow_key(voter, topic, 0)
+    } else {
+        follow_key(voter, 0, 0)
+    }
+}
+
+/// Follow-index keys read at once while checking followers.
+const FOLLOWERS_PER_READ: usize = 256;
+
 pub struct Proposals<M: Memory> {
     pub bodies: StableBTreeMap<u64, Candid<ProposalBody>, M>,
     pub states: StableBTreeMap<u64, ProposalState, M>,
@@ -235,6 +263,9 @@ pub struct Proposals<M: Memory> {
     unfinished: StableBTreeMap<u64, (), M>,
     /// Proposals whose voters are not rewarded yet.
     unsettled: StableBTreeMap<u64, (), M>,
+    /// Vote cascades left for a later message: (proposal, neuron that
+    /// voted) → the first follow-index key of it not yet checked.
+    cascades: StableBTreeMap<(u64, u64), FollowKey, M>,
 }
 
 impl<M: Memory> Proposals<M> {
@@ -247,7 +278,33 @@ impl<M: Memory> Proposals<M> {
             next_proposal_id: StableCell::init(m.next_proposal_id, 1),
             unfinished: StableBTreeMap::init(m.unfinished),
             unsettled: StableBTreeMap::init(m.unsettled),
+            cascades: StableBTreeMap::init(m.cascades),
         }
+    }
+
+    /// Whether votes that follow a vote on `proposal` remain to be cast.
+    pub fn cascade_pending(&self, proposal: u64) -> bool {
+        self.cascades
+            .keys_range((proposal, 0)..=(proposal, u64::MAX))
+            .next()
+            .is_some()
+    }
+
+    /// A proposal with a cascade left, if any.
+    pub fn some_pending_cascade(&self) -> Option<u64> {
+        self.cascades
+            .first_key_value()
+            .map(|((proposal, _), _)| proposal)
+    }
+
+    /// Takes one neuron of `proposal` whose followers are left to check.
+    fn take_pending_cascade(&mut self, proposal: u64) -> Option<(u64, FollowKey)> {
+        let key = self
+            .cascades
+            .keys_range((proposal, 0)..=(proposal, u64::MAX))
+            .next()?;
+        let from = self.cascades.remove(&key).expect("just found");
+        Some((key.1, from))
     }
 
     /// Stores a proposal's state and keeps the two work lists in step.
@@ -299,6 +356,7 @@ impl<M: Memory> Proposals<M> {
 
     /// Forgets a proposal whose ballots are gone.
     fn remove(&mut self, id: u64) {
+        while self.take_pending_cascade(id).is_some() {}
         self.bodies.remove(&id);
         self.states.remove(&id);
         self.unfinished.remove(&id);
@@ -536,7 +594,7 @@ impl<M: Memory> Governance<M> {
         }
         let before = state;
         self.cast(&mut state, proposal_id, neuron_id, vote);
-        self.cascade(&mut state, proposal_id, neuron_id);
+        self.cascade(&mut state, proposal_id, Some(neuron_id));
         // Voting shows the neuron is in use.
         self.neurons.update(neuron_id, |n| {
             n.voting_power_refreshed_timestamp_seconds = now
@@ -561,57 +619,142 @@ impl<M: Memory> Governance<M> {
         }
     }
 
-    /// Votes, breadth first, for every neuron whose followees have now
-    /// decided its vote: yes once more than half of them voted yes, no once
-    /// at least half voted no (yes can no longer win). Each neuron votes at
-    /// most once, so cycles in the following graph end.
-    fn cascade(&mut self, state: &mut ProposalState, proposal_id: u64, first: u64) {
+    /// Casts the votes that follow from votes cast: a neuron votes yes once
+    /// more than half of its followees on the topic (or, without any there,
+    /// its catch-all followees) voted yes, no once at least half voted no
+    /// (yes can no longer win). Each neuron votes at most once, so cycles in
+    /// the following graph end, and which votes are cast does not depend on
+    /// the order the followers are checked in (a follower's yes and no
+    /// conditions cannot both come true).
+    ///
+    /// The work is bounded per message: starting with `first` (a neuron
+    /// that just voted) and going on with the neurons earlier messages left,
+    /// it checks followers while [`cascade_may_continue`] allows and leaves
+    /// the rest for the next message. Returns whether nothing is left.
+    fn cascade(&mut self, state: &mut ProposalState, proposal_id: u64, first: Option<u64>) -> bool {
         let topic = state.topic;
-        let mut queue = std::collections::VecDeque::from([first]);
-        while let Some(voter) = queue.pop_front() {
-            let mut candidates = self.proposals.followers_of(voter, topic);
-            if topic != TOPIC_NEURON_MANAGEMENT {
-                // Catch-all following applies to topics a neuron does not
-                // follow on explicitly.
-                candidates.extend(self.proposals.followers_of(voter, 0));
-            }
-            for follower in candidates {
-                let Some(ballot) = self.proposals.ballots.get(proposal_id, follower) else {
-                    continue;
-                };
-                if ballot.vote != Vote::Unspecified as i32 {
-                    continue;
+        let mut queue: std::collections::VecDeque<(u64, FollowKey)> = first
+            .map(|voter| (voter, first_follower_key(voter, topic)))
+            .into_iter()
+            .collect();
+        let mut steps = 0u64;
+        loop {
+            let Some((voter, mut from)) = queue
+                .pop_front()
+                .or_else(|| self.proposals.take_pending_cascade(proposal_id))
+            else {
+                return true;
+            };
+            // Reading the index and checking a follower are a step each.
+            loop {
+                if !cascade_may_continue(steps) {
+                    self.leave_cascade(proposal_id, (voter, from), queue);
+                    return false;
                 }
-                let Some(neuron) = self.neurons.get(follower) else {
-                    continue;
-                };
-                let followees = match neuron.followees.get(&topic) {
-                    Some(f) => f,
-                    None if topic != TOPIC_NEURON_MANAGEMENT => match neuron.followees.get(&0) {
-                        Some(f) => f,
-                        None => continue,
-                    },
-                    None => continue,
-                };
-                let (mut yes, mut no) = (0usize, 0usize);
-                for f in followees {
-                    match self.proposals.ballots.get(proposal_id, *f).map(|b| b.vote) {
-                        Some(v) if v == Vote::Yes as i32 => yes += 1,
-                        Some(v) if v == Vote::No as i32 => no += 1,
-                        _ => {}
+                steps += 1;
+                let list_topic = topic_of_key(&from);
+                let last = follow_key(voter, list_topic, u64::MAX);
+                let keys: Vec<FollowKey> = self
+                    .proposals
+                    .followers
+                    .keys_range(from..=last)
+                    .take(FOLLOWERS_PER_READ)
+                    .collect();
+                for key in &keys {
+                    if !cascade_may_continue(steps) {
+                        self.leave_cascade(proposal_id, (voter, *key), queue);
+                        return false;
+                    }
+                    steps += 1;
+                    let follower = follower_of(key);
+                    if let Some(vote) = self.followed_vote(proposal_id, follower, topic) {
+                        self.cast(state, proposal_id, follower, vote);
+                        queue.push_back((follower, first_follower_key(follower, topic)));
                     }
                 }
-                let vote = if 2 * yes > followees.len() {
-                    Vote::Yes
-                } else if 2 * no >= followees.len() {
-                    Vote::No
-                } else {
-                    continue;
+                let next = match keys.last() {
+                    Some(key) if keys.len() == FOLLOWERS_PER_READ => follower_of(key)
+                        .checked_add(1)
+                        .map(|f| follow_key(voter, list_topic, f)),
+                    _ => None,
                 };
-                self.cast(state, proposal_id, follower, vote);
-                queue.push_back(follower);
+                from = match next {
+                    Some(key) => key,
+                    // The catch-all followers are done: the topic's next.
+                    None if list_topic != topic => follow_key(voter, topic, 0),
+                    None => break,
+                };
+                debug_assert_eq!(followee_of(&from), voter);
             }
         }
+    }
+
+    /// Leaves the rest of a cascade for a later message: `current`, then
+    /// the neurons whose followers are still to check.
+    fn leave_cascade(
+        &mut self,
+        proposal_id: u64,
+        current: (u64, FollowKey),
+        queue: std::collections::VecDeque<(u64, FollowKey)>,
+    ) {
+        for (voter, from) in std::iter::once(current).chain(queue) {
+            self.proposals.cascades.insert((proposal_id, voter), from);
+        }
+    }
+
+    /// The vote `follower` casts now by following, if its followees have
+    /// decided it and it has not voted yet.
+    fn followed_vote(&self, proposal_id: u64, follower: u64, topic: i32) -> Option<Vote> {
+        let ballot = self.proposals.ballots.get(proposal_id, follower)?;
+        if ballot.vote != Vote::Unspecified as i32 {
+            return None;
+        }
+        let neuron = self.neurons.get(follower)?;
+        let followees = match neuron.followees.get(&topic) {
+            Some(f) => f,
+            None if topic != TOPIC_NEURON_MANAGEMENT => neuron.followees.get(&0)?,
+            None => return None,
+        };
+        let (mut yes, mut no) = (0usize, 0usize);
+        for f in followees {
+            match self.proposals.ballots.get(proposal_id, *f).map(|b| b.vote) {
+                Some(v) if v == Vote::Yes as i32 => yes += 1,
+                Some(v) if v == Vote::No as i32 => no += 1,
+                _ => {}
+            }
+        }
+        if 2 * yes > followees.len() {
+            Some(Vote::Yes)
+        } else if 2 * no >= followees.len() {
+            Some(Vote::No)
+        } else {
+            None
+        }
+    }
+
+    /// Goes on with the votes that follow earlier votes on `proposal_id`,
+    /// as far as this message's budget allows, as a vote would: the tally,
+    /// wait-for-quiet (each message's votes count as arriving together)
+    /// and an early decision. Returns the proposal's outcome after it. Past
+    /// the deadline, the decision waits until no cascade is left.
+    pub fn continue_cascade(&mut self, proposal_id: u64, now: u64) -> Outcome {
+        let Some(mut state) = self.proposals.state(proposal_id) else {
+            while self.proposals.take_pending_cascade(proposal_id).is_some() {}
+            return Outcome::Open;
+        };
+        let before = state;
+        let done = self.cascade(&mut state, proposal_id, None);
+        state.tally_seconds = now;
+        state.wait_for_quiet(&before, now);
+        // Past the deadline only a majority decides while votes are left.
+        let wait = !done && now >= state.deadline_seconds && state.early_decision().is_none();
+        let outcome = if wait && !state.is_decided() {
+            Outcome::Open
+        } else {
+            self.decide(&mut state, now)
+        };
+        self.proposals.put(proposal_id, state);
+        outcome
     }
 
     /// Decides the proposal if the tally or the deadline says so; the
@@ -650,7 +793,8 @@ impl<M: Memory> Governance<M> {
             let Some(mut state) = self.proposals.state(id) else {
                 continue;
             };
-            if state.is_decided() {
+            // A cascade under way decides once it is done.
+            if state.is_decided() || self.proposals.cascade_pending(id) {
                 continue;
             }
             if self.decide(&mut state, now) == Outcome::Adopted {

@@ -23,7 +23,8 @@
 //! ├── 15 PRINCIPAL_COUNTS     StableBTreeMap<principal, (listed, holding)>
 //! ├── 16 PRINCIPAL_COUNTING   StableCell<cursor of counting BY_PRINCIPAL>
 //! ├── 17 UNSTAKE              StableBTreeMap<(dissolved at, neuron id), ()>
-//! └── 18 UNSTAKE_INDEXING     StableCell<first neuron id not yet in UNSTAKE>
+//! ├── 18 UNSTAKE_INDEXING     StableCell<first neuron id not yet in UNSTAKE>
+//! └── 19 VOTE_CASCADES        StableBTreeMap<(proposal id, voter), next follow key>
 //! ```
 
 use crate::config::Config;
@@ -53,6 +54,7 @@ const PRINCIPAL_COUNTS_MEMORY_ID: MemoryId = MemoryId::new(15);
 const PRINCIPAL_COUNTING_MEMORY_ID: MemoryId = MemoryId::new(16);
 const UNSTAKE_MEMORY_ID: MemoryId = MemoryId::new(17);
 const UNSTAKE_INDEXING_MEMORY_ID: MemoryId = MemoryId::new(18);
+const VOTE_CASCADES_MEMORY_ID: MemoryId = MemoryId::new(19);
 
 pub type Memory = VirtualMemory<DefaultMemoryImpl>;
 
@@ -82,6 +84,7 @@ thread_local! {
                 next_proposal_id: memory(NEXT_PROPOSAL_ID_MEMORY_ID),
                 unfinished: memory(UNFINISHED_PROPOSALS_MEMORY_ID),
                 unsettled: memory(UNSETTLED_PROPOSALS_MEMORY_ID),
+                cascades: memory(VOTE_CASCADES_MEMORY_ID),
             },
             latest_reward_event: memory(LATEST_REWARD_EVENT_MEMORY_ID),
             reward_distribution: memory(REWARD_DISTRIBUTION_MEMORY_ID),

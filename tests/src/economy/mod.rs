@@ -565,7 +565,7 @@ impl Economy {
             })),
             id: None,
         };
-        let Reply::ClaimOrRefresh(claimed) = self.manage(owner, claim)? else {
+        let Reply::ClaimOrRefresh(claimed) = self.claim(owner, claim)? else {
             return Err("a claim answered another command".into());
         };
         let neuron = claimed
@@ -579,6 +579,37 @@ impl Economy {
             self.configure(owner, neuron, Operation::IncreaseDissolveDelay(delay))?;
         }
         Ok(neuron)
+    }
+
+    /// A claim; when governance's allowance for new neurons is used up (more
+    /// than 300 at once), time passes until it is full again.
+    fn claim(&mut self, owner: Principal, claim: ManageNeuronRequest) -> Result<Reply, String> {
+        use crate::nns::{NEURON_CREATION_SPIKE, SECONDS_PER_NEW_NEURON};
+        loop {
+            let (response,): (ManageNeuronResponse,) = update_candid_as(
+                &mut self.env,
+                GOVERNANCE_CANISTER_ID,
+                owner,
+                "manage_neuron",
+                (claim.clone(),),
+            )
+            .map_err(|e| format!("manage_neuron: {e}"))?;
+            match response.command {
+                Some(Reply::Error(e))
+                    if e.error_type == nns_api::governance::ErrorType::Unavailable as i32 =>
+                {
+                    self.env.advance_time(Duration::from_secs(
+                        NEURON_CREATION_SPIKE * SECONDS_PER_NEW_NEURON,
+                    ));
+                    self.env.tick();
+                }
+                Some(Reply::Error(e)) => {
+                    return Err(format!("manage_neuron refused: {}", e.error_message));
+                }
+                Some(reply) => return Ok(reply),
+                None => return Err("manage_neuron answered no command".into()),
+            }
+        }
     }
 
     fn full_neuron(&mut self, owner: Principal, id: u64) -> Result<Neuron, String> {

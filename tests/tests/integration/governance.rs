@@ -6,8 +6,8 @@
 use candid::{Encode, Nat, Principal};
 use integration_tests::env::{Backend, update_candid_as};
 use integration_tests::nns::{
-    FEE, ICP, NnsEnv as Env, ONE_WEEK, ONE_YEAR, configure, disburse_all, error_type,
-    neuron_account, request, user,
+    FEE, ICP, NEURON_CREATION_SPIKE, NnsEnv as Env, ONE_WEEK, ONE_YEAR, SECONDS_PER_NEW_NEURON,
+    configure, disburse_all, error_type, neuron_account, request, user,
 };
 use integration_tests::on_both_backends;
 use nns_api::AccountIdentifier;
@@ -34,6 +34,7 @@ on_both_backends!(
     should_lose_nothing_when_the_ledger_is_stopped_during_a_disburse,
     should_refuse_bad_input_and_change_nothing,
     should_list_the_callers_neurons_page_by_page,
+    should_refuse_new_neurons_beyond_the_allowance_until_it_builds_up,
 );
 
 fn setup(backend: Backend) -> Env {
@@ -755,7 +756,8 @@ fn should_list_the_callers_neurons_page_by_page(backend: Backend) {
 
 /// Upgrades cost the same whatever governance holds, and every neuron
 /// survives one unchanged: 100 000 neurons, staked through the ledger's
-/// batch transfers and claimed one by one.
+/// batch transfers and claimed one by one (over months, at the pace the
+/// allowance for new neurons permits).
 #[test]
 fn should_upgrade_with_100_000_neurons_unchanged() {
     use icrc_ledger_types::icrc1::account::Account;
@@ -823,27 +825,37 @@ fn should_upgrade_with_100_000_neurons_unchanged() {
         )
         .unwrap();
         assert!(results.iter().all(|r| matches!(r, Some(Ok(_)))));
-        // Claims submitted together run interleaved, as on the IC.
-        let claims: Vec<_> = (first..first + BATCH)
-            .map(|memo| {
-                let arg = ClaimOrRefreshNeuronFromAccount {
-                    controller: Some(owner),
-                    memo,
-                };
-                env.pic
-                    .submit_call(
-                        GOVERNANCE_CANISTER_ID,
-                        owner,
-                        "claim_or_refresh_neuron_from_account",
-                        Encode!(&arg).unwrap(),
-                    )
-                    .unwrap()
-            })
-            .collect();
-        for claim in claims {
-            let reply = env.pic.await_call(claim).unwrap();
-            let r: ClaimOrRefreshNeuronFromAccountResponse = candid::decode_one(&reply).unwrap();
-            assert!(matches!(r.result, Some(ClaimOrRefreshResult::NeuronId(_))));
+        // Claims submitted together run interleaved, as on the IC, as many
+        // at once as the allowance for new neurons lets through; then time
+        // passes until it is full again.
+        let memos: Vec<u64> = (first..first + BATCH).collect();
+        for spike in memos.chunks(NEURON_CREATION_SPIKE as usize) {
+            let claims: Vec<_> = spike
+                .iter()
+                .map(|&memo| {
+                    let arg = ClaimOrRefreshNeuronFromAccount {
+                        controller: Some(owner),
+                        memo,
+                    };
+                    env.pic
+                        .submit_call(
+                            GOVERNANCE_CANISTER_ID,
+                            owner,
+                            "claim_or_refresh_neuron_from_account",
+                            Encode!(&arg).unwrap(),
+                        )
+                        .unwrap()
+                })
+                .collect();
+            for claim in claims {
+                let reply = env.pic.await_call(claim).unwrap();
+                let r: ClaimOrRefreshNeuronFromAccountResponse =
+                    candid::decode_one(&reply).unwrap();
+                assert!(matches!(r.result, Some(ClaimOrRefreshResult::NeuronId(_))));
+            }
+            env.pic.advance_time(Duration::from_secs(
+                NEURON_CREATION_SPIKE * SECONDS_PER_NEW_NEURON,
+            ));
         }
     }
     let snapshot = |env: &mut Env| {
@@ -878,5 +890,50 @@ fn should_upgrade_with_100_000_neurons_unchanged() {
     assert!(
         full_upgrade < 2 * empty_upgrade,
         "upgrade used {empty_upgrade} instructions with no neurons, {full_upgrade} with {NEURONS}"
+    );
+}
+
+/// As on the NNS, claims and splits draw on an allowance of 300 new neurons
+/// that grows back by one every four minutes: a stake whose claim is
+/// refused stays in its account and is claimed later.
+fn should_refuse_new_neurons_beyond_the_allowance_until_it_builds_up(backend: Backend) {
+    let mut env = setup(backend);
+    let me = user(1);
+    for memo in 0..=NEURON_CREATION_SPIKE {
+        env.stake(me, memo, ICP + FEE);
+    }
+    let first = env.claim(me, 0).unwrap();
+    for memo in 1..NEURON_CREATION_SPIKE {
+        env.claim(me, memo).unwrap();
+    }
+    let refused = env.claim(me, NEURON_CREATION_SPIKE).unwrap_err();
+    assert_eq!(
+        refused.error_type,
+        ErrorType::Unavailable as i32,
+        "{refused:?}"
+    );
+    let split = Command::Split(Split {
+        amount_e8s: ICP / 2,
+        memo: None,
+    });
+    assert_eq!(
+        error_type(env.manage(me, first, split)),
+        ErrorType::InsufficientFunds as i32,
+        "each part keeps the minimum stake"
+    );
+    // A refresh creates no neuron.
+    assert_eq!(env.claim(me, 0), Ok(first));
+    assert_eq!(
+        env.balance(neuron_account(me, NEURON_CREATION_SPIKE)),
+        ICP + FEE
+    );
+    env.pic
+        .advance_time(Duration::from_secs(SECONDS_PER_NEW_NEURON));
+    let last = env.claim(me, NEURON_CREATION_SPIKE).unwrap();
+    assert_eq!(env.neuron(last).cached_neuron_stake_e8s, ICP + FEE);
+    env.stake(me, 1_000, ICP);
+    assert_eq!(
+        env.claim(me, 1_000).unwrap_err().error_type,
+        ErrorType::Unavailable as i32
     );
 }

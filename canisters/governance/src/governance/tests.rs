@@ -677,3 +677,113 @@ fn combined_age_keeps_stake_times_age() {
     assert_eq!(combined_age(0, 0, 0, 9), 9);
     assert_eq!(combined_age(u64::MAX, u64::MAX, u64::MAX, 0), u64::MAX / 2);
 }
+
+/// Claims `count` neurons of `user(1)` at `now`, memos from `first` on.
+fn claim_many(g: &mut Governance<VectorMemory>, first: u64, count: u64, now: u64) {
+    for memo in first..first + count {
+        let read = g.begin_claim_or_refresh(user(1), memo, now).unwrap();
+        g.finish_claim_or_refresh(read, ICP, &economics(), now)
+            .unwrap();
+    }
+}
+
+#[test]
+fn claims_and_splits_beyond_the_creation_allowance_wait_for_it_to_build_up() {
+    use crate::limits::{MAX_NEURON_CREATION_SPIKE, MINIMUM_SECONDS_BETWEEN_ALLOWANCE_INCREASE};
+    let mut g = governance();
+    let e = economics();
+    let parent = claimed(&mut g, 0, 100 * ICP);
+    claim_many(&mut g, 1, MAX_NEURON_CREATION_SPIKE - 1, T0);
+    assert_eq!(
+        kind(g.begin_claim_or_refresh(user(1), 1_000, T0)),
+        ErrorType::Unavailable as i32,
+        "a claim beyond the spike"
+    );
+    assert_eq!(
+        kind(g.begin_split(&user(1), parent, 2 * ICP, None, &e, T0)),
+        ErrorType::Unavailable as i32,
+        "a split beyond the spike"
+    );
+    // Refreshing an existing neuron creates none.
+    let read = g.begin_claim_or_refresh(user(1), 0, T0).unwrap();
+    assert!(!read.is_claim);
+    g.finish_claim_or_refresh(read, 100 * ICP, &e, T0).unwrap();
+    // One more every four minutes; a claim or split that fails gives its
+    // place back.
+    let later = T0 + MINIMUM_SECONDS_BETWEEN_ALLOWANCE_INCREASE;
+    let read = g.begin_claim_or_refresh(user(1), 1_000, later).unwrap();
+    g.finish_claim_or_refresh(read, ICP - 1, &e, later)
+        .unwrap_err();
+    let read = g.begin_claim_or_refresh(user(1), 1_001, later).unwrap();
+    g.abort_claim_or_refresh(read);
+    let plan = g
+        .begin_split(&user(1), parent, 2 * ICP, None, &e, later)
+        .unwrap();
+    g.undo_split(&plan);
+    g.unlock(plan.parent_id);
+    g.unlock(plan.child_id);
+    claim_many(&mut g, 1_002, 1, later);
+    assert_eq!(
+        kind(g.begin_claim_or_refresh(user(1), 1_003, later)),
+        ErrorType::Unavailable as i32
+    );
+    assert_eq!(g.neurons().len(), MAX_NEURON_CREATION_SPIKE + 1);
+}
+
+#[test]
+fn no_command_creates_a_neuron_beyond_the_maximum() {
+    let mut g = governance();
+    let e = economics();
+    g.set_max_neurons_for_tests(3);
+    let parent = claimed(&mut g, 0, 100 * ICP);
+    set(&mut g, parent, |n| n.maturity_e8s_equivalent = 10 * ICP);
+    claim_many(&mut g, 1, 1, T0);
+    // A claim in flight holds its place.
+    let in_flight = g.begin_claim_or_refresh(user(1), 2, T0).unwrap();
+    let refused = |r: Result<u64>| {
+        let e = r.expect_err("no room for a neuron");
+        assert_eq!(e.error_type, ErrorType::PreconditionFailed as i32);
+        assert!(
+            e.error_message.contains("maximum number of neurons"),
+            "{e:?}"
+        );
+    };
+    refused(
+        g.begin_claim_or_refresh(user(1), 3, T0)
+            .map(|r| r.neuron_id),
+    );
+    refused(
+        g.begin_split(&user(1), parent, 2 * ICP, None, &e, T0)
+            .map(|p| p.child_id),
+    );
+    let spawn = Spawn {
+        percentage_to_spawn: None,
+        new_controller: None,
+        nonce: Some(9),
+    };
+    refused(g.spawn(&user(1), parent, spawn, &e, T0));
+    // The claim that fails makes room again.
+    g.finish_claim_or_refresh(in_flight, 0, &e, T0).unwrap_err();
+    assert_eq!(g.neurons().len(), 2);
+    g.spawn(&user(1), parent, spawn, &e, T0).unwrap();
+    refused(
+        g.begin_claim_or_refresh(user(1), 3, T0)
+            .map(|r| r.neuron_id),
+    );
+}
+
+#[test]
+fn spawning_is_not_rate_limited() {
+    use crate::limits::MAX_NEURON_CREATION_SPIKE;
+    let mut g = governance();
+    let e = economics();
+    let parent = claimed(&mut g, 0, 100 * ICP);
+    claim_many(&mut g, 1, MAX_NEURON_CREATION_SPIKE - 1, T0);
+    set(&mut g, parent, |n| n.maturity_e8s_equivalent = 10 * ICP);
+    let spawn = Spawn {
+        percentage_to_spawn: Some(50),
+        new_controller: None,
+        nonce: Some(10_000),
+    };
+    g.spawn(&user(1), parent, spawn, &e, T0).unwrap();
+}

@@ -415,3 +415,123 @@ fn only_finished_and_rewarded_proposals_beyond_the_limit_are_forgotten() {
     assert!(g.proposals.state(ids[3]).is_some());
     assert_eq!(ballots(&g, ids[3]), 200);
 }
+
+/// Neurons 1..=n; 3..=n follow 2 on governance, every other one by
+/// catch-all, so that both of 2's follower lists span several reads.
+fn with_followers_of_two(n: u64) -> G {
+    let mut g = with_neurons(&vec![100 * ICP; n as usize]);
+    for f in 3..=n {
+        let topic = if f % 2 == 0 {
+            0
+        } else {
+            Topic::Governance as i32
+        };
+        follow(&mut g, f, topic, vec![2]);
+    }
+    g
+}
+
+#[test]
+fn a_cascade_goes_on_over_bounded_messages_to_the_same_votes() {
+    use crate::limits::{CASCADE_MIN_STEPS_PER_MESSAGE, set_cascade_steps_per_message};
+    const N: u64 = 700;
+    // In one go, as reference.
+    let mut whole = with_followers_of_two(N);
+    let id = propose(&mut whole, 1);
+    vote(&mut whole, 2, id, Vote::No, T0 + 1).unwrap();
+    assert!(!whole.proposals.cascade_pending(id));
+    // The same, checking at most 64 followers a message.
+    set_cascade_steps_per_message(CASCADE_MIN_STEPS_PER_MESSAGE);
+    let mut g = with_followers_of_two(N);
+    let id = propose(&mut g, 1);
+    assert_eq!(vote(&mut g, 2, id, Vote::No, T0 + 1), Ok(Outcome::Open));
+    assert!(g.proposals.cascade_pending(id));
+    let cast = |g: &G| {
+        g.proposals
+            .ballots
+            .of(id)
+            .filter(|(_, b)| b.vote == Vote::No as i32)
+            .count() as u64
+    };
+    // A step is a read of the follower index or a follower checked.
+    assert!(cast(&g) < 1 + CASCADE_MIN_STEPS_PER_MESSAGE);
+    let mut messages = 1;
+    let mut outcome = Outcome::Open;
+    while g.proposals.cascade_pending(id) {
+        let before = cast(&g);
+        outcome = g.continue_cascade(id, T0 + 1);
+        assert!(cast(&g) - before < CASCADE_MIN_STEPS_PER_MESSAGE);
+        messages += 1;
+    }
+    assert_eq!(outcome, Outcome::Rejected);
+    assert_eq!(cast(&g), N - 1);
+    // Each of the N - 2 followers, once it voted, has its (empty) follower
+    // lists read too.
+    assert!(
+        messages > 2 * (N - 2) / CASCADE_MIN_STEPS_PER_MESSAGE,
+        "{messages}"
+    );
+    assert!(
+        messages < 4 * (N - 2) / CASCADE_MIN_STEPS_PER_MESSAGE,
+        "{messages}"
+    );
+    // The same tally and decision (the deadline may differ: each message's
+    // votes count as arriving together for wait-for-quiet).
+    let tally = |g: &G| {
+        let s = g.proposals.state(id).unwrap();
+        (s.yes, s.no, s.total, s.decided_seconds, s.adopted)
+    };
+    assert_eq!(tally(&g), tally(&whole));
+    let ballots: Vec<_> = g.proposals.ballots.of(id).collect();
+    assert_eq!(ballots, whole.proposals.ballots.of(id).collect::<Vec<_>>());
+}
+
+#[test]
+fn a_chain_and_a_later_vote_share_the_bounded_work() {
+    use crate::limits::{CASCADE_MIN_STEPS_PER_MESSAGE, set_cascade_steps_per_message};
+    set_cascade_steps_per_message(CASCADE_MIN_STEPS_PER_MESSAGE);
+    let topic = Topic::Governance as i32;
+    // A chain 3 ← 4 ← … ← 202 behind 2, and 203 following 1 and 202.
+    let mut g = with_neurons(&[100 * ICP; 204]);
+    for n in 3..=202 {
+        follow(&mut g, n, topic, vec![n - 1]);
+    }
+    follow(&mut g, 203, topic, vec![1, 202]);
+    let id = propose(&mut g, 204);
+    vote(&mut g, 2, id, Vote::Yes, T0 + 1).unwrap();
+    assert!(g.proposals.cascade_pending(id));
+    // A direct vote while the cascade is left goes on with it too.
+    vote(&mut g, 1, id, Vote::Yes, T0 + 2).unwrap();
+    while g.proposals.cascade_pending(id) {
+        g.continue_cascade(id, T0 + 3);
+    }
+    for n in 1..=204 {
+        assert_eq!(ballot(&g, id, n), Vote::Yes as i32, "neuron {n}");
+    }
+    let state = g.proposals.state(id).unwrap();
+    assert_eq!(state.yes, state.total);
+}
+
+#[test]
+fn a_proposal_is_not_decided_at_its_deadline_while_its_cascade_is_left() {
+    use crate::limits::{CASCADE_MIN_STEPS_PER_MESSAGE, set_cascade_steps_per_message};
+    set_cascade_steps_per_message(CASCADE_MIN_STEPS_PER_MESSAGE);
+    // 2's followers hold most of the power but vote only through it.
+    let mut stakes = vec![100 * ICP; 300];
+    stakes[0] = 1_000 * ICP;
+    let mut g = with_neurons(&stakes);
+    for f in 3..=300 {
+        follow(&mut g, f, Topic::Governance as i32, vec![2]);
+    }
+    let id = propose(&mut g, 1);
+    vote(&mut g, 2, id, Vote::No, T0 + 1).unwrap();
+    let deadline = g.proposals.state(id).unwrap().deadline_seconds;
+    assert!(g.decide_due_proposals(deadline).is_empty());
+    assert!(!g.proposals.state(id).unwrap().is_decided());
+    assert_eq!(g.continue_cascade(id, deadline), Outcome::Open);
+    while g.proposals.cascade_pending(id) {
+        g.continue_cascade(id, deadline);
+    }
+    let state = g.proposals.state(id).unwrap();
+    assert!(state.is_decided() && !state.adopted, "{state:?}");
+}

@@ -420,11 +420,11 @@ fn bench_cmc(figures: &mut Figures) {
 /// Governance's figures: a neuron's commands, listing, memory, size.
 fn bench_governance(figures: &mut Figures) {
     use nns_api::governance::{
-        By, ClaimOrRefresh, ClaimOrRefreshNeuronFromAccount, Configure, Disburse,
+        By, ClaimOrRefresh, ClaimOrRefreshNeuronFromAccount, Configure, Disburse, Follow,
         IncreaseDissolveDelay, ListNeurons, ListNeuronsResponse, MakeProposalRequest,
         ManageNeuronCommandRequest as Command, ManageNeuronCommandResponse as Reply,
         ManageNeuronRequest, ManageNeuronResponse, Motion, NeuronId, NeuronIdOrSubaccount,
-        Operation, ProposalActionRequest, RegisterVote, Vote, staking_subaccount,
+        Operation, ProposalActionRequest, RegisterVote, Topic, Vote, staking_subaccount,
     };
     use nns_api::ids::GOVERNANCE_CANISTER_ID;
     const E8S: u64 = 100_000_000;
@@ -460,12 +460,13 @@ fn bench_governance(figures: &mut Figures) {
     };
     let mut ids = vec![];
     let (mut claim, mut delay, mut disburse) = (0, 0, 0);
+    let mut waited = std::time::Duration::ZERO;
     let start = Instant::now();
     for memo in 0..neurons {
         let args = TransferArgs {
             memo: Memo(0),
-            // The first neuron can pay for a proposal.
-            amount: Tokens::from_e8s(if memo == 0 { 30 * E8S } else { E8S }),
+            // The first neuron can pay for two proposals.
+            amount: Tokens::from_e8s(if memo == 0 { 60 * E8S } else { E8S }),
             fee: Tokens::from_e8s(FEE),
             from_subaccount: None,
             to: AccountIdentifier::new(
@@ -491,8 +492,11 @@ fn bench_governance(figures: &mut Figures) {
         };
         ids.push(r.refreshed_neuron_id.unwrap().id);
         claim += used;
+        let waiting = Instant::now();
+        wait_for_neuron_allowance(&mut pic, memo + 1);
+        waited += waiting.elapsed();
     }
-    let claims_per_second = neurons as f64 / start.elapsed().as_secs_f64();
+    let claims_per_second = neurons as f64 / (start.elapsed() - waited).as_secs_f64();
     let stable_after = pic.get_stable_memory(GOVERNANCE_CANISTER_ID);
     for &id in &ids {
         let op = Operation::IncreaseDissolveDelay(IncreaseDissolveDelay {
@@ -560,6 +564,37 @@ fn bench_governance(figures: &mut Figures) {
         let used = pic.total_instructions(GOVERNANCE_CANISTER_ID) - before;
         rewards_total += used;
         rewards_largest_round = rewards_largest_round.max(used);
+    }
+    // A cascade: everyone but the first two follows the second, which votes
+    // on a new proposal.
+    let followed = ids[1];
+    for &id in &ids[2..] {
+        let follow = Command::Follow(Follow {
+            topic: Topic::Governance as i32,
+            followees: vec![NeuronId { id: followed }],
+        });
+        manage(&mut pic, Some(id), follow);
+    }
+    let (reply, _) = manage(&mut pic, Some(ids[0]), motion("Cascade"));
+    let Reply::MakeProposal(made) = reply else {
+        unreachable!()
+    };
+    let vote = ManageNeuronRequest {
+        neuron_id_or_subaccount: Some(NeuronIdOrSubaccount::NeuronId(NeuronId { id: followed })),
+        command: Some(Command::RegisterVote(RegisterVote {
+            vote: Vote::Yes as i32,
+            proposal: made.proposal_id,
+        })),
+        id: None,
+    };
+    let cascade = by_rounds(&mut pic, owner, "manage_neuron", Encode!(&vote).unwrap());
+    // Following no one again, the neurons are as before for what follows.
+    for &id in &ids[2..] {
+        let unfollow = Command::Follow(Follow {
+            topic: Topic::Governance as i32,
+            followees: vec![],
+        });
+        manage(&mut pic, Some(id), unfollow);
     }
     for &id in &ids {
         let op = Operation::StartDissolving {};
@@ -632,6 +667,24 @@ fn bench_governance(figures: &mut Figures) {
         "instr",
         "real 0.28 M (151 neurons)",
     );
+    let followers = n - 2;
+    figures.cost(
+        "governance.follower_cascade.instructions",
+        &format!("governance vote cascade, {followers} followers, all messages"),
+        cascade.total,
+        "instr",
+        "",
+    );
+    figures.cost(
+        "governance.follower_cascade_largest_message.instructions",
+        &format!(
+            "governance vote cascade, {followers} followers, largest message of {} rounds",
+            cascade.rounds
+        ),
+        cascade.largest_message,
+        "instr",
+        "limit 40 B a message",
+    );
     figures.cost(
         "governance.rewards_total.instructions",
         &format!("governance rewards, {n} neurons, total"),
@@ -659,6 +712,299 @@ fn bench_governance(figures: &mut Figures) {
         std::fs::metadata(wasm_gz_path("governance")).unwrap().len(),
         "bytes",
         "goal <= 850 KB; real limit 1.7 MB",
+    );
+}
+
+/// Governance's allowance for new neurons: after every spike of claims,
+/// time moves on until it is full again (`made` claims made so far), and
+/// the timers due run outside any measured call.
+fn wait_for_neuron_allowance(pic: &mut PocketIc, made: u64) {
+    use integration_tests::nns::{NEURON_CREATION_SPIKE, SECONDS_PER_NEW_NEURON};
+    if made.is_multiple_of(NEURON_CREATION_SPIKE) {
+        pic.advance_time(std::time::Duration::from_secs(
+            NEURON_CREATION_SPIKE * SECONDS_PER_NEW_NEURON,
+        ));
+        for _ in 0..3 {
+            pic.tick();
+        }
+    }
+}
+
+/// A call run round by round: governance's instructions in all, in its
+/// largest execution (message), and the rounds taken.
+struct ByRounds {
+    reply: Vec<u8>,
+    total: u64,
+    largest_message: u64,
+    rounds: u64,
+}
+
+fn by_rounds(pic: &mut PocketIc, sender: Principal, method: &str, arg: Vec<u8>) -> ByRounds {
+    use nns_api::ids::GOVERNANCE_CANISTER_ID;
+    let id = pic
+        .submit_call(GOVERNANCE_CANISTER_ID, sender, method, arg)
+        .unwrap();
+    let (mut total, mut rounds) = (0, 0);
+    pic.take_largest_execution_instructions(GOVERNANCE_CANISTER_ID);
+    loop {
+        if let Some(reply) = pic.ingress_status(id.clone()) {
+            let reply = reply.expect("the call succeeds");
+            return ByRounds {
+                reply,
+                total,
+                largest_message: pic.take_largest_execution_instructions(GOVERNANCE_CANISTER_ID),
+                rounds,
+            };
+        }
+        let before = pic.total_instructions(GOVERNANCE_CANISTER_ID);
+        pic.tick();
+        total += pic.total_instructions(GOVERNANCE_CANISTER_ID) - before;
+        rounds += 1;
+    }
+}
+
+/// Governance at its maximum number of neurons (`BENCH_MAX_NEURONS`
+/// overrides it): each neuron claimed as a user would, at the pace the
+/// allowance for new neurons permits (time moves on, years of it), all but
+/// two following one neuron. Measures a proposal's ballot snapshot of every
+/// neuron, the vote that all the others follow, and the day's rewards.
+fn bench_governance_max(figures: &mut Figures) {
+    use nns_api::governance::{
+        By, ClaimOrRefresh, ClaimOrRefreshNeuronFromAccount, Follow, MakeProposalRequest,
+        ManageNeuronCommandRequest as Command, ManageNeuronCommandResponse as Reply,
+        ManageNeuronRequest, ManageNeuronResponse, Motion, NetworkEconomics, NeuronId,
+        NeuronIdOrSubaccount, ProposalActionRequest, RegisterVote, Topic, Vote,
+        VotingPowerEconomics, staking_subaccount,
+    };
+    use nns_api::ids::GOVERNANCE_CANISTER_ID;
+    const E8S: u64 = 100_000_000;
+    const BATCH: u64 = 1_000;
+    let neurons: u64 =
+        std::env::var("BENCH_MAX_NEURONS").map_or(500_000, |v| v.parse().expect("a number"));
+    assert!(neurons >= 3);
+    let owner = user(8);
+    let start = Instant::now();
+    let mut env = TestEnv::new(Backend::Runtime);
+    install_ledger(&mut env, [(owner, (neurons + 100) * 2 * E8S)]);
+    // Claimed neurons (a week's delay) vote; building the neurons takes
+    // years at the allowed pace, so voting power is not reduced meanwhile.
+    let twenty_years = 20 * 31_557_600;
+    let economics = NetworkEconomics {
+        voting_power_economics: Some(VotingPowerEconomics {
+            start_reducing_voting_power_after_seconds: Some(twenty_years),
+            clear_following_after_seconds: Some(twenty_years),
+            neuron_minimum_dissolve_delay_to_vote_seconds: Some(7 * 24 * 3600),
+        }),
+        ..Default::default()
+    };
+    integration_tests::install_governance(&mut env, Some(economics));
+    let mut pic = env.into_runtime();
+    // The proposer can pay for a proposal; the others hold the minimum.
+    for first in (0..neurons).step_by(BATCH as usize) {
+        let batch: Vec<TransferArg> = (first..(first + BATCH).min(neurons))
+            .map(|memo| TransferArg {
+                from_subaccount: None,
+                to: Account {
+                    owner: GOVERNANCE_CANISTER_ID,
+                    subaccount: Some(staking_subaccount(&owner, memo)),
+                },
+                amount: Nat::from(if memo == 0 { 30 * E8S } else { E8S }),
+                fee: None,
+                memo: None,
+                created_at_time: None,
+            })
+            .collect();
+        let (results,): (Vec<Option<nns_api::ledger::TransferBatchResult>>,) = update_candid_as(
+            &mut pic,
+            LEDGER_CANISTER_ID,
+            owner,
+            "icrc4_transfer_batch",
+            (batch,),
+        )
+        .unwrap();
+        assert!(results.iter().all(|r| matches!(r, Some(Ok(_)))));
+    }
+    // Commands submitted together run interleaved, as on the IC.
+    let run_together = |pic: &mut PocketIc, requests: Vec<ManageNeuronRequest>| -> Vec<Reply> {
+        let submitted: Vec<_> = requests
+            .iter()
+            .map(|request| {
+                pic.submit_call(
+                    GOVERNANCE_CANISTER_ID,
+                    owner,
+                    "manage_neuron",
+                    Encode!(request).unwrap(),
+                )
+                .unwrap()
+            })
+            .collect();
+        submitted
+            .into_iter()
+            .map(|id| {
+                let reply = pic.await_call(id).unwrap();
+                let response: ManageNeuronResponse = candid::decode_one(&reply).unwrap();
+                let reply = response.command.unwrap();
+                assert!(!matches!(reply, Reply::Error(_)), "{reply:?}");
+                reply
+            })
+            .collect()
+    };
+    let mut ids = Vec::with_capacity(neurons as usize);
+    let memos: Vec<u64> = (0..neurons).collect();
+    for spike in memos.chunks(integration_tests::nns::NEURON_CREATION_SPIKE as usize) {
+        let claims = spike
+            .iter()
+            .map(|&memo| {
+                let by = By::MemoAndController(ClaimOrRefreshNeuronFromAccount {
+                    controller: None,
+                    memo,
+                });
+                ManageNeuronRequest {
+                    neuron_id_or_subaccount: None,
+                    command: Some(Command::ClaimOrRefresh(ClaimOrRefresh { by: Some(by) })),
+                    id: None,
+                }
+            })
+            .collect();
+        for reply in run_together(&mut pic, claims) {
+            let Reply::ClaimOrRefresh(r) = reply else {
+                unreachable!()
+            };
+            ids.push(r.refreshed_neuron_id.unwrap().id);
+        }
+        wait_for_neuron_allowance(&mut pic, ids.len() as u64);
+        if ids.len().is_multiple_of(60_000) {
+            eprintln!(
+                "{} neurons claimed, {:.0} s",
+                ids.len(),
+                start.elapsed().as_secs_f64()
+            );
+        }
+    }
+    eprintln!(
+        "{} neurons claimed, {:.0} s",
+        ids.len(),
+        start.elapsed().as_secs_f64()
+    );
+    let (proposer, followed) = (ids[0], ids[1]);
+    for (k, batch) in ids[2..].chunks(BATCH as usize).enumerate() {
+        let follows = batch
+            .iter()
+            .map(|&id| ManageNeuronRequest {
+                neuron_id_or_subaccount: Some(NeuronIdOrSubaccount::NeuronId(NeuronId { id })),
+                command: Some(Command::Follow(Follow {
+                    topic: Topic::Governance as i32,
+                    followees: vec![NeuronId { id: followed }],
+                })),
+                id: None,
+            })
+            .collect();
+        run_together(&mut pic, follows);
+        if (k + 1).is_multiple_of(60) {
+            eprintln!(
+                "{} neurons follow, {:.0} s",
+                (k + 1) * BATCH as usize,
+                start.elapsed().as_secs_f64()
+            );
+        }
+    }
+    let built = start.elapsed().as_secs_f64();
+    eprintln!("{neurons} neurons built in {built:.0} s");
+    let propose = ManageNeuronRequest {
+        neuron_id_or_subaccount: Some(NeuronIdOrSubaccount::NeuronId(NeuronId { id: proposer })),
+        command: Some(Command::MakeProposal(Box::new(MakeProposalRequest {
+            url: String::new(),
+            title: Some("At the maximum".into()),
+            action: Some(ProposalActionRequest::Motion(Motion {
+                motion_text: String::new(),
+            })),
+            summary: String::new(),
+        }))),
+        id: None,
+    };
+    let made = by_rounds(&mut pic, owner, "manage_neuron", Encode!(&propose).unwrap());
+    let response: ManageNeuronResponse = candid::decode_one(&made.reply).unwrap();
+    let Some(Reply::MakeProposal(proposal)) = response.command else {
+        panic!("{response:?}")
+    };
+    let vote = ManageNeuronRequest {
+        neuron_id_or_subaccount: Some(NeuronIdOrSubaccount::NeuronId(NeuronId { id: followed })),
+        command: Some(Command::RegisterVote(RegisterVote {
+            vote: Vote::Yes as i32,
+            proposal: proposal.proposal_id,
+        })),
+        id: None,
+    };
+    let cascade_start = Instant::now();
+    let cascade = by_rounds(&mut pic, owner, "manage_neuron", Encode!(&vote).unwrap());
+    let cascade_seconds = cascade_start.elapsed().as_secs_f64();
+    let response: ManageNeuronResponse = candid::decode_one(&cascade.reply).unwrap();
+    assert!(
+        matches!(response.command, Some(Reply::RegisterVote(_))),
+        "{response:?}"
+    );
+    let (info,): (Option<nns_api::governance::ProposalInfo>,) = ic_runtime::query_candid_as(
+        &mut pic,
+        GOVERNANCE_CANISTER_ID,
+        user(9),
+        "get_proposal_info",
+        (proposal.proposal_id.unwrap().id,),
+    )
+    .unwrap();
+    let tally = info.unwrap().latest_tally.unwrap();
+    // Everyone but the proposer voted yes with the followed neuron.
+    assert_eq!(tally.yes, tally.total, "{tally:?}");
+    // The day's rewards for the proposal, once its voting has closed.
+    pic.advance_time(std::time::Duration::from_secs(4 * 24 * 3600 + 60));
+    let rewards_start = pic.total_instructions(GOVERNANCE_CANISTER_ID);
+    pic.take_largest_execution_instructions(GOVERNANCE_CANISTER_ID);
+    for _ in 0..neurons / 1_000 + 20 {
+        pic.tick();
+    }
+    let rewards_total = pic.total_instructions(GOVERNANCE_CANISTER_ID) - rewards_start;
+    let rewards_largest_message = pic.take_largest_execution_instructions(GOVERNANCE_CANISTER_ID);
+    eprintln!(
+        "neurons built in {built:.0} s; the vote cascade took {cascade_seconds:.1} s; {:.0} s in all",
+        start.elapsed().as_secs_f64()
+    );
+    let followers = neurons - 2;
+    figures.cost(
+        "governance_max.make_proposal.instructions",
+        &format!("governance make proposal, {neurons} neurons"),
+        made.largest_message,
+        "instr",
+        "limit 40 B a message",
+    );
+    figures.cost(
+        "governance_max.follower_cascade.instructions",
+        &format!("governance vote cascade, {followers} followers, all messages"),
+        cascade.total,
+        "instr",
+        "",
+    );
+    figures.cost(
+        "governance_max.follower_cascade_largest_message.instructions",
+        &format!(
+            "governance vote cascade, {followers} followers, largest message of {} rounds",
+            cascade.rounds
+        ),
+        cascade.largest_message,
+        "instr",
+        "limit 40 B a message",
+    );
+    figures.cost(
+        "governance_max.rewards_largest_message.instructions",
+        &format!("governance rewards, {neurons} ballots, largest message"),
+        rewards_largest_message,
+        "instr",
+        "limit 40 B a message",
+    );
+    figures.cost(
+        "governance_max.rewards_total.instructions",
+        &format!("governance rewards, {neurons} ballots, total"),
+        rewards_total,
+        "instr",
+        "",
     );
 }
 
@@ -789,6 +1135,11 @@ fn main() -> std::process::ExitCode {
     if which.iter().any(|w| w == "ledger-upgrade") {
         bench_ledger_upgrade(&mut figures);
     }
+    // Not in the full run either: the maximum number of neurons, built at
+    // the allowed pace, takes many minutes.
+    if which.iter().any(|w| w == "governance-max") {
+        bench_governance_max(&mut figures);
+    }
     if all || which.iter().any(|w| w == "cmc") {
         bench_cmc(&mut figures);
     }
@@ -798,9 +1149,14 @@ fn main() -> std::process::ExitCode {
     }
     let figures = figures.0;
     // The baseline holds the figures of the default sizes only.
-    let default_sizes = ["BENCH_ACCOUNTS", "BENCH_NEURONS", "BENCH_UPGRADE_ACCOUNTS"]
-        .iter()
-        .all(|v| std::env::var_os(v).is_none());
+    let default_sizes = [
+        "BENCH_ACCOUNTS",
+        "BENCH_NEURONS",
+        "BENCH_UPGRADE_ACCOUNTS",
+        "BENCH_MAX_NEURONS",
+    ]
+    .iter()
+    .all(|v| std::env::var_os(v).is_none());
     let path = baseline_path();
     if save {
         assert!(default_sizes, "the baseline is for the default sizes");
