@@ -253,6 +253,9 @@ fn first_follower_key(voter: u64, topic: i32) -> FollowKey {
 /// Follow-index keys read at once while checking followers.
 const FOLLOWERS_PER_READ: usize = 256;
 
+/// Entries of a forgotten proposal's cascade removed per message.
+const CASCADE_ENTRIES_DROPPED_PER_MESSAGE: usize = 10_000;
+
 pub struct Proposals<M: Memory> {
     pub bodies: StableBTreeMap<u64, Candid<ProposalBody>, M>,
     pub states: StableBTreeMap<u64, ProposalState, M>,
@@ -354,9 +357,9 @@ impl<M: Memory> Proposals<M> {
         self.bodies.get(&id).map(|c| c.0)
     }
 
-    /// Forgets a proposal whose ballots are gone.
+    /// Forgets a proposal whose ballots are gone (a cascade still left is
+    /// dropped by `Governance::continue_cascade`).
     fn remove(&mut self, id: u64) {
-        while self.take_pending_cascade(id).is_some() {}
         self.bodies.remove(&id);
         self.states.remove(&id);
         self.unfinished.remove(&id);
@@ -739,7 +742,13 @@ impl<M: Memory> Governance<M> {
     /// the deadline, the decision waits until no cascade is left.
     pub fn continue_cascade(&mut self, proposal_id: u64, now: u64) -> Outcome {
         let Some(mut state) = self.proposals.state(proposal_id) else {
-            while self.proposals.take_pending_cascade(proposal_id).is_some() {}
+            // A forgotten proposal: its cascade is dropped, a bounded part
+            // per message.
+            for _ in 0..CASCADE_ENTRIES_DROPPED_PER_MESSAGE {
+                if self.proposals.take_pending_cascade(proposal_id).is_none() {
+                    break;
+                }
+            }
             return Outcome::Open;
         };
         let before = state;

@@ -535,3 +535,22 @@ fn a_proposal_is_not_decided_at_its_deadline_while_its_cascade_is_left() {
     let state = g.proposals.state(id).unwrap();
     assert!(state.is_decided() && !state.adopted, "{state:?}");
 }
+
+#[test]
+fn the_cascade_of_a_forgotten_proposal_is_dropped() {
+    use crate::limits::{CASCADE_MIN_STEPS_PER_MESSAGE, set_cascade_steps_per_message};
+    set_cascade_steps_per_message(CASCADE_MIN_STEPS_PER_MESSAGE);
+    let mut g = with_followers_of_two(300);
+    let id = propose(&mut g, 1);
+    propose(&mut g, 1);
+    vote(&mut g, 2, id, Vote::Yes, T0 + 1).unwrap();
+    assert!(g.proposals.cascade_pending(id));
+    let mut state = g.proposals.state(id).unwrap();
+    state.decided_seconds = T0 + 1;
+    state.reward_event_round = 1;
+    g.proposals.put(id, state);
+    assert_eq!(g.prune_proposals(1, 1_000), vec![id]);
+    assert_eq!(g.proposals.some_pending_cascade(), Some(id));
+    assert_eq!(g.continue_cascade(id, T0 + 2), Outcome::Open);
+    assert_eq!(g.proposals.some_pending_cascade(), None);
+}
