@@ -30,7 +30,7 @@
 //! (see [`reinstall_cmc`]).
 
 use candid::{Encode, Principal};
-use integration_tests::env::{Backend, TestEnv, query_candid, query_candid_as};
+use integration_tests::env::{Backend, ErrorCode, TestEnv, query_candid, query_candid_as};
 use integration_tests::nns::{FEE, ICP, NnsEnv, ONE_YEAR, configure, disburse_all, request, user};
 use integration_tests::{install_cmc, install_governance, install_ledger, wasm_gz_path};
 use nns_api::AccountIdentifier;
@@ -323,6 +323,7 @@ impl World {
     }
 
     fn apply(&mut self, op: &Op) {
+        self.wait_until_running();
         match op.clone() {
             Op::Stake {
                 user: who,
@@ -333,10 +334,19 @@ impl World {
                 self.next_memo += 1;
                 let memo = self.next_memo;
                 self.nns.stake(owner, memo, icp * ICP);
-                let id = self
-                    .nns
-                    .claim(owner, memo)
-                    .expect("a fresh stake is claimed");
+                // A claim made while an InstallCode proposal has the
+                // ledger stopped fails, and is made again once it runs.
+                let mut attempts = 0;
+                let id = loop {
+                    match self.nns.claim(owner, memo) {
+                        Ok(id) => break id,
+                        Err(e) if e.error_message.contains("is stopped") && attempts < 20 => {
+                            attempts += 1;
+                            self.nns.pic.tick();
+                        }
+                        Err(e) => panic!("a fresh stake is claimed: {e:?}"),
+                    }
+                };
                 self.neurons.push((id, owner));
                 if lock_years > 0 {
                     let delay = IncreaseDissolveDelay {
@@ -838,7 +848,23 @@ impl World {
 
     /// The invariants, checked after every step; `exact` when no message
     /// is in flight.
+    /// An InstallCode proposal stops its target while it installs: the
+    /// checks read the ledger and the CMC once both run again.
+    fn wait_until_running(&mut self) {
+        for canister in [LEDGER_CANISTER_ID, CYCLES_MINTING_CANISTER_ID] {
+            for _ in 0..20 {
+                let probe: Result<(String,), _> =
+                    query_candid(&mut self.nns.pic, canister, "__probe_running", ());
+                match probe {
+                    Err(e) if e.error_code == ErrorCode::CanisterStopped => self.nns.pic.tick(),
+                    _ => break,
+                }
+            }
+        }
+    }
+
     fn check_with(&mut self, exact: bool) -> Result<(), String> {
+        self.wait_until_running();
         // Proposals: executions seen, ballots against tallies.
         let mut newly_executed = vec![];
         // Rates of proposals adopted but not yet seen executed: the CMC

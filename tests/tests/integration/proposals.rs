@@ -173,8 +173,10 @@ impl Env {
     }
 
     /// Lets timers (the execution of adopted proposals) run.
+    /// Enough rounds for an execution to finish, an InstallCode's stop,
+    /// install and start included.
     fn settle(&mut self) {
-        for _ in 0..5 {
+        for _ in 0..10 {
             self.nns.pic.tick();
         }
     }
