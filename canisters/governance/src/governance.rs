@@ -30,6 +30,10 @@ use nns_api::governance::{ErrorType, GovernanceError, NetworkEconomics};
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, BTreeSet};
 
+/// Index entries a run of unstaking reads at most, so that neurons passed
+/// over (a command in flight, spawning) cannot hold up the others.
+pub const UNSTAKE_ENTRIES_READ_PER_RUN: usize = 2_000;
+
 /// Maturity can be disbursed from one ICP on, as on the NNS.
 pub const MINIMUM_MATURITY_DISBURSEMENT_E8S: u64 = 100_000_000;
 /// Maturity disbursed is minted a week later.
@@ -672,20 +676,33 @@ impl<M: Memory> Governance<M> {
 
     /// As on the NNS, the staked maturity of up to `limit` dissolved
     /// neurons becomes maturity again, which spawning and disbursing reach.
-    /// Returns the neurons changed.
+    /// Neurons passed over (a command in flight, spawning) do not count
+    /// against `limit`; at most [`UNSTAKE_ENTRIES_READ_PER_RUN`] index
+    /// entries are read. Returns the neurons changed.
     pub fn unstake_maturity_of_dissolved_neurons(&mut self, now: u64, limit: usize) -> Vec<u64> {
         let mut unstaked = vec![];
-        for id in self.neurons.ready_to_unstake(now, limit) {
+        for id in self
+            .neurons
+            .ready_to_unstake(now, UNSTAKE_ENTRIES_READ_PER_RUN.max(limit))
+        {
+            if unstaked.len() >= limit {
+                break;
+            }
             // A command in flight may still give back what it took.
             if self.is_locked(id) {
                 continue;
             }
+            let ready = self
+                .neurons
+                .get(id)
+                .is_some_and(|n| n.is_dissolved(now) && !n.is_spawning());
+            if !ready {
+                continue;
+            }
             let _ = self.neurons.update(id, |n| {
-                if n.is_dissolved(now) && !n.is_spawning() {
-                    n.maturity_e8s_equivalent += n.staked_maturity_e8s_equivalent;
-                    n.staked_maturity_e8s_equivalent = 0;
-                    unstaked.push(id);
-                }
+                n.maturity_e8s_equivalent += n.staked_maturity_e8s_equivalent;
+                n.staked_maturity_e8s_equivalent = 0;
+                unstaked.push(id);
             });
         }
         unstaked

@@ -787,3 +787,38 @@ fn spawning_is_not_rate_limited() {
     };
     g.spawn(&user(1), parent, spawn, &e, T0).unwrap();
 }
+
+#[test]
+fn locked_dissolved_neurons_do_not_hold_up_the_unstaking_of_others() {
+    let mut g = governance();
+    let dissolved_at = T0 + 10;
+    let make = |g: &mut Governance<VectorMemory>, id: u64, at: u64| {
+        let mut subaccount = [0; 32];
+        subaccount[..8].copy_from_slice(&id.to_be_bytes());
+        let mut n = Neuron::new(id, user(1), subaccount, 10 * ICP, T0);
+        n.dissolve_state = DissolveState::WhenDissolvedTimestampSeconds(at);
+        n.staked_maturity_e8s_equivalent = ICP;
+        g.insert_for_tests(n);
+    };
+    // 150 neurons dissolved first, each with a command in flight…
+    for id in 1..=150 {
+        make(&mut g, id, dissolved_at);
+        g.lock(id).unwrap();
+    }
+    // …and two dissolved later, free.
+    make(&mut g, 1_000, dissolved_at + 1);
+    make(&mut g, 1_001, dissolved_at + 2);
+    let now = dissolved_at + 100;
+    assert_eq!(
+        g.unstake_maturity_of_dissolved_neurons(now, 1),
+        vec![1_000],
+        "the limit counts the neurons unstaked"
+    );
+    assert_eq!(
+        g.unstake_maturity_of_dissolved_neurons(now, 100),
+        vec![1_001]
+    );
+    assert!(g.unstake_maturity_of_dissolved_neurons(now, 100).is_empty());
+    g.unlock(7);
+    assert_eq!(g.unstake_maturity_of_dissolved_neurons(now, 100), vec![7]);
+}
