@@ -89,10 +89,19 @@ pub struct Transfer {
 /// What a claim or refresh needs read from the ledger.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct BalanceRead {
-    pub neuron_id: u64,
+    /// The neuron refreshed; `None` for a claim, whose neuron is created
+    /// (and counted against the limits on neurons) only once the balance
+    /// read shows a stake, so that claims of empty accounts cost nothing.
+    pub neuron_id: Option<u64>,
     pub subaccount: [u8; 32],
-    /// A new neuron, removed again if the balance is short.
-    pub is_claim: bool,
+    /// The controller of the neuron a claim creates.
+    pub controller: Principal,
+}
+
+impl BalanceRead {
+    pub fn is_claim(&self) -> bool {
+        self.neuron_id.is_none()
+    }
 }
 
 /// Disburse: burn the fees, then pay out.
@@ -163,6 +172,9 @@ pub struct Governance<M: Memory> {
     canister_id: Principal,
     /// The allowance for creating neurons by claim and split.
     creations: NeuronCreationLimiter,
+    /// Staking subaccounts with a claim's balance read in flight (on the
+    /// heap, as `locked`): a second claim of one waits for the first.
+    claiming: BTreeSet<[u8; 32]>,
     /// [`MAX_NUMBER_OF_NEURONS`], lowered by unit tests.
     max_neurons: u64,
 }
@@ -200,6 +212,7 @@ impl<M: Memory> Governance<M> {
             locked: BTreeSet::new(),
             canister_id,
             creations: NeuronCreationLimiter::default(),
+            claiming: BTreeSet::new(),
             max_neurons: MAX_NUMBER_OF_NEURONS,
         }
     }
@@ -314,8 +327,9 @@ impl<M: Memory> Governance<M> {
     // ----- claim and refresh -------------------------------------------
 
     /// Starts claiming the neuron staked by `controller` with `memo`, or
-    /// refreshing it if it exists. A new neuron is created empty and locked
-    /// so that a concurrent claim of the same stake waits for this one.
+    /// refreshing it if it exists. A claim creates nothing yet: it refuses
+    /// early what the limits on neurons would refuse now, and keeps a
+    /// second claim of the same stake out until it is over.
     pub fn begin_claim_or_refresh(
         &mut self,
         controller: Principal,
@@ -332,17 +346,21 @@ impl<M: Memory> Governance<M> {
         if let Some(id) = self.neurons.id_by_subaccount(&subaccount) {
             return self.begin_refresh(id);
         }
-        self.admit_new_neuron(true, now)?;
-        let id = self.take_neuron_id();
-        let mut neuron = Neuron::new(id, controller, subaccount, 0, now);
-        neuron.dissolve_state =
-            DissolveState::DissolveDelaySeconds(INITIAL_NEURON_DISSOLVE_DELAY_SECONDS);
-        self.insert_new_neuron(neuron)?;
-        self.lock(id)?;
+        if self.claiming.contains(&subaccount) {
+            return Err(error(
+                ErrorType::LedgerUpdateOngoing,
+                "a claim of this stake is in progress; retry when it is done",
+            ));
+        }
+        if self.neurons.len() >= self.max_neurons {
+            return Err(too_many_neurons(self.max_neurons));
+        }
+        self.creations.check(now)?;
+        self.claiming.insert(subaccount);
         Ok(BalanceRead {
-            neuron_id: id,
+            neuron_id: None,
             subaccount,
-            is_claim: true,
+            controller,
         })
     }
 
@@ -356,13 +374,25 @@ impl<M: Memory> Governance<M> {
         }
         self.lock(id)?;
         Ok(BalanceRead {
-            neuron_id: id,
+            neuron_id: Some(id),
             subaccount: neuron.subaccount,
-            is_claim: false,
+            controller: neuron.controller,
         })
     }
 
-    /// Takes the balance read from the ledger as the neuron's stake.
+    /// Releases what [`Self::begin_claim_or_refresh`] locked (idempotent).
+    pub fn end_read(&mut self, read: &BalanceRead) {
+        match read.neuron_id {
+            Some(id) => self.unlock(id),
+            None => {
+                self.claiming.remove(&read.subaccount);
+            }
+        }
+    }
+
+    /// Takes the balance read from the ledger as the neuron's stake; a
+    /// claim creates its neuron now, if the limits on neurons allow it (if
+    /// not, the stake stays in its account for a later claim).
     pub fn finish_claim_or_refresh(
         &mut self,
         read: BalanceRead,
@@ -370,16 +400,14 @@ impl<M: Memory> Governance<M> {
         economics: &NetworkEconomics,
         now: u64,
     ) -> Result<u64> {
-        self.unlock(read.neuron_id);
+        self.end_read(&read);
         let minimum = economics.neuron_minimum_stake_e8s;
         if balance_e8s < minimum {
-            if read.is_claim {
-                self.forget_new_neuron(read.neuron_id);
-            } else {
+            if let Some(id) = read.neuron_id {
                 // The ledger is the truth: a stake it no longer holds must
                 // not keep voting, even if what is left is too little for a
                 // neuron.
-                self.neurons.update(read.neuron_id, |n| {
+                self.neurons.update(id, |n| {
                     n.cached_neuron_stake_e8s = n.cached_neuron_stake_e8s.min(balance_e8s);
                 })?;
             }
@@ -390,22 +418,37 @@ impl<M: Memory> Governance<M> {
                 ),
             ));
         }
-        self.neurons.update(read.neuron_id, |n| {
-            if read.is_claim {
-                n.cached_neuron_stake_e8s = balance_e8s;
-            } else {
-                n.refresh_stake(balance_e8s, now);
-            }
-        })?;
-        Ok(read.neuron_id)
+        let Some(id) = read.neuron_id else {
+            return self.create_claimed_neuron(&read, balance_e8s, now);
+        };
+        self.neurons
+            .update(id, |n| n.refresh_stake(balance_e8s, now))?;
+        Ok(id)
     }
 
-    /// The balance could not be read: a new neuron is removed again.
-    pub fn abort_claim_or_refresh(&mut self, read: BalanceRead) {
-        self.unlock(read.neuron_id);
-        if read.is_claim {
-            self.forget_new_neuron(read.neuron_id);
+    fn create_claimed_neuron(
+        &mut self,
+        read: &BalanceRead,
+        balance_e8s: u64,
+        now: u64,
+    ) -> Result<u64> {
+        if let Some(id) = self.neurons.id_by_subaccount(&read.subaccount) {
+            // Claimed meanwhile by other means: the balance read may be
+            // older than that neuron's stake, so it is not applied.
+            return Err(locked(id));
         }
+        self.admit_new_neuron(true, now)?;
+        let id = self.take_neuron_id();
+        let mut neuron = Neuron::new(id, read.controller, read.subaccount, balance_e8s, now);
+        neuron.dissolve_state =
+            DissolveState::DissolveDelaySeconds(INITIAL_NEURON_DISSOLVE_DELAY_SECONDS);
+        self.insert_new_neuron(neuron)?;
+        Ok(id)
+    }
+
+    /// The balance could not be read: nothing changes.
+    pub fn abort_claim_or_refresh(&mut self, read: BalanceRead) {
+        self.end_read(&read);
     }
 
     // ----- commands without ledger calls --------------------------------
