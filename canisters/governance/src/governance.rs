@@ -30,6 +30,10 @@ use nns_api::governance::{ErrorType, GovernanceError, NetworkEconomics};
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, BTreeSet};
 
+/// Index entries a run of unstaking reads at most, so that neurons passed
+/// over (a command in flight, spawning) cannot hold up the others.
+pub const UNSTAKE_ENTRIES_READ_PER_RUN: usize = 2_000;
+
 /// Maturity can be disbursed from one ICP on, as on the NNS.
 pub const MINIMUM_MATURITY_DISBURSEMENT_E8S: u64 = 100_000_000;
 /// Maturity disbursed is minted a week later.
@@ -85,10 +89,19 @@ pub struct Transfer {
 /// What a claim or refresh needs read from the ledger.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct BalanceRead {
-    pub neuron_id: u64,
+    /// The neuron refreshed; `None` for a claim, whose neuron is created
+    /// (and counted against the limits on neurons) only once the balance
+    /// read shows a stake, so that claims of empty accounts cost nothing.
+    pub neuron_id: Option<u64>,
     pub subaccount: [u8; 32],
-    /// A new neuron, removed again if the balance is short.
-    pub is_claim: bool,
+    /// The controller of the neuron a claim creates.
+    pub controller: Principal,
+}
+
+impl BalanceRead {
+    pub fn is_claim(&self) -> bool {
+        self.neuron_id.is_none()
+    }
 }
 
 /// Disburse: burn the fees, then pay out.
@@ -159,6 +172,9 @@ pub struct Governance<M: Memory> {
     canister_id: Principal,
     /// The allowance for creating neurons by claim and split.
     creations: NeuronCreationLimiter,
+    /// Staking subaccounts with a claim's balance read in flight (on the
+    /// heap, as `locked`): a second claim of one waits for the first.
+    claiming: BTreeSet<[u8; 32]>,
     /// [`MAX_NUMBER_OF_NEURONS`], lowered by unit tests.
     max_neurons: u64,
 }
@@ -196,6 +212,7 @@ impl<M: Memory> Governance<M> {
             locked: BTreeSet::new(),
             canister_id,
             creations: NeuronCreationLimiter::default(),
+            claiming: BTreeSet::new(),
             max_neurons: MAX_NUMBER_OF_NEURONS,
         }
     }
@@ -310,8 +327,9 @@ impl<M: Memory> Governance<M> {
     // ----- claim and refresh -------------------------------------------
 
     /// Starts claiming the neuron staked by `controller` with `memo`, or
-    /// refreshing it if it exists. A new neuron is created empty and locked
-    /// so that a concurrent claim of the same stake waits for this one.
+    /// refreshing it if it exists. A claim creates nothing yet: it refuses
+    /// early what the limits on neurons would refuse now, and keeps a
+    /// second claim of the same stake out until it is over.
     pub fn begin_claim_or_refresh(
         &mut self,
         controller: Principal,
@@ -328,17 +346,21 @@ impl<M: Memory> Governance<M> {
         if let Some(id) = self.neurons.id_by_subaccount(&subaccount) {
             return self.begin_refresh(id);
         }
-        self.admit_new_neuron(true, now)?;
-        let id = self.take_neuron_id();
-        let mut neuron = Neuron::new(id, controller, subaccount, 0, now);
-        neuron.dissolve_state =
-            DissolveState::DissolveDelaySeconds(INITIAL_NEURON_DISSOLVE_DELAY_SECONDS);
-        self.insert_new_neuron(neuron)?;
-        self.lock(id)?;
+        if self.claiming.contains(&subaccount) {
+            return Err(error(
+                ErrorType::LedgerUpdateOngoing,
+                "a claim of this stake is in progress; retry when it is done",
+            ));
+        }
+        if self.neurons.len() >= self.max_neurons {
+            return Err(too_many_neurons(self.max_neurons));
+        }
+        self.creations.check(now)?;
+        self.claiming.insert(subaccount);
         Ok(BalanceRead {
-            neuron_id: id,
+            neuron_id: None,
             subaccount,
-            is_claim: true,
+            controller,
         })
     }
 
@@ -352,13 +374,25 @@ impl<M: Memory> Governance<M> {
         }
         self.lock(id)?;
         Ok(BalanceRead {
-            neuron_id: id,
+            neuron_id: Some(id),
             subaccount: neuron.subaccount,
-            is_claim: false,
+            controller: neuron.controller,
         })
     }
 
-    /// Takes the balance read from the ledger as the neuron's stake.
+    /// Releases what [`Self::begin_claim_or_refresh`] locked (idempotent).
+    pub fn end_read(&mut self, read: &BalanceRead) {
+        match read.neuron_id {
+            Some(id) => self.unlock(id),
+            None => {
+                self.claiming.remove(&read.subaccount);
+            }
+        }
+    }
+
+    /// Takes the balance read from the ledger as the neuron's stake; a
+    /// claim creates its neuron now, if the limits on neurons allow it (if
+    /// not, the stake stays in its account for a later claim).
     pub fn finish_claim_or_refresh(
         &mut self,
         read: BalanceRead,
@@ -366,16 +400,14 @@ impl<M: Memory> Governance<M> {
         economics: &NetworkEconomics,
         now: u64,
     ) -> Result<u64> {
-        self.unlock(read.neuron_id);
+        self.end_read(&read);
         let minimum = economics.neuron_minimum_stake_e8s;
         if balance_e8s < minimum {
-            if read.is_claim {
-                self.forget_new_neuron(read.neuron_id);
-            } else {
+            if let Some(id) = read.neuron_id {
                 // The ledger is the truth: a stake it no longer holds must
                 // not keep voting, even if what is left is too little for a
                 // neuron.
-                self.neurons.update(read.neuron_id, |n| {
+                self.neurons.update(id, |n| {
                     n.cached_neuron_stake_e8s = n.cached_neuron_stake_e8s.min(balance_e8s);
                 })?;
             }
@@ -386,22 +418,37 @@ impl<M: Memory> Governance<M> {
                 ),
             ));
         }
-        self.neurons.update(read.neuron_id, |n| {
-            if read.is_claim {
-                n.cached_neuron_stake_e8s = balance_e8s;
-            } else {
-                n.refresh_stake(balance_e8s, now);
-            }
-        })?;
-        Ok(read.neuron_id)
+        let Some(id) = read.neuron_id else {
+            return self.create_claimed_neuron(&read, balance_e8s, now);
+        };
+        self.neurons
+            .update(id, |n| n.refresh_stake(balance_e8s, now))?;
+        Ok(id)
     }
 
-    /// The balance could not be read: a new neuron is removed again.
-    pub fn abort_claim_or_refresh(&mut self, read: BalanceRead) {
-        self.unlock(read.neuron_id);
-        if read.is_claim {
-            self.forget_new_neuron(read.neuron_id);
+    fn create_claimed_neuron(
+        &mut self,
+        read: &BalanceRead,
+        balance_e8s: u64,
+        now: u64,
+    ) -> Result<u64> {
+        if let Some(id) = self.neurons.id_by_subaccount(&read.subaccount) {
+            // Claimed meanwhile by other means: the balance read may be
+            // older than that neuron's stake, so it is not applied.
+            return Err(locked(id));
         }
+        self.admit_new_neuron(true, now)?;
+        let id = self.take_neuron_id();
+        let mut neuron = Neuron::new(id, read.controller, read.subaccount, balance_e8s, now);
+        neuron.dissolve_state =
+            DissolveState::DissolveDelaySeconds(INITIAL_NEURON_DISSOLVE_DELAY_SECONDS);
+        self.insert_new_neuron(neuron)?;
+        Ok(id)
+    }
+
+    /// The balance could not be read: nothing changes.
+    pub fn abort_claim_or_refresh(&mut self, read: BalanceRead) {
+        self.end_read(&read);
     }
 
     // ----- commands without ledger calls --------------------------------
@@ -672,20 +719,33 @@ impl<M: Memory> Governance<M> {
 
     /// As on the NNS, the staked maturity of up to `limit` dissolved
     /// neurons becomes maturity again, which spawning and disbursing reach.
-    /// Returns the neurons changed.
+    /// Neurons passed over (a command in flight, spawning) do not count
+    /// against `limit`; at most [`UNSTAKE_ENTRIES_READ_PER_RUN`] index
+    /// entries are read. Returns the neurons changed.
     pub fn unstake_maturity_of_dissolved_neurons(&mut self, now: u64, limit: usize) -> Vec<u64> {
         let mut unstaked = vec![];
-        for id in self.neurons.ready_to_unstake(now, limit) {
+        for id in self
+            .neurons
+            .ready_to_unstake(now, UNSTAKE_ENTRIES_READ_PER_RUN.max(limit))
+        {
+            if unstaked.len() >= limit {
+                break;
+            }
             // A command in flight may still give back what it took.
             if self.is_locked(id) {
                 continue;
             }
+            let ready = self
+                .neurons
+                .get(id)
+                .is_some_and(|n| n.is_dissolved(now) && !n.is_spawning());
+            if !ready {
+                continue;
+            }
             let _ = self.neurons.update(id, |n| {
-                if n.is_dissolved(now) && !n.is_spawning() {
-                    n.maturity_e8s_equivalent += n.staked_maturity_e8s_equivalent;
-                    n.staked_maturity_e8s_equivalent = 0;
-                    unstaked.push(id);
-                }
+                n.maturity_e8s_equivalent += n.staked_maturity_e8s_equivalent;
+                n.staked_maturity_e8s_equivalent = 0;
+                unstaked.push(id);
             });
         }
         unstaked

@@ -47,6 +47,11 @@ impl NeuronCreationLimiter {
         }
     }
 
+    /// Refuses as [`take`](Self::take) would, counting nothing.
+    pub fn check(&self, now: u64) -> Result<(), GovernanceError> {
+        self.clone().take(now)
+    }
+
     /// Counts one creation, or refuses it when the allowance is used up.
     pub fn take(&mut self, now: u64) -> Result<(), GovernanceError> {
         self.catch_up(now);

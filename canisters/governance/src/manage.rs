@@ -40,6 +40,15 @@ impl Drop for Unlock {
     }
 }
 
+/// Releases a balance read's lock when dropped, as [`Unlock`] does.
+struct EndRead(BalanceRead);
+
+impl Drop for EndRead {
+    fn drop(&mut self) {
+        state::mutate(|g| g.end_read(&self.0));
+    }
+}
+
 /// How a ledger transfer ended.
 enum Sent {
     Done(u64),
@@ -368,7 +377,7 @@ fn execute_if_adopted(id: u64, outcome: crate::proposals::Outcome) {
 
 /// Reads the staking account's balance and claims or refreshes with it.
 async fn claim_or_refresh(read: BalanceRead) -> Result<u64> {
-    let _unlock = Unlock(vec![read.neuron_id]);
+    let _unlock = EndRead(read);
     let ledger = state::read_config(|c| c.ledger_canister_id);
     let account = AccountIdentifier::new(&ic_cdk::api::canister_self(), Some(&read.subaccount));
     match ledger_client::account_balance(ledger, account).await {

@@ -63,6 +63,8 @@ pub struct ProposalState {
 
 const STATE_FIELDS: usize = 14;
 const STATE_BYTES: usize = STATE_FIELDS * 8 + 4 + 1;
+/// Set in every state written since `execution_started` is stored.
+const FLAGS_WITH_EXECUTION_STARTED: u8 = 4;
 
 impl Storable for ProposalState {
     fn to_bytes(&self) -> Cow<'_, [u8]> {
@@ -87,8 +89,13 @@ impl Storable for ProposalState {
         }
         out.extend_from_slice(&self.topic.to_le_bytes());
         // One byte of flags; a state written before `execution_started`
-        // existed holds 0 or 1, as `adopted` alone.
-        out.push(u8::from(self.adopted) | (u8::from(self.execution_started) << 1));
+        // existed holds 0 or 1, as `adopted` alone, and lacks
+        // `FLAGS_WITH_EXECUTION_STARTED`.
+        out.push(
+            u8::from(self.adopted)
+                | (u8::from(self.execution_started) << 1)
+                | FLAGS_WITH_EXECUTION_STARTED,
+        );
         Cow::Owned(out)
     }
 
@@ -99,6 +106,7 @@ impl Storable for ProposalState {
     fn from_bytes(bytes: Cow<[u8]>) -> Self {
         let u = |i: usize| u64::from_le_bytes(bytes[i * 8..i * 8 + 8].try_into().expect("8"));
         let at = STATE_FIELDS * 8;
+        let flags = bytes[at + 4];
         Self {
             proposer: u(0),
             created_seconds: u(1),
@@ -115,8 +123,13 @@ impl Storable for ProposalState {
             failed_seconds: u(12),
             reward_event_round: u(13),
             topic: i32::from_le_bytes(bytes[at..at + 4].try_into().expect("4")),
-            adopted: bytes[at + 4] & 1 != 0,
-            execution_started: bytes[at + 4] & 2 != 0,
+            adopted: flags & 1 != 0,
+            // The code before the flag kept "executing" on the heap only:
+            // an adopted proposal it wrote may have been executing when the
+            // canister was upgraded, so it counts as begun and is never
+            // begun again (the first post-upgrade fails it if unfinished).
+            execution_started: flags & 2 != 0
+                || (flags & FLAGS_WITH_EXECUTION_STARTED == 0 && flags & 1 != 0),
         }
     }
 

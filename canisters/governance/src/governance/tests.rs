@@ -35,17 +35,11 @@ fn set(g: &mut Governance<VectorMemory>, id: u64, f: impl FnOnce(&mut Neuron)) {
 }
 
 #[test]
-fn a_claim_creates_a_locked_neuron_that_keeps_a_second_claim_out() {
+fn a_claim_creates_its_neuron_once_funded_and_keeps_a_second_claim_out() {
     let mut g = governance();
     let read = g.begin_claim_or_refresh(user(1), 7, T0).unwrap();
-    assert!(read.is_claim);
-    assert!(g.is_locked(read.neuron_id));
-    let neuron = g.neuron(read.neuron_id).unwrap();
-    assert_eq!(neuron.subaccount, staking_subaccount(&user(1), 7));
-    assert_eq!(
-        neuron.dissolve_state,
-        DissolveState::DissolveDelaySeconds(INITIAL_NEURON_DISSOLVE_DELAY_SECONDS)
-    );
+    assert!(read.is_claim());
+    assert!(g.neurons().is_empty(), "nothing is created before the read");
     assert_eq!(
         kind(g.begin_claim_or_refresh(user(1), 7, T0)),
         ErrorType::LedgerUpdateOngoing as i32
@@ -54,10 +48,68 @@ fn a_claim_creates_a_locked_neuron_that_keeps_a_second_claim_out() {
         .finish_claim_or_refresh(read, 5 * ICP, &economics(), T0)
         .unwrap();
     assert!(!g.is_locked(id));
-    assert_eq!(g.neuron(id).unwrap().cached_neuron_stake_e8s, 5 * ICP);
+    let neuron = g.neuron(id).unwrap();
+    assert_eq!(neuron.subaccount, staking_subaccount(&user(1), 7));
+    assert_eq!(neuron.controller, user(1));
+    assert_eq!(
+        neuron.dissolve_state,
+        DissolveState::DissolveDelaySeconds(INITIAL_NEURON_DISSOLVE_DELAY_SECONDS)
+    );
+    assert_eq!(neuron.cached_neuron_stake_e8s, 5 * ICP);
     // Claiming again refreshes the same neuron.
     let again = g.begin_claim_or_refresh(user(1), 7, T0).unwrap();
-    assert_eq!((again.neuron_id, again.is_claim), (id, false));
+    assert_eq!(again.neuron_id, Some(id));
+}
+
+#[test]
+fn claims_of_empty_accounts_in_flight_take_nothing_from_honest_claims() {
+    use crate::limits::MAX_NEURON_CREATION_SPIKE;
+    let mut g = governance();
+    g.set_max_neurons_for_tests(MAX_NEURON_CREATION_SPIKE);
+    // Anyone may claim for any controller: a spike's worth of claims of
+    // unfunded accounts, all awaiting the ledger.
+    let spam: Vec<BalanceRead> = (0..MAX_NEURON_CREATION_SPIKE)
+        .map(|memo| g.begin_claim_or_refresh(user(9), memo, T0).unwrap())
+        .collect();
+    // An honest claim meanwhile neither waits for them nor is refused.
+    let honest = g.begin_claim_or_refresh(user(1), 1, T0).unwrap();
+    g.finish_claim_or_refresh(honest, ICP, &economics(), T0)
+        .unwrap();
+    for read in spam {
+        assert_eq!(
+            kind(g.finish_claim_or_refresh(read, 0, &economics(), T0)),
+            ErrorType::InsufficientFunds as i32
+        );
+    }
+    assert_eq!(g.neurons().len(), 1);
+    // The whole allowance but the honest neuron is left.
+    claim_many(&mut g, 100, MAX_NEURON_CREATION_SPIKE - 1, T0);
+    assert_eq!(
+        kind(g.begin_claim_or_refresh(user(1), 1_000, T0)),
+        ErrorType::PreconditionFailed as i32,
+        "the maximum number of neurons is reached"
+    );
+}
+
+#[test]
+fn the_limits_are_checked_again_once_the_balance_is_read() {
+    use crate::limits::MAX_NEURON_CREATION_SPIKE;
+    let mut g = governance();
+    claim_many(&mut g, 0, MAX_NEURON_CREATION_SPIKE - 1, T0);
+    let first = g.begin_claim_or_refresh(user(2), 1, T0).unwrap();
+    let second = g.begin_claim_or_refresh(user(2), 2, T0).unwrap();
+    g.finish_claim_or_refresh(first, ICP, &economics(), T0)
+        .unwrap();
+    assert_eq!(
+        kind(g.finish_claim_or_refresh(second, ICP, &economics(), T0)),
+        ErrorType::Unavailable as i32
+    );
+    assert_eq!(g.neurons().len(), MAX_NEURON_CREATION_SPIKE);
+    // Refused, the stake stays in its account and a later claim takes it.
+    assert_eq!(
+        kind(g.begin_claim_or_refresh(user(2), 2, T0)),
+        ErrorType::Unavailable as i32
+    );
 }
 
 #[test]
@@ -67,10 +119,12 @@ fn a_claim_below_the_minimum_stake_leaves_no_neuron() {
     let refused = g.finish_claim_or_refresh(read, ICP - 1, &economics(), T0);
     assert_eq!(kind(refused), ErrorType::InsufficientFunds as i32);
     assert!(g.neurons().is_empty());
-    assert!(!g.is_locked(read.neuron_id));
     let read = g.begin_claim_or_refresh(user(1), 1, T0).unwrap();
     g.abort_claim_or_refresh(read);
     assert!(g.neurons().is_empty());
+    // Nothing is left locked.
+    let read = g.begin_claim_or_refresh(user(1), 1, T0).unwrap();
+    g.abort_claim_or_refresh(read);
     assert_eq!(
         kind(g.begin_claim_or_refresh(Principal::anonymous(), 1, T0)),
         ErrorType::InvalidPrincipal as i32
@@ -706,7 +760,7 @@ fn claims_and_splits_beyond_the_creation_allowance_wait_for_it_to_build_up() {
     );
     // Refreshing an existing neuron creates none.
     let read = g.begin_claim_or_refresh(user(1), 0, T0).unwrap();
-    assert!(!read.is_claim);
+    assert!(!read.is_claim());
     g.finish_claim_or_refresh(read, 100 * ICP, &e, T0).unwrap();
     // One more every four minutes; a claim or split that fails gives its
     // place back.
@@ -737,9 +791,10 @@ fn no_command_creates_a_neuron_beyond_the_maximum() {
     g.set_max_neurons_for_tests(3);
     let parent = claimed(&mut g, 0, 100 * ICP);
     set(&mut g, parent, |n| n.maturity_e8s_equivalent = 10 * ICP);
-    claim_many(&mut g, 1, 1, T0);
-    // A claim in flight holds its place.
-    let in_flight = g.begin_claim_or_refresh(user(1), 2, T0).unwrap();
+    // A claim in flight holds no place: the maximum is checked again once
+    // its balance is read.
+    let in_flight = g.begin_claim_or_refresh(user(1), 3, T0).unwrap();
+    claim_many(&mut g, 1, 2, T0);
     let refused = |r: Result<u64>| {
         let e = r.expect_err("no room for a neuron");
         assert_eq!(e.error_type, ErrorType::PreconditionFailed as i32);
@@ -748,10 +803,8 @@ fn no_command_creates_a_neuron_beyond_the_maximum() {
             "{e:?}"
         );
     };
-    refused(
-        g.begin_claim_or_refresh(user(1), 3, T0)
-            .map(|r| r.neuron_id),
-    );
+    refused(g.finish_claim_or_refresh(in_flight, ICP, &e, T0));
+    refused(g.begin_claim_or_refresh(user(1), 3, T0).map(|_| 0));
     refused(
         g.begin_split(&user(1), parent, 2 * ICP, None, &e, T0)
             .map(|p| p.child_id),
@@ -762,14 +815,7 @@ fn no_command_creates_a_neuron_beyond_the_maximum() {
         nonce: Some(9),
     };
     refused(g.spawn(&user(1), parent, spawn, &e, T0));
-    // The claim that fails makes room again.
-    g.finish_claim_or_refresh(in_flight, 0, &e, T0).unwrap_err();
-    assert_eq!(g.neurons().len(), 2);
-    g.spawn(&user(1), parent, spawn, &e, T0).unwrap();
-    refused(
-        g.begin_claim_or_refresh(user(1), 3, T0)
-            .map(|r| r.neuron_id),
-    );
+    assert_eq!(g.neurons().len(), 3);
 }
 
 #[test]
@@ -786,4 +832,39 @@ fn spawning_is_not_rate_limited() {
         nonce: Some(10_000),
     };
     g.spawn(&user(1), parent, spawn, &e, T0).unwrap();
+}
+
+#[test]
+fn locked_dissolved_neurons_do_not_hold_up_the_unstaking_of_others() {
+    let mut g = governance();
+    let dissolved_at = T0 + 10;
+    let make = |g: &mut Governance<VectorMemory>, id: u64, at: u64| {
+        let mut subaccount = [0; 32];
+        subaccount[..8].copy_from_slice(&id.to_be_bytes());
+        let mut n = Neuron::new(id, user(1), subaccount, 10 * ICP, T0);
+        n.dissolve_state = DissolveState::WhenDissolvedTimestampSeconds(at);
+        n.staked_maturity_e8s_equivalent = ICP;
+        g.insert_for_tests(n);
+    };
+    // 150 neurons dissolved first, each with a command in flight…
+    for id in 1..=150 {
+        make(&mut g, id, dissolved_at);
+        g.lock(id).unwrap();
+    }
+    // …and two dissolved later, free.
+    make(&mut g, 1_000, dissolved_at + 1);
+    make(&mut g, 1_001, dissolved_at + 2);
+    let now = dissolved_at + 100;
+    assert_eq!(
+        g.unstake_maturity_of_dissolved_neurons(now, 1),
+        vec![1_000],
+        "the limit counts the neurons unstaked"
+    );
+    assert_eq!(
+        g.unstake_maturity_of_dissolved_neurons(now, 100),
+        vec![1_001]
+    );
+    assert!(g.unstake_maturity_of_dissolved_neurons(now, 100).is_empty());
+    g.unlock(7);
+    assert_eq!(g.unstake_maturity_of_dissolved_neurons(now, 100), vec![7]);
 }

@@ -296,18 +296,57 @@ fn the_state_encoding_round_trips() {
     assert_eq!(ProposalState::from_bytes(state.to_bytes()), state);
 }
 
+/// A state as the code before the execution flag wrote it: its flag byte
+/// is `adopted` alone.
+fn in_old_layout(state: &ProposalState) -> ProposalState {
+    let mut bytes = state.to_bytes().into_owned();
+    let flags = bytes.pop().unwrap();
+    bytes.push(flags & 1);
+    ProposalState::from_bytes(std::borrow::Cow::Owned(bytes))
+}
+
 #[test]
-fn a_state_written_before_the_execution_flag_reads_as_not_started() {
-    let state = ProposalState {
+fn an_adopted_state_written_before_the_execution_flag_reads_as_started() {
+    // The old code kept "executing" on the heap only: such a proposal may
+    // have been executing when the canister was upgraded.
+    let adopted = ProposalState {
         adopted: true,
         ..Default::default()
     };
-    let mut bytes = state.to_bytes().into_owned();
-    assert_eq!(*bytes.last().unwrap(), 1, "adopted alone is the old byte");
-    bytes.pop();
-    bytes.push(1);
-    let read = ProposalState::from_bytes(std::borrow::Cow::Owned(bytes));
-    assert!(read.adopted && !read.execution_started);
+    let read = in_old_layout(&adopted);
+    assert!(read.adopted && read.execution_started);
+    let rejected = ProposalState::default();
+    assert_eq!(in_old_layout(&rejected), rejected);
+    // The current layout keeps "adopted, not started" apart.
+    assert_eq!(ProposalState::from_bytes(adopted.to_bytes()), adopted);
+}
+
+#[test]
+fn a_proposal_adopted_under_the_old_layout_is_failed_by_the_upgrade_not_executed_again() {
+    let mut g = with_neurons(&[40 * ICP, 30 * ICP]);
+    let id = propose(&mut g, 1);
+    vote(&mut g, 2, id, Vote::Yes, T0).unwrap();
+    let executed = propose(&mut g, 2);
+    vote(&mut g, 1, executed, Vote::Yes, T0).unwrap();
+    g.start_execution(executed).unwrap();
+    g.record_execution(executed, Ok(()), T0 + 1);
+    for p in [id, executed] {
+        let old = in_old_layout(&g.proposals.state(p).unwrap());
+        g.proposals.states.insert(p, old);
+    }
+    assert!(!g.awaits_execution(id));
+    // The first post-upgrade fails it, with a reason, once.
+    assert_eq!(g.fail_interrupted_executions(T0 + 5), vec![id]);
+    let state = g.proposals.state(id).unwrap();
+    assert_eq!((state.executed_seconds, state.failed_seconds), (0, T0 + 5));
+    assert!(g.proposals.body(id).unwrap().failure_reason.is_some());
+    assert_eq!(
+        g.proposals.state(executed).unwrap().executed_seconds,
+        T0 + 1
+    );
+    assert!(g.start_execution(id).is_none());
+    assert!(g.adopted_unexecuted().is_empty());
+    assert!(g.fail_interrupted_executions(T0 + 6).is_empty());
 }
 
 #[test]
