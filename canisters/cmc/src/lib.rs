@@ -160,14 +160,14 @@ fn start_timers() {
     ic_cdk_timers::set_timer_interval(RETRY_INTERVAL, || async {
         let refunds = state::read(|s| s.refunds_from(NEXT_REFUND.get(), MAX_RETRIES_PER_RUN));
         if let Some(last) = refunds.last() {
-            NEXT_REFUND.set(last + 1);
+            NEXT_REFUND.set(last.saturating_add(1));
         }
         for block_index in refunds {
             let _ = send_refund(block_index).await;
         }
         let burns = state::read(|s| s.pending_burns_from(NEXT_BURN.get(), MAX_RETRIES_PER_RUN));
         if let Some(last) = burns.last() {
-            NEXT_BURN.set(last + 1);
+            NEXT_BURN.set(last.saturating_add(1));
         }
         for block_index in burns {
             burn(block_index).await;

@@ -517,6 +517,49 @@ mod tests {
     }
 
     #[test]
+    fn retries_take_turns_over_every_pending_transfer() {
+        let mut cmc = cmc();
+        for block in 0..120 {
+            cmc.add_pending_burn(block * 3, PendingTransfer::burn([1; 32], 10_000, 1));
+        }
+        let mut seen = std::collections::BTreeSet::new();
+        let mut next = 0;
+        for _ in 0..3 {
+            let batch = cmc.pending_burns_from(next, 50);
+            assert_eq!(batch.len(), 50);
+            next = batch.last().unwrap() + 1;
+            seen.extend(batch);
+        }
+        assert_eq!(seen.len(), 120, "three runs of 50 reach all 120");
+    }
+
+    #[test]
+    fn a_block_with_a_refund_pending_is_neither_forgotten_nor_held() {
+        let mut cmc = cmc();
+        assert_eq!(cmc.begin(9), Begin::Started);
+        let refund = PendingTransfer {
+            refund: Some(Refund {
+                to: AccountIdentifier::new(&candid::Principal::anonymous(), None),
+                fee_e8s: 10_000,
+                reason: "no such canister".into(),
+                operation: Operation::TopUp,
+            }),
+            ..PendingTransfer::burn([2; 32], 50_000, 1)
+        };
+        cmc.add_refund(9, refund);
+        cmc.abandon(9);
+        assert_eq!(cmc.begin(9), Begin::Refunding);
+        let done = NotificationStatus::NotifiedTopUp(Err(NotifyError::Refunded {
+            reason: "no such canister".into(),
+            block_index: Some(4),
+        }));
+        cmc.refunded(9, done.clone());
+        assert_eq!(cmc.begin(9), Begin::Finished(done));
+        assert_eq!(cmc.totals().icp_refunded_e8s, 50_000);
+        assert_eq!(cmc.refund_count(), 0);
+    }
+
+    #[test]
     fn blocks_below_the_purge_horizon_are_too_old() {
         let mut cmc = Cmc::open(&MemoryManager::init(DefaultMemoryImpl::default()));
         cmc.configure(

@@ -168,9 +168,10 @@ impl Env {
         ids
     }
 
-    /// Lets timers (the execution of adopted proposals) run.
+    /// Lets timers (the execution of adopted proposals) run: an install
+    /// takes a few rounds (stop, install, start).
     fn settle(&mut self) {
-        for _ in 0..5 {
+        for _ in 0..10 {
             self.nns.pic.tick();
         }
     }
