@@ -47,8 +47,7 @@ use notifications::{Begin, NotificationStatus};
 use payment::Payment;
 use serde_bytes::ByteBuf;
 use state::{Operation, PendingTransfer, Refund};
-use std::cell::{Cell, RefCell};
-use std::collections::BTreeSet;
+use std::cell::Cell;
 use std::time::Duration;
 
 nns_api::embed_candid_metadata!(
@@ -86,11 +85,10 @@ fn init(payload: Option<CyclesCanisterInitPayload>) {
 /// would find no callback. Stopping the canister first always satisfies it.
 #[pre_upgrade]
 fn pre_upgrade() {
-    let in_flight = CALLS_IN_FLIGHT.get();
-    if in_flight > 0 && ic_cdk::api::canister_status() != ic_cdk::api::CanisterStatusCode::Stopped {
-        trap(format!(
-            "the CMC awaits {in_flight} calls to other canisters; stop it before upgrading it"
-        ));
+    if CALLS_IN_FLIGHT.get() > 0
+        && ic_cdk::api::canister_status() != ic_cdk::api::CanisterStatusCode::Stopped
+    {
+        trap("the CMC awaits calls to other canisters: stop it before upgrading it");
     }
 }
 
@@ -111,12 +109,10 @@ thread_local! {
     /// Where the timer's next run starts, in the pending burns and refunds.
     static NEXT_BURN: Cell<u64> = const { Cell::new(0) };
     static NEXT_REFUND: Cell<u64> = const { Cell::new(0) };
-    /// Blocks whose burn or refund has a call in flight.
-    static SENDING: RefCell<BTreeSet<(bool, u64)>> = const { RefCell::new(BTreeSet::new()) };
 }
 
-/// Counts a call to another canister while it is awaited. Dropped when the
-/// reply comes, or by the cleanup after a trap in the callback.
+/// Counts a message that may await other canisters while it runs. Dropped
+/// when it ends, or by the cleanup after a trap in a callback.
 struct OutCall;
 
 impl OutCall {
@@ -132,42 +128,19 @@ impl Drop for OutCall {
     }
 }
 
-/// Awaits `call` counted as in flight.
-async fn counted<T>(call: impl std::future::IntoFuture<Output = T>) -> T {
-    let _out = OutCall::new();
-    call.await
-}
-
-/// One attempt at a block's burn (`refund` false) or refund at a time;
-/// released on drop, also by the cleanup after a trap.
-struct Sending(bool, u64);
-
-impl Sending {
-    fn take(refund: bool, block_index: u64) -> Option<Self> {
-        SENDING
-            .with(|s| s.borrow_mut().insert((refund, block_index)))
-            .then_some(Self(refund, block_index))
-    }
-}
-
-impl Drop for Sending {
-    fn drop(&mut self) {
-        SENDING.with(|s| s.borrow_mut().remove(&(self.0, self.1)));
-    }
-}
-
 fn start_timers() {
     ic_cdk_timers::set_timer_interval(RETRY_INTERVAL, || async {
+        let _awaiting = OutCall::new();
         let refunds = state::read(|s| s.refunds_from(NEXT_REFUND.get(), MAX_RETRIES_PER_RUN));
         if let Some(last) = refunds.last() {
-            NEXT_REFUND.set(last + 1);
+            NEXT_REFUND.set(last.saturating_add(1));
         }
         for block_index in refunds {
             let _ = send_refund(block_index).await;
         }
         let burns = state::read(|s| s.pending_burns_from(NEXT_BURN.get(), MAX_RETRIES_PER_RUN));
         if let Some(last) = burns.last() {
-            NEXT_BURN.set(last + 1);
+            NEXT_BURN.set(last.saturating_add(1));
         }
         for block_index in burns {
             burn(block_index).await;
@@ -234,7 +207,7 @@ async fn begin(block_index: u64) -> Result<InFlight, Result<NotificationStatus, 
 /// Fetches the block and reads the payment into `subaccount`.
 async fn fetch_payment(block_index: u64, subaccount: &Subaccount) -> Result<Payment, NotifyError> {
     let ledger = state::read(|s| s.config().ledger_canister_id);
-    let block = counted(ledger_client::fetch_block(ledger, block_index))
+    let block = ledger_client::fetch_block(ledger, block_index)
         .await
         .map_err(|e| NotifyError::Other {
             error_code: notify_error_code::FAILED_TO_FETCH_BLOCK,
@@ -257,17 +230,17 @@ async fn checked_payment(
     beneficiary: &Principal,
     operation: Operation,
 ) -> Result<(InFlight, Subaccount, Payment), Result<NotificationStatus, NotifyError>> {
-    let (memo, memo_name) = match operation {
-        Operation::TopUp => (MEMO_TOP_UP, "TPUP"),
-        Operation::CreateCanister => (MEMO_CREATE_CANISTER, "CREA"),
+    let memo = match operation {
+        Operation::TopUp => MEMO_TOP_UP,
+        Operation::CreateCanister => MEMO_CREATE_CANISTER,
     };
     let subaccount = principal_to_subaccount(beneficiary);
     let payment = fetch_payment(block_index, &subaccount).await.map_err(Err)?;
     let meaningful = payment.memo.is_some_and(|m| MEANINGFUL_MEMOS.contains(&m));
     if meaningful && payment.memo != Some(memo) {
-        return Err(Err(NotifyError::InvalidTransaction(format!(
-            "the payment's memo is not {memo_name} ({memo:#x}): it pays for another operation"
-        ))));
+        return Err(Err(NotifyError::InvalidTransaction(
+            "the payment's memo is that of another operation".into(),
+        )));
     }
     if meaningful && payment.amount_e8s < payment.fee_e8s {
         return Err(Err(NotifyError::InvalidTransaction(
@@ -285,10 +258,7 @@ async fn checked_payment(
         Err(done) => return Err(done),
     };
     if !meaningful {
-        let reason = format!(
-            "the memo means no operation of the CMC (TPUP {MEMO_TOP_UP:#x}, \
-             CREA {MEMO_CREATE_CANISTER:#x})"
-        );
+        let reason = "the memo is none of the CMC's operations".into();
         return Err(start_refund(in_flight, operation, subaccount, &payment, 0, reason).await);
     }
     Ok((in_flight, subaccount, payment))
@@ -369,6 +339,13 @@ async fn start_refund(
         burn(block_index).await;
         return Ok(status);
     }
+    let answer = refunded_status(
+        operation,
+        NotifyError::Refunded {
+            reason,
+            block_index: None,
+        },
+    );
     state::mutate(|s| {
         s.add_refund(
             block_index,
@@ -380,8 +357,7 @@ async fn start_refund(
                 refund: Some(Refund {
                     to: payment.from,
                     fee_e8s: fee,
-                    reason,
-                    operation,
+                    answer,
                 }),
             },
         );
@@ -400,35 +376,34 @@ async fn start_refund(
 /// status once the ledger confirms it, else why it is still pending (it
 /// is retried with the same stamp, so it is made at most once).
 async fn send_refund(block_index: u64) -> Result<NotificationStatus, NotifyError> {
-    let Some(refund) = state::read(|s| s.refund(block_index)).and_then(|p| p.refund) else {
-        return match state::read(|s| s.status(block_index)) {
-            Some(NotificationStatus::Processing) | None => Err(NotifyError::Processing),
-            Some(status) => Ok(status),
-        };
-    };
-    let Some(_sending) = Sending::take(true, block_index) else {
+    // Gone: another attempt just made it and is recording it.
+    let Some(mut answer) =
+        state::read(|s| s.refund(block_index)).and_then(|p| p.refund.map(|r| r.answer))
+    else {
+        // Gone: another attempt just made it and is recording it.
         return Err(NotifyError::Processing);
     };
     let sent = attempt(block_index, true).await;
     match sent {
         Ok(refund_block) => {
-            let status = refunded_status(
-                refund.operation,
-                NotifyError::Refunded {
-                    reason: refund.reason,
-                    block_index: Some(refund_block),
-                },
-            );
+            if let NotificationStatus::NotifiedTopUp(Err(NotifyError::Refunded {
+                block_index,
+                ..
+            }))
+            | NotificationStatus::NotifiedCreateCanister(Err(NotifyError::Refunded {
+                block_index,
+                ..
+            })) = &mut answer
+            {
+                *block_index = Some(refund_block);
+            }
+            let status = answer;
             state::mutate(|s| s.refunded(block_index, status.clone()));
             Ok(status)
         }
         Err(e) => Err(NotifyError::Other {
             error_code: notify_error_code::REFUND_FAILED,
-            error_message: format!(
-                "the refund is not made yet ({e}); it is retried every {} minutes, \
-                 and notifying again retries it now",
-                RETRY_INTERVAL.as_secs() / 60
-            ),
+            error_message: format!("the refund is not made yet, and is retried: {e}"),
         }),
     }
 }
@@ -487,16 +462,8 @@ async fn attempt(block_index: u64, refund: bool) -> Result<u64, String> {
         return Err("nothing is pending".into());
     };
     let ledger = state::read(|s| s.config().ledger_canister_id);
-    let answer = counted(ledger_client::transfer(
-        ledger,
-        subaccount,
-        to,
-        amount,
-        fee,
-        block_index,
-        stamp,
-    ))
-    .await;
+    let answer =
+        ledger_client::transfer(ledger, subaccount, to, amount, fee, block_index, stamp).await;
     let now = time();
     let settled = |renew: bool| {
         update_entry(block_index, refund, &|created_at, unconfirmed| {
@@ -522,11 +489,13 @@ async fn attempt(block_index: u64, refund: bool) -> Result<u64, String> {
             settled(renew);
             Err(format!("the ledger refused it: {e:?}"))
         }
-        Err(e) if !e.may_have_acted => {
-            settled(false);
+        Err(e) => {
+            // Unknown outcome: the attempt stays unconfirmed.
+            if !e.may_have_acted {
+                settled(false);
+            }
             Err(e.message)
         }
-        Err(e) => Err(format!("outcome unknown: {}", e.message)),
     }
 }
 
@@ -536,24 +505,19 @@ async fn burn(block_index: u64) {
     let Some(pending) = state::read(|s| s.pending_burn(block_index)) else {
         return;
     };
-    let Some(_sending) = Sending::take(false, block_index) else {
-        return;
-    };
     let burned = attempt(block_index, false).await;
-    match burned {
-        Ok(_) => state::mutate(|s| {
+    // A failed burn stays pending.
+    if burned.is_ok() {
+        state::mutate(|s| {
             s.remove_pending_burn(block_index);
             s.update_totals(|t| t.icp_burned_e8s += pending.amount_e8s);
-        }),
-        Err(e) => ic_cdk::api::debug_print(format!(
-            "burning {} e8s for block {block_index} failed, will retry: {e}",
-            pending.amount_e8s
-        )),
+        })
     }
 }
 
 #[update]
 async fn notify_top_up(arg: NotifyTopUpArg) -> NotifyTopUpResult {
+    let _awaiting = OutCall::new();
     let operation = Operation::TopUp;
     let (mut in_flight, subaccount, payment) =
         match checked_payment(arg.block_index, &arg.canister_id, operation).await {
@@ -562,14 +526,12 @@ async fn notify_top_up(arg: NotifyTopUpArg) -> NotifyTopUpResult {
         };
     let (cycles, bucket) = mint(&payment)?;
     in_flight.disarm();
-    let deposit = counted(
-        Call::unbounded_wait(Principal::management_canister(), "deposit_cycles")
-            .with_arg(CanisterIdRecord {
-                canister_id: arg.canister_id,
-            })
-            .with_cycles(cycles),
-    )
-    .await;
+    let deposit = Call::unbounded_wait(Principal::management_canister(), "deposit_cycles")
+        .with_arg(CanisterIdRecord {
+            canister_id: arg.canister_id,
+        })
+        .with_cycles(cycles)
+        .await;
     if let Err(e) = deposit {
         unmint(cycles, bucket, &e);
         let reason = format!("depositing cycles into {} failed: {e}", arg.canister_id);
@@ -619,16 +581,14 @@ async fn create_with_cycles(
     settings: CanisterSettings,
     cycles: u128,
 ) -> Result<Principal, (String, Option<CallFailed>)> {
-    let response = counted(
-        Call::unbounded_wait(Principal::management_canister(), "create_canister")
-            .with_arg(CreateCanisterArgs {
-                settings: Some(settings),
-                sender_canister_version: Some(ic_cdk::api::canister_version()),
-            })
-            .with_cycles(cycles),
-    )
-    .await
-    .map_err(|e| (e.to_string(), Some(e)))?;
+    let response = Call::unbounded_wait(Principal::management_canister(), "create_canister")
+        .with_arg(CreateCanisterArgs {
+            settings: Some(settings),
+            sender_canister_version: Some(ic_cdk::api::canister_version()),
+        })
+        .with_cycles(cycles)
+        .await
+        .map_err(|e| (e.to_string(), Some(e)))?;
     // `record { canister_id : principal }`
     candid_reader::decode_first(&response, |c, ty| {
         c.field(ty, "canister_id", |c, ty| c.principal(ty))
@@ -638,6 +598,7 @@ async fn create_with_cycles(
 
 #[update]
 async fn notify_create_canister(arg: NotifyCreateCanisterArg) -> NotifyCreateCanisterResult {
+    let _awaiting = OutCall::new();
     if msg_caller() != arg.controller {
         return Err(NotifyError::Other {
             error_code: notify_error_code::UNAUTHORIZED,
@@ -654,11 +615,7 @@ async fn notify_create_canister(arg: NotifyCreateCanisterArg) -> NotifyCreateCan
     let rate = state::read(|s| s.rates().map(|r| r.current.xdr_permyriad_per_icp));
     let buys = rate.map_or(0, |rate| cycles_for_e8s(payment.amount_e8s, rate));
     if rate.is_some() && buys < CANISTER_CREATION_FEE_CYCLES {
-        let reason = format!(
-            "{} e8s buy {buys} cycles, fewer than the {CANISTER_CREATION_FEE_CYCLES} \
-             a canister's creation costs",
-            payment.amount_e8s
-        );
+        let reason = "the payment buys fewer cycles than a canister's creation costs".into();
         return start_refund(in_flight, operation, subaccount, &payment, extra, reason)
             .await
             .and_then(NotificationStatus::create_canister_result);
@@ -673,7 +630,7 @@ async fn notify_create_canister(arg: NotifyCreateCanisterArg) -> NotifyCreateCan
             // may exist. The block stays marked rather than be refunded.
             return Err(NotifyError::Other {
                 error_code: notify_error_code::INTERNAL,
-                error_message: format!("the creation's outcome is unknown: {e}"),
+                error_message: e,
             });
         }
         Err((e, Some(failure))) => {
@@ -698,15 +655,13 @@ async fn notify_create_canister(arg: NotifyCreateCanisterArg) -> NotifyCreateCan
 /// cycles than a creation costs are refused, and none are taken.
 #[update]
 async fn create_canister(arg: CreateCanisterArg) -> CreateCanisterResult {
+    let _awaiting = OutCall::new();
     let caller = msg_caller();
     let available = ic_cdk::api::msg_cycles_available();
     if available < CANISTER_CREATION_FEE_CYCLES {
         return Err(CreateCanisterError::Refunded {
             refund_amount: Nat::from(available),
-            create_error: format!(
-                "Insufficient cycles attached: creating a canister costs \
-                 {CANISTER_CREATION_FEE_CYCLES} cycles."
-            ),
+            create_error: "Insufficient cycles attached.".into(),
         });
     }
     let cycles = ic_cdk::api::msg_cycles_accept(available);
@@ -722,14 +677,12 @@ async fn create_canister(arg: CreateCanisterArg) -> CreateCanisterResult {
                 Some(_) => cycles,
                 None => 0,
             };
-            let returned = counted(
-                Call::unbounded_wait(Principal::management_canister(), "deposit_cycles")
-                    .with_arg(CanisterIdRecord {
-                        canister_id: caller,
-                    })
-                    .with_cycles(back),
-            )
-            .await;
+            let returned = Call::unbounded_wait(Principal::management_canister(), "deposit_cycles")
+                .with_arg(CanisterIdRecord {
+                    canister_id: caller,
+                })
+                .with_cycles(back)
+                .await;
             let refund_amount = if returned.is_ok() { back } else { 0 };
             Err(CreateCanisterError::Refunded {
                 refund_amount: Nat::from(refund_amount),
@@ -840,7 +793,7 @@ fn http_request(request: HttpRequest) -> HttpResponse {
         )
         .gauge(
             "cmc_pending_refunds",
-            "Refunds decided and not yet confirmed by the ledger.",
+            "Refunds not yet made.",
             s.refund_count() as f64,
         );
         if let Some(rates) = s.rates() {

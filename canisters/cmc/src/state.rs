@@ -65,13 +65,13 @@ pub struct PendingTransfer {
     pub refund: Option<Refund>,
 }
 
-/// Where a refund goes, and what the notification answers once it is made.
+/// Where a refund goes, and what the notification answers once it is made
+/// (`Refunded`, its refund block filled in then).
 #[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
 pub struct Refund {
     pub to: AccountIdentifier,
     pub fee_e8s: u64,
-    pub reason: String,
-    pub operation: Operation,
+    pub answer: NotificationStatus,
 }
 
 impl PendingTransfer {
@@ -87,24 +87,10 @@ impl PendingTransfer {
 }
 
 /// What a payment was notified for.
-#[derive(CandidType, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Operation {
     TopUp,
     CreateCanister,
-}
-
-impl ReadCandid for Operation {
-    fn read(c: &mut Cursor, ty: Type) -> candid_reader::Result<Self> {
-        const TOP_UP: u32 = field("TopUp");
-        const CREATE: u32 = field("CreateCanister");
-        let (case, ty) = c.variant(ty)?;
-        c.skip(ty)?;
-        match case {
-            TOP_UP => Ok(Operation::TopUp),
-            CREATE => Ok(Operation::CreateCanister),
-            _ => candid_reader::unexpected("unknown operation"),
-        }
-    }
 }
 
 impl ReadCandid for Totals {
@@ -171,20 +157,18 @@ impl ReadCandid for Refund {
     fn read(c: &mut Cursor, ty: Type) -> candid_reader::Result<Self> {
         const TO: u32 = field("to");
         const FEE: u32 = field("fee_e8s");
-        const REASON: u32 = field("reason");
-        const OPERATION: u32 = field("operation");
-        let (mut to, mut fee, mut reason, mut operation) = (None, None, None, None);
+        const ANSWER: u32 = field("answer");
+        let (mut to, mut fee, mut answer) = (None, None, None);
         c.record(ty, |c, hash, ty| {
             match hash {
                 TO => {
-                    to =
-                        Some(AccountIdentifier::from_slice(c.blob(ty)?).or_else(|e| {
-                            candid_reader::unexpected(&format!("refund account: {e}"))
-                        })?)
+                    to = Some(
+                        AccountIdentifier::from_slice(c.blob(ty)?)
+                            .or_else(|_| candid_reader::unexpected("a refund account"))?,
+                    )
                 }
                 FEE => fee = Some(c.nat64(ty)?),
-                REASON => reason = Some(c.text(ty)?.to_string()),
-                OPERATION => operation = Some(Operation::read(c, ty)?),
+                ANSWER => answer = Some(NotificationStatus::read(c, ty)?),
                 _ => c.skip(ty)?,
             }
             Ok(())
@@ -192,8 +176,7 @@ impl ReadCandid for Refund {
         Ok(Refund {
             to: required(to, "to")?,
             fee_e8s: required(fee, "fee_e8s")?,
-            reason: required(reason, "reason")?,
-            operation: required(operation, "operation")?,
+            answer: required(answer, "answer")?,
         })
     }
 }
@@ -459,8 +442,10 @@ mod tests {
             refund: Some(Refund {
                 to: AccountIdentifier::new(&candid::Principal::anonymous(), None),
                 fee_e8s: 10_000,
-                reason: "no such canister".into(),
-                operation: Operation::CreateCanister,
+                answer: NotificationStatus::NotifiedCreateCanister(Err(NotifyError::Refunded {
+                    reason: "no such canister".into(),
+                    block_index: None,
+                })),
             }),
             ..burn.clone()
         };
@@ -514,6 +499,48 @@ mod tests {
             top_up.create_canister_result(),
             Err(NotifyError::InvalidTransaction(_))
         ));
+    }
+
+    #[test]
+    fn retries_take_turns_over_every_pending_transfer() {
+        let mut cmc = cmc();
+        for block in 0..120 {
+            cmc.add_pending_burn(block * 3, PendingTransfer::burn([1; 32], 10_000, 1));
+        }
+        let mut seen = std::collections::BTreeSet::new();
+        let mut next = 0;
+        for _ in 0..3 {
+            let batch = cmc.pending_burns_from(next, 50);
+            assert_eq!(batch.len(), 50);
+            next = batch.last().unwrap() + 1;
+            seen.extend(batch);
+        }
+        assert_eq!(seen.len(), 120, "three runs of 50 reach all 120");
+    }
+
+    #[test]
+    fn a_block_with_a_refund_pending_is_neither_forgotten_nor_held() {
+        let mut cmc = cmc();
+        assert_eq!(cmc.begin(9), Begin::Started);
+        let refund = PendingTransfer {
+            refund: Some(Refund {
+                to: AccountIdentifier::new(&candid::Principal::anonymous(), None),
+                fee_e8s: 10_000,
+                answer: NotificationStatus::Processing,
+            }),
+            ..PendingTransfer::burn([2; 32], 50_000, 1)
+        };
+        cmc.add_refund(9, refund);
+        cmc.abandon(9);
+        assert_eq!(cmc.begin(9), Begin::Refunding);
+        let done = NotificationStatus::NotifiedTopUp(Err(NotifyError::Refunded {
+            reason: "no such canister".into(),
+            block_index: Some(4),
+        }));
+        cmc.refunded(9, done.clone());
+        assert_eq!(cmc.begin(9), Begin::Finished(done));
+        assert_eq!(cmc.totals().icp_refunded_e8s, 50_000);
+        assert_eq!(cmc.refund_count(), 0);
     }
 
     #[test]

@@ -172,9 +172,8 @@ impl Env {
         ids
     }
 
-    /// Lets timers (the execution of adopted proposals) run.
-    /// Enough rounds for an execution to finish, an InstallCode's stop,
-    /// install and start included.
+    /// Lets timers (the execution of adopted proposals) run: an install
+    /// takes a few rounds (stop, install, start).
     fn settle(&mut self) {
         for _ in 0..10 {
             self.nns.pic.tick();
