@@ -104,6 +104,16 @@ pub fn install_ledger(
     pic: &mut TestEnv,
     initial: impl IntoIterator<Item = (candid::Principal, u64)>,
 ) {
+    let wasm = std::fs::read(wasm_gz_path("ledger")).expect("scripts/build-canisters.sh has run");
+    install_ledger_module(pic, wasm, initial);
+}
+
+/// As [`install_ledger`], with the given module (e.g. an older build).
+pub fn install_ledger_module(
+    pic: &mut TestEnv,
+    wasm: Vec<u8>,
+    initial: impl IntoIterator<Item = (candid::Principal, u64)>,
+) {
     use icrc_ledger_types::icrc1::account::Account;
     use nns_api::AccountIdentifier;
     use nns_api::ids::{GOVERNANCE_CANISTER_ID, LEDGER_CANISTER_ID};
@@ -127,7 +137,6 @@ pub fn install_ledger(
     };
     pic.create_canister_with_id(None, Some(nns_controlled()), LEDGER_CANISTER_ID)
         .expect("the ledger's id is free");
-    let wasm = std::fs::read(wasm_gz_path("ledger")).expect("scripts/build-canisters.sh has run");
     let arg = candid::encode_one(LedgerArg::Init(init)).expect("init args encode");
     pic.install_canister(LEDGER_CANISTER_ID, wasm, arg, None);
 }

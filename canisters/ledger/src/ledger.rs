@@ -18,6 +18,11 @@
 //! ├── 9  balance amounts    StableVec    e8s, by slot
 //! └── 10 funded accounts    StableCell   accounts with a positive balance
 //! ```
+//!
+//! Layout versions: 1 keyed a dedup entry by the transaction hash salted with
+//! what the request spelled out (see [`layout_1_dedup_key`]); 2 keys it by the
+//! transaction hash alone. An upgrade from 1 re-keys the entries from their
+//! blocks ([`Ledger::migrate_dedup`]) and then records version 2.
 
 use crate::balances::{Balances, Slot};
 use crate::block::{Block, Hash, Operation, Transaction};
@@ -29,11 +34,17 @@ use ic_stable_structures::memory_manager::{MemoryId, MemoryManager, VirtualMemor
 use ic_stable_structures::storable::Bound;
 use ic_stable_structures::{Memory, StableBTreeMap, StableCell, StableLog, Storable};
 use nns_api::AccountIdentifier;
+use sha2::{Digest, Sha256};
 use std::borrow::Cow;
 
 /// Bumped whenever the stable layout changes; an older build refuses to run
 /// on a newer layout (no silent downgrades).
-pub const LAYOUT_VERSION: u32 = 1;
+pub const LAYOUT_VERSION: u32 = 2;
+/// The last layout whose dedup keys were salted by the request's shape.
+const SALTED_DEDUP_LAYOUT: u32 = 1;
+/// Layout 1's shape flags (explicit fee, from, to and spender subaccounts)
+/// made its salts 1 to 15.
+const LAYOUT_1_SHAPES: u8 = 15;
 /// How far in the future `created_at_time` may be (the real ledger's drift).
 pub const PERMITTED_DRIFT_NANOS: u64 = 60_000_000_000;
 /// Expired approvals and dedup entries removed per transaction, so that a
@@ -156,6 +167,22 @@ pub struct Ledger<D: Memory> {
     approval_expiries: StableBTreeMap<[u8; 72], (), VM<D>>,
     dedup: StableBTreeMap<Hash, u64, VM<D>>,
     dedup_queue: StableBTreeMap<[u8; 16], Hash, VM<D>>,
+    /// While entries of layout 1 are re-keyed: the dedup queue key to go on
+    /// from. Not stored: an upgrade during the migration starts it over,
+    /// which re-keys the entries already done to the same keys.
+    dedup_migration: Option<[u8; 16]>,
+}
+
+/// Layout 1's dedup key: the transaction hash, salted by the request's shape
+/// (a bit set for each of: an explicit fee, from, to and spender subaccount).
+pub fn layout_1_dedup_key(tx_hash: Hash, shape: u8) -> Hash {
+    if shape == 0 {
+        return tx_hash;
+    }
+    let mut hasher = Sha256::new();
+    hasher.update(tx_hash);
+    hasher.update([shape]);
+    hasher.finalize().into()
 }
 
 fn pair_key(a: &AccountIdentifier, b: &AccountIdentifier) -> [u8; 64] {
@@ -192,6 +219,7 @@ impl<D: Memory> Ledger<D> {
             approval_expiries: StableBTreeMap::init(memory(6)),
             dedup: StableBTreeMap::init(memory(7)),
             dedup_queue: StableBTreeMap::init(memory(8)),
+            dedup_migration: None,
         }
     }
 
@@ -229,6 +257,74 @@ impl<D: Memory> Ledger<D> {
             ));
         }
         Ok(())
+    }
+
+    /// On upgrade: if the memory has layout 1's dedup keys, starts re-keying
+    /// them ([`Self::migrate_dedup`]). Until that is done, a stamped
+    /// transaction is looked up under every key layout 1 could have given it.
+    pub fn start_dedup_migration(&mut self) {
+        if self.tip.get().layout_version <= SALTED_DEDUP_LAYOUT {
+            self.dedup_migration = Some([0; 16]);
+        }
+    }
+
+    pub fn dedup_migration_pending(&self) -> bool {
+        self.dedup_migration.is_some()
+    }
+
+    /// Re-keys up to `max_entries` dedup entries by the hash of the
+    /// transaction their block records; returns whether the migration is
+    /// done (then the layout version is raised).
+    pub fn migrate_dedup(&mut self, max_entries: usize) -> bool {
+        let Some(from) = self.dedup_migration else {
+            return true;
+        };
+        let batch: Vec<([u8; 16], Hash)> = self
+            .dedup_queue
+            .range(from..)
+            .take(max_entries.saturating_add(1))
+            .map(|entry| entry.into_pair())
+            .collect();
+        for (queue_key, old_key) in batch.iter().take(max_entries) {
+            let index = u64::from_be_bytes(queue_key[8..].try_into().expect("8 bytes"));
+            let Some(block) = self.blocks.get(index) else {
+                continue;
+            };
+            let key = transaction_hash(&block.transaction);
+            if key == *old_key {
+                continue;
+            }
+            self.dedup.remove(old_key);
+            // Layout 1 could record one payment twice (the same transaction
+            // spelled two ways); the first block stays the one reported.
+            // Dropping the key with the first block's queue entry is safe:
+            // both share created_at_time, so a retry is too old by then.
+            if self.dedup.get(&key).is_none_or(|first| first > index) {
+                self.dedup.insert(key, index);
+            }
+            self.dedup_queue.insert(*queue_key, key);
+        }
+        if let Some((next, _)) = batch.get(max_entries) {
+            self.dedup_migration = Some(*next);
+            return false;
+        }
+        self.dedup_migration = None;
+        let mut tip = *self.tip.get();
+        tip.layout_version = LAYOUT_VERSION;
+        self.tip.set(tip);
+        true
+    }
+
+    /// The block a stamped transaction duplicates, if any.
+    fn duplicate_of(&self, tx_hash: &Hash) -> Option<u64> {
+        let found = self.dedup.get(tx_hash);
+        if self.dedup_migration.is_none() {
+            return found;
+        }
+        (1..=LAYOUT_1_SHAPES)
+            .filter_map(|shape| self.dedup.get(&layout_1_dedup_key(*tx_hash, shape)))
+            .chain(found)
+            .min()
     }
 
     pub fn config(&self) -> &Config {
@@ -423,7 +519,7 @@ impl<D: Memory> Ledger<D> {
         self.prune(now);
         let tx_hash = transaction_hash(&tx);
         if tx.created_at_time.is_some()
-            && let Some(duplicate_of) = self.dedup.get(&tx_hash)
+            && let Some(duplicate_of) = self.duplicate_of(&tx_hash)
         {
             return Err(TxError::Duplicate { duplicate_of });
         }

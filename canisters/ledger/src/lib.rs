@@ -54,10 +54,16 @@ fn init(arg: LedgerArg) {
     certify_tip();
 }
 
-/// Touches no per-account data: its cost does not grow with the ledger.
+/// Touches no per-account data: its cost does not grow with the ledger,
+/// except once, when dedup entries of layout 1 are re-keyed (bounded by
+/// [`UPGRADE_MIGRATION_INSTRUCTIONS`], the rest on timers).
 #[post_upgrade]
 fn post_upgrade(arg: Option<LedgerArg>) {
     state::read(|l| l.check_layout()).unwrap_or_else(|e| trap(e));
+    state::mutate(|l| l.start_dedup_migration());
+    if !migrate_dedup_until(UPGRADE_MIGRATION_INSTRUCTIONS) {
+        ic_cdk_timers::set_timer(std::time::Duration::ZERO, continue_dedup_migration());
+    }
     match arg {
         None | Some(LedgerArg::Upgrade(None)) => {}
         Some(LedgerArg::Upgrade(Some(args))) => {
@@ -69,6 +75,32 @@ fn post_upgrade(arg: Option<LedgerArg>) {
     }
     certify_tip();
     state::mutate(|l| l.set_last_upgrade_instructions(ic_cdk::api::instruction_counter()));
+}
+
+/// Dedup entries re-keyed per chunk of the migration.
+const MIGRATION_CHUNK: usize = 200;
+/// Instructions the upgrade may spend on the migration (of its 300 B).
+const UPGRADE_MIGRATION_INSTRUCTIONS: u64 = 100_000_000_000;
+/// Instructions a timer message may spend on it (of its 40 B).
+const TIMER_MIGRATION_INSTRUCTIONS: u64 = 10_000_000_000;
+
+/// Migrates chunks while this message has used fewer than `budget`
+/// instructions; returns whether the migration is done.
+fn migrate_dedup_until(budget: u64) -> bool {
+    loop {
+        if state::mutate(|l| l.migrate_dedup(MIGRATION_CHUNK)) {
+            return true;
+        }
+        if ic_cdk::api::performance_counter(0) >= budget {
+            return false;
+        }
+    }
+}
+
+async fn continue_dedup_migration() {
+    if !migrate_dedup_until(TIMER_MIGRATION_INSTRUCTIONS) {
+        ic_cdk_timers::set_timer(std::time::Duration::ZERO, continue_dedup_migration());
+    }
 }
 
 fn certify_tip() {

@@ -12,7 +12,9 @@ use icrc_ledger_types::icrc3::blocks::{GetBlocksRequest, GetBlocksResult, ICRC3D
 use integration_tests::env::{
     Backend, ErrorCode, TestEnv, query_candid, query_candid_as, update_candid_as,
 };
-use integration_tests::{install_ledger, on_both_backends, verified_certified_data, wasm_gz_path};
+use integration_tests::{
+    install_ledger, install_ledger_module, on_both_backends, verified_certified_data, wasm_gz_path,
+};
 use nns_api::AccountIdentifier;
 use nns_api::http::{HttpRequest, HttpResponse};
 use nns_api::ids::{GOVERNANCE_CANISTER_ID, LEDGER_CANISTER_ID};
@@ -673,6 +675,79 @@ fn should_upgrade_a_ledger_with_100_000_accounts_and_blocks_unchanged() {
         big_upgrade < 2 * small_upgrade,
         "upgrade used {small_upgrade} instructions with 1 account, {big_upgrade} with {ACCOUNTS}"
     );
+}
+
+/// An upgrade from a module of stable layout 1 (which keyed a payment that
+/// spelled out its fee by a salted hash) keeps deduplicating its payments,
+/// and measures what re-keying the dedup entries costs. Needs the older
+/// module: `LEDGER_LAYOUT_1_WASM=<ledger.wasm.gz built from a layout-1
+/// commit>`; `LAYOUT_1_ENTRIES` sets how many stamped payments (20 000).
+#[test]
+#[ignore = "needs LEDGER_LAYOUT_1_WASM, a ledger module of stable layout 1"]
+fn should_deduplicate_payments_made_before_an_upgrade_from_layout_1() {
+    let old = std::env::var("LEDGER_LAYOUT_1_WASM").expect("LEDGER_LAYOUT_1_WASM is set");
+    let entries: u64 = std::env::var("LAYOUT_1_ENTRIES").map_or(20_000, |n| n.parse().unwrap());
+    let mut pic = TestEnv::new(Backend::Runtime);
+    install_ledger_module(
+        &mut pic,
+        std::fs::read(old).unwrap(),
+        [(user(1), 100_000 * E8S_PER_ICP)],
+    );
+    let now = pic.get_time().as_nanos_since_unix_epoch();
+    let stamped = |n: u64| TransferArg {
+        fee: Some(Nat::from(FEE)),
+        created_at_time: Some(now + n),
+        ..transfer_arg(user(2), 1)
+    };
+    let mut first_index = None;
+    for first in (0..entries).step_by(1_000) {
+        let batch: Vec<TransferArg> = (first..(first + 1_000).min(entries)).map(stamped).collect();
+        let (results,): (Vec<Option<TransferBatchResult>>,) = update_candid_as(
+            &mut pic,
+            LEDGER_CANISTER_ID,
+            user(1),
+            "icrc4_transfer_batch",
+            (batch,),
+        )
+        .unwrap();
+        assert!(results.iter().all(|r| matches!(r, Some(Ok(_)))));
+        if let Some(Some(Ok(index))) = results.first() {
+            first_index.get_or_insert(index.clone());
+        }
+    }
+    pic.upgrade_canister(
+        LEDGER_CANISTER_ID,
+        wasm(),
+        Encode!(&None::<LedgerArg>).unwrap(),
+        None,
+    )
+    .unwrap();
+    let instructions = pic
+        .as_runtime()
+        .last_execution_instructions(LEDGER_CANISTER_ID);
+    eprintln!(
+        "upgrade from layout 1 with {entries} dedup entries: {instructions} instructions \
+         ({} per entry)",
+        instructions / entries.max(1)
+    );
+    let retry = |pic: &mut TestEnv| icrc1_transfer(pic, user(1), stamped(0));
+    let duplicate = Err(TransferError::Duplicate {
+        duplicate_of: first_index.clone().unwrap(),
+    });
+    // Whether or not the migration is done, the retry is a duplicate.
+    assert_eq!(retry(&mut pic), duplicate);
+    for _ in 0..20 {
+        pic.tick();
+    }
+    assert_eq!(retry(&mut pic), duplicate);
+    let without_fee = TransferArg {
+        fee: None,
+        ..stamped(entries - 1)
+    };
+    assert!(matches!(
+        icrc1_transfer(&mut pic, user(1), without_fee),
+        Err(TransferError::Duplicate { .. })
+    ));
 }
 
 fn should_certify_the_tip_so_that_clients_can_verify_it(backend: Backend) {

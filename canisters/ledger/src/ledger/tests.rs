@@ -588,3 +588,165 @@ fn random_operations_agree_with_a_model() {
         );
     }
 }
+
+/// Layout 1 keyed a dedup entry by the transaction hash salted with what the
+/// request spelled out (an explicit fee or all-zero subaccount). Rewrites the
+/// entry of block `index` that way and marks the memory as layout 1.
+fn write_as_layout_1(ledger: &mut Ledger<DefaultMemoryImpl>, index: u64, shape: u8) {
+    let (queue_key, hash) = ledger
+        .dedup_queue
+        .iter()
+        .find(|entry| entry.key()[8..] == index.to_be_bytes())
+        .expect("a dedup entry for the block")
+        .into_pair();
+    let salted = layout_1_dedup_key(hash, shape);
+    ledger.dedup.remove(&hash);
+    ledger.dedup.insert(salted, index);
+    ledger.dedup_queue.insert(queue_key, salted);
+    let mut tip = *ledger.tip();
+    tip.layout_version = 1;
+    ledger.tip.set(tip);
+}
+
+/// What the canister does on upgrade, run to the end in chunks of `chunk`.
+fn upgrade(memory: &DefaultMemoryImpl, chunk: usize) -> Ledger<DefaultMemoryImpl> {
+    let mut ledger = Ledger::open(&MemoryManager::init(memory.clone()));
+    ledger.check_layout().unwrap();
+    ledger.start_dedup_migration();
+    while !ledger.migrate_dedup(chunk) {}
+    ledger
+}
+
+fn ledger_in(memory: &DefaultMemoryImpl, balances: &[(u8, u64)]) -> Ledger<DefaultMemoryImpl> {
+    let mut ledger = Ledger::open(&MemoryManager::init(memory.clone()));
+    let initial: Vec<_> = balances
+        .iter()
+        .map(|(n, e8s)| (account(*n), *e8s))
+        .collect();
+    ledger.install(config(), &initial, NOW).unwrap();
+    ledger
+}
+
+#[test]
+fn dedup_entries_of_layout_1_are_found_after_the_upgrade() {
+    let memory = DefaultMemoryImpl::default();
+    let mut ledger = ledger_in(&memory, &[(1, 1_000_000)]);
+    let stamped = |t| TransferRequest {
+        created_at_time: Some(t),
+        ..send(1, 2, 1)
+    };
+    // Paid before the upgrade with the fee spelled out.
+    let paid = ledger.transfer(stamped(NOW), NOW).unwrap();
+    write_as_layout_1(&mut ledger, paid, 1);
+    // Another payment, to an explicit default subaccount (shape 4).
+    let other = ledger.transfer(stamped(NOW + 1), NOW + 1).unwrap();
+    write_as_layout_1(&mut ledger, other, 4);
+    drop(ledger);
+
+    let mut ledger = upgrade(&memory, 1_000);
+    assert_eq!(ledger.tip().layout_version, LAYOUT_VERSION);
+    let retry = TransferRequest {
+        fee: Some(FEE),
+        ..stamped(NOW)
+    };
+    assert_eq!(
+        ledger.transfer(retry, NOW + HOUR),
+        Err(TxError::Duplicate { duplicate_of: paid })
+    );
+    assert_eq!(
+        ledger.transfer(stamped(NOW + 1), NOW + HOUR),
+        Err(TxError::Duplicate {
+            duplicate_of: other
+        })
+    );
+    // The old keys are gone: one entry per payment.
+    assert_eq!(ledger.dedup_entries(), 2);
+    // Entries still leave with the window.
+    ledger.transfer(send(1, 2, 1), NOW + 26 * HOUR).unwrap();
+    assert_eq!(ledger.dedup_entries(), 0);
+}
+
+#[test]
+fn retries_are_deduplicated_while_the_migration_runs_in_chunks() {
+    let memory = DefaultMemoryImpl::default();
+    let mut ledger = ledger_in(&memory, &[(1, 1_000_000)]);
+    let stamped = |t| TransferRequest {
+        created_at_time: Some(t),
+        ..send(1, 2, 1)
+    };
+    let mut paid = vec![];
+    for i in 0..10 {
+        let index = ledger.transfer(stamped(NOW + i), NOW + i).unwrap();
+        // Every shape layout 1 knew: none, fee, from, to, spender subaccounts.
+        write_as_layout_1(&mut ledger, index, (i % 16) as u8);
+        paid.push((stamped(NOW + i), index));
+    }
+    drop(ledger);
+
+    let mut ledger = Ledger::open(&MemoryManager::init(memory.clone()));
+    ledger.start_dedup_migration();
+    let mut steps = 0;
+    loop {
+        // Before, between and after chunks, every retry is a duplicate.
+        for (request, index) in &paid {
+            assert_eq!(
+                ledger.transfer(request.clone(), NOW + HOUR),
+                Err(TxError::Duplicate {
+                    duplicate_of: *index
+                })
+            );
+        }
+        // A new stamped payment during the migration is accepted once.
+        let fresh = stamped(NOW + HOUR + steps);
+        let index = ledger.transfer(fresh.clone(), NOW + HOUR).unwrap();
+        paid.push((fresh, index));
+        if ledger.migrate_dedup(3) {
+            break;
+        }
+        assert_eq!(ledger.tip().layout_version, 1);
+        steps += 1;
+    }
+    for (request, index) in &paid {
+        assert_eq!(
+            ledger.transfer(request.clone(), NOW + HOUR),
+            Err(TxError::Duplicate {
+                duplicate_of: *index
+            })
+        );
+    }
+    assert!(steps >= 3);
+    assert_eq!(ledger.tip().layout_version, LAYOUT_VERSION);
+    assert_eq!(ledger.dedup_entries(), paid.len() as u64);
+}
+
+#[test]
+fn a_payment_recorded_twice_by_layout_1_stays_deduplicated_by_the_first() {
+    // Layout 1 took a request with an explicit fee and the same one without
+    // it for two payments; after the upgrade both have one key.
+    let memory = DefaultMemoryImpl::default();
+    let mut ledger = ledger_in(&memory, &[(1, 1_000_000)]);
+    let stamped = TransferRequest {
+        created_at_time: Some(NOW),
+        ..send(1, 2, 1)
+    };
+    let first = ledger.transfer(stamped.clone(), NOW).unwrap();
+    write_as_layout_1(&mut ledger, first, 1);
+    let second = ledger.transfer(stamped.clone(), NOW + 1).unwrap();
+    assert_eq!(second, first + 1);
+    drop(ledger);
+
+    let mut ledger = upgrade(&memory, 1);
+    assert_eq!(
+        ledger.transfer(stamped.clone(), NOW + HOUR),
+        Err(TxError::Duplicate {
+            duplicate_of: first
+        })
+    );
+    assert_eq!(ledger.dedup_entries(), 1);
+    // Pruning the first payment's entry ends deduplication only once the
+    // request is too old anyway.
+    let expiry = NOW + 24 * HOUR + PERMITTED_DRIFT_NANOS;
+    ledger.transfer(send(1, 2, 1), expiry + 1).unwrap();
+    assert_eq!(ledger.dedup_entries(), 0);
+    assert_eq!(ledger.transfer(stamped, expiry + 1), Err(TxError::TooOld));
+}
