@@ -371,7 +371,6 @@ async fn start_refund(
 /// status once the ledger confirms it, else why it is still pending (it
 /// is retried with the same stamp, so it is made at most once).
 async fn send_refund(block_index: u64) -> Result<NotificationStatus, NotifyError> {
-    // Gone: another attempt just made it and is recording it.
     let Some(mut answer) =
         state::read(|s| s.refund(block_index)).and_then(|p| p.details().map(|r| r.answer))
     else {

@@ -319,14 +319,16 @@ impl<D: Memory> Cmc<D> {
             if self.notifications.len() <= MAX_NOTIFICATIONS {
                 break;
             }
-            let Some((oldest, status)) = self.notifications.first_key_value() else {
+            // Even a block still in flight: below the horizon it is too
+            // old for any other notify, and what its call records is purged
+            // in turn.
+            let Some(oldest) = self.notifications.first_key_value().map(|(k, _)| k) else {
                 break;
             };
-            if status.0 == NotificationStatus::Processing {
-                break;
-            }
             self.notifications.remove(&oldest);
-            self.update_totals(|t| t.last_purged_notification = oldest);
+            self.update_totals(|t| {
+                t.last_purged_notification = t.last_purged_notification.max(oldest)
+            });
         }
     }
 
