@@ -65,11 +65,8 @@ fn inspect_message() {
 /// result. Only a controller may ask: the work burns the canister's cycles.
 #[update]
 fn work(rounds: u32) -> WorkReceipt {
-    let caller = ic_cdk::api::msg_caller();
-    if !ic_cdk::api::is_controller(&caller) {
-        trap(format!(
-            "{caller} is not a controller of this canister: only its controllers may call work"
-        ));
+    if !ic_cdk::api::is_controller(&ic_cdk::api::msg_caller()) {
+        trap("only a controller of this canister may call work");
     }
     work::check_rounds(rounds).unwrap_or_else(|e| trap(e));
     let previous = DIGEST_LOG.with_borrow(|log| log.len().checked_sub(1).and_then(|i| log.get(i)));

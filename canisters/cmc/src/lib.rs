@@ -347,19 +347,14 @@ async fn start_refund(
         },
     );
     state::mutate(|s| {
+        let details = Refund {
+            to: payment.from,
+            fee_e8s: fee,
+            answer,
+        };
         s.add_refund(
             block_index,
-            PendingTransfer {
-                subaccount,
-                amount_e8s: refund,
-                created_at_time: now,
-                unconfirmed_attempts: 0,
-                refund: Some(Refund {
-                    to: payment.from,
-                    fee_e8s: fee,
-                    answer,
-                }),
-            },
+            PendingTransfer::refund(subaccount, refund, now, &details),
         );
         if kept > 0 {
             s.add_pending_burn(block_index, PendingTransfer::burn(subaccount, kept, now));
@@ -376,9 +371,8 @@ async fn start_refund(
 /// status once the ledger confirms it, else why it is still pending (it
 /// is retried with the same stamp, so it is made at most once).
 async fn send_refund(block_index: u64) -> Result<NotificationStatus, NotifyError> {
-    // Gone: another attempt just made it and is recording it.
     let Some(mut answer) =
-        state::read(|s| s.refund(block_index)).and_then(|p| p.refund.map(|r| r.answer))
+        state::read(|s| s.refund(block_index)).and_then(|p| p.details().map(|r| r.answer))
     else {
         // Gone: another attempt just made it and is recording it.
         return Err(NotifyError::Processing);
@@ -408,91 +402,83 @@ async fn send_refund(block_index: u64) -> Result<NotificationStatus, NotifyError
     }
 }
 
-/// Changes the stamp and the unconfirmed attempts of a block's pending
-/// refund (`refund`) or burn, and answers the entry's transfer: from
-/// subaccount, to, amount, fee, stamp, unconfirmed attempts.
-fn update_entry(
-    block_index: u64,
-    refund: bool,
-    f: &dyn Fn(&mut u64, &mut u64),
-) -> Option<(Subaccount, AccountIdentifier, u64, u64, u64, u64)> {
+/// Changes a block's pending refund (`refund`) or burn.
+fn modify(block_index: u64, refund: bool, f: &dyn Fn(&mut PendingTransfer)) {
     state::mutate(|s| {
-        let mut p = if refund {
-            s.refund(block_index)?
+        let pending = if refund {
+            s.refund(block_index)
         } else {
-            s.pending_burn(block_index)?
+            s.pending_burn(block_index)
         };
-        f(&mut p.created_at_time, &mut p.unconfirmed_attempts);
-        let (to, fee) = match &p.refund {
-            Some(r) => (r.to, r.fee_e8s),
-            None => (s.config().minting_account_id, 0),
-        };
-        let entry = (
-            p.subaccount,
-            to,
-            p.amount_e8s,
-            fee,
-            p.created_at_time,
-            p.unconfirmed_attempts,
-        );
-        if refund {
-            s.add_refund(block_index, p);
-        } else {
-            s.add_pending_burn(block_index, p);
+        if let Some(mut p) = pending {
+            f(&mut p);
+            if refund {
+                s.add_refund(block_index, p);
+            } else {
+                s.add_pending_burn(block_index, p);
+            }
         }
-        Some(entry)
     })
 }
 
 /// One attempt at a block's pending refund (`refund`) or burn, sent with
 /// its stamp: the ledger's block index when it is done (now, or before:
-/// `TxDuplicate`). An attempt whose outcome is unknown is counted until a
-/// later answer settles it; a stamp too old for the ledger's deduplication
-/// is renewed only when no attempt is unconfirmed.
+/// `TxDuplicate`). A stamp too old for the ledger's deduplication is
+/// renewed, unless an earlier attempt's outcome is unknown (it may have
+/// been made: the transfer then waits for a look by hand).
 async fn attempt(block_index: u64, refund: bool) -> Result<u64, String> {
-    let now = time();
-    let Some((subaccount, to, amount, fee, stamp, unconfirmed)) =
-        update_entry(block_index, refund, &|created_at, unconfirmed| {
-            if *created_at == 0 {
-                *created_at = now;
-            }
-            *unconfirmed += 1;
-        })
-    else {
+    let Some((p, to, fee, ledger)) = state::read(|s| {
+        let p = if refund {
+            s.refund(block_index)
+        } else {
+            s.pending_burn(block_index)
+        }?;
+        let (to, fee) = match p.details() {
+            Some(r) => (r.to, r.fee_e8s),
+            None => (s.config().minting_account_id, 0),
+        };
+        Some((p, to, fee, s.config().ledger_canister_id))
+    }) else {
         return Err("nothing is pending".into());
     };
-    let ledger = state::read(|s| s.config().ledger_canister_id);
-    let answer =
-        ledger_client::transfer(ledger, subaccount, to, amount, fee, block_index, stamp).await;
-    let now = time();
-    let settled = |renew: bool| {
-        update_entry(block_index, refund, &|created_at, unconfirmed| {
-            *unconfirmed = unconfirmed.saturating_sub(1);
-            if renew && *unconfirmed == 0 {
-                *created_at = now;
-            }
-        })
-    };
+    // A burn recorded before stamps existed has 0: the ledger finds it too
+    // old, and it is stamped anew below.
+    let stamp = p.created_at_time;
+    let answer = ledger_client::transfer(
+        ledger,
+        p.subaccount,
+        to,
+        p.amount_e8s,
+        fee,
+        block_index,
+        stamp,
+    )
+    .await;
     match answer {
         Ok(Ok(index))
         | Ok(Err(TransferError::TxDuplicate {
             duplicate_of: index,
         })) => Ok(index),
         Ok(Err(e)) => {
-            // Not executed: the ledger said why. A stamp too old (or from
-            // the future) is renewed if no earlier attempt is unconfirmed.
-            let renew = unconfirmed == 1
+            if p.unconfirmed_attempts == 0
                 && matches!(
                     e,
                     TransferError::TxTooOld { .. } | TransferError::TxCreatedInFuture
-                );
-            settled(renew);
-            Err(format!("the ledger refused it: {e:?}"))
+                )
+            {
+                let now = time();
+                modify(block_index, refund, &|p| p.created_at_time = now);
+            }
+            Err(match e {
+                TransferError::BadFee { .. } => "the ledger refused its fee",
+                TransferError::InsufficientFunds { .. } => "the subaccount lacks the funds",
+                _ => "the ledger refused its created_at_time",
+            }
+            .into())
         }
         Err(e) => {
-            // Unknown outcome: the attempt stays unconfirmed.
-            if !e.may_have_acted {
-                settled(false);
+            if e.may_have_acted {
+                modify(block_index, refund, &|p| p.unconfirmed_attempts += 1);
             }
             Err(e.message)
         }

@@ -58,16 +58,19 @@ pub struct PendingTransfer {
     pub amount_e8s: u64,
     /// Nanoseconds; 0 for a burn recorded before stamps existed.
     pub created_at_time: u64,
-    /// Attempts whose outcome is unknown: while there are any, a stamp
-    /// that grew too old for the ledger's deduplication is not renewed.
+    /// Attempts whose outcome is unknown (the ledger may have made them):
+    /// while there are any, a stamp that grew too old for the ledger's
+    /// deduplication is not renewed.
     pub unconfirmed_attempts: u64,
-    /// `None` for a burn (to the minting account, fee 0).
-    pub refund: Option<Refund>,
+    /// `None` for a burn (to the minting account, fee 0); for a refund, its
+    /// [`Refund`]: the account (32 bytes), the fee (8 bytes, little-endian)
+    /// and the answer (Candid). A burn's record stays cheap to encode.
+    pub refund: Option<serde_bytes::ByteBuf>,
 }
 
 /// Where a refund goes, and what the notification answers once it is made
 /// (`Refunded`, its refund block filled in then).
-#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Refund {
     pub to: AccountIdentifier,
     pub fee_e8s: u64,
@@ -75,6 +78,34 @@ pub struct Refund {
 }
 
 impl PendingTransfer {
+    pub fn refund(
+        subaccount: Subaccount,
+        amount_e8s: u64,
+        now_nanos: u64,
+        refund: &Refund,
+    ) -> Self {
+        let mut encoded = refund.to.as_bytes().to_vec();
+        encoded.extend_from_slice(&refund.fee_e8s.to_le_bytes());
+        encoded.extend_from_slice(&candid::encode_one(&refund.answer).expect("a status encodes"));
+        Self {
+            refund: Some(serde_bytes::ByteBuf::from(encoded)),
+            ..Self::burn(subaccount, amount_e8s, now_nanos)
+        }
+    }
+
+    /// The refund's details; `None` for a burn.
+    pub fn details(&self) -> Option<Refund> {
+        let bytes = self.refund.as_ref()?;
+        let to = AccountIdentifier::from_slice(bytes.get(..32)?).ok()?;
+        let fee_e8s = u64::from_le_bytes(bytes.get(32..40)?.try_into().ok()?);
+        let answer = candid_reader::decode_first(&bytes[40..], NotificationStatus::read).ok()?;
+        Some(Refund {
+            to,
+            fee_e8s,
+            answer,
+        })
+    }
+
     pub fn burn(subaccount: Subaccount, amount_e8s: u64, now_nanos: u64) -> Self {
         Self {
             subaccount,
@@ -138,7 +169,9 @@ impl ReadCandid for PendingTransfer {
                 AMOUNT => amount_e8s = Some(c.nat64(ty)?),
                 CREATED_AT => created_at_time = c.nat64(ty)?,
                 UNCONFIRMED => unconfirmed_attempts = c.nat64(ty)?,
-                REFUND => refund = c.opt(ty, Refund::read)?,
+                REFUND => {
+                    refund = c.opt(ty, |c, ty| Ok(serde_bytes::ByteBuf::from(c.blob(ty)?)))?
+                }
                 _ => c.skip(ty)?,
             }
             Ok(())
@@ -149,34 +182,6 @@ impl ReadCandid for PendingTransfer {
             created_at_time,
             unconfirmed_attempts,
             refund,
-        })
-    }
-}
-
-impl ReadCandid for Refund {
-    fn read(c: &mut Cursor, ty: Type) -> candid_reader::Result<Self> {
-        const TO: u32 = field("to");
-        const FEE: u32 = field("fee_e8s");
-        const ANSWER: u32 = field("answer");
-        let (mut to, mut fee, mut answer) = (None, None, None);
-        c.record(ty, |c, hash, ty| {
-            match hash {
-                TO => {
-                    to = Some(
-                        AccountIdentifier::from_slice(c.blob(ty)?)
-                            .or_else(|_| candid_reader::unexpected("a refund account"))?,
-                    )
-                }
-                FEE => fee = Some(c.nat64(ty)?),
-                ANSWER => answer = Some(NotificationStatus::read(c, ty)?),
-                _ => c.skip(ty)?,
-            }
-            Ok(())
-        })?;
-        Ok(Refund {
-            to: required(to, "to")?,
-            fee_e8s: required(fee, "fee_e8s")?,
-            answer: required(answer, "answer")?,
         })
     }
 }
@@ -314,14 +319,16 @@ impl<D: Memory> Cmc<D> {
             if self.notifications.len() <= MAX_NOTIFICATIONS {
                 break;
             }
-            let Some((oldest, status)) = self.notifications.first_key_value() else {
+            // Even a block still in flight: below the horizon it is too
+            // old for any other notify, and what its call records is purged
+            // in turn.
+            let Some(oldest) = self.notifications.first_key_value().map(|(k, _)| k) else {
                 break;
             };
-            if status.0 == NotificationStatus::Processing {
-                break;
-            }
             self.notifications.remove(&oldest);
-            self.update_totals(|t| t.last_purged_notification = oldest);
+            self.update_totals(|t| {
+                t.last_purged_notification = t.last_purged_notification.max(oldest)
+            });
         }
     }
 
@@ -438,17 +445,17 @@ mod tests {
             unconfirmed_attempts: 2,
             refund: None,
         };
-        let refund = PendingTransfer {
-            refund: Some(Refund {
-                to: AccountIdentifier::new(&candid::Principal::anonymous(), None),
-                fee_e8s: 10_000,
-                answer: NotificationStatus::NotifiedCreateCanister(Err(NotifyError::Refunded {
-                    reason: "no such canister".into(),
-                    block_index: None,
-                })),
-            }),
-            ..burn.clone()
+        let details = Refund {
+            to: AccountIdentifier::new(&candid::Principal::anonymous(), None),
+            fee_e8s: 10_000,
+            answer: NotificationStatus::NotifiedCreateCanister(Err(NotifyError::Refunded {
+                reason: "no such canister".into(),
+                block_index: None,
+            })),
         };
+        let refund = PendingTransfer::refund([9; 32], 123_456, 5, &details);
+        assert_eq!(refund.details(), Some(details));
+        assert_eq!(burn.details(), None);
         for pending in [burn, refund] {
             let bytes = candid::encode_one(&pending).unwrap();
             assert_eq!(decode_first(&bytes, PendingTransfer::read), Ok(pending));
@@ -522,14 +529,12 @@ mod tests {
     fn a_block_with_a_refund_pending_is_neither_forgotten_nor_held() {
         let mut cmc = cmc();
         assert_eq!(cmc.begin(9), Begin::Started);
-        let refund = PendingTransfer {
-            refund: Some(Refund {
-                to: AccountIdentifier::new(&candid::Principal::anonymous(), None),
-                fee_e8s: 10_000,
-                answer: NotificationStatus::Processing,
-            }),
-            ..PendingTransfer::burn([2; 32], 50_000, 1)
+        let details = Refund {
+            to: AccountIdentifier::new(&candid::Principal::anonymous(), None),
+            fee_e8s: 10_000,
+            answer: NotificationStatus::Processing,
         };
+        let refund = PendingTransfer::refund([2; 32], 50_000, 1, &details);
         cmc.add_refund(9, refund);
         cmc.abandon(9);
         assert_eq!(cmc.begin(9), Begin::Refunding);
