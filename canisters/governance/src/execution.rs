@@ -172,6 +172,9 @@ pub fn validate_economics(e: &NetworkEconomics) -> Result<()> {
 /// adopted one not yet executed, distributes the day's rewards and forgets
 /// the oldest proposals beyond `max_proposals_to_keep_per_topic`.
 pub async fn process_proposals() {
+    if state::read(|g| !g.to_restart().is_empty()) {
+        ic_cdk_timers::set_timer(std::time::Duration::ZERO, restart_stopped_canisters());
+    }
     let now = crate::manage::now_seconds();
     state::mutate(|g| g.decide_due_proposals(now));
     for id in state::read(|g| g.adopted_unexecuted()) {
@@ -299,19 +302,18 @@ async fn perform(id: u64, body: ProposalBody) -> Result<()> {
 
 /// As the NNS root does by default: stops the canister (so that no call is
 /// in flight when its code changes), installs, and starts it again —
-/// whatever the install's outcome, and after a failed stop too.
+/// whatever the install's outcome, and after a failed stop too. The outcome
+/// is the install's: a canister the start leaves stopped (the start failed,
+/// or governance was upgraded meanwhile) stays in governance's set of
+/// canisters to restart, which the proposal timer works off.
 async fn install_stopped(
     canister_id: Principal,
     args: ic_management_canister_types::InstallCodeArgs,
     stop: bool,
 ) -> std::result::Result<(), String> {
-    use ic_management_canister_types::CanisterIdRecord;
-    let management = |method: &'static str| {
-        Call::unbounded_wait(Principal::management_canister(), method)
-            .with_arg(CanisterIdRecord { canister_id })
-    };
+    let installing = stop.then(|| Installing::begin(canister_id));
     let stopped = if stop {
-        management("stop_canister").await.map(|_| ())
+        change_status(canister_id, "stop_canister").await
     } else {
         Ok(())
     };
@@ -323,17 +325,53 @@ async fn install_stopped(
             .map_err(|e| format!("install_code failed: {e}")),
         Err(e) => Err(format!("stopping {canister_id} failed: {e}")),
     };
-    let started = if stop {
-        management("start_canister")
-            .await
-            .map(|_| ())
-            .map_err(|e| format!("starting {canister_id} again failed: {e}"))
-    } else {
-        Ok(())
-    };
-    match (installed, started) {
-        (Ok(()), started) => started,
-        (Err(e), Ok(())) => Err(e),
-        (Err(e), Err(s)) => Err(format!("{e}; {s}")),
+    if let Some(mut installing) = installing {
+        // A failed start is retried by the timer.
+        installing.started = change_status(canister_id, "start_canister").await.is_ok();
+    }
+    installed
+}
+
+async fn change_status(
+    canister_id: Principal,
+    method: &'static str,
+) -> std::result::Result<(), ic_cdk::call::CallFailed> {
+    use ic_management_canister_types::CanisterIdRecord;
+    Call::unbounded_wait(Principal::management_canister(), method)
+        .with_arg(CanisterIdRecord { canister_id })
+        .await
+        .map(|_| ())
+}
+
+/// An `InstallCode` execution in flight on a canister it stops; over when
+/// dropped (also when a callback traps).
+struct Installing {
+    canister_id: Principal,
+    started: bool,
+}
+
+impl Installing {
+    fn begin(canister_id: Principal) -> Self {
+        state::mutate(|g| g.begin_install(canister_id));
+        Self {
+            canister_id,
+            started: false,
+        }
+    }
+}
+
+impl Drop for Installing {
+    fn drop(&mut self) {
+        state::mutate(|g| g.end_install(self.canister_id, self.started));
+    }
+}
+
+/// Starts again the canisters an `InstallCode` execution left stopped
+/// (starting a running canister changes nothing, so this may repeat).
+pub async fn restart_stopped_canisters() {
+    for canister_id in state::read(|g| g.to_restart()) {
+        if change_status(canister_id, "start_canister").await.is_ok() {
+            state::mutate(|g| g.restarted(canister_id));
+        }
     }
 }

@@ -177,6 +177,13 @@ pub struct Governance<M: Memory> {
     claiming: BTreeSet<[u8; 32]>,
     /// [`MAX_NUMBER_OF_NEURONS`], lowered by unit tests.
     max_neurons: u64,
+    /// Canisters an `InstallCode` execution stopped and that have not been
+    /// started again since; the proposal timer starts them. Stable, so that
+    /// an upgrade of governance between the stop and the start loses none.
+    to_restart: StableBTreeMap<Principal, (), M>,
+    /// `InstallCode` executions in flight, by target: the timer leaves
+    /// their targets alone (a start would undo their stop).
+    installing: BTreeMap<Principal, u32>,
 }
 
 pub struct Memories<M> {
@@ -192,6 +199,7 @@ pub struct Memories<M> {
     pub proposals: ProposalMemories<M>,
     pub latest_reward_event: M,
     pub reward_distribution: M,
+    pub to_restart: M,
 }
 
 impl<M: Memory> Governance<M> {
@@ -214,6 +222,8 @@ impl<M: Memory> Governance<M> {
             creations: NeuronCreationLimiter::default(),
             claiming: BTreeSet::new(),
             max_neurons: MAX_NUMBER_OF_NEURONS,
+            to_restart: StableBTreeMap::init(memories.to_restart),
+            installing: BTreeMap::new(),
         }
     }
 
@@ -322,6 +332,46 @@ impl<M: Memory> Governance<M> {
     /// Controller or hot key may read the full neuron.
     pub fn readable_by(&self, caller: &Principal, id: u64) -> Result<Neuron> {
         self.voted_by(caller, id)
+    }
+
+    // ----- canisters stopped to install code ----------------------------
+
+    /// An `InstallCode` execution is about to stop `canister`: from now on
+    /// it is to be started again, whatever happens to this execution.
+    pub fn begin_install(&mut self, canister: Principal) {
+        self.to_restart.insert(canister, ());
+        *self.installing.entry(canister).or_default() += 1;
+    }
+
+    /// An `InstallCode` execution on `canister` is over; `started` if its
+    /// own start of the canister succeeded.
+    pub fn end_install(&mut self, canister: Principal, started: bool) {
+        if let Some(n) = self.installing.get_mut(&canister) {
+            *n -= 1;
+            if *n == 0 {
+                self.installing.remove(&canister);
+            }
+        }
+        if started {
+            self.restarted(canister);
+        }
+    }
+
+    /// `canister` was started again: no longer to restart, unless another
+    /// execution is about to stop it.
+    pub fn restarted(&mut self, canister: Principal) {
+        if !self.installing.contains_key(&canister) {
+            self.to_restart.remove(&canister);
+        }
+    }
+
+    /// The canisters left stopped, to start again (no execution in flight
+    /// on them). Few: only `InstallCode` targets are ever in the set.
+    pub fn to_restart(&self) -> Vec<Principal> {
+        self.to_restart
+            .keys()
+            .filter(|c| !self.installing.contains_key(c))
+            .collect()
     }
 
     // ----- claim and refresh -------------------------------------------
@@ -1279,6 +1329,7 @@ impl Governance<ic_stable_structures::VectorMemory> {
                 },
                 latest_reward_event: m(),
                 reward_distribution: m(),
+                to_restart: m(),
             },
             Principal::from_slice(&[0, 0, 0, 0, 0, 0, 0, 1, 1, 1]),
         )

@@ -24,7 +24,8 @@
 //! ├── 16 PRINCIPAL_COUNTING   StableCell<cursor of counting BY_PRINCIPAL>
 //! ├── 17 UNSTAKE              StableBTreeMap<(dissolved at, neuron id), ()>
 //! ├── 18 UNSTAKE_INDEXING     StableCell<first neuron id not yet in UNSTAKE>
-//! └── 19 VOTE_CASCADES        StableBTreeMap<(proposal id, voter), next follow key>
+//! ├── 19 VOTE_CASCADES        StableBTreeMap<(proposal id, voter), next follow key>
+//! └── 20 TO_RESTART           StableBTreeMap<canister id, ()>
 //! ```
 
 use crate::config::Config;
@@ -55,6 +56,7 @@ const PRINCIPAL_COUNTING_MEMORY_ID: MemoryId = MemoryId::new(16);
 const UNSTAKE_MEMORY_ID: MemoryId = MemoryId::new(17);
 const UNSTAKE_INDEXING_MEMORY_ID: MemoryId = MemoryId::new(18);
 const VOTE_CASCADES_MEMORY_ID: MemoryId = MemoryId::new(19);
+const TO_RESTART_MEMORY_ID: MemoryId = MemoryId::new(20);
 
 pub type Memory = VirtualMemory<DefaultMemoryImpl>;
 
@@ -88,6 +90,7 @@ thread_local! {
             },
             latest_reward_event: memory(LATEST_REWARD_EVENT_MEMORY_ID),
             reward_distribution: memory(REWARD_DISTRIBUTION_MEMORY_ID),
+            to_restart: memory(TO_RESTART_MEMORY_ID),
         },
         ic_cdk::api::canister_self(),
     ));

@@ -42,6 +42,7 @@ on_both_backends!(
     should_unstake_the_maturity_of_dissolved_neurons,
     should_let_split_and_spawned_neurons_vote_by_following,
     should_keep_proposal_listings_within_the_reply_limit,
+    should_start_the_ledger_again_after_an_upgrade_of_governance_interrupts_its_install,
 );
 
 const RATE: u64 = 35_000;
@@ -1354,4 +1355,79 @@ fn should_keep_proposal_listings_within_the_reply_limit(backend: Backend) {
         panic!("a rate proposal")
     };
     assert!(f.payload.len() > 69_000);
+}
+
+/// Whether the ledger answers queries (it does not while stopping or stopped).
+fn ledger_runs(env: &mut Env) -> bool {
+    env.nns
+        .pic
+        .query_call(
+            nns_api::ids::LEDGER_CANISTER_ID,
+            Principal::anonymous(),
+            "icrc1_total_supply",
+            Encode!().unwrap(),
+        )
+        .is_ok()
+}
+
+/// Governance is upgraded while an `InstallCode` execution has the ledger
+/// stopped: the execution's messages are lost, and the proposal timer
+/// starts the ledger again.
+fn should_start_the_ledger_again_after_an_upgrade_of_governance_interrupts_its_install(
+    backend: Backend,
+) {
+    let mut env = setup(backend);
+    let wasm = std::fs::read(integration_tests::wasm_gz_path("ledger")).unwrap();
+    let mut upgrade = motion("");
+    upgrade.action = Some(ProposalActionRequest::InstallCode(InstallCodeRequest {
+        canister_id: Some(nns_api::ids::LEDGER_CANISTER_ID),
+        install_mode: Some(3),
+        wasm_module: Some(wasm.into()),
+        arg: Some(Encode!(&None::<nns_api::ledger::LedgerArg>).unwrap().into()),
+        skip_stopping_before_installing: None,
+    }));
+    let id = env.propose(0, upgrade).unwrap();
+    let vote = integration_tests::nns::request(
+        Some(env.neurons[1]),
+        Command::RegisterVote(RegisterVote {
+            vote: Vote::Yes as i32,
+            proposal: Some(ProposalId { id }),
+        }),
+    );
+    env.nns
+        .pic
+        .submit_call(
+            GOVERNANCE_CANISTER_ID,
+            user(2),
+            "manage_neuron",
+            Encode!(&vote).unwrap(),
+        )
+        .unwrap();
+    let mut rounds = 0;
+    while ledger_runs(&mut env) {
+        rounds += 1;
+        assert!(rounds < 20, "the execution never stopped the ledger");
+        env.nns.pic.tick();
+    }
+    // An upgrade that does not wait for the execution's calls.
+    let governance = std::fs::read(integration_tests::wasm_gz_path("governance")).unwrap();
+    env.nns
+        .pic
+        .upgrade_canister(
+            GOVERNANCE_CANISTER_ID,
+            governance,
+            Encode!(&GovernanceArg::default()).unwrap(),
+            None,
+        )
+        .unwrap();
+    env.settle();
+    assert_eq!(env.info(id).status, ProposalStatus::Failed as i32);
+    env.nns.pic.advance_time(Duration::from_secs(120));
+    env.settle();
+    assert!(ledger_runs(&mut env), "the ledger was left stopped");
+    assert_eq!(
+        env.nns.balance(AccountIdentifier::new(&user(9), None)),
+        0,
+        "the ledger answers updates"
+    );
 }

@@ -868,3 +868,30 @@ fn locked_dissolved_neurons_do_not_hold_up_the_unstaking_of_others() {
     g.unlock(7);
     assert_eq!(g.unstake_maturity_of_dissolved_neurons(now, 100), vec![7]);
 }
+
+#[test]
+fn a_canister_stopped_to_install_code_stays_to_restart_until_started() {
+    let mut g = governance();
+    let (ledger, cmc) = (user(20), user(21));
+    // The start after the install failed: the canister stays to restart.
+    g.begin_install(ledger);
+    assert!(g.to_restart().is_empty(), "not while its execution runs");
+    g.end_install(ledger, false);
+    assert_eq!(g.to_restart(), vec![ledger]);
+    // Governance upgraded between the stop and the start: only the
+    // stable set survives.
+    g.begin_install(cmc);
+    g.installing.clear();
+    assert_eq!(g.to_restart(), vec![ledger, cmc]);
+    g.restarted(cmc);
+    assert_eq!(g.to_restart(), vec![ledger]);
+    // A retried start that lands while a new execution stops the canister
+    // leaves it to restart; that execution's own start takes it out.
+    g.begin_install(ledger);
+    g.restarted(ledger);
+    g.end_install(ledger, false);
+    assert_eq!(g.to_restart(), vec![ledger]);
+    g.begin_install(ledger);
+    g.end_install(ledger, true);
+    assert!(g.to_restart().is_empty());
+}
