@@ -848,9 +848,13 @@ impl World {
 
     /// The invariants, checked after every step; `exact` when no message
     /// is in flight.
-    /// An InstallCode proposal stops its target while it installs: the
-    /// checks read the ledger and the CMC once both run again.
+    /// An InstallCode proposal stops its target while it installs: steps
+    /// and checks use the ledger and the CMC once both run again.
     fn wait_until_running(&mut self) {
+        // An execution adopted by the last step starts in these rounds.
+        for _ in 0..3 {
+            self.nns.pic.tick();
+        }
         for canister in [LEDGER_CANISTER_ID, CYCLES_MINTING_CANISTER_ID] {
             for _ in 0..20 {
                 let probe: Result<(String,), _> =
