@@ -466,8 +466,15 @@ async fn attempt(block_index: u64, refund: bool) -> Result<u64, String> {
                     TransferError::TxTooOld { .. } | TransferError::TxCreatedInFuture
                 )
             {
+                // Compare and set: the answer of a late attempt with an
+                // older stamp must not replace a stamp renewed meanwhile,
+                // under which the transfer may already have been made.
                 let now = time();
-                modify(block_index, refund, &|p| p.created_at_time = now);
+                modify(block_index, refund, &|p| {
+                    if p.created_at_time == stamp && p.unconfirmed_attempts == 0 {
+                        p.created_at_time = now;
+                    }
+                });
             }
             Err(match e {
                 TransferError::BadFee { .. } => "the ledger refused its fee",
@@ -494,9 +501,12 @@ async fn burn(block_index: u64) {
     let burned = attempt(block_index, false).await;
     // A failed burn stays pending.
     if burned.is_ok() {
+        // Two attempts may both be answered done (the second as a
+        // duplicate): the burn is counted once.
         state::mutate(|s| {
-            s.remove_pending_burn(block_index);
-            s.update_totals(|t| t.icp_burned_e8s += pending.amount_e8s);
+            if s.remove_pending_burn(block_index) {
+                s.update_totals(|t| t.icp_burned_e8s += pending.amount_e8s);
+            }
         })
     }
 }

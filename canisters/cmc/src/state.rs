@@ -283,9 +283,15 @@ impl<D: Memory> Cmc<D> {
             Some(NotificationStatus::Processing) => Begin::Processing,
             Some(status) => Begin::Finished(status),
             None => {
+                // Room is made first, so the purge never takes the block
+                // begun here; a block it leaves below the horizon is too old.
+                self.purge();
+                let last_purged = self.totals.get().0.last_purged_notification;
+                if block_index <= last_purged && last_purged > 0 {
+                    return Begin::TooOld { last_purged };
+                }
                 self.notifications
                     .insert(block_index, StoredCandid(NotificationStatus::Processing));
-                self.purge();
                 Begin::Started
             }
         }
@@ -316,7 +322,7 @@ impl<D: Memory> Cmc<D> {
 
     fn purge(&mut self) {
         for _ in 0..MAX_PURGED_PER_CALL {
-            if self.notifications.len() <= MAX_NOTIFICATIONS {
+            if self.notifications.len() < MAX_NOTIFICATIONS {
                 break;
             }
             // Even a block still in flight: below the horizon it is too
@@ -343,8 +349,9 @@ impl<D: Memory> Cmc<D> {
         self.pending_burns.insert(block_index, StoredCandid(burn));
     }
 
-    pub fn remove_pending_burn(&mut self, block_index: u64) {
-        self.pending_burns.remove(&block_index);
+    /// Whether a burn was pending (and is no longer).
+    pub fn remove_pending_burn(&mut self, block_index: u64) -> bool {
+        self.pending_burns.remove(&block_index).is_some()
     }
 
     pub fn pending_burn(&self, block_index: u64) -> Option<PendingTransfer> {

@@ -370,6 +370,11 @@ impl Drop for Installing {
 /// (starting a running canister changes nothing, so this may repeat).
 pub async fn restart_stopped_canisters() {
     for canister_id in state::read(|g| g.to_restart()) {
+        // An install may have begun while an earlier start was awaited:
+        // starting its target now would undo that install's stop.
+        if !state::read(|g| g.to_restart().contains(&canister_id)) {
+            continue;
+        }
         if change_status(canister_id, "start_canister").await.is_ok() {
             state::mutate(|g| g.restarted(canister_id));
         }
