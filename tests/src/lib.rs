@@ -199,7 +199,9 @@ pub fn verified_certified_data(
 }
 
 /// The CMC at its well-known id, wired to the ledger and governance at
-/// theirs, converting at `xdr_permyriad_per_icp` and minting at most
+/// theirs, converting at `xdr_permyriad_per_icp` (observed a day before the
+/// environment's time: a later rate may be at most a day ahead of the clock)
+/// and minting at most
 /// `cycles_limit_per_hour` (the NNS default when `None`).
 pub fn install_cmc(
     env: &mut TestEnv,
@@ -211,7 +213,8 @@ pub fn install_cmc(
 
     let init = Some(CyclesCanisterInitPayload {
         exchange_rate: Some(IcpXdrConversionRate {
-            timestamp_seconds: 1_700_000_000,
+            timestamp_seconds: (env.get_time().as_nanos_since_unix_epoch() / 1_000_000_000)
+                .saturating_sub(24 * 3600),
             xdr_permyriad_per_icp,
         }),
         cycles_limit_per_hour: cycles_limit_per_hour.map(candid::Nat::from),

@@ -95,9 +95,11 @@ impl Rates {
     }
 
     /// Accepts a positive rate observed after the current one, and no more
-    /// than a day ahead of the later of the clock and the current rate.
+    /// than a day ahead of the clock (not of the current rate: a series of
+    /// rates, each a day ahead of the last, would otherwise push the
+    /// timestamp arbitrarily far and freeze the rate).
     pub fn set(&mut self, rate: IcpXdrConversionRate, now_seconds: u64) -> Result<(), String> {
-        check(rate, now_seconds.max(self.current.timestamp_seconds))?;
+        check(rate, now_seconds)?;
         if rate.timestamp_seconds <= self.current.timestamp_seconds {
             return Err(format!(
                 "the rate's timestamp {} is not newer than the current rate's {}",
@@ -194,11 +196,11 @@ mod tests {
             assert!(rates.set(far, now).is_err(), "{far:?}");
             assert!(Rates::first(far, now).is_err(), "{far:?}");
         }
-        // Up to a day ahead of the clock is accepted, and a day ahead of
-        // the current rate when that is later than the clock.
+        // Up to a day ahead of the clock is accepted; a rate a day ahead of
+        // that one is not until the clock moves on.
         rates.set(rate(101, 30_000), now).unwrap();
-        rates.set(rate(102, 31_000), now).unwrap();
-        assert!(rates.set(rate(104, 32_000), now).is_err());
+        assert!(rates.set(rate(102, 31_000), now).is_err());
+        rates.set(rate(102, 31_000), now + SECONDS_PER_DAY).unwrap();
     }
 
     #[test]

@@ -22,6 +22,7 @@ use canister_common::StoredCandid;
 use canister_common::candid_reader::{self, Cursor, ReadCandid, Type, field, required};
 use ic_stable_structures::memory_manager::{MemoryId, MemoryManager, VirtualMemory};
 use ic_stable_structures::{DefaultMemoryImpl, Memory, StableBTreeMap, StableCell, Storable};
+use nns_api::ledger::TransferError;
 use nns_api::{AccountIdentifier, Subaccount};
 use std::cell::RefCell;
 
@@ -104,6 +105,58 @@ impl PendingTransfer {
             fee_e8s,
             answer,
         })
+    }
+
+    /// What the ledger's refusal of an attempt at `sent` changes in this
+    /// transfer (the same, as it is now): a stamp the ledger finds too old
+    /// (or ahead) is renewed, a refund whose fee changed is re-priced. Only
+    /// when the attempt was `alone` in flight, none had an unknown outcome,
+    /// and nothing changed the transfer meanwhile (compare and set): any
+    /// other attempt may have been made, and a changed transfer would then
+    /// be made a second time.
+    pub fn after_refusal(
+        &mut self,
+        sent: &PendingTransfer,
+        refusal: &TransferError,
+        alone: bool,
+        now_nanos: u64,
+    ) {
+        let unchanged = self.created_at_time == sent.created_at_time
+            && self.amount_e8s == sent.amount_e8s
+            && self.unconfirmed_attempts == 0;
+        if !(alone && unchanged) {
+            return;
+        }
+        match refusal {
+            TransferError::TxTooOld { .. } | TransferError::TxCreatedInFuture => {
+                self.created_at_time = now_nanos
+            }
+            TransferError::BadFee { expected_fee } => *self = self.repriced(expected_fee.e8s),
+            _ => {}
+        }
+    }
+
+    /// The same refund at the ledger's new fee: the e8s that leave the
+    /// subaccount (amount and fee) stay the same. A burn, or a refund the
+    /// new fee would consume, is left as it is.
+    pub fn repriced(&self, fee_e8s: u64) -> Self {
+        let Some(mut details) = self.details() else {
+            return self.clone();
+        };
+        let total = self.amount_e8s.saturating_add(details.fee_e8s);
+        if total <= fee_e8s {
+            return self.clone();
+        }
+        details.fee_e8s = fee_e8s;
+        Self {
+            unconfirmed_attempts: self.unconfirmed_attempts,
+            ..Self::refund(
+                self.subaccount,
+                total - fee_e8s,
+                self.created_at_time,
+                &details,
+            )
+        }
     }
 
     pub fn burn(subaccount: Subaccount, amount_e8s: u64, now_nanos: u64) -> Self {
@@ -195,6 +248,8 @@ pub struct Cmc<D: Memory> {
     limiter: StableCell<StoredCandid<Limiter>, VM<D>>,
     pending_burns: StableBTreeMap<u64, StoredCandid<PendingTransfer>, VM<D>>,
     refunds: StableBTreeMap<u64, StoredCandid<PendingTransfer>, VM<D>>,
+    /// [`MAX_NOTIFICATIONS`]; smaller in tests.
+    notification_limit: u64,
 }
 
 impl<D: Memory> Cmc<D> {
@@ -208,6 +263,7 @@ impl<D: Memory> Cmc<D> {
             limiter: StableCell::init(memory(4), StoredCandid(Limiter::default())),
             pending_burns: StableBTreeMap::init(memory(5)),
             refunds: StableBTreeMap::init(memory(6)),
+            notification_limit: MAX_NOTIFICATIONS,
         }
     }
 
@@ -322,7 +378,7 @@ impl<D: Memory> Cmc<D> {
 
     fn purge(&mut self) {
         for _ in 0..MAX_PURGED_PER_CALL {
-            if self.notifications.len() < MAX_NOTIFICATIONS {
+            if self.notifications.len() < self.notification_limit {
                 break;
             }
             // Even a block still in flight: below the horizon it is too
@@ -432,6 +488,72 @@ mod tests {
     use super::*;
     use canister_common::candid_reader::decode_first;
     use nns_api::cmc::NotifyError;
+    use nns_api::ledger::Tokens;
+
+    #[test]
+    fn only_a_lone_attempt_at_an_unchanged_transfer_renews_its_stamp() {
+        let too_old = TransferError::TxTooOld {
+            allowed_window_nanos: 0,
+        };
+        let sent = PendingTransfer::burn([1; 32], 50_000, 100);
+        let mut p = sent.clone();
+        p.after_refusal(&sent, &too_old, true, 900);
+        assert_eq!(p.created_at_time, 900, "renewed");
+        // A late refusal of the attempt with the old stamp changes nothing:
+        // the transfer under the new stamp may have been made.
+        p.after_refusal(&sent, &too_old, true, 950);
+        assert_eq!(p.created_at_time, 900);
+        // Another attempt in flight, or one of unknown outcome: no renewal.
+        let mut q = sent.clone();
+        q.after_refusal(&sent, &too_old, false, 900);
+        assert_eq!(q, sent);
+        q.unconfirmed_attempts = 1;
+        let unknown = q.clone();
+        q.after_refusal(&unknown, &too_old, true, 900);
+        assert_eq!(q, unknown);
+        // Other refusals leave the stamp.
+        let mut r = sent.clone();
+        r.after_refusal(
+            &sent,
+            &TransferError::TxTooOld {
+                allowed_window_nanos: 0,
+            },
+            true,
+            900,
+        );
+        r.after_refusal(
+            &r.clone(),
+            &TransferError::InsufficientFunds {
+                balance: Tokens { e8s: 0 },
+            },
+            true,
+            1_000,
+        );
+        assert_eq!(r.created_at_time, 900);
+    }
+
+    #[test]
+    fn a_repriced_refund_moves_the_same_e8s() {
+        let details = Refund {
+            to: AccountIdentifier::new(&candid::Principal::anonymous(), None),
+            fee_e8s: 10_000,
+            answer: NotificationStatus::NotifiedTopUp(Err(NotifyError::Refunded {
+                reason: "r".into(),
+                block_index: None,
+            })),
+        };
+        let refund = PendingTransfer::refund([9; 32], 90_000, 5, &details);
+        let dearer = refund.repriced(30_000);
+        assert_eq!(dearer.amount_e8s, 70_000);
+        assert_eq!(dearer.details().unwrap().fee_e8s, 30_000);
+        assert_eq!(dearer.details().unwrap().answer, details.answer);
+        assert_eq!(dearer.created_at_time, 5);
+        assert_eq!(refund.repriced(5_000).amount_e8s, 95_000);
+        // A fee that would take it all, and a burn, change nothing.
+        assert_eq!(refund.repriced(100_000), refund);
+        let burn = PendingTransfer::burn([9; 32], 90_000, 5);
+        assert_eq!(burn.repriced(1), burn);
+    }
 
     #[test]
     fn totals_and_pending_burns_read_back_as_candid_wrote_them() {
@@ -553,6 +675,30 @@ mod tests {
         assert_eq!(cmc.begin(9), Begin::Finished(done));
         assert_eq!(cmc.totals().icp_refunded_e8s, 50_000);
         assert_eq!(cmc.refund_count(), 0);
+    }
+
+    #[test]
+    fn the_purge_makes_room_first_and_never_takes_the_block_begun() {
+        let mut cmc = cmc();
+        cmc.notification_limit = 3;
+        let done = NotificationStatus::NotifiedTopUp(Ok(5u8.into()));
+        for block in [10, 11, 12] {
+            assert_eq!(cmc.begin(block), Begin::Started);
+            cmc.finish(block, done.clone());
+        }
+        // An older block than all kept ones: the purge takes 10 to make
+        // room, which puts 5 below the horizon, so it is refused rather
+        // than begun and then purged (it would be notifiable again).
+        assert_eq!(cmc.begin(5), Begin::TooOld { last_purged: 10 });
+        assert_eq!(cmc.status(5), None);
+        // Newer ones are begun and kept; the oldest makes room when full.
+        assert_eq!(cmc.begin(13), Begin::Started);
+        assert_eq!(cmc.status(11), Some(done));
+        assert_eq!(cmc.begin(14), Begin::Started);
+        assert_eq!(cmc.status(14), Some(NotificationStatus::Processing));
+        assert_eq!(cmc.status(11), None);
+        assert_eq!(cmc.notifications(), 3);
+        assert_eq!(cmc.begin(11), Begin::TooOld { last_purged: 11 });
     }
 
     #[test]

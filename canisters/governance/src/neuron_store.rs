@@ -345,30 +345,23 @@ impl<M: Memory> NeuronStore<M> {
             .collect()
     }
 
-    /// All ids listed under `principal`, without the empty neurons unless
-    /// `include_empty`; reads only the index.
-    pub fn all_ids_of(&self, principal: &Principal, include_empty: bool) -> Vec<u64> {
-        self.listed_under(principal, None)
-            .filter(|&(_, holds)| include_empty || holds)
-            .map(|(id, _)| id)
-            .collect()
-    }
-
-    /// The ids listed under `principal`, the empty neurons only if
-    /// `include_empty`, from the `skip`-th on, at most `limit`.
-    pub fn page_of(
+    /// The ids listed under `principal` in order, without the empty neurons
+    /// unless `include_empty`; reads only the index, lazily.
+    pub fn ids_listed_under(
         &self,
         principal: &Principal,
         include_empty: bool,
-        skip: usize,
-        limit: usize,
-    ) -> Vec<u64> {
+    ) -> impl Iterator<Item = u64> + '_ {
         self.listed_under(principal, None)
-            .filter(|&(_, holds)| include_empty || holds)
-            .skip(skip)
-            .take(limit)
+            .filter(move |&(_, holds)| include_empty || holds)
             .map(|(id, _)| id)
-            .collect()
+    }
+
+    /// Whether neuron `id` is among [`Self::ids_listed_under`]'s.
+    pub fn lists(&self, principal: &Principal, id: u64, include_empty: bool) -> bool {
+        self.by_principal
+            .get(&principal_key(principal, id))
+            .is_some_and(|holds| include_empty || holds)
     }
 
     fn listed_under(
@@ -415,8 +408,8 @@ mod tests {
 
     /// The counts as a full read of the index gives them.
     fn recounted(s: &NeuronStore<VectorMemory>, principal: &Principal) -> (u64, u64) {
-        let all = s.all_ids_of(principal, true).len() as u64;
-        let holding = s.all_ids_of(principal, false).len() as u64;
+        let all = s.ids_listed_under(principal, true).count() as u64;
+        let holding = s.ids_listed_under(principal, false).count() as u64;
         (all, holding)
     }
 
@@ -469,13 +462,27 @@ mod tests {
         s.insert(neuron(1, p(1))).unwrap();
         s.insert(Neuron::new(2, p(1), [2; 32], 0, 0)).unwrap();
         s.update(1, |n| n.hot_keys.push(p(2))).unwrap();
-        assert_eq!(s.all_ids_of(&p(1), false), vec![1]);
-        assert_eq!(s.all_ids_of(&p(1), true), vec![1, 2]);
+        assert_eq!(
+            s.ids_listed_under(&p(1), false).collect::<Vec<_>>(),
+            vec![1]
+        );
+        assert_eq!(
+            s.ids_listed_under(&p(1), true).collect::<Vec<_>>(),
+            vec![1, 2]
+        );
         s.update(1, |n| n.cached_neuron_stake_e8s = 0).unwrap();
         s.update(2, |n| n.maturity_e8s_equivalent = 5).unwrap();
-        assert_eq!(s.all_ids_of(&p(1), false), vec![2]);
-        assert!(s.all_ids_of(&p(2), false).is_empty(), "for hot keys too");
-        assert_eq!(s.all_ids_of(&p(2), true), vec![1]);
+        assert_eq!(
+            s.ids_listed_under(&p(1), false).collect::<Vec<_>>(),
+            vec![2]
+        );
+        assert!(
+            s.ids_listed_under(&p(2), false)
+                .collect::<Vec<_>>()
+                .is_empty(),
+            "for hot keys too"
+        );
+        assert_eq!(s.ids_listed_under(&p(2), true).collect::<Vec<_>>(), vec![1]);
     }
 
     #[test]

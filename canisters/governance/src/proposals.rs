@@ -647,6 +647,11 @@ impl<M: Memory> Governance<M> {
     /// that just voted) and going on with the neurons earlier messages left,
     /// it checks followers while [`cascade_may_continue`] allows and leaves
     /// the rest for the next message. Returns whether nothing is left.
+    ///
+    /// Following is not retroactive (as in the NNS): a follow made after
+    /// the followee voted is not owed that vote. One made while the
+    /// cascade is between messages counts only if the index is read past
+    /// it later; either way each neuron votes at most once.
     fn cascade(&mut self, state: &mut ProposalState, proposal_id: u64, first: Option<u64>) -> bool {
         let topic = state.topic;
         let mut queue: std::collections::VecDeque<(u64, FollowKey)> = first

@@ -142,34 +142,33 @@ pub fn list_neurons<M: Memory>(
     let include_empty = request
         .include_empty_neurons_readable_by_caller
         .unwrap_or(false);
-    let only_callers = request.neuron_ids.is_empty()
-        && request
-            .neuron_subaccounts
-            .as_ref()
-            .is_none_or(Vec::is_empty)
-        && request.include_neurons_readable_by_caller;
-    // The common request, the caller's own neurons: the counts give the
-    // number of pages, and only the index entries up to the page are read.
-    let (ids, total) = match store.counts_of(caller).filter(|_| only_callers) {
-        Some((listed, holding)) => {
-            let total = if include_empty { listed } else { holding };
-            let skip = usize::try_from(first).unwrap_or(usize::MAX);
-            let ids = store.page_of(caller, include_empty, skip, page_size as usize);
-            (ids, total)
-        }
-        None => {
-            let ids = requested_ids(store, caller, request, include_empty);
-            let total = ids.len() as u64;
-            let skip = usize::try_from(first).unwrap_or(usize::MAX);
-            (
-                ids.into_iter()
-                    .skip(skip)
-                    .take(page_size as usize)
-                    .collect(),
-                total,
-            )
-        }
+    let explicit = explicit_ids(store, request);
+    let own = request.include_neurons_readable_by_caller;
+    // The caller's neurons are read from the index in order and merged with
+    // the requested ones: a page reads the index only up to itself, and the
+    // total comes from the counts, so a principal listed under many neurons
+    // (hot keys can be added by strangers) costs no more than a page.
+    let listed = || {
+        own.then(|| store.ids_listed_under(caller, include_empty))
+            .into_iter()
+            .flatten()
     };
+    let total = match store.counts_of(caller).filter(|_| own) {
+        Some((listed, holding)) => {
+            let not_listed = explicit
+                .iter()
+                .filter(|&&id| !store.lists(caller, id, include_empty))
+                .count() as u64;
+            (if include_empty { listed } else { holding }) + not_listed
+        }
+        // Without the caller's neurons, or while the counts are being built.
+        None => merge_sorted(explicit.iter().copied(), listed()).count() as u64,
+    };
+    let skip = usize::try_from(first).unwrap_or(usize::MAX);
+    let ids: Vec<u64> = merge_sorted(explicit.iter().copied(), listed())
+        .skip(skip)
+        .take(page_size as usize)
+        .collect();
     let mut response = api::ListNeuronsResponse {
         neuron_infos: vec![],
         full_neurons: vec![],
@@ -191,12 +190,11 @@ pub fn list_neurons<M: Memory>(
     response
 }
 
-/// Every id a listing asks for, in order, without repeats.
-fn requested_ids<M: Memory>(
+/// The ids a listing names (by id or by subaccount), in order, without
+/// repeats; bounded by the request's size.
+fn explicit_ids<M: Memory>(
     store: &crate::neuron_store::NeuronStore<M>,
-    caller: &Principal,
     request: &api::ListNeurons,
-    include_empty: bool,
 ) -> Vec<u64> {
     let mut ids: Vec<u64> = request.neuron_ids.clone();
     for s in request.neuron_subaccounts.iter().flatten() {
@@ -207,12 +205,26 @@ fn requested_ids<M: Memory>(
             ids.push(id);
         }
     }
-    if request.include_neurons_readable_by_caller {
-        ids.extend(store.all_ids_of(caller, include_empty));
-    }
     ids.sort_unstable();
     ids.dedup();
     ids
+}
+
+/// The union of two ascending sequences, ascending, without repeats.
+fn merge_sorted(
+    a: impl Iterator<Item = u64>,
+    b: impl Iterator<Item = u64>,
+) -> impl Iterator<Item = u64> {
+    let (mut a, mut b) = (a.peekable(), b.peekable());
+    std::iter::from_fn(move || match (a.peek().copied(), b.peek().copied()) {
+        (Some(x), Some(y)) if x == y => {
+            b.next();
+            a.next()
+        }
+        (Some(x), Some(y)) if x < y => a.next(),
+        (Some(_), Some(_)) | (None, _) => b.next(),
+        (Some(_), None) => a.next(),
+    })
 }
 
 /// The most proposals one `list_proposals` reply holds.
@@ -435,6 +447,40 @@ mod tests {
         let ids = neuron_ids(&g, &victim);
         assert_eq!(ids.len(), MAX_NEURON_IDS);
         assert_eq!(ids[0], 1);
+    }
+
+    #[test]
+    fn merging_keeps_order_and_drops_repeats() {
+        let merged: Vec<u64> =
+            merge_sorted([1, 3, 5, 9].into_iter(), [2, 3, 4, 9, 10].into_iter()).collect();
+        assert_eq!(merged, vec![1, 2, 3, 4, 5, 9, 10]);
+        assert_eq!(merge_sorted([].into_iter(), [7].into_iter()).count(), 1);
+    }
+
+    #[test]
+    fn a_listing_of_named_and_own_neurons_pages_their_union() {
+        let mut g = Governance::for_tests();
+        let (owner, other) = (p(1), p(2));
+        for id in 1..=10 {
+            let controller = if id % 2 == 0 { owner } else { other };
+            g.insert_for_tests(Neuron::new(id, controller, id_subaccount(id), 100, 0));
+        }
+        // 2, 4, 6, 8, 10 are the owner's; 3 and 4 are named as well.
+        let request = |page: u64| api::ListNeurons {
+            neuron_ids: vec![4, 3, 4],
+            include_neurons_readable_by_caller: true,
+            page_size: Some(3),
+            page_number: Some(page),
+            ..Default::default()
+        };
+        let economics = NetworkEconomics::default();
+        let first = list_neurons(&g, &owner, &request(0), &economics, 0);
+        let second = list_neurons(&g, &owner, &request(1), &economics, 0);
+        assert_eq!(ids(&first), vec![2, 3, 4]);
+        assert_eq!(ids(&second), vec![6, 8, 10]);
+        assert_eq!(first.total_pages_available, Some(2));
+        // Only the owner's neurons are shown in full.
+        assert_eq!(first.full_neurons.len(), 2);
     }
 
     fn id_subaccount(id: u64) -> [u8; 32] {

@@ -20,9 +20,12 @@
 //! ```
 //!
 //! Layout versions: 1 keyed a dedup entry by the transaction hash salted with
-//! what the request spelled out (see [`layout_1_dedup_key`]); 2 keys it by the
-//! transaction hash alone. An upgrade from 1 re-keys the entries from their
-//! blocks ([`Ledger::migrate_dedup`]) and then records version 2.
+//! what the request spelled out (see [`layout_1_dedup_key`]); 3 keys it by the
+//! transaction hash alone. An upgrade from 1 records 2 (re-keying: entries of
+//! both kinds) before it re-keys anything, so that a build of layout 1 refuses
+//! the memory from then on, re-keys the entries from their blocks
+//! ([`Ledger::migrate_dedup`], from the start again after each upgrade: it is
+//! idempotent) and then records 3.
 
 use crate::balances::{Balances, Slot};
 use crate::block::{Block, Hash, Operation, Transaction};
@@ -39,9 +42,10 @@ use std::borrow::Cow;
 
 /// Bumped whenever the stable layout changes; an older build refuses to run
 /// on a newer layout (no silent downgrades).
-pub const LAYOUT_VERSION: u32 = 2;
-/// The last layout whose dedup keys were salted by the request's shape.
-const SALTED_DEDUP_LAYOUT: u32 = 1;
+pub const LAYOUT_VERSION: u32 = 3;
+/// Dedup keys may still be salted by the request's shape: layout 1 wrote
+/// them, 2 is re-keying them.
+const REKEYING_LAYOUT: u32 = 2;
 /// Layout 1's shape flags (explicit fee, from, to and spender subaccounts)
 /// made its salts 1 to 15.
 const LAYOUT_1_SHAPES: u8 = 15;
@@ -259,11 +263,16 @@ impl<D: Memory> Ledger<D> {
         Ok(())
     }
 
-    /// On upgrade: if the memory has layout 1's dedup keys, starts re-keying
-    /// them ([`Self::migrate_dedup`]). Until that is done, a stamped
-    /// transaction is looked up under every key layout 1 could have given it.
+    /// On upgrade: if the memory may hold layout 1's dedup keys, records
+    /// that it is being re-keyed (layout 1's builds refuse it from now on)
+    /// and starts re-keying them ([`Self::migrate_dedup`]). Until that is
+    /// done, a stamped transaction is looked up under every key layout 1
+    /// could have given it.
     pub fn start_dedup_migration(&mut self) {
-        if self.tip.get().layout_version <= SALTED_DEDUP_LAYOUT {
+        let mut tip = *self.tip.get();
+        if tip.layout_version <= REKEYING_LAYOUT {
+            tip.layout_version = REKEYING_LAYOUT;
+            self.tip.set(tip);
             self.dedup_migration = Some([0; 16]);
         }
     }

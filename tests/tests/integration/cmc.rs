@@ -97,15 +97,42 @@ impl Env {
             block_index,
             canister_id,
         };
-        let (r,): (Result<Nat, NotifyError>,) = update_candid_as(
+        self.call_cmc(caller, "notify_top_up", arg)
+    }
+
+    /// An update call of the CMC that the runtime delivers and answers.
+    fn call_cmc<A, R>(&mut self, caller: Principal, method: &str, arg: A) -> R
+    where
+        A: candid::CandidType,
+        R: for<'a> candid::Deserialize<'a> + candid::CandidType,
+    {
+        let (r,): (R,) = update_candid_as(
             &mut self.pic,
             CYCLES_MINTING_CANISTER_ID,
             caller,
-            "notify_top_up",
+            method,
             (arg,),
         )
         .unwrap();
         r
+    }
+
+    /// `notify_create_canister` by `caller` for a canister `controller`
+    /// controls, paid by `block_index`.
+    fn notify_create_canister(
+        &mut self,
+        caller: Principal,
+        block_index: u64,
+        controller: Principal,
+    ) -> Result<Principal, NotifyError> {
+        let arg = NotifyCreateCanisterArg {
+            block_index,
+            controller,
+            subnet_type: None,
+            subnet_selection: None,
+            settings: None,
+        };
+        self.call_cmc(caller, "notify_create_canister", arg)
     }
 
     fn balance(&mut self, owner: Principal) -> u64 {
@@ -240,35 +267,15 @@ fn should_create_a_canister_controlled_by_the_payer(backend: Backend) {
         3 * E8S_PER_ICP,
         MEMO_CREATE_CANISTER,
     );
-    let arg = NotifyCreateCanisterArg {
-        block_index: block,
-        controller,
-        subnet_type: None,
-        subnet_selection: None,
-        settings: None,
-    };
     // Only the controller may notify.
-    let (stranger,): (Result<Principal, NotifyError>,) = update_candid_as(
-        &mut env.pic,
-        CYCLES_MINTING_CANISTER_ID,
-        user(3),
-        "notify_create_canister",
-        (arg.clone(),),
-    )
-    .unwrap();
+    let stranger = env.notify_create_canister(user(3), block, controller);
     assert!(matches!(
         stranger,
         Err(NotifyError::Other { error_code, .. }) if error_code == notify_error_code::UNAUTHORIZED
     ));
-    let (created,): (Result<Principal, NotifyError>,) = update_candid_as(
-        &mut env.pic,
-        CYCLES_MINTING_CANISTER_ID,
-        controller,
-        "notify_create_canister",
-        (arg,),
-    )
-    .unwrap();
-    let canister = created.unwrap();
+    let canister = env
+        .notify_create_canister(controller, block, controller)
+        .unwrap();
     assert!(env.pic.canister_exists(canister));
     assert_eq!(env.pic.get_controllers(canister), vec![controller]);
     assert_eq!(
@@ -410,10 +417,11 @@ fn set_rate(
 
 fn should_take_rates_only_from_governance_and_convert_at_the_new_rate(backend: Backend) {
     let mut env = setup(backend);
-    assert!(set_rate(&mut env, user(1), 1_700_000_600, 50_000).is_err());
+    let later = env.pic.get_time().as_nanos_since_unix_epoch() / 1_000_000_000 + 600;
+    assert!(set_rate(&mut env, user(1), later, 50_000).is_err());
     assert!(set_rate(&mut env, GOVERNANCE_CANISTER_ID, 1_600_000_000, 50_000).is_err());
-    assert!(set_rate(&mut env, GOVERNANCE_CANISTER_ID, 1_700_000_600, 0).is_err());
-    set_rate(&mut env, GOVERNANCE_CANISTER_ID, 1_700_000_600, 50_000).unwrap();
+    assert!(set_rate(&mut env, GOVERNANCE_CANISTER_ID, later, 0).is_err());
+    set_rate(&mut env, GOVERNANCE_CANISTER_ID, later, 50_000).unwrap();
     // The rate is certified (see `certified_icp_xdr_rate`).
     assert_eq!(
         certified_icp_xdr_rate(&mut env.pic).xdr_permyriad_per_icp,
@@ -552,21 +560,7 @@ fn should_refuse_payments_made_for_another_operation_without_refunding(backend: 
         "{answer:?}"
     );
     assert_eq!(env.balance(user(1)), before, "nothing was refunded");
-    let arg = NotifyCreateCanisterArg {
-        block_index: block,
-        controller,
-        subnet_type: None,
-        subnet_selection: None,
-        settings: None,
-    };
-    let (created,): (Result<Principal, NotifyError>,) = update_candid_as(
-        &mut env.pic,
-        CYCLES_MINTING_CANISTER_ID,
-        controller,
-        "notify_create_canister",
-        (arg,),
-    )
-    .unwrap();
+    let created = env.notify_create_canister(controller, block, controller);
     assert!(env.pic.canister_exists(created.unwrap()));
 }
 
@@ -614,21 +608,7 @@ fn should_refund_a_creation_paid_below_the_creation_fee(backend: Backend) {
     let block = env.pay(controller, controller, paid, MEMO_CREATE_CANISTER);
     let before = env.balance(controller);
     let supply = env.supply();
-    let arg = NotifyCreateCanisterArg {
-        block_index: block,
-        controller,
-        subnet_type: None,
-        subnet_selection: None,
-        settings: None,
-    };
-    let (created,): (Result<Principal, NotifyError>,) = update_candid_as(
-        &mut env.pic,
-        CYCLES_MINTING_CANISTER_ID,
-        controller,
-        "notify_create_canister",
-        (arg,),
-    )
-    .unwrap();
+    let created = env.notify_create_canister(controller, block, controller);
     assert!(
         matches!(
             created,
@@ -645,21 +625,7 @@ fn should_refund_a_creation_paid_below_the_creation_fee(backend: Backend) {
     assert_eq!(env.total_cycles_minted(), 0);
     // Dust cannot pay for anything: refused, and it stays.
     let dust = env.pay(controller, controller, FEE - 1, MEMO_CREATE_CANISTER);
-    let arg = NotifyCreateCanisterArg {
-        block_index: dust,
-        controller,
-        subnet_type: None,
-        subnet_selection: None,
-        settings: None,
-    };
-    let (created,): (Result<Principal, NotifyError>,) = update_candid_as(
-        &mut env.pic,
-        CYCLES_MINTING_CANISTER_ID,
-        controller,
-        "notify_create_canister",
-        (arg,),
-    )
-    .unwrap();
+    let created = env.notify_create_canister(controller, dust, controller);
     assert!(
         matches!(created, Err(NotifyError::InvalidTransaction(_))),
         "{created:?}"
@@ -816,23 +782,19 @@ fn should_not_burn_twice_when_upgraded_during_a_burn(backend: Backend) {
 fn should_refuse_rates_far_in_the_future_and_zero_first_rates(backend: Backend) {
     let mut env = setup(backend);
     let now = env.pic.get_time().as_nanos_since_unix_epoch() / 1_000_000_000;
-    // The installed rate is stamped 1 700 000 000, after the clock.
-    let current = 1_700_000_000u64.max(now);
+    // The installed rate is stamped a day before the clock.
+    let current = now - 86_400;
     assert!(set_rate(&mut env, GOVERNANCE_CANISTER_ID, u64::MAX, 50_000).is_err());
-    assert!(
-        set_rate(
-            &mut env,
-            GOVERNANCE_CANISTER_ID,
-            current + 2 * 86_400,
-            50_000
-        )
-        .is_err()
-    );
+    assert!(set_rate(&mut env, GOVERNANCE_CANISTER_ID, now + 2 * 86_400, 50_000).is_err());
     set_rate(&mut env, GOVERNANCE_CANISTER_ID, current + 3_600, 50_000).unwrap();
     assert_eq!(
         certified_icp_xdr_rate(&mut env.pic).xdr_permyriad_per_icp,
         50_000
     );
+    // A day ahead of the clock is the limit, however far ahead the current
+    // rate is: a chain of rates cannot push it further.
+    set_rate(&mut env, GOVERNANCE_CANISTER_ID, now + 86_000, 51_000).unwrap();
+    assert!(set_rate(&mut env, GOVERNANCE_CANISTER_ID, now + 87_000, 52_000).is_err());
 
     // A CMC installed without a rate takes its first from governance.
     let mut pic = TestEnv::new(backend);

@@ -26,8 +26,6 @@
 //! number of cases and of steps per case; `PROPTEST_RNG_SEED` picks another
 //! sequence of cases than the default, fixed one, and
 //! `PROPTEST_MAX_SHRINK_ITERS` (default 16) how hard a failure is shrunk.
-//! `GOVERNANCE_MODEL_REINSTALL_CMC` adds proposals that reinstall the CMC
-//! (see [`reinstall_cmc`]).
 
 use candid::{Encode, Principal};
 use integration_tests::env::{Backend, ErrorCode, TestEnv, query_candid, query_candid_as};
@@ -158,28 +156,13 @@ enum ProposalKind {
     Reward,
 }
 
-/// Whether cases reinstall the CMC through proposals. Off unless
-/// `GOVERNANCE_MODEL_REINSTALL_CMC` is set: `InstallCode` does not stop its
-/// target yet (issue 14, item 4), and a reinstall that lands while the
-/// CMC's timer has a call in flight corrupts the CMC's heap when the reply
-/// comes back (a trap in `dlmalloc`); turn it on by default once the target
-/// is stopped first.
-fn reinstall_cmc() -> bool {
-    std::env::var_os("GOVERNANCE_MODEL_REINSTALL_CMC").is_some()
-}
-
 fn op() -> impl Strategy<Value = Op> {
     let n = || 0..64usize;
-    let reinstall = if reinstall_cmc() {
-        ProposalKind::ReinstallCmc
-    } else {
-        ProposalKind::Rate
-    };
     let kind = prop_oneof![
         Just(ProposalKind::Motion),
         Just(ProposalKind::Economics),
         Just(ProposalKind::Rate),
-        Just(reinstall),
+        Just(ProposalKind::ReinstallCmc),
         Just(ProposalKind::UpgradeLedger),
         Just(ProposalKind::Reward),
     ];

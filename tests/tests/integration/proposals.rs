@@ -101,6 +101,10 @@ fn rate_proposal(rate: u64, timestamp_seconds: u64) -> MakeProposalRequest {
 }
 
 impl Env {
+    fn now_seconds(&self) -> u64 {
+        self.nns.pic.get_time().as_nanos_since_unix_epoch() / 1_000_000_000
+    }
+
     fn propose(&mut self, who: usize, proposal: MakeProposalRequest) -> Result<u64, i32> {
         self.propose_as(user(who as u8 + 1), self.neurons[who], proposal)
     }
@@ -193,7 +197,7 @@ fn should_change_the_cmc_rate_through_an_adopted_proposal(backend: Backend) {
     env.nns.manage(user(2), env.neurons[1], follow).unwrap();
     // Newer than the rate the CMC was installed with.
     let id = env
-        .propose(0, rate_proposal(50_000, 1_700_000_060))
+        .propose(0, rate_proposal(50_000, env.now_seconds() + 60))
         .unwrap();
     env.settle();
     let info = env.info(id);
@@ -666,7 +670,7 @@ fn should_list_pending_and_failed_proposals(backend: Backend) {
     let mut env = setup(backend);
     // Neither proposer holds a majority: both stay open.
     let rate = env
-        .propose(0, rate_proposal(50_000, 1_700_000_060))
+        .propose(0, rate_proposal(50_000, env.now_seconds() + 60))
         .unwrap();
     let motion = env.propose(1, motion("Open")).unwrap();
     let info = env.info(rate);

@@ -667,46 +667,44 @@ fn dedup_entries_of_layout_1_are_found_after_the_upgrade() {
 }
 
 #[test]
-fn retries_are_deduplicated_while_the_migration_runs_in_chunks() {
+fn an_upgrade_during_the_migration_refuses_layout_1_and_finishes_it() {
     let memory = DefaultMemoryImpl::default();
-    let mut ledger = ledger_in(&memory, &[(1, 1_000_000)]);
-    let stamped = |t| TransferRequest {
-        created_at_time: Some(t),
-        ..send(1, 2, 1)
-    };
-    let mut paid = vec![];
-    for i in 0..10 {
-        let index = ledger.transfer(stamped(NOW + i), NOW + i).unwrap();
-        // Every shape layout 1 knew: none, fee, from, to, spender subaccounts.
-        write_as_layout_1(&mut ledger, index, (i % 16) as u8);
-        paid.push((stamped(NOW + i), index));
-    }
-    drop(ledger);
-
+    let paid = paid_by_layout_1(&memory, 6);
     let mut ledger = Ledger::open(&MemoryManager::init(memory.clone()));
     ledger.start_dedup_migration();
-    let mut steps = 0;
-    loop {
-        // Before, between and after chunks, every retry is a duplicate.
-        for (request, index) in &paid {
-            assert_eq!(
-                ledger.transfer(request.clone(), NOW + HOUR),
-                Err(TxError::Duplicate {
-                    duplicate_of: *index
-                })
-            );
-        }
-        // A new stamped payment during the migration is accepted once.
-        let fresh = stamped(NOW + HOUR + steps);
-        let index = ledger.transfer(fresh.clone(), NOW + HOUR).unwrap();
-        paid.push((fresh, index));
-        if ledger.migrate_dedup(3) {
-            break;
-        }
-        assert_eq!(ledger.tip().layout_version, 1);
-        steps += 1;
-    }
-    for (request, index) in &paid {
+    assert!(!ledger.migrate_dedup(2), "only partly re-keyed");
+    drop(ledger);
+    // A build of layout 1 checks for a version above its own: 2 is.
+    let ledger = Ledger::open(&MemoryManager::init(memory.clone()));
+    assert!(ledger.tip().layout_version > 1);
+    drop(ledger);
+    // This build starts over and finishes; every retry stays a duplicate.
+    let mut ledger = upgrade(&memory, 2);
+    assert_eq!(ledger.tip().layout_version, LAYOUT_VERSION);
+    assert_all_duplicates(&mut ledger, &paid);
+    assert_eq!(ledger.dedup_entries(), 6);
+}
+
+/// `n` stamped payments, their dedup entries written as layout 1 wrote
+/// them, in every shape layout 1 knew (none, fee, from, to, spender
+/// subaccounts); the memory left as after layout 1's last message.
+fn paid_by_layout_1(memory: &DefaultMemoryImpl, n: u64) -> Vec<(TransferRequest, u64)> {
+    let mut ledger = ledger_in(memory, &[(1, 1_000_000)]);
+    (0..n)
+        .map(|i| {
+            let request = TransferRequest {
+                created_at_time: Some(NOW + i),
+                ..send(1, 2, 1)
+            };
+            let index = ledger.transfer(request.clone(), NOW + i).unwrap();
+            write_as_layout_1(&mut ledger, index, (i % 16) as u8);
+            (request, index)
+        })
+        .collect()
+}
+
+fn assert_all_duplicates(ledger: &mut Ledger<DefaultMemoryImpl>, paid: &[(TransferRequest, u64)]) {
+    for (request, index) in paid {
         assert_eq!(
             ledger.transfer(request.clone(), NOW + HOUR),
             Err(TxError::Duplicate {
@@ -714,6 +712,34 @@ fn retries_are_deduplicated_while_the_migration_runs_in_chunks() {
             })
         );
     }
+}
+
+#[test]
+fn retries_are_deduplicated_while_the_migration_runs_in_chunks() {
+    let memory = DefaultMemoryImpl::default();
+    let mut paid = paid_by_layout_1(&memory, 10);
+    let stamped = |t| TransferRequest {
+        created_at_time: Some(t),
+        ..send(1, 2, 1)
+    };
+    let mut ledger = Ledger::open(&MemoryManager::init(memory.clone()));
+    ledger.start_dedup_migration();
+    let mut steps = 0;
+    loop {
+        // Before, between and after chunks, every retry is a duplicate.
+        assert_all_duplicates(&mut ledger, &paid);
+        // A new stamped payment during the migration is accepted once.
+        let fresh = stamped(NOW + HOUR + steps);
+        let index = ledger.transfer(fresh.clone(), NOW + HOUR).unwrap();
+        paid.push((fresh, index));
+        if ledger.migrate_dedup(3) {
+            break;
+        }
+        // A build of layout 1 would refuse the memory now.
+        assert_eq!(ledger.tip().layout_version, 2);
+        steps += 1;
+    }
+    assert_all_duplicates(&mut ledger, &paid);
     assert!(steps >= 3);
     assert_eq!(ledger.tip().layout_version, LAYOUT_VERSION);
     assert_eq!(ledger.dedup_entries(), paid.len() as u64);

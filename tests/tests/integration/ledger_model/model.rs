@@ -459,20 +459,8 @@ impl Model {
                     who: caller,
                     sub: from_sub,
                 };
-                let operation = match self.icrc_operation(from.id(), to.id(), None, amount, fee) {
-                    Ok(op) => op,
-                    Err(e) => return e,
-                };
-                self.execute(
-                    Transaction {
-                        operation,
-                        memo: 0,
-                        icrc1_memo: memo,
-                        created_at_time: created,
-                    },
-                    now,
-                    true,
-                )
+                let accounts = (from.id(), to.id(), None);
+                self.execute_icrc(accounts, amount, fee, memo, created, now)
             }
             Call::TransferFrom {
                 caller,
@@ -492,26 +480,8 @@ impl Model {
                     // "the minter account cannot delegate mints"
                     return Outcome::Trap;
                 }
-                let operation = match self.icrc_operation(
-                    from.id(),
-                    to.id(),
-                    Some(spender.id()),
-                    amount,
-                    fee,
-                ) {
-                    Ok(op) => op,
-                    Err(e) => return e,
-                };
-                self.execute(
-                    Transaction {
-                        operation,
-                        memo: 0,
-                        icrc1_memo: memo,
-                        created_at_time: created,
-                    },
-                    now,
-                    true,
-                )
+                let accounts = (from.id(), to.id(), Some(spender.id()));
+                self.execute_icrc(accounts, amount, fee, memo, created, now)
             }
             Call::Legacy {
                 caller,
@@ -617,6 +587,35 @@ impl Model {
     }
 
     /// The operation an ICRC-1/2 transfer makes, or its refusal.
+    /// An ICRC transfer or transfer_from between `(from, to, spender)`.
+    fn execute_icrc(
+        &mut self,
+        (from, to, spender): (
+            AccountIdentifier,
+            AccountIdentifier,
+            Option<AccountIdentifier>,
+        ),
+        amount: u64,
+        fee: Option<u64>,
+        memo: Option<Vec<u8>>,
+        created_at_time: Option<u64>,
+        now: u64,
+    ) -> Outcome {
+        match self.icrc_operation(from, to, spender, amount, fee) {
+            Ok(operation) => self.execute(
+                Transaction {
+                    operation,
+                    memo: 0,
+                    icrc1_memo: memo,
+                    created_at_time,
+                },
+                now,
+                true,
+            ),
+            Err(e) => e,
+        }
+    }
+
     fn icrc_operation(
         &self,
         from: AccountIdentifier,
