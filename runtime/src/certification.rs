@@ -7,8 +7,6 @@
 //! The key pair comes from a fixed seed: it certifies nothing outside this
 //! runtime, and a fixed key lets a test pin it like the mainnet root key.
 
-use crate::pocket_ic::PocketIc;
-use candid::Principal;
 use ic_bls12_381::hash_to_curve::{ExpandMsgXmd, HashToCurve};
 use ic_bls12_381::{G1Affine, G1Projective, G2Affine, Scalar};
 use ic_certification::certificate::Certificate;
@@ -189,19 +187,6 @@ impl DataCertificate {
         self.0
             .encoded
             .get_or_init(|| signed_certificate(self.0.tree.clone()))
-    }
-}
-
-impl PocketIc {
-    /// The certificate a non-replicated query of `canister_id` sees: the
-    /// current state, as certified at the end of the latest round.
-    pub(crate) fn data_certificate(&self, canister_id: Principal) -> DataCertificate {
-        let installed = self
-            .canisters
-            .iter()
-            .filter(|(_, canister)| canister.code.is_some())
-            .map(|(id, canister)| (id.as_slice(), canister.certified_data.as_slice()));
-        DataCertificate::new(canister_id.as_slice(), installed, self.time)
     }
 }
 

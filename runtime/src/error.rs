@@ -18,6 +18,8 @@ pub enum RejectCode {
 /// produces.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum ErrorCode {
+    /// IC0101
+    SubnetOversubscribed = 101,
     /// IC0205
     CanisterIdAlreadyExists = 205,
     /// IC0207

@@ -3,22 +3,20 @@
 
 pub mod canister;
 pub mod certification;
-mod composite_query;
 mod disk_cache;
 pub mod error;
-mod execution;
 mod heap_journal;
-mod management;
-mod messages;
+pub mod ic;
 pub mod module;
 pub mod pocket_ic;
 pub mod stable_memory;
-mod state;
 pub mod system_api;
 
 pub use error::{ErrorCode, RejectCode, RejectResponse};
-pub use messages::{RawEffectivePrincipal, RawMessageId};
+pub use ic::messages::{RawEffectivePrincipal, RawMessageId};
+pub use ic::state::CanisterLogRecord;
+pub use ic::subnet::SubnetKind;
 pub use pocket_ic::{
-    BlobCompression, CanisterLogRecord, InstallMode, PocketIc, Time, on_system_subnet,
-    query_candid, query_candid_as, update_candid, update_candid_as,
+    BlobCompression, CanisterIdRange, InstallMode, PocketIc, SubnetConfig, Time, Topology,
+    on_system_subnet, query_candid, query_candid_as, update_candid, update_candid_as,
 };

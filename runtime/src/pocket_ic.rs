@@ -1,40 +1,32 @@
-//! The runtime's front: an API shaped like the `pocket-ic` crate's
+//! The runtime's first front: an API shaped like the `pocket-ic` crate's
 //! `PocketIc`, so that tests switch between the two by changing one line.
+//! A thin layer over the core ([`crate::ic::Ic`]): it translates, the core
+//! decides.
 
-use crate::canister::{self, Code, EntryPoint, Executed, Failure, limits};
-use crate::error::{ErrorCode, RejectResponse, no_wasm, not_controller, not_found};
-use crate::messages::{Messages, Outcome, RawEffectivePrincipal, RawMessageId};
-use crate::module;
-use crate::stable_memory::StableMemory;
-use crate::state::{Canister, INITIAL_CYCLES, Status};
-use crate::system_api::{Context, ExecState, fees};
+use crate::error::{RejectResponse, not_controller};
+use crate::ic::messages::{RawEffectivePrincipal, RawMessageId};
+use crate::ic::state::{CanisterLogRecord, INITIAL_CYCLES};
+use crate::ic::subnet::{self, SubnetKind};
+use crate::ic::{GENESIS_NANOS, Ic};
 use candid::utils::{ArgumentDecoder, ArgumentEncoder};
-use candid::{Principal, decode_args, encode_args};
-use ic_management_canister_types::CanisterSettings;
+use candid::{Encode, Principal, decode_args, encode_args};
+use ic_management_canister_types::{
+    CanisterIdRecord, CanisterSettings, CanisterStatusResult, UpdateSettingsArgs,
+};
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-pub use crate::state::CanisterLogRecord;
+pub use crate::ic::InstallMode;
 
-/// Canisters whose index is below this are on the system subnet: the NNS
-/// subnet's canister range, which holds every well-known NNS id. Canisters
-/// the runtime creates without a specified id get indexes above it.
-const SYSTEM_SUBNET_CANISTER_INDEXES: u64 = 1 << 20;
-
-/// Whether `canister_id` is in the system subnet's range, where nothing is
-/// charged for, as on the IC's NNS subnet.
+/// Whether `canister_id` is in the range of a system subnet (the NNS or the
+/// Internet Identity subnet) of the default topology, where nothing is
+/// charged for.
 pub fn on_system_subnet(canister_id: &Principal) -> bool {
-    match <[u8; 10]>::try_from(canister_id.as_slice()) {
-        Ok(bytes) if bytes[8..] == [1, 1] => {
-            let index = u64::from_be_bytes(bytes[..8].try_into().expect("eight bytes"));
-            index < SYSTEM_SUBNET_CANISTER_INDEXES
-        }
-        _ => false,
-    }
+    subnet::Topology::default()
+        .subnet_of(canister_id)
+        .kind
+        .is_system()
 }
-
-/// PocketIC's genesis time: 2021-05-06 19:17:10 UTC.
-const GENESIS_NANOS: u64 = 1_620_328_630_000_000_000;
 
 /// How `set_stable_memory`'s data is sent, as pocket-ic's.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -57,21 +49,52 @@ impl Time {
     }
 }
 
+/// A subnet as pocket-ic's `Topology` describes it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SubnetConfig {
+    pub subnet_kind: SubnetKind,
+    /// Its canister ranges, first and last id of each.
+    pub canister_ranges: Vec<CanisterIdRange>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CanisterIdRange {
+    pub start: Principal,
+    pub end: Principal,
+}
+
+/// The subnets of this IC, as pocket-ic's `Topology`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Topology {
+    pub subnet_configs: BTreeMap<Principal, SubnetConfig>,
+    pub default_effective_canister_id: Principal,
+}
+
+impl Topology {
+    fn of_kind(&self, kind: SubnetKind) -> impl Iterator<Item = Principal> + '_ {
+        self.subnet_configs
+            .iter()
+            .filter(move |(_, c)| c.subnet_kind == kind)
+            .map(|(id, _)| *id)
+    }
+
+    pub fn get_nns(&self) -> Option<Principal> {
+        self.of_kind(SubnetKind::Nns).next()
+    }
+
+    pub fn get_ii(&self) -> Option<Principal> {
+        self.of_kind(SubnetKind::II).next()
+    }
+
+    pub fn get_app_subnets(&self) -> Vec<Principal> {
+        self.of_kind(SubnetKind::Application).collect()
+    }
+}
+
 /// An Internet Computer in this process.
 pub struct PocketIc {
-    pub(crate) canisters: BTreeMap<Principal, Canister>,
-    pub(crate) messages: Messages,
-    pub(crate) time: u64,
-    /// The time of the latest round: a round starts 1 ns after it when the
-    /// test has not moved time since.
-    time_of_last_round: u64,
-    next_canister_index: u64,
-    /// How many `raw_rand` results were drawn: the generator's position.
-    pub(crate) random_draws: u64,
-    /// Whether executions, calls, ingress and storage cost cycles.
-    pub(crate) charges_cycles: bool,
-    /// Storage is paid for up to this time.
-    storage_paid_until: u64,
+    /// Boxed: the handle stays a pointer wide, as pocket-ic's is small.
+    ic: Box<Ic>,
 }
 
 impl Default for PocketIc {
@@ -81,90 +104,58 @@ impl Default for PocketIc {
 }
 
 impl PocketIc {
+    /// The NNS subnet, the Internet Identity subnet and one application
+    /// subnet, at PocketIC's genesis time.
     pub fn new() -> Self {
-        // Above the NNS range, so well-known ids stay free for `create_canister_with_id`.
-        Self {
-            canisters: BTreeMap::new(),
-            messages: Messages::default(),
-            time: GENESIS_NANOS,
-            time_of_last_round: GENESIS_NANOS,
-            next_canister_index: SYSTEM_SUBNET_CANISTER_INDEXES,
-            random_draws: 0,
-            charges_cycles: false,
-            storage_paid_until: GENESIS_NANOS,
-        }
+        let ic = Box::new(Ic::new());
+        debug_assert_eq!(ic.time(), GENESIS_NANOS);
+        Self { ic }
     }
 
     /// The DER-encoded public key that signs this IC's certificates. Always
     /// `Some`: this IC has a root key as if it had an NNS subnet.
     pub fn root_key(&self) -> Option<Vec<u8>> {
-        Some(crate::certification::root_key_der())
+        Some(self.ic.root_key_der())
+    }
+
+    pub fn topology(&self) -> Topology {
+        let topology = self.ic.topology();
+        let subnet_configs = topology
+            .subnets()
+            .iter()
+            .map(|s| {
+                let (start, end) = s.canister_range();
+                let config = SubnetConfig {
+                    subnet_kind: s.kind,
+                    canister_ranges: vec![CanisterIdRange { start, end }],
+                };
+                (s.id, config)
+            })
+            .collect();
+        Topology {
+            subnet_configs,
+            default_effective_canister_id: topology.default_subnet().canister_range().0,
+        }
+    }
+
+    /// The subnet a canister is on, `None` if it does not exist.
+    pub fn get_subnet(&self, canister_id: Principal) -> Option<Principal> {
+        self.ic
+            .canister_exists(canister_id)
+            .then(|| self.ic.topology().subnet_of(&canister_id).id)
     }
 
     pub fn get_time(&self) -> Time {
-        Time(self.time)
+        Time(self.ic.time())
     }
 
     /// Moves time to `time`; never backwards.
     pub fn set_time(&mut self, time: Time) {
-        assert!(time.0 >= self.time, "time cannot move backwards");
-        self.time = time.0;
+        self.ic.set_time(time.0);
     }
 
     pub fn advance_time(&mut self, duration: Duration) {
-        self.time += u64::try_from(duration.as_nanos()).expect("a reasonable duration");
-    }
-
-    /// Sets the time of a new round as PocketIC's state machine does: the
-    /// time the test set, or 1 ns after the previous round when time did not
-    /// move, so that rounds (and the blocks a ledger makes in them) have
-    /// strictly increasing times.
-    fn start_round(&mut self) {
-        if self.time == self.time_of_last_round {
-            self.time += 1;
-        }
-        self.time_of_last_round = self.time;
-        self.charge_storage();
-    }
-
-    /// Each canister pays for the memory it holds since storage was last
-    /// paid for, as the IC charges it over time.
-    fn charge_storage(&mut self) {
-        if !self.charges_cycles {
-            return;
-        }
-        let elapsed = self.time - self.storage_paid_until;
-        self.storage_paid_until = self.time;
-        for (id, canister) in &mut self.canisters {
-            if !on_system_subnet(id) {
-                canister.charge(fees::storage(canister.memory_bytes(), elapsed));
-            }
-        }
-    }
-
-    /// Whether `canister_id` pays for what it uses: when charging is on,
-    /// every canister but those of the system subnet.
-    pub(crate) fn charges(&self, canister_id: &Principal) -> bool {
-        self.charges_cycles && !on_system_subnet(canister_id)
-    }
-
-    /// When charging, a canister that cannot pay for an execution above its
-    /// freezing reserve is frozen: it takes no messages.
-    pub(crate) fn check_not_frozen(&self, canister_id: Principal) -> Result<(), RejectResponse> {
-        let Some(canister) = self.canisters.get(&canister_id) else {
-            return Ok(());
-        };
-        if !self.charges(&canister_id) || canister.can_pay_for_execution() {
-            return Ok(());
-        }
-        let missing =
-            canister.freezing_reserve() + fees::UPDATE_MESSAGE_EXECUTION - canister.balance;
-        Err(RejectResponse::new(
-            ErrorCode::CanisterOutOfCycles,
-            format!(
-                "Canister {canister_id} is out of cycles: please top up the canister with at least {missing} additional cycles"
-            ),
-        ))
+        self.ic.advance_time(duration);
     }
 
     /// A canister controlled by the anonymous principal, with 100 T cycles.
@@ -177,10 +168,29 @@ impl PocketIc {
         sender: Option<Principal>,
         settings: Option<CanisterSettings>,
     ) -> Principal {
-        let id = self.fresh_canister_id();
+        self.create_on(None, sender, settings)
+    }
+
+    /// A canister on `subnet_id`, as pocket-ic's.
+    pub fn create_canister_on_subnet(
+        &mut self,
+        sender: Option<Principal>,
+        settings: Option<CanisterSettings>,
+        subnet_id: Principal,
+    ) -> Principal {
+        self.create_on(Some(subnet_id), sender, settings)
+    }
+
+    fn create_on(
+        &mut self,
+        subnet: Option<Principal>,
+        sender: Option<Principal>,
+        settings: Option<CanisterSettings>,
+    ) -> Principal {
         let sender = sender.unwrap_or_else(Principal::anonymous);
-        self.insert_canister(id, sender, settings, INITIAL_CYCLES);
-        id
+        self.ic
+            .create_canister_on(subnet, sender, settings, INITIAL_CYCLES)
+            .unwrap_or_else(|| panic!("no canister id is left on subnet {subnet:?}"))
     }
 
     pub fn create_canister_with_id(
@@ -189,61 +199,37 @@ impl PocketIc {
         settings: Option<CanisterSettings>,
         canister_id: Principal,
     ) -> Result<Principal, String> {
-        if self.canisters.contains_key(&canister_id) {
-            return Err(format!("canister {canister_id} already exists"));
-        }
         let sender = sender.unwrap_or_else(Principal::anonymous);
-        self.insert_canister(canister_id, sender, settings, INITIAL_CYCLES);
-        Ok(canister_id)
-    }
-
-    /// An id no canister has.
-    pub(crate) fn fresh_canister_id(&mut self) -> Principal {
-        loop {
-            let index = self.next_canister_index;
-            self.next_canister_index += 1;
-            let mut bytes = index.to_be_bytes().to_vec();
-            bytes.extend_from_slice(&[1, 1]);
-            let id = Principal::from_slice(&bytes);
-            if !self.canisters.contains_key(&id) {
-                return id;
-            }
-        }
-    }
-
-    /// A new empty canister; its controller is `sender` unless `settings` say otherwise.
-    pub(crate) fn insert_canister(
-        &mut self,
-        id: Principal,
-        sender: Principal,
-        settings: Option<CanisterSettings>,
-        balance: u128,
-    ) {
-        let mut canister = Canister::new(vec![sender], balance);
-        if let Some(settings) = settings {
-            canister.update_settings(settings);
-        }
-        self.canisters.insert(id, canister);
+        self.ic
+            .create_canister_with_id(sender, settings, canister_id)
     }
 
     pub fn canister_exists(&self, canister_id: Principal) -> bool {
-        self.canisters.contains_key(&canister_id)
+        self.ic.canister_exists(canister_id)
+    }
+
+    /// A figure of the canister, or `default` if it does not exist.
+    fn read<T>(
+        &self,
+        canister_id: Principal,
+        default: T,
+        f: impl FnOnce(&crate::ic::state::Canister) -> T,
+    ) -> T {
+        self.ic.canister(canister_id).map_or(default, f)
     }
 
     pub fn get_controllers(&self, canister_id: Principal) -> Vec<Principal> {
-        self.canister(canister_id)
-            .map(|c| c.controllers().to_vec())
-            .unwrap_or_default()
+        self.read(canister_id, vec![], |c| c.controllers().to_vec())
     }
 
     pub fn cycle_balance(&self, canister_id: Principal) -> u128 {
-        self.canister(canister_id).map_or(0, |c| c.balance)
+        self.read(canister_id, 0, |c| c.balance)
     }
 
     pub fn add_cycles(&mut self, canister_id: Principal, amount: u128) -> u128 {
         let canister = self
-            .canisters
-            .get_mut(&canister_id)
+            .ic
+            .canister_mut(canister_id)
             .expect("the canister exists");
         canister.balance += amount;
         canister.balance
@@ -251,10 +237,10 @@ impl PocketIc {
 
     /// Cycles the canister minted with `ic0.mint_cycles128`.
     pub fn cycles_minted(&self, canister_id: Principal) -> u128 {
-        self.canister(canister_id).map_or(0, |c| c.cycles_minted)
+        self.read(canister_id, 0, |c| c.cycles_minted)
     }
 
-    /// Off by default. On, every canister outside the system subnet (see
+    /// Off by default. On, every canister outside the system subnets (see
     /// [`on_system_subnet`]) pays the 13-node application-subnet prices:
     /// `fees::execution` for every replicated execution after install,
     /// `fees::call` for every call sent, `fees::ingress` for every ingress
@@ -262,49 +248,47 @@ impl PocketIc {
     /// is burned. The NNS canisters, at their well-known ids, pay nothing, as
     /// on the IC's NNS subnet.
     pub fn set_cycle_charging(&mut self, enabled: bool) {
-        self.charges_cycles = enabled;
-        self.storage_paid_until = self.time;
+        self.ic.set_cycle_charging(enabled);
     }
 
     /// Cycles the canister burned: with `ic0.cycles_burn128` and as fees.
     pub fn cycles_burned(&self, canister_id: Principal) -> u128 {
-        self.canister(canister_id).map_or(0, |c| c.cycles_burned)
+        self.read(canister_id, 0, |c| c.cycles_burned)
     }
 
     /// Cycles burned by all canisters that exist.
     pub fn total_cycles_burned(&self) -> u128 {
-        self.canisters.values().map(|c| c.cycles_burned).sum()
+        self.ic.canisters().map(|(_, c)| c.cycles_burned).sum()
     }
 
     /// Instructions (wasm fuel) used by the canister's latest replicated
     /// execution: an update, callback, timer, install or upgrade, whether it
     /// succeeded or trapped.
     pub fn last_execution_instructions(&self, canister_id: Principal) -> u64 {
-        self.canister(canister_id)
-            .map_or(0, |c| c.last_execution_instructions)
+        self.read(canister_id, 0, |c| c.last_execution_instructions)
     }
 
     /// The most instructions one of the canister's replicated executions
     /// used since the last call of this method (or since it was created).
     pub fn take_largest_execution_instructions(&mut self, canister_id: Principal) -> u64 {
-        self.canisters
-            .get_mut(&canister_id)
+        self.ic
+            .canister_mut(canister_id)
             .map_or(0, |c| std::mem::take(&mut c.largest_execution_instructions))
     }
 
     /// Instructions used by all of the canister's replicated executions.
     pub fn total_instructions(&self, canister_id: Principal) -> u64 {
-        self.canister(canister_id)
-            .map_or(0, |c| c.total_instructions)
+        self.read(canister_id, 0, |c| c.total_instructions)
     }
 
     /// The committed stable memory of a canister.
     pub fn get_stable_memory(&self, canister_id: Principal) -> Vec<u8> {
-        self.canister(canister_id)
-            .ok()
-            .and_then(|c| c.code.as_ref())
-            .map(|code| code.stable().to_vec())
-            .unwrap_or_default()
+        self.read(canister_id, vec![], |c| {
+            c.code
+                .as_ref()
+                .map(|code| code.stable().to_vec())
+                .unwrap_or_default()
+        })
     }
 
     pub fn fetch_canister_logs(
@@ -312,15 +296,11 @@ impl PocketIc {
         canister_id: Principal,
         sender: Principal,
     ) -> Result<Vec<CanisterLogRecord>, RejectResponse> {
-        let canister = self.canister(canister_id)?;
+        let canister = self.ic.canister(canister_id)?;
         if !canister.is_controller(&sender) {
             return Err(not_controller(canister_id, "fetch_canister_logs"));
         }
         Ok(canister.logs().to_vec())
-    }
-
-    fn canister(&self, id: Principal) -> Result<&Canister, RejectResponse> {
-        self.canisters.get(&id).ok_or_else(|| not_found(id))
     }
 
     /// Installs `wasm` (raw or gzipped) on an empty canister; panics on failure, as PocketIC's does.
@@ -331,8 +311,6 @@ impl PocketIc {
         arg: Vec<u8>,
         sender: Option<Principal>,
     ) {
-        // PocketIC installs through a management call, which takes a round.
-        self.start_round();
         self.install_code(canister_id, InstallMode::Install, &wasm, arg, sender)
             .unwrap_or_else(|e| panic!("installing {canister_id} failed: {e}"));
     }
@@ -344,8 +322,9 @@ impl PocketIc {
         canister_id: Principal,
         sender: Option<Principal>,
     ) -> Result<(), RejectResponse> {
-        self.start_round();
-        self.uninstall_code(canister_id, sender.unwrap_or_else(Principal::anonymous))
+        self.ic.start_round();
+        self.ic
+            .uninstall_code(canister_id, sender.unwrap_or_else(Principal::anonymous))
     }
 
     /// Replaces the stable memory of an installed canister with `data`
@@ -365,12 +344,9 @@ impl PocketIc {
                 raw
             }
         };
-        let code = self
-            .canisters
-            .get_mut(&canister_id)
-            .and_then(|c| c.code.as_mut())
+        self.ic
+            .set_stable_memory(canister_id, &data)
             .expect("an installed canister");
-        *code.stable_mut() = StableMemory::from_bytes(&data);
     }
 
     pub fn reinstall_canister(
@@ -380,7 +356,6 @@ impl PocketIc {
         arg: Vec<u8>,
         sender: Option<Principal>,
     ) -> Result<(), RejectResponse> {
-        self.start_round();
         self.install_code(canister_id, InstallMode::Reinstall, &wasm, arg, sender)
     }
 
@@ -391,19 +366,14 @@ impl PocketIc {
         arg: Vec<u8>,
         sender: Option<Principal>,
     ) -> Result<(), RejectResponse> {
-        self.start_round();
-        self.install_code(
-            canister_id,
-            InstallMode::Upgrade {
-                skip_pre_upgrade: false,
-            },
-            &wasm,
-            arg,
-            sender,
-        )
+        let mode = InstallMode::Upgrade {
+            skip_pre_upgrade: false,
+        };
+        self.install_code(canister_id, mode, &wasm, arg, sender)
     }
 
-    /// `install_code` of the management canister.
+    /// `install_code` of the management canister; PocketIC installs through
+    /// a management call, which takes a round.
     pub fn install_code(
         &mut self,
         canister_id: Principal,
@@ -412,70 +382,9 @@ impl PocketIc {
         arg: Vec<u8>,
         sender: Option<Principal>,
     ) -> Result<(), RejectResponse> {
+        self.ic.start_round();
         let sender = sender.unwrap_or_else(Principal::anonymous);
-        let time = self.time;
-        let canister = self
-            .canisters
-            .get_mut(&canister_id)
-            .ok_or_else(|| not_found(canister_id))?;
-        if !canister.is_controller(&sender) {
-            return Err(not_controller(canister_id, "install_code"));
-        }
-        let compiled = module::compile(wasm)?;
-        let mut exec =
-            canister.exec_state(canister_id, Context::Init, sender, time, limits::INSTALL);
-        exec.arg = arg;
-        // Install and upgrade both clear the global timer.
-        exec.global_timer = 0;
-        match mode {
-            InstallMode::Install | InstallMode::Reinstall => {
-                if mode == InstallMode::Install && canister.code.is_some() {
-                    return Err(RejectResponse::new(
-                        ErrorCode::CanisterNonEmpty,
-                        format!(
-                            "Canister {canister_id} cannot be installed because the canister is not empty. Try installing with mode='reinstall' instead."
-                        ),
-                    ));
-                }
-                exec.certified_data.clear();
-                let mut code = Code::instantiate(compiled, StableMemory::default(), exec.clone())
-                    .map_err(|(failure, _)| failure.into_reject(canister_id))?;
-                let executed = if code.compiled.exports_method("canister_init") {
-                    code.execute(EntryPoint::Export("canister_init"), exec, true)
-                } else {
-                    Executed {
-                        result: Ok(()),
-                        exec,
-                        instructions: 0,
-                    }
-                };
-                canister.finish(canister_id, time, executed)?;
-                canister.code = Some(code);
-            }
-            InstallMode::Upgrade { skip_pre_upgrade } => {
-                let Some(old) = canister.code.take() else {
-                    return Err(no_wasm(canister_id));
-                };
-                let pre = (!skip_pre_upgrade).then(|| ExecState {
-                    context: Context::PreUpgrade,
-                    arg: Vec::new(),
-                    ..exec.clone()
-                });
-                match canister::upgrade(old, compiled, pre, exec) {
-                    Ok((new, executed)) => {
-                        canister.code = Some(new);
-                        canister.finish(canister_id, time, executed)?;
-                    }
-                    Err((old, failure)) => {
-                        canister.code = Some(old);
-                        canister.log(time, failure.message.clone().into_bytes());
-                        return Err(failure.into_reject(canister_id));
-                    }
-                }
-            }
-        }
-        canister.version += 1;
-        Ok(())
+        self.ic.install_code(canister_id, mode, wasm, arg, sender)
     }
 
     /// An update call from `sender` (an ingress message), run to completion:
@@ -487,10 +396,12 @@ impl PocketIc {
         method: &str,
         payload: Vec<u8>,
     ) -> Result<Vec<u8>, RejectResponse> {
-        let message_id = self.submit_call(canister_id, sender, method, payload)?;
-        let outcome = self.run_until_answered(&message_id.message_id);
+        let message_id = self
+            .ic
+            .submit_ingress(canister_id, sender, method, payload)?;
+        let outcome = self.ic.run_until_answered(&message_id);
         // Its id never left this function: nobody can ask for it again.
-        self.messages.forget_ingress(&message_id.message_id);
+        self.ic.forget_ingress(&message_id);
         outcome
     }
 
@@ -504,24 +415,14 @@ impl PocketIc {
         method: &str,
         payload: Vec<u8>,
     ) -> Result<RawMessageId, RejectResponse> {
+        let message_id = self
+            .ic
+            .submit_ingress(canister_id, sender, method, payload)?;
         let effective_principal = if canister_id == Principal::management_canister() {
             RawEffectivePrincipal::None
         } else {
-            self.check_accepts_messages(canister_id)?;
-            self.check_not_frozen(canister_id)?;
-            self.inspect_ingress(canister_id, sender, method, &payload)?;
-            if self.charges(&canister_id) {
-                let fee = fees::ingress(method.len() as u64, payload.len() as u64);
-                self.canisters
-                    .get_mut(&canister_id)
-                    .expect("it accepts messages")
-                    .charge(fee);
-            }
             RawEffectivePrincipal::CanisterId(canister_id.as_slice().to_vec())
         };
-        let message_id = self
-            .messages
-            .submit_ingress(canister_id, sender, method, payload);
         Ok(RawMessageId {
             effective_principal,
             message_id,
@@ -530,7 +431,7 @@ impl PocketIc {
 
     /// Runs rounds until the message submitted as `message_id` is answered.
     pub fn await_call(&mut self, message_id: RawMessageId) -> Result<Vec<u8>, RejectResponse> {
-        self.run_until_answered(&message_id.message_id)
+        self.ic.run_until_answered(&message_id.message_id)
     }
 
     /// The answer to a submitted message, `None` while it is still in progress.
@@ -538,51 +439,10 @@ impl PocketIc {
         &self,
         message_id: RawMessageId,
     ) -> Option<Result<Vec<u8>, RejectResponse>> {
-        self.messages
+        self.ic
             .ingress_status(&message_id.message_id)
             .flatten()
             .cloned()
-    }
-
-    fn run_until_answered(&mut self, message_id: &[u8]) -> Outcome {
-        loop {
-            match self.messages.ingress_status(message_id) {
-                None => panic!("no message was submitted with id {message_id:02x?}"),
-                Some(Some(outcome)) => return outcome.clone(),
-                Some(None) => {}
-            }
-            let was_idle = self.messages.is_idle();
-            self.tick();
-            // When a round started and ended with nothing queued, no
-            // response is on its way to the message's call context: later
-            // rounds can only run timers, which cannot answer it.
-            let answered = matches!(self.messages.ingress_status(message_id), Some(Some(_)));
-            assert!(
-                answered || !(was_idle && self.messages.is_idle()),
-                "message {message_id:02x?} can never be answered: no message is left to run"
-            );
-        }
-    }
-
-    /// `canister_inspect_message`, for an update method of a canister that exports it.
-    fn inspect_ingress(
-        &mut self,
-        canister_id: Principal,
-        sender: Principal,
-        method: &str,
-        payload: &[u8],
-    ) -> Result<(), RejectResponse> {
-        let time = self.time;
-        let canister = self.canisters.get_mut(&canister_id).expect("checked");
-        let code = canister.code.as_ref().expect("checked");
-        if code
-            .compiled
-            .exports_method(&format!("canister_update {method}"))
-            && code.compiled.exports_method("canister_inspect_message")
-        {
-            inspect_message(canister, canister_id, sender, method, payload, time)?;
-        }
-        Ok(())
     }
 
     /// A query answered by one node: nothing it writes is kept.
@@ -593,106 +453,99 @@ impl PocketIc {
         method: &str,
         payload: Vec<u8>,
     ) -> Result<Vec<u8>, RejectResponse> {
-        self.non_replicated_query(canister_id, sender, method, payload)
-            .map_err(|reject| RejectResponse {
-                certified: false,
-                ..reject
-            })
-    }
-
-    fn non_replicated_query(
-        &mut self,
-        canister_id: Principal,
-        sender: Principal,
-        method: &str,
-        payload: Vec<u8>,
-    ) -> Result<Vec<u8>, RejectResponse> {
-        let time = self.time;
-        let certificate = self.data_certificate(canister_id);
-        let canister = self
-            .canisters
-            .get_mut(&canister_id)
-            .ok_or_else(|| not_found(canister_id))?;
-        if matches!(canister.status, Status::Stopped) {
-            return Err(RejectResponse::new(
-                ErrorCode::CanisterStopped,
-                format!("Canister {canister_id} is stopped"),
-            ));
-        }
-        let Some(code) = canister.code.as_ref() else {
-            return Err(no_wasm(canister_id));
-        };
-        let export = format!("canister_query {method}");
-        if code
-            .compiled
-            .exports_method(&format!("canister_composite_query {method}"))
-        {
-            return self.composite_query(canister_id, sender, method, payload, certificate);
-        }
-        if !code.compiled.exports_method(&export) {
-            return Err(RejectResponse::new(
-                ErrorCode::CanisterMethodNotFound,
-                format!(
-                    "Error from Canister {canister_id}: Canister has no query method '{method}'."
-                ),
-            ));
-        }
-        let mut exec = canister.exec_state(
-            canister_id,
-            Context::NonReplicatedQuery,
-            sender,
-            time,
-            limits::QUERY,
-        );
-        exec.arg = payload;
-        exec.data_certificate = Some(certificate);
-        let code = canister.code.as_mut().expect("checked above");
-        let executed = code.execute(EntryPoint::Export(&export), exec, false);
-        crate::composite_query::answer_of(canister_id, executed)
+        self.ic.query(canister_id, sender, method, payload)
     }
 
     /// One round: every queued message, then heartbeats and due global timers.
     pub fn tick(&mut self) {
-        self.start_round();
-        self.execute_round();
+        self.ic.tick();
     }
-}
 
-/// How `install_code` treats the canister's current code and state.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum InstallMode {
-    Install,
-    Reinstall,
-    Upgrade { skip_pre_upgrade: bool },
-}
-
-fn inspect_message(
-    canister: &mut Canister,
-    id: Principal,
-    sender: Principal,
-    method: &str,
-    payload: &[u8],
-    time: u64,
-) -> Result<(), RejectResponse> {
-    let mut exec = canister.exec_state(
-        id,
-        Context::InspectMessage,
-        sender,
-        time,
-        limits::INSPECT_MESSAGE,
-    );
-    exec.arg = payload.to_vec();
-    exec.method_name = method.to_string();
-    let code = canister.code.as_mut().expect("installed");
-    let executed = code.execute(EntryPoint::Export("canister_inspect_message"), exec, false);
-    executed.result.map_err(|f: Failure| f.into_reject(id))?;
-    if !executed.exec.message_accepted {
-        return Err(RejectResponse::new(
-            ErrorCode::CanisterRejectedMessage,
-            format!("Error from Canister {id}: Canister rejected the message"),
-        ));
+    /// `update_call` to the management canister with a Candid argument.
+    fn call_management<T: for<'a> ArgumentDecoder<'a>>(
+        &mut self,
+        sender: Option<Principal>,
+        method: &str,
+        arg: Vec<u8>,
+    ) -> Result<T, RejectResponse> {
+        let sender = sender.unwrap_or_else(Principal::anonymous);
+        let bytes = self.update_call(Principal::management_canister(), sender, method, arg)?;
+        Ok(decode_args(&bytes).unwrap_or_else(|e| panic!("{method}: undecodable result: {e}")))
     }
-    Ok(())
+
+    fn call_management_on(
+        &mut self,
+        canister_id: Principal,
+        sender: Option<Principal>,
+        method: &str,
+    ) -> Result<(), RejectResponse> {
+        let arg = Encode!(&CanisterIdRecord { canister_id }).unwrap();
+        self.call_management(sender, method, arg)
+    }
+
+    /// `canister_status` of the management canister, as `sender`.
+    pub fn canister_status(
+        &mut self,
+        canister_id: Principal,
+        sender: Option<Principal>,
+    ) -> Result<CanisterStatusResult, RejectResponse> {
+        let arg = Encode!(&CanisterIdRecord { canister_id }).unwrap();
+        self.call_management(sender, "canister_status", arg)
+            .map(|(status,)| status)
+    }
+
+    pub fn start_canister(
+        &mut self,
+        canister_id: Principal,
+        sender: Option<Principal>,
+    ) -> Result<(), RejectResponse> {
+        self.call_management_on(canister_id, sender, "start_canister")
+    }
+
+    /// Stops the canister, waiting (running rounds) until its open call contexts close.
+    pub fn stop_canister(
+        &mut self,
+        canister_id: Principal,
+        sender: Option<Principal>,
+    ) -> Result<(), RejectResponse> {
+        self.call_management_on(canister_id, sender, "stop_canister")
+    }
+
+    pub fn delete_canister(
+        &mut self,
+        canister_id: Principal,
+        sender: Option<Principal>,
+    ) -> Result<(), RejectResponse> {
+        self.call_management_on(canister_id, sender, "delete_canister")
+    }
+
+    pub fn update_canister_settings(
+        &mut self,
+        canister_id: Principal,
+        sender: Option<Principal>,
+        settings: CanisterSettings,
+    ) -> Result<(), RejectResponse> {
+        let arg = Encode!(&UpdateSettingsArgs {
+            canister_id,
+            settings,
+            sender_canister_version: None,
+        })
+        .unwrap();
+        self.call_management(sender, "update_settings", arg)
+    }
+
+    pub fn set_controllers(
+        &mut self,
+        canister_id: Principal,
+        sender: Option<Principal>,
+        new_controllers: Vec<Principal>,
+    ) -> Result<(), RejectResponse> {
+        let settings = CanisterSettings {
+            controllers: Some(new_controllers),
+            ..CanisterSettings::default()
+        };
+        self.update_canister_settings(canister_id, sender, settings)
+    }
 }
 
 /// Encodes `input`, makes the call, decodes the reply.

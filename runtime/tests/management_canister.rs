@@ -307,3 +307,44 @@ fn should_uninstall_code_and_reject_the_open_call_contexts() {
         .unwrap_err();
     assert_eq!(error.error_code, ErrorCode::CanisterWasmModuleNotFound);
 }
+
+/// The creator's subnet's management canister creates on that subnet; an
+/// NNS canister may address another subnet's by its id, an application
+/// canister may not.
+#[test]
+fn should_create_canisters_on_the_subnet_the_call_addresses() {
+    let mut pic = PocketIc::new();
+    let topology = pic.topology();
+    let (nns, ii) = (topology.get_nns().unwrap(), topology.get_ii().unwrap());
+    let app = topology.get_app_subnets()[0];
+    let create = Encode!(&CreateCanisterArgs::default()).unwrap();
+    let created = |reply: &[u8]| Decode!(reply, CanisterIdRecord).unwrap().canister_id;
+
+    // An application canister's aaaaa-aa: its own subnet.
+    let on_app = install(&mut pic, caller_wasm());
+    assert_eq!(pic.get_subnet(on_app), Some(app));
+    let reply = manage(&mut pic, on_app, "create_canister", create.clone(), 1 << 40);
+    assert_eq!(pic.get_subnet(created(&reply)), Some(app));
+    // ...and not another subnet's.
+    let arg = forward_arg(ii, "create_canister", &create, 1 << 40, ON_REPLY);
+    let reply = pic
+        .update_call(on_app, Principal::anonymous(), "forward", arg)
+        .unwrap();
+    let (code, message) = as_reject(&reply);
+    assert_eq!(code, RejectCode::CanisterReject as u8);
+    assert!(message.contains("Only NNS canisters"), "{message}");
+
+    // An NNS canister (the CMC's well-known id) addresses the II subnet.
+    let cmc = Principal::from_text("rkp4c-7iaaa-aaaaa-aaaca-cai").unwrap();
+    pic.create_canister_with_id(None, None, cmc).unwrap();
+    pic.install_canister(cmc, caller_wasm(), vec![], None);
+    assert_eq!(pic.get_subnet(cmc), Some(nns));
+    let arg = forward_arg(ii, "create_canister", &create, 1 << 40, ON_REPLY);
+    let reply = pic
+        .update_call(cmc, Principal::anonymous(), "forward", arg)
+        .unwrap();
+    assert_eq!(pic.get_subnet(created(&reply)), Some(ii));
+    // Its own aaaaa-aa creates on the application subnet (see the README).
+    let reply = manage(&mut pic, cmc, "create_canister", create, 1 << 40);
+    assert_eq!(pic.get_subnet(created(&reply)), Some(app));
+}

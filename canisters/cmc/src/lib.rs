@@ -47,8 +47,7 @@ use notifications::{Begin, NotificationStatus};
 use payment::Payment;
 use serde_bytes::ByteBuf;
 use state::{Operation, PendingTransfer, Refund};
-use std::cell::{Cell, RefCell};
-use std::collections::BTreeMap;
+use std::cell::Cell;
 use std::time::Duration;
 
 nns_api::embed_candid_metadata!(
@@ -110,39 +109,6 @@ thread_local! {
     /// Where the timer's next run starts, in the pending burns and refunds.
     static NEXT_BURN: Cell<u64> = const { Cell::new(0) };
     static NEXT_REFUND: Cell<u64> = const { Cell::new(0) };
-    /// Transfer attempts awaiting the ledger, by (block, is a refund). In
-    /// the heap: an upgrade waits until no call is in flight.
-    static ATTEMPTS_IN_FLIGHT: RefCell<BTreeMap<(u64, bool), u32>> =
-        const { RefCell::new(BTreeMap::new()) };
-}
-
-/// One transfer attempt awaiting the ledger; dropped when its answer is
-/// read, or by the cleanup after a trap in its callback.
-struct AttemptInFlight((u64, bool));
-
-impl AttemptInFlight {
-    fn new(key: (u64, bool)) -> Self {
-        ATTEMPTS_IN_FLIGHT.with_borrow_mut(|m| *m.entry(key).or_default() += 1);
-        Self(key)
-    }
-
-    /// Whether this is the only attempt at its transfer in flight.
-    fn alone(&self) -> bool {
-        ATTEMPTS_IN_FLIGHT.with_borrow(|m| m.get(&self.0).copied()) == Some(1)
-    }
-}
-
-impl Drop for AttemptInFlight {
-    fn drop(&mut self) {
-        ATTEMPTS_IN_FLIGHT.with_borrow_mut(|m| {
-            if let Some(n) = m.get_mut(&self.0) {
-                *n -= 1;
-                if *n == 0 {
-                    m.remove(&self.0);
-                }
-            }
-        });
-    }
 }
 
 /// Counts a message that may await other canisters while it runs. Dropped
@@ -457,12 +423,13 @@ fn modify(block_index: u64, refund: bool, f: &dyn Fn(&mut PendingTransfer)) {
 
 /// One attempt at a block's pending refund (`refund`) or burn, sent with
 /// its stamp: the ledger's block index when it is done (now, or before:
-/// `TxDuplicate`). A stamp too old for the ledger's deduplication is
-/// renewed, and a refund whose fee the ledger no longer charges is
-/// re-priced (the same e8s leave the subaccount), only when no attempt at
-/// it is in flight or of unknown outcome: any of those may have been made,
-/// and a changed transfer would then be made a second time. Otherwise the
-/// transfer waits for a look by hand.
+/// `TxDuplicate`). The attempt is counted as of unknown outcome before it
+/// is sent, and uncounted only on an answer that says it was not made: a
+/// trap after the ledger made it leaves it counted. A stamp too old for the
+/// ledger's deduplication is renewed, and a refund whose fee the ledger no
+/// longer charges is re-priced, only when no attempt is counted: any of
+/// them may have been made, and a changed transfer would then be made a
+/// second time. Otherwise the transfer waits for a look by hand.
 async fn attempt(block_index: u64, refund: bool) -> Result<u64, String> {
     let Some((p, to, fee, ledger)) = state::read(|s| {
         let p = if refund {
@@ -481,7 +448,7 @@ async fn attempt(block_index: u64, refund: bool) -> Result<u64, String> {
     // A burn recorded before stamps existed has 0: the ledger finds it too
     // old, and it is stamped anew below.
     let stamp = p.created_at_time;
-    let in_flight = AttemptInFlight::new((block_index, refund));
+    modify(block_index, refund, &|q| q.unconfirmed_attempts += 1);
     let answer = ledger_client::transfer(
         ledger,
         p.subaccount,
@@ -498,10 +465,10 @@ async fn attempt(block_index: u64, refund: bool) -> Result<u64, String> {
             duplicate_of: index,
         })) => Ok(index),
         Ok(Err(e)) => {
-            let alone = in_flight.alone();
             let now = time();
             modify(block_index, refund, &|q| {
-                q.after_refusal(&p, &e, alone, now)
+                q.unconfirmed_attempts = q.unconfirmed_attempts.saturating_sub(1);
+                q.after_refusal(&p, &e, now)
             });
             Err(match e {
                 TransferError::BadFee { .. } => "the ledger refused its fee",
@@ -511,8 +478,10 @@ async fn attempt(block_index: u64, refund: bool) -> Result<u64, String> {
             .into())
         }
         Err(e) => {
-            if e.may_have_acted {
-                modify(block_index, refund, &|p| p.unconfirmed_attempts += 1);
+            if !e.may_have_acted {
+                modify(block_index, refund, &|q| {
+                    q.unconfirmed_attempts = q.unconfirmed_attempts.saturating_sub(1)
+                });
             }
             Err(e.message)
         }

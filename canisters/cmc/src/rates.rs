@@ -9,9 +9,9 @@ use nns_api::cmc::{
 use std::collections::BTreeMap;
 
 const SECONDS_PER_DAY: u64 = 24 * 60 * 60;
-/// How far a new rate's timestamp may run ahead of the later of the clock
-/// and the current rate's: a rate stamped far in the future would make
-/// every later rate "older" and freeze the rate.
+/// How far a new rate's timestamp may run ahead of the clock: a rate
+/// stamped far in the future would make every later rate "older" and
+/// freeze the rate.
 pub const MAX_RATE_LEAD_SECONDS: u64 = SECONDS_PER_DAY;
 /// The average covers this many days, as the real CMC's.
 pub const AVERAGE_DAYS: u64 = 30;

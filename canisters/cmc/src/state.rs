@@ -59,9 +59,9 @@ pub struct PendingTransfer {
     pub amount_e8s: u64,
     /// Nanoseconds; 0 for a burn recorded before stamps existed.
     pub created_at_time: u64,
-    /// Attempts whose outcome is unknown (the ledger may have made them):
-    /// while there are any, a stamp that grew too old for the ledger's
-    /// deduplication is not renewed.
+    /// Attempts in flight or whose outcome is unknown (the ledger may have
+    /// made them): while there are any, a stamp that grew too old for the
+    /// ledger's deduplication is not renewed, nor a refund re-priced.
     pub unconfirmed_attempts: u64,
     /// `None` for a burn (to the minting account, fee 0); for a refund, its
     /// [`Refund`]: the account (32 bytes), the fee (8 bytes, little-endian)
@@ -108,23 +108,22 @@ impl PendingTransfer {
     }
 
     /// What the ledger's refusal of an attempt at `sent` changes in this
-    /// transfer (the same, as it is now): a stamp the ledger finds too old
-    /// (or ahead) is renewed, a refund whose fee changed is re-priced. Only
-    /// when the attempt was `alone` in flight, none had an unknown outcome,
-    /// and nothing changed the transfer meanwhile (compare and set): any
-    /// other attempt may have been made, and a changed transfer would then
-    /// be made a second time.
+    /// transfer (the same, as it is now, the attempt no longer counted): a
+    /// stamp the ledger finds too old (or ahead) is renewed, a refund whose
+    /// fee changed is re-priced. Only when no other attempt is counted (in
+    /// flight, or of unknown outcome) and nothing changed the transfer
+    /// meanwhile (compare and set): another attempt may have been made, and
+    /// a changed transfer would then be made a second time.
     pub fn after_refusal(
         &mut self,
         sent: &PendingTransfer,
         refusal: &TransferError,
-        alone: bool,
         now_nanos: u64,
     ) {
         let unchanged = self.created_at_time == sent.created_at_time
             && self.amount_e8s == sent.amount_e8s
             && self.unconfirmed_attempts == 0;
-        if !(alone && unchanged) {
+        if !unchanged {
             return;
         }
         match refusal {
@@ -497,39 +496,26 @@ mod tests {
         };
         let sent = PendingTransfer::burn([1; 32], 50_000, 100);
         let mut p = sent.clone();
-        p.after_refusal(&sent, &too_old, true, 900);
+        p.after_refusal(&sent, &too_old, 900);
         assert_eq!(p.created_at_time, 900, "renewed");
         // A late refusal of the attempt with the old stamp changes nothing:
         // the transfer under the new stamp may have been made.
-        p.after_refusal(&sent, &too_old, true, 950);
+        p.after_refusal(&sent, &too_old, 950);
         assert_eq!(p.created_at_time, 900);
-        // Another attempt in flight, or one of unknown outcome: no renewal.
+        // Another attempt counted (in flight, or of unknown outcome, e.g.
+        // trapped after the ledger made it): no renewal.
         let mut q = sent.clone();
-        q.after_refusal(&sent, &too_old, false, 900);
-        assert_eq!(q, sent);
         q.unconfirmed_attempts = 1;
-        let unknown = q.clone();
-        q.after_refusal(&unknown, &too_old, true, 900);
-        assert_eq!(q, unknown);
+        let counted = q.clone();
+        q.after_refusal(&sent, &too_old, 900);
+        assert_eq!(q, counted);
         // Other refusals leave the stamp.
-        let mut r = sent.clone();
-        r.after_refusal(
-            &sent,
-            &TransferError::TxTooOld {
-                allowed_window_nanos: 0,
-            },
-            true,
-            900,
-        );
-        r.after_refusal(
-            &r.clone(),
-            &TransferError::InsufficientFunds {
-                balance: Tokens { e8s: 0 },
-            },
-            true,
-            1_000,
-        );
-        assert_eq!(r.created_at_time, 900);
+        let insufficient = TransferError::InsufficientFunds {
+            balance: Tokens { e8s: 0 },
+        };
+        let before = p.clone();
+        p.after_refusal(&before, &insufficient, 1_000);
+        assert_eq!(p, before);
     }
 
     #[test]

@@ -145,9 +145,9 @@ pub fn list_neurons<M: Memory>(
     let explicit = explicit_ids(store, request);
     let own = request.include_neurons_readable_by_caller;
     // The caller's neurons are read from the index in order and merged with
-    // the requested ones: a page reads the index only up to itself, and the
-    // total comes from the counts, so a principal listed under many neurons
-    // (hot keys can be added by strangers) costs no more than a page.
+    // the requested ones: a page reads the index only up to its own end
+    // (empty neurons listed under the caller included, when they are left
+    // out), and the total comes from the counts, not from a full scan.
     let listed = || {
         own.then(|| store.ids_listed_under(caller, include_empty))
             .into_iter()

@@ -20,12 +20,14 @@
 //! ```
 //!
 //! Layout versions: 1 keyed a dedup entry by the transaction hash salted with
-//! what the request spelled out (see [`layout_1_dedup_key`]); 3 keys it by the
-//! transaction hash alone. An upgrade from 1 records 2 (re-keying: entries of
-//! both kinds) before it re-keys anything, so that a build of layout 1 refuses
-//! the memory from then on, re-keys the entries from their blocks
-//! ([`Ledger::migrate_dedup`], from the start again after each upgrade: it is
-//! idempotent) and then records 3.
+//! what the request spelled out (see [`layout_1_dedup_key`]); 2 and 4 key it
+//! by the transaction hash alone (2 was written by builds that re-keyed
+//! within one message, 4 by this one); 3 means re-keying is under way. An
+//! upgrade from 1 records 3 before it re-keys anything, so that every earlier
+//! build refuses the memory from then on (each refuses a version above its
+//! own), re-keys the entries from their blocks ([`Ledger::migrate_dedup`],
+//! from the start again after each upgrade: it is idempotent) and then
+//! records 4.
 
 use crate::balances::{Balances, Slot};
 use crate::block::{Block, Hash, Operation, Transaction};
@@ -42,10 +44,11 @@ use std::borrow::Cow;
 
 /// Bumped whenever the stable layout changes; an older build refuses to run
 /// on a newer layout (no silent downgrades).
-pub const LAYOUT_VERSION: u32 = 3;
-/// Dedup keys may still be salted by the request's shape: layout 1 wrote
-/// them, 2 is re-keying them.
-const REKEYING_LAYOUT: u32 = 2;
+pub const LAYOUT_VERSION: u32 = 4;
+/// Layout 1 salted dedup keys by the request's shape.
+const SALTED_DEDUP_LAYOUT: u32 = 1;
+/// Some dedup keys may still be salted: they are being re-keyed.
+const REKEYING_LAYOUT: u32 = 3;
 /// Layout 1's shape flags (explicit fee, from, to and spender subaccounts)
 /// made its salts 1 to 15.
 const LAYOUT_1_SHAPES: u8 = 15;
@@ -270,11 +273,14 @@ impl<D: Memory> Ledger<D> {
     /// could have given it.
     pub fn start_dedup_migration(&mut self) {
         let mut tip = *self.tip.get();
-        if tip.layout_version <= REKEYING_LAYOUT {
-            tip.layout_version = REKEYING_LAYOUT;
-            self.tip.set(tip);
-            self.dedup_migration = Some([0; 16]);
+        match tip.layout_version {
+            SALTED_DEDUP_LAYOUT | REKEYING_LAYOUT => {
+                tip.layout_version = REKEYING_LAYOUT;
+                self.dedup_migration = Some([0; 16]);
+            }
+            _ => tip.layout_version = LAYOUT_VERSION,
         }
+        self.tip.set(tip);
     }
 
     pub fn dedup_migration_pending(&self) -> bool {

@@ -674,15 +674,29 @@ fn an_upgrade_during_the_migration_refuses_layout_1_and_finishes_it() {
     ledger.start_dedup_migration();
     assert!(!ledger.migrate_dedup(2), "only partly re-keyed");
     drop(ledger);
-    // A build of layout 1 checks for a version above its own: 2 is.
+    // Earlier builds (layouts 1 and 2) refuse a version above their own.
     let ledger = Ledger::open(&MemoryManager::init(memory.clone()));
-    assert!(ledger.tip().layout_version > 1);
+    assert_eq!(ledger.tip().layout_version, 3);
     drop(ledger);
     // This build starts over and finishes; every retry stays a duplicate.
     let mut ledger = upgrade(&memory, 2);
     assert_eq!(ledger.tip().layout_version, LAYOUT_VERSION);
     assert_all_duplicates(&mut ledger, &paid);
     assert_eq!(ledger.dedup_entries(), 6);
+}
+
+#[test]
+fn memory_of_layout_2_needs_no_re_keying() {
+    let memory = DefaultMemoryImpl::default();
+    let mut ledger = ledger_in(&memory, &[(1, 1_000_000)]);
+    let mut tip = *ledger.tip();
+    tip.layout_version = 2;
+    ledger.tip.set(tip);
+    drop(ledger);
+    let mut ledger = Ledger::open(&MemoryManager::init(memory.clone()));
+    ledger.start_dedup_migration();
+    assert!(!ledger.dedup_migration_pending());
+    assert_eq!(ledger.tip().layout_version, LAYOUT_VERSION);
 }
 
 /// `n` stamped payments, their dedup entries written as layout 1 wrote
@@ -735,8 +749,8 @@ fn retries_are_deduplicated_while_the_migration_runs_in_chunks() {
         if ledger.migrate_dedup(3) {
             break;
         }
-        // A build of layout 1 would refuse the memory now.
-        assert_eq!(ledger.tip().layout_version, 2);
+        // Every earlier build would refuse the memory now.
+        assert_eq!(ledger.tip().layout_version, 3);
         steps += 1;
     }
     assert_all_duplicates(&mut ledger, &paid);

@@ -7,9 +7,9 @@
 use crate::canister::{EntryPoint, Executed, Scratch, limits};
 use crate::certification::DataCertificate;
 use crate::error::{ErrorCode, RejectResponse};
-use crate::execution::callback_entry;
-use crate::messages::Outcome;
-use crate::pocket_ic::PocketIc;
+use crate::ic::Ic;
+use crate::ic::execution::callback_entry;
+use crate::ic::messages::Outcome;
 use crate::system_api::{Context, OutgoingCall};
 use candid::Principal;
 use std::collections::{BTreeMap, VecDeque};
@@ -29,7 +29,7 @@ struct Graph {
 /// What a call in the graph produced; `Err` ends the whole graph.
 type Answer = Result<Outcome, RejectResponse>;
 
-impl PocketIc {
+impl Ic {
     /// Runs the composite query `method` of `canister_id` with everything
     /// it calls, then undoes all of it.
     pub(crate) fn composite_query(

@@ -4,11 +4,11 @@
 
 use crate::canister::{EntryPoint, Executed, Failure, limits};
 use crate::error::{ErrorCode, RejectResponse, no_wasm, not_found};
-use crate::messages::{
+use crate::ic::Ic;
+use crate::ic::messages::{
     CallContext, CallContextId, Callback, Closure, Message, Origin, Request, Response,
 };
-use crate::pocket_ic::PocketIc;
-use crate::state::Status;
+use crate::ic::state::Status;
 use crate::system_api::{Context, ExecState, fees};
 use candid::Principal;
 
@@ -19,7 +19,7 @@ struct Target {
     limit: u64,
 }
 
-impl PocketIc {
+impl Ic {
     /// One round: the messages queued at its start, then heartbeats and due
     /// global timers. Messages sent during the round wait for the next one.
     pub(crate) fn execute_round(&mut self) {
@@ -105,7 +105,9 @@ impl PocketIc {
     }
 
     fn execute_request(&mut self, request: Request) {
-        if request.receiver == Principal::management_canister() {
+        if request.receiver == Principal::management_canister()
+            || self.topology.is_subnet_id(&request.receiver)
+        {
             return self.execute_management(request);
         }
         let Request {

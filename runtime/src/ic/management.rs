@@ -1,19 +1,20 @@
-//! The management canister (`aaaaa-aa`): the methods canisters and users
-//! call to create, install, configure, stop and delete canisters, and
-//! `PocketIc`'s shortcuts to them.
+//! The management canister (`aaaaa-aa`) of each subnet: the methods
+//! canisters and users call to create, install, configure, stop and delete
+//! canisters.
 
 use crate::error::{ErrorCode, RejectResponse, not_controller, not_found};
-use crate::messages::{Origin, Request};
-use crate::pocket_ic::{InstallMode, PocketIc};
-use crate::state::{INITIAL_CYCLES, Status, StopRequest};
+use crate::ic::messages::{Origin, Request};
+use crate::ic::state::{INITIAL_CYCLES, Status, StopRequest};
+use crate::ic::subnet::SubnetKind;
+use crate::ic::{Ic, InstallMode};
 use crate::system_api::fees;
-use candid::utils::{ArgumentDecoder, ArgumentEncoder};
-use candid::{CandidType, Decode, Encode, Nat, Principal, decode_args, encode_args};
+use candid::utils::ArgumentEncoder;
+use candid::{CandidType, Decode, Encode, Nat, Principal, encode_args};
 use ic_management_canister_types::{
-    CanisterIdRecord, CanisterInstallMode, CanisterSettings, CanisterStatusResult,
-    CanisterStatusType, CreateCanisterArgs, InstallCodeArgs, MemoryMetrics,
-    ProvisionalCreateCanisterWithCyclesArgs, ProvisionalTopUpCanisterArgs, QueryStats,
-    StatusVisibility, UninstallCodeArgs, UpdateSettingsArgs,
+    CanisterIdRecord, CanisterInstallMode, CanisterStatusResult, CanisterStatusType,
+    CreateCanisterArgs, InstallCodeArgs, MemoryMetrics, ProvisionalCreateCanisterWithCyclesArgs,
+    ProvisionalTopUpCanisterArgs, QueryStats, StatusVisibility, UninstallCodeArgs,
+    UpdateSettingsArgs,
 };
 use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
@@ -45,7 +46,7 @@ fn decode<T: CandidType + DeserializeOwned>(method: &str, arg: &[u8]) -> Result<
     })
 }
 
-impl PocketIc {
+impl Ic {
     /// Runs a request to the management canister and answers it (now, or
     /// for `stop_canister` possibly later).
     pub(crate) fn execute_management(&mut self, request: Request) {
@@ -66,6 +67,7 @@ impl PocketIc {
     fn management_method(&mut self, request: Request) -> Result<Answer, RejectResponse> {
         let Request {
             sender,
+            receiver,
             method,
             arg,
             cycles,
@@ -73,6 +75,7 @@ impl PocketIc {
             ..
         } = request;
         let from_canister = matches!(origin, Origin::Canister { .. });
+        let creation_subnet = self.creation_subnet(receiver, sender, from_canister)?;
         let only_canisters = |method: &str| {
             RejectResponse::new(
                 ErrorCode::CanisterRejectedMessage,
@@ -85,7 +88,9 @@ impl PocketIc {
                     return Err(only_canisters(&method));
                 }
                 let args: CreateCanisterArgs = decode(&method, &arg)?;
-                let id = self.fresh_canister_id();
+                let id = self
+                    .fresh_canister_id(&creation_subnet)
+                    .ok_or_else(|| subnet_full(&creation_subnet))?;
                 // When charging, the new canister's subnet takes the creation
                 // fee from the cycles attached, and burns it.
                 let fee = if self.charges(&id) {
@@ -125,7 +130,9 @@ impl PocketIc {
                         ));
                     }
                     Some(id) => id,
-                    None => self.fresh_canister_id(),
+                    None => self
+                        .fresh_canister_id(&creation_subnet)
+                        .ok_or_else(|| subnet_full(&creation_subnet))?,
                 };
                 self.insert_canister(id, sender, args.settings, amount);
                 Ok(reply((CanisterIdRecord { canister_id: id },)))
@@ -139,13 +146,7 @@ impl PocketIc {
                         skip_pre_upgrade: flags.and_then(|f| f.skip_pre_upgrade).unwrap_or(false),
                     },
                 };
-                self.install_code(
-                    args.canister_id,
-                    mode,
-                    &args.wasm_module,
-                    args.arg,
-                    Some(sender),
-                )?;
+                self.install_code(args.canister_id, mode, &args.wasm_module, args.arg, sender)?;
                 Ok(reply(()))
             }
             "update_settings" => {
@@ -222,6 +223,43 @@ impl PocketIc {
         }
     }
 
+    /// The subnet a management call addressed to `receiver` creates
+    /// canisters on. `aaaaa-aa` is the caller's own subnet's management
+    /// canister (for ingress, the default application subnet's); a subnet's
+    /// id addresses that subnet's, which only NNS canisters may call. The
+    /// NNS subnet's own creations go to the default application subnet:
+    /// the CMC creates its customers' canisters there until it chooses a
+    /// subnet itself.
+    fn creation_subnet(
+        &self,
+        receiver: Principal,
+        sender: Principal,
+        from_canister: bool,
+    ) -> Result<Principal, RejectResponse> {
+        let topology = &self.topology;
+        let caller_subnet = from_canister.then(|| topology.subnet_of(&sender));
+        let subnet = if receiver == Principal::management_canister() {
+            caller_subnet.unwrap_or(topology.default_subnet())
+        } else {
+            let from_nns = caller_subnet.is_some_and(|s| s.kind == SubnetKind::Nns);
+            if !from_nns && caller_subnet.is_none_or(|s| s.id != receiver) {
+                return Err(RejectResponse::new(
+                    ErrorCode::CanisterRejectedMessage,
+                    format!(
+                        "Only NNS canisters may call the management canister of subnet {receiver}"
+                    ),
+                ));
+            }
+            topology
+                .subnet(&receiver)
+                .expect("routed here as a subnet id")
+        };
+        Ok(match subnet.kind {
+            SubnetKind::Nns => topology.default_subnet().id,
+            _ => subnet.id,
+        })
+    }
+
     /// The canister `id`, if `sender` controls it.
     /// `uninstall_code`: the canister keeps its id, controllers and cycles
     /// and loses its module, memory, certified data and timer. Every call
@@ -270,7 +308,7 @@ impl PocketIc {
         id: Principal,
         sender: Principal,
         method: &str,
-    ) -> Result<&mut crate::state::Canister, RejectResponse> {
+    ) -> Result<&mut crate::ic::state::Canister, RejectResponse> {
         let canister = self.canisters.get_mut(&id).ok_or_else(|| not_found(id))?;
         if !canister.is_controller(&sender) {
             return Err(not_controller(id, method));
@@ -404,92 +442,13 @@ impl PocketIc {
         hasher.update(self.random_draws.to_be_bytes());
         hasher.finalize().to_vec()
     }
+}
 
-    /// `update_call` to the management canister with a Candid argument.
-    fn call_management<T: for<'a> ArgumentDecoder<'a>>(
-        &mut self,
-        sender: Option<Principal>,
-        method: &str,
-        arg: Vec<u8>,
-    ) -> Result<T, RejectResponse> {
-        let sender = sender.unwrap_or_else(Principal::anonymous);
-        let bytes = self.update_call(Principal::management_canister(), sender, method, arg)?;
-        Ok(decode_args(&bytes).unwrap_or_else(|e| panic!("{method}: undecodable result: {e}")))
-    }
-
-    fn call_management_on(
-        &mut self,
-        canister_id: Principal,
-        sender: Option<Principal>,
-        method: &str,
-    ) -> Result<(), RejectResponse> {
-        let arg = Encode!(&CanisterIdRecord { canister_id }).unwrap();
-        self.call_management(sender, method, arg)
-    }
-
-    /// `canister_status` of the management canister, as `sender`.
-    pub fn canister_status(
-        &mut self,
-        canister_id: Principal,
-        sender: Option<Principal>,
-    ) -> Result<CanisterStatusResult, RejectResponse> {
-        let arg = Encode!(&CanisterIdRecord { canister_id }).unwrap();
-        self.call_management(sender, "canister_status", arg)
-            .map(|(status,)| status)
-    }
-
-    pub fn start_canister(
-        &mut self,
-        canister_id: Principal,
-        sender: Option<Principal>,
-    ) -> Result<(), RejectResponse> {
-        self.call_management_on(canister_id, sender, "start_canister")
-    }
-
-    /// Stops the canister, waiting (running rounds) until its open call contexts close.
-    pub fn stop_canister(
-        &mut self,
-        canister_id: Principal,
-        sender: Option<Principal>,
-    ) -> Result<(), RejectResponse> {
-        self.call_management_on(canister_id, sender, "stop_canister")
-    }
-
-    pub fn delete_canister(
-        &mut self,
-        canister_id: Principal,
-        sender: Option<Principal>,
-    ) -> Result<(), RejectResponse> {
-        self.call_management_on(canister_id, sender, "delete_canister")
-    }
-
-    pub fn update_canister_settings(
-        &mut self,
-        canister_id: Principal,
-        sender: Option<Principal>,
-        settings: CanisterSettings,
-    ) -> Result<(), RejectResponse> {
-        let arg = Encode!(&UpdateSettingsArgs {
-            canister_id,
-            settings,
-            sender_canister_version: None,
-        })
-        .unwrap();
-        self.call_management(sender, "update_settings", arg)
-    }
-
-    pub fn set_controllers(
-        &mut self,
-        canister_id: Principal,
-        sender: Option<Principal>,
-        new_controllers: Vec<Principal>,
-    ) -> Result<(), RejectResponse> {
-        let settings = CanisterSettings {
-            controllers: Some(new_controllers),
-            ..CanisterSettings::default()
-        };
-        self.update_canister_settings(canister_id, sender, settings)
-    }
+fn subnet_full(subnet: &Principal) -> RejectResponse {
+    RejectResponse::new(
+        ErrorCode::SubnetOversubscribed,
+        format!("Subnet {subnet} has no canister id left in its range"),
+    )
 }
 
 fn nat_to_u128(amount: &Nat) -> Result<u128, RejectResponse> {

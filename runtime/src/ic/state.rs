@@ -4,7 +4,7 @@
 
 use crate::canister::{Code, Executed};
 use crate::error::RejectResponse;
-use crate::messages::Origin;
+use crate::ic::messages::Origin;
 use crate::system_api::{Context, ExecState};
 use candid::{Nat, Principal};
 use ic_management_canister_types::{CanisterSettings, DefiniteCanisterSettings};
