@@ -198,6 +198,12 @@ async fn begin(block_index: u64) -> Result<InFlight, Result<NotificationStatus, 
             armed: true,
         }),
         Begin::Processing => Err(Err(NotifyError::Processing)),
+        // One notify at a time sends a pending refund: overlapping attempts
+        // would each stop the others from renewing a stale stamp. While one
+        // is counted (in flight, or of unknown outcome) the timer retries.
+        Begin::Refunding if state::read(|s| s.refund_attempt_counted(block_index)) => {
+            Err(Err(NotifyError::Processing))
+        }
         Begin::Refunding => Err(send_refund(block_index).await),
         Begin::Finished(status) => Err(Ok(status)),
         Begin::TooOld { last_purged } => Err(Err(NotifyError::TransactionTooOld(last_purged))),
@@ -371,12 +377,17 @@ async fn start_refund(
 /// status once the ledger confirms it, else why it is still pending (it
 /// is retried with the same stamp, so it is made at most once).
 async fn send_refund(block_index: u64) -> Result<NotificationStatus, NotifyError> {
-    let Some(mut answer) =
-        state::read(|s| s.refund(block_index)).and_then(|p| p.details().map(|r| r.answer))
+    let Some((amount, mut answer)) = state::read(|s| s.refund(block_index))
+        .and_then(|p| p.details().map(|r| (p.amount_e8s, r.answer)))
     else {
         // Gone: another attempt just made it and is recording it.
         return Err(NotifyError::Processing);
     };
+    if amount == 0 {
+        // A fee raised above the refund left nothing to send.
+        state::mutate(|s| s.refund_of_nothing(block_index, answer.clone()));
+        return Ok(answer);
+    }
     let sent = attempt(block_index, true).await;
     match sent {
         Ok(refund_block) => {

@@ -136,15 +136,21 @@ impl PendingTransfer {
     }
 
     /// The same refund at the ledger's new fee: the e8s that leave the
-    /// subaccount (amount and fee) stay the same. A burn, or a refund the
-    /// new fee would consume, is left as it is.
+    /// subaccount (amount and fee) stay the same. A refund the new fee
+    /// would consume becomes one of nothing (amount 0), which is final
+    /// without a transfer, as a refund of nothing is from the start; its
+    /// dust stays in the subaccount. A burn is left as it is.
     pub fn repriced(&self, fee_e8s: u64) -> Self {
         let Some(mut details) = self.details() else {
             return self.clone();
         };
         let total = self.amount_e8s.saturating_add(details.fee_e8s);
         if total <= fee_e8s {
-            return self.clone();
+            details.fee_e8s = total;
+            return Self {
+                unconfirmed_attempts: self.unconfirmed_attempts,
+                ..Self::refund(self.subaccount, 0, self.created_at_time, &details)
+            };
         }
         details.fee_e8s = fee_e8s;
         Self {
@@ -442,6 +448,22 @@ impl<D: Memory> Cmc<D> {
         }
     }
 
+    /// Finishes a refund of nothing (see [`PendingTransfer::repriced`])
+    /// with `status`; nothing is counted as refunded.
+    pub fn refund_of_nothing(&mut self, block_index: u64, status: NotificationStatus) {
+        if self.refund(block_index).is_some_and(|r| r.amount_e8s == 0) {
+            self.refunds.remove(&block_index);
+            self.finish(block_index, status);
+        }
+    }
+
+    /// Whether an attempt at the block's refund is in flight or of unknown
+    /// outcome.
+    pub fn refund_attempt_counted(&self, block_index: u64) -> bool {
+        self.refund(block_index)
+            .is_some_and(|r| r.unconfirmed_attempts > 0)
+    }
+
     pub fn refund_count(&self) -> u64 {
         self.refunds.len()
     }
@@ -535,8 +557,12 @@ mod tests {
         assert_eq!(dearer.details().unwrap().answer, details.answer);
         assert_eq!(dearer.created_at_time, 5);
         assert_eq!(refund.repriced(5_000).amount_e8s, 95_000);
-        // A fee that would take it all, and a burn, change nothing.
-        assert_eq!(refund.repriced(100_000), refund);
+        // A fee that would take it all leaves a refund of nothing.
+        let consumed = refund.repriced(100_000);
+        assert_eq!(consumed.amount_e8s, 0);
+        assert_eq!(consumed.details().unwrap().fee_e8s, 100_000);
+        assert_eq!(consumed.details().unwrap().answer, details.answer);
+        // A burn is left as it is.
         let burn = PendingTransfer::burn([9; 32], 90_000, 5);
         assert_eq!(burn.repriced(1), burn);
     }
