@@ -5,7 +5,17 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 
-step() { printf '\n==> %s\n' "$*"; }
+# Each stage's wall time is printed at the end, beside the summary.
+timings=()
+stage="" stage_start=$SECONDS
+end_stage() {
+  if [[ -n "$stage" ]]; then timings+=("$(printf '%5d s  %s' $((SECONDS - stage_start)) "$stage")"); fi
+}
+step() {
+  end_stage
+  stage="$*" stage_start=$SECONDS
+  printf '\n==> %s\n' "$*"
+}
 
 step "cargo fmt --all --check"
 cargo fmt --all --check
@@ -36,7 +46,10 @@ else
   status=${PIPESTATUS[0]}
 fi
 set -e
+end_stage
 
+printf '\nseconds per stage:\n'
+printf '%s\n' "${timings[@]}"
 # One line for the whole run, summed over every test binary; ignored tests
 # (those that cannot run on this machine) count as skipped.
 awk '/^test result:/ { p += $4; f += $6; s += $8 }

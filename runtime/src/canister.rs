@@ -7,6 +7,7 @@
 
 use crate::error::{ErrorCode, RejectResponse};
 use crate::heap_journal::HeapJournal;
+use crate::metering;
 use crate::module::{CompiledModule, TABLE_EXPORT, engine};
 use crate::stable_memory::StableMemory;
 use crate::system_api::{self, Context, Env, ExecState, HostTrap};
@@ -15,11 +16,47 @@ use std::sync::{Arc, OnceLock};
 use wasmtime::{Global, Linker, Memory, Store, Table, Val};
 
 /// The IC's per-message instruction limits.
+/// The IC's instruction limits per message (`rs/config/src/subnet_config.rs`,
+/// `execution_environment.rs`): an application subnet's; system subnets
+/// allow more ([`Limits::of`]).
 pub mod limits {
     pub const UPDATE: u64 = 40_000_000_000;
     pub const QUERY: u64 = 5_000_000_000;
     pub const INSTALL: u64 = 300_000_000_000;
     pub const INSPECT_MESSAGE: u64 = 200_000_000;
+    pub const SYSTEM_UPDATE: u64 = 50_000_000_000;
+    pub const SYSTEM_QUERY: u64 = 50_000_000_000;
+    pub const SYSTEM_INSTALL: u64 = 1_000_000_000_000;
+
+    /// A subnet's limits for each kind of message.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub struct Limits {
+        /// Updates, callbacks, timers and heartbeats.
+        pub update: u64,
+        pub query: u64,
+        pub install: u64,
+        pub inspect_message: u64,
+    }
+
+    impl Limits {
+        pub const fn of(system_subnet: bool) -> Self {
+            if system_subnet {
+                Self {
+                    update: SYSTEM_UPDATE,
+                    query: SYSTEM_QUERY,
+                    install: SYSTEM_INSTALL,
+                    inspect_message: INSPECT_MESSAGE,
+                }
+            } else {
+                Self {
+                    update: UPDATE,
+                    query: QUERY,
+                    install: INSTALL,
+                    inspect_message: INSPECT_MESSAGE,
+                }
+            }
+        }
+    }
 }
 
 fn linker() -> &'static Linker<Env> {
@@ -241,15 +278,50 @@ impl Code {
         exec: ExecState,
     ) -> (Result<(), Failure>, ExecState, u64) {
         let limit = exec.instruction_limit;
+        let tracks_pages = exec.context.keeps_heap();
+        let heap_before = self.heap_bytes();
+        if let Some(memory) = self.memory {
+            let (base, len) = (memory.data_ptr(&self.store), memory.data_size(&self.store));
+            self.journal.begin(base, len);
+        }
         self.store.data_mut().exec = exec;
         self.store.set_fuel(limit).expect("fuel is enabled");
-        let result = match entry {
+        let mut result = match entry {
             EntryPoint::Export(name) => self.call_export(name),
             EntryPoint::Callback { function, env } => self.call_callback(function, env),
         };
-        let used = limit - self.store.get_fuel().expect("fuel is enabled");
+        let mut used = limit - self.store.get_fuel().expect("fuel is enabled");
+        // As on the IC, the heap pages an execution wrote are charged when
+        // it ends; past the limit, it fails for want of instructions.
+        if tracks_pages {
+            used = used.saturating_add(self.dirty_heap_pages(heap_before) * metering::DIRTY_PAGE);
+            if used > limit {
+                used = limit;
+                if result.is_ok() {
+                    result = Err(wasmtime::Trap::OutOfFuel.into());
+                }
+            }
+        }
         let exec = std::mem::replace(&mut self.store.data_mut().exec, idle_exec());
         (result.map_err(|e| classify(&e, limit)), exec, used)
+    }
+
+    /// The 4 KiB heap pages the running execution dirtied: those it
+    /// changed in the heap it started with, and those of the heap it grew
+    /// that are not zero. (The IC counts the pages written to, also when a
+    /// write leaves a page as it was; such writes are free here.)
+    fn dirty_heap_pages(&self, heap_before: usize) -> u64 {
+        let Some(memory) = self.memory else {
+            return 0;
+        };
+        let heap = memory.data(&self.store);
+        let os_page = metering::OS_PAGE as usize;
+        let changed = self.journal.changed_pages(heap, os_page);
+        let grown = heap[heap_before.min(heap.len())..]
+            .chunks(os_page)
+            .filter(|page| page.iter().any(|&b| b != 0))
+            .count() as u64;
+        changed + grown
     }
 
     fn call_export(&mut self, name: &str) -> wasmtime::Result<()> {
@@ -345,6 +417,7 @@ pub fn upgrade(
         return abort(old, checkpoint, failure);
     }
     new.stable_mut().commit();
+    new.commit();
     Ok((new, executed))
 }
 

@@ -95,6 +95,29 @@ impl HeapJournal {
         state.saved.reserve(len);
     }
 
+    /// The `os_page`-sized pages of `heap` that the running execution
+    /// changed, among those it wrote (the journal saves larger units: this
+    /// compares each with its saved copy).
+    pub fn changed_pages(&self, heap: &[u8], os_page: usize) -> u64 {
+        // SAFETY: no execution runs while the owner holds `&self`.
+        let state = unsafe { &*self.state.0.get() };
+        let unit = page_size();
+        state
+            .written
+            .iter()
+            .enumerate()
+            .map(|(index, &offset)| {
+                let before = &state.saved[index * unit..(index + 1) * unit];
+                let now = &heap[offset..(offset + unit).min(heap.len())];
+                before
+                    .chunks(os_page)
+                    .zip(now.chunks(os_page))
+                    .filter(|(before, now)| before != now)
+                    .count() as u64
+            })
+            .sum()
+    }
+
     /// Keeps what the execution wrote.
     pub fn commit(&mut self) {
         if let Some(scratch) = self.scratch.as_mut() {

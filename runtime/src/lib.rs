@@ -7,6 +7,7 @@ mod disk_cache;
 pub mod error;
 mod heap_journal;
 pub mod ic;
+pub mod metering;
 pub mod module;
 pub mod pocket_ic;
 pub mod stable_memory;

@@ -44,6 +44,8 @@ pub fn engine() -> &'static wasmtime::Engine {
         let mut config = wasmtime::Config::new();
         // Fuel is the instruction counter behind the IC's limits.
         config.consume_fuel(true);
+        // Fuel counts instructions as the IC does.
+        config.operator_cost(crate::metering::operator_cost());
         config.wasm_bulk_memory(true);
         config.wasm_multi_value(true);
         config.wasm_simd(true);

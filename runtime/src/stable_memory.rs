@@ -72,18 +72,21 @@ impl StableMemory {
         true
     }
 
-    /// Writes `src` at `offset`; `false` when out of bounds.
-    pub fn write(&mut self, offset: u64, src: &[u8]) -> bool {
+    /// Writes `src` at `offset`; the number of 4 KiB pages it wrote for
+    /// the first time in this execution, or `None` when out of bounds.
+    pub fn write(&mut self, offset: u64, src: &[u8]) -> Option<u64> {
         if !self.in_bounds(offset, src.len() as u64) {
-            return false;
+            return None;
         }
         let mut touched = Vec::new();
         self.for_each_chunk(offset, src.len(), |index, within, range| {
             touched.push((index, within, range));
         });
+        let mut dirtied = 0;
         for (index, within, range) in touched {
             let committed = &self.committed;
             let chunk = self.journal.entry(index).or_insert_with(|| {
+                dirtied += 1;
                 committed
                     .get(&index)
                     .cloned()
@@ -91,7 +94,7 @@ impl StableMemory {
             });
             chunk[within..within + range.len()].copy_from_slice(&src[range]);
         }
-        true
+        Some(dirtied)
     }
 
     /// Calls `f(chunk index, offset within the chunk, range of the buffer)`
@@ -196,7 +199,7 @@ mod tests {
         let mut memory = StableMemory::default();
         assert_eq!(memory.grow(2), Some(0));
         let data: Vec<u8> = (0..10_000u32).map(|i| i as u8).collect();
-        assert!(memory.write(4000, &data));
+        assert_eq!(memory.write(4000, &data), Some(4), "four chunks dirtied");
         let mut back = vec![0; 10_000];
         assert!(memory.read(4000, &mut back));
         assert_eq!(back, data);
@@ -208,11 +211,11 @@ mod tests {
     #[test]
     fn out_of_bounds_access_is_refused() {
         let mut memory = StableMemory::default();
-        assert!(!memory.write(0, &[1]));
+        assert!(memory.write(0, &[1]).is_none());
         memory.grow(1);
-        assert!(!memory.write(WASM_PAGE - 1, &[1, 2]));
+        assert!(memory.write(WASM_PAGE - 1, &[1, 2]).is_none());
         assert!(!memory.read(u64::MAX, &mut [0]));
-        assert!(memory.write(WASM_PAGE - 1, &[1]));
+        assert!(memory.write(WASM_PAGE - 1, &[1]).is_some());
         assert_eq!(memory.grow(MAX_PAGES), None);
     }
 

@@ -3,6 +3,7 @@
 
 use crate::certification::DataCertificate;
 use crate::error::RejectResponse;
+use crate::metering;
 use crate::stable_memory::{StableMemory, WASM_PAGE};
 use candid::Principal;
 use wasmtime::Result;
@@ -46,6 +47,22 @@ pub enum Context {
 impl Context {
     const fn bit(self) -> u16 {
         1 << self as u16
+    }
+
+    /// Whether the IC keeps (and so tracks, and charges for) the heap
+    /// pages an execution in this context writes.
+    pub fn keeps_heap(self) -> bool {
+        matches!(
+            self,
+            Self::Init
+                | Self::PreUpgrade
+                | Self::Update
+                | Self::ReplyCallback
+                | Self::RejectCallback
+                | Self::Cleanup
+                | Self::SystemTask
+                | Self::Start
+        )
     }
 
     fn name(self) -> &'static str {
@@ -353,7 +370,9 @@ pub mod fees {
 
 type Ctx<'a> = Caller<'a, Env>;
 
-fn check(caller: &Ctx, allowed: u16, name: &str) -> Result<()> {
+/// Refuses a call the context does not allow; charges the call's fixed
+/// overhead (see [`metering`]).
+fn check(caller: &mut Ctx, allowed: u16, name: &str) -> Result<()> {
     let context = caller.data().exec.context;
     if allowed & context.bit() == 0 {
         return violation(format!(
@@ -361,7 +380,28 @@ fn check(caller: &Ctx, allowed: u16, name: &str) -> Result<()> {
             context.name()
         ));
     }
+    charge(caller, metering::system_api_overhead(name) as i64)
+}
+
+/// Takes `instructions` from what the message may still use (its fuel), or
+/// gives them back when negative. Running out is the instruction limit.
+fn charge(caller: &mut Ctx, instructions: i64) -> Result<()> {
+    let fuel = caller.get_fuel()?;
+    let left = i128::from(fuel) - i128::from(instructions);
+    if left < 0 {
+        caller.set_fuel(0)?;
+        return Err(wasmtime::Trap::OutOfFuel.into());
+    }
+    caller.set_fuel(u64::try_from(left).unwrap_or(u64::MAX))?;
     Ok(())
+}
+
+/// Charges `bytes` moved at `per_byte` instructions each.
+fn charge_bytes(caller: &mut Ctx, bytes: u64, per_byte: u64) -> Result<()> {
+    charge(
+        caller,
+        i64::try_from(bytes.saturating_mul(per_byte)).unwrap_or(i64::MAX),
+    )
 }
 
 fn memory(caller: &Ctx) -> Result<Memory> {
@@ -404,6 +444,7 @@ fn copy_to_heap(
     source: &[u8],
     what: &str,
 ) -> Result<()> {
+    charge_bytes(caller, size.into(), 1)?;
     let range = range(offset.into(), size.into(), source.len(), what)?;
     let bytes = source[range].to_vec();
     write_heap(caller, dst, &bytes)
@@ -444,30 +485,30 @@ pub fn link(linker: &mut Linker<Env>) -> Result<()> {
 
 fn link_message(linker: &mut Linker<Env>) -> Result<()> {
     const ARG: u16 = I | U | RQ | NRQ | CQ | RY | CRY | F;
-    linker.func_wrap("ic0", "msg_arg_data_size", |c: Ctx| -> Result<u32> {
-        check(&c, ARG, "msg_arg_data_size")?;
+    linker.func_wrap("ic0", "msg_arg_data_size", |mut c: Ctx| -> Result<u32> {
+        check(&mut c, ARG, "msg_arg_data_size")?;
         Ok(c.data().exec.arg.len() as u32)
     })?;
     linker.func_wrap(
         "ic0",
         "msg_arg_data_copy",
         |mut c: Ctx, dst: u32, offset: u32, size: u32| {
-            check(&c, ARG, "msg_arg_data_copy")?;
+            check(&mut c, ARG, "msg_arg_data_copy")?;
             let arg = std::mem::take(&mut c.data_mut().exec.arg);
             let result = copy_to_heap(&mut c, dst, offset, size, &arg, "msg_arg_data_copy");
             c.data_mut().exec.arg = arg;
             result
         },
     )?;
-    linker.func_wrap("ic0", "msg_caller_size", |c: Ctx| -> Result<u32> {
-        check(&c, ANY, "msg_caller_size")?;
+    linker.func_wrap("ic0", "msg_caller_size", |mut c: Ctx| -> Result<u32> {
+        check(&mut c, ANY, "msg_caller_size")?;
         Ok(c.data().exec.caller.as_slice().len() as u32)
     })?;
     linker.func_wrap(
         "ic0",
         "msg_caller_copy",
         |mut c: Ctx, dst: u32, offset: u32, size: u32| {
-            check(&c, ANY, "msg_caller_copy")?;
+            check(&mut c, ANY, "msg_caller_copy")?;
             let caller = c.data().exec.caller;
             copy_to_heap(
                 &mut c,
@@ -479,19 +520,19 @@ fn link_message(linker: &mut Linker<Env>) -> Result<()> {
             )
         },
     )?;
-    linker.func_wrap("ic0", "msg_reject_code", |c: Ctx| -> Result<u32> {
-        check(&c, RY | RT | CRY | CRT | C, "msg_reject_code")?;
+    linker.func_wrap("ic0", "msg_reject_code", |mut c: Ctx| -> Result<u32> {
+        check(&mut c, RY | RT | CRY | CRT | C, "msg_reject_code")?;
         Ok(c.data().exec.reject_code)
     })?;
-    linker.func_wrap("ic0", "msg_reject_msg_size", |c: Ctx| -> Result<u32> {
-        check(&c, RT | CRT, "msg_reject_msg_size")?;
+    linker.func_wrap("ic0", "msg_reject_msg_size", |mut c: Ctx| -> Result<u32> {
+        check(&mut c, RT | CRT, "msg_reject_msg_size")?;
         Ok(c.data().exec.reject_message.len() as u32)
     })?;
     linker.func_wrap(
         "ic0",
         "msg_reject_msg_copy",
         |mut c: Ctx, dst: u32, offset: u32, size: u32| {
-            check(&c, RT | CRT, "msg_reject_msg_copy")?;
+            check(&mut c, RT | CRT, "msg_reject_msg_copy")?;
             let message = c.data().exec.reject_message.clone();
             copy_to_heap(
                 &mut c,
@@ -503,15 +544,20 @@ fn link_message(linker: &mut Linker<Env>) -> Result<()> {
             )
         },
     )?;
-    linker.func_wrap("ic0", "msg_deadline", |c: Ctx| -> Result<u64> {
-        check(&c, U | RQ | NRQ | CQ | RY | RT | CRY | CRT, "msg_deadline")?;
+    linker.func_wrap("ic0", "msg_deadline", |mut c: Ctx| -> Result<u64> {
+        check(
+            &mut c,
+            U | RQ | NRQ | CQ | RY | RT | CRY | CRT,
+            "msg_deadline",
+        )?;
         Ok(c.data().exec.deadline)
     })?;
     linker.func_wrap(
         "ic0",
         "msg_reply_data_append",
         |mut c: Ctx, src: u32, size: u32| {
-            check(&c, REPLY, "msg_reply_data_append")?;
+            check(&mut c, REPLY, "msg_reply_data_append")?;
+            charge_bytes(&mut c, size.into(), metering::BYTE_TRANSMISSION)?;
             if c.data().exec.responded {
                 return violation("msg_reply_data_append: the call has already been answered");
             }
@@ -521,7 +567,7 @@ fn link_message(linker: &mut Linker<Env>) -> Result<()> {
         },
     )?;
     linker.func_wrap("ic0", "msg_reply", |mut c: Ctx| {
-        check(&c, REPLY, "msg_reply")?;
+        check(&mut c, REPLY, "msg_reply")?;
         let exec = &mut c.data_mut().exec;
         if exec.responded {
             return violation("msg_reply: the call has already been answered");
@@ -531,7 +577,8 @@ fn link_message(linker: &mut Linker<Env>) -> Result<()> {
         Ok(())
     })?;
     linker.func_wrap("ic0", "msg_reject", |mut c: Ctx, src: u32, size: u32| {
-        check(&c, REPLY, "msg_reject")?;
+        check(&mut c, REPLY, "msg_reject")?;
+        charge_bytes(&mut c, size.into(), metering::BYTE_TRANSMISSION)?;
         if c.data().exec.responded {
             return violation("msg_reject: the call has already been answered");
         }
@@ -541,15 +588,15 @@ fn link_message(linker: &mut Linker<Env>) -> Result<()> {
         exec.response = Some(Response::Reject(message));
         Ok(())
     })?;
-    linker.func_wrap("ic0", "msg_method_name_size", |c: Ctx| -> Result<u32> {
-        check(&c, F, "msg_method_name_size")?;
+    linker.func_wrap("ic0", "msg_method_name_size", |mut c: Ctx| -> Result<u32> {
+        check(&mut c, F, "msg_method_name_size")?;
         Ok(c.data().exec.method_name.len() as u32)
     })?;
     linker.func_wrap(
         "ic0",
         "msg_method_name_copy",
         |mut c: Ctx, dst: u32, offset: u32, size: u32| {
-            check(&c, F, "msg_method_name_copy")?;
+            check(&mut c, F, "msg_method_name_copy")?;
             let name = c.data().exec.method_name.clone();
             copy_to_heap(
                 &mut c,
@@ -562,7 +609,7 @@ fn link_message(linker: &mut Linker<Env>) -> Result<()> {
         },
     )?;
     linker.func_wrap("ic0", "accept_message", |mut c: Ctx| {
-        check(&c, F, "accept_message")?;
+        check(&mut c, F, "accept_message")?;
         if std::mem::replace(&mut c.data_mut().exec.message_accepted, true) {
             return violation("accept_message: the message is already accepted");
         }
@@ -584,21 +631,21 @@ fn link_cycles(linker: &mut Linker<Env>) -> Result<()> {
         let exec = &c.data().exec;
         exec.cycles_available - exec.cycles_accepted
     }
-    linker.func_wrap("ic0", "msg_cycles_available", |c: Ctx| -> Result<u64> {
-        check(&c, AVAILABLE, "msg_cycles_available")?;
+    linker.func_wrap("ic0", "msg_cycles_available", |mut c: Ctx| -> Result<u64> {
+        check(&mut c, AVAILABLE, "msg_cycles_available")?;
         Ok(u64::try_from(available(&c)).unwrap_or(u64::MAX))
     })?;
     linker.func_wrap("ic0", "msg_cycles_available128", |mut c: Ctx, dst: u32| {
-        check(&c, AVAILABLE, "msg_cycles_available128")?;
+        check(&mut c, AVAILABLE, "msg_cycles_available128")?;
         let amount = available(&c);
         write_u128(&mut c, dst, amount)
     })?;
-    linker.func_wrap("ic0", "msg_cycles_refunded", |c: Ctx| -> Result<u64> {
-        check(&c, RY | RT, "msg_cycles_refunded")?;
+    linker.func_wrap("ic0", "msg_cycles_refunded", |mut c: Ctx| -> Result<u64> {
+        check(&mut c, RY | RT, "msg_cycles_refunded")?;
         Ok(u64::try_from(c.data().exec.cycles_refunded).unwrap_or(u64::MAX))
     })?;
     linker.func_wrap("ic0", "msg_cycles_refunded128", |mut c: Ctx, dst: u32| {
-        check(&c, RY | RT, "msg_cycles_refunded128")?;
+        check(&mut c, RY | RT, "msg_cycles_refunded128")?;
         let amount = c.data().exec.cycles_refunded;
         write_u128(&mut c, dst, amount)
     })?;
@@ -606,7 +653,7 @@ fn link_cycles(linker: &mut Linker<Env>) -> Result<()> {
         "ic0",
         "msg_cycles_accept",
         |mut c: Ctx, max: u64| -> Result<u64> {
-            check(&c, AVAILABLE, "msg_cycles_accept")?;
+            check(&mut c, AVAILABLE, "msg_cycles_accept")?;
             Ok(accept(&mut c, max.into()) as u64)
         },
     )?;
@@ -614,20 +661,24 @@ fn link_cycles(linker: &mut Linker<Env>) -> Result<()> {
         "ic0",
         "msg_cycles_accept128",
         |mut c: Ctx, high: i64, low: i64, dst: u32| {
-            check(&c, AVAILABLE, "msg_cycles_accept128")?;
+            check(&mut c, AVAILABLE, "msg_cycles_accept128")?;
             let amount = accept(&mut c, u128_of(high, low));
             write_u128(&mut c, dst, amount)
         },
     )?;
-    linker.func_wrap("ic0", "canister_cycle_balance", |c: Ctx| -> Result<u64> {
-        check(&c, ANY, "canister_cycle_balance")?;
-        Ok(u64::try_from(c.data().exec.balance).unwrap_or(u64::MAX))
-    })?;
+    linker.func_wrap(
+        "ic0",
+        "canister_cycle_balance",
+        |mut c: Ctx| -> Result<u64> {
+            check(&mut c, ANY, "canister_cycle_balance")?;
+            Ok(u64::try_from(c.data().exec.balance).unwrap_or(u64::MAX))
+        },
+    )?;
     linker.func_wrap(
         "ic0",
         "canister_cycle_balance128",
         |mut c: Ctx, dst: u32| {
-            check(&c, ANY, "canister_cycle_balance128")?;
+            check(&mut c, ANY, "canister_cycle_balance128")?;
             let balance = c.data().exec.balance;
             write_u128(&mut c, dst, balance)
         },
@@ -636,13 +687,13 @@ fn link_cycles(linker: &mut Linker<Env>) -> Result<()> {
         "ic0",
         "canister_liquid_cycle_balance128",
         |mut c: Ctx, dst: u32| {
-            check(&c, ANY, "canister_liquid_cycle_balance128")?;
+            check(&mut c, ANY, "canister_liquid_cycle_balance128")?;
             let liquid = c.data().exec.liquid_balance();
             write_u128(&mut c, dst, liquid)
         },
     )?;
     linker.func_wrap("ic0", "mint_cycles128", |mut c: Ctx, high: i64, low: i64, dst: u32| {
-        check(&c, U | RY | RT | T, "mint_cycles128")?;
+        check(&mut c, U | RY | RT | T, "mint_cycles128")?;
         if !c.data().exec.may_mint_cycles {
             return violation("ic0.mint_cycles128 may only be called by the cycles-minting canister on the NNS subnet");
         }
@@ -656,7 +707,7 @@ fn link_cycles(linker: &mut Linker<Env>) -> Result<()> {
         "ic0",
         "cycles_burn128",
         |mut c: Ctx, high: i64, low: i64, dst: u32| {
-            check(&c, U | RY | RT | C | T, "cycles_burn128")?;
+            check(&mut c, U | RY | RT | C | T, "cycles_burn128")?;
             let exec = &mut c.data_mut().exec;
             let amount = u128_of(high, low).min(exec.liquid_balance());
             exec.balance -= amount;
@@ -668,12 +719,12 @@ fn link_cycles(linker: &mut Linker<Env>) -> Result<()> {
         "ic0",
         "cost_call",
         |mut c: Ctx, method_len: u64, payload_len: u64, dst: u32| {
-            check(&c, ANY_OR_START, "cost_call")?;
+            check(&mut c, ANY_OR_START, "cost_call")?;
             write_u128(&mut c, dst, fees::call(method_len, payload_len))
         },
     )?;
     linker.func_wrap("ic0", "cost_create_canister", |mut c: Ctx, dst: u32| {
-        check(&c, ANY_OR_START, "cost_create_canister")?;
+        check(&mut c, ANY_OR_START, "cost_create_canister")?;
         write_u128(&mut c, dst, fees::CANISTER_CREATION)
     })?;
     Ok(())
@@ -711,7 +762,8 @@ fn link_calls(linker: &mut Linker<Env>) -> Result<()> {
          reply_env: u32,
          reject_fun: u32,
          reject_env: u32| {
-            check(&c, CALLS, "call_new")?;
+            check(&mut c, CALLS, "call_new")?;
+            charge_bytes(&mut c, u64::from(callee_size) + u64::from(name_size), 1)?;
             let callee = principal_of(&read_heap(&c, callee_src, callee_size)?, "call_new")?;
             let method = String::from_utf8_lossy(&read_heap(&c, name_src, name_size)?).into_owned();
             let exec = &mut c.data_mut().exec;
@@ -736,7 +788,7 @@ fn link_calls(linker: &mut Linker<Env>) -> Result<()> {
         "ic0",
         "call_on_cleanup",
         |mut c: Ctx, fun: u32, env: u32| {
-            check(&c, CALLS, "call_on_cleanup")?;
+            check(&mut c, CALLS, "call_on_cleanup")?;
             let call = pending(&mut c, "call_on_cleanup")?;
             if call.cleanup.replace((fun, env)).is_some() {
                 return violation("ic0.call_on_cleanup called twice for one call");
@@ -748,7 +800,8 @@ fn link_calls(linker: &mut Linker<Env>) -> Result<()> {
         "ic0",
         "call_data_append",
         |mut c: Ctx, src: u32, size: u32| {
-            check(&c, CALLS, "call_data_append")?;
+            check(&mut c, CALLS, "call_data_append")?;
+            charge_bytes(&mut c, size.into(), metering::BYTE_TRANSMISSION)?;
             pending(&mut c, "call_data_append")?;
             let bytes = read_heap(&c, src, size)?;
             pending(&mut c, "call_data_append")?
@@ -761,7 +814,7 @@ fn link_calls(linker: &mut Linker<Env>) -> Result<()> {
         "ic0",
         "call_with_best_effort_response",
         |mut c: Ctx, timeout: u32| {
-            check(&c, CALLS, "call_with_best_effort_response")?;
+            check(&mut c, CALLS, "call_with_best_effort_response")?;
             let call = pending(&mut c, "call_with_best_effort_response")?;
             if call
                 .timeout_seconds
@@ -774,19 +827,19 @@ fn link_calls(linker: &mut Linker<Env>) -> Result<()> {
         },
     )?;
     linker.func_wrap("ic0", "call_cycles_add", |mut c: Ctx, amount: u64| {
-        check(&c, CALLS_WITH_CYCLES, "call_cycles_add")?;
+        check(&mut c, CALLS_WITH_CYCLES, "call_cycles_add")?;
         add_cycles(&mut c, amount.into())
     })?;
     linker.func_wrap(
         "ic0",
         "call_cycles_add128",
         |mut c: Ctx, high: i64, low: i64| {
-            check(&c, CALLS_WITH_CYCLES, "call_cycles_add128")?;
+            check(&mut c, CALLS_WITH_CYCLES, "call_cycles_add128")?;
             add_cycles(&mut c, u128_of(high, low))
         },
     )?;
     linker.func_wrap("ic0", "call_perform", |mut c: Ctx| -> Result<u32> {
-        check(&c, CALLS, "call_perform")?;
+        check(&mut c, CALLS, "call_perform")?;
         let call = pending(&mut c, "call_perform")?.clone();
         let exec = &mut c.data_mut().exec;
         exec.pending_call = None;
@@ -800,6 +853,7 @@ fn link_stable(linker: &mut Linker<Env>) -> Result<()> {
     /// The 32-bit calls work only while stable memory fits in 4 GiB.
     const MAX_32_BIT_PAGES: u64 = 65536;
     fn stable_read(c: &mut Ctx, dst: u64, offset: u64, size: u64, name: &str) -> Result<()> {
+        charge_bytes(c, size, 1)?;
         let memory = memory(c)?;
         let (heap, env) = memory.data_and_store_mut(c);
         let range = range(dst, size, heap.len(), name)?;
@@ -809,13 +863,14 @@ fn link_stable(linker: &mut Linker<Env>) -> Result<()> {
         Ok(())
     }
     fn stable_write(c: &mut Ctx, offset: u64, src: u64, size: u64, name: &str) -> Result<()> {
+        charge_bytes(c, size, 1)?;
         let memory = memory(c)?;
-        let (heap, env) = memory.data_and_store_mut(c);
+        let (heap, env) = memory.data_and_store_mut(&mut *c);
         let range = range(src, size, heap.len(), name)?;
-        if !env.stable.write(offset, &heap[range]) {
+        let Some(dirtied) = env.stable.write(offset, &heap[range]) else {
             return violation(format!("{name}: stable memory out of bounds"));
-        }
-        Ok(())
+        };
+        charge_bytes(c, dirtied, metering::DIRTY_PAGE)
     }
     fn check_32_bit(c: &Ctx, name: &str) -> Result<()> {
         if c.data().stable.size_pages() > MAX_32_BIT_PAGES {
@@ -823,15 +878,15 @@ fn link_stable(linker: &mut Linker<Env>) -> Result<()> {
         }
         Ok(())
     }
-    linker.func_wrap("ic0", "stable64_size", |c: Ctx| -> Result<u64> {
-        check(&c, ANY_OR_START, "stable64_size")?;
+    linker.func_wrap("ic0", "stable64_size", |mut c: Ctx| -> Result<u64> {
+        check(&mut c, ANY_OR_START, "stable64_size")?;
         Ok(c.data().stable.size_pages())
     })?;
     linker.func_wrap(
         "ic0",
         "stable64_grow",
         |mut c: Ctx, pages: u64| -> Result<i64> {
-            check(&c, ANY_OR_START, "stable64_grow")?;
+            check(&mut c, ANY_OR_START, "stable64_grow")?;
             Ok(c.data_mut().stable.grow(pages).map_or(-1, |old| old as i64))
         },
     )?;
@@ -839,7 +894,7 @@ fn link_stable(linker: &mut Linker<Env>) -> Result<()> {
         "ic0",
         "stable64_write",
         |mut c: Ctx, offset: u64, src: u64, size: u64| {
-            check(&c, ANY_OR_START, "stable64_write")?;
+            check(&mut c, ANY_OR_START, "stable64_write")?;
             stable_write(&mut c, offset, src, size, "stable64_write")
         },
     )?;
@@ -847,12 +902,12 @@ fn link_stable(linker: &mut Linker<Env>) -> Result<()> {
         "ic0",
         "stable64_read",
         |mut c: Ctx, dst: u64, offset: u64, size: u64| {
-            check(&c, ANY_OR_START, "stable64_read")?;
+            check(&mut c, ANY_OR_START, "stable64_read")?;
             stable_read(&mut c, dst, offset, size, "stable64_read")
         },
     )?;
-    linker.func_wrap("ic0", "stable_size", |c: Ctx| -> Result<u32> {
-        check(&c, ANY_OR_START, "stable_size")?;
+    linker.func_wrap("ic0", "stable_size", |mut c: Ctx| -> Result<u32> {
+        check(&mut c, ANY_OR_START, "stable_size")?;
         check_32_bit(&c, "stable_size")?;
         Ok(c.data().stable.size_pages() as u32)
     })?;
@@ -860,7 +915,7 @@ fn link_stable(linker: &mut Linker<Env>) -> Result<()> {
         "ic0",
         "stable_grow",
         |mut c: Ctx, pages: u32| -> Result<i32> {
-            check(&c, ANY_OR_START, "stable_grow")?;
+            check(&mut c, ANY_OR_START, "stable_grow")?;
             check_32_bit(&c, "stable_grow")?;
             let stable = &mut c.data_mut().stable;
             if stable.size_pages() + u64::from(pages) > MAX_32_BIT_PAGES {
@@ -873,7 +928,7 @@ fn link_stable(linker: &mut Linker<Env>) -> Result<()> {
         "ic0",
         "stable_write",
         |mut c: Ctx, offset: u32, src: u32, size: u32| {
-            check(&c, ANY_OR_START, "stable_write")?;
+            check(&mut c, ANY_OR_START, "stable_write")?;
             check_32_bit(&c, "stable_write")?;
             stable_write(
                 &mut c,
@@ -888,7 +943,7 @@ fn link_stable(linker: &mut Linker<Env>) -> Result<()> {
         "ic0",
         "stable_read",
         |mut c: Ctx, dst: u32, offset: u32, size: u32| {
-            check(&c, ANY_OR_START, "stable_read")?;
+            check(&mut c, ANY_OR_START, "stable_read")?;
             check_32_bit(&c, "stable_read")?;
             stable_read(
                 &mut c,
@@ -904,15 +959,15 @@ fn link_stable(linker: &mut Linker<Env>) -> Result<()> {
 }
 
 fn link_misc(linker: &mut Linker<Env>) -> Result<()> {
-    linker.func_wrap("ic0", "canister_self_size", |c: Ctx| -> Result<u32> {
-        check(&c, ANY, "canister_self_size")?;
+    linker.func_wrap("ic0", "canister_self_size", |mut c: Ctx| -> Result<u32> {
+        check(&mut c, ANY, "canister_self_size")?;
         Ok(c.data().exec.canister_id.as_slice().len() as u32)
     })?;
     linker.func_wrap(
         "ic0",
         "canister_self_copy",
         |mut c: Ctx, dst: u32, offset: u32, size: u32| {
-            check(&c, ANY, "canister_self_copy")?;
+            check(&mut c, ANY, "canister_self_copy")?;
             let id = c.data().exec.canister_id;
             copy_to_heap(
                 &mut c,
@@ -924,26 +979,26 @@ fn link_misc(linker: &mut Linker<Env>) -> Result<()> {
             )
         },
     )?;
-    linker.func_wrap("ic0", "canister_status", |c: Ctx| -> Result<u32> {
-        check(&c, ANY, "canister_status")?;
+    linker.func_wrap("ic0", "canister_status", |mut c: Ctx| -> Result<u32> {
+        check(&mut c, ANY, "canister_status")?;
         Ok(c.data().exec.status)
     })?;
-    linker.func_wrap("ic0", "canister_version", |c: Ctx| -> Result<u64> {
-        check(&c, ANY, "canister_version")?;
+    linker.func_wrap("ic0", "canister_version", |mut c: Ctx| -> Result<u64> {
+        check(&mut c, ANY, "canister_version")?;
         Ok(c.data().exec.canister_version)
     })?;
     // The interface specification allows the root key in replicated
     // executions only: a query answered by one node cannot vouch for it.
     const ROOT_KEY: u16 = I | G | U | RQ | RY | RT | C | T;
-    linker.func_wrap("ic0", "root_key_size", |c: Ctx| -> Result<u32> {
-        check(&c, ROOT_KEY, "root_key_size")?;
+    linker.func_wrap("ic0", "root_key_size", |mut c: Ctx| -> Result<u32> {
+        check(&mut c, ROOT_KEY, "root_key_size")?;
         Ok(crate::certification::root_key_der().len() as u32)
     })?;
     linker.func_wrap(
         "ic0",
         "root_key_copy",
         |mut c: Ctx, dst: u32, offset: u32, size: u32| {
-            check(&c, ROOT_KEY, "root_key_copy")?;
+            check(&mut c, ROOT_KEY, "root_key_copy")?;
             let key = crate::certification::root_key_der();
             copy_to_heap(&mut c, dst, offset, size, &key, "root_key_copy")
         },
@@ -952,7 +1007,7 @@ fn link_misc(linker: &mut Linker<Env>) -> Result<()> {
         "ic0",
         "certified_data_set",
         |mut c: Ctx, src: u32, size: u32| {
-            check(&c, I | G | U | RY | RT | T, "certified_data_set")?;
+            check(&mut c, I | G | U | RY | RT | T, "certified_data_set")?;
             if size > 32 {
                 return violation(format!(
                     "ic0.certified_data_set: at most 32 bytes, not {size}"
@@ -963,22 +1018,30 @@ fn link_misc(linker: &mut Linker<Env>) -> Result<()> {
             Ok(())
         },
     )?;
-    linker.func_wrap("ic0", "data_certificate_present", |c: Ctx| -> Result<u32> {
-        check(&c, ANY, "data_certificate_present")?;
-        Ok(u32::from(c.data().exec.data_certificate.is_some()))
-    })?;
-    linker.func_wrap("ic0", "data_certificate_size", |c: Ctx| -> Result<u32> {
-        check(&c, NRQ | CQ, "data_certificate_size")?;
-        match &c.data().exec.data_certificate {
-            Some(certificate) => Ok(certificate.bytes().len() as u32),
-            None => violation("ic0.data_certificate_size: no certificate is present"),
-        }
-    })?;
+    linker.func_wrap(
+        "ic0",
+        "data_certificate_present",
+        |mut c: Ctx| -> Result<u32> {
+            check(&mut c, ANY, "data_certificate_present")?;
+            Ok(u32::from(c.data().exec.data_certificate.is_some()))
+        },
+    )?;
+    linker.func_wrap(
+        "ic0",
+        "data_certificate_size",
+        |mut c: Ctx| -> Result<u32> {
+            check(&mut c, NRQ | CQ, "data_certificate_size")?;
+            match &c.data().exec.data_certificate {
+                Some(certificate) => Ok(certificate.bytes().len() as u32),
+                None => violation("ic0.data_certificate_size: no certificate is present"),
+            }
+        },
+    )?;
     linker.func_wrap(
         "ic0",
         "data_certificate_copy",
         |mut c: Ctx, dst: u32, offset: u32, size: u32| {
-            check(&c, NRQ | CQ, "data_certificate_copy")?;
+            check(&mut c, NRQ | CQ, "data_certificate_copy")?;
             let Some(certificate) = c.data().exec.data_certificate.clone() else {
                 return violation("ic0.data_certificate_copy: no certificate is present");
             };
@@ -992,15 +1055,15 @@ fn link_misc(linker: &mut Linker<Env>) -> Result<()> {
             )
         },
     )?;
-    linker.func_wrap("ic0", "time", |c: Ctx| -> Result<u64> {
-        check(&c, ANY, "time")?;
+    linker.func_wrap("ic0", "time", |mut c: Ctx| -> Result<u64> {
+        check(&mut c, ANY, "time")?;
         Ok(c.data().exec.time)
     })?;
     linker.func_wrap(
         "ic0",
         "global_timer_set",
         |mut c: Ctx, timestamp: u64| -> Result<u64> {
-            check(&c, I | G | U | RY | RT | C | T, "global_timer_set")?;
+            check(&mut c, I | G | U | RY | RT | C | T, "global_timer_set")?;
             Ok(std::mem::replace(
                 &mut c.data_mut().exec.global_timer,
                 timestamp,
@@ -1010,8 +1073,8 @@ fn link_misc(linker: &mut Linker<Env>) -> Result<()> {
     linker.func_wrap(
         "ic0",
         "performance_counter",
-        |c: Ctx, kind: u32| -> Result<u64> {
-            check(&c, ANY_OR_START, "performance_counter")?;
+        |mut c: Ctx, kind: u32| -> Result<u64> {
+            check(&mut c, ANY_OR_START, "performance_counter")?;
             let this_execution = instructions_used(&c);
             match kind {
                 0 => Ok(this_execution),
@@ -1025,38 +1088,52 @@ fn link_misc(linker: &mut Linker<Env>) -> Result<()> {
     linker.func_wrap(
         "ic0",
         "is_controller",
-        |c: Ctx, src: u32, size: u32| -> Result<u32> {
-            check(&c, ANY_OR_START, "is_controller")?;
+        |mut c: Ctx, src: u32, size: u32| -> Result<u32> {
+            check(&mut c, ANY_OR_START, "is_controller")?;
+            charge_bytes(&mut c, size.into(), 1)?;
             let principal = principal_of(&read_heap(&c, src, size)?, "is_controller")?;
             Ok(u32::from(c.data().exec.controllers.contains(&principal)))
         },
     )?;
-    linker.func_wrap("ic0", "in_replicated_execution", |c: Ctx| -> Result<u32> {
-        check(&c, ANY_OR_START, "in_replicated_execution")?;
-        let context = c.data().exec.context;
-        Ok(u32::from(!matches!(
-            context,
-            Context::NonReplicatedQuery
-                | Context::CompositeQuery
-                | Context::CompositeReplyCallback
-                | Context::CompositeRejectCallback
-                | Context::CompositeCleanup
-                | Context::InspectMessage
-        )))
-    })?;
+    linker.func_wrap(
+        "ic0",
+        "in_replicated_execution",
+        |mut c: Ctx| -> Result<u32> {
+            check(&mut c, ANY_OR_START, "in_replicated_execution")?;
+            let context = c.data().exec.context;
+            Ok(u32::from(!matches!(
+                context,
+                Context::NonReplicatedQuery
+                    | Context::CompositeQuery
+                    | Context::CompositeReplyCallback
+                    | Context::CompositeRejectCallback
+                    | Context::CompositeCleanup
+                    | Context::InspectMessage
+            )))
+        },
+    )?;
     linker.func_wrap("ic0", "debug_print", |mut c: Ctx, src: u32, size: u32| {
-        check(&c, ANY_OR_START, "debug_print")?;
+        check(&mut c, ANY_OR_START, "debug_print")?;
+        charge(&mut c, metering::logging(size.into()) as i64)?;
         // Like the IC, a bad pointer here must not trap the canister.
         if let Ok(bytes) = read_heap(&c, src, size) {
             c.data_mut().exec.logs.push(bytes);
         }
         Ok(())
     })?;
-    linker.func_wrap("ic0", "trap", |c: Ctx, src: u32, size: u32| -> Result<()> {
-        check(&c, ANY_OR_START, "trap")?;
-        let message = read_heap(&c, src, size).unwrap_or_default();
-        Err(HostTrap::Called(String::from_utf8_lossy(&message).into_owned()).into())
-    })?;
+    linker.func_wrap(
+        "ic0",
+        "trap",
+        |mut c: Ctx, src: u32, size: u32| -> Result<()> {
+            check(&mut c, ANY_OR_START, "trap")?;
+            charge(
+                &mut c,
+                (u64::from(size) + metering::logging(size.into())) as i64,
+            )?;
+            let message = read_heap(&c, src, size).unwrap_or_default();
+            Err(HostTrap::Called(String::from_utf8_lossy(&message).into_owned()).into())
+        },
+    )?;
     Ok(())
 }
 

@@ -77,7 +77,7 @@ impl Ic {
             return Ok(Target {
                 export: update,
                 context: Context::Update,
-                limit: limits::UPDATE,
+                limit: self.limits(&canister_id).update,
             });
         }
         let query = format!("canister_query {method}");
@@ -85,7 +85,7 @@ impl Ic {
             return Ok(Target {
                 export: query,
                 context: Context::ReplicatedQuery,
-                limit: limits::QUERY,
+                limit: self.limits(&canister_id).query,
             });
         }
         if code
@@ -178,7 +178,8 @@ impl Ic {
             Ok(_) => (Context::ReplyCallback, callback.on_reply),
             Err(_) => (Context::RejectCallback, callback.on_reject),
         };
-        let mut exec = canister.exec_state(id, kind, context.caller, self.time, limits::UPDATE);
+        let limit = limits::Limits::of(self.topology.subnet_of(&id).kind.is_system()).update;
+        let mut exec = canister.exec_state(id, kind, context.caller, self.time, limit);
         match response.outcome {
             Ok(reply) => exec.arg = reply,
             Err(reject) => {
@@ -224,8 +225,9 @@ impl Ic {
     ) {
         let time = self.time;
         let charged = self.charges(&id);
+        let limit = self.limits(&id).update;
         let canister = self.canisters.get_mut(&id).expect("it just ran a callback");
-        let mut exec = canister.exec_state(id, Context::Cleanup, caller, time, limits::UPDATE);
+        let mut exec = canister.exec_state(id, Context::Cleanup, caller, time, limit);
         exec.reject_code = reject_code;
         let Some(code) = canister.code.as_mut() else {
             return;
@@ -405,13 +407,14 @@ impl Ic {
             deadline: 0,
         });
         let time = self.time;
+        let limit = self.limits(&id).update;
         let canister = self.canisters.get_mut(&id).expect("listed");
         let exec = canister.exec_state(
             id,
             Context::SystemTask,
             Principal::management_canister(),
             time,
-            limits::UPDATE,
+            limit,
         );
         let code = canister.code.as_mut().expect("listed with code");
         let executed = code.execute(EntryPoint::Export(export), exec, true);

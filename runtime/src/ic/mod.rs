@@ -187,6 +187,11 @@ impl Ic {
         self.canisters.insert(id, canister);
     }
 
+    /// The instruction limits of the subnet `canister` is on.
+    pub(crate) fn limits(&self, canister: &Principal) -> limits::Limits {
+        limits::Limits::of(self.topology.subnet_of(canister).kind.is_system())
+    }
+
     pub fn topology(&self) -> &Topology {
         &self.topology
     }
@@ -245,6 +250,7 @@ impl Ic {
         sender: Principal,
     ) -> Result<(), RejectResponse> {
         let time = self.time;
+        let limit = self.limits(&canister_id).install;
         let canister = self
             .canisters
             .get_mut(&canister_id)
@@ -253,8 +259,7 @@ impl Ic {
             return Err(not_controller(canister_id, "install_code"));
         }
         let compiled = module::compile(wasm)?;
-        let mut exec =
-            canister.exec_state(canister_id, Context::Init, sender, time, limits::INSTALL);
+        let mut exec = canister.exec_state(canister_id, Context::Init, sender, time, limit);
         exec.arg = arg;
         // Install and upgrade both clear the global timer.
         exec.global_timer = 0;
@@ -411,6 +416,7 @@ impl Ic {
         payload: Vec<u8>,
     ) -> Result<Vec<u8>, RejectResponse> {
         let time = self.time;
+        let limit = self.limits(&canister_id).query;
         let certificate = self.data_certificate(canister_id);
         let canister = self
             .canisters
@@ -445,7 +451,7 @@ impl Ic {
             Context::NonReplicatedQuery,
             sender,
             time,
-            limits::QUERY,
+            limit,
         );
         exec.arg = payload;
         exec.data_certificate = Some(certificate);
