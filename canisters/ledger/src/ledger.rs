@@ -83,7 +83,8 @@ pub mod generic_error {
     pub const MINTING_ACCOUNT_MISUSE: u64 = 3;
     pub const SELF_APPROVAL: u64 = 4;
     pub const ICRC2_DISABLED: u64 = 5;
-    pub const ANONYMOUS_CALLER: u64 = 6;
+    // 6 meant "anonymous caller": the anonymous principal holds and moves
+    // tokens, as on the real ledger.
     pub const MEMO_TOO_LONG: u64 = 7;
     pub const AMOUNT_TOO_LARGE: u64 = 8;
     /// A refusal the called interface has no variant for.

@@ -15,7 +15,7 @@ pub mod legacy;
 pub mod state;
 pub mod tip;
 
-use candid::{Nat, Principal};
+use candid::Nat;
 use canister_common::metrics::Metrics;
 use config::Config;
 use ic_cdk::api::{certified_data_set, data_certificate, msg_caller, time};
@@ -108,17 +108,6 @@ fn certify_tip() {
     certified_data_set(root);
 }
 
-/// Callers that have no account of their own.
-fn refuse_anonymous(caller: Principal) -> Result<(), TxError> {
-    if caller == Principal::anonymous() {
-        return Err(TxError::Generic {
-            error_code: generic_error::ANONYMOUS_CALLER,
-            message: "the anonymous principal cannot hold or move tokens".into(),
-        });
-    }
-    Ok(())
-}
-
 /// Runs a state change and re-certifies the tip if it made a block.
 fn record(
     f: impl FnOnce(
@@ -142,9 +131,6 @@ fn record(
 )]
 fn transfer(args: TransferArgs) -> TransferResult {
     let caller = msg_caller();
-    if let Err(e) = refuse_anonymous(caller) {
-        trap(format!("{e:?}"));
-    }
     let result = record(|l, now| {
         let request = legacy::transfer_request(caller, args, l.config(), now)
             .unwrap_or_else(|reason| trap(reason));
@@ -306,8 +292,7 @@ fn icrc1_metadata() -> Vec<(String, MetadataValue)> {
 )]
 fn icrc1_transfer(arg: TransferArg) -> Result<Nat, Icrc1TransferError> {
     let caller = msg_caller();
-    refuse_anonymous(caller)
-        .and_then(|()| icrc::transfer_request(caller, arg))
+    icrc::transfer_request(caller, arg)
         .and_then(|req| record(|l, now| l.transfer(req, now)))
         .map(Nat::from)
         .map_err(icrc::transfer_error)
@@ -357,8 +342,7 @@ fn icrc4_transfer_batch(args: Vec<TransferArg>) -> Vec<Option<TransferBatchResul
     let results = state::mutate(|l| {
         args.into_iter()
             .map(|arg| {
-                let result = refuse_anonymous(caller)
-                    .and_then(|()| icrc::transfer_request(caller, arg))
+                let result = icrc::transfer_request(caller, arg)
                     .and_then(|req| l.transfer(req, now));
                 Some(result.map(Nat::from).map_err(icrc::batch_error))
             })
@@ -405,12 +389,12 @@ fn icrc4_maximum_query_batch_size() -> Option<Nat> {
 )]
 fn icrc2_approve(arg: ApproveArgs) -> Result<Nat, ApproveError> {
     let caller = msg_caller();
-    // As on the real ledger: no approval between accounts of one owner.
-    if arg.spender.owner == caller && caller != Principal::anonymous() {
+    // As on the real ledger: no approval between accounts of one owner
+    // (the owner compared by principal, the anonymous one included).
+    if arg.spender.owner == caller {
         trap("self approval is not allowed");
     }
-    refuse_anonymous(caller)
-        .and_then(|()| record(|l, now| l.approve(icrc::approve_request(caller, arg), now)))
+    record(|l, now| l.approve(icrc::approve_request(caller, arg), now))
         .map(Nat::from)
         .map_err(icrc::approve_error)
 }
@@ -437,8 +421,7 @@ fn icrc2_allowance(args: AllowanceArgs) -> Allowance {
 )]
 fn icrc2_transfer_from(arg: TransferFromArgs) -> Result<Nat, TransferFromError> {
     let caller = msg_caller();
-    refuse_anonymous(caller)
-        .and_then(|()| icrc::transfer_from_request(caller, arg))
+    icrc::transfer_from_request(caller, arg)
         .and_then(|req| record(|l, now| l.transfer(req, now)))
         .map(Nat::from)
         .map_err(|e| match e {

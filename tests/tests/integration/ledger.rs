@@ -43,6 +43,7 @@ on_both_backends!(
     should_accept_zero_amounts_and_charge_the_fee,
     should_refuse_burns_as_the_real_ledger_does,
     should_reject_self_approvals_and_delegated_mints,
+    should_let_the_anonymous_principal_hold_send_and_approve,
 );
 
 const FEE: u64 = 10_000;
@@ -243,11 +244,7 @@ fn should_refuse_bad_input_and_change_nothing(backend: Backend) {
         amount: Nat::from(u128::MAX),
         ..transfer_arg(user(3), 1)
     };
-    for (caller, arg) in [
-        (user(1), too_long),
-        (user(1), huge),
-        (Principal::anonymous(), transfer_arg(user(3), 1)),
-    ] {
+    for (caller, arg) in [(user(1), too_long), (user(1), huge)] {
         let result = icrc1_transfer(&mut pic, caller, arg);
         assert!(
             matches!(result, Err(TransferError::GenericError { .. })),
@@ -1143,4 +1140,57 @@ fn should_reject_self_approvals_and_delegated_mints(backend: Backend) {
     }
     assert_eq!(total_supply(&mut pic), 200 * E8S_PER_ICP);
     assert_eq!(balance(&mut pic, user(1)), 100 * E8S_PER_ICP);
+}
+
+/// As on the real ledger (since dfinity/ic#5473): the anonymous principal
+/// holds, sends and approves ICP like any other; icp-cli's local network
+/// funds identities from it.
+fn should_let_the_anonymous_principal_hold_send_and_approve(backend: Backend) {
+    let mut pic = setup(backend);
+    let anonymous = Principal::anonymous();
+    icrc1_transfer(&mut pic, user(1), transfer_arg(anonymous, 10 * E8S_PER_ICP)).unwrap();
+    assert_eq!(balance(&mut pic, anonymous), 10 * E8S_PER_ICP);
+    icrc1_transfer(&mut pic, anonymous, transfer_arg(user(3), E8S_PER_ICP)).unwrap();
+    legacy_transfer(&mut pic, anonymous, legacy_args(user(3), E8S_PER_ICP)).unwrap();
+    assert_eq!(balance(&mut pic, user(3)), 2 * E8S_PER_ICP);
+    let approve = ApproveArgs {
+        from_subaccount: None,
+        spender: Account::from(user(2)),
+        amount: Nat::from(E8S_PER_ICP),
+        expected_allowance: None,
+        expires_at: None,
+        fee: None,
+        memo: None,
+        created_at_time: None,
+    };
+    let (approved,): (Result<Nat, ApproveError>,) = update_candid_as(
+        &mut pic,
+        LEDGER_CANISTER_ID,
+        anonymous,
+        "icrc2_approve",
+        (approve,),
+    )
+    .unwrap();
+    approved.unwrap();
+    let (moved,): (Result<Nat, TransferFromError>,) = update_candid_as(
+        &mut pic,
+        LEDGER_CANISTER_ID,
+        user(2),
+        "icrc2_transfer_from",
+        (TransferFromArgs {
+            spender_subaccount: None,
+            from: Account::from(anonymous),
+            to: Account::from(user(3)),
+            amount: Nat::from(E8S_PER_ICP / 2),
+            fee: None,
+            memo: None,
+            created_at_time: None,
+        },),
+    )
+    .unwrap();
+    moved.unwrap();
+    // 10 ICP, less two transfers and their fees, an approval's fee, and
+    // the half ICP taken with its fee.
+    let left = 10 * E8S_PER_ICP - 2 * (E8S_PER_ICP + FEE) - FEE - (E8S_PER_ICP / 2 + FEE);
+    assert_eq!(balance(&mut pic, anonymous), left);
 }
