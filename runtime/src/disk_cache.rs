@@ -3,8 +3,8 @@
 //! canister, loading its machine code takes milliseconds.
 //!
 //! A file is named by the SHA-256 of the module as compiled and by
-//! wasmtime's compatibility hash of the engine (version and settings) with
-//! the operator costs (which that hash leaves out), and
+//! wasmtime's compatibility hash of the engine (version and settings, the
+//! operator costs included), and
 //! is written under a temporary name then renamed, so that readers never see
 //! half a file. The directory is `$IC_RUNTIME_CACHE_DIR`, else
 //! `$XDG_CACHE_HOME/ic-runtime`, else `$HOME/.cache/ic-runtime`;
@@ -48,8 +48,6 @@ fn entry(engine: &Engine, wasm: &[u8]) -> Option<PathBuf> {
     let directory = directory()?;
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
     engine.precompile_compatibility_hash().hash(&mut hasher);
-    // wasmtime's hash leaves out the operator costs, which are compiled in.
-    crate::metering::operator_cost().hash(&mut hasher);
     let module: [u8; 32] = Sha256::digest(wasm).into();
     let name: String = module.iter().map(|b| format!("{b:02x}")).collect();
     Some(directory.join(format!("{name}-{:016x}.cwasm", hasher.finish())))

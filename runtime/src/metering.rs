@@ -61,9 +61,7 @@ pub fn operator_cost() -> OperatorCost {
     c.Nop = 1;
     c.Drop = 1;
     c.Unreachable = 1;
-    // The IC charges an explicit `return` 1 and a function's final `end`
-    // nothing; wasmtime charges both as `Return`, so both are free here.
-    c.Return = 0;
+    c.Return = 1;
     // Free on both: Block, Loop, Else, End.
     c.If = 2;
     c.Br = 2;

@@ -22,6 +22,10 @@ pub struct StableMemory {
     pages: u64,
     /// While a scratch span is open: how to undo what it committed.
     scratch: Option<Scratch>,
+    /// Chunks the running execution has written (the journal may hold
+    /// chunks of an earlier one: `pre_upgrade`'s, until `post_upgrade`
+    /// commits them), for the dirty-page charge.
+    dirtied: std::collections::HashSet<u64>,
 }
 
 /// The state before a scratch span, of the chunks it has committed so far.
@@ -72,6 +76,14 @@ impl StableMemory {
         true
     }
 
+    /// Starts counting the chunks an execution dirties.
+    pub fn start_execution(&mut self) {
+        // Taken rather than cleared: see `commit`.
+        if !self.dirtied.is_empty() {
+            self.dirtied = std::collections::HashSet::new();
+        }
+    }
+
     /// Writes `src` at `offset`; the number of 4 KiB pages it wrote for
     /// the first time in this execution, or `None` when out of bounds.
     pub fn write(&mut self, offset: u64, src: &[u8]) -> Option<u64> {
@@ -84,9 +96,11 @@ impl StableMemory {
         });
         let mut dirtied = 0;
         for (index, within, range) in touched {
+            if self.dirtied.insert(index) {
+                dirtied += 1;
+            }
             let committed = &self.committed;
             let chunk = self.journal.entry(index).or_insert_with(|| {
-                dirtied += 1;
                 committed
                     .get(&index)
                     .cloned()

@@ -49,8 +49,8 @@ impl Context {
         1 << self as u16
     }
 
-    /// Whether the IC keeps (and so tracks, and charges for) the heap
-    /// pages an execution in this context writes.
+    /// Whether the IC tracks (and so charges for) the heap pages an
+    /// execution in this context writes.
     pub fn keeps_heap(self) -> bool {
         matches!(
             self,
@@ -62,6 +62,12 @@ impl Context {
                 | Self::Cleanup
                 | Self::SystemTask
                 | Self::Start
+                // A composite query's graph tracks its pages: they weigh on
+                // its budget, though nothing of it is kept.
+                | Self::CompositeQuery
+                | Self::CompositeReplyCallback
+                | Self::CompositeRejectCallback
+                | Self::CompositeCleanup
         )
     }
 
@@ -373,6 +379,8 @@ type Ctx<'a> = Caller<'a, Env>;
 /// Refuses a call the context does not allow; charges the call's fixed
 /// overhead (see [`metering`]).
 fn check(caller: &mut Ctx, allowed: u16, name: &str) -> Result<()> {
+    // Charged first, as on the IC, even for a call the context forbids.
+    charge(caller, metering::system_api_overhead(name) as i64)?;
     let context = caller.data().exec.context;
     if allowed & context.bit() == 0 {
         return violation(format!(
@@ -380,7 +388,7 @@ fn check(caller: &mut Ctx, allowed: u16, name: &str) -> Result<()> {
             context.name()
         ));
     }
-    charge(caller, metering::system_api_overhead(name) as i64)
+    Ok(())
 }
 
 /// Takes `instructions` from what the message may still use (its fuel), or
@@ -1008,6 +1016,7 @@ fn link_misc(linker: &mut Linker<Env>) -> Result<()> {
         "certified_data_set",
         |mut c: Ctx, src: u32, size: u32| {
             check(&mut c, I | G | U | RY | RT | T, "certified_data_set")?;
+            charge_bytes(&mut c, size.into(), 1)?;
             if size > 32 {
                 return violation(format!(
                     "ic0.certified_data_set: at most 32 bytes, not {size}"

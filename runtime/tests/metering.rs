@@ -64,6 +64,21 @@ const MODULE: &str = r#"(module
   (func (export "canister_update counter")
     (global.set $g (call $counter (i32.const 0)))
     (call $reply))
+  ;; the same stable page written twice: dirtied once
+  (func (export "canister_update twice")
+    (drop (call $stable_grow (i64.const 1)))
+    (call $stable_write (i64.const 0) (i64.const 0) (i64.const 8))
+    (call $stable_write (i64.const 100) (i64.const 0) (i64.const 8))
+    (call $reply))
+  ;; a page grown and written (memory.grow: the IC's 300 is 255 here)
+  (func (export "canister_update grow")
+    (drop (memory.grow (i32.const 1)))
+    (i32.store (i32.const 131072) (i32.const 5))
+    (call $reply))
+  ;; an explicit return costs 1
+  (func (export "canister_update return")
+    (call $reply)
+    (return))
   (func (export "canister_query counted") (result)
     (i64.store (i32.const 0) (global.get $g))
     (call $append (i32.const 0) (i32.const 8))
@@ -166,4 +181,58 @@ fn the_performance_counter_includes_its_own_overhead() {
         .query_call(id, Principal::anonymous(), "counted", vec![])
         .unwrap();
     assert_eq!(u64::from_le_bytes(reply.try_into().unwrap()), seen);
+}
+
+#[test]
+fn a_stable_page_is_charged_once_per_execution() {
+    let (mut pic, id) = setup();
+    let grow = 1 + 5 + 100 + 1;
+    let write = |bytes: u64| 3 + 5 + 20 + bytes;
+    assert_eq!(
+        instructions_of(&mut pic, id, "twice", vec![]),
+        ENTRY + grow + write(8) + DIRTY_PAGE + write(8) + REPLY
+    );
+    // The next message dirties the page anew.
+    assert_eq!(
+        instructions_of(&mut pic, id, "twice", vec![]),
+        ENTRY + grow + write(8) + DIRTY_PAGE + write(8) + REPLY
+    );
+}
+
+#[test]
+fn pages_grown_and_written_are_dirty_and_returns_cost_one() {
+    let (mut pic, id) = setup();
+    let grow = 1 + 255 + 1;
+    let store = 3;
+    assert_eq!(
+        instructions_of(&mut pic, id, "grow", vec![]),
+        ENTRY + grow + store + DIRTY_PAGE + REPLY
+    );
+    assert_eq!(
+        instructions_of(&mut pic, id, "return", vec![]),
+        ENTRY + REPLY + 1
+    );
+}
+
+/// `post_upgrade` pays for the stable page it writes even when
+/// `pre_upgrade` wrote the same page just before (their writes are
+/// committed together).
+#[test]
+fn each_half_of_an_upgrade_pays_for_its_own_pages() {
+    let module = r#"(module
+      (import "ic0" "stable64_grow" (func $grow (param i64) (result i64)))
+      (import "ic0" "stable64_write" (func $write (param i64 i64 i64)))
+      (memory (export "memory") 1)
+      (func (export "canister_init") (drop (call $grow (i64.const 1))))
+      (func (export "canister_pre_upgrade")
+        (call $write (i64.const 0) (i64.const 0) (i64.const 1)))
+      (func (export "canister_post_upgrade")
+        (call $write (i64.const 0) (i64.const 0) (i64.const 1))))"#;
+    let mut pic = PocketIc::new();
+    let id = pic.create_canister();
+    let wasm = wat::parse_str(module).unwrap();
+    pic.install_canister(id, wasm.clone(), vec![], None);
+    pic.upgrade_canister(id, wasm, vec![], None).unwrap();
+    let post_upgrade = ENTRY + 3 + 5 + 20 + 1 + DIRTY_PAGE;
+    assert_eq!(pic.last_execution_instructions(id), post_upgrade);
 }

@@ -342,8 +342,8 @@ fn icrc4_transfer_batch(args: Vec<TransferArg>) -> Vec<Option<TransferBatchResul
     let results = state::mutate(|l| {
         args.into_iter()
             .map(|arg| {
-                let result = icrc::transfer_request(caller, arg)
-                    .and_then(|req| l.transfer(req, now));
+                let result =
+                    icrc::transfer_request(caller, arg).and_then(|req| l.transfer(req, now));
                 Some(result.map(Nat::from).map_err(icrc::batch_error))
             })
             .collect()
