@@ -129,9 +129,10 @@ pub fn candid_block(block: Block) -> CandidBlock {
             memo: tx.memo,
             icrc1_memo: tx.icrc1_memo.map(ByteBuf::from),
             operation: Some(operation),
-            // The legacy type has no "absent": like the real ledger, show 0.
+            // The legacy type has no "absent": like the real ledger, show
+            // the block's time.
             created_at_time: TimeStamp {
-                timestamp_nanos: tx.created_at_time.unwrap_or(0),
+                timestamp_nanos: tx.created_at_time.unwrap_or(block.timestamp),
             },
         },
         timestamp: TimeStamp {

@@ -44,6 +44,7 @@ on_both_backends!(
     should_refuse_burns_as_the_real_ledger_does,
     should_reject_self_approvals_and_delegated_mints,
     should_let_the_anonymous_principal_hold_send_and_approve,
+    should_serve_query_blocks_as_the_real_ledger,
 );
 
 const FEE: u64 = 10_000;
@@ -1193,4 +1194,60 @@ fn should_let_the_anonymous_principal_hold_send_and_approve(backend: Backend) {
     // the half ICP taken with its fee.
     let left = 10 * E8S_PER_ICP - 2 * (E8S_PER_ICP + FEE) - FEE - (E8S_PER_ICP / 2 + FEE);
     assert_eq!(balance(&mut pic, anonymous), left);
+}
+
+/// `query_blocks` as the real ledger serves it: a block without
+/// `created_at_time` shows its own time there; a user's query run as an
+/// update (every node executes it) gets at most 50 blocks, a query 2 000.
+fn should_serve_query_blocks_as_the_real_ledger(backend: Backend) {
+    let mut pic = setup(backend);
+    let batch: Vec<TransferArg> = (0..60).map(|_| transfer_arg(user(3), 1)).collect();
+    let (results,): (Vec<Option<TransferBatchResult>>,) = update_candid_as(
+        &mut pic,
+        LEDGER_CANISTER_ID,
+        user(1),
+        "icrc4_transfer_batch",
+        (batch,),
+    )
+    .unwrap();
+    assert!(results.iter().all(|r| matches!(r, Some(Ok(_)))));
+    let all = GetBlocksArgs {
+        start: 0,
+        length: 100,
+    };
+    let user_key = Principal::self_authenticating(b"a user's public key");
+    let (queried,): (QueryBlocksResponse,) = query_candid_as(
+        &mut pic,
+        LEDGER_CANISTER_ID,
+        user_key,
+        "query_blocks",
+        (all,),
+    )
+    .unwrap();
+    assert_eq!(queried.blocks.len(), 62);
+    let (replicated,): (QueryBlocksResponse,) = update_candid_as(
+        &mut pic,
+        LEDGER_CANISTER_ID,
+        user_key,
+        "query_blocks",
+        (all,),
+    )
+    .unwrap();
+    assert_eq!(replicated.blocks.len(), 50);
+    // Canisters (and other principals) get the full page replicated too.
+    let (by_canister,): (QueryBlocksResponse,) = update_candid_as(
+        &mut pic,
+        LEDGER_CANISTER_ID,
+        GOVERNANCE_CANISTER_ID,
+        "query_blocks",
+        (all,),
+    )
+    .unwrap();
+    assert_eq!(by_canister.blocks.len(), 62);
+    for block in &queried.blocks {
+        assert_eq!(
+            block.transaction.created_at_time, block.timestamp,
+            "no transaction here set its own time"
+        );
+    }
 }

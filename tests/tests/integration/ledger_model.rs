@@ -420,7 +420,7 @@ impl<'a> Case<'a> {
             }
             if let Outcome::Ok(index) = actual {
                 let block = block(pic, index);
-                let modelled = candid_transaction(&self.model.blocks[index as usize]);
+                let modelled = candid_transaction(&self.model.blocks[index as usize], now);
                 if block != modelled {
                     return Err(format!(
                         "block {index}: {block:?}, the model's {modelled:?}"
@@ -519,8 +519,9 @@ fn block(pic: &mut TestEnv, index: u64) -> CandidTransaction {
         .transaction
 }
 
-/// The model's transaction as `query_blocks` shows it.
-fn candid_transaction(tx: &model::Transaction) -> CandidTransaction {
+/// The model's transaction as `query_blocks` shows it, in a block made at
+/// `block_time` (shown as its `created_at_time` when it has none).
+fn candid_transaction(tx: &model::Transaction, block_time: u64) -> CandidTransaction {
     let tokens = Tokens::from_e8s;
     let operation = match tx.operation.clone() {
         Operation::Mint { to, amount } => CandidOperation::Mint {
@@ -571,7 +572,7 @@ fn candid_transaction(tx: &model::Transaction) -> CandidTransaction {
         icrc1_memo: tx.icrc1_memo.clone().map(ByteBuf::from),
         operation: Some(operation),
         created_at_time: TimeStamp {
-            timestamp_nanos: tx.created_at_time.unwrap_or(0),
+            timestamp_nanos: tx.created_at_time.unwrap_or(block_time),
         },
     }
 }
