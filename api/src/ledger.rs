@@ -135,6 +135,23 @@ pub enum TransferError {
 
 pub type TransferResult = Result<BlockIndex, TransferError>;
 
+/// Arguments of `send_dfx`: `transfer`'s, the destination as 64 hex digits.
+#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct SendArgs {
+    pub memo: Memo,
+    pub amount: Tokens,
+    pub fee: Tokens,
+    pub from_subaccount: Option<Subaccount>,
+    pub to: String,
+    pub created_at_time: Option<TimeStamp>,
+}
+
+/// Arguments of `account_balance_dfx`: the account as 64 hex digits.
+#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct AccountBalanceArgsDfx {
+    pub account: String,
+}
+
 #[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
 pub struct AccountBalanceArgs {
     pub account: AccountIdentifier,

@@ -34,10 +34,11 @@ use ledger::{TxError, generic_error};
 use nns_api::AccountIdentifier;
 use nns_api::http::{HttpRequest, HttpResponse};
 use nns_api::ledger::{
-    AccountBalanceArgs, Archives, BalanceQueryArgs, DECIMALS, Decimals, GetBlocksArgs, LedgerArg,
-    MAX_BALANCE_BATCH, MAX_BLOCKS_PER_RESPONSE, MAX_TRANSFER_BATCH, Name, QueryBlocksResponse,
-    StandardRecord, Symbol, TipOfChainRes, Tokens, TransferArgs, TransferBatchError,
-    TransferBatchResult, TransferFee, TransferFeeArg, TransferResult, tokens_to_nat,
+    AccountBalanceArgs, AccountBalanceArgsDfx, Archives, BalanceQueryArgs, BlockIndex, DECIMALS,
+    Decimals, GetBlocksArgs, LedgerArg, MAX_BALANCE_BATCH, MAX_BLOCKS_PER_RESPONSE,
+    MAX_TRANSFER_BATCH, Name, QueryBlocksResponse, SendArgs, StandardRecord, Symbol, TipOfChainRes,
+    Tokens, TransferArgs, TransferBatchError, TransferBatchResult, TransferFee, TransferFeeArg,
+    TransferResult, tokens_to_nat,
 };
 use serde_bytes::ByteBuf;
 
@@ -145,6 +146,36 @@ fn transfer(args: TransferArgs) -> TransferResult {
 #[query]
 fn account_balance(args: AccountBalanceArgs) -> Tokens {
     Tokens::from_e8s(state::read(|l| l.balance(&args.account)))
+}
+
+/// `transfer` with the destination as text, as `dfx ledger transfer`
+/// sends it; a refusal traps, as on the real ledger.
+#[update]
+fn send_dfx(args: SendArgs) -> BlockIndex {
+    let to = AccountIdentifier::from_hex(&args.to)
+        .unwrap_or_else(|e| trap(format!("invalid account identifier {:?}: {e:?}", args.to)));
+    let args = TransferArgs {
+        memo: args.memo,
+        amount: args.amount,
+        fee: args.fee,
+        from_subaccount: args.from_subaccount,
+        to,
+        created_at_time: args.created_at_time,
+    };
+    transfer(args).unwrap_or_else(|e| trap(format!("transfer failed: {e:?}")))
+}
+
+/// `account_balance` with the account as text, as `dfx ledger balance`
+/// and `quill` ask for it; text that is no account identifier traps.
+#[query]
+fn account_balance_dfx(args: AccountBalanceArgsDfx) -> Tokens {
+    let account = AccountIdentifier::from_hex(&args.account).unwrap_or_else(|e| {
+        trap(format!(
+            "invalid account identifier {:?}: {e:?}",
+            args.account
+        ))
+    });
+    account_balance(AccountBalanceArgs { account })
 }
 
 #[query]

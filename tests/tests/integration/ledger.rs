@@ -19,9 +19,10 @@ use nns_api::AccountIdentifier;
 use nns_api::http::{HttpRequest, HttpResponse};
 use nns_api::ids::{GOVERNANCE_CANISTER_ID, LEDGER_CANISTER_ID};
 use nns_api::ledger::{
-    AccountBalanceArgs, BalanceQueryArgs, CandidOperation, GetBlocksArgs, LedgerArg,
-    Memo as IcpMemo, QueryBlocksResponse, TimeStamp, TipOfChainRes, Tokens, TransferArgs,
-    TransferBatchError, TransferBatchResult, TransferError as IcpTransferError, UpgradeArgs,
+    AccountBalanceArgs, AccountBalanceArgsDfx, BalanceQueryArgs, CandidOperation, GetBlocksArgs,
+    LedgerArg, Memo as IcpMemo, QueryBlocksResponse, SendArgs, TimeStamp, TipOfChainRes, Tokens,
+    TransferArgs, TransferBatchError, TransferBatchResult, TransferError as IcpTransferError,
+    UpgradeArgs,
 };
 use serde_bytes::ByteBuf;
 
@@ -45,6 +46,7 @@ on_both_backends!(
     should_reject_self_approvals_and_delegated_mints,
     should_let_the_anonymous_principal_hold_send_and_approve,
     should_serve_query_blocks_as_the_real_ledger,
+    should_answer_dfx_with_text_account_identifiers,
 );
 
 const FEE: u64 = 10_000;
@@ -1250,4 +1252,67 @@ fn should_serve_query_blocks_as_the_real_ledger(backend: Backend) {
             "no transaction here set its own time"
         );
     }
+}
+
+/// `dfx ledger balance` and `quill` ask `account_balance_dfx`, and `dfx
+/// ledger transfer` calls `send_dfx`: accounts as text.
+fn should_answer_dfx_with_text_account_identifiers(backend: Backend) {
+    let mut pic = setup(backend);
+    let text = |owner: Principal| AccountIdentifier::new(&owner, None).to_hex();
+    let (held,): (Tokens,) = query_candid(
+        &mut pic,
+        LEDGER_CANISTER_ID,
+        "account_balance_dfx",
+        (AccountBalanceArgsDfx {
+            account: text(user(1)),
+        },),
+    )
+    .unwrap();
+    assert_eq!(held, Tokens::from_e8s(100 * E8S_PER_ICP));
+    let send = |to: String| SendArgs {
+        memo: IcpMemo(7),
+        amount: Tokens::from_e8s(E8S_PER_ICP),
+        fee: Tokens::from_e8s(FEE),
+        from_subaccount: None,
+        to,
+        created_at_time: None,
+    };
+    let (index,): (u64,) = update_candid_as(
+        &mut pic,
+        LEDGER_CANISTER_ID,
+        user(1),
+        "send_dfx",
+        (send(text(user(4))),),
+    )
+    .unwrap();
+    assert_eq!(index, 2, "after the two initial mints");
+    assert_eq!(balance(&mut pic, user(4)), E8S_PER_ICP);
+    // Text that is no account identifier (a wrong checksum), or a refused
+    // transfer, traps: the call is rejected and nothing moves.
+    let mut bad = text(user(4));
+    bad.replace_range(0..2, if bad.starts_with("00") { "11" } else { "00" });
+    for args in [
+        send(bad.clone()),
+        SendArgs {
+            amount: Tokens::from_e8s(1_000 * E8S_PER_ICP),
+            ..send(text(user(4)))
+        },
+    ] {
+        let rejected = update_candid_as::<_, (u64,)>(
+            &mut pic,
+            LEDGER_CANISTER_ID,
+            user(1),
+            "send_dfx",
+            (args,),
+        );
+        assert!(rejected.is_err(), "{rejected:?}");
+    }
+    let rejected = query_candid::<_, (Tokens,)>(
+        &mut pic,
+        LEDGER_CANISTER_ID,
+        "account_balance_dfx",
+        (AccountBalanceArgsDfx { account: bad },),
+    );
+    assert!(rejected.is_err(), "{rejected:?}");
+    assert_eq!(balance(&mut pic, user(4)), E8S_PER_ICP);
 }
