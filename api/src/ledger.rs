@@ -146,6 +146,35 @@ pub struct SendArgs {
     pub created_at_time: Option<TimeStamp>,
 }
 
+/// Arguments of `get_allowances`: the allowances an account granted, by
+/// spender, after `prev_spender_id`, at most `take`.
+#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct GetAllowancesArgs {
+    pub from_account_id: String,
+    pub prev_spender_id: Option<String>,
+    pub take: Option<u64>,
+}
+
+/// One entry of `get_allowances`' answer (its type is a vector of them).
+#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct AllowanceEntry {
+    pub from_account_id: String,
+    pub to_spender_id: String,
+    pub allowance: Tokens,
+    pub expires_at: Option<u64>,
+}
+
+/// The most entries one `get_allowances` answer holds, as the real ledger's.
+pub const MAX_TAKE_ALLOWANCES: u64 = 500;
+
+/// Arguments of `remove_approval`: an approval of nothing to `spender`.
+#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct RemoveApprovalArgs {
+    pub from_subaccount: Option<Subaccount>,
+    pub spender: AccountIdentifier,
+    pub fee: Option<candid::Nat>,
+}
+
 /// Arguments of `account_balance_dfx`: the account as 64 hex digits.
 #[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
 pub struct AccountBalanceArgsDfx {

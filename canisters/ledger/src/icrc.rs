@@ -13,7 +13,7 @@ pub fn account_id(account: &Account) -> AccountIdentifier {
     crate::account_ids::account_id(&account.owner, account.subaccount.as_ref())
 }
 
-fn caller_account(caller: Principal, subaccount: Option<[u8; 32]>) -> AccountIdentifier {
+pub fn caller_account(caller: Principal, subaccount: Option<[u8; 32]>) -> AccountIdentifier {
     crate::account_ids::account_id(&caller, subaccount.as_ref())
 }
 
@@ -28,7 +28,7 @@ fn amount(n: &Nat) -> Result<u64, TxError> {
 
 /// A fee that does not fit in 64 bits cannot be the ledger's fee; it maps to
 /// a value that fails the fee check.
-fn fee(n: &Option<Nat>) -> Option<u64> {
+pub fn fee(n: &Option<Nat>) -> Option<u64> {
     n.as_ref().map(|n| u64::try_from(&n.0).unwrap_or(u64::MAX))
 }
 

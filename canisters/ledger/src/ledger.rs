@@ -400,6 +400,39 @@ impl<D: Memory> Ledger<D> {
             .unwrap_or_default()
     }
 
+    /// The live allowances `from` granted, by spender, after `after`'s
+    /// (exclusive), at most `take`; reads only those entries.
+    pub fn allowances_of(
+        &self,
+        from: &AccountIdentifier,
+        after: Option<&AccountIdentifier>,
+        take: usize,
+        now: u64,
+    ) -> Vec<(AccountIdentifier, Allowance)> {
+        use std::ops::Bound::{Excluded, Included};
+        let prefixed = |spender: [u8; 32]| {
+            let mut key = [0; 64];
+            key[..32].copy_from_slice(from.as_bytes());
+            key[32..].copy_from_slice(&spender);
+            key
+        };
+        let start = match after {
+            Some(spender) => Excluded(pair_key(from, spender)),
+            None => Included(prefixed([0; 32])),
+        };
+        self.allowances
+            .range((start, Included(prefixed([0xff; 32]))))
+            .map(|entry| entry.into_pair())
+            .filter(|(_, allowance)| allowance.is_live(now))
+            .take(take)
+            .map(|(key, allowance)| {
+                let spender = AccountIdentifier::from_slice(&key[32..])
+                    .expect("stored spenders are valid account identifiers");
+                (spender, allowance)
+            })
+            .collect()
+    }
+
     /// A mint on behalf of the ledger itself (initial balances).
     fn mint(&mut self, to: AccountIdentifier, amount: u64, now: u64) -> Result<u64, TxError> {
         let request = TransferRequest {

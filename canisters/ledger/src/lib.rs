@@ -34,11 +34,12 @@ use ledger::{TxError, generic_error};
 use nns_api::AccountIdentifier;
 use nns_api::http::{HttpRequest, HttpResponse};
 use nns_api::ledger::{
-    AccountBalanceArgs, AccountBalanceArgsDfx, Archives, BalanceQueryArgs, BlockIndex, DECIMALS,
-    Decimals, GetBlocksArgs, LedgerArg, MAX_BALANCE_BATCH, MAX_BLOCKS_PER_RESPONSE,
-    MAX_TRANSFER_BATCH, Name, QueryBlocksResponse, SendArgs, StandardRecord, Symbol, TipOfChainRes,
-    Tokens, TransferArgs, TransferBatchError, TransferBatchResult, TransferFee, TransferFeeArg,
-    TransferResult, tokens_to_nat,
+    AccountBalanceArgs, AccountBalanceArgsDfx, AllowanceEntry, Archives, BalanceQueryArgs,
+    BlockIndex, DECIMALS, Decimals, GetAllowancesArgs, GetBlocksArgs, LedgerArg, MAX_BALANCE_BATCH,
+    MAX_BLOCKS_PER_RESPONSE, MAX_TAKE_ALLOWANCES, MAX_TRANSFER_BATCH, Name, QueryBlocksResponse,
+    RemoveApprovalArgs, SendArgs, StandardRecord, Symbol, TipOfChainRes, Tokens, TransferArgs,
+    TransferBatchError, TransferBatchResult, TransferFee, TransferFeeArg, TransferResult,
+    tokens_to_nat,
 };
 use serde_bytes::ByteBuf;
 
@@ -440,6 +441,50 @@ fn icrc2_approve(arg: ApproveArgs) -> Result<Nat, ApproveError> {
     record(|l, now| l.approve(icrc::approve_request(caller, arg), now))
         .map(Nat::from)
         .map_err(icrc::approve_error)
+}
+
+/// Takes back an approval: an approval of nothing to an account
+/// identifier (which need not be an ICRC account), with the fee.
+#[update]
+fn remove_approval(args: RemoveApprovalArgs) -> Result<Nat, ApproveError> {
+    let caller = msg_caller();
+    let request = ledger::ApproveRequest {
+        from: icrc::caller_account(caller, args.from_subaccount),
+        spender: args.spender,
+        allowance: 0,
+        expected_allowance: None,
+        expires_at: None,
+        fee: icrc::fee(&args.fee),
+        icrc1_memo: None,
+        created_at_time: None,
+    };
+    record(|l, now| l.approve(request, now))
+        .map(Nat::from)
+        .map_err(icrc::approve_error)
+}
+
+/// The live allowances an account granted, by spender, a page at a time.
+#[query]
+fn get_allowances(args: GetAllowancesArgs) -> Vec<AllowanceEntry> {
+    let parse = |text: &str| {
+        AccountIdentifier::from_hex(text)
+            .unwrap_or_else(|e| trap(format!("invalid account identifier {text:?}: {e:?}")))
+    };
+    let from = parse(&args.from_account_id);
+    let after = args.prev_spender_id.as_deref().map(parse);
+    let take = args
+        .take
+        .unwrap_or(MAX_TAKE_ALLOWANCES)
+        .min(MAX_TAKE_ALLOWANCES) as usize;
+    state::read(|l| l.allowances_of(&from, after.as_ref(), take, time()))
+        .into_iter()
+        .map(|(spender, allowance)| AllowanceEntry {
+            from_account_id: from.to_hex(),
+            to_spender_id: spender.to_hex(),
+            allowance: Tokens::from_e8s(allowance.amount),
+            expires_at: allowance.expires_at,
+        })
+        .collect()
 }
 
 #[query]

@@ -19,10 +19,10 @@ use nns_api::AccountIdentifier;
 use nns_api::http::{HttpRequest, HttpResponse};
 use nns_api::ids::{GOVERNANCE_CANISTER_ID, LEDGER_CANISTER_ID};
 use nns_api::ledger::{
-    AccountBalanceArgs, AccountBalanceArgsDfx, BalanceQueryArgs, CandidOperation, GetBlocksArgs,
-    LedgerArg, Memo as IcpMemo, QueryBlocksResponse, SendArgs, TimeStamp, TipOfChainRes, Tokens,
-    TransferArgs, TransferBatchError, TransferBatchResult, TransferError as IcpTransferError,
-    UpgradeArgs,
+    AccountBalanceArgs, AccountBalanceArgsDfx, AllowanceEntry, BalanceQueryArgs, CandidOperation,
+    GetAllowancesArgs, GetBlocksArgs, LedgerArg, Memo as IcpMemo, QueryBlocksResponse,
+    RemoveApprovalArgs, SendArgs, TimeStamp, TipOfChainRes, Tokens, TransferArgs,
+    TransferBatchError, TransferBatchResult, TransferError as IcpTransferError, UpgradeArgs,
 };
 use serde_bytes::ByteBuf;
 
@@ -47,6 +47,7 @@ on_both_backends!(
     should_let_the_anonymous_principal_hold_send_and_approve,
     should_serve_query_blocks_as_the_real_ledger,
     should_answer_dfx_with_text_account_identifiers,
+    should_list_and_remove_approvals_by_account_identifier,
 );
 
 const FEE: u64 = 10_000;
@@ -1315,4 +1316,85 @@ fn should_answer_dfx_with_text_account_identifiers(backend: Backend) {
     );
     assert!(rejected.is_err(), "{rejected:?}");
     assert_eq!(balance(&mut pic, user(4)), E8S_PER_ICP);
+}
+
+/// `get_allowances` pages through an account's approvals by spender;
+/// `remove_approval` takes one back (an approval of nothing, for the fee).
+fn should_list_and_remove_approvals_by_account_identifier(backend: Backend) {
+    let mut pic = setup(backend);
+    for spender in [user(2), user(3)] {
+        let approve = ApproveArgs {
+            from_subaccount: None,
+            spender: Account::from(spender),
+            amount: Nat::from(E8S_PER_ICP),
+            expected_allowance: None,
+            expires_at: None,
+            fee: None,
+            memo: None,
+            created_at_time: None,
+        };
+        let (approved,): (Result<Nat, ApproveError>,) = update_candid_as(
+            &mut pic,
+            LEDGER_CANISTER_ID,
+            user(1),
+            "icrc2_approve",
+            (approve,),
+        )
+        .unwrap();
+        approved.unwrap();
+    }
+    let from = AccountIdentifier::new(&user(1), None).to_hex();
+    let list = |pic: &mut TestEnv, prev: Option<String>, take: Option<u64>| {
+        let (entries,): (Vec<AllowanceEntry>,) = query_candid(
+            pic,
+            LEDGER_CANISTER_ID,
+            "get_allowances",
+            (GetAllowancesArgs {
+                from_account_id: from.clone(),
+                prev_spender_id: prev,
+                take,
+            },),
+        )
+        .unwrap();
+        entries
+    };
+    let all = list(&mut pic, None, None);
+    let mut spenders: Vec<String> = [user(2), user(3)]
+        .iter()
+        .map(|u| AccountIdentifier::new(u, None).to_hex())
+        .collect();
+    spenders.sort();
+    let listed: Vec<String> = all.iter().map(|e| e.to_spender_id.clone()).collect();
+    assert_eq!(
+        listed, spenders,
+        "in the order of the spenders' identifiers"
+    );
+    assert!(
+        all.iter()
+            .all(|e| e.allowance == Tokens::from_e8s(E8S_PER_ICP) && e.from_account_id == from)
+    );
+    let first = list(&mut pic, None, Some(1));
+    let second = list(&mut pic, Some(first[0].to_spender_id.clone()), Some(1));
+    assert_eq!((first.len(), second.len()), (1, 1));
+    assert_eq!(second[0].to_spender_id, spenders[1]);
+    let before = balance(&mut pic, user(1));
+    let (removed,): (Result<Nat, ApproveError>,) = update_candid_as(
+        &mut pic,
+        LEDGER_CANISTER_ID,
+        user(1),
+        "remove_approval",
+        (RemoveApprovalArgs {
+            from_subaccount: None,
+            spender: AccountIdentifier::new(&user(2), None),
+            fee: None,
+        },),
+    )
+    .unwrap();
+    removed.unwrap();
+    assert_eq!(balance(&mut pic, user(1)), before - FEE);
+    let left: Vec<String> = list(&mut pic, None, None)
+        .into_iter()
+        .map(|e| e.to_spender_id)
+        .collect();
+    assert_eq!(left, vec![AccountIdentifier::new(&user(3), None).to_hex()]);
 }
