@@ -118,6 +118,20 @@ fn legacy_transfer(
     result
 }
 
+/// An approval of `amount` e8s to `spender`'s default account.
+fn approve_args(spender: Principal, amount: u64) -> ApproveArgs {
+    ApproveArgs {
+        from_subaccount: None,
+        spender: Account::from(spender),
+        amount: Nat::from(amount),
+        expected_allowance: None,
+        expires_at: None,
+        fee: None,
+        memo: None,
+        created_at_time: None,
+    }
+}
+
 fn legacy_args(to: Principal, e8s: u64) -> TransferArgs {
     TransferArgs {
         memo: IcpMemo(42),
@@ -319,16 +333,7 @@ fn should_refuse_bad_input_and_change_nothing(backend: Backend) {
 
 fn should_approve_and_transfer_from(backend: Backend) {
     let mut pic = setup(backend);
-    let approve = ApproveArgs {
-        from_subaccount: None,
-        spender: Account::from(user(2)),
-        amount: Nat::from(3 * E8S_PER_ICP),
-        expected_allowance: None,
-        expires_at: None,
-        fee: None,
-        memo: None,
-        created_at_time: None,
-    };
+    let approve = approve_args(user(2), 3 * E8S_PER_ICP);
     let (approved,): (Result<Nat, ApproveError>,) = update_candid_as(
         &mut pic,
         LEDGER_CANISTER_ID,
@@ -1000,16 +1005,7 @@ fn should_accept_zero_amounts_and_charge_the_fee(backend: Backend) {
     icrc1_transfer(&mut pic, GOVERNANCE_CANISTER_ID, transfer_arg(user(3), 0)).unwrap();
     // Approving zero, approving, and spending zero (the fee is drawn from
     // the allowance).
-    let approve = |amount: u64| ApproveArgs {
-        from_subaccount: None,
-        spender: Account::from(user(2)),
-        amount: Nat::from(amount),
-        expected_allowance: None,
-        expires_at: None,
-        fee: None,
-        memo: None,
-        created_at_time: None,
-    };
+    let approve = |amount: u64| approve_args(user(2), amount);
     for amount in [0, 3 * FEE] {
         let (approved,): (Result<Nat, ApproveError>,) = update_candid_as(
             &mut pic,
@@ -1157,16 +1153,7 @@ fn should_let_the_anonymous_principal_hold_send_and_approve(backend: Backend) {
     icrc1_transfer(&mut pic, anonymous, transfer_arg(user(3), E8S_PER_ICP)).unwrap();
     legacy_transfer(&mut pic, anonymous, legacy_args(user(3), E8S_PER_ICP)).unwrap();
     assert_eq!(balance(&mut pic, user(3)), 2 * E8S_PER_ICP);
-    let approve = ApproveArgs {
-        from_subaccount: None,
-        spender: Account::from(user(2)),
-        amount: Nat::from(E8S_PER_ICP),
-        expected_allowance: None,
-        expires_at: None,
-        fee: None,
-        memo: None,
-        created_at_time: None,
-    };
+    let approve = approve_args(user(2), E8S_PER_ICP);
     let (approved,): (Result<Nat, ApproveError>,) = update_candid_as(
         &mut pic,
         LEDGER_CANISTER_ID,
