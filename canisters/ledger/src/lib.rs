@@ -110,6 +110,13 @@ fn certify_tip() {
     certified_data_set(root);
 }
 
+/// As the real ledger: with ICRC-2 switched off, its methods trap.
+fn require_icrc2() {
+    if !state::read(|l| l.config().icrc2_enabled) {
+        trap("ICRC-2 features are not enabled on the ledger.");
+    }
+}
+
 /// Runs a state change and re-certifies the tip if it made a block.
 fn record(
     f: impl FnOnce(
@@ -432,6 +439,7 @@ fn icrc4_maximum_query_batch_size() -> Option<Nat> {
     encode_with = "codec::encode_approve_result"
 )]
 fn icrc2_approve(arg: ApproveArgs) -> Result<Nat, ApproveError> {
+    require_icrc2();
     let caller = msg_caller();
     // As on the real ledger: no approval between accounts of one owner
     // (the owner compared by principal, the anonymous one included).
@@ -447,6 +455,7 @@ fn icrc2_approve(arg: ApproveArgs) -> Result<Nat, ApproveError> {
 /// identifier (which need not be an ICRC account), with the fee.
 #[update]
 fn remove_approval(args: RemoveApprovalArgs) -> Result<Nat, ApproveError> {
+    require_icrc2();
     let caller = msg_caller();
     let request = ledger::ApproveRequest {
         from: icrc::caller_account(caller, args.from_subaccount),
@@ -489,6 +498,7 @@ fn get_allowances(args: GetAllowancesArgs) -> Vec<AllowanceEntry> {
 
 #[query]
 fn icrc2_allowance(args: AllowanceArgs) -> Allowance {
+    require_icrc2();
     let allowance = state::read(|l| {
         l.allowance(
             &icrc::account_id(&args.account),
@@ -508,6 +518,7 @@ fn icrc2_allowance(args: AllowanceArgs) -> Allowance {
     encode_with = "codec::encode_transfer_from_result"
 )]
 fn icrc2_transfer_from(arg: TransferFromArgs) -> Result<Nat, TransferFromError> {
+    require_icrc2();
     let caller = msg_caller();
     icrc::transfer_from_request(caller, arg)
         .and_then(|req| record(|l, now| l.transfer(req, now)))

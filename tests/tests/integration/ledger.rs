@@ -48,6 +48,7 @@ on_both_backends!(
     should_serve_query_blocks_as_the_real_ledger,
     should_answer_dfx_with_text_account_identifiers,
     should_list_and_remove_approvals_by_account_identifier,
+    should_trap_on_icrc2_methods_while_icrc2_is_off,
 );
 
 const FEE: u64 = 10_000;
@@ -1384,4 +1385,78 @@ fn should_list_and_remove_approvals_by_account_identifier(backend: Backend) {
         .map(|e| e.to_spender_id)
         .collect();
     assert_eq!(left, vec![AccountIdentifier::new(&user(3), None).to_hex()]);
+}
+
+/// As on the real ledger, with the ICRC-2 feature flag off, every ICRC-2
+/// method traps (the call is rejected), and ICRC-2 is not advertised.
+fn should_trap_on_icrc2_methods_while_icrc2_is_off(backend: Backend) {
+    let mut pic = setup(backend);
+    let set_icrc2 = |pic: &mut TestEnv, icrc2: bool| {
+        let upgrade = LedgerArg::Upgrade(Some(UpgradeArgs {
+            feature_flags: Some(nns_api::ledger::FeatureFlags { icrc2 }),
+        }));
+        pic.upgrade_canister(
+            LEDGER_CANISTER_ID,
+            wasm(),
+            Encode!(&Some(upgrade)).unwrap(),
+            None,
+        )
+        .unwrap();
+    };
+    set_icrc2(&mut pic, false);
+    let approve = update_candid_as::<_, (Result<Nat, ApproveError>,)>(
+        &mut pic,
+        LEDGER_CANISTER_ID,
+        user(1),
+        "icrc2_approve",
+        (approve_args(user(2), E8S_PER_ICP),),
+    );
+    let allowance = query_candid::<_, (Allowance,)>(
+        &mut pic,
+        LEDGER_CANISTER_ID,
+        "icrc2_allowance",
+        (AllowanceArgs {
+            account: Account::from(user(1)),
+            spender: Account::from(user(2)),
+        },),
+    );
+    let transfer_from = update_candid_as::<_, (Result<Nat, TransferFromError>,)>(
+        &mut pic,
+        LEDGER_CANISTER_ID,
+        user(2),
+        "icrc2_transfer_from",
+        (TransferFromArgs {
+            spender_subaccount: None,
+            from: Account::from(user(1)),
+            to: Account::from(user(2)),
+            amount: Nat::from(1u8),
+            fee: None,
+            memo: None,
+            created_at_time: None,
+        },),
+    );
+    for (method, outcome) in [
+        ("icrc2_approve", approve.map(|_| ())),
+        ("icrc2_allowance", allowance.map(|_| ())),
+        ("icrc2_transfer_from", transfer_from.map(|_| ())),
+    ] {
+        let reject = outcome.expect_err(method);
+        assert!(
+            reject
+                .reject_message
+                .contains("ICRC-2 features are not enabled"),
+            "{method}: {reject:?}"
+        );
+    }
+    // Switched on again, approvals work.
+    set_icrc2(&mut pic, true);
+    let (approved,): (Result<Nat, ApproveError>,) = update_candid_as(
+        &mut pic,
+        LEDGER_CANISTER_ID,
+        user(1),
+        "icrc2_approve",
+        (approve_args(user(2), E8S_PER_ICP),),
+    )
+    .unwrap();
+    approved.unwrap();
 }
