@@ -63,6 +63,8 @@ pub struct InitArgs {
 
 #[derive(CandidType, Deserialize, Clone, Debug, Default, PartialEq, Eq)]
 pub struct UpgradeArgs {
+    /// The minting account in ICRC form; it must be the `minting_account`.
+    pub icrc1_minting_account: Option<Account>,
     pub feature_flags: Option<FeatureFlags>,
 }
 

@@ -63,10 +63,23 @@ impl Config {
             .collect()
     }
 
-    pub fn apply_upgrade(&mut self, args: UpgradeArgs) {
+    /// Applies an upgrade's arguments; an `icrc1_minting_account` that is
+    /// not the minting account is refused, as by the real ledger.
+    pub fn apply_upgrade(&mut self, args: UpgradeArgs) -> Result<(), String> {
+        if let Some(account) = args.icrc1_minting_account {
+            let derived = AccountIdentifier::new(&account.owner, account.subaccount.as_ref());
+            if derived != self.minting_account {
+                return Err(format!(
+                    "icrc1_minting_account {account} is not the minting account {}",
+                    self.minting_account
+                ));
+            }
+            self.icrc1_minting_account = Some(account);
+        }
         if let Some(flags) = args.feature_flags {
             self.icrc2_enabled = flags.icrc2;
         }
+        Ok(())
     }
 }
 
@@ -168,11 +181,33 @@ mod tests {
     #[test]
     fn upgrade_toggles_icrc2() {
         let mut config = Config::from_init(init_args()).unwrap();
-        config.apply_upgrade(UpgradeArgs {
-            feature_flags: Some(FeatureFlags { icrc2: false }),
+        config
+            .apply_upgrade(UpgradeArgs {
+                feature_flags: Some(FeatureFlags { icrc2: false }),
+                ..Default::default()
+            })
+            .unwrap();
+        assert!(!config.icrc2_enabled);
+        config.apply_upgrade(UpgradeArgs::default()).unwrap();
+        assert!(!config.icrc2_enabled);
+    }
+
+    #[test]
+    fn upgrade_sets_the_icrc1_minting_account_only_if_it_is_the_minting_account() {
+        let mut config = Config::from_init(init_args()).unwrap();
+        let other = Account::from(Principal::from_slice(&[7]));
+        let refused = config.apply_upgrade(UpgradeArgs {
+            icrc1_minting_account: Some(other),
+            ..Default::default()
         });
-        assert!(!config.icrc2_enabled);
-        config.apply_upgrade(UpgradeArgs::default());
-        assert!(!config.icrc2_enabled);
+        assert!(refused.is_err());
+        config.icrc1_minting_account = None;
+        config
+            .apply_upgrade(UpgradeArgs {
+                icrc1_minting_account: Some(Account::from(minter())),
+                ..Default::default()
+            })
+            .unwrap();
+        assert_eq!(config.icrc1_minting_account, Some(Account::from(minter())));
     }
 }

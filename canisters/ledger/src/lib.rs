@@ -69,7 +69,9 @@ fn post_upgrade(arg: Option<LedgerArg>) {
     match arg {
         None | Some(LedgerArg::Upgrade(None)) => {}
         Some(LedgerArg::Upgrade(Some(args))) => {
-            state::mutate(|l| l.update_config(|c| c.apply_upgrade(args)))
+            let mut config = state::read(|l| l.config().clone());
+            config.apply_upgrade(args).unwrap_or_else(|e| trap(e));
+            state::mutate(|l| l.update_config(|c| *c = config))
         }
         Some(LedgerArg::Init(_)) => {
             trap("upgrading the ledger takes the Upgrade variant, not Init")

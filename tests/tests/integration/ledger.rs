@@ -49,6 +49,7 @@ on_both_backends!(
     should_answer_dfx_with_text_account_identifiers,
     should_list_and_remove_approvals_by_account_identifier,
     should_trap_on_icrc2_methods_while_icrc2_is_off,
+    should_refuse_an_upgrade_naming_another_minting_account,
 );
 
 const FEE: u64 = 10_000;
@@ -466,6 +467,7 @@ fn should_keep_every_balance_and_the_tip_across_an_upgrade(backend: Backend) {
     };
     let before = snapshot(&mut pic);
     let upgrade = LedgerArg::Upgrade(Some(UpgradeArgs {
+        icrc1_minting_account: Some(Account::from(GOVERNANCE_CANISTER_ID)),
         feature_flags: None,
     }));
     pic.upgrade_canister(
@@ -1393,6 +1395,7 @@ fn should_trap_on_icrc2_methods_while_icrc2_is_off(backend: Backend) {
     let mut pic = setup(backend);
     let set_icrc2 = |pic: &mut TestEnv, icrc2: bool| {
         let upgrade = LedgerArg::Upgrade(Some(UpgradeArgs {
+            icrc1_minting_account: None,
             feature_flags: Some(nns_api::ledger::FeatureFlags { icrc2 }),
         }));
         pic.upgrade_canister(
@@ -1459,4 +1462,25 @@ fn should_trap_on_icrc2_methods_while_icrc2_is_off(backend: Backend) {
     )
     .unwrap();
     approved.unwrap();
+}
+
+/// An upgrade's `icrc1_minting_account` must be the minting account: one
+/// naming another is refused, and the ledger goes on as it was.
+fn should_refuse_an_upgrade_naming_another_minting_account(backend: Backend) {
+    let mut pic = setup(backend);
+    let upgrade = LedgerArg::Upgrade(Some(UpgradeArgs {
+        icrc1_minting_account: Some(Account::from(user(9))),
+        feature_flags: None,
+    }));
+    let refused = pic.upgrade_canister(
+        LEDGER_CANISTER_ID,
+        wasm(),
+        Encode!(&Some(upgrade)).unwrap(),
+        None,
+    );
+    assert!(refused.is_err(), "{refused:?}");
+    let (minter,): (Option<Account>,) =
+        query_candid(&mut pic, LEDGER_CANISTER_ID, "icrc1_minting_account", ()).unwrap();
+    assert_eq!(minter, Some(Account::from(GOVERNANCE_CANISTER_ID)));
+    assert_eq!(balance(&mut pic, user(1)), 100 * E8S_PER_ICP);
 }
