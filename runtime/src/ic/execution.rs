@@ -2,7 +2,7 @@
 //! every response in its caller's callback, then the system tasks that are
 //! due; each execution's calls and answers become the next round's messages.
 
-use crate::canister::{EntryPoint, Executed, Failure, limits};
+use crate::canister::{EntryPoint, Executed, Failure};
 use crate::error::{ErrorCode, RejectResponse, no_wasm, not_found};
 use crate::ic::Ic;
 use crate::ic::messages::{
@@ -162,6 +162,7 @@ impl Ic {
             return;
         };
         let id = response.receiver;
+        let limit = self.limits(&id).update;
         // A deleted caller has no callback to run.
         let Some(canister) = self.canisters.get_mut(&id) else {
             return;
@@ -178,7 +179,6 @@ impl Ic {
             Ok(_) => (Context::ReplyCallback, callback.on_reply),
             Err(_) => (Context::RejectCallback, callback.on_reject),
         };
-        let limit = limits::Limits::of(self.topology.subnet_of(&id).kind.is_system()).update;
         let mut exec = canister.exec_state(id, kind, context.caller, self.time, limit);
         match response.outcome {
             Ok(reply) => exec.arg = reply,

@@ -1209,33 +1209,21 @@ fn should_serve_query_blocks_as_the_real_ledger(backend: Backend) {
         length: 100,
     };
     let user_key = Principal::self_authenticating(b"a user's public key");
-    let (queried,): (QueryBlocksResponse,) = query_candid_as(
-        &mut pic,
-        LEDGER_CANISTER_ID,
-        user_key,
-        "query_blocks",
-        (all,),
-    )
-    .unwrap();
+    let query_blocks = |pic: &mut TestEnv, caller: Principal, replicated: bool| {
+        let (response,): (QueryBlocksResponse,) = if replicated {
+            update_candid_as(pic, LEDGER_CANISTER_ID, caller, "query_blocks", (all,))
+        } else {
+            query_candid_as(pic, LEDGER_CANISTER_ID, caller, "query_blocks", (all,))
+        }
+        .unwrap();
+        response
+    };
+    let queried = query_blocks(&mut pic, user_key, false);
     assert_eq!(queried.blocks.len(), 62);
-    let (replicated,): (QueryBlocksResponse,) = update_candid_as(
-        &mut pic,
-        LEDGER_CANISTER_ID,
-        user_key,
-        "query_blocks",
-        (all,),
-    )
-    .unwrap();
+    let replicated = query_blocks(&mut pic, user_key, true);
     assert_eq!(replicated.blocks.len(), 50);
     // Canisters (and other principals) get the full page replicated too.
-    let (by_canister,): (QueryBlocksResponse,) = update_candid_as(
-        &mut pic,
-        LEDGER_CANISTER_ID,
-        GOVERNANCE_CANISTER_ID,
-        "query_blocks",
-        (all,),
-    )
-    .unwrap();
+    let by_canister = query_blocks(&mut pic, GOVERNANCE_CANISTER_ID, true);
     assert_eq!(by_canister.blocks.len(), 62);
     for block in &queried.blocks {
         assert_eq!(
