@@ -26,6 +26,11 @@ cargo clippy --locked --workspace --all-targets -- -D warnings
 step "build canisters"
 scripts/build-canisters.sh
 
+# JavaScript packages the tests read (the ICP ledger's .proto files), exactly
+# as tests/js/package-lock.json pins them.
+step "npm ci (tests/js)"
+npm ci --prefix tests/js --no-audit --no-fund
+
 # Each integration test has a `…::runtime` variant and a
 # `…::pocket_ic_server` variant; the latter is #[ignore]d and runs only when
 # POCKET_IC_BIN names a PocketIC server binary.

@@ -16,6 +16,8 @@ pub const LEDGER_CANISTER_ID: Principal = nns_canister_id(2);
 pub const ROOT_CANISTER_ID: Principal = nns_canister_id(3);
 /// `rkp4c-7iaaa-aaaaa-aaaca-cai`
 pub const CYCLES_MINTING_CANISTER_ID: Principal = nns_canister_id(4);
+/// `qhbym-qaaaa-aaaaa-aaafq-cai`: the ICP index canister.
+pub const INDEX_CANISTER_ID: Principal = nns_canister_id(11);
 
 #[cfg(test)]
 mod tests {
@@ -28,6 +30,7 @@ mod tests {
             (LEDGER_CANISTER_ID, "ryjl3-tyaaa-aaaaa-aaaba-cai"),
             (ROOT_CANISTER_ID, "r7inp-6aaaa-aaaaa-aaabq-cai"),
             (CYCLES_MINTING_CANISTER_ID, "rkp4c-7iaaa-aaaaa-aaaca-cai"),
+            (INDEX_CANISTER_ID, "qhbym-qaaaa-aaaaa-aaafq-cai"),
         ] {
             assert_eq!(id.to_text(), text);
             assert_eq!(Principal::from_text(text).unwrap(), id);

@@ -276,6 +276,29 @@ pub struct QueryBlocksResponse {
     pub archived_blocks: Vec<ArchivedBlocksRange>,
 }
 
+/// What an archive's `get_encoded_blocks` answers.
+pub type GetEncodedBlocksResult = Result<Vec<serde_bytes::ByteBuf>, QueryArchiveError>;
+
+/// Where archived blocks would be fetched in their protobuf encoding; this
+/// ledger archives nothing, so replies carry an empty list of these.
+#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct ArchivedEncodedBlocksRange {
+    pub callback: QueryArchiveFn<GetBlocksArgs, GetEncodedBlocksResult>,
+    pub start: BlockIndex,
+    pub length: u64,
+}
+
+/// `query_encoded_blocks`: blocks as the protobuf `Block` bytes whose
+/// SHA-256 is the block hash (see `crate::icp_block`).
+#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct QueryEncodedBlocksResponse {
+    pub certificate: Option<serde_bytes::ByteBuf>,
+    pub blocks: Vec<serde_bytes::ByteBuf>,
+    pub chain_length: u64,
+    pub first_block_index: BlockIndex,
+    pub archived_blocks: Vec<ArchivedEncodedBlocksRange>,
+}
+
 #[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
 pub struct Archive {
     pub canister_id: candid::Principal,

@@ -8,8 +8,11 @@ pub mod account_identifier;
 pub mod cmc;
 pub mod governance;
 pub mod http;
+pub mod icp_block;
 pub mod ids;
+pub mod index;
 pub mod ledger;
 pub mod metadata;
+pub mod protobuf;
 
 pub use account_identifier::{AccountIdentifier, Subaccount};

@@ -5,6 +5,9 @@
 pub mod bench_report;
 pub mod economy;
 pub mod env;
+pub mod icp_agreement;
+pub mod icp_proto;
+pub mod icp_tx_hash;
 pub mod nns;
 
 use env::TestEnv;
@@ -12,14 +15,14 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 /// The NNS canisters, at their well-known ids.
-pub const CANISTERS: [&str; 3] = ["ledger", "cmc", "governance"];
+pub const CANISTERS: [&str; 4] = ["ledger", "index", "cmc", "governance"];
 
 /// The application canister that burns cycles doing work (no fixed id).
 pub const APP: &str = "app";
 
 /// Every canister of the workspace, as named in `dfx.json`, `icp.yaml`,
 /// `candid/` and the build script.
-pub const ALL_CANISTERS: [&str; 4] = ["ledger", "cmc", "governance", APP];
+pub const ALL_CANISTERS: [&str; 5] = ["ledger", "index", "cmc", "governance", APP];
 
 pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -139,6 +142,28 @@ pub fn install_ledger_module(
         .expect("the ledger's id is free");
     let arg = candid::encode_one(LedgerArg::Init(init)).expect("init args encode");
     pic.install_canister(LEDGER_CANISTER_ID, wasm, arg, None);
+}
+
+/// The ICP index at its well-known id, following `ledger_id` and asking it
+/// for new blocks every `interval_seconds` once caught up (the default, a
+/// second, when `None`).
+pub fn install_index(
+    env: &mut TestEnv,
+    ledger_id: candid::Principal,
+    interval_seconds: Option<u64>,
+) {
+    use nns_api::ids::INDEX_CANISTER_ID;
+    use nns_api::index::{IndexArg, InitArg};
+
+    let arg = Some(IndexArg::Init(InitArg {
+        ledger_id,
+        retrieve_blocks_from_ledger_interval_seconds: interval_seconds,
+    }));
+    env.create_canister_with_id(None, Some(nns_controlled()), INDEX_CANISTER_ID)
+        .expect("the index's id is free");
+    let wasm = std::fs::read(wasm_gz_path("index")).expect("scripts/build-canisters.sh has run");
+    let arg = candid::encode_one(arg).expect("init args encode");
+    env.install_canister(INDEX_CANISTER_ID, wasm, arg, None);
 }
 
 /// The install argument `dfx.json` gives `canister`, Candid-encoded.

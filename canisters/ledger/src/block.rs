@@ -6,55 +6,13 @@ use ic_stable_structures::storable::Bound;
 use nns_api::AccountIdentifier;
 use std::borrow::Cow;
 
-pub type Hash = [u8; 32];
+pub use nns_api::icp_block::{Block, Hash, Operation, Transaction};
 
-/// What a block does to balances and allowances.
+/// A block in the block log. Its hash is not the hash of these bytes but of
+/// the block's protobuf encoding (see `nns_api::icp_block`), made when it is
+/// appended.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Operation {
-    Mint {
-        to: AccountIdentifier,
-        amount: u64,
-    },
-    Burn {
-        from: AccountIdentifier,
-        spender: Option<AccountIdentifier>,
-        amount: u64,
-    },
-    Transfer {
-        from: AccountIdentifier,
-        to: AccountIdentifier,
-        spender: Option<AccountIdentifier>,
-        amount: u64,
-        fee: u64,
-    },
-    Approve {
-        from: AccountIdentifier,
-        spender: AccountIdentifier,
-        allowance: u64,
-        expected_allowance: Option<u64>,
-        expires_at: Option<u64>,
-        fee: u64,
-    },
-}
-
-/// An operation with what the caller said about it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Transaction {
-    pub operation: Operation,
-    /// The legacy numeric memo (0 for ICRC calls).
-    pub memo: u64,
-    /// The ICRC-1 memo, at most 32 bytes.
-    pub icrc1_memo: Option<Vec<u8>>,
-    pub created_at_time: Option<u64>,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Block {
-    pub parent_hash: Option<Hash>,
-    pub transaction: Transaction,
-    /// Ledger time (ns) when the block was made.
-    pub timestamp: u64,
-}
+pub struct StoredBlock(pub Block);
 
 // Header byte: the operation in the low nibble, presence flags above it.
 const OP_MINT: u8 = 0;
@@ -69,9 +27,10 @@ const HAS_SPENDER: u8 = 1 << 7;
 const HAS_EXPECTED_ALLOWANCE: u8 = 1;
 const HAS_EXPIRES_AT: u8 = 2;
 
-impl Block {
+impl StoredBlock {
     pub fn encode(&self) -> Vec<u8> {
-        let tx = &self.transaction;
+        let block = &self.0;
+        let tx = &block.transaction;
         let mut out = Vec::with_capacity(160);
         let (op, spender) = match &tx.operation {
             Operation::Mint { .. } => (OP_MINT, None),
@@ -80,13 +39,13 @@ impl Block {
             Operation::Approve { .. } => (OP_APPROVE, None),
         };
         let mut header = op;
-        header |= flag(self.parent_hash.is_some(), HAS_PARENT);
+        header |= flag(block.parent_hash.is_some(), HAS_PARENT);
         header |= flag(tx.created_at_time.is_some(), HAS_CREATED_AT);
         header |= flag(tx.icrc1_memo.is_some(), HAS_ICRC1_MEMO);
         header |= flag(spender.is_some(), HAS_SPENDER);
         out.push(header);
-        out.extend_from_slice(&self.timestamp.to_le_bytes());
-        if let Some(hash) = &self.parent_hash {
+        out.extend_from_slice(&block.timestamp.to_le_bytes());
+        if let Some(hash) = &block.parent_hash {
             out.extend_from_slice(hash);
         }
         out.extend_from_slice(&tx.memo.to_le_bytes());
@@ -203,7 +162,7 @@ impl Block {
             other => panic!("unknown operation {other} in a stored block"),
         };
         assert!(r.0.is_empty(), "trailing bytes in a stored block");
-        Block {
+        Self(Block {
             parent_hash,
             timestamp,
             transaction: Transaction {
@@ -212,7 +171,7 @@ impl Block {
                 icrc1_memo,
                 created_at_time,
             },
-        }
+        })
     }
 }
 
@@ -246,7 +205,7 @@ impl<'a> Reader<'a> {
     }
 }
 
-impl Storable for Block {
+impl Storable for StoredBlock {
     fn to_bytes(&self) -> Cow<'_, [u8]> {
         Cow::Owned(self.encode())
     }
@@ -362,11 +321,12 @@ pub(crate) mod tests {
     #[test]
     fn every_kind_of_block_round_trips_through_its_encoding() {
         for block in sample_blocks() {
-            let bytes = block.encode();
-            assert_eq!(Block::decode(&bytes), block);
+            let stored = StoredBlock(block);
+            let bytes = stored.encode();
+            assert_eq!(StoredBlock::decode(&bytes), stored);
             assert_eq!(
-                Block::from_bytes(Cow::Owned(block.clone().into_bytes())),
-                block
+                StoredBlock::from_bytes(Cow::Owned(stored.clone().into_bytes())),
+                stored
             );
         }
     }
@@ -374,8 +334,8 @@ pub(crate) mod tests {
     #[test]
     #[should_panic(expected = "trailing bytes")]
     fn trailing_bytes_are_detected() {
-        let mut bytes = sample_blocks()[0].encode();
+        let mut bytes = StoredBlock(sample_blocks()[0].clone()).encode();
         bytes.push(0);
-        Block::decode(&bytes);
+        StoredBlock::decode(&bytes);
     }
 }

@@ -17,12 +17,15 @@ pub fn caller_account(caller: Principal, subaccount: Option<[u8; 32]>) -> Accoun
     crate::account_ids::account_id(&caller, subaccount.as_ref())
 }
 
-/// Amounts are `nat` on the wire but ICP fits in 64 bits; a larger amount
-/// can never be covered, so it is refused outright.
-fn amount(n: &Nat) -> Result<u64, TxError> {
-    u64::try_from(&n.0).map_err(|_| TxError::Generic {
-        error_code: generic_error::AMOUNT_TOO_LARGE,
-        message: format!("the amount {n} does not fit in 64 bits"),
+/// Amounts are `nat` on the wire but ICP fits in 64 bits: no balance covers
+/// a larger amount, which is refused as the real ledger refuses it.
+fn amount(
+    n: &Nat,
+    from: &AccountIdentifier,
+    balance: impl FnOnce(&AccountIdentifier) -> u64,
+) -> Result<u64, TxError> {
+    u64::try_from(&n.0).map_err(|_| TxError::InsufficientFunds {
+        balance: balance(from),
     })
 }
 
@@ -36,12 +39,17 @@ fn memo(m: Option<Memo>) -> Option<Vec<u8>> {
     m.map(|m| m.0.into_vec())
 }
 
-pub fn transfer_request(caller: Principal, arg: TransferArg) -> Result<TransferRequest, TxError> {
+pub fn transfer_request(
+    caller: Principal,
+    arg: TransferArg,
+    balance: impl FnOnce(&AccountIdentifier) -> u64,
+) -> Result<TransferRequest, TxError> {
+    let from = caller_account(caller, arg.from_subaccount);
     Ok(TransferRequest {
-        from: caller_account(caller, arg.from_subaccount),
+        amount: amount(&arg.amount, &from, balance)?,
+        from,
         to: account_id(&arg.to),
         spender: None,
-        amount: amount(&arg.amount)?,
         fee: fee(&arg.fee),
         memo: 0,
         icrc1_memo: memo(arg.memo),
@@ -52,14 +60,16 @@ pub fn transfer_request(caller: Principal, arg: TransferArg) -> Result<TransferR
 pub fn transfer_from_request(
     caller: Principal,
     arg: TransferFromArgs,
+    balance: impl FnOnce(&AccountIdentifier) -> u64,
 ) -> Result<TransferRequest, TxError> {
+    let from = account_id(&arg.from);
     Ok(TransferRequest {
-        from: account_id(&arg.from),
+        amount: amount(&arg.amount, &from, balance)?,
+        from,
         to: account_id(&arg.to),
         // Recorded even when it is the owner, who needs no allowance: an
         // owner's transfer_from is another transaction than their transfer.
         spender: Some(caller_account(caller, arg.spender_subaccount)),
-        amount: amount(&arg.amount)?,
         fee: fee(&arg.fee),
         memo: 0,
         icrc1_memo: memo(arg.memo),
@@ -228,13 +238,18 @@ mod tests {
     use super::*;
 
     #[test]
-    fn amounts_beyond_64_bits_are_refused_and_fees_fail_the_check() {
+    fn amounts_beyond_64_bits_are_insufficient_funds_and_fees_fail_the_check() {
         let huge = Nat::from(u128::from(u64::MAX) + 1);
-        assert!(matches!(
-            amount(&huge),
-            Err(TxError::Generic { error_code, .. }) if error_code == generic_error::AMOUNT_TOO_LARGE
-        ));
-        assert_eq!(amount(&Nat::from(7u8)), Ok(7));
+        let from = AccountIdentifier::new(&Principal::from_slice(&[1]), None);
+        let balance_of = |a: &AccountIdentifier| {
+            assert_eq!(*a, from, "the balance read is the payer's");
+            42
+        };
+        assert_eq!(
+            amount(&huge, &from, balance_of),
+            Err(TxError::InsufficientFunds { balance: 42 })
+        );
+        assert_eq!(amount(&Nat::from(7u8), &from, balance_of), Ok(7));
         assert_eq!(fee(&Some(huge)), Some(u64::MAX));
         assert_eq!(fee(&None), None);
     }
@@ -252,12 +267,14 @@ mod tests {
             created_at_time: None,
         };
         assert_eq!(
-            transfer_from_request(owner, arg.clone()).unwrap().spender,
+            transfer_from_request(owner, arg.clone(), |_| 0)
+                .unwrap()
+                .spender,
             Some(AccountIdentifier::new(&owner, None))
         );
         let other = Principal::from_slice(&[3]);
         assert_eq!(
-            transfer_from_request(other, arg).unwrap().spender,
+            transfer_from_request(other, arg, |_| 0).unwrap().spender,
             Some(AccountIdentifier::new(&other, None))
         );
     }

@@ -14,44 +14,43 @@
 //! ├── 5  allowances         BTreeMap     from (32) ‖ spender (32) → amount, expiry
 //! ├── 6  approval expiries  BTreeMap     expires_at (8, BE) ‖ from ‖ spender → ()
 //! ├── 7  dedup              BTreeMap     transaction hash → block index
-//! ├── 8  dedup queue        BTreeMap     block time (8, BE) ‖ block index (8, BE) → transaction hash
+//! ├── 8  dedup queue        BTreeMap     (layouts 1–5) block time ‖ block index (BE) → transaction hash
 //! ├── 9  balance amounts    StableVec    e8s, by slot
-//! └── 10 funded accounts    StableCell   accounts with a positive balance
+//! ├── 10 funded accounts    StableCell   accounts with a positive balance
+//! └── 11 re-hashed blocks   StableVec    hash of block i, for blocks made by layouts 1–4
 //! ```
 //!
-//! Layout versions: 1 keyed a dedup entry by the transaction hash salted with
-//! what the request spelled out (see [`layout_1_dedup_key`]); 2 and 4 key it
-//! by the transaction hash alone (2 was written by builds that re-keyed
-//! within one message, 4 by this one); 3 means re-keying is under way. An
-//! upgrade from 1 records 3 before it re-keys anything, so that every earlier
-//! build refuses the memory from then on (each refuses a version above its
-//! own), re-keys the entries from their blocks ([`Ledger::migrate_dedup`],
-//! from the start again after each upgrade: it is idempotent) and then
-//! records 4.
+//! Layouts 1–4 hashed blocks and transactions as ICRC-3 values (1 also
+//! salted dedup keys by the request's shape; 3 marked their re-keying).
+//! Layout 6 hashes them as the real ICP ledger does ([`nns_api::icp_block`]).
+//! An upgrade from 1–4 records 5 (every earlier build refuses the memory
+//! from then on: each refuses a version above its own) and migrates while
+//! the ledger refuses transactions ([`Ledger::is_ready`]): it re-keys every
+//! dedup entry by its block's transaction hash, and re-hashes the old blocks
+//! in order into memory 11, which from then on supplies their parent hashes
+//! (the old blocks keep their stored bytes). Both steps resume after an
+//! upgrade mid-way (re-keying is idempotent; re-hashing goes on from the
+//! last hash stored). Then it empties the dedup queue, which layout 6 does
+//! without: dedup entries leave in block order, from the tip's
+//! `dedup_pruned_to` on, each found again by hashing its block's
+//! transaction. And it records 6.
 
 use crate::balances::{Balances, Slot};
-use crate::block::{Block, Hash, Operation, Transaction};
+use crate::block::{Block, Hash, Operation, StoredBlock, Transaction};
 use crate::config::Config;
-use crate::icrc3::{block_hash, transaction_hash};
 use crate::tip::Tip;
 use canister_common::StableConfig;
 use ic_stable_structures::memory_manager::{MemoryId, MemoryManager, VirtualMemory};
 use ic_stable_structures::storable::Bound;
-use ic_stable_structures::{Memory, StableBTreeMap, StableCell, StableLog, Storable};
+use ic_stable_structures::{Memory, StableBTreeMap, StableCell, StableLog, StableVec, Storable};
 use nns_api::AccountIdentifier;
-use sha2::{Digest, Sha256};
 use std::borrow::Cow;
 
 /// Bumped whenever the stable layout changes; an older build refuses to run
 /// on a newer layout (no silent downgrades).
-pub const LAYOUT_VERSION: u32 = 4;
-/// Layout 1 salted dedup keys by the request's shape.
-const SALTED_DEDUP_LAYOUT: u32 = 1;
-/// Some dedup keys may still be salted: they are being re-keyed.
-const REKEYING_LAYOUT: u32 = 3;
-/// Layout 1's shape flags (explicit fee, from, to and spender subaccounts)
-/// made its salts 1 to 15.
-const LAYOUT_1_SHAPES: u8 = 15;
+pub const LAYOUT_VERSION: u32 = 6;
+/// Hashes of layouts 1–4 are being replaced by the real ledger's.
+const MIGRATING_LAYOUT: u32 = 5;
 /// How far in the future `created_at_time` may be (the real ledger's drift).
 pub const PERMITTED_DRIFT_NANOS: u64 = 60_000_000_000;
 /// Expired approvals and dedup entries removed per transaction, so that a
@@ -86,7 +85,8 @@ pub mod generic_error {
     // 6 meant "anonymous caller": the anonymous principal holds and moves
     // tokens, as on the real ledger.
     pub const MEMO_TOO_LONG: u64 = 7;
-    pub const AMOUNT_TOO_LARGE: u64 = 8;
+    // 8 meant "amount beyond 64 bits": that is InsufficientFunds, as on the
+    // real ledger.
     /// A refusal the called interface has no variant for.
     pub const UNEXPECTED: u64 = 9;
 }
@@ -169,28 +169,18 @@ impl Storable for Allowance {
 pub struct Ledger<D: Memory> {
     config: StableConfig<Config, VM<D>>,
     tip: StableCell<Tip, VM<D>>,
-    blocks: StableLog<Block, VM<D>, VM<D>>,
+    blocks: StableLog<StoredBlock, VM<D>, VM<D>>,
     balances: Balances<VM<D>>,
     allowances: StableBTreeMap<[u8; 64], Allowance, VM<D>>,
     approval_expiries: StableBTreeMap<[u8; 72], (), VM<D>>,
     dedup: StableBTreeMap<Hash, u64, VM<D>>,
     dedup_queue: StableBTreeMap<[u8; 16], Hash, VM<D>>,
-    /// While entries of layout 1 are re-keyed: the dedup queue key to go on
-    /// from. Not stored: an upgrade during the migration starts it over,
-    /// which re-keys the entries already done to the same keys.
+    /// The real ledger's hash of each block made before layout 6.
+    rehashed: StableVec<Hash, VM<D>>,
+    /// While migrating: the dedup queue key to re-key from. Not stored: an
+    /// upgrade during the migration starts re-keying over, which gives the
+    /// entries already done the same keys.
     dedup_migration: Option<[u8; 16]>,
-}
-
-/// Layout 1's dedup key: the transaction hash, salted by the request's shape
-/// (a bit set for each of: an explicit fee, from, to and spender subaccount).
-pub fn layout_1_dedup_key(tx_hash: Hash, shape: u8) -> Hash {
-    if shape == 0 {
-        return tx_hash;
-    }
-    let mut hasher = Sha256::new();
-    hasher.update(tx_hash);
-    hasher.update([shape]);
-    hasher.finalize().into()
 }
 
 fn pair_key(a: &AccountIdentifier, b: &AccountIdentifier) -> [u8; 64] {
@@ -207,6 +197,8 @@ fn expiry_key(expires_at: u64, pair: &[u8; 64]) -> [u8; 72] {
     key
 }
 
+/// Layouts 1–5 queued dedup entries under this key (tests write such queues).
+#[cfg(test)]
 fn dedup_queue_key(timestamp: u64, index: u64) -> [u8; 16] {
     let mut key = [0; 16];
     key[..8].copy_from_slice(&timestamp.to_be_bytes());
@@ -227,6 +219,7 @@ impl<D: Memory> Ledger<D> {
             approval_expiries: StableBTreeMap::init(memory(6)),
             dedup: StableBTreeMap::init(memory(7)),
             dedup_queue: StableBTreeMap::init(memory(8)),
+            rehashed: StableVec::init(memory(11)),
             dedup_migration: None,
         }
     }
@@ -267,33 +260,59 @@ impl<D: Memory> Ledger<D> {
         Ok(())
     }
 
-    /// On upgrade: if the memory may hold layout 1's dedup keys, records
-    /// that it is being re-keyed (layout 1's builds refuse it from now on)
-    /// and starts re-keying them ([`Self::migrate_dedup`]). Until that is
-    /// done, a stamped transaction is looked up under every key layout 1
-    /// could have given it.
-    pub fn start_dedup_migration(&mut self) {
+    /// On upgrade from a layout before 6: records that the ledger migrates
+    /// (see the module's doc); transactions are refused until
+    /// [`Self::migrate`] is done.
+    pub fn start_migration(&mut self) {
         let mut tip = *self.tip.get();
-        match tip.layout_version {
-            SALTED_DEDUP_LAYOUT | REKEYING_LAYOUT => {
-                tip.layout_version = REKEYING_LAYOUT;
-                self.dedup_migration = Some([0; 16]);
-            }
-            _ => tip.layout_version = LAYOUT_VERSION,
+        if tip.layout_version < LAYOUT_VERSION {
+            tip.layout_version = MIGRATING_LAYOUT;
+            self.dedup_migration = Some([0; 16]);
         }
         self.tip.set(tip);
     }
 
-    pub fn dedup_migration_pending(&self) -> bool {
-        self.dedup_migration.is_some()
+    /// Whether the ledger takes transactions: not while it migrates.
+    pub fn is_ready(&self) -> bool {
+        self.tip.get().layout_version == LAYOUT_VERSION
     }
 
-    /// Re-keys up to `max_entries` dedup entries by the hash of the
-    /// transaction their block records; returns whether the migration is
-    /// done (then the layout version is raised).
-    pub fn migrate_dedup(&mut self, max_entries: usize) -> bool {
-        let Some(from) = self.dedup_migration else {
+    /// Does up to `max_steps` steps of the migration (a dedup entry
+    /// re-keyed or a block re-hashed); returns whether it is done.
+    pub fn migrate(&mut self, max_steps: usize) -> bool {
+        if self.is_ready() {
             return true;
+        }
+        let rekeyed = self.rekey_dedup(max_steps);
+        self.rehash_blocks(max_steps - rekeyed);
+        if self.dedup_migration.is_some() || self.rehashed.len() < self.blocks.len() {
+            return false;
+        }
+        let mut tip = *self.tip.get();
+        if let Some(last) = self.rehashed.len().checked_sub(1) {
+            tip.last_hash = self.rehashed.get(last).expect("re-hashed above");
+        }
+        // From now on the blocks are the dedup queue: pruning starts at the
+        // oldest block the old queue still held.
+        tip.dedup_pruned_to = self
+            .dedup_queue
+            .first_key_value()
+            .map_or(self.blocks.len(), |(key, _)| {
+                u64::from_be_bytes(key[8..].try_into().expect("8 bytes"))
+            });
+        self.dedup_queue.clear_new();
+        tip.layout_version = LAYOUT_VERSION;
+        self.tip.set(tip);
+        true
+    }
+
+    /// Keys up to `max_entries` dedup entries by the real ledger's hash of
+    /// the transaction their block records; returns how many it visited.
+    /// Doing an entry again changes nothing, so an upgrade during the
+    /// migration may start over.
+    fn rekey_dedup(&mut self, max_entries: usize) -> usize {
+        let Some(from) = self.dedup_migration else {
+            return 0;
         };
         let batch: Vec<([u8; 16], Hash)> = self
             .dedup_queue
@@ -303,14 +322,16 @@ impl<D: Memory> Ledger<D> {
             .collect();
         for (queue_key, old_key) in batch.iter().take(max_entries) {
             let index = u64::from_be_bytes(queue_key[8..].try_into().expect("8 bytes"));
-            let Some(block) = self.blocks.get(index) else {
+            let Some(StoredBlock(block)) = self.blocks.get(index) else {
                 continue;
             };
-            let key = transaction_hash(&block.transaction);
+            let key = block.transaction.hash();
             if key == *old_key {
                 continue;
             }
-            self.dedup.remove(old_key);
+            if self.dedup.get(old_key) == Some(index) {
+                self.dedup.remove(old_key);
+            }
             // Layout 1 could record one payment twice (the same transaction
             // spelled two ways); the first block stays the one reported.
             // Dropping the key with the first block's queue entry is safe:
@@ -318,29 +339,23 @@ impl<D: Memory> Ledger<D> {
             if self.dedup.get(&key).is_none_or(|first| first > index) {
                 self.dedup.insert(key, index);
             }
-            self.dedup_queue.insert(*queue_key, key);
         }
-        if let Some((next, _)) = batch.get(max_entries) {
-            self.dedup_migration = Some(*next);
-            return false;
+        match batch.get(max_entries) {
+            Some((next, _)) => self.dedup_migration = Some(*next),
+            None => self.dedup_migration = None,
         }
-        self.dedup_migration = None;
-        let mut tip = *self.tip.get();
-        tip.layout_version = LAYOUT_VERSION;
-        self.tip.set(tip);
-        true
+        batch.len().min(max_entries)
     }
 
-    /// The block a stamped transaction duplicates, if any.
-    fn duplicate_of(&self, tx_hash: &Hash) -> Option<u64> {
-        let found = self.dedup.get(tx_hash);
-        if self.dedup_migration.is_none() {
-            return found;
+    /// Re-hashes up to `max_blocks` blocks after the last one re-hashed,
+    /// each naming its parent by the parent's new hash.
+    fn rehash_blocks(&mut self, max_blocks: usize) {
+        let start = self.rehashed.len();
+        let end = self.blocks.len().min(start + max_blocks as u64);
+        for index in start..end {
+            let block = self.block(index).expect("index below the chain length");
+            self.rehashed.push(&block.hash());
         }
-        (1..=LAYOUT_1_SHAPES)
-            .filter_map(|shape| self.dedup.get(&layout_1_dedup_key(*tx_hash, shape)))
-            .chain(found)
-            .min()
     }
 
     pub fn config(&self) -> &Config {
@@ -374,8 +389,16 @@ impl<D: Memory> Ledger<D> {
         self.blocks.len()
     }
 
+    /// A block as the real ledger would have made it: a block from before
+    /// layout 6 names its parent by the re-hashed hash.
     pub fn block(&self, index: u64) -> Option<Block> {
-        self.blocks.get(index)
+        let StoredBlock(mut block) = self.blocks.get(index)?;
+        if let Some(parent) = index.checked_sub(1)
+            && let Some(hash) = self.rehashed.get(parent)
+        {
+            block.parent_hash = Some(hash);
+        }
+        Some(block)
     }
 
     /// The index and hash of the last block, if any.
@@ -556,6 +579,8 @@ impl<D: Memory> Ledger<D> {
     /// differently (an explicit default subaccount or fee, the legacy or the
     /// ICRC-1 endpoint) are one payment.
     fn execute(&mut self, tx: Transaction, now: u64) -> Result<u64, TxError> {
+        // The canister refuses earlier; the blocks' hashes depend on it.
+        assert!(self.is_ready(), "The Ledger is not ready");
         let window = self.config().transaction_window_nanos;
         if let Some(created) = tx.created_at_time {
             if created.saturating_add(window) < now {
@@ -566,33 +591,38 @@ impl<D: Memory> Ledger<D> {
             }
         }
         self.prune(now);
-        let tx_hash = transaction_hash(&tx);
-        if tx.created_at_time.is_some()
-            && let Some(duplicate_of) = self.duplicate_of(&tx_hash)
+        let index = self.blocks.len();
+        // One write serves as both the duplicate check and the new entry;
+        // the rare refusals undo it.
+        let tx_hash = tx.created_at_time.map(|_| tx.hash());
+        if let Some(tx_hash) = tx_hash
+            && let Some(duplicate_of) = self.dedup.insert(tx_hash, index)
         {
+            self.dedup.insert(tx_hash, duplicate_of);
             return Err(TxError::Duplicate { duplicate_of });
         }
-        self.apply(&tx.operation, now)?;
+        if let Err(e) = self.apply(&tx.operation, now) {
+            if let Some(tx_hash) = tx_hash {
+                self.dedup.remove(&tx_hash);
+            }
+            return Err(e);
+        }
 
-        let index = self.blocks.len();
         let block = Block {
             parent_hash: self.last_block().map(|(_, hash)| hash),
             transaction: tx,
             timestamp: now,
         };
-        let hash = block_hash(&block, tx_hash);
+        let hash = block.hash();
+        let block = StoredBlock(block);
         self.blocks
             .append(&block)
             .expect("stable memory can grow for the block log");
+        let StoredBlock(block) = block;
         let mut tip = *self.tip.get();
         tip.last_hash = hash;
         tip.record(&block.transaction.operation);
         self.tip.set(tip);
-        if block.transaction.created_at_time.is_some() {
-            self.dedup.insert(tx_hash, index);
-            self.dedup_queue
-                .insert(dedup_queue_key(now, index), tx_hash);
-        }
         Ok(index)
     }
 
@@ -614,6 +644,12 @@ impl<D: Memory> Ledger<D> {
                 spender,
                 amount,
             } => {
+                // As on the real ledger, an owner's burn through
+                // transfer_from needs an allowance too, which no one can
+                // grant themselves.
+                if spender.as_ref() == Some(from) {
+                    return Err(TxError::InsufficientAllowance { allowance: 0 });
+                }
                 let allowance = self.check_allowance(from, spender.as_ref(), *amount, now)?;
                 let (slot, balance) = self.balance_covering(from, *amount)?;
                 self.use_allowance(from, spender.as_ref(), allowance, *amount);
@@ -800,23 +836,37 @@ impl<D: Memory> Ledger<D> {
             self.allowances
                 .remove(&key[8..].try_into().expect("64 bytes"));
         }
+        // Dedup entries leave in block order: the blocks are the queue.
         let window = self.config().transaction_window_nanos;
-        for _ in 0..MAX_PRUNED_PER_CALL {
-            let Some((key, hash)) = self.dedup_queue.first_key_value() else {
-                break;
-            };
-            let block_time = u64::from_be_bytes(key[..8].try_into().expect("8 bytes"));
+        let mut tip = *self.tip.get();
+        let start = tip.dedup_pruned_to;
+        let end = self.blocks.len().min(start + MAX_PRUNED_PER_CALL as u64);
+        for index in start..end {
+            let StoredBlock(block) = self.blocks.get(index).expect("index below the length");
             // A transaction is accepted only while created_at_time + window ≥ now,
             // and created_at_time ≤ block time + drift.
-            if block_time
+            if block
+                .timestamp
                 .saturating_add(window)
                 .saturating_add(PERMITTED_DRIFT_NANOS)
                 >= now
             {
                 break;
             }
-            self.dedup_queue.remove(&key);
-            self.dedup.remove(&hash);
+            if block.transaction.created_at_time.is_some() {
+                let tx_hash = block.transaction.hash();
+                // Another block may hold the key (layout 1 could record a
+                // payment twice): only this block's entry leaves.
+                if let Some(holder) = self.dedup.remove(&tx_hash)
+                    && holder != index
+                {
+                    self.dedup.insert(tx_hash, holder);
+                }
+            }
+            tip.dedup_pruned_to = index + 1;
+        }
+        if tip.dedup_pruned_to != start {
+            self.tip.set(tip);
         }
     }
 

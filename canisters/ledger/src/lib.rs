@@ -5,13 +5,13 @@ pub mod account_ids;
 pub mod balances;
 pub mod block;
 pub mod cache;
-pub mod certification;
 pub mod codec;
 pub mod config;
+pub mod consent;
 pub mod icrc;
-pub mod icrc3;
 pub mod ledger;
 pub mod legacy;
+pub mod pb;
 pub mod state;
 pub mod tip;
 
@@ -26,26 +26,40 @@ use icrc_ledger_types::icrc1::transfer::{TransferArg, TransferError as Icrc1Tran
 use icrc_ledger_types::icrc2::allowance::{Allowance, AllowanceArgs};
 use icrc_ledger_types::icrc2::approve::{ApproveArgs, ApproveError};
 use icrc_ledger_types::icrc2::transfer_from::{TransferFromArgs, TransferFromError};
-use icrc_ledger_types::icrc3::archive::{GetArchivesArgs, GetArchivesResult};
-use icrc_ledger_types::icrc3::blocks::{
-    BlockWithId, GetBlocksRequest, GetBlocksResult, ICRC3DataCertificate, SupportedBlockType,
-};
+use icrc_ledger_types::icrc21::errors::Icrc21Error;
+use icrc_ledger_types::icrc21::requests::ConsentMessageRequest;
+use icrc_ledger_types::icrc21::responses::ConsentInfo;
 use ledger::{TxError, generic_error};
 use nns_api::AccountIdentifier;
 use nns_api::http::{HttpRequest, HttpResponse};
 use nns_api::ledger::{
-    AccountBalanceArgs, AccountBalanceArgsDfx, AllowanceEntry, Archives, BalanceQueryArgs,
-    BlockIndex, DECIMALS, Decimals, GetAllowancesArgs, GetBlocksArgs, LedgerArg, MAX_BALANCE_BATCH,
+    AccountBalanceArgsDfx, AllowanceEntry, Archives, BalanceQueryArgs, BlockIndex, CandidBlock,
+    DECIMALS, Decimals, GetAllowancesArgs, GetBlocksArgs, LedgerArg, MAX_BALANCE_BATCH,
     MAX_BLOCKS_PER_RESPONSE, MAX_TAKE_ALLOWANCES, MAX_TRANSFER_BATCH, Name, QueryBlocksResponse,
-    RemoveApprovalArgs, SendArgs, StandardRecord, Symbol, TipOfChainRes, Tokens, TransferArgs,
-    TransferBatchError, TransferBatchResult, TransferFee, TransferFeeArg, TransferResult,
-    tokens_to_nat,
+    QueryEncodedBlocksResponse, RemoveApprovalArgs, SendArgs, StandardRecord, Symbol,
+    TipOfChainRes, Tokens, TransferArgs, TransferBatchError, TransferBatchResult, TransferFee,
+    TransferFeeArg, TransferResult, tokens_to_nat,
 };
 use serde_bytes::ByteBuf;
 
 nns_api::embed_candid_metadata!("../../../candid/ledger.did", b"(LedgerArg)");
 
-#[init]
+/// As the real ledger: the argument is `LedgerArg`, or for older
+/// deployment scripts a bare `InitArgs` record.
+fn decode_init_arg(bytes: Vec<u8>) -> LedgerArg {
+    candid::decode_one::<LedgerArg>(&bytes).unwrap_or_else(|new_err| {
+        candid::decode_one::<nns_api::ledger::InitArgs>(&bytes)
+            .map(LedgerArg::Init)
+            .unwrap_or_else(|old_err| {
+                trap(format!(
+                    "Unable to decode init argument.\nDecode as new init returned the error \
+                     {new_err}\nDecode as old init returned the error {old_err}"
+                ))
+            })
+    })
+}
+
+#[init(decode_with = "decode_init_arg")]
 fn init(arg: LedgerArg) {
     let LedgerArg::Init(args) = arg else {
         trap("installing the ledger needs the Init variant");
@@ -57,14 +71,14 @@ fn init(arg: LedgerArg) {
 }
 
 /// Touches no per-account data: its cost does not grow with the ledger,
-/// except once, when dedup entries of layout 1 are re-keyed (bounded by
+/// except once, when a ledger of an earlier layout migrates (bounded by
 /// [`UPGRADE_MIGRATION_INSTRUCTIONS`], the rest on timers).
 #[post_upgrade]
 fn post_upgrade(arg: Option<LedgerArg>) {
     state::read(|l| l.check_layout()).unwrap_or_else(|e| trap(e));
-    state::mutate(|l| l.start_dedup_migration());
-    if !migrate_dedup_until(UPGRADE_MIGRATION_INSTRUCTIONS) {
-        ic_cdk_timers::set_timer(std::time::Duration::ZERO, continue_dedup_migration());
+    state::mutate(|l| l.start_migration());
+    if !migrate_until(UPGRADE_MIGRATION_INSTRUCTIONS) {
+        ic_cdk_timers::set_timer(std::time::Duration::ZERO, continue_migration());
     }
     match arg {
         None | Some(LedgerArg::Upgrade(None)) => {}
@@ -77,11 +91,10 @@ fn post_upgrade(arg: Option<LedgerArg>) {
             trap("upgrading the ledger takes the Upgrade variant, not Init")
         }
     }
-    certify_tip();
     state::mutate(|l| l.set_last_upgrade_instructions(ic_cdk::api::instruction_counter()));
 }
 
-/// Dedup entries re-keyed per chunk of the migration.
+/// Migration steps per chunk (a dedup entry re-keyed or a block re-hashed).
 const MIGRATION_CHUNK: usize = 200;
 /// Instructions the upgrade may spend on the migration (of its 300 B).
 const UPGRADE_MIGRATION_INSTRUCTIONS: u64 = 100_000_000_000;
@@ -89,10 +102,12 @@ const UPGRADE_MIGRATION_INSTRUCTIONS: u64 = 100_000_000_000;
 const TIMER_MIGRATION_INSTRUCTIONS: u64 = 10_000_000_000;
 
 /// Migrates chunks while this message has used fewer than `budget`
-/// instructions; returns whether the migration is done.
-fn migrate_dedup_until(budget: u64) -> bool {
+/// instructions; returns whether the migration is done (the tip is then
+/// certified).
+fn migrate_until(budget: u64) -> bool {
     loop {
-        if state::mutate(|l| l.migrate_dedup(MIGRATION_CHUNK)) {
+        if state::mutate(|l| l.migrate(MIGRATION_CHUNK)) {
+            certify_tip();
             return true;
         }
         if ic_cdk::api::performance_counter(0) >= budget {
@@ -101,15 +116,26 @@ fn migrate_dedup_until(budget: u64) -> bool {
     }
 }
 
-async fn continue_dedup_migration() {
-    if !migrate_dedup_until(TIMER_MIGRATION_INSTRUCTIONS) {
-        ic_cdk_timers::set_timer(std::time::Duration::ZERO, continue_dedup_migration());
+async fn continue_migration() {
+    if !migrate_until(TIMER_MIGRATION_INSTRUCTIONS) {
+        ic_cdk_timers::set_timer(std::time::Duration::ZERO, continue_migration());
     }
 }
 
+/// As the real ledger: the certified data is the raw hash of the newest
+/// block (32 zero bytes before the first), which Rosetta and other clients
+/// check `tip_of_chain`'s certificate against.
 fn certify_tip() {
-    let root = certification::tip_root_hash(state::read(|l| l.last_block()));
-    certified_data_set(root);
+    let hash = state::read(|l| l.last_block()).map_or([0; 32], |(_, hash)| hash);
+    certified_data_set(hash);
+}
+
+/// While the ledger migrates, transactions and block reads trap, as on the
+/// real ledger.
+fn require_ready() {
+    if !state::read(|l| l.is_ready()) {
+        trap("The Ledger is not ready");
+    }
 }
 
 /// As the real ledger: with ICRC-2 switched off, its methods trap.
@@ -126,6 +152,7 @@ fn record(
         u64,
     ) -> Result<u64, TxError>,
 ) -> Result<u64, TxError> {
+    require_ready();
     let result = state::mutate(|l| f(l, time()));
     if result.is_ok() {
         certify_tip();
@@ -153,9 +180,22 @@ fn transfer(args: TransferArgs) -> TransferResult {
     })
 }
 
-#[query]
-fn account_balance(args: AccountBalanceArgs) -> Tokens {
-    Tokens::from_e8s(state::read(|l| l.balance(&args.account)))
+/// `account_balance`'s argument as it arrives: any blob.
+#[derive(candid::CandidType, serde::Deserialize)]
+struct AccountBalanceBlob {
+    account: ByteBuf,
+}
+
+/// As the real ledger: a blob that is not 32 bytes long has nothing (0); a
+/// 32-byte blob with a wrong checksum traps.
+#[query(hidden = true)]
+fn account_balance(args: AccountBalanceBlob) -> Tokens {
+    let Ok(bytes) = <[u8; 32]>::try_from(args.account.as_slice()) else {
+        return Tokens::from_e8s(0);
+    };
+    let account = AccountIdentifier::from_slice(&bytes)
+        .unwrap_or_else(|e| trap(format!("Invalid account identifier: {e}")));
+    Tokens::from_e8s(state::read(|l| l.balance(&account)))
 }
 
 /// `transfer` with the destination as text, as `dfx ledger transfer`
@@ -185,7 +225,7 @@ fn account_balance_dfx(args: AccountBalanceArgsDfx) -> Tokens {
             args.account
         ))
     });
-    account_balance(AccountBalanceArgs { account })
+    Tokens::from_e8s(state::read(|l| l.balance(&account)))
 }
 
 #[query]
@@ -202,13 +242,14 @@ fn transfer_fee(_: TransferFeeArg) -> TransferFee {
 
 #[query]
 fn query_blocks(args: GetBlocksArgs) -> QueryBlocksResponse {
+    require_ready();
     let most = max_blocks_per_request(&msg_caller());
     let (chain_length, blocks, first) = state::read(|l| {
         let len = l.chain_length();
         let first = args.start.min(len);
         let end = first.saturating_add(args.length.min(most)).min(len);
         let blocks = (first..end)
-            .map(|i| legacy::candid_block(l.block(i).expect("index below the chain length")))
+            .map(|i| CandidBlock::from(l.block(i).expect("index below the chain length")))
             .collect();
         (len, blocks, first)
     });
@@ -234,6 +275,40 @@ fn max_blocks_per_request(caller: &candid::Principal) -> u64 {
     }
 }
 
+/// `query_blocks` with each block as the protobuf bytes whose SHA-256 is
+/// its hash, as the index canister reads them.
+#[query]
+fn query_encoded_blocks(args: GetBlocksArgs) -> QueryEncodedBlocksResponse {
+    require_ready();
+    let most = max_blocks_per_request(&msg_caller());
+    let (chain_length, blocks, first) = state::read(|l| {
+        let len = l.chain_length();
+        let first = args.start.min(len);
+        let end = first.saturating_add(args.length.min(most)).min(len);
+        (len, encoded_blocks(l, first..end), first)
+    });
+    QueryEncodedBlocksResponse {
+        certificate: data_certificate().map(ByteBuf::from),
+        blocks: blocks.into_iter().map(ByteBuf::from).collect(),
+        chain_length,
+        first_block_index: first,
+        archived_blocks: vec![],
+    }
+}
+
+fn encoded_blocks(
+    l: &ledger::Ledger<ic_stable_structures::DefaultMemoryImpl>,
+    range: std::ops::Range<u64>,
+) -> Vec<Vec<u8>> {
+    range
+        .map(|i| {
+            l.block(i)
+                .expect("index below the chain length")
+                .to_protobuf()
+        })
+        .collect()
+}
+
 /// Nothing is archived: every block stays in this canister's stable memory.
 #[query]
 fn archives() -> Archives {
@@ -242,7 +317,12 @@ fn archives() -> Archives {
 
 #[query]
 fn tip_of_chain() -> TipOfChainRes {
-    let tip_index = state::read(|l| l.last_block().map_or(0, |(index, _)| index));
+    require_ready();
+    // The real ledger traps on an empty chain too.
+    let tip_index = state::read(|l| l.last_block()).map_or_else(
+        || trap("the chain is empty: there is no tip yet"),
+        |(index, _)| index,
+    );
     TipOfChainRes {
         certification: data_certificate().map(ByteBuf::from),
         tip_index,
@@ -345,28 +425,61 @@ fn icrc1_metadata() -> Vec<(String, MetadataValue)> {
 )]
 fn icrc1_transfer(arg: TransferArg) -> Result<Nat, Icrc1TransferError> {
     let caller = msg_caller();
-    icrc::transfer_request(caller, arg)
-        .and_then(|req| record(|l, now| l.transfer(req, now)))
-        .map(Nat::from)
-        .map_err(icrc::transfer_error)
+    record(|l, now| {
+        let req = icrc::transfer_request(caller, arg, |a| l.balance(a))?;
+        l.transfer(req, now)
+    })
+    .map(Nat::from)
+    .map_err(icrc::transfer_error)
 }
 
 fn supported_standards() -> Vec<StandardRecord> {
-    let standard = |n: u32| StandardRecord {
-        name: format!("ICRC-{n}"),
-        url: format!("https://github.com/dfinity/ICRC-1/tree/main/standards/ICRC-{n}"),
+    let standard = |name: &str, url: &str| StandardRecord {
+        name: name.into(),
+        url: url.into(),
     };
-    let mut standards = vec![standard(1)];
+    let mut standards = vec![standard(
+        "ICRC-1",
+        "https://github.com/dfinity/ICRC-1/tree/main/standards/ICRC-1",
+    )];
     if state::read(|l| l.config().icrc2_enabled) {
-        standards.push(standard(2));
+        standards.push(standard(
+            "ICRC-2",
+            "https://github.com/dfinity/ICRC-1/tree/main/standards/ICRC-2",
+        ));
     }
-    standards.push(standard(3));
-    standards.push(standard(4));
-    standards.push(StandardRecord {
-        name: "ICRC-10".into(),
-        url: "https://github.com/dfinity/ICRC/tree/main/ICRCs/ICRC-10".into(),
-    });
+    // The draft batch methods, which the real ledger does not have.
+    standards.push(standard(
+        "ICRC-4",
+        "https://github.com/dfinity/ICRC/tree/main/ICRCs/ICRC-4",
+    ));
+    standards.push(standard(
+        "ICRC-21",
+        "https://github.com/dfinity/wg-identity-authentication/blob/main/topics/ICRC-21/icrc_21_consent_msg.md",
+    ));
+    standards.push(standard(
+        "ICRC-10",
+        "https://github.com/dfinity/ICRC/blob/main/ICRCs/ICRC-10/ICRC-10.md",
+    ));
     standards
+}
+
+/// ICRC-21: the text a signer shows before signing a call of `transfer`,
+/// `icrc1_transfer`, `icrc2_approve` or `icrc2_transfer_from`.
+#[update]
+fn icrc21_canister_call_consent_message(
+    request: ConsentMessageRequest,
+) -> Result<ConsentInfo, Icrc21Error> {
+    let ledger = state::read(|l| {
+        let config = l.config();
+        consent::LedgerInfo {
+            fee_e8s: config.transfer_fee.e8s,
+            token_symbol: config.token_symbol.clone(),
+            token_name: config.token_name.clone(),
+            decimals: DECIMALS,
+        }
+    });
+    consent::consent_message(request, msg_caller(), ledger)
 }
 
 #[query]
@@ -390,13 +503,14 @@ fn icrc4_transfer_batch(args: Vec<TransferArg>) -> Vec<Option<TransferBatchResul
             limit: Nat::from(MAX_TRANSFER_BATCH),
         }))];
     }
+    require_ready();
     let caller = msg_caller();
     let now = time();
     let results = state::mutate(|l| {
         args.into_iter()
             .map(|arg| {
-                let result =
-                    icrc::transfer_request(caller, arg).and_then(|req| l.transfer(req, now));
+                let result = icrc::transfer_request(caller, arg, |a| l.balance(a))
+                    .and_then(|req| l.transfer(req, now));
                 Some(result.map(Nat::from).map_err(icrc::batch_error))
             })
             .collect()
@@ -522,17 +636,119 @@ fn icrc2_allowance(args: AllowanceArgs) -> Allowance {
 fn icrc2_transfer_from(arg: TransferFromArgs) -> Result<Nat, TransferFromError> {
     require_icrc2();
     let caller = msg_caller();
-    icrc::transfer_from_request(caller, arg)
-        .and_then(|req| record(|l, now| l.transfer(req, now)))
-        .map(Nat::from)
-        .map_err(|e| match e {
-            // The real ledger rejects a transfer_from of the minting account.
-            TxError::Generic {
-                error_code: generic_error::MINTING_ACCOUNT_MISUSE,
-                message,
-            } => trap(message),
-            e => icrc::transfer_from_error(e),
-        })
+    record(|l, now| {
+        let req = icrc::transfer_from_request(caller, arg, |a| l.balance(a))?;
+        l.transfer(req, now)
+    })
+    .map(Nat::from)
+    .map_err(|e| match e {
+        // The real ledger rejects a transfer_from of the minting account.
+        TxError::Generic {
+            error_code: generic_error::MINTING_ACCOUNT_MISUSE,
+            message,
+        } => trap(message),
+        e => icrc::transfer_from_error(e),
+    })
+}
+
+// ---- Protobuf endpoints (raw protobuf in and out, see pb.rs) ----
+
+/// The raw argument bytes: these endpoints do not speak Candid.
+fn raw(bytes: Vec<u8>) -> Vec<u8> {
+    bytes
+}
+
+/// As the real ledger: a malformed argument traps.
+fn decoded<T>(method: &str, result: Result<T, nns_api::protobuf::DecodeError>) -> T {
+    result.unwrap_or_else(|e| trap(format!("failed to decode {method} argument: {e}")))
+}
+
+/// `transfer` in protobuf; a refusal traps, as on the real ledger.
+#[update(hidden = true, decode_with = "raw", encode_with = "raw")]
+fn send_pb(request: Vec<u8>) -> Vec<u8> {
+    let args = decoded("send_pb", pb::send_request(&request));
+    let index = transfer(args).unwrap_or_else(|e| trap(format!("transfer failed: {e:?}")));
+    pb::block_index(index)
+}
+
+#[query(hidden = true, decode_with = "raw", encode_with = "raw")]
+fn block_pb(request: Vec<u8>) -> Vec<u8> {
+    let index = decoded("block_pb", pb::block_request(&request));
+    require_ready();
+    let block = state::read(|l| l.block(index)).map(|b| b.to_protobuf());
+    pb::block_response(block.as_deref())
+}
+
+#[query(hidden = true, decode_with = "raw", encode_with = "raw")]
+fn tip_of_chain_pb(request: Vec<u8>) -> Vec<u8> {
+    decoded("tip_of_chain_pb", pb::empty_request(&request));
+    let tip = tip_of_chain();
+    pb::tip_of_chain_response(tip.certification.as_deref().map(|c| &c[..]), tip.tip_index)
+}
+
+/// Blocks `start..start + length` (at most as many as `query_blocks`
+/// gives), or an error if any of them does not exist.
+#[query(hidden = true, decode_with = "raw", encode_with = "raw")]
+fn get_blocks_pb(request: Vec<u8>) -> Vec<u8> {
+    let (start, length) = decoded("get_blocks_pb", pb::range_request(&request));
+    require_ready();
+    let length = length.min(max_blocks_per_request(&msg_caller()));
+    state::read(|l| {
+        let available = 0..l.chain_length();
+        match start.checked_add(length) {
+            Some(end) if start >= available.start && end <= available.end => {
+                pb::get_blocks_response(Ok(&encoded_blocks(l, start..end)))
+            }
+            end => pb::get_blocks_response(Err(&format!(
+                "Requested blocks outside the range stored in the ledger node. \
+                 Requested [{start} .. {}]. Available [{} .. {}].",
+                end.map_or_else(|| "overflow".to_string(), |end| end.to_string()),
+                available.start,
+                available.end
+            ))),
+        }
+    })
+}
+
+/// Blocks by position in this canister, which are their indices here:
+/// nothing is archived.
+#[query(hidden = true, decode_with = "raw", encode_with = "raw")]
+fn iter_blocks_pb(request: Vec<u8>) -> Vec<u8> {
+    let (start, length) = decoded("iter_blocks_pb", pb::range_request(&request));
+    require_ready();
+    let length = length.min(max_blocks_per_request(&msg_caller()));
+    state::read(|l| {
+        let len = l.chain_length();
+        let start = start.min(len);
+        pb::iter_blocks_response(&encoded_blocks(
+            l,
+            start..start.saturating_add(length).min(len),
+        ))
+    })
+}
+
+/// No archives: an `ArchiveIndexResponse` without entries.
+#[query(hidden = true, decode_with = "raw", encode_with = "raw")]
+fn get_archive_index_pb(_: Vec<u8>) -> Vec<u8> {
+    Vec::new()
+}
+
+#[query(hidden = true, decode_with = "raw", encode_with = "raw")]
+fn account_balance_pb(request: Vec<u8>) -> Vec<u8> {
+    let account = decoded("account_balance_pb", pb::account_balance_request(&request));
+    pb::tokens(state::read(|l| l.balance(&account)))
+}
+
+#[query(hidden = true, decode_with = "raw", encode_with = "raw")]
+fn transfer_fee_pb(request: Vec<u8>) -> Vec<u8> {
+    decoded("transfer_fee_pb", pb::empty_request(&request));
+    pb::transfer_fee_response(state::read(|l| l.config().transfer_fee.e8s))
+}
+
+#[query(hidden = true, decode_with = "raw", encode_with = "raw")]
+fn total_supply_pb(request: Vec<u8>) -> Vec<u8> {
+    decoded("total_supply_pb", pb::empty_request(&request));
+    pb::tokens(state::read(|l| l.tip().total_supply()))
 }
 
 // ---- HTTP ----
@@ -609,75 +825,26 @@ fn http_request(request: HttpRequest) -> HttpResponse {
     HttpResponse::text(200, "text/plain; version=0.0.4", m.finish())
 }
 
-// ---- ICRC-3 ----
-
-#[query]
-fn icrc3_get_blocks(requests: Vec<GetBlocksRequest>) -> GetBlocksResult {
-    state::read(|l| {
-        let len = l.chain_length();
-        let mut budget = MAX_BLOCKS_PER_RESPONSE;
-        let mut blocks = Vec::new();
-        for request in requests {
-            let (Ok(start), length) = (
-                u64::try_from(&request.start.0),
-                u64::try_from(&request.length.0).unwrap_or(u64::MAX),
-            ) else {
-                continue;
-            };
-            let end = start.saturating_add(length.min(budget)).min(len);
-            for id in start..end {
-                let block = l.block(id).expect("index below the chain length");
-                blocks.push(BlockWithId {
-                    id: Nat::from(id),
-                    block: icrc3::block_value(&block),
-                });
-            }
-            budget -= end.saturating_sub(start);
-        }
-        GetBlocksResult {
-            log_length: Nat::from(len),
-            blocks,
-            archived_blocks: vec![],
-        }
-    })
-}
-
-#[query]
-fn icrc3_get_tip_certificate() -> Option<ICRC3DataCertificate> {
-    let certificate = data_certificate()?;
-    let tree = certification::tip_tree_cbor(state::read(|l| l.last_block()));
-    Some(ICRC3DataCertificate {
-        certificate: ByteBuf::from(certificate),
-        hash_tree: ByteBuf::from(tree),
-    })
-}
-
-#[query]
-fn icrc3_get_archives(_: GetArchivesArgs) -> GetArchivesResult {
-    vec![]
-}
-
-#[query]
-fn icrc3_supported_block_types() -> Vec<SupportedBlockType> {
-    ["mint", "burn", "xfer", "approve"]
-        .into_iter()
-        .map(|op| SupportedBlockType {
-            block_type: op.to_string(),
-            url: "https://github.com/dfinity/ICRC-1/blob/main/standards/ICRC-3/README.md"
-                .to_string(),
-        })
-        .collect()
-}
-
 /// The Candid signatures of the endpoints above that decode and encode by
 /// hand (`hidden` keeps the macro from declaring them as blob to blob).
 #[cfg(test)]
 #[allow(dead_code)]
 mod hand_coded_signatures {
     use super::*;
+    use nns_api::ledger::AccountBalanceArgs;
 
     #[candid::candid_method(query)]
     fn http_request(_: HttpRequest) -> HttpResponse {
+        unreachable!("declares a signature only")
+    }
+
+    #[candid::candid_method(init)]
+    fn init(_: LedgerArg) {
+        unreachable!("declares a signature only")
+    }
+
+    #[candid::candid_method(query)]
+    fn account_balance(_: AccountBalanceArgs) -> Tokens {
         unreachable!("declares a signature only")
     }
 
@@ -710,6 +877,8 @@ mod hand_coded_signatures {
 #[cfg(test)]
 mod candid_interface {
     use super::*;
+    #[allow(unused_imports)]
+    use nns_api::ledger::AccountBalanceArgs;
 
     candid::export_service!();
 

@@ -18,9 +18,14 @@ pub struct Tip {
     /// Burned as transfer and approval fees.
     pub fees_burned: u64,
     pub last_upgrade_instructions: u64,
+    /// The first block whose dedup entry may remain: older ones have left
+    /// the transaction window and their entries are gone.
+    pub dedup_pruned_to: u64,
 }
 
-const SIZE: usize = 4 + 32 + 8 * 4;
+const SIZE: usize = 4 + 32 + 8 * 5;
+/// Layouts 1–5 stored the tip without `dedup_pruned_to`.
+const OLD_SIZE: usize = 4 + 32 + 8 * 4;
 
 impl Tip {
     pub fn total_supply(&self) -> u64 {
@@ -52,6 +57,7 @@ impl Storable for Tip {
             self.burned,
             self.fees_burned,
             self.last_upgrade_instructions,
+            self.dedup_pruned_to,
         ] {
             out.extend_from_slice(&n.to_le_bytes());
         }
@@ -67,12 +73,18 @@ impl Storable for Tip {
             burned: u64_at(44),
             fees_burned: u64_at(52),
             last_upgrade_instructions: u64_at(60),
+            dedup_pruned_to: if bytes.len() > OLD_SIZE {
+                u64_at(68)
+            } else {
+                0
+            },
         }
     }
 
+    // Not fixed: a tip written by layouts 1–5 is shorter.
     const BOUND: Bound = Bound::Bounded {
         max_size: SIZE as u32,
-        is_fixed_size: true,
+        is_fixed_size: false,
     };
 }
 
@@ -89,8 +101,18 @@ mod tests {
             burned: 2,
             fees_burned: 3,
             last_upgrade_instructions: u64::MAX,
+            dedup_pruned_to: 9,
         };
         assert_eq!(Tip::from_bytes(tip.to_bytes()), tip);
         assert_eq!(tip.total_supply(), 5);
+        // A tip of an earlier layout reads with nothing pruned yet.
+        let old = Tip::from_bytes(Cow::Owned(tip.into_bytes()[..OLD_SIZE].to_vec()));
+        assert_eq!(
+            old,
+            Tip {
+                dedup_pruned_to: 0,
+                ..tip
+            }
+        );
     }
 }

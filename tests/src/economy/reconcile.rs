@@ -5,10 +5,10 @@
 use super::{Economy, observe::Snapshot};
 use crate::env::{Backend, query_candid};
 use candid::Nat;
-use icrc_ledger_types::icrc::generic_value::ICRC3Value;
 use icrc_ledger_types::icrc1::account::Account;
-use icrc_ledger_types::icrc3::blocks::{GetBlocksRequest, GetBlocksResult};
+use nns_api::icp_block::{Block, Hash, Operation, sha256};
 use nns_api::ids::{CYCLES_MINTING_CANISTER_ID, GOVERNANCE_CANISTER_ID, LEDGER_CANISTER_ID};
+use nns_api::ledger::{GetBlocksArgs, QueryEncodedBlocksResponse};
 use std::collections::BTreeSet;
 
 /// Two figures that must be equal.
@@ -42,30 +42,9 @@ struct BlockSums {
     fees: u64,
 }
 
-fn field<'a>(map: &'a ICRC3Value, key: &str) -> Option<&'a ICRC3Value> {
-    match map {
-        ICRC3Value::Map(m) => m.get(key),
-        _ => None,
-    }
-}
-
-fn nat(value: Option<&ICRC3Value>) -> u64 {
-    match value {
-        Some(ICRC3Value::Nat(n)) => u64::try_from(n.0.clone()).expect("amounts fit in 64 bits"),
-        None => 0,
-        other => panic!("not a nat: {other:?}"),
-    }
-}
-
-fn blob(value: Option<&ICRC3Value>) -> Option<&[u8]> {
-    match value {
-        Some(ICRC3Value::Blob(b)) => Some(b.as_slice()),
-        _ => None,
-    }
-}
-
-/// Sums the blocks `from..to` read through `icrc3_get_blocks`, counting as
-/// the CMC's the burns from `cmc_accounts`.
+/// Sums the blocks `from..to` as the index canister reads them (protobuf,
+/// through `query_encoded_blocks`), counting as the CMC's the burns from
+/// `cmc_accounts`; each block must name its predecessor's hash.
 fn sum_blocks(
     economy: &mut Economy,
     from: u64,
@@ -74,39 +53,42 @@ fn sum_blocks(
 ) -> Result<BlockSums, String> {
     let mut sums = BlockSums::default();
     let mut next = from;
+    let mut parent: Option<Hash> = None;
     while next < to {
-        let request = GetBlocksRequest {
-            start: Nat::from(next),
-            length: Nat::from(to - next),
+        let args = GetBlocksArgs {
+            start: next,
+            length: to - next,
         };
-        let (result,): (GetBlocksResult,) = query_candid(
+        let (result,): (QueryEncodedBlocksResponse,) = query_candid(
             &mut economy.env,
             LEDGER_CANISTER_ID,
-            "icrc3_get_blocks",
-            (vec![request],),
+            "query_encoded_blocks",
+            (args,),
         )
-        .map_err(|e| format!("icrc3_get_blocks: {e}"))?;
+        .map_err(|e| format!("query_encoded_blocks: {e}"))?;
         if result.blocks.is_empty() {
             return Err(format!("the ledger returned no block from {next}"));
         }
-        for block in &result.blocks {
-            let tx = field(&block.block, "tx").ok_or("a block has a transaction")?;
-            let amount = nat(field(tx, "amt"));
-            let fee = nat(field(tx, "fee")).max(nat(field(&block.block, "fee")));
-            match field(tx, "op") {
-                Some(ICRC3Value::Text(op)) if op == "mint" => sums.minted += amount,
-                Some(ICRC3Value::Text(op)) if op == "burn" => {
+        for bytes in &result.blocks {
+            let block = Block::from_protobuf(bytes).map_err(|e| format!("block {next}: {e}"))?;
+            if parent.is_some() && block.parent_hash != parent {
+                return Err(format!("block {next} does not name its parent's hash"));
+            }
+            parent = Some(sha256(bytes));
+            match block.transaction.operation {
+                Operation::Mint { amount, .. } => sums.minted += amount,
+                Operation::Burn { from, amount, .. } => {
                     sums.burned += amount;
-                    let from = blob(field(tx, "from")).ok_or("a burn has a source")?;
-                    if cmc_accounts.contains(from) {
+                    if cmc_accounts.contains(from.as_bytes()) {
                         sums.burned_by_cmc += amount;
                     }
                 }
-                Some(ICRC3Value::Text(op)) if op == "xfer" || op == "approve" => sums.fees += fee,
-                other => return Err(format!("unknown operation {other:?}")),
+                Operation::Transfer { fee, .. } | Operation::Approve { fee, .. } => {
+                    sums.fees += fee
+                }
             }
+            next += 1;
         }
-        next += result.blocks.len() as u64;
     }
     Ok(sums)
 }

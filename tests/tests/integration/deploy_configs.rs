@@ -7,7 +7,10 @@ use integration_tests::{ALL_CANISTERS, APP, did_path, encode_init_args, repo_roo
 use nns_api::AccountIdentifier;
 use nns_api::cmc::CyclesCanisterInitPayload;
 use nns_api::governance::GovernanceArg;
-use nns_api::ids::{CYCLES_MINTING_CANISTER_ID, GOVERNANCE_CANISTER_ID, LEDGER_CANISTER_ID};
+use nns_api::ids::{
+    CYCLES_MINTING_CANISTER_ID, GOVERNANCE_CANISTER_ID, INDEX_CANISTER_ID, LEDGER_CANISTER_ID,
+};
+use nns_api::index::IndexArg;
 use nns_api::ledger::LedgerArg;
 use std::collections::BTreeMap;
 
@@ -45,7 +48,8 @@ fn expected_canisters() -> Vec<String> {
 
 /// Checks the init argument of each canister: Candid of its init type, and
 /// the wiring of the NNS (ledger minting account = governance; the CMC knows
-/// ledger, governance and the minting account; governance knows ledger and CMC).
+/// ledger, governance and the minting account; governance knows ledger and CMC;
+/// the index follows the ledger).
 fn check_wiring(init_args: &BTreeMap<String, String>) {
     let governance_account = AccountIdentifier::new(&GOVERNANCE_CANISTER_ID, None);
     for (canister, text) in init_args {
@@ -78,6 +82,12 @@ fn check_wiring(init_args: &BTreeMap<String, String>) {
                 assert_eq!(arg.ledger_canister_id, Some(LEDGER_CANISTER_ID));
                 assert_eq!(arg.cmc_canister_id, Some(CYCLES_MINTING_CANISTER_ID));
             }
+            "index" => {
+                let Some(IndexArg::Init(init)) = Decode!(&bytes, Option<IndexArg>).unwrap() else {
+                    panic!("index: install needs the Init variant")
+                };
+                assert_eq!(init.ledger_id, LEDGER_CANISTER_ID);
+            }
             APP => assert!(bytes == candid::encode_args(()).unwrap()),
             other => panic!("unexpected canister {other}"),
         }
@@ -102,6 +112,7 @@ fn should_name_the_workspace_canisters_in_both_configs() {
 fn should_build_dfx_canisters_with_the_build_script_at_the_well_known_ids() {
     let well_known = BTreeMap::from([
         ("ledger", LEDGER_CANISTER_ID),
+        ("index", INDEX_CANISTER_ID),
         ("cmc", CYCLES_MINTING_CANISTER_ID),
         ("governance", GOVERNANCE_CANISTER_ID),
     ]);
@@ -168,4 +179,13 @@ fn should_refuse_init_arguments_of_another_type() {
     assert!(encode_init_args("governance", "(variant { Init = record {} })").is_err());
     assert!(encode_init_args("ledger", "(record {})").is_err());
     assert!(encode_init_args("ledger", "(variant { Upgrade = null })").is_ok());
+    assert!(encode_init_args("index", "(record { ledger_id = principal \"aaaaa-aa\" })").is_err());
+    assert!(
+        encode_init_args(
+            "index",
+            "(opt variant { Upgrade = record { ledger_id = null; \
+             retrieve_blocks_from_ledger_interval_seconds = opt 5 } })"
+        )
+        .is_ok()
+    );
 }

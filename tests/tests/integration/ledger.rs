@@ -2,13 +2,11 @@
 //! ICRC-1/2/3, errors, and upgrades.
 
 use candid::{Encode, Nat, Principal};
-use icrc_ledger_types::icrc::generic_value::ICRC3Value;
 use icrc_ledger_types::icrc1::account::Account;
 use icrc_ledger_types::icrc1::transfer::{Memo, TransferArg, TransferError};
 use icrc_ledger_types::icrc2::allowance::{Allowance, AllowanceArgs};
 use icrc_ledger_types::icrc2::approve::{ApproveArgs, ApproveError};
 use icrc_ledger_types::icrc2::transfer_from::{TransferFromArgs, TransferFromError};
-use icrc_ledger_types::icrc3::blocks::{GetBlocksRequest, GetBlocksResult, ICRC3DataCertificate};
 use integration_tests::env::{
     Backend, ErrorCode, TestEnv, query_candid, query_candid_as, update_candid_as,
 };
@@ -17,14 +15,17 @@ use integration_tests::{
 };
 use nns_api::AccountIdentifier;
 use nns_api::http::{HttpRequest, HttpResponse};
+use nns_api::icp_block::Block;
 use nns_api::ids::{GOVERNANCE_CANISTER_ID, LEDGER_CANISTER_ID};
 use nns_api::ledger::{
     AccountBalanceArgs, AccountBalanceArgsDfx, AllowanceEntry, BalanceQueryArgs, CandidOperation,
     GetAllowancesArgs, GetBlocksArgs, LedgerArg, Memo as IcpMemo, QueryBlocksResponse,
-    RemoveApprovalArgs, SendArgs, TimeStamp, TipOfChainRes, Tokens, TransferArgs,
-    TransferBatchError, TransferBatchResult, TransferError as IcpTransferError, UpgradeArgs,
+    QueryEncodedBlocksResponse, RemoveApprovalArgs, SendArgs, TimeStamp, TipOfChainRes, Tokens,
+    TransferArgs, TransferBatchError, TransferBatchResult, TransferError as IcpTransferError,
+    UpgradeArgs,
 };
 use serde_bytes::ByteBuf;
+use sha2::{Digest, Sha256};
 
 on_both_backends!(
     should_mint_initial_balances_into_blocks,
@@ -32,7 +33,7 @@ on_both_backends!(
     should_transfer_mint_and_burn_with_icrc1,
     should_refuse_bad_input_and_change_nothing,
     should_approve_and_transfer_from,
-    should_serve_a_hash_chained_icrc3_log,
+    should_chain_protobuf_blocks_by_their_sha256,
     should_keep_every_balance_and_the_tip_across_an_upgrade,
     should_answer_queries_as_any_caller,
     should_process_icrc4_batches_item_by_item,
@@ -50,6 +51,11 @@ on_both_backends!(
     should_list_and_remove_approvals_by_account_identifier,
     should_trap_on_icrc2_methods_while_icrc2_is_off,
     should_refuse_an_upgrade_naming_another_minting_account,
+    should_upgrade_a_ledger_of_the_previous_release_without_loss,
+    should_encode_every_kind_of_block_as_the_real_proto_files_define,
+    should_answer_the_protobuf_endpoints_as_the_real_ledger,
+    should_answer_edge_cases_as_the_real_ledger,
+    should_install_from_a_bare_init_record,
 );
 
 const FEE: u64 = 10_000;
@@ -264,13 +270,16 @@ fn should_refuse_bad_input_and_change_nothing(backend: Backend) {
         amount: Nat::from(u128::MAX),
         ..transfer_arg(user(3), 1)
     };
-    for (caller, arg) in [(user(1), too_long), (user(1), huge)] {
-        let result = icrc1_transfer(&mut pic, caller, arg);
-        assert!(
-            matches!(result, Err(TransferError::GenericError { .. })),
-            "{result:?}"
-        );
-    }
+    let result = icrc1_transfer(&mut pic, user(1), too_long);
+    assert!(
+        matches!(result, Err(TransferError::GenericError { .. })),
+        "{result:?}"
+    );
+    let result = icrc1_transfer(&mut pic, user(1), huge);
+    assert!(
+        matches!(result, Err(TransferError::InsufficientFunds { .. })),
+        "{result:?}"
+    );
     // A bad checksum, a wrong-length account or subaccount fail to decode:
     // the call is rejected.
     let to = AccountIdentifier::new(&user(3), None);
@@ -280,10 +289,6 @@ fn should_refuse_bad_input_and_change_nothing(backend: Backend) {
         .position(|w| w == to.as_bytes())
         .unwrap();
     bad_checksum[at] ^= 0xff;
-    #[derive(candid::CandidType)]
-    struct RawBalanceArgs {
-        account: ByteBuf,
-    }
     #[derive(candid::CandidType)]
     struct RawTransferArg {
         from_subaccount: Option<ByteBuf>,
@@ -316,19 +321,6 @@ fn should_refuse_bad_input_and_change_nothing(backend: Backend) {
             "{reject:?}"
         );
     }
-    let short_account = Encode!(&RawBalanceArgs {
-        account: ByteBuf::from(vec![0; 31])
-    })
-    .unwrap();
-    let reject = pic
-        .query_call(
-            LEDGER_CANISTER_ID,
-            user(1),
-            "account_balance",
-            short_account,
-        )
-        .unwrap_err();
-    assert_eq!(reject.error_code, ErrorCode::CanisterCalledTrap);
     assert_eq!(total_supply(&mut pic), supply);
     assert_eq!(balance(&mut pic, user(1)), 100 * E8S_PER_ICP);
 }
@@ -392,58 +384,78 @@ fn should_approve_and_transfer_from(backend: Backend) {
     assert_eq!(balance(&mut pic, user(1)), 98 * E8S_PER_ICP - 2 * FEE);
 }
 
-fn icrc3_blocks(pic: &mut TestEnv, requests: Vec<(u64, u64)>) -> GetBlocksResult {
-    let requests: Vec<_> = requests
-        .into_iter()
-        .map(|(start, length)| GetBlocksRequest {
-            start: Nat::from(start),
-            length: Nat::from(length),
-        })
-        .collect();
-    let (result,): (GetBlocksResult,) =
-        query_candid(pic, LEDGER_CANISTER_ID, "icrc3_get_blocks", (requests,)).unwrap();
+fn encoded_blocks(pic: &mut TestEnv, start: u64, length: u64) -> QueryEncodedBlocksResponse {
+    let (result,): (QueryEncodedBlocksResponse,) = query_candid(
+        pic,
+        LEDGER_CANISTER_ID,
+        "query_encoded_blocks",
+        (GetBlocksArgs { start, length },),
+    )
+    .unwrap();
     result
 }
 
-fn should_serve_a_hash_chained_icrc3_log(backend: Backend) {
+/// The hash of block `index`: SHA-256 of its protobuf bytes, computed here.
+fn block_hash(pic: &mut TestEnv, index: u64) -> [u8; 32] {
+    let block = encoded_blocks(pic, index, 1)
+        .blocks
+        .pop()
+        .expect("the block exists");
+    Sha256::digest(&block).into()
+}
+
+/// Every block names the SHA-256 of its predecessor's bytes, and reads as
+/// `query_blocks` shows it.
+fn assert_hash_chained(pic: &mut TestEnv) {
+    let chain_length = encoded_blocks(pic, 0, 0).chain_length;
+    let mut parent: Option<[u8; 32]> = None;
+    let mut start = 0;
+    while start < chain_length {
+        let page = encoded_blocks(pic, start, u64::MAX);
+        let (candid,): (QueryBlocksResponse,) = query_candid(
+            pic,
+            LEDGER_CANISTER_ID,
+            "query_blocks",
+            (GetBlocksArgs {
+                start,
+                length: u64::MAX,
+            },),
+        )
+        .unwrap();
+        assert_eq!(page.first_block_index, start);
+        assert_eq!(page.blocks.len(), candid.blocks.len());
+        for (bytes, shown) in page.blocks.iter().zip(&candid.blocks) {
+            let block = Block::from_protobuf(bytes).unwrap();
+            assert_eq!(block.parent_hash, parent, "block {start}");
+            assert_eq!(
+                shown.parent_hash.as_ref().map(|h| h.to_vec()),
+                parent.map(|h| h.to_vec())
+            );
+            assert_eq!(shown.timestamp.timestamp_nanos, block.timestamp);
+            parent = Some(Sha256::digest(bytes).into());
+            start += 1;
+        }
+    }
+}
+
+fn should_chain_protobuf_blocks_by_their_sha256(backend: Backend) {
     let mut pic = setup(backend);
     for n in 0..5u64 {
         icrc1_transfer(&mut pic, user(1), transfer_arg(user(3), 1 + n)).unwrap();
     }
-    let result = icrc3_blocks(&mut pic, vec![(0, 3), (3, 100)]);
-    assert_eq!(result.log_length, Nat::from(7u8));
+    let result = encoded_blocks(&mut pic, 0, u64::MAX);
+    assert_eq!(result.chain_length, 7);
     assert_eq!(result.blocks.len(), 7);
-    let mut parent: Option<[u8; 32]> = None;
-    for (i, block) in result.blocks.iter().enumerate() {
-        assert_eq!(block.id, Nat::from(i));
-        let ICRC3Value::Map(fields) = &block.block else {
-            panic!("a block is a map")
-        };
-        let phash = fields.get("phash").map(|v| match v {
-            ICRC3Value::Blob(b) => <[u8; 32]>::try_from(b.as_slice()).unwrap(),
-            other => panic!("{other:?}"),
-        });
-        assert_eq!(phash, parent);
-        parent = Some(block.block.clone().hash());
-    }
-    // A length far beyond the cap is answered with at most the cap.
-    let capped = icrc3_blocks(&mut pic, vec![(0, u64::MAX)]);
-    assert_eq!(capped.blocks.len(), 7);
-    let (legacy,): (QueryBlocksResponse,) = query_candid(
-        &mut pic,
-        LEDGER_CANISTER_ID,
-        "query_blocks",
-        (GetBlocksArgs {
-            start: 2,
-            length: u64::MAX,
-        },),
-    )
-    .unwrap();
-    assert_eq!(legacy.first_block_index, 2);
-    assert_eq!(legacy.blocks.len(), 5);
+    assert!(result.archived_blocks.is_empty());
+    assert_hash_chained(&mut pic);
+    // A start past the end answers no block.
+    let past = encoded_blocks(&mut pic, 9, 5);
+    assert_eq!((past.first_block_index, past.blocks.len()), (7, 0));
+    // The certificate certifies the raw hash of the newest block.
+    let certificate = result.certificate.expect("a query has a certificate");
     assert_eq!(
-        legacy.blocks[4].parent_hash.as_ref().map(|h| h.to_vec()),
-        Some(result.blocks[5].block.clone().hash().to_vec())
+        verified_certified_data(&pic, LEDGER_CANISTER_ID, &certificate).unwrap(),
+        block_hash(&mut pic, 6).to_vec()
     );
 }
 
@@ -459,10 +471,7 @@ fn should_keep_every_balance_and_the_tip_across_an_upgrade(backend: Backend) {
     }
     let snapshot = |pic: &mut TestEnv| {
         let balances: Vec<u64> = (1..40u8).map(|n| balance(pic, user(n))).collect();
-        let tip = icrc3_blocks(pic, vec![(38, 1)]).blocks[0]
-            .block
-            .clone()
-            .hash();
+        let tip = block_hash(pic, 38);
         (balances, total_supply(pic), tip)
     };
     let before = snapshot(&mut pic);
@@ -480,13 +489,10 @@ fn should_keep_every_balance_and_the_tip_across_an_upgrade(backend: Backend) {
     assert_eq!(snapshot(&mut pic), before);
     // And the chain continues from the same tip.
     icrc1_transfer(&mut pic, user(2), transfer_arg(user(1), 1)).unwrap();
-    let next = icrc3_blocks(&mut pic, vec![(39, 1)]);
-    let ICRC3Value::Map(fields) = &next.blocks[0].block else {
-        panic!("a map")
-    };
+    let next = encoded_blocks(&mut pic, 39, 1).blocks.pop().unwrap();
     assert_eq!(
-        fields.get("phash"),
-        Some(&ICRC3Value::Blob(ByteBuf::from(before.2.to_vec())))
+        Block::from_protobuf(&next).unwrap().parent_hash,
+        Some(before.2)
     );
 }
 
@@ -668,10 +674,7 @@ fn should_upgrade_a_ledger_with_100_000_accounts_and_blocks_unchanged() {
             balances.extend(page.into_iter().map(|(_, n)| n));
         }
         let last = u64::from(ACCOUNTS);
-        let tip = icrc3_blocks(pic, vec![(last, 1)]).blocks[0]
-            .block
-            .clone()
-            .hash();
+        let tip = block_hash(pic, last);
         (balances, total_supply(pic), tip)
     };
     let before = snapshot(&mut pic);
@@ -686,116 +689,30 @@ fn should_upgrade_a_ledger_with_100_000_accounts_and_blocks_unchanged() {
     );
 }
 
-/// An upgrade from a module of stable layout 1 (which keyed a payment that
-/// spelled out its fee by a salted hash) keeps deduplicating its payments,
-/// and measures what re-keying the dedup entries costs. Needs the older
-/// module: `LEDGER_LAYOUT_1_WASM=<ledger.wasm.gz built from a layout-1
-/// commit>`; `LAYOUT_1_ENTRIES` sets how many stamped payments (20 000).
-#[test]
-#[ignore = "needs LEDGER_LAYOUT_1_WASM, a ledger module of stable layout 1"]
-fn should_deduplicate_payments_made_before_an_upgrade_from_layout_1() {
-    let old = std::env::var("LEDGER_LAYOUT_1_WASM").expect("LEDGER_LAYOUT_1_WASM is set");
-    let entries: u64 = std::env::var("LAYOUT_1_ENTRIES").map_or(20_000, |n| n.parse().unwrap());
-    let mut pic = TestEnv::new(Backend::Runtime);
-    install_ledger_module(
-        &mut pic,
-        std::fs::read(old).unwrap(),
-        [(user(1), 100_000 * E8S_PER_ICP)],
-    );
-    let now = pic.get_time().as_nanos_since_unix_epoch();
-    let stamped = |n: u64| TransferArg {
-        fee: Some(Nat::from(FEE)),
-        created_at_time: Some(now + n),
-        ..transfer_arg(user(2), 1)
-    };
-    let mut first_index = None;
-    for first in (0..entries).step_by(1_000) {
-        let batch: Vec<TransferArg> = (first..(first + 1_000).min(entries)).map(stamped).collect();
-        let (results,): (Vec<Option<TransferBatchResult>>,) = update_candid_as(
-            &mut pic,
-            LEDGER_CANISTER_ID,
-            user(1),
-            "icrc4_transfer_batch",
-            (batch,),
-        )
-        .unwrap();
-        assert!(results.iter().all(|r| matches!(r, Some(Ok(_)))));
-        if let Some(Some(Ok(index))) = results.first() {
-            first_index.get_or_insert(index.clone());
-        }
-    }
-    pic.upgrade_canister(
-        LEDGER_CANISTER_ID,
-        wasm(),
-        Encode!(&None::<LedgerArg>).unwrap(),
-        None,
-    )
-    .unwrap();
-    let instructions = pic
-        .as_runtime()
-        .last_execution_instructions(LEDGER_CANISTER_ID);
-    eprintln!(
-        "upgrade from layout 1 with {entries} dedup entries: {instructions} instructions \
-         ({} per entry)",
-        instructions / entries.max(1)
-    );
-    let retry = |pic: &mut TestEnv| icrc1_transfer(pic, user(1), stamped(0));
-    let duplicate = Err(TransferError::Duplicate {
-        duplicate_of: first_index.clone().unwrap(),
-    });
-    // Whether or not the migration is done, the retry is a duplicate.
-    assert_eq!(retry(&mut pic), duplicate);
-    for _ in 0..20 {
-        pic.tick();
-    }
-    assert_eq!(retry(&mut pic), duplicate);
-    let without_fee = TransferArg {
-        fee: None,
-        ..stamped(entries - 1)
-    };
-    assert!(matches!(
-        icrc1_transfer(&mut pic, user(1), without_fee),
-        Err(TransferError::Duplicate { .. })
-    ));
-}
-
 fn should_certify_the_tip_so_that_clients_can_verify_it(backend: Backend) {
     let mut pic = setup(backend);
     icrc1_transfer(&mut pic, user(1), transfer_arg(user(3), 1)).unwrap();
-    let (tip,): (Option<ICRC3DataCertificate>,) = query_candid(
-        &mut pic,
-        LEDGER_CANISTER_ID,
-        "icrc3_get_tip_certificate",
-        (),
-    )
-    .unwrap();
-    let tip = tip.expect("a query has a certificate");
-    let certified = verified_certified_data(&pic, LEDGER_CANISTER_ID, &tip.certificate).unwrap();
-    let tree: ic_certification::HashTree = serde_cbor::from_slice(&tip.hash_tree).unwrap();
-    assert_eq!(
-        certified,
-        tree.digest().to_vec(),
-        "the tree is the certified one"
-    );
-    let last = icrc3_blocks(&mut pic, vec![(2, 1)]).blocks[0]
-        .block
-        .clone()
-        .hash();
-    assert_eq!(
-        tree.lookup_path([b"last_block_hash"]),
-        ic_certification::LookupResult::Found(&last[..])
-    );
-    assert_eq!(
-        tree.lookup_path([b"last_block_index"]),
-        ic_certification::LookupResult::Found(&[2u8][..])
-    );
-    // The legacy endpoints carry the same certificate.
     let (chain,): (TipOfChainRes,) =
         query_candid(&mut pic, LEDGER_CANISTER_ID, "tip_of_chain", ()).unwrap();
     assert_eq!(chain.tip_index, 2);
-    let legacy = chain.certification.expect("a certificate");
+    let certificate = chain.certification.expect("a query has a certificate");
+    // As Rosetta checks it: the certified data is the raw hash of the tip.
+    let certified = verified_certified_data(&pic, LEDGER_CANISTER_ID, &certificate).unwrap();
+    assert_eq!(certified, block_hash(&mut pic, 2).to_vec());
+    // query_blocks carries the same certificate.
+    let (blocks,): (QueryBlocksResponse,) = query_candid(
+        &mut pic,
+        LEDGER_CANISTER_ID,
+        "query_blocks",
+        (GetBlocksArgs {
+            start: 0,
+            length: 1,
+        },),
+    )
+    .unwrap();
+    let certificate = blocks.certificate.expect("a certificate");
     assert_eq!(
-        verified_certified_data(&pic, LEDGER_CANISTER_ID, &legacy).unwrap(),
+        verified_certified_data(&pic, LEDGER_CANISTER_ID, &certificate).unwrap(),
         certified
     );
 }
@@ -1471,4 +1388,555 @@ fn should_refuse_an_upgrade_naming_another_minting_account(backend: Backend) {
         query_candid(&mut pic, LEDGER_CANISTER_ID, "icrc1_minting_account", ()).unwrap();
     assert_eq!(minter, Some(Account::from(GOVERNANCE_CANISTER_ID)));
     assert_eq!(balance(&mut pic, user(1)), 100 * E8S_PER_ICP);
+}
+
+/// The module the previous release of this ledger was built into (stable
+/// layout 4: ICRC-3 value hashes), kept to test upgrades from it.
+fn previous_release() -> Vec<u8> {
+    let path = integration_tests::repo_root().join("tests/fixtures/ledger-173bdbb.wasm.gz");
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// What an upgrade must keep: balances, supply, allowances, and every
+/// block's content (not its parent hash, which changes).
+fn ledger_contents(pic: &mut TestEnv) -> (Vec<u64>, u64, Vec<Nat>, Vec<CandidOperation>) {
+    let balances = (1..12u8).map(|n| balance(pic, user(n))).collect();
+    let allowances = (2..5u8)
+        .map(|n| {
+            let (a,): (Allowance,) = query_candid(
+                pic,
+                LEDGER_CANISTER_ID,
+                "icrc2_allowance",
+                (AllowanceArgs {
+                    account: Account::from(user(1)),
+                    spender: Account::from(user(n)),
+                },),
+            )
+            .unwrap();
+            a.allowance
+        })
+        .collect();
+    let (blocks,): (QueryBlocksResponse,) = query_candid(
+        pic,
+        LEDGER_CANISTER_ID,
+        "query_blocks",
+        (GetBlocksArgs {
+            start: 0,
+            length: u64::MAX,
+        },),
+    )
+    .unwrap();
+    let operations = blocks
+        .blocks
+        .into_iter()
+        .map(|b| b.transaction.operation.expect("an operation"))
+        .collect();
+    (balances, total_supply(pic), allowances, operations)
+}
+
+fn should_upgrade_a_ledger_of_the_previous_release_without_loss(backend: Backend) {
+    let mut pic = TestEnv::new(backend);
+    install_ledger_module(
+        &mut pic,
+        previous_release(),
+        [(user(1), 1_000 * E8S_PER_ICP)],
+    );
+    let now = pic.get_time().as_nanos_since_unix_epoch();
+    let stamped = |n: u8| TransferArg {
+        created_at_time: Some(now + u64::from(n)),
+        memo: Some(Memo::from(vec![n; 3])),
+        ..transfer_arg(user(n), u64::from(n) * E8S_PER_ICP)
+    };
+    let mut paid = Vec::new();
+    for n in 2..12u8 {
+        paid.push(icrc1_transfer(&mut pic, user(1), stamped(n)).unwrap());
+    }
+    for n in 2..5u8 {
+        let (r,): (Result<Nat, ApproveError>,) = update_candid_as(
+            &mut pic,
+            LEDGER_CANISTER_ID,
+            user(1),
+            "icrc2_approve",
+            (approve_args(user(n), u64::from(n) * 1_000),),
+        )
+        .unwrap();
+        r.unwrap();
+    }
+    let before = ledger_contents(&mut pic);
+
+    pic.upgrade_canister(
+        LEDGER_CANISTER_ID,
+        wasm(),
+        Encode!(&None::<LedgerArg>).unwrap(),
+        None,
+    )
+    .unwrap();
+    let (ready,): (bool,) =
+        query_candid(&mut pic, LEDGER_CANISTER_ID, "is_ledger_ready", ()).unwrap();
+    assert!(ready, "a small ledger migrates within the upgrade");
+    assert_eq!(ledger_contents(&mut pic), before);
+    assert_hash_chained(&mut pic);
+    let (chain,): (TipOfChainRes,) =
+        query_candid(&mut pic, LEDGER_CANISTER_ID, "tip_of_chain", ()).unwrap();
+    let tip = chain.tip_index;
+    assert_eq!(
+        verified_certified_data(&pic, LEDGER_CANISTER_ID, &chain.certification.unwrap()).unwrap(),
+        block_hash(&mut pic, tip).to_vec()
+    );
+    // The dedup window survived, under the real ledger's transaction hashes.
+    for (n, index) in (2..12u8).zip(paid) {
+        assert_eq!(
+            icrc1_transfer(&mut pic, user(1), stamped(n)),
+            Err(TransferError::Duplicate {
+                duplicate_of: index
+            })
+        );
+    }
+    // And the chain goes on from the re-hashed tip.
+    icrc1_transfer(&mut pic, user(2), transfer_arg(user(1), 1)).unwrap();
+    assert_hash_chained(&mut pic);
+}
+
+/// Every kind of block the ledger makes, fetched as protobuf, decoded and
+/// re-encoded by the real `.proto` files (compiled here, sharing no code
+/// with the canister): the bytes agree, the content is what `query_blocks`
+/// shows, and the hashes chain.
+fn should_encode_every_kind_of_block_as_the_real_proto_files_define(backend: Backend) {
+    let Some(pool) = integration_tests::icp_proto::descriptors_or_skip() else {
+        return;
+    };
+    let mut pic = setup(backend);
+    let now = pic.get_time().as_nanos_since_unix_epoch();
+    let governance = GOVERNANCE_CANISTER_ID;
+    // A transfer with an ICRC-1 memo and created_at_time, and one without.
+    let with_memo = TransferArg {
+        memo: Some(Memo::from(vec![7; 32])),
+        created_at_time: Some(now),
+        ..transfer_arg(user(3), 5)
+    };
+    icrc1_transfer(&mut pic, user(1), with_memo).unwrap();
+    icrc1_transfer(&mut pic, user(1), transfer_arg(user(3), 0)).unwrap();
+    // A legacy transfer with a numeric memo (stamped by the ledger).
+    let legacy = TransferArgs {
+        memo: IcpMemo(u64::MAX),
+        amount: Tokens::from_e8s(1),
+        fee: Tokens::from_e8s(FEE),
+        from_subaccount: None,
+        to: AccountIdentifier::new(&user(4), Some(&[9; 32])),
+        created_at_time: None,
+    };
+    legacy_transfer(&mut pic, user(2), legacy).unwrap();
+    // An approval with every option, a spender's transfer and burn.
+    let approval = ApproveArgs {
+        expected_allowance: Some(Nat::from(0u8)),
+        expires_at: Some(now + 3_600_000_000_000),
+        ..approve_args(user(3), 10 * E8S_PER_ICP)
+    };
+    let (r,): (Result<Nat, ApproveError>,) = update_candid_as(
+        &mut pic,
+        LEDGER_CANISTER_ID,
+        user(1),
+        "icrc2_approve",
+        (approval,),
+    )
+    .unwrap();
+    r.unwrap();
+    let spend = |to: Account, amount: u64| TransferFromArgs {
+        spender_subaccount: None,
+        from: Account::from(user(1)),
+        to,
+        amount: Nat::from(amount),
+        fee: None,
+        memo: None,
+        created_at_time: None,
+    };
+    transfer_from(&mut pic, user(3), spend(Account::from(user(5)), 2 * FEE)).unwrap();
+    transfer_from(&mut pic, user(3), spend(Account::from(governance), FEE)).unwrap();
+    // A mint and a burn.
+    icrc1_transfer(&mut pic, governance, transfer_arg(user(6), 3)).unwrap();
+    icrc1_transfer(&mut pic, user(2), transfer_arg(governance, FEE)).unwrap();
+
+    let encoded = encoded_blocks(&mut pic, 0, u64::MAX);
+    let (shown,): (QueryBlocksResponse,) = query_candid(
+        &mut pic,
+        LEDGER_CANISTER_ID,
+        "query_blocks",
+        (GetBlocksArgs {
+            start: 0,
+            length: u64::MAX,
+        },),
+    )
+    .unwrap();
+    assert_eq!(encoded.blocks.len(), 10);
+    let mut kinds = std::collections::BTreeSet::new();
+    let mut parent = None;
+    for (i, (bytes, shown)) in encoded.blocks.iter().zip(&shown.blocks).enumerate() {
+        use integration_tests::icp_proto::{
+            block_hash, decode_block_with_created_at_time, encode_block_with_created_at_time,
+        };
+        let (decoded, created_at_time) = decode_block_with_created_at_time(&pool, bytes);
+        assert_eq!(&decoded, shown, "block {i}");
+        assert_eq!(
+            &encode_block_with_created_at_time(&pool, &decoded, created_at_time),
+            &bytes[..],
+            "block {i} re-encodes to the same bytes"
+        );
+        assert_eq!(
+            decoded.parent_hash.as_ref().map(|h| h.to_vec()),
+            parent.map(|h: [u8; 32]| h.to_vec())
+        );
+        parent = Some(block_hash(bytes));
+        kinds.insert(match decoded.transaction.operation.unwrap() {
+            CandidOperation::Mint { .. } => "mint",
+            CandidOperation::Burn { spender: None, .. } => "burn",
+            CandidOperation::Burn { .. } => "spender burn",
+            CandidOperation::Transfer { spender: None, .. } => "transfer",
+            CandidOperation::Transfer { .. } => "transfer_from",
+            CandidOperation::Approve { .. } => "approve",
+        });
+    }
+    assert_eq!(kinds.len(), 6, "{kinds:?}");
+}
+
+/// The protobuf endpoints, spoken to with messages built and read by the
+/// real `.proto` files (compiled here), as Rosetta and hardware wallets do.
+fn should_answer_the_protobuf_endpoints_as_the_real_ledger(backend: Backend) {
+    use integration_tests::icp_proto::{
+        decode, descriptors_or_skip, encode, field_bytes, field_message, field_u64,
+        required_message, set, sub,
+    };
+    use prost_reflect::Value;
+    let Some(pool) = descriptors_or_skip() else {
+        return;
+    };
+    let mut pic = setup(backend);
+    let now = pic.get_time().as_nanos_since_unix_epoch();
+    let to = AccountIdentifier::new(&user(7), None);
+
+    // send_pb: a payment with every field; the reply is the block index.
+    let request = encode(&pool, "SendRequest", |m| {
+        set(sub(m, "memo"), "memo", Value::U64(42));
+        set(
+            sub(sub(m, "payment"), "receiver_gets"),
+            "e8s",
+            Value::U64(3 * FEE),
+        );
+        set(sub(m, "max_fee"), "e8s", Value::U64(FEE));
+        set(
+            sub(m, "to"),
+            "hash",
+            Value::Bytes(to.as_bytes().to_vec().into()),
+        );
+        set(
+            sub(m, "created_at_time"),
+            "timestamp_nanos",
+            Value::U64(now),
+        );
+    });
+    let reply = pic
+        .update_call(LEDGER_CANISTER_ID, user(1), "send_pb", request.clone())
+        .unwrap();
+    assert_eq!(field_u64(&decode(&pool, "BlockIndex", &reply), "height"), 2);
+    assert_eq!(balance(&mut pic, user(7)), 3 * FEE);
+    // The same request again is a duplicate, which traps as on the real ledger.
+    let duplicate = pic
+        .update_call(LEDGER_CANISTER_ID, user(1), "send_pb", request)
+        .unwrap_err();
+    assert!(
+        duplicate.reject_message.contains("Duplicate"),
+        "{duplicate:?}"
+    );
+
+    let query = |pic: &mut TestEnv, method: &str, bytes: Vec<u8>| {
+        pic.query_call(LEDGER_CANISTER_ID, user(1), method, bytes)
+    };
+    // block_pb: the block's protobuf bytes, the same query_encoded_blocks gives.
+    let request = encode(&pool, "BlockRequest", |m| {
+        set(m, "block_height", Value::U64(2))
+    });
+    let reply = decode(
+        &pool,
+        "BlockResponse",
+        &query(&mut pic, "block_pb", request).unwrap(),
+    );
+    let block = field_bytes(&required_message(&reply, "block"), "block");
+    assert_eq!(block, encoded_blocks(&mut pic, 2, 1).blocks[0].to_vec());
+    let request = encode(&pool, "BlockRequest", |m| {
+        set(m, "block_height", Value::U64(3))
+    });
+    assert!(
+        query(&mut pic, "block_pb", request).unwrap().is_empty(),
+        "no such block"
+    );
+
+    // tip_of_chain_pb: the certificate of the tip's hash, and its index.
+    let reply = query(
+        &mut pic,
+        "tip_of_chain_pb",
+        encode(&pool, "TipOfChainRequest", |_| {}),
+    );
+    let reply = decode(&pool, "TipOfChainResponse", &reply.unwrap());
+    assert_eq!(
+        field_u64(&required_message(&reply, "chain_length"), "height"),
+        2
+    );
+    let certificate = field_bytes(&required_message(&reply, "certification"), "certification");
+    assert_eq!(
+        verified_certified_data(&pic, LEDGER_CANISTER_ID, &certificate).unwrap(),
+        Sha256::digest(&block).to_vec()
+    );
+
+    // get_blocks_pb: a range that exists, and one that does not.
+    let range = |start: u64, length: u64| {
+        encode(&pool, "GetBlocksRequest", |m| {
+            set(m, "start", Value::U64(start));
+            set(m, "length", Value::U64(length));
+        })
+    };
+    let reply = decode(
+        &pool,
+        "GetBlocksResponse",
+        &query(&mut pic, "get_blocks_pb", range(1, 2)).unwrap(),
+    );
+    let blocks = required_message(&reply, "blocks");
+    let blocks: Vec<Vec<u8>> = blocks
+        .get_field_by_name("blocks")
+        .unwrap()
+        .as_list()
+        .unwrap()
+        .iter()
+        .map(|b| field_bytes(b.as_message().unwrap(), "block"))
+        .collect();
+    let expected: Vec<Vec<u8>> = encoded_blocks(&mut pic, 1, 2)
+        .blocks
+        .into_iter()
+        .map(|b| b.to_vec())
+        .collect();
+    assert_eq!(blocks, expected);
+    let reply = decode(
+        &pool,
+        "GetBlocksResponse",
+        &query(&mut pic, "get_blocks_pb", range(2, 5)).unwrap(),
+    );
+    assert!(field_message(&reply, "blocks").is_none());
+    let error = reply.get_field_by_name("error").unwrap();
+    assert_eq!(
+        error.as_str().unwrap(),
+        "Requested blocks outside the range stored in the ledger node. \
+         Requested [2 .. 7]. Available [0 .. 3]."
+    );
+
+    // iter_blocks_pb: by position, cut at the end of the chain.
+    let request = encode(&pool, "IterBlocksRequest", |m| {
+        set(m, "start", Value::U64(1));
+        set(m, "length", Value::U64(100));
+    });
+    let reply = decode(
+        &pool,
+        "IterBlocksResponse",
+        &query(&mut pic, "iter_blocks_pb", request).unwrap(),
+    );
+    assert_eq!(
+        reply
+            .get_field_by_name("blocks")
+            .unwrap()
+            .as_list()
+            .unwrap()
+            .len(),
+        2
+    );
+
+    // get_archive_index_pb: no archives.
+    let reply = query(&mut pic, "get_archive_index_pb", vec![]).unwrap();
+    let reply = decode(&pool, "ArchiveIndexResponse", &reply);
+    assert!(
+        reply
+            .get_field_by_name("entries")
+            .unwrap()
+            .as_list()
+            .unwrap()
+            .is_empty()
+    );
+
+    // account_balance_pb, transfer_fee_pb, total_supply_pb.
+    let request = encode(&pool, "AccountBalanceRequest", |m| {
+        set(
+            sub(m, "account"),
+            "hash",
+            Value::Bytes(to.as_bytes().to_vec().into()),
+        );
+    });
+    let reply = decode(
+        &pool,
+        "Tokens",
+        &query(&mut pic, "account_balance_pb", request).unwrap(),
+    );
+    assert_eq!(field_u64(&reply, "e8s"), 3 * FEE);
+    let reply = query(
+        &mut pic,
+        "transfer_fee_pb",
+        encode(&pool, "TransferFeeRequest", |_| {}),
+    );
+    let reply = decode(&pool, "TransferFeeResponse", &reply.unwrap());
+    assert_eq!(
+        field_u64(&required_message(&reply, "transfer_fee"), "e8s"),
+        FEE
+    );
+    let reply = query(
+        &mut pic,
+        "total_supply_pb",
+        encode(&pool, "TotalSupplyRequest", |_| {}),
+    );
+    let reply = decode(&pool, "Tokens", &reply.unwrap());
+    assert_eq!(field_u64(&reply, "e8s"), total_supply(&mut pic));
+
+    // Malformed protobuf is refused with the method named.
+    let error = query(&mut pic, "account_balance_pb", vec![0x0a, 0x05, 1]).unwrap_err();
+    assert!(
+        error
+            .reject_message
+            .contains("failed to decode account_balance_pb argument"),
+        "{error:?}"
+    );
+}
+
+/// Requests the real ledger answers in its own particular way.
+fn should_answer_edge_cases_as_the_real_ledger(backend: Backend) {
+    let mut pic = setup(backend);
+    // An owner burning through transfer_from needs an allowance, which no
+    // one can grant themselves.
+    let own_burn = TransferFromArgs {
+        spender_subaccount: None,
+        from: Account::from(user(1)),
+        to: Account::from(GOVERNANCE_CANISTER_ID),
+        amount: Nat::from(E8S_PER_ICP),
+        fee: None,
+        memo: None,
+        created_at_time: None,
+    };
+    assert_eq!(
+        transfer_from(&mut pic, user(1), own_burn),
+        Err(TransferFromError::InsufficientAllowance {
+            allowance: Nat::from(0u8)
+        })
+    );
+    // An amount beyond 64 bits: no balance covers it.
+    let huge = TransferArg {
+        amount: Nat::from(u128::from(u64::MAX) + 1),
+        ..transfer_arg(user(3), 0)
+    };
+    assert_eq!(
+        icrc1_transfer(&mut pic, user(1), huge),
+        Err(TransferError::InsufficientFunds {
+            balance: Nat::from(100 * E8S_PER_ICP)
+        })
+    );
+    // A legacy burn of a balance below the fee, whole.
+    icrc1_transfer(&mut pic, GOVERNANCE_CANISTER_ID, transfer_arg(user(4), 700)).unwrap();
+    let burn_all = TransferArgs {
+        fee: Tokens::from_e8s(0),
+        ..legacy_args(GOVERNANCE_CANISTER_ID, 700)
+    };
+    legacy_transfer(&mut pic, user(4), burn_all).unwrap();
+    assert_eq!(balance(&mut pic, user(4)), 0);
+    // account_balance: a blob of another length holds nothing; a wrong
+    // checksum is refused.
+    #[derive(candid::CandidType)]
+    struct Blob {
+        account: ByteBuf,
+    }
+    let (tokens,): (Tokens,) = query_candid(
+        &mut pic,
+        LEDGER_CANISTER_ID,
+        "account_balance",
+        (Blob {
+            account: ByteBuf::from(vec![1; 31]),
+        },),
+    )
+    .unwrap();
+    assert_eq!(tokens, Tokens::from_e8s(0));
+    let mut bad = *AccountIdentifier::new(&user(1), None).as_bytes();
+    bad[0] ^= 1;
+    let error = query_candid::<_, (Tokens,)>(
+        &mut pic,
+        LEDGER_CANISTER_ID,
+        "account_balance",
+        (Blob {
+            account: ByteBuf::from(bad.to_vec()),
+        },),
+    )
+    .unwrap_err();
+    assert!(
+        error.to_string().contains("Invalid account identifier"),
+        "{error}"
+    );
+    // ICRC-21: a consent message for a transfer, and the standard listed.
+    let (standards,): (Vec<nns_api::ledger::StandardRecord>,) = query_candid(
+        &mut pic,
+        LEDGER_CANISTER_ID,
+        "icrc10_supported_standards",
+        (),
+    )
+    .unwrap();
+    let names: Vec<&str> = standards.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(names, ["ICRC-1", "ICRC-2", "ICRC-4", "ICRC-21", "ICRC-10"]);
+    use icrc_ledger_types::icrc21::{errors::Icrc21Error, requests, responses::ConsentInfo};
+    let request = requests::ConsentMessageRequest {
+        method: "icrc1_transfer".into(),
+        arg: Encode!(&transfer_arg(user(3), 123_456_789)).unwrap(),
+        user_preferences: requests::ConsentMessageSpec {
+            metadata: requests::ConsentMessageMetadata {
+                language: "en".into(),
+                utc_offset_minutes: None,
+            },
+            device_spec: Some(requests::DisplayMessageType::GenericDisplay),
+        },
+    };
+    let (consent,): (Result<ConsentInfo, Icrc21Error>,) = update_candid_as(
+        &mut pic,
+        LEDGER_CANISTER_ID,
+        user(1),
+        "icrc21_canister_call_consent_message",
+        (request,),
+    )
+    .unwrap();
+    let text = format!("{:?}", consent.unwrap().consent_message);
+    assert!(text.contains("1.23456789 ICP"), "{text}");
+}
+
+/// Older deployment scripts install the ledger with a bare `InitArgs`
+/// record, which the real ledger accepts.
+fn should_install_from_a_bare_init_record(backend: Backend) {
+    let mut pic = TestEnv::new(backend);
+    let init = nns_api::ledger::InitArgs {
+        minting_account: AccountIdentifier::new(&GOVERNANCE_CANISTER_ID, None).to_hex(),
+        icrc1_minting_account: None,
+        initial_values: vec![(
+            AccountIdentifier::new(&user(1), None).to_hex(),
+            Tokens::from_e8s(5 * E8S_PER_ICP),
+        )],
+        transaction_window: None,
+        transfer_fee: None,
+        token_symbol: None,
+        token_name: None,
+        feature_flags: None,
+    };
+    let id = pic.create_canister();
+    pic.add_cycles(id, 1_000_000_000_000);
+    pic.install_canister(id, wasm(), Encode!(&init).unwrap(), None);
+    let (n,): (Nat,) =
+        query_candid(&mut pic, id, "icrc1_balance_of", (Account::from(user(1)),)).unwrap();
+    assert_eq!(n, Nat::from(5 * E8S_PER_ICP));
+    // Neither form: refused with both decoders' reasons.
+    let other = pic.create_canister();
+    pic.add_cycles(other, 1_000_000_000_000);
+    let error = pic
+        .reinstall_canister(other, wasm(), Encode!(&42u8).unwrap(), None)
+        .unwrap_err();
+    assert!(
+        error
+            .reject_message
+            .contains("Unable to decode init argument"),
+        "{error:?}"
+    );
 }

@@ -14,7 +14,7 @@
 
 mod model;
 
-use candid::{Encode, Int, Nat};
+use candid::{Encode, Nat};
 use icrc_ledger_types::icrc1::account::Account;
 use icrc_ledger_types::icrc1::transfer::{Memo, TransferArg, TransferError};
 use icrc_ledger_types::icrc2::allowance::{Allowance, AllowanceArgs};
@@ -22,12 +22,11 @@ use icrc_ledger_types::icrc2::approve::{ApproveArgs, ApproveError};
 use icrc_ledger_types::icrc2::transfer_from::{TransferFromArgs, TransferFromError};
 use integration_tests::env::{Backend, TestEnv, query_candid, update_candid_as};
 use integration_tests::{install_ledger, wasm_gz_path};
-use model::{Acct, Call, FEE, Model, Operation, Outcome, Respelling, SECOND, Sub, WINDOW, Who};
+use model::{Acct, Call, FEE, Model, Outcome, Respelling, SECOND, Sub, WINDOW, Who};
 use nns_api::ids::LEDGER_CANISTER_ID;
 use nns_api::ledger::{
-    BalanceQueryArgs, CandidOperation, CandidTransaction, GetBlocksArgs, LedgerArg,
-    Memo as IcpMemo, QueryBlocksResponse, TimeStamp, Tokens, TransferArgs,
-    TransferError as IcpTransferError,
+    BalanceQueryArgs, CandidTransaction, GetBlocksArgs, LedgerArg, Memo as IcpMemo,
+    QueryBlocksResponse, TimeStamp, Tokens, TransferArgs, TransferError as IcpTransferError,
 };
 use proptest::prelude::*;
 use proptest::sample::Index;
@@ -522,59 +521,12 @@ fn block(pic: &mut TestEnv, index: u64) -> CandidTransaction {
 /// The model's transaction as `query_blocks` shows it, in a block made at
 /// `block_time` (shown as its `created_at_time` when it has none).
 fn candid_transaction(tx: &model::Transaction, block_time: u64) -> CandidTransaction {
-    let tokens = Tokens::from_e8s;
-    let operation = match tx.operation.clone() {
-        Operation::Mint { to, amount } => CandidOperation::Mint {
-            to,
-            amount: tokens(amount),
-        },
-        Operation::Burn {
-            from,
-            spender,
-            amount,
-        } => CandidOperation::Burn {
-            from,
-            spender,
-            amount: tokens(amount),
-        },
-        Operation::Transfer {
-            from,
-            to,
-            spender,
-            amount,
-            fee,
-        } => CandidOperation::Transfer {
-            from,
-            to,
-            amount: tokens(amount),
-            fee: tokens(fee),
-            spender: spender.map(|s| ByteBuf::from(s.as_bytes().to_vec())),
-        },
-        Operation::Approve {
-            from,
-            spender,
-            allowance,
-            expected_allowance,
-            expires_at,
-            fee,
-        } => CandidOperation::Approve {
-            from,
-            spender,
-            allowance_e8s: Int::from(allowance),
-            allowance: tokens(allowance),
-            fee: tokens(fee),
-            expires_at: expires_at.map(|t| TimeStamp { timestamp_nanos: t }),
-            expected_allowance: expected_allowance.map(tokens),
-        },
+    let block = nns_api::icp_block::Block {
+        parent_hash: None,
+        transaction: tx.clone(),
+        timestamp: block_time,
     };
-    CandidTransaction {
-        memo: tx.memo,
-        icrc1_memo: tx.icrc1_memo.clone().map(ByteBuf::from),
-        operation: Some(operation),
-        created_at_time: TimeStamp {
-            timestamp_nanos: tx.created_at_time.unwrap_or(block_time),
-        },
-    }
+    nns_api::ledger::CandidBlock::from(block).transaction
 }
 
 // ---- Sending a request and reading the answer ----

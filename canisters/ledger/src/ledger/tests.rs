@@ -1,5 +1,4 @@
 use super::*;
-use crate::icrc3::block_value;
 use candid::Principal;
 use ic_stable_structures::DefaultMemoryImpl;
 use nns_api::ledger::Tokens;
@@ -270,9 +269,13 @@ fn dedup_entries_are_pruned_after_the_window() {
     }
     assert_eq!(ledger.dedup_entries(), 250);
     let later = NOW + 26 * HOUR;
-    // Each transaction prunes a bounded batch, so the backlog drains in steps.
+    // Each transaction walks a bounded batch of blocks (the first is the
+    // initial mint, which has no entry), so the backlog drains in steps.
     ledger.transfer(send(1, 2, 1), later).unwrap();
-    assert_eq!(ledger.dedup_entries(), 250 - MAX_PRUNED_PER_CALL as u64);
+    assert_eq!(
+        ledger.dedup_entries(),
+        250 - (MAX_PRUNED_PER_CALL as u64 - 1)
+    );
     ledger.transfer(send(1, 2, 1), later).unwrap();
     ledger.transfer(send(1, 2, 1), later).unwrap();
     assert_eq!(ledger.dedup_entries(), 0);
@@ -430,7 +433,7 @@ fn every_block_links_to_the_hash_of_its_parent() {
     for i in 0..ledger.chain_length() {
         let block = ledger.block(i).unwrap();
         assert_eq!(block.parent_hash, parent);
-        parent = Some(block_value(&block).hash());
+        parent = Some(block.hash());
     }
     assert_eq!(ledger.last_block(), Some((2, parent.unwrap())));
 }
@@ -589,22 +592,35 @@ fn random_operations_agree_with_a_model() {
     }
 }
 
-/// Layout 1 keyed a dedup entry by the transaction hash salted with what the
-/// request spelled out (an explicit fee or all-zero subaccount). Rewrites the
-/// entry of block `index` that way and marks the memory as layout 1.
-fn write_as_layout_1(ledger: &mut Ledger<DefaultMemoryImpl>, index: u64, shape: u8) {
-    let (queue_key, hash) = ledger
-        .dedup_queue
-        .iter()
-        .find(|entry| entry.key()[8..] == index.to_be_bytes())
-        .expect("a dedup entry for the block")
-        .into_pair();
-    let salted = layout_1_dedup_key(hash, shape);
-    ledger.dedup.remove(&hash);
-    ledger.dedup.insert(salted, index);
-    ledger.dedup_queue.insert(queue_key, salted);
+/// A stand-in for a hash of layouts 1–4 (ICRC-3 value hashes, salted by
+/// layout 1): anything but the real ledger's hash.
+fn old_hash(hash: &Hash, salt: u8) -> Hash {
+    nns_api::icp_block::sha256(&[&hash[..], &[salt]].concat())
+}
+
+/// Makes the ledger look as an earlier layout left it: the newest block's
+/// hash as that layout made it (so the next block names it as its parent),
+/// and the dedup entry of block `index` (if any) under that layout's key.
+fn as_old_layout(ledger: &mut Ledger<DefaultMemoryImpl>, index: u64, salt: u8) {
+    let block = ledger.block(index).unwrap();
+    if block.transaction.created_at_time.is_some() {
+        let hash = block.transaction.hash();
+        let old = old_hash(&hash, salt);
+        ledger.dedup.remove(&hash);
+        ledger.dedup.insert(old, index);
+        ledger
+            .dedup_queue
+            .insert(dedup_queue_key(block.timestamp, index), old);
+    }
     let mut tip = *ledger.tip();
-    tip.layout_version = 1;
+    tip.last_hash = old_hash(&tip.last_hash, salt);
+    ledger.tip.set(tip);
+}
+
+/// Records an earlier layout's version, as that layout's last message left it.
+fn mark_layout(ledger: &mut Ledger<DefaultMemoryImpl>, version: u32) {
+    let mut tip = *ledger.tip();
+    tip.layout_version = version;
     ledger.tip.set(tip);
 }
 
@@ -612,8 +628,10 @@ fn write_as_layout_1(ledger: &mut Ledger<DefaultMemoryImpl>, index: u64, shape: 
 fn upgrade(memory: &DefaultMemoryImpl, chunk: usize) -> Ledger<DefaultMemoryImpl> {
     let mut ledger = Ledger::open(&MemoryManager::init(memory.clone()));
     ledger.check_layout().unwrap();
-    ledger.start_dedup_migration();
-    while !ledger.migrate_dedup(chunk) {}
+    ledger.start_migration();
+    while !ledger.migrate(chunk) {
+        assert!(!ledger.is_ready());
+    }
     ledger
 }
 
@@ -627,94 +645,24 @@ fn ledger_in(memory: &DefaultMemoryImpl, balances: &[(u8, u64)]) -> Ledger<Defau
     ledger
 }
 
-#[test]
-fn dedup_entries_of_layout_1_are_found_after_the_upgrade() {
-    let memory = DefaultMemoryImpl::default();
-    let mut ledger = ledger_in(&memory, &[(1, 1_000_000)]);
-    let stamped = |t| TransferRequest {
-        created_at_time: Some(t),
-        ..send(1, 2, 1)
-    };
-    // Paid before the upgrade with the fee spelled out.
-    let paid = ledger.transfer(stamped(NOW), NOW).unwrap();
-    write_as_layout_1(&mut ledger, paid, 1);
-    // Another payment, to an explicit default subaccount (shape 4).
-    let other = ledger.transfer(stamped(NOW + 1), NOW + 1).unwrap();
-    write_as_layout_1(&mut ledger, other, 4);
-    drop(ledger);
-
-    let mut ledger = upgrade(&memory, 1_000);
-    assert_eq!(ledger.tip().layout_version, LAYOUT_VERSION);
-    let retry = TransferRequest {
-        fee: Some(FEE),
-        ..stamped(NOW)
-    };
-    assert_eq!(
-        ledger.transfer(retry, NOW + HOUR),
-        Err(TxError::Duplicate { duplicate_of: paid })
-    );
-    assert_eq!(
-        ledger.transfer(stamped(NOW + 1), NOW + HOUR),
-        Err(TxError::Duplicate {
-            duplicate_of: other
-        })
-    );
-    // The old keys are gone: one entry per payment.
-    assert_eq!(ledger.dedup_entries(), 2);
-    // Entries still leave with the window.
-    ledger.transfer(send(1, 2, 1), NOW + 26 * HOUR).unwrap();
-    assert_eq!(ledger.dedup_entries(), 0);
-}
-
-#[test]
-fn an_upgrade_during_the_migration_refuses_layout_1_and_finishes_it() {
-    let memory = DefaultMemoryImpl::default();
-    let paid = paid_by_layout_1(&memory, 6);
-    let mut ledger = Ledger::open(&MemoryManager::init(memory.clone()));
-    ledger.start_dedup_migration();
-    assert!(!ledger.migrate_dedup(2), "only partly re-keyed");
-    drop(ledger);
-    // Earlier builds (layouts 1 and 2) refuse a version above their own.
-    let ledger = Ledger::open(&MemoryManager::init(memory.clone()));
-    assert_eq!(ledger.tip().layout_version, 3);
-    drop(ledger);
-    // This build starts over and finishes; every retry stays a duplicate.
-    let mut ledger = upgrade(&memory, 2);
-    assert_eq!(ledger.tip().layout_version, LAYOUT_VERSION);
-    assert_all_duplicates(&mut ledger, &paid);
-    assert_eq!(ledger.dedup_entries(), 6);
-}
-
-#[test]
-fn memory_of_layout_2_needs_no_re_keying() {
-    let memory = DefaultMemoryImpl::default();
-    let mut ledger = ledger_in(&memory, &[(1, 1_000_000)]);
-    let mut tip = *ledger.tip();
-    tip.layout_version = 2;
-    ledger.tip.set(tip);
-    drop(ledger);
-    let mut ledger = Ledger::open(&MemoryManager::init(memory.clone()));
-    ledger.start_dedup_migration();
-    assert!(!ledger.dedup_migration_pending());
-    assert_eq!(ledger.tip().layout_version, LAYOUT_VERSION);
-}
-
-/// `n` stamped payments, their dedup entries written as layout 1 wrote
-/// them, in every shape layout 1 knew (none, fee, from, to, spender
-/// subaccounts); the memory left as after layout 1's last message.
-fn paid_by_layout_1(memory: &DefaultMemoryImpl, n: u64) -> Vec<(TransferRequest, u64)> {
+/// `n` stamped payments made by an earlier layout; the memory is left as
+/// after its last message.
+fn paid_by_old_layout(memory: &DefaultMemoryImpl, n: u64) -> Vec<(TransferRequest, u64)> {
     let mut ledger = ledger_in(memory, &[(1, 1_000_000)]);
-    (0..n)
+    as_old_layout(&mut ledger, 0, 1);
+    let paid = (0..n)
         .map(|i| {
             let request = TransferRequest {
                 created_at_time: Some(NOW + i),
                 ..send(1, 2, 1)
             };
             let index = ledger.transfer(request.clone(), NOW + i).unwrap();
-            write_as_layout_1(&mut ledger, index, (i % 16) as u8);
+            as_old_layout(&mut ledger, index, (i % 16) as u8);
             (request, index)
         })
-        .collect()
+        .collect();
+    mark_layout(&mut ledger, 1 + (n % 4) as u32);
+    paid
 }
 
 fn assert_all_duplicates(ledger: &mut Ledger<DefaultMemoryImpl>, paid: &[(TransferRequest, u64)]) {
@@ -728,41 +676,88 @@ fn assert_all_duplicates(ledger: &mut Ledger<DefaultMemoryImpl>, paid: &[(Transf
     }
 }
 
-#[test]
-fn retries_are_deduplicated_while_the_migration_runs_in_chunks() {
-    let memory = DefaultMemoryImpl::default();
-    let mut paid = paid_by_layout_1(&memory, 10);
-    let stamped = |t| TransferRequest {
-        created_at_time: Some(t),
-        ..send(1, 2, 1)
-    };
-    let mut ledger = Ledger::open(&MemoryManager::init(memory.clone()));
-    ledger.start_dedup_migration();
-    let mut steps = 0;
-    loop {
-        // Before, between and after chunks, every retry is a duplicate.
-        assert_all_duplicates(&mut ledger, &paid);
-        // A new stamped payment during the migration is accepted once.
-        let fresh = stamped(NOW + HOUR + steps);
-        let index = ledger.transfer(fresh.clone(), NOW + HOUR).unwrap();
-        paid.push((fresh, index));
-        if ledger.migrate_dedup(3) {
-            break;
-        }
-        // Every earlier build would refuse the memory now.
-        assert_eq!(ledger.tip().layout_version, 3);
-        steps += 1;
+/// Every block names the real ledger's hash of the block before it, and the
+/// tip is the hash of the last.
+fn assert_chained(ledger: &Ledger<DefaultMemoryImpl>) {
+    let mut parent = None;
+    for i in 0..ledger.chain_length() {
+        let block = ledger.block(i).unwrap();
+        assert_eq!(block.parent_hash, parent, "block {i}");
+        parent = Some(block.hash());
     }
-    assert_all_duplicates(&mut ledger, &paid);
-    assert!(steps >= 3);
+    assert_eq!(ledger.last_block().map(|(_, hash)| hash), parent);
+}
+
+#[test]
+fn an_old_ledger_takes_the_real_ledgers_hashes_on_upgrade() {
+    let memory = DefaultMemoryImpl::default();
+    let paid = paid_by_old_layout(&memory, 20);
+    let ledger = Ledger::open(&MemoryManager::init(memory.clone()));
+    assert!(ledger.block(5).unwrap().parent_hash != Some(ledger.block(4).unwrap().hash()));
+    drop(ledger);
+
+    let mut ledger = upgrade(&memory, 7);
     assert_eq!(ledger.tip().layout_version, LAYOUT_VERSION);
-    assert_eq!(ledger.dedup_entries(), paid.len() as u64);
+    assert!(ledger.is_ready());
+    assert_chained(&ledger);
+    assert_all_duplicates(&mut ledger, &paid);
+    assert_eq!(ledger.dedup_entries(), 20, "one entry per payment");
+    // New blocks chain on.
+    ledger.transfer(send(1, 3, 1), NOW + HOUR).unwrap();
+    assert_chained(&ledger);
+    // Entries still leave with the window.
+    ledger.transfer(send(1, 2, 1), NOW + 26 * HOUR).unwrap();
+    assert_eq!(ledger.dedup_entries(), 0);
+}
+
+#[test]
+fn an_upgrade_during_the_migration_refuses_older_builds_and_finishes_it() {
+    let memory = DefaultMemoryImpl::default();
+    let paid = paid_by_old_layout(&memory, 6);
+    let mut ledger = Ledger::open(&MemoryManager::init(memory.clone()));
+    ledger.start_migration();
+    assert!(!ledger.migrate(4), "only partly migrated");
+    assert!(!ledger.is_ready());
+    drop(ledger);
+    // Earlier builds (layouts 1–4) refuse a version above their own.
+    let ledger = Ledger::open(&MemoryManager::init(memory.clone()));
+    assert_eq!(ledger.tip().layout_version, MIGRATING_LAYOUT);
+    drop(ledger);
+    // This build resumes and finishes; every retry stays a duplicate.
+    let mut ledger = upgrade(&memory, 2);
+    assert_chained(&ledger);
+    assert_all_duplicates(&mut ledger, &paid);
+    assert_eq!(ledger.dedup_entries(), 6);
+}
+
+#[test]
+#[should_panic(expected = "not ready")]
+fn a_migrating_ledger_takes_no_transaction() {
+    let memory = DefaultMemoryImpl::default();
+    paid_by_old_layout(&memory, 3);
+    let mut ledger = Ledger::open(&MemoryManager::init(memory.clone()));
+    ledger.start_migration();
+    let _ = ledger.transfer(send(1, 2, 1), NOW + HOUR);
+}
+
+#[test]
+fn a_current_ledger_needs_no_migration() {
+    let memory = DefaultMemoryImpl::default();
+    let mut ledger = ledger_in(&memory, &[(1, 1_000_000)]);
+    ledger.transfer(send(1, 2, 1), NOW).unwrap();
+    drop(ledger);
+    let mut ledger = Ledger::open(&MemoryManager::init(memory.clone()));
+    ledger.start_migration();
+    assert!(ledger.is_ready());
+    assert!(ledger.migrate(1));
+    assert_eq!(ledger.rehashed.len(), 0);
+    assert_chained(&ledger);
 }
 
 #[test]
 fn a_payment_recorded_twice_by_layout_1_stays_deduplicated_by_the_first() {
     // Layout 1 took a request with an explicit fee and the same one without
-    // it for two payments; after the upgrade both have one key.
+    // it for two payments, under two keys; after the upgrade both have one.
     let memory = DefaultMemoryImpl::default();
     let mut ledger = ledger_in(&memory, &[(1, 1_000_000)]);
     let stamped = TransferRequest {
@@ -770,9 +765,14 @@ fn a_payment_recorded_twice_by_layout_1_stays_deduplicated_by_the_first() {
         ..send(1, 2, 1)
     };
     let first = ledger.transfer(stamped.clone(), NOW).unwrap();
-    write_as_layout_1(&mut ledger, first, 1);
+    as_old_layout(&mut ledger, first, 1);
+    // The second payment went through only because the first was salted.
+    let second_key = ledger.block(first).unwrap().transaction.hash();
+    ledger.dedup.remove(&second_key);
     let second = ledger.transfer(stamped.clone(), NOW + 1).unwrap();
     assert_eq!(second, first + 1);
+    as_old_layout(&mut ledger, second, 4);
+    mark_layout(&mut ledger, 1);
     drop(ledger);
 
     let mut ledger = upgrade(&memory, 1);

@@ -11,7 +11,6 @@ use icrc_ledger_types::icrc1::account::Account;
 use icrc_ledger_types::icrc1::transfer::{TransferArg, TransferError};
 use icrc_ledger_types::icrc2::approve::{ApproveArgs, ApproveError};
 use icrc_ledger_types::icrc2::transfer_from::{TransferFromArgs, TransferFromError};
-use icrc_ledger_types::icrc3::blocks::GetBlocksRequest;
 use integration_tests::bench_report::{self, Figures};
 use integration_tests::env::{Backend, TestEnv};
 use integration_tests::{install_cmc, install_ledger, wasm_gz_path};
@@ -19,7 +18,9 @@ use nns_api::AccountIdentifier;
 use nns_api::account_identifier::principal_to_subaccount;
 use nns_api::cmc::{MEMO_TOP_UP, NotifyError, NotifyTopUpArg};
 use nns_api::ids::{CYCLES_MINTING_CANISTER_ID, LEDGER_CANISTER_ID};
-use nns_api::ledger::{LedgerArg, Memo, Tokens, TransferArgs, TransferError as IcpTransferError};
+use nns_api::ledger::{
+    GetBlocksArgs, LedgerArg, Memo, Tokens, TransferArgs, TransferError as IcpTransferError,
+};
 use std::time::Instant;
 
 /// As the real ledger's canbench: operations among this many accounts
@@ -188,24 +189,33 @@ fn bench_ledger(figures: &mut Figures) {
     });
     rows.push(("transfer", "transfer (legacy)", legacy, "no canbench"));
 
-    // A replicated run of the query, so that its instructions are counted.
-    let blocks_per_call = 100u32;
-    let mut get_blocks = measure(&mut pic, |pic, i| {
-        let request = GetBlocksRequest {
-            start: Nat::from(i * 3),
-            length: Nat::from(blocks_per_call),
-        };
-        let bytes = Encode!(&vec![request]).unwrap();
-        pic.update_call(LEDGER_CANISTER_ID, user(i), "icrc3_get_blocks", bytes)
-            .unwrap();
-    });
-    get_blocks.calls *= blocks_per_call;
-    rows.push((
-        "icrc3_get_blocks_per_block",
-        "icrc3_get_blocks, per block",
-        get_blocks,
-        "",
-    ));
+    // Replicated runs of the block queries, so that their instructions are
+    // counted; 50 blocks, the most a user's replicated call gets.
+    let blocks_per_call = 50u32;
+    for (method, key, label) in [
+        (
+            "query_blocks",
+            "query_blocks_per_block",
+            "query_blocks, per block",
+        ),
+        (
+            "query_encoded_blocks",
+            "query_encoded_blocks_per_block",
+            "query_encoded_blocks, per block",
+        ),
+    ] {
+        let mut m = measure(&mut pic, |pic, i| {
+            let args = GetBlocksArgs {
+                start: u64::from(i) * 3,
+                length: u64::from(blocks_per_call),
+            };
+            let bytes = Encode!(&args).unwrap();
+            pic.update_call(LEDGER_CANISTER_ID, user(i), method, bytes)
+                .unwrap();
+        });
+        m.calls *= blocks_per_call;
+        rows.push((key, label, m, ""));
+    }
 
     for (key, label, m, real) in &rows {
         figures.cost(

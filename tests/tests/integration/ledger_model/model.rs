@@ -344,43 +344,9 @@ pub enum Outcome {
     Other(String),
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub enum Operation {
-    Mint {
-        to: AccountIdentifier,
-        amount: u64,
-    },
-    Burn {
-        from: AccountIdentifier,
-        spender: Option<AccountIdentifier>,
-        amount: u64,
-    },
-    Transfer {
-        from: AccountIdentifier,
-        to: AccountIdentifier,
-        spender: Option<AccountIdentifier>,
-        amount: u64,
-        fee: u64,
-    },
-    Approve {
-        from: AccountIdentifier,
-        spender: AccountIdentifier,
-        allowance: u64,
-        expected_allowance: Option<u64>,
-        expires_at: Option<u64>,
-        fee: u64,
-    },
-}
-
-/// A transaction as the ledger records it; equal transactions are
-/// duplicates of each other.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct Transaction {
-    pub operation: Operation,
-    pub memo: u64,
-    pub icrc1_memo: Option<Vec<u8>>,
-    pub created_at_time: Option<u64>,
-}
+/// Operations and transactions are the ledger's block content (plain data;
+/// equal transactions are duplicates of each other).
+pub use nns_api::icp_block::{Operation, Transaction};
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Allowance {
@@ -504,8 +470,9 @@ impl Model {
                     }
                     Operation::Mint { to, amount }
                 } else if to == minting {
-                    // Fee must be zero; burns below the fee are refused.
-                    if fee != 0 || amount < FEE {
+                    // The fee must be zero; a burn below min(fee, balance),
+                    // or of nothing, is refused.
+                    if fee != 0 || amount < FEE.min(self.balance(&from)) || amount == 0 {
                         return Outcome::Trap;
                     }
                     Operation::Burn {
@@ -695,10 +662,14 @@ impl Model {
                 spender,
                 amount,
             } => {
-                let third_party = spender.filter(|s| *s != from);
-                self.check_allowance(from, third_party, amount, now)?;
+                // Unlike a transfer, an owner's burn through transfer_from
+                // needs an allowance, which no one can grant themselves.
+                if spender == Some(from) {
+                    return Err(Outcome::InsufficientAllowance(0));
+                }
+                self.check_allowance(from, spender, amount, now)?;
                 self.debit(from, amount)?;
-                self.use_allowance(from, third_party, amount, now);
+                self.use_allowance(from, spender, amount, now);
             }
             Operation::Transfer {
                 from,
