@@ -13,7 +13,9 @@ pub mod report;
 mod rng;
 
 use crate::env::{Backend, ErrorCode, TestEnv, query_candid_as, update_candid_as};
-use crate::{APP, install_cmc, install_governance_with, install_ledger, wasm_gz_path};
+use crate::{
+    APP, install_cmc, install_governance_with, install_index, install_ledger, wasm_gz_path,
+};
 use candid::{Encode, Nat, Principal};
 use icrc_ledger_types::icrc1::account::Account;
 use icrc_ledger_types::icrc1::transfer::{TransferArg, TransferError as Icrc1TransferError};
@@ -142,7 +144,7 @@ pub struct Economy {
     pub env: TestEnv,
     pub scenario: Scenario,
     rng: Rng,
-    users: Vec<Principal>,
+    pub(crate) users: Vec<Principal>,
     leader: Principal,
     leader_neuron: u64,
     holders: Vec<Holder>,
@@ -187,6 +189,8 @@ impl Economy {
             })
             .collect();
         install_ledger(&mut env, balances.iter().copied());
+        // Wallets read histories from the index, which follows the ledger.
+        install_index(&mut env, LEDGER_CANISTER_ID, None);
         let age_seconds = (scenario.network_age_years * YEAR_SECONDS) as u64;
         install_governance_with(
             &mut env,

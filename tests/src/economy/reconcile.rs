@@ -7,7 +7,10 @@ use crate::env::{Backend, query_candid};
 use candid::Nat;
 use icrc_ledger_types::icrc1::account::Account;
 use nns_api::icp_block::{Block, Hash, Operation, sha256};
-use nns_api::ids::{CYCLES_MINTING_CANISTER_ID, GOVERNANCE_CANISTER_ID, LEDGER_CANISTER_ID};
+use nns_api::ids::{
+    CYCLES_MINTING_CANISTER_ID, GOVERNANCE_CANISTER_ID, INDEX_CANISTER_ID, LEDGER_CANISTER_ID,
+};
+use nns_api::index::Status as IndexStatus;
 use nns_api::ledger::{GetBlocksArgs, QueryEncodedBlocksResponse};
 use std::collections::BTreeSet;
 
@@ -175,6 +178,63 @@ pub fn reconcile(economy: &mut Economy, end: &Snapshot) -> Result<Vec<Check>, St
             .iter()
             .map(|n| n.cached_neuron_stake_e8s.saturating_sub(n.neuron_fees_e8s))
             .sum::<u64>(),
+    ));
+
+    // The index canister, which follows the ledger's blocks on a timer,
+    // against the ledger: once caught up, it holds every block and the same
+    // balances.
+    let (mut synced, mut chain_length) = (0, 0);
+    for _ in 0..30 {
+        let (status,): (IndexStatus,) =
+            query_candid(&mut economy.env, INDEX_CANISTER_ID, "status", ())
+                .map_err(|e| format!("index status: {e}"))?;
+        synced = status.num_blocks_synced;
+        let (blocks,): (QueryEncodedBlocksResponse,) = query_candid(
+            &mut economy.env,
+            LEDGER_CANISTER_ID,
+            "query_encoded_blocks",
+            (GetBlocksArgs {
+                start: 0,
+                length: 0,
+            },),
+        )
+        .map_err(|e| format!("query_encoded_blocks: {e}"))?;
+        chain_length = blocks.chain_length;
+        if synced == chain_length {
+            break;
+        }
+        economy.env.advance_time(std::time::Duration::from_secs(1));
+        economy.env.tick();
+    }
+    checks.push(Check::new(
+        "blocks the index holds = the ledger's blocks",
+        synced,
+        chain_length,
+    ));
+    let (mut in_index, mut on_ledger) = (0u64, 0u64);
+    for user in economy.users.clone() {
+        let account = nns_api::AccountIdentifier::new(&user, None);
+        let (balance,): (u64,) = query_candid(
+            &mut economy.env,
+            INDEX_CANISTER_ID,
+            "get_account_identifier_balance",
+            (account.to_hex(),),
+        )
+        .map_err(|e| format!("get_account_identifier_balance: {e}"))?;
+        in_index += balance;
+        let (balance,): (Nat,) = query_candid(
+            &mut economy.env,
+            LEDGER_CANISTER_ID,
+            "icrc1_balance_of",
+            (Account::from(user),),
+        )
+        .map_err(|e| format!("icrc1_balance_of: {e}"))?;
+        on_ledger += u64::try_from(balance.0).expect("balances fit in 64 bits");
+    }
+    checks.push(Check::new(
+        "users' balances in the index = on the ledger",
+        in_index,
+        on_ledger,
     ));
 
     // Cycles: what the CMC minted went to the apps, which hold or burned it.

@@ -1939,4 +1939,15 @@ fn should_install_from_a_bare_init_record(backend: Backend) {
             .contains("Unable to decode init argument"),
         "{error:?}"
     );
+    // A ledger without blocks has no tip: tip_of_chain traps, as the real one's.
+    let empty = pic.create_canister();
+    pic.add_cycles(empty, 1_000_000_000_000);
+    let no_balances = nns_api::ledger::InitArgs {
+        initial_values: vec![],
+        ..init
+    };
+    pic.install_canister(empty, wasm(), Encode!(&no_balances).unwrap(), None);
+    let error =
+        query_candid::<_, (TipOfChainRes,)>(&mut pic, empty, "tip_of_chain", ()).unwrap_err();
+    assert!(error.to_string().contains("the chain is empty"), "{error}");
 }

@@ -187,7 +187,12 @@ fn bench_ledger(figures: &mut Figures) {
             update_candid_as(pic, LEDGER_CANISTER_ID, user(i), "transfer", (args,)).unwrap();
         r.unwrap();
     });
-    rows.push(("transfer", "transfer (legacy)", legacy, "no canbench"));
+    rows.push((
+        "transfer",
+        "transfer (legacy)",
+        legacy,
+        "no canbench; goal <= 200 k",
+    ));
 
     // Replicated runs of the block queries, so that their instructions are
     // counted; 50 blocks, the most a user's replicated call gets.
