@@ -15,7 +15,6 @@
 mod model;
 
 use candid::{Encode, Nat};
-use icrc_ledger_types::icrc1::account::Account;
 use icrc_ledger_types::icrc1::transfer::{Memo, TransferArg, TransferError};
 use icrc_ledger_types::icrc2::allowance::{Allowance, AllowanceArgs};
 use icrc_ledger_types::icrc2::approve::{ApproveArgs, ApproveError};
@@ -458,9 +457,9 @@ fn check_state(pic: &mut TestEnv, model: &Model) -> Result<(), String> {
     let args = BalanceQueryArgs {
         accounts: accounts.iter().map(|a| a.icrc()).collect(),
     };
-    let (balances,): (Vec<(Account, Nat)>,) =
+    let (balances,): (Vec<Nat>,) =
         query_candid(pic, LEDGER_CANISTER_ID, "icrc4_balance_of_batch", (args,)).unwrap();
-    for (acct, (_, balance)) in accounts.iter().zip(balances) {
+    for (acct, balance) in accounts.iter().zip(balances) {
         if balance != model.balance(&acct.id()) {
             return Err(format!(
                 "balance of {acct:?}: {balance}, model {}",
