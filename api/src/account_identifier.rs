@@ -60,6 +60,28 @@ impl AccountIdentifier {
         Ok(Self(bytes))
     }
 
+    /// As the real ledger reads an identifier at its protobuf and text
+    /// edges: the 32-byte form (checksum checked) or the bare 28-byte hash,
+    /// to which the checksum is added.
+    pub fn from_slice_or_hash(bytes: &[u8]) -> Result<Self, AccountIdentifierError> {
+        let Ok(hash) = <[u8; 28]>::try_from(bytes) else {
+            return Self::from_slice(bytes);
+        };
+        let mut full = [0; 32];
+        full[..4].copy_from_slice(&crc32fast::hash(&hash).to_be_bytes());
+        full[4..].copy_from_slice(&hash);
+        Ok(Self(full))
+    }
+
+    /// [`Self::from_hex`], or 56 hex digits of the bare hash.
+    pub fn from_hex_or_hash(text: &str) -> Result<Self, AccountIdentifierError> {
+        if text.len() != 56 {
+            return Self::from_hex(text);
+        }
+        let bytes = hex::decode(text).map_err(|_| AccountIdentifierError::NotHex)?;
+        Self::from_slice_or_hash(&bytes)
+    }
+
     /// Parses the 64-hex-digit text form, checking the checksum.
     pub fn from_hex(text: &str) -> Result<Self, AccountIdentifierError> {
         if text.len() != 64 {
@@ -119,6 +141,23 @@ mod tests {
             id.to_hex(),
             "1c7a48ba6a562aa9eaa2481a9049cdf0433b9738c992d698c31d8abf89cadc79"
         );
+    }
+
+    #[test]
+    fn the_bare_hash_is_read_at_the_edges_as_the_real_ledger_reads_it() {
+        let id = AccountIdentifier::new(&Principal::anonymous(), None);
+        let hash = &id.as_bytes()[4..];
+        assert_eq!(AccountIdentifier::from_slice_or_hash(hash), Ok(id));
+        assert_eq!(AccountIdentifier::from_slice_or_hash(id.as_bytes()), Ok(id));
+        assert_eq!(
+            AccountIdentifier::from_hex_or_hash(&hex::encode(hash)),
+            Ok(id)
+        );
+        assert_eq!(AccountIdentifier::from_hex_or_hash(&id.to_hex()), Ok(id));
+        // The strict forms still want all 32 bytes.
+        assert!(AccountIdentifier::from_slice(hash).is_err());
+        assert!(AccountIdentifier::from_hex(&hex::encode(hash)).is_err());
+        assert!(AccountIdentifier::from_slice_or_hash(&hash[1..]).is_err());
     }
 
     #[test]

@@ -159,6 +159,13 @@ async fn fetch_and_append(next: u64) -> Result<u64, SyncError> {
             sync::truncated(blocks)
         }
     };
+    // A reply to a request made before the index moved on (which only an
+    // upgrade between the call and its reply could cause) is dropped.
+    if state::read(|index| index.num_blocks()) != next {
+        return Err(SyncError::Retry(format!(
+            "a reply for blocks from {next} arrived after the index had moved on"
+        )));
+    }
     state::mutate(|index| index.append_blocks(&blocks))
         .map_err(|e| SyncError::Stop(e.to_string()))?;
     Ok(chain_length)

@@ -37,7 +37,7 @@ pub fn parse_account_identifier(text: &str) -> Result<AccountIdentifier, String>
             text.chars().count()
         )));
     }
-    AccountIdentifier::from_hex(text).map_err(|e| invalid(e.to_string()))
+    AccountIdentifier::from_hex_or_hash(text).map_err(|e| invalid(e.to_string()))
 }
 
 /// The ICP account identifier of an ICRC-1 account.

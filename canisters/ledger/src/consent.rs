@@ -28,6 +28,8 @@ pub const MAX_ARG_BYTES: usize = 500;
 /// What the messages say about the ledger.
 pub struct LedgerInfo {
     pub fee_e8s: u64,
+    /// Mints (from it) and burns (to it) carry no fee.
+    pub minting_account: AccountIdentifier,
     pub token_symbol: String,
     pub token_name: String,
     pub decimals: u8,
@@ -41,17 +43,29 @@ fn decode<T: for<'a> ArgumentDecoder<'a>>(arg: &[u8], what: &str) -> Result<T, I
     candid::decode_args(arg).map_err(|e| unsupported(format!("Failed to decode {what}: {e}")))
 }
 
-/// A fee the call names must be the ledger's, or the call would fail.
-fn check_fee(fee: Option<&Nat>, ledger: &LedgerInfo) -> Result<(), Icrc21Error> {
-    match fee {
-        Some(fee) if u64::try_from(&fee.0).ok() != Some(ledger.fee_e8s) => {
-            Err(unsupported(format!(
-                "The fee in the arguments ({fee}) is not the ledger's fee ({})",
-                ledger.fee_e8s
-            )))
-        }
-        _ => Ok(()),
+/// The fee a transaction between `from` and `to` pays: none for a mint or
+/// a burn.
+fn fee_between(from: &AccountIdentifier, to: &AccountIdentifier, ledger: &LedgerInfo) -> u64 {
+    if *from == ledger.minting_account || *to == ledger.minting_account {
+        0
+    } else {
+        ledger.fee_e8s
     }
+}
+
+/// A fee the call names must be the one the ledger takes, or the call
+/// would fail.
+fn check_fee(fee: Option<&Nat>, expected: u64) -> Result<u64, Icrc21Error> {
+    match fee {
+        Some(fee) if u64::try_from(&fee.0).ok() != Some(expected) => Err(unsupported(format!(
+            "The fee in the arguments ({fee}) is not the fee the ledger takes ({expected})"
+        ))),
+        _ => Ok(expected),
+    }
+}
+
+fn id(account: &Account) -> AccountIdentifier {
+    AccountIdentifier::new(&account.owner, account.subaccount.as_ref())
 }
 
 fn amount_e8s(n: &Nat) -> Result<u64, Icrc21Error> {
@@ -86,51 +100,50 @@ pub fn consent_message(
     let intent = match request.method.as_str() {
         "transfer" => {
             let (args,): (TransferArgs,) = decode(&request.arg, "TransferArgs")?;
-            check_fee(Some(&Nat::from(args.fee.e8s)), &ledger)?;
+            let from = AccountIdentifier::new(&caller, args.from_subaccount.as_ref());
+            let expected = fee_between(&from, &args.to, &ledger);
+            let fee = check_fee(Some(&Nat::from(args.fee.e8s)), expected)?;
             if !anonymous {
-                let from = AccountIdentifier::new(&caller, args.from_subaccount.as_ref());
                 fields.push(Field::Account("From", from.to_hex()));
             }
             fields.push(Field::Tokens("Amount", args.amount.e8s));
             fields.push(Field::Account("To", args.to.to_hex()));
-            fields.push(Field::Tokens("Fee", ledger.fee_e8s));
+            fields.push(Field::Tokens("Fee", fee));
             fields.push(Field::Text("Memo", args.memo.0.to_string()));
             format!("Send {}", ledger.token_name)
         }
         "icrc1_transfer" => {
             let (args,): (TransferArg,) = decode(&request.arg, "TransferArg")?;
-            check_fee(args.fee.as_ref(), &ledger)?;
+            let from = own(args.from_subaccount);
+            let expected = fee_between(&id(&from), &id(&args.to), &ledger);
+            let fee = check_fee(args.fee.as_ref(), expected)?;
             if !anonymous {
-                fields.push(Field::Account(
-                    "From",
-                    own(args.from_subaccount).to_string(),
-                ));
+                fields.push(Field::Account("From", from.to_string()));
             }
             fields.push(Field::Tokens("Amount", amount_e8s(&args.amount)?));
             fields.push(Field::Account("To", args.to.to_string()));
-            fields.push(Field::Tokens("Fee", ledger.fee_e8s));
-            push_memo(&mut fields, args.memo.map(|m| m.0.into_vec()));
+            fields.push(Field::Tokens("Fee", fee));
+            push_memo(&mut fields, args.memo.map(|m| m.0.into_vec()))?;
             format!("Send {}", ledger.token_name)
         }
         "icrc2_transfer_from" => {
             let (args,): (TransferFromArgs,) = decode(&request.arg, "TransferFromArgs")?;
-            check_fee(args.fee.as_ref(), &ledger)?;
+            let expected = fee_between(&id(&args.from), &id(&args.to), &ledger);
+            let fee = check_fee(args.fee.as_ref(), expected)?;
             fields.push(Field::Account("From", args.from.to_string()));
             fields.push(Field::Tokens("Amount", amount_e8s(&args.amount)?));
             if !anonymous {
-                fields.push(Field::Account(
-                    "Spender",
-                    own(args.spender_subaccount).to_string(),
-                ));
+                let spender = own(args.spender_subaccount).to_string();
+                fields.push(Field::Account("Spender", spender));
             }
             fields.push(Field::Account("To", args.to.to_string()));
-            fields.push(Field::Tokens("Fee", ledger.fee_e8s));
-            push_memo(&mut fields, args.memo.map(|m| m.0.into_vec()));
+            fields.push(Field::Tokens("Fee", fee));
+            push_memo(&mut fields, args.memo.map(|m| m.0.into_vec()))?;
             format!("Spend {}", ledger.token_name)
         }
         "icrc2_approve" => {
             let (args,): (ApproveArgs,) = decode(&request.arg, "ApproveArgs")?;
-            check_fee(args.fee.as_ref(), &ledger)?;
+            let fee = check_fee(args.fee.as_ref(), ledger.fee_e8s)?;
             let approver = own(args.from_subaccount).to_string();
             if !anonymous {
                 fields.push(Field::Account("From", approver.clone()));
@@ -143,11 +156,11 @@ pub fn consent_message(
                 fields.push(Field::Tokens("Current allowance", saturate(expected)));
             }
             fields.push(Field::Time("Expires", args.expires_at));
-            fields.push(Field::Tokens("Fee", ledger.fee_e8s));
+            fields.push(Field::Tokens("Fee", fee));
             if !anonymous {
                 fields.push(Field::Account("Fee paid by", approver));
             }
-            push_memo(&mut fields, args.memo.map(|m| m.0.into_vec()));
+            push_memo(&mut fields, args.memo.map(|m| m.0.into_vec()))?;
             "Approve spending".to_string()
         }
         other => {
@@ -175,12 +188,26 @@ pub fn consent_message(
     })
 }
 
-/// An ICRC-1 memo as text if it is UTF-8, else as hex.
-fn push_memo(fields: &mut Vec<Field>, memo: Option<Vec<u8>>) {
-    if let Some(memo) = memo {
-        let text = String::from_utf8(memo).unwrap_or_else(|e| hex(e.as_bytes()));
-        fields.push(Field::Text("Memo", text));
+/// An ICRC-1 memo as text if it is printable UTF-8 that cannot change how
+/// the message reads (no control characters, no backticks), else as hex. A
+/// memo the ledger would refuse gets no message.
+fn push_memo(fields: &mut Vec<Field>, memo: Option<Vec<u8>>) -> Result<(), Icrc21Error> {
+    let Some(memo) = memo else {
+        return Ok(());
+    };
+    if memo.len() > crate::ledger::MAX_MEMO_BYTES {
+        return Err(unsupported(format!(
+            "The memo is {} bytes long; the ledger takes at most {}",
+            memo.len(),
+            crate::ledger::MAX_MEMO_BYTES
+        )));
     }
+    let text = match std::str::from_utf8(&memo) {
+        Ok(text) if !text.chars().any(|c| c.is_control() || c == '`') => text.to_string(),
+        _ => hex(&memo),
+    };
+    fields.push(Field::Text("Memo", text));
+    Ok(())
 }
 
 fn hex(bytes: &[u8]) -> String {

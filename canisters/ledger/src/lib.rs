@@ -78,7 +78,9 @@ fn post_upgrade(arg: Option<LedgerArg>) {
     state::read(|l| l.check_layout()).unwrap_or_else(|e| trap(e));
     state::mutate(|l| l.start_migration());
     if !migrate_until(UPGRADE_MIGRATION_INSTRUCTIONS) {
-        ic_cdk_timers::set_timer(std::time::Duration::ZERO, continue_migration());
+        // An interval, not a one-off timer: a run that traps is retried.
+        let id = ic_cdk_timers::set_timer_interval(MIGRATION_INTERVAL, continue_migration);
+        MIGRATION_TIMER.set(Some(id));
     }
     match arg {
         None | Some(LedgerArg::Upgrade(None)) => {}
@@ -116,9 +118,19 @@ fn migrate_until(budget: u64) -> bool {
     }
 }
 
+/// How often a migration continues after the upgrade.
+const MIGRATION_INTERVAL: std::time::Duration = std::time::Duration::from_secs(1);
+
+thread_local! {
+    static MIGRATION_TIMER: std::cell::Cell<Option<ic_cdk_timers::TimerId>> =
+        const { std::cell::Cell::new(None) };
+}
+
 async fn continue_migration() {
-    if !migrate_until(TIMER_MIGRATION_INSTRUCTIONS) {
-        ic_cdk_timers::set_timer(std::time::Duration::ZERO, continue_migration());
+    if migrate_until(TIMER_MIGRATION_INSTRUCTIONS)
+        && let Some(id) = MIGRATION_TIMER.take()
+    {
+        ic_cdk_timers::clear_timer(id);
     }
 }
 
@@ -202,7 +214,7 @@ fn account_balance(args: AccountBalanceBlob) -> Tokens {
 /// sends it; a refusal traps, as on the real ledger.
 #[update]
 fn send_dfx(args: SendArgs) -> BlockIndex {
-    let to = AccountIdentifier::from_hex(&args.to)
+    let to = AccountIdentifier::from_hex_or_hash(&args.to)
         .unwrap_or_else(|e| trap(format!("invalid account identifier {:?}: {e:?}", args.to)));
     let args = TransferArgs {
         memo: args.memo,
@@ -219,7 +231,7 @@ fn send_dfx(args: SendArgs) -> BlockIndex {
 /// and `quill` ask for it; text that is no account identifier traps.
 #[query]
 fn account_balance_dfx(args: AccountBalanceArgsDfx) -> Tokens {
-    let account = AccountIdentifier::from_hex(&args.account).unwrap_or_else(|e| {
+    let account = AccountIdentifier::from_hex_or_hash(&args.account).unwrap_or_else(|e| {
         trap(format!(
             "invalid account identifier {:?}: {e:?}",
             args.account
@@ -352,7 +364,7 @@ fn decimals() -> Decimals {
 
 #[query]
 fn is_ledger_ready() -> bool {
-    true
+    state::read(|l| l.is_ready())
 }
 
 // ---- ICRC-1 ----
@@ -482,6 +494,7 @@ fn icrc21_canister_call_consent_message(
         let config = l.config();
         consent::LedgerInfo {
             fee_e8s: config.transfer_fee.e8s,
+            minting_account: config.minting_account,
             token_symbol: config.token_symbol.clone(),
             token_name: config.token_name.clone(),
             decimals: DECIMALS,

@@ -56,7 +56,7 @@ pub fn send_request(bytes: &[u8]) -> Result<TransferArgs, DecodeError> {
 }
 
 fn account_identifier(bytes: &[u8]) -> Result<AccountIdentifier, DecodeError> {
-    AccountIdentifier::from_slice(bytes)
+    AccountIdentifier::from_slice_or_hash(bytes)
         .map_err(|e| DecodeError(format!("invalid account identifier: {e}")))
 }
 

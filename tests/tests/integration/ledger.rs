@@ -1175,6 +1175,18 @@ fn should_answer_dfx_with_text_account_identifiers(backend: Backend) {
     )
     .unwrap();
     assert_eq!(held, Tokens::from_e8s(100 * E8S_PER_ICP));
+    // The 56 hex digits of the bare hash name the same account, as on the
+    // real ledger.
+    let (held,): (Tokens,) = query_candid(
+        &mut pic,
+        LEDGER_CANISTER_ID,
+        "account_balance_dfx",
+        (AccountBalanceArgsDfx {
+            account: text(user(1))[8..].to_string(),
+        },),
+    )
+    .unwrap();
+    assert_eq!(held, Tokens::from_e8s(100 * E8S_PER_ICP));
     let send = |to: String| SendArgs {
         memo: IcpMemo(7),
         amount: Tokens::from_e8s(E8S_PER_ICP),

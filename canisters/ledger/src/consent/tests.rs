@@ -3,9 +3,14 @@ use candid::Encode;
 use icrc_ledger_types::icrc21::requests::ConsentMessageSpec;
 use nns_api::ledger::{Memo, Tokens};
 
+fn minter() -> Principal {
+    Principal::from_slice(&[5, 5])
+}
+
 fn info() -> LedgerInfo {
     LedgerInfo {
         fee_e8s: 10_000,
+        minting_account: AccountIdentifier::new(&minter(), None),
         token_symbol: "ICP".into(),
         token_name: "Internet Computer".into(),
         decimals: 8,
@@ -238,4 +243,96 @@ fn unsupported_methods_bad_arguments_and_wrong_fees_are_refused() {
     })
     .unwrap();
     assert!(refused("icrc1_transfer", huge));
+}
+
+#[test]
+fn burns_and_mints_show_and_expect_no_fee() {
+    let generic = |method: &str, arg: Vec<u8>, caller: Principal| {
+        consent_message(
+            request(method, arg, DisplayMessageType::GenericDisplay),
+            caller,
+            info(),
+        )
+        .map(generic_text)
+    };
+    // A legacy burn names a zero fee, which is the right one.
+    let burn = TransferArgs {
+        to: AccountIdentifier::new(&minter(), None),
+        ..legacy_args(0)
+    };
+    let text = generic("transfer", Encode!(&burn).unwrap(), caller()).unwrap();
+    assert!(text.contains("**Fee:** `0 ICP`"), "{text}");
+    // An ICRC-1 burn naming the transfer fee would be refused (BadFee).
+    let icrc1_burn = |fee: Option<u64>| TransferArg {
+        from_subaccount: None,
+        to: Account::from(minter()),
+        amount: Nat::from(10_000u64),
+        fee: fee.map(Nat::from),
+        memo: None,
+        created_at_time: None,
+    };
+    assert!(
+        generic(
+            "icrc1_transfer",
+            Encode!(&icrc1_burn(Some(10_000))).unwrap(),
+            caller()
+        )
+        .is_err()
+    );
+    let text = generic(
+        "icrc1_transfer",
+        Encode!(&icrc1_burn(None)).unwrap(),
+        caller(),
+    )
+    .unwrap();
+    assert!(text.contains("**Fee:** `0 ICP`"), "{text}");
+    // A mint, from the minting account.
+    let mint = TransferArg {
+        to: Account::from(caller()),
+        ..icrc1_burn(Some(0))
+    };
+    assert!(generic("icrc1_transfer", Encode!(&mint).unwrap(), minter()).is_ok());
+}
+
+#[test]
+fn memos_cannot_rewrite_the_message_and_long_ones_are_refused() {
+    let transfer = |memo: Vec<u8>| {
+        Encode!(&TransferArg {
+            from_subaccount: None,
+            to: Account::from(Principal::from_slice(&[9])),
+            amount: Nat::from(1u8),
+            fee: None,
+            memo: Some(memo.into()),
+            created_at_time: None,
+        })
+        .unwrap()
+    };
+    let spoof = b"`\n\n**To:**\n`evil`x".to_vec();
+    let text = generic_text(
+        consent_message(
+            request(
+                "icrc1_transfer",
+                transfer(spoof.clone()),
+                DisplayMessageType::GenericDisplay,
+            ),
+            caller(),
+            info(),
+        )
+        .unwrap(),
+    );
+    assert_eq!(text.matches("**To:**").count(), 1, "{text}");
+    assert!(text.contains(&hex(&spoof)), "{text}");
+    let refused = consent_message(
+        request(
+            "icrc1_transfer",
+            transfer(vec![b'a'; 33]),
+            DisplayMessageType::GenericDisplay,
+        ),
+        caller(),
+        info(),
+    );
+    assert!(matches!(
+        refused,
+        Err(Icrc21Error::UnsupportedCanisterCall(_))
+    ));
 }
