@@ -54,6 +54,22 @@ ensure_debian_toolchain() {
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >&2
 }
 
+# icp-cli builds every canister at once: the first build to find the
+# toolchain missing installs it while the others wait (dpkg takes one
+# installer at a time), then they find it installed.
+TOOLCHAIN_LOCK="$ROOT/target/.debian-toolchain.lock"
+ensure_debian_toolchain_locked() {
+  local lock_fd
+  mkdir -p "$(dirname "$TOOLCHAIN_LOCK")"
+  exec {lock_fd}>"$TOOLCHAIN_LOCK"
+  if ! flock -n "$lock_fd"; then
+    echo "Waiting for another build to finish installing the toolchain ($TOOLCHAIN_LOCK)" >&2
+    flock "$lock_fd"
+  fi
+  ensure_debian_toolchain
+  exec {lock_fd}>&-
+}
+
 # Paths in panic messages would differ between checkouts; map them to fixed names.
 CARGO_HOME_DIR="${CARGO_HOME:-$HOME/.cargo}"
 rustflags=(
@@ -94,7 +110,7 @@ build_profile() {
 if has_installed_wasm_target; then
   toolchain="installed $WASM_TARGET target ($(rustc --version))"
 else
-  ensure_debian_toolchain
+  ensure_debian_toolchain_locked
   toolchain="Debian $(/usr/bin/rustc --version), standard library built from source"
   rustflags+=("--remap-path-prefix=$DEBIAN_RUST_SRC=/rust")
 fi
@@ -107,8 +123,9 @@ printf '%-12s %10s  %s\n' canister bytes sha256
 for name in "${canisters[@]}"; do
   wasm="$TARGET_DIR/$WASM_TARGET/$(profile_of "$name")/${name//-/_}.wasm"
   # -n: no name or timestamp in the header, so the bytes depend on the module only.
-  gzip -n -9 -c "$wasm" > "$OUT_DIR/$name.wasm.gz.tmp"
-  mv "$OUT_DIR/$name.wasm.gz.tmp" "$OUT_DIR/$name.wasm.gz"
+  # A temporary file of this build's own: builds of one canister may run at once.
+  gzip -n -9 -c "$wasm" > "$OUT_DIR/$name.wasm.gz.tmp.$$"
+  mv "$OUT_DIR/$name.wasm.gz.tmp.$$" "$OUT_DIR/$name.wasm.gz"
   printf '%-12s %10s  %s\n' "$name" "$(stat -c %s "$OUT_DIR/$name.wasm.gz")" \
     "$(sha256sum "$OUT_DIR/$name.wasm.gz" | cut -d' ' -f1)"
 done

@@ -6,6 +6,13 @@ use candid::{CandidType, Deserialize, Nat, Principal};
 pub const CYCLES_PER_XDR: u128 = 1_000_000_000_000;
 /// The real CMC's default minting limit per sliding hour.
 pub const DEFAULT_CYCLES_LIMIT_PER_HOUR: u128 = 150_000_000_000_000_000;
+/// The rate the real CMC starts with (its `State::default`), current and
+/// average alike, until governance sets one: 100 XDR per ICP, observed on
+/// 10 May 2021. A later rate must be newer than that.
+pub const DEFAULT_ICP_XDR_CONVERSION_RATE: IcpXdrConversionRate = IcpXdrConversionRate {
+    timestamp_seconds: 1_620_633_600,
+    xdr_permyriad_per_icp: 1_000_000,
+};
 
 /// How many XDR (in 10⁻⁴ XDR) one ICP buys, and when that was observed.
 #[derive(CandidType, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
@@ -16,6 +23,11 @@ pub struct IcpXdrConversionRate {
 
 /// Installation argument: the real CMC's `CyclesCanisterInitPayload` fields
 /// that apply here, plus the initial rate and the hourly minting limit.
+///
+/// As an upgrade argument, as on the real CMC, the ids, the minting account,
+/// `last_purged_notification` and `exchange_rate` are ignored (they are
+/// install-time settings; rates come from governance); a set
+/// `cycles_limit_per_hour` replaces the limit, and one left `None` keeps it.
 #[derive(CandidType, Deserialize, Clone, Debug, Default, PartialEq, Eq)]
 pub struct CyclesCanisterInitPayload {
     pub ledger_canister_id: Option<Principal>,
@@ -80,7 +92,8 @@ pub enum NotifyError {
     },
     /// Another call is processing this block; try again later.
     Processing,
-    /// The block is older than the notifications the CMC remembers.
+    /// The block is older than the notifications the CMC remembers; the
+    /// value is the oldest block index that can still be notified.
     TransactionTooOld(BlockIndex),
     InvalidTransaction(String),
     Other {
@@ -96,8 +109,6 @@ pub mod notify_error_code {
     pub const REFUND_FAILED: u64 = 3;
     pub const BAD_SUBNET_SELECTION: u64 = 4;
     pub const UNAUTHORIZED: u64 = 5;
-    /// The hourly minting limit is reached; the ICP stays, retry later.
-    pub const MINTING_LIMIT: u64 = 6;
 }
 
 pub type NotifyTopUpResult = Result<Cycles, NotifyError>;

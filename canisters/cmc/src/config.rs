@@ -75,9 +75,7 @@ impl Config {
             None => AccountIdentifier::new(&governance_canister_id, None),
         };
         let cycles_limit_per_hour = match payload.cycles_limit_per_hour {
-            Some(limit) => {
-                u128::try_from(limit.0).map_err(|_| "cycles_limit_per_hour is too large")?
-            }
+            Some(limit) => read_limit(limit)?,
             None => DEFAULT_CYCLES_LIMIT_PER_HOUR,
         };
         if let Some(rate) = payload.exchange_rate
@@ -94,6 +92,23 @@ impl Config {
             initial_rate: payload.exchange_rate,
         })
     }
+
+    /// The configuration after an upgrade with `payload`. As on the real
+    /// CMC, whose `post_upgrade` reads none of them, the ids, the minting
+    /// account, the purge horizon and the rate are install-time settings
+    /// and stay; of this CMC's own fields, a set `cycles_limit_per_hour`
+    /// replaces the limit and one left `None` keeps it.
+    pub fn upgraded(&self, payload: Option<CyclesCanisterInitPayload>) -> Result<Self, String> {
+        let mut config = self.clone();
+        if let Some(limit) = payload.and_then(|p| p.cycles_limit_per_hour) {
+            config.cycles_limit_per_hour = read_limit(limit)?;
+        }
+        Ok(config)
+    }
+}
+
+fn read_limit(limit: candid::Nat) -> Result<u128, String> {
+    u128::try_from(limit.0).map_err(|_| "cycles_limit_per_hour is too large".into())
 }
 
 #[cfg(test)]
@@ -128,6 +143,54 @@ mod tests {
             AccountIdentifier::new(&GOVERNANCE_CANISTER_ID, None)
         );
         assert_eq!(config.cycles_limit_per_hour, 150_000_000_000_000_000);
+    }
+
+    #[test]
+    fn an_upgrade_changes_only_the_limit_and_only_when_set() {
+        let installed = Config::from_init(Some(CyclesCanisterInitPayload {
+            cycles_limit_per_hour: Some(candid::Nat::from(7u8)),
+            last_purged_notification: Some(3),
+            exchange_rate: Some(IcpXdrConversionRate {
+                timestamp_seconds: 5,
+                xdr_permyriad_per_icp: 35_000,
+            }),
+            ..Default::default()
+        }))
+        .unwrap();
+        assert_eq!(installed.upgraded(None), Ok(installed.clone()));
+        let all_null = CyclesCanisterInitPayload::default();
+        assert_eq!(installed.upgraded(Some(all_null)), Ok(installed.clone()));
+        // The install-time settings are ignored, as the real CMC ignores them.
+        let other = Principal::from_slice(&[9]);
+        let rewired = CyclesCanisterInitPayload {
+            ledger_canister_id: Some(other),
+            governance_canister_id: Some(other),
+            minting_account_id: Some(AccountIdentifier::new(&other, None).to_hex()),
+            last_purged_notification: Some(1_000),
+            exchange_rate: Some(IcpXdrConversionRate {
+                timestamp_seconds: 9,
+                xdr_permyriad_per_icp: 1,
+            }),
+            cycles_limit_per_hour: None,
+        };
+        assert_eq!(installed.upgraded(Some(rewired)), Ok(installed.clone()));
+        let new_limit = CyclesCanisterInitPayload {
+            cycles_limit_per_hour: Some(candid::Nat::from(11u8)),
+            ..Default::default()
+        };
+        let upgraded = installed.upgraded(Some(new_limit)).unwrap();
+        assert_eq!(
+            upgraded,
+            Config {
+                cycles_limit_per_hour: 11,
+                ..installed.clone()
+            }
+        );
+        let huge_limit = CyclesCanisterInitPayload {
+            cycles_limit_per_hour: Some(candid::Nat::from(u128::MAX) + 1u8),
+            ..Default::default()
+        };
+        assert!(installed.upgraded(Some(huge_limit)).is_err());
     }
 
     #[test]

@@ -16,6 +16,14 @@
 //! The CMC refuses to be upgraded while it awaits other canisters (a reply
 //! would find no callback and its block would stay `Processing`): stop it
 //! first, as governance does.
+//!
+//! Where the real CMC's answers are matched (its `rs/nns/cmc/src/main.rs`):
+//! a notification that would pass the hourly minting limit is refunded as
+//! a failed top-up or creation is; a block's cached answer is given only to
+//! requests that the block pays for (its subaccount names the canister or
+//! controller, its memo the operation), whatever else they ask; a payment
+//! notified to the other operation's endpoint is refused and recorded
+//! nowhere; `TransactionTooOld` names the oldest block still notifiable.
 
 pub mod config;
 pub mod ledger_client;
@@ -67,16 +75,13 @@ const MAX_RETRIES_PER_RUN: usize = 50;
 /// canister lands on this subnet, which charges no fee, so the CMC applies
 /// it).
 pub const CANISTER_CREATION_FEE_CYCLES: u128 = 500_000_000_000;
-/// The memos of the CMC's operations: a payment with another one is
-/// refunded; one of these, notified to the wrong endpoint, is refused.
-const MEANINGFUL_MEMOS: [u64; 3] = [MEMO_TOP_UP, MEMO_CREATE_CANISTER, MEMO_MINT_CYCLES];
-/// "MINT": a payment for the cycles ledger (not offered here).
-const MEMO_MINT_CYCLES: u64 = 0x544e_494d;
+/// The minting limit's window, as the real CMC names it in its refusals.
+const MINTING_LIMIT_WINDOW_SECONDS: u64 = 3_600;
 
 #[init]
 fn init(payload: Option<CyclesCanisterInitPayload>) {
     let config = Config::from_init(payload).unwrap_or_else(|e| trap(e));
-    state::mutate(|s| s.configure(config));
+    state::mutate(|s| s.install(config));
     certify_rates();
     start_timers();
 }
@@ -92,14 +97,12 @@ fn pre_upgrade() {
     }
 }
 
-/// As the real CMC: an upgrade argument replaces the configuration. Only
-/// small cells are touched, whatever the history's size.
+/// An upgrade argument changes only the minting limit (see
+/// [`Config::upgraded`]). Only small cells are touched, whatever the
+/// history's size.
 #[post_upgrade]
 fn post_upgrade(payload: Option<CyclesCanisterInitPayload>) {
-    if payload.is_some() {
-        let config = Config::from_init(payload).unwrap_or_else(|e| trap(e));
-        state::mutate(|s| s.configure(config));
-    }
+    state::mutate(|s| s.upgrade(payload)).unwrap_or_else(|e| trap(e));
     certify_rates();
     start_timers();
 }
@@ -149,9 +152,7 @@ fn start_timers() {
 }
 
 fn certify_rates() {
-    if let Some(root) = state::read(|s| s.rates().map(|r| r.root_hash())) {
-        certified_data_set(root);
-    }
+    certified_data_set(state::read(|s| s.rates().root_hash()));
 }
 
 fn now_seconds() -> u64 {
@@ -206,7 +207,9 @@ async fn begin(block_index: u64) -> Result<InFlight, Result<NotificationStatus, 
         }
         Begin::Refunding => Err(send_refund(block_index).await),
         Begin::Finished(status) => Err(Ok(status)),
-        Begin::TooOld { last_purged } => Err(Err(NotifyError::TransactionTooOld(last_purged))),
+        Begin::TooOld { oldest_notifiable } => {
+            Err(Err(NotifyError::TransactionTooOld(oldest_notifiable)))
+        }
     }
 }
 
@@ -217,20 +220,21 @@ async fn fetch_payment(block_index: u64, subaccount: &Subaccount) -> Result<Paym
         .await
         .map_err(|e| NotifyError::Other {
             error_code: notify_error_code::FAILED_TO_FETCH_BLOCK,
-            error_message: format!("could not fetch block {block_index}: {}", e.message),
+            error_message: format!("Failed to fetch block: {}", e.message),
         })?
-        .ok_or_else(|| {
-            NotifyError::InvalidTransaction(format!("block {block_index} does not exist"))
-        })?;
+        .ok_or_else(|| NotifyError::InvalidTransaction(format!("Block {block_index} not found")))?;
     let expected = AccountIdentifier::new(&canister_self(), Some(subaccount));
-    payment::read(&block, &expected).map_err(NotifyError::InvalidTransaction)
+    payment::read(&block, &expected, subaccount).map_err(NotifyError::InvalidTransaction)
 }
 
 /// A payment into `beneficiary`'s subaccount with this operation's memo,
 /// and the block marked for this call; otherwise the call's answer. The
-/// block is read and checked before it is marked: a request that the
-/// payment is not for changes nothing. A payment with a memo that means
-/// nothing here is refunded; one made for another operation is refused.
+/// block is read and checked before it is marked, as the real CMC's
+/// `fetch_transaction` does: a request that the payment is not for (another
+/// canister or controller, whose subaccount it is not in; the other
+/// operation, whose memo it lacks) is `InvalidTransaction` and changes
+/// nothing, so a cached answer goes only to requests the block pays for. A
+/// payment with a memo that means nothing here is refunded.
 async fn checked_payment(
     block_index: u64,
     beneficiary: &Principal,
@@ -242,11 +246,10 @@ async fn checked_payment(
     };
     let subaccount = principal_to_subaccount(beneficiary);
     let payment = fetch_payment(block_index, &subaccount).await.map_err(Err)?;
-    let meaningful = payment.memo.is_some_and(|m| MEANINGFUL_MEMOS.contains(&m));
-    if meaningful && payment.memo != Some(memo) {
-        return Err(Err(NotifyError::InvalidTransaction(
-            "the payment's memo is that of another operation".into(),
-        )));
+    let meaningful = payment::MEANINGFUL_MEMOS.contains(&payment.memo);
+    if meaningful {
+        payment::check_memo(payment.memo, memo)
+            .map_err(|e| Err(NotifyError::InvalidTransaction(e)))?;
     }
     if meaningful && payment.amount_e8s < payment.fee_e8s {
         return Err(Err(NotifyError::InvalidTransaction(
@@ -264,7 +267,7 @@ async fn checked_payment(
         Err(done) => return Err(done),
     };
     if !meaningful {
-        let reason = "the memo is none of the CMC's operations".into();
+        let reason = payment::not_meaningful_reason(payment.memo);
         return Err(start_refund(in_flight, operation, subaccount, &payment, 0, reason).await);
     }
     Ok((in_flight, subaccount, payment))
@@ -277,25 +280,22 @@ fn refunded_status(operation: Operation, error: NotifyError) -> NotificationStat
     }
 }
 
+fn current_rate() -> u64 {
+    state::read(|s| s.rates().current.xdr_permyriad_per_icp)
+}
+
 /// Cycles reserved under the hourly limit and minted, with the limiter's
-/// bucket they count in.
-fn mint(payment: &Payment) -> Result<(u128, u64), NotifyError> {
-    let rate =
-        state::read(|s| s.rates().map(|r| r.current.xdr_permyriad_per_icp)).ok_or_else(|| {
-            NotifyError::Other {
-                error_code: notify_error_code::INTERNAL,
-                error_message: "no ICP/XDR conversion rate is set".into(),
-            }
-        })?;
-    let cycles = cycles_for_e8s(payment.amount_e8s, rate);
+/// bucket they count in; past the limit, the real CMC's reason, for the
+/// refund.
+fn mint(payment: &Payment) -> Result<(u128, u64), String> {
+    let cycles = cycles_for_e8s(payment.amount_e8s, current_rate());
     let limit = state::read(|s| s.config().cycles_limit_per_hour);
     let bucket = state::mutate(|s| s.limiter(|l| l.reserve(now_seconds(), cycles, limit)))
-        .map_err(|used| NotifyError::Other {
-            error_code: notify_error_code::MINTING_LIMIT,
-            error_message: format!(
-                "minting {cycles} cycles would exceed the limit of {limit} per hour \
-                 ({used} minted in the last hour); the ICP stays, try again later"
-            ),
+        .map_err(|_| {
+            format!(
+                "More than {limit} cycles have been minted in the last \
+                 {MINTING_LIMIT_WINDOW_SECONDS} seconds, please try again later."
+            )
         })?;
     mint::mint_cycles(cycles);
     Ok((cycles, bucket))
@@ -527,7 +527,16 @@ async fn notify_top_up(arg: NotifyTopUpArg) -> NotifyTopUpResult {
             Ok(paid) => paid,
             Err(done) => return done.and_then(NotificationStatus::top_up_result),
         };
-    let (cycles, bucket) = mint(&payment)?;
+    let extra = TOP_UP_REFUND_EXTRA_FEES;
+    let (cycles, bucket) = match mint(&payment) {
+        Ok(minted) => minted,
+        // Refunded as a failed deposit is, as on the real CMC.
+        Err(reason) => {
+            return start_refund(in_flight, operation, subaccount, &payment, extra, reason)
+                .await
+                .and_then(NotificationStatus::top_up_result);
+        }
+    };
     in_flight.disarm();
     let deposit = Call::unbounded_wait(Principal::management_canister(), "deposit_cycles")
         .with_arg(CanisterIdRecord {
@@ -538,7 +547,6 @@ async fn notify_top_up(arg: NotifyTopUpArg) -> NotifyTopUpResult {
     if let Err(e) = deposit {
         unmint(cycles, bucket, &e);
         let reason = format!("depositing cycles into {} failed: {e}", arg.canister_id);
-        let extra = TOP_UP_REFUND_EXTRA_FEES;
         return start_refund(in_flight, operation, subaccount, &payment, extra, reason)
             .await
             .and_then(NotificationStatus::top_up_result);
@@ -615,15 +623,22 @@ async fn notify_create_canister(arg: NotifyCreateCanisterArg) -> NotifyCreateCan
             Err(done) => return done.and_then(NotificationStatus::create_canister_result),
         };
     let extra = CREATE_REFUND_EXTRA_FEES;
-    let rate = state::read(|s| s.rates().map(|r| r.current.xdr_permyriad_per_icp));
-    let buys = rate.map_or(0, |rate| cycles_for_e8s(payment.amount_e8s, rate));
-    if rate.is_some() && buys < CANISTER_CREATION_FEE_CYCLES {
+    let buys = cycles_for_e8s(payment.amount_e8s, current_rate());
+    if buys < CANISTER_CREATION_FEE_CYCLES {
         let reason = "the payment buys fewer cycles than a canister's creation costs".into();
         return start_refund(in_flight, operation, subaccount, &payment, extra, reason)
             .await
             .and_then(NotificationStatus::create_canister_result);
     }
-    let (cycles, bucket) = mint(&payment)?;
+    let (cycles, bucket) = match mint(&payment) {
+        Ok(minted) => minted,
+        // Refunded as a failed creation is, as on the real CMC.
+        Err(reason) => {
+            return start_refund(in_flight, operation, subaccount, &payment, extra, reason)
+                .await
+                .and_then(NotificationStatus::create_canister_result);
+        }
+    };
     in_flight.disarm();
     let created = create_with_cycles(settings_for(arg.controller, arg.settings), cycles).await;
     let canister_id = match created {
@@ -720,10 +735,7 @@ fn set_icp_xdr_conversion_rate(payload: UpdateIcpXdrConversionRatePayload) -> Re
 fn certified_rate(
     pick: fn(&rates::Rates) -> nns_api::cmc::IcpXdrConversionRate,
 ) -> IcpXdrConversionRateResponse {
-    let Some((data, hash_tree)) = state::read(|s| s.rates().map(|r| (pick(r), r.tree_cbor())))
-    else {
-        trap("no ICP/XDR conversion rate is set");
-    };
+    let (data, hash_tree) = state::read(|s| (pick(s.rates()), s.rates().tree_cbor()));
     IcpXdrConversionRateResponse {
         data,
         hash_tree: ByteBuf::from(hash_tree),
@@ -799,13 +811,11 @@ fn http_request(request: HttpRequest) -> HttpResponse {
             "Refunds not yet made.",
             s.refund_count() as f64,
         );
-        if let Some(rates) = s.rates() {
-            m.gauge(
-                "cmc_icp_xdr_permyriad",
-                "Current ICP/XDR rate, in 10^-4 XDR per ICP.",
-                rates.current.xdr_permyriad_per_icp as f64,
-            );
-        }
+        m.gauge(
+            "cmc_icp_xdr_permyriad",
+            "Current ICP/XDR rate, in 10^-4 XDR per ICP.",
+            s.rates().current.xdr_permyriad_per_icp as f64,
+        );
     });
     HttpResponse::text(200, "text/plain; version=0.0.4", m.finish())
 }

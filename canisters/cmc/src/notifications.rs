@@ -23,8 +23,10 @@ pub enum Begin {
     /// Decided as a refund that the ledger has not confirmed yet.
     Refunding,
     Finished(NotificationStatus),
+    /// At or below the purge horizon: `oldest_notifiable` is the horizon + 1,
+    /// what the real CMC's `TransactionTooOld` carries.
     TooOld {
-        last_purged: u64,
+        oldest_notifiable: u64,
     },
 }
 
@@ -112,7 +114,7 @@ impl NotificationStatus {
             Self::NotifiedTopUp(result) => result,
             Self::Processing => Err(NotifyError::Processing),
             Self::NotifiedCreateCanister(_) => Err(NotifyError::InvalidTransaction(
-                "the block was already used to create a canister".into(),
+                "The same payment is already processed as create canister request".into(),
             )),
         }
     }
@@ -122,7 +124,7 @@ impl NotificationStatus {
             Self::NotifiedCreateCanister(result) => result,
             Self::Processing => Err(NotifyError::Processing),
             Self::NotifiedTopUp(_) => Err(NotifyError::InvalidTransaction(
-                "the block was already used to top up a canister".into(),
+                "The same payment is already processed as a top up request.".into(),
             )),
         }
     }

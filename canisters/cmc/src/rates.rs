@@ -19,15 +19,23 @@ pub const AVERAGE_DAYS: u64 = 30;
 #[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
 pub struct Rates {
     pub current: IcpXdrConversionRate,
-    /// The last rate of each day (by day number), for the last 30 days.
+    /// The first rate governance set on each day (by day number), for the
+    /// days an average can still count, as the real CMC's
+    /// `recent_icp_xdr_rates`; the rate set at install is not among them.
     daily: BTreeMap<u64, u64>,
+    /// The real CMC's `average_icp_xdr_conversion_rate`: the mean of the
+    /// daily rates of the 30 days up to the clock's day when the last of
+    /// them was recorded, stamped with the start of that day; the installed
+    /// rate until governance sets one.
+    average: IcpXdrConversionRate,
 }
 
 impl ReadCandid for Rates {
     fn read(c: &mut Cursor, ty: Type) -> candid_reader::Result<Self> {
         const CURRENT: u32 = candid_reader::field("current");
         const DAILY: u32 = candid_reader::field("daily");
-        let (mut current, mut daily) = (None, BTreeMap::new());
+        const AVERAGE: u32 = candid_reader::field("average");
+        let (mut current, mut daily, mut average) = (None, BTreeMap::new(), None);
         c.record(ty, |c, hash, ty| {
             match hash {
                 CURRENT => current = Some(read_rate(c, ty)?),
@@ -37,15 +45,38 @@ impl ReadCandid for Rates {
                     daily.insert(day, rate);
                     Ok(())
                 })?,
+                AVERAGE => average = Some(read_rate(c, ty)?),
                 _ => c.skip(ty)?,
             }
             Ok(())
         })?;
+        let current = required(current, "current")?;
+        // Written before the average was kept: it was the mean of the days
+        // kept, stamped with the start of the current rate's day.
+        let average = average.unwrap_or_else(|| {
+            let day_start = current.timestamp_seconds / SECONDS_PER_DAY * SECONDS_PER_DAY;
+            mean(daily.values(), day_start).unwrap_or(current)
+        });
         Ok(Self {
-            current: required(current, "current")?,
+            current,
             daily,
+            average,
         })
     }
+}
+
+/// The mean of `rates` stamped `timestamp_seconds`; `None` for no rates.
+fn mean<'a>(
+    rates: impl Iterator<Item = &'a u64>,
+    timestamp_seconds: u64,
+) -> Option<IcpXdrConversionRate> {
+    let (sum, count) = rates.fold((0u128, 0u128), |(sum, count), rate| {
+        (sum + u128::from(*rate), count + 1)
+    });
+    (count > 0).then(|| IcpXdrConversionRate {
+        timestamp_seconds,
+        xdr_permyriad_per_icp: u64::try_from(sum / count).expect("a mean of u64 values"),
+    })
 }
 
 fn check(rate: IcpXdrConversionRate, reference_seconds: u64) -> Result<(), String> {
@@ -78,20 +109,14 @@ pub fn read_rate(c: &mut Cursor, ty: Type) -> candid_reader::Result<IcpXdrConver
 }
 
 impl Rates {
+    /// Rates that start at `initial`, current and average alike, as the
+    /// real CMC starts at its default rate.
     pub fn new(initial: IcpXdrConversionRate) -> Self {
-        let mut rates = Self {
+        Self {
             current: initial,
             daily: BTreeMap::new(),
-        };
-        rates.record(initial);
-        rates
-    }
-
-    /// The first rate set by governance (none was installed): positive
-    /// and not far ahead of the clock.
-    pub fn first(rate: IcpXdrConversionRate, now_seconds: u64) -> Result<Self, String> {
-        check(rate, now_seconds)?;
-        Ok(Self::new(rate))
+            average: initial,
+        }
     }
 
     /// Accepts a positive rate observed after the current one, and no more
@@ -107,26 +132,34 @@ impl Rates {
             ));
         }
         self.current = rate;
-        self.record(rate);
+        self.record(rate, now_seconds);
         Ok(())
     }
 
-    fn record(&mut self, rate: IcpXdrConversionRate) {
+    /// As the real CMC's `update_recent_icp_xdr_rates`: only a day's first
+    /// rate is recorded, and recording one recomputes the average over the
+    /// 30 days up to the clock's (a rate of a later day waits for a later
+    /// recomputation; an average of no days leaves the last one).
+    fn record(&mut self, rate: IcpXdrConversionRate, now_seconds: u64) {
         let day = rate.timestamp_seconds / SECONDS_PER_DAY;
+        if self.daily.contains_key(&day) {
+            return;
+        }
         self.daily.insert(day, rate.xdr_permyriad_per_icp);
-        let first_kept = day.saturating_sub(AVERAGE_DAYS - 1);
-        self.daily = self.daily.split_off(&first_kept);
+        let today = now_seconds / SECONDS_PER_DAY;
+        // Days before the window never count again: the clock only moves on.
+        let first_counted = today.saturating_sub(AVERAGE_DAYS - 1);
+        self.daily = self.daily.split_off(&first_counted);
+        if let Some(average) = mean(
+            self.daily.range(..=today).map(|(_, r)| r),
+            today * SECONDS_PER_DAY,
+        ) {
+            self.average = average;
+        }
     }
 
-    /// The mean of the daily rates of the last 30 days, stamped with the
-    /// start of the current rate's day.
     pub fn average(&self) -> IcpXdrConversionRate {
-        let sum: u128 = self.daily.values().map(|r| u128::from(*r)).sum();
-        let count = self.daily.len().max(1) as u128;
-        IcpXdrConversionRate {
-            timestamp_seconds: self.current.timestamp_seconds / SECONDS_PER_DAY * SECONDS_PER_DAY,
-            xdr_permyriad_per_icp: u64::try_from(sum / count).expect("a mean of u64 values"),
-        }
+        self.average
     }
 
     fn with_tree<R>(&self, f: impl FnOnce(&[(&[u8], &[u8])]) -> R) -> R {
@@ -160,11 +193,16 @@ mod tests {
         }
     }
 
+    /// Noon of `day`.
+    fn noon(day: u64) -> u64 {
+        day * SECONDS_PER_DAY + SECONDS_PER_DAY / 2
+    }
+
     #[test]
     fn reads_back_as_candid_wrote_it() {
         let mut rates = Rates::new(rate(0, 35_000));
         for day in 1..40 {
-            rates.set(rate(day, 30_000 + day), NOW).unwrap();
+            rates.set(rate(day, 30_000 + day), noon(day)).unwrap();
         }
         for value in [None, Some(Rates::new(rate(3, 1))), Some(rates)] {
             let bytes = candid::encode_one(&value).unwrap();
@@ -173,19 +211,68 @@ mod tests {
         }
     }
 
-    /// Later than every rate below: the clock bounds none of them.
-    const NOW: u64 = 1_000 * SECONDS_PER_DAY;
+    #[test]
+    fn rates_written_without_an_average_read_with_the_one_they_answered() {
+        #[derive(CandidType)]
+        struct Before {
+            current: IcpXdrConversionRate,
+            daily: BTreeMap<u64, u64>,
+        }
+        let read = |before: &Before| {
+            let bytes = candid::encode_one(before).unwrap();
+            canister_common::candid_reader::decode_first(&bytes, Rates::read).unwrap()
+        };
+        let kept = Before {
+            current: rate(12, 30_000),
+            daily: BTreeMap::from([(11, 10_000), (12, 30_000)]),
+        };
+        let rates = read(&kept);
+        assert_eq!(rates.current, kept.current);
+        assert_eq!(
+            rates.average(),
+            IcpXdrConversionRate {
+                timestamp_seconds: 12 * SECONDS_PER_DAY,
+                xdr_permyriad_per_icp: 20_000,
+            }
+        );
+        let none = Before {
+            current: rate(12, 30_000),
+            daily: BTreeMap::new(),
+        };
+        assert_eq!(read(&none).average(), rate(12, 30_000));
+    }
 
     #[test]
     fn only_newer_positive_rates_are_accepted() {
         let mut rates = Rates::new(rate(10, 40_000));
-        assert!(rates.set(rate(11, 0), NOW).is_err());
-        assert!(rates.set(rate(9, 30_000), NOW).is_err());
-        assert!(rates.set(rate(10, 30_000), NOW).is_err(), "same timestamp");
-        rates.set(rate(11, 30_000), NOW).unwrap();
+        let now = noon(20);
+        assert!(rates.set(rate(11, 0), now).is_err());
+        assert!(rates.set(rate(9, 30_000), now).is_err());
+        assert!(rates.set(rate(10, 30_000), now).is_err(), "same timestamp");
+        rates.set(rate(11, 30_000), now).unwrap();
         assert_eq!(rates.current, rate(11, 30_000));
-        assert!(Rates::first(rate(1, 0), NOW).is_err(), "a zero first rate");
-        assert_eq!(Rates::first(rate(1, 5), NOW).unwrap().current, rate(1, 5));
+    }
+
+    #[test]
+    fn the_default_rate_refuses_rates_observed_before_it() {
+        use nns_api::cmc::DEFAULT_ICP_XDR_CONVERSION_RATE;
+        let mut rates = Rates::new(DEFAULT_ICP_XDR_CONVERSION_RATE);
+        assert_eq!(rates.average(), DEFAULT_ICP_XDR_CONVERSION_RATE);
+        let default_day = DEFAULT_ICP_XDR_CONVERSION_RATE.timestamp_seconds / SECONDS_PER_DAY;
+        // Four days before it (PocketIC's genesis): older, and a rate newer
+        // than it is more than a day ahead of the clock.
+        let genesis = 1_620_328_630;
+        let at_genesis = IcpXdrConversionRate {
+            timestamp_seconds: genesis,
+            xdr_permyriad_per_icp: 35_000,
+        };
+        assert!(rates.set(at_genesis, genesis).is_err());
+        assert!(rates.set(rate(default_day + 1, 35_000), genesis).is_err());
+        rates
+            .set(rate(default_day + 1, 35_000), noon(default_day + 1))
+            .unwrap();
+        assert_eq!(rates.current.xdr_permyriad_per_icp, 35_000);
+        assert_eq!(rates.average().xdr_permyriad_per_icp, 35_000);
     }
 
     #[test]
@@ -194,7 +281,6 @@ mod tests {
         let mut rates = Rates::new(rate(99, 40_000));
         for far in [rate(102, 30_000), rate(u64::MAX / SECONDS_PER_DAY, 30_000)] {
             assert!(rates.set(far, now).is_err(), "{far:?}");
-            assert!(Rates::first(far, now).is_err(), "{far:?}");
         }
         // Up to a day ahead of the clock is accepted; a rate a day ahead of
         // that one is not until the clock moves on.
@@ -204,19 +290,56 @@ mod tests {
     }
 
     #[test]
-    fn the_average_covers_the_last_thirty_days() {
+    fn the_average_takes_each_days_first_rate_over_thirty_days() {
+        // The installed rate is the average until governance sets one, and
+        // is not one of the days averaged.
         let mut rates = Rates::new(rate(100, 10_000));
-        rates.set(rate(101, 20_000), NOW).unwrap();
-        assert_eq!(rates.average().xdr_permyriad_per_icp, 15_000);
-        // A later rate on the same day replaces that day's.
-        let mut later = rate(101, 40_000);
+        assert_eq!(rates.average(), rate(100, 10_000));
+        rates.set(rate(101, 20_000), noon(101)).unwrap();
+        assert_eq!(rates.average().xdr_permyriad_per_icp, 20_000);
+        rates.set(rate(102, 40_000), noon(102)).unwrap();
+        assert_eq!(rates.average().xdr_permyriad_per_icp, 30_000);
+        // A later rate on the same day is current, but the day keeps its
+        // first rate.
+        let mut later = rate(102, 90_000);
         later.timestamp_seconds += 1;
-        rates.set(later, NOW).unwrap();
-        assert_eq!(rates.average().xdr_permyriad_per_icp, 25_000);
-        rates.set(rate(130, 70_000), NOW).unwrap();
-        // Day 100 fell out of the window (days 101..=130 remain).
-        assert_eq!(rates.average().xdr_permyriad_per_icp, 55_000);
-        assert_eq!(rates.average().timestamp_seconds, 130 * SECONDS_PER_DAY);
+        rates.set(later, noon(102)).unwrap();
+        assert_eq!(rates.current, later);
+        assert_eq!(rates.average().xdr_permyriad_per_icp, 30_000);
+        // Day 131 counts days 102..=131: day 101 fell out of the window.
+        rates.set(rate(131, 80_000), noon(131)).unwrap();
+        assert_eq!(
+            rates.average(),
+            IcpXdrConversionRate {
+                timestamp_seconds: 131 * SECONDS_PER_DAY,
+                xdr_permyriad_per_icp: 60_000,
+            }
+        );
+    }
+
+    #[test]
+    fn the_average_follows_the_clock_not_the_rates_timestamps() {
+        let mut rates = Rates::new(rate(100, 10_000));
+        rates.set(rate(101, 20_000), noon(101)).unwrap();
+        // Set on day 140, day 103's rate is not within the 30 days up to
+        // the clock's day, nor is day 101's: the average stays.
+        rates.set(rate(103, 30_000), noon(140)).unwrap();
+        assert_eq!(rates.average().xdr_permyriad_per_icp, 20_000);
+        // Set on day 120, day 119's rate and day 101's both are; the
+        // average is stamped with the clock's day.
+        let mut rates = Rates::new(rate(100, 10_000));
+        rates.set(rate(101, 20_000), noon(101)).unwrap();
+        rates.set(rate(119, 40_000), noon(120)).unwrap();
+        assert_eq!(
+            rates.average(),
+            IcpXdrConversionRate {
+                timestamp_seconds: 120 * SECONDS_PER_DAY,
+                xdr_permyriad_per_icp: 30_000,
+            }
+        );
+        // A rate stamped a day ahead of the clock waits for a later day.
+        rates.set(rate(121, 90_000), noon(120)).unwrap();
+        assert_eq!(rates.average().xdr_permyriad_per_icp, 30_000);
     }
 
     #[test]

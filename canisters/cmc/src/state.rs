@@ -6,7 +6,7 @@
 //! MemoryManager
 //! ├── 0  config         StableCell  Config
 //! ├── 1  notifications  BTreeMap    block index → NotificationStatus
-//! ├── 2  rates          StableCell  current rate and daily history (30 days)
+//! ├── 2  rates          StableCell  current rate, first rate of each day, average
 //! ├── 3  totals         StableCell  cycles minted, ICP burned, purge horizon
 //! ├── 4  limiter        StableCell  cycles minted per minute, last hour
 //! ├── 5  pending burns  BTreeMap    block index → ICP still to burn
@@ -22,6 +22,7 @@ use canister_common::StoredCandid;
 use canister_common::candid_reader::{self, Cursor, ReadCandid, Type, field, required};
 use ic_stable_structures::memory_manager::{MemoryId, MemoryManager, VirtualMemory};
 use ic_stable_structures::{DefaultMemoryImpl, Memory, StableBTreeMap, StableCell, Storable};
+use nns_api::cmc::{CyclesCanisterInitPayload, DEFAULT_ICP_XDR_CONVERSION_RATE};
 use nns_api::ledger::TransferError;
 use nns_api::{AccountIdentifier, Subaccount};
 use std::cell::RefCell;
@@ -42,7 +43,8 @@ pub struct Totals {
     pub icp_refunded_e8s: u64,
     pub top_ups: u64,
     pub canisters_created: u64,
-    /// Blocks at or below this index are too old to be notified.
+    /// Blocks at or below this index are too old to be notified (block 0
+    /// too, as on the real CMC; it is a mint on any ledger).
     pub last_purged_notification: u64,
 }
 
@@ -272,20 +274,32 @@ impl<D: Memory> Cmc<D> {
         }
     }
 
-    /// Install or replace the configuration (an upgrade argument replaces
-    /// it, as on the real CMC); history and totals stay.
-    pub fn configure(&mut self, config: Config) {
-        if self.rates.get().0.is_none()
-            && let Some(rate) = config.initial_rate
-        {
-            self.rates.set(StoredCandid(Some(Rates::new(rate))));
-        }
-        let mut totals = self.totals();
-        totals.last_purged_notification = totals
-            .last_purged_notification
-            .max(config.last_purged_notification);
-        self.totals.set(StoredCandid(totals));
+    /// Installs the configuration: its rate, or the real CMC's default,
+    /// and its purge horizon.
+    pub fn install(&mut self, config: Config) {
+        let rate = config
+            .initial_rate
+            .unwrap_or(DEFAULT_ICP_XDR_CONVERSION_RATE);
+        self.rates.set(StoredCandid(Some(Rates::new(rate))));
+        self.update_totals(|t| {
+            t.last_purged_notification = t
+                .last_purged_notification
+                .max(config.last_purged_notification)
+        });
         self.config.set(StoredCandid(Some(config)));
+    }
+
+    /// Applies an upgrade argument (see [`Config::upgraded`]); history and
+    /// totals stay. A CMC installed without a rate by an earlier module
+    /// takes the default one, as if installed now.
+    pub fn upgrade(&mut self, payload: Option<CyclesCanisterInitPayload>) -> Result<(), String> {
+        let config = self.config().upgraded(payload)?;
+        self.config.set(StoredCandid(Some(config)));
+        if self.rates.get().0.is_none() {
+            let rates = Rates::new(DEFAULT_ICP_XDR_CONVERSION_RATE);
+            self.rates.set(StoredCandid(Some(rates)));
+        }
+        Ok(())
     }
 
     /// Panics before install, which cannot happen in a canister: every
@@ -298,8 +312,14 @@ impl<D: Memory> Cmc<D> {
             .expect("the canister is installed")
     }
 
-    pub fn rates(&self) -> Option<&Rates> {
-        self.rates.get().0.as_ref()
+    /// Panics before install, like [`Self::config`]: install and upgrade
+    /// always leave rates.
+    pub fn rates(&self) -> &Rates {
+        self.rates
+            .get()
+            .0
+            .as_ref()
+            .expect("install and upgrade set the rates")
     }
 
     /// A rate from governance: positive, newer than the current one and
@@ -309,14 +329,8 @@ impl<D: Memory> Cmc<D> {
         rate: nns_api::cmc::IcpXdrConversionRate,
         now_seconds: u64,
     ) -> Result<(), String> {
-        let rates = match self.rates() {
-            Some(rates) => {
-                let mut rates = rates.clone();
-                rates.set(rate, now_seconds)?;
-                rates
-            }
-            None => Rates::first(rate, now_seconds)?,
-        };
+        let mut rates = self.rates().clone();
+        rates.set(rate, now_seconds)?;
         self.rates.set(StoredCandid(Some(rates)));
         Ok(())
     }
@@ -333,9 +347,8 @@ impl<D: Memory> Cmc<D> {
 
     /// Starts work on a block unless it is in flight, finished or too old.
     pub fn begin(&mut self, block_index: u64) -> Begin {
-        let last_purged = self.totals.get().0.last_purged_notification;
-        if block_index <= last_purged && last_purged > 0 {
-            return Begin::TooOld { last_purged };
+        if let Some(too_old) = self.too_old(block_index) {
+            return too_old;
         }
         match self.notifications.get(&block_index).map(|c| c.0) {
             Some(NotificationStatus::Processing) if self.refunds.contains_key(&block_index) => {
@@ -347,15 +360,23 @@ impl<D: Memory> Cmc<D> {
                 // Room is made first, so the purge never takes the block
                 // begun here; a block it leaves below the horizon is too old.
                 self.purge();
-                let last_purged = self.totals.get().0.last_purged_notification;
-                if block_index <= last_purged && last_purged > 0 {
-                    return Begin::TooOld { last_purged };
+                if let Some(too_old) = self.too_old(block_index) {
+                    return too_old;
                 }
                 self.notifications
                     .insert(block_index, StoredCandid(NotificationStatus::Processing));
                 Begin::Started
             }
         }
+    }
+
+    /// As on the real CMC: a block at or below the purge horizon is too
+    /// old, and the answer names the oldest block that is not.
+    fn too_old(&self, block_index: u64) -> Option<Begin> {
+        let last_purged = self.totals.get().0.last_purged_notification;
+        (block_index <= last_purged).then(|| Begin::TooOld {
+            oldest_notifiable: last_purged.saturating_add(1),
+        })
     }
 
     pub fn finish(&mut self, block_index: u64, status: NotificationStatus) {
@@ -620,7 +641,7 @@ mod tests {
 
     fn cmc() -> Cmc<DefaultMemoryImpl> {
         let mut cmc = Cmc::open(&MemoryManager::init(DefaultMemoryImpl::default()));
-        cmc.configure(Config::from_init(None).unwrap());
+        cmc.install(Config::from_init(None).unwrap());
         cmc
     }
 
@@ -701,7 +722,12 @@ mod tests {
         // An older block than all kept ones: the purge takes 10 to make
         // room, which puts 5 below the horizon, so it is refused rather
         // than begun and then purged (it would be notifiable again).
-        assert_eq!(cmc.begin(5), Begin::TooOld { last_purged: 10 });
+        assert_eq!(
+            cmc.begin(5),
+            Begin::TooOld {
+                oldest_notifiable: 11
+            }
+        );
         assert_eq!(cmc.status(5), None);
         // Newer ones are begun and kept; the oldest makes room when full.
         assert_eq!(cmc.begin(13), Begin::Started);
@@ -710,20 +736,91 @@ mod tests {
         assert_eq!(cmc.status(14), Some(NotificationStatus::Processing));
         assert_eq!(cmc.status(11), None);
         assert_eq!(cmc.notifications(), 3);
-        assert_eq!(cmc.begin(11), Begin::TooOld { last_purged: 11 });
+        assert_eq!(
+            cmc.begin(11),
+            Begin::TooOld {
+                oldest_notifiable: 12
+            }
+        );
     }
 
     #[test]
-    fn blocks_below_the_purge_horizon_are_too_old() {
+    fn blocks_at_or_below_the_purge_horizon_are_too_old() {
         let mut cmc = Cmc::open(&MemoryManager::init(DefaultMemoryImpl::default()));
-        cmc.configure(
-            Config::from_init(Some(nns_api::cmc::CyclesCanisterInitPayload {
+        cmc.install(
+            Config::from_init(Some(CyclesCanisterInitPayload {
                 last_purged_notification: Some(100),
                 ..Default::default()
             }))
             .unwrap(),
         );
-        assert_eq!(cmc.begin(100), Begin::TooOld { last_purged: 100 });
+        let too_old = Begin::TooOld {
+            oldest_notifiable: 101,
+        };
+        assert_eq!(cmc.begin(0), too_old);
+        assert_eq!(cmc.begin(100), too_old);
         assert_eq!(cmc.begin(101), Begin::Started);
+        // With no horizon set, block 0 is at it, as on the real CMC.
+        assert_eq!(
+            self::cmc().begin(0),
+            Begin::TooOld {
+                oldest_notifiable: 1
+            }
+        );
+        assert_eq!(self::cmc().begin(1), Begin::Started);
+    }
+
+    #[test]
+    fn install_sets_the_given_rate_or_the_default() {
+        assert_eq!(cmc().rates(), &Rates::new(DEFAULT_ICP_XDR_CONVERSION_RATE));
+        let given = nns_api::cmc::IcpXdrConversionRate {
+            timestamp_seconds: 1_700_000_000,
+            xdr_permyriad_per_icp: 35_000,
+        };
+        let mut cmc = Cmc::open(&MemoryManager::init(DefaultMemoryImpl::default()));
+        cmc.install(
+            Config::from_init(Some(CyclesCanisterInitPayload {
+                exchange_rate: Some(given),
+                ..Default::default()
+            }))
+            .unwrap(),
+        );
+        assert_eq!(cmc.rates(), &Rates::new(given));
+    }
+
+    #[test]
+    fn an_upgrade_keeps_the_wiring_and_history_and_gives_a_rateless_cmc_the_default() {
+        let memory = DefaultMemoryImpl::default();
+        let mut cmc = Cmc::open(&MemoryManager::init(memory.clone()));
+        cmc.install(Config::from_init(None).unwrap());
+        cmc.finish(7, NotificationStatus::NotifiedTopUp(Ok(5u8.into())));
+        let installed = cmc.config().clone();
+        // As an earlier module left a CMC installed without a rate.
+        cmc.rates.set(StoredCandid(None));
+        drop(cmc);
+        let mut cmc = Cmc::open(&MemoryManager::init(memory));
+        let payload = CyclesCanisterInitPayload {
+            ledger_canister_id: Some(candid::Principal::anonymous()),
+            last_purged_notification: Some(1_000),
+            cycles_limit_per_hour: Some(candid::Nat::from(9u8)),
+            ..Default::default()
+        };
+        cmc.upgrade(Some(payload)).unwrap();
+        assert_eq!(
+            cmc.config().ledger_canister_id,
+            installed.ledger_canister_id
+        );
+        assert_eq!(cmc.config().cycles_limit_per_hour, 9);
+        assert_eq!(cmc.totals().last_purged_notification, 0);
+        assert!(matches!(cmc.begin(7), Begin::Finished(_)));
+        assert_eq!(cmc.rates(), &Rates::new(DEFAULT_ICP_XDR_CONVERSION_RATE));
+        // A rate set stays across the next upgrade.
+        let rate = nns_api::cmc::IcpXdrConversionRate {
+            timestamp_seconds: 1_700_000_000,
+            xdr_permyriad_per_icp: 35_000,
+        };
+        cmc.set_rate(rate, 1_700_000_000).unwrap();
+        cmc.upgrade(None).unwrap();
+        assert_eq!(cmc.rates().current, rate);
     }
 }

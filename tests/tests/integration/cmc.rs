@@ -11,9 +11,10 @@ use integration_tests::{
 use nns_api::AccountIdentifier;
 use nns_api::account_identifier::principal_to_subaccount;
 use nns_api::cmc::{
-    CyclesCanisterInitPayload, MEMO_CREATE_CANISTER, MEMO_TOP_UP, NotifyCreateCanisterArg,
-    NotifyError, NotifyTopUpArg, UpdateIcpXdrConversionRatePayload, cycles_for_e8s,
-    notify_error_code,
+    CanisterSettings, CyclesCanisterInitPayload, DEFAULT_ICP_XDR_CONVERSION_RATE,
+    IcpXdrConversionRate, IcpXdrConversionRateResponse, MEMO_CREATE_CANISTER, MEMO_TOP_UP,
+    NotifyCreateCanisterArg, NotifyError, NotifyTopUpArg, UpdateIcpXdrConversionRatePayload,
+    cycles_for_e8s, notify_error_code,
 };
 use nns_api::ids::{CYCLES_MINTING_CANISTER_ID, GOVERNANCE_CANISTER_ID, LEDGER_CANISTER_ID};
 use nns_api::ledger::{Memo, Tokens, TransferArgs, TransferError};
@@ -28,7 +29,13 @@ on_both_backends!(
     should_lose_nothing_when_the_ledger_is_stopped_and_retry_after,
     should_keep_statuses_across_an_upgrade,
     should_take_rates_only_from_governance_and_convert_at_the_new_rate,
-    should_stop_at_the_hourly_minting_limit_without_losing_the_icp,
+    should_refund_notifications_past_the_hourly_minting_limit,
+    should_answer_a_block_only_to_the_requests_it_pays_for,
+    should_answer_too_old_with_the_oldest_block_still_notifiable,
+    should_change_only_the_minting_limit_on_an_upgrade,
+    should_average_the_first_rate_of_each_day,
+    should_start_at_the_default_rate_when_installed_without_one,
+    should_upgrade_from_the_previous_release_keeping_every_answer,
     should_retry_a_failed_burn_until_the_icp_is_burned,
     should_not_let_a_request_for_another_target_hold_a_payment,
     should_refuse_payments_made_for_another_operation_without_refunding,
@@ -37,7 +44,7 @@ on_both_backends!(
     should_make_a_refund_that_failed_once_the_ledger_is_back,
     should_refuse_an_upgrade_while_a_notification_is_in_flight,
     should_not_burn_twice_when_upgraded_during_a_burn,
-    should_refuse_rates_far_in_the_future_and_zero_first_rates,
+    should_refuse_rates_far_in_the_future_and_zero_rates,
 );
 
 const FEE: u64 = 10_000;
@@ -65,6 +72,47 @@ fn setup(backend: Backend) -> Env {
     install_cmc(&mut pic, RATE, None);
     let app = pic.create_canister();
     Env { pic, app }
+}
+
+/// The ledger, and the CMC installed with `payload` as it stands.
+fn setup_with(backend: Backend, payload: Option<CyclesCanisterInitPayload>) -> Env {
+    let mut pic = TestEnv::new(backend);
+    install_ledger(&mut pic, (1..=3).map(|n| (user(n), 100 * E8S_PER_ICP)));
+    pic.create_canister_with_id(
+        None,
+        Some(integration_tests::nns_controlled()),
+        CYCLES_MINTING_CANISTER_ID,
+    )
+    .unwrap();
+    pic.install_canister(
+        CYCLES_MINTING_CANISTER_ID,
+        cmc_wasm(),
+        Encode!(&payload).unwrap(),
+        None,
+    );
+    let app = pic.create_canister();
+    Env { pic, app }
+}
+
+fn upgrade_cmc(env: &mut Env, payload: Option<CyclesCanisterInitPayload>) {
+    env.pic
+        .upgrade_canister(
+            CYCLES_MINTING_CANISTER_ID,
+            cmc_wasm(),
+            Encode!(&payload).unwrap(),
+            None,
+        )
+        .unwrap();
+}
+
+fn now_seconds(env: &Env) -> u64 {
+    env.pic.get_time().as_nanos_since_unix_epoch() / 1_000_000_000
+}
+
+fn rate_query(env: &mut Env, method: &str) -> IcpXdrConversionRate {
+    let (response,): (IcpXdrConversionRateResponse,) =
+        query_candid(&mut env.pic, CYCLES_MINTING_CANISTER_ID, method, ()).unwrap();
+    response.data
 }
 
 impl Env {
@@ -125,12 +173,22 @@ impl Env {
         block_index: u64,
         controller: Principal,
     ) -> Result<Principal, NotifyError> {
+        self.notify_create_canister_with(caller, block_index, controller, None)
+    }
+
+    fn notify_create_canister_with(
+        &mut self,
+        caller: Principal,
+        block_index: u64,
+        controller: Principal,
+        settings: Option<CanisterSettings>,
+    ) -> Result<Principal, NotifyError> {
         let arg = NotifyCreateCanisterArg {
             block_index,
             controller,
             subnet_type: None,
             subnet_selection: None,
-            settings: None,
+            settings,
         };
         self.call_cmc(caller, "notify_create_canister", arg)
     }
@@ -215,7 +273,10 @@ fn should_refund_a_payment_with_the_wrong_memo(backend: Backend) {
         Err(NotifyError::Refunded {
             block_index: Some(_),
             reason,
-        }) => assert!(reason.contains("memo"), "{reason}"),
+        }) => assert!(
+            reason.starts_with("Memo (0x00002A) in the incoming ICP transfer"),
+            "{reason}"
+        ),
         other => panic!("{other:?}"),
     }
     assert_eq!(env.balance(user(1)), before + E8S_PER_ICP - FEE);
@@ -301,7 +362,7 @@ fn should_refuse_blocks_that_do_not_pay_this_request(backend: Backend) {
     ));
     assert!(matches!(
         env.notify_top_up(user(1), u64::MAX, app),
-        Err(NotifyError::InvalidTransaction(reason)) if reason.contains("does not exist")
+        Err(NotifyError::InvalidTransaction(reason)) if reason == format!("Block {} not found", u64::MAX)
     ));
     // A payment for another canister cannot top up this one.
     let other = env.pic.create_canister();
@@ -435,7 +496,10 @@ fn should_take_rates_only_from_governance_and_convert_at_the_new_rate(backend: B
     );
 }
 
-fn should_stop_at_the_hourly_minting_limit_without_losing_the_icp(backend: Backend) {
+/// As on the real CMC, a notification that would mint past the hourly
+/// limit is refunded as a failed top-up or creation is (less the ledger
+/// fee and 2 or 4 fees kept), and counts nothing against the limit.
+fn should_refund_notifications_past_the_hourly_minting_limit(backend: Backend) {
     let mut pic = TestEnv::new(backend);
     install_ledger(&mut pic, [(user(1), 100 * E8S_PER_ICP)]);
     let limit = cycles_for_e8s(E8S_PER_ICP, RATE);
@@ -446,15 +510,302 @@ fn should_stop_at_the_hourly_minting_limit_without_losing_the_icp(backend: Backe
     let first = env.pay(user(1), app, E8S_PER_ICP, MEMO_TOP_UP);
     env.notify_top_up(user(1), first, app).unwrap();
     let second = env.pay(user(1), app, E8S_PER_ICP, MEMO_TOP_UP);
+    let before = env.balance(user(1));
+    let supply = env.supply();
     let refused = env.notify_top_up(user(1), second, app);
+    let expected_reason = format!(
+        "More than {limit} cycles have been minted in the last 3600 seconds, please try again later."
+    );
+    match &refused {
+        Err(NotifyError::Refunded {
+            reason,
+            block_index: Some(_),
+        }) => assert_eq!(reason, &expected_reason),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(env.balance(user(1)), before + E8S_PER_ICP - 3 * FEE);
+    assert_eq!(env.supply(), supply - 3 * FEE);
+    assert_eq!(env.cmc_subaccount_balance(app), 0);
+    assert_eq!(env.pic.cycle_balance(app), cycles_before + limit);
+    assert_eq!(env.total_cycles_minted(), limit);
+    // The refund is final.
+    assert_eq!(env.notify_top_up(user(1), second, app), refused);
+
+    // A creation past the limit keeps 4 fees.
+    let controller = user(1);
+    let creation = env.pay(controller, controller, E8S_PER_ICP, MEMO_CREATE_CANISTER);
+    let before = env.balance(controller);
+    let refused = env.notify_create_canister(controller, creation, controller);
     assert!(
-        matches!(refused, Err(NotifyError::Other { error_code, .. }) if error_code == notify_error_code::MINTING_LIMIT),
+        matches!(&refused, Err(NotifyError::Refunded { reason, block_index: Some(_) }) if *reason == expected_reason),
         "{refused:?}"
     );
-    assert_eq!(env.cmc_subaccount_balance(app), E8S_PER_ICP);
+    assert_eq!(env.balance(controller), before + E8S_PER_ICP - 5 * FEE);
+    assert_eq!(env.total_cycles_minted(), limit);
+
+    // An hour after the first mint, the refusals having counted nothing,
+    // the whole limit is there again.
     env.pic.advance_time(std::time::Duration::from_secs(3_600));
-    assert!(env.notify_top_up(user(1), second, app).is_ok());
+    let third = env.pay(user(1), app, E8S_PER_ICP, MEMO_TOP_UP);
+    assert_eq!(env.notify_top_up(user(1), third, app), Ok(Nat::from(limit)));
     assert_eq!(env.pic.cycle_balance(app), cycles_before + 2 * limit);
+}
+
+/// As on the real CMC: the block's subaccount names the canister (top-up)
+/// or controller (creation) and its memo the operation; a request that
+/// differs in any of them is `InvalidTransaction` before any cached answer
+/// is looked up, and changes nothing. A repeat of a creation with other
+/// settings is answered as the original (the real CMC answers "as though
+/// the current request is the original one").
+fn should_answer_a_block_only_to_the_requests_it_pays_for(backend: Backend) {
+    let mut env = setup(backend);
+    let app = env.app;
+    let other = env.pic.create_canister();
+    let (app_cycles, other_cycles) = (env.pic.cycle_balance(app), env.pic.cycle_balance(other));
+    let block = env.pay(user(1), app, E8S_PER_ICP, MEMO_TOP_UP);
+    let topped_up = env.notify_top_up(user(1), block, app);
+    let expected = cycles_for_e8s(E8S_PER_ICP, RATE);
+    assert_eq!(topped_up, Ok(Nat::from(expected)));
+    for caller in [user(1), user(2)] {
+        match env.notify_top_up(caller, block, other) {
+            Err(NotifyError::InvalidTransaction(reason)) => assert!(
+                reason.starts_with("Destination account in the block"),
+                "{reason}"
+            ),
+            answer => panic!("{answer:?}"),
+        }
+    }
+    // The same block for a creation by the canister's id: the memo says top-up.
+    match env.notify_create_canister(app, block, app) {
+        Err(NotifyError::InvalidTransaction(reason)) => assert!(
+            reason.contains("does not match the expected memo"),
+            "{reason}"
+        ),
+        answer => panic!("{answer:?}"),
+    }
+    assert_eq!(env.notify_top_up(user(2), block, app), topped_up);
+    assert_eq!(env.pic.cycle_balance(app), app_cycles + expected);
+    assert_eq!(env.pic.cycle_balance(other), other_cycles);
+
+    let controller = user(2);
+    let block = env.pay(controller, controller, E8S_PER_ICP, MEMO_CREATE_CANISTER);
+    let created = env
+        .notify_create_canister(controller, block, controller)
+        .unwrap();
+    let minted = env.total_cycles_minted();
+    // Another controller, notifying for itself: not its subaccount.
+    let stranger = user(3);
+    assert!(matches!(
+        env.notify_create_canister(stranger, block, stranger),
+        Err(NotifyError::InvalidTransaction(reason)) if reason.starts_with("Destination account")
+    ));
+    // Other settings: the original answer, and no second canister.
+    let settings = CanisterSettings {
+        controllers: Some(vec![stranger]),
+        ..Default::default()
+    };
+    assert_eq!(
+        env.notify_create_canister_with(controller, block, controller, Some(settings)),
+        Ok(created)
+    );
+    assert_eq!(env.pic.get_controllers(created), vec![controller]);
+    assert_eq!(env.total_cycles_minted(), minted);
+}
+
+/// `TransactionTooOld` carries what the real CMC's does: the oldest block
+/// index that can still be notified, the purge horizon + 1.
+fn should_answer_too_old_with_the_oldest_block_still_notifiable(backend: Backend) {
+    let mut pic = TestEnv::new(backend);
+    install_ledger(&mut pic, [(user(1), 100 * E8S_PER_ICP)]);
+    let mut env = Env {
+        app: pic.create_canister(),
+        pic,
+    };
+    let app = env.app;
+    let old = env.pay(user(1), app, E8S_PER_ICP, MEMO_TOP_UP);
+    let recent = env.pay(user(1), app, E8S_PER_ICP, MEMO_TOP_UP);
+    assert_eq!(recent, old + 1);
+    let Env { pic, .. } = env;
+    let mut env = Env { pic, app };
+    env.pic
+        .create_canister_with_id(
+            None,
+            Some(integration_tests::nns_controlled()),
+            CYCLES_MINTING_CANISTER_ID,
+        )
+        .unwrap();
+    let payload = Some(CyclesCanisterInitPayload {
+        last_purged_notification: Some(old),
+        exchange_rate: Some(IcpXdrConversionRate {
+            timestamp_seconds: now_seconds(&env) - 3_600,
+            xdr_permyriad_per_icp: RATE,
+        }),
+        ..Default::default()
+    });
+    env.pic.install_canister(
+        CYCLES_MINTING_CANISTER_ID,
+        cmc_wasm(),
+        Encode!(&payload).unwrap(),
+        None,
+    );
+    assert_eq!(
+        env.notify_top_up(user(1), old, app),
+        Err(NotifyError::TransactionTooOld(old + 1))
+    );
+    assert_eq!(env.cmc_subaccount_balance(app), 2 * E8S_PER_ICP);
+    assert_eq!(
+        env.notify_top_up(user(1), recent, app),
+        Ok(Nat::from(cycles_for_e8s(E8S_PER_ICP, RATE)))
+    );
+}
+
+/// As on the real CMC, whose `post_upgrade` reads none of them, an upgrade
+/// argument's ids, minting account, purge horizon and rate are ignored;
+/// this CMC's `cycles_limit_per_hour` changes the limit when set and keeps
+/// it when left `null`.
+fn should_change_only_the_minting_limit_on_an_upgrade(backend: Backend) {
+    let mut pic = TestEnv::new(backend);
+    install_ledger(&mut pic, [(user(1), 100 * E8S_PER_ICP)]);
+    let limit = cycles_for_e8s(3 * E8S_PER_ICP, RATE);
+    install_cmc(&mut pic, RATE, Some(limit));
+    let app = pic.create_canister();
+    let mut env = Env { pic, app };
+    let stranger = user(9);
+    let now = now_seconds(&env);
+    upgrade_cmc(
+        &mut env,
+        Some(CyclesCanisterInitPayload {
+            ledger_canister_id: Some(stranger),
+            governance_canister_id: Some(stranger),
+            minting_account_id: Some(AccountIdentifier::new(&stranger, None).to_hex()),
+            last_purged_notification: Some(u64::MAX - 1),
+            exchange_rate: Some(IcpXdrConversionRate {
+                timestamp_seconds: now,
+                xdr_permyriad_per_icp: 99_000,
+            }),
+            cycles_limit_per_hour: None,
+        }),
+    );
+    assert_eq!(
+        certified_icp_xdr_rate(&mut env.pic).xdr_permyriad_per_icp,
+        RATE
+    );
+    assert!(set_rate(&mut env, stranger, now + 1, 50_000).is_err());
+    set_rate(&mut env, GOVERNANCE_CANISTER_ID, now + 1, RATE).unwrap();
+    // The ledger, the minting account and the limit are the installed ones:
+    // the payment is found, converted and burned; the horizon is not raised.
+    let block = env.pay(user(1), app, 2 * E8S_PER_ICP, MEMO_TOP_UP);
+    let supply = env.supply();
+    let two_icp = cycles_for_e8s(2 * E8S_PER_ICP, RATE);
+    assert_eq!(
+        env.notify_top_up(user(1), block, app),
+        Ok(Nat::from(two_icp))
+    );
+    assert_eq!(env.supply(), supply - 2 * E8S_PER_ICP);
+
+    // A set limit replaces the installed one…
+    upgrade_cmc(
+        &mut env,
+        Some(CyclesCanisterInitPayload {
+            cycles_limit_per_hour: Some(Nat::from(two_icp)),
+            ..Default::default()
+        }),
+    );
+    let block = env.pay(user(1), app, E8S_PER_ICP, MEMO_TOP_UP);
+    assert!(matches!(
+        env.notify_top_up(user(1), block, app),
+        Err(NotifyError::Refunded { reason, .. }) if reason.contains("try again later")
+    ));
+    // …and stays through an upgrade without one.
+    upgrade_cmc(&mut env, Some(CyclesCanisterInitPayload::default()));
+    env.pic.advance_time(std::time::Duration::from_secs(3_600));
+    let block = env.pay(user(1), app, 3 * E8S_PER_ICP, MEMO_TOP_UP);
+    assert!(matches!(
+        env.notify_top_up(user(1), block, app),
+        Err(NotifyError::Refunded { reason, .. }) if reason.contains(&format!("More than {two_icp} cycles"))
+    ));
+    let block = env.pay(user(1), app, 2 * E8S_PER_ICP, MEMO_TOP_UP);
+    assert_eq!(
+        env.notify_top_up(user(1), block, app),
+        Ok(Nat::from(two_icp))
+    );
+}
+
+/// As the real CMC keeps `average_icp_xdr_conversion_rate`: the first rate
+/// governance sets on each day counts for that day, later ones that day do
+/// not, the installed rate is not one of the days, and the average is
+/// stamped with the start of the day it was computed on.
+fn should_average_the_first_rate_of_each_day(backend: Backend) {
+    let mut env = setup(backend);
+    // The installed rate is a day old: the average until governance sets one.
+    let installed = rate_query(&mut env, "get_icp_xdr_conversion_rate");
+    assert_eq!(
+        rate_query(&mut env, "get_average_icp_xdr_conversion_rate"),
+        installed
+    );
+    let today = now_seconds(&env) / 86_400 * 86_400;
+    set_rate(&mut env, GOVERNANCE_CANISTER_ID, today + 1, 40_000).unwrap();
+    set_rate(&mut env, GOVERNANCE_CANISTER_ID, today + 2, 90_000).unwrap();
+    assert_eq!(
+        certified_icp_xdr_rate(&mut env.pic).xdr_permyriad_per_icp,
+        90_000
+    );
+    let average = |env: &mut Env| rate_query(env, "get_average_icp_xdr_conversion_rate");
+    assert_eq!(
+        average(&mut env),
+        IcpXdrConversionRate {
+            timestamp_seconds: today,
+            xdr_permyriad_per_icp: 40_000,
+        }
+    );
+    env.pic.advance_time(std::time::Duration::from_secs(86_400));
+    let tomorrow = today + 86_400;
+    set_rate(&mut env, GOVERNANCE_CANISTER_ID, tomorrow + 1, 80_000).unwrap();
+    assert_eq!(
+        average(&mut env),
+        IcpXdrConversionRate {
+            timestamp_seconds: tomorrow,
+            xdr_permyriad_per_icp: 60_000,
+        }
+    );
+}
+
+/// Installed without a rate, the CMC starts where the real one does: 100
+/// XDR per ICP observed on 10 May 2021, current and average, certified; a
+/// notification converts at it, and governance's rates must be newer.
+fn should_start_at_the_default_rate_when_installed_without_one(backend: Backend) {
+    let mut env = setup_with(backend, None);
+    assert_eq!(
+        certified_icp_xdr_rate(&mut env.pic),
+        DEFAULT_ICP_XDR_CONVERSION_RATE
+    );
+    assert_eq!(
+        rate_query(&mut env, "get_average_icp_xdr_conversion_rate"),
+        DEFAULT_ICP_XDR_CONVERSION_RATE
+    );
+    let app = env.app;
+    let block = env.pay(user(1), app, E8S_PER_ICP / 100, MEMO_TOP_UP);
+    let default_rate = DEFAULT_ICP_XDR_CONVERSION_RATE.xdr_permyriad_per_icp;
+    assert_eq!(
+        env.notify_top_up(user(1), block, app),
+        Ok(Nat::from(cycles_for_e8s(E8S_PER_ICP / 100, default_rate)))
+    );
+    // Both backends start at the IC's genesis, four days before the
+    // default rate: a rate observed now is older than it, and a newer one
+    // is more than a day ahead of the clock (PocketIC starts later when it
+    // installs the real CMC, for this reason).
+    let default_time = DEFAULT_ICP_XDR_CONVERSION_RATE.timestamp_seconds;
+    let genesis = now_seconds(&env);
+    assert!(genesis + 86_400 < default_time, "{genesis}");
+    assert!(set_rate(&mut env, GOVERNANCE_CANISTER_ID, genesis, RATE).is_err());
+    assert!(set_rate(&mut env, GOVERNANCE_CANISTER_ID, default_time + 1, RATE).is_err());
+    env.pic
+        .advance_time(std::time::Duration::from_secs(default_time - genesis));
+    set_rate(&mut env, GOVERNANCE_CANISTER_ID, default_time + 1, RATE).unwrap();
+    assert_eq!(
+        certified_icp_xdr_rate(&mut env.pic).xdr_permyriad_per_icp,
+        RATE
+    );
 }
 
 /// The ledger stops after the cycles are delivered but before the ICP is
@@ -555,13 +906,39 @@ fn should_refuse_payments_made_for_another_operation_without_refunding(backend: 
     let before = env.balance(user(1));
     // Anyone may notify a top-up, here of the controller's principal.
     let answer = env.notify_top_up(user(3), block, controller);
-    assert!(
-        matches!(answer, Err(NotifyError::InvalidTransaction(_))),
-        "{answer:?}"
+    let expected = "The memo (CreateCanister (1095062083)) in the transaction does not match \
+                    the expected memo (TopUp (1347768404)) for the operation.";
+    assert_eq!(
+        answer,
+        Err(NotifyError::InvalidTransaction(expected.into()))
     );
     assert_eq!(env.balance(user(1)), before, "nothing was refunded");
     let created = env.notify_create_canister(controller, block, controller);
     assert!(env.pic.canister_exists(created.unwrap()));
+
+    // A top-up payment notified as a creation (by the canister it names,
+    // the only caller allowed): refused, recorded nowhere, and it still
+    // tops up the canister.
+    let app = env.app;
+    let cycles_before = env.pic.cycle_balance(app);
+    let block = env.pay(user(1), app, E8S_PER_ICP, MEMO_TOP_UP);
+    let before = env.balance(user(1));
+    for _ in 0..2 {
+        match env.notify_create_canister(app, block, app) {
+            Err(NotifyError::InvalidTransaction(reason)) => assert!(
+                reason.starts_with("The memo (TopUp (1347768404))"),
+                "{reason}"
+            ),
+            answer => panic!("{answer:?}"),
+        }
+    }
+    assert_eq!(env.balance(user(1)), before, "nothing was refunded");
+    let expected = cycles_for_e8s(E8S_PER_ICP, RATE);
+    assert_eq!(
+        env.notify_top_up(user(1), block, app),
+        Ok(Nat::from(expected))
+    );
+    assert_eq!(env.pic.cycle_balance(app), cycles_before + expected);
 }
 
 /// `create_canister` takes no call without the cycles a creation costs:
@@ -778,8 +1155,8 @@ fn should_not_burn_twice_when_upgraded_during_a_burn(backend: Backend) {
 }
 
 /// A rate stamped far in the future would make every later rate "older"
-/// and freeze the rate: refused. So is a zero rate, also as the first.
-fn should_refuse_rates_far_in_the_future_and_zero_first_rates(backend: Backend) {
+/// and freeze the rate: refused. So is a zero rate.
+fn should_refuse_rates_far_in_the_future_and_zero_rates(backend: Backend) {
     let mut env = setup(backend);
     let now = env.pic.get_time().as_nanos_since_unix_epoch() / 1_000_000_000;
     // The installed rate is stamped a day before the clock.
@@ -796,25 +1173,149 @@ fn should_refuse_rates_far_in_the_future_and_zero_first_rates(backend: Backend) 
     set_rate(&mut env, GOVERNANCE_CANISTER_ID, now + 86_000, 51_000).unwrap();
     assert!(set_rate(&mut env, GOVERNANCE_CANISTER_ID, now + 87_000, 52_000).is_err());
 
-    // A CMC installed without a rate takes its first from governance.
-    let mut pic = TestEnv::new(backend);
-    install_ledger(&mut pic, []);
-    pic.create_canister_with_id(
-        None,
-        Some(integration_tests::nns_controlled()),
-        CYCLES_MINTING_CANISTER_ID,
-    )
-    .unwrap();
-    pic.install_canister(
-        CYCLES_MINTING_CANISTER_ID,
-        cmc_wasm(),
-        Encode!(&None::<CyclesCanisterInitPayload>).unwrap(),
-        None,
+    // A zero rate is refused, newer and within a day as it may be.
+    assert!(set_rate(&mut env, GOVERNANCE_CANISTER_ID, now + 86_100, 0).is_err());
+    set_rate(&mut env, GOVERNANCE_CANISTER_ID, now + 86_100, 1).unwrap();
+}
+
+/// The CMC's module as the previous release built it (commit c8fe821),
+/// whose stable state this one must read.
+fn previous_release_wasm() -> Vec<u8> {
+    let path = integration_tests::repo_root().join("tests/fixtures/cmc-c8fe821.wasm.gz");
+    std::fs::read(path).expect("the fixture is checked in")
+}
+
+/// The previous release's CMC holds every kind of answer, a burn it could
+/// not make, rates whose average it computed from each day's last rate,
+/// and, installed without a rate, none: upgraded to this module, every
+/// answer stands, the burn is made, the rates and their average are
+/// served as they were, and the CMC without a rate starts at the default.
+fn should_upgrade_from_the_previous_release_keeping_every_answer(backend: Backend) {
+    let mut env = setup_with(backend, None);
+    let old_module = previous_release_wasm();
+    env.pic
+        .reinstall_canister(
+            CYCLES_MINTING_CANISTER_ID,
+            old_module.clone(),
+            Encode!(&Some(CyclesCanisterInitPayload {
+                exchange_rate: Some(IcpXdrConversionRate {
+                    timestamp_seconds: now_seconds(&env) - 86_400,
+                    xdr_permyriad_per_icp: RATE,
+                }),
+                ..Default::default()
+            }))
+            .unwrap(),
+            None,
+        )
+        .unwrap();
+    let app = env.app;
+    let missing = Principal::from_slice(&[0xde, 0xad, 3, 1]);
+    let converted = env.pay(user(1), app, E8S_PER_ICP, MEMO_TOP_UP);
+    let failed = env.pay(user(1), missing, E8S_PER_ICP, MEMO_TOP_UP);
+    let meaningless = env.pay(user(1), app, E8S_PER_ICP, 42);
+    let controller = user(2);
+    let creation = env.pay(controller, controller, E8S_PER_ICP, MEMO_CREATE_CANISTER);
+    let answers = (
+        env.notify_top_up(user(1), converted, app),
+        env.notify_top_up(user(1), failed, missing),
+        env.notify_top_up(user(1), meaningless, app),
+        env.notify_create_canister(controller, creation, controller),
     );
-    let app = pic.create_canister();
-    let mut env = Env { pic, app };
-    let now = env.pic.get_time().as_nanos_since_unix_epoch() / 1_000_000_000;
-    assert!(set_rate(&mut env, GOVERNANCE_CANISTER_ID, now, 0).is_err());
-    assert!(set_rate(&mut env, GOVERNANCE_CANISTER_ID, u64::MAX, 40_000).is_err());
-    set_rate(&mut env, GOVERNANCE_CANISTER_ID, now, 40_000).unwrap();
+    assert!(answers.0.is_ok() && answers.3.is_ok(), "{answers:?}");
+    assert!(matches!(answers.1, Err(NotifyError::Refunded { .. })));
+    assert!(matches!(answers.2, Err(NotifyError::Refunded { .. })));
+    // The previous release kept each day's last rate, the installed one's
+    // day included: its average of yesterday and today is (35 000 + 90 000) / 2.
+    let today = now_seconds(&env) / 86_400 * 86_400;
+    set_rate(&mut env, GOVERNANCE_CANISTER_ID, today + 1, 40_000).unwrap();
+    set_rate(&mut env, GOVERNANCE_CANISTER_ID, today + 2, 90_000).unwrap();
+    let average = |env: &mut Env| rate_query(env, "get_average_icp_xdr_conversion_rate");
+    let averaged = IcpXdrConversionRate {
+        timestamp_seconds: today,
+        xdr_permyriad_per_icp: 62_500,
+    };
+    assert_eq!(average(&mut env), averaged);
+    // A converted payment whose burn the stopped ledger refuses.
+    let cycles_before = env.pic.cycle_balance(app);
+    let unburned = env.pay(user(1), app, E8S_PER_ICP, MEMO_TOP_UP);
+    let notify = submit_top_up(&mut env, user(1), unburned, app);
+    let mut rounds = 0;
+    while env.pic.cycle_balance(app) == cycles_before {
+        env.pic.tick();
+        rounds += 1;
+        assert!(rounds < 20, "the deposit never happened");
+    }
+    env.pic.stop_canister(LEDGER_CANISTER_ID, None).unwrap();
+    let unburned_answer = top_up_answer(&mut env, notify);
+    assert!(unburned_answer.is_ok(), "{unburned_answer:?}");
+    env.pic.start_canister(LEDGER_CANISTER_ID, None).unwrap();
+    assert_eq!(env.cmc_subaccount_balance(app), E8S_PER_ICP);
+    let supply = env.supply();
+
+    env.pic
+        .stop_canister(CYCLES_MINTING_CANISTER_ID, None)
+        .unwrap();
+    upgrade_cmc(&mut env, None);
+    env.pic
+        .start_canister(CYCLES_MINTING_CANISTER_ID, None)
+        .unwrap();
+
+    assert_eq!(env.notify_top_up(user(2), converted, app), answers.0);
+    assert_eq!(env.notify_top_up(user(2), failed, missing), answers.1);
+    assert_eq!(env.notify_top_up(user(2), meaningless, app), answers.2);
+    assert_eq!(
+        env.notify_create_canister(controller, creation, controller),
+        answers.3
+    );
+    assert_eq!(env.notify_top_up(user(2), unburned, app), unburned_answer);
+    assert_eq!(
+        certified_icp_xdr_rate(&mut env.pic).xdr_permyriad_per_icp,
+        90_000
+    );
+    assert_eq!(average(&mut env), averaged);
+    // The burn the previous release could not make is made once.
+    env.pic.advance_time(std::time::Duration::from_secs(600));
+    for _ in 0..10 {
+        env.pic.tick();
+    }
+    assert_eq!(env.cmc_subaccount_balance(app), 0);
+    assert_eq!(env.supply(), supply - E8S_PER_ICP);
+    // The next day's first rate joins the days kept.
+    let tomorrow = today + 86_400;
+    env.pic.advance_time(std::time::Duration::from_secs(
+        tomorrow + 10 - now_seconds(&env),
+    ));
+    set_rate(&mut env, GOVERNANCE_CANISTER_ID, tomorrow + 1, 80_000).unwrap();
+    assert_eq!(
+        average(&mut env),
+        IcpXdrConversionRate {
+            timestamp_seconds: tomorrow,
+            xdr_permyriad_per_icp: (35_000 + 90_000 + 80_000) / 3,
+        }
+    );
+
+    // Installed by the previous release without a rate, it had none.
+    env.pic
+        .reinstall_canister(
+            CYCLES_MINTING_CANISTER_ID,
+            old_module,
+            Encode!(&None::<CyclesCanisterInitPayload>).unwrap(),
+            None,
+        )
+        .unwrap();
+    assert!(
+        query_candid::<_, (IcpXdrConversionRateResponse,)>(
+            &mut env.pic,
+            CYCLES_MINTING_CANISTER_ID,
+            "get_icp_xdr_conversion_rate",
+            (),
+        )
+        .is_err()
+    );
+    upgrade_cmc(&mut env, None);
+    assert_eq!(
+        certified_icp_xdr_rate(&mut env.pic),
+        DEFAULT_ICP_XDR_CONVERSION_RATE
+    );
+    assert_eq!(average(&mut env), DEFAULT_ICP_XDR_CONVERSION_RATE);
 }

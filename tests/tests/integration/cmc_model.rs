@@ -551,14 +551,18 @@ impl World {
                 self.log.push(format!("  (rejected: {reject})"));
                 return Ok(());
             }
+            // As on the real CMC, a block's answer, cached or not, goes only
+            // to the requests it pays for: a payment for the other operation
+            // is refused as a request for another target is.
             Answer::TopUp(Ok(_))
             | Answer::Create(Ok(_))
             | Answer::TopUp(Err(NotifyError::Refunded { .. }))
             | Answer::Create(Err(NotifyError::Refunded { .. }))
-                if how == How::WrongTarget && p.outcome.is_some() =>
+                if how == How::OtherEndpoint && p.memo != PayMemo::Other =>
             {
-                // A cached answer about someone else's payment: nothing moved.
-                return Ok(());
+                return Err(violation(format!(
+                    "payment #{i} for the other operation answered {answer:?}"
+                )));
             }
             Answer::TopUp(Ok(cycles)) => {
                 if how == How::WrongTarget {
@@ -589,12 +593,11 @@ impl World {
                         "a request for another target refunded payment #{i}: {reason}"
                     )));
                 }
-                let extra_fees = match (&p.memo, how) {
-                    (PayMemo::Other, _) => 0,
-                    // A refund for a failed top-up or creation keeps 2 or 4
-                    // fees; a refused memo keeps none.
-                    _ if reason.contains("memo") => 0,
-                    (_, _) if matches!(answer, Answer::TopUp(_)) => 2,
+                // A refund for a failed top-up or creation keeps 2 or 4
+                // fees; a refused memo keeps none.
+                let extra_fees = match p.memo {
+                    PayMemo::Other => 0,
+                    _ if matches!(answer, Answer::TopUp(_)) => 2,
                     _ => 4,
                 };
                 self.record(
