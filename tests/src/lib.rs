@@ -89,6 +89,28 @@ pub fn encode_init_args(canister: &str, args: &str) -> Result<Vec<u8>, String> {
         .map_err(|e| e.to_string())
 }
 
+/// What `args` decode to as `canister`'s init types when encoded without
+/// types, as icp-cli encodes an `init_args` text, next to what they decode
+/// to when encoded with them. Unannotated numbers encode as `int`: in an
+/// `opt` field of type `opt nat` that decodes as `null`, silently.
+pub fn init_args_untyped_and_typed(
+    canister: &str,
+    args: &str,
+) -> Result<(candid_parser::IDLArgs, candid_parser::IDLArgs), String> {
+    use candid_parser::utils::{CandidSource, instantiate_candid};
+    let did = did_text(canister);
+    let (init_types, (env, _)) =
+        instantiate_candid(CandidSource::Text(&did)).map_err(|e| e.to_string())?;
+    let parsed = candid_parser::parse_idl_args(args).map_err(|e| e.to_string())?;
+    let decode = |bytes: Vec<u8>| {
+        candid_parser::IDLArgs::from_bytes_with_types(&bytes, &env, &init_types)
+            .map_err(|e| e.to_string())
+    };
+    let untyped = decode(parsed.to_bytes().map_err(|e| e.to_string())?)?;
+    let typed = decode(encode_init_args(canister, args)?)?;
+    Ok((untyped, typed))
+}
+
 /// Settings of a canister governance controls, as on the NNS (the test,
 /// calling as the anonymous principal, controls it too).
 pub fn nns_controlled() -> ic_management_canister_types::CanisterSettings {

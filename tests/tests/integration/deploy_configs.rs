@@ -3,7 +3,10 @@
 //! the canisters' init types that wire the three together as on the NNS.
 
 use candid::{Decode, Principal};
-use integration_tests::{ALL_CANISTERS, APP, did_path, encode_init_args, repo_root, wasm_gz_path};
+use integration_tests::{
+    ALL_CANISTERS, APP, did_path, encode_init_args, init_args_untyped_and_typed, repo_root,
+    wasm_gz_path,
+};
 use nns_api::AccountIdentifier;
 use nns_api::cmc::CyclesCanisterInitPayload;
 use nns_api::governance::GovernanceArg;
@@ -169,7 +172,14 @@ fn should_build_icp_cli_canisters_with_the_build_script_and_wire_them() {
         let wasm = format!("target/canisters/{name}.wasm.gz");
         assert_eq!(commands[1], format!("cp {wasm} \"$ICP_WASM_OUTPUT_PATH\""));
         assert_eq!(repo_root().join(&wasm), wasm_gz_path(&name));
-        init_args.insert(name, canister["init_args"].as_str().unwrap().to_string());
+        let text = canister["init_args"].as_str().unwrap().to_string();
+        // icp-cli encodes the text without the types: it must mean the same.
+        let (untyped, typed) = init_args_untyped_and_typed(&name, &text).unwrap();
+        assert_eq!(
+            untyped, typed,
+            "{name}'s init_args mean something else untyped"
+        );
+        init_args.insert(name, text);
     }
     check_wiring(&init_args);
 }
