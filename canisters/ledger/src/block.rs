@@ -222,15 +222,15 @@ impl Storable for StoredBlock {
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
+mod tests {
     use super::*;
     use candid::Principal;
 
-    pub fn account(n: u8) -> AccountIdentifier {
+    fn account(n: u8) -> AccountIdentifier {
         AccountIdentifier::new(&Principal::from_slice(&[n, 1]), None)
     }
 
-    pub fn sample_blocks() -> Vec<Block> {
+    fn sample_blocks() -> Vec<Block> {
         let tx = |operation, memo, icrc1_memo: Option<&[u8]>, created_at_time| Transaction {
             operation,
             memo,

@@ -8,6 +8,7 @@
 //! `scripts/build-canisters.sh ledger`), more than the ledger's size budget
 //! allows. Amounts are shown exactly, in decimal.
 
+use crate::icrc::{account_id, caller_account};
 use candid::{Nat, Principal, utils::ArgumentDecoder};
 use icrc_ledger_types::icrc1::account::Account;
 use icrc_ledger_types::icrc1::transfer::TransferArg;
@@ -64,10 +65,6 @@ fn check_fee(fee: Option<&Nat>, expected: u64) -> Result<u64, Icrc21Error> {
     }
 }
 
-fn id(account: &Account) -> AccountIdentifier {
-    AccountIdentifier::new(&account.owner, account.subaccount.as_ref())
-}
-
 fn amount_e8s(n: &Nat) -> Result<u64, Icrc21Error> {
     u64::try_from(&n.0).map_err(|_| unsupported(format!("The amount {n} exceeds 64 bits")))
 }
@@ -100,7 +97,7 @@ pub fn consent_message(
     let intent = match request.method.as_str() {
         "transfer" => {
             let (args,): (TransferArgs,) = decode(&request.arg, "TransferArgs")?;
-            let from = AccountIdentifier::new(&caller, args.from_subaccount.as_ref());
+            let from = caller_account(caller, args.from_subaccount);
             let expected = fee_between(&from, &args.to, &ledger);
             let fee = check_fee(Some(&Nat::from(args.fee.e8s)), expected)?;
             if !anonymous {
@@ -115,7 +112,7 @@ pub fn consent_message(
         "icrc1_transfer" => {
             let (args,): (TransferArg,) = decode(&request.arg, "TransferArg")?;
             let from = own(args.from_subaccount);
-            let expected = fee_between(&id(&from), &id(&args.to), &ledger);
+            let expected = fee_between(&account_id(&from), &account_id(&args.to), &ledger);
             let fee = check_fee(args.fee.as_ref(), expected)?;
             if !anonymous {
                 fields.push(Field::Account("From", from.to_string()));
@@ -128,7 +125,7 @@ pub fn consent_message(
         }
         "icrc2_transfer_from" => {
             let (args,): (TransferFromArgs,) = decode(&request.arg, "TransferFromArgs")?;
-            let expected = fee_between(&id(&args.from), &id(&args.to), &ledger);
+            let expected = fee_between(&account_id(&args.from), &account_id(&args.to), &ledger);
             let fee = check_fee(args.fee.as_ref(), expected)?;
             fields.push(Field::Account("From", args.from.to_string()));
             fields.push(Field::Tokens("Amount", amount_e8s(&args.amount)?));

@@ -258,9 +258,9 @@ fn query_blocks(args: GetBlocksArgs) -> QueryBlocksResponse {
     let most = max_blocks_per_request(&msg_caller());
     let (chain_length, blocks, first) = state::read(|l| {
         let len = l.chain_length();
-        let first = args.start.min(len);
-        let end = first.saturating_add(args.length.min(most)).min(len);
-        let blocks = (first..end)
+        let range = served_range(len, args.start, args.length, most);
+        let first = range.start;
+        let blocks = range
             .map(|i| CandidBlock::from(l.block(i).expect("index below the chain length")))
             .collect();
         (len, blocks, first)
@@ -272,6 +272,13 @@ fn query_blocks(args: GetBlocksArgs) -> QueryBlocksResponse {
         first_block_index: first,
         archived_blocks: vec![],
     }
+}
+
+/// The blocks of `start..start + length` that the chain holds, at most
+/// `most` of them.
+fn served_range(chain_length: u64, start: u64, length: u64, most: u64) -> std::ops::Range<u64> {
+    let first = start.min(chain_length);
+    first..first.saturating_add(length.min(most)).min(chain_length)
 }
 
 /// As the real ledger: a user's query run as an update (an ingress
@@ -295,9 +302,8 @@ fn query_encoded_blocks(args: GetBlocksArgs) -> QueryEncodedBlocksResponse {
     let most = max_blocks_per_request(&msg_caller());
     let (chain_length, blocks, first) = state::read(|l| {
         let len = l.chain_length();
-        let first = args.start.min(len);
-        let end = first.saturating_add(args.length.min(most)).min(len);
-        (len, encoded_blocks(l, first..end), first)
+        let range = served_range(len, args.start, args.length, most);
+        (len, encoded_blocks(l, range.clone()), range.start)
     });
     QueryEncodedBlocksResponse {
         certificate: data_certificate().map(ByteBuf::from),
@@ -733,14 +739,10 @@ fn get_blocks_pb(request: Vec<u8>) -> Vec<u8> {
 fn iter_blocks_pb(request: Vec<u8>) -> Vec<u8> {
     let (start, length) = decoded("iter_blocks_pb", pb::range_request(&request));
     require_ready();
-    let length = length.min(max_blocks_per_request(&msg_caller()));
+    let most = max_blocks_per_request(&msg_caller());
     state::read(|l| {
-        let len = l.chain_length();
-        let start = start.min(len);
-        pb::iter_blocks_response(&encoded_blocks(
-            l,
-            start..start.saturating_add(length).min(len),
-        ))
+        let range = served_range(l.chain_length(), start, length, most);
+        pb::iter_blocks_response(&encoded_blocks(l, range))
     })
 }
 
