@@ -14,7 +14,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 
 # The NNS canisters, then the application canister that burns cycles.
-ALL_CANISTERS=(ledger index cmc governance app)
+ALL_CANISTERS=(ledger index cmc governance cycles-ledger app)
 WASM_TARGET=wasm32-unknown-unknown
 OUT_DIR="$ROOT/target/canisters"
 # Kept apart from host builds: another toolchain and other flags.
@@ -82,7 +82,7 @@ rustflags=(
 # sync message of 2 000 blocks takes 1.1 B of the 40 B instructions allowed).
 profile_of() {
   case "$1" in
-    ledger | governance | app) echo canister ;;
+    ledger | cycles-ledger | governance | app) echo canister ;;
     *) echo canister-small ;;
   esac
 }

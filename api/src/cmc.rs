@@ -37,6 +37,9 @@ pub struct CyclesCanisterInitPayload {
     pub last_purged_notification: Option<u64>,
     pub exchange_rate: Option<IcpXdrConversionRate>,
     pub cycles_limit_per_hour: Option<Nat>,
+    /// Where `notify_mint_cycles` deposits (the well-known cycles ledger
+    /// when `None` at install; kept when `None` at an upgrade).
+    pub cycles_ledger_canister_id: Option<Principal>,
 }
 
 /// Memo of a ledger transfer that pays for a top-up: "TPUP".
@@ -109,6 +112,64 @@ pub mod notify_error_code {
     pub const REFUND_FAILED: u64 = 3;
     pub const BAD_SUBNET_SELECTION: u64 = 4;
     pub const UNAUTHORIZED: u64 = 5;
+    pub const DEPOSIT_MEMO_TOO_LONG: u64 = 6;
+}
+
+/// Memo of a ledger transfer that pays for cycles on the cycles ledger: "MINT".
+pub const MEMO_MINT_CYCLES: u64 = 0x544e_494d;
+
+#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct NotifyMintCyclesArg {
+    pub block_index: BlockIndex,
+    pub to_subaccount: Option<serde_bytes::ByteBuf>,
+    pub deposit_memo: Option<serde_bytes::ByteBuf>,
+}
+
+#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct NotifyMintCyclesSuccess {
+    /// The cycles ledger's block of the deposit.
+    pub block_index: Nat,
+    /// Cycles minted and deposited.
+    pub minted: Nat,
+    /// The account's new balance on the cycles ledger.
+    pub balance: Nat,
+}
+
+pub type NotifyMintCyclesResult = Result<NotifyMintCyclesSuccess, NotifyError>;
+
+#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct SetAuthorizedSubnetworkListArgs {
+    /// `None`: the default subnets, where anyone may create canisters.
+    pub who: Option<Principal>,
+    pub subnets: Vec<Principal>,
+}
+
+#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub enum UpdateSubnetTypeArgs {
+    Add(String),
+    Remove(String),
+}
+
+#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct SubnetListWithType {
+    pub subnets: Vec<Principal>,
+    pub subnet_type: String,
+}
+
+#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub enum ChangeSubnetTypeAssignmentArgs {
+    Add(SubnetListWithType),
+    Remove(SubnetListWithType),
+}
+
+#[derive(CandidType, Deserialize, Clone, Debug, Default, PartialEq, Eq)]
+pub struct SubnetTypesToSubnetsResponse {
+    pub data: Vec<(String, Vec<Principal>)>,
+}
+
+#[derive(CandidType, Deserialize, Clone, Debug, Default, PartialEq, Eq)]
+pub struct PrincipalsAuthorizedToCreateCanistersToSubnetsResponse {
+    pub data: Vec<(Principal, Vec<Principal>)>,
 }
 
 pub type NotifyTopUpResult = Result<Cycles, NotifyError>;

@@ -18,6 +18,10 @@ pub const ROOT_CANISTER_ID: Principal = nns_canister_id(3);
 pub const CYCLES_MINTING_CANISTER_ID: Principal = nns_canister_id(4);
 /// `qhbym-qaaaa-aaaaa-aaafq-cai`: the ICP index canister.
 pub const INDEX_CANISTER_ID: Principal = nns_canister_id(11);
+/// `um5iw-rqaaa-aaaaq-qaaba-cai`: the cycles ledger, on mainnet in the
+/// range of the Internet Identity subnet (`0x02100000`–`0x021FFFFF`).
+pub const CYCLES_LEDGER_CANISTER_ID: Principal =
+    Principal::from_slice(&[0, 0, 0, 0, 2, 16, 0, 2, 1, 1]);
 
 #[cfg(test)]
 mod tests {
@@ -31,6 +35,7 @@ mod tests {
             (ROOT_CANISTER_ID, "r7inp-6aaaa-aaaaa-aaabq-cai"),
             (CYCLES_MINTING_CANISTER_ID, "rkp4c-7iaaa-aaaaa-aaaca-cai"),
             (INDEX_CANISTER_ID, "qhbym-qaaaa-aaaaa-aaafq-cai"),
+            (CYCLES_LEDGER_CANISTER_ID, "um5iw-rqaaa-aaaaq-qaaba-cai"),
         ] {
             assert_eq!(id.to_text(), text);
             assert_eq!(Principal::from_text(text).unwrap(), id);

@@ -6,6 +6,7 @@
 
 pub mod account_identifier;
 pub mod cmc;
+pub mod cycles_ledger;
 pub mod governance;
 pub mod http;
 pub mod icp_block;

@@ -62,6 +62,7 @@ impl TestEnv {
                 let pic = pocket_ic::PocketIcBuilder::new()
                     .with_server_binary(binary.into())
                     .with_nns_subnet()
+                    .with_ii_subnet()
                     .with_application_subnet()
                     .build();
                 Self::Server(Box::new(pic))
@@ -169,6 +170,37 @@ impl TestEnv {
             Self::Server(pic) => {
                 pic.create_canister_with_id(sender, settings.map(|s| recode(&s)), canister_id)
             }
+        }
+    }
+
+    /// The subnet a canister lives on.
+    pub fn get_subnet(&self, canister_id: Principal) -> Option<Principal> {
+        match self {
+            Self::Runtime(pic) => pic.get_subnet(canister_id),
+            Self::Server(pic) => pic.get_subnet(canister_id),
+        }
+    }
+
+    pub fn nns_subnet(&self) -> Option<Principal> {
+        match self {
+            Self::Runtime(pic) => pic.topology().get_nns(),
+            Self::Server(pic) => pic.topology().get_nns(),
+        }
+    }
+
+    /// The application subnets, where the CMC creates canisters.
+    pub fn app_subnets(&self) -> Vec<Principal> {
+        match self {
+            Self::Runtime(pic) => pic.topology().get_app_subnets(),
+            Self::Server(pic) => pic.topology().get_app_subnets(),
+        }
+    }
+
+    /// The Internet Identity subnet, whose range holds the cycles ledger's id.
+    pub fn ii_subnet(&self) -> Option<Principal> {
+        match self {
+            Self::Runtime(pic) => pic.topology().get_ii(),
+            Self::Server(pic) => pic.topology().get_ii(),
         }
     }
 

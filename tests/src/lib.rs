@@ -15,14 +15,14 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 /// The NNS canisters, at their well-known ids.
-pub const CANISTERS: [&str; 4] = ["ledger", "index", "cmc", "governance"];
+pub const CANISTERS: [&str; 5] = ["ledger", "index", "cmc", "governance", "cycles-ledger"];
 
 /// The application canister that burns cycles doing work (no fixed id).
 pub const APP: &str = "app";
 
 /// Every canister of the workspace, as named in `dfx.json`, `icp.yaml`,
 /// `candid/` and the build script.
-pub const ALL_CANISTERS: [&str; 5] = ["ledger", "index", "cmc", "governance", APP];
+pub const ALL_CANISTERS: [&str; 6] = ["ledger", "index", "cmc", "governance", "cycles-ledger", APP];
 
 pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -166,6 +166,39 @@ pub fn install_ledger_module(
     pic.install_canister(LEDGER_CANISTER_ID, wasm, arg, None);
 }
 
+/// The cycles ledger at its well-known id (on the subnet whose range holds
+/// it, as on mainnet), with `initial` balances (cycles, default
+/// subaccounts) and 100 blocks per `icrc3_get_blocks`.
+pub fn install_cycles_ledger(
+    env: &mut TestEnv,
+    initial: impl IntoIterator<Item = (candid::Principal, u128)>,
+) {
+    use icrc_ledger_types::icrc1::account::Account;
+    use nns_api::cycles_ledger::{InitArgs, LedgerArgs};
+    use nns_api::ids::CYCLES_LEDGER_CANISTER_ID;
+
+    let initial: Vec<_> = initial.into_iter().collect();
+    let backing = initial.iter().map(|(_, cycles)| cycles).sum();
+    let init = LedgerArgs::Init(InitArgs {
+        max_blocks_per_request: 100,
+        index_id: None,
+        initial_balances: Some(
+            initial
+                .into_iter()
+                .map(|(owner, cycles)| (Account::from(owner), candid::Nat::from(cycles)))
+                .collect(),
+        ),
+    });
+    env.create_canister_with_id(None, Some(nns_controlled()), CYCLES_LEDGER_CANISTER_ID)
+        .expect("the cycles ledger's id is free");
+    let wasm =
+        std::fs::read(wasm_gz_path("cycles-ledger")).expect("scripts/build-canisters.sh has run");
+    let arg = candid::encode_one(init).expect("init args encode");
+    env.install_canister(CYCLES_LEDGER_CANISTER_ID, wasm, arg, None);
+    // The cycles behind the initial balances, as deposits would have brought.
+    env.add_cycles(CYCLES_LEDGER_CANISTER_ID, backing);
+}
+
 /// The ICP index at its well-known id, following `ledger_id` and asking it
 /// for new blocks every `interval_seconds` once caught up (the default, a
 /// second, when `None`).
@@ -272,6 +305,18 @@ pub fn install_cmc(
     let wasm = std::fs::read(wasm_gz_path("cmc")).expect("scripts/build-canisters.sh has run");
     let arg = candid::encode_one(init).expect("init args encode");
     env.install_canister(CYCLES_MINTING_CANISTER_ID, wasm, arg, None);
+    // As the NNS's: anyone may create canisters on the application subnets.
+    let defaults = nns_api::cmc::SetAuthorizedSubnetworkListArgs {
+        who: None,
+        subnets: env.app_subnets(),
+    };
+    env.update_call(
+        CYCLES_MINTING_CANISTER_ID,
+        nns_api::ids::GOVERNANCE_CANISTER_ID,
+        "set_authorized_subnetwork_list",
+        candid::encode_one(defaults).expect("args encode"),
+    )
+    .expect("governance sets the default subnets");
 }
 
 /// Governance at its well-known id (the ledger's minting account), wired to

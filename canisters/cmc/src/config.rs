@@ -7,7 +7,7 @@ use nns_api::AccountIdentifier;
 use nns_api::cmc::{
     CyclesCanisterInitPayload, DEFAULT_CYCLES_LIMIT_PER_HOUR, IcpXdrConversionRate,
 };
-use nns_api::ids::{GOVERNANCE_CANISTER_ID, LEDGER_CANISTER_ID};
+use nns_api::ids::{CYCLES_LEDGER_CANISTER_ID, GOVERNANCE_CANISTER_ID, LEDGER_CANISTER_ID};
 
 #[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
 pub struct Config {
@@ -19,6 +19,8 @@ pub struct Config {
     /// Blocks at or below this index are too old to be notified.
     pub last_purged_notification: u64,
     pub initial_rate: Option<IcpXdrConversionRate>,
+    /// Where `notify_mint_cycles` deposits the cycles it mints.
+    pub cycles_ledger_canister_id: Principal,
 }
 
 impl ReadCandid for Config {
@@ -29,9 +31,10 @@ impl ReadCandid for Config {
         const LIMIT: u32 = field("cycles_limit_per_hour");
         const LAST_PURGED: u32 = field("last_purged_notification");
         const INITIAL_RATE: u32 = field("initial_rate");
+        const CYCLES_LEDGER: u32 = field("cycles_ledger_canister_id");
         let (mut ledger, mut governance, mut minting, mut limit, mut purged) =
             (None, None, None, None, None);
-        let mut initial_rate = None;
+        let (mut initial_rate, mut cycles_ledger) = (None, None);
         c.record(ty, |c, hash, ty| {
             match hash {
                 LEDGER => ledger = Some(c.principal(ty)?),
@@ -45,6 +48,7 @@ impl ReadCandid for Config {
                 LIMIT => limit = Some(c.nat(ty)?),
                 LAST_PURGED => purged = Some(c.nat64(ty)?),
                 INITIAL_RATE => initial_rate = c.opt(ty, crate::rates::read_rate)?,
+                CYCLES_LEDGER => cycles_ledger = Some(c.principal(ty)?),
                 _ => c.skip(ty)?,
             }
             Ok(())
@@ -56,6 +60,8 @@ impl ReadCandid for Config {
             cycles_limit_per_hour: required(limit, "cycles_limit_per_hour")?,
             last_purged_notification: required(purged, "last_purged_notification")?,
             initial_rate,
+            // Stored by builds before the cycles ledger: the well-known id.
+            cycles_ledger_canister_id: cycles_ledger.unwrap_or(CYCLES_LEDGER_CANISTER_ID),
         })
     }
 }
@@ -90,18 +96,26 @@ impl Config {
             cycles_limit_per_hour,
             last_purged_notification: payload.last_purged_notification.unwrap_or(0),
             initial_rate: payload.exchange_rate,
+            cycles_ledger_canister_id: payload
+                .cycles_ledger_canister_id
+                .unwrap_or(CYCLES_LEDGER_CANISTER_ID),
         })
     }
 
     /// The configuration after an upgrade with `payload`. As on the real
     /// CMC, whose `post_upgrade` reads none of them, the ids, the minting
     /// account, the purge horizon and the rate are install-time settings
-    /// and stay; of this CMC's own fields, a set `cycles_limit_per_hour`
-    /// replaces the limit and one left `None` keeps it.
+    /// and stay; a set `cycles_limit_per_hour` or `cycles_ledger_canister_id`
+    /// replaces its value and one left `None` keeps it (the real CMC
+    /// clears the cycles ledger's id when an upgrade argument omits it).
     pub fn upgraded(&self, payload: Option<CyclesCanisterInitPayload>) -> Result<Self, String> {
         let mut config = self.clone();
-        if let Some(limit) = payload.and_then(|p| p.cycles_limit_per_hour) {
+        let payload = payload.unwrap_or_default();
+        if let Some(limit) = payload.cycles_limit_per_hour {
             config.cycles_limit_per_hour = read_limit(limit)?;
+        }
+        if let Some(id) = payload.cycles_ledger_canister_id {
+            config.cycles_ledger_canister_id = id;
         }
         Ok(config)
     }
@@ -172,8 +186,20 @@ mod tests {
                 xdr_permyriad_per_icp: 1,
             }),
             cycles_limit_per_hour: None,
+            cycles_ledger_canister_id: None,
         };
         assert_eq!(installed.upgraded(Some(rewired)), Ok(installed.clone()));
+        let cycles_ledger = CyclesCanisterInitPayload {
+            cycles_ledger_canister_id: Some(other),
+            ..Default::default()
+        };
+        assert_eq!(
+            installed
+                .upgraded(Some(cycles_ledger))
+                .unwrap()
+                .cycles_ledger_canister_id,
+            other
+        );
         let new_limit = CyclesCanisterInitPayload {
             cycles_limit_per_hour: Some(candid::Nat::from(11u8)),
             ..Default::default()

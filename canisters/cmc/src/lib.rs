@@ -33,6 +33,7 @@ pub mod notifications;
 pub mod payment;
 pub mod rates;
 pub mod state;
+pub mod subnets;
 
 use candid::{Nat, Principal};
 use canister_common::candid_reader;
@@ -43,11 +44,15 @@ use ic_cdk::call::{Call, CallFailed};
 use ic_cdk::{init, post_upgrade, pre_upgrade, query, trap, update};
 use ic_management_canister_types::{CanisterIdRecord, CanisterSettings, CreateCanisterArgs};
 use nns_api::cmc::{
-    CreateCanisterArg, CreateCanisterError, CreateCanisterResult, CyclesCanisterInitPayload,
-    IcpXdrConversionRateResponse, MEMO_CREATE_CANISTER, MEMO_TOP_UP, NotifyCreateCanisterArg,
-    NotifyCreateCanisterResult, NotifyError, NotifyTopUpArg, NotifyTopUpResult,
-    UpdateIcpXdrConversionRatePayload, cycles_for_e8s, notify_error_code,
+    ChangeSubnetTypeAssignmentArgs, CreateCanisterArg, CreateCanisterError, CreateCanisterResult,
+    CyclesCanisterInitPayload, IcpXdrConversionRateResponse, MEMO_CREATE_CANISTER,
+    MEMO_MINT_CYCLES, MEMO_TOP_UP, NotifyCreateCanisterArg, NotifyCreateCanisterResult,
+    NotifyError, NotifyMintCyclesArg, NotifyMintCyclesResult, NotifyMintCyclesSuccess,
+    NotifyTopUpArg, NotifyTopUpResult, PrincipalsAuthorizedToCreateCanistersToSubnetsResponse,
+    SetAuthorizedSubnetworkListArgs, SubnetTypesToSubnetsResponse,
+    UpdateIcpXdrConversionRatePayload, UpdateSubnetTypeArgs, cycles_for_e8s, notify_error_code,
 };
+use nns_api::cycles_ledger::{DepositArgs, DepositResult};
 use nns_api::http::{HttpRequest, HttpResponse};
 use nns_api::ledger::TransferError;
 use nns_api::{AccountIdentifier, Subaccount, account_identifier::principal_to_subaccount};
@@ -66,6 +71,13 @@ nns_api::embed_candid_metadata!(
 /// Extra fees kept from a refund, as the real CMC: they pay for the work done.
 const TOP_UP_REFUND_EXTRA_FEES: u64 = 2;
 const CREATE_REFUND_EXTRA_FEES: u64 = 4;
+const MINT_REFUND_EXTRA_FEES: u64 = 2;
+/// `create_canister` turns away fewer cycles attached, as the real CMC.
+pub const CREATE_CANISTER_MIN_CYCLES: u128 = 100_000_000_000;
+/// What a failed `create_canister` keeps of the cycles attached.
+pub const BAD_REQUEST_CYCLES_PENALTY: u128 = 100_000_000;
+/// The longest `deposit_memo` passed on to the cycles ledger.
+const MAX_DEPOSIT_MEMO_BYTES: usize = 32;
 const RETRY_INTERVAL: Duration = Duration::from_secs(600);
 /// Burns and refunds retried per timer run, taken in turn from all.
 const MAX_RETRIES_PER_RUN: usize = 50;
@@ -243,6 +255,7 @@ async fn checked_payment(
     let memo = match operation {
         Operation::TopUp => MEMO_TOP_UP,
         Operation::CreateCanister => MEMO_CREATE_CANISTER,
+        Operation::MintCycles => MEMO_MINT_CYCLES,
     };
     let subaccount = principal_to_subaccount(beneficiary);
     let payment = fetch_payment(block_index, &subaccount).await.map_err(Err)?;
@@ -262,7 +275,8 @@ async fn checked_payment(
         // refund, whichever endpoint was notified, as the real CMC's.
         Err(Ok(
             NotificationStatus::NotifiedTopUp(Err(e))
-            | NotificationStatus::NotifiedCreateCanister(Err(e)),
+            | NotificationStatus::NotifiedCreateCanister(Err(e))
+            | NotificationStatus::NotifiedMint(Err(e)),
         )) if !meaningful => return Err(Err(e)),
         Err(done) => return Err(done),
     };
@@ -277,6 +291,7 @@ fn refunded_status(operation: Operation, error: NotifyError) -> NotificationStat
     match operation {
         Operation::TopUp => NotificationStatus::NotifiedTopUp(Err(error)),
         Operation::CreateCanister => NotificationStatus::NotifiedCreateCanister(Err(error)),
+        Operation::MintCycles => NotificationStatus::NotifiedMint(Err(error)),
     }
 }
 
@@ -291,26 +306,25 @@ fn mint(payment: &Payment) -> Result<(u128, u64), String> {
     let cycles = cycles_for_e8s(payment.amount_e8s, current_rate());
     let limit = state::read(|s| s.config().cycles_limit_per_hour);
     let bucket = state::mutate(|s| s.limiter(|l| l.reserve(now_seconds(), cycles, limit)))
-        .map_err(|_| {
-            format!(
-                "More than {limit} cycles have been minted in the last \
-                 {MINTING_LIMIT_WINDOW_SECONDS} seconds, please try again later."
-            )
-        })?;
+        .map_err(|_| minting_limit_reason(limit))?;
     mint::mint_cycles(cycles);
     Ok((cycles, bucket))
 }
 
-/// Burns minted cycles that a failed call did not deliver, and gives them
-/// back to the hourly limit. A call that failed before it left kept all of
-/// them here; a rejected one brought back what `msg_cycles_refunded` says.
-fn unmint(cycles: u128, bucket: u64, failure: &CallFailed) {
-    let back = match failure {
-        CallFailed::CallRejected(_) => ic_cdk::api::msg_cycles_refunded(),
-        _ => cycles,
-    };
+/// Burns minted cycles that a failed call did not deliver (`back`), and
+/// gives the mint back to the hourly limit.
+fn unmint(cycles: u128, bucket: u64, back: u128) {
     ic_cdk::api::cycles_burn(back);
     state::mutate(|s| s.limiter(|l| l.release(bucket, cycles)));
+}
+
+/// What came back of `cycles` attached to a failed call: all of them if
+/// it never left, what `msg_cycles_refunded` says if it was rejected.
+fn returned_cycles(cycles: u128, failure: &CallFailed) -> u128 {
+    match failure {
+        CallFailed::CallRejected(_) => ic_cdk::api::msg_cycles_refunded(),
+        _ => cycles,
+    }
 }
 
 /// Decides a refund of the payment less the transfer fee and `extra_fees`
@@ -396,6 +410,10 @@ async fn send_refund(block_index: u64) -> Result<NotificationStatus, NotifyError
                 ..
             }))
             | NotificationStatus::NotifiedCreateCanister(Err(NotifyError::Refunded {
+                block_index,
+                ..
+            }))
+            | NotificationStatus::NotifiedMint(Err(NotifyError::Refunded {
                 block_index,
                 ..
             })) = &mut answer
@@ -545,7 +563,7 @@ async fn notify_top_up(arg: NotifyTopUpArg) -> NotifyTopUpResult {
         .with_cycles(cycles)
         .await;
     if let Err(e) = deposit {
-        unmint(cycles, bucket, &e);
+        unmint(cycles, bucket, returned_cycles(cycles, &e));
         let reason = format!("depositing cycles into {} failed: {e}", arg.canister_id);
         return start_refund(in_flight, operation, subaccount, &payment, extra, reason)
             .await
@@ -588,23 +606,79 @@ fn settings_for(controller: Principal, settings: Option<CanisterSettings>) -> Ca
     settings
 }
 
-async fn create_with_cycles(
+/// Why no canister was created.
+enum CreateFailure {
+    /// Nothing was created; every cycle attached came back.
+    Refused(String),
+    /// A subnet answered, but unreadably: a canister may exist.
+    Unreadable(String),
+}
+
+/// Creates a canister with `cycles` on a subnet `controller` may use for
+/// `selection`, as the real CMC: random bytes first, then the eligible
+/// subnets in a random order, each subnet's management canister asked in
+/// turn until one creates it. A CMC whose subnet lists were never set
+/// (a fresh local deployment) asks its own subnet's management canister.
+async fn create_on_a_subnet(
+    controller: Principal,
+    selection: Option<nns_api::cmc::SubnetSelection>,
     settings: CanisterSettings,
     cycles: u128,
-) -> Result<Principal, (String, Option<CallFailed>)> {
-    let response = Call::unbounded_wait(Principal::management_canister(), "create_canister")
-        .with_arg(CreateCanisterArgs {
-            settings: Some(settings),
-            sender_canister_version: Some(ic_cdk::api::canister_version()),
-        })
-        .with_cycles(cycles)
+) -> Result<Principal, CreateFailure> {
+    let seed: [u8; 32] = match Call::unbounded_wait(Principal::management_canister(), "raw_rand")
         .await
-        .map_err(|e| (e.to_string(), Some(e)))?;
-    // `record { canister_id : principal }`
-    candid_reader::decode_first(&response, |c, ty| {
-        c.field(ty, "canister_id", |c, ty| c.principal(ty))
+        .map_err(|e| e.to_string())
+        .and_then(|r| r.candid::<ByteBuf>().map_err(|e| e.to_string()))
+    {
+        Ok(bytes) if bytes.len() >= 32 => bytes[..32].try_into().expect("32 bytes"),
+        Ok(_) => return Err(CreateFailure::Refused("Getting random bytes failed".into())),
+        Err(e) => {
+            return Err(CreateFailure::Refused(format!(
+                "Getting random bytes failed: {e}"
+            )));
+        }
+    };
+    let mut subnets = state::read(|s| {
+        let lists = s.subnets();
+        if *lists == subnets::Subnets::default() {
+            Ok(vec![Principal::management_canister()])
+        } else {
+            lists.eligible(&controller, selection.as_ref())
+        }
     })
-    .map_err(|e| (e.to_string(), None))
+    .map_err(CreateFailure::Refused)?;
+    subnets::shuffle(&mut subnets, &seed);
+    let mut last_error = String::from("Unknown problem attempting to create a canister.");
+    for subnet in subnets {
+        let created = Call::unbounded_wait(subnet, "create_canister")
+            .with_arg(CreateCanisterArgs {
+                settings: Some(settings.clone()),
+                sender_canister_version: Some(ic_cdk::api::canister_version()),
+            })
+            .with_cycles(cycles)
+            .await;
+        match created {
+            // `record { canister_id : principal }`
+            Ok(response) => {
+                return candid_reader::decode_first(&response, |c, ty| {
+                    c.field(ty, "canister_id", |c, ty| c.principal(ty))
+                })
+                .map_err(|e| CreateFailure::Unreadable(e.to_string()));
+            }
+            Err(e) => {
+                let (code, message) = match &e {
+                    CallFailed::CallRejected(r) => {
+                        (r.raw_reject_code(), r.reject_message().to_string())
+                    }
+                    other => (2, other.to_string()),
+                };
+                last_error = format!(
+                    "Creating canister in subnet {subnet} failed with code {code}: {message}"
+                );
+            }
+        }
+    }
+    Err(CreateFailure::Refused(last_error))
 }
 
 #[update]
@@ -616,6 +690,12 @@ async fn notify_create_canister(arg: NotifyCreateCanisterArg) -> NotifyCreateCan
             error_message: "only the controller named in the request may notify it".into(),
         });
     }
+    let selection = subnets::selection(arg.subnet_type, arg.subnet_selection).map_err(|e| {
+        NotifyError::Other {
+            error_code: notify_error_code::BAD_SUBNET_SELECTION,
+            error_message: e,
+        }
+    })?;
     let operation = Operation::CreateCanister;
     let (mut in_flight, subaccount, payment) =
         match checked_payment(arg.block_index, &arg.controller, operation).await {
@@ -640,20 +720,20 @@ async fn notify_create_canister(arg: NotifyCreateCanisterArg) -> NotifyCreateCan
         }
     };
     in_flight.disarm();
-    let created = create_with_cycles(settings_for(arg.controller, arg.settings), cycles).await;
+    let settings = settings_for(arg.controller, arg.settings);
+    let created = create_on_a_subnet(arg.controller, selection, settings, cycles).await;
     let canister_id = match created {
         Ok(id) => id,
-        Err((e, None)) => {
-            // The management canister answered, but unreadably: a canister
-            // may exist. The block stays marked rather than be refunded.
+        Err(CreateFailure::Unreadable(e)) => {
+            // The block stays marked rather than be refunded.
             return Err(NotifyError::Other {
                 error_code: notify_error_code::INTERNAL,
                 error_message: e,
             });
         }
-        Err((e, Some(failure))) => {
-            unmint(cycles, bucket, &failure);
-            let reason = format!("creating the canister failed: {e}");
+        Err(CreateFailure::Refused(reason)) => {
+            // Every attempt's cycles came back.
+            unmint(cycles, bucket, cycles);
             return start_refund(in_flight, operation, subaccount, &payment, extra, reason)
                 .await
                 .and_then(NotificationStatus::create_canister_result);
@@ -668,46 +748,212 @@ async fn notify_create_canister(arg: NotifyCreateCanisterArg) -> NotifyCreateCan
     result
 }
 
-/// Creates a canister paid with the cycles attached to this call; the
-/// caller becomes its controller unless the settings name others. Fewer
-/// cycles than a creation costs are refused, and none are taken.
+/// Creates a canister paid with the cycles attached to this call, as the
+/// real CMC: the caller becomes its controller unless the settings name
+/// others; fewer than [`CREATE_CANISTER_MIN_CYCLES`] are refused and none
+/// are taken; a failed creation keeps [`BAD_REQUEST_CYCLES_PENALTY`] and
+/// the rest goes back with the reply.
 #[update]
 async fn create_canister(arg: CreateCanisterArg) -> CreateCanisterResult {
     let _awaiting = OutCall::new();
     let caller = msg_caller();
     let available = ic_cdk::api::msg_cycles_available();
-    if available < CANISTER_CREATION_FEE_CYCLES {
-        return Err(CreateCanisterError::Refunded {
-            refund_amount: Nat::from(available),
-            create_error: "Insufficient cycles attached.".into(),
-        });
+    let refused = |create_error: String| CreateCanisterError::Refunded {
+        refund_amount: Nat::from(ic_cdk::api::msg_cycles_available()),
+        create_error,
+    };
+    if available < CREATE_CANISTER_MIN_CYCLES {
+        return Err(refused("Insufficient cycles attached.".into()));
     }
-    let cycles = ic_cdk::api::msg_cycles_accept(available);
-    match create_with_cycles(settings_for(caller, arg.settings), cycles).await {
+    let selection = subnets::selection(arg.subnet_type, arg.subnet_selection).map_err(refused)?;
+    // The attached cycles are taken only once the canister exists: until
+    // then the CMC pays from its own balance, minting what it lacks.
+    let lacking = available.saturating_sub(ic_cdk::api::canister_cycle_balance());
+    if lacking > 0 {
+        let limit = state::read(|s| s.config().cycles_limit_per_hour);
+        let reserved = state::mutate(|s| s.limiter(|l| l.reserve(now_seconds(), lacking, limit)));
+        if reserved.is_err() {
+            ic_cdk::api::msg_cycles_accept(BAD_REQUEST_CYCLES_PENALTY);
+            return Err(refused(minting_limit_reason(limit)));
+        }
+        mint::mint_cycles(lacking);
+    }
+    let settings = settings_for(caller, arg.settings);
+    match create_on_a_subnet(caller, selection, settings, available).await {
         Ok(id) => {
+            ic_cdk::api::msg_cycles_accept(available);
             state::mutate(|s| s.update_totals(|t| t.canisters_created += 1));
             Ok(id)
         }
-        Err((e, failure)) => {
-            // What came back to this canister goes back to the caller.
-            let back = match failure {
-                Some(CallFailed::CallRejected(_)) => ic_cdk::api::msg_cycles_refunded(),
-                Some(_) => cycles,
-                None => 0,
-            };
-            let returned = Call::unbounded_wait(Principal::management_canister(), "deposit_cycles")
-                .with_arg(CanisterIdRecord {
-                    canister_id: caller,
-                })
-                .with_cycles(back)
-                .await;
-            let refund_amount = if returned.is_ok() { back } else { 0 };
-            Err(CreateCanisterError::Refunded {
-                refund_amount: Nat::from(refund_amount),
-                create_error: e,
-            })
+        Err(CreateFailure::Refused(e) | CreateFailure::Unreadable(e)) => {
+            ic_cdk::api::msg_cycles_accept(BAD_REQUEST_CYCLES_PENALTY);
+            Err(refused(e))
         }
     }
+}
+
+/// The real CMC's refusal past the hourly minting limit.
+fn minting_limit_reason(limit: u128) -> String {
+    format!(
+        "More than {limit} cycles have been minted in the last \
+         {MINTING_LIMIT_WINDOW_SECONDS} seconds, please try again later."
+    )
+}
+
+// ---- Cycles for the cycles ledger ----
+
+/// Converts a payment with the memo MINT into cycles deposited on the
+/// cycles ledger for the caller's account (`to_subaccount` of it), as the
+/// real CMC: the ICP went to the CMC's subaccount for the caller; a failed
+/// deposit is refunded less two fees.
+#[update]
+async fn notify_mint_cycles(arg: NotifyMintCyclesArg) -> NotifyMintCyclesResult {
+    let _awaiting = OutCall::new();
+    let caller = msg_caller();
+    if let Some(memo) = &arg.deposit_memo
+        && memo.len() > MAX_DEPOSIT_MEMO_BYTES
+    {
+        return Err(NotifyError::Other {
+            error_code: notify_error_code::DEPOSIT_MEMO_TOO_LONG,
+            error_message: format!(
+                "Memo length {} exceeds the maximum length of {MAX_DEPOSIT_MEMO_BYTES}",
+                memo.len()
+            ),
+        });
+    }
+    let to_subaccount: Option<[u8; 32]> = arg.to_subaccount.as_ref().map(|bytes| {
+        bytes
+            .as_slice()
+            .try_into()
+            .unwrap_or_else(|_| trap("to_subaccount: a subaccount is 32 bytes"))
+    });
+    let operation = Operation::MintCycles;
+    let (mut in_flight, subaccount, payment) =
+        match checked_payment(arg.block_index, &caller, operation).await {
+            Ok(paid) => paid,
+            Err(done) => return done.and_then(NotificationStatus::mint_result),
+        };
+    let extra = MINT_REFUND_EXTRA_FEES;
+    let (cycles, bucket) = match mint(&payment) {
+        Ok(minted) => minted,
+        Err(reason) => {
+            return start_refund(in_flight, operation, subaccount, &payment, extra, reason)
+                .await
+                .and_then(NotificationStatus::mint_result);
+        }
+    };
+    in_flight.disarm();
+    let cycles_ledger = state::read(|s| s.config().cycles_ledger_canister_id);
+    let deposit = Call::unbounded_wait(cycles_ledger, "deposit")
+        .with_arg(DepositArgs {
+            to: icrc_ledger_types::icrc1::account::Account {
+                owner: caller,
+                subaccount: to_subaccount,
+            },
+            memo: arg.deposit_memo,
+        })
+        .with_cycles(cycles)
+        .await;
+    let deposited = match deposit {
+        Ok(response) => response.candid::<DepositResult>(),
+        Err(e) => {
+            unmint(cycles, bucket, returned_cycles(cycles, &e));
+            let (code, message) = match &e {
+                CallFailed::CallRejected(r) => {
+                    (r.raw_reject_code(), r.reject_message().to_string())
+                }
+                other => (2, other.to_string()),
+            };
+            let reason =
+                format!("Cycles ledger rejected deposit call with code {code}: {message:?}");
+            return start_refund(in_flight, operation, subaccount, &payment, extra, reason)
+                .await
+                .and_then(NotificationStatus::mint_result);
+        }
+    };
+    let Ok(deposited) = deposited else {
+        // Delivered, but the answer is unreadable: the block stays marked
+        // rather than be refunded or converted again.
+        return Err(NotifyError::Other {
+            error_code: notify_error_code::INTERNAL,
+            error_message: "the cycles ledger's answer to deposit is unreadable".into(),
+        });
+    };
+    converted(arg.block_index, subaccount, &payment, cycles, |_| {});
+    let result = Ok(NotifyMintCyclesSuccess {
+        block_index: deposited.block_index,
+        minted: Nat::from(cycles),
+        balance: deposited.balance,
+    });
+    in_flight.finish(NotificationStatus::NotifiedMint(result.clone()));
+    burn(arg.block_index).await;
+    result
+}
+
+// ---- Subnets ----
+
+fn require_governance(what: &str) {
+    if msg_caller() != state::read(|s| s.config().governance_canister_id) {
+        trap(format!("Only the governance canister can {what}."));
+    }
+}
+
+/// Rejects the call with `e` (the real CMC's texts), or replies `()`.
+fn reply_or_reject(result: Result<(), String>) {
+    match result {
+        Ok(()) => ic_cdk::api::msg_reply(candid::encode_args(()).expect("() encodes")),
+        Err(e) => ic_cdk::api::msg_reject(e),
+    }
+}
+
+#[update]
+fn set_authorized_subnetwork_list(args: SetAuthorizedSubnetworkListArgs) {
+    if msg_caller() != state::read(|s| s.config().governance_canister_id) {
+        trap(
+            "Only the governance canister and subnet rental canister can set authorized subnetwork lists.",
+        );
+    }
+    state::mutate(|s| s.update_subnets(|lists| lists.set_authorized(args)))
+        .unwrap_or_else(|e| trap(e));
+}
+
+#[update(manual_reply = true)]
+fn update_subnet_type(args: UpdateSubnetTypeArgs) {
+    require_governance("update the available subnet types");
+    reply_or_reject(state::mutate(|s| {
+        s.update_subnets(|lists| lists.update_type(args))
+    }));
+}
+
+#[update(manual_reply = true)]
+fn change_subnet_type_assignment(args: ChangeSubnetTypeAssignmentArgs) {
+    require_governance("change the assignment of subnets to subnet types");
+    reply_or_reject(state::mutate(|s| {
+        s.update_subnets(|lists| lists.change_assignment(args))
+    }));
+}
+
+#[query]
+fn get_default_subnets() -> Vec<Principal> {
+    state::read(|s| s.subnets().default_subnets.clone())
+}
+
+#[query]
+fn get_subnet_types_to_subnets() -> SubnetTypesToSubnetsResponse {
+    state::read(|s| s.subnets().types_to_subnets())
+}
+
+#[query]
+fn get_principals_authorized_to_create_canisters_to_subnets()
+-> PrincipalsAuthorizedToCreateCanistersToSubnetsResponse {
+    state::read(|s| s.subnets().authorized_lists())
+}
+
+/// For governance's rewards: how the 30-day average ICP price moved over
+/// the last four weeks, in basis points (hidden, as on the real CMC).
+#[query(hidden = true)]
+fn neuron_maturity_modulation() -> Result<i32, String> {
+    Ok(state::read(|s| s.rates().maturity_modulation_permyriad()))
 }
 
 // ---- Rates ----

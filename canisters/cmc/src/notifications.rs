@@ -4,7 +4,7 @@ use candid::{CandidType, Deserialize, Nat, Principal};
 use canister_common::candid_reader::{
     self, Cursor, ReadCandid, Type, field, read_result, required, unexpected,
 };
-use nns_api::cmc::NotifyError;
+use nns_api::cmc::{NotifyError, NotifyMintCyclesSuccess};
 
 #[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
 pub enum NotificationStatus {
@@ -12,6 +12,7 @@ pub enum NotificationStatus {
     Processing,
     NotifiedTopUp(Result<Nat, NotifyError>),
     NotifiedCreateCanister(Result<Principal, NotifyError>),
+    NotifiedMint(Result<NotifyMintCyclesSuccess, NotifyError>),
 }
 
 /// What a notify call may do with a block.
@@ -35,6 +36,7 @@ impl ReadCandid for NotificationStatus {
         const PROCESSING: u32 = field("Processing");
         const TOP_UP: u32 = field("NotifiedTopUp");
         const CREATE: u32 = field("NotifiedCreateCanister");
+        const MINT: u32 = field("NotifiedMint");
         Ok(match c.variant(ty)? {
             (PROCESSING, ty) => {
                 c.skip(ty)?;
@@ -52,9 +54,33 @@ impl ReadCandid for NotificationStatus {
                 |c, ty| c.principal(ty),
                 read_notify_error,
             )?),
+            (MINT, ty) => {
+                Self::NotifiedMint(read_result(c, ty, read_mint_success, read_notify_error)?)
+            }
             _ => return unexpected("unknown notification status"),
         })
     }
+}
+
+fn read_mint_success(c: &mut Cursor, ty: Type) -> candid_reader::Result<NotifyMintCyclesSuccess> {
+    const BLOCK_INDEX: u32 = field("block_index");
+    const MINTED: u32 = field("minted");
+    const BALANCE: u32 = field("balance");
+    let (mut block_index, mut minted, mut balance) = (None, None, None);
+    c.record(ty, |c, hash, ty| {
+        match hash {
+            BLOCK_INDEX => block_index = Some(Nat::from(c.nat(ty)?)),
+            MINTED => minted = Some(Nat::from(c.nat(ty)?)),
+            BALANCE => balance = Some(Nat::from(c.nat(ty)?)),
+            _ => c.skip(ty)?,
+        }
+        Ok(())
+    })?;
+    Ok(NotifyMintCyclesSuccess {
+        block_index: required(block_index, "block_index")?,
+        minted: required(minted, "minted")?,
+        balance: required(balance, "balance")?,
+    })
 }
 
 fn read_notify_error(c: &mut Cursor, ty: Type) -> candid_reader::Result<NotifyError> {
@@ -112,21 +138,36 @@ impl NotificationStatus {
     pub fn top_up_result(self) -> Result<Nat, NotifyError> {
         match self {
             Self::NotifiedTopUp(result) => result,
-            Self::Processing => Err(NotifyError::Processing),
-            Self::NotifiedCreateCanister(_) => Err(NotifyError::InvalidTransaction(
-                "The same payment is already processed as create canister request".into(),
-            )),
+            other => Err(other.elsewhere()),
         }
     }
 
     pub fn create_canister_result(self) -> Result<Principal, NotifyError> {
         match self {
             Self::NotifiedCreateCanister(result) => result,
-            Self::Processing => Err(NotifyError::Processing),
-            Self::NotifiedTopUp(_) => Err(NotifyError::InvalidTransaction(
-                "The same payment is already processed as a top up request.".into(),
-            )),
+            other => Err(other.elsewhere()),
         }
+    }
+
+    pub fn mint_result(self) -> Result<NotifyMintCyclesSuccess, NotifyError> {
+        match self {
+            Self::NotifiedMint(result) => result,
+            other => Err(other.elsewhere()),
+        }
+    }
+
+    /// The answer to a request for another operation than the block's, in
+    /// the real CMC's words.
+    fn elsewhere(self) -> NotifyError {
+        let done_as = match self {
+            Self::Processing => return NotifyError::Processing,
+            Self::NotifiedTopUp(_) => "a top up request",
+            Self::NotifiedCreateCanister(_) => "a create canister request",
+            Self::NotifiedMint(_) => "a mint request",
+        };
+        NotifyError::InvalidTransaction(format!(
+            "The same payment is already processed as {done_as}."
+        ))
     }
 }
 
@@ -158,9 +199,15 @@ mod tests {
             NotificationStatus::Processing,
             NotificationStatus::NotifiedTopUp(Ok(Nat::from(u128::MAX))),
             NotificationStatus::NotifiedCreateCanister(Ok(Principal::from_slice(&[1, 2, 3]))),
+            NotificationStatus::NotifiedMint(Ok(NotifyMintCyclesSuccess {
+                block_index: Nat::from(9u8),
+                minted: Nat::from(u128::MAX),
+                balance: Nat::from(0u8),
+            })),
         ];
         for e in errors {
             statuses.push(NotificationStatus::NotifiedTopUp(Err(e.clone())));
+            statuses.push(NotificationStatus::NotifiedMint(Err(e.clone())));
             statuses.push(NotificationStatus::NotifiedCreateCanister(Err(e)));
         }
         for status in statuses {

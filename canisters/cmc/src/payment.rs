@@ -1,11 +1,9 @@
 //! Reading a payment out of a ledger block, and what its memo asks for.
 
-use nns_api::cmc::{MEMO_CREATE_CANISTER, MEMO_TOP_UP};
+use nns_api::cmc::{MEMO_CREATE_CANISTER, MEMO_MINT_CYCLES, MEMO_TOP_UP};
 use nns_api::ledger::{CandidBlock, CandidOperation};
 use nns_api::{AccountIdentifier, Subaccount};
 
-/// "MINT": a payment for the cycles ledger (not offered here).
-pub const MEMO_MINT_CYCLES: u64 = 0x544e_494d;
 /// The memos of the real CMC's operations: a payment with another one is
 /// refunded; one of these, notified to the wrong endpoint, is refused.
 pub const MEANINGFUL_MEMOS: [u64; 3] = [MEMO_CREATE_CANISTER, MEMO_TOP_UP, MEMO_MINT_CYCLES];

@@ -15,19 +15,27 @@ const SECONDS_PER_DAY: u64 = 24 * 60 * 60;
 pub const MAX_RATE_LEAD_SECONDS: u64 = SECONDS_PER_DAY;
 /// The average covers this many days, as the real CMC's.
 pub const AVERAGE_DAYS: u64 = 30;
+/// Daily rates kept, as the real CMC's cache of 60: the maturity
+/// modulation compares averages that reach 57 days back.
+const KEPT_DAYS: u64 = 60;
+/// The maturity modulation's bounds, in basis points (±5 %).
+const MAX_MATURITY_MODULATION_PERMYRIAD: i32 = 500;
 
 #[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
 pub struct Rates {
     pub current: IcpXdrConversionRate,
     /// The first rate governance set on each day (by day number), for the
-    /// days an average can still count, as the real CMC's
-    /// `recent_icp_xdr_rates`; the rate set at install is not among them.
+    /// last [`KEPT_DAYS`] days, as the real CMC's `recent_icp_xdr_rates`;
+    /// the rate set at install is not among them.
     daily: BTreeMap<u64, u64>,
     /// The real CMC's `average_icp_xdr_conversion_rate`: the mean of the
     /// daily rates of the 30 days up to the clock's day when the last of
     /// them was recorded, stamped with the start of that day; the installed
     /// rate until governance sets one.
     average: IcpXdrConversionRate,
+    /// The clock's day when a daily rate was last recorded: the maturity
+    /// modulation is the one computed then (0 before any).
+    modulation_day: u64,
 }
 
 impl ReadCandid for Rates {
@@ -35,7 +43,9 @@ impl ReadCandid for Rates {
         const CURRENT: u32 = candid_reader::field("current");
         const DAILY: u32 = candid_reader::field("daily");
         const AVERAGE: u32 = candid_reader::field("average");
+        const MODULATION_DAY: u32 = candid_reader::field("modulation_day");
         let (mut current, mut daily, mut average) = (None, BTreeMap::new(), None);
+        let mut modulation_day = 0;
         c.record(ty, |c, hash, ty| {
             match hash {
                 CURRENT => current = Some(read_rate(c, ty)?),
@@ -46,6 +56,7 @@ impl ReadCandid for Rates {
                     Ok(())
                 })?,
                 AVERAGE => average = Some(read_rate(c, ty)?),
+                MODULATION_DAY => modulation_day = c.nat64(ty)?,
                 _ => c.skip(ty)?,
             }
             Ok(())
@@ -61,6 +72,7 @@ impl ReadCandid for Rates {
             current,
             daily,
             average,
+            modulation_day,
         })
     }
 }
@@ -116,6 +128,7 @@ impl Rates {
             current: initial,
             daily: BTreeMap::new(),
             average: initial,
+            modulation_day: 0,
         }
     }
 
@@ -147,15 +160,55 @@ impl Rates {
         }
         self.daily.insert(day, rate.xdr_permyriad_per_icp);
         let today = now_seconds / SECONDS_PER_DAY;
-        // Days before the window never count again: the clock only moves on.
-        let first_counted = today.saturating_sub(AVERAGE_DAYS - 1);
-        self.daily = self.daily.split_off(&first_counted);
-        if let Some(average) = mean(
-            self.daily.range(..=today).map(|(_, r)| r),
-            today * SECONDS_PER_DAY,
-        ) {
+        // Days before the cache never count again: the clock only moves on.
+        self.daily = self.daily.split_off(&today.saturating_sub(KEPT_DAYS - 1));
+        if let Some(average) = self.average_at(today) {
             self.average = average;
         }
+        self.modulation_day = today;
+    }
+
+    /// The mean of the daily rates of the 30 days up to `day`, stamped with
+    /// the start of `day`.
+    fn average_at(&self, day: u64) -> Option<IcpXdrConversionRate> {
+        let first = day.saturating_sub(AVERAGE_DAYS - 1);
+        mean(
+            self.daily.range(first..=day).map(|(_, r)| r),
+            day * SECONDS_PER_DAY,
+        )
+    }
+
+    /// The real CMC's `neuron_maturity_modulation`, in basis points: the
+    /// mean of four weekly changes of the 30-day average rate (each capped
+    /// at ±5 %), over the four weeks up to the day a rate was last
+    /// recorded. A week counts only if both of its ends have a daily rate.
+    pub fn maturity_modulation_permyriad(&self) -> i32 {
+        let day = self.modulation_day;
+        let change = |start: Option<u64>, end: Option<u64>| -> i32 {
+            let (Some(start), Some(end)) = (start, end) else {
+                return 0;
+            };
+            if !self.daily.contains_key(&start) || !self.daily.contains_key(&end) {
+                return 0;
+            }
+            let average = |d| self.average_at(d).map(|r| r.xdr_permyriad_per_icp as i32);
+            let (Some(from), Some(to)) = (average(start), average(end)) else {
+                return 0;
+            };
+            to.saturating_sub(from)
+                .saturating_mul(10_000)
+                .checked_div(from)
+                .unwrap_or(0)
+                .clamp(
+                    -MAX_MATURITY_MODULATION_PERMYRIAD,
+                    MAX_MATURITY_MODULATION_PERMYRIAD,
+                )
+        };
+        let weeks_back = |n: u64| day.checked_sub(7 * n);
+        (0..4)
+            .map(|n| change(weeks_back(n + 1), weeks_back(n)))
+            .sum::<i32>()
+            / 4
     }
 
     pub fn average(&self) -> IcpXdrConversionRate {
@@ -315,6 +368,31 @@ mod tests {
                 xdr_permyriad_per_icp: 60_000,
             }
         );
+    }
+
+    #[test]
+    fn the_maturity_modulation_follows_the_averages_weekly_changes() {
+        let mut rates = Rates::new(rate(99, 10_000));
+        assert_eq!(rates.maturity_modulation_permyriad(), 0, "no history");
+        // Flat for three weeks, then doubled: the last week's change of the
+        // 30-day average is capped at +5 %, the others are 0; the mean of
+        // the four weeks is 500 / 4.
+        for day in 100..=128 {
+            let xdr = if day > 121 { 20_000 } else { 10_000 };
+            rates.set(rate(day, xdr), noon(day)).unwrap();
+        }
+        assert_eq!(rates.maturity_modulation_permyriad(), 125);
+        // Falling back: a negative change, capped at −5 % a week.
+        for day in 129..=160 {
+            rates.set(rate(day, 1_000), noon(day)).unwrap();
+        }
+        assert_eq!(rates.maturity_modulation_permyriad(), -500);
+        // A missing week's end leaves that week out (as 0).
+        let mut sparse = Rates::new(rate(99, 10_000));
+        for day in [100, 114, 128] {
+            sparse.set(rate(day, 10_000 + day), noon(day)).unwrap();
+        }
+        assert_eq!(sparse.maturity_modulation_permyriad(), 0);
     }
 
     #[test]

@@ -10,16 +10,18 @@
 //! ├── 3  totals         StableCell  cycles minted, ICP burned, purge horizon
 //! ├── 4  limiter        StableCell  cycles minted per minute, last hour
 //! ├── 5  pending burns  BTreeMap    block index → ICP still to burn
-//! └── 6  refunds        BTreeMap    block index → refund still to send
+//! ├── 6  refunds        BTreeMap    block index → refund still to send
+//! └── 7  subnets        StableCell  where canisters are created (see subnets.rs)
 //! ```
 
 use crate::config::Config;
 use crate::limiter::Limiter;
 use crate::notifications::{Begin, NotificationStatus};
 use crate::rates::Rates;
+use crate::subnets::Subnets;
 use candid::{CandidType, Deserialize};
-use canister_common::StoredCandid;
 use canister_common::candid_reader::{self, Cursor, ReadCandid, Type, field, required};
+use canister_common::{Candid, StoredCandid};
 use ic_stable_structures::memory_manager::{MemoryId, MemoryManager, VirtualMemory};
 use ic_stable_structures::{DefaultMemoryImpl, Memory, StableBTreeMap, StableCell, Storable};
 use nns_api::cmc::{CyclesCanisterInitPayload, DEFAULT_ICP_XDR_CONVERSION_RATE};
@@ -182,6 +184,7 @@ impl PendingTransfer {
 pub enum Operation {
     TopUp,
     CreateCanister,
+    MintCycles,
 }
 
 impl ReadCandid for Totals {
@@ -255,6 +258,7 @@ pub struct Cmc<D: Memory> {
     limiter: StableCell<StoredCandid<Limiter>, VM<D>>,
     pending_burns: StableBTreeMap<u64, StoredCandid<PendingTransfer>, VM<D>>,
     refunds: StableBTreeMap<u64, StoredCandid<PendingTransfer>, VM<D>>,
+    subnets: StableCell<Candid<Subnets>, VM<D>>,
     /// [`MAX_NOTIFICATIONS`]; smaller in tests.
     notification_limit: u64,
 }
@@ -270,6 +274,7 @@ impl<D: Memory> Cmc<D> {
             limiter: StableCell::init(memory(4), StoredCandid(Limiter::default())),
             pending_burns: StableBTreeMap::init(memory(5)),
             refunds: StableBTreeMap::init(memory(6)),
+            subnets: StableCell::init(memory(7), Candid(Subnets::default())),
             notification_limit: MAX_NOTIFICATIONS,
         }
     }
@@ -310,6 +315,21 @@ impl<D: Memory> Cmc<D> {
             .0
             .as_ref()
             .expect("the canister is installed")
+    }
+
+    pub fn subnets(&self) -> &Subnets {
+        &self.subnets.get().0
+    }
+
+    /// Changes the subnet lists if `f` accepts the change.
+    pub fn update_subnets(
+        &mut self,
+        f: impl FnOnce(&mut Subnets) -> Result<(), String>,
+    ) -> Result<(), String> {
+        let mut subnets = self.subnets.get().0.clone();
+        f(&mut subnets)?;
+        self.subnets.set(Candid(subnets));
+        Ok(())
     }
 
     /// Panics before install, like [`Self::config`]: install and upgrade

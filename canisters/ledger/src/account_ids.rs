@@ -3,8 +3,8 @@
 //! call. A pure memo of a deterministic function, so it is never stale; it
 //! is lost at an upgrade and rolled back with a trapping message.
 
-use crate::cache::{DirectMapped, fnv1a};
 use candid::Principal;
+use ledger_core::cache::{DirectMapped, fnv1a};
 use nns_api::AccountIdentifier;
 use std::cell::RefCell;
 

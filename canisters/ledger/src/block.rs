@@ -3,6 +3,7 @@
 
 use ic_stable_structures::Storable;
 use ic_stable_structures::storable::Bound;
+use ledger_core::bytes::{Reader, flag};
 use nns_api::AccountIdentifier;
 use std::borrow::Cow;
 
@@ -175,31 +176,11 @@ impl StoredBlock {
     }
 }
 
-fn flag(set: bool, bit: u8) -> u8 {
-    if set { bit } else { 0 }
+trait ReadAccount {
+    fn account(&mut self) -> AccountIdentifier;
 }
 
-struct Reader<'a>(&'a [u8]);
-
-impl<'a> Reader<'a> {
-    fn take(&mut self, n: usize) -> &'a [u8] {
-        let (head, tail) = self.0.split_at(n);
-        self.0 = tail;
-        head
-    }
-
-    fn byte(&mut self) -> u8 {
-        self.take(1)[0]
-    }
-
-    fn u64(&mut self) -> u64 {
-        u64::from_le_bytes(self.array())
-    }
-
-    fn array<const N: usize>(&mut self) -> [u8; N] {
-        self.take(N).try_into().expect("took N bytes")
-    }
-
+impl ReadAccount for Reader<'_> {
     fn account(&mut self) -> AccountIdentifier {
         AccountIdentifier::from_stored_bytes(self.array())
     }

@@ -1,11 +1,12 @@
 //! ICRC-1/2 requests and replies to and from the ledger's own types.
 
-use crate::ledger::{ApproveRequest, TransferRequest, TxError, generic_error};
+use crate::ledger::{ApproveRequest, Memos, TransferRequest, TxError};
 use candid::{Nat, Principal};
 use icrc_ledger_types::icrc1::account::Account;
 use icrc_ledger_types::icrc1::transfer::{Memo, TransferArg, TransferError};
-use icrc_ledger_types::icrc2::approve::{ApproveArgs, ApproveError};
-use icrc_ledger_types::icrc2::transfer_from::{TransferFromArgs, TransferFromError};
+use icrc_ledger_types::icrc2::approve::ApproveArgs;
+use icrc_ledger_types::icrc2::transfer_from::TransferFromArgs;
+pub use ledger_core::icrc::errors::{approve_error, transfer_error, transfer_from_error};
 use nns_api::AccountIdentifier;
 use nns_api::ledger::TransferBatchError;
 
@@ -51,8 +52,7 @@ pub fn transfer_request(
         to: account_id(&arg.to),
         spender: None,
         fee: fee(&arg.fee),
-        memo: 0,
-        icrc1_memo: memo(arg.memo),
+        memo: Memos::icrc1(memo(arg.memo)),
         created_at_time: arg.created_at_time,
     })
 }
@@ -71,8 +71,7 @@ pub fn transfer_from_request(
         // owner's transfer_from is another transaction than their transfer.
         spender: Some(caller_account(caller, arg.spender_subaccount)),
         fee: fee(&arg.fee),
-        memo: 0,
-        icrc1_memo: memo(arg.memo),
+        memo: Memos::icrc1(memo(arg.memo)),
         created_at_time: arg.created_at_time,
     })
 }
@@ -88,123 +87,8 @@ pub fn approve_request(caller: Principal, arg: ApproveArgs) -> ApproveRequest {
         expected_allowance: arg.expected_allowance.as_ref().map(saturate),
         expires_at: arg.expires_at,
         fee: fee(&arg.fee),
-        icrc1_memo: memo(arg.memo),
+        memo: Memos::icrc1(memo(arg.memo)),
         created_at_time: arg.created_at_time,
-    }
-}
-
-fn generic_error(error_code: u64, message: String) -> (Nat, String) {
-    (Nat::from(error_code), message)
-}
-
-/// A refusal that an interface has no variant for becomes a generic error
-/// that still says what happened.
-fn unexpected(e: &TxError) -> (Nat, String) {
-    generic_error(generic_error::UNEXPECTED, format!("{e:?}"))
-}
-
-pub fn transfer_error(e: TxError) -> TransferError {
-    match e {
-        TxError::BadFee { expected_fee } => TransferError::BadFee {
-            expected_fee: expected_fee.into(),
-        },
-        TxError::BadBurn { min_burn_amount } => TransferError::BadBurn {
-            min_burn_amount: min_burn_amount.into(),
-        },
-        TxError::InsufficientFunds { balance } => TransferError::InsufficientFunds {
-            balance: balance.into(),
-        },
-        TxError::TooOld => TransferError::TooOld,
-        TxError::CreatedInFuture { ledger_time } => TransferError::CreatedInFuture { ledger_time },
-        TxError::Duplicate { duplicate_of } => TransferError::Duplicate {
-            duplicate_of: duplicate_of.into(),
-        },
-        TxError::Generic {
-            error_code,
-            message,
-        } => TransferError::GenericError {
-            error_code: error_code.into(),
-            message,
-        },
-        other => {
-            let (error_code, message) = unexpected(&other);
-            TransferError::GenericError {
-                error_code,
-                message,
-            }
-        }
-    }
-}
-
-pub fn transfer_from_error(e: TxError) -> TransferFromError {
-    match e {
-        TxError::BadFee { expected_fee } => TransferFromError::BadFee {
-            expected_fee: expected_fee.into(),
-        },
-        TxError::BadBurn { min_burn_amount } => TransferFromError::BadBurn {
-            min_burn_amount: min_burn_amount.into(),
-        },
-        TxError::InsufficientFunds { balance } => TransferFromError::InsufficientFunds {
-            balance: balance.into(),
-        },
-        TxError::InsufficientAllowance { allowance } => TransferFromError::InsufficientAllowance {
-            allowance: allowance.into(),
-        },
-        TxError::TooOld => TransferFromError::TooOld,
-        TxError::CreatedInFuture { ledger_time } => {
-            TransferFromError::CreatedInFuture { ledger_time }
-        }
-        TxError::Duplicate { duplicate_of } => TransferFromError::Duplicate {
-            duplicate_of: duplicate_of.into(),
-        },
-        TxError::Generic {
-            error_code,
-            message,
-        } => TransferFromError::GenericError {
-            error_code: error_code.into(),
-            message,
-        },
-        other => {
-            let (error_code, message) = unexpected(&other);
-            TransferFromError::GenericError {
-                error_code,
-                message,
-            }
-        }
-    }
-}
-
-pub fn approve_error(e: TxError) -> ApproveError {
-    match e {
-        TxError::BadFee { expected_fee } => ApproveError::BadFee {
-            expected_fee: expected_fee.into(),
-        },
-        TxError::InsufficientFunds { balance } => ApproveError::InsufficientFunds {
-            balance: balance.into(),
-        },
-        TxError::AllowanceChanged { current_allowance } => ApproveError::AllowanceChanged {
-            current_allowance: current_allowance.into(),
-        },
-        TxError::Expired { ledger_time } => ApproveError::Expired { ledger_time },
-        TxError::TooOld => ApproveError::TooOld,
-        TxError::CreatedInFuture { ledger_time } => ApproveError::CreatedInFuture { ledger_time },
-        TxError::Duplicate { duplicate_of } => ApproveError::Duplicate {
-            duplicate_of: duplicate_of.into(),
-        },
-        TxError::Generic {
-            error_code,
-            message,
-        } => ApproveError::GenericError {
-            error_code: error_code.into(),
-            message,
-        },
-        other => {
-            let (error_code, message) = unexpected(&other);
-            ApproveError::GenericError {
-                error_code,
-                message,
-            }
-        }
     }
 }
 

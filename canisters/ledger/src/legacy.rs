@@ -1,7 +1,7 @@
 //! The legacy ICP interface's requests and errors.
 
 use crate::config::Config;
-use crate::ledger::{TransferRequest, TxError};
+use crate::ledger::{Memos, TransferRequest, TxError};
 use candid::Principal;
 use nns_api::ledger::{Tokens, TransferArgs, TransferError};
 
@@ -36,8 +36,10 @@ pub fn transfer_request(
         spender: None,
         amount: args.amount.e8s,
         fee: Some(args.fee.e8s),
-        memo: args.memo.0,
-        icrc1_memo: None,
+        memo: Memos {
+            memo: args.memo.0,
+            icrc1_memo: None,
+        },
         created_at_time: Some(args.created_at_time.map_or(now, |t| t.timestamp_nanos)),
     })
 }

@@ -2,18 +2,16 @@
 //! lives in the modules below, which unit-test without a canister runtime.
 
 pub mod account_ids;
-pub mod balances;
 pub mod block;
-pub mod cache;
 pub mod codec;
 pub mod config;
 pub mod consent;
 pub mod icrc;
+pub mod kind;
 pub mod ledger;
 pub mod legacy;
 pub mod pb;
 pub mod state;
-pub mod tip;
 
 use candid::Nat;
 use canister_common::metrics::Metrics;
@@ -603,7 +601,7 @@ fn remove_approval(args: RemoveApprovalArgs) -> Result<Nat, ApproveError> {
         expected_allowance: None,
         expires_at: None,
         fee: icrc::fee(&args.fee),
-        icrc1_memo: None,
+        memo: ledger::Memos::default(),
         created_at_time: None,
     };
     record(|l, now| l.approve(request, now))
@@ -626,7 +624,7 @@ fn get_allowances(args: GetAllowancesArgs) -> Vec<AllowanceEntry> {
         .min(MAX_TAKE_ALLOWANCES) as usize;
     state::read(|l| l.allowances_of(&from, after.as_ref(), take, time()))
         .into_iter()
-        .map(|(spender, allowance)| AllowanceEntry {
+        .map(|(_, spender, allowance)| AllowanceEntry {
             from_account_id: from.to_hex(),
             to_spender_id: spender.to_hex(),
             allowance: Tokens::from_e8s(allowance.amount),

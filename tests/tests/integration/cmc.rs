@@ -684,6 +684,7 @@ fn should_change_only_the_minting_limit_on_an_upgrade(backend: Backend) {
                 xdr_permyriad_per_icp: 99_000,
             }),
             cycles_limit_per_hour: None,
+            cycles_ledger_canister_id: None,
         }),
     );
     assert_eq!(

@@ -9,9 +9,11 @@ use integration_tests::{
 };
 use nns_api::AccountIdentifier;
 use nns_api::cmc::CyclesCanisterInitPayload;
+use nns_api::cycles_ledger::LedgerArgs;
 use nns_api::governance::GovernanceArg;
 use nns_api::ids::{
-    CYCLES_MINTING_CANISTER_ID, GOVERNANCE_CANISTER_ID, INDEX_CANISTER_ID, LEDGER_CANISTER_ID,
+    CYCLES_LEDGER_CANISTER_ID, CYCLES_MINTING_CANISTER_ID, GOVERNANCE_CANISTER_ID,
+    INDEX_CANISTER_ID, LEDGER_CANISTER_ID,
 };
 use nns_api::index::IndexArg;
 use nns_api::ledger::LedgerArg;
@@ -91,6 +93,12 @@ fn check_wiring(init_args: &BTreeMap<String, String>) {
                 };
                 assert_eq!(init.ledger_id, LEDGER_CANISTER_ID);
             }
+            "cycles-ledger" => {
+                let LedgerArgs::Init(init) = Decode!(&bytes, LedgerArgs).unwrap() else {
+                    panic!("cycles-ledger: install needs the Init variant")
+                };
+                assert!(init.max_blocks_per_request > 0);
+            }
             APP => assert!(bytes == candid::encode_args(()).unwrap()),
             other => panic!("unexpected canister {other}"),
         }
@@ -101,7 +109,7 @@ fn check_wiring(init_args: &BTreeMap<String, String>) {
 fn should_name_the_workspace_canisters_in_both_configs() {
     let members: Vec<String> = workspace_members()
         .into_iter()
-        .filter(|m| m != "common")
+        .filter(|m| m != "common" && m != "ledger-core")
         .collect();
     assert_eq!(sorted(members), expected_canisters());
     assert_eq!(sorted(dfx_canisters().into_keys()), expected_canisters());
@@ -118,6 +126,7 @@ fn should_build_dfx_canisters_with_the_build_script_at_the_well_known_ids() {
         ("index", INDEX_CANISTER_ID),
         ("cmc", CYCLES_MINTING_CANISTER_ID),
         ("governance", GOVERNANCE_CANISTER_ID),
+        ("cycles-ledger", CYCLES_LEDGER_CANISTER_ID),
     ]);
     let canisters = dfx_canisters();
     for (name, config) in &canisters {

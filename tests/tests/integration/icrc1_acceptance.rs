@@ -1,13 +1,13 @@
 //! The official ICRC-1/ICRC-2 acceptance suite (`icrc1-test-suite`) against
-//! the ledger, on both backends.
+//! the ICP ledger and the cycles ledger, on both backends.
 
 use async_trait::async_trait;
 use candid::Principal;
 use candid::utils::{ArgumentDecoder, ArgumentEncoder, decode_args, encode_args};
 use icrc1_test_env::LedgerEnv;
 use integration_tests::env::{Backend, TestEnv};
-use integration_tests::{install_ledger, on_both_backends};
-use nns_api::ids::LEDGER_CANISTER_ID;
+use integration_tests::{install_cycles_ledger, install_ledger, on_both_backends};
+use nns_api::ids::{CYCLES_LEDGER_CANISTER_ID, LEDGER_CANISTER_ID};
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -15,6 +15,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 /// One caller of the shared ledger; `fork` makes a fresh caller.
 #[derive(Clone)]
 struct SharedLedger {
+    ledger: Principal,
     pic: Rc<RefCell<TestEnv>>,
     callers: Rc<Cell<u32>>,
     caller: Principal,
@@ -40,9 +41,9 @@ impl SharedLedger {
         let arg = encode_args(input)?;
         let mut pic = self.pic.borrow_mut();
         let reply = if update {
-            pic.update_call(LEDGER_CANISTER_ID, self.caller, method, arg)
+            pic.update_call(self.ledger, self.caller, method, arg)
         } else {
-            pic.query_call(LEDGER_CANISTER_ID, self.caller, method, arg)
+            pic.query_call(self.ledger, self.caller, method, arg)
         }
         .map_err(|e| anyhow::anyhow!("{method}: {e:?}"))?;
         Ok(decode_args(&reply)?)
@@ -86,7 +87,10 @@ impl LedgerEnv for SharedLedger {
     }
 }
 
-on_both_backends!(should_pass_the_icrc1_and_icrc2_acceptance_suite);
+on_both_backends!(
+    should_pass_the_icrc1_and_icrc2_acceptance_suite,
+    should_pass_the_whole_acceptance_suite_on_the_cycles_ledger,
+);
 
 /// The suite's ICRC-1 and ICRC-2 tests, but for `icrc1:tx_deduplication`,
 /// which the real ICP ledger does not pass either (its own tests keep the
@@ -97,7 +101,7 @@ on_both_backends!(should_pass_the_icrc1_and_icrc2_acceptance_suite);
 /// the ICP ledger's behaviour instead.
 fn tests(env: SharedLedger) -> Vec<icrc1_test_suite::Test> {
     use icrc1_test_suite::*;
-    vec![
+    let mut tests = vec![
         test("icrc1:transfer", icrc1_test_transfer(env.clone())),
         test("icrc1:burn", icrc1_test_burn(env.clone())),
         test("icrc1:metadata", icrc1_test_metadata(env.clone())),
@@ -138,16 +142,36 @@ fn tests(env: SharedLedger) -> Vec<icrc1_test_suite::Test> {
         ),
         test(
             "icrc2:transfer_from_self",
-            icrc2_test_transfer_from_self(env),
+            icrc2_test_transfer_from_self(env.clone()),
         ),
-    ]
+    ];
+    // An ICRC ledger deduplicates by the request as given, as the suite
+    // expects.
+    if env.ledger == CYCLES_LEDGER_CANISTER_ID {
+        tests.push(test(
+            "icrc1:tx_deduplication",
+            icrc1_test_tx_deduplication(env),
+        ));
+    }
+    tests
 }
 
 fn should_pass_the_icrc1_and_icrc2_acceptance_suite(backend: Backend) {
     let mut pic = TestEnv::new(backend);
     // The suite funds the accounts it creates from the first caller's.
     install_ledger(&mut pic, [(caller(0), 1_000_000 * 100_000_000)]);
+    run_suite(pic, LEDGER_CANISTER_ID);
+}
+
+fn should_pass_the_whole_acceptance_suite_on_the_cycles_ledger(backend: Backend) {
+    let mut pic = TestEnv::new(backend);
+    install_cycles_ledger(&mut pic, [(caller(0), 1_000_000_000_000_000_000)]);
+    run_suite(pic, CYCLES_LEDGER_CANISTER_ID);
+}
+
+fn run_suite(pic: TestEnv, ledger: Principal) {
     let env = SharedLedger {
+        ledger,
         pic: Rc::new(RefCell::new(pic)),
         callers: Rc::new(Cell::new(0)),
         caller: caller(0),

@@ -58,3 +58,13 @@ fn the_ledger_is_a_drop_in_for_the_official_icp_ledger_interface() {
 fn the_index_is_a_drop_in_for_the_official_icp_index_interface() {
     assert_strict_subtype("index", "ledger-icp/index.did");
 }
+
+#[test]
+fn the_cycles_ledger_is_a_drop_in_for_the_official_cycles_ledger_interface() {
+    assert_strict_subtype("cycles-ledger", "cycles-ledger/cycles-ledger.did");
+}
+
+#[test]
+fn the_cmc_is_a_drop_in_for_the_official_cmc_interface() {
+    assert_strict_subtype("cmc", "cmc/cmc.did");
+}
