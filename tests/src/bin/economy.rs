@@ -110,12 +110,14 @@ fn run(options: Options) -> Result<bool, String> {
     let a = &economy.activity;
     println!(
         "\nWorkload: {} transfers ({} refused for funds), {} work calls ({} refused: frozen), \
-         {} top-ups, {} proposals, {} direct votes, {} maturity disbursements, {} neurons disbursed",
+         {} top-ups, {} ICP → cycles ledger conversions, {} proposals, {} direct votes, \
+         {} maturity disbursements, {} neurons disbursed",
         a.transfers,
         a.transfers_refused_for_funds,
         a.work_calls,
         a.work_calls_refused_frozen,
         a.top_ups,
+        a.cycles_mints,
         a.proposals_made,
         a.direct_votes,
         a.maturity_disbursements,

@@ -1,7 +1,10 @@
 //! The ICP economy, simulated on the real canisters. Every action is a real
 //! canister call: users transfer ICP on the ledger; developers create app
-//! canisters and top them up through the CMC, which burns the ICP, and the
-//! apps burn the cycles doing work; holders stake neurons, follow, vote on
+//! canisters and top them up through the CMC, which burns the ICP — half of
+//! them as dfx did (`notify_create_canister`, `notify_top_up`), half as
+//! today's tools do (ICP → cycles on the cycles ledger with
+//! `notify_mint_cycles`, then the cycles ledger's `create_canister` and
+//! `withdraw`) — and the apps burn the cycles doing work; holders stake neurons, follow, vote on
 //! proposals that change the ICP/XDR rate, upgrade the CMC or decide
 //! motions, earn daily rewards as maturity and disburse it; some neurons
 //! dissolve and are disbursed. The figures are read back from the canisters
@@ -14,7 +17,8 @@ mod rng;
 
 use crate::env::{Backend, ErrorCode, TestEnv, query_candid_as, update_candid_as};
 use crate::{
-    APP, install_cmc, install_governance_with, install_index, install_ledger, wasm_gz_path,
+    APP, install_cmc, install_cycles_ledger, install_governance_with, install_index,
+    install_ledger, wasm_gz_path,
 };
 use candid::{Encode, Nat, Principal};
 use icrc_ledger_types::icrc1::account::Account;
@@ -22,8 +26,13 @@ use icrc_ledger_types::icrc1::transfer::{TransferArg, TransferError as Icrc1Tran
 use nns_api::AccountIdentifier;
 use nns_api::account_identifier::principal_to_subaccount;
 use nns_api::cmc::{
-    CyclesCanisterInitPayload, MEMO_CREATE_CANISTER, MEMO_TOP_UP, NotifyCreateCanisterArg,
-    NotifyError, NotifyTopUpArg, UpdateIcpXdrConversionRatePayload,
+    CyclesCanisterInitPayload, MEMO_CREATE_CANISTER, MEMO_MINT_CYCLES, MEMO_TOP_UP,
+    NotifyCreateCanisterArg, NotifyError, NotifyMintCyclesArg, NotifyMintCyclesResult,
+    NotifyTopUpArg, UpdateIcpXdrConversionRatePayload,
+};
+use nns_api::cycles_ledger::{
+    CreateCanisterArgs, CreateCanisterError, CreateCanisterSuccess, FEE as CYCLES_FEE,
+    WithdrawArgs, WithdrawError,
 };
 use nns_api::governance::{
     By, ChangeAutoStakeMaturity, ClaimOrRefresh, ClaimOrRefreshNeuronFromAccount, Configure,
@@ -34,7 +43,10 @@ use nns_api::governance::{
     Operation, ProposalActionRequest, ProposalId, RegisterVote, Vote, nns_function,
     staking_subaccount,
 };
-use nns_api::ids::{CYCLES_MINTING_CANISTER_ID, GOVERNANCE_CANISTER_ID, LEDGER_CANISTER_ID};
+use nns_api::ids::{
+    CYCLES_LEDGER_CANISTER_ID, CYCLES_MINTING_CANISTER_ID, GOVERNANCE_CANISTER_ID,
+    LEDGER_CANISTER_ID,
+};
 use nns_api::ledger::{Memo, Tokens, TransferArgs, TransferError};
 use observe::Snapshot;
 use rng::Rng;
@@ -123,6 +135,10 @@ struct Holder {
 struct App {
     developer: Principal,
     canister: Principal,
+    /// Paid through the cycles ledger (ICP → cycles there → the canister),
+    /// as `icp cycles mint` and `icp deploy` do; else straight through the
+    /// CMC, as dfx did.
+    via_cycles_ledger: bool,
 }
 
 /// What the simulated users did, as counts: the workload, not the figures
@@ -134,6 +150,8 @@ pub struct Activity {
     pub work_calls: u64,
     pub work_calls_refused_frozen: u64,
     pub top_ups: u64,
+    /// ICP converted into cycles on the cycles ledger (`notify_mint_cycles`).
+    pub cycles_mints: u64,
     pub proposals_made: u64,
     pub direct_votes: u64,
     pub maturity_disbursements: u64,
@@ -200,6 +218,7 @@ impl Economy {
             },
         );
         install_cmc(&mut env, START_RATE, None);
+        install_cycles_ledger(&mut env, []);
         env.charge_application_canisters();
         let start = Snapshot::take(&mut env, &[]);
 
@@ -262,10 +281,12 @@ impl Economy {
         }
         for d in 1..=developers {
             let developer = economy.users[d];
-            let canister = economy.create_app(developer)?;
+            let via_cycles_ledger = d % 2 == 0;
+            let canister = economy.create_app(developer, via_cycles_ledger)?;
             economy.apps.push(App {
                 developer,
                 canister,
+                via_cycles_ledger,
             });
         }
         Ok(economy)
@@ -399,11 +420,65 @@ impl Economy {
         rate.data.xdr_permyriad_per_icp
     }
 
-    /// ICP → a new canister through the CMC, with the app installed on it.
-    fn create_app(&mut self, developer: Principal) -> Result<Principal, String> {
+    /// ICP → `cycles` (and the fees) on the developer's cycles ledger
+    /// account, through the CMC's `notify_mint_cycles`.
+    fn mint_cycles(&mut self, developer: Principal, cycles: u128) -> Result<(), String> {
+        // The deposit's fee and the spending operation's.
+        let e8s = self.e8s_for_cycles(cycles + 2 * CYCLES_FEE);
+        let block = self.legacy_transfer(
+            developer,
+            Self::cmc_account(&developer),
+            e8s,
+            MEMO_MINT_CYCLES,
+        )?;
+        let arg = NotifyMintCyclesArg {
+            block_index: block,
+            to_subaccount: None,
+            deposit_memo: None,
+        };
+        let (minted,): (NotifyMintCyclesResult,) = update_candid_as(
+            &mut self.env,
+            CYCLES_MINTING_CANISTER_ID,
+            developer,
+            "notify_mint_cycles",
+            (arg,),
+        )
+        .map_err(|e| format!("notify_mint_cycles: {e}"))?;
+        minted.map_err(|e| format!("notify_mint_cycles refused: {e:?}"))?;
+        self.activity.cycles_mints += 1;
+        Ok(())
+    }
+
+    /// ICP → a new canister through the CMC (directly, or through the
+    /// cycles ledger), with the app installed on it.
+    fn create_app(
+        &mut self,
+        developer: Principal,
+        via_cycles_ledger: bool,
+    ) -> Result<Principal, String> {
         // The creation fee and a few days of work: the developer tops up
         // as the work goes on.
         let cycles = CANISTER_CREATION_CYCLES + 20_000_000_000;
+        if via_cycles_ledger {
+            self.mint_cycles(developer, cycles)?;
+            let args = CreateCanisterArgs {
+                from_subaccount: None,
+                created_at_time: None,
+                amount: Nat::from(cycles),
+                creation_args: None,
+            };
+            let (created,): (Result<CreateCanisterSuccess, CreateCanisterError>,) =
+                update_candid_as(
+                    &mut self.env,
+                    CYCLES_LEDGER_CANISTER_ID,
+                    developer,
+                    "create_canister",
+                    (args,),
+                )
+                .map_err(|e| format!("create_canister: {e}"))?;
+            let created = created.map_err(|e| format!("create_canister refused: {e:?}"))?;
+            return self.install_app(created.canister_id, developer);
+        }
         let e8s = self.e8s_for_cycles(cycles);
         let block = self.legacy_transfer(
             developer,
@@ -427,10 +502,43 @@ impl Economy {
         )
         .map_err(|e| format!("notify_create_canister: {e}"))?;
         let canister = created.map_err(|e| format!("notify_create_canister refused: {e:?}"))?;
+        self.install_app(canister, developer)
+    }
+
+    fn install_app(
+        &mut self,
+        canister: Principal,
+        developer: Principal,
+    ) -> Result<Principal, String> {
         let wasm = std::fs::read(wasm_gz_path(APP)).map_err(|e| format!("{APP}.wasm.gz: {e}"))?;
         self.env
             .install_canister(canister, wasm, Encode!().unwrap(), Some(developer));
         Ok(canister)
+    }
+
+    /// `cycles` from the developer's cycles ledger account to the canister.
+    fn withdraw(
+        &mut self,
+        developer: Principal,
+        canister: Principal,
+        cycles: u128,
+    ) -> Result<(), String> {
+        let args = WithdrawArgs {
+            amount: Nat::from(cycles),
+            from_subaccount: None,
+            to: canister,
+            created_at_time: None,
+        };
+        let (withdrawn,): (Result<Nat, WithdrawError>,) = update_candid_as(
+            &mut self.env,
+            CYCLES_LEDGER_CANISTER_ID,
+            developer,
+            "withdraw",
+            (args,),
+        )
+        .map_err(|e| format!("withdraw: {e}"))?;
+        withdrawn.map_err(|e| format!("withdraw refused: {e:?}"))?;
+        Ok(())
     }
 
     fn work_and_top_up(&mut self, day: u32) -> Result<(), String> {
@@ -438,6 +546,7 @@ impl Economy {
         let calls = (f64::from(self.scenario.calls_per_app) * growth).round() as u64;
         for i in 0..self.apps.len() {
             let (developer, canister) = (self.apps[i].developer, self.apps[i].canister);
+            let via_cycles_ledger = self.apps[i].via_cycles_ledger;
             let before = self.env.cycle_balance(canister);
             for _ in 0..calls {
                 let rounds = self.rng.between(500, 1_000) as u32;
@@ -456,7 +565,11 @@ impl Economy {
             // days than the scenario's, at today's burn.
             let burned_today = before.saturating_sub(self.env.cycle_balance(canister));
             let runway = u128::from(self.scenario.runway_days) * burned_today;
-            if self.env.cycle_balance(canister) < runway {
+            if self.env.cycle_balance(canister) < runway && via_cycles_ledger {
+                self.mint_cycles(developer, 2 * runway)?;
+                self.withdraw(developer, canister, 2 * runway)?;
+                self.activity.top_ups += 1;
+            } else if self.env.cycle_balance(canister) < runway {
                 let e8s = self.e8s_for_cycles(2 * runway);
                 let block = self.legacy_transfer(
                     developer,

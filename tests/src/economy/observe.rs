@@ -6,7 +6,10 @@ use crate::env::{TestEnv, query_candid};
 use crate::metrics;
 use candid::{Nat, Principal};
 use nns_api::cmc::IcpXdrConversionRateResponse;
-use nns_api::ids::{CYCLES_MINTING_CANISTER_ID, GOVERNANCE_CANISTER_ID, LEDGER_CANISTER_ID};
+use nns_api::ids::{
+    CYCLES_LEDGER_CANISTER_ID, CYCLES_MINTING_CANISTER_ID, GOVERNANCE_CANISTER_ID,
+    LEDGER_CANISTER_ID,
+};
 use std::collections::BTreeMap;
 
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -40,6 +43,11 @@ pub struct Snapshot {
     /// what arrived less what is left).
     pub app_cycles_balance: u128,
     pub app_cycles_burned: u128,
+    /// The cycles ledger: its supply (`icrc1_total_supply`), its blocks
+    /// (`icrc3_get_blocks`' log length) and the cycles it holds.
+    pub cycles_ledger_supply: u128,
+    pub cycles_ledger_blocks: u64,
+    pub cycles_ledger_cycles: u128,
 }
 
 /// A counter as an exact integer: the canisters print them as integers,
@@ -73,6 +81,20 @@ impl Snapshot {
         let cmc = metrics(env, CYCLES_MINTING_CANISTER_ID);
         let governance = metrics(env, GOVERNANCE_CANISTER_ID);
         let cmc_cycles_minted = u128::try_from(cycles_minted.0).expect("fits in 128 bits");
+        let (cycles_supply,): (Nat,) =
+            query_candid(env, CYCLES_LEDGER_CANISTER_ID, "icrc1_total_supply", ())
+                .expect("the cycles ledger's supply");
+        let no_blocks = vec![icrc_ledger_types::icrc3::blocks::GetBlocksRequest {
+            start: Nat::from(0u8),
+            length: Nat::from(0u8),
+        }];
+        let (log,): (nns_api::cycles_ledger::GetBlocksResult,) = query_candid(
+            env,
+            CYCLES_LEDGER_CANISTER_ID,
+            "icrc3_get_blocks",
+            (no_blocks,),
+        )
+        .expect("the cycles ledger's log");
         let app_cycles_balance: u128 = apps.iter().map(|&app| env.cycle_balance(app)).sum();
         let app_cycles_burned = apps
             .iter()
@@ -101,6 +123,9 @@ impl Snapshot {
             proposals_failed: exact(&governance, "governance_failed_proposals"),
             app_cycles_balance,
             app_cycles_burned,
+            cycles_ledger_supply: u128::try_from(cycles_supply.0).expect("fits in 128 bits"),
+            cycles_ledger_blocks: u64::try_from(log.log_length.0).expect("fits in 64 bits"),
+            cycles_ledger_cycles: env.cycle_balance(CYCLES_LEDGER_CANISTER_ID),
         }
     }
 }

@@ -8,7 +8,8 @@ use candid::Nat;
 use icrc_ledger_types::icrc1::account::Account;
 use nns_api::icp_block::{Block, Hash, Operation, sha256};
 use nns_api::ids::{
-    CYCLES_MINTING_CANISTER_ID, GOVERNANCE_CANISTER_ID, INDEX_CANISTER_ID, LEDGER_CANISTER_ID,
+    CYCLES_LEDGER_CANISTER_ID, CYCLES_MINTING_CANISTER_ID, GOVERNANCE_CANISTER_ID,
+    INDEX_CANISTER_ID, LEDGER_CANISTER_ID,
 };
 use nns_api::index::Status as IndexStatus;
 use nns_api::ledger::{GetBlocksArgs, QueryEncodedBlocksResponse};
@@ -249,10 +250,38 @@ pub fn reconcile(economy: &mut Economy, end: &Snapshot) -> Result<Vec<Check>, St
             minted_by_runtime as i128,
         ));
         checks.push(Check::new(
-            "cycles minted = apps' cycles held + burned",
+            "cycles minted = apps' cycles held + burned + the cycles ledger's gain",
             end.cmc_cycles_minted as i128,
-            (end.app_cycles_balance + end.app_cycles_burned) as i128,
+            (end.app_cycles_balance + end.app_cycles_burned) as i128
+                + (end.cycles_ledger_cycles as i128 - start.cycles_ledger_cycles as i128),
         ));
     }
+
+    // The cycles ledger: its supply is its accounts', and it holds the
+    // cycles behind it plus one fee per block (every deposit, withdrawal
+    // and creation keeps or charges one; the run makes no other kind).
+    let mut held_by_developers = 0u128;
+    for app in economy.apps.iter().filter(|a| a.via_cycles_ledger) {
+        let (balance,): (Nat,) = query_candid(
+            &mut economy.env,
+            CYCLES_LEDGER_CANISTER_ID,
+            "icrc1_balance_of",
+            (Account::from(app.developer),),
+        )
+        .map_err(|e| format!("cycles ledger icrc1_balance_of: {e}"))?;
+        held_by_developers += u128::try_from(balance.0).expect("fits in 128 bits");
+    }
+    checks.push(Check::new(
+        "cycles ledger supply = developers' balances on it",
+        end.cycles_ledger_supply as i128,
+        held_by_developers as i128,
+    ));
+    checks.push(Check::new(
+        "cycles the cycles ledger gained = its supply's gain + a fee per block",
+        end.cycles_ledger_cycles as i128 - start.cycles_ledger_cycles as i128,
+        (end.cycles_ledger_supply as i128 - start.cycles_ledger_supply as i128)
+            + i128::from(end.cycles_ledger_blocks - start.cycles_ledger_blocks)
+                * nns_api::cycles_ledger::FEE as i128,
+    ));
     Ok(checks)
 }

@@ -77,6 +77,13 @@ pub fn table(start: &Snapshot, end: &Snapshot, days: u32, users: u32) -> String 
             end.app_cycles_balance.to_string(),
         ),
         (
+            "cycles on the cycles ledger / its blocks",
+            format!(
+                "{} / {}",
+                end.cycles_ledger_supply, end.cycles_ledger_blocks
+            ),
+        ),
+        (
             "ICP/XDR rate at start / end",
             format!(
                 "{:.4} / {:.4}",

@@ -40,7 +40,7 @@ fn should_run_an_economy_whose_figures_reconcile(backend: Backend) {
     let checks = reconcile::reconcile(&mut economy, &end).expect("the figures can be read");
     let failed: Vec<_> = checks.iter().filter(|c| !c.holds()).collect();
     assert!(failed.is_empty(), "{}", report::checks_text(&checks));
-    let expected = if backend == Backend::Runtime { 11 } else { 9 };
+    let expected = if backend == Backend::Runtime { 13 } else { 11 };
     assert_eq!(checks.len(), expected);
 
     // Everything the economy is made of happened.
