@@ -78,6 +78,10 @@ fn check_wiring(init_args: &BTreeMap<String, String>) {
                 assert_eq!(payload.ledger_canister_id, Some(LEDGER_CANISTER_ID));
                 assert_eq!(payload.governance_canister_id, Some(GOVERNANCE_CANISTER_ID));
                 assert_eq!(
+                    payload.cycles_ledger_canister_id,
+                    Some(CYCLES_LEDGER_CANISTER_ID)
+                );
+                assert_eq!(
                     payload.minting_account_id,
                     Some(governance_account.to_hex())
                 );
@@ -144,6 +148,9 @@ fn should_build_dfx_canisters_with_the_build_script_at_the_well_known_ids() {
             Some(expected) => {
                 let id = config["specified_id"].as_str().unwrap();
                 assert_eq!(Principal::from_text(id).unwrap(), *expected, "{name}");
+                // On mainnet the NNS's own: `--network ic` creates no copy.
+                let remote = config["remote"]["id"]["ic"].as_str().unwrap();
+                assert_eq!(Principal::from_text(remote).unwrap(), *expected, "{name}");
             }
             // An application canister takes whatever id the network gives it.
             None => assert!(config.get("specified_id").is_none(), "{name}"),

@@ -11,6 +11,7 @@ mod cmc_model;
 mod cmc_upgrade;
 mod cycles_ledger;
 mod deploy_configs;
+mod dfx_deployment;
 mod economy;
 mod governance;
 mod governance_model;
