@@ -161,3 +161,172 @@ fn the_withdraw_memo_is_a_cbor_array_of_the_receiver() {
     let user = Principal::from_slice(&[5; 29]);
     assert_eq!(&withdraw_memo(&user)[..3], &[0x81, 0x58, 29]);
 }
+
+mod model {
+    //! Random deposits, transfers, approvals, spending by spenders,
+    //! withdrawals and creations (each either delivered or failed and
+    //! refunded) against a model of balances and of the cycles the canister
+    //! holds: after every step every balance agrees, the supply is the sum of
+    //! the balances, and the canister holds at least the supply, so every
+    //! cycle on the ledger can be withdrawn.
+
+    use super::*;
+    use ledger_core::TransferRequest;
+    use proptest::prelude::*;
+    use std::collections::BTreeMap;
+
+    #[derive(Clone, Debug)]
+    enum Step {
+        Deposit {
+            to: u8,
+            cycles: u128,
+        },
+        Transfer {
+            from: u8,
+            to: u8,
+            amount: u128,
+        },
+        Approve {
+            from: u8,
+            spender: u8,
+            amount: u128,
+        },
+        /// A withdrawal or creation by `spender` (or the owner), delivered
+        /// or refused by the callee (which returns `returned` of it).
+        Spend {
+            from: u8,
+            spender: Option<u8>,
+            amount: u128,
+            delivered: bool,
+            returned_percent: u8,
+        },
+    }
+
+    fn step() -> impl Strategy<Value = Step> {
+        let who = || 1u8..=3;
+        let cycles = || prop_oneof![0..3 * FEE, FEE..50 * T];
+        prop_oneof![
+            (who(), cycles()).prop_map(|(to, cycles)| Step::Deposit { to, cycles }),
+            (who(), who(), cycles()).prop_map(|(from, to, amount)| Step::Transfer {
+                from,
+                to,
+                amount
+            }),
+            (who(), who(), cycles()).prop_map(|(from, spender, amount)| Step::Approve {
+                from,
+                spender,
+                amount
+            }),
+            (
+                who(),
+                proptest::option::of(who()),
+                cycles(),
+                any::<bool>(),
+                0u8..=100
+            )
+                .prop_map(|(from, spender, amount, delivered, returned_percent)| {
+                    Step::Spend {
+                        from,
+                        spender,
+                        amount,
+                        delivered,
+                        returned_percent,
+                    }
+                }),
+        ]
+    }
+
+    fn cases() -> u32 {
+        std::env::var("PROPTEST_CASES")
+            .ok()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(16)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: cases(), ..ProptestConfig::default() })]
+
+        #[test]
+        fn balances_supply_and_held_cycles_agree(steps in proptest::collection::vec(step(), 1..50)) {
+            let mut l = ledger();
+            // The cycles the canister holds for its accounts (and fees).
+            let mut held: u128 = 0;
+            let mut balances: BTreeMap<u8, u128> = BTreeMap::new();
+            for (i, step) in steps.into_iter().enumerate() {
+                let now = NOW + i as u64;
+                match step {
+                    Step::Deposit { to, cycles } => {
+                        if deposit(&mut l, account(to), None, cycles, now).is_ok() {
+                            held += cycles;
+                            *balances.entry(to).or_default() += cycles - FEE;
+                        }
+                    }
+                    Step::Transfer { from, to, amount } => {
+                        let req = TransferRequest {
+                            from: account(from),
+                            to: account(to),
+                            spender: None,
+                            amount,
+                            fee: None,
+                            memo: None,
+                            created_at_time: None,
+                        };
+                        if l.transfer(req, now).is_ok() {
+                            *balances.get_mut(&from).unwrap() -= amount + FEE;
+                            *balances.entry(to).or_default() += amount;
+                        }
+                    }
+                    Step::Approve { from, spender, amount } => {
+                        let req = ApproveRequest {
+                            from: account(from),
+                            spender: account(spender),
+                            allowance: amount,
+                            expected_allowance: None,
+                            expires_at: None,
+                            fee: None,
+                            memo: None,
+                            created_at_time: None,
+                        };
+                        if l.approve(req, now).is_ok() {
+                            *balances.get_mut(&from).unwrap() -= FEE;
+                        }
+                    }
+                    Step::Spend { from, spender, amount, delivered, returned_percent } => {
+                        let pay = Burn {
+                            from: account(from),
+                            spender: spender.map(account),
+                            amount,
+                            memo: vec![],
+                            created_at_time: None,
+                        };
+                        let before = l.balance(&account(from));
+                        let Ok(burned) = burn(&mut l, pay.clone(), now) else {
+                            continue;
+                        };
+                        prop_assert_eq!(l.balance(&account(from)), before - amount - FEE);
+                        *balances.get_mut(&from).unwrap() -= amount + FEE;
+                        held -= amount;
+                        if !delivered {
+                            let returned = amount * u128::from(returned_percent) / 100;
+                            held += returned;
+                            let refund = refund(&mut l, &pay, burned, returned, REFUND_MEMO, now);
+                            if refund.refund_block.is_some() {
+                                *balances.get_mut(&from).unwrap() += returned - FEE;
+                            }
+                            if refund.approval_refund_block.is_some() {
+                                *balances.get_mut(&from).unwrap() -= FEE;
+                            }
+                        }
+                    }
+                }
+                let mut total = 0;
+                for (who, expected) in &balances {
+                    prop_assert_eq!(l.balance(&account(*who)), *expected, "balance of {}", who);
+                    total += expected;
+                }
+                prop_assert_eq!(supply(&l), total, "supply = Σ balances");
+                prop_assert!(held >= total, "held {} < supply {}", held, total);
+            }
+        }
+    }
+}
