@@ -619,11 +619,23 @@ enum CreateFailure {
 /// subnets in a random order, each subnet's management canister asked in
 /// turn until one creates it. A CMC whose subnet lists were never set
 /// (a fresh local deployment) asks its own subnet's management canister.
+/// How the cycles a creation sends are paid for.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Funding {
+    /// Minted already (a notified payment).
+    Minted,
+    /// From the CMC's balance, minting what it lacks right before the
+    /// first attempt (`create_canister`: the caller's cycles are taken
+    /// only once the canister exists).
+    Balance,
+}
+
 async fn create_on_a_subnet(
     controller: Principal,
     selection: Option<nns_api::cmc::SubnetSelection>,
     settings: CanisterSettings,
     cycles: u128,
+    funding: Funding,
 ) -> Result<Principal, CreateFailure> {
     let seed: [u8; 32] = match Call::unbounded_wait(Principal::management_canister(), "raw_rand")
         .await
@@ -639,15 +651,26 @@ async fn create_on_a_subnet(
         }
     };
     let mut subnets = state::read(|s| {
-        let lists = s.subnets();
-        if *lists == subnets::Subnets::default() {
-            Ok(vec![Principal::management_canister()])
-        } else {
-            lists.eligible(&controller, selection.as_ref())
-        }
+        s.subnets().eligible_or_own(
+            &controller,
+            selection.as_ref(),
+            Principal::management_canister(),
+        )
     })
     .map_err(CreateFailure::Refused)?;
     subnets::shuffle(&mut subnets, &seed);
+    // No await between minting and the first attempt: what is minted is
+    // what this creation sends.
+    if funding == Funding::Balance {
+        let lacking = cycles.saturating_sub(ic_cdk::api::canister_cycle_balance());
+        if lacking > 0 {
+            let limit = state::read(|s| s.config().cycles_limit_per_hour);
+            state::mutate(|s| s.limiter(|l| l.reserve(now_seconds(), lacking, limit)))
+                .map_err(|_| CreateFailure::Refused(minting_limit_reason(limit)))?;
+            mint::mint_cycles(lacking);
+            state::mutate(|s| s.update_totals(|t| t.cycles_minted += lacking));
+        }
+    }
     let mut last_error = String::from("Unknown problem attempting to create a canister.");
     for subnet in subnets {
         let created = Call::unbounded_wait(subnet, "create_canister")
@@ -721,7 +744,8 @@ async fn notify_create_canister(arg: NotifyCreateCanisterArg) -> NotifyCreateCan
     };
     in_flight.disarm();
     let settings = settings_for(arg.controller, arg.settings);
-    let created = create_on_a_subnet(arg.controller, selection, settings, cycles).await;
+    let created =
+        create_on_a_subnet(arg.controller, selection, settings, cycles, Funding::Minted).await;
     let canister_id = match created {
         Ok(id) => id,
         Err(CreateFailure::Unreadable(e)) => {
@@ -767,27 +791,23 @@ async fn create_canister(arg: CreateCanisterArg) -> CreateCanisterResult {
     }
     let selection = subnets::selection(arg.subnet_type, arg.subnet_selection).map_err(refused)?;
     // The attached cycles are taken only once the canister exists: until
-    // then the CMC pays from its own balance, minting what it lacks.
-    let lacking = available.saturating_sub(ic_cdk::api::canister_cycle_balance());
-    if lacking > 0 {
-        let limit = state::read(|s| s.config().cycles_limit_per_hour);
-        let reserved = state::mutate(|s| s.limiter(|l| l.reserve(now_seconds(), lacking, limit)));
-        if reserved.is_err() {
-            ic_cdk::api::msg_cycles_accept(BAD_REQUEST_CYCLES_PENALTY);
-            return Err(refused(minting_limit_reason(limit)));
-        }
-        mint::mint_cycles(lacking);
-    }
+    // then the CMC pays from its own balance.
     let settings = settings_for(caller, arg.settings);
-    match create_on_a_subnet(caller, selection, settings, available).await {
+    match create_on_a_subnet(caller, selection, settings, available, Funding::Balance).await {
         Ok(id) => {
             ic_cdk::api::msg_cycles_accept(available);
             state::mutate(|s| s.update_totals(|t| t.canisters_created += 1));
             Ok(id)
         }
-        Err(CreateFailure::Refused(e) | CreateFailure::Unreadable(e)) => {
+        Err(CreateFailure::Refused(e)) => {
             ic_cdk::api::msg_cycles_accept(BAD_REQUEST_CYCLES_PENALTY);
             Err(refused(e))
+        }
+        // The CMC's cycles went out and a canister may exist: the caller's
+        // pay for them.
+        Err(CreateFailure::Unreadable(e)) => {
+            ic_cdk::api::msg_cycles_accept(available);
+            Err(refused(format!("the subnet's answer is unreadable: {e}")))
         }
     }
 }
@@ -871,20 +891,29 @@ async fn notify_mint_cycles(arg: NotifyMintCyclesArg) -> NotifyMintCyclesResult 
                 .and_then(NotificationStatus::mint_result);
         }
     };
-    let Ok(deposited) = deposited else {
-        // Delivered, but the answer is unreadable: the block stays marked
-        // rather than be refunded or converted again.
-        return Err(NotifyError::Other {
+    // Cycles the cycles ledger did not take came back: they are burned,
+    // and only what it took counts as minted.
+    let returned = ic_cdk::api::msg_cycles_refunded();
+    if returned > 0 {
+        ic_cdk::api::cycles_burn(returned);
+    }
+    let delivered = cycles - returned.min(cycles);
+    converted(arg.block_index, subaccount, &payment, delivered, |_| {});
+    let result = match deposited {
+        Ok(deposited) => Ok(NotifyMintCyclesSuccess {
+            block_index: deposited.block_index,
+            minted: Nat::from(delivered),
+            balance: deposited.balance,
+        }),
+        // Delivered, but the answer is unreadable: final, so the payment
+        // is neither refunded nor converted again.
+        Err(e) => Err(NotifyError::Other {
             error_code: notify_error_code::INTERNAL,
-            error_message: "the cycles ledger's answer to deposit is unreadable".into(),
-        });
+            error_message: format!(
+                "{delivered} cycles were deposited, but the cycles ledger's answer is unreadable: {e}"
+            ),
+        }),
     };
-    converted(arg.block_index, subaccount, &payment, cycles, |_| {});
-    let result = Ok(NotifyMintCyclesSuccess {
-        block_index: deposited.block_index,
-        minted: Nat::from(cycles),
-        balance: deposited.balance,
-    });
     in_flight.finish(NotificationStatus::NotifiedMint(result.clone()));
     burn(arg.block_index).await;
     result
@@ -906,9 +935,17 @@ fn reply_or_reject(result: Result<(), String>) {
     }
 }
 
+/// The Subnet Rental Canister (`qvhpv-4qaaa-aaaaa-aaagq-cai`), which may
+/// authorize subnets for a renter, as on the NNS.
+const SUBNET_RENTAL_CANISTER_ID: Principal =
+    Principal::from_slice(&[0, 0, 0, 0, 0, 0, 0, 13, 1, 1]);
+
 #[update]
 fn set_authorized_subnetwork_list(args: SetAuthorizedSubnetworkListArgs) {
-    if msg_caller() != state::read(|s| s.config().governance_canister_id) {
+    let caller = msg_caller();
+    if caller != state::read(|s| s.config().governance_canister_id)
+        && caller != SUBNET_RENTAL_CANISTER_ID
+    {
         trap(
             "Only the governance canister and subnet rental canister can set authorized subnetwork lists.",
         );

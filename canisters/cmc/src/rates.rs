@@ -36,7 +36,15 @@ pub struct Rates {
     /// The clock's day when a daily rate was last recorded: the maturity
     /// modulation is the one computed then (0 before any).
     modulation_day: u64,
+    /// Rates written by a module that kept only 30 days: the modulation,
+    /// which looks 57 days back, stays 0 until this day (set when the first
+    /// rate after the upgrade is recorded; [`INCOMPLETE`] until then).
+    complete_from_day: u64,
 }
+
+/// `complete_from_day` of rates read from a module that kept 30 days,
+/// before any rate is recorded.
+const INCOMPLETE: u64 = u64::MAX;
 
 impl ReadCandid for Rates {
     fn read(c: &mut Cursor, ty: Type) -> candid_reader::Result<Self> {
@@ -44,8 +52,9 @@ impl ReadCandid for Rates {
         const DAILY: u32 = candid_reader::field("daily");
         const AVERAGE: u32 = candid_reader::field("average");
         const MODULATION_DAY: u32 = candid_reader::field("modulation_day");
+        const COMPLETE_FROM_DAY: u32 = candid_reader::field("complete_from_day");
         let (mut current, mut daily, mut average) = (None, BTreeMap::new(), None);
-        let mut modulation_day = 0;
+        let (mut modulation_day, mut complete_from_day) = (None, 0);
         c.record(ty, |c, hash, ty| {
             match hash {
                 CURRENT => current = Some(read_rate(c, ty)?),
@@ -56,7 +65,8 @@ impl ReadCandid for Rates {
                     Ok(())
                 })?,
                 AVERAGE => average = Some(read_rate(c, ty)?),
-                MODULATION_DAY => modulation_day = c.nat64(ty)?,
+                MODULATION_DAY => modulation_day = Some(c.nat64(ty)?),
+                COMPLETE_FROM_DAY => complete_from_day = c.nat64(ty)?,
                 _ => c.skip(ty)?,
             }
             Ok(())
@@ -72,7 +82,13 @@ impl ReadCandid for Rates {
             current,
             daily,
             average,
-            modulation_day,
+            // Written by a module that kept 30 days of rates.
+            complete_from_day: if modulation_day.is_none() {
+                INCOMPLETE
+            } else {
+                complete_from_day
+            },
+            modulation_day: modulation_day.unwrap_or(0),
         })
     }
 }
@@ -129,6 +145,7 @@ impl Rates {
             daily: BTreeMap::new(),
             average: initial,
             modulation_day: 0,
+            complete_from_day: 0,
         }
     }
 
@@ -166,6 +183,9 @@ impl Rates {
             self.average = average;
         }
         self.modulation_day = today;
+        if self.complete_from_day == INCOMPLETE {
+            self.complete_from_day = today + 2 * 28 + 1;
+        }
     }
 
     /// The mean of the daily rates of the 30 days up to `day`, stamped with
@@ -184,6 +204,9 @@ impl Rates {
     /// recorded. A week counts only if both of its ends have a daily rate.
     pub fn maturity_modulation_permyriad(&self) -> i32 {
         let day = self.modulation_day;
+        if day < self.complete_from_day {
+            return 0;
+        }
         let change = |start: Option<u64>, end: Option<u64>| -> i32 {
             let (Some(start), Some(end)) = (start, end) else {
                 return 0;
@@ -393,6 +416,31 @@ mod tests {
             sparse.set(rate(day, 10_000 + day), noon(day)).unwrap();
         }
         assert_eq!(sparse.maturity_modulation_permyriad(), 0);
+    }
+
+    #[test]
+    fn rates_kept_for_30_days_give_no_modulation_until_57_days_are_kept() {
+        #[derive(CandidType)]
+        struct Legacy {
+            current: IcpXdrConversionRate,
+            daily: BTreeMap<u64, u64>,
+            average: IcpXdrConversionRate,
+        }
+        let daily = (100..=129).map(|d| (d, 10_000 + 500 * (d - 100))).collect();
+        let legacy = Legacy {
+            current: rate(129, 24_500),
+            daily,
+            average: rate(129, 17_000),
+        };
+        let bytes = candid::encode_one(legacy).unwrap();
+        let mut rates = candid_reader::decode_first(&bytes, Rates::read).unwrap();
+        assert_eq!(rates.maturity_modulation_permyriad(), 0);
+        for day in 130..=186 {
+            rates.set(rate(day, 30_000), noon(day)).unwrap();
+            assert_eq!(rates.maturity_modulation_permyriad(), 0, "day {day}");
+        }
+        rates.set(rate(187, 1_000), noon(187)).unwrap();
+        assert_ne!(rates.maturity_modulation_permyriad(), 0, "57 days after the upgrade");
     }
 
     #[test]

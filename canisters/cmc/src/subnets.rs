@@ -15,6 +15,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 #[derive(CandidType, Deserialize, Clone, Debug, Default, PartialEq, Eq)]
 pub struct Subnets {
+    /// Whether governance ever set the default subnets (see
+    /// [`Subnets::eligible_or_own`]).
+    pub defaults_set: bool,
     pub default_subnets: Vec<Principal>,
     pub authorized: BTreeMap<Principal, Vec<Principal>>,
     pub types: BTreeMap<String, BTreeSet<Principal>>,
@@ -47,7 +50,10 @@ impl Subnets {
             ));
         }
         match args.who {
-            None => self.default_subnets = args.subnets,
+            None => {
+                self.defaults_set = true;
+                self.default_subnets = args.subnets;
+            }
             Some(who) if args.subnets.is_empty() => {
                 self.authorized.remove(&who);
             }
@@ -204,6 +210,27 @@ impl Subnets {
             return Err("No subnets in which to create a canister.".into());
         }
         Ok(subnets)
+    }
+
+    /// As [`Self::eligible`], except that where the default subnets would
+    /// be used and governance never set them (a fresh deployment), `own`
+    /// (the CMC's own subnet's management canister) places the canister.
+    pub fn eligible_or_own(
+        &self,
+        controller: &Principal,
+        selection: Option<&SubnetSelection>,
+        own: Principal,
+    ) -> Result<Vec<Principal>, String> {
+        let uses_defaults = !self.authorized.contains_key(controller)
+            && match selection {
+                None => true,
+                Some(SubnetSelection::Filter(filter)) => filter.subnet_type.is_none(),
+                Some(SubnetSelection::Subnet { .. }) => false,
+            };
+        if uses_defaults && !self.defaults_set {
+            return Ok(vec![own]);
+        }
+        self.eligible(controller, selection)
     }
 
     pub fn types_to_subnets(&self) -> SubnetTypesToSubnetsResponse {

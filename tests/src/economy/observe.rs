@@ -48,6 +48,9 @@ pub struct Snapshot {
     pub cycles_ledger_supply: u128,
     pub cycles_ledger_blocks: u64,
     pub cycles_ledger_cycles: u128,
+    /// The cycles the CMC holds (what it minted for creations it paid from
+    /// its balance stays there).
+    pub cmc_cycles: u128,
 }
 
 /// A counter as an exact integer: the canisters print them as integers,
@@ -84,6 +87,7 @@ impl Snapshot {
         let (cycles_supply,): (Nat,) =
             query_candid(env, CYCLES_LEDGER_CANISTER_ID, "icrc1_total_supply", ())
                 .expect("the cycles ledger's supply");
+        let cycles_ledger_supply = u128::try_from(cycles_supply.0).expect("fits in 128 bits");
         let no_blocks = vec![icrc_ledger_types::icrc3::blocks::GetBlocksRequest {
             start: Nat::from(0u8),
             length: Nat::from(0u8),
@@ -100,7 +104,11 @@ impl Snapshot {
             .iter()
             .map(|&app| env.cycles_burned(app))
             .sum::<Option<u128>>()
-            .unwrap_or(cmc_cycles_minted - app_cycles_balance);
+            // The server counts no burns: what was minted and is neither in
+            // an app nor on the cycles ledger (its fees aside).
+            .unwrap_or_else(|| {
+                cmc_cycles_minted.saturating_sub(app_cycles_balance + cycles_ledger_supply)
+            });
         Self {
             time_seconds: env.get_time().as_nanos_since_unix_epoch() / 1_000_000_000,
             supply_e8s: u64::try_from(supply.0).expect("supply fits in 64 bits"),
@@ -123,9 +131,10 @@ impl Snapshot {
             proposals_failed: exact(&governance, "governance_failed_proposals"),
             app_cycles_balance,
             app_cycles_burned,
-            cycles_ledger_supply: u128::try_from(cycles_supply.0).expect("fits in 128 bits"),
+            cycles_ledger_supply,
             cycles_ledger_blocks: u64::try_from(log.log_length.0).expect("fits in 64 bits"),
             cycles_ledger_cycles: env.cycle_balance(CYCLES_LEDGER_CANISTER_ID),
+            cmc_cycles: env.cycle_balance(CYCLES_MINTING_CANISTER_ID),
         }
     }
 }

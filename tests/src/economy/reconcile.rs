@@ -249,11 +249,13 @@ pub fn reconcile(economy: &mut Economy, end: &Snapshot) -> Result<Vec<Check>, St
             end.cmc_cycles_minted as i128,
             minted_by_runtime as i128,
         ));
+        let gained = |end: u128, start: u128| end as i128 - start as i128;
         checks.push(Check::new(
-            "cycles minted = apps' cycles held + burned + the cycles ledger's gain",
+            "cycles minted = apps' cycles held + burned + what the cycles ledger and the CMC gained",
             end.cmc_cycles_minted as i128,
             (end.app_cycles_balance + end.app_cycles_burned) as i128
-                + (end.cycles_ledger_cycles as i128 - start.cycles_ledger_cycles as i128),
+                + gained(end.cycles_ledger_cycles, start.cycles_ledger_cycles)
+                + gained(end.cmc_cycles, start.cmc_cycles),
         ));
     }
 

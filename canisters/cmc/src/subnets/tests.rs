@@ -142,3 +142,25 @@ fn shuffling_keeps_every_subnet_and_depends_on_the_seed() {
         .collect();
     assert!(orders.len() > 8, "seeds give different orders");
 }
+
+#[test]
+fn an_unconfigured_cmc_places_canisters_itself_but_checks_every_selection() {
+    let own = Principal::management_canister();
+    let mut s = Subnets::default();
+    assert_eq!(s.eligible_or_own(&who(1), None, own), Ok(vec![own]));
+    let unknown = SubnetSelection::Filter(SubnetFilter {
+        subnet_type: Some("gpu".into()),
+    });
+    assert!(s.eligible_or_own(&who(1), Some(&unknown), own).is_err());
+    let named = SubnetSelection::Subnet { subnet: subnet(1) };
+    assert!(s.eligible_or_own(&who(1), Some(&named), own).is_err());
+    // A type added does not end the fallback; defaults set do.
+    s.update_type(UpdateSubnetTypeArgs::Add("gpu".into()))
+        .unwrap();
+    assert_eq!(s.eligible_or_own(&who(1), None, own), Ok(vec![own]));
+    set(&mut s, None, &[2]).unwrap();
+    assert_eq!(s.eligible_or_own(&who(1), None, own), Ok(vec![subnet(2)]));
+    // Set to nothing on purpose: nowhere to create.
+    set(&mut s, None, &[]).unwrap();
+    assert!(s.eligible_or_own(&who(1), None, own).is_err());
+}
