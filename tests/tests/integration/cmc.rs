@@ -35,7 +35,8 @@ on_both_backends!(
     should_change_only_the_minting_limit_on_an_upgrade,
     should_average_the_first_rate_of_each_day,
     should_start_at_the_default_rate_when_installed_without_one,
-    should_upgrade_from_the_previous_release_keeping_every_answer,
+    should_upgrade_from_release_c8fe821_keeping_every_answer,
+    should_upgrade_from_release_0d220b9_keeping_every_answer,
     should_retry_a_failed_burn_until_the_icp_is_burned,
     should_not_let_a_request_for_another_target_hold_a_payment,
     should_refuse_payments_made_for_another_operation_without_refunding,
@@ -1179,21 +1180,59 @@ fn should_refuse_rates_far_in_the_future_and_zero_rates(backend: Backend) {
     set_rate(&mut env, GOVERNANCE_CANISTER_ID, now + 86_100, 1).unwrap();
 }
 
-/// The CMC's module as the previous release built it (commit c8fe821),
-/// whose stable state this one must read.
-fn previous_release_wasm() -> Vec<u8> {
-    let path = integration_tests::repo_root().join("tests/fixtures/cmc-c8fe821.wasm.gz");
-    std::fs::read(path).expect("the fixture is checked in")
+/// An earlier release's CMC, whose stable state this module must read:
+/// its module as `scripts/build-canisters.sh` built that commit, checked in
+/// as `tests/fixtures/cmc-<commit>.wasm.gz`, and where its rates differ.
+struct EarlierRelease {
+    commit: &'static str,
+    /// Each day's last rate is kept, the installed rate's day included
+    /// (c8fe821); otherwise, as the real CMC, each day's first rate that
+    /// governance sets, and not the installed one.
+    keeps_each_days_last_rate: bool,
+    /// Installed without a rate, it has none (c8fe821); otherwise the
+    /// default one, as the real CMC.
+    has_no_rate_when_installed_without_one: bool,
 }
 
-/// The previous release's CMC holds every kind of answer, a burn it could
-/// not make, rates whose average it computed from each day's last rate,
-/// and, installed without a rate, none: upgraded to this module, every
-/// answer stands, the burn is made, the rates and their average are
-/// served as they were, and the CMC without a rate starts at the default.
-fn should_upgrade_from_the_previous_release_keeping_every_answer(backend: Backend) {
+impl EarlierRelease {
+    fn wasm(&self) -> Vec<u8> {
+        let path = integration_tests::repo_root()
+            .join(format!("tests/fixtures/cmc-{}.wasm.gz", self.commit));
+        std::fs::read(path).expect("the fixture is checked in")
+    }
+}
+
+/// The release before the CMC took the real CMC's rates and answers.
+const RELEASE_C8FE821: EarlierRelease = EarlierRelease {
+    commit: "c8fe821",
+    keeps_each_days_last_rate: true,
+    has_no_rate_when_installed_without_one: true,
+};
+
+/// The release before the cycles ledger: no subnet lists, no cycles
+/// ledger's id, 30 days of rates and no maturity modulation.
+const RELEASE_0D220B9: EarlierRelease = EarlierRelease {
+    commit: "0d220b9",
+    keeps_each_days_last_rate: false,
+    has_no_rate_when_installed_without_one: false,
+};
+
+fn should_upgrade_from_release_c8fe821_keeping_every_answer(backend: Backend) {
+    upgrade_keeping_every_answer(backend, &RELEASE_C8FE821);
+}
+
+fn should_upgrade_from_release_0d220b9_keeping_every_answer(backend: Backend) {
+    upgrade_keeping_every_answer(backend, &RELEASE_0D220B9);
+}
+
+/// An earlier release's CMC holds every kind of answer, a burn it could
+/// not make, rates whose average it computed, and, installed without a
+/// rate, the rate it then has: upgraded to this module, every answer
+/// stands, the burn is made, the rates and their average are served as
+/// they were, and the CMC installed without a rate has the default one.
+fn upgrade_keeping_every_answer(backend: Backend, release: &EarlierRelease) {
     let mut env = setup_with(backend, None);
-    let old_module = previous_release_wasm();
+    let old_module = release.wasm();
     env.pic
         .reinstall_canister(
             CYCLES_MINTING_CANISTER_ID,
@@ -1225,15 +1264,21 @@ fn should_upgrade_from_the_previous_release_keeping_every_answer(backend: Backen
     assert!(answers.0.is_ok() && answers.3.is_ok(), "{answers:?}");
     assert!(matches!(answers.1, Err(NotifyError::Refunded { .. })));
     assert!(matches!(answers.2, Err(NotifyError::Refunded { .. })));
-    // The previous release kept each day's last rate, the installed one's
-    // day included: its average of yesterday and today is (35 000 + 90 000) / 2.
+    // Keeping each day's last rate, the installed one's day included, the
+    // average of yesterday and today is (35 000 + 90 000) / 2; keeping each
+    // day's first rate governance sets, it is today's first, 40 000.
     let today = now_seconds(&env) / 86_400 * 86_400;
     set_rate(&mut env, GOVERNANCE_CANISTER_ID, today + 1, 40_000).unwrap();
     set_rate(&mut env, GOVERNANCE_CANISTER_ID, today + 2, 90_000).unwrap();
     let average = |env: &mut Env| rate_query(env, "get_average_icp_xdr_conversion_rate");
+    let daily_rates: &[u64] = if release.keeps_each_days_last_rate {
+        &[35_000, 90_000]
+    } else {
+        &[40_000]
+    };
     let averaged = IcpXdrConversionRate {
         timestamp_seconds: today,
-        xdr_permyriad_per_icp: 62_500,
+        xdr_permyriad_per_icp: daily_rates.iter().sum::<u64>() / daily_rates.len() as u64,
     };
     assert_eq!(average(&mut env), averaged);
     // A converted payment whose burn the stopped ledger refuses.
@@ -1291,11 +1336,12 @@ fn should_upgrade_from_the_previous_release_keeping_every_answer(backend: Backen
         average(&mut env),
         IcpXdrConversionRate {
             timestamp_seconds: tomorrow,
-            xdr_permyriad_per_icp: (35_000 + 90_000 + 80_000) / 3,
+            xdr_permyriad_per_icp: (daily_rates.iter().sum::<u64>() + 80_000)
+                / (daily_rates.len() as u64 + 1),
         }
     );
 
-    // Installed by the previous release without a rate, it had none.
+    // Installed by the earlier release without a rate.
     env.pic
         .reinstall_canister(
             CYCLES_MINTING_CANISTER_ID,
@@ -1304,15 +1350,20 @@ fn should_upgrade_from_the_previous_release_keeping_every_answer(backend: Backen
             None,
         )
         .unwrap();
-    assert!(
-        query_candid::<_, (IcpXdrConversionRateResponse,)>(
-            &mut env.pic,
-            CYCLES_MINTING_CANISTER_ID,
-            "get_icp_xdr_conversion_rate",
-            (),
-        )
-        .is_err()
+    let installed_rate = query_candid::<_, (IcpXdrConversionRateResponse,)>(
+        &mut env.pic,
+        CYCLES_MINTING_CANISTER_ID,
+        "get_icp_xdr_conversion_rate",
+        (),
     );
+    if release.has_no_rate_when_installed_without_one {
+        assert!(installed_rate.is_err(), "{installed_rate:?}");
+    } else {
+        assert_eq!(
+            installed_rate.unwrap().0.data,
+            DEFAULT_ICP_XDR_CONVERSION_RATE
+        );
+    }
     upgrade_cmc(&mut env, None);
     assert_eq!(
         certified_icp_xdr_rate(&mut env.pic),

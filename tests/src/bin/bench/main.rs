@@ -13,11 +13,14 @@ use icrc_ledger_types::icrc2::approve::{ApproveArgs, ApproveError};
 use icrc_ledger_types::icrc2::transfer_from::{TransferFromArgs, TransferFromError};
 use integration_tests::bench_report::{self, Figures};
 use integration_tests::env::{Backend, TestEnv};
-use integration_tests::{install_cmc, install_ledger, wasm_gz_path};
+use integration_tests::{install_cmc, install_cycles_ledger, install_ledger, wasm_gz_path};
 use nns_api::AccountIdentifier;
 use nns_api::account_identifier::principal_to_subaccount;
-use nns_api::cmc::{MEMO_TOP_UP, NotifyError, NotifyTopUpArg};
-use nns_api::ids::{CYCLES_MINTING_CANISTER_ID, LEDGER_CANISTER_ID};
+use nns_api::cmc::{
+    MEMO_MINT_CYCLES, MEMO_TOP_UP, NotifyError, NotifyMintCyclesArg, NotifyMintCyclesResult,
+    NotifyTopUpArg,
+};
+use nns_api::ids::{CYCLES_LEDGER_CANISTER_ID, CYCLES_MINTING_CANISTER_ID, LEDGER_CANISTER_ID};
 use nns_api::ledger::{
     GetBlocksArgs, LedgerArg, Memo, Tokens, TransferArgs, TransferError as IcpTransferError,
 };
@@ -67,6 +70,28 @@ fn measure(pic: &mut PocketIc, mut call: impl FnMut(&mut PocketIc, u32)) -> Meas
     for i in 0..*ACCOUNTS {
         call(pic, i);
         instructions += pic.last_execution_instructions(LEDGER_CANISTER_ID);
+    }
+    Measured {
+        calls: *ACCOUNTS,
+        instructions,
+        seconds: start.elapsed().as_secs_f64(),
+    }
+}
+
+/// As [`measure`], for `canister`, counting every execution of it that a
+/// call causes: a call that awaits another canister's answer executes twice
+/// (the update and its callback).
+fn measure_all_executions(
+    pic: &mut PocketIc,
+    canister: Principal,
+    mut call: impl FnMut(&mut PocketIc, u32),
+) -> Measured {
+    let mut instructions = 0;
+    let start = Instant::now();
+    for i in 0..*ACCOUNTS {
+        let before = pic.total_instructions(canister);
+        call(pic, i);
+        instructions += pic.total_instructions(canister) - before;
     }
     Measured {
         calls: *ACCOUNTS,
@@ -337,17 +362,111 @@ fn bench_ledger_upgrade(figures: &mut Figures) {
     );
 }
 
-/// Top-ups through the CMC with the real ledger: the CMC's own instructions
-/// per notify (its update and callback executions; the ledger's are its
-/// own), end-to-end top-ups per second, and the conservation of ICP and
-/// cycles as the canisters report them.
+/// The cycles ledger, as the ledger: transfers among `ACCOUNTS` accounts,
+/// then as many withdrawals to a canister that exists (the burn, the call
+/// to the management canister's `deposit_cycles` and its callback).
+fn bench_cycles_ledger(figures: &mut Figures) {
+    use nns_api::cycles_ledger::{FEE as CYCLES_FEE, WithdrawArgs, WithdrawError};
+    const T: u128 = 1_000_000_000_000;
+    let mut env = TestEnv::new(Backend::Runtime);
+    install_cycles_ledger(&mut env, (0..*ACCOUNTS).map(|n| (user(n), 10 * T)));
+    let mut pic = env.into_runtime();
+    let target = pic.create_canister();
+
+    let transfers = measure_all_executions(&mut pic, CYCLES_LEDGER_CANISTER_ID, |pic, i| {
+        let arg = TransferArg {
+            from_subaccount: None,
+            to: Account::from(user(next(i))),
+            amount: Nat::from(1_000_000u32),
+            fee: None,
+            memo: None,
+            created_at_time: None,
+        };
+        let (r,): (Result<Nat, TransferError>,) = update_candid_as(
+            pic,
+            CYCLES_LEDGER_CANISTER_ID,
+            user(i),
+            "icrc1_transfer",
+            (arg,),
+        )
+        .unwrap();
+        r.unwrap();
+    });
+
+    let target_before = pic.cycle_balance(target);
+    let supply = |pic: &mut PocketIc| -> u128 {
+        let (n,): (Nat,) =
+            ic_runtime::query_candid(pic, CYCLES_LEDGER_CANISTER_ID, "icrc1_total_supply", ())
+                .unwrap();
+        u128::try_from(n.0).unwrap()
+    };
+    let supply_before = supply(&mut pic);
+    let amount = T / 10;
+    let withdrawals = measure_all_executions(&mut pic, CYCLES_LEDGER_CANISTER_ID, |pic, i| {
+        let args = WithdrawArgs {
+            amount: Nat::from(amount),
+            from_subaccount: None,
+            to: target,
+            created_at_time: None,
+        };
+        let (r,): (Result<Nat, WithdrawError>,) =
+            update_candid_as(pic, CYCLES_LEDGER_CANISTER_ID, user(i), "withdraw", (args,)).unwrap();
+        r.unwrap();
+    });
+    let withdrawn = u128::from(withdrawals.calls) * amount;
+    // Every withdrawal arrived, and burned its amount and fee.
+    assert_eq!(pic.cycle_balance(target) - target_before, withdrawn);
+    assert_eq!(
+        supply_before - supply(&mut pic),
+        withdrawn + u128::from(withdrawals.calls) * CYCLES_FEE
+    );
+
+    figures.cost(
+        "cycles_ledger.icrc1_transfer.instructions",
+        "cycles ledger icrc1_transfer",
+        transfers.per_call(),
+        "instr",
+        "goal <= 150 k",
+    );
+    figures.rate(
+        "cycles_ledger.icrc1_transfer.calls_per_second",
+        "cycles ledger icrc1_transfer, calls/s",
+        transfers.per_second(),
+        "1/s",
+        "",
+    );
+    figures.cost(
+        "cycles_ledger.withdraw.instructions",
+        "cycles ledger withdraw to a canister",
+        withdrawals.per_call(),
+        "instr",
+        "",
+    );
+    figures.cost(
+        "cycles_ledger.wasm_gz.bytes",
+        "cycles-ledger.wasm.gz",
+        std::fs::metadata(wasm_gz_path("cycles-ledger"))
+            .unwrap()
+            .len(),
+        "bytes",
+        "",
+    );
+}
+
+/// Top-ups through the CMC with the real ledger, then mints of cycles on
+/// the cycles ledger: the CMC's own instructions per notify (its update and
+/// callback executions; the ledgers' are their own), end-to-end top-ups and
+/// mints per second, and the conservation of ICP and cycles as the
+/// canisters report them.
 fn bench_cmc(figures: &mut Figures) {
     const TOP_UPS: u32 = 500;
+    const MINTS: u32 = 500;
     const E8S: u64 = 100_000_000;
     const RATE: u64 = 35_000;
     let mut env = TestEnv::new(Backend::Runtime);
     install_ledger(&mut env, [(user(0), 10_000 * E8S)]);
     install_cmc(&mut env, RATE, None);
+    install_cycles_ledger(&mut env, []);
     let mut pic = env.into_runtime();
     let app = pic.create_canister();
     let supply = |pic: &mut PocketIc| -> u64 {
@@ -416,13 +535,6 @@ fn bench_cmc(figures: &mut Figures) {
         "1/s",
         "",
     );
-    figures.cost(
-        "cmc.wasm_gz.bytes",
-        "cmc.wasm.gz",
-        std::fs::metadata(wasm_gz_path("cmc")).unwrap().len(),
-        "bytes",
-        "goal <= 300 KB; real limit 600 KB",
-    );
     // The invariants the CMC keeps, checked on every run.
     println!(
         "CMC, {TOP_UPS} top-ups: ICP burned {burned_by_cmc} e8s = converted {converted_e8s}; \
@@ -430,6 +542,101 @@ fn bench_cmc(figures: &mut Figures) {
     );
     assert_eq!(burned_by_cmc, converted_e8s, "ICP burned = Σ converted");
     assert_eq!(minted, Nat::from(deposited), "cycles minted = Σ deposited");
+
+    // Mints: ICP paid to the CMC's subaccount of the payer, with the memo
+    // MINT, becomes cycles on the payer's account on the cycles ledger.
+    let cycles_supply = |pic: &mut PocketIc| -> u128 {
+        let (n,): (Nat,) =
+            ic_runtime::query_candid(pic, CYCLES_LEDGER_CANISTER_ID, "icrc1_total_supply", ())
+                .unwrap();
+        u128::try_from(n.0).unwrap()
+    };
+    let supply_before = supply(&mut pic);
+    let cycles_supply_before = cycles_supply(&mut pic);
+    let minted_before = minted;
+    let mut cmc_instructions = 0;
+    let mut converted_e8s = 0;
+    let mut minted_cycles: u128 = 0;
+    let start = Instant::now();
+    for i in 0..MINTS {
+        let amount = E8S + u64::from(i);
+        let args = TransferArgs {
+            memo: Memo(MEMO_MINT_CYCLES),
+            amount: Tokens::from_e8s(amount),
+            fee: Tokens::from_e8s(FEE),
+            from_subaccount: None,
+            to: AccountIdentifier::new(
+                &CYCLES_MINTING_CANISTER_ID,
+                Some(&principal_to_subaccount(&user(0))),
+            ),
+            created_at_time: None,
+        };
+        let (paid,): (Result<u64, IcpTransferError>,) =
+            update_candid_as(&mut pic, LEDGER_CANISTER_ID, user(0), "transfer", (args,)).unwrap();
+        let before = pic.total_instructions(CYCLES_MINTING_CANISTER_ID);
+        let notify = NotifyMintCyclesArg {
+            block_index: paid.unwrap(),
+            to_subaccount: None,
+            deposit_memo: None,
+        };
+        let (r,): (NotifyMintCyclesResult,) = update_candid_as(
+            &mut pic,
+            CYCLES_MINTING_CANISTER_ID,
+            user(0),
+            "notify_mint_cycles",
+            (notify,),
+        )
+        .unwrap();
+        cmc_instructions += pic.total_instructions(CYCLES_MINTING_CANISTER_ID) - before;
+        minted_cycles += u128::try_from(r.unwrap().minted.0).unwrap();
+        converted_e8s += amount;
+    }
+    let seconds = start.elapsed().as_secs_f64();
+    let (minted,): (Nat,) = ic_runtime::query_candid(
+        &mut pic,
+        CYCLES_MINTING_CANISTER_ID,
+        "total_cycles_minted",
+        (),
+    )
+    .unwrap();
+    let burned_by_cmc = supply_before - supply(&mut pic) - u64::from(MINTS) * FEE;
+    let deposited = cycles_supply(&mut pic) - cycles_supply_before;
+    figures.cost(
+        "cmc.notify_mint_cycles.instructions",
+        "cmc notify_mint_cycles (the CMC's share)",
+        cmc_instructions / u64::from(MINTS),
+        "instr",
+        "",
+    );
+    figures.rate(
+        "cmc.mints_per_second",
+        "cmc mints/s (transfer + notify)",
+        f64::from(MINTS) / seconds,
+        "1/s",
+        "",
+    );
+    println!(
+        "CMC, {MINTS} mints: ICP burned {burned_by_cmc} e8s = converted {converted_e8s}; \
+         cycles minted {minted_cycles} = deposited {deposited} + the cycles ledger's fees"
+    );
+    assert_eq!(burned_by_cmc, converted_e8s, "ICP burned = Σ converted");
+    assert_eq!(
+        minted - minted_before,
+        Nat::from(minted_cycles),
+        "total minted grows by Σ minted"
+    );
+    assert_eq!(
+        minted_cycles,
+        deposited + u128::from(MINTS) * nns_api::cycles_ledger::FEE,
+        "Σ minted = cycles ledger's supply grown + its fees"
+    );
+    figures.cost(
+        "cmc.wasm_gz.bytes",
+        "cmc.wasm.gz",
+        std::fs::metadata(wasm_gz_path("cmc")).unwrap().len(),
+        "bytes",
+        "goal <= 300 KB; real limit 600 KB",
+    );
 }
 
 /// Governance's figures: a neuron's commands, listing, memory, size.
@@ -1162,6 +1369,9 @@ fn main() -> std::process::ExitCode {
     // the allowed pace, takes many minutes.
     if which.iter().any(|w| w == "governance-max") {
         bench_governance_max(&mut figures);
+    }
+    if all || which.iter().any(|w| w == "cycles-ledger") {
+        bench_cycles_ledger(&mut figures);
     }
     if all || which.iter().any(|w| w == "cmc") {
         bench_cmc(&mut figures);
