@@ -440,7 +440,11 @@ mod tests {
             assert_eq!(rates.maturity_modulation_permyriad(), 0, "day {day}");
         }
         rates.set(rate(187, 1_000), noon(187)).unwrap();
-        assert_ne!(rates.maturity_modulation_permyriad(), 0, "57 days after the upgrade");
+        assert_ne!(
+            rates.maturity_modulation_permyriad(),
+            0,
+            "57 days after the upgrade"
+        );
     }
 
     #[test]

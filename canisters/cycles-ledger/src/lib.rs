@@ -35,7 +35,7 @@ use icrc_ledger_types::icrc103::get_allowances::{
 use icrc_ledger_types::icrc106::errors::Icrc106Error;
 use ledger_core::icrc::certification::{tip_root_hash, tip_tree_cbor};
 use ledger_core::icrc::errors::{approve_error, nat, transfer_error, transfer_from_error};
-use ledger_core::icrc::requests;
+use ledger_core::icrc::{requests, wire};
 use ledger_core::{TxError, generic_error};
 use nns_api::cycles_ledger::{
     CanisterSettings, CmcCreateCanisterArgs, CreateCanisterArgs, CreateCanisterError,
@@ -213,7 +213,11 @@ fn icrc1_supported_standards() -> Vec<SupportedStandard> {
     .collect()
 }
 
-#[update]
+#[update(
+    hidden = true,
+    decode_with = "wire::decode_transfer_arg",
+    encode_with = "wire::encode_transfer_result"
+)]
 fn icrc1_transfer(arg: TransferArg) -> Result<Nat, TransferError> {
     let caller = msg_caller();
     let from = requests::caller_account(caller, arg.from_subaccount);
@@ -233,7 +237,11 @@ fn icrc1_transfer(arg: TransferArg) -> Result<Nat, TransferError> {
 
 // ---- ICRC-2 ----
 
-#[update]
+#[update(
+    hidden = true,
+    decode_with = "wire::decode_approve_args",
+    encode_with = "wire::encode_approve_result"
+)]
 fn icrc2_approve(arg: ApproveArgs) -> Result<Nat, ApproveError> {
     let caller = msg_caller();
     if caller == arg.spender.owner {
@@ -251,7 +259,11 @@ fn icrc2_approve(arg: ApproveArgs) -> Result<Nat, ApproveError> {
         .map_err(|e| approve_error(trap_on_memo(e)))
 }
 
-#[update]
+#[update(
+    hidden = true,
+    decode_with = "wire::decode_transfer_from_args",
+    encode_with = "wire::encode_transfer_from_result"
+)]
 fn icrc2_transfer_from(arg: TransferFromArgs) -> Result<Nat, TransferFromError> {
     let caller = msg_caller();
     let spender = requests::caller_account(caller, arg.spender_subaccount);
@@ -781,6 +793,21 @@ mod hand_coded_signatures {
 
     #[candid::candid_method(query)]
     fn http_request(_: HttpRequest) -> HttpResponse {
+        unreachable!("declares a signature only")
+    }
+
+    #[candid::candid_method(update)]
+    fn icrc1_transfer(_: TransferArg) -> Result<Nat, TransferError> {
+        unreachable!("declares a signature only")
+    }
+
+    #[candid::candid_method(update)]
+    fn icrc2_approve(_: ApproveArgs) -> Result<Nat, ApproveError> {
+        unreachable!("declares a signature only")
+    }
+
+    #[candid::candid_method(update)]
+    fn icrc2_transfer_from(_: TransferFromArgs) -> Result<Nat, TransferFromError> {
         unreachable!("declares a signature only")
     }
 }

@@ -11,14 +11,12 @@
 use crate::icrc::{account_id, caller_account};
 use candid::{Nat, Principal, utils::ArgumentDecoder};
 use icrc_ledger_types::icrc1::account::Account;
-use icrc_ledger_types::icrc1::transfer::TransferArg;
-use icrc_ledger_types::icrc2::approve::ApproveArgs;
-use icrc_ledger_types::icrc2::transfer_from::TransferFromArgs;
 use icrc_ledger_types::icrc21::errors::{ErrorInfo, Icrc21Error};
 use icrc_ledger_types::icrc21::requests::{
     ConsentMessageMetadata, ConsentMessageRequest, DisplayMessageType,
 };
 use icrc_ledger_types::icrc21::responses::{ConsentInfo, ConsentMessage, FieldsDisplay, Value};
+use ledger_core::icrc::wire;
 use nns_api::AccountIdentifier;
 use nns_api::ledger::TransferArgs;
 
@@ -42,6 +40,12 @@ fn unsupported(description: String) -> Icrc21Error {
 
 fn decode<T: for<'a> ArgumentDecoder<'a>>(arg: &[u8], what: &str) -> Result<T, Icrc21Error> {
     candid::decode_args(arg).map_err(|e| unsupported(format!("Failed to decode {what}: {e}")))
+}
+
+/// An ICRC argument, decoded by the ledger core (which compiles that
+/// decoder once for both its fast path and this).
+fn icrc_arg<T>(decoded: Result<T, String>, what: &str) -> Result<T, Icrc21Error> {
+    decoded.map_err(|e| unsupported(format!("Failed to decode {what}: {e}")))
 }
 
 /// The fee a transaction between `from` and `to` pays: none for a mint or
@@ -110,7 +114,7 @@ pub fn consent_message(
             format!("Send {}", ledger.token_name)
         }
         "icrc1_transfer" => {
-            let (args,): (TransferArg,) = decode(&request.arg, "TransferArg")?;
+            let args = icrc_arg(wire::try_decode_transfer_arg(&request.arg), "TransferArg")?;
             let from = own(args.from_subaccount);
             let expected = fee_between(&account_id(&from), &account_id(&args.to), &ledger);
             let fee = check_fee(args.fee.as_ref(), expected)?;
@@ -124,7 +128,10 @@ pub fn consent_message(
             format!("Send {}", ledger.token_name)
         }
         "icrc2_transfer_from" => {
-            let (args,): (TransferFromArgs,) = decode(&request.arg, "TransferFromArgs")?;
+            let args = icrc_arg(
+                wire::try_decode_transfer_from_args(&request.arg),
+                "TransferFromArgs",
+            )?;
             let expected = fee_between(&account_id(&args.from), &account_id(&args.to), &ledger);
             let fee = check_fee(args.fee.as_ref(), expected)?;
             fields.push(Field::Account("From", args.from.to_string()));
@@ -139,7 +146,7 @@ pub fn consent_message(
             format!("Spend {}", ledger.token_name)
         }
         "icrc2_approve" => {
-            let (args,): (ApproveArgs,) = decode(&request.arg, "ApproveArgs")?;
+            let args = icrc_arg(wire::try_decode_approve_args(&request.arg), "ApproveArgs")?;
             let fee = check_fee(args.fee.as_ref(), ledger.fee_e8s)?;
             let approver = own(args.from_subaccount).to_string();
             if !anonymous {

@@ -10,6 +10,7 @@ pub mod codec;
 pub mod errors;
 pub mod requests;
 pub mod value;
+pub mod wire;
 
 use crate::amount::Amount;
 use crate::kind::{Hash, LedgerKind, Operation};

@@ -1,5 +1,8 @@
 use super::*;
 use candid::Encode;
+use icrc_ledger_types::icrc1::transfer::TransferArg;
+use icrc_ledger_types::icrc2::approve::ApproveArgs;
+use icrc_ledger_types::icrc2::transfer_from::TransferFromArgs;
 use icrc_ledger_types::icrc21::requests::ConsentMessageSpec;
 use nns_api::ledger::{Memo, Tokens};
 
