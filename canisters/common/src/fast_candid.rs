@@ -475,3 +475,24 @@ mod known_types_tests {
         }
     }
 }
+
+/// For decoders' tests: `value` encodes to a message that the general
+/// decoder and `decode` both read back as `value`, through the fast path.
+#[cfg(feature = "testing")]
+pub fn assert_fast_decoder<T>(
+    value: T,
+    decode: fn(Vec<u8>) -> T,
+    header: &KnownHeader,
+    sample: fn() -> T,
+) where
+    T: CandidType + DeserializeOwned + PartialEq + std::fmt::Debug,
+{
+    let bytes = candid::encode_one(&value).unwrap();
+    let general: T = candid::decode_one(&bytes).unwrap();
+    assert_eq!(general, value);
+    assert_eq!(decode(bytes.clone()), value);
+    assert!(
+        header.values(|| (sample(),), &bytes).is_some(),
+        "the fast path applies"
+    );
+}

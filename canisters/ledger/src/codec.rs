@@ -71,23 +71,9 @@ pub fn encode_legacy_transfer_result(result: Result<u64, IcpTransferError>) -> V
 #[cfg(test)]
 mod tests {
     use super::*;
-    use candid::{CandidType, Encode};
-    use serde::de::DeserializeOwned;
+    use candid::Encode;
 
-    /// The fast path applies to the message and agrees with the general decoder.
-    fn check<T>(value: T, decode: fn(Vec<u8>) -> T, header: &KnownHeader, sample: fn() -> T)
-    where
-        T: CandidType + DeserializeOwned + PartialEq + std::fmt::Debug,
-    {
-        let bytes = Encode!(&value).unwrap();
-        let general: T = candid::decode_one(&bytes).unwrap();
-        assert_eq!(general, value);
-        assert_eq!(decode(bytes.clone()), value);
-        assert!(
-            header.values(|| (sample(),), &bytes).is_some(),
-            "the fast path applies"
-        );
-    }
+    use canister_common::fast_candid::assert_fast_decoder as check;
 
     fn principal(n: u8) -> Principal {
         Principal::from_slice(&[n; 29])
