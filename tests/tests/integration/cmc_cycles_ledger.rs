@@ -31,6 +31,7 @@ on_both_backends!(
     should_mint_cycles_on_the_cycles_ledger_for_the_payer,
     should_refund_a_mint_the_cycles_ledger_refuses,
     should_refuse_mints_that_this_payment_is_not_for,
+    should_refund_a_mint_with_a_memo_of_no_operation_or_past_the_hourly_limit,
     should_create_canisters_only_where_the_subnet_lists_allow,
     should_let_only_governance_change_the_subnet_lists,
 );
@@ -468,4 +469,42 @@ fn should_let_only_governance_change_the_subnet_lists(backend: Backend) {
         "neuron_maturity_modulation",
     );
     assert_eq!(modulation, Ok(0), "no rate history yet");
+}
+
+fn should_refund_a_mint_with_a_memo_of_no_operation_or_past_the_hourly_limit(backend: Backend) {
+    let mut env = TestEnv::new(backend);
+    install_ledger(&mut env, (1..=3).map(|n| (user(n), 100 * E8S)));
+    // Room for about one ICP's worth of cycles an hour.
+    install_cmc(&mut env, RATE, Some(cycles_for_e8s(E8S, RATE) + 1));
+    install_cycles_ledger(&mut env, []);
+    // A memo that names no operation: refunded less the transfer fee.
+    let block = pay(&mut env, user(1), user(1), E8S, 12_345);
+    let before = icp_balance(&mut env, user(1));
+    match notify(&mut env, user(1), mint_arg(block)) {
+        Err(NotifyError::Refunded { reason, .. }) => {
+            assert!(
+                reason.contains("does not correspond to any of the operations"),
+                "{reason}"
+            )
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(icp_balance(&mut env, user(1)), before + E8S - ICP_FEE);
+    // Within the hour's limit, then past it: refunded less 3 fees, with the
+    // real CMC's reason, and nothing minted.
+    let first = pay(&mut env, user(1), user(1), E8S, MEMO_MINT_CYCLES);
+    notify(&mut env, user(1), mint_arg(first)).unwrap();
+    let second = pay(&mut env, user(1), user(1), E8S, MEMO_MINT_CYCLES);
+    let before = icp_balance(&mut env, user(1));
+    match notify(&mut env, user(1), mint_arg(second)) {
+        Err(NotifyError::Refunded { reason, .. }) => {
+            assert!(reason.contains("please try again later"), "{reason}")
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(icp_balance(&mut env, user(1)), before + E8S - 3 * ICP_FEE);
+    assert_eq!(
+        cycles_balance(&mut env, Account::from(user(1))),
+        cycles_for_e8s(E8S, RATE) - FEE
+    );
 }
