@@ -322,6 +322,22 @@ fn should_create_canisters_only_where_the_subnet_lists_allow(backend: Backend) {
         "{subnet:?}"
     );
     assert_eq!(env.get_controllers(created.canister_id), vec![user(3)]);
+    // It pays for its work, as canisters on application subnets do.
+    env.charge_application_canisters();
+    let wasm = std::fs::read(integration_tests::wasm_gz_path(integration_tests::APP)).unwrap();
+    env.install_canister(
+        created.canister_id,
+        wasm,
+        candid::encode_args(()).unwrap(),
+        Some(user(3)),
+    );
+    let before_work = env.cycle_balance(created.canister_id);
+    let (_receipt,): (candid::Reserved,) =
+        update_candid_as(&mut env, created.canister_id, user(3), "work", (500u32,)).unwrap();
+    assert!(
+        env.cycle_balance(created.canister_id) < before_work,
+        "charged for its work"
+    );
     // The NNS subnet is neither a default nor authorized.
     let nns = env.nns_subnet().unwrap();
     let before = cycles_balance(&mut env, Account::from(user(3)));
