@@ -25,9 +25,10 @@ pub const ONE_DAY_SECONDS: u64 = 24 * 60 * 60;
 pub const VOTING_PERIOD_SECONDS: u64 = 4 * ONE_DAY_SECONDS;
 /// Exchange-rate proposals are decided within half a day.
 pub const SHORT_VOTING_PERIOD_SECONDS: u64 = ONE_DAY_SECONDS / 2;
-/// Wait-for-quiet's step: each flip of the outcome moves the deadline so
-/// that it can end at most twice this past the initial one.
-pub const WAIT_FOR_QUIET_DEADLINE_INCREASE_SECONDS: u64 = ONE_DAY_SECONDS;
+/// Wait-for-quiet's W, 2 days as on the NNS: each flip of the outcome
+/// moves the deadline so that it can end at most twice this past the
+/// initial one (a 4-day proposal runs 8 days at most).
+pub const WAIT_FOR_QUIET_DEADLINE_INCREASE_SECONDS: u64 = 2 * ONE_DAY_SECONDS;
 /// At the deadline, yes must also be at least 3 % of the total.
 pub const MIN_YES_PERCENT_AT_DEADLINE: u128 = 3;
 

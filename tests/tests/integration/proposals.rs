@@ -833,7 +833,8 @@ fn should_cascade_through_a_chain_and_a_cycle_and_wait_for_quiet(backend: Backen
     );
 
     // Late in the period the opponent's no overtakes yes: the deadline
-    // moves to now + 1 day + half the voting period - half the time elapsed.
+    // moves to now + W (2 days) + half the voting period - half the time
+    // elapsed.
     env.nns
         .pic
         .advance_time(Duration::from_secs(3 * 24 * 3600 + 12 * 3600));
@@ -841,7 +842,7 @@ fn should_cascade_through_a_chain_and_a_cycle_and_wait_for_quiet(backend: Backen
     let created = info.proposal_timestamp_seconds;
     vote(&mut env, id, opponent, Vote::No);
     let moved = env.info(id).deadline_timestamp_seconds.unwrap();
-    assert_eq!(moved, now + 3 * 24 * 3600 - (now - created) / 2);
+    assert_eq!(moved, now + 4 * 24 * 3600 - (now - created) / 2);
     assert!(moved > deadline);
 
     // The cycle: x votes, y follows it, and x is not asked again.

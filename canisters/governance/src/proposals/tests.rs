@@ -248,17 +248,19 @@ fn a_flip_of_the_outcome_moves_the_deadline_out() {
     // Three small voters and a silent majority keep the decision open.
     let mut g = with_neurons(&[10 * 25 * ICP, 11 * 25 * ICP, 12 * 25 * ICP, 67 * 25 * ICP]);
     let id = propose(&mut g, 1);
-    let deadline = g.proposals.state(id).unwrap().deadline_seconds;
-    // Yes leads; a no that overtakes it a day in flips the outcome, but
-    // now + W + (4 days − 1 day) / 2 is before the deadline: no change.
+    // The NNS's example: a 4-day proposal flipped on day 1 runs to day 4.5
+    // (now + W + (4 days − 1 day) / 2), flipped again on day 3 to day 5.5.
     let day = T0 + ONE_DAY_SECONDS;
     vote(&mut g, 2, id, Vote::No, day).unwrap();
-    assert_eq!(g.proposals.state(id).unwrap().deadline_seconds, deadline);
-    // Three days in, a yes flips it back: now + 1 day + ½ day.
+    let half_day = ONE_DAY_SECONDS / 2;
+    assert_eq!(
+        g.proposals.state(id).unwrap().deadline_seconds,
+        T0 + 4 * ONE_DAY_SECONDS + half_day
+    );
     let late = T0 + 3 * ONE_DAY_SECONDS;
     vote(&mut g, 3, id, Vote::Yes, late).unwrap();
     let moved = g.proposals.state(id).unwrap().deadline_seconds;
-    assert_eq!(moved, late + ONE_DAY_SECONDS + ONE_DAY_SECONDS / 2);
+    assert_eq!(moved, T0 + 5 * ONE_DAY_SECONDS + half_day);
     // A vote that does not flip the outcome leaves it.
     let mut g2 = with_neurons(&[10 * 25 * ICP, 11 * 25 * ICP, 12 * 25 * ICP, 67 * 25 * ICP]);
     let id2 = propose(&mut g2, 1);
