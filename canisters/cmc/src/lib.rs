@@ -36,11 +36,12 @@ pub mod state;
 pub mod subnets;
 
 use candid::{Nat, Principal};
+use canister_common::calls::{self, returned_cycles};
 use canister_common::candid_reader;
 use canister_common::metrics::Metrics;
 use config::Config;
 use ic_cdk::api::{canister_self, certified_data_set, data_certificate, msg_caller, time};
-use ic_cdk::call::{Call, CallFailed};
+use ic_cdk::call::Call;
 use ic_cdk::{init, post_upgrade, pre_upgrade, query, trap, update};
 use ic_management_canister_types::{CanisterIdRecord, CanisterSettings, CreateCanisterArgs};
 use nns_api::cmc::{
@@ -316,15 +317,6 @@ fn mint(payment: &Payment) -> Result<(u128, u64), String> {
 fn unmint(cycles: u128, bucket: u64, back: u128) {
     ic_cdk::api::cycles_burn(back);
     state::mutate(|s| s.limiter(|l| l.release(bucket, cycles)));
-}
-
-/// What came back of `cycles` attached to a failed call: all of them if
-/// it never left, what `msg_cycles_refunded` says if it was rejected.
-fn returned_cycles(cycles: u128, failure: &CallFailed) -> u128 {
-    match failure {
-        CallFailed::CallRejected(_) => ic_cdk::api::msg_cycles_refunded(),
-        _ => cycles,
-    }
 }
 
 /// Decides a refund of the payment less the transfer fee and `extra_fees`
@@ -689,12 +681,7 @@ async fn create_on_a_subnet(
                 .map_err(|e| CreateFailure::Unreadable(e.to_string()));
             }
             Err(e) => {
-                let (code, message) = match &e {
-                    CallFailed::CallRejected(r) => {
-                        (r.raw_reject_code(), r.reject_message().to_string())
-                    }
-                    other => (2, other.to_string()),
-                };
+                let (code, message) = calls::reject_code_and_message(&e);
                 last_error = format!(
                     "Creating canister in subnet {subnet} failed with code {code}: {message}"
                 );
@@ -878,12 +865,7 @@ async fn notify_mint_cycles(arg: NotifyMintCyclesArg) -> NotifyMintCyclesResult 
         Ok(response) => response.candid::<DepositResult>(),
         Err(e) => {
             unmint(cycles, bucket, returned_cycles(cycles, &e));
-            let (code, message) = match &e {
-                CallFailed::CallRejected(r) => {
-                    (r.raw_reject_code(), r.reject_message().to_string())
-                }
-                other => (2, other.to_string()),
-            };
+            let (code, message) = calls::reject_code_and_message(&e);
             let reason =
                 format!("Cycles ledger rejected deposit call with code {code}: {message:?}");
             return start_refund(in_flight, operation, subaccount, &payment, extra, reason)

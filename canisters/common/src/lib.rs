@@ -1,5 +1,6 @@
 //! Stable-memory plumbing and Candid fast paths shared by the canisters.
 
+pub mod calls;
 pub mod candid_reader;
 pub mod fast_candid;
 pub mod hash_tree;

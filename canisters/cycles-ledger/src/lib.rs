@@ -12,6 +12,7 @@ pub mod queries;
 pub mod state;
 
 use candid::{CandidType, Nat, Principal};
+use canister_common::calls::{self, returned_cycles};
 use canister_common::metrics::Metrics;
 use config::Config;
 use ic_cdk::api::{
@@ -376,26 +377,11 @@ struct Failure {
 
 impl Failure {
     fn of_call(e: &CallFailed) -> Self {
-        match e {
-            CallFailed::CallRejected(r) => Self {
-                code: RejectionCode::from_code(r.raw_reject_code()),
-                reason: r.reject_message().to_string(),
-            },
-            other => Self {
-                code: RejectionCode::SysTransient,
-                reason: other.to_string(),
-            },
+        let (code, reason) = calls::reject_code_and_message(e);
+        Self {
+            code: RejectionCode::from_code(code),
+            reason,
         }
-    }
-}
-
-/// What came back of `amount` attached to a failed call: all of it if it
-/// never left, what the system refunded if it was rejected (a callee may
-/// have kept some). Only cycles the ledger holds are refunded.
-fn returned_cycles(amount: u128, failure: &CallFailed) -> u128 {
-    match failure {
-        CallFailed::CallRejected(_) => ic_cdk::api::msg_cycles_refunded().min(amount),
-        _ => amount,
     }
 }
 

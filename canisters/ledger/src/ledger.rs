@@ -1,8 +1,8 @@
 //! The ICP ledger's state: the shared ledger core over the [`Icp`] kind.
 
 pub use crate::kind::{Icp, Memos};
+pub use ledger_core::generic_error;
 pub use ledger_core::ledger::{LAYOUT_VERSION, MAX_MEMO_BYTES, PERMITTED_DRIFT_NANOS};
-pub use ledger_core::{Allowance, Hash, Tip, generic_error};
 
 pub type Ledger<D> = ledger_core::Ledger<Icp, D>;
 pub type TransferRequest = ledger_core::TransferRequest<Icp>;

@@ -5,7 +5,7 @@ use ic_stable_structures::DefaultMemoryImpl;
 use ic_stable_structures::memory_manager::MemoryManager;
 use ledger_core::ledger::MAX_PRUNED_PER_CALL;
 use nns_api::AccountIdentifier;
-use nns_api::icp_block::Operation;
+use nns_api::icp_block::{Hash, Operation};
 use nns_api::ledger::Tokens;
 
 const FEE: u64 = 10_000;
