@@ -20,6 +20,27 @@ pub struct NetworkEconomics {
     pub transaction_fee_e8s: u64,
     pub max_proposals_to_keep_per_topic: u32,
     pub voting_power_economics: Option<VotingPowerEconomics>,
+    /// This canister's own addition: the staking rules the NNS fixes in its
+    /// code, as parameters (unset: mainnet's).
+    pub staking_economics: Option<StakingEconomics>,
+}
+
+/// The staking and reward rules today's NNS ("Mission 70", mainnet since
+/// 2026-04-23) has as constants. Every field left unset means mainnet's
+/// value.
+#[derive(CandidType, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct StakingEconomics {
+    /// The longest dissolve delay (mainnet: 2 years).
+    pub max_dissolve_delay_seconds: Option<u64>,
+    /// The dissolve-delay bonus at the longest delay, in percent; the bonus
+    /// grows with the square of the delay (mainnet: 200, so up to 3×).
+    pub max_dissolve_delay_bonus_percentage: Option<u64>,
+    /// What the eight-year gang adds to its stake, in percent of the bonus
+    /// base recorded when the delay was cut (mainnet: 10).
+    pub eight_year_gang_bonus_percentage: Option<u64>,
+    /// The share of the daily reward pool paid out, in basis points
+    /// (mainnet: 6 329, the factor 0.6329).
+    pub voting_rewards_adjustment_basis_points: Option<u64>,
 }
 
 #[derive(CandidType, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
@@ -29,14 +50,23 @@ pub struct VotingPowerEconomics {
     pub neuron_minimum_dissolve_delay_to_vote_seconds: Option<u64>,
 }
 
+impl StakingEconomics {
+    pub const MAINNET: Self = Self {
+        max_dissolve_delay_seconds: Some(2 * ONE_YEAR_SECONDS),
+        max_dissolve_delay_bonus_percentage: Some(200),
+        eight_year_gang_bonus_percentage: Some(10),
+        voting_rewards_adjustment_basis_points: Some(6_329),
+    };
+}
+
 impl Default for VotingPowerEconomics {
-    /// Mainnet values: reduce after half a year, clear following a month later,
-    /// six months' dissolve delay to vote.
+    /// Mainnet values: reduce after half a year, clear following a twelfth
+    /// of a year later, two weeks' dissolve delay to vote.
     fn default() -> Self {
         Self {
             start_reducing_voting_power_after_seconds: Some(ONE_YEAR_SECONDS / 2),
-            clear_following_after_seconds: Some(30 * ONE_DAY_SECONDS),
-            neuron_minimum_dissolve_delay_to_vote_seconds: Some(ONE_YEAR_SECONDS / 2),
+            clear_following_after_seconds: Some(ONE_YEAR_SECONDS / 12),
+            neuron_minimum_dissolve_delay_to_vote_seconds: Some(14 * ONE_DAY_SECONDS),
         }
     }
 }
@@ -54,6 +84,7 @@ impl Default for NetworkEconomics {
             transaction_fee_e8s: 10_000,
             max_proposals_to_keep_per_topic: 100,
             voting_power_economics: Some(VotingPowerEconomics::default()),
+            staking_economics: Some(StakingEconomics::MAINNET),
         }
     }
 }

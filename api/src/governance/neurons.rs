@@ -173,6 +173,9 @@ pub struct Neuron {
     pub deciding_voting_power: Option<u64>,
     pub potential_voting_power: Option<u64>,
     pub maturity_disbursements_in_progress: Option<Vec<MaturityDisbursement>>,
+    /// The stake recorded when the maximum dissolve delay was cut, if the
+    /// neuron had eight years then: 10 % of it adds to the voting power.
+    pub eight_year_gang_bonus_base_e8s: Option<u64>,
 }
 
 /// The public view of a neuron.
@@ -185,6 +188,7 @@ pub struct NeuronInfo {
     pub created_timestamp_seconds: u64,
     /// A [`NeuronState`].
     pub state: i32,
+    /// The ICP staked (less fees owed); staked maturity is apart.
     pub stake_e8s: u64,
     pub retrieved_at_timestamp_seconds: u64,
     pub age_seconds: u64,
@@ -193,6 +197,8 @@ pub struct NeuronInfo {
     pub voting_power_refreshed_timestamp_seconds: Option<u64>,
     pub deciding_voting_power: Option<u64>,
     pub potential_voting_power: Option<u64>,
+    pub staked_maturity_e8s_equivalent: Option<u64>,
+    pub eight_year_gang_bonus_base_e8s: Option<u64>,
 }
 
 #[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
@@ -314,6 +320,21 @@ pub struct Follow {
 #[derive(CandidType, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct RefreshVotingPower {}
 
+/// The followees of several topics at once (the NNS dapp's follow flow).
+#[derive(CandidType, Deserialize, Clone, Debug, Default, PartialEq, Eq)]
+pub struct SetFollowing {
+    pub topic_following: Option<Vec<FolloweesForTopic>>,
+}
+
+#[derive(CandidType, Deserialize, Clone, Debug, Default, PartialEq, Eq)]
+pub struct FolloweesForTopic {
+    pub followees: Option<Vec<NeuronId>>,
+    pub topic: Option<i32>,
+}
+
+#[derive(CandidType, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SetFollowingResponse {}
+
 #[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
 pub enum ManageNeuronCommandRequest {
     ClaimOrRefresh(ClaimOrRefresh),
@@ -326,6 +347,7 @@ pub enum ManageNeuronCommandRequest {
     DisburseMaturity(DisburseMaturity),
     Follow(Follow),
     RefreshVotingPower(RefreshVotingPower),
+    SetFollowing(SetFollowing),
     MakeProposal(Box<super::MakeProposalRequest>),
     RegisterVote(super::RegisterVote),
 }
@@ -393,6 +415,7 @@ pub enum ManageNeuronCommandResponse {
     DisburseMaturity(DisburseMaturityResponse),
     Follow(Empty),
     RefreshVotingPower(RefreshVotingPowerResponse),
+    SetFollowing(SetFollowingResponse),
     MakeProposal(super::MakeProposalResponse),
     RegisterVote(Empty),
 }

@@ -65,7 +65,7 @@ pub fn validate(request: MakeProposalRequest, config: &Config) -> Result<Proposa
             Action::Motion(m)
         }
         ProposalActionRequest::ManageNetworkEconomics(e) => {
-            validate_economics(&e)?;
+            validate_economics(&config.economics, &e)?;
             Action::ManageNetworkEconomics(e)
         }
         ProposalActionRequest::ExecuteNnsFunction(f) => {
@@ -156,16 +156,12 @@ pub fn validate(request: MakeProposalRequest, config: &Config) -> Result<Proposa
     })
 }
 
-pub fn validate_economics(e: &NetworkEconomics) -> Result<()> {
-    if e.neuron_minimum_stake_e8s <= e.transaction_fee_e8s {
-        return Err(invalid(
-            "neuron_minimum_stake_e8s must exceed transaction_fee_e8s",
-        ));
-    }
-    if e.minimum_icp_xdr_rate == 0 {
-        return Err(invalid("minimum_icp_xdr_rate must be positive"));
-    }
-    Ok(())
+/// Checks a `ManageNetworkEconomics` proposal: the economics it would
+/// leave in force (every field it leaves unset keeps its value).
+pub fn validate_economics(current: &NetworkEconomics, update: &NetworkEconomics) -> Result<()> {
+    let merged = crate::economics::merge(current, update);
+    crate::economics::validate(&merged).map_err(invalid)?;
+    crate::economics::validate_change(current, &merged).map_err(invalid)
 }
 
 /// Decides the proposals whose deadline has passed, executes every
@@ -181,8 +177,39 @@ pub async fn process_proposals() {
         execute(id).await;
     }
     distribute_rewards().await;
+    refresh_maturity_modulation().await;
     let keep = state::read_config(|c| c.economics.max_proposals_to_keep_per_topic).max(1);
     state::mutate(|g| g.prune_proposals(keep, BALLOT_PAGES_PRUNED_PER_RUN));
+}
+
+thread_local! {
+    /// When the CMC was last asked for the maturity modulation (on the heap:
+    /// after an upgrade it is asked again, once).
+    static MODULATION_ASKED_AT: std::cell::Cell<Option<u64>> = const { std::cell::Cell::new(None) };
+}
+
+/// A failed read of the modulation is tried again an hour later.
+const MODULATION_RETRY_SECONDS: u64 = 60 * 60;
+
+/// Reads the maturity modulation from the CMC once a day, as the NNS does;
+/// a failed read keeps the last value.
+pub(crate) async fn refresh_maturity_modulation() {
+    let now = crate::manage::now_seconds();
+    let asked_recently = MODULATION_ASKED_AT
+        .with(|a| a.get())
+        .is_some_and(|at| now < at.saturating_add(MODULATION_RETRY_SECONDS));
+    if asked_recently || !state::read(|g| g.maturity_modulation_due(now)) {
+        return;
+    }
+    MODULATION_ASKED_AT.with(|a| a.set(Some(now)));
+    let cmc = state::read_config(|c| c.cmc_canister_id);
+    // A read: a bounded wait, so that governance can always be stopped.
+    let Ok(reply) = Call::bounded_wait(cmc, "neuron_maturity_modulation").await else {
+        return;
+    };
+    if let Ok(Ok(basis_points)) = reply.candid::<std::result::Result<i32, String>>() {
+        state::mutate(|g| g.set_maturity_modulation(basis_points, crate::manage::now_seconds()));
+    }
 }
 
 /// Ballot pages of old proposals removed per run: about 130 000 ballots,
@@ -200,7 +227,9 @@ pub async fn distribute_rewards() {
         let Ok(supply) = ledger_client::total_supply(config.ledger_canister_id).await else {
             return;
         };
-        state::mutate(|g| g.start_distribution(day, supply, now));
+        let adjustment =
+            crate::economics::voting_rewards_adjustment_basis_points(&config.economics);
+        state::mutate(|g| g.start_distribution(day, supply, adjustment, now));
     }
     let more = state::mutate(|g| g.credit_rewards(crate::rewards::BALLOTS_PER_CHUNK));
     if more {
@@ -240,8 +269,11 @@ async fn perform(id: u64, body: ProposalBody) -> Result<()> {
     let external = |e: String| GovernanceError::new(ErrorType::External, e);
     match body.proposal.action {
         None | Some(Action::Motion(_)) => Ok(()),
-        Some(Action::ManageNetworkEconomics(economics)) => {
-            validate_economics(&economics)?;
+        Some(Action::ManageNetworkEconomics(update)) => {
+            let current = config.economics;
+            let economics = crate::economics::merge(&current, &update);
+            crate::economics::validate(&economics).map_err(invalid)?;
+            crate::economics::validate_change(&current, &economics).map_err(invalid)?;
             state::update_config(|c| c.economics = economics);
             Ok(())
         }

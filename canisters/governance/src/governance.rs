@@ -15,6 +15,7 @@
 //! trap after the ledger acted) can only leave the neuron holding *less*
 //! than the ledger shows, never more, and a refresh repairs that.
 
+use crate::economics::VotingPowerRules;
 use crate::limits::{MAX_NUMBER_OF_NEURONS, NeuronCreationLimiter, too_many_neurons};
 use crate::neuron::{
     Destination, DissolveState, INITIAL_NEURON_DISSOLVE_DELAY_SECONDS, MaturityDisbursement,
@@ -33,6 +34,24 @@ use std::collections::{BTreeMap, BTreeSet};
 /// Index entries a run of unstaking reads at most, so that neurons passed
 /// over (a command in flight, spawning) cannot hold up the others.
 pub const UNSTAKE_ENTRIES_READ_PER_RUN: usize = 2_000;
+
+/// The maturity modulation's bounds, in basis points, as the CMC's: spawns
+/// and disbursements mint maturity × (1 + modulation), and their minimums
+/// are checked against the worst case.
+pub const MIN_MATURITY_MODULATION_BASIS_POINTS: i32 = -500;
+pub const MAX_MATURITY_MODULATION_BASIS_POINTS: i32 = 500;
+/// How often the modulation is read from the CMC.
+pub const MATURITY_MODULATION_REFRESH_SECONDS: u64 = 24 * 60 * 60;
+
+/// `maturity` × (1 + `basis_points` / 10 000), rounded down.
+pub fn apply_maturity_modulation(maturity: u64, basis_points: i32) -> u64 {
+    let factor = u128::try_from(10_000 + i64::from(basis_points)).unwrap_or(0);
+    u64::try_from(u128::from(maturity) * factor / 10_000).unwrap_or(u64::MAX)
+}
+
+/// Follower-index entries one step of the stale-following sweep removes
+/// at most (a B-tree removal each), whatever the neurons' following.
+pub const STALE_FOLLOWING_ENTRIES_PER_STEP: usize = 10_000;
 
 /// Maturity can be disbursed from one ICP on, as on the NNS.
 pub const MINIMUM_MATURITY_DISBURSEMENT_E8S: u64 = 100_000_000;
@@ -123,6 +142,7 @@ pub struct SplitPlan {
     stake_taken: u64,
     maturity_taken: u64,
     staked_maturity_taken: u64,
+    gang_base_taken: u64,
 }
 
 /// Merge: the source's fees burned, then its stake sent to the target.
@@ -139,6 +159,7 @@ pub struct MergePlan {
     fee: u64,
     maturity_moved: u64,
     staked_maturity_moved: u64,
+    gang_base_moved: u64,
     /// Only commands change these, and the lock keeps commands out.
     source_before: (DissolveState, u64),
     target_before: (DissolveState, u64),
@@ -149,6 +170,8 @@ pub struct MergePlan {
 pub enum MaturityMint {
     Spawn {
         neuron_id: u64,
+        /// The maturity spawned; the mint is it modulated.
+        maturity_e8s: u64,
         mint: Transfer,
     },
     Disbursement {
@@ -184,6 +207,12 @@ pub struct Governance<M: Memory> {
     /// `InstallCode` executions in flight, by target: the timer leaves
     /// their targets alone (a start would undo their stop).
     installing: BTreeMap<Principal, u32>,
+    /// The maturity modulation in basis points and when it was read from
+    /// the CMC; `None` until the first read (0 applies meanwhile).
+    maturity_modulation: StableCell<canister_common::Candid<Option<(i32, u64)>>, M>,
+    /// Where the sweep clearing stale following goes on (on the heap: after
+    /// an upgrade it starts over, which only repeats a few checks).
+    sweep_cursor: u64,
 }
 
 pub struct Memories<M> {
@@ -200,11 +229,16 @@ pub struct Memories<M> {
     pub latest_reward_event: M,
     pub reward_distribution: M,
     pub to_restart: M,
+    pub maturity_modulation: M,
 }
 
 impl<M: Memory> Governance<M> {
     pub fn init(memories: Memories<M>, canister_id: Principal) -> Self {
         Self {
+            maturity_modulation: StableCell::init(
+                memories.maturity_modulation,
+                canister_common::Candid(None),
+            ),
             neurons: NeuronStore::init(
                 memories.neurons,
                 memories.by_subaccount,
@@ -224,11 +258,35 @@ impl<M: Memory> Governance<M> {
             max_neurons: MAX_NUMBER_OF_NEURONS,
             to_restart: StableBTreeMap::init(memories.to_restart),
             installing: BTreeMap::new(),
+            sweep_cursor: 0,
         }
     }
 
     pub fn neurons(&self) -> &NeuronStore<M> {
         &self.neurons
+    }
+
+    /// The cut of "Mission 70", made once by the upgrade from the rules
+    /// before it, in that one message (no command is in flight during an
+    /// upgrade): every delay above `max_delay` comes down to it, and each
+    /// neuron locked for eight years keeps its stake as its eight-year-gang
+    /// bonus base. A read of each neuron (a proposal's snapshot, which
+    /// also writes a ballot, costs about 7 k instructions a neuron: 3.7 B
+    /// at the maximum of 500 000), far within the 300 B an upgrade may
+    /// use. Returns the neurons changed.
+    pub fn cut_dissolve_delays(&mut self, now: u64, max_delay: u64) -> Vec<u64> {
+        let mut changed = vec![];
+        for (id, mut neuron) in self.neurons.iter() {
+            if crate::neuron::apply_max_dissolve_delay(&mut neuron, now, max_delay) {
+                changed.push(id);
+            }
+        }
+        for &id in &changed {
+            let _ = self.neurons.update(id, |n| {
+                crate::neuron::apply_max_dissolve_delay(n, now, max_delay)
+            });
+        }
+        changed
     }
 
     /// One step of counting a neuron index written before the per-principal
@@ -508,9 +566,11 @@ impl<M: Memory> Governance<M> {
         caller: &Principal,
         id: u64,
         operation: nns_api::governance::Operation,
+        economics: &NetworkEconomics,
         now: u64,
     ) -> Result<()> {
         use nns_api::governance::Operation;
+        let max_delay = VotingPowerRules::of(economics).max_dissolve_delay_seconds;
         let removes_itself = matches!(operation,
             Operation::RemoveHotKey(k) if k.hot_key_to_remove == Some(*caller));
         let neuron = if removes_itself {
@@ -532,11 +592,13 @@ impl<M: Memory> Governance<M> {
         let mut changed = neuron.clone();
         let n = &mut changed;
         let result = match operation {
-            Operation::IncreaseDissolveDelay(d) => {
-                n.increase_dissolve_delay(now, u64::from(d.additional_dissolve_delay_seconds))
-            }
+            Operation::IncreaseDissolveDelay(d) => n.increase_dissolve_delay(
+                now,
+                u64::from(d.additional_dissolve_delay_seconds),
+                max_delay,
+            ),
             Operation::SetDissolveTimestamp(t) => {
-                n.set_dissolve_timestamp(now, t.dissolve_timestamp_seconds)
+                n.set_dissolve_timestamp(now, t.dissolve_timestamp_seconds, max_delay)
             }
             Operation::StartDissolving {} => n.start_dissolving(now),
             Operation::StopDissolving {} => n.stop_dissolving(now),
@@ -567,17 +629,58 @@ impl<M: Memory> Governance<M> {
         followees: Vec<u64>,
         now: u64,
     ) -> Result<()> {
-        if topic == TOPIC_NEURON_MANAGEMENT {
+        self.set_following(caller, id, vec![(topic, followees)], now)
+    }
+
+    /// `SetFollowing`: the followees of several topics at once, all checked
+    /// before any is set (topics unique, each known, at most
+    /// [`crate::neuron::MAX_FOLLOWEES_PER_TOPIC`] existing neurons each,
+    /// none twice); an empty list stops following the topic. Confirms the
+    /// neuron's following, so refreshes its voting power.
+    pub fn set_following(
+        &mut self,
+        caller: &Principal,
+        id: u64,
+        topics: Vec<(i32, Vec<u64>)>,
+        now: u64,
+    ) -> Result<()> {
+        // Neuron management decides who manages the neuron: controller only.
+        if topics.iter().any(|(t, _)| *t == TOPIC_NEURON_MANAGEMENT) {
             self.controlled(caller, id)?;
         } else {
             self.voted_by(caller, id)?;
         }
-        if !(0..=MAX_TOPIC).contains(&topic) {
-            return Err(error(
-                ErrorType::InvalidCommand,
-                format!("no topic {topic}"),
-            ));
+        let mut seen = BTreeSet::new();
+        for (topic, followees) in &topics {
+            if !(0..=MAX_TOPIC).contains(topic) {
+                return Err(error(
+                    ErrorType::InvalidCommand,
+                    format!("no topic {topic}"),
+                ));
+            }
+            if !seen.insert(*topic) {
+                return Err(error(
+                    ErrorType::InvalidCommand,
+                    format!("topic {topic} is listed twice"),
+                ));
+            }
+            self.check_followees(followees)?;
         }
+        let mut changed = self.neuron(id)?;
+        let mut old = Vec::with_capacity(topics.len());
+        for (topic, followees) in &topics {
+            old.push(changed.followees.get(topic).cloned().unwrap_or_default());
+            changed.follow(*topic, followees.clone())?;
+        }
+        changed.voting_power_refreshed_timestamp_seconds = now;
+        self.neurons.update(id, |n| *n = changed)?;
+        for ((topic, followees), old) in topics.iter().zip(old) {
+            self.index_following(id, *topic, &old, followees);
+        }
+        Ok(())
+    }
+
+    fn check_followees(&self, followees: &[u64]) -> Result<()> {
         // The cap first: a long list costs nothing before it is refused.
         if followees.len() > crate::neuron::MAX_FOLLOWEES_PER_TOPIC {
             return Err(error(
@@ -594,7 +697,7 @@ impl<M: Memory> Governance<M> {
                 format!("cannot follow neuron {missing}: there is no such neuron"),
             ));
         }
-        let mut unique = followees.clone();
+        let mut unique = followees.to_vec();
         unique.sort_unstable();
         unique.dedup();
         if unique.len() != followees.len() {
@@ -603,12 +706,6 @@ impl<M: Memory> Governance<M> {
                 "a followee is listed twice",
             ));
         }
-        let mut changed = self.neuron(id)?;
-        let old = changed.followees.get(&topic).cloned().unwrap_or_default();
-        changed.follow(topic, followees.clone())?;
-        changed.voting_power_refreshed_timestamp_seconds = now;
-        self.neurons.update(id, |n| *n = changed)?;
-        self.index_following(id, topic, &old, &followees);
         Ok(())
     }
 
@@ -625,6 +722,54 @@ impl<M: Memory> Governance<M> {
         for (topic, list) in followees {
             self.index_following(id, *topic, list, &[]);
         }
+    }
+
+    /// One step of the sweep that clears stale following, as the NNS: a
+    /// neuron that has not refreshed its voting power for `expires_after`
+    /// seconds (the reducing period plus the clearing period) loses its
+    /// followees on every topic but neuron management. Looks at up to
+    /// `limit` neurons from the sweep's cursor, going round. Returns the
+    /// neurons cleared.
+    pub fn clear_stale_following_some(
+        &mut self,
+        now: u64,
+        expires_after: u64,
+        limit: usize,
+    ) -> Vec<u64> {
+        let mut stale = vec![];
+        let mut next = 0;
+        // Index entries to remove: up to 18 topics × 15 followees a neuron.
+        let mut entries = 0;
+        for (k, (id, neuron)) in self.neurons.iter_from(self.sweep_cursor).enumerate() {
+            if k == limit || entries >= STALE_FOLLOWING_ENTRIES_PER_STEP {
+                next = id;
+                break;
+            }
+            let idle = now.saturating_sub(neuron.voting_power_refreshed_timestamp_seconds);
+            let follows = neuron
+                .followees
+                .keys()
+                .any(|topic| *topic != TOPIC_NEURON_MANAGEMENT);
+            if idle >= expires_after && follows && !self.locked.contains(&id) {
+                entries += neuron.followees.values().map(Vec::len).sum::<usize>();
+                stale.push((id, neuron.followees));
+            }
+        }
+        self.sweep_cursor = next;
+        let mut cleared = vec![];
+        for (id, followees) in stale {
+            let gone: BTreeMap<i32, Vec<u64>> = followees
+                .into_iter()
+                .filter(|(topic, _)| *topic != TOPIC_NEURON_MANAGEMENT)
+                .collect();
+            let _ = self.neurons.update(id, |n| {
+                n.followees
+                    .retain(|topic, _| *topic == TOPIC_NEURON_MANAGEMENT);
+            });
+            self.unindex_all_following(id, &gone);
+            cleared.push(id);
+        }
+        cleared
     }
 
     pub fn refresh_voting_power(&mut self, caller: &Principal, id: u64, now: u64) -> Result<()> {
@@ -670,11 +815,13 @@ impl<M: Memory> Governance<M> {
             parent.maturity_e8s_equivalent,
             spawn.percentage_to_spawn.unwrap_or(100),
         )?;
-        if amount < economics.neuron_minimum_stake_e8s {
+        // As the NNS: enough even at the worst modulation.
+        let worst = apply_maturity_modulation(amount, MIN_MATURITY_MODULATION_BASIS_POINTS);
+        if worst < economics.neuron_minimum_stake_e8s {
             return Err(error(
                 ErrorType::InsufficientFunds,
                 format!(
-                    "{amount} e8s of maturity cannot be spawned: a neuron needs at least {}",
+                    "{amount} e8s of maturity cannot be spawned: at the worst maturity modulation ({MIN_MATURITY_MODULATION_BASIS_POINTS} basis points) it is {worst}, and a neuron needs at least {}",
                     economics.neuron_minimum_stake_e8s
                 ),
             ));
@@ -735,11 +882,13 @@ impl<M: Memory> Governance<M> {
             ));
         }
         let amount = percentage_of(neuron.maturity_e8s_equivalent, percentage)?;
-        if amount < MINIMUM_MATURITY_DISBURSEMENT_E8S {
+        // As the NNS: enough even at the worst modulation.
+        let worst = apply_maturity_modulation(amount, MIN_MATURITY_MODULATION_BASIS_POINTS);
+        if worst < MINIMUM_MATURITY_DISBURSEMENT_E8S {
             return Err(error(
                 ErrorType::PreconditionFailed,
                 format!(
-                    "{amount} e8s is below the minimum maturity disbursement of {MINIMUM_MATURITY_DISBURSEMENT_E8S}"
+                    "{amount} e8s is below the minimum maturity disbursement of {MINIMUM_MATURITY_DISBURSEMENT_E8S} at the worst maturity modulation ({MIN_MATURITY_MODULATION_BASIS_POINTS} basis points: {worst})"
                 ),
             ));
         }
@@ -930,13 +1079,15 @@ impl<M: Memory> Governance<M> {
             Some(memo) => split_subaccount(&parent.controller, memo),
             None => staking_subaccount(&parent.controller, derived_nonce(id, child_id, now)),
         };
-        // Maturity goes with the stake, in proportion.
+        // Maturity and the eight-year-gang base go with the stake, in
+        // proportion.
         let share = |of: u64| {
             u64::try_from(u128::from(of) * u128::from(amount) / u128::from(available))
                 .expect("a fraction of a u64")
         };
         let maturity_taken = share(parent.maturity_e8s_equivalent);
         let staked_maturity_taken = share(parent.staked_maturity_e8s_equivalent);
+        let gang_base_taken = share(parent.eight_year_gang_bonus_base_e8s);
         let mut child = Neuron::new(child_id, parent.controller, subaccount, amount - fee, now);
         child.dissolve_state = parent.dissolve_state;
         child.aging_since_timestamp_seconds = parent.aging_since_timestamp_seconds;
@@ -945,6 +1096,7 @@ impl<M: Memory> Governance<M> {
         child.auto_stake_maturity = parent.auto_stake_maturity;
         child.maturity_e8s_equivalent = maturity_taken;
         child.staked_maturity_e8s_equivalent = staked_maturity_taken;
+        child.eight_year_gang_bonus_base_e8s = gang_base_taken;
         child.voting_power_refreshed_timestamp_seconds =
             parent.voting_power_refreshed_timestamp_seconds;
         self.insert_new_neuron(child)?;
@@ -955,6 +1107,7 @@ impl<M: Memory> Governance<M> {
             n.cached_neuron_stake_e8s -= amount;
             n.maturity_e8s_equivalent -= maturity_taken;
             n.staked_maturity_e8s_equivalent -= staked_maturity_taken;
+            n.eight_year_gang_bonus_base_e8s -= gang_base_taken;
         })?;
         Ok(SplitPlan {
             parent_id: id,
@@ -968,6 +1121,7 @@ impl<M: Memory> Governance<M> {
             stake_taken: amount,
             maturity_taken,
             staked_maturity_taken,
+            gang_base_taken,
         })
     }
 
@@ -980,6 +1134,7 @@ impl<M: Memory> Governance<M> {
             n.cached_neuron_stake_e8s += plan.stake_taken;
             n.maturity_e8s_equivalent += plan.maturity_taken;
             n.staked_maturity_e8s_equivalent += plan.staked_maturity_taken;
+            n.eight_year_gang_bonus_base_e8s += plan.gang_base_taken;
         });
     }
 
@@ -1016,6 +1171,20 @@ impl<M: Memory> Governance<M> {
                     ),
                 ));
             }
+        }
+        // A proposer's reject cost is pending until its proposal is
+        // decided: merging would burn it as fees, as the NNS refuses to.
+        if let Some(n) = [&source, &target]
+            .into_iter()
+            .find(|n| self.proposes_an_open_proposal(n.id))
+        {
+            return Err(error(
+                ErrorType::PreconditionFailed,
+                format!(
+                    "neuron {} is involved in an open proposal; merge once it is decided",
+                    n.id
+                ),
+            ));
         }
         if target.followees.get(&TOPIC_NEURON_MANAGEMENT)
             != source.followees.get(&TOPIC_NEURON_MANAGEMENT)
@@ -1058,6 +1227,7 @@ impl<M: Memory> Governance<M> {
             n.cached_neuron_stake_e8s += moved;
             n.maturity_e8s_equivalent += source.maturity_e8s_equivalent;
             n.staked_maturity_e8s_equivalent += source.staked_maturity_e8s_equivalent;
+            n.eight_year_gang_bonus_base_e8s += source.eight_year_gang_bonus_base_e8s;
             n.dissolve_state = DissolveState::DissolveDelaySeconds(delay);
             n.aging_since_timestamp_seconds = now - age;
         })?;
@@ -1071,6 +1241,7 @@ impl<M: Memory> Governance<M> {
             }
             n.maturity_e8s_equivalent = 0;
             n.staked_maturity_e8s_equivalent = 0;
+            n.eight_year_gang_bonus_base_e8s = 0;
         })?;
         Ok(MergePlan {
             source_id,
@@ -1082,8 +1253,18 @@ impl<M: Memory> Governance<M> {
             fee,
             maturity_moved: source.maturity_e8s_equivalent,
             staked_maturity_moved: source.staked_maturity_e8s_equivalent,
+            gang_base_moved: source.eight_year_gang_bonus_base_e8s,
             source_before: (source.dissolve_state, source.aging_since_timestamp_seconds),
             target_before: (target.dissolve_state, target.aging_since_timestamp_seconds),
+        })
+    }
+
+    /// Whether neuron `id` made a proposal not decided yet.
+    fn proposes_an_open_proposal(&self, id: u64) -> bool {
+        self.proposals.unfinished().into_iter().any(|p| {
+            self.proposals
+                .state(p)
+                .is_some_and(|state| state.proposer == id && !state.is_decided())
         })
     }
 
@@ -1094,6 +1275,7 @@ impl<M: Memory> Governance<M> {
             n.cached_neuron_stake_e8s -= plan.moved;
             n.maturity_e8s_equivalent -= plan.maturity_moved;
             n.staked_maturity_e8s_equivalent -= plan.staked_maturity_moved;
+            n.eight_year_gang_bonus_base_e8s -= plan.gang_base_moved;
             (n.dissolve_state, n.aging_since_timestamp_seconds) = plan.target_before;
         });
         let _ = self.neurons.update(plan.source_id, |n| {
@@ -1104,6 +1286,7 @@ impl<M: Memory> Governance<M> {
             }
             n.maturity_e8s_equivalent += plan.maturity_moved;
             n.staked_maturity_e8s_equivalent += plan.staked_maturity_moved;
+            n.eight_year_gang_bonus_base_e8s += plan.gang_base_moved;
             (n.dissolve_state, n.aging_since_timestamp_seconds) = plan.source_before;
         });
     }
@@ -1139,8 +1322,10 @@ impl<M: Memory> Governance<M> {
                 self.due.remove(&key);
                 continue;
             };
+            let modulation = self.maturity_modulation_basis_points();
             if neuron.spawn_at_timestamp_seconds.is_some_and(|t| t <= now) {
-                let amount = neuron.maturity_e8s_equivalent;
+                let maturity = neuron.maturity_e8s_equivalent;
+                let amount = apply_maturity_modulation(maturity, modulation);
                 let _ = self.neurons.update(id, |n| {
                     n.cached_neuron_stake_e8s += amount;
                     n.maturity_e8s_equivalent = 0;
@@ -1150,6 +1335,7 @@ impl<M: Memory> Governance<M> {
                 self.locked.insert(id);
                 return Some(MaturityMint::Spawn {
                     neuron_id: id,
+                    maturity_e8s: maturity,
                     mint: Transfer {
                         from_subaccount: None,
                         to: self.neuron_account(&neuron.subaccount),
@@ -1186,7 +1372,7 @@ impl<M: Memory> Governance<M> {
                 mint: Transfer {
                     from_subaccount: None,
                     to,
-                    amount_e8s: disbursement.amount_e8s,
+                    amount_e8s: apply_maturity_modulation(disbursement.amount_e8s, modulation),
                     fee_e8s: 0,
                 },
             });
@@ -1209,10 +1395,15 @@ impl<M: Memory> Governance<M> {
     /// A due mint failed: the neuron is as before and the mint is retried.
     pub fn undo_maturity_mint(&mut self, mint: &MaturityMint, retry_at: u64) {
         match *mint {
-            MaturityMint::Spawn { neuron_id, mint } => {
+            MaturityMint::Spawn {
+                neuron_id,
+                maturity_e8s,
+                mint,
+            } => {
+                // Added to what was credited meanwhile (rewards).
                 let _ = self.neurons.update(neuron_id, |n| {
                     n.cached_neuron_stake_e8s -= mint.amount_e8s;
-                    n.maturity_e8s_equivalent = mint.amount_e8s;
+                    n.maturity_e8s_equivalent += maturity_e8s;
                     n.spawn_at_timestamp_seconds = Some(retry_at);
                 });
                 self.due.insert((retry_at, neuron_id), ());
@@ -1228,6 +1419,30 @@ impl<M: Memory> Governance<M> {
                 self.due.insert((retry_at, neuron_id), ());
             }
         }
+    }
+
+    /// The maturity modulation spawns and disbursements are minted with:
+    /// the CMC's last answer, 0 before the first.
+    pub fn maturity_modulation_basis_points(&self) -> i32 {
+        self.maturity_modulation.get().0.map_or(0, |(bp, _)| bp)
+    }
+
+    /// Whether the modulation is due to be read from the CMC again.
+    pub fn maturity_modulation_due(&self, now: u64) -> bool {
+        self.maturity_modulation
+            .get()
+            .0
+            .is_none_or(|(_, at)| now >= at.saturating_add(MATURITY_MODULATION_REFRESH_SECONDS))
+    }
+
+    /// Records the CMC's answer, kept within the bounds.
+    pub fn set_maturity_modulation(&mut self, basis_points: i32, now: u64) {
+        let bp = basis_points.clamp(
+            MIN_MATURITY_MODULATION_BASIS_POINTS,
+            MAX_MATURITY_MODULATION_BASIS_POINTS,
+        );
+        self.maturity_modulation
+            .set(canister_common::Candid(Some((bp, now))));
     }
 
     /// When the next mint is due, if any.
@@ -1330,6 +1545,7 @@ impl Governance<ic_stable_structures::VectorMemory> {
                 latest_reward_event: m(),
                 reward_distribution: m(),
                 to_restart: m(),
+                maturity_modulation: m(),
             },
             Principal::from_slice(&[0, 0, 0, 0, 0, 0, 0, 1, 1, 1]),
         )

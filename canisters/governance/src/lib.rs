@@ -4,6 +4,7 @@
 pub mod ballots;
 pub mod codec;
 pub mod config;
+pub mod economics;
 pub mod execution;
 pub mod governance;
 pub mod limits;
@@ -65,6 +66,14 @@ fn post_upgrade() {
     // No message of the old code runs on: an execution it began and did
     // not end is over.
     state::mutate(|g| g.fail_interrupted_executions(now_seconds()));
+    let mut migrated = false;
+    state::update_config(|c| migrated = c.adopt_mission_70());
+    if migrated {
+        let max_delay = state::read_config(|c| {
+            economics::VotingPowerRules::of(&c.economics).max_dissolve_delay_seconds
+        });
+        state::mutate(|g| g.cut_dissolve_delays(now_seconds(), max_delay));
+    }
     start_timers();
     if !state::read(|g| g.neurons().counts_complete()) {
         ic_cdk_timers::set_timer(Duration::ZERO, count_neuron_index());
@@ -90,6 +99,21 @@ async fn unstake_maturity_of_dissolved_neurons() {
     });
 }
 
+/// One step of the sweep that clears stale following, in a message of its
+/// own.
+async fn clear_stale_following() {
+    let expires_after = state::read_config(|c| {
+        economics::VotingPowerRules::of(&c.economics).following_expires_after_seconds()
+    });
+    state::mutate(|g| {
+        g.clear_stale_following_some(now_seconds(), expires_after, NEURONS_SWEPT_PER_RUN)
+    });
+}
+
+/// Neurons the stale-following sweep looks at per run (a minute): 100 000
+/// neurons in under two hours, a small part of a message's instructions.
+const NEURONS_SWEPT_PER_RUN: usize = 1_000;
+
 fn start_timers() {
     ic_cdk_timers::set_timer_interval(MATURITY_TIMER_INTERVAL, manage::mint_due_maturity);
     ic_cdk_timers::set_timer_interval(
@@ -97,6 +121,7 @@ fn start_timers() {
         unstake_maturity_of_dissolved_neurons,
     );
     ic_cdk_timers::set_timer_interval(PROPOSAL_TIMER_INTERVAL, execution::process_proposals);
+    ic_cdk_timers::set_timer_interval(UNSTAKE_TIMER_INTERVAL, clear_stale_following);
     ic_cdk_timers::set_timer_interval(CASCADE_TIMER_INTERVAL, manage::continue_cascades);
 }
 

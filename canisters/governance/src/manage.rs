@@ -15,8 +15,8 @@ use nns_api::governance::{
     ClaimOrRefreshResponse, DisburseMaturityResponse, DisburseResponse, Empty, ErrorType,
     GovernanceError, MakeProposalResponse, ManageNeuronCommandRequest as Command,
     ManageNeuronCommandResponse as Reply, ManageNeuronRequest, MergeResponse, NeuronId,
-    NeuronIdOrSubaccount, ProposalId, RefreshVotingPowerResponse, SpawnResponse,
-    StakeMaturityResponse, Vote,
+    NeuronIdOrSubaccount, ProposalId, RefreshVotingPowerResponse, SetFollowingResponse,
+    SpawnResponse, StakeMaturityResponse, Vote,
 };
 use std::cell::Cell;
 
@@ -176,7 +176,7 @@ pub async fn manage_neuron(caller: Principal, mut request: ManageNeuronRequest) 
             let operation = c
                 .operation
                 .ok_or_else(|| error(ErrorType::InvalidCommand, "no operation"))?;
-            state::mutate(|g| g.configure(&caller, id, operation, now))?;
+            state::mutate(|g| g.configure(&caller, id, operation, &economics, now))?;
             Ok(Reply::Configure(Empty {}))
         }
         Command::Follow(f) => {
@@ -184,6 +184,28 @@ pub async fn manage_neuron(caller: Principal, mut request: ManageNeuronRequest) 
             let followees = f.followees.iter().map(|n| n.id).collect();
             state::mutate(|g| g.follow(&caller, id, f.topic, followees, now))?;
             Ok(Reply::Follow(Empty {}))
+        }
+        Command::SetFollowing(f) => {
+            let id = named_neuron(&request)?;
+            let topics = f
+                .topic_following
+                .unwrap_or_default()
+                .into_iter()
+                .map(|t| {
+                    let topic = t
+                        .topic
+                        .ok_or_else(|| error(ErrorType::InvalidCommand, "a topic is missing"))?;
+                    let followees = t
+                        .followees
+                        .unwrap_or_default()
+                        .iter()
+                        .map(|n| n.id)
+                        .collect();
+                    Ok((topic, followees))
+                })
+                .collect::<Result<Vec<_>>>()?;
+            state::mutate(|g| g.set_following(&caller, id, topics, now))?;
+            Ok(Reply::SetFollowing(SetFollowingResponse {}))
         }
         Command::RefreshVotingPower(_) => {
             let id = named_neuron(&request)?;
@@ -425,6 +447,13 @@ pub async fn mint_due_maturity() {
         }
     }
     let _done = Done;
+    // Minted with a fresh modulation: read it first when a day old (or
+    // never read, as right after an upgrade).
+    if state::read(|g| {
+        g.maturity_modulation_due(now_seconds()) && g.next_due().is_some_and(|t| t <= now_seconds())
+    }) {
+        crate::execution::refresh_maturity_modulation().await;
+    }
     for _ in 0..MINTS_PER_RUN {
         let now = now_seconds();
         let Some(mint) = state::mutate(|g| g.take_next_due_mint(now)) else {

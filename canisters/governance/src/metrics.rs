@@ -20,6 +20,7 @@ pub struct Totals {
     pub rejected_proposals: u64,
     pub executed_proposals: u64,
     pub failed_proposals: u64,
+    pub maturity_modulation_basis_points: i32,
 }
 
 impl<M: Memory> Governance<M> {
@@ -43,6 +44,7 @@ impl<M: Memory> Governance<M> {
             t.executed_proposals += u64::from(state.executed_seconds != 0);
             t.failed_proposals += u64::from(state.failed_seconds != 0);
         }
+        t.maturity_modulation_basis_points = self.maturity_modulation_basis_points();
         t
     }
 }
@@ -99,6 +101,11 @@ pub fn encode(t: &Totals, latest_reward_day: u64, now: u64) -> String {
             "governance_failed_proposals",
             "Adopted proposals whose execution failed.",
             t.failed_proposals as f64,
+        )
+        .gauge(
+            "governance_maturity_modulation_basis_points",
+            "The maturity modulation spawns and maturity disbursements are minted with, read daily from the CMC.",
+            f64::from(t.maturity_modulation_basis_points),
         )
         .gauge(
             "governance_latest_reward_day",

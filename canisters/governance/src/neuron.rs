@@ -1,6 +1,7 @@
 //! A neuron and the rules of its life: staking subaccount, dissolve state,
 //! age, voting power. Plain Rust, no canister calls; time is an argument.
 
+use crate::economics::VotingPowerRules;
 use candid::{CandidType, Deserialize, Principal};
 use nns_api::governance::{ErrorType, GovernanceError};
 use std::collections::BTreeMap;
@@ -8,7 +9,9 @@ use std::collections::BTreeMap;
 /// 365.25 days, as NNS governance counts a year.
 pub const ONE_YEAR_SECONDS: u64 = (365 * 24 + 6) * 60 * 60;
 pub const ONE_MONTH_SECONDS: u64 = ONE_YEAR_SECONDS / 12;
-pub const MAX_DISSOLVE_DELAY_SECONDS: u64 = 8 * ONE_YEAR_SECONDS;
+/// The longest dissolve delay before "Mission 70" cut it to two years: the
+/// neurons that had it are the eight-year gang.
+pub const EIGHT_YEARS_SECONDS: u64 = 8 * ONE_YEAR_SECONDS;
 /// Age stops adding to voting power after four years.
 pub const MAX_AGE_FOR_BONUS_SECONDS: u64 = 4 * ONE_YEAR_SECONDS;
 pub const MAX_HOT_KEYS: usize = 10;
@@ -62,6 +65,10 @@ pub struct Neuron {
     pub voting_power_refreshed_timestamp_seconds: u64,
     /// Maturity on its way out, minted when each one is due.
     pub maturity_disbursements: Vec<MaturityDisbursement>,
+    /// The stake the neuron had when the maximum dissolve delay was cut
+    /// from eight years, if it had eight years then (0 otherwise, and once
+    /// it starts dissolving): up to this much stake counts a bonus.
+    pub eight_year_gang_bonus_base_e8s: u64,
 }
 
 /// Where disbursed maturity goes.
@@ -110,6 +117,7 @@ impl Neuron {
             spawn_at_timestamp_seconds: None,
             voting_power_refreshed_timestamp_seconds: now,
             maturity_disbursements: vec![],
+            eight_year_gang_bonus_base_e8s: 0,
         }
     }
 
@@ -158,54 +166,83 @@ impl Neuron {
             .saturating_add(self.staked_maturity_e8s_equivalent)
     }
 
-    /// stake × (1 + d/8y) × (1 + ¼ · min(age, 4y)/4y), exact in integers.
-    pub fn potential_voting_power(&self, now: u64) -> u64 {
-        let d = u128::from(
-            self.dissolve_delay_seconds(now)
-                .min(MAX_DISSOLVE_DELAY_SECONDS),
-        );
+    /// (stake + g · min(bonus base, stake)) × (1 + B · (d/D)²) × (1 + ¼ ·
+    /// min(age, 4y)/4y), with D the longest delay, B its bonus and g the
+    /// eight-year gang's (mainnet: D = 2 years, B = 2, g = 10 %), in
+    /// integers, rounded down.
+    pub fn potential_voting_power(&self, now: u64, rules: &VotingPowerRules) -> u64 {
+        let stake = u128::from(self.stake_e8s());
+        let gang_base = u128::from(self.eight_year_gang_bonus_base_e8s).min(stake);
+        // In hundredths of an e8.
+        let boosted_stake =
+            100 * stake + u128::from(rules.eight_year_gang_bonus_percentage) * gang_base;
+        let max_delay = u128::from(rules.max_dissolve_delay_seconds.max(1));
+        let delay = u128::from(self.dissolve_delay_seconds(now)).min(max_delay);
+        // 1 + B/100 · (d/D)² = (100·D² + B·d²) / (100·D²).
+        let delay_bonus_denominator = 100 * max_delay * max_delay;
+        let delay_bonus_numerator = delay_bonus_denominator
+            + u128::from(rules.max_dissolve_delay_bonus_percentage) * delay * delay;
+        // Both factors fit in 64 bits for any stake the ICP supply allows
+        // (and mainnet's delays): one 64 × 64-bit product and one division.
+        // Past that, the exact way costs two divisions more.
+        let with_delay = match (
+            u64::try_from(boosted_stake),
+            u64::try_from(delay_bonus_numerator),
+        ) {
+            (Ok(a), Ok(b)) => u128::from(a) * u128::from(b) / delay_bonus_denominator,
+            _ => mul_div(
+                boosted_stake,
+                delay_bonus_numerator,
+                delay_bonus_denominator,
+            ),
+        };
+        // 1 + ¼ · age/4y = (16y + age) / 16y. No overflow: `with_delay` is
+        // below 2⁷⁵ (200 · 2⁶⁴ × 5) and the factor below 2³⁰.
         let age = u128::from(self.age_seconds(now).min(MAX_AGE_FOR_BONUS_SECONDS));
-        let eight_years = u128::from(MAX_DISSOLVE_DELAY_SECONDS);
-        // 1 + ¼ · age/4y = (16y + age) / 16y.
         let sixteen_years = u128::from(4 * MAX_AGE_FOR_BONUS_SECONDS);
-        let vp = u128::from(self.stake_e8s()) * (eight_years + d) * (sixteen_years + age)
-            / (eight_years * sixteen_years);
+        let vp = with_delay * (sixteen_years + age) / (sixteen_years * 100);
         u64::try_from(vp).unwrap_or(u64::MAX)
     }
 
     /// The voting power ballots get: nothing below the minimum dissolve
-    /// delay, and fading linearly to nothing over `clear_after` once the
-    /// neuron has not refreshed it for `reduce_after` seconds.
-    pub fn deciding_voting_power(
-        &self,
-        now: u64,
-        min_dissolve_delay: u64,
-        reduce_after: u64,
-        clear_after: u64,
-    ) -> u64 {
-        if self.dissolve_delay_seconds(now) < min_dissolve_delay {
-            return 0;
-        }
-        let potential = self.potential_voting_power(now);
-        let idle = now.saturating_sub(self.voting_power_refreshed_timestamp_seconds);
-        if idle <= reduce_after {
-            return potential;
-        }
-        let into_decay = idle - reduce_after;
-        if clear_after == 0 || into_decay >= clear_after {
-            return 0;
-        }
-        let kept = u128::from(clear_after - into_decay);
-        u64::try_from(u128::from(potential) * kept / u128::from(clear_after))
-            .expect("a fraction of a u64")
+    /// delay, and fading linearly to nothing over the clearing period once
+    /// the neuron has not refreshed it for the reducing period.
+    pub fn deciding_voting_power(&self, now: u64, rules: &VotingPowerRules) -> u64 {
+        self.voting_power(now, rules).deciding
     }
 
-    /// Adds to the dissolve delay, up to eight years. A dissolved neuron
-    /// becomes locked again and starts aging.
+    /// Both voting powers, the potential one computed once.
+    pub fn voting_power(&self, now: u64, rules: &VotingPowerRules) -> VotingPower {
+        let potential = self.potential_voting_power(now, rules);
+        let deciding = if self.is_eligible_to_vote(now, rules) {
+            faded(
+                potential,
+                now.saturating_sub(self.voting_power_refreshed_timestamp_seconds),
+                rules,
+            )
+        } else {
+            0
+        };
+        VotingPower {
+            potential,
+            deciding,
+        }
+    }
+
+    /// Whether the neuron gets a ballot: its dissolve delay is at least
+    /// the minimum to vote (its deciding voting power may still be 0).
+    pub fn is_eligible_to_vote(&self, now: u64, rules: &VotingPowerRules) -> bool {
+        self.dissolve_delay_seconds(now) >= rules.minimum_dissolve_delay_to_vote_seconds
+    }
+
+    /// Adds to the dissolve delay, up to `max_delay` (a request beyond it is
+    /// capped, as on the NNS). A dissolved neuron becomes locked again and
+    /// starts aging.
     pub fn increase_dissolve_delay(
         &mut self,
         now: u64,
         additional: u64,
+        max_delay: u64,
     ) -> Result<(), NeuronError> {
         if additional == 0 {
             return Err(refused(
@@ -216,7 +253,7 @@ impl Neuron {
         let delay = self
             .dissolve_delay_seconds(now)
             .saturating_add(additional)
-            .min(MAX_DISSOLVE_DELAY_SECONDS);
+            .min(max_delay);
         if self.is_dissolving(now) {
             self.dissolve_state = DissolveState::WhenDissolvedTimestampSeconds(now + delay);
         } else {
@@ -228,9 +265,14 @@ impl Neuron {
         Ok(())
     }
 
-    /// Sets when the neuron will be dissolved: a later time only, within
-    /// eight years.
-    pub fn set_dissolve_timestamp(&mut self, now: u64, timestamp: u64) -> Result<(), NeuronError> {
+    /// Sets when the neuron will be dissolved: a later time only; a time
+    /// beyond `max_delay` from now is capped to it, as on the NNS.
+    pub fn set_dissolve_timestamp(
+        &mut self,
+        now: u64,
+        timestamp: u64,
+        max_delay: u64,
+    ) -> Result<(), NeuronError> {
         let new_delay = timestamp
             .checked_sub(now)
             .filter(|d| *d > 0)
@@ -240,12 +282,7 @@ impl Neuron {
                     "the dissolve timestamp must be in the future",
                 )
             })?;
-        if new_delay > MAX_DISSOLVE_DELAY_SECONDS {
-            return Err(refused(
-                ErrorType::InvalidCommand,
-                "the dissolve delay cannot exceed eight years",
-            ));
-        }
+        let new_delay = new_delay.min(max_delay);
         let current = self.dissolve_delay_seconds(now);
         if new_delay <= current {
             return Err(refused(
@@ -253,7 +290,7 @@ impl Neuron {
                 format!("the dissolve delay can only increase (now {current} s)"),
             ));
         }
-        self.increase_dissolve_delay(now, new_delay - current)
+        self.increase_dissolve_delay(now, new_delay - current, max_delay)
     }
 
     pub fn start_dissolving(&mut self, now: u64) -> Result<(), NeuronError> {
@@ -261,6 +298,8 @@ impl Neuron {
             DissolveState::DissolveDelaySeconds(d) if d > 0 => {
                 self.dissolve_state = DissolveState::WhenDissolvedTimestampSeconds(now + d);
                 self.aging_since_timestamp_seconds = NOT_AGING;
+                // The eight-year gang's bonus ends for good, as on the NNS.
+                self.eight_year_gang_bonus_base_e8s = 0;
                 Ok(())
             }
             _ => Err(refused(
@@ -350,6 +389,58 @@ impl Neuron {
     }
 }
 
+/// A neuron's voting power: what it could have, and what its ballots get.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct VotingPower {
+    pub potential: u64,
+    pub deciding: u64,
+}
+
+/// `potential` after `idle` seconds without a refresh: whole for the
+/// reducing period, then falling linearly to nothing over the clearing one.
+fn faded(potential: u64, idle: u64, rules: &VotingPowerRules) -> u64 {
+    let reduce_after = rules.start_reducing_voting_power_after_seconds;
+    let clear_after = rules.clear_following_after_seconds;
+    if idle <= reduce_after {
+        return potential;
+    }
+    let into_decay = idle - reduce_after;
+    if clear_after == 0 || into_decay >= clear_after {
+        return 0;
+    }
+    let kept = u128::from(clear_after - into_decay);
+    u64::try_from(u128::from(potential) * kept / u128::from(clear_after))
+        .expect("a fraction of a u64")
+}
+
+/// ⌊a · b / c⌋ without overflow while b · c fits in 128 bits (the bounds
+/// of the network economics keep it so); saturates beyond.
+fn mul_div(a: u128, b: u128, c: u128) -> u128 {
+    let whole = (a / c).saturating_mul(b);
+    let rest = (a % c).checked_mul(b).map_or(u128::MAX, |r| r / c);
+    whole.saturating_add(rest)
+}
+
+/// The record of the cut: a neuron locked for eight years keeps its stake
+/// as its bonus base; every delay above the new maximum comes down to it.
+/// Returns whether the neuron changed.
+pub fn apply_max_dissolve_delay(neuron: &mut Neuron, now: u64, max_delay: u64) -> bool {
+    match neuron.dissolve_state {
+        DissolveState::DissolveDelaySeconds(d) if d > max_delay => {
+            if d >= EIGHT_YEARS_SECONDS {
+                neuron.eight_year_gang_bonus_base_e8s = neuron.stake_e8s();
+            }
+            neuron.dissolve_state = DissolveState::DissolveDelaySeconds(max_delay);
+            true
+        }
+        DissolveState::WhenDissolvedTimestampSeconds(t) if t > now.saturating_add(max_delay) => {
+            neuron.dissolve_state = DissolveState::WhenDissolvedTimestampSeconds(now + max_delay);
+            true
+        }
+        _ => false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -373,23 +464,31 @@ mod tests {
         assert_eq!(a, <[u8; 32]>::from(h.finalize()));
     }
 
+    const MAX: u64 = 2 * ONE_YEAR_SECONDS;
+
+    fn rules() -> VotingPowerRules {
+        VotingPowerRules::mainnet()
+    }
+
     #[test]
     fn a_new_neuron_is_dissolved_until_it_is_locked() {
         let mut n = neuron(ICP);
         assert!(n.is_dissolved(T0));
-        n.increase_dissolve_delay(T0, ONE_YEAR_SECONDS).unwrap();
+        n.increase_dissolve_delay(T0, ONE_YEAR_SECONDS, MAX)
+            .unwrap();
         assert!(!n.is_dissolved(T0));
         assert_eq!(n.dissolve_delay_seconds(T0), ONE_YEAR_SECONDS);
-        n.increase_dissolve_delay(T0, 100 * ONE_YEAR_SECONDS)
+        // Beyond the maximum: capped, not refused.
+        n.increase_dissolve_delay(T0, 100 * ONE_YEAR_SECONDS, MAX)
             .unwrap();
-        assert_eq!(n.dissolve_delay_seconds(T0), MAX_DISSOLVE_DELAY_SECONDS);
-        assert!(n.increase_dissolve_delay(T0, 0).is_err());
+        assert_eq!(n.dissolve_delay_seconds(T0), MAX);
+        assert!(n.increase_dissolve_delay(T0, 0, MAX).is_err());
     }
 
     #[test]
     fn dissolving_counts_down_stops_aging_and_can_be_stopped() {
         let mut n = neuron(ICP);
-        n.increase_dissolve_delay(T0, 1_000).unwrap();
+        n.increase_dissolve_delay(T0, 1_000, MAX).unwrap();
         let later = T0 + 500;
         assert_eq!(n.age_seconds(later), 500);
         n.start_dissolving(later).unwrap();
@@ -405,56 +504,128 @@ mod tests {
     }
 
     #[test]
-    fn voting_power_follows_the_formula() {
+    fn voting_power_follows_todays_formula() {
         let mut n = neuron(100 * ICP);
-        n.increase_dissolve_delay(T0, MAX_DISSOLVE_DELAY_SECONDS)
-            .unwrap();
-        // Eight years of delay doubles the stake; no age yet.
-        assert_eq!(n.potential_voting_power(T0), 200 * ICP);
-        // Four years of age add a quarter.
+        n.increase_dissolve_delay(T0, MAX, MAX).unwrap();
+        // Two years of delay triple the stake; no age yet.
+        assert_eq!(n.potential_voting_power(T0, &rules()), 300 * ICP);
+        // Four years of age add a quarter, and no more after.
         let later = T0 + MAX_AGE_FOR_BONUS_SECONDS;
-        assert_eq!(n.potential_voting_power(later), 250 * ICP);
+        assert_eq!(n.potential_voting_power(later, &rules()), 375 * ICP);
         assert_eq!(
-            n.potential_voting_power(later + ONE_YEAR_SECONDS),
-            250 * ICP
+            n.potential_voting_power(later + ONE_YEAR_SECONDS, &rules()),
+            375 * ICP
         );
+        // The bonus is quadratic: one year of two gives 1 + 2 · ¼ = 1.5.
         let mut half = neuron(100 * ICP);
-        half.increase_dissolve_delay(T0, 4 * ONE_YEAR_SECONDS)
+        half.increase_dissolve_delay(T0, ONE_YEAR_SECONDS, MAX)
             .unwrap();
-        let two_years = T0 + 2 * ONE_YEAR_SECONDS;
-        // 100 × 1.5 × 1.125
-        assert_eq!(half.potential_voting_power(two_years), 16_875_000_000);
+        assert_eq!(half.potential_voting_power(T0, &rules()), 150 * ICP);
+        // Two weeks: 1 + 2 · (14 d / 730.5 d)², rounded down.
+        let mut short = neuron(100 * ICP);
+        short.increase_dissolve_delay(T0, 14 * 86_400, MAX).unwrap();
+        let d = 14.0 * 86_400.0 / MAX as f64;
+        let expected = (100.0 * ICP as f64 * (1.0 + 2.0 * d * d)).floor() as u64;
+        assert_eq!(short.potential_voting_power(T0, &rules()), expected);
+    }
+
+    /// The worked check: 100 ICP locked for four years (so two,
+    /// the maximum), aged two years: 100 × 3 × 1.125.
+    #[test]
+    fn worked_check_100_icp_four_years_asked_two_years_aged_is_337_5() {
+        let mut n = neuron(100 * ICP);
+        n.increase_dissolve_delay(T0, 4 * ONE_YEAR_SECONDS, MAX)
+            .unwrap();
+        assert_eq!(n.dissolve_delay_seconds(T0), MAX);
+        let two_years_later = T0 + 2 * ONE_YEAR_SECONDS;
+        assert_eq!(
+            n.potential_voting_power(two_years_later, &rules()),
+            33_750_000_000
+        );
     }
 
     #[test]
-    fn deciding_power_needs_six_months_and_fades_when_not_refreshed() {
-        let six_months = ONE_YEAR_SECONDS / 2;
+    fn the_eight_year_gang_adds_a_tenth_of_its_base_capped_by_the_stake() {
         let mut n = neuron(100 * ICP);
-        n.increase_dissolve_delay(T0, six_months - 1).unwrap();
+        n.dissolve_state = DissolveState::DissolveDelaySeconds(EIGHT_YEARS_SECONDS);
+        assert!(apply_max_dissolve_delay(&mut n, T0, MAX));
+        assert_eq!(n.dissolve_state, DissolveState::DissolveDelaySeconds(MAX));
+        assert_eq!(n.eight_year_gang_bonus_base_e8s, 100 * ICP);
+        assert!(!apply_max_dissolve_delay(&mut n, T0, MAX), "once");
+        // (100 + 10) × 3
+        assert_eq!(n.potential_voting_power(T0, &rules()), 330 * ICP);
+        // Fees owed lower the stake; the base counts up to the stake only.
+        n.neuron_fees_e8s = 50 * ICP;
+        assert_eq!(n.potential_voting_power(T0, &rules()), 165 * ICP);
+        n.neuron_fees_e8s = 0;
+        // Dissolving ends the bonus for good.
+        n.start_dissolving(T0).unwrap();
+        assert_eq!(n.eight_year_gang_bonus_base_e8s, 0);
+        // Seven years of delay were not the gang's: cut, no base.
+        let mut seven = neuron(100 * ICP);
+        seven.dissolve_state = DissolveState::DissolveDelaySeconds(7 * ONE_YEAR_SECONDS);
+        assert!(apply_max_dissolve_delay(&mut seven, T0, MAX));
+        assert_eq!(seven.eight_year_gang_bonus_base_e8s, 0);
+        // A dissolving neuron's end comes nearer; one within the maximum
+        // is left alone.
+        let mut dissolving = neuron(ICP);
+        dissolving.dissolve_state =
+            DissolveState::WhenDissolvedTimestampSeconds(T0 + 5 * ONE_YEAR_SECONDS);
+        assert!(apply_max_dissolve_delay(&mut dissolving, T0, MAX));
+        assert_eq!(dissolving.dissolve_delay_seconds(T0), MAX);
+        assert!(!apply_max_dissolve_delay(&mut dissolving, T0 + 1, MAX));
+    }
+
+    #[test]
+    fn the_exact_fallback_agrees_with_plain_arithmetic() {
+        for (a, b, c) in [
+            (7u128, 5, 3),
+            (10u128.pow(20), 3 * 10u128.pow(15), 10u128.pow(15)),
+        ] {
+            assert_eq!(mul_div(a, b, c), a * b / c);
+        }
+        // Past 128 bits: 9·10³⁰ + 4 times 6 over 9 is 6·10³⁰ + 2.
+        let a = 9 * 10u128.pow(30) + 4;
+        assert_eq!(mul_div(a, 6, 9), 6 * 10u128.pow(30) + 2);
+        // The largest stake a u64 holds does not overflow the formula.
+        let mut whale = neuron(u64::MAX);
+        whale.eight_year_gang_bonus_base_e8s = u64::MAX;
+        whale.dissolve_state = DissolveState::DissolveDelaySeconds(MAX);
         assert_eq!(
-            n.deciding_voting_power(T0, six_months, six_months, ONE_MONTH_SECONDS),
-            0
+            whale.potential_voting_power(T0, &rules()),
+            u64::MAX,
+            "saturates"
         );
-        n.increase_dissolve_delay(T0, 1).unwrap();
-        let full = n.deciding_voting_power(T0, six_months, six_months, ONE_MONTH_SECONDS);
-        assert_eq!(full, n.potential_voting_power(T0));
-        let halfway = T0 + six_months + ONE_MONTH_SECONDS / 2;
-        let potential = n.potential_voting_power(halfway);
-        assert_eq!(
-            n.deciding_voting_power(halfway, 0, six_months, ONE_MONTH_SECONDS),
-            potential / 2
-        );
-        let gone = T0 + six_months + ONE_MONTH_SECONDS;
-        assert_eq!(
-            n.deciding_voting_power(gone, 0, six_months, ONE_MONTH_SECONDS),
-            0
-        );
+    }
+
+    #[test]
+    fn deciding_power_needs_two_weeks_and_fades_when_not_refreshed() {
+        let rules = rules();
+        let two_weeks = 14 * 86_400;
+        let reduce = ONE_YEAR_SECONDS / 2;
+        let clear = ONE_YEAR_SECONDS / 12;
+        assert_eq!(rules.clear_following_after_seconds, 2_629_800);
+        let mut n = neuron(100 * ICP);
+        n.increase_dissolve_delay(T0, two_weeks - 1, MAX).unwrap();
+        assert!(!n.is_eligible_to_vote(T0, &rules));
+        assert_eq!(n.deciding_voting_power(T0, &rules), 0);
+        n.increase_dissolve_delay(T0, 1 + ONE_YEAR_SECONDS, MAX)
+            .unwrap();
+        let full = n.deciding_voting_power(T0, &rules);
+        assert_eq!(full, n.potential_voting_power(T0, &rules));
+        let halfway = T0 + reduce + clear / 2;
+        let potential = n.potential_voting_power(halfway, &rules);
+        assert_eq!(n.deciding_voting_power(halfway, &rules), potential / 2);
+        let gone = T0 + reduce + clear;
+        assert_eq!(n.deciding_voting_power(gone, &rules), 0);
+        assert!(n.is_eligible_to_vote(gone, &rules), "still gets a ballot");
     }
 
     #[test]
     fn a_top_up_brings_no_age_of_its_own() {
         let mut n = neuron(100 * ICP);
-        n.increase_dissolve_delay(T0, ONE_YEAR_SECONDS).unwrap();
+        n.increase_dissolve_delay(T0, ONE_YEAR_SECONDS, MAX)
+            .unwrap();
         let later = T0 + 1_000;
         n.refresh_stake(200 * ICP, later);
         assert_eq!(n.age_seconds(later), 500);
@@ -494,13 +665,13 @@ mod tests {
     #[test]
     fn the_dissolve_timestamp_only_moves_later() {
         let mut n = neuron(ICP);
-        n.increase_dissolve_delay(T0, 1_000).unwrap();
-        assert!(n.set_dissolve_timestamp(T0, T0 + 500).is_err());
-        assert!(
-            n.set_dissolve_timestamp(T0, T0 + MAX_DISSOLVE_DELAY_SECONDS + 1)
-                .is_err()
-        );
-        n.set_dissolve_timestamp(T0, T0 + 5_000).unwrap();
+        n.increase_dissolve_delay(T0, 1_000, MAX).unwrap();
+        assert!(n.set_dissolve_timestamp(T0, T0 + 500, MAX).is_err());
+        n.set_dissolve_timestamp(T0, T0 + 5_000, MAX).unwrap();
         assert_eq!(n.dissolve_delay_seconds(T0), 5_000);
+        // Beyond the maximum: capped, as the NNS does.
+        n.set_dissolve_timestamp(T0, T0 + 8 * ONE_YEAR_SECONDS, MAX)
+            .unwrap();
+        assert_eq!(n.dissolve_delay_seconds(T0), MAX);
     }
 }

@@ -13,6 +13,7 @@
 //! · voting power refreshed u64
 //! · n × (topic i32 · n × followee u64)
 //! · n × (amount u64 · destination · disbursed at u64 · finalize at u64)
+//! · eight-year-gang bonus base u64
 //! ```
 //!
 //! A destination is `0 · owner · (0 | 1 subaccount [32])` or `1 · [32]`.
@@ -142,6 +143,7 @@ pub fn encode(n: &Neuron) -> Vec<u8> {
         w.u64(d.disbursed_at_seconds);
         w.u64(d.finalize_at_seconds);
     }
+    w.u64(n.eight_year_gang_bonus_base_e8s);
     w.0
 }
 
@@ -197,6 +199,8 @@ pub fn decode(bytes: &[u8]) -> Neuron {
             }
         })
         .collect();
+    // Absent from neurons written before the maximum delay was cut.
+    let eight_year_gang_bonus_base_e8s = if r.0.is_empty() { 0 } else { r.u64() };
     Neuron {
         id,
         controller,
@@ -214,6 +218,7 @@ pub fn decode(bytes: &[u8]) -> Neuron {
         spawn_at_timestamp_seconds,
         voting_power_refreshed_timestamp_seconds,
         maturity_disbursements,
+        eight_year_gang_bonus_base_e8s,
     }
 }
 
@@ -277,8 +282,19 @@ mod tests {
                 finalize_at_seconds: 9,
             },
         ];
+        n.eight_year_gang_bonus_base_e8s = 11;
         assert_eq!(decode(&encode(&n)), n);
         let plain = Neuron::new(1, Principal::management_canister(), [0; 32], 0, 0);
         assert_eq!(decode(&encode(&plain)), plain);
+    }
+
+    #[test]
+    fn a_neuron_written_before_the_gang_base_existed_reads_it_as_zero() {
+        let mut n = Neuron::new(7, Principal::from_slice(&[1]), [7; 32], 123, 1_700_000_000);
+        n.eight_year_gang_bonus_base_e8s = 99;
+        let mut bytes = encode(&n);
+        bytes.truncate(bytes.len() - 8);
+        n.eight_year_gang_bonus_base_e8s = 0;
+        assert_eq!(decode(&bytes), n);
     }
 }

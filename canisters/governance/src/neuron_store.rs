@@ -331,6 +331,11 @@ impl<M: Memory> NeuronStore<M> {
         self.neurons.keys_range(first..)
     }
 
+    /// The neurons from id `first` on, in id order.
+    pub fn iter_from(&self, first: u64) -> impl Iterator<Item = (u64, Neuron)> + '_ {
+        self.neurons.range(first..).map(|e| (*e.key(), e.value()))
+    }
+
     /// All neurons, in id order.
     pub fn iter(&self) -> impl Iterator<Item = (u64, Neuron)> + '_ {
         self.neurons.iter().map(|e| (*e.key(), e.value()))

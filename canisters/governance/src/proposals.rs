@@ -8,6 +8,7 @@
 //! its state (tally, deadline, outcome) and one ballot per eligible neuron.
 
 use crate::ballots::{BallotRecord, Ballots};
+use crate::economics::{MINIMUM_DISSOLVE_DELAY_TO_PROPOSE_SECONDS, VotingPowerRules};
 use crate::governance::{Governance, MAX_TOPIC, TOPIC_NEURON_MANAGEMENT};
 use crate::limits::cascade_may_continue;
 use crate::neuron::Neuron;
@@ -253,14 +254,24 @@ fn follower_of(key: &FollowKey) -> u64 {
     u64::from_be_bytes(key[12..].try_into().expect("8 bytes"))
 }
 
+/// Whether following on the catch-all topic (0) decides votes on `topic`:
+/// not on neuron management, governance (motions) and SNS & Neurons' Fund
+/// proposals, as on the NNS, where a neuron must follow on those topics
+/// explicitly.
+pub fn catch_all_applies_to(topic: i32) -> bool {
+    topic != TOPIC_NEURON_MANAGEMENT
+        && topic != Topic::Governance as i32
+        && topic != Topic::SnsAndCommunityFund as i32
+}
+
 /// Where checking the followers of a neuron that voted on a proposal of
-/// `topic` starts: its catch-all followers (topic 0), then those of the
-/// topic itself; on neuron management, only the topic's.
+/// `topic` starts: its catch-all followers (topic 0) where they count,
+/// then those of the topic itself.
 fn first_follower_key(voter: u64, topic: i32) -> FollowKey {
-    if topic == TOPIC_NEURON_MANAGEMENT {
-        follow_key(voter, topic, 0)
-    } else {
+    if catch_all_applies_to(topic) {
         follow_key(voter, 0, 0)
+    } else {
+        follow_key(voter, topic, 0)
     }
 }
 
@@ -404,29 +415,19 @@ pub fn voting_period_of(topic: Topic) -> u64 {
     }
 }
 
-/// The smallest dissolve delay that lets a neuron vote (and propose).
-pub fn minimum_dissolve_delay_to_vote(economics: &NetworkEconomics) -> u64 {
-    economics
-        .voting_power_economics
-        .and_then(|v| v.neuron_minimum_dissolve_delay_to_vote_seconds)
-        .unwrap_or(crate::neuron::ONE_YEAR_SECONDS / 2)
-}
-
 /// The voting power a neuron's ballot gets, by `economics` (mainnet's
 /// parameters where unset).
 pub fn deciding_voting_power(neuron: &Neuron, economics: &NetworkEconomics, now: u64) -> u64 {
-    let defaults = nns_api::governance::VotingPowerEconomics::default();
-    let vp = economics.voting_power_economics.unwrap_or(defaults);
-    neuron.deciding_voting_power(
-        now,
-        minimum_dissolve_delay_to_vote(economics),
-        vp.start_reducing_voting_power_after_seconds
-            .or(defaults.start_reducing_voting_power_after_seconds)
-            .unwrap_or_default(),
-        vp.clear_following_after_seconds
-            .or(defaults.clear_following_after_seconds)
-            .unwrap_or_default(),
-    )
+    neuron.deciding_voting_power(now, &VotingPowerRules::of(economics))
+}
+
+/// Both of a neuron's voting powers, by `economics`.
+pub fn voting_power(
+    neuron: &Neuron,
+    economics: &NetworkEconomics,
+    now: u64,
+) -> crate::neuron::VotingPower {
+    neuron.voting_power(now, &VotingPowerRules::of(economics))
 }
 
 /// What happened to a proposal through a vote or the passing of time.
@@ -451,7 +452,7 @@ impl<M: Memory> Governance<M> {
         now: u64,
     ) -> Result<(u64, Outcome)> {
         let neuron = self.readable_by(caller, proposer)?;
-        let minimum_delay = minimum_dissolve_delay_to_vote(economics);
+        let minimum_delay = MINIMUM_DISSOLVE_DELAY_TO_PROPOSE_SECONDS;
         if neuron.dissolve_delay_seconds(now) < minimum_delay {
             return Err(error(
                 ErrorType::InsufficientFunds,
@@ -470,9 +471,10 @@ impl<M: Memory> Governance<M> {
                 ),
             ));
         }
-        // The proposer votes yes at once: without a ballot (no deciding
-        // voting power) it cannot, and nothing may be committed.
-        if deciding_voting_power(&neuron, economics, now) == 0 {
+        // The proposer votes yes at once: without a ballot it cannot, and
+        // nothing may be committed (a ballot it has, possibly of 0, while
+        // the minimum to vote is within the six months to propose).
+        if !neuron.is_eligible_to_vote(now, &VotingPowerRules::of(economics)) {
             return Err(error(
                 ErrorType::PreconditionFailed,
                 format!("neuron {proposer} is not eligible to vote, so it cannot propose"),
@@ -497,16 +499,20 @@ impl<M: Memory> Governance<M> {
             reject_cost_e8s: reject_cost,
             ..Default::default()
         };
-        // The snapshot: one pass over all neurons.
+        // The snapshot: one pass over all neurons. Every neuron eligible to
+        // vote gets a ballot, even one whose deciding voting power has
+        // faded to nothing: it may still vote, which refreshes it.
+        let rules = VotingPowerRules::of(economics);
         let mut ballots = self.proposals.ballots.writer(id);
         for (neuron_id, n) in self.neurons.iter() {
-            let power = deciding_voting_power(&n, economics, now);
-            state.total_potential_voting_power = state
-                .total_potential_voting_power
-                .saturating_add(n.potential_voting_power(now));
-            if power == 0 {
+            if !n.is_eligible_to_vote(now, &rules) {
                 continue;
             }
+            let voting_power = n.voting_power(now, &rules);
+            let power = voting_power.deciding;
+            state.total_potential_voting_power = state
+                .total_potential_voting_power
+                .saturating_add(voting_power.potential);
             state.total = state.total.saturating_add(power);
             let ballot = BallotRecord {
                 voting_power: power,
@@ -638,7 +644,7 @@ impl<M: Memory> Governance<M> {
 
     /// Casts the votes that follow from votes cast: a neuron votes yes once
     /// more than half of its followees on the topic (or, without any there,
-    /// its catch-all followees) voted yes, no once at least half voted no
+    /// its catch-all followees, on the topics they apply to) voted yes, no once at least half voted no
     /// (yes can no longer win). Each neuron votes at most once, so cycles in
     /// the following graph end, and which votes are cast does not depend on
     /// the order the followers are checked in (a follower's yes and no
@@ -734,7 +740,7 @@ impl<M: Memory> Governance<M> {
         let neuron = self.neurons.get(follower)?;
         let followees = match neuron.followees.get(&topic) {
             Some(f) => f,
-            None if topic != TOPIC_NEURON_MANAGEMENT => neuron.followees.get(&0)?,
+            None if catch_all_applies_to(topic) => neuron.followees.get(&0)?,
             None => return None,
         };
         let (mut yes, mut no) = (0usize, 0usize);

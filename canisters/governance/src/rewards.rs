@@ -1,8 +1,12 @@
 //! Daily voting rewards as plain Rust. Once a day the pool — total supply ×
-//! R(t) / 365.25, R falling from 10 % to 5 % over eight years — is shared
-//! among the neurons that voted on the proposals whose voting closed since
-//! the last distribution, in proportion to the voting power they used, and
-//! credited as maturity. A day without such proposals rolls its pool over.
+//! R(t) / 365.25 × the reward adjustment factor (0.6329 since "Mission
+//! 70"), R falling from 10 % to 5 % over eight years — is shared among the
+//! neurons that voted on the proposals whose voting closed since the last
+//! distribution: a neuron's share is the voting power it used, weighted by
+//! each proposal's topic, over the total potential voting power of the
+//! eligible neurons, weighted likewise. So power lost by not refreshing
+//! (and votes not cast) is not redistributed. Credited as maturity; a day
+//! without such proposals rolls its pool over.
 //!
 //! A distribution starts in one message (which settles the proposals and
 //! fixes the pool) and credits neurons in bounded chunks, so that no
@@ -30,6 +34,26 @@ pub fn daily_pool(supply_e8s: u64, day: u64) -> u64 {
     u64::try_from(numerator / (7_305 * total * total)).expect("a fraction of the supply")
 }
 
+/// The daily pool paid out: [`daily_pool`] × the adjustment factor, in
+/// basis points.
+pub fn adjusted_daily_pool(supply_e8s: u64, day: u64, adjustment_basis_points: u64) -> u64 {
+    let pool = u128::from(daily_pool(supply_e8s, day));
+    u64::try_from(pool * u128::from(adjustment_basis_points.min(10_000)) / 10_000)
+        .expect("at most the pool")
+}
+
+/// A topic's weight in rewards, in hundredths, as on the NNS: governance
+/// (motions) and SNS & Neurons' Fund × 20, the exchange rate × 0.01, the
+/// others × 1.
+pub fn topic_reward_weight_hundredths(topic: i32) -> u128 {
+    use nns_api::governance::Topic;
+    match topic {
+        t if t == Topic::Governance as i32 || t == Topic::SnsAndCommunityFund as i32 => 2_000,
+        t if t == Topic::ExchangeRate as i32 => 1,
+        _ => 100,
+    }
+}
+
 /// The rewards' state: the last event, and the distribution under way.
 pub struct Rewards<M: Memory> {
     pub latest: StableCell<Candid<RewardEvent>, M>,
@@ -49,8 +73,12 @@ impl<M: Memory> Rewards<M> {
 #[derive(candid::CandidType, candid::Deserialize, Clone, Debug, PartialEq, Eq)]
 pub struct Distribution {
     pub event: RewardEvent,
-    /// Σ over the settled proposals of all their ballots' voting power.
+    /// Σ over the settled proposals of their eligible neurons' potential
+    /// voting power × the topic's weight (in hundredths).
     pub total_voting_power: u128,
+    /// The settled proposals' topic weights, in their order; `None` in a
+    /// distribution begun before weights existed (all 1, as its total).
+    pub weights: Option<Vec<u128>>,
     /// Neurons with a smaller id have been credited.
     pub next_neuron: u64,
 }
@@ -87,7 +115,13 @@ impl<M: Memory> Governance<M> {
     /// Starts the distribution for `day` with the total supply read from
     /// the ledger: settles the proposals whose voting has closed and fixes
     /// the pool. Returns whether there are neurons to credit.
-    pub fn start_distribution(&mut self, day: u64, supply_e8s: u64, now: u64) -> bool {
+    pub fn start_distribution(
+        &mut self,
+        day: u64,
+        supply_e8s: u64,
+        adjustment_basis_points: u64,
+        now: u64,
+    ) -> bool {
         let latest = self.latest_reward_event();
         // Another message may have started it while the supply was read.
         if day <= latest.day_after_genesis || self.distribution_in_progress() {
@@ -95,7 +129,7 @@ impl<M: Memory> Governance<M> {
         }
         let days = day - latest.day_after_genesis;
         let new_pool: u64 = (latest.day_after_genesis + 1..=day)
-            .map(|d| daily_pool(supply_e8s, d))
+            .map(|d| adjusted_daily_pool(supply_e8s, d, adjustment_basis_points))
             .sum();
         // An event that shared nothing rolls its whole pool over.
         let rollover = if latest.settled_proposals.is_empty() {
@@ -105,6 +139,7 @@ impl<M: Memory> Governance<M> {
         };
         let round = day;
         let mut settled = vec![];
+        let mut weights = vec![];
         let mut total_voting_power = 0u128;
         for id in self.proposals.unsettled() {
             let mut state = self.proposals.state(id).expect("listed");
@@ -113,8 +148,9 @@ impl<M: Memory> Governance<M> {
             }
             state.reward_event_round = round;
             self.proposals.put(id, state);
-            // The total of a proposal's ballots is its tally's total.
-            total_voting_power += u128::from(state.total);
+            let weight = topic_reward_weight_hundredths(state.topic);
+            total_voting_power += u128::from(state.total_potential_voting_power) * weight;
+            weights.push(weight);
             settled.push(ProposalId { id });
         }
         let event = RewardEvent {
@@ -133,6 +169,7 @@ impl<M: Memory> Governance<M> {
         self.rewards.in_progress.set(Candid(Some(Distribution {
             event,
             total_voting_power,
+            weights: Some(weights),
             next_neuron: 0,
         })));
         true
@@ -158,9 +195,13 @@ impl<M: Memory> Governance<M> {
                 .event
                 .settled_proposals
                 .iter()
-                .filter_map(|p| self.proposals.ballots.get(p.id, id))
-                .filter(|b| b.vote != Vote::Unspecified as i32)
-                .map(|b| u128::from(b.voting_power))
+                .enumerate()
+                .filter_map(|(i, p)| Some((self.proposals.ballots.get(p.id, id)?, i)))
+                .filter(|(b, _)| b.vote != Vote::Unspecified as i32)
+                .map(|(b, i)| {
+                    let weight = d.weights.as_ref().map_or(1, |w| w[i]);
+                    u128::from(b.voting_power) * weight
+                })
                 .sum();
             let reward =
                 u64::try_from(pool * used / d.total_voting_power).expect("a share of the pool");

@@ -25,7 +25,8 @@
 //! ├── 17 UNSTAKE              StableBTreeMap<(dissolved at, neuron id), ()>
 //! ├── 18 UNSTAKE_INDEXING     StableCell<first neuron id not yet in UNSTAKE>
 //! ├── 19 VOTE_CASCADES        StableBTreeMap<(proposal id, voter), next follow key>
-//! └── 20 TO_RESTART           StableBTreeMap<canister id, ()>
+//! ├── 20 TO_RESTART           StableBTreeMap<canister id, ()>
+//! └── 21 MATURITY_MODULATION  StableCell<Candid<Option<(basis points, read at)>>>
 //! ```
 
 use crate::config::Config;
@@ -57,6 +58,7 @@ const UNSTAKE_MEMORY_ID: MemoryId = MemoryId::new(17);
 const UNSTAKE_INDEXING_MEMORY_ID: MemoryId = MemoryId::new(18);
 const VOTE_CASCADES_MEMORY_ID: MemoryId = MemoryId::new(19);
 const TO_RESTART_MEMORY_ID: MemoryId = MemoryId::new(20);
+const MATURITY_MODULATION_MEMORY_ID: MemoryId = MemoryId::new(21);
 
 pub type Memory = VirtualMemory<DefaultMemoryImpl>;
 
@@ -91,6 +93,7 @@ thread_local! {
             latest_reward_event: memory(LATEST_REWARD_EVENT_MEMORY_ID),
             reward_distribution: memory(REWARD_DISTRIBUTION_MEMORY_ID),
             to_restart: memory(TO_RESTART_MEMORY_ID),
+            maturity_modulation: memory(MATURITY_MODULATION_MEMORY_ID),
         },
         ic_cdk::api::canister_self(),
     ));

@@ -4,7 +4,7 @@
 
 use crate::governance::Governance;
 use crate::neuron::{Destination, DissolveState, Neuron};
-use crate::proposals::{ProposalState, deciding_voting_power};
+use crate::proposals::{ProposalState, voting_power};
 use candid::Principal;
 use ic_stable_structures::Memory;
 use nns_api::governance as api;
@@ -36,6 +36,7 @@ fn dissolve_state(state: DissolveState) -> api::DissolveState {
 }
 
 pub fn full_neuron(neuron: &Neuron, economics: &NetworkEconomics, now: u64) -> api::Neuron {
+    let power = voting_power(neuron, economics, now);
     api::Neuron {
         id: Some(api::NeuronId { id: neuron.id }),
         controller: Some(neuron.controller),
@@ -66,8 +67,9 @@ pub fn full_neuron(neuron: &Neuron, economics: &NetworkEconomics, now: u64) -> a
         voting_power_refreshed_timestamp_seconds: Some(
             neuron.voting_power_refreshed_timestamp_seconds,
         ),
-        deciding_voting_power: Some(deciding_voting_power(neuron, economics, now)),
-        potential_voting_power: Some(neuron.potential_voting_power(now)),
+        deciding_voting_power: Some(power.deciding),
+        potential_voting_power: Some(power.potential),
+        eight_year_gang_bonus_base_e8s: gang_base(neuron),
         maturity_disbursements_in_progress: Some(
             neuron
                 .maturity_disbursements
@@ -102,7 +104,8 @@ pub fn full_neuron(neuron: &Neuron, economics: &NetworkEconomics, now: u64) -> a
 }
 
 pub fn neuron_info(neuron: &Neuron, economics: &NetworkEconomics, now: u64) -> api::NeuronInfo {
-    let deciding = deciding_voting_power(neuron, economics, now);
+    let power = voting_power(neuron, economics, now);
+    let deciding = power.deciding;
     api::NeuronInfo {
         id: Some(api::NeuronId { id: neuron.id }),
         dissolve_delay_seconds: neuron.dissolve_delay_seconds(now),
@@ -110,7 +113,7 @@ pub fn neuron_info(neuron: &Neuron, economics: &NetworkEconomics, now: u64) -> a
         neuron_type: None,
         created_timestamp_seconds: neuron.created_timestamp_seconds,
         state: state(neuron, now) as i32,
-        stake_e8s: neuron.stake_e8s(),
+        stake_e8s: neuron.minted_stake_e8s(),
         retrieved_at_timestamp_seconds: now,
         age_seconds: neuron.age_seconds(now),
         voting_power: deciding,
@@ -118,8 +121,15 @@ pub fn neuron_info(neuron: &Neuron, economics: &NetworkEconomics, now: u64) -> a
             neuron.voting_power_refreshed_timestamp_seconds,
         ),
         deciding_voting_power: Some(deciding),
-        potential_voting_power: Some(neuron.potential_voting_power(now)),
+        potential_voting_power: Some(power.potential),
+        staked_maturity_e8s_equivalent: (neuron.staked_maturity_e8s_equivalent > 0)
+            .then_some(neuron.staked_maturity_e8s_equivalent),
+        eight_year_gang_bonus_base_e8s: gang_base(neuron),
     }
+}
+
+fn gang_base(neuron: &Neuron) -> Option<u64> {
+    (neuron.eight_year_gang_bonus_base_e8s > 0).then_some(neuron.eight_year_gang_bonus_base_e8s)
 }
 
 /// `list_neurons`: the neurons asked for by id or subaccount, plus (if
@@ -364,7 +374,11 @@ pub fn list_proposals<M: Memory>(
     now: u64,
 ) -> api::ListProposalInfoResponse {
     let before = request.before_proposal.map_or(u64::MAX, |p| p.id);
-    let limit = request.limit.clamp(1, MAX_LIST_PROPOSALS) as usize;
+    // As the NNS: 0 (or more than the maximum) means the maximum.
+    let limit = match request.limit {
+        0 => MAX_LIST_PROPOSALS,
+        n => n.min(MAX_LIST_PROPOSALS),
+    } as usize;
     let infos = governance
         .proposals
         .states

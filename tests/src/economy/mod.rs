@@ -36,11 +36,11 @@ use nns_api::cycles_ledger::{
 };
 use nns_api::governance::{
     By, ChangeAutoStakeMaturity, ClaimOrRefresh, ClaimOrRefreshNeuronFromAccount, Configure,
-    Disburse, DisburseMaturity, ExecuteNnsFunction, Follow, GovernanceArg, GovernanceError,
-    IncreaseDissolveDelay, InstallCodeRequest, MakeProposalRequest,
+    Disburse, DisburseMaturity, ExecuteNnsFunction, FolloweesForTopic, GovernanceArg,
+    GovernanceError, IncreaseDissolveDelay, InstallCodeRequest, MakeProposalRequest,
     ManageNeuronCommandRequest as Command, ManageNeuronCommandResponse as Reply,
     ManageNeuronRequest, ManageNeuronResponse, Motion, Neuron, NeuronId, NeuronIdOrSubaccount,
-    Operation, ProposalActionRequest, ProposalId, RegisterVote, Vote, nns_function,
+    Operation, ProposalActionRequest, ProposalId, RegisterVote, SetFollowing, Vote, nns_function,
     staking_subaccount,
 };
 use nns_api::ids::{
@@ -62,8 +62,11 @@ const START_SECONDS: u64 = 1_796_083_200;
 const START_RATE: u64 = 35_000;
 /// What creating a canister costs on a 13-node subnet.
 const CANISTER_CREATION_CYCLES: u128 = 500_000_000_000;
-/// Catch-all following: every topic but neuron management.
+/// Catch-all following: every topic but neuron management, governance
+/// (motions) and SNS & Neurons' Fund.
 const TOPIC_ALL: i32 = 0;
+const TOPIC_GOVERNANCE: i32 = 4;
+const TOPIC_SNS_AND_NEURONS_FUND: i32 = 14;
 
 /// The parameters of a run; the same scenario gives the same run.
 #[derive(Clone, Debug)]
@@ -234,7 +237,7 @@ impl Economy {
             activity: Activity::default(),
             start,
         };
-        economy.leader_neuron = economy.stake(leader, 150_000 * E8S_PER_ICP, 8 * 365 - 5)?;
+        economy.leader_neuron = economy.stake(leader, 150_000 * E8S_PER_ICP, 2 * 365)?;
         let developers = (economy.scenario.users / 5).max(1) as usize;
         for (i, &(owner, balance)) in balances.iter().enumerate().skip(1 + developers) {
             let h = i as u64;
@@ -244,7 +247,7 @@ impl Economy {
             } else {
                 (
                     economy.rng.between(20, 60),
-                    economy.rng.between(183, 8 * 365),
+                    economy.rng.between(183, 2 * 365),
                 )
             };
             let neuron = economy.stake(owner, balance / 100 * percent, days)?;
@@ -253,14 +256,24 @@ impl Economy {
             if short {
                 economy.configure(owner, neuron, Operation::StartDissolving {})?;
             } else if !independent {
+                // Catch-all following does not reach motions (nor SNS &
+                // Neurons' Fund proposals): those are followed explicitly,
+                // in one `SetFollowing`, as the NNS dapp does.
+                let leader = NeuronId {
+                    id: economy.leader_neuron,
+                };
+                let topic_following = [TOPIC_ALL, TOPIC_GOVERNANCE, TOPIC_SNS_AND_NEURONS_FUND]
+                    .into_iter()
+                    .map(|topic| FolloweesForTopic {
+                        topic: Some(topic),
+                        followees: Some(vec![leader]),
+                    })
+                    .collect();
                 economy.command(
                     owner,
                     neuron,
-                    Command::Follow(Follow {
-                        topic: TOPIC_ALL,
-                        followees: vec![NeuronId {
-                            id: economy.leader_neuron,
-                        }],
+                    Command::SetFollowing(SetFollowing {
+                        topic_following: Some(topic_following),
                     }),
                 )?;
             }

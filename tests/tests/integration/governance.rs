@@ -60,8 +60,8 @@ fn should_stake_claim_dissolve_and_disburse_to_the_e8s(backend: Backend) {
     let info = env.neuron_info(id);
     assert_eq!(info.dissolve_delay_seconds, ONE_YEAR);
     assert_eq!(info.state, NeuronState::NotDissolving as i32);
-    // A year's delay, no age: 10 ICP × (1 + 1/8).
-    assert_eq!(info.potential_voting_power, Some(1_125_000_000));
+    // A year's delay of two, no age: 10 ICP × (1 + 2 · (1/2)²).
+    assert_eq!(info.potential_voting_power, Some(1_500_000_000));
 
     env.manage(me, id, configure(Operation::StartDissolving {}))
         .unwrap();
@@ -628,7 +628,8 @@ fn should_refuse_bad_input_and_change_nothing(backend: Backend) {
     );
     assert_eq!(env.neuron(id).cached_neuron_stake_e8s, ICP + ICP / 2);
 
-    // The dissolve delay stops at eight years; a timestamp past that is refused.
+    // The dissolve delay stops at two years; a timestamp past that is
+    // capped to it, which at the maximum changes nothing and is refused.
     let huge = IncreaseDissolveDelay {
         additional_dissolve_delay_seconds: u32::MAX,
     };
@@ -636,7 +637,7 @@ fn should_refuse_bad_input_and_change_nothing(backend: Backend) {
         .unwrap();
     env.manage(me, id, configure(Operation::IncreaseDissolveDelay(huge)))
         .unwrap();
-    assert_eq!(env.neuron_info(id).dissolve_delay_seconds, 8 * ONE_YEAR);
+    assert_eq!(env.neuron_info(id).dissolve_delay_seconds, 2 * ONE_YEAR);
     let before = env.neuron(id);
     let too_late = SetDissolveTimestamp {
         dissolve_timestamp_seconds: env.now_seconds() + 9 * ONE_YEAR,

@@ -769,7 +769,7 @@ impl World {
 
     /// Following, as the NNS defines it: once a vote and its cascade are
     /// over, no neuron whose followees (on the proposal's topic, else on
-    /// all topics) include one that voted in this step may be left without
+    /// all topics where the catch-all applies) include one that voted in this step may be left without
     /// a vote while its followees' votes decide one (yes by more than half
     /// of them, no by at least half).
     fn check_following(
@@ -803,7 +803,16 @@ impl World {
                 .iter()
                 .find(|(t, _)| *t == topic)
                 .or_else(|| {
-                    (topic != Topic::NeuronManagement as i32)
+                    // The catch-all decides every topic but neuron
+                    // management, motions and SNS & Neurons' Fund.
+                    let catch_all = ![
+                        Topic::NeuronManagement,
+                        Topic::Governance,
+                        Topic::SnsAndCommunityFund,
+                    ]
+                    .iter()
+                    .any(|t| *t as i32 == topic);
+                    catch_all
                         .then(|| neuron.followees.iter().find(|(t, _)| *t == 0))
                         .flatten()
                 })

@@ -14,6 +14,7 @@ mod deploy_configs;
 mod dfx_deployment;
 mod economy;
 mod governance;
+mod governance_mission70;
 mod governance_model;
 mod icrc1_acceptance;
 mod index;

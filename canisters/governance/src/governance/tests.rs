@@ -212,33 +212,40 @@ fn only_the_controller_configures_but_a_hot_key_may_remove_itself() {
         new_hot_key: Some(user(2)),
     });
     assert_eq!(
-        kind(g.configure(&user(3), id, add, T0)),
+        kind(g.configure(&user(3), id, add, &economics(), T0)),
         ErrorType::NotAuthorized as i32
     );
-    g.configure(&user(1), id, add, T0).unwrap();
+    g.configure(&user(1), id, add, &economics(), T0).unwrap();
     let add_other = Operation::AddHotKey(AddHotKey {
         new_hot_key: Some(user(4)),
     });
     assert_eq!(
-        kind(g.configure(&user(2), id, add_other, T0)),
+        kind(g.configure(&user(2), id, add_other, &economics(), T0)),
         ErrorType::NotAuthorized as i32
     );
     let remove_self = Operation::RemoveHotKey(RemoveHotKey {
         hot_key_to_remove: Some(user(2)),
     });
-    g.configure(&user(2), id, remove_self, T0).unwrap();
+    g.configure(&user(2), id, remove_self, &economics(), T0)
+        .unwrap();
     assert!(g.neuron(id).unwrap().hot_keys.is_empty());
     // A refused change leaves the neuron as it was.
     let before = g.neuron(id).unwrap();
     assert_eq!(
-        kind(g.configure(&user(1), id, Operation::StopDissolving {}, T0)),
+        kind(g.configure(&user(1), id, Operation::StopDissolving {}, &economics(), T0)),
         ErrorType::RequiresDissolving as i32
     );
     assert_eq!(g.neuron(id).unwrap(), before);
     // A locked neuron takes no configuration.
     g.lock(id).unwrap();
     assert_eq!(
-        kind(g.configure(&user(1), id, Operation::StartDissolving {}, T0)),
+        kind(g.configure(
+            &user(1),
+            id,
+            Operation::StartDissolving {},
+            &economics(),
+            T0
+        )),
         ErrorType::LedgerUpdateOngoing as i32
     );
 }
@@ -625,20 +632,20 @@ fn disbursed_maturity_is_minted_to_its_destination_a_week_later() {
 fn due_mints_are_taken_one_at_a_time_and_the_rest_stay_due() {
     let mut g = governance();
     let id = claimed(&mut g, 1, 10 * ICP);
-    set(&mut g, id, |n| n.maturity_e8s_equivalent = 4 * ICP);
+    set(&mut g, id, |n| n.maturity_e8s_equivalent = 5 * ICP);
     for _ in 0..2 {
         g.disburse_maturity(&user(1), id, 50, None, T0).unwrap();
     }
     let due = T0 + MATURITY_DISBURSEMENT_DELAY_SECONDS;
     let first = g.take_next_due_mint(due).unwrap();
-    assert_eq!(first.transfer().amount_e8s, 2 * ICP);
+    assert_eq!(first.transfer().amount_e8s, 5 * ICP / 2);
     // Sent, then the run is cut short: the other one is still there, due.
     g.unlock(id);
     let neuron = g.neuron(id).unwrap();
     assert_eq!(neuron.maturity_disbursements.len(), 1);
     assert_eq!(g.next_due(), Some(due));
     let second = g.take_next_due_mint(due).unwrap();
-    assert_eq!(second.transfer().amount_e8s, ICP);
+    assert_eq!(second.transfer().amount_e8s, 5 * ICP / 4);
     g.unlock(id);
     assert!(g.take_next_due_mint(due).is_none());
     assert_eq!(g.next_due(), None);
@@ -684,8 +691,14 @@ fn staked_maturity_becomes_maturity_once_the_neuron_is_dissolved() {
             n.maturity_e8s_equivalent = ICP;
         });
     }
-    g.configure(&user(1), id, Operation::StartDissolving {}, T0)
-        .unwrap();
+    g.configure(
+        &user(1),
+        id,
+        Operation::StartDissolving {},
+        &economics(),
+        T0,
+    )
+    .unwrap();
     let dissolved = T0 + INITIAL_NEURON_DISSOLVE_DELAY_SECONDS;
     assert!(
         g.unstake_maturity_of_dissolved_neurons(dissolved - 1, 100)
@@ -894,4 +907,286 @@ fn a_canister_stopped_to_install_code_stays_to_restart_until_started() {
     g.begin_install(ledger);
     g.end_install(ledger, true);
     assert!(g.to_restart().is_empty());
+}
+
+/// The upgrade to today's rules (one message): every delay above two
+/// years comes down to two years, the eight-year gang keeps its stake as its bonus base, a
+/// dissolving neuron's end comes nearer (and the unstake index follows),
+/// and the rest is untouched. The split and merge carry the base.
+#[test]
+fn the_delay_cut_brings_every_neuron_under_two_years_and_records_the_gang() {
+    let max = 2 * ONE_YEAR_SECONDS;
+    let mut g = governance();
+    let gang = claimed(&mut g, 1, 100 * ICP);
+    let four = claimed(&mut g, 2, 10 * ICP);
+    let dissolving = claimed(&mut g, 3, 10 * ICP);
+    let short = claimed(&mut g, 4, 10 * ICP);
+    set(&mut g, gang, |n| {
+        n.dissolve_state = DissolveState::DissolveDelaySeconds(8 * ONE_YEAR_SECONDS);
+        n.staked_maturity_e8s_equivalent = 5 * ICP;
+    });
+    set(&mut g, four, |n| {
+        n.dissolve_state = DissolveState::DissolveDelaySeconds(4 * ONE_YEAR_SECONDS)
+    });
+    set(&mut g, dissolving, |n| {
+        n.dissolve_state = DissolveState::WhenDissolvedTimestampSeconds(T0 + 5 * ONE_YEAR_SECONDS);
+        n.aging_since_timestamp_seconds = crate::neuron::NOT_AGING;
+        n.staked_maturity_e8s_equivalent = ICP;
+    });
+    let short_before = g.neuron(short).unwrap();
+    let mut changed = g.cut_dissolve_delays(T0, max);
+    changed.sort_unstable();
+    assert_eq!(changed, vec![gang, four, dissolving]);
+    assert!(g.cut_dissolve_delays(T0, max).is_empty(), "once");
+
+    let n = g.neuron(gang).unwrap();
+    assert_eq!(n.dissolve_state, DissolveState::DissolveDelaySeconds(max));
+    assert_eq!(
+        n.eight_year_gang_bonus_base_e8s,
+        105 * ICP,
+        "stake with staked maturity"
+    );
+    let n = g.neuron(four).unwrap();
+    assert_eq!(n.dissolve_state, DissolveState::DissolveDelaySeconds(max));
+    assert_eq!(n.eight_year_gang_bonus_base_e8s, 0);
+    let n = g.neuron(dissolving).unwrap();
+    assert_eq!(
+        n.dissolve_state,
+        DissolveState::WhenDissolvedTimestampSeconds(T0 + max)
+    );
+    assert_eq!(g.neuron(short).unwrap(), short_before);
+    // The unstake index holds the new end, not the old one.
+    assert_eq!(g.neurons.ready_to_unstake(T0 + max, 10), vec![dissolving]);
+
+    // A split takes its share of the base; a merge moves all of it.
+    let base =
+        |g: &Governance<VectorMemory>, id| g.neuron(id).unwrap().eight_year_gang_bonus_base_e8s;
+    let plan = g
+        .begin_split(&user(1), gang, 50 * ICP, None, &economics(), T0)
+        .unwrap();
+    g.unlock(plan.parent_id);
+    g.unlock(plan.child_id);
+    let half = 52 * ICP + 50_000_000;
+    assert_eq!((base(&g, gang), base(&g, plan.child_id)), (half, half));
+    let merge = g
+        .begin_merge(&user(1), four, plan.child_id, FEE, T0)
+        .unwrap();
+    g.unlock(merge.source_id);
+    g.unlock(merge.target_id);
+    assert_eq!((base(&g, four), base(&g, plan.child_id)), (half, 0));
+    // Dissolving ends it.
+    g.configure(
+        &user(1),
+        four,
+        Operation::StartDissolving {},
+        &economics(),
+        T0,
+    )
+    .unwrap();
+    assert_eq!(g.neuron(four).unwrap().eight_year_gang_bonus_base_e8s, 0);
+}
+
+/// `SetFollowing` sets many topics at once, checks them all before it sets
+/// any, and refreshes the neuron's voting power.
+#[test]
+fn set_following_sets_topics_together_or_none() {
+    let mut g = governance();
+    let me = claimed(&mut g, 1, 10 * ICP);
+    let a = claimed(&mut g, 2, 10 * ICP);
+    let b = claimed(&mut g, 3, 10 * ICP);
+    let later = T0 + 100;
+    g.set_following(
+        &user(1),
+        me,
+        vec![(0, vec![a]), (4, vec![a, b]), (14, vec![b])],
+        later,
+    )
+    .unwrap();
+    let n = g.neuron(me).unwrap();
+    assert_eq!(n.followees.get(&0), Some(&vec![a]));
+    assert_eq!(n.followees.get(&4), Some(&vec![a, b]));
+    assert_eq!(n.followees.get(&14), Some(&vec![b]));
+    assert_eq!(n.voting_power_refreshed_timestamp_seconds, later);
+    assert_eq!(g.proposals.followers_of(a, 4), vec![me]);
+    let refused = [
+        vec![(4, vec![a]), (4, vec![b])],
+        vec![(0, vec![]), (19, vec![a])],
+        vec![(0, vec![]), (4, (100..116).collect())],
+        vec![(0, vec![]), (4, vec![a, a])],
+        vec![(0, vec![]), (4, vec![999])],
+        vec![(0, vec![]), (4, vec![me])],
+    ];
+    for topics in refused {
+        assert!(
+            g.set_following(&user(1), me, topics.clone(), later + 1)
+                .is_err(),
+            "{topics:?}"
+        );
+        assert_eq!(g.neuron(me).unwrap(), n, "nothing set by {topics:?}");
+    }
+    // An empty list stops following a topic; other topics stay.
+    g.set_following(&user(1), me, vec![(4, vec![])], later + 2)
+        .unwrap();
+    let n = g.neuron(me).unwrap();
+    assert_eq!(n.followees.get(&4), None);
+    assert_eq!(n.followees.get(&14), Some(&vec![b]));
+    assert!(g.proposals.followers_of(a, 4).is_empty());
+}
+
+/// Following is cleared once a neuron has not refreshed for the reducing
+/// period plus the clearing period (6 months + 1/12 year on mainnet): all
+/// topics but neuron management, and the follower index with it.
+#[test]
+fn stale_following_is_cleared_but_neuron_management_stays() {
+    let rules = crate::economics::VotingPowerRules::mainnet();
+    let expires = rules.following_expires_after_seconds();
+    assert_eq!(expires, 15_778_800 + 2_629_800);
+    let mut g = governance();
+    let me = claimed(&mut g, 1, 10 * ICP);
+    let leader = claimed(&mut g, 2, 10 * ICP);
+    let fresh = claimed(&mut g, 3, 10 * ICP);
+    for id in [me, fresh] {
+        g.set_following(
+            &user(1),
+            id,
+            vec![(0, vec![leader]), (1, vec![leader]), (4, vec![leader])],
+            T0,
+        )
+        .unwrap();
+    }
+    g.refresh_voting_power(&user(1), fresh, T0 + expires)
+        .unwrap();
+    // One second early: nothing.
+    assert!(
+        g.clear_stale_following_some(T0 + expires - 1, expires, 100)
+            .is_empty()
+    );
+    // Swept in steps of two neurons, going round.
+    let mut cleared = g.clear_stale_following_some(T0 + expires, expires, 2);
+    cleared.extend(g.clear_stale_following_some(T0 + expires, expires, 2));
+    assert_eq!(cleared, vec![me]);
+    let n = g.neuron(me).unwrap();
+    assert_eq!(n.followees.keys().copied().collect::<Vec<_>>(), vec![1]);
+    assert_eq!(g.proposals.followers_of(leader, 4), vec![fresh]);
+    assert_eq!(g.proposals.followers_of(leader, 1), vec![me, fresh]);
+    assert_eq!(g.neuron(fresh).unwrap().followees.len(), 3);
+}
+
+/// A neuron whose proposal is open owes the reject cost until it is
+/// decided: neither it nor a neuron it would merge into may merge.
+#[test]
+fn a_merge_is_refused_while_either_neuron_has_an_open_proposal() {
+    let mut g = Governance::with_voting_neurons(&[100 * ICP, 100 * ICP, 100 * ICP], T0);
+    let owner = test_owner(1);
+    let other = claimed_by(&mut g, owner, 10 * ICP);
+    let (proposal, _) = g
+        .make_proposal(
+            &owner,
+            1,
+            crate::proposals::motion_for_tests(),
+            &economics(),
+            T0,
+        )
+        .unwrap();
+    for (target, source) in [(1, other), (other, 1)] {
+        assert_eq!(
+            kind(g.begin_merge(&owner, target, source, FEE, T0)),
+            ErrorType::PreconditionFailed as i32
+        );
+    }
+    // Decided (rejected here): the merge goes ahead.
+    for voter in [2, 3] {
+        g.register_vote(
+            &test_owner(voter),
+            voter,
+            proposal,
+            nns_api::governance::Vote::No,
+            T0,
+        )
+        .unwrap();
+    }
+    assert!(g.proposals.state(proposal).unwrap().is_decided());
+    let plan = g.begin_merge(&owner, other, 1, FEE, T0).unwrap();
+    g.unlock(plan.source_id);
+    g.unlock(plan.target_id);
+}
+
+fn claimed_by(g: &mut Governance<VectorMemory>, owner: Principal, stake: u64) -> u64 {
+    let mut n = Neuron::new(4, owner, [4; 32], stake, T0);
+    n.dissolve_state = DissolveState::DissolveDelaySeconds(ONE_YEAR_SECONDS);
+    g.insert_for_tests(n);
+    4
+}
+
+/// Spawns and maturity disbursements mint maturity × (1 + modulation), the
+/// modulation the CMC gave last; their minimums hold at the worst one
+/// (−5 %); a failed spawn mint gives back the maturity, not the modulated
+/// amount.
+#[test]
+fn maturity_is_minted_modulated_and_checked_at_the_worst_modulation() {
+    assert_eq!(apply_maturity_modulation(10_000, -500), 9_500);
+    assert_eq!(apply_maturity_modulation(10_000, 250), 10_250);
+    let mut g = governance();
+    assert_eq!(g.maturity_modulation_basis_points(), 0);
+    assert!(g.maturity_modulation_due(T0));
+    g.set_maturity_modulation(9_999, T0);
+    assert_eq!(
+        g.maturity_modulation_basis_points(),
+        500,
+        "kept within bounds"
+    );
+    assert!(!g.maturity_modulation_due(T0 + 86_399));
+    assert!(g.maturity_modulation_due(T0 + 86_400));
+    g.set_maturity_modulation(-300, T0);
+    let id = claimed(&mut g, 1, 10 * ICP);
+    // 1.05 ICP is 0.9975 ICP at −5 %: below the minimum stake and the
+    // minimum disbursement alike.
+    set(&mut g, id, |n| n.maturity_e8s_equivalent = 105_000_000);
+    let spawn = Spawn {
+        percentage_to_spawn: None,
+        new_controller: None,
+        nonce: Some(77),
+    };
+    assert_eq!(
+        kind(g.spawn(&user(1), id, spawn, &economics(), T0)),
+        ErrorType::InsufficientFunds as i32
+    );
+    assert_eq!(
+        kind(g.disburse_maturity(&user(1), id, 100, None, T0)),
+        ErrorType::PreconditionFailed as i32
+    );
+    set(&mut g, id, |n| n.maturity_e8s_equivalent = 4 * ICP);
+    let child = g.spawn(&user(1), id, spawn, &economics(), T0).unwrap();
+    g.disburse_maturity(&user(1), id, 100, None, T0)
+        .unwrap_err();
+    set(&mut g, id, |n| n.maturity_e8s_equivalent = 2 * ICP);
+    g.disburse_maturity(&user(1), id, 100, None, T0).unwrap();
+    let later = T0 + 8 * 86_400;
+    let mut mints = vec![];
+    while let Some(mint) = g.take_next_due_mint(later) {
+        g.unlock(mint.neuron_id());
+        mints.push(mint);
+    }
+    let amounts: Vec<u64> = mints.iter().map(|m| m.transfer().amount_e8s).collect();
+    // 4 ICP and 2 ICP, less 3 %.
+    let mut sorted = amounts.clone();
+    sorted.sort_unstable();
+    assert_eq!(sorted, vec![194_000_000, 388_000_000]);
+    assert_eq!(
+        g.neuron(child).unwrap().cached_neuron_stake_e8s,
+        388_000_000
+    );
+    let spawn_mint = mints
+        .iter()
+        .find(|m| matches!(m, MaturityMint::Spawn { .. }))
+        .unwrap();
+    g.undo_maturity_mint(spawn_mint, later + 60);
+    let child_after = g.neuron(child).unwrap();
+    assert_eq!(
+        (
+            child_after.cached_neuron_stake_e8s,
+            child_after.maturity_e8s_equivalent
+        ),
+        (0, 4 * ICP)
+    );
 }

@@ -1,4 +1,5 @@
 use super::*;
+use crate::economics::VotingPowerRules;
 use crate::governance::test_owner;
 use crate::neuron::{DissolveState, ONE_YEAR_SECONDS};
 use candid::Principal;
@@ -31,6 +32,17 @@ fn economics() -> NetworkEconomics {
     NetworkEconomics::default()
 }
 
+/// A proposal on a topic the catch-all following applies to.
+fn propose_economics(g: &mut G, proposer: u64) -> u64 {
+    let mut body = motion();
+    body.proposal.action = Some(nns_api::governance::Action::ManageNetworkEconomics(
+        NetworkEconomics::default(),
+    ));
+    g.make_proposal(&owner(proposer), proposer, body, &economics(), T0)
+        .unwrap()
+        .0
+}
+
 fn vote(g: &mut G, neuron: u64, proposal: u64, vote: Vote, now: u64) -> Result<Outcome> {
     g.register_vote(&owner(neuron), neuron, proposal, vote, now)
 }
@@ -47,10 +59,14 @@ fn ballot(g: &G, proposal: u64, neuron: u64) -> i32 {
 #[test]
 fn a_proposal_snapshots_eligible_neurons_and_charges_the_proposer_until_adopted() {
     let mut g = with_neurons(&[100 * ICP, 100 * ICP, 100 * ICP]);
-    // A neuron below six months' delay gets no ballot.
+    // Below six months of delay a neuron cannot propose, but from two
+    // weeks on it votes; below two weeks it gets no ballot.
     let mut young = Neuron::new(4, owner(4), [4; 32], 100 * ICP, T0);
     young.dissolve_state = DissolveState::DissolveDelaySeconds(ONE_YEAR_SECONDS / 2 - 1);
     g.insert_for_tests(young);
+    let mut too_young = Neuron::new(5, owner(5), [5; 32], 100 * ICP, T0);
+    too_young.dissolve_state = DissolveState::DissolveDelaySeconds(14 * 86_400 - 1);
+    g.insert_for_tests(too_young);
     assert_eq!(
         g.make_proposal(&owner(4), 4, motion(), &economics(), T0)
             .unwrap_err()
@@ -65,12 +81,17 @@ fn a_proposal_snapshots_eligible_neurons_and_charges_the_proposer_until_adopted(
     );
     let id = propose(&mut g, 1);
     let state = g.proposals.state(id).unwrap();
-    assert_eq!(g.proposals.ballots.of(id).count(), 3);
+    let rules = VotingPowerRules::mainnet();
+    assert_eq!(g.proposals.ballots.of(id).count(), 4);
+    assert!(g.proposals.ballots.get(id, 5).is_none());
+    let full = g.neuron(2).unwrap().potential_voting_power(T0, &rules);
+    let young = g.neuron(4).unwrap().potential_voting_power(T0, &rules);
+    assert_eq!(state.total, 3 * full + young);
     assert_eq!(
-        state.total,
-        3 * g.neuron(2).unwrap().potential_voting_power(T0)
+        state.total_potential_voting_power, state.total,
+        "eligible ones only"
     );
-    assert_eq!(state.yes, state.total / 3);
+    assert_eq!(state.yes, full);
     assert_eq!(state.deadline_seconds, T0 + VOTING_PERIOD_SECONDS);
     assert_eq!(
         g.neuron(1).unwrap().neuron_fees_e8s,
@@ -81,7 +102,7 @@ fn a_proposal_snapshots_eligible_neurons_and_charges_the_proposer_until_adopted(
     assert_eq!(g.neuron(1).unwrap().neuron_fees_e8s, 0);
     // Later votes still count for rewards but change nothing.
     assert_eq!(vote(&mut g, 3, id, Vote::No, T0 + 2), Ok(Outcome::Adopted));
-    assert_eq!(g.proposals.state(id).unwrap().no, state.total / 3);
+    assert_eq!(g.proposals.state(id).unwrap().no, full);
     let closed = g.proposals.state(id).unwrap().deadline_seconds;
     let mut g2 = with_neurons(&[100 * ICP, 100 * ICP, 100 * ICP]);
     let id2 = propose(&mut g2, 1);
@@ -105,17 +126,27 @@ fn a_proposer_must_cover_the_reject_cost() {
 }
 
 #[test]
-fn a_proposer_without_a_ballot_is_refused_before_anything_is_committed() {
+fn a_faded_proposer_still_proposes_with_a_ballot_of_nothing() {
     let mut g = with_neurons(&[100 * ICP, 100 * ICP]);
-    // Idle for seven months: its deciding voting power has faded to nothing.
+    // Idle for seven months: its deciding voting power has faded to nothing,
+    // but it is eligible (its delay is long enough) and so has a ballot.
     let later = T0 + 7 * ONE_YEAR_SECONDS / 12;
-    let error = g
+    let (id, outcome) = g
         .make_proposal(&owner(1), 1, motion(), &economics(), later)
-        .unwrap_err();
-    assert_eq!(error.error_type, ErrorType::PreconditionFailed as i32);
-    assert_eq!(g.neuron(1).unwrap().neuron_fees_e8s, 0, "nothing charged");
-    assert!(g.proposals.unfinished().is_empty(), "nothing stored");
-    assert!(g.proposals.states.is_empty());
+        .unwrap();
+    let ballot = g.proposals.ballots.get(id, 1).unwrap();
+    assert_eq!(ballot.voting_power, 0);
+    assert_eq!(ballot.vote, Vote::Yes as i32);
+    assert_eq!(g.proposals.ballots.get(id, 2).unwrap().voting_power, 0);
+    // Nobody holds any power: "no" has half of nothing, so it is rejected.
+    assert_eq!(outcome, Outcome::Rejected);
+    // Voting refreshed the proposer.
+    assert_eq!(
+        g.neuron(1)
+            .unwrap()
+            .voting_power_refreshed_timestamp_seconds,
+        later
+    );
 }
 
 #[test]
@@ -232,15 +263,34 @@ fn followers_need_a_majority_of_their_followees() {
 }
 
 #[test]
-fn catch_all_following_applies_to_other_topics_but_not_neuron_management() {
-    let mut g = with_neurons(&[100 * ICP; 4]);
+fn catch_all_following_applies_to_other_topics_but_not_motions_sns_or_neuron_management() {
+    assert!(!catch_all_applies_to(Topic::Governance as i32));
+    assert!(!catch_all_applies_to(Topic::SnsAndCommunityFund as i32));
+    assert!(!catch_all_applies_to(Topic::NeuronManagement as i32));
+    assert!(catch_all_applies_to(Topic::NetworkEconomics as i32));
+    assert!(catch_all_applies_to(Topic::ExchangeRate as i32));
+    let mut g = with_neurons(&[100 * ICP; 6]);
     follow(&mut g, 2, 0, vec![1]);
     follow(&mut g, 3, 0, vec![1]);
     // An explicit topic wins over the catch-all.
-    follow(&mut g, 3, Topic::Governance as i32, vec![4]);
-    let id = propose(&mut g, 1);
-    assert_eq!(ballot(&g, id, 2), Vote::Yes as i32);
-    assert_eq!(ballot(&g, id, 3), Vote::Unspecified as i32);
+    follow(&mut g, 3, Topic::NetworkEconomics as i32, vec![4]);
+    // Motions are followed only explicitly.
+    follow(&mut g, 5, Topic::Governance as i32, vec![1]);
+    let motion = propose(&mut g, 1);
+    assert_eq!(ballot(&g, motion, 2), Vote::Unspecified as i32);
+    assert_eq!(ballot(&g, motion, 3), Vote::Unspecified as i32);
+    assert_eq!(ballot(&g, motion, 5), Vote::Yes as i32);
+    let mut body = motion_for_tests();
+    body.proposal.action = Some(nns_api::governance::Action::ManageNetworkEconomics(
+        NetworkEconomics::default(),
+    ));
+    let economics_proposal = g
+        .make_proposal(&owner(1), 1, body, &economics(), T0)
+        .unwrap()
+        .0;
+    assert_eq!(ballot(&g, economics_proposal, 2), Vote::Yes as i32);
+    assert_eq!(ballot(&g, economics_proposal, 3), Vote::Unspecified as i32);
+    assert_eq!(ballot(&g, economics_proposal, 5), Vote::Unspecified as i32);
 }
 
 #[test]
@@ -457,7 +507,7 @@ fn only_finished_and_rewarded_proposals_beyond_the_limit_are_forgotten() {
     assert_eq!(ballots(&g, ids[3]), 200);
 }
 
-/// Neurons 1..=n; 3..=n follow 2 on governance, every other one by
+/// Neurons 1..=n; 3..=n follow 2 on network economics, every other one by
 /// catch-all, so that both of 2's follower lists span several reads.
 fn with_followers_of_two(n: u64) -> G {
     let mut g = with_neurons(&vec![100 * ICP; n as usize]);
@@ -465,7 +515,7 @@ fn with_followers_of_two(n: u64) -> G {
         let topic = if f % 2 == 0 {
             0
         } else {
-            Topic::Governance as i32
+            Topic::NetworkEconomics as i32
         };
         follow(&mut g, f, topic, vec![2]);
     }
@@ -478,13 +528,13 @@ fn a_cascade_goes_on_over_bounded_messages_to_the_same_votes() {
     const N: u64 = 700;
     // In one go, as reference.
     let mut whole = with_followers_of_two(N);
-    let id = propose(&mut whole, 1);
+    let id = propose_economics(&mut whole, 1);
     vote(&mut whole, 2, id, Vote::No, T0 + 1).unwrap();
     assert!(!whole.proposals.cascade_pending(id));
     // The same, checking at most 64 followers a message.
     set_cascade_steps_per_message(CASCADE_MIN_STEPS_PER_MESSAGE);
     let mut g = with_followers_of_two(N);
-    let id = propose(&mut g, 1);
+    let id = propose_economics(&mut g, 1);
     assert_eq!(vote(&mut g, 2, id, Vote::No, T0 + 1), Ok(Outcome::Open));
     assert!(g.proposals.cascade_pending(id));
     let cast = |g: &G| {
@@ -582,8 +632,8 @@ fn the_cascade_of_a_forgotten_proposal_is_dropped() {
     use crate::limits::{CASCADE_MIN_STEPS_PER_MESSAGE, set_cascade_steps_per_message};
     set_cascade_steps_per_message(CASCADE_MIN_STEPS_PER_MESSAGE);
     let mut g = with_followers_of_two(300);
-    let id = propose(&mut g, 1);
-    propose(&mut g, 1);
+    let id = propose_economics(&mut g, 1);
+    propose_economics(&mut g, 1);
     vote(&mut g, 2, id, Vote::Yes, T0 + 1).unwrap();
     assert!(g.proposals.cascade_pending(id));
     let mut state = g.proposals.state(id).unwrap();
