@@ -9,7 +9,8 @@ use nns_api::governance::{
     By, ClaimOrRefresh, ClaimOrRefreshNeuronFromAccount, Configure, Disburse, GovernanceError,
     IncreaseDissolveDelay, ManageNeuronCommandRequest as Command,
     ManageNeuronCommandResponse as Reply, ManageNeuronRequest, ManageNeuronResponse, Neuron,
-    NeuronId, NeuronIdOrSubaccount, NeuronInfo, Operation, staking_subaccount,
+    NeuronId, NeuronIdOrSubaccount, NeuronInfo, Operation, SetVisibility, Visibility,
+    staking_subaccount,
 };
 use nns_api::ids::{GOVERNANCE_CANISTER_ID, LEDGER_CANISTER_ID};
 use nns_api::ledger::{AccountBalanceArgs, Memo, Tokens, TransferArgs, TransferError};
@@ -216,8 +217,18 @@ impl NnsEnv {
     }
 
     /// A neuron of `controller` holding `e8s`, dissolved and ready to disburse.
+    /// Makes neuron `id` public, so that neurons of others may follow it.
+    pub fn make_public(&mut self, controller: Principal, id: u64) {
+        let public = SetVisibility {
+            visibility: Some(Visibility::Public as i32),
+        };
+        self.manage(controller, id, configure(Operation::SetVisibility(public)))
+            .unwrap();
+    }
+
     /// A neuron staked with `e8s`, not dissolving, its delay raised by a
-    /// year: eligible to vote and propose.
+    /// year: eligible to vote and propose; public, so that others may
+    /// follow it.
     pub fn locked_neuron(&mut self, controller: Principal, memo: u64, e8s: u64) -> u64 {
         self.stake(controller, memo, e8s);
         let id = self.claim(controller, memo).unwrap();
@@ -230,6 +241,7 @@ impl NnsEnv {
             configure(Operation::IncreaseDissolveDelay(delay)),
         )
         .unwrap();
+        self.make_public(controller, id);
         id
     }
 

@@ -176,6 +176,9 @@ pub struct Neuron {
     /// The stake recorded when the maximum dissolve delay was cut, if the
     /// neuron had eight years then: 10 % of it adds to the voting power.
     pub eight_year_gang_bonus_base_e8s: Option<u64>,
+    pub visibility: Option<i32>,
+    pub joined_community_fund_timestamp_seconds: Option<u64>,
+    pub known_neuron_data: Option<KnownNeuronData>,
 }
 
 /// The public view of a neuron.
@@ -199,6 +202,9 @@ pub struct NeuronInfo {
     pub potential_voting_power: Option<u64>,
     pub staked_maturity_e8s_equivalent: Option<u64>,
     pub eight_year_gang_bonus_base_e8s: Option<u64>,
+    pub visibility: Option<i32>,
+    pub joined_community_fund_timestamp_seconds: Option<u64>,
+    pub known_neuron_data: Option<KnownNeuronData>,
 }
 
 #[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
@@ -266,6 +272,55 @@ pub enum Operation {
     AddHotKey(AddHotKey),
     RemoveHotKey(RemoveHotKey),
     ChangeAutoStakeMaturity(ChangeAutoStakeMaturity),
+    SetVisibility(SetVisibility),
+    JoinCommunityFund {},
+    LeaveCommunityFund {},
+}
+
+/// A [`Visibility`] as its number.
+#[derive(CandidType, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SetVisibility {
+    pub visibility: Option<i32>,
+}
+
+/// Who sees a neuron in full: its controller and hot keys only (private,
+/// the default), or anyone (public; known neurons always are).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(i32)]
+pub enum Visibility {
+    Unspecified = 0,
+    Private = 1,
+    Public = 2,
+}
+
+/// A neuron registered by proposal under a name, so that others find and
+/// follow it.
+#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct KnownNeuronData {
+    pub name: String,
+    pub description: Option<String>,
+    pub links: Option<Vec<String>>,
+}
+
+#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct KnownNeuron {
+    pub id: Option<NeuronId>,
+    pub known_neuron_data: Option<KnownNeuronData>,
+}
+
+#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct ListKnownNeuronsResponse {
+    pub known_neurons: Vec<KnownNeuron>,
+}
+
+/// Stake part of a dissolved neuron's ICP into a new neuron.
+#[derive(CandidType, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DisburseToNeuron {
+    pub dissolve_delay_seconds: u64,
+    pub kyc_verified: bool,
+    pub amount_e8s: u64,
+    pub new_controller: Option<Principal>,
+    pub nonce: u64,
 }
 
 #[derive(CandidType, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
@@ -350,6 +405,9 @@ pub enum ManageNeuronCommandRequest {
     SetFollowing(SetFollowing),
     MakeProposal(Box<super::MakeProposalRequest>),
     RegisterVote(super::RegisterVote),
+    DisburseToNeuron(DisburseToNeuron),
+    /// Retired on the NNS (use `StakeMaturity`): accepted, refused.
+    MergeMaturity(candid::Reserved),
 }
 
 #[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
@@ -418,6 +476,7 @@ pub enum ManageNeuronCommandResponse {
     SetFollowing(SetFollowingResponse),
     MakeProposal(super::MakeProposalResponse),
     RegisterVote(Empty),
+    DisburseToNeuron(SpawnResponse),
 }
 
 #[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]

@@ -148,6 +148,13 @@ pub enum Action {
     ExecuteNnsFunction(ExecuteNnsFunction),
     InstallCode(InstallCode),
     RewardNodeProvider(RewardNodeProvider),
+    RegisterKnownNeuron(super::KnownNeuron),
+    DeregisterKnownNeuron(DeregisterKnownNeuron),
+}
+
+#[derive(CandidType, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DeregisterKnownNeuron {
+    pub id: Option<super::NeuronId>,
 }
 
 /// What a proposer asks for.
@@ -158,6 +165,22 @@ pub enum ProposalActionRequest {
     ExecuteNnsFunction(ExecuteNnsFunction),
     InstallCode(InstallCodeRequest),
     RewardNodeProvider(RewardNodeProvider),
+    RegisterKnownNeuron(super::KnownNeuron),
+    DeregisterKnownNeuron(DeregisterKnownNeuron),
+    // The NNS's other actions: accepted, so that every client's request
+    // decodes, and refused as not supported here.
+    ManageNeuron(candid::Reserved),
+    UpdateCanisterSettings(candid::Reserved),
+    StopOrStartCanister(candid::Reserved),
+    CreateServiceNervousSystem(candid::Reserved),
+    RewardNodeProviders(candid::Reserved),
+    ApproveGenesisKyc(candid::Reserved),
+    AddOrRemoveNodeProvider(candid::Reserved),
+    FulfillSubnetRentalRequest(candid::Reserved),
+    BlessAlternativeGuestOsVersion(candid::Reserved),
+    TakeCanisterSnapshot(candid::Reserved),
+    LoadCanisterSnapshot(candid::Reserved),
+    CreateCanisterAndInstallCode(candid::Reserved),
 }
 
 #[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]

@@ -118,6 +118,25 @@ pub fn validate(request: MakeProposalRequest, config: &Config) -> Result<Proposa
             install = Some((wasm, arg));
             Action::InstallCode(shown)
         }
+        // Checked against the neurons by `make_proposal`.
+        ProposalActionRequest::RegisterKnownNeuron(k) => Action::RegisterKnownNeuron(k),
+        ProposalActionRequest::DeregisterKnownNeuron(d) => Action::DeregisterKnownNeuron(d),
+        ProposalActionRequest::ManageNeuron(_)
+        | ProposalActionRequest::UpdateCanisterSettings(_)
+        | ProposalActionRequest::StopOrStartCanister(_)
+        | ProposalActionRequest::CreateServiceNervousSystem(_)
+        | ProposalActionRequest::RewardNodeProviders(_)
+        | ProposalActionRequest::ApproveGenesisKyc(_)
+        | ProposalActionRequest::AddOrRemoveNodeProvider(_)
+        | ProposalActionRequest::FulfillSubnetRentalRequest(_)
+        | ProposalActionRequest::BlessAlternativeGuestOsVersion(_)
+        | ProposalActionRequest::TakeCanisterSnapshot(_)
+        | ProposalActionRequest::LoadCanisterSnapshot(_)
+        | ProposalActionRequest::CreateCanisterAndInstallCode(_) => {
+            return Err(invalid(
+                "this proposal action is not supported here: Motion, ManageNetworkEconomics, ExecuteNnsFunction (the ICP/XDR rate), InstallCode, RewardNodeProvider, RegisterKnownNeuron and DeregisterKnownNeuron are",
+            ));
+        }
         ProposalActionRequest::RewardNodeProvider(r) => {
             let maximum = config.economics.maximum_node_provider_rewards_e8s;
             if r.amount_e8s == 0 || r.amount_e8s > maximum {
@@ -310,6 +329,16 @@ async fn perform(id: u64, body: ProposalBody) -> Result<()> {
             install_stopped(canister_id, args, stop)
                 .await
                 .map_err(external)
+        }
+        Some(Action::RegisterKnownNeuron(k)) => {
+            let (id, data) = crate::governance::known_neuron_request(&k)?;
+            state::mutate(|g| g.register_known_neuron(id, data))
+        }
+        Some(Action::DeregisterKnownNeuron(d)) => {
+            let id =
+                d.id.ok_or_else(|| invalid("DeregisterKnownNeuron needs a neuron id"))?
+                    .id;
+            state::mutate(|g| g.deregister_known_neuron(id))
         }
         Some(Action::RewardNodeProvider(r)) => {
             let Some(RewardMode::RewardToAccount(a)) = r.reward_mode else {

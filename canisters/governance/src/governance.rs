@@ -19,7 +19,7 @@ use crate::economics::VotingPowerRules;
 use crate::limits::{MAX_NUMBER_OF_NEURONS, NeuronCreationLimiter, too_many_neurons};
 use crate::neuron::{
     Destination, DissolveState, INITIAL_NEURON_DISSOLVE_DELAY_SECONDS, MaturityDisbursement,
-    NOT_AGING, Neuron, split_subaccount, staking_subaccount,
+    NOT_AGING, Neuron, VISIBILITY_PRIVATE, VISIBILITY_PUBLIC, split_subaccount, staking_subaccount,
 };
 use crate::neuron_store::{NeuronStore, StoreError};
 use crate::proposals::{ProposalMemories, Proposals};
@@ -27,7 +27,7 @@ use crate::rewards::Rewards;
 use candid::Principal;
 use ic_stable_structures::{Memory, StableBTreeMap, StableCell};
 use nns_api::AccountIdentifier;
-use nns_api::governance::{ErrorType, GovernanceError, NetworkEconomics};
+use nns_api::governance::{ErrorType, GovernanceError, KnownNeuronData, NetworkEconomics};
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -52,6 +52,27 @@ pub fn apply_maturity_modulation(maturity: u64, basis_points: i32) -> u64 {
 /// Follower-index entries one step of the stale-following sweep removes
 /// at most (a B-tree removal each), whatever the neurons' following.
 pub const STALE_FOLLOWING_ENTRIES_PER_STEP: usize = 10_000;
+
+/// Bounds of a known neuron's registration.
+pub const MAX_KNOWN_NEURON_NAME_BYTES: usize = 200;
+pub const MAX_KNOWN_NEURON_DESCRIPTION_BYTES: usize = 3_000;
+pub const MAX_KNOWN_NEURON_LINKS: usize = 10;
+pub const MAX_KNOWN_NEURON_LINK_BYTES: usize = 100;
+
+/// The neuron id and data of a `RegisterKnownNeuron` request, both needed.
+pub fn known_neuron_request(
+    k: &nns_api::governance::KnownNeuron,
+) -> Result<(u64, KnownNeuronData)> {
+    let invalid = |m: &str| error(ErrorType::InvalidProposal, m);
+    let id =
+        k.id.ok_or_else(|| invalid("RegisterKnownNeuron needs a neuron id"))?
+            .id;
+    let data = k
+        .known_neuron_data
+        .clone()
+        .ok_or_else(|| invalid("RegisterKnownNeuron needs the known neuron's data"))?;
+    Ok((id, data))
+}
 
 /// Maturity can be disbursed from one ICP on, as on the NNS.
 pub const MINIMUM_MATURITY_DISBURSEMENT_E8S: u64 = 100_000_000;
@@ -207,6 +228,9 @@ pub struct Governance<M: Memory> {
     /// `InstallCode` executions in flight, by target: the timer leaves
     /// their targets alone (a start would undo their stop).
     installing: BTreeMap<Principal, u32>,
+    /// Known neurons' names and descriptions, by neuron id: few, registered
+    /// by proposal.
+    known_neurons: StableBTreeMap<u64, canister_common::Candid<KnownNeuronData>, M>,
     /// The maturity modulation in basis points and when it was read from
     /// the CMC; `None` until the first read (0 applies meanwhile).
     maturity_modulation: StableCell<canister_common::Candid<Option<(i32, u64)>>, M>,
@@ -230,11 +254,13 @@ pub struct Memories<M> {
     pub reward_distribution: M,
     pub to_restart: M,
     pub maturity_modulation: M,
+    pub known_neurons: M,
 }
 
 impl<M: Memory> Governance<M> {
     pub fn init(memories: Memories<M>, canister_id: Principal) -> Self {
         Self {
+            known_neurons: StableBTreeMap::init(memories.known_neurons),
             maturity_modulation: StableCell::init(
                 memories.maturity_modulation,
                 canister_common::Candid(None),
@@ -571,9 +597,15 @@ impl<M: Memory> Governance<M> {
     ) -> Result<()> {
         use nns_api::governance::Operation;
         let max_delay = VotingPowerRules::of(economics).max_dissolve_delay_seconds;
-        let removes_itself = matches!(operation,
-            Operation::RemoveHotKey(k) if k.hot_key_to_remove == Some(*caller));
-        let neuron = if removes_itself {
+        // Hot keys may remove themselves and, as on the NNS, take the neuron
+        // into the Neurons' Fund or out of it.
+        let hot_key_may = matches!(operation,
+            Operation::RemoveHotKey(k) if k.hot_key_to_remove == Some(*caller))
+            || matches!(
+                operation,
+                Operation::JoinCommunityFund {} | Operation::LeaveCommunityFund {}
+            );
+        let neuron = if hot_key_may {
             self.voted_by(caller, id)?
         } else {
             self.controlled(caller, id)?
@@ -614,6 +646,40 @@ impl<M: Memory> Governance<M> {
                 n.auto_stake_maturity = c.requested_setting_for_auto_stake_maturity;
                 Ok(())
             }
+            Operation::SetVisibility(v) => match v.visibility {
+                Some(VISIBILITY_PRIVATE) if self.known_neurons.contains_key(&id) => Err(error(
+                    ErrorType::PreconditionFailed,
+                    format!("neuron {id} is a known neuron, and known neurons are always public"),
+                )),
+                Some(v @ (VISIBILITY_PRIVATE | VISIBILITY_PUBLIC)) => {
+                    n.visibility = v;
+                    Ok(())
+                }
+                other => Err(error(
+                    ErrorType::InvalidCommand,
+                    format!("visibility must be 1 (private) or 2 (public), not {other:?}"),
+                )),
+            },
+            Operation::JoinCommunityFund {} => match n.joined_community_fund_timestamp_seconds {
+                Some(_) => Err(error(
+                    ErrorType::AlreadyJoinedCommunityFund,
+                    format!("neuron {id} is already in the Neurons' Fund"),
+                )),
+                None => {
+                    n.joined_community_fund_timestamp_seconds = Some(now);
+                    Ok(())
+                }
+            },
+            Operation::LeaveCommunityFund {} => match n.joined_community_fund_timestamp_seconds {
+                None => Err(error(
+                    ErrorType::NotInTheCommunityFund,
+                    format!("neuron {id} is not in the Neurons' Fund"),
+                )),
+                Some(_) => {
+                    n.joined_community_fund_timestamp_seconds = None;
+                    Ok(())
+                }
+            },
         };
         // A refused change leaves the stored neuron untouched.
         result?;
@@ -666,7 +732,14 @@ impl<M: Memory> Governance<M> {
             }
             self.check_followees(followees)?;
         }
-        let mut changed = self.neuron(id)?;
+        let follower = self.neuron(id)?;
+        for (topic, followees) in &topics {
+            if *topic != TOPIC_NEURON_MANAGEMENT {
+                let already = follower.followees.get(topic);
+                self.check_private_followees(&follower, followees, already)?;
+            }
+        }
+        let mut changed = follower;
         let mut old = Vec::with_capacity(topics.len());
         for (topic, followees) in &topics {
             old.push(changed.followees.get(topic).cloned().unwrap_or_default());
@@ -678,6 +751,37 @@ impl<M: Memory> Governance<M> {
             self.index_following(id, *topic, &old, followees);
         }
         Ok(())
+    }
+
+    /// As the NNS: a neuron newly followed (outside neuron management) is
+    /// public, or has the follower's controller, or holds it as a hot key.
+    fn check_private_followees(
+        &self,
+        follower: &Neuron,
+        followees: &[u64],
+        already: Option<&Vec<u64>>,
+    ) -> Result<()> {
+        let private: Vec<u64> = followees
+            .iter()
+            .filter(|f| already.is_none_or(|a| !a.contains(f)))
+            .filter_map(|f| self.neurons.get(*f))
+            .filter(|f| {
+                !f.is_public()
+                    && f.controller != follower.controller
+                    && !f.hot_keys.contains(&follower.controller)
+            })
+            .map(|f| f.id)
+            .collect();
+        if private.is_empty() {
+            return Ok(());
+        }
+        Err(error(
+            ErrorType::PreconditionFailed,
+            format!(
+                "neurons {private:?} are private: a neuron you control can be followed once your principal {} is one of its hot keys or it is public",
+                follower.controller
+            ),
+        ))
     }
 
     fn check_followees(&self, followees: &[u64]) -> Result<()> {
@@ -1050,29 +1154,9 @@ impl<M: Memory> Governance<M> {
         economics: &NetworkEconomics,
         now: u64,
     ) -> Result<SplitPlan> {
-        let parent = self.controlled(caller, id)?;
-        not_spawning(&parent)?;
-        let minimum = economics.neuron_minimum_stake_e8s;
+        let parent = self.parent_of_new_neuron(caller, id, amount, economics)?;
         let fee = economics.transaction_fee_e8s;
-        if amount < minimum.saturating_add(fee) {
-            return Err(error(
-                ErrorType::InsufficientFunds,
-                format!(
-                    "a split needs at least {} e8s (the minimum stake plus the fee)",
-                    minimum + fee
-                ),
-            ));
-        }
         let available = parent.minted_stake_e8s();
-        if available.saturating_sub(amount) < minimum {
-            return Err(error(
-                ErrorType::InsufficientFunds,
-                format!(
-                    "neuron {id} would keep {} e8s, below the minimum stake {minimum}",
-                    available.saturating_sub(amount)
-                ),
-            ));
-        }
         self.admit_new_neuron(true, now)?;
         let child_id = self.take_neuron_id();
         let subaccount = match memo {
@@ -1097,6 +1181,9 @@ impl<M: Memory> Governance<M> {
         child.maturity_e8s_equivalent = maturity_taken;
         child.staked_maturity_e8s_equivalent = staked_maturity_taken;
         child.eight_year_gang_bonus_base_e8s = gang_base_taken;
+        child.joined_community_fund_timestamp_seconds =
+            parent.joined_community_fund_timestamp_seconds;
+        child.visibility = parent.visibility;
         child.voting_power_refreshed_timestamp_seconds =
             parent.voting_power_refreshed_timestamp_seconds;
         self.insert_new_neuron(child)?;
@@ -1122,6 +1209,106 @@ impl<M: Memory> Governance<M> {
             maturity_taken,
             staked_maturity_taken,
             gang_base_taken,
+        })
+    }
+
+    /// The checks a split and a `DisburseToNeuron` share: the caller
+    /// controls the parent, which is not spawning, and `amount` makes a
+    /// neuron of the minimum stake (plus the fee) and leaves the parent one.
+    fn parent_of_new_neuron(
+        &self,
+        caller: &Principal,
+        id: u64,
+        amount: u64,
+        economics: &NetworkEconomics,
+    ) -> Result<Neuron> {
+        let parent = self.controlled(caller, id)?;
+        not_spawning(&parent)?;
+        let minimum = economics.neuron_minimum_stake_e8s;
+        let fee = economics.transaction_fee_e8s;
+        if amount < minimum.saturating_add(fee) {
+            return Err(error(
+                ErrorType::InsufficientFunds,
+                format!(
+                    "a new neuron needs at least {} e8s (the minimum stake plus the fee)",
+                    minimum + fee
+                ),
+            ));
+        }
+        let available = parent.minted_stake_e8s();
+        if available.saturating_sub(amount) < minimum {
+            return Err(error(
+                ErrorType::InsufficientFunds,
+                format!(
+                    "neuron {id} would keep {} e8s, below the minimum stake {minimum}",
+                    available.saturating_sub(amount)
+                ),
+            ));
+        }
+        Ok(parent)
+    }
+
+    /// `DisburseToNeuron`: part of a dissolved neuron's stake staked in a
+    /// new neuron of `new_controller`, locked for the delay asked (capped at
+    /// the maximum), as on the NNS. Controller only; both neurons keep at
+    /// least the minimum stake. Undone by [`Self::undo_split`].
+    pub fn begin_disburse_to_neuron(
+        &mut self,
+        caller: &Principal,
+        id: u64,
+        request: nns_api::governance::DisburseToNeuron,
+        economics: &NetworkEconomics,
+        now: u64,
+    ) -> Result<SplitPlan> {
+        let amount = request.amount_e8s;
+        let parent = self.parent_of_new_neuron(caller, id, amount, economics)?;
+        let fee = economics.transaction_fee_e8s;
+        if !parent.is_dissolved(now) {
+            return Err(error(
+                ErrorType::PreconditionFailed,
+                format!("neuron {id} has not been dissolved"),
+            ));
+        }
+        let controller = request
+            .new_controller
+            .ok_or_else(|| error(ErrorType::InvalidCommand, "a new controller is needed"))?;
+        if controller == Principal::anonymous() {
+            return Err(error(
+                ErrorType::InvalidPrincipal,
+                "the anonymous principal cannot control a neuron",
+            ));
+        }
+        let subaccount = staking_subaccount(&controller, request.nonce);
+        if let Some(other) = self.neurons.id_by_subaccount(&subaccount) {
+            return Err(error(
+                ErrorType::PreconditionFailed,
+                format!("the subaccount is neuron {other}'s"),
+            ));
+        }
+        self.admit_new_neuron(true, now)?;
+        let child_id = self.take_neuron_id();
+        let max_delay = VotingPowerRules::of(economics).max_dissolve_delay_seconds;
+        let mut child = Neuron::new(child_id, controller, subaccount, amount - fee, now);
+        child.dissolve_state =
+            DissolveState::DissolveDelaySeconds(request.dissolve_delay_seconds.min(max_delay));
+        self.insert_new_neuron(child)?;
+        self.lock(id)?;
+        self.lock(child_id)?;
+        self.neurons
+            .update(id, |n| n.cached_neuron_stake_e8s -= amount)?;
+        Ok(SplitPlan {
+            parent_id: id,
+            child_id,
+            transfer: Transfer {
+                from_subaccount: Some(parent.subaccount),
+                to: self.neuron_account(&subaccount),
+                amount_e8s: amount - fee,
+                fee_e8s: fee,
+            },
+            stake_taken: amount,
+            maturity_taken: 0,
+            staked_maturity_taken: 0,
+            gang_base_taken: 0,
         })
     }
 
@@ -1171,6 +1358,16 @@ impl<M: Memory> Governance<M> {
                     ),
                 ));
             }
+        }
+        // As the NNS: members of the Neurons' Fund do not merge.
+        if let Some(n) = [&source, &target]
+            .into_iter()
+            .find(|n| n.joined_community_fund_timestamp_seconds.is_some())
+        {
+            return Err(error(
+                ErrorType::PreconditionFailed,
+                format!("neuron {} is in the Neurons' Fund; leave it to merge", n.id),
+            ));
         }
         // A proposer's reject cost is pending until its proposal is
         // decided: merging would burn it as fees, as the NNS refuses to.
@@ -1445,6 +1642,83 @@ impl<M: Memory> Governance<M> {
             .set(canister_common::Candid(Some((bp, now))));
     }
 
+    /// The name and description of neuron `id`, if it is a known neuron.
+    pub fn known_neuron(&self, id: u64) -> Option<KnownNeuronData> {
+        self.known_neurons.get(&id).map(|c| c.0)
+    }
+
+    /// Every known neuron, by id.
+    pub fn known_neurons(&self) -> Vec<(u64, KnownNeuronData)> {
+        self.known_neurons
+            .iter()
+            .map(|e| (*e.key(), e.value().0))
+            .collect()
+    }
+
+    /// Checks a `RegisterKnownNeuron` proposal, at submission and again at
+    /// execution: the neuron exists, the name is 1 to
+    /// [`MAX_KNOWN_NEURON_NAME_BYTES`] bytes and no other known neuron's,
+    /// the description and links within their bounds.
+    pub fn check_known_neuron(&self, id: u64, data: &KnownNeuronData) -> Result<()> {
+        let invalid = |message: String| error(ErrorType::InvalidProposal, message);
+        self.neuron(id)?;
+        if data.name.is_empty() || data.name.len() > MAX_KNOWN_NEURON_NAME_BYTES {
+            return Err(invalid(format!(
+                "a known neuron's name has 1 to {MAX_KNOWN_NEURON_NAME_BYTES} bytes"
+            )));
+        }
+        if data
+            .description
+            .as_ref()
+            .is_some_and(|d| d.len() > MAX_KNOWN_NEURON_DESCRIPTION_BYTES)
+        {
+            return Err(invalid(format!(
+                "a known neuron's description has at most {MAX_KNOWN_NEURON_DESCRIPTION_BYTES} bytes"
+            )));
+        }
+        let links = data.links.as_deref().unwrap_or_default();
+        let is_url = |l: &String| l.starts_with("https://") || l.starts_with("http://");
+        if links.len() > MAX_KNOWN_NEURON_LINKS
+            || links
+                .iter()
+                .any(|l| l.len() > MAX_KNOWN_NEURON_LINK_BYTES || !is_url(l))
+        {
+            return Err(invalid(format!(
+                "a known neuron has at most {MAX_KNOWN_NEURON_LINKS} links, each an http(s) URL of at most {MAX_KNOWN_NEURON_LINK_BYTES} bytes"
+            )));
+        }
+        if let Some(other) = self
+            .known_neurons
+            .iter()
+            .find(|e| *e.key() != id && e.value().0.name == data.name)
+        {
+            return Err(error(
+                ErrorType::PreconditionFailed,
+                format!("the name {:?} is neuron {}'s", data.name, other.key()),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Registers (or renames) a known neuron, which makes it public.
+    pub fn register_known_neuron(&mut self, id: u64, data: KnownNeuronData) -> Result<()> {
+        self.check_known_neuron(id, &data)?;
+        self.neurons
+            .update(id, |n| n.visibility = VISIBILITY_PUBLIC)?;
+        self.known_neurons.insert(id, canister_common::Candid(data));
+        Ok(())
+    }
+
+    /// Removes a known neuron's name; the neuron stays public.
+    pub fn deregister_known_neuron(&mut self, id: u64) -> Result<()> {
+        self.known_neurons.remove(&id).map(|_| ()).ok_or_else(|| {
+            error(
+                ErrorType::PreconditionFailed,
+                format!("neuron {id} is not a known neuron"),
+            )
+        })
+    }
+
     /// When the next mint is due, if any.
     pub fn next_due(&self) -> Option<u64> {
         self.due.first_key_value().map(|((t, _), _)| t)
@@ -1546,6 +1820,7 @@ impl Governance<ic_stable_structures::VectorMemory> {
                 reward_distribution: m(),
                 to_restart: m(),
                 maturity_modulation: m(),
+                known_neurons: m(),
             },
             Principal::from_slice(&[0, 0, 0, 0, 0, 0, 0, 1, 1, 1]),
         )
@@ -1571,6 +1846,8 @@ impl Governance<ic_stable_structures::VectorMemory> {
             subaccount[..8].copy_from_slice(&id.to_be_bytes());
             let mut n = Neuron::new(id, test_owner(id), subaccount, stake, now);
             n.dissolve_state = DissolveState::DissolveDelaySeconds(crate::neuron::ONE_YEAR_SECONDS);
+            // Public, so that the tests' neurons may follow one another.
+            n.visibility = crate::neuron::VISIBILITY_PUBLIC;
             g.insert_for_tests(n);
         }
         g

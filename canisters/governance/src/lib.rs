@@ -26,10 +26,11 @@ use ic_cdk::{init, post_upgrade, query, trap, update};
 use manage::now_seconds;
 use nns_api::governance::{
     ClaimOrRefreshNeuronFromAccount, ClaimOrRefreshNeuronFromAccountResponse, ClaimOrRefreshResult,
-    ErrorType, GetPendingProposalsRequest, GovernanceArg, GovernanceError, ListNeurons,
-    ListNeuronsResponse, ListProposalInfoRequest, ListProposalInfoResponse,
-    ManageNeuronCommandResponse, ManageNeuronRequest, ManageNeuronResponse, NetworkEconomics,
-    Neuron, NeuronId, NeuronIdOrSubaccount, NeuronInfo, ProposalInfo, RewardEvent,
+    ErrorType, GetPendingProposalsRequest, GovernanceArg, GovernanceError, KnownNeuron,
+    ListKnownNeuronsResponse, ListNeurons, ListNeuronsResponse, ListProposalInfoRequest,
+    ListProposalInfoResponse, ManageNeuronCommandResponse, ManageNeuronRequest,
+    ManageNeuronResponse, NetworkEconomics, Neuron, NeuronId, NeuronIdOrSubaccount, NeuronInfo,
+    ProposalInfo, RewardEvent,
 };
 use nns_api::http::{HttpRequest, HttpResponse};
 use std::time::Duration;
@@ -218,14 +219,29 @@ fn neuron_by_id_or_subaccount(by: NeuronIdOrSubaccount) -> Result<u64, Governanc
 
 fn full_neuron_for(caller: Principal, id: u64) -> Result<Neuron, GovernanceError> {
     let economics = state::read_config(|c| c.economics.clone());
-    let neuron = state::read(|g| g.readable_by(&caller, id))?;
-    Ok(views::full_neuron(&neuron, &economics, now_seconds()))
+    let (neuron, known) = state::read(|g| {
+        Ok::<_, GovernanceError>((g.readable_by(&caller, id)?, g.known_neuron(id)))
+    })?;
+    Ok(views::full_neuron(
+        &neuron,
+        known,
+        &economics,
+        now_seconds(),
+    ))
 }
 
-fn neuron_info_of(id: u64) -> Result<NeuronInfo, GovernanceError> {
+fn neuron_info_of(caller: Principal, id: u64) -> Result<NeuronInfo, GovernanceError> {
     let economics = state::read_config(|c| c.economics.clone());
-    let neuron = state::read(|g| g.neuron(id))?;
-    Ok(views::neuron_info(&neuron, &economics, now_seconds()))
+    let (neuron, known) =
+        state::read(|g| Ok::<_, GovernanceError>((g.neuron(id)?, g.known_neuron(id))))?;
+    let in_full = neuron.is_authorized_to_vote(&caller);
+    Ok(views::neuron_info(
+        &neuron,
+        known,
+        in_full,
+        &economics,
+        now_seconds(),
+    ))
 }
 
 /// The full neuron, for its controller and hot keys only.
@@ -241,17 +257,30 @@ fn get_full_neuron_by_id_or_subaccount(
     full_neuron_for(msg_caller(), neuron_by_id_or_subaccount(by)?)
 }
 
+/// The neurons registered by proposal under a name.
+#[query]
+fn list_known_neurons() -> ListKnownNeuronsResponse {
+    let known_neurons = state::read(|g| g.known_neurons())
+        .into_iter()
+        .map(|(id, data)| KnownNeuron {
+            id: Some(NeuronId { id }),
+            known_neuron_data: Some(data),
+        })
+        .collect();
+    ListKnownNeuronsResponse { known_neurons }
+}
+
 /// The public view of any neuron.
 #[query]
 fn get_neuron_info(id: u64) -> Result<NeuronInfo, GovernanceError> {
-    neuron_info_of(id)
+    neuron_info_of(msg_caller(), id)
 }
 
 #[query]
 fn get_neuron_info_by_id_or_subaccount(
     by: NeuronIdOrSubaccount,
 ) -> Result<NeuronInfo, GovernanceError> {
-    neuron_info_of(neuron_by_id_or_subaccount(by)?)
+    neuron_info_of(msg_caller(), neuron_by_id_or_subaccount(by)?)
 }
 
 #[query]

@@ -303,6 +303,20 @@ pub async fn manage_neuron(caller: Principal, mut request: ManageNeuronRequest) 
                 proposal_id: Some(ProposalId { id }),
             }))
         }
+        Command::MergeMaturity(_) => Err(error(
+            ErrorType::InvalidCommand,
+            "MergeMaturity is retired, as on the NNS: use StakeMaturity",
+        )),
+        Command::DisburseToNeuron(d) => {
+            let id = named_neuron(&request)?;
+            let plan =
+                state::mutate(|g| g.begin_disburse_to_neuron(&caller, id, d, &economics, now))?;
+            let _unlock = Unlock(vec![plan.parent_id, plan.child_id]);
+            send_or_undo(plan.transfer, now, |g| g.undo_split(&plan)).await?;
+            Ok(Reply::DisburseToNeuron(SpawnResponse {
+                created_neuron_id: Some(NeuronId { id: plan.child_id }),
+            }))
+        }
         Command::RegisterVote(v) => {
             let id = named_neuron(&request)?;
             let proposal = v
@@ -331,10 +345,10 @@ pub async fn manage_neuron(caller: Principal, mut request: ManageNeuronRequest) 
                 send_or_undo(transfer, now, |g| g.undo_merge_transfer(&plan)).await?;
             }
             let view = |id| {
-                state::read(|g| g.neuron(id)).map(|n| {
+                state::read(|g| g.neuron(id).map(|n| (n, g.known_neuron(id)))).map(|(n, known)| {
                     (
-                        crate::views::full_neuron(&n, &economics, now),
-                        crate::views::neuron_info(&n, &economics, now),
+                        crate::views::full_neuron(&n, known.clone(), &economics, now),
+                        crate::views::neuron_info(&n, known, true, &economics, now),
                     )
                 })
             };

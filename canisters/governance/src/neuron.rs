@@ -69,7 +69,15 @@ pub struct Neuron {
     /// from eight years, if it had eight years then (0 otherwise, and once
     /// it starts dissolving): up to this much stake counts a bonus.
     pub eight_year_gang_bonus_base_e8s: u64,
+    /// Private (1, the default) or public (2): a stranger sees a public
+    /// neuron in full.
+    pub visibility: i32,
+    /// Since when the neuron is in the Neurons' Fund, if it is.
+    pub joined_community_fund_timestamp_seconds: Option<u64>,
 }
+
+pub const VISIBILITY_PRIVATE: i32 = 1;
+pub const VISIBILITY_PUBLIC: i32 = 2;
 
 /// Where disbursed maturity goes.
 #[derive(CandidType, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
@@ -118,6 +126,8 @@ impl Neuron {
             voting_power_refreshed_timestamp_seconds: now,
             maturity_disbursements: vec![],
             eight_year_gang_bonus_base_e8s: 0,
+            visibility: VISIBILITY_PRIVATE,
+            joined_community_fund_timestamp_seconds: None,
         }
     }
 
@@ -332,6 +342,10 @@ impl Neuron {
                 now - u64::try_from(weighted).expect("no more than the age");
         }
         self.cached_neuron_stake_e8s = balance_e8s;
+    }
+
+    pub fn is_public(&self) -> bool {
+        self.visibility == VISIBILITY_PUBLIC
     }
 
     pub fn is_controller(&self, who: &Principal) -> bool {

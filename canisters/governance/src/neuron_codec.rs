@@ -14,6 +14,7 @@
 //! · n × (topic i32 · n × followee u64)
 //! · n × (amount u64 · destination · disbursed at u64 · finalize at u64)
 //! · eight-year-gang bonus base u64
+//! · visibility i32 · joined the Neurons' Fund at (0 | 1 u64)
 //! ```
 //!
 //! A destination is `0 · owner · (0 | 1 subaccount [32])` or `1 · [32]`.
@@ -144,6 +145,14 @@ pub fn encode(n: &Neuron) -> Vec<u8> {
         w.u64(d.finalize_at_seconds);
     }
     w.u64(n.eight_year_gang_bonus_base_e8s);
+    w.0.extend_from_slice(&n.visibility.to_le_bytes());
+    match n.joined_community_fund_timestamp_seconds {
+        None => w.u8(0),
+        Some(t) => {
+            w.u8(1);
+            w.u64(t);
+        }
+    }
     w.0
 }
 
@@ -201,6 +210,17 @@ pub fn decode(bytes: &[u8]) -> Neuron {
         .collect();
     // Absent from neurons written before the maximum delay was cut.
     let eight_year_gang_bonus_base_e8s = if r.0.is_empty() { 0 } else { r.u64() };
+    // Absent from neurons written before visibility and the Neurons' Fund.
+    let (visibility, joined_community_fund_timestamp_seconds) = if r.0.is_empty() {
+        (crate::neuron::VISIBILITY_PRIVATE, None)
+    } else {
+        let visibility = i32::from_le_bytes(r.take(4).try_into().expect("4 bytes"));
+        let joined = match r.u8() {
+            0 => None,
+            _ => Some(r.u64()),
+        };
+        (visibility, joined)
+    };
     Neuron {
         id,
         controller,
@@ -219,6 +239,8 @@ pub fn decode(bytes: &[u8]) -> Neuron {
         voting_power_refreshed_timestamp_seconds,
         maturity_disbursements,
         eight_year_gang_bonus_base_e8s,
+        visibility,
+        joined_community_fund_timestamp_seconds,
     }
 }
 
@@ -283,18 +305,27 @@ mod tests {
             },
         ];
         n.eight_year_gang_bonus_base_e8s = 11;
+        n.visibility = crate::neuron::VISIBILITY_PUBLIC;
+        n.joined_community_fund_timestamp_seconds = Some(12);
         assert_eq!(decode(&encode(&n)), n);
         let plain = Neuron::new(1, Principal::management_canister(), [0; 32], 0, 0);
         assert_eq!(decode(&encode(&plain)), plain);
     }
 
     #[test]
-    fn a_neuron_written_before_the_gang_base_existed_reads_it_as_zero() {
+    fn a_neuron_written_before_later_fields_existed_reads_their_defaults() {
         let mut n = Neuron::new(7, Principal::from_slice(&[1]), [7; 32], 123, 1_700_000_000);
         n.eight_year_gang_bonus_base_e8s = 99;
+        n.visibility = crate::neuron::VISIBILITY_PUBLIC;
         let mut bytes = encode(&n);
+        // Written before visibility: private, not in the Fund.
+        bytes.truncate(bytes.len() - 5);
+        let mut expected = n.clone();
+        expected.visibility = crate::neuron::VISIBILITY_PRIVATE;
+        assert_eq!(decode(&bytes), expected);
+        // And before the gang base.
         bytes.truncate(bytes.len() - 8);
-        n.eight_year_gang_bonus_base_e8s = 0;
-        assert_eq!(decode(&bytes), n);
+        expected.eight_year_gang_bonus_base_e8s = 0;
+        assert_eq!(decode(&bytes), expected);
     }
 }

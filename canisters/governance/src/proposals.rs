@@ -405,6 +405,7 @@ pub fn topic_of(action: &Action) -> Topic {
         Action::ExecuteNnsFunction(_) => Topic::ExchangeRate,
         Action::InstallCode(_) => Topic::ProtocolCanisterManagement,
         Action::RewardNodeProvider(_) => Topic::NodeProviderRewards,
+        Action::RegisterKnownNeuron(_) | Action::DeregisterKnownNeuron(_) => Topic::Governance,
     }
 }
 
@@ -460,6 +461,23 @@ impl<M: Memory> Governance<M> {
                     "neuron {proposer} cannot propose: its dissolve delay is below {minimum_delay} s"
                 ),
             ));
+        }
+        match &body.proposal.action {
+            Some(Action::RegisterKnownNeuron(k)) => {
+                let (id, data) = crate::governance::known_neuron_request(k)?;
+                self.check_known_neuron(id, &data)?;
+            }
+            Some(Action::DeregisterKnownNeuron(d)) => {
+                let id = d.id.map_or(0, |n| n.id);
+                self.neuron(id)?;
+                if self.known_neuron(id).is_none() {
+                    return Err(error(
+                        ErrorType::PreconditionFailed,
+                        format!("neuron {id} is not a known neuron"),
+                    ));
+                }
+            }
+            _ => {}
         }
         let reject_cost = economics.reject_cost_e8s;
         if neuron.minted_stake_e8s() < reject_cost {

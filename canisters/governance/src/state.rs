@@ -26,7 +26,8 @@
 //! ├── 18 UNSTAKE_INDEXING     StableCell<first neuron id not yet in UNSTAKE>
 //! ├── 19 VOTE_CASCADES        StableBTreeMap<(proposal id, voter), next follow key>
 //! ├── 20 TO_RESTART           StableBTreeMap<canister id, ()>
-//! └── 21 MATURITY_MODULATION  StableCell<Candid<Option<(basis points, read at)>>>
+//! ├── 21 MATURITY_MODULATION  StableCell<Candid<Option<(basis points, read at)>>>
+//! └── 22 KNOWN_NEURONS        StableBTreeMap<neuron id, Candid<KnownNeuronData>>
 //! ```
 
 use crate::config::Config;
@@ -59,6 +60,7 @@ const UNSTAKE_INDEXING_MEMORY_ID: MemoryId = MemoryId::new(18);
 const VOTE_CASCADES_MEMORY_ID: MemoryId = MemoryId::new(19);
 const TO_RESTART_MEMORY_ID: MemoryId = MemoryId::new(20);
 const MATURITY_MODULATION_MEMORY_ID: MemoryId = MemoryId::new(21);
+const KNOWN_NEURONS_MEMORY_ID: MemoryId = MemoryId::new(22);
 
 pub type Memory = VirtualMemory<DefaultMemoryImpl>;
 
@@ -94,6 +96,7 @@ thread_local! {
             reward_distribution: memory(REWARD_DISTRIBUTION_MEMORY_ID),
             to_restart: memory(TO_RESTART_MEMORY_ID),
             maturity_modulation: memory(MATURITY_MODULATION_MEMORY_ID),
+            known_neurons: memory(KNOWN_NEURONS_MEMORY_ID),
         },
         ic_cdk::api::canister_self(),
     ));

@@ -35,7 +35,12 @@ fn dissolve_state(state: DissolveState) -> api::DissolveState {
     }
 }
 
-pub fn full_neuron(neuron: &Neuron, economics: &NetworkEconomics, now: u64) -> api::Neuron {
+pub fn full_neuron(
+    neuron: &Neuron,
+    known: Option<api::KnownNeuronData>,
+    economics: &NetworkEconomics,
+    now: u64,
+) -> api::Neuron {
     let power = voting_power(neuron, economics, now);
     api::Neuron {
         id: Some(api::NeuronId { id: neuron.id }),
@@ -70,6 +75,9 @@ pub fn full_neuron(neuron: &Neuron, economics: &NetworkEconomics, now: u64) -> a
         deciding_voting_power: Some(power.deciding),
         potential_voting_power: Some(power.potential),
         eight_year_gang_bonus_base_e8s: gang_base(neuron),
+        visibility: Some(neuron.visibility),
+        joined_community_fund_timestamp_seconds: neuron.joined_community_fund_timestamp_seconds,
+        known_neuron_data: known,
         maturity_disbursements_in_progress: Some(
             neuron
                 .maturity_disbursements
@@ -103,7 +111,17 @@ pub fn full_neuron(neuron: &Neuron, economics: &NetworkEconomics, now: u64) -> a
     }
 }
 
-pub fn neuron_info(neuron: &Neuron, economics: &NetworkEconomics, now: u64) -> api::NeuronInfo {
+/// The public view of a neuron. A stranger (`in_full` false: not its
+/// controller or a hot key) does not see when a private neuron joined the
+/// Neurons' Fund, as on the NNS.
+pub fn neuron_info(
+    neuron: &Neuron,
+    known: Option<api::KnownNeuronData>,
+    in_full: bool,
+    economics: &NetworkEconomics,
+    now: u64,
+) -> api::NeuronInfo {
+    let shown = in_full || neuron.is_public();
     let power = voting_power(neuron, economics, now);
     let deciding = power.deciding;
     api::NeuronInfo {
@@ -125,6 +143,11 @@ pub fn neuron_info(neuron: &Neuron, economics: &NetworkEconomics, now: u64) -> a
         staked_maturity_e8s_equivalent: (neuron.staked_maturity_e8s_equivalent > 0)
             .then_some(neuron.staked_maturity_e8s_equivalent),
         eight_year_gang_bonus_base_e8s: gang_base(neuron),
+        visibility: Some(neuron.visibility),
+        joined_community_fund_timestamp_seconds: neuron
+            .joined_community_fund_timestamp_seconds
+            .filter(|_| shown),
+        known_neuron_data: known,
     }
 }
 
@@ -134,7 +157,8 @@ fn gang_base(neuron: &Neuron) -> Option<u64> {
 
 /// `list_neurons`: the neurons asked for by id or subaccount, plus (if
 /// asked) those the caller controls or holds a hot key of, one page of them
-/// in id order; full neurons only for those the caller may read.
+/// in id order; full neurons only for those the caller may read (and, if
+/// asked, the public ones).
 pub fn list_neurons<M: Memory>(
     governance: &Governance<M>,
     caller: &Principal,
@@ -188,13 +212,19 @@ pub fn list_neurons<M: Memory>(
         let Some(neuron) = store.get(id) else {
             continue;
         };
+        // As the NNS: known neurons' data only from the single-neuron
+        // queries (and `list_known_neurons`).
+        let authorized = neuron.is_authorized_to_vote(caller);
         response
             .neuron_infos
-            .push((id, neuron_info(&neuron, economics, now)));
-        if neuron.is_authorized_to_vote(caller) {
+            .push((id, neuron_info(&neuron, None, authorized, economics, now)));
+        // Public neurons in full too, when asked, as on the NNS.
+        let public_asked =
+            neuron.is_public() && request.include_public_neurons_in_full_neurons == Some(true);
+        if authorized || public_asked {
             response
                 .full_neurons
-                .push(full_neuron(&neuron, economics, now));
+                .push(full_neuron(&neuron, None, economics, now));
         }
     }
     response
@@ -337,6 +367,9 @@ pub fn encoded_size_bound(info: &api::ProposalInfo) -> usize {
             Some(api::Action::InstallCode(_)) => 200,
             Some(api::Action::ManageNetworkEconomics(_)) => 200,
             Some(api::Action::RewardNodeProvider(_)) => 200,
+            // Name, description and links at their limits.
+            Some(api::Action::RegisterKnownNeuron(_)) => 4_500,
+            Some(api::Action::DeregisterKnownNeuron(_)) => 50,
             None => 0,
         };
         p.title.as_ref().map_or(0, String::len) + p.summary.len() + p.url.len() + action

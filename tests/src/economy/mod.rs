@@ -40,8 +40,8 @@ use nns_api::governance::{
     GovernanceError, IncreaseDissolveDelay, InstallCodeRequest, MakeProposalRequest,
     ManageNeuronCommandRequest as Command, ManageNeuronCommandResponse as Reply,
     ManageNeuronRequest, ManageNeuronResponse, Motion, Neuron, NeuronId, NeuronIdOrSubaccount,
-    Operation, ProposalActionRequest, ProposalId, RegisterVote, SetFollowing, Vote, nns_function,
-    staking_subaccount,
+    Operation, ProposalActionRequest, ProposalId, RegisterVote, SetFollowing, SetVisibility,
+    Visibility, Vote, nns_function, staking_subaccount,
 };
 use nns_api::ids::{
     CYCLES_LEDGER_CANISTER_ID, CYCLES_MINTING_CANISTER_ID, GOVERNANCE_CANISTER_ID,
@@ -238,6 +238,12 @@ impl Economy {
             start,
         };
         economy.leader_neuron = economy.stake(leader, 150_000 * E8S_PER_ICP, 2 * 365)?;
+        // Public, as a neuron others follow must be.
+        let public = SetVisibility {
+            visibility: Some(Visibility::Public as i32),
+        };
+        let leader_neuron = economy.leader_neuron;
+        economy.configure(leader, leader_neuron, Operation::SetVisibility(public))?;
         let developers = (economy.scenario.users / 5).max(1) as usize;
         for (i, &(owner, balance)) in balances.iter().enumerate().skip(1 + developers) {
             let h = i as u64;

@@ -18,6 +18,7 @@ use nns_api::ids::GOVERNANCE_CANISTER_ID;
 use std::time::Duration;
 
 on_both_backends!(
+    should_register_known_neurons_by_proposal_and_show_private_neurons_as_the_nns,
     should_cap_delays_at_two_years_and_give_337_5_icp_for_the_worked_check,
     should_upgrade_from_release_edc9bc9_cutting_delays_and_recording_the_gang,
 );
@@ -232,9 +233,12 @@ fn should_upgrade_from_release_edc9bc9_cutting_delays_and_recording_the_gang(bac
             deciding_voting_power: None,
             potential_voting_power: None,
             eight_year_gang_bonus_base_e8s: None,
+            visibility: None,
             ..n.clone()
         };
         assert_eq!(comparable(old), comparable(new));
+        // Written before visibility existed: private, as on the NNS.
+        assert_eq!((old.visibility, new.visibility), (None, Some(1)));
     }
     let proposal_after = proposal(&mut env, me, proposal_id);
     assert_eq!(proposal_after.latest_tally, proposal_before.latest_tally);
@@ -249,5 +253,143 @@ fn should_upgrade_from_release_edc9bc9_cutting_delays_and_recording_the_gang(bac
         infos
             .iter()
             .all(|i| i.retrieved_at_timestamp_seconds == now)
+    );
+}
+
+/// A known neuron registered by an adopted proposal is listed by
+/// `list_known_neurons`, shown by `get_neuron_info` and public; a stranger
+/// sees when a private neuron joined the Neurons' Fund only once it is
+/// public; the NNS's actions this canister lacks are refused, not
+/// undecodable.
+fn should_register_known_neurons_by_proposal_and_show_private_neurons_as_the_nns(backend: Backend) {
+    use nns_api::governance::{
+        KnownNeuron, KnownNeuronData, ListKnownNeuronsResponse, NeuronId, ProposalStatus,
+        SetVisibility,
+    };
+    let mut env = NnsEnv::new(backend);
+    let me = user(1);
+    let proposer = env.locked_neuron(me, 1, 100 * ICP);
+    let candidate = claimed(&mut env, user(2), 2, 10 * ICP);
+    let data = KnownNeuronData {
+        name: "Candidate".into(),
+        description: Some("Votes on everything.".into()),
+        links: Some(vec!["https://candidate.example".into()]),
+    };
+    let register = MakeProposalRequest {
+        action: Some(ProposalActionRequest::RegisterKnownNeuron(KnownNeuron {
+            id: Some(NeuronId { id: candidate }),
+            known_neuron_data: Some(data.clone()),
+        })),
+        ..motion()
+    };
+    let Reply::MakeProposal(made) = env
+        .manage(me, proposer, Command::MakeProposal(Box::new(register)))
+        .unwrap()
+    else {
+        panic!("not a proposal reply")
+    };
+    for _ in 0..3 {
+        env.pic.tick();
+    }
+    let id = made.proposal_id.unwrap().id;
+    assert_eq!(
+        proposal(&mut env, me, id).status,
+        ProposalStatus::Executed as i32
+    );
+    let (listed,): (ListKnownNeuronsResponse,) = query_candid(
+        &mut env.pic,
+        GOVERNANCE_CANISTER_ID,
+        "list_known_neurons",
+        (),
+    )
+    .unwrap();
+    assert_eq!(
+        listed.known_neurons,
+        vec![KnownNeuron {
+            id: Some(NeuronId { id: candidate }),
+            known_neuron_data: Some(data.clone()),
+        }]
+    );
+    let info = env.neuron_info(candidate);
+    assert_eq!(info.known_neuron_data, Some(data));
+    assert_eq!(info.visibility, Some(2), "known neurons are public");
+
+    // The same name again: refused at submission.
+    let again = MakeProposalRequest {
+        action: Some(ProposalActionRequest::RegisterKnownNeuron(KnownNeuron {
+            id: Some(NeuronId { id: proposer }),
+            known_neuron_data: Some(KnownNeuronData {
+                name: "Candidate".into(),
+                description: None,
+                links: None,
+            }),
+        })),
+        ..motion()
+    };
+    let refused = env
+        .manage(me, proposer, Command::MakeProposal(Box::new(again)))
+        .unwrap_err();
+    assert_eq!(
+        refused.error_type,
+        nns_api::governance::ErrorType::PreconditionFailed as i32
+    );
+    // An NNS action this canister does not carry: decoded, refused.
+    let snapshot = MakeProposalRequest {
+        action: Some(ProposalActionRequest::TakeCanisterSnapshot(
+            candid::Reserved,
+        )),
+        ..motion()
+    };
+    let refused = env
+        .manage(me, proposer, Command::MakeProposal(Box::new(snapshot)))
+        .unwrap_err();
+    assert_eq!(
+        refused.error_type,
+        nns_api::governance::ErrorType::InvalidProposal as i32
+    );
+
+    // The Neurons' Fund date of a private neuron: its own see it, a
+    // stranger once it is public.
+    env.manage(
+        me,
+        proposer,
+        configure(Operation::SetVisibility(SetVisibility {
+            visibility: Some(1),
+        })),
+    )
+    .unwrap();
+    env.manage(me, proposer, configure(Operation::JoinCommunityFund {}))
+        .unwrap();
+    let info_as = |env: &mut NnsEnv, caller| {
+        let (info,): (Result<NeuronInfo, nns_api::governance::GovernanceError>,) = query_candid_as(
+            &mut env.pic,
+            GOVERNANCE_CANISTER_ID,
+            caller,
+            "get_neuron_info",
+            (proposer,),
+        )
+        .unwrap();
+        info.unwrap()
+    };
+    let joined = env.now_seconds();
+    assert_eq!(
+        info_as(&mut env, me).joined_community_fund_timestamp_seconds,
+        Some(joined)
+    );
+    assert_eq!(
+        info_as(&mut env, user(3)).joined_community_fund_timestamp_seconds,
+        None
+    );
+    env.manage(
+        me,
+        proposer,
+        configure(Operation::SetVisibility(SetVisibility {
+            visibility: Some(2),
+        })),
+    )
+    .unwrap();
+    assert_eq!(
+        info_as(&mut env, user(3)).joined_community_fund_timestamp_seconds,
+        Some(joined)
     );
 }

@@ -331,6 +331,8 @@ impl World {
                     }
                 };
                 self.neurons.push((id, owner));
+                // Public, so that the other users' neurons may follow it.
+                self.nns.make_public(owner, id);
                 if lock_years > 0 {
                     let delay = IncreaseDissolveDelay {
                         additional_dissolve_delay_seconds: (u64::from(lock_years) * ONE_YEAR)

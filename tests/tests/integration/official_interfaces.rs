@@ -68,3 +68,58 @@ fn the_cycles_ledger_is_a_drop_in_for_the_official_cycles_ledger_interface() {
 fn the_cmc_is_a_drop_in_for_the_official_cmc_interface() {
     assert_strict_subtype("cmc", "cmc/cmc.did");
 }
+
+/// Method by method: each method ours offers that the official interface
+/// has is a strict subtype of it (ours may offer fewer methods, and
+/// methods of its own). Every mismatch is reported, not only the first.
+fn assert_methods_strict_subtypes(canister: &str, official_path: &str, own: &[&str]) {
+    let Some(theirs) = official(official_path) else {
+        return;
+    };
+    let ours = repo_root().join(format!("candid/{canister}.did"));
+    let (mut env, ours_type) = CandidSource::File(&ours).load().unwrap();
+    let (their_env, their_type) = CandidSource::File(&theirs).load().unwrap();
+    let methods = |env: &candid::TypeEnv, t: candid::types::Type| {
+        let t = match t.as_ref() {
+            candid::types::TypeInner::Class(_, service) => service.clone(),
+            _ => t,
+        };
+        match env.trace_type(&t).unwrap().as_ref() {
+            candid::types::TypeInner::Service(methods) => methods.clone(),
+            other => panic!("not a service: {other:?}"),
+        }
+    };
+    let ours_methods = methods(&env, ours_type.expect("a service"));
+    let their_methods = methods(&their_env, their_type.expect("a service"));
+    let mut failures = vec![];
+    for (name, our_method) in &ours_methods {
+        let Some((_, their_method)) = their_methods.iter().find(|(n, _)| n == name) else {
+            assert!(
+                own.contains(&name.as_str()),
+                "{name} is neither official nor listed as our own"
+            );
+            continue;
+        };
+        let their_method = env.merge_type(their_env.clone(), their_method.clone());
+        let mut gamma = std::collections::HashSet::new();
+        if let Err(e) = subtype_with_config(
+            OptReport::Error,
+            &mut gamma,
+            &env,
+            our_method,
+            &their_method,
+        ) {
+            failures.push(format!("{name}: {e}"));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "candid/{canister}.did differs from the official {official_path}:\n{}",
+        failures.join("\n")
+    );
+}
+
+#[test]
+fn governance_is_a_drop_in_for_the_official_nns_governance_interface() {
+    assert_methods_strict_subtypes("governance", "nns/governance.did", &["http_request"]);
+}

@@ -1190,3 +1190,224 @@ fn maturity_is_minted_modulated_and_checked_at_the_worst_modulation() {
         (0, 4 * ICP)
     );
 }
+
+/// Visibility and the Neurons' Fund, as the NNS: controller sets
+/// visibility (1 or 2; a known neuron stays public); controller or hot key
+/// joins and leaves the Fund, once each; Fund members do not merge; a split
+/// child inherits membership.
+#[test]
+fn visibility_and_the_neurons_fund_follow_the_nns_rules() {
+    use nns_api::governance::{KnownNeuronData, SetVisibility};
+    let mut g = governance();
+    let id = claimed(&mut g, 1, 10 * ICP);
+    set(&mut g, id, |n| n.hot_keys.push(user(5)));
+    assert_eq!(
+        g.neuron(id).unwrap().visibility,
+        crate::neuron::VISIBILITY_PRIVATE
+    );
+    let visibility = |v| Operation::SetVisibility(SetVisibility { visibility: v });
+    for bad in [None, Some(0), Some(3)] {
+        assert_eq!(
+            kind(g.configure(&user(1), id, visibility(bad), &economics(), T0)),
+            ErrorType::InvalidCommand as i32
+        );
+    }
+    assert_eq!(
+        kind(g.configure(&user(5), id, visibility(Some(2)), &economics(), T0)),
+        ErrorType::NotAuthorized as i32
+    );
+    g.configure(&user(1), id, visibility(Some(2)), &economics(), T0)
+        .unwrap();
+    assert!(g.neuron(id).unwrap().is_public());
+    // The Fund: a hot key may join and leave.
+    g.configure(
+        &user(5),
+        id,
+        Operation::JoinCommunityFund {},
+        &economics(),
+        T0 + 1,
+    )
+    .unwrap();
+    assert_eq!(
+        g.neuron(id)
+            .unwrap()
+            .joined_community_fund_timestamp_seconds,
+        Some(T0 + 1)
+    );
+    assert_eq!(
+        kind(g.configure(
+            &user(1),
+            id,
+            Operation::JoinCommunityFund {},
+            &economics(),
+            T0
+        )),
+        ErrorType::AlreadyJoinedCommunityFund as i32
+    );
+    let other = claimed(&mut g, 2, 10 * ICP);
+    assert_eq!(
+        kind(g.begin_merge(&user(1), other, id, FEE, T0)),
+        ErrorType::PreconditionFailed as i32
+    );
+    let plan = g
+        .begin_split(&user(1), id, 3 * ICP, None, &economics(), T0)
+        .unwrap();
+    g.unlock(plan.parent_id);
+    g.unlock(plan.child_id);
+    assert_eq!(
+        g.neuron(plan.child_id)
+            .unwrap()
+            .joined_community_fund_timestamp_seconds,
+        Some(T0 + 1)
+    );
+    g.configure(
+        &user(5),
+        id,
+        Operation::LeaveCommunityFund {},
+        &economics(),
+        T0,
+    )
+    .unwrap();
+    assert_eq!(
+        kind(g.configure(
+            &user(1),
+            id,
+            Operation::LeaveCommunityFund {},
+            &economics(),
+            T0
+        )),
+        ErrorType::NotInTheCommunityFund as i32
+    );
+    // A known neuron is public and stays so.
+    let data = KnownNeuronData {
+        name: "Alpha".into(),
+        description: None,
+        links: Some(vec!["https://alpha.example".into()]),
+    };
+    g.configure(&user(1), other, visibility(Some(1)), &economics(), T0)
+        .unwrap();
+    g.register_known_neuron(other, data.clone()).unwrap();
+    assert!(g.neuron(other).unwrap().is_public());
+    assert_eq!(
+        kind(g.configure(&user(1), other, visibility(Some(1)), &economics(), T0)),
+        ErrorType::PreconditionFailed as i32
+    );
+    // Names are unique; bounds hold; deregistering keeps it public.
+    assert_eq!(
+        kind(g.check_known_neuron(id, &data)),
+        ErrorType::PreconditionFailed as i32
+    );
+    let long = KnownNeuronData {
+        name: "x".repeat(201),
+        ..data.clone()
+    };
+    assert_eq!(
+        kind(g.check_known_neuron(id, &long)),
+        ErrorType::InvalidProposal as i32
+    );
+    let not_a_link = KnownNeuronData {
+        name: "Beta".into(),
+        links: Some(vec!["alpha.example".into()]),
+        ..data.clone()
+    };
+    assert_eq!(
+        kind(g.check_known_neuron(id, &not_a_link)),
+        ErrorType::InvalidProposal as i32
+    );
+    assert_eq!(
+        kind(g.check_known_neuron(999, &data)),
+        ErrorType::NotFound as i32
+    );
+    assert_eq!(g.known_neurons(), vec![(other, data)]);
+    g.deregister_known_neuron(other).unwrap();
+    assert_eq!(
+        kind(g.deregister_known_neuron(other)),
+        ErrorType::PreconditionFailed as i32
+    );
+    assert!(g.neuron(other).unwrap().is_public());
+}
+
+/// A private neuron is followed only by neurons of its controller or of a
+/// hot key of it (neuron management aside); a public one by anyone.
+#[test]
+fn private_neurons_are_followed_only_by_their_own() {
+    let mut g = governance();
+    let mine = claimed(&mut g, 1, 10 * ICP);
+    let read = g.begin_claim_or_refresh(user(2), 1, T0).unwrap();
+    let theirs = g
+        .finish_claim_or_refresh(read, 10 * ICP, &economics(), T0)
+        .unwrap();
+    assert_eq!(
+        kind(g.follow(&user(2), theirs, 4, vec![mine], T0)),
+        ErrorType::PreconditionFailed as i32
+    );
+    // Neuron management is not restricted.
+    g.follow(&user(2), theirs, 1, vec![mine], T0).unwrap();
+    // A hot key of mine: allowed.
+    set(&mut g, mine, |n| n.hot_keys.push(user(2)));
+    g.follow(&user(2), theirs, 4, vec![mine], T0).unwrap();
+    // Once followed, it stays followable; another topic checks again.
+    set(&mut g, mine, |n| n.hot_keys.clear());
+    g.follow(&user(2), theirs, 4, vec![mine], T0).unwrap();
+    assert_eq!(
+        kind(g.follow(&user(2), theirs, 14, vec![mine], T0)),
+        ErrorType::PreconditionFailed as i32
+    );
+    set(&mut g, mine, |n| {
+        n.visibility = crate::neuron::VISIBILITY_PUBLIC
+    });
+    g.follow(&user(2), theirs, 14, vec![mine], T0).unwrap();
+}
+
+/// `DisburseToNeuron`: from a dissolved neuron, by its controller, to a
+/// new neuron of another controller, locked as asked (capped).
+#[test]
+fn disburse_to_neuron_stakes_a_dissolved_neurons_icp_in_a_new_neuron() {
+    use nns_api::governance::DisburseToNeuron;
+    let mut g = governance();
+    let id = claimed(&mut g, 1, 10 * ICP);
+    let request = |amount| DisburseToNeuron {
+        dissolve_delay_seconds: 9 * ONE_YEAR_SECONDS,
+        kyc_verified: true,
+        amount_e8s: amount,
+        new_controller: Some(user(3)),
+        nonce: 5,
+    };
+    assert_eq!(
+        kind(g.begin_disburse_to_neuron(&user(1), id, request(4 * ICP), &economics(), T0)),
+        ErrorType::PreconditionFailed as i32,
+        "not dissolved"
+    );
+    set(&mut g, id, |n| {
+        n.dissolve_state = DissolveState::DissolveDelaySeconds(0)
+    });
+    assert_eq!(
+        kind(g.begin_disburse_to_neuron(&user(2), id, request(4 * ICP), &economics(), T0)),
+        ErrorType::NotAuthorized as i32
+    );
+    assert_eq!(
+        kind(g.begin_disburse_to_neuron(&user(1), id, request(ICP), &economics(), T0)),
+        ErrorType::InsufficientFunds as i32
+    );
+    assert_eq!(
+        kind(g.begin_disburse_to_neuron(&user(1), id, request(9 * ICP + 1), &economics(), T0)),
+        ErrorType::InsufficientFunds as i32
+    );
+    let plan = g
+        .begin_disburse_to_neuron(&user(1), id, request(4 * ICP), &economics(), T0)
+        .unwrap();
+    let child = g.neuron(plan.child_id).unwrap();
+    assert_eq!(child.controller, user(3));
+    assert_eq!(child.subaccount, staking_subaccount(&user(3), 5));
+    assert_eq!(child.cached_neuron_stake_e8s, 4 * ICP - FEE);
+    assert_eq!(
+        child.dissolve_state,
+        DissolveState::DissolveDelaySeconds(2 * ONE_YEAR_SECONDS)
+    );
+    assert_eq!(g.neuron(id).unwrap().cached_neuron_stake_e8s, 6 * ICP);
+    // A failed transfer undoes it all.
+    g.undo_split(&plan);
+    g.unlock(plan.parent_id);
+    assert!(g.neuron(plan.child_id).is_err());
+    assert_eq!(g.neuron(id).unwrap().cached_neuron_stake_e8s, 10 * ICP);
+}
