@@ -16,6 +16,7 @@ mod economy;
 mod governance;
 mod governance_mission70;
 mod governance_model;
+mod governance_official_replies;
 mod icrc1_acceptance;
 mod index;
 mod ledger;
