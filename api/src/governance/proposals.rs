@@ -61,6 +61,43 @@ pub enum Vote {
     No = 2,
 }
 
+/// A vote as `list_neuron_votes` reports it (a variant there, as on the
+/// NNS; abstentions are `Unspecified`).
+#[derive(CandidType, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RecordedVote {
+    Unspecified,
+    Yes,
+    No,
+}
+
+#[derive(CandidType, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ListNeuronVotesRequest {
+    pub neuron_id: Option<super::NeuronId>,
+    /// Only votes on proposals before this one (the next page's token).
+    pub before_proposal: Option<super::ProposalId>,
+    /// At most 500 (also when unset).
+    pub limit: Option<u64>,
+}
+
+#[derive(CandidType, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+pub struct NeuronVote {
+    pub proposal_id: Option<super::ProposalId>,
+    pub vote: Option<RecordedVote>,
+}
+
+#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct NeuronVotes {
+    pub votes: Option<Vec<NeuronVote>>,
+    /// Proposals before this one keep no more ballots to report.
+    pub all_finalized_before_proposal: Option<super::ProposalId>,
+}
+
+#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub enum ListNeuronVotesResponse {
+    Ok(NeuronVotes),
+    Err(super::GovernanceError),
+}
+
 impl Vote {
     pub fn from_i32(vote: i32) -> Option<Self> {
         match vote {

@@ -27,10 +27,10 @@ use manage::now_seconds;
 use nns_api::governance::{
     ClaimOrRefreshNeuronFromAccount, ClaimOrRefreshNeuronFromAccountResponse, ClaimOrRefreshResult,
     ErrorType, GetPendingProposalsRequest, GovernanceArg, GovernanceError, KnownNeuron,
-    ListKnownNeuronsResponse, ListNeurons, ListNeuronsResponse, ListProposalInfoRequest,
-    ListProposalInfoResponse, ManageNeuronCommandResponse, ManageNeuronRequest,
-    ManageNeuronResponse, NetworkEconomics, Neuron, NeuronId, NeuronIdOrSubaccount, NeuronInfo,
-    ProposalInfo, RewardEvent,
+    ListKnownNeuronsResponse, ListNeuronVotesRequest, ListNeuronVotesResponse, ListNeurons,
+    ListNeuronsResponse, ListProposalInfoRequest, ListProposalInfoResponse,
+    ManageNeuronCommandResponse, ManageNeuronRequest, ManageNeuronResponse, NetworkEconomics,
+    Neuron, NeuronId, NeuronIdOrSubaccount, NeuronInfo, ProposalInfo, RewardEvent,
 };
 use nns_api::http::{HttpRequest, HttpResponse};
 use std::time::Duration;
@@ -175,6 +175,22 @@ async fn manage_neuron(request: ManageNeuronRequest) -> ManageNeuronResponse {
     ManageNeuronResponse {
         command: Some(reply),
     }
+}
+
+/// What a `Merge` would leave, without making it.
+#[update]
+fn simulate_manage_neuron(request: ManageNeuronRequest) -> ManageNeuronResponse {
+    let reply = manage::simulate_manage_neuron(msg_caller(), request)
+        .unwrap_or_else(ManageNeuronCommandResponse::Error);
+    ManageNeuronResponse {
+        command: Some(reply),
+    }
+}
+
+/// A known neuron's votes, newest first.
+#[query]
+fn list_neuron_votes(request: ListNeuronVotesRequest) -> ListNeuronVotesResponse {
+    state::read(|g| views::list_neuron_votes(g, &request))
 }
 
 #[update]

@@ -142,6 +142,49 @@ fn account_identifier(hash: &[u8]) -> Result<AccountIdentifier> {
     })
 }
 
+/// `simulate_manage_neuron`: what a `Merge` would leave, computed by
+/// committing it and undoing it within this one message (no ledger call,
+/// nothing changed); every other command is refused, as on the NNS. The
+/// merge's own checks apply (controller of both, no open proposal).
+pub fn simulate_manage_neuron(caller: Principal, request: ManageNeuronRequest) -> Result<Reply> {
+    let Some(Command::Merge(merge)) = &request.command else {
+        return Err(error(
+            ErrorType::InvalidCommand,
+            "Simulating manage_neuron is not supported for this request type",
+        ));
+    };
+    let target = named_neuron(&request)?;
+    let source = merge
+        .source_neuron_id
+        .ok_or_else(|| error(ErrorType::InvalidCommand, "no source neuron"))?
+        .id;
+    let now = now_seconds();
+    let economics = state::read_config(|c| c.economics.clone());
+    state::mutate(|g| {
+        let plan = g.begin_merge(&caller, target, source, economics.transaction_fee_e8s, now)?;
+        let view = |g: &Governance<Memory>, id| {
+            g.neuron(id).map(|n| {
+                let known = g.known_neuron(id);
+                (
+                    crate::views::full_neuron(&n, known.clone(), &economics, now),
+                    crate::views::neuron_info(&n, known, true, &economics, now),
+                )
+            })
+        };
+        let after = view(g, target).and_then(|t| Ok((t, view(g, source)?)));
+        g.undo_merge(&plan);
+        g.unlock(target);
+        g.unlock(source);
+        let ((target_neuron, target_info), (source_neuron, source_info)) = after?;
+        Ok(Reply::Merge(Box::new(MergeResponse {
+            target_neuron: Some(target_neuron),
+            source_neuron: Some(source_neuron),
+            target_neuron_info: Some(target_info),
+            source_neuron_info: Some(source_info),
+        })))
+    })
+}
+
 pub async fn manage_neuron(caller: Principal, mut request: ManageNeuronRequest) -> Result<Reply> {
     let command = request
         .command

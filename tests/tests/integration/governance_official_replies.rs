@@ -134,14 +134,7 @@ fn every_governance_reply_decodes_as_the_official_interface() {
         }]),
     });
     c.manage(other, Some(b), set_following);
-    let motion = MakeProposalRequest {
-        url: String::new(),
-        title: Some("Decode everything".into()),
-        action: Some(ProposalActionRequest::Motion(Motion {
-            motion_text: "Decode.".into(),
-        })),
-        summary: String::new(),
-    };
+    let motion = motion_request();
     let made = c.manage(me, Some(a), Command::MakeProposal(Box::new(motion.clone())));
     assert!(made.contains("proposal_id"), "{made}");
     let open = c.manage(me, Some(merged), Command::MakeProposal(Box::new(motion)));
@@ -251,15 +244,78 @@ fn every_governance_reply_decodes_as_the_official_interface() {
         c.query(caller, "list_known_neurons", Encode!().unwrap());
         c.query(caller, "get_build_metadata", Encode!().unwrap());
     }
-    // The merge, once the source's proposal is decided.
+    // The merge, once the source's proposal is decided: simulated first
+    // (decoded too), then made; the simulation shows what the merge leaves.
     c.env.pic.advance_time(Duration::from_secs(5 * 24 * 3600));
     for _ in 0..3 {
         c.env.pic.tick();
     }
+    let untouched = (c.env.neuron(a), c.env.neuron(merged));
+    let simulate = Encode!(&request(Some(a), merge.clone())).unwrap();
+    let simulated = c
+        .env
+        .pic
+        .update_call(
+            GOVERNANCE_CANISTER_ID,
+            me,
+            "simulate_manage_neuron",
+            simulate,
+        )
+        .unwrap();
+    c.official.decode("simulate_manage_neuron", &simulated);
+    let simulated: nns_api::governance::ManageNeuronResponse =
+        candid::decode_one(&simulated).unwrap();
+    let before = c.env.neuron(a);
+    assert_eq!((before.clone(), c.env.neuron(merged)), untouched, "simulated only");
     let merged_reply = c.manage(me, Some(a), merge);
     assert!(
         merged_reply.contains("target_neuron_info"),
         "{merged_reply}"
+    );
+    let after = c.env.neuron(a);
+    let Some(nns_api::governance::ManageNeuronCommandResponse::Merge(simulated)) =
+        simulated.command
+    else {
+        panic!("not a merge: {simulated:?}")
+    };
+    let target = simulated.target_neuron.unwrap();
+    assert_eq!(
+        target.cached_neuron_stake_e8s,
+        after.cached_neuron_stake_e8s
+    );
+    assert_ne!(
+        before.cached_neuron_stake_e8s,
+        after.cached_neuron_stake_e8s
+    );
+    assert_eq!(target.dissolve_state, after.dissolve_state);
+    // A known neuron's votes.
+    let known = MakeProposalRequest {
+        action: Some(ProposalActionRequest::RegisterKnownNeuron(
+            nns_api::governance::KnownNeuron {
+                id: Some(NeuronId { id: a }),
+                known_neuron_data: Some(nns_api::governance::KnownNeuronData {
+                    name: "Alpha".into(),
+                    description: None,
+                    links: None,
+                }),
+            },
+        )),
+        ..motion_request()
+    };
+    c.manage(me, Some(a), Command::MakeProposal(Box::new(known)));
+    for _ in 0..3 {
+        c.env.pic.tick();
+    }
+    let votes = nns_api::governance::ListNeuronVotesRequest {
+        neuron_id: Some(NeuronId { id: a }),
+        before_proposal: None,
+        limit: None,
+    };
+    let listed = c.query(me, "list_neuron_votes", Encode!(&votes).unwrap());
+    let text = listed.to_string();
+    assert!(
+        text.contains("Yes") && text.contains("proposal_id"),
+        "{text}"
     );
     let commands: std::collections::BTreeSet<&str> = c
         .checked
@@ -284,4 +340,15 @@ fn every_governance_reply_decodes_as_the_official_interface() {
         "StakeMaturity",
     ];
     assert_eq!(commands, every_command.into_iter().collect());
+}
+
+fn motion_request() -> MakeProposalRequest {
+    MakeProposalRequest {
+        url: String::new(),
+        title: Some("Decode everything".into()),
+        action: Some(ProposalActionRequest::Motion(Motion {
+            motion_text: "Decode.".into(),
+        })),
+        summary: String::new(),
+    }
 }
