@@ -471,6 +471,64 @@ pub fn neuron_ids<M: Memory>(governance: &Governance<M>, caller: &Principal) -> 
     governance.neurons().ids_of(caller, None, MAX_NEURON_IDS)
 }
 
+/// The most votes `list_neuron_votes` returns at once, as the NNS.
+pub const MAX_NEURON_VOTES: u64 = 500;
+
+/// `list_neuron_votes`: a known neuron's votes, newest proposal first,
+/// before `before` (a page token), at most `limit` (≤ 500): its ballots on
+/// the proposals still kept, abstentions (`Unspecified`) on those decided.
+/// As on the NNS, only known neurons' votes are listed.
+pub fn list_neuron_votes<M: Memory>(
+    governance: &Governance<M>,
+    request: &nns_api::governance::ListNeuronVotesRequest,
+) -> nns_api::governance::ListNeuronVotesResponse {
+    use nns_api::governance::{
+        ErrorType, GovernanceError, ListNeuronVotesResponse, NeuronVote, NeuronVotes, ProposalId,
+        RecordedVote,
+    };
+    let refuse = |message: &str| {
+        ListNeuronVotesResponse::Err(GovernanceError::new(ErrorType::PreconditionFailed, message))
+    };
+    let Some(neuron) = request.neuron_id.map(|n| n.id) else {
+        return refuse("Neuron ID is required");
+    };
+    if governance.known_neuron(neuron).is_none() {
+        return refuse("Neuron is not a known neuron");
+    }
+    let limit = request
+        .limit
+        .filter(|l| *l > 0)
+        .unwrap_or(MAX_NEURON_VOTES)
+        .min(MAX_NEURON_VOTES) as usize;
+    let before = request.before_proposal.map_or(u64::MAX, |p| p.id);
+    let proposals = &governance.proposals;
+    let votes: Vec<NeuronVote> = proposals
+        .states
+        .range(..before)
+        .rev()
+        .filter_map(|entry| {
+            let id = *entry.key();
+            let ballot = proposals.ballots.get(id, neuron)?;
+            let vote = match Vote::from_i32(ballot.vote)? {
+                Vote::Yes => RecordedVote::Yes,
+                Vote::No => RecordedVote::No,
+                Vote::Unspecified if entry.value().is_decided() => RecordedVote::Unspecified,
+                Vote::Unspecified => return None,
+            };
+            Some(NeuronVote {
+                proposal_id: Some(ProposalId { id }),
+                vote: Some(vote),
+            })
+        })
+        .take(limit)
+        .collect();
+    let oldest_kept = proposals.states.first_key_value().map(|(id, _)| id);
+    ListNeuronVotesResponse::Ok(NeuronVotes {
+        votes: Some(votes),
+        all_finalized_before_proposal: oldest_kept.map(|id| ProposalId { id }),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -612,62 +670,4 @@ mod tests {
             }
         }
     }
-}
-
-/// The most votes `list_neuron_votes` returns at once, as the NNS.
-pub const MAX_NEURON_VOTES: u64 = 500;
-
-/// `list_neuron_votes`: a known neuron's votes, newest proposal first,
-/// before `before` (a page token), at most `limit` (≤ 500): its ballots on
-/// the proposals still kept, abstentions (`Unspecified`) on those decided.
-/// As on the NNS, only known neurons' votes are listed.
-pub fn list_neuron_votes<M: Memory>(
-    governance: &Governance<M>,
-    request: &nns_api::governance::ListNeuronVotesRequest,
-) -> nns_api::governance::ListNeuronVotesResponse {
-    use nns_api::governance::{
-        ErrorType, GovernanceError, ListNeuronVotesResponse, NeuronVote, NeuronVotes, ProposalId,
-        RecordedVote,
-    };
-    let refuse = |message: &str| {
-        ListNeuronVotesResponse::Err(GovernanceError::new(ErrorType::PreconditionFailed, message))
-    };
-    let Some(neuron) = request.neuron_id.map(|n| n.id) else {
-        return refuse("Neuron ID is required");
-    };
-    if governance.known_neuron(neuron).is_none() {
-        return refuse("Neuron is not a known neuron");
-    }
-    let limit = request
-        .limit
-        .filter(|l| *l > 0)
-        .unwrap_or(MAX_NEURON_VOTES)
-        .min(MAX_NEURON_VOTES) as usize;
-    let before = request.before_proposal.map_or(u64::MAX, |p| p.id);
-    let proposals = &governance.proposals;
-    let votes: Vec<NeuronVote> = proposals
-        .states
-        .range(..before)
-        .rev()
-        .filter_map(|entry| {
-            let id = *entry.key();
-            let ballot = proposals.ballots.get(id, neuron)?;
-            let vote = match Vote::from_i32(ballot.vote)? {
-                Vote::Yes => RecordedVote::Yes,
-                Vote::No => RecordedVote::No,
-                Vote::Unspecified if entry.value().is_decided() => RecordedVote::Unspecified,
-                Vote::Unspecified => return None,
-            };
-            Some(NeuronVote {
-                proposal_id: Some(ProposalId { id }),
-                vote: Some(vote),
-            })
-        })
-        .take(limit)
-        .collect();
-    let oldest_kept = proposals.states.first_key_value().map(|(id, _)| id);
-    ListNeuronVotesResponse::Ok(NeuronVotes {
-        votes: Some(votes),
-        all_finalized_before_proposal: oldest_kept.map(|id| ProposalId { id }),
-    })
 }

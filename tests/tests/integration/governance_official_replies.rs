@@ -266,7 +266,11 @@ fn every_governance_reply_decodes_as_the_official_interface() {
     let simulated: nns_api::governance::ManageNeuronResponse =
         candid::decode_one(&simulated).unwrap();
     let before = c.env.neuron(a);
-    assert_eq!((before.clone(), c.env.neuron(merged)), untouched, "simulated only");
+    assert_eq!(
+        (before.clone(), c.env.neuron(merged)),
+        untouched,
+        "simulated only"
+    );
     let merged_reply = c.manage(me, Some(a), merge);
     assert!(
         merged_reply.contains("target_neuron_info"),
