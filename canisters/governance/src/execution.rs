@@ -248,7 +248,8 @@ pub async fn distribute_rewards() {
         };
         let adjustment =
             crate::economics::voting_rewards_adjustment_basis_points(&config.economics);
-        state::mutate(|g| g.start_distribution(day, supply, adjustment, now));
+        let round_end = genesis.saturating_add(day * crate::rewards::ONE_DAY_SECONDS);
+        state::mutate(|g| g.start_distribution(day, supply, adjustment, round_end, now));
     }
     let more = state::mutate(|g| g.credit_rewards(crate::rewards::BALLOTS_PER_CHUNK));
     if more {

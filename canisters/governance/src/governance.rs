@@ -53,6 +53,9 @@ pub fn apply_maturity_modulation(maturity: u64, basis_points: i32) -> u64 {
 /// at most (a B-tree removal each), whatever the neurons' following.
 pub const STALE_FOLLOWING_ENTRIES_PER_STEP: usize = 10_000;
 
+/// Proposals whose ballots make a neuron's `recent_ballots`.
+pub const RECENT_BALLOTS_PROPOSALS: usize = 100;
+
 /// Bounds of a known neuron's registration.
 pub const MAX_KNOWN_NEURON_NAME_BYTES: usize = 200;
 pub const MAX_KNOWN_NEURON_DESCRIPTION_BYTES: usize = 3_000;
@@ -384,6 +387,15 @@ impl<M: Memory> Governance<M> {
         if self.neurons.remove(id).is_ok() {
             self.creations.give_back();
         }
+        // Registered as known while its funding was in flight: no more.
+        self.known_neurons.remove(&id);
+    }
+
+    /// Whether strangers see neuron `neuron` in full and may follow it:
+    /// public by its own choice, or a known neuron (which always is, as on
+    /// the NNS; deregistered, it is as it chose again).
+    pub fn is_public(&self, neuron: &Neuron) -> bool {
+        neuron.is_public() || self.known_neurons.contains_key(&neuron.id)
     }
 
     /// The neuron `caller` controls, unlocked.
@@ -606,6 +618,9 @@ impl<M: Memory> Governance<M> {
                 Operation::JoinCommunityFund {} | Operation::LeaveCommunityFund {}
             );
         let neuron = if hot_key_may {
+            if self.is_locked(id) {
+                return Err(locked(id));
+            }
             self.voted_by(caller, id)?
         } else {
             self.controlled(caller, id)?
@@ -766,7 +781,7 @@ impl<M: Memory> Governance<M> {
             .filter(|f| already.is_none_or(|a| !a.contains(f)))
             .filter_map(|f| self.neurons.get(*f))
             .filter(|f| {
-                !f.is_public()
+                !self.is_public(f)
                     && f.controller != follower.controller
                     && !f.hot_keys.contains(&follower.controller)
             })
@@ -1279,6 +1294,12 @@ impl<M: Memory> Governance<M> {
             ));
         }
         let subaccount = staking_subaccount(&controller, request.nonce);
+        if self.claiming.contains(&subaccount) {
+            return Err(error(
+                ErrorType::PreconditionFailed,
+                "a claim of that subaccount is in progress",
+            ));
+        }
         if let Some(other) = self.neurons.id_by_subaccount(&subaccount) {
             return Err(error(
                 ErrorType::PreconditionFailed,
@@ -1288,7 +1309,9 @@ impl<M: Memory> Governance<M> {
         self.admit_new_neuron(true, now)?;
         let child_id = self.take_neuron_id();
         let max_delay = VotingPowerRules::of(economics).max_dissolve_delay_seconds;
-        let mut child = Neuron::new(child_id, controller, subaccount, amount - fee, now);
+        // No stake (so no voting power) until the ICP has moved, as on the
+        // NNS: the parent is dissolved and votes with nothing meanwhile.
+        let mut child = Neuron::new(child_id, controller, subaccount, 0, now);
         child.dissolve_state =
             DissolveState::DissolveDelaySeconds(request.dissolve_delay_seconds.min(max_delay));
         self.insert_new_neuron(child)?;
@@ -1310,6 +1333,13 @@ impl<M: Memory> Governance<M> {
             staked_maturity_taken: 0,
             gang_base_taken: 0,
         })
+    }
+
+    /// The `DisburseToNeuron` transfer landed: the new neuron holds it.
+    pub fn finish_disburse_to_neuron(&mut self, plan: &SplitPlan) {
+        let _ = self.neurons.update(plan.child_id, |n| {
+            n.cached_neuron_stake_e8s = plan.transfer.amount_e8s;
+        });
     }
 
     pub fn undo_split(&mut self, plan: &SplitPlan) {
@@ -1642,6 +1672,28 @@ impl<M: Memory> Governance<M> {
             .set(canister_common::Candid(Some((bp, now))));
     }
 
+    /// Neuron `id`'s votes among the [`RECENT_BALLOTS_PROPOSALS`] latest
+    /// proposals, newest first: its `recent_ballots` (the NNS keeps a
+    /// neuron's last 100 votes; here they are read from the proposals'
+    /// ballots, a bounded number of lookups per neuron shown).
+    pub fn recent_ballots(&self, id: u64) -> Vec<nns_api::governance::BallotInfo> {
+        self.proposals
+            .states
+            .keys()
+            .rev()
+            .take(RECENT_BALLOTS_PROPOSALS)
+            .filter_map(|proposal| {
+                let ballot = self.proposals.ballots.get(proposal, id)?;
+                (ballot.vote != nns_api::governance::Vote::Unspecified as i32).then_some(
+                    nns_api::governance::BallotInfo {
+                        vote: ballot.vote,
+                        proposal_id: Some(nns_api::governance::ProposalId { id: proposal }),
+                    },
+                )
+            })
+            .collect()
+    }
+
     /// The name and description of neuron `id`, if it is a known neuron.
     pub fn known_neuron(&self, id: u64) -> Option<KnownNeuronData> {
         self.known_neurons.get(&id).map(|c| c.0)
@@ -1700,16 +1752,14 @@ impl<M: Memory> Governance<M> {
         Ok(())
     }
 
-    /// Registers (or renames) a known neuron, which makes it public.
+    /// Registers (or renames) a known neuron, public while it is known.
     pub fn register_known_neuron(&mut self, id: u64, data: KnownNeuronData) -> Result<()> {
         self.check_known_neuron(id, &data)?;
-        self.neurons
-            .update(id, |n| n.visibility = VISIBILITY_PUBLIC)?;
         self.known_neurons.insert(id, canister_common::Candid(data));
         Ok(())
     }
 
-    /// Removes a known neuron's name; the neuron stays public.
+    /// Removes a known neuron's name; the neuron is as public as it chose.
     pub fn deregister_known_neuron(&mut self, id: u64) -> Result<()> {
         self.known_neurons.remove(&id).map(|_| ()).ok_or_else(|| {
             error(

@@ -235,12 +235,12 @@ fn neuron_by_id_or_subaccount(by: NeuronIdOrSubaccount) -> Result<u64, Governanc
 
 fn full_neuron_for(caller: Principal, id: u64) -> Result<Neuron, GovernanceError> {
     let economics = state::read_config(|c| c.economics.clone());
-    let (neuron, known) = state::read(|g| {
-        Ok::<_, GovernanceError>((g.readable_by(&caller, id)?, g.known_neuron(id)))
+    let (neuron, extras) = state::read(|g| {
+        Ok::<_, GovernanceError>((g.readable_by(&caller, id)?, views::extras(g, id, true)))
     })?;
     Ok(views::full_neuron(
         &neuron,
-        known,
+        extras,
         &economics,
         now_seconds(),
     ))
@@ -248,12 +248,12 @@ fn full_neuron_for(caller: Principal, id: u64) -> Result<Neuron, GovernanceError
 
 fn neuron_info_of(caller: Principal, id: u64) -> Result<NeuronInfo, GovernanceError> {
     let economics = state::read_config(|c| c.economics.clone());
-    let (neuron, known) =
-        state::read(|g| Ok::<_, GovernanceError>((g.neuron(id)?, g.known_neuron(id))))?;
+    let (neuron, extras) =
+        state::read(|g| Ok::<_, GovernanceError>((g.neuron(id)?, views::extras(g, id, true))))?;
     let in_full = neuron.is_authorized_to_vote(&caller);
     Ok(views::neuron_info(
         &neuron,
-        known,
+        extras,
         in_full,
         &economics,
         now_seconds(),

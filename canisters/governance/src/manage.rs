@@ -164,10 +164,10 @@ pub fn simulate_manage_neuron(caller: Principal, request: ManageNeuronRequest) -
         let plan = g.begin_merge(&caller, target, source, economics.transaction_fee_e8s, now)?;
         let view = |g: &Governance<Memory>, id| {
             g.neuron(id).map(|n| {
-                let known = g.known_neuron(id);
+                let extras = crate::views::extras(g, id, true);
                 (
-                    crate::views::full_neuron(&n, known.clone(), &economics, now),
-                    crate::views::neuron_info(&n, known, true, &economics, now),
+                    crate::views::full_neuron(&n, extras.clone(), &economics, now),
+                    crate::views::neuron_info(&n, extras, true, &economics, now),
                 )
             })
         };
@@ -356,6 +356,7 @@ pub async fn manage_neuron(caller: Principal, mut request: ManageNeuronRequest) 
                 state::mutate(|g| g.begin_disburse_to_neuron(&caller, id, d, &economics, now))?;
             let _unlock = Unlock(vec![plan.parent_id, plan.child_id]);
             send_or_undo(plan.transfer, now, |g| g.undo_split(&plan)).await?;
+            state::mutate(|g| g.finish_disburse_to_neuron(&plan));
             Ok(Reply::DisburseToNeuron(SpawnResponse {
                 created_neuron_id: Some(NeuronId { id: plan.child_id }),
             }))
@@ -388,12 +389,14 @@ pub async fn manage_neuron(caller: Principal, mut request: ManageNeuronRequest) 
                 send_or_undo(transfer, now, |g| g.undo_merge_transfer(&plan)).await?;
             }
             let view = |id| {
-                state::read(|g| g.neuron(id).map(|n| (n, g.known_neuron(id)))).map(|(n, known)| {
-                    (
-                        crate::views::full_neuron(&n, known.clone(), &economics, now),
-                        crate::views::neuron_info(&n, known, true, &economics, now),
-                    )
-                })
+                state::read(|g| g.neuron(id).map(|n| (n, crate::views::extras(g, id, true)))).map(
+                    |(n, extras)| {
+                        (
+                            crate::views::full_neuron(&n, extras.clone(), &economics, now),
+                            crate::views::neuron_info(&n, extras, true, &economics, now),
+                        )
+                    },
+                )
             };
             let (target_neuron, target_info) = view(target)?;
             let (source_neuron, source_info) = view(source)?;

@@ -120,6 +120,7 @@ impl<M: Memory> Governance<M> {
         day: u64,
         supply_e8s: u64,
         adjustment_basis_points: u64,
+        round_end: u64,
         now: u64,
     ) -> bool {
         let latest = self.latest_reward_event();
@@ -127,23 +128,33 @@ impl<M: Memory> Governance<M> {
         if day <= latest.day_after_genesis || self.distribution_in_progress() {
             return false;
         }
-        let days = day - latest.day_after_genesis;
-        let new_pool: u64 = (latest.day_after_genesis + 1..=day)
-            .map(|d| adjusted_daily_pool(supply_e8s, d, adjustment_basis_points))
-            .sum();
-        // An event that shared nothing rolls its whole pool over.
-        let rollover = if latest.settled_proposals.is_empty() {
+        // As the NNS: each new round's pool at the rate of the day that
+        // started it (the round ending on day d is paid at R(d − 1)).
+        let pools = (latest.day_after_genesis..day)
+            .map(|d| adjusted_daily_pool(supply_e8s, d, adjustment_basis_points));
+        let (new_pool, last_round_pool) = pools.fold((0, 0), |(sum, _), p| (sum + p, p));
+        // An event that shared nothing rolls its whole pool, and its rounds,
+        // over.
+        let rolled_over = latest.settled_proposals.is_empty();
+        let rollover = if rolled_over {
             latest.total_available_e8s_equivalent
         } else {
             0
         };
+        let days = day - latest.day_after_genesis
+            + if rolled_over {
+                latest.rounds_since_last_distribution.unwrap_or(0)
+            } else {
+                0
+            };
         let round = day;
         let mut settled = vec![];
         let mut weights = vec![];
         let mut total_voting_power = 0u128;
         for id in self.proposals.unsettled() {
             let mut state = self.proposals.state(id).expect("listed");
-            if state.reward_event_round != 0 || now < state.deadline_seconds {
+            // Settled as of the end of the last full round, as the NNS.
+            if state.reward_event_round != 0 || round_end < state.deadline_seconds {
                 continue;
             }
             state.reward_event_round = round;
@@ -160,7 +171,7 @@ impl<M: Memory> Governance<M> {
             distributed_e8s_equivalent: 0,
             settled_proposals: settled,
             rounds_since_last_distribution: Some(days),
-            latest_round_available_e8s_equivalent: Some(new_pool),
+            latest_round_available_e8s_equivalent: Some(last_round_pool),
         };
         if event.settled_proposals.is_empty() || total_voting_power == 0 {
             self.rewards.latest.set(Candid(event));

@@ -39,10 +39,15 @@ fn dissolve_state(state: DissolveState) -> api::DissolveState {
 
 pub fn full_neuron(
     neuron: &Neuron,
-    known: Option<api::KnownNeuronData>,
+    extras: Extras,
     economics: &NetworkEconomics,
     now: u64,
 ) -> api::Neuron {
+    let Extras {
+        known,
+        recent_ballots,
+        public,
+    } = extras;
     let power = voting_power(neuron, economics, now);
     api::Neuron {
         id: Some(api::NeuronId { id: neuron.id }),
@@ -66,7 +71,7 @@ pub fn full_neuron(
                 (*topic, api::Followees { followees })
             })
             .collect(),
-        recent_ballots: vec![],
+        recent_ballots,
         kyc_verified: true,
         not_for_profit: false,
         neuron_type: None,
@@ -77,7 +82,11 @@ pub fn full_neuron(
         deciding_voting_power: Some(power.deciding),
         potential_voting_power: Some(power.potential),
         eight_year_gang_bonus_base_e8s: gang_base(neuron),
-        visibility: Some(neuron.visibility),
+        visibility: Some(if public {
+            crate::neuron::VISIBILITY_PUBLIC
+        } else {
+            neuron.visibility
+        }),
         joined_community_fund_timestamp_seconds: neuron.joined_community_fund_timestamp_seconds,
         known_neuron_data: known,
         maturity_disbursements_in_progress: Some(
@@ -113,23 +122,50 @@ pub fn full_neuron(
     }
 }
 
+/// What a neuron's views show beside the neuron itself.
+#[derive(Clone, Debug, Default)]
+pub struct Extras {
+    pub known: Option<api::KnownNeuronData>,
+    pub recent_ballots: Vec<api::BallotInfo>,
+    /// Public by its choice or as a known neuron.
+    pub public: bool,
+}
+
+/// A neuron's views' extras: its known-neuron data (if `with_known`) and
+/// its recent ballots.
+pub fn extras<M: Memory>(governance: &Governance<M>, id: u64, with_known: bool) -> Extras {
+    Extras {
+        known: with_known.then(|| governance.known_neuron(id)).flatten(),
+        recent_ballots: governance.recent_ballots(id),
+        public: governance
+            .neurons()
+            .get(id)
+            .is_some_and(|n| governance.is_public(&n)),
+    }
+}
+
 /// The public view of a neuron. A stranger (`in_full` false: not its
-/// controller or a hot key) does not see when a private neuron joined the
-/// Neurons' Fund, as on the NNS.
+/// controller or a hot key) sees neither the recent ballots of a private
+/// neuron nor when it joined the Neurons' Fund, as on the NNS.
 pub fn neuron_info(
     neuron: &Neuron,
-    known: Option<api::KnownNeuronData>,
+    extras: Extras,
     in_full: bool,
     economics: &NetworkEconomics,
     now: u64,
 ) -> api::NeuronInfo {
-    let shown = in_full || neuron.is_public();
+    let shown = in_full || extras.public;
+    let Extras {
+        known,
+        recent_ballots,
+        public,
+    } = extras;
     let power = voting_power(neuron, economics, now);
     let deciding = power.deciding;
     api::NeuronInfo {
         id: Some(api::NeuronId { id: neuron.id }),
         dissolve_delay_seconds: neuron.dissolve_delay_seconds(now),
-        recent_ballots: vec![],
+        recent_ballots: if shown { recent_ballots } else { vec![] },
         neuron_type: None,
         created_timestamp_seconds: neuron.created_timestamp_seconds,
         state: state(neuron, now) as i32,
@@ -145,7 +181,11 @@ pub fn neuron_info(
         staked_maturity_e8s_equivalent: (neuron.staked_maturity_e8s_equivalent > 0)
             .then_some(neuron.staked_maturity_e8s_equivalent),
         eight_year_gang_bonus_base_e8s: gang_base(neuron),
-        visibility: Some(neuron.visibility),
+        visibility: Some(if public {
+            crate::neuron::VISIBILITY_PUBLIC
+        } else {
+            neuron.visibility
+        }),
         joined_community_fund_timestamp_seconds: neuron
             .joined_community_fund_timestamp_seconds
             .filter(|_| shown),
@@ -217,16 +257,18 @@ pub fn list_neurons<M: Memory>(
         // As the NNS: known neurons' data only from the single-neuron
         // queries (and `list_known_neurons`).
         let authorized = neuron.is_authorized_to_vote(caller);
-        response
-            .neuron_infos
-            .push((id, neuron_info(&neuron, None, authorized, economics, now)));
+        let shown = extras(governance, id, false);
+        response.neuron_infos.push((
+            id,
+            neuron_info(&neuron, shown.clone(), authorized, economics, now),
+        ));
         // Public neurons in full too, when asked, as on the NNS.
         let public_asked =
-            neuron.is_public() && request.include_public_neurons_in_full_neurons == Some(true);
+            shown.public && request.include_public_neurons_in_full_neurons == Some(true);
         if authorized || public_asked {
             response
                 .full_neurons
-                .push(full_neuron(&neuron, None, economics, now));
+                .push(full_neuron(&neuron, shown, economics, now));
         }
     }
     response

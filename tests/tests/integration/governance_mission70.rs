@@ -234,12 +234,16 @@ fn should_upgrade_from_release_edc9bc9_cutting_delays_and_recording_the_gang(bac
             potential_voting_power: None,
             eight_year_gang_bonus_base_e8s: None,
             visibility: None,
+            recent_ballots: vec![],
             ..n.clone()
         };
         assert_eq!(comparable(old), comparable(new));
         // Written before visibility existed: private, as on the NNS.
         assert_eq!((old.visibility, new.visibility), (None, Some(1)));
     }
+    // The old release listed no recent ballots; the proposer's vote shows.
+    assert!(before[0].recent_ballots.is_empty());
+    assert_eq!(after[0].recent_ballots.len(), 1);
     let proposal_after = proposal(&mut env, me, proposal_id);
     assert_eq!(proposal_after.latest_tally, proposal_before.latest_tally);
     assert_eq!(proposal_after.ballots, proposal_before.ballots);
@@ -371,6 +375,9 @@ fn should_register_known_neurons_by_proposal_and_show_private_neurons_as_the_nns
         .unwrap();
         info.unwrap()
     };
+    // Its recent ballot (the proposal it made) likewise.
+    assert_eq!(info_as(&mut env, me).recent_ballots.len(), 1);
+    assert!(info_as(&mut env, user(3)).recent_ballots.is_empty());
     let joined = env.now_seconds();
     assert_eq!(
         info_as(&mut env, me).joined_community_fund_timestamp_seconds,
@@ -392,4 +399,5 @@ fn should_register_known_neurons_by_proposal_and_show_private_neurons_as_the_nns
         info_as(&mut env, user(3)).joined_community_fund_timestamp_seconds,
         Some(joined)
     );
+    assert_eq!(info_as(&mut env, user(3)).recent_ballots.len(), 1);
 }

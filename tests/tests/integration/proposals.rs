@@ -479,7 +479,8 @@ fn should_reward_voters_by_the_formula_and_turn_maturity_into_icp(backend: Backe
         (),
     )
     .unwrap();
-    let pool: u64 = (1..=6).map(|day| formula_pool(supply, day)).sum();
+    // Each round at the rate of the day that started it, as the NNS.
+    let pool: u64 = (0..6).map(|day| formula_pool(supply, day)).sum();
     assert_eq!(event.day_after_genesis, 6);
     assert_eq!(event.total_available_e8s_equivalent, pool);
     assert_eq!(event.settled_proposals, vec![ProposalId { id }]);

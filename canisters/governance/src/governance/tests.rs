@@ -1287,12 +1287,12 @@ fn visibility_and_the_neurons_fund_follow_the_nns_rules() {
     g.configure(&user(1), other, visibility(Some(1)), &economics(), T0)
         .unwrap();
     g.register_known_neuron(other, data.clone()).unwrap();
-    assert!(g.neuron(other).unwrap().is_public());
+    assert!(g.is_public(&g.neuron(other).unwrap()));
     assert_eq!(
         kind(g.configure(&user(1), other, visibility(Some(1)), &economics(), T0)),
         ErrorType::PreconditionFailed as i32
     );
-    // Names are unique; bounds hold; deregistering keeps it public.
+    // Names are unique; bounds hold.
     assert_eq!(
         kind(g.check_known_neuron(id, &data)),
         ErrorType::PreconditionFailed as i32
@@ -1324,7 +1324,8 @@ fn visibility_and_the_neurons_fund_follow_the_nns_rules() {
         kind(g.deregister_known_neuron(other)),
         ErrorType::PreconditionFailed as i32
     );
-    assert!(g.neuron(other).unwrap().is_public());
+    // No longer known: as private as it chose, as on the NNS.
+    assert!(!g.is_public(&g.neuron(other).unwrap()));
 }
 
 /// A private neuron is followed only by neurons of its controller or of a
@@ -1399,7 +1400,13 @@ fn disburse_to_neuron_stakes_a_dissolved_neurons_icp_in_a_new_neuron() {
     let child = g.neuron(plan.child_id).unwrap();
     assert_eq!(child.controller, user(3));
     assert_eq!(child.subaccount, staking_subaccount(&user(3), 5));
-    assert_eq!(child.cached_neuron_stake_e8s, 4 * ICP - FEE);
+    // Nothing staked (no voting power) until the transfer lands.
+    assert_eq!(child.cached_neuron_stake_e8s, 0);
+    g.finish_disburse_to_neuron(&plan);
+    assert_eq!(
+        g.neuron(plan.child_id).unwrap().cached_neuron_stake_e8s,
+        4 * ICP - FEE
+    );
     assert_eq!(
         child.dissolve_state,
         DissolveState::DissolveDelaySeconds(2 * ONE_YEAR_SECONDS)
@@ -1410,4 +1417,30 @@ fn disburse_to_neuron_stakes_a_dissolved_neurons_icp_in_a_new_neuron() {
     g.unlock(plan.parent_id);
     assert!(g.neuron(plan.child_id).is_err());
     assert_eq!(g.neuron(id).unwrap().cached_neuron_stake_e8s, 10 * ICP);
+}
+
+/// A neuron's recent ballots are its votes on the latest proposals, newest
+/// first; ballots it did not cast are left out.
+#[test]
+fn recent_ballots_are_the_votes_cast_newest_first() {
+    use nns_api::governance::Vote;
+    let mut g = Governance::with_voting_neurons(&[100 * ICP, 100 * ICP, 100 * ICP], T0);
+    let motion = crate::proposals::motion_for_tests;
+    let (first, _) = g
+        .make_proposal(&test_owner(1), 1, motion(), &economics(), T0)
+        .unwrap();
+    let (second, _) = g
+        .make_proposal(&test_owner(1), 1, motion(), &economics(), T0)
+        .unwrap();
+    g.register_vote(&test_owner(2), 2, second, Vote::No, T0)
+        .unwrap();
+    let votes = |g: &Governance<VectorMemory>, id| {
+        g.recent_ballots(id)
+            .into_iter()
+            .map(|b| (b.proposal_id.unwrap().id, b.vote))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(votes(&g, 1), vec![(second, 1), (first, 1)]);
+    assert_eq!(votes(&g, 2), vec![(second, 2)]);
+    assert!(votes(&g, 3).is_empty());
 }

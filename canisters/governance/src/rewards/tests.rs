@@ -64,22 +64,24 @@ fn voters_share_the_pool_in_proportion_to_the_power_they_used() {
     let p = propose(&mut g, 1, T0);
     g.register_vote(&owner(2), 2, p, Vote::No, T0).unwrap();
     // Not before the proposal's voting closed.
-    assert!(!g.start_distribution(1, SUPPLY, FULL, T0 + 3_600));
+    assert!(!g.start_distribution(1, SUPPLY, FULL, T0 + 3_600, T0 + 3_600));
     assert_eq!(g.latest_reward_event().settled_proposals, vec![]);
     let close = T0 + VOTING_PERIOD_SECONDS;
-    assert!(g.start_distribution(5, SUPPLY, FULL, close));
+    assert!(g.start_distribution(5, SUPPLY, FULL, close, close));
     assert!(
-        !g.start_distribution(5, SUPPLY, FULL, close),
+        !g.start_distribution(5, SUPPLY, FULL, close, close),
         "one at a time"
     );
     assert!(!g.credit_rewards(10));
     let event = g.latest_reward_event();
-    // The first event also has the rolled-over pool of the earlier one.
-    let pool: u64 = (1..=5).map(|d| daily_pool(SUPPLY, d)).sum();
+    // The first event also has the rolled-over pool of the earlier one;
+    // each round is paid at the rate of the day that started it.
+    let pool: u64 = (0..5).map(|d| daily_pool(SUPPLY, d)).sum();
     assert_eq!(event.total_available_e8s_equivalent, pool);
     assert_eq!(event.settled_proposals, vec![ProposalId { id: p }]);
-    // The first attempt found nothing to settle and rolled day 1 over.
-    assert_eq!(event.rounds_since_last_distribution, Some(4));
+    // The first attempt found nothing to settle and rolled day 1 over, its
+    // round with it: five rounds since the last distribution.
+    assert_eq!(event.rounds_since_last_distribution, Some(5));
     let total = ballot_power(&g, p, 1) + ballot_power(&g, p, 2) + ballot_power(&g, p, 3);
     let share = |n| u64::try_from(u128::from(pool) * ballot_power(&g, p, n) / total).unwrap();
     assert_eq!(g.neuron(1).unwrap().maturity_e8s_equivalent, share(1));
@@ -96,21 +98,23 @@ fn voters_share_the_pool_in_proportion_to_the_power_they_used() {
 #[test]
 fn a_day_without_settled_proposals_rolls_its_pool_over() {
     let mut g = with_neurons(&[100 * ICP, 100 * ICP]);
-    assert!(!g.start_distribution(1, SUPPLY, FULL, T0));
+    assert!(!g.start_distribution(1, SUPPLY, FULL, T0, T0));
     let first = g.latest_reward_event();
-    assert_eq!(first.total_available_e8s_equivalent, daily_pool(SUPPLY, 1));
+    assert_eq!(first.total_available_e8s_equivalent, daily_pool(SUPPLY, 0));
     assert_eq!(first.distributed_e8s_equivalent, 0);
     let p = propose(&mut g, 1, T0);
     let close = T0 + VOTING_PERIOD_SECONDS;
-    assert!(g.start_distribution(5, SUPPLY, FULL, close));
+    assert!(g.start_distribution(5, SUPPLY, FULL, close, close));
     g.credit_rewards(10);
     let second = g.latest_reward_event();
-    let pool = daily_pool(SUPPLY, 1) + (2..=5).map(|d| daily_pool(SUPPLY, d)).sum::<u64>();
+    let pool = daily_pool(SUPPLY, 0) + (1..5).map(|d| daily_pool(SUPPLY, d)).sum::<u64>();
     assert_eq!(second.total_available_e8s_equivalent, pool);
+    // The last round's pool alone, as the NNS reports it.
     assert_eq!(
         second.latest_round_available_e8s_equivalent,
-        Some(pool - daily_pool(SUPPLY, 1))
+        Some(daily_pool(SUPPLY, 4))
     );
+    assert_eq!(second.rounds_since_last_distribution, Some(5));
     assert_eq!(g.proposals.state(p).unwrap().reward_event_round, 5);
 }
 
@@ -126,7 +130,13 @@ fn chunks_credit_what_one_pass_would_and_auto_stake_stakes_it() {
         for n in 2..=4 {
             g.register_vote(&owner(n), n, p, Vote::Yes, T0 + 1).ok();
         }
-        assert!(g.start_distribution(4, SUPPLY, FULL, T0 + VOTING_PERIOD_SECONDS));
+        assert!(g.start_distribution(
+            4,
+            SUPPLY,
+            FULL,
+            T0 + VOTING_PERIOD_SECONDS,
+            T0 + VOTING_PERIOD_SECONDS
+        ));
         let mut rounds = 1;
         while g.credit_rewards(chunk) {
             rounds += 1;
@@ -156,11 +166,17 @@ fn installed_after_genesis_it_owes_nothing_for_the_days_before() {
     assert_eq!(g.latest_reward_event().day_after_genesis, 2_000);
     assert_eq!(g.reward_day_due(genesis, T0 + ONE_DAY_SECONDS - 1), None);
     assert_eq!(g.reward_day_due(genesis, T0 + ONE_DAY_SECONDS), Some(2_001));
-    assert!(!g.start_distribution(2_001, SUPPLY, FULL, T0 + ONE_DAY_SECONDS));
+    assert!(!g.start_distribution(
+        2_001,
+        SUPPLY,
+        FULL,
+        T0 + ONE_DAY_SECONDS,
+        T0 + ONE_DAY_SECONDS
+    ));
     // One day's pool, not two thousand.
     assert_eq!(
         g.latest_reward_event().total_available_e8s_equivalent,
-        daily_pool(SUPPLY, 2_001)
+        daily_pool(SUPPLY, 2_000)
     );
 }
 
@@ -175,7 +191,13 @@ fn no_proposal_is_forgotten_while_its_voters_are_being_rewarded() {
         state.adopted = false;
         g.proposals.put(id, state);
     }
-    assert!(g.start_distribution(4, SUPPLY, FULL, T0 + VOTING_PERIOD_SECONDS));
+    assert!(g.start_distribution(
+        4,
+        SUPPLY,
+        FULL,
+        T0 + VOTING_PERIOD_SECONDS,
+        T0 + VOTING_PERIOD_SECONDS
+    ));
     // Both are settled, but crediting has only begun: their ballots stay.
     assert!(g.credit_rewards(1));
     assert_eq!(g.prune_proposals(1, 1_000), Vec::<u64>::new());
@@ -195,8 +217,14 @@ fn mission_70_pays_out_0_6329_of_the_pool() {
     propose(&mut g, 1, T0);
     let mainnet =
         crate::economics::voting_rewards_adjustment_basis_points(&NetworkEconomics::default());
-    assert!(g.start_distribution(4, SUPPLY, mainnet, T0 + VOTING_PERIOD_SECONDS));
-    let expected: u64 = (1..=4)
+    assert!(g.start_distribution(
+        4,
+        SUPPLY,
+        mainnet,
+        T0 + VOTING_PERIOD_SECONDS,
+        T0 + VOTING_PERIOD_SECONDS
+    ));
+    let expected: u64 = (0..4)
         .map(|d| u64::try_from(u128::from(daily_pool(SUPPLY, d)) * 6_329 / 10_000).unwrap())
         .sum();
     assert_eq!(
@@ -244,7 +272,7 @@ fn decayed_voting_power_is_not_redistributed() {
     let mut state = g.proposals.state(p).unwrap();
     state.deadline_seconds = close;
     g.proposals.put(p, state);
-    assert!(g.start_distribution(3_001, 7_305_000 * ICP, FULL, close));
+    assert!(g.start_distribution(3_001, 7_305_000 * ICP, FULL, close, close));
     while g.credit_rewards(10) {}
     let event = g.latest_reward_event();
     assert_eq!(event.total_available_e8s_equivalent, 1_000 * ICP);
@@ -284,7 +312,7 @@ fn topics_weigh_in_both_the_share_and_the_total() {
         .unwrap()
         .0;
     let close = T0 + VOTING_PERIOD_SECONDS;
-    assert!(g.start_distribution(4, SUPPLY, FULL, close));
+    assert!(g.start_distribution(4, SUPPLY, FULL, close, close));
     while g.credit_rewards(10) {}
     let pool = u128::from(g.latest_reward_event().total_available_e8s_equivalent);
     let potential = |p| u128::from(g.proposals.state(p).unwrap().total_potential_voting_power);
@@ -303,4 +331,18 @@ fn topics_weigh_in_both_the_share_and_the_total() {
     // Nearly equal power (the first proposer owes the reject cost), twenty
     // times the reward.
     assert!(ballot_power(&g, motion, 1) * 20 / 19 > ballot_power(&g, economics_proposal, 2));
+}
+
+/// Proposals are settled as of the end of the last full round: one whose
+/// voting closes after that waits for the next distribution, as on the NNS.
+#[test]
+fn a_proposal_closing_after_the_rounds_end_waits_for_the_next_round() {
+    let mut g = with_neurons(&[100 * ICP, 100 * ICP]);
+    let p = propose(&mut g, 1, T0);
+    let close = T0 + VOTING_PERIOD_SECONDS;
+    // The round ended a second before the close; the message runs after it.
+    assert!(!g.start_distribution(4, SUPPLY, FULL, close - 1, close + 60));
+    assert_eq!(g.proposals.state(p).unwrap().reward_event_round, 0);
+    assert!(g.start_distribution(5, SUPPLY, FULL, close, close + 86_400));
+    assert_eq!(g.proposals.state(p).unwrap().reward_event_round, 5);
 }
