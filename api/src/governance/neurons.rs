@@ -506,3 +506,54 @@ pub struct ListNeuronsResponse {
     pub full_neurons: Vec<Neuron>,
     pub total_pages_available: Option<u64>,
 }
+
+/// Governance's cached metrics, as the NNS's `GovernanceCachedMetrics`:
+/// counted once a day over every neuron. Buckets are by dissolve delay in
+/// half years (bucket k: k × 6 months ≤ delay < (k + 1) × 6 months). This
+/// network has no seed or early-contributor neurons: their figures are 0.
+#[derive(CandidType, Deserialize, Clone, Debug, Default, PartialEq)]
+pub struct GovernanceCachedMetrics {
+    pub timestamp_seconds: u64,
+    pub total_supply_icp: u64,
+    pub dissolving_neurons_count: u64,
+    pub dissolving_neurons_e8s_buckets: Vec<(u64, f64)>,
+    pub dissolving_neurons_count_buckets: Vec<(u64, u64)>,
+    pub dissolving_neurons_staked_maturity_e8s_equivalent_buckets: Vec<(u64, f64)>,
+    pub dissolving_neurons_staked_maturity_e8s_equivalent_sum: u64,
+    pub not_dissolving_neurons_count: u64,
+    pub not_dissolving_neurons_e8s_buckets: Vec<(u64, f64)>,
+    pub not_dissolving_neurons_count_buckets: Vec<(u64, u64)>,
+    pub not_dissolving_neurons_staked_maturity_e8s_equivalent_buckets: Vec<(u64, f64)>,
+    pub not_dissolving_neurons_staked_maturity_e8s_equivalent_sum: u64,
+    pub dissolved_neurons_count: u64,
+    pub dissolved_neurons_e8s: u64,
+    pub garbage_collectable_neurons_count: u64,
+    pub neurons_with_invalid_stake_count: u64,
+    pub total_staked_e8s: u64,
+    pub neurons_with_less_than_6_months_dissolve_delay_count: u64,
+    pub neurons_with_less_than_6_months_dissolve_delay_e8s: u64,
+    pub community_fund_total_staked_e8s: u64,
+    pub community_fund_total_maturity_e8s_equivalent: u64,
+    pub neurons_fund_total_active_neurons: u64,
+    pub total_locked_e8s: u64,
+    pub total_maturity_e8s_equivalent: u64,
+    pub total_staked_maturity_e8s_equivalent: u64,
+    pub spawning_neurons_count: u64,
+    pub total_maturity_disbursements_in_progress_e8s_equivalent: Option<u64>,
+    pub seed_neuron_count: u64,
+    pub ect_neuron_count: u64,
+    pub total_staked_e8s_seed: u64,
+    pub total_staked_e8s_ect: u64,
+    pub total_staked_maturity_e8s_equivalent_seed: u64,
+    pub total_staked_maturity_e8s_equivalent_ect: u64,
+    pub dissolving_neurons_e8s_buckets_seed: Vec<(u64, f64)>,
+    pub dissolving_neurons_e8s_buckets_ect: Vec<(u64, f64)>,
+    pub not_dissolving_neurons_e8s_buckets_seed: Vec<(u64, f64)>,
+    pub not_dissolving_neurons_e8s_buckets_ect: Vec<(u64, f64)>,
+}
+
+#[derive(CandidType, Deserialize, Clone, Debug, PartialEq)]
+pub enum GetMetricsResult {
+    Ok(Box<GovernanceCachedMetrics>),
+    Err(GovernanceError),
+}

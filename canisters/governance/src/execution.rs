@@ -197,6 +197,7 @@ pub async fn process_proposals() {
     }
     distribute_rewards().await;
     refresh_maturity_modulation().await;
+    refresh_cached_metrics().await;
     let keep = state::read_config(|c| c.economics.max_proposals_to_keep_per_topic).max(1);
     state::mutate(|g| g.prune_proposals(keep, BALLOT_PAGES_PRUNED_PER_RUN));
 }
@@ -205,6 +206,36 @@ thread_local! {
     /// When the CMC was last asked for the maturity modulation (on the heap:
     /// after an upgrade it is asked again, once).
     static MODULATION_ASKED_AT: std::cell::Cell<Option<u64>> = const { std::cell::Cell::new(None) };
+}
+
+thread_local! {
+    /// `get_metrics`' figures, counted once a day (on the heap: after an
+    /// upgrade they are counted again at the next run, and `get_metrics`
+    /// answers `Unavailable` until then, as the NNS).
+    pub(crate) static CACHED_METRICS: std::cell::RefCell<Option<nns_api::governance::GovernanceCachedMetrics>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// Counts the cached metrics when a day old (or never counted), with the
+/// ledger's total supply; a failed read is tried again at the next run.
+async fn refresh_cached_metrics() {
+    let now = crate::manage::now_seconds();
+    let due = CACHED_METRICS.with(|m| {
+        m.borrow()
+            .as_ref()
+            .is_none_or(|m| now >= m.timestamp_seconds.saturating_add(24 * 60 * 60))
+    });
+    if !due {
+        return;
+    }
+    let (ledger, minimum) =
+        state::read_config(|c| (c.ledger_canister_id, c.economics.neuron_minimum_stake_e8s));
+    let Ok(supply) = ledger_client::total_supply(ledger).await else {
+        return;
+    };
+    let now = crate::manage::now_seconds();
+    let metrics = state::read(|g| g.cached_metrics(now, supply, minimum));
+    CACHED_METRICS.with(|m| *m.borrow_mut() = Some(metrics));
 }
 
 /// A failed read of the modulation is tried again an hour later.

@@ -26,9 +26,9 @@ use ic_cdk::{init, post_upgrade, query, trap, update};
 use manage::now_seconds;
 use nns_api::governance::{
     ClaimOrRefreshNeuronFromAccount, ClaimOrRefreshNeuronFromAccountResponse, ClaimOrRefreshResult,
-    ErrorType, GetPendingProposalsRequest, GovernanceArg, GovernanceError, KnownNeuron,
-    ListKnownNeuronsResponse, ListNeuronVotesRequest, ListNeuronVotesResponse, ListNeurons,
-    ListNeuronsResponse, ListProposalInfoRequest, ListProposalInfoResponse,
+    ErrorType, GetMetricsResult, GetPendingProposalsRequest, GovernanceArg, GovernanceError,
+    KnownNeuron, ListKnownNeuronsResponse, ListNeuronVotesRequest, ListNeuronVotesResponse,
+    ListNeurons, ListNeuronsResponse, ListProposalInfoRequest, ListProposalInfoResponse,
     ManageNeuronCommandResponse, ManageNeuronRequest, ManageNeuronResponse, NetworkEconomics,
     Neuron, NeuronId, NeuronIdOrSubaccount, NeuronInfo, ProposalInfo, RewardEvent,
 };
@@ -236,7 +236,11 @@ fn neuron_by_id_or_subaccount(by: NeuronIdOrSubaccount) -> Result<u64, Governanc
 fn full_neuron_for(caller: Principal, id: u64) -> Result<Neuron, GovernanceError> {
     let economics = state::read_config(|c| c.economics.clone());
     let (neuron, extras) = state::read(|g| {
-        Ok::<_, GovernanceError>((g.readable_by(&caller, id)?, views::extras(g, id, true)))
+        Ok::<_, GovernanceError>({
+            let n = g.readable_by(&caller, id)?;
+            let extras = views::extras(g, &n, true);
+            (n, extras)
+        })
     })?;
     Ok(views::full_neuron(
         &neuron,
@@ -248,8 +252,13 @@ fn full_neuron_for(caller: Principal, id: u64) -> Result<Neuron, GovernanceError
 
 fn neuron_info_of(caller: Principal, id: u64) -> Result<NeuronInfo, GovernanceError> {
     let economics = state::read_config(|c| c.economics.clone());
-    let (neuron, extras) =
-        state::read(|g| Ok::<_, GovernanceError>((g.neuron(id)?, views::extras(g, id, true))))?;
+    let (neuron, extras) = state::read(|g| {
+        Ok::<_, GovernanceError>({
+            let n = g.neuron(id)?;
+            let extras = views::extras(g, &n, true);
+            (n, extras)
+        })
+    })?;
     let in_full = neuron.is_authorized_to_vote(&caller);
     Ok(views::neuron_info(
         &neuron,
@@ -271,6 +280,18 @@ fn get_full_neuron_by_id_or_subaccount(
     by: NeuronIdOrSubaccount,
 ) -> Result<Neuron, GovernanceError> {
     full_neuron_for(msg_caller(), neuron_by_id_or_subaccount(by)?)
+}
+
+/// Figures over every neuron, counted once a day.
+#[query]
+fn get_metrics() -> GetMetricsResult {
+    execution::CACHED_METRICS.with(|m| match m.borrow().clone() {
+        Some(metrics) => GetMetricsResult::Ok(Box::new(metrics)),
+        None => GetMetricsResult::Err(GovernanceError::new(
+            ErrorType::Unavailable,
+            "Metrics not available",
+        )),
+    })
 }
 
 /// The neurons registered by proposal under a name.

@@ -164,7 +164,7 @@ pub fn simulate_manage_neuron(caller: Principal, request: ManageNeuronRequest) -
         let plan = g.begin_merge(&caller, target, source, economics.transaction_fee_e8s, now)?;
         let view = |g: &Governance<Memory>, id| {
             g.neuron(id).map(|n| {
-                let extras = crate::views::extras(g, id, true);
+                let extras = crate::views::extras(g, &n, true);
                 (
                     crate::views::full_neuron(&n, extras.clone(), &economics, now),
                     crate::views::neuron_info(&n, extras, true, &economics, now),
@@ -389,14 +389,18 @@ pub async fn manage_neuron(caller: Principal, mut request: ManageNeuronRequest) 
                 send_or_undo(transfer, now, |g| g.undo_merge_transfer(&plan)).await?;
             }
             let view = |id| {
-                state::read(|g| g.neuron(id).map(|n| (n, crate::views::extras(g, id, true)))).map(
-                    |(n, extras)| {
-                        (
-                            crate::views::full_neuron(&n, extras.clone(), &economics, now),
-                            crate::views::neuron_info(&n, extras, true, &economics, now),
-                        )
-                    },
-                )
+                state::read(|g| {
+                    g.neuron(id).map(|n| {
+                        let extras = crate::views::extras(g, &n, true);
+                        (n, extras)
+                    })
+                })
+                .map(|(n, extras)| {
+                    (
+                        crate::views::full_neuron(&n, extras.clone(), &economics, now),
+                        crate::views::neuron_info(&n, extras, true, &economics, now),
+                    )
+                })
             };
             let (target_neuron, target_info) = view(target)?;
             let (source_neuron, source_info) = view(source)?;

@@ -49,6 +49,100 @@ impl<M: Memory> Governance<M> {
     }
 }
 
+impl<M: Memory> Governance<M> {
+    /// `get_metrics`' figures, counted in one pass over the neurons (as
+    /// the NNS, once a day; about as much work as a proposal's snapshot).
+    pub fn cached_metrics(
+        &self,
+        now: u64,
+        total_supply_e8s: u64,
+        minimum_stake_e8s: u64,
+    ) -> nns_api::governance::GovernanceCachedMetrics {
+        use std::collections::BTreeMap;
+        const HALF_YEAR: u64 = crate::neuron::ONE_YEAR_SECONDS / 2;
+        #[derive(Default)]
+        struct Buckets {
+            count: u64,
+            e8s: BTreeMap<u64, f64>,
+            counts: BTreeMap<u64, u64>,
+            staked_maturity: BTreeMap<u64, f64>,
+            staked_maturity_sum: u64,
+        }
+        impl Buckets {
+            fn add(&mut self, bucket: u64, stake: u64, staked_maturity: u64) {
+                self.count += 1;
+                *self.e8s.entry(bucket).or_default() += stake as f64;
+                *self.counts.entry(bucket).or_default() += 1;
+                *self.staked_maturity.entry(bucket).or_default() += staked_maturity as f64;
+                self.staked_maturity_sum += staked_maturity;
+            }
+        }
+        let mut m = nns_api::governance::GovernanceCachedMetrics {
+            timestamp_seconds: now,
+            total_supply_icp: total_supply_e8s / 100_000_000,
+            ..Default::default()
+        };
+        let (mut dissolving, mut locked) = (Buckets::default(), Buckets::default());
+        let mut disbursing = 0u64;
+        for (_, n) in self.neurons.iter() {
+            let stake = n.minted_stake_e8s();
+            let staked_maturity = n.staked_maturity_e8s_equivalent;
+            let delay = n.dissolve_delay_seconds(now);
+            let bucket = delay / HALF_YEAR;
+            m.total_staked_e8s += stake;
+            m.total_maturity_e8s_equivalent += n.maturity_e8s_equivalent;
+            m.total_staked_maturity_e8s_equivalent += staked_maturity;
+            disbursing += n
+                .maturity_disbursements
+                .iter()
+                .map(|d| d.amount_e8s)
+                .sum::<u64>();
+            if n.is_spawning() {
+                m.spawning_neurons_count += 1;
+            }
+            if n.is_empty() {
+                m.garbage_collectable_neurons_count += 1;
+            } else if stake < minimum_stake_e8s && !n.is_spawning() {
+                m.neurons_with_invalid_stake_count += 1;
+            }
+            if delay < HALF_YEAR {
+                m.neurons_with_less_than_6_months_dissolve_delay_count += 1;
+                m.neurons_with_less_than_6_months_dissolve_delay_e8s += stake;
+            }
+            if n.joined_community_fund_timestamp_seconds.is_some() {
+                m.neurons_fund_total_active_neurons += 1;
+                m.community_fund_total_staked_e8s += stake;
+                m.community_fund_total_maturity_e8s_equivalent += n.maturity_e8s_equivalent;
+            }
+            if n.is_dissolved(now) {
+                m.dissolved_neurons_count += 1;
+                m.dissolved_neurons_e8s += stake;
+            } else {
+                m.total_locked_e8s += stake;
+                if n.is_dissolving(now) {
+                    dissolving.add(bucket, stake, staked_maturity);
+                } else {
+                    locked.add(bucket, stake, staked_maturity);
+                }
+            }
+        }
+        m.total_maturity_disbursements_in_progress_e8s_equivalent = Some(disbursing);
+        m.dissolving_neurons_count = dissolving.count;
+        m.dissolving_neurons_e8s_buckets = dissolving.e8s.into_iter().collect();
+        m.dissolving_neurons_count_buckets = dissolving.counts.into_iter().collect();
+        m.dissolving_neurons_staked_maturity_e8s_equivalent_buckets =
+            dissolving.staked_maturity.into_iter().collect();
+        m.dissolving_neurons_staked_maturity_e8s_equivalent_sum = dissolving.staked_maturity_sum;
+        m.not_dissolving_neurons_count = locked.count;
+        m.not_dissolving_neurons_e8s_buckets = locked.e8s.into_iter().collect();
+        m.not_dissolving_neurons_count_buckets = locked.counts.into_iter().collect();
+        m.not_dissolving_neurons_staked_maturity_e8s_equivalent_buckets =
+            locked.staked_maturity.into_iter().collect();
+        m.not_dissolving_neurons_staked_maturity_e8s_equivalent_sum = locked.staked_maturity_sum;
+        m
+    }
+}
+
 pub fn encode(t: &Totals, latest_reward_day: u64, now: u64) -> String {
     let mut m = Metrics::default();
     m.gauge("governance_neurons", "Neurons.", t.neurons as f64)

@@ -133,14 +133,13 @@ pub struct Extras {
 
 /// A neuron's views' extras: its known-neuron data (if `with_known`) and
 /// its recent ballots.
-pub fn extras<M: Memory>(governance: &Governance<M>, id: u64, with_known: bool) -> Extras {
+pub fn extras<M: Memory>(governance: &Governance<M>, neuron: &Neuron, with_known: bool) -> Extras {
     Extras {
-        known: with_known.then(|| governance.known_neuron(id)).flatten(),
-        recent_ballots: governance.recent_ballots(id),
-        public: governance
-            .neurons()
-            .get(id)
-            .is_some_and(|n| governance.is_public(&n)),
+        known: with_known
+            .then(|| governance.known_neuron(neuron.id))
+            .flatten(),
+        recent_ballots: governance.recent_ballots(neuron.id),
+        public: governance.is_public(neuron),
     }
 }
 
@@ -257,7 +256,7 @@ pub fn list_neurons<M: Memory>(
         // As the NNS: known neurons' data only from the single-neuron
         // queries (and `list_known_neurons`).
         let authorized = neuron.is_authorized_to_vote(caller);
-        let shown = extras(governance, id, false);
+        let shown = extras(governance, &neuron, false);
         response.neuron_infos.push((
             id,
             neuron_info(&neuron, shown.clone(), authorized, economics, now),

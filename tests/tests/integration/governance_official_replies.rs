@@ -243,6 +243,11 @@ fn every_governance_reply_decodes_as_the_official_interface() {
         );
         c.query(caller, "list_known_neurons", Encode!().unwrap());
         c.query(caller, "get_build_metadata", Encode!().unwrap());
+        // Counted once a day by the proposal timer: there by now.
+        let metrics = c
+            .query(caller, "get_metrics", Encode!().unwrap())
+            .to_string();
+        assert!(metrics.contains("total_staked_e8s"), "{metrics}");
     }
     // The merge, once the source's proposal is decided: simulated first
     // (decoded too), then made; the simulation shows what the merge leaves.

@@ -1444,3 +1444,61 @@ fn recent_ballots_are_the_votes_cast_newest_first() {
     assert_eq!(votes(&g, 2), vec![(second, 2)]);
     assert!(votes(&g, 3).is_empty());
 }
+
+/// `get_metrics`' figures: neurons by state, stakes by half-year bucket of
+/// dissolve delay, the Neurons' Fund, totals.
+#[test]
+fn cached_metrics_count_neurons_by_state_and_delay() {
+    let mut g = governance();
+    let locked = claimed(&mut g, 1, 10 * ICP);
+    let dissolving = claimed(&mut g, 2, 20 * ICP);
+    let dissolved = claimed(&mut g, 3, 30 * ICP);
+    set(&mut g, locked, |n| {
+        n.dissolve_state = DissolveState::DissolveDelaySeconds(ONE_YEAR_SECONDS);
+        n.staked_maturity_e8s_equivalent = 7;
+        n.joined_community_fund_timestamp_seconds = Some(T0);
+        n.maturity_e8s_equivalent = 5;
+    });
+    set(&mut g, dissolving, |n| {
+        n.dissolve_state = DissolveState::WhenDissolvedTimestampSeconds(T0 + 86_400);
+    });
+    set(&mut g, dissolved, |n| {
+        n.dissolve_state = DissolveState::DissolveDelaySeconds(0);
+    });
+    let m = g.cached_metrics(T0, 1_000 * ICP, ICP);
+    assert_eq!(m.total_supply_icp, 1_000);
+    assert_eq!(
+        (
+            m.not_dissolving_neurons_count,
+            m.dissolving_neurons_count,
+            m.dissolved_neurons_count
+        ),
+        (1, 1, 1)
+    );
+    assert_eq!(
+        m.not_dissolving_neurons_e8s_buckets,
+        vec![(2, (10 * ICP) as f64)]
+    );
+    assert_eq!(m.not_dissolving_neurons_count_buckets, vec![(2, 1)]);
+    assert_eq!(
+        m.not_dissolving_neurons_staked_maturity_e8s_equivalent_sum,
+        7
+    );
+    assert_eq!(
+        m.dissolving_neurons_e8s_buckets,
+        vec![(0, (20 * ICP) as f64)]
+    );
+    assert_eq!(m.dissolved_neurons_e8s, 30 * ICP);
+    assert_eq!(m.total_staked_e8s, 60 * ICP);
+    assert_eq!(m.total_locked_e8s, 30 * ICP);
+    assert_eq!(m.neurons_with_less_than_6_months_dissolve_delay_count, 2);
+    assert_eq!(
+        (
+            m.neurons_fund_total_active_neurons,
+            m.community_fund_total_staked_e8s,
+            m.community_fund_total_maturity_e8s_equivalent
+        ),
+        (1, 10 * ICP, 5)
+    );
+    assert_eq!(m.timestamp_seconds, T0);
+}

@@ -778,7 +778,8 @@ fn bench_governance(figures: &mut Figures) {
             proposal: Some(proposal),
         }),
     );
-    pic.advance_time(std::time::Duration::from_secs(4 * 24 * 3600 + 60));
+    // Past the round that ends after the close: the proposal is settled.
+    pic.advance_time(std::time::Duration::from_secs(5 * 24 * 3600 + 60));
     let (mut rewards_total, mut rewards_largest_round) = (0, 0);
     for _ in 0..neurons / 1_000 + 10 {
         let before = pic.total_instructions(GOVERNANCE_CANISTER_ID);
@@ -1182,7 +1183,8 @@ fn bench_governance_max(figures: &mut Figures) {
     // Everyone but the proposer voted yes with the followed neuron.
     assert_eq!(tally.yes, tally.total, "{tally:?}");
     // The day's rewards for the proposal, once its voting has closed.
-    pic.advance_time(std::time::Duration::from_secs(4 * 24 * 3600 + 60));
+    // Past the round that ends after the close: the proposal is settled.
+    pic.advance_time(std::time::Duration::from_secs(5 * 24 * 3600 + 60));
     let rewards_start = pic.total_instructions(GOVERNANCE_CANISTER_ID);
     pic.take_largest_execution_instructions(GOVERNANCE_CANISTER_ID);
     for _ in 0..neurons / 1_000 + 20 {
