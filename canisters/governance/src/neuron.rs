@@ -590,6 +590,67 @@ mod tests {
         assert!(!apply_max_dissolve_delay(&mut dissolving, T0 + 1, MAX));
     }
 
+    mod formula {
+        use super::*;
+        use proptest::prelude::*;
+
+        /// Property-test cases: 256 in CI, more with `PROPTEST_CASES`.
+        fn cases() -> u32 {
+            std::env::var("PROPTEST_CASES")
+                .ok()
+                .and_then(|c| c.parse().ok())
+                .unwrap_or(256)
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig { cases: cases(), ..ProptestConfig::default() })]
+
+            /// The integer formula is the exact rational one rounded down
+            /// once, to within one e8 (it rounds twice); it grows with
+            /// delay and age and
+            /// never passes (stake + 10 % base) × 3 × 1.25.
+            #[test]
+            fn voting_power_is_the_rational_formula(
+                stake in 0u64..100_000_000 * ICP,
+                base_share in 0u64..=150,
+                delay in 0u64..=3 * ONE_YEAR_SECONDS,
+                age in 0u64..=6 * ONE_YEAR_SECONDS,
+            ) {
+                let rules = rules();
+                let mut n = neuron(stake);
+                n.eight_year_gang_bonus_base_e8s = stake / 100 * base_share;
+                n.dissolve_state = DissolveState::DissolveDelaySeconds(delay);
+                n.aging_since_timestamp_seconds = T0 - age;
+                let vp = n.potential_voting_power(T0, &rules);
+                // Exact: (100 s + 10 min(b, s)) (100 D² + 200 d²) (16y + a)
+                //        / (100 D² · 100 · 16y), rounded down once.
+                let s = u128::from(stake);
+                let b = u128::from(n.eight_year_gang_bonus_base_e8s).min(s);
+                let d = u128::from(delay.min(MAX));
+                let big_d = u128::from(MAX);
+                let a = u128::from(age.min(MAX_AGE_FOR_BONUS_SECONDS));
+                let y16 = u128::from(4 * MAX_AGE_FOR_BONUS_SECONDS);
+                let stake_part = 100 * s + 10 * b;
+                let delay_num = 100 * big_d * big_d + 200 * d * d;
+                let delay_den = 100 * big_d * big_d;
+                // One floor of the exact product: with X·N1 = q·D1 + r,
+                // ⌊X·N1·N2 / (D1·D2)⌋ = ⌊(q·N2 + ⌊r·N2 / D1⌋) / D2⌋.
+                let (q, r) = (stake_part * delay_num / delay_den, stake_part * delay_num % delay_den);
+                let age_num = y16 + a;
+                let reference = (q * age_num + r * age_num / delay_den) / (100 * y16);
+                prop_assert!(u128::from(vp) <= reference && reference - u128::from(vp) <= 1,
+                    "{vp} vs {reference}");
+                let ceiling = (10 * s + b) * 15 / 40;
+                prop_assert!(u128::from(vp) <= ceiling + 1);
+                let mut longer = n.clone();
+                longer.dissolve_state = DissolveState::DissolveDelaySeconds(delay + 86_400);
+                prop_assert!(longer.potential_voting_power(T0, &rules) >= vp);
+                let older = n.potential_voting_power(T0 + 86_400, &rules);
+                prop_assert!(older >= vp);
+            }
+        }
+    }
+
     #[test]
     fn the_exact_fallback_agrees_with_plain_arithmetic() {
         for (a, b, c) in [
