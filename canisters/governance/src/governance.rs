@@ -1201,18 +1201,37 @@ impl<M: Memory> Governance<M> {
         child.visibility = parent.visibility;
         child.voting_power_refreshed_timestamp_seconds =
             parent.voting_power_refreshed_timestamp_seconds;
+        self.fund_new_neuron(&parent, child, amount, fee)
+    }
+
+    /// Commits a split or `DisburseToNeuron` before its transfer: the new
+    /// neuron in the store (with its followees indexed), both locked, and
+    /// the parent without `amount` of stake nor the maturity, staked
+    /// maturity and gang base the child took. [`Self::undo_split`] undoes it.
+    fn fund_new_neuron(
+        &mut self,
+        parent: &Neuron,
+        child: Neuron,
+        amount: u64,
+        fee: u64,
+    ) -> Result<SplitPlan> {
+        let (child_id, subaccount) = (child.id, child.subaccount);
+        let maturity_taken = child.maturity_e8s_equivalent;
+        let staked_maturity_taken = child.staked_maturity_e8s_equivalent;
+        let gang_base_taken = child.eight_year_gang_bonus_base_e8s;
+        let followees = child.followees.clone();
         self.insert_new_neuron(child)?;
-        self.index_all_following(child_id, &parent.followees);
-        self.lock(id)?;
+        self.index_all_following(child_id, &followees);
+        self.lock(parent.id)?;
         self.lock(child_id)?;
-        self.neurons.update(id, |n| {
+        self.neurons.update(parent.id, |n| {
             n.cached_neuron_stake_e8s -= amount;
             n.maturity_e8s_equivalent -= maturity_taken;
             n.staked_maturity_e8s_equivalent -= staked_maturity_taken;
             n.eight_year_gang_bonus_base_e8s -= gang_base_taken;
         })?;
         Ok(SplitPlan {
-            parent_id: id,
+            parent_id: parent.id,
             child_id,
             transfer: Transfer {
                 from_subaccount: Some(parent.subaccount),
@@ -1314,25 +1333,7 @@ impl<M: Memory> Governance<M> {
         let mut child = Neuron::new(child_id, controller, subaccount, 0, now);
         child.dissolve_state =
             DissolveState::DissolveDelaySeconds(request.dissolve_delay_seconds.min(max_delay));
-        self.insert_new_neuron(child)?;
-        self.lock(id)?;
-        self.lock(child_id)?;
-        self.neurons
-            .update(id, |n| n.cached_neuron_stake_e8s -= amount)?;
-        Ok(SplitPlan {
-            parent_id: id,
-            child_id,
-            transfer: Transfer {
-                from_subaccount: Some(parent.subaccount),
-                to: self.neuron_account(&subaccount),
-                amount_e8s: amount - fee,
-                fee_e8s: fee,
-            },
-            stake_taken: amount,
-            maturity_taken: 0,
-            staked_maturity_taken: 0,
-            gang_base_taken: 0,
-        })
+        self.fund_new_neuron(&parent, child, amount, fee)
     }
 
     /// The `DisburseToNeuron` transfer landed: the new neuron holds it.
@@ -1672,17 +1673,24 @@ impl<M: Memory> Governance<M> {
             .set(canister_common::Candid(Some((bp, now))));
     }
 
-    /// Neuron `id`'s votes among the [`RECENT_BALLOTS_PROPOSALS`] latest
-    /// proposals, newest first: its `recent_ballots` (the NNS keeps a
-    /// neuron's last 100 votes; here they are read from the proposals'
-    /// ballots, a bounded number of lookups per neuron shown).
-    pub fn recent_ballots(&self, id: u64) -> Vec<nns_api::governance::BallotInfo> {
+    /// The [`RECENT_BALLOTS_PROPOSALS`] latest proposals, newest first:
+    /// where neurons' `recent_ballots` are read (once per listing).
+    pub fn recent_proposals(&self) -> Vec<u64> {
         self.proposals
             .states
             .keys()
             .rev()
             .take(RECENT_BALLOTS_PROPOSALS)
-            .filter_map(|proposal| {
+            .collect()
+    }
+
+    /// Neuron `id`'s votes among `recent` proposals: its `recent_ballots`
+    /// (the NNS keeps a neuron's last 100 votes; here they are read from
+    /// the proposals' ballots, a bounded number of lookups per neuron).
+    pub fn recent_ballots(&self, id: u64, recent: &[u64]) -> Vec<nns_api::governance::BallotInfo> {
+        recent
+            .iter()
+            .filter_map(|&proposal| {
                 let ballot = self.proposals.ballots.get(proposal, id)?;
                 (ballot.vote != nns_api::governance::Vote::Unspecified as i32).then_some(
                     nns_api::governance::BallotInfo {

@@ -233,40 +233,32 @@ fn neuron_by_id_or_subaccount(by: NeuronIdOrSubaccount) -> Result<u64, Governanc
     }
 }
 
+/// The voting-power rules in force.
+fn rules() -> economics::VotingPowerRules {
+    state::read_config(|c| economics::VotingPowerRules::of(&c.economics))
+}
+
 fn full_neuron_for(caller: Principal, id: u64) -> Result<Neuron, GovernanceError> {
-    let economics = state::read_config(|c| c.economics.clone());
-    let (neuron, extras) = state::read(|g| {
-        Ok::<_, GovernanceError>({
-            let n = g.readable_by(&caller, id)?;
-            let extras = views::extras(g, &n, true);
-            (n, extras)
-        })
-    })?;
-    Ok(views::full_neuron(
-        &neuron,
-        extras,
-        &economics,
-        now_seconds(),
-    ))
+    state::read(|g| {
+        let neuron = g.readable_by(&caller, id)?;
+        let extras = views::extras(g, &neuron);
+        Ok(views::full_neuron(&neuron, extras, &rules(), now_seconds()))
+    })
 }
 
 fn neuron_info_of(caller: Principal, id: u64) -> Result<NeuronInfo, GovernanceError> {
-    let economics = state::read_config(|c| c.economics.clone());
-    let (neuron, extras) = state::read(|g| {
-        Ok::<_, GovernanceError>({
-            let n = g.neuron(id)?;
-            let extras = views::extras(g, &n, true);
-            (n, extras)
-        })
-    })?;
-    let in_full = neuron.is_authorized_to_vote(&caller);
-    Ok(views::neuron_info(
-        &neuron,
-        extras,
-        in_full,
-        &economics,
-        now_seconds(),
-    ))
+    state::read(|g| {
+        let neuron = g.neuron(id)?;
+        let extras = views::extras(g, &neuron);
+        let in_full = neuron.is_authorized_to_vote(&caller);
+        Ok(views::neuron_info(
+            &neuron,
+            extras,
+            in_full,
+            &rules(),
+            now_seconds(),
+        ))
+    })
 }
 
 /// The full neuron, for its controller and hot keys only.

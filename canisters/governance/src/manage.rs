@@ -14,9 +14,9 @@ use nns_api::AccountIdentifier;
 use nns_api::governance::{
     ClaimOrRefreshResponse, DisburseMaturityResponse, DisburseResponse, Empty, ErrorType,
     GovernanceError, MakeProposalResponse, ManageNeuronCommandRequest as Command,
-    ManageNeuronCommandResponse as Reply, ManageNeuronRequest, MergeResponse, NeuronId,
-    NeuronIdOrSubaccount, ProposalId, RefreshVotingPowerResponse, SetFollowingResponse,
-    SpawnResponse, StakeMaturityResponse, Vote,
+    ManageNeuronCommandResponse as Reply, ManageNeuronRequest, NeuronId, NeuronIdOrSubaccount,
+    ProposalId, RefreshVotingPowerResponse, SetFollowingResponse, SpawnResponse,
+    StakeMaturityResponse, Vote,
 };
 use std::cell::Cell;
 
@@ -162,26 +162,12 @@ pub fn simulate_manage_neuron(caller: Principal, request: ManageNeuronRequest) -
     let economics = state::read_config(|c| c.economics.clone());
     state::mutate(|g| {
         let plan = g.begin_merge(&caller, target, source, economics.transaction_fee_e8s, now)?;
-        let view = |g: &Governance<Memory>, id| {
-            g.neuron(id).map(|n| {
-                let extras = crate::views::extras(g, &n, true);
-                (
-                    crate::views::full_neuron(&n, extras.clone(), &economics, now),
-                    crate::views::neuron_info(&n, extras, true, &economics, now),
-                )
-            })
-        };
-        let after = view(g, target).and_then(|t| Ok((t, view(g, source)?)));
+        let rules = crate::economics::VotingPowerRules::of(&economics);
+        let after = crate::views::merge_response(g, target, source, &rules, now);
         g.undo_merge(&plan);
         g.unlock(target);
         g.unlock(source);
-        let ((target_neuron, target_info), (source_neuron, source_info)) = after?;
-        Ok(Reply::Merge(Box::new(MergeResponse {
-            target_neuron: Some(target_neuron),
-            source_neuron: Some(source_neuron),
-            target_neuron_info: Some(target_info),
-            source_neuron_info: Some(source_info),
-        })))
+        Ok(Reply::Merge(Box::new(after?)))
     })
 }
 
@@ -388,28 +374,10 @@ pub async fn manage_neuron(caller: Principal, mut request: ManageNeuronRequest) 
             if let Some(transfer) = plan.transfer {
                 send_or_undo(transfer, now, |g| g.undo_merge_transfer(&plan)).await?;
             }
-            let view = |id| {
-                state::read(|g| {
-                    g.neuron(id).map(|n| {
-                        let extras = crate::views::extras(g, &n, true);
-                        (n, extras)
-                    })
-                })
-                .map(|(n, extras)| {
-                    (
-                        crate::views::full_neuron(&n, extras.clone(), &economics, now),
-                        crate::views::neuron_info(&n, extras, true, &economics, now),
-                    )
-                })
-            };
-            let (target_neuron, target_info) = view(target)?;
-            let (source_neuron, source_info) = view(source)?;
-            Ok(Reply::Merge(Box::new(MergeResponse {
-                target_neuron: Some(target_neuron),
-                source_neuron: Some(source_neuron),
-                target_neuron_info: Some(target_info),
-                source_neuron_info: Some(source_info),
-            })))
+            let rules = crate::economics::VotingPowerRules::of(&economics);
+            let response =
+                state::read(|g| crate::views::merge_response(g, target, source, &rules, now))?;
+            Ok(Reply::Merge(Box::new(response)))
         }
     }
 }

@@ -214,14 +214,10 @@ impl Neuron {
         u64::try_from(vp).unwrap_or(u64::MAX)
     }
 
-    /// The voting power ballots get: nothing below the minimum dissolve
-    /// delay, and fading linearly to nothing over the clearing period once
-    /// the neuron has not refreshed it for the reducing period.
-    pub fn deciding_voting_power(&self, now: u64, rules: &VotingPowerRules) -> u64 {
-        self.voting_power(now, rules).deciding
-    }
-
-    /// Both voting powers, the potential one computed once.
+    /// Both voting powers, the potential one computed once. The deciding
+    /// one is what ballots get: nothing below the minimum dissolve delay,
+    /// and fading linearly to nothing over the clearing period once the
+    /// neuron has not refreshed it for the reducing period.
     pub fn voting_power(&self, now: u64, rules: &VotingPowerRules) -> VotingPower {
         let potential = self.potential_voting_power(now, rules);
         let deciding = if self.is_eligible_to_vote(now, rules) {
@@ -683,16 +679,16 @@ mod tests {
         let mut n = neuron(100 * ICP);
         n.increase_dissolve_delay(T0, two_weeks - 1, MAX).unwrap();
         assert!(!n.is_eligible_to_vote(T0, &rules));
-        assert_eq!(n.deciding_voting_power(T0, &rules), 0);
+        assert_eq!(n.voting_power(T0, &rules).deciding, 0);
         n.increase_dissolve_delay(T0, 1 + ONE_YEAR_SECONDS, MAX)
             .unwrap();
-        let full = n.deciding_voting_power(T0, &rules);
+        let full = n.voting_power(T0, &rules).deciding;
         assert_eq!(full, n.potential_voting_power(T0, &rules));
         let halfway = T0 + reduce + clear / 2;
         let potential = n.potential_voting_power(halfway, &rules);
-        assert_eq!(n.deciding_voting_power(halfway, &rules), potential / 2);
+        assert_eq!(n.voting_power(halfway, &rules).deciding, potential / 2);
         let gone = T0 + reduce + clear;
-        assert_eq!(n.deciding_voting_power(gone, &rules), 0);
+        assert_eq!(n.voting_power(gone, &rules).deciding, 0);
         assert!(n.is_eligible_to_vote(gone, &rules), "still gets a ballot");
     }
 

@@ -11,7 +11,6 @@ use crate::ballots::{BallotRecord, Ballots};
 use crate::economics::{MINIMUM_DISSOLVE_DELAY_TO_PROPOSE_SECONDS, VotingPowerRules};
 use crate::governance::{Governance, MAX_TOPIC, TOPIC_NEURON_MANAGEMENT};
 use crate::limits::cascade_may_continue;
-use crate::neuron::Neuron;
 use canister_common::Candid;
 use ic_stable_structures::storable::Bound;
 use ic_stable_structures::{Memory, StableBTreeMap, StableCell, Storable};
@@ -414,21 +413,6 @@ pub fn voting_period_of(topic: Topic) -> u64 {
         Topic::ExchangeRate => SHORT_VOTING_PERIOD_SECONDS,
         _ => VOTING_PERIOD_SECONDS,
     }
-}
-
-/// The voting power a neuron's ballot gets, by `economics` (mainnet's
-/// parameters where unset).
-pub fn deciding_voting_power(neuron: &Neuron, economics: &NetworkEconomics, now: u64) -> u64 {
-    neuron.deciding_voting_power(now, &VotingPowerRules::of(economics))
-}
-
-/// Both of a neuron's voting powers, by `economics`.
-pub fn voting_power(
-    neuron: &Neuron,
-    economics: &NetworkEconomics,
-    now: u64,
-) -> crate::neuron::VotingPower {
-    neuron.voting_power(now, &VotingPowerRules::of(economics))
 }
 
 /// What happened to a proposal through a vote or the passing of time.

@@ -2,9 +2,10 @@
 //! controller and hot keys, the public `NeuronInfo` for everyone, and
 //! `list_neurons` paging.
 
+use crate::economics::VotingPowerRules;
 use crate::governance::Governance;
 use crate::neuron::{Destination, DissolveState, Neuron};
-use crate::proposals::{ProposalState, voting_power};
+use crate::proposals::ProposalState;
 use candid::Principal;
 use ic_stable_structures::Memory;
 use nns_api::governance as api;
@@ -40,7 +41,7 @@ fn dissolve_state(state: DissolveState) -> api::DissolveState {
 pub fn full_neuron(
     neuron: &Neuron,
     extras: Extras,
-    economics: &NetworkEconomics,
+    rules: &VotingPowerRules,
     now: u64,
 ) -> api::Neuron {
     let Extras {
@@ -48,7 +49,7 @@ pub fn full_neuron(
         recent_ballots,
         public,
     } = extras;
-    let power = voting_power(neuron, economics, now);
+    let power = neuron.voting_power(now, rules);
     api::Neuron {
         id: Some(api::NeuronId { id: neuron.id }),
         controller: Some(neuron.controller),
@@ -82,11 +83,7 @@ pub fn full_neuron(
         deciding_voting_power: Some(power.deciding),
         potential_voting_power: Some(power.potential),
         eight_year_gang_bonus_base_e8s: gang_base(neuron),
-        visibility: Some(if public {
-            crate::neuron::VISIBILITY_PUBLIC
-        } else {
-            neuron.visibility
-        }),
+        visibility: shown_visibility(neuron, public),
         joined_community_fund_timestamp_seconds: neuron.joined_community_fund_timestamp_seconds,
         known_neuron_data: known,
         maturity_disbursements_in_progress: Some(
@@ -131,16 +128,59 @@ pub struct Extras {
     pub public: bool,
 }
 
-/// A neuron's views' extras: its known-neuron data (if `with_known`) and
-/// its recent ballots.
-pub fn extras<M: Memory>(governance: &Governance<M>, neuron: &Neuron, with_known: bool) -> Extras {
+/// A merge's reply: both neurons, in full and as their public view, as
+/// they are now (after the merge, or its simulation).
+pub fn merge_response<M: Memory>(
+    governance: &Governance<M>,
+    target: u64,
+    source: u64,
+    rules: &VotingPowerRules,
+    now: u64,
+) -> Result<api::MergeResponse, api::GovernanceError> {
+    let views = |id| {
+        governance.neuron(id).map(|n| {
+            let extras = extras(governance, &n);
+            (
+                full_neuron(&n, extras.clone(), rules, now),
+                neuron_info(&n, extras, true, rules, now),
+            )
+        })
+    };
+    let (target_neuron, target_info) = views(target)?;
+    let (source_neuron, source_info) = views(source)?;
+    Ok(api::MergeResponse {
+        target_neuron: Some(target_neuron),
+        source_neuron: Some(source_neuron),
+        target_neuron_info: Some(target_info),
+        source_neuron_info: Some(source_info),
+    })
+}
+
+/// The extras of a neuron shown alone: its known-neuron data too.
+pub fn extras<M: Memory>(governance: &Governance<M>, neuron: &Neuron) -> Extras {
     Extras {
-        known: with_known
-            .then(|| governance.known_neuron(neuron.id))
-            .flatten(),
-        recent_ballots: governance.recent_ballots(neuron.id),
+        known: governance.known_neuron(neuron.id),
+        ..listed_extras(governance, neuron, &governance.recent_proposals())
+    }
+}
+
+/// The extras of a neuron in a listing (no known-neuron data, as the NNS),
+/// its ballots read among `recent` proposals, which the listing reads once.
+fn listed_extras<M: Memory>(governance: &Governance<M>, neuron: &Neuron, recent: &[u64]) -> Extras {
+    Extras {
+        known: None,
+        recent_ballots: governance.recent_ballots(neuron.id, recent),
         public: governance.is_public(neuron),
     }
+}
+
+/// The visibility a view reports: public as a known neuron, else its own.
+fn shown_visibility(neuron: &Neuron, public: bool) -> Option<i32> {
+    Some(if public {
+        crate::neuron::VISIBILITY_PUBLIC
+    } else {
+        neuron.visibility
+    })
 }
 
 /// The public view of a neuron. A stranger (`in_full` false: not its
@@ -150,7 +190,7 @@ pub fn neuron_info(
     neuron: &Neuron,
     extras: Extras,
     in_full: bool,
-    economics: &NetworkEconomics,
+    rules: &VotingPowerRules,
     now: u64,
 ) -> api::NeuronInfo {
     let shown = in_full || extras.public;
@@ -159,7 +199,7 @@ pub fn neuron_info(
         recent_ballots,
         public,
     } = extras;
-    let power = voting_power(neuron, economics, now);
+    let power = neuron.voting_power(now, rules);
     let deciding = power.deciding;
     api::NeuronInfo {
         id: Some(api::NeuronId { id: neuron.id }),
@@ -180,11 +220,7 @@ pub fn neuron_info(
         staked_maturity_e8s_equivalent: (neuron.staked_maturity_e8s_equivalent > 0)
             .then_some(neuron.staked_maturity_e8s_equivalent),
         eight_year_gang_bonus_base_e8s: gang_base(neuron),
-        visibility: Some(if public {
-            crate::neuron::VISIBILITY_PUBLIC
-        } else {
-            neuron.visibility
-        }),
+        visibility: shown_visibility(neuron, public),
         joined_community_fund_timestamp_seconds: neuron
             .joined_community_fund_timestamp_seconds
             .filter(|_| shown),
@@ -249,6 +285,8 @@ pub fn list_neurons<M: Memory>(
         full_neurons: vec![],
         total_pages_available: Some(total.div_ceil(page_size)),
     };
+    let rules = VotingPowerRules::of(economics);
+    let recent = governance.recent_proposals();
     for id in ids {
         let Some(neuron) = store.get(id) else {
             continue;
@@ -256,10 +294,10 @@ pub fn list_neurons<M: Memory>(
         // As the NNS: known neurons' data only from the single-neuron
         // queries (and `list_known_neurons`).
         let authorized = neuron.is_authorized_to_vote(caller);
-        let shown = extras(governance, &neuron, false);
+        let shown = listed_extras(governance, &neuron, &recent);
         response.neuron_infos.push((
             id,
-            neuron_info(&neuron, shown.clone(), authorized, economics, now),
+            neuron_info(&neuron, shown.clone(), authorized, &rules, now),
         ));
         // Public neurons in full too, when asked, as on the NNS.
         let public_asked =
@@ -267,7 +305,7 @@ pub fn list_neurons<M: Memory>(
         if authorized || public_asked {
             response
                 .full_neurons
-                .push(full_neuron(&neuron, shown, economics, now));
+                .push(full_neuron(&neuron, shown, &rules, now));
         }
     }
     response

@@ -1,7 +1,7 @@
 use super::*;
 use crate::economics::VotingPowerRules;
 use crate::governance::test_owner;
-use crate::neuron::{DissolveState, ONE_YEAR_SECONDS};
+use crate::neuron::{DissolveState, Neuron, ONE_YEAR_SECONDS};
 use candid::Principal;
 use ic_stable_structures::VectorMemory;
 
