@@ -18,6 +18,7 @@ use nns_api::ids::GOVERNANCE_CANISTER_ID;
 use std::time::Duration;
 
 on_both_backends!(
+    should_answer_bad_calls_to_the_new_endpoints_with_clear_errors_and_change_nothing,
     should_register_known_neurons_by_proposal_and_show_private_neurons_as_the_nns,
     should_cap_delays_at_two_years_and_give_337_5_icp_for_the_worked_check,
     should_upgrade_from_release_edc9bc9_cutting_delays_and_recording_the_gang,
@@ -400,4 +401,124 @@ fn should_register_known_neurons_by_proposal_and_show_private_neurons_as_the_nns
         Some(joined)
     );
     assert_eq!(info_as(&mut env, user(3)).recent_ballots.len(), 1);
+}
+
+/// Malformed and unauthorised calls to what this change added: each gets a
+/// typed error, and the neurons are as they were.
+fn should_answer_bad_calls_to_the_new_endpoints_with_clear_errors_and_change_nothing(
+    backend: Backend,
+) {
+    use nns_api::governance::{
+        ErrorType, GetMetricsResult, KnownNeuron, KnownNeuronData, ListNeuronVotesRequest,
+        ListNeuronVotesResponse, ManageNeuronCommandResponse, ManageNeuronResponse, Merge,
+        NeuronId, ProposalInfo, SetVisibility,
+    };
+    let mut env = NnsEnv::new(backend);
+    let me = user(1);
+    let a = env.locked_neuron(me, 1, 100 * ICP);
+    let b = env.locked_neuron(me, 2, 10 * ICP);
+    // What the calls below may not change (voting power grows with age as
+    // rounds pass, so it is left out).
+    let state = |env: &mut NnsEnv| {
+        [a, b].map(|id| nns_api::governance::Neuron {
+            deciding_voting_power: None,
+            potential_voting_power: None,
+            ..env.neuron(id)
+        })
+    };
+    let before = state(&mut env);
+
+    // Counted by the first daily run: not yet.
+    let (metrics,): (GetMetricsResult,) =
+        query_candid(&mut env.pic, GOVERNANCE_CANISTER_ID, "get_metrics", ()).unwrap();
+    assert!(
+        matches!(&metrics, GetMetricsResult::Err(e) if e.error_type == ErrorType::Unavailable as i32),
+        "{metrics:?}"
+    );
+    // Votes of no neuron, and of a neuron that is not known.
+    for neuron_id in [None, Some(NeuronId { id: a })] {
+        let request = ListNeuronVotesRequest {
+            neuron_id,
+            before_proposal: None,
+            limit: None,
+        };
+        let (reply,): (ListNeuronVotesResponse,) = query_candid(
+            &mut env.pic,
+            GOVERNANCE_CANISTER_ID,
+            "list_neuron_votes",
+            (request,),
+        )
+        .unwrap();
+        assert!(
+            matches!(&reply, ListNeuronVotesResponse::Err(e) if e.error_type == ErrorType::PreconditionFailed as i32),
+            "{reply:?}"
+        );
+    }
+    // Simulations: not a merge, no source, a stranger's.
+    let simulate = |env: &mut NnsEnv, caller, command| {
+        let (reply,): (ManageNeuronResponse,) = integration_tests::env::update_candid_as(
+            &mut env.pic,
+            GOVERNANCE_CANISTER_ID,
+            caller,
+            "simulate_manage_neuron",
+            (integration_tests::nns::request(Some(a), command),),
+        )
+        .unwrap();
+        match reply.command {
+            Some(ManageNeuronCommandResponse::Error(e)) => e.error_type,
+            other => panic!("not refused: {other:?}"),
+        }
+    };
+    let follow = Command::Follow(nns_api::governance::Follow {
+        topic: 4,
+        followees: vec![],
+    });
+    assert_eq!(
+        simulate(&mut env, me, follow),
+        ErrorType::InvalidCommand as i32
+    );
+    let no_source = Command::Merge(Merge {
+        source_neuron_id: None,
+    });
+    assert_eq!(
+        simulate(&mut env, me, no_source),
+        ErrorType::InvalidCommand as i32
+    );
+    let merge = Command::Merge(Merge {
+        source_neuron_id: Some(NeuronId { id: b }),
+    });
+    assert_eq!(
+        simulate(&mut env, user(3), merge),
+        ErrorType::NotAuthorized as i32
+    );
+    // Visibility by a stranger, and an invalid one.
+    for (caller, visibility) in [(user(3), Some(2)), (me, Some(7)), (me, None)] {
+        let set = configure(Operation::SetVisibility(SetVisibility { visibility }));
+        assert!(env.manage(caller, a, set).is_err());
+    }
+    // A known neuron without a name: refused at submission, nothing stored.
+    let nameless = MakeProposalRequest {
+        action: Some(ProposalActionRequest::RegisterKnownNeuron(KnownNeuron {
+            id: Some(NeuronId { id: b }),
+            known_neuron_data: Some(KnownNeuronData {
+                name: String::new(),
+                description: None,
+                links: None,
+            }),
+        })),
+        ..motion()
+    };
+    let refused = env
+        .manage(me, a, Command::MakeProposal(Box::new(nameless)))
+        .unwrap_err();
+    assert_eq!(refused.error_type, ErrorType::InvalidProposal as i32);
+    let (pending,): (Vec<ProposalInfo>,) = query_candid(
+        &mut env.pic,
+        GOVERNANCE_CANISTER_ID,
+        "get_pending_proposals",
+        (None::<nns_api::governance::GetPendingProposalsRequest>,),
+    )
+    .unwrap();
+    assert!(pending.is_empty());
+    assert_eq!(state(&mut env), before);
 }
