@@ -9,7 +9,7 @@
 
 use ic_bls12_381::hash_to_curve::{ExpandMsgXmd, HashToCurve};
 use ic_bls12_381::{G1Affine, G1Projective, G2Affine, Scalar};
-use ic_certification::certificate::Certificate;
+use ic_certification::certificate::{Certificate, Delegation};
 use ic_certification::hash_tree::{
     Hash, HashTree, empty, fork, fork_hash, label, labeled_hash, leaf, leaf_hash, pruned,
 };
@@ -18,7 +18,8 @@ use sha2::{Digest, Sha256, Sha512};
 use std::sync::{Arc, OnceLock};
 
 /// What the runtime's secret key is derived from.
-const ROOT_KEY_SEED: &[u8] = b"ic-runtime: the root key of an in-process Internet Computer";
+pub(crate) const ROOT_KEY_SEED: &[u8] =
+    b"ic-runtime: the root key of an in-process Internet Computer";
 
 /// The DST of the IC's BLS signatures (hash to G1, "min-sig").
 const SIGNATURE_DST: &[u8] = b"BLS_SIG_BLS12381G1_XMD:SHA-256_SSWU_RO_NUL_";
@@ -31,36 +32,96 @@ const DER_PREFIX: [u8; 37] = [
     0x02, 0x01, 0x03, 0x61, 0x00,
 ];
 
-struct RootKey {
+/// A subnet's threshold key, here one BLS12-381 key pair.
+pub struct SubnetKey {
     secret: Scalar,
-    /// The compressed G2 point.
-    public: [u8; 96],
+    /// The DER `SubjectPublicKeyInfo` of the compressed G2 point.
+    public_der: Vec<u8>,
 }
 
-fn root_key() -> &'static RootKey {
-    static KEY: OnceLock<RootKey> = OnceLock::new();
-    KEY.get_or_init(|| {
-        let wide: [u8; 64] = Sha512::digest(ROOT_KEY_SEED).into();
+impl SubnetKey {
+    /// The key pair derived from `seed`: the same seed, the same key, so
+    /// that a network restarted from its state directory keeps its keys.
+    pub fn derive(seed: &[u8]) -> Self {
+        let wide: [u8; 64] = Sha512::digest(seed).into();
         let secret = Scalar::from_bytes_wide(&wide);
         let public = G2Affine::from(G2Affine::generator() * secret).to_compressed();
-        RootKey { secret, public }
-    })
+        Self {
+            secret,
+            public_der: [DER_PREFIX.as_slice(), &public].concat(),
+        }
+    }
+
+    /// The key of the root subnet (the NNS), which clients pin.
+    pub fn root() -> &'static Self {
+        static KEY: OnceLock<SubnetKey> = OnceLock::new();
+        KEY.get_or_init(|| Self::derive(ROOT_KEY_SEED))
+    }
+
+    /// The DER-encoded public key (133 bytes), as the state tree and
+    /// `/api/v2/status` publish it.
+    pub fn public_key_der(&self) -> &[u8] {
+        &self.public_der
+    }
+
+    /// The signature of a state tree whose root hash is `root_hash`.
+    pub fn sign_state_root(&self, root_hash: &Hash) -> [u8; 48] {
+        self.sign(&with_domain_separator("ic-state-root", root_hash))
+    }
+
+    /// A BLS signature (compressed G1 point) of `message`.
+    fn sign(&self, message: &[u8]) -> [u8; 48] {
+        let point = <G1Projective as HashToCurve<ExpandMsgXmd<Sha256>>>::hash_to_curve(
+            message,
+            SIGNATURE_DST,
+        );
+        G1Affine::from(point * self.secret).to_compressed()
+    }
 }
 
 /// The root public key, DER-encoded as the IC publishes it (133 bytes).
 pub fn root_key_der() -> Vec<u8> {
-    [DER_PREFIX.as_slice(), &root_key().public].concat()
+    SubnetKey::root().public_key_der().to_vec()
 }
 
-/// A BLS signature (compressed G1 point) of `message` with the root key.
-fn sign(message: &[u8]) -> [u8; 48] {
-    let point =
-        <G1Projective as HashToCurve<ExpandMsgXmd<Sha256>>>::hash_to_curve(message, SIGNATURE_DST);
-    G1Affine::from(point * root_key().secret).to_compressed()
+/// A node's Ed25519 key, with which it signs its answers to queries.
+pub struct NodeKey {
+    key: ed25519_dalek::SigningKey,
+}
+
+impl NodeKey {
+    /// The DER header of an Ed25519 `SubjectPublicKeyInfo` (OID 1.3.101.112).
+    const DER_PREFIX: [u8; 12] = [48, 42, 48, 5, 6, 3, 43, 101, 112, 3, 33, 0];
+
+    pub fn derive(seed: &[u8]) -> Self {
+        let secret: [u8; 32] = Sha256::digest(seed).into();
+        Self {
+            key: ed25519_dalek::SigningKey::from_bytes(&secret),
+        }
+    }
+
+    /// The DER-encoded public key (44 bytes).
+    pub fn public_key_der(&self) -> Vec<u8> {
+        [
+            Self::DER_PREFIX.as_slice(),
+            self.key.verifying_key().as_bytes(),
+        ]
+        .concat()
+    }
+
+    /// The node's id: the self-authenticating principal of its key.
+    pub fn node_id(&self) -> candid::Principal {
+        candid::Principal::self_authenticating(self.public_key_der())
+    }
+
+    pub fn sign(&self, message: &[u8]) -> [u8; 64] {
+        use ed25519_dalek::Signer;
+        self.key.sign(message).to_bytes()
+    }
 }
 
 /// `domain_sep(s) ‖ data`: the length of `s` in one byte, `s`, then `data`.
-fn with_domain_separator(separator: &str, data: &[u8]) -> Vec<u8> {
+pub fn with_domain_separator(separator: &str, data: &[u8]) -> Vec<u8> {
     let length = u8::try_from(separator.len()).expect("a short domain separator");
     [&[length], separator.as_bytes(), data].concat()
 }
@@ -68,11 +129,21 @@ fn with_domain_separator(separator: &str, data: &[u8]) -> Vec<u8> {
 /// A certificate whose `tree` is signed by the root key, CBOR-encoded with
 /// the self-describing tag as the IC encodes it.
 fn signed_certificate(tree: HashTree<Vec<u8>>) -> Vec<u8> {
-    let message = with_domain_separator("ic-state-root", &tree.digest());
+    let signature = SubnetKey::root().sign_state_root(&tree.digest());
+    encode_certificate(tree, signature, None)
+}
+
+/// The CBOR certificate `{tree, signature, delegation?}`, with the
+/// self-describing tag.
+pub fn encode_certificate(
+    tree: HashTree<Vec<u8>>,
+    signature: [u8; 48],
+    delegation: Option<Delegation<Vec<u8>>>,
+) -> Vec<u8> {
     let certificate = Certificate {
         tree,
-        signature: sign(&message).to_vec(),
-        delegation: None,
+        signature: signature.to_vec(),
+        delegation,
     };
     let mut serializer = serde_cbor::Serializer::new(Vec::new());
     serializer
@@ -85,7 +156,7 @@ fn signed_certificate(tree: HashTree<Vec<u8>>) -> Vec<u8> {
 }
 
 /// Unsigned LEB128, the encoding of numbers in the state tree.
-fn leb128(mut value: u64) -> Vec<u8> {
+pub fn leb128(mut value: u64) -> Vec<u8> {
     let mut bytes = Vec::new();
     loop {
         let low_bits = (value & 0x7f) as u8;

@@ -6,6 +6,8 @@ pub mod certification;
 mod disk_cache;
 pub mod error;
 mod heap_journal;
+#[cfg(feature = "http")]
+pub mod http;
 pub mod ic;
 pub mod metering;
 pub mod module;

@@ -6,7 +6,7 @@ use crate::disk_cache;
 use crate::error::{ErrorCode, RejectResponse};
 use crate::system_api::IC0_IMPORTS;
 use sha2::{Digest, Sha256};
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io::Read;
 use std::sync::{Arc, Mutex, OnceLock};
 use wasm_encoder::{ExportKind, ExportSection, RawSection};
@@ -29,6 +29,18 @@ pub struct CompiledModule {
     pub mutable_globals: Vec<String>,
     pub has_table: bool,
     pub exports: BTreeSet<String>,
+    /// The module's `icp:public <name>` and `icp:private <name>` custom
+    /// sections, which the state tree publishes as
+    /// `/canister/<id>/metadata/<name>`.
+    pub metadata: BTreeMap<String, Metadata>,
+}
+
+/// One custom section a canister publishes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Metadata {
+    /// Public sections are readable by anyone; private ones by controllers.
+    pub public: bool,
+    pub content: Vec<u8>,
 }
 
 impl CompiledModule {
@@ -94,6 +106,7 @@ pub fn prepare(bytes: &[u8], use_disk_cache: bool) -> Result<CompiledModule, Rej
         mutable_globals: rewritten.mutable_globals,
         has_table: rewritten.has_table,
         exports: rewritten.exports,
+        metadata: rewritten.metadata,
     })
 }
 
@@ -116,6 +129,7 @@ struct Rewritten {
     mutable_globals: Vec<String>,
     has_table: bool,
     exports: BTreeSet<String>,
+    metadata: BTreeMap<String, Metadata>,
 }
 
 /// Copies every section unchanged except the export section, which gains the
@@ -128,6 +142,7 @@ fn rewrite(wasm: &[u8]) -> Result<Rewritten, RejectResponse> {
     let mut mutable_globals = Vec::new();
     let mut has_table = false;
     let mut exports_written = false;
+    let mut metadata = BTreeMap::new();
 
     let raw = |out: &mut wasm_encoder::Module, id: u8, range: std::ops::Range<u64>| {
         out.section(&RawSection {
@@ -240,7 +255,27 @@ fn rewrite(wasm: &[u8]) -> Result<Rewritten, RejectResponse> {
             } => raw(&mut out, 10, unchecked_range),
             Payload::CodeSectionEntry(_) => {}
             Payload::DataSection(s) => raw(&mut out, 11, s.range()),
-            Payload::CustomSection(s) => raw(&mut out, 0, s.range()),
+            Payload::CustomSection(s) => {
+                let visibility = s
+                    .name()
+                    .strip_prefix("icp:public ")
+                    .map(|name| (true, name))
+                    .or_else(|| {
+                        s.name()
+                            .strip_prefix("icp:private ")
+                            .map(|name| (false, name))
+                    });
+                if let Some((public, name)) = visibility {
+                    let section = Metadata {
+                        public,
+                        content: s.data().to_vec(),
+                    };
+                    if metadata.insert(name.to_string(), section).is_some() {
+                        return Err(invalid(format!("duplicate metadata section {name:?}")));
+                    }
+                }
+                raw(&mut out, 0, s.range())
+            }
             Payload::End(_) => {}
             other => {
                 return Err(invalid(format!(
@@ -260,6 +295,7 @@ fn rewrite(wasm: &[u8]) -> Result<Rewritten, RejectResponse> {
         mutable_globals,
         has_table,
         exports: export_names,
+        metadata,
     })
 }
 
@@ -323,5 +359,30 @@ mod tests {
             .collect();
         assert!(exported.contains(&TABLE_EXPORT.to_string()), "{exported:?}");
         assert!(Arc::ptr_eq(&compiled, &compile(&wasm).unwrap()));
+    }
+
+    #[test]
+    fn metadata_sections_are_kept_with_their_visibility() {
+        let mut module = wasm_encoder::Module::new();
+        for (name, data) in [
+            ("icp:public candid:service", &b"service : {}"[..]),
+            ("icp:private secret", b"s"),
+            ("name", b"ignored"),
+        ] {
+            module.section(&wasm_encoder::CustomSection {
+                name: name.into(),
+                data: data.into(),
+            });
+        }
+        let compiled = prepare(&module.finish(), false).unwrap();
+        assert_eq!(compiled.metadata.len(), 2);
+        assert_eq!(
+            compiled.metadata["candid:service"],
+            Metadata {
+                public: true,
+                content: b"service : {}".to_vec()
+            }
+        );
+        assert!(!compiled.metadata["secret"].public);
     }
 }

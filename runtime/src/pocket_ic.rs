@@ -112,6 +112,11 @@ impl PocketIc {
         Self { ic }
     }
 
+    /// The core underneath, for another front (the HTTP interface) to serve.
+    pub fn into_core(self) -> Ic {
+        *self.ic
+    }
+
     /// The DER-encoded public key that signs this IC's certificates. Always
     /// `Some`: this IC has a root key as if it had an NNS subnet.
     pub fn root_key(&self) -> Option<Vec<u8>> {

@@ -118,6 +118,7 @@ impl Ic {
             cycles,
             origin,
             deadline,
+            ..
         } = request;
         let target = match self
             .resolve(receiver, &method)
@@ -325,6 +326,7 @@ impl Ic {
                     callback,
                 },
                 deadline,
+                effective_canister_id: None,
             }));
         }
         self.close_if_done(id, context_id);

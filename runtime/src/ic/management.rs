@@ -11,10 +11,11 @@ use crate::system_api::fees;
 use candid::utils::ArgumentEncoder;
 use candid::{CandidType, Decode, Encode, Nat, Principal, encode_args};
 use ic_management_canister_types::{
-    CanisterIdRecord, CanisterInstallMode, CanisterStatusResult, CanisterStatusType,
-    CreateCanisterArgs, InstallCodeArgs, MemoryMetrics, ProvisionalCreateCanisterWithCyclesArgs,
+    CanisterIdRecord, CanisterInstallMode, CanisterStatusResult, CanisterStatusType, ChunkHash,
+    CreateCanisterArgs, FetchCanisterLogsArgs, FetchCanisterLogsResult, InstallChunkedCodeArgs,
+    InstallCodeArgs, LogVisibility, MemoryMetrics, ProvisionalCreateCanisterWithCyclesArgs,
     ProvisionalTopUpCanisterArgs, QueryStats, StatusVisibility, UninstallCodeArgs,
-    UpdateSettingsArgs,
+    UpdateSettingsArgs, UploadChunkArgs,
 };
 use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
@@ -37,6 +38,24 @@ fn reply(value: impl ArgumentEncoder) -> Answer {
     }
 }
 
+/// The wasm chunk store's limits: chunks of at most 1 MiB, 100 of them.
+const MAX_CHUNK_BYTES: usize = 1 << 20;
+const MAX_CHUNKS: usize = 100;
+
+fn install_mode(mode: CanisterInstallMode) -> InstallMode {
+    match mode {
+        CanisterInstallMode::Install => InstallMode::Install,
+        CanisterInstallMode::Reinstall => InstallMode::Reinstall,
+        CanisterInstallMode::Upgrade(flags) => InstallMode::Upgrade {
+            skip_pre_upgrade: flags.and_then(|f| f.skip_pre_upgrade).unwrap_or(false),
+        },
+    }
+}
+
+fn hex_of(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 fn decode<T: CandidType + DeserializeOwned>(method: &str, arg: &[u8]) -> Result<T, RejectResponse> {
     Decode!(arg, T).map_err(|e| {
         RejectResponse::new(
@@ -47,6 +66,54 @@ fn decode<T: CandidType + DeserializeOwned>(method: &str, arg: &[u8]) -> Result<
 }
 
 impl Ic {
+    /// A query to the management canister (`fetch_canister_logs`), answered
+    /// by one node, as over the HTTP interface.
+    pub fn management_query(
+        &self,
+        sender: Principal,
+        method: &str,
+        arg: &[u8],
+    ) -> Result<Vec<u8>, RejectResponse> {
+        match method {
+            "fetch_canister_logs" => {
+                let args: FetchCanisterLogsArgs = decode(method, arg)?;
+                let id = args.canister_id;
+                let canister = self.canisters.get(&id).ok_or_else(|| not_found(id))?;
+                let visible = canister.is_controller(&sender)
+                    || match &canister.settings.log_visibility {
+                        LogVisibility::Controllers => false,
+                        LogVisibility::Public => true,
+                        LogVisibility::AllowedViewers(viewers) => viewers.contains(&sender),
+                    };
+                if !visible {
+                    return Err(RejectResponse::new(
+                        ErrorCode::CanisterRejectedMessage,
+                        format!(
+                            "Caller {sender} is not allowed to query ic00 method fetch_canister_logs"
+                        ),
+                    ));
+                }
+                let records = canister
+                    .logs()
+                    .iter()
+                    .map(|r| ic_management_canister_types::CanisterLogRecord {
+                        idx: r.idx,
+                        timestamp_nanos: r.timestamp_nanos,
+                        content: r.content.clone(),
+                    })
+                    .collect();
+                Ok(Encode!(&FetchCanisterLogsResult {
+                    canister_log_records: records
+                })
+                .expect("logs encode"))
+            }
+            _ => Err(RejectResponse::new(
+                ErrorCode::CanisterMethodNotFound,
+                format!("Query method {method} not found."),
+            )),
+        }
+    }
+
     /// Runs a request to the management canister and answers it (now, or
     /// for `stop_canister` possibly later).
     pub(crate) fn execute_management(&mut self, request: Request) {
@@ -72,10 +139,15 @@ impl Ic {
             arg,
             cycles,
             origin,
+            effective_canister_id,
             ..
         } = request;
         let from_canister = matches!(origin, Origin::Canister { .. });
-        let creation_subnet = self.creation_subnet(receiver, sender, from_canister)?;
+        let creation_subnet = match effective_canister_id {
+            // Over HTTP, the effective canister id names the subnet.
+            Some(effective) if !from_canister => self.topology.subnet_of(&effective).id,
+            _ => self.creation_subnet(receiver, sender, from_canister)?,
+        };
         let only_canisters = |method: &str| {
             RejectResponse::new(
                 ErrorCode::CanisterRejectedMessage,
@@ -139,14 +211,88 @@ impl Ic {
             }
             "install_code" => {
                 let args: InstallCodeArgs = decode(&method, &arg)?;
-                let mode = match args.mode {
-                    CanisterInstallMode::Install => InstallMode::Install,
-                    CanisterInstallMode::Reinstall => InstallMode::Reinstall,
-                    CanisterInstallMode::Upgrade(flags) => InstallMode::Upgrade {
-                        skip_pre_upgrade: flags.and_then(|f| f.skip_pre_upgrade).unwrap_or(false),
-                    },
-                };
+                let mode = install_mode(args.mode);
                 self.install_code(args.canister_id, mode, &args.wasm_module, args.arg, sender)?;
+                Ok(reply(()))
+            }
+            "upload_chunk" => {
+                let args: UploadChunkArgs = decode(&method, &arg)?;
+                let canister = self.controlled(args.canister_id, sender, &method)?;
+                if args.chunk.len() > MAX_CHUNK_BYTES {
+                    return Err(RejectResponse::new(
+                        ErrorCode::InvalidManagementPayload,
+                        format!(
+                            "Error from Wasm chunk store: Chunk size {} is larger than the maximum allowed {MAX_CHUNK_BYTES}.",
+                            args.chunk.len()
+                        ),
+                    ));
+                }
+                let hash: [u8; 32] = Sha256::digest(&args.chunk).into();
+                if !canister.chunks.contains_key(&hash) && canister.chunks.len() >= MAX_CHUNKS {
+                    return Err(RejectResponse::new(
+                        ErrorCode::InvalidManagementPayload,
+                        format!(
+                            "Error from Wasm chunk store: Wasm chunk store is full: it holds at most {MAX_CHUNKS} chunks."
+                        ),
+                    ));
+                }
+                canister.chunks.insert(hash, args.chunk);
+                Ok(reply((ChunkHash {
+                    hash: hash.to_vec(),
+                },)))
+            }
+            "stored_chunks" => {
+                let args: CanisterIdRecord = decode(&method, &arg)?;
+                let canister = self.controlled(args.canister_id, sender, &method)?;
+                let hashes: Vec<ChunkHash> = canister
+                    .chunks
+                    .keys()
+                    .map(|hash| ChunkHash {
+                        hash: hash.to_vec(),
+                    })
+                    .collect();
+                Ok(reply((hashes,)))
+            }
+            "clear_chunk_store" => {
+                let args: CanisterIdRecord = decode(&method, &arg)?;
+                self.controlled(args.canister_id, sender, &method)?
+                    .chunks
+                    .clear();
+                Ok(reply(()))
+            }
+            "install_chunked_code" => {
+                let args: InstallChunkedCodeArgs = decode(&method, &arg)?;
+                let store = args.store_canister.unwrap_or(args.target_canister);
+                let chunks = &self.controlled(store, sender, &method)?.chunks;
+                let mut wasm = Vec::new();
+                for ChunkHash { hash } in &args.chunk_hashes_list {
+                    let chunk = <[u8; 32]>::try_from(hash.as_slice())
+                        .ok()
+                        .and_then(|hash| chunks.get(&hash))
+                        .ok_or_else(|| {
+                            RejectResponse::new(
+                                ErrorCode::InvalidManagementPayload,
+                                format!(
+                                    "Error from Wasm chunk store: Chunk with hash {} was not found in the chunk store of canister {store}.",
+                                    hex_of(hash)
+                                ),
+                            )
+                        })?;
+                    wasm.extend_from_slice(chunk);
+                }
+                let actual = Sha256::digest(&wasm);
+                if actual.as_slice() != args.wasm_module_hash.as_slice() {
+                    return Err(RejectResponse::new(
+                        ErrorCode::InvalidManagementPayload,
+                        format!(
+                            "Error from Wasm chunk store: Wasm module hash {} does not match given hash {}.",
+                            hex_of(&actual),
+                            hex_of(&args.wasm_module_hash)
+                        ),
+                    ));
+                }
+                let mode = install_mode(args.mode);
+                self.install_code(args.target_canister, mode, &wasm, args.arg, sender)?;
                 Ok(reply(()))
             }
             "update_settings" => {

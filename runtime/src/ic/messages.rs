@@ -71,6 +71,9 @@ pub struct Request {
     pub origin: Origin,
     /// The caller's deadline for a best-effort call, 0 for a guaranteed one.
     pub deadline: u64,
+    /// For an ingress message sent over HTTP, the effective canister id of
+    /// its URL: for the management canister, it names the subnet.
+    pub effective_canister_id: Option<Principal>,
 }
 
 #[derive(Clone, Debug)]
@@ -117,6 +120,9 @@ pub struct Messages {
     timed_out: BTreeSet<CallbackId>,
     /// Ingress messages by id: `None` while being processed.
     ingress: BTreeMap<Vec<u8>, Option<Outcome>>,
+    /// Ingress messages submitted or answered since the end of the last
+    /// round, whose status the certified state updates.
+    touched_ingress: Vec<Vec<u8>>,
     next_id: u64,
 }
 
@@ -157,17 +163,52 @@ impl Messages {
         hasher.update(method.as_bytes());
         hasher.update(&arg);
         let message_id = hasher.finalize().to_vec();
+        self.submit_ingress_with_id(message_id.clone(), None, receiver, sender, method, arg);
+        message_id
+    }
+
+    /// Queues an ingress message whose id its sender computed (the request
+    /// id of the IC's HTTP interface); the caller ensures it is new.
+    pub fn submit_ingress_with_id(
+        &mut self,
+        message_id: Vec<u8>,
+        effective_canister_id: Option<Principal>,
+        receiver: Principal,
+        sender: Principal,
+        method: &str,
+        arg: Vec<u8>,
+    ) {
         self.ingress.insert(message_id.clone(), None);
+        self.touched_ingress.push(message_id.clone());
         self.push(Message::Request(Request {
             sender,
             receiver,
             method: method.to_string(),
             arg,
             cycles: 0,
-            origin: Origin::Ingress(message_id.clone()),
+            origin: Origin::Ingress(message_id),
             deadline: 0,
+            effective_canister_id,
         }));
-        message_id
+    }
+
+    /// The messages submitted or answered since the last call, with their
+    /// status now.
+    pub fn clear_touched_ingress(&mut self) {
+        self.touched_ingress.clear();
+    }
+
+    pub fn take_touched_ingress(&mut self) -> Vec<(Vec<u8>, Option<Outcome>)> {
+        let mut touched = std::mem::take(&mut self.touched_ingress);
+        touched.sort_unstable();
+        touched.dedup();
+        touched
+            .into_iter()
+            .filter_map(|id| {
+                let status = self.ingress.get(&id)?.clone();
+                Some((id, status))
+            })
+            .collect()
     }
 
     /// `None` for an unknown message, `Some(None)` while it is processed.
@@ -195,6 +236,7 @@ impl Messages {
     pub fn respond(&mut self, origin: Origin, outcome: Outcome, refund: u128) {
         match origin {
             Origin::Ingress(message_id) => {
+                self.touched_ingress.push(message_id.clone());
                 self.ingress.insert(message_id, Some(outcome));
             }
             Origin::Canister { caller, callback } => self.push(Message::Response(Response {

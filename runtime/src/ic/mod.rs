@@ -3,6 +3,7 @@
 //! (the pocket-ic-shaped API in [`crate::pocket_ic`], the IC's HTTP
 //! interface); they call it, it never calls them.
 
+pub mod certified_state;
 pub(crate) mod composite_query;
 pub(crate) mod execution;
 mod management;
@@ -42,6 +43,8 @@ pub struct Ic {
     pub(crate) charges_cycles: bool,
     /// Storage is paid for up to this time.
     storage_paid_until: u64,
+    /// Each subnet's state tree, kept when a front serves `read_state`.
+    pub(crate) certified: Option<Box<certified_state::CertifiedState>>,
 }
 
 impl Default for Ic {
@@ -61,6 +64,39 @@ impl Ic {
             random_draws: 0,
             charges_cycles: false,
             storage_paid_until: GENESIS_NANOS,
+            certified: None,
+        }
+    }
+
+    /// Keeps each subnet's certified state tree from now on, updated at the
+    /// end of every round, for `read_state` and ingress status.
+    pub fn enable_certification(&mut self) {
+        if self.certified.is_none() {
+            let mut state = certified_state::CertifiedState::new(&self.topology, self.time);
+            state.end_round(self.time, &self.topology, self.canisters.iter(), Vec::new());
+            self.certified = Some(Box::new(state));
+        }
+    }
+
+    pub fn certified_state(&self) -> Option<&certified_state::CertifiedState> {
+        self.certified.as_deref()
+    }
+
+    pub fn certified_state_mut(&mut self) -> Option<&mut certified_state::CertifiedState> {
+        self.certified.as_deref_mut()
+    }
+
+    /// The end of a round: the certified state takes in what changed.
+    fn certify_round(&mut self) {
+        let Some(certified) = self.certified.as_deref_mut() else {
+            self.messages.clear_touched_ingress();
+            return;
+        };
+        let touched = self.messages.take_touched_ingress();
+        let expired =
+            certified.end_round(self.time, &self.topology, self.canisters.iter(), touched);
+        for message_id in expired {
+            self.messages.forget_ingress(&message_id);
         }
     }
 
@@ -324,10 +360,25 @@ impl Ic {
         method: &str,
         payload: Vec<u8>,
     ) -> Result<Vec<u8>, RejectResponse> {
+        self.admit_ingress(canister_id, sender, method, &payload)?;
+        Ok(self
+            .messages
+            .submit_ingress(canister_id, sender, method, payload))
+    }
+
+    /// The IC's ingress filter: the canister takes messages, is not frozen
+    /// and its `canister_inspect_message` accepts; then the ingress fee.
+    fn admit_ingress(
+        &mut self,
+        canister_id: Principal,
+        sender: Principal,
+        method: &str,
+        payload: &[u8],
+    ) -> Result<(), RejectResponse> {
         if canister_id != Principal::management_canister() {
             self.check_accepts_messages(canister_id)?;
             self.check_not_frozen(canister_id)?;
-            self.inspect_ingress(canister_id, sender, method, &payload)?;
+            self.inspect_ingress(canister_id, sender, method, payload)?;
             if self.charges(&canister_id) {
                 let fee = fees::ingress(method.len() as u64, payload.len() as u64);
                 self.canister_mut(canister_id)
@@ -335,9 +386,7 @@ impl Ic {
                     .charge(fee);
             }
         }
-        Ok(self
-            .messages
-            .submit_ingress(canister_id, sender, method, payload))
+        Ok(())
     }
 
     /// The answer to a submitted message: `None` if no message has this
@@ -460,10 +509,44 @@ impl Ic {
         composite_query::answer_of(canister_id, executed)
     }
 
-    /// One round: every queued message, then heartbeats and due global timers.
+    /// One round: every queued message, then heartbeats and due global
+    /// timers; then the state is certified.
     pub fn tick(&mut self) {
         self.start_round();
         self.execute_round();
+        self.certify_round();
+    }
+
+    /// An ingress message of the HTTP interface: its id is the request id,
+    /// and its status is certified until `expiry`. The caller checked the
+    /// request (signature, expiry, that the id is new); this checks what
+    /// the IC's ingress filter checks, as `submit_ingress` does.
+    #[allow(clippy::too_many_arguments)]
+    pub fn submit_http_ingress(
+        &mut self,
+        message_id: Vec<u8>,
+        effective_canister_id: Principal,
+        canister_id: Principal,
+        sender: Principal,
+        method: &str,
+        payload: Vec<u8>,
+        expiry: u64,
+    ) -> Result<(), RejectResponse> {
+        self.admit_ingress(canister_id, sender, method, &payload)?;
+        let subnet = self.topology.subnet_of(&effective_canister_id).id;
+        self.certified
+            .as_deref_mut()
+            .expect("certification is on for the HTTP interface")
+            .track_ingress(message_id.clone(), subnet, sender, expiry);
+        self.messages.submit_ingress_with_id(
+            message_id,
+            Some(effective_canister_id),
+            canister_id,
+            sender,
+            method,
+            payload,
+        );
+        Ok(())
     }
 
     /// The certificate a non-replicated query of `canister_id` sees: the

@@ -69,6 +69,8 @@ pub struct Canister {
     /// The most instructions one replicated execution used since the
     /// figure was last taken.
     pub largest_execution_instructions: u64,
+    /// The wasm chunk store (`upload_chunk`): chunks by their SHA-256.
+    pub chunks: std::collections::BTreeMap<[u8; 32], Vec<u8>>,
 }
 
 impl Canister {
@@ -88,6 +90,7 @@ impl Canister {
             last_execution_instructions: 0,
             total_instructions: 0,
             largest_execution_instructions: 0,
+            chunks: std::collections::BTreeMap::new(),
         }
     }
 

@@ -59,8 +59,14 @@ impl Subnet {
     }
 }
 
-/// The NNS subnet's id on mainnet.
-pub const NNS_SUBNET_ID: &str = "tdb26-jop6k-aogll-7ltgs-eruif-6kk7m-qpktf-gdiqx-mxtrf-vb5e6-eqe";
+/// The NNS subnet's id: as on mainnet (`tdb26-…` of mainnet's key), the
+/// self-authenticating id of the root key, which is the NNS subnet's key;
+/// clients rely on it to name the subnet of a certificate that carries no
+/// delegation.
+pub fn nns_subnet_id() -> Principal {
+    Principal::self_authenticating(crate::certification::root_key_der())
+}
+
 /// The Internet Identity subnet's id on mainnet.
 pub const II_SUBNET_ID: &str = "uzr34-akd3s-xrdag-3ql62-ocgoh-ld2ao-tamcv-54e7j-krwgb-2gm4z-oqe";
 
@@ -96,7 +102,7 @@ impl Default for Topology {
         let text = |id| Principal::from_text(id).expect("a valid subnet id");
         Self {
             subnets: vec![
-                Subnet::new(text(NNS_SUBNET_ID), SubnetKind::Nns, NNS_RANGE),
+                Subnet::new(nns_subnet_id(), SubnetKind::Nns, NNS_RANGE),
                 Subnet::new(
                     Principal::self_authenticating(b"ic-runtime application subnet 1"),
                     SubnetKind::Application,
@@ -183,7 +189,7 @@ mod tests {
         assert_eq!(kind("um5iw-rqaaa-aaaaq-qaaba-cai"), SubnetKind::II);
         assert_eq!(kind("aaaaa-aa"), SubnetKind::Application);
         let nns = topology.of_kind(SubnetKind::Nns).unwrap();
-        assert_eq!(nns.id.to_text(), NNS_SUBNET_ID);
+        assert_eq!(nns.id, nns_subnet_id());
         assert_eq!(canister_index(&nns.canister_range().1), Some(0xF_FFFF));
     }
 

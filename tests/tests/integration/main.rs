@@ -21,6 +21,7 @@ mod icrc1_acceptance;
 mod index;
 mod ledger;
 mod ledger_model;
+mod local_network;
 mod official_interfaces;
 mod proposals;
 mod wasm_metadata;

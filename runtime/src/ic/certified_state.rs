@@ -1,0 +1,458 @@
+//! The certified state: each subnet's state tree as the IC certifies it at
+//! the end of a round, and the certificates cut from it for `read_state`.
+//!
+//! A subnet's tree holds `/time`, `/subnet` (every subnet's public key and
+//! canister ranges, its own nodes' keys), `/canister/<id>/…` of its own
+//! canisters (certified data, module hash, controllers, metadata) and
+//! `/request_status/<id>/…` of the ingress messages addressed to it, and
+//! every subnet's `/canister_ranges/<subnet>/<shard>`. The
+//! NNS subnet signs with the root key; every other subnet with a key of its
+//! own, which a delegation certificate of the NNS vouches for.
+//!
+//! Trees are `ic_certification::NestedTree`s, which keep every node's hash,
+//! so a round rehashes only what changed, and a subnet signs at most once
+//! per round, when a certificate of that round is first asked for.
+
+use crate::certification::{NodeKey, SubnetKey, encode_certificate, leb128};
+use crate::error::RejectResponse;
+use crate::ic::messages::Outcome;
+use crate::ic::state::Canister;
+use crate::ic::subnet::{SubnetKind, Topology};
+use crate::module::Metadata;
+use candid::Principal;
+use ic_certification::{AsHashTree, Delegation, HashTree, NestedTree, merge_hash_trees};
+use std::collections::{BTreeMap, BTreeSet};
+
+type Tree = NestedTree<Vec<u8>, Vec<u8>>;
+
+/// A path in the state tree: its labels.
+pub type Path = Vec<Vec<u8>>;
+
+/// How a delegation states the subnet's canister ranges, as the replica
+/// does: `/api/v2` in `/subnet/<id>/canister_ranges`, the canister
+/// endpoints of `/api/v3` and `/api/v4` in the sharded
+/// `/canister_ranges/<id>/<shard>`, subnet endpoints not at all.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum RangesForm {
+    SubnetSubtree,
+    Sharded,
+    None,
+}
+
+/// What the tree says of one canister; rewritten when it changes.
+#[derive(Clone, PartialEq, Eq)]
+struct CanisterEntry {
+    certified_data: Vec<u8>,
+    controllers: Vec<Principal>,
+    module_hash: Option<[u8; 32]>,
+    version: u64,
+}
+
+impl CanisterEntry {
+    fn of(canister: &Canister) -> Self {
+        Self {
+            certified_data: canister.certified_data.clone(),
+            controllers: canister.controllers().to_vec(),
+            module_hash: canister.code.as_ref().map(|code| code.compiled.hash),
+            version: canister.version,
+        }
+    }
+}
+
+/// An ingress message whose status the tree publishes.
+struct Ingress {
+    subnet: Principal,
+    sender: Principal,
+}
+
+/// One subnet's keys and tree.
+pub struct SubnetState {
+    pub key: SubnetKey,
+    pub node: NodeKey,
+    kind: SubnetKind,
+    tree: Tree,
+    canisters: BTreeMap<Principal, CanisterEntry>,
+    /// The signature of the tree as it is now, once asked for.
+    signature: Option<[u8; 48]>,
+    /// The delegations of this subnet signed by the root in its current
+    /// round, once asked for.
+    delegations: BTreeMap<RangesForm, Delegation>,
+}
+
+/// Every subnet's certified state, and the ingress messages it tracks.
+pub struct CertifiedState {
+    subnets: BTreeMap<Principal, SubnetState>,
+    root: Principal,
+    ingress: BTreeMap<Vec<u8>, Ingress>,
+    /// Messages by expiry: past it, a message's answer is dropped (its
+    /// status becomes `done`); one window later, it leaves the tree.
+    by_expiry: BTreeSet<(u64, Vec<u8>)>,
+    /// Messages whose status is `done`, by the time they leave the tree.
+    done: BTreeSet<(u64, Vec<u8>)>,
+}
+
+/// How long an ingress message may be valid: `ingress_expiry` at most this
+/// far ahead, as the IC allows (5 minutes and a little drift).
+pub const MAX_INGRESS_TTL_NANOS: u64 = 5 * 60 * 1_000_000_000;
+
+fn labels(path: &[&[u8]]) -> Path {
+    path.iter().map(|label| label.to_vec()).collect()
+}
+
+/// A CBOR data item with the self-describing tag, as the state tree
+/// encodes controllers.
+fn self_describing_cbor(value: &impl serde::Serialize) -> Vec<u8> {
+    let mut serializer = serde_cbor::Serializer::new(Vec::new());
+    serializer
+        .self_describe()
+        .expect("writing to a vector cannot fail");
+    value
+        .serialize(&mut serializer)
+        .expect("plain values encode");
+    serializer.into_inner()
+}
+
+fn ranges_cbor(ranges: &[(Principal, Principal)]) -> Vec<u8> {
+    serde_cbor::to_vec(&ranges).expect("principals encode")
+}
+
+impl CertifiedState {
+    /// Keys derive from each subnet's id: a network restarted on the same
+    /// topology keeps them.
+    pub fn new(topology: &Topology, time: u64) -> Self {
+        let mut subnets = BTreeMap::new();
+        let root = topology
+            .of_kind(SubnetKind::Nns)
+            .expect("the topology has an NNS subnet")
+            .id;
+        for subnet in topology.subnets() {
+            let key = if subnet.id == root {
+                SubnetKey::derive(crate::certification::ROOT_KEY_SEED)
+            } else {
+                SubnetKey::derive(&[b"ic-runtime subnet key ", subnet.id.as_slice()].concat())
+            };
+            let node = NodeKey::derive(&[b"ic-runtime node key ", subnet.id.as_slice()].concat());
+            subnets.insert(
+                subnet.id,
+                SubnetState {
+                    key,
+                    node,
+                    kind: subnet.kind,
+                    tree: Tree::default(),
+                    canisters: BTreeMap::new(),
+                    signature: None,
+                    delegations: BTreeMap::new(),
+                },
+            );
+        }
+        let mut state = Self {
+            subnets,
+            root,
+            ingress: BTreeMap::new(),
+            by_expiry: BTreeSet::new(),
+            done: BTreeSet::new(),
+        };
+        state.write_topology(topology);
+        state.set_time(time);
+        state
+    }
+
+    pub fn root_subnet(&self) -> Principal {
+        self.root
+    }
+
+    pub fn subnet(&self, id: &Principal) -> Option<&SubnetState> {
+        self.subnets.get(id)
+    }
+
+    /// `/subnet/…` and `/canister_ranges/…` in every tree.
+    fn write_topology(&mut self, topology: &Topology) {
+        let keys: Vec<(Principal, Vec<u8>)> = self
+            .subnets
+            .iter()
+            .map(|(id, s)| (*id, s.key.public_key_der().to_vec()))
+            .collect();
+        for (own_id, own) in &mut self.subnets {
+            for subnet in topology.subnets() {
+                let id = subnet.id.as_slice();
+                let ranges = ranges_cbor(&[subnet.canister_range()]);
+                let key = &keys.iter().find(|(k, _)| *k == subnet.id).expect("keyed").1;
+                own.tree
+                    .insert(&labels(&[b"subnet", id, b"public_key"]), key.clone());
+                own.tree.insert(
+                    &labels(&[b"subnet", id, b"canister_ranges"]),
+                    ranges.clone(),
+                );
+                let kind: &[u8] = if subnet.kind.is_system() {
+                    b"system"
+                } else {
+                    b"application"
+                };
+                own.tree
+                    .insert(&labels(&[b"subnet", id, b"type"]), kind.to_vec());
+                let shard = subnet.canister_range().0;
+                own.tree
+                    .insert(&labels(&[b"canister_ranges", id, shard.as_slice()]), ranges);
+            }
+            let node = own.node.node_id();
+            own.tree.insert(
+                &labels(&[
+                    b"subnet",
+                    own_id.as_slice(),
+                    b"node",
+                    node.as_slice(),
+                    b"public_key",
+                ]),
+                own.node.public_key_der(),
+            );
+        }
+    }
+
+    fn set_time(&mut self, time: u64) {
+        for subnet in self.subnets.values_mut() {
+            subnet.tree.insert(&labels(&[b"time"]), leb128(time));
+        }
+    }
+
+    /// Starts tracking the status of an ingress message addressed to
+    /// `subnet`; it enters the tree at the end of the next round.
+    pub fn track_ingress(
+        &mut self,
+        message_id: Vec<u8>,
+        subnet: Principal,
+        sender: Principal,
+        expiry: u64,
+    ) {
+        self.by_expiry.insert((expiry, message_id.clone()));
+        self.ingress.insert(message_id, Ingress { subnet, sender });
+    }
+
+    /// Whether a message with this id was accepted and has not expired.
+    pub fn knows_ingress(&self, message_id: &[u8]) -> bool {
+        self.ingress.contains_key(message_id)
+    }
+
+    /// The sender of a tracked message, which alone may read its status.
+    pub fn ingress_sender(&self, message_id: &[u8]) -> Option<Principal> {
+        self.ingress.get(message_id).map(|i| i.sender)
+    }
+
+    /// The tree as certified at the end of a round at `time`: the time,
+    /// every changed canister, the status of `touched` messages; messages
+    /// past their expiry turn `done` (their ids returned: the caller drops
+    /// their answers), and leave the tree one window later.
+    pub fn end_round<'a>(
+        &mut self,
+        time: u64,
+        topology: &Topology,
+        canisters: impl Iterator<Item = (&'a Principal, &'a Canister)>,
+        touched: Vec<(Vec<u8>, Option<Outcome>)>,
+    ) -> Vec<Vec<u8>> {
+        self.set_time(time);
+        self.write_canisters(topology, canisters);
+        for (message_id, outcome) in touched {
+            if let Some(ingress) = self.ingress.get(&message_id) {
+                let subnet = self.subnets.get_mut(&ingress.subnet).expect("known subnet");
+                write_status(&mut subnet.tree, &message_id, outcome.as_ref());
+            }
+        }
+        let expired = self.expire(time);
+        // A new round: new signatures, and delegations with the root's new time.
+        for subnet in self.subnets.values_mut() {
+            subnet.signature = None;
+            subnet.delegations.clear();
+        }
+        expired
+    }
+
+    fn write_canisters<'a>(
+        &mut self,
+        topology: &Topology,
+        canisters: impl Iterator<Item = (&'a Principal, &'a Canister)>,
+    ) {
+        let mut present = BTreeSet::new();
+        for (id, canister) in canisters {
+            present.insert(*id);
+            let subnet_id = topology.subnet_of(id).id;
+            let subnet = self.subnets.get_mut(&subnet_id).expect("known subnet");
+            let entry = CanisterEntry::of(canister);
+            if subnet.canisters.get(id) == Some(&entry) {
+                continue;
+            }
+            let metadata = canister.code.as_ref().map(|code| &code.compiled.metadata);
+            write_canister(&mut subnet.tree, id, &entry, metadata);
+            subnet.canisters.insert(*id, entry);
+        }
+        for subnet in self.subnets.values_mut() {
+            let gone: Vec<Principal> = subnet
+                .canisters
+                .keys()
+                .filter(|id| !present.contains(id))
+                .copied()
+                .collect();
+            for id in gone {
+                subnet.canisters.remove(&id);
+                subnet.tree.delete(&labels(&[b"canister", id.as_slice()]));
+            }
+        }
+    }
+
+    fn expire(&mut self, time: u64) -> Vec<Vec<u8>> {
+        let mut expired = Vec::new();
+        while let Some((expiry, _)) = self.by_expiry.first() {
+            if *expiry >= time {
+                break;
+            }
+            let (expiry, message_id) = self.by_expiry.pop_first().expect("checked");
+            if let Some(ingress) = self.ingress.get(&message_id) {
+                let subnet = self.subnets.get_mut(&ingress.subnet).expect("known subnet");
+                let path = labels(&[b"request_status", &message_id]);
+                subnet.tree.delete(&path);
+                subnet.tree.insert(
+                    &labels(&[b"request_status", &message_id, b"status"]),
+                    b"done".to_vec(),
+                );
+                self.done
+                    .insert((expiry + MAX_INGRESS_TTL_NANOS, message_id.clone()));
+                expired.push(message_id);
+            }
+        }
+        while let Some((until, _)) = self.done.first() {
+            if *until >= time {
+                break;
+            }
+            let (_, message_id) = self.done.pop_first().expect("checked");
+            if let Some(ingress) = self.ingress.remove(&message_id) {
+                let subnet = self.subnets.get_mut(&ingress.subnet).expect("known subnet");
+                subnet
+                    .tree
+                    .delete(&labels(&[b"request_status", &message_id]));
+            }
+        }
+        expired
+    }
+
+    /// Whether `path` names something this subnet's tree may hold.
+    pub fn lookup(&self, subnet: &Principal, path: &[&[u8]]) -> Option<&Vec<u8>> {
+        let path: Path = labels(path);
+        self.subnets.get(subnet)?.tree.get(&path)
+    }
+
+    /// A certificate of `subnet`'s current tree pruned to `paths` (and
+    /// `/time`), with the root's delegation unless `subnet` is the root.
+    pub fn certificate(
+        &mut self,
+        subnet_id: &Principal,
+        paths: &[Path],
+        form: RangesForm,
+    ) -> Vec<u8> {
+        let root = self.root;
+        let delegation = (*subnet_id != root).then(|| self.delegation(subnet_id, form));
+        let subnet = self.subnets.get_mut(subnet_id).expect("a known subnet");
+        let tree = witness(&subnet.tree, paths);
+        let signature = *subnet
+            .signature
+            .get_or_insert_with(|| subnet.key.sign_state_root(&subnet.tree.root_hash()));
+        encode_certificate(tree, signature, delegation)
+    }
+
+    /// The root's certificate that `subnet_id`'s key is the subnet's and
+    /// which canisters it holds.
+    fn delegation(&mut self, subnet_id: &Principal, form: RangesForm) -> Delegation {
+        let root = self.root;
+        if let Some(delegation) = self
+            .subnets
+            .get(subnet_id)
+            .and_then(|s| s.delegations.get(&form))
+        {
+            return delegation.clone();
+        }
+        let id = subnet_id.as_slice();
+        let mut paths = vec![labels(&[b"subnet", id, b"public_key"])];
+        match form {
+            RangesForm::SubnetSubtree => paths.push(labels(&[b"subnet", id, b"canister_ranges"])),
+            RangesForm::Sharded => paths.push(labels(&[b"canister_ranges", id])),
+            RangesForm::None => {}
+        }
+        let certificate = self.certificate(&root, &paths, form);
+        let delegation = Delegation {
+            subnet_id: id.to_vec(),
+            certificate,
+        };
+        self.subnets
+            .get_mut(subnet_id)
+            .expect("a known subnet")
+            .delegations
+            .insert(form, delegation.clone());
+        delegation
+    }
+
+    /// Which subnet kind `id` is, for a subnet's `type`.
+    pub fn kind(&self, id: &Principal) -> Option<SubnetKind> {
+        self.subnets.get(id).map(|s| s.kind)
+    }
+}
+
+/// The tree pruned to `paths` and `/time`: what lies under each path in
+/// full, proofs of absence where nothing does.
+fn witness(tree: &Tree, paths: &[Path]) -> HashTree {
+    let time = tree.witness(&labels(&[b"time"]));
+    paths
+        .iter()
+        .map(|path| tree.witness(path))
+        .fold(time, merge_hash_trees)
+}
+
+fn write_canister(
+    tree: &mut Tree,
+    id: &Principal,
+    entry: &CanisterEntry,
+    metadata: Option<&BTreeMap<String, Metadata>>,
+) {
+    let id = id.as_slice();
+    // The whole subtree is rewritten: metadata of an old module must go.
+    tree.delete(&labels(&[b"canister", id]));
+    tree.insert(
+        &labels(&[b"canister", id, b"certified_data"]),
+        entry.certified_data.clone(),
+    );
+    // Principals encode as CBOR byte strings (serde_cbor is not human-readable).
+    tree.insert(
+        &labels(&[b"canister", id, b"controllers"]),
+        self_describing_cbor(&entry.controllers),
+    );
+    if let Some(hash) = entry.module_hash {
+        tree.insert(&labels(&[b"canister", id, b"module_hash"]), hash.to_vec());
+    }
+    for (name, section) in metadata.into_iter().flatten() {
+        tree.insert(
+            &labels(&[b"canister", id, b"metadata", name.as_bytes()]),
+            section.content.clone(),
+        );
+    }
+}
+
+/// `/request_status/<id>/…`: `processing` until answered, then `replied`
+/// with the reply or `rejected` with the reject's code, message and error code.
+fn write_status(tree: &mut Tree, message_id: &[u8], outcome: Option<&Outcome>) {
+    let at = |field: &[u8]| labels(&[b"request_status", message_id, field]);
+    tree.delete(&labels(&[b"request_status", message_id]));
+    match outcome {
+        None => tree.insert(&at(b"status"), b"processing".to_vec()),
+        Some(Ok(reply)) => {
+            tree.insert(&at(b"status"), b"replied".to_vec());
+            tree.insert(&at(b"reply"), reply.clone());
+        }
+        Some(Err(RejectResponse {
+            reject_code,
+            reject_message,
+            error_code,
+            ..
+        })) => {
+            tree.insert(&at(b"status"), b"rejected".to_vec());
+            tree.insert(&at(b"reject_code"), leb128(*reject_code as u64));
+            tree.insert(&at(b"reject_message"), reject_message.as_bytes().to_vec());
+            tree.insert(&at(b"error_code"), error_code.to_string().into_bytes());
+        }
+    }
+}

@@ -1,0 +1,403 @@
+//! The local network through a real client: `ic-agent`, with certificate
+//! and query-signature verification on, against the project's NNS served
+//! over the IC's HTTP interface. One network serves every test of this
+//! binary: the one `IC_NETWORK_URL` names (with `IC_NETWORK_ROOT_KEY`, hex),
+//! or else one started in this process.
+
+use candid::{Decode, Encode, Principal};
+use ic_agent::Agent;
+use ic_agent::identity::{AnonymousIdentity, BasicIdentity, Identity, Secp256k1Identity};
+use integration_tests::{did_text, wasm_gz_path};
+use nns_api::AccountIdentifier;
+use nns_api::ids::LEDGER_CANISTER_ID;
+use nns_api::ledger::{AccountBalanceArgs, Memo, Tokens, TransferArgs, TransferError};
+use std::sync::OnceLock;
+
+struct Endpoint {
+    url: String,
+    root_key: Vec<u8>,
+}
+
+/// The network the tests share, and a runtime for the agents' futures.
+fn endpoint() -> &'static Endpoint {
+    static NETWORK: OnceLock<Endpoint> = OnceLock::new();
+    NETWORK.get_or_init(|| {
+        if let Ok(url) = std::env::var("IC_NETWORK_URL") {
+            let key = std::env::var("IC_NETWORK_ROOT_KEY")
+                .expect("IC_NETWORK_ROOT_KEY with IC_NETWORK_URL");
+            return Endpoint {
+                url,
+                root_key: hex::decode(key).expect("a hex root key"),
+            };
+        }
+        let modules = wasm_gz_path("ledger").parent().unwrap().to_path_buf();
+        let network = icp_economy_network::start(&modules, "127.0.0.1:0".parse().unwrap())
+            .expect("the network starts");
+        let endpoint = Endpoint {
+            url: network.url(),
+            root_key: network.root_key_der(),
+        };
+        // It serves until the test process exits.
+        std::mem::forget(network);
+        endpoint
+    })
+}
+
+fn runtime() -> &'static tokio::runtime::Runtime {
+    static RUNTIME: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
+    RUNTIME.get_or_init(|| tokio::runtime::Runtime::new().unwrap())
+}
+
+fn agent(identity: impl Identity + 'static) -> Agent {
+    let endpoint = endpoint();
+    let agent = Agent::builder()
+        .with_url(&endpoint.url)
+        .with_identity(identity)
+        .with_verify_query_signatures(true)
+        .build()
+        .expect("an agent");
+    agent.set_root_key(endpoint.root_key.clone());
+    agent
+}
+
+fn ed25519_identity(seed: u8) -> BasicIdentity {
+    BasicIdentity::from_raw_key(&[seed; 32])
+}
+
+fn secp256k1_identity(seed: u8) -> Secp256k1Identity {
+    Secp256k1Identity::from_private_key(k256::SecretKey::from_slice(&[seed; 32]).unwrap())
+}
+
+const FEE: u64 = 10_000;
+
+fn transfer(agent: &Agent, to: Principal, e8s: u64, memo: u64) -> Result<u64, TransferError> {
+    let args = TransferArgs {
+        memo: Memo(memo),
+        amount: Tokens::from_e8s(e8s),
+        fee: Tokens::from_e8s(FEE),
+        from_subaccount: None,
+        to: AccountIdentifier::new(&to, None),
+        created_at_time: None,
+    };
+    let reply = runtime()
+        .block_on(
+            agent
+                .update(&LEDGER_CANISTER_ID, "transfer")
+                .with_arg(Encode!(&args).unwrap())
+                .call_and_wait(),
+        )
+        .expect("a certified reply");
+    Decode!(&reply, Result<u64, TransferError>).unwrap()
+}
+
+fn balance(agent: &Agent, owner: Principal) -> u64 {
+    let args = AccountBalanceArgs {
+        account: AccountIdentifier::new(&owner, None),
+    };
+    let reply = runtime()
+        .block_on(
+            agent
+                .query(&LEDGER_CANISTER_ID, "account_balance")
+                .with_arg(Encode!(&args).unwrap())
+                .call(),
+        )
+        .expect("a signed query reply");
+    Decode!(&reply, Tokens).unwrap().e8s
+}
+
+#[test]
+fn status_gives_the_networks_root_key() {
+    let agent = agent(AnonymousIdentity);
+    let status = runtime().block_on(agent.status()).expect("a status");
+    assert_eq!(
+        status.root_key.as_deref(),
+        Some(endpoint().root_key.as_slice())
+    );
+    assert_eq!(status.replica_health_status.as_deref(), Some("healthy"));
+}
+
+/// The anonymous principal funds an identity of each signature scheme,
+/// which then pays another: every reply certified and verified.
+#[test]
+fn ledger_transfers_signed_with_ed25519_and_secp256k1() {
+    let anonymous = agent(AnonymousIdentity);
+    let identities: Vec<(&str, Box<dyn Identity>)> = vec![
+        ("Ed25519", Box::new(ed25519_identity(11))),
+        ("secp256k1", Box::new(secp256k1_identity(12))),
+    ];
+    for (n, (scheme, identity)) in identities.into_iter().enumerate() {
+        let sender = identity.sender().unwrap();
+        let payee = Principal::from_slice(&[0xAB, n as u8, 7]);
+        transfer(&anonymous, sender, 10 * FEE + 5_000, n as u64).expect("anonymous pays");
+        let before = balance(&anonymous, sender);
+        let signer = agent(identity);
+        let block =
+            transfer(&signer, payee, 5_000, 1).unwrap_or_else(|e| panic!("{scheme}: {e:?}"));
+        assert!(block > 0, "{scheme}");
+        assert_eq!(balance(&signer, sender), before - 5_000 - FEE, "{scheme}");
+        assert_eq!(balance(&signer, payee), 5_000, "{scheme}");
+        // The same transfer again is a duplicate of that block.
+        let again = transfer(&signer, payee, 5_000, 1);
+        assert!(
+            matches!(again, Ok(_) | Err(TransferError::TxDuplicate { .. })),
+            "{scheme}: {again:?}"
+        );
+    }
+}
+
+#[test]
+fn read_state_of_the_ledgers_candid_interface() {
+    let agent = agent(ed25519_identity(13));
+    let service = runtime()
+        .block_on(agent.read_state_canister_metadata(LEDGER_CANISTER_ID, "candid:service"))
+        .expect("certified metadata");
+    assert_eq!(String::from_utf8(service).unwrap(), did_text("ledger"));
+    let module_hash = runtime()
+        .block_on(agent.read_state_canister_info(LEDGER_CANISTER_ID, "module_hash"))
+        .expect("certified module hash");
+    let wasm = std::fs::read(wasm_gz_path("ledger")).unwrap();
+    assert_eq!(
+        module_hash,
+        <sha2::Sha256 as sha2::Digest>::digest(&wasm).to_vec()
+    );
+}
+
+/// The cycles ledger lives on another subnet than the NNS's: its answers
+/// carry the NNS's delegation, in the sharded form of `/api/v4` calls and
+/// the flat form of `/api/v3`'s reads, and its query signatures come
+/// from that subnet's node.
+#[test]
+fn the_cycles_ledger_answers_through_its_subnets_delegation() {
+    use icrc_ledger_types::icrc1::account::Account;
+    use icrc_ledger_types::icrc1::transfer::{TransferArg, TransferError};
+    use nns_api::ids::CYCLES_LEDGER_CANISTER_ID;
+    let anonymous = agent(AnonymousIdentity);
+    let payee = ed25519_identity(14).sender().unwrap();
+    let balance_of = |owner: Principal| {
+        let reply = runtime()
+            .block_on(
+                anonymous
+                    .query(&CYCLES_LEDGER_CANISTER_ID, "icrc1_balance_of")
+                    .with_arg(Encode!(&Account::from(owner)).unwrap())
+                    .call(),
+            )
+            .expect("a signed query reply");
+        Decode!(&reply, candid::Nat).unwrap()
+    };
+    let before = balance_of(payee);
+    let arg = TransferArg {
+        from_subaccount: None,
+        to: Account::from(payee),
+        fee: None,
+        created_at_time: None,
+        memo: None,
+        amount: candid::Nat::from(1_000_000_000_000u64),
+    };
+    let reply = runtime()
+        .block_on(
+            anonymous
+                .update(&CYCLES_LEDGER_CANISTER_ID, "icrc1_transfer")
+                .with_arg(Encode!(&arg).unwrap())
+                .call_and_wait(),
+        )
+        .expect("a certified reply under the subnet's delegation");
+    Decode!(&reply, Result<candid::Nat, TransferError>)
+        .unwrap()
+        .expect("the anonymous principal holds cycles");
+    assert_eq!(balance_of(payee), before + 1_000_000_000_000u64);
+    let subnet = runtime()
+        .block_on(anonymous.get_subnet_by_canister(&CYCLES_LEDGER_CANISTER_ID))
+        .expect("the subnet of the cycles ledger");
+    assert!(subnet.contains_canister(&CYCLES_LEDGER_CANISTER_ID));
+    assert!(!subnet.contains_canister(&LEDGER_CANISTER_ID));
+}
+
+/// The management canister over HTTP, as dfx and icp-cli use it: a
+/// canister created at a chosen id on the application subnet, the app
+/// installed from chunks, called, inspected, reconfigured, topped up,
+/// stopped and deleted; its logs read with a query.
+#[test]
+fn the_management_canister_over_http() {
+    use ic_management_canister_types::{
+        CanisterIdRecord, CanisterInstallMode, CanisterSettings, CanisterStatusResult,
+        CanisterStatusType, ChunkHash, FetchCanisterLogsArgs, FetchCanisterLogsResult,
+        InstallChunkedCodeArgs, ProvisionalCreateCanisterWithCyclesArgs,
+        ProvisionalTopUpCanisterArgs, UpdateSettingsArgs, UploadChunkArgs,
+    };
+    let owner = ed25519_identity(15);
+    let owner_id = owner.sender().unwrap();
+    let agent = agent(owner);
+    let ic00 = Principal::management_canister();
+    let call = |method: &str, effective: Principal, arg: Vec<u8>| {
+        runtime().block_on(
+            agent
+                .update(&ic00, method)
+                .with_effective_canister_id(effective)
+                .with_arg(arg)
+                .call_and_wait(),
+        )
+    };
+    // An id on the application subnet (index 0x1F0000 of its range).
+    let mut bytes = [0u8; 10];
+    bytes[..8].copy_from_slice(&0x1F_0000u64.to_be_bytes());
+    bytes[8..].copy_from_slice(&[1, 1]);
+    let specified = Principal::from_slice(&bytes);
+    let created = call(
+        "provisional_create_canister_with_cycles",
+        specified,
+        Encode!(&ProvisionalCreateCanisterWithCyclesArgs {
+            amount: Some(candid::Nat::from(5_000_000_000_000u64)),
+            settings: None,
+            specified_id: Some(specified),
+            sender_canister_version: None,
+        })
+        .unwrap(),
+    )
+    .expect("created");
+    let id = Decode!(&created, CanisterIdRecord).unwrap().canister_id;
+    assert_eq!(id, specified);
+
+    let wasm = std::fs::read(wasm_gz_path("app")).unwrap();
+    let mut hashes = Vec::new();
+    for chunk in wasm.chunks(100_000) {
+        let reply = call(
+            "upload_chunk",
+            id,
+            Encode!(&UploadChunkArgs {
+                canister_id: id,
+                chunk: chunk.to_vec(),
+            })
+            .unwrap(),
+        )
+        .expect("a chunk stored");
+        hashes.push(Decode!(&reply, ChunkHash).unwrap());
+    }
+    let stored = call(
+        "stored_chunks",
+        id,
+        Encode!(&CanisterIdRecord { canister_id: id }).unwrap(),
+    )
+    .expect("stored chunks");
+    assert_eq!(
+        Decode!(&stored, Vec<ChunkHash>).unwrap().len(),
+        hashes.len()
+    );
+    call(
+        "install_chunked_code",
+        id,
+        Encode!(&InstallChunkedCodeArgs {
+            mode: CanisterInstallMode::Install,
+            target_canister: id,
+            store_canister: None,
+            chunk_hashes_list: hashes,
+            wasm_module_hash: <sha2::Sha256 as sha2::Digest>::digest(&wasm).to_vec(),
+            arg: Encode!().unwrap(),
+            sender_canister_version: None,
+        })
+        .unwrap(),
+    )
+    .expect("installed from chunks");
+    let receipt = runtime()
+        .block_on(
+            agent
+                .update(&id, "work")
+                .with_arg(Encode!(&3u32).unwrap())
+                .call_and_wait(),
+        )
+        .expect("the app works");
+    assert!(!receipt.is_empty());
+
+    let status = |agent: &Agent| {
+        let reply = runtime()
+            .block_on(
+                agent
+                    .update(&ic00, "canister_status")
+                    .with_effective_canister_id(id)
+                    .with_arg(Encode!(&CanisterIdRecord { canister_id: id }).unwrap())
+                    .call_and_wait(),
+            )
+            .expect("a status");
+        Decode!(&reply, CanisterStatusResult).unwrap()
+    };
+    let before = status(&agent);
+    assert_eq!(before.status, CanisterStatusType::Running);
+    assert_eq!(before.settings.controllers, vec![owner_id]);
+
+    let friend = secp256k1_identity(16);
+    let friend_id = friend.sender().unwrap();
+    call(
+        "update_settings",
+        id,
+        Encode!(&UpdateSettingsArgs {
+            canister_id: id,
+            settings: CanisterSettings {
+                controllers: Some(vec![owner_id, friend_id]),
+                ..Default::default()
+            },
+            sender_canister_version: None,
+        })
+        .unwrap(),
+    )
+    .expect("settings updated");
+    let friend = self::agent(friend);
+    assert_eq!(status(&friend).settings.controllers.len(), 2);
+
+    call(
+        "provisional_top_up_canister",
+        id,
+        Encode!(&ProvisionalTopUpCanisterArgs {
+            canister_id: id,
+            amount: candid::Nat::from(1_000_000u64),
+        })
+        .unwrap(),
+    )
+    .expect("topped up");
+
+    let logs = runtime()
+        .block_on(
+            agent
+                .query(&ic00, "fetch_canister_logs")
+                .with_effective_canister_id(id)
+                .with_arg(
+                    Encode!(&FetchCanisterLogsArgs {
+                        canister_id: id,
+                        filter: None,
+                    })
+                    .unwrap(),
+                )
+                .call(),
+        )
+        .expect("logs, for a controller");
+    Decode!(&logs, FetchCanisterLogsResult).unwrap();
+    let stranger = self::agent(ed25519_identity(17));
+    let refused = runtime().block_on(
+        stranger
+            .query(&ic00, "fetch_canister_logs")
+            .with_effective_canister_id(id)
+            .with_arg(
+                Encode!(&FetchCanisterLogsArgs {
+                    canister_id: id,
+                    filter: None
+                })
+                .unwrap(),
+            )
+            .call(),
+    );
+    assert!(refused.is_err(), "a stranger reads no logs");
+
+    for method in ["stop_canister", "delete_canister"] {
+        call(
+            method,
+            id,
+            Encode!(&CanisterIdRecord { canister_id: id }).unwrap(),
+        )
+        .unwrap_or_else(|e| panic!("{method}: {e}"));
+    }
+    let gone = runtime().block_on(
+        agent
+            .update(&id, "work")
+            .with_arg(Encode!(&3u32).unwrap())
+            .call_and_wait(),
+    );
+    assert!(gone.is_err(), "a deleted canister takes no calls");
+}
