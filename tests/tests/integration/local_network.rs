@@ -13,13 +13,13 @@ use nns_api::ids::LEDGER_CANISTER_ID;
 use nns_api::ledger::{AccountBalanceArgs, Memo, Tokens, TransferArgs, TransferError};
 use std::sync::OnceLock;
 
-struct Endpoint {
-    url: String,
-    root_key: Vec<u8>,
+pub(super) struct Endpoint {
+    pub url: String,
+    pub root_key: Vec<u8>,
 }
 
 /// The network the tests share, and a runtime for the agents' futures.
-fn endpoint() -> &'static Endpoint {
+pub(super) fn endpoint() -> &'static Endpoint {
     static NETWORK: OnceLock<Endpoint> = OnceLock::new();
     NETWORK.get_or_init(|| {
         if let Ok(url) = std::env::var("IC_NETWORK_URL") {
@@ -43,12 +43,12 @@ fn endpoint() -> &'static Endpoint {
     })
 }
 
-fn runtime() -> &'static tokio::runtime::Runtime {
+pub(super) fn runtime() -> &'static tokio::runtime::Runtime {
     static RUNTIME: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
     RUNTIME.get_or_init(|| tokio::runtime::Runtime::new().unwrap())
 }
 
-fn agent(identity: impl Identity + 'static) -> Agent {
+pub(super) fn agent(identity: impl Identity + 'static) -> Agent {
     let endpoint = endpoint();
     let agent = Agent::builder()
         .with_url(&endpoint.url)
@@ -60,7 +60,7 @@ fn agent(identity: impl Identity + 'static) -> Agent {
     agent
 }
 
-fn ed25519_identity(seed: u8) -> BasicIdentity {
+pub(super) fn ed25519_identity(seed: u8) -> BasicIdentity {
     BasicIdentity::from_raw_key(&[seed; 32])
 }
 
@@ -70,7 +70,12 @@ fn secp256k1_identity(seed: u8) -> Secp256k1Identity {
 
 const FEE: u64 = 10_000;
 
-fn transfer(agent: &Agent, to: Principal, e8s: u64, memo: u64) -> Result<u64, TransferError> {
+pub(super) fn transfer(
+    agent: &Agent,
+    to: Principal,
+    e8s: u64,
+    memo: u64,
+) -> Result<u64, TransferError> {
     let args = TransferArgs {
         memo: Memo(memo),
         amount: Tokens::from_e8s(e8s),
@@ -90,7 +95,7 @@ fn transfer(agent: &Agent, to: Principal, e8s: u64, memo: u64) -> Result<u64, Tr
     Decode!(&reply, Result<u64, TransferError>).unwrap()
 }
 
-fn balance(agent: &Agent, owner: Principal) -> u64 {
+pub(super) fn balance(agent: &Agent, owner: Principal) -> u64 {
     let args = AccountBalanceArgs {
         account: AccountIdentifier::new(&owner, None),
     };

@@ -22,6 +22,7 @@ mod index;
 mod ledger;
 mod ledger_model;
 mod local_network;
+mod local_network_bad_input;
 mod official_interfaces;
 mod proposals;
 mod wasm_metadata;
