@@ -36,7 +36,7 @@ npm ci --prefix tests/js --no-audit --no-fund
 step "start the local network (icp-economy-network)"
 cargo build --locked --quiet -p icp-economy-network
 log="$(mktemp)" network_log="$(mktemp)"
-target/debug/icp-economy-network --port 0 >"$network_log" 2>&1 &
+target/debug/icp-economy-network --port 0 --allow-time-control >"$network_log" 2>&1 &
 network_pid=$!
 stop_network() {
   if kill -0 "$network_pid" 2>/dev/null; then

@@ -6,6 +6,7 @@ use candid::{Nat, Principal};
 use ic_management_canister_types::CanisterSettings;
 use ic_runtime::PocketIc;
 use ic_runtime::http::Network;
+pub use ic_runtime::http::Options;
 use icrc_ledger_types::icrc1::account::Account;
 use nns_api::AccountIdentifier;
 use nns_api::ids::{
@@ -170,7 +171,33 @@ pub fn boot_nns(modules: &Path) -> Result<PocketIc, String> {
 }
 
 /// Boots the NNS and serves it on `address`.
-pub fn start(modules: &Path, address: SocketAddr) -> Result<Network, String> {
+pub fn start(modules: &Path, address: SocketAddr, options: Options) -> Result<Network, String> {
     let pic = boot_nns(modules)?;
-    Network::start(pic.into_core(), address).map_err(|e| format!("serving on {address}: {e}"))
+    Network::start(pic.into_core(), address, options)
+        .map_err(|e| format!("serving on {address}: {e}"))
+}
+
+/// `POST /_/time/advance?seconds=N` to the network at `url`; the new time (ns).
+pub fn advance_time(url: &str, seconds: u64) -> Result<u64, String> {
+    let address = url
+        .strip_prefix("http://")
+        .ok_or("the URL must start with http://")?
+        .trim_end_matches('/');
+    let mut stream =
+        std::net::TcpStream::connect(address).map_err(|e| format!("connecting to {url}: {e}"))?;
+    let request = format!(
+        "POST /_/time/advance?seconds={seconds} HTTP/1.1\r\nHost: {address}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    );
+    std::io::Write::write_all(&mut stream, request.as_bytes()).map_err(|e| e.to_string())?;
+    let mut reply = String::new();
+    std::io::Read::read_to_string(&mut stream, &mut reply).map_err(|e| e.to_string())?;
+    let (head, body) = reply.split_once("\r\n\r\n").ok_or("not an HTTP reply")?;
+    if !head.starts_with("HTTP/1.1 200") {
+        return Err(format!("{}: {body}", head.lines().next().unwrap_or(head)));
+    }
+    body.trim()
+        .strip_prefix("{\"nanos_since_epoch\":")
+        .and_then(|rest| rest.strip_suffix('}'))
+        .and_then(|nanos| nanos.parse().ok())
+        .ok_or_else(|| format!("an unexpected reply: {body}"))
 }

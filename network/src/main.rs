@@ -1,63 +1,123 @@
 //! `icp-economy-network`: the project's NNS on a local network.
 //!
 //! ```text
-//! icp-economy-network [--bind ADDRESS] [--port PORT] [--modules DIR]
+//! icp-economy-network [--bind ADDRESS] [--port PORT] [--modules DIR] [--allow-time-control]
+//! icp-economy-network advance-time SECONDS [--url URL]
 //! ```
-//! Prints the URL and the root key, serves until Ctrl-C.
+//! The first form prints the URL and the root key and serves until Ctrl-C;
+//! the second moves a running network's time ahead (it must have been
+//! started with `--allow-time-control`).
 
+use icp_economy_network::Options;
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-struct Options {
-    bind: IpAddr,
-    port: u16,
-    modules: PathBuf,
+const USAGE: &str = "usage: icp-economy-network [--bind ADDRESS] [--port PORT] [--modules DIR] [--allow-time-control]
+       icp-economy-network advance-time SECONDS [--url URL]
+  --bind ADDRESS          the address to listen on (default 127.0.0.1)
+  --port PORT             the port of the HTTP interface (default 4943; 0 picks a free one)
+  --modules DIR           where the canister modules are (default target/canisters)
+  --allow-time-control    let POST /_/time/advance (and advance-time) move time ahead
+  advance-time SECONDS    move the network at --url (default http://127.0.0.1:4943) ahead
+                          and run what falls due";
+
+enum Command {
+    Serve {
+        address: SocketAddr,
+        modules: PathBuf,
+        options: Options,
+    },
+    AdvanceTime {
+        url: String,
+        seconds: u64,
+    },
 }
 
-const USAGE: &str = "usage: icp-economy-network [--bind ADDRESS] [--port PORT] [--modules DIR]
-  --bind ADDRESS  the address to listen on (default 127.0.0.1)
-  --port PORT     the port of the HTTP interface (default 4943; 0 picks a free one)
-  --modules DIR   where the canister modules are (default target/canisters)";
-
-fn parse(mut args: impl Iterator<Item = String>) -> Result<Options, String> {
-    let mut options = Options {
-        bind: IpAddr::from([127, 0, 0, 1]),
-        port: 4943,
-        modules: icp_economy_network::default_modules_dir(),
-    };
+/// `--flag value` or `--flag=value`.
+fn flags(args: Vec<String>) -> Result<Vec<(String, Option<String>)>, String> {
+    let mut parsed = Vec::new();
+    let mut args = args.into_iter().peekable();
     while let Some(arg) = args.next() {
-        let (flag, inline) = match arg.split_once('=') {
-            Some((flag, value)) => (flag.to_string(), Some(value.to_string())),
-            None => (arg, None),
-        };
-        let mut value = || {
-            inline
-                .clone()
-                .or_else(|| args.next())
-                .ok_or_else(|| format!("{flag} needs a value"))
-        };
-        match flag.as_str() {
-            "--bind" => options.bind = value()?.parse().map_err(|e| format!("--bind: {e}"))?,
-            "--port" => options.port = value()?.parse().map_err(|e| format!("--port: {e}"))?,
-            "--modules" => options.modules = PathBuf::from(value()?),
-            "-h" | "--help" => return Err(USAGE.to_string()),
-            other => return Err(format!("unknown argument {other}\n{USAGE}")),
+        if let Some((flag, value)) = arg.split_once('=') {
+            parsed.push((flag.to_string(), Some(value.to_string())));
+        } else if matches!(arg.as_str(), "--allow-time-control" | "-h" | "--help") {
+            parsed.push((arg, None));
+        } else if arg.starts_with("--") {
+            let value = args.next().ok_or_else(|| format!("{arg} needs a value"))?;
+            parsed.push((arg, Some(value)));
+        } else {
+            parsed.push((arg, None));
         }
     }
-    Ok(options)
+    Ok(parsed)
+}
+
+fn parse(args: Vec<String>) -> Result<Command, String> {
+    if args.first().map(String::as_str) == Some("advance-time") {
+        let mut url = "http://127.0.0.1:4943".to_string();
+        let mut seconds = None;
+        for (flag, value) in flags(args[1..].to_vec())? {
+            match (flag.as_str(), value) {
+                ("--url", Some(value)) => url = value,
+                (number, None) if seconds.is_none() => {
+                    seconds = Some(number.parse().map_err(|e| format!("SECONDS: {e}"))?)
+                }
+                (other, _) => return Err(format!("unknown argument {other}\n{USAGE}")),
+            }
+        }
+        let seconds = seconds.ok_or(USAGE)?;
+        return Ok(Command::AdvanceTime { url, seconds });
+    }
+    let mut bind = IpAddr::from([127, 0, 0, 1]);
+    let mut port = 4943;
+    let mut modules = icp_economy_network::default_modules_dir();
+    let mut options = Options::default();
+    for (flag, value) in flags(args)? {
+        match (flag.as_str(), value) {
+            ("--bind", Some(value)) => bind = value.parse().map_err(|e| format!("--bind: {e}"))?,
+            ("--port", Some(value)) => port = value.parse().map_err(|e| format!("--port: {e}"))?,
+            ("--modules", Some(value)) => modules = PathBuf::from(value),
+            ("--allow-time-control", None) => options.allow_time_control = true,
+            ("-h" | "--help", None) => return Err(USAGE.to_string()),
+            (other, _) => return Err(format!("unknown argument {other}\n{USAGE}")),
+        }
+    }
+    Ok(Command::Serve {
+        address: SocketAddr::new(bind, port),
+        modules,
+        options,
+    })
 }
 
 fn main() -> ExitCode {
-    let options = match parse(std::env::args().skip(1)) {
-        Ok(options) => options,
+    let command = match parse(std::env::args().skip(1).collect()) {
+        Ok(command) => command,
         Err(message) => {
             eprintln!("{message}");
             return ExitCode::from(2);
         }
     };
-    let address = SocketAddr::new(options.bind, options.port);
-    let network = match icp_economy_network::start(&options.modules, address) {
+    let (address, modules, options) = match command {
+        Command::AdvanceTime { url, seconds } => {
+            return match icp_economy_network::advance_time(&url, seconds) {
+                Ok(nanos) => {
+                    println!("time: {nanos} ns since the Unix epoch");
+                    ExitCode::SUCCESS
+                }
+                Err(message) => {
+                    eprintln!("icp-economy-network: {message}");
+                    ExitCode::FAILURE
+                }
+            };
+        }
+        Command::Serve {
+            address,
+            modules,
+            options,
+        } => (address, modules, options),
+    };
+    let network = match icp_economy_network::start(&modules, address, options) {
         Ok(network) => network,
         Err(message) => {
             eprintln!("icp-economy-network: {message}");

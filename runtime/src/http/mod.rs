@@ -4,6 +4,7 @@
 //! runs the core's rounds by the wall clock (live mode), and cuts
 //! certificates from the core's certified state.
 
+mod admin;
 pub mod envelope;
 mod live;
 mod routes;
@@ -31,7 +32,16 @@ pub(crate) struct Shared {
     /// Nanoseconds added to the wall clock (time moved ahead by the admin
     /// endpoint).
     time_offset: AtomicU64,
+    /// Whether `/_/time/advance` may move time ahead.
+    allow_time_control: bool,
     stopping: AtomicBool,
+}
+
+/// How a network serves, beyond its address.
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    /// Lets `POST /_/time/advance` move the network's time ahead.
+    pub allow_time_control: bool,
 }
 
 impl Shared {
@@ -43,11 +53,22 @@ impl Shared {
 
     /// The network's time now: the wall clock, plus what the admin moved.
     pub(crate) fn now(&self) -> u64 {
-        let wall = SystemTime::now()
+        self.wall_clock() + self.time_offset()
+    }
+
+    /// Clients set `ingress_expiry` and delegations' expiry by their own
+    /// clock: requests are checked against it, not the network's time,
+    /// so that a network moved ahead still takes them.
+    pub(crate) fn wall_clock(&self) -> u64 {
+        SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .expect("after 1970")
-            .as_nanos() as u64;
-        wall + self.time_offset.load(Ordering::Relaxed)
+            .as_nanos() as u64
+    }
+
+    /// How far the network's time is ahead of the wall clock.
+    pub(crate) fn time_offset(&self) -> u64 {
+        self.time_offset.load(Ordering::SeqCst)
     }
 
     /// Asks the round loop for a round now.
@@ -71,7 +92,7 @@ impl Network {
     /// Serves `ic` on `address` (port 0 picks a free port): certification
     /// is switched on, time set to the wall clock, and rounds run by
     /// themselves from now on.
-    pub fn start(mut ic: Ic, address: SocketAddr) -> std::io::Result<Self> {
+    pub fn start(mut ic: Ic, address: SocketAddr, options: Options) -> std::io::Result<Self> {
         ic.enable_certification();
         let (rounds, _) = watch::channel(0);
         let shared = Arc::new(Shared {
@@ -79,6 +100,7 @@ impl Network {
             rounds,
             wake: (Mutex::new(false), Condvar::new()),
             time_offset: AtomicU64::new(0),
+            allow_time_control: options.allow_time_control,
             stopping: AtomicBool::new(false),
         });
         {

@@ -86,6 +86,10 @@ async fn route(request: Request<Incoming>, shared: &Shared) -> Reply {
             .expect("a valid response");
     }
     let path = request.uri().path().to_string();
+    if path.starts_with("/_/") {
+        let query = request.uri().query().map(str::to_string);
+        return super::admin::handle(request.method(), &path, query.as_deref(), shared).await;
+    }
     let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
     let version = match segments.get(1) {
         Some(&"v2") => Version::V2,
@@ -286,7 +290,7 @@ fn message(
     body: &[u8],
     kind: Kind,
 ) -> Result<Message, Refusal> {
-    let request = authenticate(body, shared.now())?;
+    let request = authenticate(body, shared.wall_clock())?;
     let (EnvelopeContent::Call {
         ingress_expiry,
         sender,
@@ -381,7 +385,8 @@ async fn call(shared: &Shared, effective: Principal, body: &[u8], version: Versi
             sender,
             &method_name,
             arg,
-            ingress_expiry,
+            // The client's expiry, on the network's clock.
+            ingress_expiry.saturating_add(shared.time_offset()),
         ) {
             return match version {
                 Version::V2 => cbor(
@@ -539,7 +544,7 @@ const MAX_READ_STATE_PATHS: usize = 1_000;
 const MAX_PATH_LABELS: usize = 127;
 
 fn read_state(shared: &Shared, target: Target, body: &[u8], version: Version) -> Reply {
-    let request = match authenticate(body, shared.now()) {
+    let request = match authenticate(body, shared.wall_clock()) {
         Ok(request) => request,
         Err(refusal) => return refused(refusal),
     };

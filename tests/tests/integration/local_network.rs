@@ -31,7 +31,10 @@ pub(super) fn endpoint() -> &'static Endpoint {
             };
         }
         let modules = wasm_gz_path("ledger").parent().unwrap().to_path_buf();
-        let network = icp_economy_network::start(&modules, "127.0.0.1:0".parse().unwrap())
+        let options = icp_economy_network::Options {
+            allow_time_control: true,
+        };
+        let network = icp_economy_network::start(&modules, "127.0.0.1:0".parse().unwrap(), options)
             .expect("the network starts");
         let endpoint = Endpoint {
             url: network.url(),
@@ -405,4 +408,127 @@ fn the_management_canister_over_http() {
             .call_and_wait(),
     );
     assert!(gone.is_err(), "a deleted canister takes no calls");
+}
+
+/// Time control: on a network of its own (time moves for everyone on it),
+/// a neuron set dissolving is dissolved a moment after the network is moved
+/// 7 days ahead, in seconds of wall time; clients keep their own clock for
+/// expiry, and the network still takes their requests.
+#[test]
+fn advancing_time_dissolves_a_neuron() {
+    use integration_tests::nns::{configure, neuron_account, request};
+    use nns_api::governance::{
+        By, ClaimOrRefresh, ClaimOrRefreshNeuronFromAccount, GovernanceError,
+        ManageNeuronCommandRequest as Command, ManageNeuronCommandResponse as Response,
+        ManageNeuronResponse, NeuronInfo, Operation,
+    };
+    use nns_api::ids::GOVERNANCE_CANISTER_ID;
+    let modules = wasm_gz_path("ledger").parent().unwrap().to_path_buf();
+    let options = icp_economy_network::Options {
+        allow_time_control: true,
+    };
+    let network = icp_economy_network::start(&modules, "127.0.0.1:0".parse().unwrap(), options)
+        .expect("a network of its own");
+    let identity = ed25519_identity(18);
+    let owner = identity.sender().unwrap();
+    let client = |identity: Box<dyn Identity>| {
+        let agent = Agent::builder()
+            .with_url(network.url())
+            .with_arc_identity(identity.into())
+            .with_verify_query_signatures(true)
+            .build()
+            .unwrap();
+        agent.set_root_key(network.root_key_der());
+        agent
+    };
+    let anonymous = client(Box::new(AnonymousIdentity));
+    let owner_agent = client(Box::new(identity));
+    let manage = |command: Command, id: Option<u64>| {
+        let reply = runtime()
+            .block_on(
+                owner_agent
+                    .update(&GOVERNANCE_CANISTER_ID, "manage_neuron")
+                    .with_arg(Encode!(&request(id, command)).unwrap())
+                    .call_and_wait(),
+            )
+            .expect("governance answers");
+        Decode!(&reply, ManageNeuronResponse)
+            .unwrap()
+            .command
+            .unwrap()
+    };
+    let stake = TransferArgs {
+        memo: Memo(0),
+        amount: Tokens::from_e8s(200_000_000),
+        fee: Tokens::from_e8s(FEE),
+        from_subaccount: None,
+        to: neuron_account(owner, 5),
+        created_at_time: None,
+    };
+    let reply = runtime()
+        .block_on(
+            anonymous
+                .update(&LEDGER_CANISTER_ID, "transfer")
+                .with_arg(Encode!(&stake).unwrap())
+                .call_and_wait(),
+        )
+        .unwrap();
+    Decode!(&reply, Result<u64, TransferError>)
+        .unwrap()
+        .unwrap();
+    let by = By::MemoAndController(ClaimOrRefreshNeuronFromAccount {
+        controller: Some(owner),
+        memo: 5,
+    });
+    let Response::ClaimOrRefresh(claimed) = manage(
+        Command::ClaimOrRefresh(ClaimOrRefresh { by: Some(by) }),
+        None,
+    ) else {
+        panic!("not claimed")
+    };
+    let id = claimed.refreshed_neuron_id.unwrap().id;
+    manage(configure(Operation::StartDissolving {}), Some(id));
+    let state = || {
+        let reply = runtime()
+            .block_on(
+                anonymous
+                    .query(&GOVERNANCE_CANISTER_ID, "get_neuron_info")
+                    .with_arg(Encode!(&id).unwrap())
+                    .call(),
+            )
+            .unwrap();
+        Decode!(&reply, Result<NeuronInfo, GovernanceError>)
+            .unwrap()
+            .unwrap()
+            .state
+    };
+    assert_eq!(state(), 2, "dissolving");
+    let before = network.with_ic(|ic| ic.time());
+    let after = icp_economy_network::advance_time(&network.url(), 7 * 24 * 3600 + 1).unwrap();
+    assert!(after >= before + (7 * 24 * 3600 + 1) * 1_000_000_000);
+    assert_eq!(state(), 3, "dissolved");
+    // Requests signed by the wall clock still go through.
+    transfer(&anonymous, owner, 1_000, 3).expect("a transfer after the jump");
+    drop(network);
+}
+
+#[test]
+fn time_control_is_off_unless_allowed() {
+    let error = icp_economy_network::advance_time(&endpoint().url, 1);
+    // The shared network allows it only when this process started it.
+    if std::env::var("IC_NETWORK_URL").is_err() {
+        assert!(error.is_ok(), "{error:?}");
+    }
+    let modules = wasm_gz_path("ledger").parent().unwrap().to_path_buf();
+    let network = icp_economy_network::start(
+        &modules,
+        "127.0.0.1:0".parse().unwrap(),
+        icp_economy_network::Options::default(),
+    )
+    .unwrap();
+    let error = icp_economy_network::advance_time(&network.url(), 60).unwrap_err();
+    assert!(
+        error.contains("403") && error.contains("--allow-time-control"),
+        "{error}"
+    );
 }
