@@ -6,6 +6,7 @@
 
 mod admin;
 pub mod envelope;
+mod gateway;
 mod live;
 mod routes;
 
@@ -34,6 +35,8 @@ pub(crate) struct Shared {
     time_offset: AtomicU64,
     /// Whether `/_/time/advance` may move time ahead.
     allow_time_control: bool,
+    /// Serves canisters' `http_request`, once the address is known.
+    gateway: std::sync::OnceLock<gateway::Gateway>,
     stopping: AtomicBool,
 }
 
@@ -101,6 +104,7 @@ impl Network {
             wake: (Mutex::new(false), Condvar::new()),
             time_offset: AtomicU64::new(0),
             allow_time_control: options.allow_time_control,
+            gateway: std::sync::OnceLock::new(),
             stopping: AtomicBool::new(false),
         });
         {
@@ -118,6 +122,10 @@ impl Network {
             .build()?;
         let listener = runtime.block_on(tokio::net::TcpListener::bind(address))?;
         let address = listener.local_addr()?;
+        let root_key = shared.ic().root_key_der();
+        let _ = shared
+            .gateway
+            .set(gateway::Gateway::new(format!("http://{address}"), root_key));
         let (stop_server, stopped) = tokio::sync::oneshot::channel();
         runtime.spawn(routes::serve(listener, shared.clone(), stopped));
         let rounds = {

@@ -90,6 +90,9 @@ async fn route(request: Request<Incoming>, shared: &Shared) -> Reply {
         let query = request.uri().query().map(str::to_string);
         return super::admin::handle(request.method(), &path, query.as_deref(), shared).await;
     }
+    if !path.starts_with("/api/") {
+        return gateway(request, shared).await;
+    }
     let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
     let version = match segments.get(1) {
         Some(&"v2") => Version::V2,
@@ -138,6 +141,30 @@ async fn route(request: Request<Incoming>, shared: &Shared) -> Reply {
         }
         _ => text(StatusCode::NOT_FOUND, format!("No route for {path}")),
     }
+}
+
+/// A web request for a canister: through the HTTP gateway.
+async fn gateway(request: Request<Incoming>, shared: &Shared) -> Reply {
+    let host = request
+        .headers()
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .map(str::to_string);
+    let Some(target) = super::gateway::target(host.as_deref(), request.uri().query()) else {
+        return text(
+            StatusCode::NOT_FOUND,
+            "No canister named: use http://<canister-id>.localhost:<port>/ or ?canisterId=<canister-id>",
+        );
+    };
+    let (parts, body) = request.into_parts();
+    let body = match Limited::new(body, MAX_BODY_BYTES).collect().await {
+        Ok(body) => body.to_bytes(),
+        Err(_) => return text(StatusCode::PAYLOAD_TOO_LARGE, "length limit exceeded"),
+    };
+    let gateway = shared.gateway.get().expect("set when the network starts");
+    gateway
+        .serve(target, Request::from_parts(parts, body))
+        .await
 }
 
 fn text(status: StatusCode, message: impl Into<String>) -> Reply {

@@ -532,3 +532,51 @@ fn time_control_is_off_unless_allowed() {
         "{error}"
     );
 }
+
+/// A GET through the gateway, with `host` as the Host header.
+fn gateway_get(host: &str, path: &str) -> (u16, String) {
+    use std::io::{Read, Write};
+    let address = endpoint().url.trim_start_matches("http://").to_string();
+    let mut stream = std::net::TcpStream::connect(&address).unwrap();
+    let request = format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut reply = String::new();
+    stream.read_to_string(&mut reply).unwrap();
+    let (head, body) = reply.split_once("\r\n\r\n").unwrap();
+    let status = head.split(' ').nth(1).unwrap().parse().unwrap();
+    (status, body.to_string())
+}
+
+/// Each NNS canister's `/metrics`, fetched with plain HTTP through the
+/// gateway's raw domain (the metrics are not certified, as the NNS's are
+/// not: the verified domain refuses them, as boundary nodes do).
+#[test]
+fn metrics_of_every_canister_through_the_gateway() {
+    use nns_api::ids::{
+        CYCLES_LEDGER_CANISTER_ID, CYCLES_MINTING_CANISTER_ID, GOVERNANCE_CANISTER_ID,
+        INDEX_CANISTER_ID,
+    };
+    let port = endpoint().url.rsplit(':').next().unwrap().to_string();
+    for (id, metric) in [
+        (LEDGER_CANISTER_ID, "ledger_total_supply_e8s"),
+        (INDEX_CANISTER_ID, "index_"),
+        (CYCLES_MINTING_CANISTER_ID, "cmc_"),
+        (GOVERNANCE_CANISTER_ID, "governance_"),
+        (CYCLES_LEDGER_CANISTER_ID, "cycles_ledger_"),
+    ] {
+        let (status, body) = gateway_get(&format!("{id}.raw.localhost:{port}"), "/metrics");
+        assert_eq!(status, 200, "{id}: {body}");
+        assert!(
+            body.contains("# TYPE") && body.contains(metric),
+            "{id}: {body}"
+        );
+    }
+    let (status, body) = gateway_get(
+        &format!("localhost:{port}"),
+        &format!("/metrics?canisterId={LEDGER_CANISTER_ID}"),
+    );
+    assert_eq!(status, 500);
+    assert!(body.contains("Response verification failed"), "{body}");
+    let (status, _) = gateway_get(&format!("localhost:{port}"), "/metrics");
+    assert_eq!(status, 404, "no canister named");
+}
