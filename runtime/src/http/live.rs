@@ -1,16 +1,21 @@
 //! Live mode: rounds run by themselves, at the wall clock's time, as a
-//! replica's (or PocketIC's auto-progress): at once while messages are in
-//! flight or arrive, otherwise every [`IDLE_ROUND`], so that timers fire.
+//! replica's (or PocketIC's auto-progress): while messages are in flight or
+//! arrive, a round every [`BUSY_ROUND`] at most, so that the calls arriving
+//! meanwhile share a round and its one certificate signature; otherwise
+//! every [`IDLE_ROUND`], so that timers fire.
 
 use super::Shared;
 use std::sync::atomic::Ordering;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// The interval of rounds when nothing is in flight.
 const IDLE_ROUND: Duration = Duration::from_millis(100);
+/// The shortest interval between the starts of two rounds.
+const BUSY_ROUND: Duration = Duration::from_millis(10);
 
 pub(super) fn run_rounds(shared: &Shared) {
     while !shared.stopping.load(Ordering::SeqCst) {
+        let started = Instant::now();
         let busy = {
             let now = shared.now();
             let mut ic = shared.ic();
@@ -21,13 +26,19 @@ pub(super) fn run_rounds(shared: &Shared) {
             !ic.messages.is_idle()
         };
         shared.rounds.send_modify(|round| *round += 1);
+        let (pending, condvar) = &shared.wake;
+        let mut guard = pending.lock().unwrap_or_else(|p| p.into_inner());
         if !busy {
-            let (pending, condvar) = &shared.wake;
-            let guard = pending.lock().unwrap_or_else(|p| p.into_inner());
-            let (mut guard, _) = condvar
+            guard = condvar
                 .wait_timeout_while(guard, IDLE_ROUND, |pending| !*pending)
-                .unwrap_or_else(|p| p.into_inner());
-            *guard = false;
+                .unwrap_or_else(|p| p.into_inner())
+                .0;
+        }
+        *guard = false;
+        drop(guard);
+        // Calls that arrive within the round's interval wait for the next.
+        if let Some(rest) = BUSY_ROUND.checked_sub(started.elapsed()) {
+            std::thread::sleep(rest);
         }
     }
 }

@@ -3,6 +3,7 @@
 //! NNS's figure or the goal, compared with the committed baseline. Run
 //! through `scripts/bench.sh`.
 
+mod network;
 mod runtime;
 
 use candid::{Encode, Nat, Principal};
@@ -1381,6 +1382,9 @@ fn main() -> std::process::ExitCode {
     if all || which.iter().any(|w| w == "governance") {
         bench_governance(&mut figures);
         bench_cascade(&mut figures);
+    }
+    if all || which.iter().any(|w| w == "network") {
+        network::bench_network(&mut figures);
     }
     let figures = figures.0;
     // The baseline holds the figures of the default sizes only.
