@@ -14,7 +14,13 @@ import { Ed25519KeyIdentity } from "@icp-sdk/core/identity";
 import { Secp256k1KeyIdentity } from "@icp-sdk/core/identity/secp256k1";
 import { Principal } from "@icp-sdk/core/principal";
 import { IcpLedgerCanister, AccountIdentifier } from "@icp-sdk/canisters/ledger/icp";
-import { NnsGovernanceCanister } from "@icp-sdk/canisters/nns";
+import {
+  NnsGovernanceCanister,
+  NeuronState,
+  NeuronVisibility,
+  Topic,
+  Vote,
+} from "@icp-sdk/canisters/nns";
 import { CmcCanister } from "@icp-sdk/canisters/cmc";
 
 const url = process.env.IC_NETWORK_URL;
@@ -125,6 +131,108 @@ test("nns: a neuron staked and proposing, seen by listNeurons, getNeuron and lis
   const proposal = proposals.find((p) => p.id === proposalId);
   assert.ok(proposal, "listProposals lists the new proposal");
   assert.equal(proposal.proposer, neuronId);
+});
+
+// What the NNS dapp does with a neuron, call by call, through the official
+// client: every reply decoded with the official interface.
+test("nns: the NNS dapp's neuron management calls", async () => {
+  const identity = Ed25519KeyIdentity.generate(seed(45));
+  const principal = identity.getPrincipal();
+  const agent = await agentOf(identity);
+  await fund(principal, 100n * ICP);
+  const ledgerCanister = IcpLedgerCanister.create({ agent, canisterId: LEDGER });
+  const governance = NnsGovernanceCanister.create({ agent, canisterId: GOVERNANCE });
+  const stake = (e8s) => governance.stakeNeuron({ stake: e8s, principal, ledgerCanister });
+  const leader = await stake(40n * ICP);
+  const follower = await stake(5n * ICP);
+  // As the NNS dapp calls it, the "delay" is the dissolve timestamp.
+  const inSixMonths = Math.floor(Date.now() / 1000) + SIX_MONTHS + 86_400;
+  await governance.setDissolveDelay({ neuronId: leader, dissolveDelaySeconds: inSixMonths });
+  await governance.increaseDissolveDelay({ neuronId: follower, additionalDissolveDelaySeconds: 30 * 86_400 });
+
+  const hotkey = Ed25519KeyIdentity.generate(seed(46)).getPrincipal();
+  await governance.addHotkey({ neuronId: follower, principal: hotkey });
+  let info = await governance.getNeuron({ certified: true, neuronId: follower });
+  assert.deepEqual(info.fullNeuron.hotKeys.map(String), [hotkey.toText()]);
+  await governance.removeHotkey({ neuronId: follower, principal: hotkey });
+
+  await governance.setVisibility(leader, NeuronVisibility.Public);
+  await governance.setFollowees({ neuronId: follower, topic: Topic.ExchangeRate, followees: [leader] });
+  await governance.setFollowing({
+    neuronId: follower,
+    topicFollowing: [
+      { topic: Topic.Governance, followees: [leader] },
+      { topic: Topic.SnsAndCommunityFund, followees: [leader] },
+    ],
+  });
+  info = await governance.getNeuron({ certified: true, neuronId: follower });
+  const followed = info.fullNeuron.followees.map((f) => f.topic).sort((a, b) => a - b);
+  assert.deepEqual(followed, [Topic.ExchangeRate, Topic.Governance, Topic.SnsAndCommunityFund]);
+  await governance.refreshVotingPower({ neuronId: follower });
+  await governance.autoStakeMaturity({ neuronId: follower, autoStake: true });
+  await governance.joinCommunityFund(follower);
+  await governance.leaveCommunityFund(follower);
+
+  // A motion: the leader votes yes by proposing, its follower follows.
+  const proposalId = await governance.makeProposal({
+    neuronId: leader,
+    title: "Follow me",
+    url: "",
+    summary: "A motion the follower's vote follows",
+    action: { Motion: { motionText: "Followers follow." } },
+  });
+  const proposal = await governance.getProposal({ proposalId, certified: true });
+  const ballot = (id) => proposal.ballots.find((b) => b.neuronId === id);
+  assert.equal(ballot(leader)?.vote, Vote.Yes);
+  assert.equal(ballot(follower)?.vote, Vote.Yes, "the follower followed on Governance");
+  // Voting again is refused with a typed governance error.
+  await assert.rejects(
+    governance.registerVote({ neuronId: follower, vote: Vote.No, proposalId }),
+  );
+
+  // Split, merge (simulated, then real), dissolve and stop.
+  const child = await governance.splitNeuron({ neuronId: leader, amount: 3n * ICP });
+  const simulated = await governance.simulateMergeNeurons({ sourceNeuronId: child, targetNeuronId: follower });
+  assert.equal(simulated.neuronId, follower);
+  await governance.mergeNeurons({ sourceNeuronId: child, targetNeuronId: follower });
+  await governance.startDissolving(follower);
+  info = await governance.getNeuron({ certified: false, neuronId: follower });
+  assert.equal(info.state, NeuronState.Dissolving);
+  await governance.stopDissolving(follower);
+
+  const known = await governance.listKnownNeurons(true);
+  assert.ok(Array.isArray(known));
+  const economics = await governance.getNetworkEconomicsParameters({ certified: true });
+  assert.equal(economics.rejectCost, 25n * ICP);
+  const reward = await governance.getLatestRewardEvent(false);
+  assert.ok(reward.day_after_genesis !== undefined);
+  // Metrics exist after the first daily count; before it, a typed error.
+  try {
+    const metrics = await governance.getMetrics({ certified: false });
+    assert.ok(metrics.totalSupplyIcp >= 0n);
+  } catch (error) {
+    // A GovernanceError, as the NNS answers before its first count.
+    const detail = error?.detail?.error_message ?? error?.message ?? "";
+    assert.ok(error?.detail, `a typed governance error: ${error}`);
+    assert.match(detail, /metric|not yet|available|computed/i);
+  }
+
+  // Dissolved a week later (time moved ahead by the network's admin
+  // endpoint, when the network allows it), then disbursed.
+  const seven = await governance.stakeNeuron({ stake: 2n * ICP, principal, ledgerCanister });
+  await governance.startDissolving(seven);
+  const advanced = await fetch(`${url}/_/time/advance?seconds=${7 * 86_400 + 1}`, { method: "POST" });
+  if (advanced.status === 403) {
+    return; // started without --allow-time-control
+  }
+  assert.equal(advanced.status, 200);
+  info = await governance.getNeuron({ certified: false, neuronId: seven });
+  assert.equal(info.state, NeuronState.Dissolved);
+  const account = AccountIdentifier.fromPrincipal({ principal });
+  const before = await ledgerCanister.accountBalance({ accountIdentifier: account, certified: true });
+  await governance.disburse({ neuronId: seven });
+  const after = await ledgerCanister.accountBalance({ accountIdentifier: account, certified: true });
+  assert.equal(after, before + 2n * ICP - FEE);
 });
 
 test("cmc: the ICP/cycles rate, certified", async () => {

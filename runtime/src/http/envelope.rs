@@ -47,6 +47,18 @@ pub struct Authenticated {
     pub request_id: [u8; 32],
     /// Canisters the delegations allow, when they restrict them.
     pub targets: Option<Vec<Principal>>,
+    /// `ingress_expiry` on the network's clock.
+    pub expiry: u64,
+}
+
+/// The clocks a request may be dated by: the wall clock, by which most
+/// clients sign, and the network's, which is ahead of it once time was
+/// moved (agents that follow the network's certificates, as agent-js
+/// does, sign by it then).
+#[derive(Clone, Copy, Debug)]
+pub struct Clocks {
+    pub wall: u64,
+    pub network: u64,
 }
 
 #[derive(Deserialize)]
@@ -60,8 +72,9 @@ struct RawEnvelope {
     sender_delegation: Option<Vec<SignedDelegation>>,
 }
 
-/// Decodes and authenticates a request body at time `now` (ns).
-pub fn authenticate(body: &[u8], now: u64) -> Result<Authenticated, Refusal> {
+/// Decodes and authenticates a request body at the times of `clocks` (ns).
+pub fn authenticate(body: &[u8], clocks: Clocks) -> Result<Authenticated, Refusal> {
+    let now = clocks.wall;
     let envelope: RawEnvelope = serde_cbor::from_slice(body)
         .map_err(|e| Refusal::bad_request(format!("Failed to deserialize cbor request: {e}")))?;
     let request_id = representation_independent_hash(&envelope.content)
@@ -71,9 +84,16 @@ pub fn authenticate(body: &[u8], now: u64) -> Result<Authenticated, Refusal> {
     let sender = *content.sender();
     // As the replica: anonymous queries and reads of the state skip the
     // expiry check; every call is checked.
-    if matches!(content, EnvelopeContent::Call { .. }) || sender != Principal::anonymous() {
-        check_expiry(content.ingress_expiry(), now)?;
-    }
+    let dated = content.ingress_expiry();
+    let expiry = if check_expiry(dated, clocks.network).is_ok() {
+        dated
+    } else {
+        let checked = check_expiry(dated, now);
+        if matches!(content, EnvelopeContent::Call { .. }) || sender != Principal::anonymous() {
+            checked?;
+        }
+        dated.saturating_add(clocks.network.saturating_sub(now))
+    };
     let targets = if sender == Principal::anonymous() {
         if envelope.sender_pubkey.is_some() || envelope.sender_sig.is_some() {
             return Err(Refusal::bad_request(
@@ -106,6 +126,7 @@ pub fn authenticate(body: &[u8], now: u64) -> Result<Authenticated, Refusal> {
         content,
         request_id,
         targets,
+        expiry,
     })
 }
 
@@ -114,7 +135,7 @@ fn check_expiry(expiry: u64, now: u64) -> Result<(), Refusal> {
     use crate::ic::certified_state::MAX_INGRESS_TTL_NANOS;
     /// The validator's allowance for clocks that run ahead.
     const PERMITTED_DRIFT_NANOS: u64 = 30 * 1_000_000_000;
-    let latest = now + MAX_INGRESS_TTL_NANOS + PERMITTED_DRIFT_NANOS;
+    let latest = now.saturating_add(MAX_INGRESS_TTL_NANOS + PERMITTED_DRIFT_NANOS);
     if expiry < now || expiry > latest {
         return Err(Refusal::bad_request(format!(
             "Invalid request expiry: Specified ingress_expiry not within expected range: Minimum allowed expiry: {now}, Maximum allowed expiry: {latest}, Provided expiry: {expiry}"
@@ -321,6 +342,35 @@ mod tests {
 
     const NOW: u64 = 1_700_000_000_000_000_000;
 
+    fn at(now: u64) -> Clocks {
+        Clocks {
+            wall: now,
+            network: now,
+        }
+    }
+
+    #[test]
+    fn a_request_dated_by_the_network_clock_ahead_is_taken() {
+        let content = call(
+            Principal::anonymous(),
+            NOW + 3_600_000_000_000 + 60_000_000_000,
+        );
+        let body = envelope(&content, None);
+        let ahead = Clocks {
+            wall: NOW,
+            network: NOW + 3_600_000_000_000,
+        };
+        let taken = authenticate(&body, ahead).unwrap();
+        assert_eq!(taken.expiry, NOW + 3_660_000_000_000);
+        // Dated by the wall clock: its expiry moves onto the network's.
+        let by_wall = envelope(&call(Principal::anonymous(), NOW + 60_000_000_000), None);
+        let taken = authenticate(&by_wall, ahead).unwrap();
+        assert_eq!(taken.expiry, NOW + 3_660_000_000_000);
+        // Neither.
+        let stale = envelope(&call(Principal::anonymous(), NOW - 1), None);
+        assert!(authenticate(&stale, ahead).is_err());
+    }
+
     #[test]
     fn signed_anonymous_and_forged_requests() {
         use ed25519_dalek::pkcs8::EncodePublicKey;
@@ -328,18 +378,18 @@ mod tests {
         let sender =
             Principal::self_authenticating(key.verifying_key().to_public_key_der().unwrap());
         let signed = envelope(&call(sender, NOW + 60_000_000_000), Some(&key));
-        assert!(authenticate(&signed, NOW).is_ok());
+        assert!(authenticate(&signed, at(NOW)).is_ok());
 
         let anonymous = envelope(&call(Principal::anonymous(), NOW + 1), None);
-        assert!(authenticate(&anonymous, NOW).is_ok());
+        assert!(authenticate(&anonymous, at(NOW)).is_ok());
 
         // Someone else's key cannot speak for the sender.
         let other = ed25519_dalek::SigningKey::from_bytes(&[8; 32]);
         let forged = envelope(&call(sender, NOW + 1), Some(&other));
-        assert_eq!(authenticate(&forged, NOW).unwrap_err().status, 400);
+        assert_eq!(authenticate(&forged, at(NOW)).unwrap_err().status, 400);
         let unsigned = envelope(&call(sender, NOW + 1), None);
         assert!(
-            authenticate(&unsigned, NOW)
+            authenticate(&unsigned, at(NOW))
                 .unwrap_err()
                 .message
                 .contains("Missing signature")
@@ -347,13 +397,13 @@ mod tests {
         // Expired, or too far ahead.
         let expired = envelope(&call(sender, NOW - 1), Some(&key));
         assert!(
-            authenticate(&expired, NOW)
+            authenticate(&expired, at(NOW))
                 .unwrap_err()
                 .message
                 .contains("ingress_expiry")
         );
         let far = envelope(&call(sender, NOW + 7 * 60_000_000_000), Some(&key));
-        assert!(authenticate(&far, NOW).is_err());
-        assert!(authenticate(b"\x01\x02 not cbor", NOW).is_err());
+        assert!(authenticate(&far, at(NOW)).is_err());
+        assert!(authenticate(b"\x01\x02 not cbor", at(NOW)).is_err());
     }
 }

@@ -69,6 +69,14 @@ impl Shared {
             .as_nanos() as u64
     }
 
+    pub(crate) fn clocks(&self) -> envelope::Clocks {
+        let wall = self.wall_clock();
+        envelope::Clocks {
+            wall,
+            network: wall + self.time_offset(),
+        }
+    }
+
     /// How far the network's time is ahead of the wall clock.
     pub(crate) fn time_offset(&self) -> u64 {
         self.time_offset.load(Ordering::SeqCst)

@@ -317,9 +317,8 @@ fn message(
     body: &[u8],
     kind: Kind,
 ) -> Result<Message, Refusal> {
-    let request = authenticate(body, shared.wall_clock())?;
+    let request = authenticate(body, shared.clocks())?;
     let (EnvelopeContent::Call {
-        ingress_expiry,
         sender,
         canister_id,
         method_name,
@@ -327,7 +326,6 @@ fn message(
         ..
     }
     | EnvelopeContent::Query {
-        ingress_expiry,
         sender,
         canister_id,
         method_name,
@@ -353,7 +351,7 @@ fn message(
         canister_id: *canister_id,
         method_name: method_name.clone(),
         arg: arg.clone(),
-        ingress_expiry: *ingress_expiry,
+        ingress_expiry: request.expiry,
     })
 }
 
@@ -412,8 +410,7 @@ async fn call(shared: &Shared, effective: Principal, body: &[u8], version: Versi
             sender,
             &method_name,
             arg,
-            // The client's expiry, on the network's clock.
-            ingress_expiry.saturating_add(shared.time_offset()),
+            ingress_expiry,
         ) {
             return match version {
                 Version::V2 => cbor(
@@ -571,7 +568,7 @@ const MAX_READ_STATE_PATHS: usize = 1_000;
 const MAX_PATH_LABELS: usize = 127;
 
 fn read_state(shared: &Shared, target: Target, body: &[u8], version: Version) -> Reply {
-    let request = match authenticate(body, shared.wall_clock()) {
+    let request = match authenticate(body, shared.clocks()) {
         Ok(request) => request,
         Err(refusal) => return refused(refusal),
     };
