@@ -177,6 +177,42 @@ pub fn start(modules: &Path, address: SocketAddr, options: Options) -> Result<Ne
         .map_err(|e| format!("serving on {address}: {e}"))
 }
 
+/// The file in a state directory that holds the network's state.
+pub fn state_file(state_dir: &Path) -> PathBuf {
+    state_dir.join("state.cbor")
+}
+
+/// Serves the state saved in `state_dir`, or a new NNS if there is none;
+/// whether it was a saved state.
+pub fn start_in(
+    state_dir: &Path,
+    modules: &Path,
+    address: SocketAddr,
+    options: Options,
+) -> Result<(Network, bool), String> {
+    std::fs::create_dir_all(state_dir)
+        .map_err(|e| format!("creating {}: {e}", state_dir.display()))?;
+    let file = state_file(state_dir);
+    let (ic, restored) = if file.exists() {
+        (ic_runtime::ic::Ic::load(&file)?, true)
+    } else {
+        (boot_nns(modules)?.into_core(), false)
+    };
+    let network =
+        Network::start(ic, address, options).map_err(|e| format!("serving on {address}: {e}"))?;
+    Ok((network, restored))
+}
+
+/// Stops `network`, lets the messages in flight finish (a bounded number
+/// of rounds) and saves its state in `state_dir`.
+pub fn stop_and_save(network: Network, state_dir: &Path) -> Result<(), String> {
+    let mut ic = network.stop();
+    if !ic.run_until_quiet(10_000) {
+        eprintln!("icp-economy-network: messages still in flight are not saved");
+    }
+    ic.save(&state_file(state_dir))
+}
+
 /// `POST /_/time/advance?seconds=N` to the network at `url`; the new time (ns).
 pub fn advance_time(url: &str, seconds: u64) -> Result<u64, String> {
     let address = url

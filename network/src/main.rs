@@ -1,7 +1,7 @@
 //! `icp-economy-network`: the project's NNS on a local network.
 //!
 //! ```text
-//! icp-economy-network [--bind ADDRESS] [--port PORT] [--modules DIR] [--allow-time-control]
+//! icp-economy-network [--bind ADDRESS] [--port PORT] [--modules DIR] [--state-dir DIR] [--allow-time-control]
 //! icp-economy-network advance-time SECONDS [--url URL]
 //! ```
 //! The first form prints the URL and the root key and serves until Ctrl-C;
@@ -13,11 +13,13 @@ use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-const USAGE: &str = "usage: icp-economy-network [--bind ADDRESS] [--port PORT] [--modules DIR] [--allow-time-control]
+const USAGE: &str = "usage: icp-economy-network [--bind ADDRESS] [--port PORT] [--modules DIR] [--state-dir DIR] [--allow-time-control]
        icp-economy-network advance-time SECONDS [--url URL]
   --bind ADDRESS          the address to listen on (default 127.0.0.1)
   --port PORT             the port of the HTTP interface (default 4943; 0 picks a free one)
   --modules DIR           where the canister modules are (default target/canisters)
+  --state-dir DIR         keep the network's state there: saved at Ctrl-C, served again at
+                          the next start (a new NNS when the directory holds none)
   --allow-time-control    let POST /_/time/advance (and advance-time) move time ahead
   advance-time SECONDS    move the network at --url (default http://127.0.0.1:4943) ahead
                           and run what falls due";
@@ -26,6 +28,7 @@ enum Command {
     Serve {
         address: SocketAddr,
         modules: PathBuf,
+        state_dir: Option<PathBuf>,
         options: Options,
     },
     AdvanceTime {
@@ -73,11 +76,13 @@ fn parse(args: Vec<String>) -> Result<Command, String> {
     let mut port = 4943;
     let mut modules = icp_economy_network::default_modules_dir();
     let mut options = Options::default();
+    let mut state_dir = None;
     for (flag, value) in flags(args)? {
         match (flag.as_str(), value) {
             ("--bind", Some(value)) => bind = value.parse().map_err(|e| format!("--bind: {e}"))?,
             ("--port", Some(value)) => port = value.parse().map_err(|e| format!("--port: {e}"))?,
             ("--modules", Some(value)) => modules = PathBuf::from(value),
+            ("--state-dir", Some(value)) => state_dir = Some(PathBuf::from(value)),
             ("--allow-time-control", None) => options.allow_time_control = true,
             ("-h" | "--help", None) => return Err(USAGE.to_string()),
             (other, _) => return Err(format!("unknown argument {other}\n{USAGE}")),
@@ -86,6 +91,7 @@ fn parse(args: Vec<String>) -> Result<Command, String> {
     Ok(Command::Serve {
         address: SocketAddr::new(bind, port),
         modules,
+        state_dir,
         options,
     })
 }
@@ -98,7 +104,7 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let (address, modules, options) = match command {
+    let (address, modules, state_dir, options) = match command {
         Command::AdvanceTime { url, seconds } => {
             return match icp_economy_network::advance_time(&url, seconds) {
                 Ok(nanos) => {
@@ -114,10 +120,25 @@ fn main() -> ExitCode {
         Command::Serve {
             address,
             modules,
+            state_dir,
             options,
-        } => (address, modules, options),
+        } => (address, modules, state_dir, options),
     };
-    let network = match icp_economy_network::start(&modules, address, options) {
+    let started = match &state_dir {
+        Some(dir) => icp_economy_network::start_in(dir, &modules, address, options).map(
+            |(network, restored)| {
+                if restored {
+                    eprintln!(
+                        "icp-economy-network: serving the state saved in {}",
+                        dir.display()
+                    );
+                }
+                network
+            },
+        ),
+        None => icp_economy_network::start(&modules, address, options),
+    };
+    let network = match started {
         Ok(network) => network,
         Err(message) => {
             eprintln!("icp-economy-network: {message}");
@@ -141,6 +162,15 @@ fn main() -> ExitCode {
         let _ = tokio::signal::ctrl_c().await;
     });
     eprintln!("icp-economy-network: stopping");
-    drop(network);
+    match state_dir {
+        Some(dir) => match icp_economy_network::stop_and_save(network, &dir) {
+            Ok(()) => eprintln!("icp-economy-network: state saved in {}", dir.display()),
+            Err(message) => {
+                eprintln!("icp-economy-network: {message}");
+                return ExitCode::FAILURE;
+            }
+        },
+        None => drop(network),
+    }
     ExitCode::SUCCESS
 }

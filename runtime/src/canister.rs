@@ -104,6 +104,28 @@ struct Checkpoint {
 /// pages and chunks the journals keep.
 pub struct Scratch(Checkpoint);
 
+/// A mutable global's value, as data.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub enum GlobalValue {
+    I32(i32),
+    I64(i64),
+    F32(u32),
+    F64(u64),
+    V128(#[serde(with = "serde_bytes")] Vec<u8>),
+}
+
+/// Installed code as data: which module, and its heap, mutable globals and
+/// stable memory, to be written to disk and instantiated again.
+#[derive(serde::Serialize, serde::Deserialize)]
+pub struct CodeImage {
+    pub module_hash: [u8; 32],
+    #[serde(with = "serde_bytes")]
+    pub heap: Vec<u8>,
+    pub globals: Vec<GlobalValue>,
+    #[serde(with = "serde_bytes")]
+    pub stable: Vec<u8>,
+}
+
 /// Installed code: a live instance whose heap persists between messages.
 pub struct Code {
     pub compiled: Arc<CompiledModule>,
@@ -167,6 +189,70 @@ impl Code {
 
     pub fn stable(&self) -> &StableMemory {
         &self.store.data().stable
+    }
+
+    /// The code's state as data (between executions).
+    pub fn image(&mut self) -> CodeImage {
+        let heap = self
+            .memory
+            .map_or_else(Vec::new, |m| m.data(&self.store).to_vec());
+        let globals = self
+            .globals
+            .iter()
+            .map(|g| match g.get(&mut self.store) {
+                Val::I32(v) => GlobalValue::I32(v),
+                Val::I64(v) => GlobalValue::I64(v),
+                Val::F32(v) => GlobalValue::F32(v),
+                Val::F64(v) => GlobalValue::F64(v),
+                Val::V128(v) => GlobalValue::V128(v.as_u128().to_le_bytes().to_vec()),
+                other => panic!("a mutable global of an unexpected type: {other:?}"),
+            })
+            .collect();
+        CodeImage {
+            module_hash: self.compiled.hash,
+            heap,
+            globals,
+            stable: self.stable().to_vec(),
+        }
+    }
+
+    /// Code as `image` describes it: `compiled` instantiated again, its
+    /// heap and globals put back.
+    pub fn from_image(compiled: Arc<CompiledModule>, image: CodeImage) -> Result<Self, String> {
+        let stable = StableMemory::from_bytes(&image.stable);
+        let mut code = Self::instantiate(compiled, stable, idle_exec())
+            .map_err(|(failure, _)| failure.message)?;
+        // Whatever the `start` function wrote is not part of the state.
+        code.stable_mut().rollback();
+        if let Some(memory) = code.memory {
+            let missing = image
+                .heap
+                .len()
+                .saturating_sub(memory.data_size(&code.store));
+            memory
+                .grow(&mut code.store, missing.div_ceil(65536) as u64)
+                .map_err(|e| format!("growing the heap: {e}"))?;
+            memory.data_mut(&mut code.store)[..image.heap.len()].copy_from_slice(&image.heap);
+        }
+        if image.globals.len() != code.globals.len() {
+            return Err("the saved globals do not match the module's".into());
+        }
+        for (global, value) in code.globals.clone().iter().zip(image.globals) {
+            let value = match value {
+                GlobalValue::I32(v) => Val::I32(v),
+                GlobalValue::I64(v) => Val::I64(v),
+                GlobalValue::F32(v) => Val::F32(v),
+                GlobalValue::F64(v) => Val::F64(v),
+                GlobalValue::V128(bytes) => {
+                    let bytes: [u8; 16] = bytes.try_into().map_err(|_| "a v128 of 16 bytes")?;
+                    Val::V128(u128::from_le_bytes(bytes).into())
+                }
+            };
+            global
+                .set(&mut code.store, value)
+                .map_err(|e| format!("setting a global: {e}"))?;
+        }
+        Ok(code)
     }
 
     pub fn stable_mut(&mut self) -> &mut StableMemory {

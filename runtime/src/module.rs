@@ -22,6 +22,8 @@ pub const GLOBAL_EXPORT_PREFIX: &str = "__ic_runtime_global_";
 /// A module ready to instantiate.
 pub struct CompiledModule {
     pub module: wasmtime::Module,
+    /// The module as installed (raw or gzipped), for a saved state.
+    pub bytes: Vec<u8>,
     /// SHA-256 of the module as installed (gzipped or not), as
     /// `canister_status` reports it.
     pub hash: [u8; 32],
@@ -102,6 +104,7 @@ pub fn prepare(bytes: &[u8], use_disk_cache: bool) -> Result<CompiledModule, Rej
     .map_err(|e| invalid(format!("{e:#}")))?;
     Ok(CompiledModule {
         module,
+        bytes: bytes.to_vec(),
         hash: Sha256::digest(bytes).into(),
         mutable_globals: rewritten.mutable_globals,
         has_table: rewritten.has_table,

@@ -116,8 +116,14 @@ impl Network {
             stopping: AtomicBool::new(false),
         });
         {
-            let now = shared.now();
             let mut ic = shared.ic();
+            // A saved state's time may be ahead of the clock (time was
+            // moved): the network goes on from it.
+            let wall = shared.wall_clock();
+            if ic.time() > wall {
+                shared.time_offset.store(ic.time() - wall, Ordering::SeqCst);
+            }
+            let now = shared.now();
             if now > ic.time() {
                 ic.set_time(now);
             }

@@ -8,6 +8,7 @@ pub(crate) mod composite_query;
 pub(crate) mod execution;
 mod management;
 pub mod messages;
+mod snapshot;
 pub mod state;
 pub mod subnet;
 

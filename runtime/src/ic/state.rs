@@ -262,3 +262,115 @@ fn default_settings(controllers: Vec<Principal>) -> DefiniteCanisterSettings {
         ..DefiniteCanisterSettings::default()
     }
 }
+
+/// A canister as data, for a saved state: everything but messages in
+/// flight (a canister saved while stopping is saved running).
+#[derive(serde::Serialize, serde::Deserialize)]
+pub struct CanisterImage {
+    pub settings: DefiniteCanisterSettings,
+    /// Cycles as decimal text: CBOR has no 128-bit integers.
+    pub balance: String,
+    pub stopped: bool,
+    pub version: u64,
+    #[serde(with = "serde_bytes")]
+    pub certified_data: Vec<u8>,
+    pub global_timer: u64,
+    pub logs: Vec<(u64, u64, serde_bytes::ByteBuf)>,
+    pub next_log_index: u64,
+    pub cycles_minted: String,
+    pub cycles_burned: String,
+    pub total_instructions: u64,
+    pub chunks: Vec<serde_bytes::ByteBuf>,
+    pub code: Option<crate::canister::CodeImage>,
+}
+
+fn cycles(text: &str) -> Result<u128, String> {
+    text.parse().map_err(|e| format!("cycles {text:?}: {e}"))
+}
+
+impl Canister {
+    pub fn image(&mut self) -> CanisterImage {
+        CanisterImage {
+            settings: self.settings.clone(),
+            balance: self.balance.to_string(),
+            stopped: matches!(self.status, Status::Stopped),
+            version: self.version,
+            certified_data: self.certified_data.clone(),
+            global_timer: self.global_timer,
+            logs: self
+                .logs
+                .iter()
+                .map(|r| {
+                    (
+                        r.idx,
+                        r.timestamp_nanos,
+                        serde_bytes::ByteBuf::from(r.content.clone()),
+                    )
+                })
+                .collect(),
+            next_log_index: self.next_log_index,
+            cycles_minted: self.cycles_minted.to_string(),
+            cycles_burned: self.cycles_burned.to_string(),
+            total_instructions: self.total_instructions,
+            chunks: self
+                .chunks
+                .values()
+                .map(|chunk| serde_bytes::ByteBuf::from(chunk.clone()))
+                .collect(),
+            code: self.code.as_mut().map(Code::image),
+        }
+    }
+
+    /// The canister `image` describes; `module` finds a module by its hash.
+    pub fn from_image(
+        image: CanisterImage,
+        module: impl Fn(&[u8; 32]) -> Option<std::sync::Arc<crate::module::CompiledModule>>,
+    ) -> Result<Self, String> {
+        let code = match image.code {
+            Some(code) => {
+                let compiled = module(&code.module_hash).ok_or("a saved module is missing")?;
+                Some(Code::from_image(compiled, code)?)
+            }
+            None => None,
+        };
+        Ok(Self {
+            settings: image.settings,
+            balance: cycles(&image.balance)?,
+            status: if image.stopped {
+                Status::Stopped
+            } else {
+                Status::Running
+            },
+            version: image.version,
+            certified_data: image.certified_data,
+            global_timer: image.global_timer,
+            code,
+            logs: image
+                .logs
+                .into_iter()
+                .map(|(idx, timestamp_nanos, content)| CanisterLogRecord {
+                    idx,
+                    timestamp_nanos,
+                    content: content.into_vec(),
+                })
+                .collect(),
+            next_log_index: image.next_log_index,
+            cycles_minted: cycles(&image.cycles_minted)?,
+            cycles_burned: cycles(&image.cycles_burned)?,
+            last_execution_instructions: 0,
+            total_instructions: image.total_instructions,
+            largest_execution_instructions: 0,
+            chunks: image
+                .chunks
+                .into_iter()
+                .map(|chunk| {
+                    let hash: [u8; 32] = sha2::Digest::finalize(
+                        <sha2::Sha256 as sha2::Digest>::new_with_prefix(&chunk),
+                    )
+                    .into();
+                    (hash, chunk.into_vec())
+                })
+                .collect(),
+        })
+    }
+}

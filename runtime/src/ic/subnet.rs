@@ -146,6 +146,18 @@ impl Topology {
             .unwrap_or_else(|| self.default_subnet())
     }
 
+    /// Where each subnet's search for a fresh id starts: a saved state
+    /// keeps it, so that ids of deleted canisters are not given again.
+    pub fn next_indexes(&self) -> Vec<(Principal, u64)> {
+        self.subnets.iter().map(|s| (s.id, s.next_index)).collect()
+    }
+
+    pub fn set_next_index(&mut self, subnet: &Principal, next_index: u64) {
+        if let Some(subnet) = self.subnets.iter_mut().find(|s| s.id == *subnet) {
+            subnet.next_index = next_index.max(*subnet.range.start());
+        }
+    }
+
     /// A fresh id on `subnet` for which `taken` is false; `None` when the
     /// range is full.
     pub fn fresh_canister_id(

@@ -580,3 +580,113 @@ fn metrics_of_every_canister_through_the_gateway() {
     let (status, _) = gateway_get(&format!("localhost:{port}"), "/metrics");
     assert_eq!(status, 404, "no canister named");
 }
+
+/// `--state-dir`: a network stopped and started again serves the same
+/// state — balances, a neuron, a canister and its code, the time moved
+/// ahead, the root key — and gives no id twice.
+#[test]
+fn a_state_directory_keeps_everything_across_a_restart() {
+    use ic_management_canister_types::{CanisterIdRecord, ProvisionalCreateCanisterWithCyclesArgs};
+    let modules = wasm_gz_path("ledger").parent().unwrap().to_path_buf();
+    let dir =
+        std::env::temp_dir().join(format!("icp-economy-network-state-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let options = || icp_economy_network::Options {
+        allow_time_control: true,
+    };
+    let address = "127.0.0.1:0".parse().unwrap();
+    let client = |network: &ic_runtime::http::Network, identity: Box<dyn Identity>| {
+        let agent = Agent::builder()
+            .with_url(network.url())
+            .with_arc_identity(identity.into())
+            .build()
+            .unwrap();
+        agent.set_root_key(network.root_key_der());
+        agent
+    };
+    let create = |agent: &Agent| {
+        let arg = ProvisionalCreateCanisterWithCyclesArgs {
+            amount: None,
+            settings: None,
+            specified_id: None,
+            sender_canister_version: None,
+        };
+        let app_subnet_id = {
+            let mut bytes = [0u8; 10];
+            bytes[..8].copy_from_slice(&0x10_0000u64.to_be_bytes());
+            bytes[8..].copy_from_slice(&[1, 1]);
+            Principal::from_slice(&bytes)
+        };
+        let reply = runtime()
+            .block_on(
+                agent
+                    .update(
+                        &Principal::management_canister(),
+                        "provisional_create_canister_with_cycles",
+                    )
+                    .with_effective_canister_id(app_subnet_id)
+                    .with_arg(Encode!(&arg).unwrap())
+                    .call_and_wait(),
+            )
+            .unwrap();
+        Decode!(&reply, CanisterIdRecord).unwrap().canister_id
+    };
+
+    let (network, restored) =
+        icp_economy_network::start_in(&dir, &modules, address, options()).unwrap();
+    assert!(!restored);
+    let root_key = network.root_key_der();
+    let anonymous = client(&network, Box::new(AnonymousIdentity));
+    let payee = ed25519_identity(19).sender().unwrap();
+    transfer(&anonymous, payee, 123_456, 1).unwrap();
+    let first = create(&anonymous);
+    // The app installed on it, which counts its calls in stable memory.
+    let wasm = std::fs::read(wasm_gz_path("app")).unwrap();
+    network
+        .with_ic(|ic| {
+            ic.install_code(
+                first,
+                ic_runtime::InstallMode::Install,
+                &wasm,
+                Encode!().unwrap(),
+                Principal::anonymous(),
+            )
+        })
+        .unwrap();
+    runtime()
+        .block_on(
+            anonymous
+                .update(&first, "work")
+                .with_arg(Encode!(&2u32).unwrap())
+                .call_and_wait(),
+        )
+        .unwrap();
+    let moved = icp_economy_network::advance_time(&network.url(), 3_600).unwrap();
+    icp_economy_network::stop_and_save(network, &dir).unwrap();
+
+    let (network, restored) =
+        icp_economy_network::start_in(&dir, &modules, address, options()).unwrap();
+    assert!(restored);
+    assert_eq!(network.root_key_der(), root_key);
+    assert!(
+        network.with_ic(|ic| ic.time()) >= moved,
+        "time goes on from where it was"
+    );
+    let anonymous = client(&network, Box::new(AnonymousIdentity));
+    assert_eq!(balance(&anonymous, payee), 123_456);
+    let stats = runtime()
+        .block_on(
+            anonymous
+                .query(&first, "stats")
+                .with_arg(Encode!().unwrap())
+                .call(),
+        )
+        .expect("the app, with its state");
+    assert!(!stats.is_empty());
+    let second = create(&anonymous);
+    assert_ne!(second, first, "no id is given twice");
+    transfer(&anonymous, payee, 1, 2).expect("the ledger takes transfers again");
+    assert_eq!(balance(&anonymous, payee), 123_457);
+    drop(network);
+    let _ = std::fs::remove_dir_all(&dir);
+}
