@@ -109,7 +109,18 @@ pub fn boot_nns(modules: &Path) -> Result<PocketIc, String> {
     )?;
 
     // Governance answers to the NNS root, which this network does not run:
-    // like mainnet's, it is upgraded by proposal only.
+    // like mainnet's, it is upgraded by proposal only. Its id is taken by
+    // an empty canister that controls itself, so that nobody can create a
+    // canister there and so control governance.
+    pic.create_canister_with_id(
+        None,
+        Some(CanisterSettings {
+            controllers: Some(vec![ROOT_CANISTER_ID]),
+            ..Default::default()
+        }),
+        ROOT_CANISTER_ID,
+    )
+    .map_err(|e| format!("reserving the root's id: {e}"))?;
     let governance = nns_api::governance::GovernanceArg::default();
     install(
         &mut pic,
@@ -206,7 +217,7 @@ pub fn start_in(
 /// Stops `network`, lets the messages in flight finish (a bounded number
 /// of rounds) and saves its state in `state_dir`.
 pub fn stop_and_save(network: Network, state_dir: &Path) -> Result<(), String> {
-    let mut ic = network.stop();
+    let mut ic = network.stop()?;
     if !ic.run_until_quiet(10_000) {
         eprintln!("icp-economy-network: messages still in flight are not saved");
     }

@@ -113,12 +113,21 @@ pub fn prepare(bytes: &[u8], use_disk_cache: bool) -> Result<CompiledModule, Rej
     })
 }
 
+/// The largest module the IC installs, decompressed: 100 MiB.
+pub const MAX_WASM_BYTES: usize = 100 * 1024 * 1024;
+
 fn decode(bytes: &[u8]) -> Result<Vec<u8>, RejectResponse> {
     if bytes.starts_with(&[0x1f, 0x8b, 0x08]) {
         let mut wasm = Vec::new();
         flate2::read::GzDecoder::new(bytes)
+            .take(MAX_WASM_BYTES as u64 + 1)
             .read_to_end(&mut wasm)
             .map_err(|e| invalid(format!("gzip: {e}")))?;
+        if wasm.len() > MAX_WASM_BYTES {
+            return Err(invalid(format!(
+                "the module decompresses to more than {MAX_WASM_BYTES} bytes"
+            )));
+        }
         Ok(wasm)
     } else if bytes.starts_with(b"\0asm") {
         Ok(bytes.to_vec())

@@ -236,7 +236,7 @@ impl PocketIc {
             .ic
             .canister_mut(canister_id)
             .expect("the canister exists");
-        canister.balance += amount;
+        canister.balance = canister.balance.saturating_add(amount);
         canister.balance
     }
 

@@ -632,7 +632,7 @@ fn link_cycles(linker: &mut Linker<Env>) -> Result<()> {
         let exec = &mut c.data_mut().exec;
         let amount = wanted.min(exec.cycles_available - exec.cycles_accepted);
         exec.cycles_accepted += amount;
-        exec.balance += amount;
+        exec.balance = exec.balance.saturating_add(amount);
         amount
     }
     fn available(c: &Ctx) -> u128 {
@@ -707,7 +707,7 @@ fn link_cycles(linker: &mut Linker<Env>) -> Result<()> {
         }
         let amount = u128_of(high, low);
         let exec = &mut c.data_mut().exec;
-        exec.balance += amount;
+        exec.balance = exec.balance.saturating_add(amount);
         exec.cycles_minted += amount;
         write_u128(&mut c, dst, amount)
     })?;
@@ -777,7 +777,7 @@ fn link_calls(linker: &mut Linker<Env>) -> Result<()> {
             let exec = &mut c.data_mut().exec;
             // A call begun and not performed is abandoned: its cycles come back.
             if let Some(abandoned) = exec.pending_call.take() {
-                exec.balance += abandoned.cycles;
+                exec.balance = exec.balance.saturating_add(abandoned.cycles);
             }
             exec.pending_call = Some(OutgoingCall {
                 callee,

@@ -26,13 +26,25 @@ fn error(status: StatusCode, message: &str) -> Reply {
 
 /// The longest single step: a century.
 const MAX_ADVANCE_SECONDS: u64 = 100 * 366 * 24 * 3600;
+/// The network's time stays below this (2200-01-01), far from where
+/// nanoseconds since 1970 overflow.
+const LATEST_TIME_NANOS: u64 = 7_258_118_400 * 1_000_000_000;
 
 pub(super) async fn handle(
     method: &Method,
     path: &str,
     query: Option<&str>,
+    from_a_web_page: bool,
     shared: &Shared,
 ) -> Reply {
+    // Browsers send an Origin with every cross-site request; the admin
+    // endpoints are for the command line and tests, not for web pages.
+    if from_a_web_page {
+        return error(
+            StatusCode::FORBIDDEN,
+            "the admin endpoints do not answer web pages",
+        );
+    }
     match (method, path) {
         (&Method::GET, "/_/time") => {
             let time = shared.ic().time();
@@ -56,9 +68,21 @@ pub(super) async fn handle(
                     "expected ?seconds=N, a whole number of seconds up to a century",
                 );
             };
-            shared
-                .time_offset
-                .fetch_add(seconds * 1_000_000_000, Ordering::SeqCst);
+            let step = seconds * 1_000_000_000;
+            let moved =
+                shared
+                    .time_offset
+                    .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |offset| {
+                        let offset = offset.checked_add(step)?;
+                        (shared.wall_clock().checked_add(offset)? < LATEST_TIME_NANOS)
+                            .then_some(offset)
+                    });
+            if moved.is_err() {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    "the network's time would pass the year 2200",
+                );
+            }
             // Two rounds at the new time: the first runs what fell due, the
             // second what that round sent.
             let mut rounds = shared.rounds.subscribe();

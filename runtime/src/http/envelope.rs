@@ -61,6 +61,62 @@ pub struct Clocks {
     pub network: u64,
 }
 
+/// The replay guard: the id of every call taken, kept until neither clock
+/// can take its `ingress_expiry` (as sent) again.
+#[derive(Default)]
+pub struct Seen {
+    ids: std::collections::HashSet<[u8; 32]>,
+    by_expiry: std::collections::BTreeSet<(u64, [u8; 32])>,
+}
+
+impl Seen {
+    pub fn contains(&self, request_id: &[u8; 32]) -> bool {
+        self.ids.contains(request_id)
+    }
+
+    pub fn insert(&mut self, request_id: [u8; 32], expiry_as_sent: u64) {
+        if self.ids.insert(request_id) {
+            self.by_expiry.insert((expiry_as_sent, request_id));
+        }
+    }
+
+    /// Forgets the ids no clock can take again: an expiry before the wall
+    /// clock (the network's is never behind it), or one before the
+    /// network's clock and beyond the wall clock's window.
+    pub fn prune(&mut self, clocks: Clocks) {
+        while let Some(&(expiry, id)) = self.by_expiry.first() {
+            if expiry >= clocks.wall {
+                break;
+            }
+            self.by_expiry.pop_first();
+            self.ids.remove(&id);
+        }
+        let beyond_wall = clocks
+            .wall
+            .saturating_add(EXPIRY_WINDOW_NANOS)
+            .saturating_add(1);
+        if clocks.network > beyond_wall {
+            let dead: Vec<(u64, [u8; 32])> = self
+                .by_expiry
+                .range((beyond_wall, [0; 32])..(clocks.network, [0; 32]))
+                .copied()
+                .collect();
+            for entry in dead {
+                self.by_expiry.remove(&entry);
+                self.ids.remove(&entry.1);
+            }
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.ids.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ids.is_empty()
+    }
+}
+
 #[derive(Deserialize)]
 struct RawEnvelope {
     content: Value,
@@ -79,6 +135,15 @@ pub fn authenticate(body: &[u8], clocks: Clocks) -> Result<Authenticated, Refusa
         .map_err(|e| Refusal::bad_request(format!("Failed to deserialize cbor request: {e}")))?;
     let request_id = representation_independent_hash(&envelope.content)
         .map_err(|e| Refusal::bad_request(format!("Could not compute the request id: {e}")))?;
+    if let Value::Map(fields) = &envelope.content
+        && fields.contains_key(&Value::Text("sender_info".into()))
+    {
+        // Its canister signature would have to be checked, and this
+        // network checks no canister signatures.
+        return Err(Refusal::bad_request(
+            "Invalid sender info: canister-signed sender info is not supported by this network",
+        ));
+    }
     let content: EnvelopeContent = serde_cbor::value::from_value(envelope.content)
         .map_err(|e| Refusal::bad_request(format!("Malformed request: {e}")))?;
     let sender = *content.sender();
@@ -115,7 +180,13 @@ pub fn authenticate(body: &[u8], clocks: Clocks) -> Result<Authenticated, Refusa
             )));
         }
         let delegations = envelope.sender_delegation.unwrap_or_default();
-        let (signing_key, targets) = check_delegations(public_key, &delegations, now)?;
+        let (signing_key, targets, queries_only) =
+            check_delegations(public_key, &delegations, now)?;
+        if queries_only && matches!(content, EnvelopeContent::Call { .. }) {
+            return Err(Refusal::bad_request(
+                "Invalid delegation: the delegation permits queries and read_state requests only",
+            ));
+        }
         let message = [b"\x0Aic-request".as_slice(), &request_id].concat();
         verify(&signing_key, &message, &signature).map_err(|e| {
             Refusal::bad_request(format!("Invalid signature: Invalid basic signature: {e}"))
@@ -130,12 +201,14 @@ pub fn authenticate(body: &[u8], clocks: Clocks) -> Result<Authenticated, Refusa
     })
 }
 
+/// How far ahead `ingress_expiry` may lie: 5 minutes, and the validator's
+/// 30 s allowance for clocks that run ahead.
+pub const EXPIRY_WINDOW_NANOS: u64 =
+    crate::ic::certified_state::MAX_INGRESS_TTL_NANOS + 30 * 1_000_000_000;
+
 /// `ingress_expiry` must lie from `now` to 5 minutes and 30 s ahead.
 fn check_expiry(expiry: u64, now: u64) -> Result<(), Refusal> {
-    use crate::ic::certified_state::MAX_INGRESS_TTL_NANOS;
-    /// The validator's allowance for clocks that run ahead.
-    const PERMITTED_DRIFT_NANOS: u64 = 30 * 1_000_000_000;
-    let latest = now.saturating_add(MAX_INGRESS_TTL_NANOS + PERMITTED_DRIFT_NANOS);
+    let latest = now.saturating_add(EXPIRY_WINDOW_NANOS);
     if expiry < now || expiry > latest {
         return Err(Refusal::bad_request(format!(
             "Invalid request expiry: Specified ingress_expiry not within expected range: Minimum allowed expiry: {now}, Maximum allowed expiry: {latest}, Provided expiry: {expiry}"
@@ -144,14 +217,18 @@ fn check_expiry(expiry: u64, now: u64) -> Result<(), Refusal> {
     Ok(())
 }
 
+/// The key that signs, the canisters allowed, whether for queries only.
+type DelegationChain = (Vec<u8>, Option<Vec<Principal>>, bool);
+
 /// Follows the chain from the sender's key: each delegation signed by the
-/// key before it, unexpired; returns the key that must sign the request
-/// and the canisters every restricting delegation allows.
+/// key before it, unexpired; returns the key that must sign the request,
+/// the canisters every restricting delegation allows, and whether some
+/// delegation permits queries only.
 fn check_delegations(
     sender_key: Vec<u8>,
     delegations: &[SignedDelegation],
     now: u64,
-) -> Result<(Vec<u8>, Option<Vec<Principal>>), Refusal> {
+) -> Result<DelegationChain, Refusal> {
     if delegations.len() > MAX_DELEGATIONS {
         return Err(Refusal::bad_request(format!(
             "Invalid delegation: Chain of delegations is too long: got {} delegations, but at most {MAX_DELEGATIONS} are allowed",
@@ -160,8 +237,11 @@ fn check_delegations(
     }
     let mut key = sender_key;
     let mut targets: Option<Vec<Principal>> = None;
+    let mut queries_only = false;
     for signed in delegations {
         let delegation = &signed.delegation;
+        queries_only |=
+            delegation.permissions == Some(ic_transport_types::DelegationPermissions::Queries);
         verify(&key, &delegation.signable(), &signed.signature).map_err(|e| {
             Refusal::bad_request(format!("Invalid delegation: Invalid basic signature: {e}"))
         })?;
@@ -188,7 +268,7 @@ fn check_delegations(
         }
         key = delegation.pubkey.clone();
     }
-    Ok((key, targets))
+    Ok((key, targets, queries_only))
 }
 
 /// Verifies `signature` of `message` by the DER-encoded `public_key`:
@@ -347,6 +427,31 @@ mod tests {
             wall: now,
             network: now,
         }
+    }
+
+    #[test]
+    fn the_replay_guard_keeps_an_id_while_a_clock_could_take_it() {
+        const S: u64 = 1_000_000_000;
+        let mut seen = Seen::default();
+        // The network's clock is an hour ahead. Two requests dated by the
+        // wall clock, one by the network's.
+        seen.insert([1; 32], NOW + 60 * S);
+        seen.insert([3; 32], NOW + 100 * S);
+        seen.insert([2; 32], NOW + 3_660 * S);
+        let at = |wall| Clocks {
+            wall,
+            network: wall + 3_600 * S,
+        };
+        seen.prune(at(NOW + 30 * S));
+        assert_eq!(seen.len(), 3);
+        // The first is past the wall clock; the network's is past the
+        // network's clock and beyond the wall clock's window; the third
+        // could still be taken by the wall clock.
+        seen.prune(at(NOW + 61 * S));
+        assert!(!seen.contains(&[1; 32]) && !seen.contains(&[2; 32]));
+        assert!(seen.contains(&[3; 32]));
+        seen.prune(at(NOW + 101 * S));
+        assert!(seen.is_empty());
     }
 
     #[test]

@@ -16,7 +16,7 @@ const BUSY_ROUND: Duration = Duration::from_millis(10);
 pub(super) fn run_rounds(shared: &Shared) {
     while !shared.stopping.load(Ordering::SeqCst) {
         let started = Instant::now();
-        let busy = {
+        let round = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             let now = shared.now();
             let mut ic = shared.ic();
             if now > ic.time() {
@@ -24,6 +24,12 @@ pub(super) fn run_rounds(shared: &Shared) {
             }
             ic.tick();
             !ic.messages.is_idle()
+        }));
+        let Ok(busy) = round else {
+            // A round that panicked left the state half-changed: the
+            // network stops at once and loudly rather than serve it.
+            eprintln!("icp-economy-network: a round failed; the network stops");
+            std::process::exit(70);
         };
         shared.rounds.send_modify(|round| *round += 1);
         let (pending, condvar) = &shared.wake;

@@ -35,6 +35,8 @@ pub(crate) struct Shared {
     time_offset: AtomicU64,
     /// Whether `/_/time/advance` may move time ahead.
     allow_time_control: bool,
+    /// The replay guard of calls (held after the core's lock, never before).
+    pub(crate) seen: Mutex<envelope::Seen>,
     /// Serves canisters' `http_request`, once the address is known.
     gateway: std::sync::OnceLock<gateway::Gateway>,
     stopping: AtomicBool,
@@ -113,6 +115,7 @@ impl Network {
             time_offset: AtomicU64::new(0),
             allow_time_control: options.allow_time_control,
             gateway: std::sync::OnceLock::new(),
+            seen: Mutex::new(envelope::Seen::default()),
             stopping: AtomicBool::new(false),
         });
         {
@@ -175,14 +178,13 @@ impl Network {
     }
 
     /// Stops serving and running rounds; returns the core as it is.
-    pub fn stop(mut self) -> Ic {
+    pub fn stop(mut self) -> Result<Ic, String> {
         self.shutdown();
         let shared = self.shared.clone();
         drop(self);
-        match Arc::try_unwrap(shared) {
-            Ok(shared) => shared.ic.into_inner().unwrap_or_else(|p| p.into_inner()),
-            Err(_) => panic!("the network's tasks still hold its state after stopping"),
-        }
+        Arc::try_unwrap(shared)
+            .map(|shared| shared.ic.into_inner().unwrap_or_else(|p| p.into_inner()))
+            .map_err(|_| "a request still being served holds the network's state".to_string())
     }
 
     fn shutdown(&mut self) {

@@ -29,7 +29,11 @@ pub(super) async fn serve(
         let (stream, _) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(accepted) => accepted,
-                Err(_) => continue,
+                // Out of file descriptors, say: wait rather than spin.
+                Err(_) => {
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    continue;
+                }
             },
             _ = &mut stop => return,
         };
@@ -40,6 +44,8 @@ pub(super) async fn serve(
                 async move { Ok::<_, std::convert::Infallible>(handle(request, &shared).await) }
             });
             let _ = hyper::server::conn::http1::Builder::new()
+                .timer(hyper_util::rt::TokioTimer::new())
+                .header_read_timeout(std::time::Duration::from_secs(30))
                 .keep_alive(true)
                 .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
                 .await;
@@ -56,7 +62,11 @@ enum Version {
 }
 
 async fn handle(request: Request<Incoming>, shared: &Shared) -> Reply {
+    let admin = request.uri().path().starts_with("/_/");
     let mut reply = route(request, shared).await;
+    if admin {
+        return reply;
+    }
     // Any web page may call the API, as on the IC's boundary nodes.
     let headers = reply.headers_mut();
     headers.insert(
@@ -88,7 +98,15 @@ async fn route(request: Request<Incoming>, shared: &Shared) -> Reply {
     let path = request.uri().path().to_string();
     if path.starts_with("/_/") {
         let query = request.uri().query().map(str::to_string);
-        return super::admin::handle(request.method(), &path, query.as_deref(), shared).await;
+        let from_a_web_page = request.headers().contains_key(header::ORIGIN);
+        return super::admin::handle(
+            request.method(),
+            &path,
+            query.as_deref(),
+            from_a_web_page,
+            shared,
+        )
+        .await;
     }
     if !path.starts_with("/api/") {
         return gateway(request, shared).await;
@@ -129,12 +147,20 @@ async fn route(request: Request<Incoming>, shared: &Shared) -> Reply {
             };
             match (*kind, *endpoint, version) {
                 ("canister", "call", _) => call(shared, id, &body, version).await,
-                ("canister", "query", Version::V2 | Version::V3) => query(shared, id, &body),
+                // Executing a query or signing a round's tree blocks: the
+                // worker thread is handed over meanwhile.
+                ("canister", "query", Version::V2 | Version::V3) => {
+                    tokio::task::block_in_place(|| query(shared, id, &body))
+                }
                 ("canister", "read_state", Version::V2 | Version::V3) => {
-                    read_state(shared, Target::Canister(id), &body, version)
+                    tokio::task::block_in_place(|| {
+                        read_state(shared, Target::Canister(id), &body, version)
+                    })
                 }
                 ("subnet", "read_state", Version::V2 | Version::V3) => {
-                    read_state(shared, Target::Subnet(id), &body, version)
+                    tokio::task::block_in_place(|| {
+                        read_state(shared, Target::Subnet(id), &body, version)
+                    })
                 }
                 _ => text(StatusCode::NOT_FOUND, format!("No route for {path}")),
             }
@@ -214,17 +240,37 @@ fn status(shared: &Shared) -> Reply {
 }
 
 /// The canister a request addressed to the management canister acts on,
-/// read from its argument: the effective canister id must name it.
-fn management_target(method: &str, arg: &[u8]) -> Option<Principal> {
+/// read from its argument: the effective canister id must name it. `None`
+/// for a creation without a specified id (any id of the subnet's range
+/// will do); an error when the argument names no canister.
+fn management_target(method: &str, arg: &[u8]) -> Result<Option<Principal>, Refusal> {
     #[derive(candid::Deserialize, candid::CandidType)]
     struct CanisterIdRecord {
         canister_id: Principal,
     }
+    #[derive(candid::Deserialize, candid::CandidType)]
+    struct Creation {
+        specified_id: Option<Principal>,
+    }
+    #[derive(candid::Deserialize, candid::CandidType)]
+    struct ChunkedInstall {
+        target_canister: Principal,
+    }
+    let undecodable = |e: candid::Error| {
+        Refusal::bad_request(format!(
+            "Could not decode the argument of ic00 method {method} for its effective canister id: {e}"
+        ))
+    };
     match method {
-        "provisional_create_canister_with_cycles" => None,
+        "provisional_create_canister_with_cycles" => candid::decode_one::<Creation>(arg)
+            .map(|c| c.specified_id)
+            .map_err(undecodable),
+        "install_chunked_code" => candid::decode_one::<ChunkedInstall>(arg)
+            .map(|c| Some(c.target_canister))
+            .map_err(undecodable),
         _ => candid::decode_one::<CanisterIdRecord>(arg)
-            .ok()
-            .map(|record| record.canister_id),
+            .map(|r| Some(r.canister_id))
+            .map_err(undecodable),
     }
 }
 
@@ -239,7 +285,7 @@ fn check_target(
     arg: &[u8],
 ) -> Result<(), Refusal> {
     if canister_id == Principal::management_canister() {
-        if let Some(target) = management_target(method, arg)
+        if let Some(target) = management_target(method, arg)?
             && target != effective
         {
             return Err(Refusal::bad_request(format!(
@@ -301,7 +347,10 @@ struct Message {
     canister_id: Principal,
     method_name: String,
     arg: Vec<u8>,
+    /// On the network's clock.
     ingress_expiry: u64,
+    /// As the client sent it, for the replay guard.
+    expiry_as_sent: u64,
 }
 
 /// Which kind of request an endpoint takes.
@@ -352,6 +401,7 @@ fn message(
         method_name: method_name.clone(),
         arg: arg.clone(),
         ingress_expiry: request.expiry,
+        expiry_as_sent: request.content.ingress_expiry(),
     })
 }
 
@@ -363,6 +413,7 @@ async fn call(shared: &Shared, effective: Principal, body: &[u8], version: Versi
         method_name,
         arg,
         ingress_expiry,
+        expiry_as_sent,
     } = match message(shared, effective, body, Kind::Call) {
         Ok(message) => message,
         Err(refusal) => return refused(refusal),
@@ -392,8 +443,10 @@ async fn call(shared: &Shared, effective: Principal, body: &[u8], version: Versi
                 ),
             );
         }
+        let mut seen = shared.seen.lock().unwrap_or_else(|p| p.into_inner());
+        seen.prune(shared.clocks());
         let certified = ic.certified_state_mut().expect("certification is on");
-        if certified.knows_ingress(&message_id) {
+        if seen.contains(&request_id) {
             // Sent again: v2 accepts it again; v3 and v4 answer with the
             // status certified so far.
             if version == Version::V2 {
@@ -412,6 +465,7 @@ async fn call(shared: &Shared, effective: Principal, body: &[u8], version: Versi
             arg,
             ingress_expiry,
         ) {
+            // Refused before it ran: the same request may come again.
             return match version {
                 Version::V2 => cbor(
                     StatusCode::OK,
@@ -426,6 +480,7 @@ async fn call(shared: &Shared, effective: Principal, body: &[u8], version: Versi
                 }
             };
         }
+        seen.insert(request_id, expiry_as_sent);
         subnet
     };
     shared.wake();
@@ -604,7 +659,7 @@ fn read_state(shared: &Shared, target: Target, body: &[u8], version: Version) ->
             id
         }
     };
-    if let Err(refusal) = authorize_read(&ic, &target, *sender, &paths, version) {
+    if let Err(refusal) = authorize_read(&ic, &target, *sender, &request.targets, &paths, version) {
         return refused(refusal);
     }
     let form = match (&target, version) {
@@ -626,6 +681,7 @@ fn authorize_read(
     ic: &crate::ic::Ic,
     target: &Target,
     sender: Principal,
+    targets: &Option<Vec<Principal>>,
     paths: &[Path],
     version: Version,
 ) -> Result<(), Refusal> {
@@ -693,14 +749,19 @@ fn authorize_read(
                         "Invalid request id in paths. Maybe the request ID is not of 32 bytes in length?!",
                     ));
                 }
-                if let Some(owner) = ic
-                    .certified_state()
-                    .expect("certification is on")
-                    .ingress_sender(id)
+                let certified = ic.certified_state().expect("certification is on");
+                if let Some(owner) = certified.ingress_sender(id)
                     && owner != sender
                 {
                     return Err(Refusal::forbidden(
                         "The user tries to access Request ID not signed by the caller.",
+                    ));
+                }
+                if let (Some(targets), Some(receiver)) = (targets, certified.ingress_receiver(id))
+                    && !targets.contains(&receiver)
+                {
+                    return Err(Refusal::forbidden(
+                        "The user tries to access request IDs for canisters not belonging to sender delegation targets.",
                     ));
                 }
                 if let Some(first) = request_ids.first()

@@ -63,6 +63,7 @@ impl CanisterEntry {
 struct Ingress {
     subnet: Principal,
     sender: Principal,
+    receiver: Principal,
 }
 
 /// One subnet's keys and tree.
@@ -221,15 +222,26 @@ impl CertifiedState {
         message_id: Vec<u8>,
         subnet: Principal,
         sender: Principal,
+        receiver: Principal,
         expiry: u64,
     ) {
         self.by_expiry.insert((expiry, message_id.clone()));
-        self.ingress.insert(message_id, Ingress { subnet, sender });
+        let ingress = Ingress {
+            subnet,
+            sender,
+            receiver,
+        };
+        self.ingress.insert(message_id, ingress);
     }
 
     /// Whether a message with this id was accepted and has not expired.
     pub fn knows_ingress(&self, message_id: &[u8]) -> bool {
         self.ingress.contains_key(message_id)
+    }
+
+    /// The canister a tracked message was sent to.
+    pub fn ingress_receiver(&self, message_id: &[u8]) -> Option<Principal> {
+        self.ingress.get(message_id).map(|i| i.receiver)
     }
 
     /// The sender of a tracked message, which alone may read its status.
@@ -247,6 +259,7 @@ impl CertifiedState {
         topology: &Topology,
         canisters: impl Iterator<Item = (&'a Principal, &'a Canister)>,
         touched: Vec<(Vec<u8>, Option<Outcome>)>,
+        answered: impl Fn(&[u8]) -> bool,
     ) -> Vec<Vec<u8>> {
         self.set_time(time);
         self.write_canisters(topology, canisters);
@@ -256,7 +269,7 @@ impl CertifiedState {
                 write_status(&mut subnet.tree, &message_id, outcome.as_ref());
             }
         }
-        let expired = self.expire(time);
+        let expired = self.expire(time, answered);
         // A new round: new signatures, and delegations with the root's new time.
         for subnet in self.subnets.values_mut() {
             subnet.signature = None;
@@ -297,13 +310,20 @@ impl CertifiedState {
         }
     }
 
-    fn expire(&mut self, time: u64) -> Vec<Vec<u8>> {
+    fn expire(&mut self, time: u64, answered: impl Fn(&[u8]) -> bool) -> Vec<Vec<u8>> {
         let mut expired = Vec::new();
+        let mut still_running = Vec::new();
         while let Some((expiry, _)) = self.by_expiry.first() {
             if *expiry >= time {
                 break;
             }
             let (expiry, message_id) = self.by_expiry.pop_first().expect("checked");
+            // A message still being processed keeps its status until it is
+            // answered: a status never goes back from `done`.
+            if !answered(&message_id) {
+                still_running.push(message_id);
+                continue;
+            }
             if let Some(ingress) = self.ingress.get(&message_id) {
                 let subnet = self.subnets.get_mut(&ingress.subnet).expect("known subnet");
                 let path = labels(&[b"request_status", &message_id]);
@@ -312,10 +332,15 @@ impl CertifiedState {
                     &labels(&[b"request_status", &message_id, b"status"]),
                     b"done".to_vec(),
                 );
-                self.done
-                    .insert((expiry + MAX_INGRESS_TTL_NANOS, message_id.clone()));
+                self.done.insert((
+                    expiry.saturating_add(MAX_INGRESS_TTL_NANOS),
+                    message_id.clone(),
+                ));
                 expired.push(message_id);
             }
+        }
+        for message_id in still_running {
+            self.by_expiry.insert((time, message_id));
         }
         while let Some((until, _)) = self.done.first() {
             if *until >= time {

@@ -158,7 +158,7 @@ impl Ic {
             // The caller was uninstalled while the call was out: the answer
             // finds no callback, but the refund is the caller's, as on the IC.
             if let Some(canister) = self.canisters.get_mut(&response.receiver) {
-                canister.balance += response.refund;
+                canister.balance = canister.balance.saturating_add(response.refund);
             }
             return;
         };
@@ -169,7 +169,7 @@ impl Ic {
             return;
         };
         // Refunded cycles are the caller's again, whatever its callback does.
-        canister.balance += response.refund;
+        canister.balance = canister.balance.saturating_add(response.refund);
         let context = self
             .messages
             .call_contexts

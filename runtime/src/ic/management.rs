@@ -263,6 +263,7 @@ impl Ic {
             "install_chunked_code" => {
                 let args: InstallChunkedCodeArgs = decode(&method, &arg)?;
                 let store = args.store_canister.unwrap_or(args.target_canister);
+                self.controlled(args.target_canister, sender, &method)?;
                 let chunks = &self.controlled(store, sender, &method)?.chunks;
                 let mut wasm = Vec::new();
                 for ChunkHash { hash } in &args.chunk_hashes_list {
@@ -278,6 +279,15 @@ impl Ic {
                                 ),
                             )
                         })?;
+                    if wasm.len() + chunk.len() > crate::module::MAX_WASM_BYTES {
+                        return Err(RejectResponse::new(
+                            ErrorCode::InvalidManagementPayload,
+                            format!(
+                                "Error from Wasm chunk store: the chunks make a module of more than {} bytes.",
+                                crate::module::MAX_WASM_BYTES
+                            ),
+                        ));
+                    }
                     wasm.extend_from_slice(chunk);
                 }
                 let actual = Sha256::digest(&wasm);
@@ -340,7 +350,7 @@ impl Ic {
                     .canisters
                     .get_mut(&args.canister_id)
                     .ok_or_else(|| not_found(args.canister_id))?;
-                canister.balance += cycles;
+                canister.balance = canister.balance.saturating_add(cycles);
                 Ok(Answer::Reply {
                     bytes: Encode!().unwrap(),
                     cycles_accepted: cycles,
@@ -353,7 +363,7 @@ impl Ic {
                     .canisters
                     .get_mut(&args.canister_id)
                     .ok_or_else(|| not_found(args.canister_id))?;
-                canister.balance += amount;
+                canister.balance = canister.balance.saturating_add(amount);
                 Ok(reply(()))
             }
             "raw_rand" => {

@@ -236,8 +236,11 @@ impl Messages {
     pub fn respond(&mut self, origin: Origin, outcome: Outcome, refund: u128) {
         match origin {
             Origin::Ingress(message_id) => {
-                self.touched_ingress.push(message_id.clone());
-                self.ingress.insert(message_id, Some(outcome));
+                // A message forgotten meanwhile (expired) stays forgotten.
+                if let Some(slot) = self.ingress.get_mut(&message_id) {
+                    *slot = Some(outcome);
+                    self.touched_ingress.push(message_id);
+                }
             }
             Origin::Canister { caller, callback } => self.push(Message::Response(Response {
                 receiver: caller,

@@ -74,7 +74,13 @@ impl Ic {
     pub fn enable_certification(&mut self) {
         if self.certified.is_none() {
             let mut state = certified_state::CertifiedState::new(&self.topology, self.time);
-            state.end_round(self.time, &self.topology, self.canisters.iter(), Vec::new());
+            state.end_round(
+                self.time,
+                &self.topology,
+                self.canisters.iter(),
+                Vec::new(),
+                |_| true,
+            );
             self.certified = Some(Box::new(state));
         }
     }
@@ -94,8 +100,14 @@ impl Ic {
             return;
         };
         let touched = self.messages.take_touched_ingress();
-        let expired =
-            certified.end_round(self.time, &self.topology, self.canisters.iter(), touched);
+        let messages = &self.messages;
+        let expired = certified.end_round(
+            self.time,
+            &self.topology,
+            self.canisters.iter(),
+            touched,
+            |id| !matches!(messages.ingress_status(id), Some(None)),
+        );
         for message_id in expired {
             self.messages.forget_ingress(&message_id);
         }
@@ -538,7 +550,7 @@ impl Ic {
         self.certified
             .as_deref_mut()
             .expect("certification is on for the HTTP interface")
-            .track_ingress(message_id.clone(), subnet, sender, expiry);
+            .track_ingress(message_id.clone(), subnet, sender, canister_id, expiry);
         self.messages.submit_ingress_with_id(
             message_id,
             Some(effective_canister_id),

@@ -240,7 +240,7 @@ impl Canister {
         }
         // Cycles attached to a call that was begun but never performed stay.
         if let Some(abandoned) = exec.pending_call.take() {
-            exec.balance += abandoned.cycles;
+            exec.balance = exec.balance.saturating_add(abandoned.cycles);
         }
         self.balance = exec.balance;
         self.certified_data = exec.certified_data.clone();

@@ -461,3 +461,231 @@ fn read_state_refuses_what_the_sender_may_not_read() {
     // Still serving.
     assert!(runtime().block_on(agent(stranger).status()).is_ok());
 }
+
+/// A call sent again is not run again: on `/api/v2` it is accepted again,
+/// on `/api/v3` answered with its status; and after the network's time
+/// moved ahead (on a network of its own), a call still valid by the wall
+/// clock is still known.
+#[test]
+fn a_call_sent_again_runs_once() {
+    let (identity, principal, before) = funded(29);
+    let body = signed(&identity, transfer_content(principal, 1_000, soon()));
+    let v2 = "/api/v2/canister/ryjl3-tyaaa-aaaaa-aaaba-cai/call";
+    assert_eq!(post(v2, "application/cbor", &body).status, 202);
+    assert_eq!(post(v2, "application/cbor", &body).status, 202);
+    let again = post(CALL, "application/cbor", &body);
+    assert_eq!(again.status, 200);
+    assert_eq!(again.field("status"), Value::Text("replied".into()));
+    // Let the rounds run, then count.
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    assert_eq!(
+        balance(&agent(identity), principal),
+        before - 1_000 - 10_000
+    );
+}
+
+#[test]
+fn a_call_stays_known_after_the_network_moves_ahead() {
+    let modules = integration_tests::wasm_gz_path("ledger")
+        .parent()
+        .unwrap()
+        .to_path_buf();
+    let options = icp_economy_network::Options {
+        allow_time_control: true,
+    };
+    let network =
+        icp_economy_network::start(&modules, "127.0.0.1:0".parse().unwrap(), options).unwrap();
+    let address = network.url().trim_start_matches("http://").to_string();
+    let send = |body: &[u8]| {
+        use std::io::{Read, Write};
+        let mut stream = std::net::TcpStream::connect(&address).unwrap();
+        let head = format!(
+            "POST /api/v2/canister/ryjl3-tyaaa-aaaaa-aaaba-cai/call HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/cbor\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+            body.len()
+        );
+        stream.write_all(head.as_bytes()).unwrap();
+        stream.write_all(body).unwrap();
+        let mut reply = String::new();
+        let _ = stream.read_to_string(&mut reply);
+        reply
+    };
+    // The anonymous principal pays: its balance is read from the core.
+    let content = transfer_content(Principal::anonymous(), 1_000, soon());
+    let body = signed(&ic_agent::identity::AnonymousIdentity, content);
+    assert!(send(&body).starts_with("HTTP/1.1 202"));
+    icp_economy_network::advance_time(&network.url(), 3_600).unwrap();
+    assert!(send(&body).starts_with("HTTP/1.1 202"));
+    icp_economy_network::advance_time(&network.url(), 1).unwrap();
+    let anonymous = AccountIdentifier::new(&Principal::anonymous(), None);
+    let (blocks,) = network.with_ic(|ic| {
+        let reply = ic
+            .query(
+                LEDGER_CANISTER_ID,
+                Principal::anonymous(),
+                "account_balance",
+                Encode!(&AccountBalanceArgs { account: anonymous }).unwrap(),
+            )
+            .unwrap();
+        (candid::decode_one::<Tokens>(&reply).unwrap(),)
+    });
+    assert_eq!(
+        blocks.e8s,
+        icp_economy_network::ANONYMOUS_E8S - 1_000 - 10_000,
+        "paid once"
+    );
+}
+
+#[test]
+fn a_queries_only_delegation_cannot_call() {
+    let (owner, owner_id, before) = funded(30);
+    let session =
+        Prime256v1Identity::from_private_key(p256::SecretKey::from_slice(&[32; 32]).unwrap());
+    let delegation = ic_agent::identity::Delegation {
+        pubkey: session.public_key().unwrap(),
+        expiration: soon() + 600_000_000_000,
+        targets: None,
+        permissions: Some(ic_agent::identity::DelegationPermissions::Queries),
+    };
+    let signature = owner
+        .sign_delegation(&delegation)
+        .unwrap()
+        .signature
+        .unwrap();
+    let delegated = DelegatedIdentity::new_unchecked(
+        owner.public_key().unwrap(),
+        Box::new(session),
+        vec![SignedDelegation {
+            delegation,
+            signature,
+        }],
+    );
+    let reply = post(
+        CALL,
+        "application/cbor",
+        &signed(&delegated, transfer_content(owner_id, 1_000, soon())),
+    );
+    assert_eq!(reply.status, 400);
+    assert!(reply.text().contains("queries"), "{}", reply.text());
+    assert_eq!(balance(&agent(owner), owner_id), before);
+}
+
+#[test]
+fn management_calls_must_name_their_effective_canister() {
+    use ic_management_canister_types::{
+        ProvisionalCreateCanisterWithCyclesArgs, ProvisionalTopUpCanisterArgs,
+    };
+    let ic00 = Principal::management_canister();
+    let app = |index: u64| {
+        let mut bytes = [0u8; 10];
+        bytes[..8].copy_from_slice(&index.to_be_bytes());
+        bytes[8..].copy_from_slice(&[1, 1]);
+        Principal::from_slice(&bytes)
+    };
+    let call = |effective: Principal, method: &str, arg: Vec<u8>| {
+        let content = EnvelopeContent::Call {
+            nonce: Some(now_nanos().to_be_bytes().to_vec()),
+            ingress_expiry: soon(),
+            sender: Principal::anonymous(),
+            canister_id: ic00,
+            method_name: method.into(),
+            arg,
+            sender_info: None,
+        };
+        post(
+            &format!("/api/v3/canister/{effective}/call"),
+            "application/cbor",
+            &signed(&ic_agent::identity::AnonymousIdentity, content),
+        )
+    };
+    // A specified id elsewhere than the effective canister id.
+    let create = ProvisionalCreateCanisterWithCyclesArgs {
+        amount: None,
+        settings: None,
+        specified_id: Some(app(0x1F_1234)),
+        sender_canister_version: None,
+    };
+    let reply = call(
+        app(0x1F_0001),
+        "provisional_create_canister_with_cycles",
+        Encode!(&create).unwrap(),
+    );
+    assert_eq!(reply.status, 400, "{}", reply.text());
+    // The NNS root's id is taken.
+    let root = ProvisionalCreateCanisterWithCyclesArgs {
+        specified_id: Some(nns_api::ids::ROOT_CANISTER_ID),
+        ..create
+    };
+    let reply = call(
+        nns_api::ids::ROOT_CANISTER_ID,
+        "provisional_create_canister_with_cycles",
+        Encode!(&root).unwrap(),
+    );
+    assert_eq!(reply.status, 200);
+    assert_eq!(reply.field("status"), Value::Text("replied".into()));
+    // An argument that names no canister.
+    let reply = call(
+        app(0x1F_0001),
+        "install_chunked_code",
+        Encode!(&7u8).unwrap(),
+    );
+    assert_eq!(reply.status, 400, "{}", reply.text());
+    // Cycles that would overflow saturate; the network goes on.
+    let top_up = ProvisionalTopUpCanisterArgs {
+        canister_id: CYCLES_MINTING_CANISTER_ID,
+        amount: candid::Nat::from(u128::MAX),
+    };
+    for _ in 0..2 {
+        let reply = call(
+            CYCLES_MINTING_CANISTER_ID,
+            "provisional_top_up_canister",
+            Encode!(&top_up).unwrap(),
+        );
+        assert_eq!(reply.status, 200);
+    }
+    assert!(
+        runtime()
+            .block_on(agent(ic_agent::identity::AnonymousIdentity).status())
+            .is_ok()
+    );
+}
+
+#[test]
+fn sender_info_and_web_pages_at_the_admin_endpoint_are_refused() {
+    let content = EnvelopeContent::Call {
+        nonce: None,
+        ingress_expiry: soon(),
+        sender: Principal::anonymous(),
+        canister_id: LEDGER_CANISTER_ID,
+        method_name: "transfer".into(),
+        arg: Encode!().unwrap(),
+        sender_info: Some(ic_agent::identity::SenderInfo {
+            info: vec![1],
+            signer: vec![2],
+            sig: vec![3],
+        }),
+    };
+    let reply = post(
+        CALL,
+        "application/cbor",
+        &signed(&ic_agent::identity::AnonymousIdentity, content),
+    );
+    assert_eq!(reply.status, 400);
+    assert!(reply.text().contains("sender info"), "{}", reply.text());
+
+    use std::io::{Read, Write};
+    let address = endpoint().url.trim_start_matches("http://").to_string();
+    let mut stream = std::net::TcpStream::connect(&address).unwrap();
+    let head = format!(
+        "POST /_/time/advance?seconds=1 HTTP/1.1\r\nHost: {address}\r\nOrigin: http://evil.example\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    );
+    stream.write_all(head.as_bytes()).unwrap();
+    let mut reply = String::new();
+    stream.read_to_string(&mut reply).unwrap();
+    assert!(reply.starts_with("HTTP/1.1 403"), "{reply}");
+    assert!(
+        !reply
+            .to_ascii_lowercase()
+            .contains("access-control-allow-origin"),
+        "{reply}"
+    );
+}
