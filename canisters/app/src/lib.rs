@@ -19,6 +19,7 @@ type Memory = VirtualMemory<DefaultMemoryImpl>;
 /// Stable-memory layout: one virtual memory each.
 const DIGESTS: MemoryId = MemoryId::new(0);
 const ROUNDS: MemoryId = MemoryId::new(1);
+const VISITS: MemoryId = MemoryId::new(2);
 
 thread_local! {
     static MEMORY: MemoryManager<DefaultMemoryImpl> = MemoryManager::init(DefaultMemoryImpl::default());
@@ -28,6 +29,9 @@ thread_local! {
     /// Rounds hashed over all calls.
     static TOTAL_ROUNDS: RefCell<StableCell<u64, Memory>> =
         RefCell::new(StableCell::init(MEMORY.with(|m| m.get(ROUNDS)), 0));
+    /// Visits recorded over HTTP (`POST /visits`).
+    static VISIT_COUNT: RefCell<StableCell<u64, Memory>> =
+        RefCell::new(StableCell::init(MEMORY.with(|m| m.get(VISITS)), 0));
 }
 
 #[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
@@ -97,6 +101,79 @@ fn stats() -> AppStats {
         rounds: TOTAL_ROUNDS.with_borrow(|total| *total.get()),
         last_digest: last_digest.map(|d| serde_bytes::ByteBuf::from(d.to_vec())),
     }
+}
+
+/// A web request, as the HTTP gateway sends it (its other fields, such as
+/// `certificate_version`, are not needed here).
+#[derive(CandidType, Deserialize, Clone, Debug)]
+pub struct HttpRequest {
+    pub method: String,
+    pub url: String,
+    pub headers: Vec<(String, String)>,
+    pub body: serde_bytes::ByteBuf,
+}
+
+#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct HttpResponse {
+    pub status_code: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: serde_bytes::ByteBuf,
+    /// Asks the gateway to send the request again as `http_request_update`.
+    pub upgrade: Option<bool>,
+}
+
+fn text_response(status_code: u16, body: String) -> HttpResponse {
+    HttpResponse {
+        status_code,
+        headers: vec![("Content-Type".into(), "text/plain; charset=utf-8".into())],
+        body: serde_bytes::ByteBuf::from(body.into_bytes()),
+        upgrade: None,
+    }
+}
+
+fn visits() -> u64 {
+    VISIT_COUNT.with_borrow(|count| *count.get())
+}
+
+/// The app's web page: its figures at `GET /`; `POST /visits` records a
+/// visit, which changes state, so the query asks for the update.
+#[query]
+fn http_request(request: HttpRequest) -> HttpResponse {
+    let path = request.url.split('?').next().unwrap_or_default();
+    match (request.method.as_str(), path) {
+        ("GET", "/") => {
+            let stats = stats();
+            text_response(
+                200,
+                format!(
+                    "calls: {}\nrounds: {}\nvisits: {}\n",
+                    stats.calls,
+                    stats.rounds,
+                    visits()
+                ),
+            )
+        }
+        ("POST", "/visits") => HttpResponse {
+            upgrade: Some(true),
+            ..text_response(200, String::new())
+        },
+        _ => text_response(404, "not found\n".into()),
+    }
+}
+
+/// `POST /visits`, sent again by the gateway as an update.
+#[update]
+fn http_request_update(request: HttpRequest) -> HttpResponse {
+    let path = request.url.split('?').next().unwrap_or_default();
+    if (request.method.as_str(), path) != ("POST", "/visits") {
+        return text_response(404, "not found\n".into());
+    }
+    let count = VISIT_COUNT.with_borrow_mut(|count| {
+        let visits = count.get() + 1;
+        count.set(visits);
+        visits
+    });
+    text_response(200, format!("visits: {count}\n"))
 }
 
 #[cfg(test)]

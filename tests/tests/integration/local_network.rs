@@ -535,10 +535,16 @@ fn time_control_is_off_unless_allowed() {
 
 /// A GET through the gateway, with `host` as the Host header.
 fn gateway_get(host: &str, path: &str) -> (u16, String) {
+    gateway_request("GET", host, path)
+}
+
+fn gateway_request(method: &str, host: &str, path: &str) -> (u16, String) {
     use std::io::{Read, Write};
     let address = endpoint().url.trim_start_matches("http://").to_string();
     let mut stream = std::net::TcpStream::connect(&address).unwrap();
-    let request = format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
+    let request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    );
     stream.write_all(request.as_bytes()).unwrap();
     let mut reply = String::new();
     stream.read_to_string(&mut reply).unwrap();
@@ -689,4 +695,70 @@ fn a_state_directory_keeps_everything_across_a_restart() {
     assert_eq!(balance(&anonymous, payee), 123_457);
     drop(network);
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A user's canister behind the gateway: its page through the raw domain,
+/// and `POST /visits`, which its `http_request` upgrades to
+/// `http_request_update`: the gateway sends it again as an update call,
+/// whose certified answer it serves on the verified domain too.
+#[test]
+fn the_gateway_upgrades_a_request_to_an_update() {
+    use ic_management_canister_types::{
+        CanisterIdRecord, CanisterInstallMode, InstallCodeArgs,
+        ProvisionalCreateCanisterWithCyclesArgs,
+    };
+    let owner = agent(ed25519_identity(20));
+    let ic00 = Principal::management_canister();
+    let mut bytes = [0u8; 10];
+    bytes[..8].copy_from_slice(&0x10_0000u64.to_be_bytes());
+    bytes[8..].copy_from_slice(&[1, 1]);
+    let on_app_subnet = Principal::from_slice(&bytes);
+    let created = runtime()
+        .block_on(
+            owner
+                .update(&ic00, "provisional_create_canister_with_cycles")
+                .with_effective_canister_id(on_app_subnet)
+                .with_arg(
+                    Encode!(&ProvisionalCreateCanisterWithCyclesArgs {
+                        amount: None,
+                        settings: None,
+                        specified_id: None,
+                        sender_canister_version: None,
+                    })
+                    .unwrap(),
+                )
+                .call_and_wait(),
+        )
+        .unwrap();
+    let id = Decode!(&created, CanisterIdRecord).unwrap().canister_id;
+    let install = InstallCodeArgs {
+        mode: CanisterInstallMode::Install,
+        canister_id: id,
+        wasm_module: std::fs::read(wasm_gz_path("app")).unwrap(),
+        arg: Encode!().unwrap(),
+        sender_canister_version: None,
+    };
+    runtime()
+        .block_on(
+            owner
+                .update(&ic00, "install_code")
+                .with_effective_canister_id(id)
+                .with_arg(Encode!(&install).unwrap())
+                .call_and_wait(),
+        )
+        .unwrap();
+    let port = endpoint().url.rsplit(':').next().unwrap().to_string();
+    let raw = format!("{id}.raw.localhost:{port}");
+    let verified = format!("{id}.localhost:{port}");
+    let (status, page) = gateway_get(&raw, "/");
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("visits: 0"), "{page}");
+    let (status, body) = gateway_request("POST", &verified, "/visits");
+    assert_eq!((status, body.as_str()), (200, "visits: 1\n"));
+    let (status, body) = gateway_request("POST", &raw, "/visits");
+    assert_eq!((status, body.as_str()), (200, "visits: 2\n"));
+    let (_, page) = gateway_get(&raw, "/");
+    assert!(page.contains("visits: 2"), "{page}");
+    let (status, _) = gateway_get(&raw, "/nowhere");
+    assert_eq!(status, 404);
 }
