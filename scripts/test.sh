@@ -34,7 +34,7 @@ npm ci --prefix tests/js --no-audit --no-fund
 # One local network serves every test of a real client over HTTP: the Rust
 # agent's (IC_NETWORK_URL tells them where it is) and the JavaScript ones.
 step "start the local network (icp-economy-network)"
-cargo build --locked --quiet -p icp-economy-network
+cargo build --locked -p icp-economy-network
 log="$(mktemp)" network_log="$(mktemp)"
 target/debug/icp-economy-network --port 0 --allow-time-control >"$network_log" 2>&1 &
 network_pid=$!
