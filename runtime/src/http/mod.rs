@@ -133,6 +133,8 @@ impl Network {
             ic.tick();
         }
         let runtime = tokio::runtime::Builder::new_multi_thread()
+            // Queries run on the workers and may take a while: a few more
+            // workers than cores keep the others answering meanwhile.
             .worker_threads(2)
             .thread_name("network-http")
             .enable_all()
