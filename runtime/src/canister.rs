@@ -119,12 +119,17 @@ pub enum GlobalValue {
 #[derive(serde::Serialize, serde::Deserialize)]
 pub struct CodeImage {
     pub module_hash: [u8; 32],
-    #[serde(with = "serde_bytes")]
-    pub heap: Vec<u8>,
+    /// The heap's size and its 4 KiB pages that are not all zeros.
+    pub heap_bytes: u64,
+    pub heap_pages: Vec<(u64, serde_bytes::ByteBuf)>,
     pub globals: Vec<GlobalValue>,
-    #[serde(with = "serde_bytes")]
-    pub stable: Vec<u8>,
+    /// Stable memory's size in 64 KiB pages and the 4 KiB chunks written.
+    pub stable_pages: u64,
+    pub stable_chunks: Vec<(u64, serde_bytes::ByteBuf)>,
 }
+
+/// Pages of a saved heap: 4 KiB.
+const IMAGE_PAGE: usize = 4096;
 
 /// Installed code: a live instance whose heap persists between messages.
 pub struct Code {
@@ -193,9 +198,15 @@ impl Code {
 
     /// The code's state as data (between executions).
     pub fn image(&mut self) -> CodeImage {
-        let heap = self
-            .memory
-            .map_or_else(Vec::new, |m| m.data(&self.store).to_vec());
+        let heap = self.memory.map_or(&[][..], |m| m.data(&self.store));
+        let heap_bytes = heap.len() as u64;
+        // Untouched pages of a heap read as zeros: they are not saved.
+        let heap_pages = heap
+            .chunks(IMAGE_PAGE)
+            .enumerate()
+            .filter(|(_, page)| page.iter().any(|b| *b != 0))
+            .map(|(index, page)| (index as u64, serde_bytes::ByteBuf::from(page.to_vec())))
+            .collect();
         let globals = self
             .globals
             .iter()
@@ -208,31 +219,51 @@ impl Code {
                 other => panic!("a mutable global of an unexpected type: {other:?}"),
             })
             .collect();
+        let (stable_pages, stable_chunks) = self.stable().committed_chunks();
         CodeImage {
             module_hash: self.compiled.hash,
-            heap,
+            heap_bytes,
+            heap_pages,
             globals,
-            stable: self.stable().to_vec(),
+            stable_pages,
+            stable_chunks: stable_chunks
+                .into_iter()
+                .map(|(index, chunk)| (index, serde_bytes::ByteBuf::from(chunk)))
+                .collect(),
         }
     }
 
     /// Code as `image` describes it: `compiled` instantiated again, its
     /// heap and globals put back.
     pub fn from_image(compiled: Arc<CompiledModule>, image: CodeImage) -> Result<Self, String> {
-        let stable = StableMemory::from_bytes(&image.stable);
+        let chunks = image
+            .stable_chunks
+            .into_iter()
+            .map(|(index, chunk)| (index, chunk.into_vec()))
+            .collect();
+        let stable = StableMemory::from_chunks(image.stable_pages, chunks)?;
         let mut code = Self::instantiate(compiled, stable, idle_exec())
             .map_err(|(failure, _)| failure.message)?;
         // Whatever the `start` function wrote is not part of the state.
         code.stable_mut().rollback();
         if let Some(memory) = code.memory {
-            let missing = image
-                .heap
-                .len()
-                .saturating_sub(memory.data_size(&code.store));
+            let size = usize::try_from(image.heap_bytes).map_err(|_| "a heap too large")?;
+            let missing = size.saturating_sub(memory.data_size(&code.store));
             memory
                 .grow(&mut code.store, missing.div_ceil(65536) as u64)
                 .map_err(|e| format!("growing the heap: {e}"))?;
-            memory.data_mut(&mut code.store)[..image.heap.len()].copy_from_slice(&image.heap);
+            let heap = memory.data_mut(&mut code.store);
+            // The instance's own initial contents (data segments) are
+            // replaced by the saved heap, zeros included.
+            heap[..size].fill(0);
+            for (index, page) in image.heap_pages {
+                let start = index as usize * IMAGE_PAGE;
+                let end = start + page.len();
+                if end > size || page.len() > IMAGE_PAGE {
+                    return Err(format!("a heap page out of place: {index}"));
+                }
+                heap[start..end].copy_from_slice(&page);
+            }
         }
         if image.globals.len() != code.globals.len() {
             return Err("the saved globals do not match the module's".into());

@@ -194,6 +194,34 @@ impl StableMemory {
         bytes
     }
 
+    /// The committed memory as its size in pages and the 4 KiB chunks
+    /// ever written, by index: what a saved state keeps.
+    pub fn committed_chunks(&self) -> (u64, Vec<(u64, Vec<u8>)>) {
+        let mut chunks: Vec<(u64, Vec<u8>)> = self
+            .committed
+            .iter()
+            .map(|(index, chunk)| (*index, chunk.to_vec()))
+            .collect();
+        chunks.sort_unstable_by_key(|(index, _)| *index);
+        (self.committed_pages, chunks)
+    }
+
+    /// The memory of [`Self::committed_chunks`].
+    pub fn from_chunks(pages: u64, chunks: Vec<(u64, Vec<u8>)>) -> Result<Self, String> {
+        let mut memory = Self::default();
+        if memory.grow(pages).is_none() {
+            return Err(format!("{pages} pages of stable memory are too many"));
+        }
+        for (index, chunk) in chunks {
+            if chunk.len() as u64 != CHUNK || (index + 1) * CHUNK > pages * WASM_PAGE {
+                return Err(format!("a stable-memory chunk out of place: {index}"));
+            }
+            memory.write(index * CHUNK, &chunk);
+        }
+        memory.commit();
+        Ok(memory)
+    }
+
     /// Replaces the memory with `bytes` (rounded up to whole pages).
     pub fn from_bytes(bytes: &[u8]) -> Self {
         let mut memory = Self::default();
