@@ -481,3 +481,130 @@ fn write_status(tree: &mut Tree, message_id: &[u8], outcome: Option<&Outcome>) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ic::subnet::SubnetKind;
+    use ic_certification::{Certificate, LookupResult};
+
+    fn verify(certificate: &Certificate, key_der: &[u8]) {
+        let message = crate::certification::with_domain_separator(
+            "ic-state-root",
+            &certificate.tree.digest(),
+        );
+        let key = &key_der[key_der.len() - 96..];
+        ic_verify_bls_signature::verify_bls_signature(&certificate.signature, &message, key)
+            .expect("the signature verifies");
+    }
+
+    #[test]
+    fn certificates_are_pruned_signed_and_delegated_as_a_replica_does() {
+        let topology = Topology::default();
+        let mut state = CertifiedState::new(&topology, 1_000);
+        let app = topology.of_kind(SubnetKind::Application).unwrap().id;
+        let id = vec![7u8; 32];
+        let sender = Principal::from_slice(&[9]);
+        state.track_ingress(id.clone(), app, sender, Principal::anonymous(), 5_000);
+        let touched = vec![(id.clone(), Some(Ok(b"DIDL\x00\x00".to_vec())))];
+        state.end_round(2_000, &topology, std::iter::empty(), touched, |_| true);
+
+        let path = vec![b"request_status".to_vec(), id.clone()];
+        for form in [RangesForm::SubnetSubtree, RangesForm::Sharded] {
+            let bytes = state.certificate(&app, std::slice::from_ref(&path), form);
+            let certificate: Certificate = serde_cbor::from_slice(&bytes).unwrap();
+            let reply = certificate
+                .tree
+                .lookup_path([b"request_status".as_slice(), &id, b"reply"]);
+            assert_eq!(reply, LookupResult::Found(b"DIDL\x00\x00"));
+            // Only what was asked, and the time: the canisters are pruned.
+            assert!(matches!(
+                certificate.tree.lookup_path([b"subnet".as_slice()]),
+                LookupResult::Unknown
+            ));
+            // Signed by the application subnet's key, which the root vouches for.
+            let delegation = certificate.delegation.clone().expect("a delegation");
+            assert_eq!(delegation.subnet_id, app.as_slice());
+            let vouching: Certificate = serde_cbor::from_slice(&delegation.certificate).unwrap();
+            verify(&vouching, &crate::certification::root_key_der());
+            let LookupResult::Found(key) =
+                vouching
+                    .tree
+                    .lookup_path([b"subnet".as_slice(), app.as_slice(), b"public_key"])
+            else {
+                panic!("the delegation names the subnet's key")
+            };
+            verify(&certificate, key);
+            let flat = vouching.tree.lookup_path([
+                b"subnet".as_slice(),
+                app.as_slice(),
+                b"canister_ranges",
+            ]);
+            let sharded = vouching
+                .tree
+                .lookup_subtree([b"canister_ranges".as_slice(), app.as_slice()]);
+            match form {
+                RangesForm::SubnetSubtree => assert!(matches!(flat, LookupResult::Found(_))),
+                _ => assert!(matches!(
+                    sharded,
+                    ic_certification::SubtreeLookupResult::Found(_)
+                )),
+            }
+        }
+        // The NNS subnet signs with the root key, without a delegation.
+        let nns = state.root_subnet();
+        let bytes = state.certificate(&nns, &[vec![b"time".to_vec()]], RangesForm::Sharded);
+        let certificate: Certificate = serde_cbor::from_slice(&bytes).unwrap();
+        assert!(certificate.delegation.is_none());
+        verify(&certificate, &crate::certification::root_key_der());
+    }
+
+    #[test]
+    fn a_status_turns_done_at_expiry_once_answered_and_leaves_later() {
+        let topology = Topology::default();
+        let mut state = CertifiedState::new(&topology, 0);
+        let app = topology.of_kind(SubnetKind::Application).unwrap().id;
+        let id = vec![1u8; 32];
+        state.track_ingress(
+            id.clone(),
+            app,
+            Principal::anonymous(),
+            Principal::anonymous(),
+            10,
+        );
+        let status = |state: &CertifiedState| {
+            state
+                .lookup(&app, &[b"request_status", &id, b"status"])
+                .cloned()
+        };
+        // Still running past its expiry: it keeps its status.
+        state.end_round(
+            5,
+            &topology,
+            std::iter::empty(),
+            vec![(id.clone(), None)],
+            |_| true,
+        );
+        assert_eq!(status(&state).as_deref(), Some(&b"processing"[..]));
+        assert!(
+            state
+                .end_round(20, &topology, std::iter::empty(), vec![], |_| false)
+                .is_empty()
+        );
+        assert_eq!(status(&state).as_deref(), Some(&b"processing"[..]));
+        // Answered: done at the next round, its answer dropped; gone a window later.
+        let touched = vec![(id.clone(), Some(Ok(vec![1])))];
+        let expired = state.end_round(30, &topology, std::iter::empty(), touched, |_| true);
+        assert_eq!(expired, vec![id.clone()]);
+        assert_eq!(status(&state).as_deref(), Some(&b"done"[..]));
+        state.end_round(
+            30 + MAX_INGRESS_TTL_NANOS + 1,
+            &topology,
+            std::iter::empty(),
+            vec![],
+            |_| true,
+        );
+        assert_eq!(status(&state), None);
+        assert!(!state.knows_ingress(&id));
+    }
+}
