@@ -70,7 +70,6 @@ struct Ingress {
 pub struct SubnetState {
     pub key: SubnetKey,
     pub node: NodeKey,
-    kind: SubnetKind,
     tree: Tree,
     canisters: BTreeMap<Principal, CanisterEntry>,
     /// The signature of the tree as it is now, once asked for.
@@ -138,7 +137,6 @@ impl CertifiedState {
                 SubnetState {
                     key,
                     node,
-                    kind: subnet.kind,
                     tree: Tree::default(),
                     canisters: BTreeMap::new(),
                     signature: None,
@@ -410,11 +408,6 @@ impl CertifiedState {
             .delegations
             .insert(form, delegation.clone());
         delegation
-    }
-
-    /// Which subnet kind `id` is, for a subnet's `type`.
-    pub fn kind(&self, id: &Principal) -> Option<SubnetKind> {
-        self.subnets.get(id).map(|s| s.kind)
     }
 }
 

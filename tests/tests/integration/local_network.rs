@@ -7,6 +7,7 @@
 use candid::{Decode, Encode, Principal};
 use ic_agent::Agent;
 use ic_agent::identity::{AnonymousIdentity, BasicIdentity, Identity, Secp256k1Identity};
+use ic_runtime::ic::subnet::canister_id;
 use integration_tests::{did_text, wasm_gz_path};
 use nns_api::AccountIdentifier;
 use nns_api::ids::LEDGER_CANISTER_ID;
@@ -53,14 +54,63 @@ pub(super) fn runtime() -> &'static tokio::runtime::Runtime {
 
 pub(super) fn agent(identity: impl Identity + 'static) -> Agent {
     let endpoint = endpoint();
+    agent_at(&endpoint.url, &endpoint.root_key, Box::new(identity))
+}
+
+/// An agent of the network at `url`, verifying what it answers.
+pub(super) fn agent_at(url: &str, root_key: &[u8], identity: Box<dyn Identity>) -> Agent {
     let agent = Agent::builder()
-        .with_url(&endpoint.url)
-        .with_identity(identity)
+        .with_url(url)
+        .with_arc_identity(identity.into())
         .with_verify_query_signatures(true)
         .build()
         .expect("an agent");
-    agent.set_root_key(endpoint.root_key.clone());
+    agent.set_root_key(root_key.to_vec());
     agent
+}
+
+/// One HTTP/1.1 request on its own connection to `address` (host:port),
+/// written by hand so that it can be as broken as a test needs; the status
+/// and the body of the answer.
+pub(super) fn http(
+    address: &str,
+    head: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> (u16, Vec<u8>) {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(address).expect("the network listens");
+    let mut request = format!("{head} HTTP/1.1\r\n");
+    if !headers
+        .iter()
+        .any(|(name, _)| name.eq_ignore_ascii_case("host"))
+    {
+        request.push_str(&format!("Host: {address}\r\n"));
+    }
+    for (name, value) in headers {
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    request.push_str(&format!(
+        "Content-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    ));
+    stream.write_all(request.as_bytes()).unwrap();
+    // A body over the limit may be refused before it is all sent.
+    let _ = stream.write_all(body);
+    let mut reply = Vec::new();
+    let _ = stream.read_to_end(&mut reply);
+    let split = reply
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("an HTTP reply");
+    let head = String::from_utf8_lossy(&reply[..split]).into_owned();
+    let status = head.split(' ').nth(1).unwrap().parse().unwrap();
+    (status, reply[split + 4..].to_vec())
+}
+
+/// The network's address, host:port.
+pub(super) fn address() -> String {
+    endpoint().url.trim_start_matches("http://").to_string()
 }
 
 pub(super) fn ed25519_identity(seed: u8) -> BasicIdentity {
@@ -246,10 +296,7 @@ fn the_management_canister_over_http() {
         )
     };
     // An id on the application subnet (index 0x1F0000 of its range).
-    let mut bytes = [0u8; 10];
-    bytes[..8].copy_from_slice(&0x1F_0000u64.to_be_bytes());
-    bytes[8..].copy_from_slice(&[1, 1]);
-    let specified = Principal::from_slice(&bytes);
+    let specified = canister_id(0x1F_0000);
     let created = call(
         "provisional_create_canister_with_cycles",
         specified,
@@ -431,16 +478,8 @@ fn advancing_time_dissolves_a_neuron() {
         .expect("a network of its own");
     let identity = ed25519_identity(18);
     let owner = identity.sender().unwrap();
-    let client = |identity: Box<dyn Identity>| {
-        let agent = Agent::builder()
-            .with_url(network.url())
-            .with_arc_identity(identity.into())
-            .with_verify_query_signatures(true)
-            .build()
-            .unwrap();
-        agent.set_root_key(network.root_key_der());
-        agent
-    };
+    let client =
+        |identity: Box<dyn Identity>| agent_at(&network.url(), &network.root_key_der(), identity);
     let anonymous = client(Box::new(AnonymousIdentity));
     let owner_agent = client(Box::new(identity));
     let manage = |command: Command, id: Option<u64>| {
@@ -539,18 +578,13 @@ fn gateway_get(host: &str, path: &str) -> (u16, String) {
 }
 
 fn gateway_request(method: &str, host: &str, path: &str) -> (u16, String) {
-    use std::io::{Read, Write};
-    let address = endpoint().url.trim_start_matches("http://").to_string();
-    let mut stream = std::net::TcpStream::connect(&address).unwrap();
-    let request = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    let (status, body) = http(
+        &address(),
+        &format!("{method} {path}"),
+        &[("Host", host)],
+        b"",
     );
-    stream.write_all(request.as_bytes()).unwrap();
-    let mut reply = String::new();
-    stream.read_to_string(&mut reply).unwrap();
-    let (head, body) = reply.split_once("\r\n\r\n").unwrap();
-    let status = head.split(' ').nth(1).unwrap().parse().unwrap();
-    (status, body.to_string())
+    (status, String::from_utf8_lossy(&body).into_owned())
 }
 
 /// Each NNS canister's `/metrics`, fetched with plain HTTP through the
@@ -602,13 +636,7 @@ fn a_state_directory_keeps_everything_across_a_restart() {
     };
     let address = "127.0.0.1:0".parse().unwrap();
     let client = |network: &ic_runtime::http::Network, identity: Box<dyn Identity>| {
-        let agent = Agent::builder()
-            .with_url(network.url())
-            .with_arc_identity(identity.into())
-            .build()
-            .unwrap();
-        agent.set_root_key(network.root_key_der());
-        agent
+        agent_at(&network.url(), &network.root_key_der(), identity)
     };
     let create = |agent: &Agent| {
         let arg = ProvisionalCreateCanisterWithCyclesArgs {
@@ -617,12 +645,7 @@ fn a_state_directory_keeps_everything_across_a_restart() {
             specified_id: None,
             sender_canister_version: None,
         };
-        let app_subnet_id = {
-            let mut bytes = [0u8; 10];
-            bytes[..8].copy_from_slice(&0x10_0000u64.to_be_bytes());
-            bytes[8..].copy_from_slice(&[1, 1]);
-            Principal::from_slice(&bytes)
-        };
+        let app_subnet_id = canister_id(0x10_0000);
         let reply = runtime()
             .block_on(
                 agent
@@ -709,10 +732,7 @@ fn the_gateway_upgrades_a_request_to_an_update() {
     };
     let owner = agent(ed25519_identity(20));
     let ic00 = Principal::management_canister();
-    let mut bytes = [0u8; 10];
-    bytes[..8].copy_from_slice(&0x10_0000u64.to_be_bytes());
-    bytes[8..].copy_from_slice(&[1, 1]);
-    let on_app_subnet = Principal::from_slice(&bytes);
+    let on_app_subnet = canister_id(0x10_0000);
     let created = runtime()
         .block_on(
             owner

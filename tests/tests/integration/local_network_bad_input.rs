@@ -4,18 +4,20 @@
 //! by hand over TCP, so that they can be as broken as needed; delegations
 //! are made with `ic-agent`'s identities.
 
-use super::local_network::{agent, balance, ed25519_identity, endpoint, runtime, transfer};
+use super::local_network::{
+    address, agent, balance, ed25519_identity, endpoint, http, runtime, transfer,
+};
 use candid::{Encode, Principal};
 use ic_agent::agent::{Envelope, EnvelopeContent};
 use ic_agent::identity::{
     BasicIdentity, DelegatedIdentity, Identity, Prime256v1Identity, SignedDelegation,
 };
+use ic_runtime::ic::subnet::canister_id;
 use nns_api::AccountIdentifier;
 use nns_api::ids::{CYCLES_MINTING_CANISTER_ID, LEDGER_CANISTER_ID};
 use nns_api::ledger::{AccountBalanceArgs, Memo, Tokens, TransferArgs};
 use serde_cbor::Value;
 use std::borrow::Cow;
-use std::io::{Read, Write};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 struct HttpReply {
@@ -41,29 +43,15 @@ impl HttpReply {
     }
 }
 
-/// One HTTP/1.1 request on its own connection.
+/// A POST to the shared network.
 fn post(path: &str, content_type: &str, body: &[u8]) -> HttpReply {
-    let address = endpoint().url.trim_start_matches("http://").to_string();
-    let mut stream = std::net::TcpStream::connect(&address).expect("the network listens");
-    let head = format!(
-        "POST {path} HTTP/1.1\r\nHost: {address}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-        body.len()
+    let (status, body) = http(
+        &address(),
+        &format!("POST {path}"),
+        &[("Content-Type", content_type)],
+        body,
     );
-    stream.write_all(head.as_bytes()).unwrap();
-    // A body over the limit may be refused before it is all sent.
-    let _ = stream.write_all(body);
-    let mut reply = Vec::new();
-    let _ = stream.read_to_end(&mut reply);
-    let split = reply
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .expect("an HTTP reply");
-    let head = String::from_utf8_lossy(&reply[..split]).into_owned();
-    let status = head.split(' ').nth(1).unwrap().parse().unwrap();
-    HttpReply {
-        status,
-        body: reply[split + 4..].to_vec(),
-    }
+    HttpReply { status, body }
 }
 
 fn now_nanos() -> u64 {
@@ -354,10 +342,7 @@ fn bodies_over_the_limits_are_refused_with_413() {
 #[test]
 fn unknown_canisters_and_update_methods_queried_are_rejects() {
     // An id in the application subnet's range where no canister lives.
-    let mut bytes = [0u8; 10];
-    bytes[..8].copy_from_slice(&0x1F_FFF0u64.to_be_bytes());
-    bytes[8..].copy_from_slice(&[1, 1]);
-    let nobody = Principal::from_slice(&bytes);
+    let nobody = canister_id(0x1F_FFF0);
     let content = EnvelopeContent::Call {
         nonce: None,
         ingress_expiry: soon(),
@@ -497,24 +482,21 @@ fn a_call_stays_known_after_the_network_moves_ahead() {
         icp_economy_network::start(&modules, "127.0.0.1:0".parse().unwrap(), options).unwrap();
     let address = network.url().trim_start_matches("http://").to_string();
     let send = |body: &[u8]| {
-        use std::io::{Read, Write};
-        let mut stream = std::net::TcpStream::connect(&address).unwrap();
-        let head = format!(
-            "POST /api/v2/canister/ryjl3-tyaaa-aaaaa-aaaba-cai/call HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/cbor\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-            body.len()
-        );
-        stream.write_all(head.as_bytes()).unwrap();
-        stream.write_all(body).unwrap();
-        let mut reply = String::new();
-        let _ = stream.read_to_string(&mut reply);
-        reply
+        let call = "POST /api/v2/canister/ryjl3-tyaaa-aaaaa-aaaba-cai/call";
+        http(
+            &address,
+            call,
+            &[("Content-Type", "application/cbor")],
+            body,
+        )
+        .0
     };
     // The anonymous principal pays: its balance is read from the core.
     let content = transfer_content(Principal::anonymous(), 1_000, soon());
     let body = signed(&ic_agent::identity::AnonymousIdentity, content);
-    assert!(send(&body).starts_with("HTTP/1.1 202"));
+    assert_eq!(send(&body), 202);
     icp_economy_network::advance_time(&network.url(), 3_600).unwrap();
-    assert!(send(&body).starts_with("HTTP/1.1 202"));
+    assert_eq!(send(&body), 202);
     icp_economy_network::advance_time(&network.url(), 1).unwrap();
     let anonymous = AccountIdentifier::new(&Principal::anonymous(), None);
     let (blocks,) = network.with_ic(|ic| {
@@ -575,12 +557,7 @@ fn management_calls_must_name_their_effective_canister() {
         ProvisionalCreateCanisterWithCyclesArgs, ProvisionalTopUpCanisterArgs,
     };
     let ic00 = Principal::management_canister();
-    let app = |index: u64| {
-        let mut bytes = [0u8; 10];
-        bytes[..8].copy_from_slice(&index.to_be_bytes());
-        bytes[8..].copy_from_slice(&[1, 1]);
-        Principal::from_slice(&bytes)
-    };
+    let app = canister_id;
     let call = |effective: Principal, method: &str, arg: Vec<u8>| {
         let content = EnvelopeContent::Call {
             nonce: Some(now_nanos().to_be_bytes().to_vec()),
