@@ -7,6 +7,13 @@
 //! take the same path). Committing keeps the written pages, rolling back
 //! copies the saved ones over them; either way they become read-only again.
 //! This is how the IC's own replica tracks dirty pages.
+//!
+//! Pages that nearly every execution changes (the stack's top, the
+//! allocator's head) are "hot": they stay writable between executions and
+//! are saved when an execution begins instead of through a fault. Each
+//! protection change that takes write access away interrupts every other
+//! core running this process (a TLB shootdown); on a two-core machine
+//! serving queries over HTTP that was a quarter of the network's CPU time.
 
 use std::cell::UnsafeCell;
 use std::sync::Arc;
@@ -39,7 +46,17 @@ struct State {
     written: Vec<usize>,
     /// Their contents before the execution, one page after another.
     saved: Vec<u8>,
+    /// OS pages left writable because the last execution changed them,
+    /// sorted; at most `MAX_HOT_PAGES`, none while a scratch span is open.
+    hot: Vec<usize>,
+    /// Their contents when the running execution began, in `hot`'s order.
+    hot_saved: Vec<u8>,
+    /// Whether an execution has begun and not yet been committed or rolled back.
+    open: bool,
 }
+
+/// The most OS pages kept hot: each costs a copy of one page per execution.
+const MAX_HOT_PAGES: usize = 64;
 
 impl HeapJournal {
     /// A journal whose fault handler is installed in `store`.
@@ -80,6 +97,7 @@ impl HeapJournal {
         if state.base != base {
             state.base = base;
             state.protected = 0;
+            state.hot.clear();
         }
         if len > state.protected {
             protect(
@@ -93,6 +111,10 @@ impl HeapJournal {
         let pages = len / page_size();
         state.written.reserve(pages);
         state.saved.reserve(len);
+        if !state.open {
+            state.open = true;
+            state.save_hot();
+        }
     }
 
     /// The `os_page`-sized pages of `heap` that the running execution
@@ -101,21 +123,7 @@ impl HeapJournal {
     pub fn changed_pages(&self, heap: &[u8], os_page: usize) -> u64 {
         // SAFETY: no execution runs while the owner holds `&self`.
         let state = unsafe { &*self.state.0.get() };
-        let unit = page_size();
-        state
-            .written
-            .iter()
-            .enumerate()
-            .map(|(index, &offset)| {
-                let before = &state.saved[index * unit..(index + 1) * unit];
-                let now = &heap[offset..(offset + unit).min(heap.len())];
-                before
-                    .chunks(os_page)
-                    .zip(now.chunks(os_page))
-                    .filter(|(before, now)| before != now)
-                    .count() as u64
-            })
-            .sum()
+        state.changed(heap, os_page).len() as u64
     }
 
     /// Keeps what the execution wrote.
@@ -130,12 +138,19 @@ impl HeapJournal {
                 });
             }
         }
-        self.state().reprotect_written();
+        let keep_hot = self.scratch.is_none();
+        self.state().finish(false, keep_hot);
     }
 
     /// Starts a scratch span: the executions committed from now on can be
     /// undone together by `end_scratch`, at the cost of the pages they write.
+    /// Hot pages are protected again first, so that every write of the
+    /// span goes through the fault that records it.
     pub fn begin_scratch(&mut self) {
+        let state = self.state();
+        debug_assert!(!state.open, "no execution is running");
+        let hot = std::mem::take(&mut state.hot);
+        protect_pages(state.base, &hot, os_page_size());
         self.scratch = Some(Default::default());
     }
 
@@ -175,22 +190,8 @@ impl HeapJournal {
 
     /// Puts back the pages the execution wrote, as they were when it began.
     pub fn rollback(&mut self) {
-        let state = self.state();
-        let page_size = page_size();
-        // Latest first, so that the oldest copy of a page is the one that stays.
-        for (index, &offset) in state.written.iter().enumerate().rev() {
-            let saved = &state.saved[index * page_size..(index + 1) * page_size];
-            // SAFETY: the page lies inside the tracked heap and is writable
-            // since its first write; no reference to the heap is alive.
-            unsafe {
-                std::ptr::copy_nonoverlapping(
-                    saved.as_ptr(),
-                    (state.base + offset) as *mut u8,
-                    page_size,
-                )
-            };
-        }
-        state.reprotect_written();
+        let keep_hot = self.scratch.is_none();
+        self.state().finish(true, keep_hot);
     }
 }
 
@@ -222,24 +223,131 @@ impl State {
         true
     }
 
-    /// Makes the written pages read-only again, one call per run of
-    /// adjacent pages, and forgets them.
-    fn reprotect_written(&mut self) {
-        let page_size = page_size();
-        self.written.sort_unstable();
-        let mut next = 0;
-        while next < self.written.len() {
-            let start = self.written[next];
-            let mut end = start + page_size;
-            next += 1;
-            while next < self.written.len() && self.written[next] <= end {
-                end = end.max(self.written[next] + page_size);
-                next += 1;
-            }
-            protect(self.base + start, end - start, libc::PROT_READ);
+    /// Saves the hot pages as they are when an execution begins.
+    fn save_hot(&mut self) {
+        let os_page = os_page_size();
+        self.hot_saved.clear();
+        for &offset in &self.hot {
+            // SAFETY: hot pages lie inside the tracked heap, which is readable.
+            let page =
+                unsafe { std::slice::from_raw_parts((self.base + offset) as *const u8, os_page) };
+            self.hot_saved.extend_from_slice(page);
         }
+    }
+
+    /// The OS pages (offsets, sorted) the running execution changed: hot
+    /// pages compared with their copies from its beginning, other pages of
+    /// the units it wrote with the units' copies from their first write.
+    fn changed(&self, heap: &[u8], os_page: usize) -> Vec<usize> {
+        let differs = |offset: usize, before: &[u8]| {
+            heap.get(offset..offset + before.len())
+                .is_none_or(|now| now != before)
+        };
+        let mut changed: Vec<usize> = self
+            .hot
+            .iter()
+            .enumerate()
+            .filter(|&(index, &offset)| {
+                differs(
+                    offset,
+                    &self.hot_saved[index * os_page..(index + 1) * os_page],
+                )
+            })
+            .map(|(_, &offset)| offset)
+            .collect();
+        let unit = page_size();
+        for (index, &start) in self.written.iter().enumerate() {
+            let saved = &self.saved[index * unit..(index + 1) * unit];
+            for (chunk, before) in saved.chunks(os_page).enumerate() {
+                let offset = start + chunk * os_page;
+                // A hot page's copy from the unit's fault may already hold
+                // this execution's writes: the copy from `begin` decides.
+                if offset < heap.len()
+                    && self.hot.binary_search(&offset).is_err()
+                    && differs(offset, before)
+                {
+                    changed.push(offset);
+                }
+            }
+        }
+        changed.sort_unstable();
+        changed
+    }
+
+    /// Ends the running execution: puts back what it wrote when `restore`,
+    /// then makes read-only again every page it wrote or that was hot,
+    /// except the pages it changed, which stay writable as the next hot
+    /// set when `keep_hot` (at most `MAX_HOT_PAGES` of them).
+    fn finish(&mut self, restore: bool, keep_hot: bool) {
+        let os_page = os_page_size();
+        let mut next_hot = Vec::new();
+        // Hot pages are counted as the IC counts dirty pages, 4 KiB each.
+        if keep_hot && self.base != 0 && os_page as u64 == crate::metering::OS_PAGE {
+            // SAFETY: the tracked heap is readable and no execution runs.
+            let heap =
+                unsafe { std::slice::from_raw_parts(self.base as *const u8, self.protected) };
+            next_hot = self.changed(heap, os_page);
+            next_hot.truncate(MAX_HOT_PAGES);
+        }
+        if restore {
+            let unit = page_size();
+            // Latest first, so that the oldest copy of a unit is the one that
+            // stays; hot pages last, their copies being the oldest of all.
+            let put_back = |offset: usize, saved: &[u8]| {
+                // SAFETY: units written and hot pages lie inside the tracked
+                // heap and are writable now; no reference to the heap is alive.
+                unsafe {
+                    std::ptr::copy_nonoverlapping(
+                        saved.as_ptr(),
+                        (self.base + offset) as *mut u8,
+                        saved.len(),
+                    )
+                };
+            };
+            for (index, &offset) in self.written.iter().enumerate().rev() {
+                put_back(offset, &self.saved[index * unit..(index + 1) * unit]);
+            }
+            for (index, &offset) in self.hot.iter().enumerate() {
+                put_back(
+                    offset,
+                    &self.hot_saved[index * os_page..(index + 1) * os_page],
+                );
+            }
+        }
+        // Everything writable now: the units written and the old hot pages;
+        // all of it but the next hot set goes back to read-only.
+        let mut to_protect: Vec<usize> = self
+            .written
+            .iter()
+            .flat_map(|&start| (start..start + page_size()).step_by(os_page))
+            .filter(|&offset| offset < self.protected)
+            .chain(self.hot.iter().copied())
+            .filter(|offset| next_hot.binary_search(offset).is_err())
+            .collect();
+        to_protect.sort_unstable();
+        to_protect.dedup();
+        protect_pages(self.base, &to_protect, os_page);
+        self.hot = next_hot;
         self.written.clear();
         self.saved.clear();
+        self.hot_saved.clear();
+        self.open = false;
+    }
+}
+
+/// Makes the OS pages at `offsets` (sorted) from `base` read-only, one call
+/// per run of adjacent pages.
+fn protect_pages(base: usize, offsets: &[usize], os_page: usize) {
+    let mut next = 0;
+    while next < offsets.len() {
+        let start = offsets[next];
+        let mut end = start + os_page;
+        next += 1;
+        while next < offsets.len() && offsets[next] == end {
+            end += os_page;
+            next += 1;
+        }
+        protect(base + start, end - start, libc::PROT_READ);
     }
 }
 
@@ -260,4 +368,11 @@ fn protect(address: usize, len: usize, protection: libc::c_int) {
 /// 12.9 s journalling 4 KiB pages, 5.9 s with 64 KiB.
 fn page_size() -> usize {
     65_536
+}
+
+/// The granularity of memory protection.
+fn os_page_size() -> usize {
+    static SIZE: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    // SAFETY: sysconf has no preconditions.
+    *SIZE.get_or_init(|| unsafe { libc::sysconf(libc::_SC_PAGESIZE) } as usize)
 }
