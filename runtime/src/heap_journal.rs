@@ -8,9 +8,10 @@
 //! copies the saved ones over them; either way they become read-only again.
 //! This is how the IC's own replica tracks dirty pages.
 //!
-//! Pages that nearly every execution changes (the stack's top, the
-//! allocator's head) are "hot": they stay writable between executions and
-//! are saved when an execution begins instead of through a fault. Each
+//! The pages the last execution changed are "hot": they stay writable until
+//! the next execution, which saves them by a copy when it begins instead of
+//! through a fault — most executions of a canister change the same few
+//! pages (the stack's top, the allocator's head). Each
 //! protection change that takes write access away interrupts every other
 //! core running this process (a TLB shootdown); on a two-core machine
 //! serving queries over HTTP that was a quarter of the network's CPU time.
@@ -53,10 +54,21 @@ struct State {
     hot_saved: Vec<u8>,
     /// Whether an execution has begun and not yet been committed or rolled back.
     open: bool,
+    /// The runs of adjacent pages in `hot`, counted in `HOT_RUNS`.
+    hot_runs: usize,
 }
 
 /// The most OS pages kept hot: each costs a copy of one page per execution.
 const MAX_HOT_PAGES: usize = 64;
+/// The most runs of adjacent hot pages in one heap. Each run splits the
+/// heap's mapping into up to three (a kernel VMA each).
+const MAX_HOT_RUNS_PER_HEAP: usize = 8;
+/// The most runs of hot pages in the process: with two VMAs a run, well
+/// below Linux's default limit of 65 530 mappings a process, at which
+/// `mprotect` would fail and the journal abort.
+const MAX_HOT_RUNS: usize = 4_096;
+/// Runs of hot pages held by all journals.
+static HOT_RUNS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
 impl HeapJournal {
     /// A journal whose fault handler is installed in `store`.
@@ -151,6 +163,7 @@ impl HeapJournal {
         debug_assert!(!state.open, "no execution is running");
         let hot = std::mem::take(&mut state.hot);
         protect_pages(state.base, &hot, os_page_size());
+        release_hot_runs(std::mem::take(&mut state.hot_runs));
         self.scratch = Some(Default::default());
     }
 
@@ -289,6 +302,13 @@ impl State {
             next_hot = self.changed(heap, os_page);
             next_hot.truncate(MAX_HOT_PAGES);
         }
+        let runs = keep_within_runs(&mut next_hot, os_page);
+        release_hot_runs(std::mem::take(&mut self.hot_runs));
+        if reserve_hot_runs(runs) {
+            self.hot_runs = runs;
+        } else {
+            next_hot.clear();
+        }
         if restore {
             let unit = page_size();
             // Latest first, so that the oldest copy of a unit is the one that
@@ -333,6 +353,46 @@ impl State {
         self.hot_saved.clear();
         self.open = false;
     }
+}
+
+impl Drop for HeapJournal {
+    fn drop(&mut self) {
+        release_hot_runs(std::mem::take(&mut self.state().hot_runs));
+    }
+}
+
+/// Drops the pages (sorted) past the first `MAX_HOT_RUNS_PER_HEAP` runs of
+/// adjacent ones; the runs left.
+fn keep_within_runs(pages: &mut Vec<usize>, os_page: usize) -> usize {
+    let mut runs = 0;
+    let mut kept = 0;
+    for (index, &page) in pages.iter().enumerate() {
+        let starts_a_run = index == 0 || pages[index - 1] + os_page != page;
+        if starts_a_run {
+            if runs == MAX_HOT_RUNS_PER_HEAP {
+                break;
+            }
+            runs += 1;
+        }
+        kept += 1;
+    }
+    pages.truncate(kept);
+    runs
+}
+
+/// Takes `runs` from the process's budget of hot runs, if it has them.
+fn reserve_hot_runs(runs: usize) -> bool {
+    use std::sync::atomic::Ordering;
+    runs == 0
+        || HOT_RUNS
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |held| {
+                (held + runs <= MAX_HOT_RUNS).then_some(held + runs)
+            })
+            .is_ok()
+}
+
+fn release_hot_runs(runs: usize) {
+    HOT_RUNS.fetch_sub(runs, std::sync::atomic::Ordering::AcqRel);
 }
 
 /// Makes the OS pages at `offsets` (sorted) from `base` read-only, one call

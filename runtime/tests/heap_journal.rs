@@ -152,3 +152,38 @@ proptest! {
         }
     }
 }
+
+fn mappings() -> usize {
+    std::fs::read_to_string("/proc/self/maps")
+        .map(|maps| maps.lines().count())
+        .unwrap_or(0)
+}
+
+/// Each run of hot pages splits the heap's mapping; canisters that wrote
+/// scattered pages and then stay idle must not use up the process's
+/// mappings (Linux allows 65 530; past them `mprotect` fails).
+#[test]
+fn hot_pages_split_a_heap_into_a_bounded_number_of_mappings() {
+    let mut pic = PocketIc::new();
+    let wasm = wat::parse_str(MODULE).unwrap();
+    let scattered: Vec<(u32, u8)> = (0..64).map(|k| ((2 + 2 * k) * OS_PAGE, 1)).collect();
+    let canisters = 100;
+    let mut ids = Vec::new();
+    // Instances first, so that what is measured is what the writes add.
+    for _ in 0..canisters {
+        ids.push(common::install(&mut pic, wasm.clone()));
+    }
+    let before = mappings();
+    for id in ids {
+        pic.update_call(id, Principal::anonymous(), "write", encode(&scattered))
+            .expect("write commits");
+    }
+    let added = mappings().saturating_sub(before);
+    // At most 8 runs of hot pages a heap, each up to two more mappings (and
+    // room for what other tests in this process map meanwhile); 64
+    // scattered hot pages would add about 124 a canister.
+    assert!(
+        added < canisters * 30,
+        "{added} mappings added by {canisters} canisters"
+    );
+}
