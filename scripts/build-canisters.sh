@@ -15,6 +15,8 @@ cd "$ROOT"
 
 # The NNS canisters, then the application canister that burns cycles.
 ALL_CANISTERS=(ledger index cmc governance cycles-ledger app)
+# Built only when named: the example projects' canisters (examples/).
+EXAMPLE_CANISTERS=(counter)
 WASM_TARGET=wasm32-unknown-unknown
 OUT_DIR="$ROOT/target/canisters"
 # Kept apart from host builds: another toolchain and other flags.
@@ -24,9 +26,9 @@ DEBIAN_RUST_SRC=/usr/lib/rustlib/src/rust
 
 if [ $# -gt 0 ]; then canisters=("$@"); else canisters=("${ALL_CANISTERS[@]}"); fi
 for name in "${canisters[@]}"; do
-  case " ${ALL_CANISTERS[*]} " in
+  case " ${ALL_CANISTERS[*]} ${EXAMPLE_CANISTERS[*]} " in
     *" $name "*) ;;
-    *) echo "unknown canister '$name' (known: ${ALL_CANISTERS[*]})" >&2; exit 2 ;;
+    *) echo "unknown canister '$name' (known: ${ALL_CANISTERS[*]} ${EXAMPLE_CANISTERS[*]})" >&2; exit 2 ;;
   esac
 done
 

@@ -31,28 +31,35 @@ scripts/build-canisters.sh
 step "npm ci (tests/js)"
 npm ci --prefix tests/js --no-audit --no-fund
 
-# One local network serves every test of a real client over HTTP: the Rust
-# agent's (IC_NETWORK_URL tells them where it is) and the JavaScript ones.
-step "start the local network (icp-economy-network)"
+# One local network serves every test of a real client over HTTP. icp-cli
+# starts it, with the project's launcher, in the example project
+# (examples/counter); the Rust agent's tests (IC_NETWORK_URL tells them where
+# it is), the JavaScript clients, icp-cli's own commands and Candid UI in
+# Chromium all run against it. icp-cli keeps its identities under a HOME of
+# its own, so the machine's are left alone.
+step "start the local network (icp network start, with icp-economy-launcher)"
 cargo build --locked -p icp-economy-network
-log="$(mktemp)" network_log="$(mktemp)"
-target/debug/icp-economy-network --port 0 --allow-time-control >"$network_log" 2>&1 &
-network_pid=$!
+scripts/ensure-chromium.sh || echo "no Chromium: the Candid UI test will be skipped"
+export CARGO_HOME="${CARGO_HOME:-$HOME/.cargo}" RUSTUP_HOME="${RUSTUP_HOME:-$HOME/.rustup}"
+export ICP_BIN="$ROOT/tests/js/node_modules/@icp-sdk/icp-cli-linux-x64/bin/icp"
+export ICP_TEST_HOME="$(mktemp -d)"
+export DO_NOT_TRACK=1 ICP_ECONOMY_ALLOW_TIME_CONTROL=1
+export ICP_CLI_NETWORK_LAUNCHER_PATH="$ROOT/target/debug/icp-economy-launcher"
+icp() { HOME="$ICP_TEST_HOME" "$ICP_BIN" "$@"; }
+log="$(mktemp)"
 stop_network() {
-  if kill -0 "$network_pid" 2>/dev/null; then
-    kill -INT "$network_pid"
-    wait "$network_pid" || true
-  fi
+  # Whatever the tests left: the network is stopped (a no-op once the
+  # icp-cli test stopped it).
+  (cd examples/counter && icp network stop >/dev/null 2>&1) || true
 }
-trap 'stop_network; rm -f "$log" "$network_log"' EXIT
-for _ in $(seq 600); do
-  grep -q '^root key: ' "$network_log" && break
-  kill -0 "$network_pid" 2>/dev/null || { cat "$network_log"; exit 1; }
-  sleep 0.1
-done
-IC_NETWORK_URL="$(sed -n 's/^url: //p' "$network_log")"
-IC_NETWORK_ROOT_KEY="$(sed -n 's/^root key: //p' "$network_log")"
-[[ -n "$IC_NETWORK_URL" && -n "$IC_NETWORK_ROOT_KEY" ]] || { cat "$network_log"; exit 1; }
+trap 'stop_network; rm -rf "$log" "$ICP_TEST_HOME"' EXIT
+for name in alice bob; do icp identity new "$name" --storage plaintext -q >/dev/null 2>&1; done
+icp identity default alice
+(cd examples/counter && icp network stop >/dev/null 2>&1 || true; icp network start -d)
+status_json="$(cd examples/counter && icp network status --json)"
+port="$(node -p 'new URL(JSON.parse(process.argv[1]).api_url).port' "$status_json")"
+IC_NETWORK_URL="http://127.0.0.1:$port"
+IC_NETWORK_ROOT_KEY="$(node -p 'JSON.parse(process.argv[1]).root_key' "$status_json")"
 export IC_NETWORK_URL IC_NETWORK_ROOT_KEY
 echo "serving at $IC_NETWORK_URL"
 
@@ -74,10 +81,18 @@ else
   status=${PIPESTATUS[0]}
 fi
 
-# The official JavaScript clients, on the same network.
-step "node --test tests/js/local-network.test.mjs (JavaScript clients on the local network)"
-node --test tests/js/local-network.test.mjs 2>&1 | tee -a "$log"
-js_status=${PIPESTATUS[0]}
+# Candid UI in Chromium, the official JavaScript clients and icp-cli
+# (deploy, tokens, cycles; it stops the network last), on the same network,
+# in this order: the JavaScript clients' test moves the network's time a
+# week ahead, and Candid UI's agent refuses certificates dated that far
+# from the browser's clock.
+step "node --test tests/js (Candid UI in Chromium, JavaScript clients, icp-cli)"
+js_status=0
+for file in candid-ui local-network icp-cli; do
+  node --test "tests/js/$file.test.mjs" 2>&1 | tee -a "$log"
+  file_status=${PIPESTATUS[0]}
+  if ((js_status == 0)); then js_status=$file_status; fi
+done
 if ((status == 0)); then status=$js_status; fi
 set -e
 stop_network

@@ -2,6 +2,8 @@
 //! CMC, governance and the cycles ledger at their well-known ids, served
 //! over the IC's HTTP interface by the runtime's HTTP front.
 
+pub mod launcher;
+
 use candid::{Nat, Principal};
 use ic_management_canister_types::CanisterSettings;
 use ic_runtime::PocketIc;
@@ -226,6 +228,20 @@ pub fn stop_and_save(network: Network, state_dir: &Path) -> Result<(), String> {
 
 /// `POST /_/time/advance?seconds=N` to the network at `url`; the new time (ns).
 pub fn advance_time(url: &str, seconds: u64) -> Result<u64, String> {
+    let (status, body) = plain_http(url, "POST", &format!("/_/time/advance?seconds={seconds}"))?;
+    if status != 200 {
+        return Err(format!("HTTP {status}: {body}"));
+    }
+    body.trim()
+        .strip_prefix("{\"nanos_since_epoch\":")
+        .and_then(|rest| rest.strip_suffix('}'))
+        .and_then(|nanos| nanos.parse().ok())
+        .ok_or_else(|| format!("an unexpected reply: {body}"))
+}
+
+/// One HTTP/1.1 request without a body to the network at `url`
+/// (`http://host:port`): the status code and the body.
+pub fn plain_http(url: &str, method: &str, path: &str) -> Result<(u16, String), String> {
     let address = url
         .strip_prefix("http://")
         .ok_or("the URL must start with http://")?
@@ -233,18 +249,39 @@ pub fn advance_time(url: &str, seconds: u64) -> Result<u64, String> {
     let mut stream =
         std::net::TcpStream::connect(address).map_err(|e| format!("connecting to {url}: {e}"))?;
     let request = format!(
-        "POST /_/time/advance?seconds={seconds} HTTP/1.1\r\nHost: {address}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+        "{method} {path} HTTP/1.1\r\nHost: {address}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
     );
     std::io::Write::write_all(&mut stream, request.as_bytes()).map_err(|e| e.to_string())?;
-    let mut reply = String::new();
-    std::io::Read::read_to_string(&mut stream, &mut reply).map_err(|e| e.to_string())?;
+    let mut reply = Vec::new();
+    std::io::Read::read_to_end(&mut stream, &mut reply).map_err(|e| e.to_string())?;
+    let reply = String::from_utf8_lossy(&reply);
     let (head, body) = reply.split_once("\r\n\r\n").ok_or("not an HTTP reply")?;
-    if !head.starts_with("HTTP/1.1 200") {
-        return Err(format!("{}: {body}", head.lines().next().unwrap_or(head)));
-    }
-    body.trim()
-        .strip_prefix("{\"nanos_since_epoch\":")
-        .and_then(|rest| rest.strip_suffix('}'))
-        .and_then(|nanos| nanos.parse().ok())
-        .ok_or_else(|| format!("an unexpected reply: {body}"))
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .ok_or_else(|| format!("not an HTTP status line: {head}"))?;
+    Ok((status, body.to_string()))
+}
+
+/// Lowercase hex, as root keys are printed.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Blocks until the process gets SIGINT (Ctrl-C) or SIGTERM.
+pub fn wait_for_stop_signal() {
+    let signals = tokio::runtime::Builder::new_current_thread()
+        .enable_io()
+        .build()
+        .expect("a signal runtime");
+    signals.block_on(async {
+        let mut terminate =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+                .expect("a SIGTERM handler");
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = terminate.recv() => {}
+        }
+    });
 }

@@ -148,19 +148,9 @@ fn main() -> ExitCode {
     println!("url: {}", network.url());
     println!(
         "root key: {}",
-        network
-            .root_key_der()
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect::<String>()
+        icp_economy_network::hex(&network.root_key_der())
     );
-    let signals = tokio::runtime::Builder::new_current_thread()
-        .enable_io()
-        .build()
-        .expect("a signal runtime");
-    signals.block_on(async {
-        let _ = tokio::signal::ctrl_c().await;
-    });
+    icp_economy_network::wait_for_stop_signal();
     eprintln!("icp-economy-network: stopping");
     match state_dir {
         Some(dir) => match icp_economy_network::stop_and_save(network, &dir) {
