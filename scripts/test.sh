@@ -40,6 +40,7 @@ npm ci --prefix tests/js --no-audit --no-fund
 step "start the local network (icp network start, with icp-economy-launcher)"
 cargo build --locked -p icp-economy-network
 scripts/ensure-chromium.sh || echo "no Chromium: the Candid UI test will be skipped"
+export CHROMIUM_BIN="$(command -v chromium || true)"
 export CARGO_HOME="${CARGO_HOME:-$HOME/.cargo}" RUSTUP_HOME="${RUSTUP_HOME:-$HOME/.rustup}"
 export ICP_BIN="$ROOT/tests/js/node_modules/@icp-sdk/icp-cli-linux-x64/bin/icp"
 export ICP_TEST_HOME="$(mktemp -d)"
@@ -48,14 +49,19 @@ export ICP_CLI_NETWORK_LAUNCHER_PATH="$ROOT/target/debug/icp-economy-launcher"
 icp() { HOME="$ICP_TEST_HOME" "$ICP_BIN" "$@"; }
 log="$(mktemp)"
 stop_network() {
-  # Whatever the tests left: the network is stopped (a no-op once the
-  # icp-cli test stopped it).
+  # Whatever the tests (or an aborted earlier run) left: the example's
+  # network and the repository's are stopped (a no-op when not running).
   (cd examples/counter && icp network stop >/dev/null 2>&1) || true
+  icp network stop >/dev/null 2>&1 || true
 }
 trap 'stop_network; rm -rf "$log" "$ICP_TEST_HOME"' EXIT
-for name in alice bob; do icp identity new "$name" --storage plaintext -q >/dev/null 2>&1; done
+for name in alice bob; do icp identity new "$name" --storage plaintext -q >/dev/null; done
 icp identity default alice
-(cd examples/counter && icp network stop >/dev/null 2>&1 || true; icp network start -d)
+stop_network
+(cd examples/counter && icp network start -d) || {
+  cat examples/counter/.icp/cache/networks/local/network-launcher/stderr.log >&2 || true
+  exit 1
+}
 status_json="$(cd examples/counter && icp network status --json)"
 port="$(node -p 'new URL(JSON.parse(process.argv[1]).api_url).port' "$status_json")"
 IC_NETWORK_URL="http://127.0.0.1:$port"
@@ -89,7 +95,7 @@ fi
 step "node --test tests/js (Candid UI in Chromium, JavaScript clients, icp-cli)"
 js_status=0
 for file in candid-ui local-network icp-cli; do
-  node --test "tests/js/$file.test.mjs" 2>&1 | tee -a "$log"
+  node --test --test-reporter=tap "tests/js/$file.test.mjs" 2>&1 | tee -a "$log"
   file_status=${PIPESTATUS[0]}
   if ((js_status == 0)); then js_status=$file_status; fi
 done

@@ -242,12 +242,23 @@ pub fn advance_time(url: &str, seconds: u64) -> Result<u64, String> {
 /// One HTTP/1.1 request without a body to the network at `url`
 /// (`http://host:port`): the status code and the body.
 pub fn plain_http(url: &str, method: &str, path: &str) -> Result<(u16, String), String> {
+    use std::net::ToSocketAddrs;
+    const TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
     let address = url
         .strip_prefix("http://")
         .ok_or("the URL must start with http://")?
         .trim_end_matches('/');
-    let mut stream =
-        std::net::TcpStream::connect(address).map_err(|e| format!("connecting to {url}: {e}"))?;
+    let socket = address
+        .to_socket_addrs()
+        .ok()
+        .and_then(|mut addresses| addresses.next())
+        .ok_or_else(|| format!("{url}: not an address"))?;
+    let mut stream = std::net::TcpStream::connect_timeout(&socket, TIMEOUT)
+        .map_err(|e| format!("connecting to {url}: {e}"))?;
+    stream
+        .set_read_timeout(Some(TIMEOUT))
+        .and_then(|()| stream.set_write_timeout(Some(TIMEOUT)))
+        .map_err(|e| e.to_string())?;
     let request = format!(
         "{method} {path} HTTP/1.1\r\nHost: {address}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
     );
@@ -269,19 +280,42 @@ pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Blocks until the process gets SIGINT (Ctrl-C) or SIGTERM.
-pub fn wait_for_stop_signal() {
-    let signals = tokio::runtime::Builder::new_current_thread()
-        .enable_io()
-        .build()
-        .expect("a signal runtime");
-    signals.block_on(async {
-        let mut terminate =
-            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-                .expect("a SIGTERM handler");
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = terminate.recv() => {}
-        }
-    });
+/// SIGINT (Ctrl-C) and SIGTERM, caught from the moment `install` returns:
+/// one that arrives while the network boots is kept, and `wait` returns at
+/// once, so that a stop never kills the process half-way.
+pub struct StopSignals {
+    runtime: tokio::runtime::Runtime,
+    interrupt: tokio::signal::unix::Signal,
+    terminate: tokio::signal::unix::Signal,
+}
+
+impl StopSignals {
+    pub fn install() -> std::io::Result<Self> {
+        use tokio::signal::unix::{SignalKind, signal};
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_io()
+            .build()?;
+        let (interrupt, terminate) = {
+            let _context = runtime.enter();
+            (
+                signal(SignalKind::interrupt())?,
+                signal(SignalKind::terminate())?,
+            )
+        };
+        Ok(Self {
+            runtime,
+            interrupt,
+            terminate,
+        })
+    }
+
+    /// Blocks until one of the signals came (or had come).
+    pub fn wait(mut self) {
+        self.runtime.block_on(async {
+            tokio::select! {
+                _ = self.interrupt.recv() => {}
+                _ = self.terminate.recv() => {}
+            }
+        });
+    }
 }

@@ -97,6 +97,13 @@ fn parse(args: Vec<String>) -> Result<Command, String> {
 }
 
 fn main() -> ExitCode {
+    let signals = match icp_economy_network::StopSignals::install() {
+        Ok(signals) => signals,
+        Err(error) => {
+            eprintln!("icp-economy-network: signal handlers: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
     let command = match parse(std::env::args().skip(1).collect()) {
         Ok(command) => command,
         Err(message) => {
@@ -150,7 +157,7 @@ fn main() -> ExitCode {
         "root key: {}",
         icp_economy_network::hex(&network.root_key_der())
     );
-    icp_economy_network::wait_for_stop_signal();
+    signals.wait();
     eprintln!("icp-economy-network: stopping");
     match state_dir {
         Some(dir) => match icp_economy_network::stop_and_save(network, &dir) {

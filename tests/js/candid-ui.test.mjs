@@ -6,8 +6,9 @@
 // Screenshots go to target/candid-ui/.
 //
 // Needs ICP_BIN, ICP_TEST_HOME and IC_NETWORK_URL/IC_NETWORK_ROOT_KEY as
-// scripts/test.sh exports them, and /usr/bin/chromium
-// (scripts/ensure-chromium.sh installs it); skipped without them.
+// scripts/test.sh exports them, and Chromium (CHROMIUM_BIN, else
+// /usr/bin/chromium; scripts/ensure-chromium.sh installs it); skipped
+// without them.
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -21,7 +22,7 @@ import { Principal } from "@icp-sdk/core/principal";
 import { IcrcLedgerCanister } from "@icp-sdk/canisters/ledger/icrc";
 
 const root = new URL("../..", import.meta.url).pathname;
-const CHROMIUM = "/usr/bin/chromium";
+const CHROMIUM = process.env.CHROMIUM_BIN || "/usr/bin/chromium";
 const { ICP_BIN, ICP_TEST_HOME, IC_NETWORK_URL, IC_NETWORK_ROOT_KEY } = process.env;
 const skip = !existsSync(CHROMIUM)
   ? `no ${CHROMIUM} (scripts/ensure-chromium.sh installs it)`
@@ -69,7 +70,7 @@ async function run(page, method) {
   return (await result.textContent()).replaceAll("_", "");
 }
 
-test("Candid UI in Chromium: the ledger's icrc1_balance_of and icrc1_transfer, governance's list_proposals", { skip }, async () => {
+test("Candid UI in Chromium: the ledger's icrc1_balance_of and icrc1_transfer, governance's list_proposals and economics", { skip }, async () => {
   mkdirSync(screenshots, { recursive: true });
   const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ["--no-sandbox"] });
   try {
@@ -109,9 +110,12 @@ test("Candid UI in Chromium: the ledger's icrc1_balance_of and icrc1_transfer, g
       await length.fill("0");
     }
     await listForm.locator("input.argument").first().fill("10");
+    // On a new network there is no proposal yet: the answer decodes to an
+    // empty list; the economics show governance's real values.
     const proposals = await run(governancePage, "list_proposals");
-    // (Proposals exist when the JavaScript clients' test ran before.)
     assert.match(proposals, /^\(record \{proposalinfo=vec \{/, proposals);
+    const economics = await run(governancePage, "get_network_economics_parameters");
+    assert.match(economics, /rejectcoste8s=2500000000[;}]/, economics);
     await listForm.scrollIntoViewIfNeeded();
     await governancePage.screenshot({ path: join(screenshots, "governance.png") });
   } finally {

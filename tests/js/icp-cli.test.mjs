@@ -5,7 +5,8 @@
 // — each balance icp prints checked against what the ledgers answer to
 // @icp-sdk/canisters' clients — and the network stopped, last.
 //
-// Needs ICP_BIN, ICP_TEST_HOME (icp-cli's HOME, with identities alice, the
+// The tests build on each other (deploy, then calls; stop last): run the
+// file whole. Needs ICP_BIN, ICP_TEST_HOME (icp-cli's HOME, with identities alice, the
 // default, and bob), ICP_CLI_NETWORK_LAUNCHER_PATH, IC_NETWORK_URL and
 // IC_NETWORK_ROOT_KEY, as scripts/test.sh exports them.
 
@@ -117,7 +118,7 @@ test("icp deploy of the example through the cycles ledger, on the application su
   assert.match(status, new RegExp(`controller: ${alice}`));
   const module = readFileSync(join(root, "target/canisters/counter.wasm.gz"));
   assert.match(status, new RegExp(`Module hash: 0x${createHash("sha256").update(module).digest("hex")}`));
-  assert.match(status, /Cycles: 2_000_000_000_000/);
+  assert.match(status, /Cycles: 2_000_000_000_000(?![\d_])/);
 
   // A second deploy upgrades in place and keeps the count (stable memory).
   const again = icp(["deploy"]);
@@ -130,7 +131,7 @@ test("icp token balance and transfer: ICP between two identities, as the ledger 
   const [aliceBefore, bobBefore] = [tokenBalance("alice"), tokenBalance("bob")];
   assert.equal(aliceBefore, await balanceOf(ICP_LEDGER, alice));
   const sent = icp(["token", "transfer", "12.5", bob]);
-  assert.match(sent, new RegExp(`Transferred 12.50000000 ICP to ${bob} in block \\d+`));
+  assert.match(sent, new RegExp(`Transferred 12\\.50000000 ICP to ${bob} in block \\d+`));
   assert.equal(tokenBalance("alice"), aliceBefore - 1_250_000_000n - ICP_FEE);
   assert.equal(tokenBalance("bob"), bobBefore + 1_250_000_000n);
   assert.equal(await balanceOf(ICP_LEDGER, alice), aliceBefore - 1_250_000_000n - ICP_FEE);
@@ -183,7 +184,16 @@ test("icp network stop: the launcher exits, its status file goes, no process is 
   const statusFile = join(descriptor["status-dir"], "status.json");
   assert.ok(existsSync(statusFile));
   assert.match(icp(["network", "stop"], example, true), /Network stopped successfully/);
-  assert.throws(() => process.kill(pid, 0), /ESRCH/, "the launcher has exited");
+  // Gone, or a zombie waiting for a parent that does not reap it.
+  const exited = () => {
+    try {
+      process.kill(pid, 0);
+    } catch {
+      return true;
+    }
+    return readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.startsWith("Z");
+  };
+  assert.ok(exited(), "the launcher has exited");
   assert.equal(existsSync(statusFile), false);
   assert.throws(() => icp(["network", "status"]), /not running/);
 });

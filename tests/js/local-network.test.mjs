@@ -222,8 +222,8 @@ test("nns: the NNS dapp's neuron management calls", async () => {
   const seven = await governance.stakeNeuron({ stake: 2n * ICP, principal, ledgerCanister });
   await governance.startDissolving(seven);
   const advanced = await fetch(`${url}/_/time/advance?seconds=${7 * 86_400 + 1}`, { method: "POST" });
-  if (advanced.status === 403) {
-    return; // started without --allow-time-control
+  if (advanced.status === 403 && process.env.ICP_ECONOMY_ALLOW_TIME_CONTROL !== "1") {
+    return; // a network started without time control
   }
   assert.equal(advanced.status, 200);
   info = await governance.getNeuron({ certified: false, neuronId: seven });

@@ -31,6 +31,14 @@ fn init(greeting: String) {
     GREETING.with(|g| g.borrow_mut().set(greeting));
 }
 
+// Opens the stable cells now, so that an upgrade to a module whose memory
+// layout does not fit traps here and is rolled back, not at the first call.
+#[ic_cdk::post_upgrade]
+fn post_upgrade() {
+    COUNT.with(|_| ());
+    GREETING.with(|_| ());
+}
+
 #[ic_cdk::update]
 fn increment() -> u64 {
     COUNT.with(|count| {

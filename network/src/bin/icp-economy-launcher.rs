@@ -14,11 +14,22 @@
 //! comes from the environment: `ICP_ECONOMY_ALLOW_TIME_CONTROL=1` lets
 //! `POST /_/time/advance` move the network's time (off otherwise).
 
+use icp_economy_network::StopSignals;
 use icp_economy_network::launcher::{Launch, parse};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    let requested = std::env::var("ICP_CLI_NETWORK_LAUNCHER_INTERFACE_VERSION").ok();
+    let signals = match icp_economy_network::StopSignals::install() {
+        Ok(signals) => signals,
+        Err(error) => {
+            eprintln!("Error: signal handlers: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let requested = std::env::var("ICP_CLI_NETWORK_LAUNCHER_INTERFACE_VERSION")
+        .ok()
+        .filter(|version| !version.is_empty());
     let launch = match parse(std::env::args().skip(1).collect(), requested.as_deref()) {
         Ok(launch) => launch,
         Err(message) => {
@@ -29,7 +40,7 @@ fn main() -> ExitCode {
     for warning in &launch.warnings {
         eprintln!("Warning: {warning}");
     }
-    match run(launch) {
+    match run(launch, signals) {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
             eprintln!("Error: {message}");
@@ -38,7 +49,18 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(launch: Launch) -> Result<(), String> {
+/// The status file while it exists: removed when dropped, so that icp-cli
+/// (and any other watcher) learns that the network stopped, whichever way
+/// the launcher ends.
+struct StatusFile(PathBuf);
+
+impl Drop for StatusFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+fn run(launch: Launch, signals: StopSignals) -> Result<(), String> {
     let modules = icp_economy_network::default_modules_dir();
     let options = icp_economy_network::Options {
         allow_time_control: std::env::var("ICP_ECONOMY_ALLOW_TIME_CONTROL").as_deref() == Ok("1"),
@@ -56,23 +78,25 @@ fn run(launch: Launch) -> Result<(), String> {
     }
     let default_effective_canister_id =
         network.with_ic(|ic| ic.topology().default_subnet().canister_range().0);
-    let status_file = launch.status_dir.join("status.json");
-    icp_economy_network::launcher::write_status(
-        &status_file,
-        network.address().port(),
-        &network.root_key_der(),
-        default_effective_canister_id,
-    )?;
-    if launch.verbose {
+    let _status_file = match &launch.status_dir {
+        Some(dir) => {
+            let path = dir.join("status.json");
+            icp_economy_network::launcher::write_status(
+                &path,
+                network.address().port(),
+                &network.root_key_der(),
+                default_effective_canister_id,
+            )?;
+            Some(StatusFile(path))
+        }
+        None => None,
+    };
+    if launch.verbose || launch.status_dir.is_none() {
         eprintln!("icp-economy-launcher: serving the project's NNS at {url}");
     }
-    icp_economy_network::wait_for_stop_signal();
-    let stopped = match &launch.state_dir {
+    signals.wait();
+    match &launch.state_dir {
         Some(dir) => icp_economy_network::stop_and_save(network, dir),
         None => network.stop().map(drop),
-    };
-    // Automated setups learn that the network stopped from the status file
-    // going away.
-    let _ = std::fs::remove_file(&status_file);
-    stopped
+    }
 }
