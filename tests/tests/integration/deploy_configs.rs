@@ -111,9 +111,11 @@ fn check_wiring(init_args: &BTreeMap<String, String>) {
 
 #[test]
 fn should_name_the_workspace_canisters_in_both_configs() {
+    // Libraries, not canisters: the shared plumbing, the ledger core, and
+    // the sale's rules until its canister's endpoints exist.
     let members: Vec<String> = workspace_members()
         .into_iter()
-        .filter(|m| m != "common" && m != "ledger-core")
+        .filter(|m| m != "common" && m != "ledger-core" && m != "swap")
         .collect();
     assert_eq!(sorted(members), expected_canisters());
     assert_eq!(sorted(dfx_canisters().into_keys()), expected_canisters());

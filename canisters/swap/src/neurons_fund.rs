@@ -1,0 +1,302 @@
+//! How much the Neurons' Fund adds to a sale: the NNS's polynomial matching
+//! function of the direct participation.
+//!
+//! Below the contribution threshold the Fund adds nothing; from there three
+//! polynomial pieces rise so that the Fund brings a third of the total at
+//! the one-third milestone (f(t2) = t2 / 2) and half of it at the full
+//! milestone (f(t3) = t3), then level off at the cap, reached at
+//! t4 = 2 × cap. The cap is the smaller of 750 000 XDR and a tenth of the
+//! Fund's maturity. Thresholds are in XDR, turned into ICP at the CMC's
+//! rate clamped to 1–100 XDR per ICP.
+//!
+//! Computed exactly, in rationals: the NNS computes in 28-digit decimals and
+//! rounds the result to e8s half to even; the two agree to the e8 but for
+//! values within 1e-20 ICP of a half e8.
+
+use num_bigint::BigInt;
+use num_rational::BigRational;
+use num_traits::{ToPrimitive, Zero};
+
+/// The thresholds, in XDR (the NNS's `NeuronsFundEconomics` defaults).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Thresholds {
+    pub contribution_threshold_xdr: u64,
+    pub one_third_participation_milestone_xdr: u64,
+    pub full_participation_milestone_xdr: u64,
+    pub max_theoretical_participation_xdr: u64,
+}
+
+impl Default for Thresholds {
+    fn default() -> Self {
+        Self {
+            contribution_threshold_xdr: 75_000,
+            one_third_participation_milestone_xdr: 225_000,
+            full_participation_milestone_xdr: 375_000,
+            max_theoretical_participation_xdr: 750_000,
+        }
+    }
+}
+
+/// The ICP/XDR rate the thresholds are converted at, in XDR per ICP × 10 000,
+/// is kept within 1 and 100 XDR per ICP.
+pub const MIN_XDR_PERMYRIAD_PER_ICP: u64 = 10_000;
+pub const MAX_XDR_PERMYRIAD_PER_ICP: u64 = 1_000_000;
+
+/// The Fund gives at most this share of its maturity to one sale (10 %).
+pub const MAX_SHARE_OF_MATURITY_BASIS_POINTS: u64 = 1_000;
+
+const E8S_PER_ICP: u64 = 100_000_000;
+
+fn ratio(numerator: u64, denominator: u64) -> BigRational {
+    BigRational::new(BigInt::from(numerator), BigInt::from(denominator))
+}
+
+fn min(a: BigRational, b: BigRational) -> BigRational {
+    if a < b { a } else { b }
+}
+
+/// The matching function of one sale, in ICP.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MatchingFunction {
+    t1: BigRational,
+    t2: BigRational,
+    t3: BigRational,
+    t4: BigRational,
+    cap: BigRational,
+}
+
+impl MatchingFunction {
+    /// The function for a Fund holding `total_maturity_e8s`, at the CMC's
+    /// rate `xdr_permyriad_per_icp`.
+    pub fn new(
+        total_maturity_e8s: u64,
+        xdr_permyriad_per_icp: u64,
+        thresholds: Thresholds,
+    ) -> Self {
+        let rate =
+            xdr_permyriad_per_icp.clamp(MIN_XDR_PERMYRIAD_PER_ICP, MAX_XDR_PERMYRIAD_PER_ICP);
+        // ICP = XDR / (rate / 10 000).
+        let icp = |xdr: u64| ratio(xdr, 1) * ratio(10_000, rate);
+        let share_of_maturity = ratio(total_maturity_e8s, E8S_PER_ICP)
+            * ratio(MAX_SHARE_OF_MATURITY_BASIS_POINTS, 10_000);
+        let cap = min(
+            icp(thresholds.max_theoretical_participation_xdr),
+            share_of_maturity,
+        );
+        Self {
+            t1: icp(thresholds.contribution_threshold_xdr),
+            t2: icp(thresholds.one_third_participation_milestone_xdr),
+            t3: icp(thresholds.full_participation_milestone_xdr),
+            t4: &cap * BigInt::from(2),
+            cap,
+        }
+    }
+
+    /// The most the Fund can add to this sale, in e8s.
+    pub fn cap_e8s(&self) -> u64 {
+        to_e8s(&self.cap)
+    }
+
+    /// The Fund's participation, in e8s, for a direct participation of
+    /// `direct_e8s`.
+    pub fn apply_e8s(&self, direct_e8s: u64) -> u64 {
+        to_e8s(&self.apply(&ratio(direct_e8s, E8S_PER_ICP)))
+    }
+
+    /// The Fund's participation, in ICP, for a direct participation of `x` ICP.
+    pub fn apply(&self, x: &BigRational) -> BigRational {
+        let Self {
+            t1,
+            t2,
+            t3,
+            t4,
+            cap,
+        } = self;
+        let zero = BigRational::zero();
+        if x < t1 {
+            zero
+        } else if x < t2 {
+            let half = x / BigInt::from(2);
+            let p1 = self.p1(x);
+            min(min(cap.clone(), half), if p1 < zero { zero } else { p1 })
+        } else if x < t3 {
+            min(min(cap.clone(), x.clone()), self.p2(x))
+        } else if x < t4 {
+            if t4.is_zero() {
+                zero
+            } else {
+                min(min(cap.clone(), x.clone()), self.p3(x))
+            }
+        } else {
+            cap.clone()
+        }
+    }
+
+    /// The cubic from (t1, 0) to (t2, t2 / 2), flat at both ends.
+    fn p1(&self, x: &BigRational) -> BigRational {
+        let (t1, t2) = (&self.t1, &self.t2);
+        let d = cube(&(t1 - t2));
+        let two = BigRational::from_integer(2.into());
+        let a = (t1 * BigInt::from(2) - t2) / &d;
+        let b = (-(t1 * t1) * BigInt::from(8) + t1 * t2 + t2 * t2) / (&two * &d);
+        let c = (cube(t1) * BigInt::from(2) + t1 * t1 * t2 * BigInt::from(2) - t1 * t2 * t2) / &d;
+        let e = (-(cube(t1) * t2) * BigInt::from(3) + t1 * t1 * t2 * t2) / (&two * &d);
+        polynomial(x, &[e, c, b, a])
+    }
+
+    /// The cubic from (t2, t2 / 2) to (t3, t3).
+    fn p2(&self, x: &BigRational) -> BigRational {
+        let (t2, t3) = (&self.t2, &self.t3);
+        let d = cube(&(t2 - t3));
+        let two = BigRational::from_integer(2.into());
+        let a = (t2 * BigInt::from(2) - t3) / &d;
+        let b = (-(t2 * t2) * BigInt::from(5) - t2 * t3 * BigInt::from(5)
+            + t3 * t3 * BigInt::from(4))
+            / (&two * &d);
+        let c = (cube(t2) + t2 * t2 * t3 * BigInt::from(2) + t2 * t3 * t3 * BigInt::from(2)
+            - cube(t3) * BigInt::from(2))
+            / &d;
+        let e = (-(t2 * t2 * t3 * t3) * BigInt::from(5) + t2 * cube(t3) * BigInt::from(3))
+            / (&two * &d);
+        polynomial(x, &[e, c, b, a])
+    }
+
+    /// The quartic from (t3, t3) to (t4, cap).
+    fn p3(&self, x: &BigRational) -> BigRational {
+        let (t3, t4) = (&self.t3, &self.t4);
+        let q = cube(&(t3 - t4)) * (t3 - t4);
+        let two = BigRational::from_integer(2.into());
+        let a = (t4 - t3 * BigInt::from(4)) / (&two * &q);
+        let b = (t3 * t3 * BigInt::from(3) + t3 * t4 * BigInt::from(4) - t4 * t4) / &q;
+        let c = -(t3 * t3 * t4 * BigInt::from(9)) / &q;
+        let d = (t3 * t3 * t4 * t4 * BigInt::from(9) - t3 * cube(t4) * BigInt::from(4)
+            + cube(t4) * t4)
+            / &q;
+        let e = (cube(t3) * t3 * t4 - cube(t3) * t4 * t4 * BigInt::from(4)) / (&two * &q);
+        polynomial(x, &[e, d, c, b, a])
+    }
+}
+
+fn cube(x: &BigRational) -> BigRational {
+    x * x * x
+}
+
+/// Σ coefficients[i] × x^i, by Horner's rule.
+fn polynomial(x: &BigRational, coefficients: &[BigRational]) -> BigRational {
+    coefficients
+        .iter()
+        .rev()
+        .fold(BigRational::zero(), |sum, coefficient| {
+            sum * x + coefficient
+        })
+}
+
+/// ICP to e8s, rounded half to even (as the NNS rounds).
+fn to_e8s(icp: &BigRational) -> u64 {
+    let e8s = icp * BigInt::from(E8S_PER_ICP);
+    let floor = e8s.floor();
+    let fraction = &e8s - &floor;
+    let half = ratio(1, 2);
+    let floor = floor.to_integer();
+    let rounded = if fraction > half || (fraction == half && &floor % 2 != BigInt::zero()) {
+        floor + 1
+    } else {
+        floor
+    };
+    rounded.to_u64().unwrap_or(u64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ICP: u64 = E8S_PER_ICP;
+
+    /// 10 XDR per ICP and a Fund of 1 M ICP maturity: t1 = 7 500,
+    /// t2 = 22 500, t3 = 37 500 ICP, cap = 75 000 ICP (750 000 XDR), t4 = 150 000.
+    fn at_ten_xdr() -> MatchingFunction {
+        MatchingFunction::new(1_000_000 * ICP, 100_000, Thresholds::default())
+    }
+
+    #[test]
+    fn vectors_computed_from_the_nns_definition() {
+        // (direct ICP, Fund e8s): each computed by hand from the NNS's
+        // polynomial coefficients (p1 = x³/4.5e8 − x²/30 000 + x/8, p2 =
+        // −x³/4.5e8 + x²/6 000 − 2.125x, p3 = x³/3.796875e10 − x²/84 375 +
+        // 16x/9 − 125 000/9 at these thresholds).
+        let f = at_ten_xdr();
+        for (direct_icp, expected_e8s) in [
+            (5_000, 0),
+            (7_500, 0),
+            (10_000, 13_888_888_889), // 138.888…
+            (15_000, 187_500_000_000),
+            (22_500, 1_125_000_000_000), // t2 / 2: a third of the total
+            (30_000, 2_625_000_000_000),
+            (37_500, 3_750_000_000_000), // t3: half of the total
+            (60_000, 5_580_000_000_000),
+            (100_000, 7_170_781_893_004), // 71 707.8189300411…
+            (150_000, 7_500_000_000_000),
+            (1_000_000, 7_500_000_000_000),
+        ] {
+            assert_eq!(
+                f.apply_e8s(direct_icp * ICP),
+                expected_e8s,
+                "at {direct_icp} ICP"
+            );
+        }
+        assert_eq!(f.cap_e8s(), 75_000 * ICP);
+    }
+
+    #[test]
+    fn a_small_fund_caps_at_a_tenth_of_its_maturity() {
+        // 200 000 ICP of maturity: the cap is 20 000 ICP, reached at 40 000.
+        let f = MatchingFunction::new(200_000 * ICP, 100_000, Thresholds::default());
+        assert_eq!(f.cap_e8s(), 20_000 * ICP);
+        assert_eq!(f.apply_e8s(40_000 * ICP), 20_000 * ICP);
+        assert_eq!(
+            f.apply_e8s(10_000 * ICP),
+            13_888_888_889,
+            "below the cap, as before"
+        );
+        assert!(f.apply_e8s(30_000 * ICP) <= 20_000 * ICP);
+    }
+
+    #[test]
+    fn the_rate_is_clamped_to_one_to_a_hundred_xdr() {
+        let at = |rate| MatchingFunction::new(u64::MAX, rate, Thresholds::default());
+        assert_eq!(at(1), at(MIN_XDR_PERMYRIAD_PER_ICP));
+        assert_eq!(at(u64::MAX), at(MAX_XDR_PERMYRIAD_PER_ICP));
+        // At 1 XDR per ICP the cap is 750 000 ICP.
+        assert_eq!(at(1).cap_e8s(), 750_000 * ICP);
+    }
+
+    #[test]
+    fn rounding_is_half_to_even() {
+        assert_eq!(to_e8s(&ratio(1, 2 * ICP)), 0);
+        assert_eq!(to_e8s(&ratio(3, 2 * ICP)), 2);
+        assert_eq!(to_e8s(&ratio(5, 2 * ICP)), 2);
+        assert_eq!(to_e8s(&ratio(51, 100 * ICP)), 1);
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(
+            std::env::var("PROPTEST_CASES").ok().and_then(|n| n.parse().ok()).unwrap_or(256)
+        ))]
+        /// Never more than the direct participation (the Fund at most
+        /// matches one for one), never more than the cap, never less for
+        /// more direct ICP.
+        #[test]
+        fn bounded_and_monotone(
+            maturity_icp in 0u64..10_000_000,
+            rate in 1u64..2_000_000,
+            direct in 0u64..2_000_000 * ICP,
+            more in 0u64..100_000 * ICP,
+        ) {
+            let f = MatchingFunction::new(maturity_icp * ICP, rate, Thresholds::default());
+            let at = f.apply_e8s(direct);
+            proptest::prop_assert!(at <= direct);
+            proptest::prop_assert!(at <= f.cap_e8s());
+            proptest::prop_assert!(f.apply_e8s(direct + more) >= at);
+        }
+    }
+}
