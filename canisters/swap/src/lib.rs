@@ -4,5 +4,6 @@
 //! back, and what the Neurons' Fund adds.
 
 pub mod basket;
+pub mod lifecycle;
 pub mod neurons_fund;
 pub mod participation;
