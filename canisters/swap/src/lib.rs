@@ -7,3 +7,4 @@ pub mod basket;
 pub mod lifecycle;
 pub mod neurons_fund;
 pub mod participation;
+pub mod sale;

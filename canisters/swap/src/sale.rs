@@ -1,0 +1,547 @@
+//! A sale's participation, in stable memory: who put in how much, the open
+//! tickets, the totals and the lifecycle — with the SNS swap's checks and
+//! error codes. Ledger calls are the canister's: a refresh is checked
+//! before it reads the participant's balance and applied after, checked
+//! again (the sale may have ended meanwhile).
+
+use crate::lifecycle::{Lifecycle, Standing, Terms};
+use crate::participation::{AllowedRange, Bounds, RefreshRefused, refreshed, ticket_amount};
+use candid::Principal;
+use ic_stable_structures::storable::{Blob, Bound, Storable};
+use ic_stable_structures::{Memory, StableBTreeMap};
+use std::borrow::Cow;
+
+/// The most neurons direct participants' baskets may make (the swap's
+/// `MAX_NEURONS_FOR_DIRECT_PARTICIPANTS`).
+pub const MAX_NEURONS_FOR_DIRECT_PARTICIPANTS: u64 = 100_000;
+
+type Key = Blob<29>;
+
+fn key(principal: &Principal) -> Key {
+    Key::try_from(principal.as_slice()).expect("a principal has at most 29 bytes")
+}
+
+/// What a sale is: its end's terms, the participation bounds, the basket
+/// size (for the neuron cap) and the confirmation text participants must
+/// send, if any.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Rules {
+    pub terms: Terms,
+    pub bounds: Bounds,
+    pub basket_count: u64,
+    pub confirmation_text: Option<String>,
+}
+
+/// A participant's standing.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Buyer {
+    /// Their place among participants, in order of first acceptance.
+    pub index: u64,
+    pub accepted_e8s: u64,
+}
+
+impl Storable for Buyer {
+    fn to_bytes(&self) -> Cow<'_, [u8]> {
+        Cow::Owned(self.into_bytes())
+    }
+    fn into_bytes(self) -> Vec<u8> {
+        [self.index.to_le_bytes(), self.accepted_e8s.to_le_bytes()].concat()
+    }
+    fn from_bytes(bytes: Cow<[u8]>) -> Self {
+        let u64_at = |i: usize| u64::from_le_bytes(bytes[i..i + 8].try_into().expect("8 bytes"));
+        Self {
+            index: u64_at(0),
+            accepted_e8s: u64_at(8),
+        }
+    }
+    const BOUND: Bound = Bound::Bounded {
+        max_size: 16,
+        is_fixed_size: true,
+    };
+}
+
+/// A participant's announced payment: what a refresh must find at least.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Ticket {
+    pub ticket_id: u64,
+    pub amount_e8s: u64,
+    pub creation_time_nanos: u64,
+    pub subaccount: Option<[u8; 32]>,
+}
+
+impl Storable for Ticket {
+    fn to_bytes(&self) -> Cow<'_, [u8]> {
+        Cow::Owned(self.clone().into_bytes())
+    }
+    fn into_bytes(self) -> Vec<u8> {
+        let mut bytes = [
+            self.ticket_id.to_le_bytes(),
+            self.amount_e8s.to_le_bytes(),
+            self.creation_time_nanos.to_le_bytes(),
+        ]
+        .concat();
+        if let Some(subaccount) = self.subaccount {
+            bytes.extend_from_slice(&subaccount);
+        }
+        bytes
+    }
+    fn from_bytes(bytes: Cow<[u8]>) -> Self {
+        let u64_at = |i: usize| u64::from_le_bytes(bytes[i..i + 8].try_into().expect("8 bytes"));
+        Self {
+            ticket_id: u64_at(0),
+            amount_e8s: u64_at(8),
+            creation_time_nanos: u64_at(16),
+            subaccount: bytes.get(24..56).map(|s| s.try_into().expect("32 bytes")),
+        }
+    }
+    const BOUND: Bound = Bound::Bounded {
+        max_size: 56,
+        is_fixed_size: false,
+    };
+}
+
+/// `new_sale_ticket`'s error types, with the swap's numbers.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TicketError {
+    SaleNotOpen,
+    SaleClosed,
+    TicketExists(Ticket),
+    InvalidUserAmount(AllowedRange),
+    InvalidSubaccount,
+    InvalidPrincipal,
+}
+
+impl TicketError {
+    pub fn code(&self) -> i32 {
+        match self {
+            Self::SaleNotOpen => 1,
+            Self::SaleClosed => 2,
+            Self::TicketExists(_) => 3,
+            Self::InvalidUserAmount(_) => 4,
+            Self::InvalidSubaccount => 5,
+            Self::InvalidPrincipal => 6,
+        }
+    }
+}
+
+/// What a refresh accepted, and what the participant's account held.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Refreshed {
+    pub accepted_e8s: u64,
+    pub balance_e8s: u64,
+}
+
+/// The sale's participation state.
+pub struct Sale<M: Memory> {
+    pub rules: Rules,
+    pub lifecycle: Lifecycle,
+    pub direct_e8s: u64,
+    pub next_ticket_id: u64,
+    buyers: StableBTreeMap<Key, Buyer, M>,
+    /// Participants by `Buyer::index`, to list them in order.
+    order: StableBTreeMap<u64, Key, M>,
+    tickets: StableBTreeMap<Key, Ticket, M>,
+}
+
+impl<M: Memory> Sale<M> {
+    /// A sale adopted by the NNS, over three memories of its own.
+    pub fn new(rules: Rules, buyers: M, order: M, tickets: M) -> Self {
+        Self {
+            rules,
+            lifecycle: Lifecycle::Adopted,
+            direct_e8s: 0,
+            next_ticket_id: 0,
+            buyers: StableBTreeMap::init(buyers),
+            order: StableBTreeMap::init(order),
+            tickets: StableBTreeMap::init(tickets),
+        }
+    }
+
+    pub fn standing(&self) -> Standing {
+        Standing {
+            participants: self.buyers.len(),
+            direct_e8s: self.direct_e8s,
+        }
+    }
+
+    pub fn buyer(&self, principal: &Principal) -> Option<Buyer> {
+        self.buyers.get(&key(principal))
+    }
+
+    /// Participants in order of first acceptance, from `offset`.
+    pub fn participants(&self, offset: u64, limit: usize) -> Vec<(Principal, Buyer)> {
+        self.order
+            .range(offset..)
+            .take(limit)
+            .map(|entry| {
+                let key = entry.value();
+                let principal = Principal::from_slice(key.as_slice());
+                let buyer = self.buyers.get(&key).expect("indexed participants exist");
+                (principal, buyer)
+            })
+            .collect()
+    }
+
+    pub fn ticket(&self, principal: &Principal) -> Option<Ticket> {
+        self.tickets.get(&key(principal))
+    }
+
+    pub fn tickets(&self) -> u64 {
+        self.tickets.len()
+    }
+
+    /// One tick of the timer at `now_seconds`: the lifecycle's next step, if any.
+    pub fn tick(&mut self, now_seconds: u64) -> Option<Lifecycle> {
+        let next = self
+            .rules
+            .terms
+            .next(self.lifecycle, now_seconds, self.standing())?;
+        self.lifecycle = next;
+        Some(next)
+    }
+
+    /// `new_sale_ticket`: checks in the swap's order.
+    pub fn new_ticket(
+        &mut self,
+        caller: Principal,
+        amount_e8s: u64,
+        subaccount: Option<&[u8]>,
+        now_nanos: u64,
+    ) -> Result<Ticket, TicketError> {
+        if self.lifecycle.is_before_open() {
+            return Err(TicketError::SaleNotOpen);
+        }
+        if self.lifecycle.is_over() {
+            return Err(TicketError::SaleClosed);
+        }
+        if self.lifecycle != Lifecycle::Open {
+            return Err(TicketError::SaleNotOpen);
+        }
+        if caller == Principal::anonymous() {
+            return Err(TicketError::InvalidPrincipal);
+        }
+        let subaccount = subaccount
+            .map(|bytes| <[u8; 32]>::try_from(bytes).map_err(|_| TicketError::InvalidSubaccount))
+            .transpose()?;
+        if let Some(existing) = self.ticket(&caller) {
+            return Err(TicketError::TicketExists(existing));
+        }
+        let current = self.buyer(&caller).map_or(0, |b| b.accepted_e8s);
+        let amount_e8s = ticket_amount(self.rules.bounds, self.direct_e8s, current, amount_e8s)
+            .map_err(TicketError::InvalidUserAmount)?;
+        let ticket = Ticket {
+            ticket_id: self.next_ticket_id,
+            amount_e8s,
+            creation_time_nanos: now_nanos,
+            subaccount,
+        };
+        self.next_ticket_id += 1;
+        self.tickets.insert(key(&caller), ticket.clone());
+        Ok(ticket)
+    }
+
+    /// `notify_payment_failure`: the caller's ticket, removed.
+    pub fn cancel_ticket(&mut self, caller: &Principal) -> Option<Ticket> {
+        self.tickets.remove(&key(caller))
+    }
+
+    /// `refresh_buyer_tokens` before reading the participant's balance: the
+    /// sale is open, has room, and the confirmation text is the sale's.
+    pub fn check_refresh(&self, confirmation_text: Option<&str>) -> Result<(), String> {
+        self.check_open("before awaiting ICP ledger response")?;
+        match (self.rules.confirmation_text.as_deref(), confirmation_text) {
+            (Some(expected), Some(given)) if expected == given => Ok(()),
+            (Some(_), Some(_)) => {
+                Err("The value of `confirmation_text` does not match the sale's.".into())
+            }
+            (Some(_), None) => Err("No value provided for `confirmation_text`.".into()),
+            (None, Some(_)) => Err("Found a value for `confirmation_text`, expected none.".into()),
+            (None, None) => Ok(()),
+        }
+    }
+
+    fn check_open(&self, when: &str) -> Result<(), String> {
+        if self.lifecycle != Lifecycle::Open {
+            return Err(format!(
+                "Participation is possible only when the Swap is in the OPEN state. Current state is {:?} ({when}).",
+                self.lifecycle
+            ));
+        }
+        if self.direct_e8s >= self.rules.bounds.max_direct_e8s {
+            return Err(format!(
+                "The ICP target for this token swap has already been reached ({when})."
+            ));
+        }
+        Ok(())
+    }
+
+    /// `refresh_buyer_tokens` after reading `balance_e8s` in `buyer`'s
+    /// account of the sale: the participation grows to what the rules
+    /// accept; a ticket for more than the new payment refuses it.
+    pub fn apply_refresh(
+        &mut self,
+        buyer: Principal,
+        balance_e8s: u64,
+    ) -> Result<Refreshed, String> {
+        self.check_open("after awaiting ICP ledger response")?;
+        let cap = MAX_NEURONS_FOR_DIRECT_PARTICIPANTS;
+        if (self.buyers.len() + 1).saturating_mul(self.rules.basket_count) > cap {
+            return Err(format!(
+                "The swap has reached the maximum number of participants ({} neurons).",
+                cap
+            ));
+        }
+        let existing = self.buyer(&buyer);
+        let before = existing.map_or(0, |b| b.accepted_e8s);
+        let after = refreshed(self.rules.bounds, self.direct_e8s, before, balance_e8s).map_err(
+            |refused| match refused {
+                RefreshRefused::BelowMinimum { balance_e8s } => format!(
+                    "Amount transferred: {balance_e8s}; minimum required to participate: {}",
+                    self.rules.bounds.min_participant_e8s
+                ),
+                RefreshRefused::NoRoom => {
+                    "The participation would be below the minimum with the room left in the sale."
+                        .into()
+                }
+            },
+        )?;
+        if after == before {
+            return Ok(Refreshed {
+                accepted_e8s: before,
+                balance_e8s,
+            });
+        }
+        let new_payment = balance_e8s - before;
+        if let Some(ticket) = self.ticket(&buyer) {
+            if ticket.amount_e8s > new_payment {
+                return Err(format!(
+                    "The available balance to be topped up ({new_payment}) by the buyer is smaller than the amount requested ({}).",
+                    ticket.amount_e8s
+                ));
+            }
+            self.tickets.remove(&key(&buyer));
+        }
+        let index = match existing {
+            Some(buyer) => buyer.index,
+            None => {
+                let index = self.buyers.len();
+                self.order.insert(index, key(&buyer));
+                index
+            }
+        };
+        self.buyers.insert(
+            key(&buyer),
+            Buyer {
+                index,
+                accepted_e8s: after,
+            },
+        );
+        self.direct_e8s += after - before;
+        Ok(Refreshed {
+            accepted_e8s: after,
+            balance_e8s,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ic_stable_structures::VectorMemory;
+    use proptest::prelude::*;
+
+    const ICP: u64 = 100_000_000;
+
+    fn rules() -> Rules {
+        Rules {
+            terms: Terms {
+                open_at_seconds: 100,
+                due_at_seconds: 1_000,
+                min_participants: 2,
+                min_direct_e8s: 50 * ICP,
+                max_direct_e8s: 300 * ICP,
+            },
+            bounds: Bounds {
+                min_participant_e8s: ICP,
+                max_participant_e8s: 120 * ICP,
+                max_direct_e8s: 300 * ICP,
+            },
+            basket_count: 3,
+            confirmation_text: None,
+        }
+    }
+
+    fn sale(rules: Rules) -> Sale<VectorMemory> {
+        Sale::new(
+            rules,
+            VectorMemory::default(),
+            VectorMemory::default(),
+            VectorMemory::default(),
+        )
+    }
+
+    fn principal(n: u8) -> Principal {
+        Principal::from_slice(&[n, 1])
+    }
+
+    #[test]
+    fn tickets_only_while_open_and_one_at_a_time() {
+        let mut sale = sale(rules());
+        assert_eq!(
+            sale.new_ticket(principal(1), ICP, None, 0),
+            Err(TicketError::SaleNotOpen)
+        );
+        sale.tick(100);
+        assert_eq!(
+            sale.new_ticket(Principal::anonymous(), ICP, None, 0),
+            Err(TicketError::InvalidPrincipal)
+        );
+        assert_eq!(
+            sale.new_ticket(principal(1), ICP, Some(&[0; 31]), 0),
+            Err(TicketError::InvalidSubaccount)
+        );
+        let ticket = sale.new_ticket(principal(1), 5 * ICP, None, 7).unwrap();
+        assert_eq!((ticket.ticket_id, ticket.amount_e8s), (0, 5 * ICP));
+        assert_eq!(
+            sale.new_ticket(principal(1), ICP, None, 0),
+            Err(TicketError::TicketExists(ticket.clone()))
+        );
+        assert_eq!(sale.cancel_ticket(&principal(1)), Some(ticket));
+        assert!(matches!(
+            sale.new_ticket(principal(1), ICP / 2, None, 0),
+            Err(TicketError::InvalidUserAmount(_))
+        ));
+        sale.tick(1_000);
+        assert_eq!(sale.lifecycle, Lifecycle::Aborted);
+        assert_eq!(
+            sale.new_ticket(principal(1), ICP, None, 0),
+            Err(TicketError::SaleClosed)
+        );
+        assert_eq!(TicketError::SaleClosed.code(), 2);
+    }
+
+    #[test]
+    fn a_ticket_larger_than_the_payment_refuses_the_refresh() {
+        let mut sale = sale(rules());
+        sale.tick(100);
+        sale.new_ticket(principal(1), 10 * ICP, None, 0).unwrap();
+        assert!(
+            sale.apply_refresh(principal(1), 5 * ICP)
+                .unwrap_err()
+                .contains("smaller than the amount requested")
+        );
+        assert_eq!(
+            sale.apply_refresh(principal(1), 10 * ICP),
+            Ok(Refreshed {
+                accepted_e8s: 10 * ICP,
+                balance_e8s: 10 * ICP
+            })
+        );
+        assert_eq!(sale.ticket(&principal(1)), None, "the ticket is used up");
+    }
+
+    #[test]
+    fn the_confirmation_text_must_be_the_sales() {
+        let mut sale = sale(Rules {
+            confirmation_text: Some("I agree".into()),
+            ..rules()
+        });
+        sale.tick(100);
+        assert!(
+            sale.check_refresh(None)
+                .unwrap_err()
+                .contains("No value provided")
+        );
+        assert!(sale.check_refresh(Some("I do")).is_err());
+        assert_eq!(sale.check_refresh(Some("I agree")), Ok(()));
+        let plain = self::sale(rules());
+        assert!(plain.check_refresh(Some("I agree")).is_err());
+    }
+
+    #[derive(Clone, Debug)]
+    enum Step {
+        Tick(u64),
+        Pay(u8, u64),
+        Ticket(u8, u64),
+        Cancel(u8),
+        /// A refresh's first half: checked, the balance read.
+        BeginRefresh(u8),
+        /// A pending refresh's second half, after the ledger answered: other
+        /// steps (ticks, other refreshes) may have run meanwhile.
+        FinishRefresh(usize),
+    }
+
+    fn step() -> impl Strategy<Value = Step> {
+        prop_oneof![
+            1 => (0u64..200).prop_map(Step::Tick),
+            1 => (0u8..5, 0u64..150 * ICP).prop_map(|(who, e8s)| Step::Pay(who, e8s)),
+            1 => (0u8..5, 0u64..150 * ICP).prop_map(|(who, e8s)| Step::Ticket(who, e8s)),
+            1 => (0u8..5).prop_map(Step::Cancel),
+            2 => (0u8..5).prop_map(Step::BeginRefresh),
+            2 => (0usize..4).prop_map(Step::FinishRefresh),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(
+            std::env::var("PROPTEST_CASES").ok().and_then(|n| n.parse().ok()).unwrap_or(128)
+        ))]
+        /// Random payments, tickets, refreshes and ticks against a model of
+        /// the ledger balances: after every step the total is the sum of
+        /// the participations (refreshes interleaved across their ledger
+        /// read), no one has more accepted than they paid or
+        /// than the maximum, the sale never passes its maximum, a ticket
+        /// exists only while the sale is open, nothing changes once it is
+        /// over, and it commits only with its minimums met.
+        #[test]
+        fn participation_keeps_its_invariants(steps in proptest::collection::vec(step(), 1..80)) {
+            let mut sale = sale(rules());
+            let mut paid = [0u64; 5];
+            let mut now = 0;
+            let mut over_at: Option<Vec<u64>> = None;
+            let mut pending: Vec<(u8, u64)> = Vec::new();
+            for step in steps {
+                match step {
+                    Step::Tick(seconds) => { now += seconds; sale.tick(now); }
+                    Step::Pay(who, e8s) => paid[who as usize] += e8s,
+                    Step::Ticket(who, e8s) => { let _ = sale.new_ticket(principal(who), e8s, None, now); }
+                    Step::Cancel(who) => { sale.cancel_ticket(&principal(who)); }
+                    Step::BeginRefresh(who) => {
+                        if sale.check_refresh(None).is_ok() {
+                            pending.push((who, paid[who as usize]));
+                        }
+                    }
+                    Step::FinishRefresh(k) if !pending.is_empty() => {
+                        let (who, balance) = pending.remove(k % pending.len());
+                        let before = sale.buyer(&principal(who)).map_or(0, |b| b.accepted_e8s);
+                        if let Ok(refreshed) = sale.apply_refresh(principal(who), balance) {
+                            prop_assert!(refreshed.accepted_e8s >= before);
+                        }
+                    }
+                    Step::FinishRefresh(_) => {}
+                }
+                let accepted: Vec<u64> = (0..5).map(|n| sale.buyer(&principal(n)).map_or(0, |b| b.accepted_e8s)).collect();
+                prop_assert_eq!(sale.direct_e8s, accepted.iter().sum::<u64>());
+                prop_assert!(sale.direct_e8s <= 300 * ICP);
+                for n in 0..5 {
+                    prop_assert!(accepted[n] <= paid[n]);
+                    prop_assert!(accepted[n] <= 120 * ICP);
+                }
+                if sale.lifecycle != Lifecycle::Open {
+                    prop_assert!(sale.lifecycle.is_over() || sale.tickets() == 0);
+                }
+                if sale.lifecycle == Lifecycle::Committed {
+                    prop_assert!(sale.rules.terms.is_met(sale.standing()));
+                }
+                if sale.lifecycle.is_over() {
+                    match &over_at {
+                        None => over_at = Some(accepted.clone()),
+                        Some(frozen) => prop_assert_eq!(frozen, &accepted, "nothing changes once over"),
+                    }
+                }
+                let listed: Vec<Principal> = sale.participants(0, 10).into_iter().map(|(p, _)| p).collect();
+                prop_assert_eq!(listed.len() as u64, sale.standing().participants);
+            }
+        }
+    }
+}
