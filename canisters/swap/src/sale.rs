@@ -32,12 +32,27 @@ pub struct Rules {
     pub confirmation_text: Option<String>,
 }
 
+/// Where a participant's ICP stands at finalization: swept (to the
+/// treasury on commit, back to them on abort) exactly once.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Sweep {
+    #[default]
+    Pending,
+    /// The transfer was sent and has not answered: never sent again until
+    /// it fails.
+    InFlight,
+    Done {
+        block: u64,
+    },
+}
+
 /// A participant's standing.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Buyer {
     /// Their place among participants, in order of first acceptance.
     pub index: u64,
     pub accepted_e8s: u64,
+    pub icp: Sweep,
 }
 
 impl Storable for Buyer {
@@ -45,20 +60,40 @@ impl Storable for Buyer {
         Cow::Owned(self.into_bytes())
     }
     fn into_bytes(self) -> Vec<u8> {
-        [self.index.to_le_bytes(), self.accepted_e8s.to_le_bytes()].concat()
+        let (tag, block) = match self.icp {
+            Sweep::Pending => (0u8, 0),
+            Sweep::InFlight => (1, 0),
+            Sweep::Done { block } => (2, block),
+        };
+        let mut bytes = [
+            self.index.to_le_bytes(),
+            self.accepted_e8s.to_le_bytes(),
+            block.to_le_bytes(),
+        ]
+        .concat();
+        bytes.push(tag);
+        bytes
     }
     fn from_bytes(bytes: Cow<[u8]>) -> Self {
         let u64_at = |i: usize| u64::from_le_bytes(bytes[i..i + 8].try_into().expect("8 bytes"));
         Self {
             index: u64_at(0),
             accepted_e8s: u64_at(8),
+            icp: match bytes[24] {
+                0 => Sweep::Pending,
+                1 => Sweep::InFlight,
+                _ => Sweep::Done { block: u64_at(16) },
+            },
         }
     }
     const BOUND: Bound = Bound::Bounded {
-        max_size: 16,
+        max_size: 25,
         is_fixed_size: true,
     };
 }
+
+/// The ICP ledger's fee, which each sweep and refund pays from the amount.
+pub const ICP_FEE_E8S: u64 = 10_000;
 
 /// A participant's announced payment: what a refresh must find at least.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -334,12 +369,67 @@ impl<M: Memory> Sale<M> {
             Buyer {
                 index,
                 accepted_e8s: after,
+                icp: Sweep::Pending,
             },
         );
         self.direct_e8s += after - before;
         Ok(Refreshed {
             accepted_e8s: after,
             balance_e8s,
+        })
+    }
+}
+
+/// One ICP transfer the finalization makes: `amount_e8s` (the fee
+/// already taken off) from `buyer`'s account of the sale.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct IcpSweep {
+    pub buyer: Principal,
+    pub amount_e8s: u64,
+}
+
+impl<M: Memory> Sale<M> {
+    /// Up to `limit` participants whose ICP is still to sweep, from the
+    /// participant at `from_index` on, each marked in flight (so that no
+    /// concurrent finalization sends it again) — only once the sale is
+    /// over. A participation that cannot pay the fee is left pending.
+    pub fn begin_icp_sweeps(&mut self, from_index: u64, limit: usize) -> Vec<IcpSweep> {
+        if !self.lifecycle.is_over() {
+            return Vec::new();
+        }
+        let due: Vec<(Principal, Buyer)> = self
+            .participants(from_index, usize::MAX)
+            .into_iter()
+            .filter(|(_, buyer)| buyer.icp == Sweep::Pending && buyer.accepted_e8s > ICP_FEE_E8S)
+            .take(limit)
+            .collect();
+        due.into_iter()
+            .map(|(principal, mut buyer)| {
+                buyer.icp = Sweep::InFlight;
+                self.buyers.insert(key(&principal), buyer);
+                IcpSweep {
+                    buyer: principal,
+                    amount_e8s: buyer.accepted_e8s - ICP_FEE_E8S,
+                }
+            })
+            .collect()
+    }
+
+    /// The ledger's answer to a sweep: done at `block`, or (an error) to try again.
+    pub fn end_icp_sweep(&mut self, buyer: &Principal, outcome: Result<u64, ()>) {
+        if let Some(mut record) = self.buyer(buyer).filter(|b| b.icp == Sweep::InFlight) {
+            record.icp = match outcome {
+                Ok(block) => Sweep::Done { block },
+                Err(()) => Sweep::Pending,
+            };
+            self.buyers.insert(key(buyer), record);
+        }
+    }
+
+    /// Whether every participant's ICP that can pay the fee was swept.
+    pub fn icp_swept(&self) -> bool {
+        self.participants(0, usize::MAX).iter().all(|(_, buyer)| {
+            matches!(buyer.icp, Sweep::Done { .. }) || buyer.accepted_e8s <= ICP_FEE_E8S
         })
     }
 }
@@ -542,6 +632,69 @@ mod tests {
                 let listed: Vec<Principal> = sale.participants(0, 10).into_iter().map(|(p, _)| p).collect();
                 prop_assert_eq!(listed.len() as u64, sale.standing().participants);
             }
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(
+            std::env::var("PROPTEST_CASES").ok().and_then(|n| n.parse().ok()).unwrap_or(128)
+        ))]
+        /// Finalization's sweeps begun in batches, answered in any order,
+        /// some failing, some finalizations concurrent: each participant's
+        /// ICP is paid out exactly once, and all of it once every answer
+        /// came and the failed ones were retried.
+        #[test]
+        fn each_participation_is_swept_exactly_once(
+            amounts in proptest::collection::vec(ICP..120 * ICP, 2..8),
+            answers in proptest::collection::vec((0usize..8, any::<bool>(), 1usize..4), 1..60),
+        ) {
+            let mut sale = sale(rules());
+            sale.tick(100);
+            for (n, amount) in amounts.iter().enumerate() {
+                // Past the sale's maximum, a refresh accepts part or nothing.
+                let _ = sale.apply_refresh(principal(n as u8), *amount);
+            }
+            sale.tick(1_000);
+            prop_assert!(sale.lifecycle.is_over());
+            let mut in_flight: Vec<IcpSweep> = Vec::new();
+            let mut paid: std::collections::BTreeMap<Principal, u64> = Default::default();
+            let mut block = 0;
+            for (pick, succeeds, batch) in answers {
+                in_flight.extend(sale.begin_icp_sweeps(0, batch));
+                if in_flight.is_empty() { continue; }
+                let sweep = in_flight.remove(pick % in_flight.len());
+                if succeeds {
+                    block += 1;
+                    *paid.entry(sweep.buyer).or_default() += sweep.amount_e8s;
+                    sale.end_icp_sweep(&sweep.buyer, Ok(block));
+                } else {
+                    sale.end_icp_sweep(&sweep.buyer, Err(()));
+                }
+                for (buyer, total) in &paid {
+                    let accepted = sale.buyer(buyer).unwrap().accepted_e8s;
+                    prop_assert_eq!(*total, accepted - ICP_FEE_E8S, "paid once, never twice");
+                }
+            }
+            // Whatever is still in flight answers; the rest is retried to the end.
+            for sweep in in_flight.drain(..) {
+                block += 1;
+                *paid.entry(sweep.buyer).or_default() += sweep.amount_e8s;
+                sale.end_icp_sweep(&sweep.buyer, Ok(block));
+            }
+            loop {
+                let batch = sale.begin_icp_sweeps(0, 3);
+                if batch.is_empty() { break; }
+                for sweep in batch {
+                    block += 1;
+                    *paid.entry(sweep.buyer).or_default() += sweep.amount_e8s;
+                    sale.end_icp_sweep(&sweep.buyer, Ok(block));
+                }
+            }
+            prop_assert!(sale.icp_swept());
+            for (buyer, record) in sale.participants(0, usize::MAX) {
+                prop_assert_eq!(paid.get(&buyer).copied(), Some(record.accepted_e8s - ICP_FEE_E8S));
+            }
+            prop_assert_eq!(paid.len() as u64, sale.standing().participants);
         }
     }
 }
