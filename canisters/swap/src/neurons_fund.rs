@@ -206,6 +206,51 @@ fn to_e8s(icp: &BigRational) -> u64 {
     rounded.to_u64().unwrap_or(u64::MAX)
 }
 
+/// A Fund neuron's share of the Fund's participation in a sale.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct NeuronShare {
+    pub neuron_id: u64,
+    pub amount_e8s: u64,
+    /// Cut to the sale's per-participant maximum.
+    pub is_capped: bool,
+}
+
+/// `intended_e8s` of Fund participation apportioned to the Fund's
+/// `neurons` (id, maturity) in proportion to their maturity, as the NNS
+/// does: a share below the sale's per-participant minimum (or below one
+/// e8) is dropped, one above its maximum is cut to it; amounts are
+/// rounded half to even. What dropping and capping leave is not
+/// reassigned, so the sum may fall short of `intended_e8s`.
+pub fn apportion_to_neurons(
+    neurons: &[(u64, u64)],
+    intended_e8s: u64,
+    min_participant_e8s: u64,
+    max_participant_e8s: u64,
+) -> Vec<NeuronShare> {
+    let total: u64 = neurons.iter().map(|(_, maturity)| maturity).sum();
+    if total == 0 {
+        return Vec::new();
+    }
+    let floor = ratio(min_participant_e8s.max(1), 1);
+    let ceiling = ratio(max_participant_e8s, 1);
+    neurons
+        .iter()
+        .filter_map(|&(neuron_id, maturity)| {
+            let ideal = ratio(maturity, total) * BigInt::from(intended_e8s);
+            if ideal < floor {
+                return None;
+            }
+            let is_capped = ideal > ceiling;
+            let amount = if is_capped { ceiling.clone() } else { ideal };
+            Some(NeuronShare {
+                neuron_id,
+                amount_e8s: to_e8s(&(amount / BigInt::from(E8S_PER_ICP))),
+                is_capped,
+            })
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -297,6 +342,56 @@ mod tests {
             proptest::prop_assert!(at <= direct);
             proptest::prop_assert!(at <= f.cap_e8s());
             proptest::prop_assert!(f.apply_e8s(direct + more) >= at);
+        }
+    }
+
+    #[test]
+    fn shares_in_proportion_to_maturity_dropped_below_the_minimum_capped_above_the_maximum() {
+        // 37 500 ICP among neurons of 1 000 000, 999 990 and 10 ICP of
+        // maturity, participants between 1 and 15 000 ICP: the two large
+        // ones are capped, the small one's 0.1875 ICP is dropped.
+        let neurons = [(1, 1_000_000 * ICP), (2, 999_990 * ICP), (3, 10 * ICP)];
+        let shares = apportion_to_neurons(&neurons, 37_500 * ICP, ICP, 15_000 * ICP);
+        assert_eq!(
+            shares,
+            [
+                NeuronShare {
+                    neuron_id: 1,
+                    amount_e8s: 15_000 * ICP,
+                    is_capped: true
+                },
+                NeuronShare {
+                    neuron_id: 2,
+                    amount_e8s: 15_000 * ICP,
+                    is_capped: true
+                },
+            ]
+        );
+        // Up to 25 000 ICP: in proportion.
+        let shares = apportion_to_neurons(&neurons, 37_500 * ICP, ICP, 25_000 * ICP);
+        let amounts: Vec<u64> = shares.iter().map(|s| s.amount_e8s).collect();
+        assert_eq!(amounts, [1_875_000_000_000, 1_874_981_250_000]);
+        assert!(shares.iter().all(|s| !s.is_capped));
+        assert!(apportion_to_neurons(&[], 5 * ICP, 1, 10 * ICP).is_empty());
+    }
+
+    proptest::proptest! {
+        /// The shares never add up to more than intended (beyond rounding),
+        /// and each lies within the participant bounds.
+        #[test]
+        fn shares_stay_within_the_bounds(
+            maturities in proptest::collection::vec(0u64..1_000_000 * ICP, 1..30),
+            intended in 0u64..100_000 * ICP,
+            min in 1u64..10 * ICP,
+            spread in 1u64..50_000 * ICP,
+        ) {
+            let neurons: Vec<(u64, u64)> = maturities.iter().copied().enumerate().map(|(i, m)| (i as u64, m)).collect();
+            let shares = apportion_to_neurons(&neurons, intended, min, min + spread);
+            let sum: u64 = shares.iter().map(|s| s.amount_e8s).sum();
+            proptest::prop_assert!(sum <= intended + shares.len() as u64);
+            for share in shares {
+                proptest::prop_assert!(share.amount_e8s >= min && share.amount_e8s <= min + spread);
+            }
         }
     }
 }
