@@ -28,7 +28,13 @@ fn key(principal: &Principal) -> Key {
 pub struct Rules {
     pub terms: Terms,
     pub bounds: Bounds,
+    /// Basket neurons per participant (2 to 10), and the step between
+    /// their dissolve delays.
     pub basket_count: u64,
+    pub basket_interval_seconds: u64,
+    /// The project's tokens sold, shared among participants in proportion
+    /// to their ICP.
+    pub tokens_e8s: u64,
     pub confirmation_text: Option<String>,
 }
 
@@ -53,6 +59,10 @@ pub struct Buyer {
     pub index: u64,
     pub accepted_e8s: u64,
     pub icp: Sweep,
+    /// Their basket neurons whose tokens were released (bit i: neuron i).
+    pub released: u16,
+    /// Those being released now (transfer sent, not answered).
+    pub releasing: u16,
 }
 
 impl Storable for Buyer {
@@ -72,6 +82,8 @@ impl Storable for Buyer {
         ]
         .concat();
         bytes.push(tag);
+        bytes.extend_from_slice(&self.released.to_le_bytes());
+        bytes.extend_from_slice(&self.releasing.to_le_bytes());
         bytes
     }
     fn from_bytes(bytes: Cow<[u8]>) -> Self {
@@ -84,10 +96,12 @@ impl Storable for Buyer {
                 1 => Sweep::InFlight,
                 _ => Sweep::Done { block: u64_at(16) },
             },
+            released: u16::from_le_bytes([bytes[25], bytes[26]]),
+            releasing: u16::from_le_bytes([bytes[27], bytes[28]]),
         }
     }
     const BOUND: Bound = Bound::Bounded {
-        max_size: 25,
+        max_size: 29,
         is_fixed_size: true,
     };
 }
@@ -172,6 +186,11 @@ pub struct Sale<M: Memory> {
     pub lifecycle: Lifecycle,
     pub direct_e8s: u64,
     pub next_ticket_id: u64,
+    /// When the sale committed or aborted.
+    pub ended_at_seconds: u64,
+    /// The Neurons' Fund's final participation, counted in the total that
+    /// shares out the tokens.
+    pub neurons_fund_e8s: u64,
     buyers: StableBTreeMap<Key, Buyer, M>,
     /// Participants by `Buyer::index`, to list them in order.
     order: StableBTreeMap<u64, Key, M>,
@@ -186,6 +205,8 @@ impl<M: Memory> Sale<M> {
             lifecycle: Lifecycle::Adopted,
             direct_e8s: 0,
             next_ticket_id: 0,
+            ended_at_seconds: 0,
+            neurons_fund_e8s: 0,
             buyers: StableBTreeMap::init(buyers),
             order: StableBTreeMap::init(order),
             tickets: StableBTreeMap::init(tickets),
@@ -232,6 +253,9 @@ impl<M: Memory> Sale<M> {
             .terms
             .next(self.lifecycle, now_seconds, self.standing())?;
         self.lifecycle = next;
+        if next.is_over() {
+            self.ended_at_seconds = now_seconds;
+        }
         Some(next)
     }
 
@@ -369,7 +393,7 @@ impl<M: Memory> Sale<M> {
             Buyer {
                 index,
                 accepted_e8s: after,
-                icp: Sweep::Pending,
+                ..existing.unwrap_or_default()
             },
         );
         self.direct_e8s += after - before;
@@ -434,6 +458,85 @@ impl<M: Memory> Sale<M> {
     }
 }
 
+/// One basket neuron's tokens released to its participant: minted by the
+/// sale (the project's token ledger has it as its minting account), so
+/// without a fee.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Release {
+    pub buyer: Principal,
+    pub neuron: u16,
+    pub amount_e8s: u64,
+}
+
+impl<M: Memory> Sale<M> {
+    /// A participant's basket: their share of the tokens, split into the
+    /// sale's neurons with increasing dissolve delays.
+    pub fn basket_of(&self, buyer: &Buyer) -> Vec<crate::basket::BasketNeuron> {
+        let total = self.direct_e8s + self.neurons_fund_e8s;
+        let tokens = crate::basket::tokens_for(buyer.accepted_e8s, self.rules.tokens_e8s, total);
+        crate::basket::basket(
+            tokens,
+            self.rules.basket_count,
+            self.rules.basket_interval_seconds,
+        )
+    }
+
+    /// Up to `limit` basket neurons whose delay has passed at
+    /// `now_seconds` (counted from the sale's commitment) and whose tokens
+    /// are not released yet, each marked in flight. Empty neurons count as
+    /// released at once. Only for a committed sale.
+    pub fn begin_releases(&mut self, now_seconds: u64, limit: usize) -> Vec<Release> {
+        if self.lifecycle != Lifecycle::Committed {
+            return Vec::new();
+        }
+        let mut releases = Vec::new();
+        for (principal, mut buyer) in self.participants(0, usize::MAX) {
+            if releases.len() >= limit {
+                break;
+            }
+            let mut changed = false;
+            for (neuron, part) in self.basket_of(&buyer).into_iter().enumerate() {
+                let bit = 1u16 << neuron;
+                let due = self
+                    .ended_at_seconds
+                    .saturating_add(part.dissolve_delay_seconds)
+                    <= now_seconds;
+                if !due || (buyer.released | buyer.releasing) & bit != 0 || releases.len() >= limit
+                {
+                    continue;
+                }
+                changed = true;
+                if part.amount_e8s == 0 {
+                    buyer.released |= bit;
+                    continue;
+                }
+                buyer.releasing |= bit;
+                releases.push(Release {
+                    buyer: principal,
+                    neuron: neuron as u16,
+                    amount_e8s: part.amount_e8s,
+                });
+            }
+            if changed {
+                self.buyers.insert(key(&principal), buyer);
+            }
+        }
+        releases
+    }
+
+    /// The token ledger's answer to a release: done, or (an error) to try again.
+    pub fn end_release(&mut self, buyer: &Principal, neuron: u16, outcome: Result<u64, ()>) {
+        let bit = 1u16 << neuron;
+        if let Some(mut record) = self.buyer(buyer).filter(|b| b.releasing & bit != 0) {
+            record.releasing &= !bit;
+            if outcome.is_ok() {
+                record.released |= bit;
+            }
+            self.buyers.insert(key(buyer), record);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -457,6 +560,8 @@ mod tests {
                 max_direct_e8s: 300 * ICP,
             },
             basket_count: 3,
+            basket_interval_seconds: 100,
+            tokens_e8s: 1_000_000 * ICP,
             confirmation_text: None,
         }
     }
@@ -695,6 +800,69 @@ mod tests {
                 prop_assert_eq!(paid.get(&buyer).copied(), Some(record.accepted_e8s - ICP_FEE_E8S));
             }
             prop_assert_eq!(paid.len() as u64, sale.standing().participants);
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(
+            std::env::var("PROPTEST_CASES").ok().and_then(|n| n.parse().ok()).unwrap_or(128)
+        ))]
+        /// Releases begun as time passes, answered in any order, some
+        /// failing: no basket neuron is released before its delay or twice,
+        /// and once the longest delay passed and every failure was retried
+        /// each participant holds exactly their share, the total within
+        /// the tokens sold.
+        #[test]
+        fn each_basket_neuron_is_released_once_and_on_time(
+            amounts in proptest::collection::vec(ICP..120 * ICP, 2..6),
+            steps in proptest::collection::vec((0u64..80, 0usize..8, any::<bool>(), 1usize..5), 1..60),
+        ) {
+            let mut sale = sale(rules());
+            sale.tick(100);
+            for (n, amount) in amounts.iter().enumerate() {
+                let _ = sale.apply_refresh(principal(n as u8), *amount);
+            }
+            sale.tick(1_000);
+            prop_assume!(sale.lifecycle == Lifecycle::Committed);
+            let ended = sale.ended_at_seconds;
+            let mut now = ended;
+            let mut in_flight: Vec<Release> = Vec::new();
+            let mut received: std::collections::BTreeMap<(Principal, u16), u64> = Default::default();
+            let mut settle = |sale: &mut Sale<VectorMemory>, release: Release, ok: bool| {
+                if ok {
+                    *received.entry((release.buyer, release.neuron)).or_default() += release.amount_e8s;
+                }
+                sale.end_release(&release.buyer, release.neuron, if ok { Ok(0) } else { Err(()) });
+            };
+            for (wait, pick, ok, batch) in steps {
+                now += wait;
+                for release in sale.begin_releases(now, batch) {
+                    let delay = u64::from(release.neuron) * 100;
+                    prop_assert!(ended + delay <= now, "not before its delay");
+                    in_flight.push(release);
+                }
+                if !in_flight.is_empty() {
+                    let release = in_flight.remove(pick % in_flight.len());
+                    settle(&mut sale, release, ok);
+                }
+            }
+            for release in std::mem::take(&mut in_flight) {
+                settle(&mut sale, release, true);
+            }
+            loop {
+                let batch = sale.begin_releases(u64::MAX, 4);
+                if batch.is_empty() { break; }
+                for release in batch { settle(&mut sale, release, true); }
+            }
+            let mut total = 0;
+            for (principal, buyer) in sale.participants(0, usize::MAX) {
+                for (neuron, part) in sale.basket_of(&buyer).into_iter().enumerate() {
+                    let got = received.get(&(principal, neuron as u16)).copied().unwrap_or(0);
+                    prop_assert_eq!(got, part.amount_e8s, "once, and all of it");
+                    total += got;
+                }
+            }
+            prop_assert!(total <= sale.rules.tokens_e8s);
         }
     }
 }
