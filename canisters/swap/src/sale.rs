@@ -458,6 +458,64 @@ impl<M: Memory> Sale<M> {
     }
 }
 
+/// The sale's ICP ledger subaccount where `principal` pays: its length,
+/// then its bytes, then zeros (the SNS swap's `principal_to_subaccount`).
+pub fn buyer_subaccount(principal: &Principal) -> [u8; 32] {
+    let bytes = principal.as_slice();
+    let mut subaccount = [0u8; 32];
+    subaccount[0] = bytes.len() as u8;
+    subaccount[1..1 + bytes.len()].copy_from_slice(bytes);
+    subaccount
+}
+
+/// `error_refund_icp`'s error types, with the swap's numbers.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RefundError {
+    InvalidRequest(String),
+    Precondition(String),
+    External(String),
+}
+
+impl RefundError {
+    pub fn code(&self) -> i32 {
+        match self {
+            Self::InvalidRequest(_) => 1,
+            Self::Precondition(_) => 2,
+            Self::External(_) => 3,
+        }
+    }
+}
+
+impl<M: Memory> Sale<M> {
+    /// `error_refund_icp` before reading `source`'s account of the sale:
+    /// only once the sale is over, and for a participant only once their
+    /// participation was swept (what remains is ICP the sale did not take).
+    pub fn check_error_refund(&self, source: &Principal) -> Result<(), RefundError> {
+        if !self.lifecycle.is_over() {
+            return Err(RefundError::Precondition(format!(
+                "Error refunds can only be performed when the swap is ABORTED or COMMITTED. Current state is {:?}.",
+                self.lifecycle
+            )));
+        }
+        match self.buyer(source) {
+            Some(buyer) if !matches!(buyer.icp, Sweep::Done { .. }) && buyer.accepted_e8s > ICP_FEE_E8S => {
+                Err(RefundError::Precondition(
+                    "ICP cannot be refunded as principal has participated in the swap and the participation has not yet been swept. Finalize the swap first.".into(),
+                ))
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+/// What an error refund sends for `balance_e8s` in the account: all of it
+/// but the fee, or nothing when the fee would take it all.
+pub fn error_refund_amount(balance_e8s: u64) -> Option<u64> {
+    balance_e8s
+        .checked_sub(ICP_FEE_E8S)
+        .filter(|amount| *amount > 0)
+}
+
 /// One basket neuron's tokens released to its participant: minted by the
 /// sale (the project's token ledger has it as its minting account), so
 /// without a fee.
@@ -864,5 +922,43 @@ mod tests {
             }
             prop_assert!(total <= sale.rules.tokens_e8s);
         }
+    }
+
+    #[test]
+    fn a_buyers_subaccount_is_its_length_and_bytes() {
+        let subaccount = buyer_subaccount(&Principal::from_slice(&[7, 8, 9]));
+        assert_eq!(&subaccount[..4], &[3, 7, 8, 9]);
+        assert!(subaccount[4..].iter().all(|b| *b == 0));
+        let longest = Principal::from_slice(&[0xAB; 29]);
+        assert_eq!(buyer_subaccount(&longest)[0], 29);
+    }
+
+    #[test]
+    fn error_refunds_only_after_the_end_and_after_the_sweep() {
+        let mut sale = sale(rules());
+        sale.tick(100);
+        sale.apply_refresh(principal(1), 60 * ICP).unwrap();
+        let early = sale.check_error_refund(&principal(2)).unwrap_err();
+        assert_eq!(early.code(), 2);
+        sale.tick(1_000);
+        assert_eq!(sale.lifecycle, Lifecycle::Aborted, "one participant of two");
+        assert_eq!(
+            sale.check_error_refund(&principal(2)),
+            Ok(()),
+            "a stranger's payment"
+        );
+        assert_eq!(
+            sale.check_error_refund(&principal(1)).unwrap_err().code(),
+            2
+        );
+        let sweep = sale.begin_icp_sweeps(0, 10);
+        sale.end_icp_sweep(&sweep[0].buyer, Ok(3));
+        assert_eq!(
+            sale.check_error_refund(&principal(1)),
+            Ok(()),
+            "the rest, after the sweep"
+        );
+        assert_eq!(error_refund_amount(ICP_FEE_E8S), None);
+        assert_eq!(error_refund_amount(ICP_FEE_E8S + 5), Some(5));
     }
 }
