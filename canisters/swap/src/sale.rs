@@ -191,6 +191,8 @@ pub struct Sale<M: Memory> {
     /// The Neurons' Fund's final participation, counted in the total that
     /// shares out the tokens.
     pub neurons_fund_e8s: u64,
+    /// Participants whose ICP was swept.
+    pub swept: u64,
     buyers: StableBTreeMap<Key, Buyer, M>,
     /// Participants by `Buyer::index`, to list them in order.
     order: StableBTreeMap<u64, Key, M>,
@@ -207,6 +209,7 @@ impl<M: Memory> Sale<M> {
             next_ticket_id: 0,
             ended_at_seconds: 0,
             neurons_fund_e8s: 0,
+            swept: 0,
             buyers: StableBTreeMap::init(buyers),
             order: StableBTreeMap::init(order),
             tickets: StableBTreeMap::init(tickets),
@@ -235,6 +238,15 @@ impl<M: Memory> Sale<M> {
                 let buyer = self.buyers.get(&key).expect("indexed participants exist");
                 (principal, buyer)
             })
+            .collect()
+    }
+
+    /// Up to `scan` participants' places and keys, from `from_index` on.
+    fn page(&self, from_index: u64, scan: usize) -> Vec<(u64, Key)> {
+        self.order
+            .range(from_index..)
+            .take(scan)
+            .map(|entry| (*entry.key(), entry.value()))
             .collect()
     }
 
@@ -413,48 +425,61 @@ pub struct IcpSweep {
 }
 
 impl<M: Memory> Sale<M> {
-    /// Up to `limit` participants whose ICP is still to sweep, from the
-    /// participant at `from_index` on, each marked in flight (so that no
-    /// concurrent finalization sends it again) — only once the sale is
-    /// over. A participation that cannot pay the fee is left pending.
-    pub fn begin_icp_sweeps(&mut self, from_index: u64, limit: usize) -> Vec<IcpSweep> {
+    /// Participants whose ICP is still to sweep, each marked in flight (so
+    /// that no concurrent finalization sends it again) — only once the sale
+    /// is over. Looks at most at `scan` participants from `from_index` on
+    /// and returns at most `limit` sweeps, with the index to go on from (so
+    /// that one message's work is bounded however many participants there
+    /// are).
+    pub fn begin_icp_sweeps(
+        &mut self,
+        from_index: u64,
+        scan: usize,
+        limit: usize,
+    ) -> (Vec<IcpSweep>, u64) {
+        let mut sweeps = Vec::new();
+        let mut next = from_index;
         if !self.lifecycle.is_over() {
-            return Vec::new();
+            return (sweeps, next);
         }
-        let due: Vec<(Principal, Buyer)> = self
-            .participants(from_index, usize::MAX)
-            .into_iter()
-            .filter(|(_, buyer)| buyer.icp == Sweep::Pending && buyer.accepted_e8s > ICP_FEE_E8S)
-            .take(limit)
-            .collect();
-        due.into_iter()
-            .map(|(principal, mut buyer)| {
-                buyer.icp = Sweep::InFlight;
-                self.buyers.insert(key(&principal), buyer);
-                IcpSweep {
-                    buyer: principal,
-                    amount_e8s: buyer.accepted_e8s - ICP_FEE_E8S,
-                }
-            })
-            .collect()
+        let candidates = self.page(from_index, scan);
+        for (index, key) in candidates {
+            if sweeps.len() >= limit {
+                break;
+            }
+            next = index + 1;
+            let mut buyer = self.buyers.get(&key).expect("indexed participants exist");
+            if buyer.icp != Sweep::Pending || buyer.accepted_e8s <= ICP_FEE_E8S {
+                continue;
+            }
+            buyer.icp = Sweep::InFlight;
+            self.buyers.insert(key, buyer);
+            sweeps.push(IcpSweep {
+                buyer: Principal::from_slice(key.as_slice()),
+                amount_e8s: buyer.accepted_e8s - ICP_FEE_E8S,
+            });
+        }
+        (sweeps, next)
     }
 
     /// The ledger's answer to a sweep: done at `block`, or (an error) to try again.
     pub fn end_icp_sweep(&mut self, buyer: &Principal, outcome: Result<u64, ()>) {
         if let Some(mut record) = self.buyer(buyer).filter(|b| b.icp == Sweep::InFlight) {
             record.icp = match outcome {
-                Ok(block) => Sweep::Done { block },
+                Ok(block) => {
+                    self.swept += 1;
+                    Sweep::Done { block }
+                }
                 Err(()) => Sweep::Pending,
             };
             self.buyers.insert(key(buyer), record);
         }
     }
 
-    /// Whether every participant's ICP that can pay the fee was swept.
+    /// Whether every participant's ICP was swept (participations are at
+    /// least the minimum, 0.01 ICP or more, so each can pay the fee).
     pub fn icp_swept(&self) -> bool {
-        self.participants(0, usize::MAX).iter().all(|(_, buyer)| {
-            matches!(buyer.icp, Sweep::Done { .. }) || buyer.accepted_e8s <= ICP_FEE_E8S
-        })
+        self.swept == self.buyers.len()
     }
 }
 
@@ -539,47 +564,62 @@ impl<M: Memory> Sale<M> {
         )
     }
 
-    /// Up to `limit` basket neurons whose delay has passed at
-    /// `now_seconds` (counted from the sale's commitment) and whose tokens
-    /// are not released yet, each marked in flight. Empty neurons count as
-    /// released at once. Only for a committed sale.
-    pub fn begin_releases(&mut self, now_seconds: u64, limit: usize) -> Vec<Release> {
-        if self.lifecycle != Lifecycle::Committed {
-            return Vec::new();
-        }
+    /// Basket neurons whose delay has passed at `now_seconds` (counted
+    /// from the sale's commitment) and whose tokens are not released yet,
+    /// each marked in flight; empty neurons count as released at once. Only
+    /// for a committed sale. Looks at most at `scan` participants from
+    /// `from_index` on, returns at most `limit` releases and the index to go
+    /// on from.
+    pub fn begin_releases(
+        &mut self,
+        now_seconds: u64,
+        from_index: u64,
+        scan: usize,
+        limit: usize,
+    ) -> (Vec<Release>, u64) {
         let mut releases = Vec::new();
-        for (principal, mut buyer) in self.participants(0, usize::MAX) {
-            if releases.len() >= limit {
+        let mut next = from_index;
+        if self.lifecycle != Lifecycle::Committed {
+            return (releases, next);
+        }
+        let candidates = self.page(from_index, scan);
+        for (index, key) in candidates {
+            let mut buyer = self.buyers.get(&key).expect("indexed participants exist");
+            let basket = self.basket_of(&buyer);
+            let due: Vec<(usize, u64)> = basket
+                .iter()
+                .enumerate()
+                .filter(|(neuron, part)| {
+                    self.ended_at_seconds
+                        .saturating_add(part.dissolve_delay_seconds)
+                        <= now_seconds
+                        && (buyer.released | buyer.releasing) & (1 << neuron) == 0
+                })
+                .map(|(neuron, part)| (neuron, part.amount_e8s))
+                .collect();
+            // A participant's due neurons go together, or wait for the next batch.
+            if releases.len() + due.len() > limit && !releases.is_empty() {
                 break;
             }
-            let mut changed = false;
-            for (neuron, part) in self.basket_of(&buyer).into_iter().enumerate() {
-                let bit = 1u16 << neuron;
-                let due = self
-                    .ended_at_seconds
-                    .saturating_add(part.dissolve_delay_seconds)
-                    <= now_seconds;
-                if !due || (buyer.released | buyer.releasing) & bit != 0 || releases.len() >= limit
-                {
-                    continue;
+            next = index + 1;
+            let principal = Principal::from_slice(key.as_slice());
+            for &(neuron, amount_e8s) in &due {
+                if amount_e8s == 0 {
+                    buyer.released |= 1 << neuron;
+                } else {
+                    buyer.releasing |= 1 << neuron;
+                    releases.push(Release {
+                        buyer: principal,
+                        neuron: neuron as u16,
+                        amount_e8s,
+                    });
                 }
-                changed = true;
-                if part.amount_e8s == 0 {
-                    buyer.released |= bit;
-                    continue;
-                }
-                buyer.releasing |= bit;
-                releases.push(Release {
-                    buyer: principal,
-                    neuron: neuron as u16,
-                    amount_e8s: part.amount_e8s,
-                });
             }
-            if changed {
-                self.buyers.insert(key(&principal), buyer);
+            if !due.is_empty() {
+                self.buyers.insert(key, buyer);
             }
         }
-        releases
+        (releases, next)
     }
 
     /// The token ledger's answer to a release: done, or (an error) to try again.
@@ -823,7 +863,14 @@ mod tests {
             let mut paid: std::collections::BTreeMap<Principal, u64> = Default::default();
             let mut block = 0;
             for (pick, succeeds, batch) in answers {
-                in_flight.extend(sale.begin_icp_sweeps(0, batch));
+                // A finalization goes through all participants in batches.
+                let mut from = 0;
+                loop {
+                    let (sweeps, next) = sale.begin_icp_sweeps(from, 2, batch);
+                    in_flight.extend(sweeps);
+                    if next == from { break; }
+                    from = next;
+                }
                 if in_flight.is_empty() { continue; }
                 let sweep = in_flight.remove(pick % in_flight.len());
                 if succeeds {
@@ -845,7 +892,7 @@ mod tests {
                 sale.end_icp_sweep(&sweep.buyer, Ok(block));
             }
             loop {
-                let batch = sale.begin_icp_sweeps(0, 3);
+                let (batch, _) = sale.begin_icp_sweeps(0, usize::MAX, usize::MAX);
                 if batch.is_empty() { break; }
                 for sweep in batch {
                     block += 1;
@@ -894,7 +941,8 @@ mod tests {
             };
             for (wait, pick, ok, batch) in steps {
                 now += wait;
-                for release in sale.begin_releases(now, batch) {
+                let (due, _) = sale.begin_releases(now, (pick % 3) as u64, 2, batch);
+                for release in due {
                     let delay = u64::from(release.neuron) * 100;
                     prop_assert!(ended + delay <= now, "not before its delay");
                     in_flight.push(release);
@@ -908,7 +956,7 @@ mod tests {
                 settle(&mut sale, release, true);
             }
             loop {
-                let batch = sale.begin_releases(u64::MAX, 4);
+                let (batch, _) = sale.begin_releases(u64::MAX, 0, usize::MAX, 10);
                 if batch.is_empty() { break; }
                 for release in batch { settle(&mut sale, release, true); }
             }
@@ -951,7 +999,7 @@ mod tests {
             sale.check_error_refund(&principal(1)).unwrap_err().code(),
             2
         );
-        let sweep = sale.begin_icp_sweeps(0, 10);
+        let (sweep, _) = sale.begin_icp_sweeps(0, 10, 10);
         sale.end_icp_sweep(&sweep[0].buyer, Ok(3));
         assert_eq!(
             sale.check_error_refund(&principal(1)),
