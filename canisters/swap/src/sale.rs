@@ -8,7 +8,7 @@ use crate::lifecycle::{Lifecycle, Standing, Terms};
 use crate::participation::{AllowedRange, Bounds, RefreshRefused, refreshed, ticket_amount};
 use candid::Principal;
 use ic_stable_structures::storable::{Blob, Bound, Storable};
-use ic_stable_structures::{Memory, StableBTreeMap};
+use ic_stable_structures::{Memory, StableBTreeMap, StableCell};
 use std::borrow::Cow;
 
 /// The most neurons direct participants' baskets may make (the swap's
@@ -183,6 +183,19 @@ pub struct Refreshed {
 /// The sale's participation state.
 pub struct Sale<M: Memory> {
     pub rules: Rules,
+    /// The sale's totals and stage; saved to `progress_cell` by every
+    /// method that changes them.
+    progress: Progress,
+    progress_cell: StableCell<Progress, M>,
+    buyers: StableBTreeMap<Key, Buyer, M>,
+    /// Participants by `Buyer::index`, to list them in order.
+    order: StableBTreeMap<u64, Key, M>,
+    tickets: StableBTreeMap<Key, Ticket, M>,
+}
+
+/// A sale's totals and stage.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Progress {
     pub lifecycle: Lifecycle,
     pub direct_e8s: u64,
     pub next_ticket_id: u64,
@@ -193,33 +206,107 @@ pub struct Sale<M: Memory> {
     pub neurons_fund_e8s: u64,
     /// Participants whose ICP was swept.
     pub swept: u64,
-    buyers: StableBTreeMap<Key, Buyer, M>,
-    /// Participants by `Buyer::index`, to list them in order.
-    order: StableBTreeMap<u64, Key, M>,
-    tickets: StableBTreeMap<Key, Ticket, M>,
 }
 
-impl<M: Memory> Sale<M> {
-    /// A sale adopted by the NNS, over three memories of its own.
-    pub fn new(rules: Rules, buyers: M, order: M, tickets: M) -> Self {
+impl Default for Progress {
+    fn default() -> Self {
         Self {
-            rules,
-            lifecycle: Lifecycle::Adopted,
+            lifecycle: Lifecycle::Unspecified,
             direct_e8s: 0,
             next_ticket_id: 0,
             ended_at_seconds: 0,
             neurons_fund_e8s: 0,
             swept: 0,
-            buyers: StableBTreeMap::init(buyers),
-            order: StableBTreeMap::init(order),
-            tickets: StableBTreeMap::init(tickets),
         }
+    }
+}
+
+impl Storable for Progress {
+    fn to_bytes(&self) -> Cow<'_, [u8]> {
+        Cow::Owned(self.into_bytes())
+    }
+    fn into_bytes(self) -> Vec<u8> {
+        let mut bytes = (self.lifecycle as i32).to_le_bytes().to_vec();
+        for value in [
+            self.direct_e8s,
+            self.next_ticket_id,
+            self.ended_at_seconds,
+            self.neurons_fund_e8s,
+            self.swept,
+        ] {
+            bytes.extend_from_slice(&value.to_le_bytes());
+        }
+        bytes
+    }
+    fn from_bytes(bytes: Cow<[u8]>) -> Self {
+        let u64_at = |i: usize| u64::from_le_bytes(bytes[i..i + 8].try_into().expect("8 bytes"));
+        let lifecycle = i32::from_le_bytes(bytes[..4].try_into().expect("4 bytes"));
+        Self {
+            lifecycle: Lifecycle::from_i32(lifecycle).unwrap_or(Lifecycle::Unspecified),
+            direct_e8s: u64_at(4),
+            next_ticket_id: u64_at(12),
+            ended_at_seconds: u64_at(20),
+            neurons_fund_e8s: u64_at(28),
+            swept: u64_at(36),
+        }
+    }
+    const BOUND: Bound = Bound::Bounded {
+        max_size: 44,
+        is_fixed_size: true,
+    };
+}
+
+/// The stable memories a sale keeps its state in, one per structure.
+pub struct Memories<M> {
+    pub progress: M,
+    pub buyers: M,
+    pub order: M,
+    pub tickets: M,
+}
+
+impl<M: Memory> Sale<M> {
+    /// The sale kept in `memories`: as it was saved (after an upgrade), or
+    /// a new one, adopted by the NNS, when they hold none.
+    pub fn open(rules: Rules, memories: Memories<M>) -> Self {
+        let progress_cell = StableCell::init(memories.progress, Progress::default());
+        let mut progress = *progress_cell.get();
+        if progress.lifecycle == Lifecycle::Unspecified {
+            progress.lifecycle = Lifecycle::Adopted;
+        }
+        let mut sale = Self {
+            rules,
+            progress,
+            progress_cell,
+            buyers: StableBTreeMap::init(memories.buyers),
+            order: StableBTreeMap::init(memories.order),
+            tickets: StableBTreeMap::init(memories.tickets),
+        };
+        sale.save();
+        sale
+    }
+
+    fn save(&mut self) {
+        self.progress_cell.set(self.progress);
+    }
+
+    pub fn progress(&self) -> Progress {
+        self.progress
+    }
+
+    pub fn lifecycle(&self) -> Lifecycle {
+        self.progress.lifecycle
+    }
+
+    /// The Neurons' Fund's final participation, once settled.
+    pub fn set_neurons_fund_participation(&mut self, e8s: u64) {
+        self.progress.neurons_fund_e8s = e8s;
+        self.save();
     }
 
     pub fn standing(&self) -> Standing {
         Standing {
             participants: self.buyers.len(),
-            direct_e8s: self.direct_e8s,
+            direct_e8s: self.progress.direct_e8s,
         }
     }
 
@@ -263,11 +350,12 @@ impl<M: Memory> Sale<M> {
         let next = self
             .rules
             .terms
-            .next(self.lifecycle, now_seconds, self.standing())?;
-        self.lifecycle = next;
+            .next(self.progress.lifecycle, now_seconds, self.standing())?;
+        self.progress.lifecycle = next;
         if next.is_over() {
-            self.ended_at_seconds = now_seconds;
+            self.progress.ended_at_seconds = now_seconds;
         }
+        self.save();
         Some(next)
     }
 
@@ -279,13 +367,13 @@ impl<M: Memory> Sale<M> {
         subaccount: Option<&[u8]>,
         now_nanos: u64,
     ) -> Result<Ticket, TicketError> {
-        if self.lifecycle.is_before_open() {
+        if self.progress.lifecycle.is_before_open() {
             return Err(TicketError::SaleNotOpen);
         }
-        if self.lifecycle.is_over() {
+        if self.progress.lifecycle.is_over() {
             return Err(TicketError::SaleClosed);
         }
-        if self.lifecycle != Lifecycle::Open {
+        if self.progress.lifecycle != Lifecycle::Open {
             return Err(TicketError::SaleNotOpen);
         }
         if caller == Principal::anonymous() {
@@ -298,15 +386,21 @@ impl<M: Memory> Sale<M> {
             return Err(TicketError::TicketExists(existing));
         }
         let current = self.buyer(&caller).map_or(0, |b| b.accepted_e8s);
-        let amount_e8s = ticket_amount(self.rules.bounds, self.direct_e8s, current, amount_e8s)
-            .map_err(TicketError::InvalidUserAmount)?;
+        let amount_e8s = ticket_amount(
+            self.rules.bounds,
+            self.progress.direct_e8s,
+            current,
+            amount_e8s,
+        )
+        .map_err(TicketError::InvalidUserAmount)?;
         let ticket = Ticket {
-            ticket_id: self.next_ticket_id,
+            ticket_id: self.progress.next_ticket_id,
             amount_e8s,
             creation_time_nanos: now_nanos,
             subaccount,
         };
-        self.next_ticket_id += 1;
+        self.progress.next_ticket_id += 1;
+        self.save();
         self.tickets.insert(key(&caller), ticket.clone());
         Ok(ticket)
     }
@@ -332,13 +426,13 @@ impl<M: Memory> Sale<M> {
     }
 
     fn check_open(&self, when: &str) -> Result<(), String> {
-        if self.lifecycle != Lifecycle::Open {
+        if self.progress.lifecycle != Lifecycle::Open {
             return Err(format!(
                 "Participation is possible only when the Swap is in the OPEN state. Current state is {:?} ({when}).",
-                self.lifecycle
+                self.progress.lifecycle
             ));
         }
-        if self.direct_e8s >= self.rules.bounds.max_direct_e8s {
+        if self.progress.direct_e8s >= self.rules.bounds.max_direct_e8s {
             return Err(format!(
                 "The ICP target for this token swap has already been reached ({when})."
             ));
@@ -364,18 +458,22 @@ impl<M: Memory> Sale<M> {
         }
         let existing = self.buyer(&buyer);
         let before = existing.map_or(0, |b| b.accepted_e8s);
-        let after = refreshed(self.rules.bounds, self.direct_e8s, before, balance_e8s).map_err(
-            |refused| match refused {
-                RefreshRefused::BelowMinimum { balance_e8s } => format!(
-                    "Amount transferred: {balance_e8s}; minimum required to participate: {}",
-                    self.rules.bounds.min_participant_e8s
-                ),
-                RefreshRefused::NoRoom => {
-                    "The participation would be below the minimum with the room left in the sale."
-                        .into()
-                }
-            },
-        )?;
+        let after = refreshed(
+            self.rules.bounds,
+            self.progress.direct_e8s,
+            before,
+            balance_e8s,
+        )
+        .map_err(|refused| match refused {
+            RefreshRefused::BelowMinimum { balance_e8s } => format!(
+                "Amount transferred: {balance_e8s}; minimum required to participate: {}",
+                self.rules.bounds.min_participant_e8s
+            ),
+            RefreshRefused::NoRoom => {
+                "The participation would be below the minimum with the room left in the sale."
+                    .into()
+            }
+        })?;
         if after == before {
             return Ok(Refreshed {
                 accepted_e8s: before,
@@ -408,7 +506,8 @@ impl<M: Memory> Sale<M> {
                 ..existing.unwrap_or_default()
             },
         );
-        self.direct_e8s += after - before;
+        self.progress.direct_e8s += after - before;
+        self.save();
         Ok(Refreshed {
             accepted_e8s: after,
             balance_e8s,
@@ -439,7 +538,7 @@ impl<M: Memory> Sale<M> {
     ) -> (Vec<IcpSweep>, u64) {
         let mut sweeps = Vec::new();
         let mut next = from_index;
-        if !self.lifecycle.is_over() {
+        if !self.progress.lifecycle.is_over() {
             return (sweeps, next);
         }
         let candidates = self.page(from_index, scan);
@@ -467,7 +566,8 @@ impl<M: Memory> Sale<M> {
         if let Some(mut record) = self.buyer(buyer).filter(|b| b.icp == Sweep::InFlight) {
             record.icp = match outcome {
                 Ok(block) => {
-                    self.swept += 1;
+                    self.progress.swept += 1;
+                    self.save();
                     Sweep::Done { block }
                 }
                 Err(()) => Sweep::Pending,
@@ -479,7 +579,7 @@ impl<M: Memory> Sale<M> {
     /// Whether every participant's ICP was swept (participations are at
     /// least the minimum, 0.01 ICP or more, so each can pay the fee).
     pub fn icp_swept(&self) -> bool {
-        self.swept == self.buyers.len()
+        self.progress.swept == self.buyers.len()
     }
 }
 
@@ -516,10 +616,10 @@ impl<M: Memory> Sale<M> {
     /// only once the sale is over, and for a participant only once their
     /// participation was swept (what remains is ICP the sale did not take).
     pub fn check_error_refund(&self, source: &Principal) -> Result<(), RefundError> {
-        if !self.lifecycle.is_over() {
+        if !self.progress.lifecycle.is_over() {
             return Err(RefundError::Precondition(format!(
                 "Error refunds can only be performed when the swap is ABORTED or COMMITTED. Current state is {:?}.",
-                self.lifecycle
+                self.progress.lifecycle
             )));
         }
         match self.buyer(source) {
@@ -555,7 +655,7 @@ impl<M: Memory> Sale<M> {
     /// A participant's basket: their share of the tokens, split into the
     /// sale's neurons with increasing dissolve delays.
     pub fn basket_of(&self, buyer: &Buyer) -> Vec<crate::basket::BasketNeuron> {
-        let total = self.direct_e8s + self.neurons_fund_e8s;
+        let total = self.progress.direct_e8s + self.progress.neurons_fund_e8s;
         let tokens = crate::basket::tokens_for(buyer.accepted_e8s, self.rules.tokens_e8s, total);
         crate::basket::basket(
             tokens,
@@ -579,7 +679,7 @@ impl<M: Memory> Sale<M> {
     ) -> (Vec<Release>, u64) {
         let mut releases = Vec::new();
         let mut next = from_index;
-        if self.lifecycle != Lifecycle::Committed {
+        if self.progress.lifecycle != Lifecycle::Committed {
             return (releases, next);
         }
         let candidates = self.page(from_index, scan);
@@ -590,7 +690,8 @@ impl<M: Memory> Sale<M> {
                 .iter()
                 .enumerate()
                 .filter(|(neuron, part)| {
-                    self.ended_at_seconds
+                    self.progress
+                        .ended_at_seconds
                         .saturating_add(part.dissolve_delay_seconds)
                         <= now_seconds
                         && (buyer.released | buyer.releasing) & (1 << neuron) == 0
@@ -664,13 +765,17 @@ mod tests {
         }
     }
 
+    fn memories() -> Memories<VectorMemory> {
+        Memories {
+            progress: VectorMemory::default(),
+            buyers: VectorMemory::default(),
+            order: VectorMemory::default(),
+            tickets: VectorMemory::default(),
+        }
+    }
+
     fn sale(rules: Rules) -> Sale<VectorMemory> {
-        Sale::new(
-            rules,
-            VectorMemory::default(),
-            VectorMemory::default(),
-            VectorMemory::default(),
-        )
+        Sale::open(rules, memories())
     }
 
     fn principal(n: u8) -> Principal {
@@ -705,7 +810,7 @@ mod tests {
             Err(TicketError::InvalidUserAmount(_))
         ));
         sale.tick(1_000);
-        assert_eq!(sale.lifecycle, Lifecycle::Aborted);
+        assert_eq!(sale.lifecycle(), Lifecycle::Aborted);
         assert_eq!(
             sale.new_ticket(principal(1), ICP, None, 0),
             Err(TicketError::SaleClosed)
@@ -814,19 +919,19 @@ mod tests {
                     Step::FinishRefresh(_) => {}
                 }
                 let accepted: Vec<u64> = (0..5).map(|n| sale.buyer(&principal(n)).map_or(0, |b| b.accepted_e8s)).collect();
-                prop_assert_eq!(sale.direct_e8s, accepted.iter().sum::<u64>());
-                prop_assert!(sale.direct_e8s <= 300 * ICP);
+                prop_assert_eq!(sale.progress().direct_e8s, accepted.iter().sum::<u64>());
+                prop_assert!(sale.progress().direct_e8s <= 300 * ICP);
                 for n in 0..5 {
                     prop_assert!(accepted[n] <= paid[n]);
                     prop_assert!(accepted[n] <= 120 * ICP);
                 }
-                if sale.lifecycle != Lifecycle::Open {
-                    prop_assert!(sale.lifecycle.is_over() || sale.tickets() == 0);
+                if sale.lifecycle() != Lifecycle::Open {
+                    prop_assert!(sale.lifecycle().is_over() || sale.tickets() == 0);
                 }
-                if sale.lifecycle == Lifecycle::Committed {
+                if sale.lifecycle() == Lifecycle::Committed {
                     prop_assert!(sale.rules.terms.is_met(sale.standing()));
                 }
-                if sale.lifecycle.is_over() {
+                if sale.lifecycle().is_over() {
                     match &over_at {
                         None => over_at = Some(accepted.clone()),
                         Some(frozen) => prop_assert_eq!(frozen, &accepted, "nothing changes once over"),
@@ -858,7 +963,7 @@ mod tests {
                 let _ = sale.apply_refresh(principal(n as u8), *amount);
             }
             sale.tick(1_000);
-            prop_assert!(sale.lifecycle.is_over());
+            prop_assert!(sale.lifecycle().is_over());
             let mut in_flight: Vec<IcpSweep> = Vec::new();
             let mut paid: std::collections::BTreeMap<Principal, u64> = Default::default();
             let mut block = 0;
@@ -928,8 +1033,8 @@ mod tests {
                 let _ = sale.apply_refresh(principal(n as u8), *amount);
             }
             sale.tick(1_000);
-            prop_assume!(sale.lifecycle == Lifecycle::Committed);
-            let ended = sale.ended_at_seconds;
+            prop_assume!(sale.lifecycle() == Lifecycle::Committed);
+            let ended = sale.progress().ended_at_seconds;
             let mut now = ended;
             let mut in_flight: Vec<Release> = Vec::new();
             let mut received: std::collections::BTreeMap<(Principal, u16), u64> = Default::default();
@@ -989,7 +1094,11 @@ mod tests {
         let early = sale.check_error_refund(&principal(2)).unwrap_err();
         assert_eq!(early.code(), 2);
         sale.tick(1_000);
-        assert_eq!(sale.lifecycle, Lifecycle::Aborted, "one participant of two");
+        assert_eq!(
+            sale.lifecycle(),
+            Lifecycle::Aborted,
+            "one participant of two"
+        );
         assert_eq!(
             sale.check_error_refund(&principal(2)),
             Ok(()),
@@ -1008,5 +1117,34 @@ mod tests {
         );
         assert_eq!(error_refund_amount(ICP_FEE_E8S), None);
         assert_eq!(error_refund_amount(ICP_FEE_E8S + 5), Some(5));
+    }
+
+    #[test]
+    fn a_sale_reopened_over_its_memories_is_the_same_sale() {
+        let memories = memories();
+        let shared = Memories {
+            progress: memories.progress.clone(),
+            buyers: memories.buyers.clone(),
+            order: memories.order.clone(),
+            tickets: memories.tickets.clone(),
+        };
+        let mut sale = Sale::open(rules(), memories);
+        sale.tick(100);
+        sale.new_ticket(principal(2), 3 * ICP, None, 9).unwrap();
+        sale.apply_refresh(principal(1), 60 * ICP).unwrap();
+        let before = sale.progress();
+        // As after an upgrade: the same memories, a new instance.
+        let reopened = Sale::open(rules(), shared);
+        assert_eq!(reopened.progress(), before);
+        assert_eq!(reopened.lifecycle(), Lifecycle::Open);
+        assert_eq!(
+            reopened.buyer(&principal(1)).map(|b| b.accepted_e8s),
+            Some(60 * ICP)
+        );
+        assert_eq!(
+            reopened.ticket(&principal(2)).map(|t| t.amount_e8s),
+            Some(3 * ICP)
+        );
+        assert_eq!(reopened.progress().next_ticket_id, 1);
     }
 }
