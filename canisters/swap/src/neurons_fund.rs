@@ -9,9 +9,11 @@
 //! Fund's maturity. Thresholds are in XDR, turned into ICP at the CMC's
 //! rate clamped to 1–100 XDR per ICP.
 //!
-//! Computed exactly, in rationals: the NNS computes in 28-digit decimals and
-//! rounds the result to e8s half to even; the two agree to the e8 but for
-//! values within 1e-20 ICP of a half e8.
+//! Computed exactly, in rationals, and rounded to e8s half to even. The NNS
+//! evaluates the same polynomials in 28-digit decimals: at the usual
+//! thresholds the results are the same e8s (the vectors below), but where a
+//! small Fund's cap makes the quartic's leading coefficient tiny, its
+//! decimals keep fewer digits and may differ by some tens of e8s.
 
 use num_bigint::BigInt;
 use num_rational::BigRational;
@@ -203,7 +205,12 @@ fn to_e8s(icp: &BigRational) -> u64 {
     } else {
         floor
     };
-    rounded.to_u64().unwrap_or(u64::MAX)
+    // The function's values lie between 0 and the cap; clamp for safety.
+    if rounded < BigInt::zero() {
+        0
+    } else {
+        rounded.to_u64().unwrap_or(u64::MAX)
+    }
 }
 
 /// A Fund neuron's share of the Fund's participation in a sale.
@@ -227,16 +234,21 @@ pub fn apportion_to_neurons(
     min_participant_e8s: u64,
     max_participant_e8s: u64,
 ) -> Vec<NeuronShare> {
-    let total: u64 = neurons.iter().map(|(_, maturity)| maturity).sum();
+    let total: u128 = neurons
+        .iter()
+        .map(|(_, maturity)| u128::from(*maturity))
+        .sum();
     if total == 0 {
         return Vec::new();
     }
+    let total = BigInt::from(total);
     let floor = ratio(min_participant_e8s.max(1), 1);
     let ceiling = ratio(max_participant_e8s, 1);
     neurons
         .iter()
         .filter_map(|&(neuron_id, maturity)| {
-            let ideal = ratio(maturity, total) * BigInt::from(intended_e8s);
+            let ideal = BigRational::new(BigInt::from(maturity), total.clone())
+                * BigInt::from(intended_e8s);
             if ideal < floor {
                 return None;
             }

@@ -38,6 +38,140 @@ pub struct Rules {
     pub confirmation_text: Option<String>,
 }
 
+/// The smallest per-participant minimum (0.01 ICP), as the NNS requires.
+pub const MIN_PARTICIPANT_LOWER_BOUND_E8S: u64 = 1_000_000;
+/// The most direct participation a sale may take (1 B ICP).
+pub const MAX_DIRECT_PARTICIPATION_E8S: u64 = 1_000_000_000 * 100_000_000;
+/// Basket sizes the NNS allows.
+pub const BASKET_COUNTS: std::ops::RangeInclusive<u64> = 2..=10;
+/// The longest confirmation text, in characters.
+pub const MAX_CONFIRMATION_TEXT_CHARS: usize = 1_000;
+
+impl Rules {
+    /// The NNS's checks of a sale's parameters (`docs/sns-swap.md` §6)
+    /// that this sale relies on.
+    pub fn validate(&self) -> Result<(), String> {
+        let Self {
+            terms,
+            bounds,
+            basket_count,
+            basket_interval_seconds,
+            confirmation_text,
+            ..
+        } = self;
+        let checks: [(bool, &str); 10] = [
+            (
+                terms.max_direct_e8s == bounds.max_direct_e8s,
+                "the sale's maximum is one number",
+            ),
+            (
+                bounds.min_participant_e8s >= MIN_PARTICIPANT_LOWER_BOUND_E8S,
+                "the minimum participation is at least 0.01 ICP",
+            ),
+            (
+                bounds.max_participant_e8s >= bounds.min_participant_e8s,
+                "the maximum participation is at least the minimum",
+            ),
+            (
+                bounds.max_participant_e8s <= bounds.max_direct_e8s,
+                "the maximum participation is at most the sale's maximum",
+            ),
+            (
+                terms.min_direct_e8s > 0 && terms.max_direct_e8s >= terms.min_direct_e8s,
+                "the sale's maximum is at least its minimum, which is positive",
+            ),
+            (
+                terms.max_direct_e8s <= MAX_DIRECT_PARTICIPATION_E8S,
+                "the sale's maximum is at most 1 B ICP",
+            ),
+            (
+                terms.min_participants > 0
+                    && u128::from(terms.min_participants) * u128::from(bounds.min_participant_e8s)
+                        <= u128::from(terms.max_direct_e8s),
+                "the minimum participants can each put in the minimum",
+            ),
+            (
+                BASKET_COUNTS.contains(basket_count) && *basket_interval_seconds > 0,
+                "a basket has 2 to 10 neurons, their delays a positive step apart",
+            ),
+            (
+                terms.due_at_seconds >= terms.open_at_seconds,
+                "the sale ends after it opens",
+            ),
+            (
+                confirmation_text.as_ref().is_none_or(|text| {
+                    (1..=MAX_CONFIRMATION_TEXT_CHARS).contains(&text.chars().count())
+                }),
+                "a confirmation text has 1 to 1 000 characters",
+            ),
+        ];
+        match checks.iter().find(|(holds, _)| !holds) {
+            Some((_, rule)) => Err(format!("invalid sale parameters: {rule}")),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Storable for Rules {
+    fn to_bytes(&self) -> Cow<'_, [u8]> {
+        Cow::Owned(self.clone().into_bytes())
+    }
+    fn into_bytes(self) -> Vec<u8> {
+        let Self {
+            terms,
+            bounds,
+            basket_count,
+            basket_interval_seconds,
+            tokens_e8s,
+            confirmation_text,
+        } = self;
+        let mut bytes = Vec::new();
+        for value in [
+            terms.open_at_seconds,
+            terms.due_at_seconds,
+            u64::from(terms.min_participants),
+            terms.min_direct_e8s,
+            terms.max_direct_e8s,
+            bounds.min_participant_e8s,
+            bounds.max_participant_e8s,
+            bounds.max_direct_e8s,
+            basket_count,
+            basket_interval_seconds,
+            tokens_e8s,
+        ] {
+            bytes.extend_from_slice(&value.to_le_bytes());
+        }
+        if let Some(text) = confirmation_text {
+            bytes.extend_from_slice(text.as_bytes());
+        }
+        bytes
+    }
+    fn from_bytes(bytes: Cow<[u8]>) -> Self {
+        let u64_at =
+            |i: usize| u64::from_le_bytes(bytes[i * 8..i * 8 + 8].try_into().expect("8 bytes"));
+        Self {
+            terms: Terms {
+                open_at_seconds: u64_at(0),
+                due_at_seconds: u64_at(1),
+                min_participants: u64_at(2) as u32,
+                min_direct_e8s: u64_at(3),
+                max_direct_e8s: u64_at(4),
+            },
+            bounds: Bounds {
+                min_participant_e8s: u64_at(5),
+                max_participant_e8s: u64_at(6),
+                max_direct_e8s: u64_at(7),
+            },
+            basket_count: u64_at(8),
+            basket_interval_seconds: u64_at(9),
+            tokens_e8s: u64_at(10),
+            confirmation_text: (bytes.len() > 88)
+                .then(|| String::from_utf8_lossy(&bytes[88..]).into_owned()),
+        }
+    }
+    const BOUND: Bound = Bound::Unbounded;
+}
+
 /// Where a participant's ICP stands at finalization: swept (to the
 /// treasury on commit, back to them on abort) exactly once.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -182,7 +316,8 @@ pub struct Refreshed {
 
 /// The sale's participation state.
 pub struct Sale<M: Memory> {
-    pub rules: Rules,
+    /// Fixed when the sale is made, kept in stable memory.
+    rules: Rules,
     /// The sale's totals and stage; saved to `progress_cell` by every
     /// method that changes them.
     progress: Progress,
@@ -206,6 +341,9 @@ pub struct Progress {
     pub neurons_fund_e8s: u64,
     /// Participants whose ICP was swept.
     pub swept: u64,
+    /// Whether the token shares are fixed (the Fund's participation
+    /// settled, every participation swept): releases wait for it.
+    pub shares_fixed: bool,
 }
 
 impl Default for Progress {
@@ -217,6 +355,7 @@ impl Default for Progress {
             ended_at_seconds: 0,
             neurons_fund_e8s: 0,
             swept: 0,
+            shares_fixed: false,
         }
     }
 }
@@ -236,6 +375,7 @@ impl Storable for Progress {
         ] {
             bytes.extend_from_slice(&value.to_le_bytes());
         }
+        bytes.push(u8::from(self.shares_fixed));
         bytes
     }
     fn from_bytes(bytes: Cow<[u8]>) -> Self {
@@ -248,16 +388,18 @@ impl Storable for Progress {
             ended_at_seconds: u64_at(20),
             neurons_fund_e8s: u64_at(28),
             swept: u64_at(36),
+            shares_fixed: bytes[44] != 0,
         }
     }
     const BOUND: Bound = Bound::Bounded {
-        max_size: 44,
+        max_size: 45,
         is_fixed_size: true,
     };
 }
 
 /// The stable memories a sale keeps its state in, one per structure.
 pub struct Memories<M> {
+    pub rules: M,
     pub progress: M,
     pub buyers: M,
     pub order: M,
@@ -265,14 +407,28 @@ pub struct Memories<M> {
 }
 
 impl<M: Memory> Sale<M> {
-    /// The sale kept in `memories`: as it was saved (after an upgrade), or
-    /// a new one, adopted by the NNS, when they hold none.
-    pub fn open(rules: Rules, memories: Memories<M>) -> Self {
+    /// The sale kept in `memories`: as it was saved (after an upgrade; the
+    /// rules, when given, must be the saved ones), or a new one, adopted by
+    /// the NNS, with `rules` (validated) when they hold none.
+    pub fn open(rules: Option<Rules>, memories: Memories<M>) -> Result<Self, String> {
         let progress_cell = StableCell::init(memories.progress, Progress::default());
         let mut progress = *progress_cell.get();
-        if progress.lifecycle == Lifecycle::Unspecified {
+        let rules = if progress.lifecycle == Lifecycle::Unspecified {
+            let rules = rules.ok_or("a new sale needs its parameters")?;
+            rules.validate()?;
+            StableCell::init(memories.rules, rules.clone()).set(rules.clone());
             progress.lifecycle = Lifecycle::Adopted;
-        }
+            rules
+        } else {
+            let saved =
+                StableCell::init(memories.rules, Rules::from_bytes(Cow::Owned(vec![0; 88])))
+                    .get()
+                    .clone();
+            if rules.as_ref().is_some_and(|given| *given != saved) {
+                return Err("a sale's parameters cannot change once it exists".into());
+            }
+            saved
+        };
         let mut sale = Self {
             rules,
             progress,
@@ -282,11 +438,15 @@ impl<M: Memory> Sale<M> {
             tickets: StableBTreeMap::init(memories.tickets),
         };
         sale.save();
-        sale
+        Ok(sale)
     }
 
     fn save(&mut self) {
         self.progress_cell.set(self.progress);
+    }
+
+    pub fn rules(&self) -> &Rules {
+        &self.rules
     }
 
     pub fn progress(&self) -> Progress {
@@ -297,10 +457,21 @@ impl<M: Memory> Sale<M> {
         self.progress.lifecycle
     }
 
-    /// The Neurons' Fund's final participation, once settled.
-    pub fn set_neurons_fund_participation(&mut self, e8s: u64) {
-        self.progress.neurons_fund_e8s = e8s;
+    /// Fixes the token shares of a committed sale, once: the Neurons'
+    /// Fund's settled participation `neurons_fund_e8s` joins the direct
+    /// participation in the total that shares out the tokens. Only after
+    /// every participation was swept; releases wait for it.
+    pub fn fix_token_shares(&mut self, neurons_fund_e8s: u64) -> Result<(), String> {
+        if self.progress.lifecycle != Lifecycle::Committed || !self.icp_swept() {
+            return Err("the token shares are fixed once a committed sale's ICP is swept".into());
+        }
+        if self.progress.shares_fixed {
+            return Err("the token shares are already fixed".into());
+        }
+        self.progress.neurons_fund_e8s = neurons_fund_e8s;
+        self.progress.shares_fixed = true;
         self.save();
+        Ok(())
     }
 
     pub fn standing(&self) -> Standing {
@@ -449,6 +620,7 @@ impl<M: Memory> Sale<M> {
         balance_e8s: u64,
     ) -> Result<Refreshed, String> {
         self.check_open("after awaiting ICP ledger response")?;
+        check_participant(&buyer)?;
         let cap = MAX_NEURONS_FOR_DIRECT_PARTICIPANTS;
         if (self.buyers.len() + 1).saturating_mul(self.rules.basket_count) > cap {
             return Err(format!(
@@ -515,6 +687,19 @@ impl<M: Memory> Sale<M> {
     }
 }
 
+/// A ledger call's outcome, as the canister learned it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// Made (or found made: the ledger's `Duplicate`), at this block.
+    Done(u64),
+    /// Refused, nothing moved: to try again.
+    Failed,
+    /// Not known (no answer): it stays in flight, never sent twice; the
+    /// canister re-sends the very same transaction (same `created_at_time`
+    /// and memo), which the ledger deduplicates.
+    Unknown,
+}
+
 /// One ICP transfer the finalization makes: `amount_e8s` (the fee
 /// already taken off) from `buyer`'s account of the sale.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -561,16 +746,17 @@ impl<M: Memory> Sale<M> {
         (sweeps, next)
     }
 
-    /// The ledger's answer to a sweep: done at `block`, or (an error) to try again.
-    pub fn end_icp_sweep(&mut self, buyer: &Principal, outcome: Result<u64, ()>) {
+    /// The ledger's answer to a sweep.
+    pub fn end_icp_sweep(&mut self, buyer: &Principal, outcome: Outcome) {
         if let Some(mut record) = self.buyer(buyer).filter(|b| b.icp == Sweep::InFlight) {
             record.icp = match outcome {
-                Ok(block) => {
+                Outcome::Done(block) => {
                     self.progress.swept += 1;
                     self.save();
                     Sweep::Done { block }
                 }
-                Err(()) => Sweep::Pending,
+                Outcome::Failed => Sweep::Pending,
+                Outcome::Unknown => return,
             };
             self.buyers.insert(key(buyer), record);
         }
@@ -591,6 +777,16 @@ pub fn buyer_subaccount(principal: &Principal) -> [u8; 32] {
     subaccount[0] = bytes.len() as u8;
     subaccount[1..1 + bytes.len()].copy_from_slice(bytes);
     subaccount
+}
+
+/// A participant is a principal with a subaccount of its own: not the
+/// anonymous one, and not the empty one (whose subaccount would be the
+/// sale's default account).
+pub fn check_participant(principal: &Principal) -> Result<(), String> {
+    if *principal == Principal::anonymous() || principal.as_slice().is_empty() {
+        return Err(format!("{principal} cannot participate in a sale"));
+    }
+    Ok(())
 }
 
 /// `error_refund_icp`'s error types, with the swap's numbers.
@@ -616,6 +812,7 @@ impl<M: Memory> Sale<M> {
     /// only once the sale is over, and for a participant only once their
     /// participation was swept (what remains is ICP the sale did not take).
     pub fn check_error_refund(&self, source: &Principal) -> Result<(), RefundError> {
+        check_participant(source).map_err(RefundError::InvalidRequest)?;
         if !self.progress.lifecycle.is_over() {
             return Err(RefundError::Precondition(format!(
                 "Error refunds can only be performed when the swap is ABORTED or COMMITTED. Current state is {:?}.",
@@ -655,7 +852,12 @@ impl<M: Memory> Sale<M> {
     /// A participant's basket: their share of the tokens, split into the
     /// sale's neurons with increasing dissolve delays.
     pub fn basket_of(&self, buyer: &Buyer) -> Vec<crate::basket::BasketNeuron> {
-        let total = self.progress.direct_e8s + self.progress.neurons_fund_e8s;
+        // Both at most 1 B ICP (validated; the Fund matches at most one for
+        // one), so the sum fits.
+        let total = self
+            .progress
+            .direct_e8s
+            .saturating_add(self.progress.neurons_fund_e8s);
         let tokens = crate::basket::tokens_for(buyer.accepted_e8s, self.rules.tokens_e8s, total);
         crate::basket::basket(
             tokens,
@@ -679,7 +881,7 @@ impl<M: Memory> Sale<M> {
     ) -> (Vec<Release>, u64) {
         let mut releases = Vec::new();
         let mut next = from_index;
-        if self.progress.lifecycle != Lifecycle::Committed {
+        if self.progress.lifecycle != Lifecycle::Committed || !self.progress.shares_fixed {
             return (releases, next);
         }
         let candidates = self.page(from_index, scan);
@@ -723,13 +925,19 @@ impl<M: Memory> Sale<M> {
         (releases, next)
     }
 
-    /// The token ledger's answer to a release: done, or (an error) to try again.
-    pub fn end_release(&mut self, buyer: &Principal, neuron: u16, outcome: Result<u64, ()>) {
-        let bit = 1u16 << neuron;
+    /// The token ledger's answer to a release.
+    pub fn end_release(&mut self, buyer: &Principal, neuron: u16, outcome: Outcome) {
+        let Some(bit) = 1u16.checked_shl(u32::from(neuron)) else {
+            return;
+        };
         if let Some(mut record) = self.buyer(buyer).filter(|b| b.releasing & bit != 0) {
-            record.releasing &= !bit;
-            if outcome.is_ok() {
-                record.released |= bit;
+            match outcome {
+                Outcome::Done(_) => {
+                    record.releasing &= !bit;
+                    record.released |= bit;
+                }
+                Outcome::Failed => record.releasing &= !bit,
+                Outcome::Unknown => return,
             }
             self.buyers.insert(key(buyer), record);
         }
@@ -767,6 +975,7 @@ mod tests {
 
     fn memories() -> Memories<VectorMemory> {
         Memories {
+            rules: VectorMemory::default(),
             progress: VectorMemory::default(),
             buyers: VectorMemory::default(),
             order: VectorMemory::default(),
@@ -775,7 +984,7 @@ mod tests {
     }
 
     fn sale(rules: Rules) -> Sale<VectorMemory> {
-        Sale::open(rules, memories())
+        Sale::open(Some(rules), memories()).expect("valid rules")
     }
 
     fn principal(n: u8) -> Principal {
@@ -929,7 +1138,7 @@ mod tests {
                     prop_assert!(sale.lifecycle().is_over() || sale.tickets() == 0);
                 }
                 if sale.lifecycle() == Lifecycle::Committed {
-                    prop_assert!(sale.rules.terms.is_met(sale.standing()));
+                    prop_assert!(sale.rules().terms.is_met(sale.standing()));
                 }
                 if sale.lifecycle().is_over() {
                     match &over_at {
@@ -981,9 +1190,9 @@ mod tests {
                 if succeeds {
                     block += 1;
                     *paid.entry(sweep.buyer).or_default() += sweep.amount_e8s;
-                    sale.end_icp_sweep(&sweep.buyer, Ok(block));
+                    sale.end_icp_sweep(&sweep.buyer, Outcome::Done(block));
                 } else {
-                    sale.end_icp_sweep(&sweep.buyer, Err(()));
+                    sale.end_icp_sweep(&sweep.buyer, Outcome::Failed);
                 }
                 for (buyer, total) in &paid {
                     let accepted = sale.buyer(buyer).unwrap().accepted_e8s;
@@ -994,7 +1203,7 @@ mod tests {
             for sweep in in_flight.drain(..) {
                 block += 1;
                 *paid.entry(sweep.buyer).or_default() += sweep.amount_e8s;
-                sale.end_icp_sweep(&sweep.buyer, Ok(block));
+                sale.end_icp_sweep(&sweep.buyer, Outcome::Done(block));
             }
             loop {
                 let (batch, _) = sale.begin_icp_sweeps(0, usize::MAX, usize::MAX);
@@ -1002,7 +1211,7 @@ mod tests {
                 for sweep in batch {
                     block += 1;
                     *paid.entry(sweep.buyer).or_default() += sweep.amount_e8s;
-                    sale.end_icp_sweep(&sweep.buyer, Ok(block));
+                    sale.end_icp_sweep(&sweep.buyer, Outcome::Done(block));
                 }
             }
             prop_assert!(sale.icp_swept());
@@ -1026,6 +1235,7 @@ mod tests {
         fn each_basket_neuron_is_released_once_and_on_time(
             amounts in proptest::collection::vec(ICP..120 * ICP, 2..6),
             steps in proptest::collection::vec((0u64..80, 0usize..8, any::<bool>(), 1usize..5), 1..60),
+            fund in 0u64..300 * ICP,
         ) {
             let mut sale = sale(rules());
             sale.tick(100);
@@ -1034,6 +1244,11 @@ mod tests {
             }
             sale.tick(1_000);
             prop_assume!(sale.lifecycle() == Lifecycle::Committed);
+            let (sweeps, _) = sale.begin_icp_sweeps(0, usize::MAX, usize::MAX);
+            for (n, sweep) in sweeps.iter().enumerate() {
+                sale.end_icp_sweep(&sweep.buyer, Outcome::Done(n as u64));
+            }
+            sale.fix_token_shares(fund).unwrap();
             let ended = sale.progress().ended_at_seconds;
             let mut now = ended;
             let mut in_flight: Vec<Release> = Vec::new();
@@ -1042,7 +1257,7 @@ mod tests {
                 if ok {
                     *received.entry((release.buyer, release.neuron)).or_default() += release.amount_e8s;
                 }
-                sale.end_release(&release.buyer, release.neuron, if ok { Ok(0) } else { Err(()) });
+                sale.end_release(&release.buyer, release.neuron, if ok { Outcome::Done(0) } else { Outcome::Failed });
             };
             for (wait, pick, ok, batch) in steps {
                 now += wait;
@@ -1073,7 +1288,7 @@ mod tests {
                     total += got;
                 }
             }
-            prop_assert!(total <= sale.rules.tokens_e8s);
+            prop_assert!(total <= sale.rules().tokens_e8s);
         }
     }
 
@@ -1109,7 +1324,7 @@ mod tests {
             2
         );
         let (sweep, _) = sale.begin_icp_sweeps(0, 10, 10);
-        sale.end_icp_sweep(&sweep[0].buyer, Ok(3));
+        sale.end_icp_sweep(&sweep[0].buyer, Outcome::Done(3));
         assert_eq!(
             sale.check_error_refund(&principal(1)),
             Ok(()),
@@ -1122,20 +1337,22 @@ mod tests {
     #[test]
     fn a_sale_reopened_over_its_memories_is_the_same_sale() {
         let memories = memories();
-        let shared = Memories {
+        let shared = || Memories {
+            rules: memories.rules.clone(),
             progress: memories.progress.clone(),
             buyers: memories.buyers.clone(),
             order: memories.order.clone(),
             tickets: memories.tickets.clone(),
         };
-        let mut sale = Sale::open(rules(), memories);
+        let mut sale = Sale::open(Some(rules()), shared()).unwrap();
         sale.tick(100);
         sale.new_ticket(principal(2), 3 * ICP, None, 9).unwrap();
         sale.apply_refresh(principal(1), 60 * ICP).unwrap();
         let before = sale.progress();
         // As after an upgrade: the same memories, a new instance.
-        let reopened = Sale::open(rules(), shared);
+        let reopened = Sale::open(None, shared()).unwrap();
         assert_eq!(reopened.progress(), before);
+        assert_eq!(reopened.rules(), &rules());
         assert_eq!(reopened.lifecycle(), Lifecycle::Open);
         assert_eq!(
             reopened.buyer(&principal(1)).map(|b| b.accepted_e8s),
@@ -1146,5 +1363,142 @@ mod tests {
             Some(3 * ICP)
         );
         assert_eq!(reopened.progress().next_ticket_id, 1);
+        // Its parameters are fixed: the same ones are accepted, others refused.
+        assert!(Sale::open(Some(rules()), shared()).is_ok());
+        let changed = Rules {
+            basket_count: 4,
+            ..rules()
+        };
+        assert!(Sale::open(Some(changed), shared()).is_err());
+        let text = Rules {
+            confirmation_text: Some("I agree".into()),
+            ..rules()
+        };
+        let fresh = Sale::open(Some(text.clone()), self::memories()).unwrap();
+        assert_eq!(
+            fresh.rules(),
+            &text,
+            "a confirmation text survives the round trip"
+        );
+    }
+
+    #[test]
+    fn parameters_outside_the_nns_bounds_are_refused() {
+        let refused = |rules: Rules| Sale::open(Some(rules), self::memories()).err().unwrap();
+        let base = rules();
+        assert!(
+            refused(Rules {
+                basket_count: 11,
+                ..base.clone()
+            })
+            .contains("basket")
+        );
+        assert!(
+            refused(Rules {
+                basket_count: 1,
+                ..base.clone()
+            })
+            .contains("basket")
+        );
+        let bounds = Bounds {
+            min_participant_e8s: 10_000,
+            ..base.bounds
+        };
+        assert!(
+            refused(Rules {
+                bounds,
+                ..base.clone()
+            })
+            .contains("0.01 ICP")
+        );
+        let bounds = Bounds {
+            max_direct_e8s: 400 * ICP,
+            ..base.bounds
+        };
+        assert!(
+            refused(Rules {
+                bounds,
+                ..base.clone()
+            })
+            .contains("one number")
+        );
+        let bounds = Bounds {
+            max_participant_e8s: 301 * ICP,
+            ..base.bounds
+        };
+        assert!(
+            refused(Rules {
+                bounds,
+                ..base.clone()
+            })
+            .contains("at most the sale's maximum")
+        );
+        assert!(
+            refused(Rules {
+                confirmation_text: Some(String::new()),
+                ..base.clone()
+            })
+            .contains("confirmation")
+        );
+        assert!(
+            Sale::<VectorMemory>::open(None, self::memories()).is_err(),
+            "a new sale needs parameters"
+        );
+    }
+
+    #[test]
+    fn neither_the_anonymous_nor_the_empty_principal_participates() {
+        let mut sale = sale(rules());
+        sale.tick(100);
+        for principal in [Principal::anonymous(), Principal::management_canister()] {
+            assert!(sale.apply_refresh(principal, 5 * ICP).is_err());
+        }
+        sale.tick(1_000);
+        let refused = sale
+            .check_error_refund(&Principal::management_canister())
+            .unwrap_err();
+        assert_eq!(
+            refused.code(),
+            1,
+            "its subaccount is the sale's own account"
+        );
+    }
+
+    #[test]
+    fn releases_wait_for_the_shares_and_an_unknown_outcome_stays_in_flight() {
+        let mut sale = sale(rules());
+        sale.tick(100);
+        sale.apply_refresh(principal(1), 60 * ICP).unwrap();
+        sale.apply_refresh(principal(2), 40 * ICP).unwrap();
+        sale.tick(1_000);
+        assert_eq!(sale.lifecycle(), Lifecycle::Committed);
+        assert!(
+            sale.begin_releases(u64::MAX, 0, 10, 10).0.is_empty(),
+            "not before the shares are fixed"
+        );
+        assert!(
+            sale.fix_token_shares(0).is_err(),
+            "not before the ICP is swept"
+        );
+        let (sweeps, _) = sale.begin_icp_sweeps(0, 10, 10);
+        sale.end_icp_sweep(&sweeps[0].buyer, Outcome::Unknown);
+        assert!(
+            sale.begin_icp_sweeps(0, 10, 10).0.is_empty(),
+            "in flight: not sent twice"
+        );
+        sale.end_icp_sweep(&sweeps[0].buyer, Outcome::Done(1));
+        sale.end_icp_sweep(&sweeps[1].buyer, Outcome::Done(2));
+        sale.fix_token_shares(100 * ICP).unwrap();
+        assert!(sale.fix_token_shares(0).is_err(), "once");
+        // 60 of 200 ICP (the Fund's 100 included): 30 % of the tokens.
+        let buyer = sale.buyer(&principal(1)).unwrap();
+        let tokens: u64 = sale.basket_of(&buyer).iter().map(|n| n.amount_e8s).sum();
+        assert_eq!(tokens, 300_000 * ICP);
+        let (releases, _) = sale.begin_releases(sale.progress().ended_at_seconds, 0, 10, 10);
+        assert_eq!(
+            releases.len(),
+            2,
+            "the first neuron of each basket is due at once"
+        );
     }
 }
