@@ -15,5 +15,6 @@ pub mod index;
 pub mod ledger;
 pub mod metadata;
 pub mod protobuf;
+pub mod swap;
 
 pub use account_identifier::{AccountIdentifier, Subaccount};
