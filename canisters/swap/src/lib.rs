@@ -8,3 +8,4 @@ pub mod lifecycle;
 pub mod neurons_fund;
 pub mod participation;
 pub mod sale;
+pub mod views;

@@ -1,0 +1,227 @@
+//! Between the swap's Candid types and the sale: the install argument read
+//! into the sale's rules, and the sale's state shown as the swap shows it.
+
+use crate::lifecycle::Terms;
+use crate::participation::Bounds;
+use crate::sale::{Buyer, Rules, Sale, Sweep, Ticket, TicketError, buyer_subaccount};
+use candid::Principal;
+use ic_stable_structures::Memory;
+use nns_api::swap::{
+    BuyerState, GetDerivedStateResponse, GetLifecycleResponse, Icrc1Account, Init,
+    InvalidUserAmount, NewSaleTicketErr, TransferableAmount,
+};
+
+/// The sale's rules from the swap's install argument; the fields a sale
+/// made by an NNS proposal always has are required.
+pub fn rules_of(init: &Init) -> Result<Rules, String> {
+    fn required<T: Copy>(value: Option<T>, name: &str) -> Result<T, String> {
+        value.ok_or_else(|| format!("Init.{name} is required"))
+    }
+    let basket = init
+        .neuron_basket_construction_parameters
+        .as_ref()
+        .ok_or("Init.neuron_basket_construction_parameters is required")?;
+    let max_direct_e8s = required(
+        init.max_direct_participation_icp_e8s,
+        "max_direct_participation_icp_e8s",
+    )?;
+    if init.min_icp_e8s.is_some() || init.max_icp_e8s.is_some() {
+        return Err("Init.min_icp_e8s and Init.max_icp_e8s are obsolete and must be unset".into());
+    }
+    for id in [
+        &init.nns_governance_canister_id,
+        &init.icp_ledger_canister_id,
+        &init.sns_ledger_canister_id,
+    ] {
+        Principal::from_text(id).map_err(|e| format!("Init: canister id {id:?}: {e}"))?;
+    }
+    let rules = Rules {
+        terms: Terms {
+            open_at_seconds: required(
+                init.swap_start_timestamp_seconds,
+                "swap_start_timestamp_seconds",
+            )?,
+            due_at_seconds: required(
+                init.swap_due_timestamp_seconds,
+                "swap_due_timestamp_seconds",
+            )?,
+            min_participants: required(init.min_participants, "min_participants")?,
+            min_direct_e8s: required(
+                init.min_direct_participation_icp_e8s,
+                "min_direct_participation_icp_e8s",
+            )?,
+            max_direct_e8s,
+        },
+        bounds: Bounds {
+            min_participant_e8s: required(init.min_participant_icp_e8s, "min_participant_icp_e8s")?,
+            max_participant_e8s: required(init.max_participant_icp_e8s, "max_participant_icp_e8s")?,
+            max_direct_e8s,
+        },
+        basket_count: basket.count,
+        basket_interval_seconds: basket.dissolve_delay_interval_seconds,
+        tokens_e8s: required(init.sns_token_e8s, "sns_token_e8s")?,
+        confirmation_text: init.confirmation_text.clone(),
+    };
+    rules.validate()?;
+    Ok(rules)
+}
+
+/// A participant as `get_buyer_state` shows them: the ICP accepted, and
+/// the sweep's progress.
+pub fn buyer_state(buyer: &Buyer) -> BuyerState {
+    let (transferred, fee) = match buyer.icp {
+        Sweep::Done { .. } => (
+            Some(buyer.accepted_e8s - crate::sale::ICP_FEE_E8S),
+            Some(crate::sale::ICP_FEE_E8S),
+        ),
+        _ => (Some(0), Some(0)),
+    };
+    BuyerState {
+        icp: Some(TransferableAmount {
+            amount_e8s: buyer.accepted_e8s,
+            transfer_start_timestamp_seconds: 0,
+            transfer_success_timestamp_seconds: 0,
+            amount_transferred_e8s: transferred,
+            transfer_fee_paid_e8s: fee,
+        }),
+        has_created_neuron_recipes: Some(false),
+    }
+}
+
+/// A ticket as the swap shows it: the buyer's account of the sale.
+pub fn ticket(owner: Principal, ticket: &Ticket) -> nns_api::swap::Ticket {
+    nns_api::swap::Ticket {
+        creation_time: ticket.creation_time_nanos,
+        ticket_id: ticket.ticket_id,
+        account: Some(Icrc1Account {
+            owner: Some(owner),
+            subaccount: ticket
+                .subaccount
+                .map(|s| serde_bytes::ByteBuf::from(s.to_vec())),
+        }),
+        amount_icp_e8s: ticket.amount_e8s,
+    }
+}
+
+/// `new_sale_ticket`'s error record.
+pub fn ticket_error(owner: Principal, error: &TicketError) -> NewSaleTicketErr {
+    NewSaleTicketErr {
+        error_type: error.code(),
+        invalid_user_amount: match error {
+            TicketError::InvalidUserAmount(range) => Some(InvalidUserAmount {
+                min_amount_icp_e8s_included: range.min_e8s,
+                max_amount_icp_e8s_included: range.max_e8s,
+            }),
+            _ => None,
+        },
+        existing_ticket: match error {
+            TicketError::TicketExists(existing) => Some(ticket(owner, existing)),
+            _ => None,
+        },
+    }
+}
+
+pub fn lifecycle<M: Memory>(sale: &Sale<M>) -> GetLifecycleResponse {
+    let progress = sale.progress();
+    GetLifecycleResponse {
+        lifecycle: Some(progress.lifecycle as i32),
+        decentralization_sale_open_timestamp_seconds: Some(sale.rules().terms.open_at_seconds),
+        decentralization_swap_termination_timestamp_seconds: (progress.ended_at_seconds > 0)
+            .then_some(progress.ended_at_seconds),
+    }
+}
+
+pub fn derived_state<M: Memory>(sale: &Sale<M>) -> GetDerivedStateResponse {
+    let progress = sale.progress();
+    let total = progress
+        .direct_e8s
+        .saturating_add(progress.neurons_fund_e8s);
+    GetDerivedStateResponse {
+        buyer_total_icp_e8s: Some(total),
+        direct_participant_count: Some(sale.standing().participants),
+        direct_participation_icp_e8s: Some(progress.direct_e8s),
+        neurons_fund_participation_icp_e8s: Some(progress.neurons_fund_e8s),
+        cf_participant_count: Some(0),
+        cf_neuron_count: Some(0),
+        sns_tokens_per_icp: Some(if total == 0 {
+            0.0
+        } else {
+            sale.rules().tokens_e8s as f64 / total as f64
+        }),
+    }
+}
+
+/// The ICP ledger account where `buyer` pays: the sale's, with the
+/// buyer's subaccount.
+pub fn payment_account(sale_id: Principal, buyer: &Principal) -> nns_api::AccountIdentifier {
+    nns_api::AccountIdentifier::new(&sale_id, Some(&buyer_subaccount(buyer)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use nns_api::swap::NeuronBasketConstructionParameters;
+
+    const ICP: u64 = 100_000_000;
+
+    pub fn init() -> Init {
+        Init {
+            nns_governance_canister_id: "rrkah-fqaaa-aaaaa-aaaaq-cai".into(),
+            icp_ledger_canister_id: "ryjl3-tyaaa-aaaaa-aaaba-cai".into(),
+            sns_ledger_canister_id: "aaaaa-aa".into(),
+            swap_start_timestamp_seconds: Some(100),
+            swap_due_timestamp_seconds: Some(1_000),
+            min_participants: Some(2),
+            min_direct_participation_icp_e8s: Some(50 * ICP),
+            max_direct_participation_icp_e8s: Some(300 * ICP),
+            min_participant_icp_e8s: Some(ICP),
+            max_participant_icp_e8s: Some(120 * ICP),
+            sns_token_e8s: Some(1_000_000 * ICP),
+            neuron_basket_construction_parameters: Some(NeuronBasketConstructionParameters {
+                count: 3,
+                dissolve_delay_interval_seconds: 100,
+            }),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn an_nns_made_init_reads_into_valid_rules() {
+        let rules = rules_of(&init()).unwrap();
+        assert_eq!(rules.terms.max_direct_e8s, 300 * ICP);
+        assert_eq!(rules.bounds.max_direct_e8s, 300 * ICP);
+        assert_eq!(rules.basket_count, 3);
+    }
+
+    #[test]
+    fn a_missing_or_obsolete_field_is_refused_by_name() {
+        let error = rules_of(&Init {
+            sns_token_e8s: None,
+            ..init()
+        })
+        .unwrap_err();
+        assert!(error.contains("sns_token_e8s"), "{error}");
+        let error = rules_of(&Init {
+            max_icp_e8s: Some(5),
+            ..init()
+        })
+        .unwrap_err();
+        assert!(error.contains("obsolete"), "{error}");
+        let error = rules_of(&Init {
+            icp_ledger_canister_id: "nope".into(),
+            ..init()
+        })
+        .unwrap_err();
+        assert!(error.contains("canister id"), "{error}");
+        let basket = NeuronBasketConstructionParameters {
+            count: 1,
+            dissolve_delay_interval_seconds: 1,
+        };
+        let error = rules_of(&Init {
+            neuron_basket_construction_parameters: Some(basket),
+            ..init()
+        })
+        .unwrap_err();
+        assert!(error.contains("basket"), "{error}");
+    }
+}
