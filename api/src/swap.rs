@@ -5,6 +5,10 @@
 
 use candid::{CandidType, Deserialize, Principal};
 
+/// `record {}`: the argument of the swap's methods that take none.
+#[derive(CandidType, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Empty {}
+
 #[derive(CandidType, Deserialize, Clone, Debug, Default, PartialEq, Eq)]
 pub struct NeuronBasketConstructionParameters {
     pub count: u64,

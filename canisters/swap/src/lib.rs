@@ -9,3 +9,258 @@ pub mod neurons_fund;
 pub mod participation;
 pub mod sale;
 pub mod views;
+
+// The canister: endpoints over the sale, its state in stable memory.
+//
+// Stable memory layout (one `MemoryId` per structure; ids are never reused):
+//
+// ```text
+// MemoryManager
+// ├── 0  init      StableCell  the install argument (Candid), for get_init and the ledger ids
+// ├── 1  rules     StableCell  the sale's rules (sale::Rules)
+// ├── 2  progress  StableCell  totals and stage (sale::Progress)
+// ├── 3  buyers    BTreeMap    principal → participation
+// ├── 4  order     BTreeMap    index → principal
+// └── 5  tickets   BTreeMap    principal → open ticket
+// ```
+
+use candid::Principal;
+use canister_common::Candid;
+use ic_cdk::api::{canister_self, msg_caller, time};
+use ic_cdk::{init, post_upgrade, query, trap, update};
+use ic_stable_structures::memory_manager::{MemoryId, MemoryManager, VirtualMemory};
+use ic_stable_structures::{DefaultMemoryImpl, StableCell};
+use lifecycle::Lifecycle;
+use nns_api::swap::{
+    Empty, GetBuyerStateRequest, GetBuyerStateResponse, GetBuyersTotalResponse,
+    GetDerivedStateResponse, GetInitResponse, GetLifecycleResponse, GetOpenTicketResponse, Init,
+    ListDirectParticipantsRequest, ListDirectParticipantsResponse, NewSaleTicketRequest,
+    NewSaleTicketResponse, NewSaleTicketResult, OpenTicketErr, OpenTicketResult, Participant,
+    RefreshBuyerTokensRequest, RefreshBuyerTokensResponse, TicketOk,
+};
+use sale::{Memories, Sale};
+use std::cell::RefCell;
+
+nns_api::embed_candid_metadata!("../../../candid/swap.did", b"(Init)");
+
+type VM = VirtualMemory<DefaultMemoryImpl>;
+
+/// How often the timer moves the lifecycle (as the SNS swap's periodic task).
+const TICK: std::time::Duration = std::time::Duration::from_secs(60);
+/// `list_direct_participants` pages: default and largest.
+const MAX_LIST_DIRECT_PARTICIPANTS: u32 = 20_000;
+
+thread_local! {
+    static MEMORY: MemoryManager<DefaultMemoryImpl> = MemoryManager::init(DefaultMemoryImpl::default());
+    static INIT: RefCell<Option<StableCell<Candid<Init>, VM>>> = const { RefCell::new(None) };
+    static SALE: RefCell<Option<Sale<VM>>> = const { RefCell::new(None) };
+}
+
+fn memory(id: u8) -> VM {
+    MEMORY.with(|m| m.get(MemoryId::new(id)))
+}
+
+fn memories() -> Memories<VM> {
+    Memories {
+        rules: memory(1),
+        progress: memory(2),
+        buyers: memory(3),
+        order: memory(4),
+        tickets: memory(5),
+    }
+}
+
+fn with_sale<T>(f: impl FnOnce(&mut Sale<VM>) -> T) -> T {
+    SALE.with(|sale| {
+        f(sale
+            .borrow_mut()
+            .as_mut()
+            .expect("the sale is open after init"))
+    })
+}
+
+fn installed() -> Init {
+    INIT.with(|cell| cell.borrow().as_ref().expect("installed").get().0.clone())
+}
+
+fn now_seconds() -> u64 {
+    time() / 1_000_000_000
+}
+
+fn start_timer() {
+    ic_cdk_timers::set_timer_interval(TICK, || async {
+        with_sale(|sale| sale.tick(now_seconds()));
+    });
+}
+
+#[init]
+fn init(init: Init) {
+    let rules = views::rules_of(&init).unwrap_or_else(|e| trap(e));
+    INIT.with(|cell| *cell.borrow_mut() = Some(StableCell::init(memory(0), Candid(init))));
+    let sale = Sale::open(Some(rules), memories()).unwrap_or_else(|e| trap(e));
+    SALE.with(|cell| *cell.borrow_mut() = Some(sale));
+    start_timer();
+}
+
+#[post_upgrade]
+fn post_upgrade() {
+    INIT.with(|cell| {
+        *cell.borrow_mut() = Some(StableCell::init(memory(0), Candid(Init::default())))
+    });
+    let sale = Sale::open(None, memories()).unwrap_or_else(|e| trap(e));
+    SALE.with(|cell| *cell.borrow_mut() = Some(sale));
+    start_timer();
+}
+
+#[update]
+fn new_sale_ticket(request: NewSaleTicketRequest) -> NewSaleTicketResponse {
+    let caller = msg_caller();
+    let subaccount = request.subaccount.as_ref().map(|s| s.as_slice());
+    let result =
+        with_sale(|sale| sale.new_ticket(caller, request.amount_icp_e8s, subaccount, time()));
+    NewSaleTicketResponse {
+        result: Some(match result {
+            Ok(ticket) => NewSaleTicketResult::Ok(TicketOk {
+                ticket: Some(views::ticket(caller, &ticket)),
+            }),
+            Err(error) => NewSaleTicketResult::Err(views::ticket_error(caller, &error)),
+        }),
+    }
+}
+
+#[query]
+fn get_open_ticket(_: Empty) -> GetOpenTicketResponse {
+    let caller = msg_caller();
+    // As the SNS swap compares lifecycle numbers: below Open (2) the sale
+    // is not open, above it (Committed, Aborted and also Adopted, 5) closed.
+    let result = with_sale(
+        |sale| match (sale.lifecycle() as i32).cmp(&(Lifecycle::Open as i32)) {
+            std::cmp::Ordering::Less => OpenTicketResult::Err(OpenTicketErr {
+                error_type: Some(1),
+            }),
+            std::cmp::Ordering::Greater => OpenTicketResult::Err(OpenTicketErr {
+                error_type: Some(2),
+            }),
+            std::cmp::Ordering::Equal => OpenTicketResult::Ok(TicketOk {
+                ticket: sale.ticket(&caller).map(|t| views::ticket(caller, &t)),
+            }),
+        },
+    );
+    GetOpenTicketResponse {
+        result: Some(result),
+    }
+}
+
+#[update]
+fn notify_payment_failure(_: Empty) -> TicketOk {
+    let caller = msg_caller();
+    let ticket = with_sale(|sale| sale.cancel_ticket(&caller));
+    TicketOk {
+        ticket: ticket.map(|t| views::ticket(caller, &t)),
+    }
+}
+
+/// Reads the buyer's payment account on the ICP ledger and accepts what
+/// the rules allow. Errors trap, as the SNS swap's do.
+#[update]
+async fn refresh_buyer_tokens(request: RefreshBuyerTokensRequest) -> RefreshBuyerTokensResponse {
+    let buyer = if request.buyer.is_empty() {
+        msg_caller()
+    } else {
+        Principal::from_text(&request.buyer)
+            .unwrap_or_else(|e| trap(format!("Invalid principal {}: {e}", request.buyer)))
+    };
+    sale::check_participant(&buyer).unwrap_or_else(|e| trap(e));
+    with_sale(|sale| sale.check_refresh(request.confirmation_text.as_deref()))
+        .unwrap_or_else(|e| trap(e));
+    let ledger = Principal::from_text(installed().icp_ledger_canister_id)
+        .unwrap_or_else(|e| trap(e.to_string()));
+    let account = views::payment_account(canister_self(), &buyer);
+    let balance = canister_common::ledger_client::account_balance(ledger, account)
+        .await
+        .unwrap_or_else(|e| {
+            trap(format!(
+                "Unable to read the buyer's balance on the ICP ledger: {e}"
+            ))
+        });
+    let refreshed =
+        with_sale(|sale| sale.apply_refresh(buyer, balance)).unwrap_or_else(|e| trap(e));
+    RefreshBuyerTokensResponse {
+        icp_accepted_participation_e8s: refreshed.accepted_e8s,
+        icp_ledger_account_balance_e8s: refreshed.balance_e8s,
+    }
+}
+
+#[query]
+fn get_buyer_state(request: GetBuyerStateRequest) -> GetBuyerStateResponse {
+    let principal = request
+        .principal_id
+        .unwrap_or_else(|| trap("Can't get buyer state: principal_id is required"));
+    GetBuyerStateResponse {
+        buyer_state: with_sale(|sale| sale.buyer(&principal)).map(|b| views::buyer_state(&b)),
+    }
+}
+
+#[update]
+fn get_buyers_total(_: Empty) -> GetBuyersTotalResponse {
+    let progress = with_sale(|sale| sale.progress());
+    GetBuyersTotalResponse {
+        buyers_total: progress
+            .direct_e8s
+            .saturating_add(progress.neurons_fund_e8s),
+    }
+}
+
+#[query]
+fn get_lifecycle(_: Empty) -> GetLifecycleResponse {
+    with_sale(|sale| views::lifecycle(sale))
+}
+
+#[query]
+fn get_derived_state(_: Empty) -> GetDerivedStateResponse {
+    with_sale(|sale| views::derived_state(sale))
+}
+
+#[query]
+fn list_direct_participants(
+    request: ListDirectParticipantsRequest,
+) -> ListDirectParticipantsResponse {
+    let limit = request
+        .limit
+        .unwrap_or(MAX_LIST_DIRECT_PARTICIPANTS)
+        .min(MAX_LIST_DIRECT_PARTICIPANTS);
+    let offset = u64::from(request.offset.unwrap_or(0));
+    let participants = with_sale(|sale| sale.participants(offset, limit as usize));
+    ListDirectParticipantsResponse {
+        participants: participants
+            .into_iter()
+            .map(|(principal, buyer)| Participant {
+                participant_id: Some(principal),
+                participation: Some(views::buyer_state(&buyer)),
+            })
+            .collect(),
+    }
+}
+
+#[query]
+fn get_init(_: Empty) -> GetInitResponse {
+    GetInitResponse {
+        init: Some(installed()),
+    }
+}
+
+#[cfg(test)]
+mod candid_interface {
+    use super::*;
+
+    candid::export_service!();
+
+    #[test]
+    fn did_file_matches_the_code() {
+        canister_common::assert_candid_interface(
+            &__export_service(),
+            include_str!("../../../candid/swap.did"),
+            CANDID_INIT_ARGS,
+        );
+    }
+}

@@ -111,8 +111,9 @@ fn check_wiring(init_args: &BTreeMap<String, String>) {
 
 #[test]
 fn should_name_the_workspace_canisters_in_both_configs() {
-    // Libraries, not canisters: the shared plumbing, the ledger core, and
-    // the sale's rules until its canister's endpoints exist.
+    // Not deployed by dfx or icp-cli: the shared plumbing and the ledger
+    // core are libraries, and a sale's canister is made by the NNS proposal
+    // that opens the sale.
     let members: Vec<String> = workspace_members()
         .into_iter()
         .filter(|m| m != "common" && m != "ledger-core" && m != "swap")

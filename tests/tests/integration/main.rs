@@ -25,4 +25,5 @@ mod local_network;
 mod local_network_bad_input;
 mod official_interfaces;
 mod proposals;
+mod swap;
 mod wasm_metadata;

@@ -65,6 +65,11 @@ fn the_cycles_ledger_is_a_drop_in_for_the_official_cycles_ledger_interface() {
 }
 
 #[test]
+fn the_sale_is_a_drop_in_for_the_sns_swap_clients() {
+    assert_methods_strict_subtypes("swap", "sns/swap.did", &[]);
+}
+
+#[test]
 fn the_cmc_is_a_drop_in_for_the_official_cmc_interface() {
     assert_strict_subtype("cmc", "cmc/cmc.did");
 }

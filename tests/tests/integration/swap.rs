@@ -1,0 +1,212 @@
+//! The decentralization sale end to end with the real ICP ledger: the timer
+//! opens it at its start time, participants take tickets, pay into their
+//! account of the sale and refresh, and the timer commits it at its
+//! deadline with its minimums met; every answer as the SNS swap gives it.
+
+use candid::{Encode, Principal};
+use integration_tests::env::{Backend, TestEnv, query_candid, update_candid_as};
+use integration_tests::{install_ledger, on_both_backends, wasm_gz_path};
+use nns_api::AccountIdentifier;
+use nns_api::ids::LEDGER_CANISTER_ID;
+use nns_api::ledger::{Memo, Tokens, TransferArgs, TransferError};
+use nns_api::swap::{
+    Empty, GetBuyerStateRequest, GetBuyerStateResponse, GetDerivedStateResponse,
+    GetLifecycleResponse, GetOpenTicketResponse, Init, ListDirectParticipantsRequest,
+    ListDirectParticipantsResponse, NeuronBasketConstructionParameters, NewSaleTicketRequest,
+    NewSaleTicketResponse, NewSaleTicketResult, OpenTicketResult, RefreshBuyerTokensRequest,
+    RefreshBuyerTokensResponse,
+};
+use std::time::Duration;
+
+on_both_backends!(should_open_take_participations_and_commit_on_the_timer);
+
+const ICP: u64 = 100_000_000;
+const FEE: u64 = 10_000;
+
+fn user(n: u8) -> Principal {
+    Principal::from_slice(&[n, 0x5a, 1])
+}
+
+/// Where `buyer` pays: the sale's account with the buyer's subaccount
+/// (the principal's length, its bytes, zeros).
+fn payment_account(sale: Principal, buyer: Principal) -> AccountIdentifier {
+    let bytes = buyer.as_slice();
+    let mut subaccount = [0u8; 32];
+    subaccount[0] = bytes.len() as u8;
+    subaccount[1..=bytes.len()].copy_from_slice(bytes);
+    AccountIdentifier::new(&sale, Some(&subaccount))
+}
+
+fn pay(pic: &mut TestEnv, sale: Principal, from: Principal, e8s: u64) {
+    pic.advance_time(Duration::from_nanos(1));
+    let args = TransferArgs {
+        memo: Memo(0),
+        amount: Tokens::from_e8s(e8s),
+        fee: Tokens::from_e8s(FEE),
+        from_subaccount: None,
+        to: payment_account(sale, from),
+        created_at_time: None,
+    };
+    let (result,): (Result<u64, TransferError>,) =
+        update_candid_as(pic, LEDGER_CANISTER_ID, from, "transfer", (args,)).unwrap();
+    result.expect("the payment goes through");
+}
+
+fn lifecycle(pic: &mut TestEnv, sale: Principal) -> i32 {
+    let (reply,): (GetLifecycleResponse,) =
+        query_candid(pic, sale, "get_lifecycle", (Empty {},)).unwrap();
+    reply.lifecycle.expect("a lifecycle")
+}
+
+fn new_ticket(
+    pic: &mut TestEnv,
+    sale: Principal,
+    caller: Principal,
+    e8s: u64,
+) -> NewSaleTicketResult {
+    let request = NewSaleTicketRequest {
+        subaccount: None,
+        amount_icp_e8s: e8s,
+    };
+    let (reply,): (NewSaleTicketResponse,) =
+        update_candid_as(pic, sale, caller, "new_sale_ticket", (request,)).unwrap();
+    reply.result.expect("a result")
+}
+
+fn refresh(
+    pic: &mut TestEnv,
+    sale: Principal,
+    caller: Principal,
+    buyer: &str,
+) -> Result<RefreshBuyerTokensResponse, String> {
+    let request = RefreshBuyerTokensRequest {
+        buyer: buyer.into(),
+        confirmation_text: None,
+    };
+    update_candid_as(pic, sale, caller, "refresh_buyer_tokens", (request,))
+        .map(|(reply,): (RefreshBuyerTokensResponse,)| reply)
+        .map_err(|reject| reject.reject_message)
+}
+
+fn should_open_take_participations_and_commit_on_the_timer(backend: Backend) {
+    let mut pic = TestEnv::new(backend);
+    install_ledger(&mut pic, (1..=3).map(|n| (user(n), 100 * ICP)));
+    let now = pic.get_time().as_nanos_since_unix_epoch() / 1_000_000_000;
+    let init = Init {
+        nns_governance_canister_id: "rrkah-fqaaa-aaaaa-aaaaq-cai".into(),
+        icp_ledger_canister_id: LEDGER_CANISTER_ID.to_text(),
+        sns_ledger_canister_id: "aaaaa-aa".into(),
+        swap_start_timestamp_seconds: Some(now + 100),
+        swap_due_timestamp_seconds: Some(now + 1_000),
+        min_participants: Some(2),
+        min_direct_participation_icp_e8s: Some(50 * ICP),
+        max_direct_participation_icp_e8s: Some(300 * ICP),
+        min_participant_icp_e8s: Some(ICP),
+        max_participant_icp_e8s: Some(120 * ICP),
+        sns_token_e8s: Some(1_000_000 * ICP),
+        neuron_basket_construction_parameters: Some(NeuronBasketConstructionParameters {
+            count: 3,
+            dissolve_delay_interval_seconds: 86_400,
+        }),
+        ..Default::default()
+    };
+    let sale = pic.create_canister();
+    let wasm = std::fs::read(wasm_gz_path("swap")).expect("scripts/build-canisters.sh has run");
+    pic.install_canister(sale, wasm, Encode!(&init).unwrap(), None);
+
+    // Adopted: no ticket before the start time.
+    assert_eq!(lifecycle(&mut pic, sale), 5);
+    let NewSaleTicketResult::Err(error) = new_ticket(&mut pic, sale, user(1), 10 * ICP) else {
+        panic!("no ticket before the sale opens");
+    };
+    assert_eq!(error.error_type, 1, "SALE_NOT_OPEN");
+
+    // The timer opens it at its start time.
+    pic.advance_time(Duration::from_secs(120));
+    pic.tick();
+    pic.tick();
+    assert_eq!(lifecycle(&mut pic, sale), 2, "Open");
+
+    // A ticket, the payment, the refresh: accepted, the ticket used up.
+    let NewSaleTicketResult::Ok(ok) = new_ticket(&mut pic, sale, user(1), 10 * ICP) else {
+        panic!("a ticket once open");
+    };
+    assert_eq!(ok.ticket.expect("a ticket").amount_icp_e8s, 10 * ICP);
+    pay(&mut pic, sale, user(1), 10 * ICP);
+    let refreshed = refresh(&mut pic, sale, user(1), "").expect("the refresh is accepted");
+    assert_eq!(refreshed.icp_accepted_participation_e8s, 10 * ICP);
+    assert_eq!(refreshed.icp_ledger_account_balance_e8s, 10 * ICP);
+    let (open,): (GetOpenTicketResponse,) = integration_tests::env::query_candid_as(
+        &mut pic,
+        sale,
+        user(1),
+        "get_open_ticket",
+        (Empty {},),
+    )
+    .unwrap();
+    assert_eq!(
+        open.result,
+        Some(OpenTicketResult::Ok(Default::default())),
+        "the ticket is used up"
+    );
+
+    // Anyone may refresh for a participant; below the minimum is refused.
+    pay(&mut pic, sale, user(2), 45 * ICP);
+    let refreshed = refresh(&mut pic, sale, user(3), &user(2).to_text()).unwrap();
+    assert_eq!(refreshed.icp_accepted_participation_e8s, 45 * ICP);
+    pay(&mut pic, sale, user(3), ICP / 2);
+    let refused = refresh(&mut pic, sale, user(3), "").unwrap_err();
+    assert!(
+        refused.contains("minimum required to participate"),
+        "{refused}"
+    );
+
+    let (state,): (GetBuyerStateResponse,) = query_candid(
+        &mut pic,
+        sale,
+        "get_buyer_state",
+        (GetBuyerStateRequest {
+            principal_id: Some(user(2)),
+        },),
+    )
+    .unwrap();
+    assert_eq!(
+        state
+            .buyer_state
+            .and_then(|s| s.icp)
+            .map(|icp| icp.amount_e8s),
+        Some(45 * ICP)
+    );
+    let (listed,): (ListDirectParticipantsResponse,) = query_candid(
+        &mut pic,
+        sale,
+        "list_direct_participants",
+        (ListDirectParticipantsRequest {
+            offset: None,
+            limit: None,
+        },),
+    )
+    .unwrap();
+    let ids: Vec<Principal> = listed
+        .participants
+        .iter()
+        .filter_map(|p| p.participant_id)
+        .collect();
+    assert_eq!(ids, [user(1), user(2)], "in order of first acceptance");
+    let (derived,): (GetDerivedStateResponse,) =
+        query_candid(&mut pic, sale, "get_derived_state", (Empty {},)).unwrap();
+    assert_eq!(derived.direct_participation_icp_e8s, Some(55 * ICP));
+    assert_eq!(derived.direct_participant_count, Some(2));
+
+    // At the deadline, two participants and 55 ICP of 50: committed.
+    pic.advance_time(Duration::from_secs(1_000));
+    pic.tick();
+    pic.tick();
+    assert_eq!(lifecycle(&mut pic, sale), 3, "Committed");
+    let NewSaleTicketResult::Err(error) = new_ticket(&mut pic, sale, user(3), 10 * ICP) else {
+        panic!("no ticket once closed");
+    };
+    assert_eq!(error.error_type, 2, "SALE_CLOSED");
+    let late = refresh(&mut pic, sale, user(3), "").unwrap_err();
+    assert!(late.contains("OPEN state"), "{late}");
+}
