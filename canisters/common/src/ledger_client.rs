@@ -60,13 +60,31 @@ pub async fn transfer(
     fee_e8s: u64,
     memo: u64,
 ) -> Result<Result<u64, TransferError>, CallFailure> {
+    transfer_at(ledger, from_subaccount, to, amount_e8s, fee_e8s, memo, None).await
+}
+
+/// As [`transfer`], stamped `created_at_time` (nanoseconds): the ledger
+/// answers a repeat of the same transfer within its window with
+/// `TxDuplicate`, so that a transfer whose outcome was not learned can be
+/// sent again without being made twice.
+pub async fn transfer_at(
+    ledger: Principal,
+    from_subaccount: Option<[u8; 32]>,
+    to: AccountIdentifier,
+    amount_e8s: u64,
+    fee_e8s: u64,
+    memo: u64,
+    created_at_time: Option<u64>,
+) -> Result<Result<u64, TransferError>, CallFailure> {
     let args = TransferArgs {
         memo: Memo(memo),
         amount: Tokens::from_e8s(amount_e8s),
         fee: Tokens::from_e8s(fee_e8s),
         from_subaccount,
         to,
-        created_at_time: None,
+        created_at_time: created_at_time.map(|nanos| nns_api::ledger::TimeStamp {
+            timestamp_nanos: nanos,
+        }),
     };
     let response = Call::unbounded_wait(ledger, "transfer")
         .with_arg(args)

@@ -31,6 +31,7 @@ use ic_cdk::{init, post_upgrade, query, trap, update};
 use ic_stable_structures::memory_manager::{MemoryId, MemoryManager, VirtualMemory};
 use ic_stable_structures::{DefaultMemoryImpl, StableCell};
 use lifecycle::Lifecycle;
+use nns_api::ledger::TransferError;
 use nns_api::swap::{
     Empty, GetBuyerStateRequest, GetBuyerStateResponse, GetBuyersTotalResponse,
     GetDerivedStateResponse, GetInitResponse, GetLifecycleResponse, GetOpenTicketResponse, Init,
@@ -38,7 +39,11 @@ use nns_api::swap::{
     NewSaleTicketResponse, NewSaleTicketResult, OpenTicketErr, OpenTicketResult, Participant,
     RefreshBuyerTokensRequest, RefreshBuyerTokensResponse, TicketOk,
 };
-use sale::{Memories, Sale};
+use nns_api::swap::{
+    ErrorRefundIcpRequest, ErrorRefundIcpResponse, FinalizeSwapResponse, RefundErr, RefundOk,
+    RefundResult, SweepResult,
+};
+use sale::{Memories, Outcome, RefundError, Sale};
 use std::cell::RefCell;
 
 nns_api::embed_candid_metadata!("../../../candid/swap.did", b"(Init)");
@@ -246,6 +251,171 @@ fn list_direct_participants(
 fn get_init(_: Empty) -> GetInitResponse {
     GetInitResponse {
         init: Some(installed()),
+    }
+}
+
+/// Participants looked at, and transfers sent, per batch of a finalization.
+const SWEEP_SCAN: usize = 5_000;
+const SWEEP_BATCH: usize = 100;
+
+thread_local! {
+    /// A finalization is running (its transfers are awaited).
+    static FINALIZING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Sweeps every participation: to the project's treasury (the sale's
+/// `sns_governance_canister_id`, the project having no SNS governance) on
+/// commit, back to the participant on abort, the fee taken off each. Each
+/// transfer is stamped with the sale's end time, so that a repeat of one
+/// whose answer was lost is deduplicated by the ledger. Resumable: a
+/// later call goes on from what is left.
+#[update]
+async fn finalize_swap(_: Empty) -> FinalizeSwapResponse {
+    if FINALIZING.with(|f| f.replace(true)) {
+        return FinalizeSwapResponse {
+            error_message: Some(
+                "The Swap canister has finalize_swap call already in progress".into(),
+            ),
+            ..Default::default()
+        };
+    }
+    let response = finalize().await;
+    FINALIZING.with(|f| f.set(false));
+    response
+}
+
+async fn finalize() -> FinalizeSwapResponse {
+    let progress = with_sale(|sale| sale.progress());
+    if !progress.lifecycle.is_over() {
+        return FinalizeSwapResponse {
+            error_message: Some(format!(
+                "The Swap can only be finalized in the COMMITTED or ABORTED states. Current state is {:?}",
+                progress.lifecycle
+            )),
+            ..Default::default()
+        };
+    }
+    let init = installed();
+    let ledger =
+        Principal::from_text(&init.icp_ledger_canister_id).unwrap_or_else(|e| trap(e.to_string()));
+    let treasury = Principal::from_text(&init.sns_governance_canister_id).ok();
+    let stamp = progress.ended_at_seconds.saturating_mul(1_000_000_000);
+    let mut result = SweepResult::default();
+    let mut from = 0;
+    loop {
+        let (sweeps, next) = with_sale(|sale| sale.begin_icp_sweeps(from, SWEEP_SCAN, SWEEP_BATCH));
+        for sweep in sweeps {
+            let to = match (progress.lifecycle, treasury) {
+                (Lifecycle::Committed, Some(treasury)) => {
+                    nns_api::AccountIdentifier::new(&treasury, None)
+                }
+                _ => nns_api::AccountIdentifier::new(&sweep.buyer, None),
+            };
+            let outcome = canister_common::ledger_client::transfer_at(
+                ledger,
+                Some(sale::buyer_subaccount(&sweep.buyer)),
+                to,
+                sweep.amount_e8s,
+                sale::ICP_FEE_E8S,
+                0,
+                Some(stamp),
+            )
+            .await;
+            let outcome = match outcome {
+                Ok(Ok(block))
+                | Ok(Err(TransferError::TxDuplicate {
+                    duplicate_of: block,
+                })) => Outcome::Done(block),
+                Ok(Err(_)) => Outcome::Failed,
+                Err(failure) if failure.may_have_acted => Outcome::Unknown,
+                Err(_) => Outcome::Failed,
+            };
+            match outcome {
+                Outcome::Done(_) => result.success += 1,
+                _ => result.failure += 1,
+            }
+            with_sale(|sale| sale.end_icp_sweep(&sweep.buyer, outcome));
+        }
+        if next == from {
+            break;
+        }
+        from = next;
+    }
+    let swept = with_sale(|sale| sale.icp_swept());
+    if swept && progress.lifecycle == Lifecycle::Committed && !progress.shares_fixed {
+        // The Neurons' Fund does not take part yet: the shares are the direct participants'.
+        let _ = with_sale(|sale| sale.fix_token_shares(0));
+    }
+    FinalizeSwapResponse {
+        sweep_icp_result: Some(result),
+        error_message: (!swept)
+            .then(|| "Transferring ICP did not complete fully; call finalize_swap again".into()),
+        ..Default::default()
+    }
+}
+
+/// Returns ICP in `source`'s account of the sale that the sale did not
+/// take (a payment outside the sale, an overpayment, the whole payment of
+/// a refused participant), less the fee — once the sale is over.
+#[update]
+async fn error_refund_icp(request: ErrorRefundIcpRequest) -> ErrorRefundIcpResponse {
+    let refused = |error: RefundError| ErrorRefundIcpResponse {
+        result: Some(RefundResult::Err(RefundErr {
+            error_type: Some(error.code()),
+            description: Some(match error {
+                RefundError::InvalidRequest(m)
+                | RefundError::Precondition(m)
+                | RefundError::External(m) => m,
+            }),
+        })),
+    };
+    let Some(source) = request.source_principal_id else {
+        return refused(RefundError::InvalidRequest(
+            "Invalid request: source_principal_id is required".into(),
+        ));
+    };
+    if let Err(error) = with_sale(|sale| sale.check_error_refund(&source)) {
+        return refused(error);
+    }
+    let ledger = Principal::from_text(installed().icp_ledger_canister_id)
+        .unwrap_or_else(|e| trap(e.to_string()));
+    let balance = match canister_common::ledger_client::account_balance(
+        ledger,
+        views::payment_account(canister_self(), &source),
+    )
+    .await
+    {
+        Ok(balance) => balance,
+        Err(e) => {
+            return refused(RefundError::External(format!(
+                "Unable to read the balance: {e}"
+            )));
+        }
+    };
+    let Some(amount) = sale::error_refund_amount(balance) else {
+        return refused(RefundError::External(format!(
+            "The balance ({balance} e8s) does not cover the fee"
+        )));
+    };
+    let sent = canister_common::ledger_client::transfer(
+        ledger,
+        Some(sale::buyer_subaccount(&source)),
+        nns_api::AccountIdentifier::new(&source, None),
+        amount,
+        sale::ICP_FEE_E8S,
+        0,
+    )
+    .await;
+    match sent {
+        Ok(Ok(block)) => ErrorRefundIcpResponse {
+            result: Some(RefundResult::Ok(RefundOk {
+                block_height: Some(block),
+            })),
+        },
+        Ok(Err(e)) => refused(RefundError::External(format!(
+            "The ICP ledger refused the refund: {e:?}"
+        ))),
+        Err(e) => refused(RefundError::External(format!("The refund failed: {e}"))),
     }
 }
 

@@ -10,15 +10,19 @@ use nns_api::AccountIdentifier;
 use nns_api::ids::LEDGER_CANISTER_ID;
 use nns_api::ledger::{Memo, Tokens, TransferArgs, TransferError};
 use nns_api::swap::{
-    Empty, GetBuyerStateRequest, GetBuyerStateResponse, GetDerivedStateResponse,
-    GetLifecycleResponse, GetOpenTicketResponse, Init, ListDirectParticipantsRequest,
-    ListDirectParticipantsResponse, NeuronBasketConstructionParameters, NewSaleTicketRequest,
-    NewSaleTicketResponse, NewSaleTicketResult, OpenTicketResult, RefreshBuyerTokensRequest,
-    RefreshBuyerTokensResponse,
+    Empty, ErrorRefundIcpRequest, ErrorRefundIcpResponse, FinalizeSwapResponse,
+    GetBuyerStateRequest, GetBuyerStateResponse, GetDerivedStateResponse, GetLifecycleResponse,
+    GetOpenTicketResponse, Init, ListDirectParticipantsRequest, ListDirectParticipantsResponse,
+    NeuronBasketConstructionParameters, NewSaleTicketRequest, NewSaleTicketResponse,
+    NewSaleTicketResult, OpenTicketResult, RefreshBuyerTokensRequest, RefreshBuyerTokensResponse,
+    RefundResult,
 };
 use std::time::Duration;
 
-on_both_backends!(should_open_take_participations_and_commit_on_the_timer);
+on_both_backends!(
+    should_open_take_participations_and_commit_on_the_timer,
+    should_refund_every_participant_when_the_sale_aborts,
+);
 
 const ICP: u64 = 100_000_000;
 const FEE: u64 = 10_000;
@@ -88,12 +92,48 @@ fn refresh(
         .map_err(|reject| reject.reject_message)
 }
 
-fn should_open_take_participations_and_commit_on_the_timer(backend: Backend) {
+/// The project's treasury, where a committed sale's ICP goes.
+fn treasury() -> Principal {
+    Principal::from_slice(&[0x7e, 0x5a, 1])
+}
+
+fn balance(pic: &mut TestEnv, owner: Principal) -> u64 {
+    let (tokens,): (Tokens,) = query_candid(
+        pic,
+        LEDGER_CANISTER_ID,
+        "account_balance",
+        (nns_api::ledger::AccountBalanceArgs {
+            account: AccountIdentifier::new(&owner, None),
+        },),
+    )
+    .unwrap();
+    tokens.e8s
+}
+
+fn finalize(pic: &mut TestEnv, sale: Principal) -> FinalizeSwapResponse {
+    let (reply,): (FinalizeSwapResponse,) =
+        update_candid_as(pic, sale, user(9), "finalize_swap", (Empty {},)).unwrap();
+    reply
+}
+
+fn error_refund(pic: &mut TestEnv, sale: Principal, source: Principal) -> RefundResult {
+    let request = ErrorRefundIcpRequest {
+        source_principal_id: Some(source),
+    };
+    let (reply,): (ErrorRefundIcpResponse,) =
+        update_candid_as(pic, sale, user(9), "error_refund_icp", (request,)).unwrap();
+    reply.result.expect("a result")
+}
+
+/// The ledger with three funded users, and a sale opening in 100 s and
+/// due in 1 000 s, for at least two participants and 50 ICP.
+fn setup(backend: Backend) -> (TestEnv, Principal) {
     let mut pic = TestEnv::new(backend);
     install_ledger(&mut pic, (1..=3).map(|n| (user(n), 100 * ICP)));
     let now = pic.get_time().as_nanos_since_unix_epoch() / 1_000_000_000;
     let init = Init {
         nns_governance_canister_id: "rrkah-fqaaa-aaaaa-aaaaq-cai".into(),
+        sns_governance_canister_id: treasury().to_text(),
         icp_ledger_canister_id: LEDGER_CANISTER_ID.to_text(),
         sns_ledger_canister_id: "aaaaa-aa".into(),
         swap_start_timestamp_seconds: Some(now + 100),
@@ -113,6 +153,11 @@ fn should_open_take_participations_and_commit_on_the_timer(backend: Backend) {
     let sale = pic.create_canister();
     let wasm = std::fs::read(wasm_gz_path("swap")).expect("scripts/build-canisters.sh has run");
     pic.install_canister(sale, wasm, Encode!(&init).unwrap(), None);
+    (pic, sale)
+}
+
+fn should_open_take_participations_and_commit_on_the_timer(backend: Backend) {
+    let (mut pic, sale) = setup(backend);
 
     // Adopted: no ticket before the start time.
     assert_eq!(lifecycle(&mut pic, sale), 5);
@@ -209,4 +254,66 @@ fn should_open_take_participations_and_commit_on_the_timer(backend: Backend) {
     assert_eq!(error.error_type, 2, "SALE_CLOSED");
     let late = refresh(&mut pic, sale, user(3), "").unwrap_err();
     assert!(late.contains("OPEN state"), "{late}");
+
+    // Finalized: each participation, less the fee, in the treasury; a
+    // second finalization moves nothing more.
+    let finalized = finalize(&mut pic, sale);
+    assert_eq!(finalized.error_message, None);
+    assert_eq!(
+        finalized.sweep_icp_result.map(|r| (r.success, r.failure)),
+        Some((2, 0))
+    );
+    assert_eq!(balance(&mut pic, treasury()), 55 * ICP - 2 * FEE);
+    let again = finalize(&mut pic, sale);
+    assert_eq!(again.sweep_icp_result.map(|r| r.success), Some(0));
+    assert_eq!(balance(&mut pic, treasury()), 55 * ICP - 2 * FEE);
+
+    // The refused participant's half ICP comes back, less the fee, once.
+    let before = balance(&mut pic, user(3));
+    assert!(matches!(
+        error_refund(&mut pic, sale, user(3)),
+        RefundResult::Ok(_)
+    ));
+    assert_eq!(balance(&mut pic, user(3)), before + ICP / 2 - FEE);
+    let RefundResult::Err(empty) = error_refund(&mut pic, sale, user(3)) else {
+        panic!("nothing left to refund");
+    };
+    assert_eq!(empty.error_type, Some(3));
+}
+
+fn should_refund_every_participant_when_the_sale_aborts(backend: Backend) {
+    let (mut pic, sale) = setup(backend);
+    pic.advance_time(Duration::from_secs(120));
+    // The timer fires, then its task runs (ic-cdk-timers calls itself).
+    pic.tick();
+    pic.tick();
+    pay(&mut pic, sale, user(1), 30 * ICP);
+    refresh(&mut pic, sale, user(1), "").unwrap();
+    // Not before the end.
+    let RefundResult::Err(early) = error_refund(&mut pic, sale, user(1)) else {
+        panic!("no refund while the sale runs");
+    };
+    assert_eq!(early.error_type, Some(2), "Precondition");
+    let not_yet = finalize(&mut pic, sale);
+    assert!(
+        not_yet
+            .error_message
+            .unwrap()
+            .contains("COMMITTED or ABORTED")
+    );
+
+    // One participant of the two needed: aborted at the deadline.
+    pic.advance_time(Duration::from_secs(1_000));
+    pic.tick();
+    pic.tick();
+    assert_eq!(lifecycle(&mut pic, sale), 4, "Aborted");
+    let before = balance(&mut pic, user(1));
+    let finalized = finalize(&mut pic, sale);
+    assert_eq!(finalized.error_message, None);
+    assert_eq!(
+        balance(&mut pic, user(1)),
+        before + 30 * ICP - FEE,
+        "refunded, less the fee"
+    );
+    assert_eq!(balance(&mut pic, treasury()), 0, "nothing to the treasury");
 }
