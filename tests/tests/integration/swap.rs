@@ -3,7 +3,7 @@
 //! account of the sale and refresh, and the timer commits it at its
 //! deadline with its minimums met; every answer as the SNS swap gives it.
 
-use candid::{Encode, Principal};
+use candid::{Decode, Encode, Principal};
 use integration_tests::env::{Backend, TestEnv, query_candid, update_candid_as};
 use integration_tests::{install_ledger, on_both_backends, wasm_gz_path};
 use nns_api::AccountIdentifier;
@@ -22,6 +22,7 @@ use std::time::Duration;
 on_both_backends!(
     should_open_take_participations_and_commit_on_the_timer,
     should_refund_every_participant_when_the_sale_aborts,
+    should_resume_a_finalization_stopped_between_two_transfers,
 );
 
 const ICP: u64 = 100_000_000;
@@ -316,4 +317,53 @@ fn should_refund_every_participant_when_the_sale_aborts(backend: Backend) {
         "refunded, less the fee"
     );
     assert_eq!(balance(&mut pic, treasury()), 0, "nothing to the treasury");
+}
+
+fn should_resume_a_finalization_stopped_between_two_transfers(backend: Backend) {
+    let (mut pic, sale) = setup(backend);
+    pic.advance_time(Duration::from_secs(120));
+    pic.tick();
+    pic.tick();
+    for (n, e8s) in [(1, 30 * ICP), (2, 40 * ICP)] {
+        pay(&mut pic, sale, user(n), e8s);
+        refresh(&mut pic, sale, user(n), "").unwrap();
+    }
+    pic.advance_time(Duration::from_secs(1_000));
+    pic.tick();
+    pic.tick();
+    assert_eq!(lifecycle(&mut pic, sale), 3, "Committed");
+
+    // Round by round until the first participation reaches the treasury,
+    // then the ledger stops: the second transfer fails.
+    let call = pic
+        .submit_call(sale, user(9), "finalize_swap", Encode!(&Empty {}).unwrap())
+        .unwrap();
+    let mut rounds = 0;
+    while balance(&mut pic, treasury()) == 0 {
+        pic.tick();
+        rounds += 1;
+        assert!(rounds < 20, "the first sweep never happened");
+    }
+    pic.stop_canister(LEDGER_CANISTER_ID, None).unwrap();
+    let reply = Decode!(&pic.await_call(call).unwrap(), FinalizeSwapResponse).unwrap();
+    assert!(reply.error_message.is_some(), "{reply:?}");
+    assert_eq!(
+        reply.sweep_icp_result.map(|r| (r.success, r.failure)),
+        Some((1, 1))
+    );
+
+    // Once the ledger is back, a later finalization completes it; nothing
+    // is paid twice.
+    pic.start_canister(LEDGER_CANISTER_ID, None).unwrap();
+    let resumed = finalize(&mut pic, sale);
+    assert_eq!(resumed.error_message, None);
+    assert_eq!(
+        resumed.sweep_icp_result.map(|r| (r.success, r.failure)),
+        Some((1, 0))
+    );
+    assert_eq!(balance(&mut pic, treasury()), 70 * ICP - 2 * FEE);
+    assert_eq!(
+        finalize(&mut pic, sale).sweep_icp_result.map(|r| r.success),
+        Some(0)
+    );
 }
