@@ -109,8 +109,12 @@ fn init(init: Init) {
 
 #[post_upgrade]
 fn post_upgrade() {
+    let init_memory = memory(0);
+    if ic_stable_structures::Memory::size(&init_memory) == 0 {
+        trap("no sale is installed in this canister's stable memory");
+    }
     INIT.with(|cell| {
-        *cell.borrow_mut() = Some(StableCell::init(memory(0), Candid(Init::default())))
+        *cell.borrow_mut() = Some(StableCell::init(init_memory, Candid(Init::default())))
     });
     let sale = Sale::open(None, memories()).unwrap_or_else(|e| trap(e));
     SALE.with(|cell| *cell.borrow_mut() = Some(sale));
@@ -263,69 +267,99 @@ thread_local! {
     static FINALIZING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
+/// Holds the finalization lock; released however the finalization ends,
+/// also when a callback traps (ic-cdk drops the future then).
+struct FinalizeLock;
+
+impl FinalizeLock {
+    fn take() -> Option<Self> {
+        (!FINALIZING.with(|f| f.replace(true))).then_some(Self)
+    }
+}
+
+impl Drop for FinalizeLock {
+    fn drop(&mut self) {
+        FINALIZING.with(|f| f.set(false));
+    }
+}
+
 /// Sweeps every participation: to the project's treasury (the sale's
 /// `sns_governance_canister_id`, the project having no SNS governance) on
 /// commit, back to the participant on abort, the fee taken off each. Each
-/// transfer is stamped with the sale's end time, so that a repeat of one
-/// whose answer was lost is deduplicated by the ledger. Resumable: a
-/// later call goes on from what is left.
+/// transfer keeps the stamp of its first sending, so that sending it again
+/// after a lost answer is a ledger duplicate, not a second payment.
+/// Resumable: a later call goes on from what is left.
 #[update]
 async fn finalize_swap(_: Empty) -> FinalizeSwapResponse {
-    if FINALIZING.with(|f| f.replace(true)) {
+    let Some(_lock) = FinalizeLock::take() else {
         return FinalizeSwapResponse {
             error_message: Some(
                 "The Swap canister has finalize_swap call already in progress".into(),
             ),
             ..Default::default()
         };
-    }
-    let response = finalize().await;
-    FINALIZING.with(|f| f.set(false));
-    response
+    };
+    finalize().await
 }
 
 async fn finalize() -> FinalizeSwapResponse {
     let progress = with_sale(|sale| sale.progress());
+    let failed = |message: String| FinalizeSwapResponse {
+        error_message: Some(message),
+        ..Default::default()
+    };
     if !progress.lifecycle.is_over() {
+        return failed(format!(
+            "The Swap can only be finalized in the COMMITTED or ABORTED states. Current state is {:?}",
+            progress.lifecycle
+        ));
+    }
+    let mut result = SweepResult::default();
+    if with_sale(|sale| sale.icp_swept()) {
+        result.skipped =
+            u32::try_from(with_sale(|sale| sale.standing().participants)).unwrap_or(u32::MAX);
         return FinalizeSwapResponse {
-            error_message: Some(format!(
-                "The Swap can only be finalized in the COMMITTED or ABORTED states. Current state is {:?}",
-                progress.lifecycle
-            )),
+            sweep_icp_result: Some(result),
             ..Default::default()
         };
     }
     let init = installed();
     let ledger =
         Principal::from_text(&init.icp_ledger_canister_id).unwrap_or_else(|e| trap(e.to_string()));
-    let treasury = Principal::from_text(&init.sns_governance_canister_id).ok();
-    let stamp = progress.ended_at_seconds.saturating_mul(1_000_000_000);
-    let mut result = SweepResult::default();
+    let destination = |buyer: &Principal| match progress.lifecycle {
+        Lifecycle::Committed => {
+            views::treasury(&init).map(|t| nns_api::AccountIdentifier::new(&t, None))
+        }
+        _ => Ok(nns_api::AccountIdentifier::new(buyer, None)),
+    };
     let mut from = 0;
     loop {
-        let (sweeps, next) = with_sale(|sale| sale.begin_icp_sweeps(from, SWEEP_SCAN, SWEEP_BATCH));
+        let (sweeps, next) =
+            with_sale(|sale| sale.begin_icp_sweeps(from, SWEEP_SCAN, SWEEP_BATCH, time()));
         for sweep in sweeps {
-            let to = match (progress.lifecycle, treasury) {
-                (Lifecycle::Committed, Some(treasury)) => {
-                    nns_api::AccountIdentifier::new(&treasury, None)
-                }
-                _ => nns_api::AccountIdentifier::new(&sweep.buyer, None),
+            let to = match destination(&sweep.buyer) {
+                Ok(to) => to,
+                Err(e) => return failed(e),
             };
-            let outcome = canister_common::ledger_client::transfer_at(
+            let sent = canister_common::ledger_client::transfer_at(
                 ledger,
                 Some(sale::buyer_subaccount(&sweep.buyer)),
                 to,
                 sweep.amount_e8s,
                 sale::ICP_FEE_E8S,
                 0,
-                Some(stamp),
+                Some(sweep.created_at_nanos),
             )
             .await;
-            let outcome = match outcome {
+            let outcome = match sent {
                 Ok(Ok(block))
                 | Ok(Err(TransferError::TxDuplicate {
                     duplicate_of: block,
                 })) => Outcome::Done(block),
+                // Too old to be deduplicated: the account tells whether the
+                // first sending was made (only the sweep takes from it
+                // before the sweep is done).
+                Ok(Err(TransferError::TxTooOld { .. })) => too_old_sweep(ledger, &sweep).await,
                 Ok(Err(_)) => Outcome::Failed,
                 Err(failure) if failure.may_have_acted => Outcome::Unknown,
                 Err(_) => Outcome::Failed,
@@ -334,7 +368,7 @@ async fn finalize() -> FinalizeSwapResponse {
                 Outcome::Done(_) => result.success += 1,
                 _ => result.failure += 1,
             }
-            with_sale(|sale| sale.end_icp_sweep(&sweep.buyer, outcome));
+            with_sale(|sale| sale.end_icp_sweep(&sweep.buyer, outcome, now_seconds()));
         }
         if next == from {
             break;
@@ -351,6 +385,19 @@ async fn finalize() -> FinalizeSwapResponse {
         error_message: (!swept)
             .then(|| "Transferring ICP did not complete fully; call finalize_swap again".into()),
         ..Default::default()
+    }
+}
+
+/// A sweep whose stamp grew too old for the ledger's deduplication: made
+/// if the participant's account no longer holds the participation (the
+/// block is not known then: 0), else expired — no sending of it can be
+/// made any more — and to stamp anew.
+async fn too_old_sweep(ledger: Principal, sweep: &sale::IcpSweep) -> Outcome {
+    let account = views::payment_account(canister_self(), &sweep.buyer);
+    match canister_common::ledger_client::account_balance(ledger, account).await {
+        Ok(balance) if balance < sweep.amount_e8s + sale::ICP_FEE_E8S => Outcome::Done(0),
+        Ok(_) => Outcome::Expired,
+        Err(_) => Outcome::Unknown,
     }
 }
 

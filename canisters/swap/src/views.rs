@@ -32,6 +32,7 @@ pub fn rules_of(init: &Init) -> Result<Rules, String> {
         &init.nns_governance_canister_id,
         &init.icp_ledger_canister_id,
         &init.sns_ledger_canister_id,
+        &init.sns_governance_canister_id,
     ] {
         Principal::from_text(id).map_err(|e| format!("Init: canister id {id:?}: {e}"))?;
     }
@@ -66,21 +67,34 @@ pub fn rules_of(init: &Init) -> Result<Rules, String> {
     Ok(rules)
 }
 
+/// The project's treasury, where a committed sale's ICP goes: the sale's
+/// `sns_governance_canister_id` (the project has no SNS governance; the
+/// proposal that opens the sale names the treasury there).
+pub fn treasury(init: &Init) -> Result<Principal, String> {
+    Principal::from_text(&init.sns_governance_canister_id)
+        .map_err(|e| format!("Init.sns_governance_canister_id (the treasury): {e}"))
+}
+
 /// A participant as `get_buyer_state` shows them: the ICP accepted, and
 /// the sweep's progress.
 pub fn buyer_state(buyer: &Buyer) -> BuyerState {
-    let (transferred, fee) = match buyer.icp {
-        Sweep::Done { .. } => (
+    let (transferred, fee, started, succeeded) = match buyer.icp {
+        Sweep::Done { at_seconds, .. } => (
             Some(buyer.accepted_e8s - crate::sale::ICP_FEE_E8S),
             Some(crate::sale::ICP_FEE_E8S),
+            at_seconds,
+            at_seconds,
         ),
-        _ => (Some(0), Some(0)),
+        Sweep::InFlight { created_at_nanos } => {
+            (Some(0), Some(0), created_at_nanos / 1_000_000_000, 0)
+        }
+        Sweep::Pending => (Some(0), Some(0), 0, 0),
     };
     BuyerState {
         icp: Some(TransferableAmount {
             amount_e8s: buyer.accepted_e8s,
-            transfer_start_timestamp_seconds: 0,
-            transfer_success_timestamp_seconds: 0,
+            transfer_start_timestamp_seconds: started,
+            transfer_success_timestamp_seconds: succeeded,
             amount_transferred_e8s: transferred,
             transfer_fee_paid_e8s: fee,
         }),
@@ -169,6 +183,7 @@ mod tests {
             nns_governance_canister_id: "rrkah-fqaaa-aaaaa-aaaaq-cai".into(),
             icp_ledger_canister_id: "ryjl3-tyaaa-aaaaa-aaaba-cai".into(),
             sns_ledger_canister_id: "aaaaa-aa".into(),
+            sns_governance_canister_id: "aaaaa-aa".into(),
             swap_start_timestamp_seconds: Some(100),
             swap_due_timestamp_seconds: Some(1_000),
             min_participants: Some(2),
