@@ -21,7 +21,8 @@ pub mod views;
 // ├── 2  progress  StableCell  totals and stage (sale::Progress)
 // ├── 3  buyers    BTreeMap    principal → participation
 // ├── 4  order     BTreeMap    index → principal
-// └── 5  tickets   BTreeMap    principal → open ticket
+// ├── 5  tickets   BTreeMap    principal → open ticket
+// └── 6  auto      StableCell  the automatic finalization: attempted, its answer (Candid)
 // ```
 
 use candid::Principal;
@@ -40,8 +41,8 @@ use nns_api::swap::{
     RefreshBuyerTokensRequest, RefreshBuyerTokensResponse, TicketOk,
 };
 use nns_api::swap::{
-    ErrorRefundIcpRequest, ErrorRefundIcpResponse, FinalizeSwapResponse, RefundErr, RefundOk,
-    RefundResult, SweepResult,
+    ErrorRefundIcpRequest, ErrorRefundIcpResponse, FinalizeSwapResponse,
+    GetAutoFinalizationStatusResponse, RefundErr, RefundOk, RefundResult, SweepResult,
 };
 use sale::{Memories, Outcome, RefundError, Sale};
 use std::cell::RefCell;
@@ -92,9 +93,41 @@ fn now_seconds() -> u64 {
     time() / 1_000_000_000
 }
 
+/// Whether the sale finalized itself once it ended, and what that answered
+/// (the swap's `already_tried_to_auto_finalize`, `auto_finalize_swap_response`).
+#[derive(candid::CandidType, candid::Deserialize, Clone, Debug, Default)]
+struct AutoFinalization {
+    attempted: bool,
+    response: Option<FinalizeSwapResponse>,
+}
+
+fn auto_finalization() -> StableCell<Candid<AutoFinalization>, VM> {
+    StableCell::init(memory(6), Candid(AutoFinalization::default()))
+}
+
+/// Every tick moves the lifecycle; once the sale has ended, a sale made
+/// with `should_auto_finalize` finalizes itself, once (as the SNS swap
+/// does; `finalize_swap` finishes what that attempt could not).
 fn start_timer() {
     ic_cdk_timers::set_timer_interval(TICK, || async {
         with_sale(|sale| sale.tick(now_seconds()));
+        let over = with_sale(|sale| sale.lifecycle().is_over());
+        let enabled = installed().should_auto_finalize == Some(true);
+        if !over || !enabled || auto_finalization().get().0.attempted {
+            return;
+        }
+        let Some(_lock) = FinalizeLock::take() else {
+            return;
+        };
+        auto_finalization().set(Candid(AutoFinalization {
+            attempted: true,
+            response: None,
+        }));
+        let response = finalize().await;
+        auto_finalization().set(Candid(AutoFinalization {
+            attempted: true,
+            response: Some(response),
+        }));
     });
 }
 
@@ -248,6 +281,16 @@ fn list_direct_participants(
                 participation: Some(views::buyer_state(&buyer)),
             })
             .collect(),
+    }
+}
+
+#[query]
+fn get_auto_finalization_status(_: Empty) -> GetAutoFinalizationStatusResponse {
+    let auto = auto_finalization().get().0.clone();
+    GetAutoFinalizationStatusResponse {
+        is_auto_finalize_enabled: installed().should_auto_finalize,
+        has_auto_finalize_been_attempted: Some(auto.attempted),
+        auto_finalize_swap_response: auto.response,
     }
 }
 

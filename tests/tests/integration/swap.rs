@@ -11,8 +11,9 @@ use nns_api::ids::LEDGER_CANISTER_ID;
 use nns_api::ledger::{Memo, Tokens, TransferArgs, TransferError};
 use nns_api::swap::{
     Empty, ErrorRefundIcpRequest, ErrorRefundIcpResponse, FinalizeSwapResponse,
-    GetBuyerStateRequest, GetBuyerStateResponse, GetDerivedStateResponse, GetLifecycleResponse,
-    GetOpenTicketResponse, Init, ListDirectParticipantsRequest, ListDirectParticipantsResponse,
+    GetAutoFinalizationStatusResponse, GetBuyerStateRequest, GetBuyerStateResponse,
+    GetDerivedStateResponse, GetLifecycleResponse, GetOpenTicketResponse, Init,
+    ListDirectParticipantsRequest, ListDirectParticipantsResponse,
     NeuronBasketConstructionParameters, NewSaleTicketRequest, NewSaleTicketResponse,
     NewSaleTicketResult, OpenTicketResult, RefreshBuyerTokensRequest, RefreshBuyerTokensResponse,
     RefundResult,
@@ -23,6 +24,7 @@ on_both_backends!(
     should_open_take_participations_and_commit_on_the_timer,
     should_refund_every_participant_when_the_sale_aborts,
     should_resume_a_finalization_stopped_between_two_transfers,
+    should_finalize_itself_once_when_made_to,
 );
 
 const ICP: u64 = 100_000_000;
@@ -129,6 +131,10 @@ fn error_refund(pic: &mut TestEnv, sale: Principal, source: Principal) -> Refund
 /// The ledger with three funded users, and a sale opening in 100 s and
 /// due in 1 000 s, for at least two participants and 50 ICP.
 fn setup(backend: Backend) -> (TestEnv, Principal) {
+    setup_with(backend, None)
+}
+
+fn setup_with(backend: Backend, should_auto_finalize: Option<bool>) -> (TestEnv, Principal) {
     let mut pic = TestEnv::new(backend);
     install_ledger(&mut pic, (1..=3).map(|n| (user(n), 100 * ICP)));
     let now = pic.get_time().as_nanos_since_unix_epoch() / 1_000_000_000;
@@ -149,6 +155,7 @@ fn setup(backend: Backend) -> (TestEnv, Principal) {
             count: 3,
             dissolve_delay_interval_seconds: 86_400,
         }),
+        should_auto_finalize,
         ..Default::default()
     };
     let sale = pic.create_canister();
@@ -319,15 +326,21 @@ fn should_refund_every_participant_when_the_sale_aborts(backend: Backend) {
     assert_eq!(balance(&mut pic, treasury()), 0, "nothing to the treasury");
 }
 
-fn should_resume_a_finalization_stopped_between_two_transfers(backend: Backend) {
-    let (mut pic, sale) = setup(backend);
+/// Opens the sale (the timer fires, then its task runs: ic-cdk-timers calls
+/// itself) and lets users 1 and 2 put in 30 and 40 ICP.
+fn open_with_two_participants(pic: &mut TestEnv, sale: Principal) {
     pic.advance_time(Duration::from_secs(120));
     pic.tick();
     pic.tick();
     for (n, e8s) in [(1, 30 * ICP), (2, 40 * ICP)] {
-        pay(&mut pic, sale, user(n), e8s);
-        refresh(&mut pic, sale, user(n), "").unwrap();
+        pay(pic, sale, user(n), e8s);
+        refresh(pic, sale, user(n), "").unwrap();
     }
+}
+
+fn should_resume_a_finalization_stopped_between_two_transfers(backend: Backend) {
+    let (mut pic, sale) = setup(backend);
+    open_with_two_participants(&mut pic, sale);
     pic.advance_time(Duration::from_secs(1_000));
     pic.tick();
     pic.tick();
@@ -366,4 +379,43 @@ fn should_resume_a_finalization_stopped_between_two_transfers(backend: Backend) 
         finalize(&mut pic, sale).sweep_icp_result.map(|r| r.success),
         Some(0)
     );
+}
+
+fn should_finalize_itself_once_when_made_to(backend: Backend) {
+    let (mut pic, sale) = setup_with(backend, Some(true));
+    open_with_two_participants(&mut pic, sale);
+    let status = |pic: &mut TestEnv| {
+        let (reply,): (GetAutoFinalizationStatusResponse,) =
+            query_candid(pic, sale, "get_auto_finalization_status", (Empty {},)).unwrap();
+        reply
+    };
+    assert_eq!(status(&mut pic).is_auto_finalize_enabled, Some(true));
+    assert_eq!(
+        status(&mut pic).has_auto_finalize_been_attempted,
+        Some(false)
+    );
+    // The deadline passes: committed, then finalized by the timer alone.
+    pic.advance_time(Duration::from_secs(1_000));
+    for _ in 0..10 {
+        pic.tick();
+    }
+    assert_eq!(lifecycle(&mut pic, sale), 3, "Committed");
+    let auto = status(&mut pic);
+    assert_eq!(auto.has_auto_finalize_been_attempted, Some(true));
+    let response = auto.auto_finalize_swap_response.expect("the answer kept");
+    assert_eq!(response.error_message, None);
+    assert_eq!(response.sweep_icp_result.map(|r| r.success), Some(2));
+    assert_eq!(balance(&mut pic, treasury()), 70 * ICP - 2 * FEE);
+    // Once only, and nothing left for a manual finalization.
+    pic.advance_time(Duration::from_secs(600));
+    for _ in 0..4 {
+        pic.tick();
+    }
+    assert_eq!(
+        finalize(&mut pic, sale)
+            .sweep_icp_result
+            .map(|r| (r.success, r.skipped)),
+        Some((0, 2))
+    );
+    assert_eq!(balance(&mut pic, treasury()), 70 * ICP - 2 * FEE);
 }
