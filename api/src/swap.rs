@@ -305,6 +305,68 @@ pub struct GetAutoFinalizationStatusResponse {
     pub is_auto_finalize_enabled: Option<bool>,
 }
 
+#[derive(CandidType, Deserialize, Clone, Debug, Default, PartialEq, Eq)]
+pub struct Params {
+    pub min_participant_icp_e8s: u64,
+    pub neuron_basket_construction_parameters: Option<NeuronBasketConstructionParameters>,
+    pub max_icp_e8s: u64,
+    pub swap_due_timestamp_seconds: u64,
+    pub min_participants: u32,
+    pub sns_token_e8s: u64,
+    pub sale_delay_seconds: Option<u64>,
+    pub max_participant_icp_e8s: u64,
+    pub min_direct_participation_icp_e8s: Option<u64>,
+    pub min_icp_e8s: u64,
+    pub max_direct_participation_icp_e8s: Option<u64>,
+}
+
+#[derive(CandidType, Deserialize, Clone, Debug, Default, PartialEq, Eq)]
+pub struct GetSaleParametersResponse {
+    pub params: Option<Params>,
+}
+
+#[derive(CandidType, Deserialize, Clone, Debug, Default, PartialEq, Eq)]
+pub struct ListSnsNeuronRecipesRequest {
+    pub offset: Option<u64>,
+    pub limit: Option<u32>,
+}
+
+#[derive(CandidType, Deserialize, Clone, Debug, Default, PartialEq, Eq)]
+pub struct NeuronId {
+    pub id: serde_bytes::ByteBuf,
+}
+
+#[derive(CandidType, Deserialize, Clone, Debug, Default, PartialEq, Eq)]
+pub struct NeuronAttributes {
+    pub dissolve_delay_seconds: u64,
+    pub memo: u64,
+    pub followees: Vec<NeuronId>,
+}
+
+#[derive(CandidType, Deserialize, Clone, Debug, Default, PartialEq, Eq)]
+pub struct DirectInvestment {
+    pub buyer_principal: String,
+}
+
+/// `Investor`: the project's sales record direct participants only so far.
+#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub enum Investor {
+    Direct(DirectInvestment),
+}
+
+#[derive(CandidType, Deserialize, Clone, Debug, Default, PartialEq, Eq)]
+pub struct SnsNeuronRecipe {
+    pub sns: Option<TransferableAmount>,
+    pub claimed_status: Option<i32>,
+    pub neuron_attributes: Option<NeuronAttributes>,
+    pub investor: Option<Investor>,
+}
+
+#[derive(CandidType, Deserialize, Clone, Debug, Default, PartialEq, Eq)]
+pub struct ListSnsNeuronRecipesResponse {
+    pub sns_neuron_recipes: Vec<SnsNeuronRecipe>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -362,6 +424,7 @@ mod tests {
         assert_supertype::<GetBuyerStateRequest>("GetBuyerStateRequest");
         assert_supertype::<ListDirectParticipantsRequest>("ListDirectParticipantsRequest");
         assert_supertype::<ErrorRefundIcpRequest>("ErrorRefundIcpRequest");
+        assert_supertype::<ListSnsNeuronRecipesRequest>("ListSnsNeuronRecipesRequest");
     }
 
     #[test]
@@ -379,5 +442,7 @@ mod tests {
         assert_subtype::<GetInitResponse>("GetInitResponse");
         assert_subtype::<FinalizeSwapResponse>("FinalizeSwapResponse");
         assert_subtype::<GetAutoFinalizationStatusResponse>("GetAutoFinalizationStatusResponse");
+        assert_subtype::<GetSaleParametersResponse>("GetSaleParametersResponse");
+        assert_subtype::<ListSnsNeuronRecipesResponse>("ListSnsNeuronRecipesResponse");
     }
 }

@@ -42,7 +42,8 @@ use nns_api::swap::{
 };
 use nns_api::swap::{
     ErrorRefundIcpRequest, ErrorRefundIcpResponse, FinalizeSwapResponse,
-    GetAutoFinalizationStatusResponse, RefundErr, RefundOk, RefundResult, SweepResult,
+    GetAutoFinalizationStatusResponse, GetSaleParametersResponse, ListSnsNeuronRecipesRequest,
+    ListSnsNeuronRecipesResponse, RefundErr, RefundOk, RefundResult, SweepResult,
 };
 use sale::{Memories, Outcome, RefundError, Sale};
 use std::cell::RefCell;
@@ -291,6 +292,29 @@ fn get_auto_finalization_status(_: Empty) -> GetAutoFinalizationStatusResponse {
         is_auto_finalize_enabled: installed().should_auto_finalize,
         has_auto_finalize_been_attempted: Some(auto.attempted),
         auto_finalize_swap_response: auto.response,
+    }
+}
+
+#[query]
+fn get_sale_parameters(_: Empty) -> GetSaleParametersResponse {
+    GetSaleParametersResponse {
+        params: Some(with_sale(|sale| views::sale_parameters(sale.rules()))),
+    }
+}
+
+/// Recipes pages: default and largest (the swap's).
+const MAX_LIST_SNS_NEURON_RECIPES: u32 = 10_000;
+
+#[query]
+fn list_sns_neuron_recipes(request: ListSnsNeuronRecipesRequest) -> ListSnsNeuronRecipesResponse {
+    let limit = request
+        .limit
+        .unwrap_or(MAX_LIST_SNS_NEURON_RECIPES)
+        .min(MAX_LIST_SNS_NEURON_RECIPES);
+    ListSnsNeuronRecipesResponse {
+        sns_neuron_recipes: with_sale(|sale| {
+            views::neuron_recipes(sale, request.offset.unwrap_or(0), limit as usize)
+        }),
     }
 }
 

@@ -7,8 +7,9 @@ use crate::sale::{Buyer, Rules, Sale, Sweep, Ticket, TicketError, buyer_subaccou
 use candid::Principal;
 use ic_stable_structures::Memory;
 use nns_api::swap::{
-    BuyerState, GetDerivedStateResponse, GetLifecycleResponse, Icrc1Account, Init,
-    InvalidUserAmount, NewSaleTicketErr, TransferableAmount,
+    BuyerState, DirectInvestment, GetDerivedStateResponse, GetLifecycleResponse, Icrc1Account,
+    Init, InvalidUserAmount, Investor, NeuronAttributes, NeuronBasketConstructionParameters,
+    NewSaleTicketErr, Params, SnsNeuronRecipe, TransferableAmount,
 };
 
 /// The sale's rules from the swap's install argument; the fields a sale
@@ -165,6 +166,80 @@ pub fn derived_state<M: Memory>(sale: &Sale<M>) -> GetDerivedStateResponse {
     }
 }
 
+/// `get_sale_parameters`: the sale's rules as the swap's `Params` (the
+/// obsolete totals equal the direct participation's bounds: the Neurons'
+/// Fund takes no part yet).
+pub fn sale_parameters(rules: &Rules) -> Params {
+    Params {
+        min_participant_icp_e8s: rules.bounds.min_participant_e8s,
+        max_participant_icp_e8s: rules.bounds.max_participant_e8s,
+        neuron_basket_construction_parameters: Some(NeuronBasketConstructionParameters {
+            count: rules.basket_count,
+            dissolve_delay_interval_seconds: rules.basket_interval_seconds,
+        }),
+        min_icp_e8s: rules.terms.min_direct_e8s,
+        max_icp_e8s: rules.terms.max_direct_e8s,
+        min_direct_participation_icp_e8s: Some(rules.terms.min_direct_e8s),
+        max_direct_participation_icp_e8s: Some(rules.terms.max_direct_e8s),
+        swap_due_timestamp_seconds: rules.terms.due_at_seconds,
+        min_participants: rules.terms.min_participants,
+        sns_token_e8s: rules.tokens_e8s,
+        sale_delay_seconds: None,
+    }
+}
+
+/// The memo of a participant's first basket neuron (the swap's
+/// `NEURON_BASKET_MEMO_RANGE_START`); the others follow.
+pub const NEURON_BASKET_MEMO_START: u64 = 1_000_000;
+
+/// `list_sns_neuron_recipes`: once the token shares are fixed, each
+/// participant's basket neurons in order, `limit` of them from the
+/// `offset`-th; a neuron's tokens are "transferred" once released.
+pub fn neuron_recipes<M: Memory>(
+    sale: &Sale<M>,
+    offset: u64,
+    limit: usize,
+) -> Vec<SnsNeuronRecipe> {
+    if !sale.progress().shares_fixed || limit == 0 {
+        return Vec::new();
+    }
+    let count = sale.rules().basket_count.max(1);
+    let mut recipes = Vec::new();
+    let mut skip = offset % count;
+    for (principal, buyer) in sale.participants(offset / count, limit.div_ceil(count as usize) + 1)
+    {
+        for (neuron, part) in sale.basket_of(&buyer).into_iter().enumerate() {
+            if skip > 0 {
+                skip -= 1;
+                continue;
+            }
+            if recipes.len() == limit {
+                return recipes;
+            }
+            let released = buyer.released & (1 << neuron) != 0;
+            recipes.push(SnsNeuronRecipe {
+                sns: Some(TransferableAmount {
+                    amount_e8s: part.amount_e8s,
+                    amount_transferred_e8s: Some(if released { part.amount_e8s } else { 0 }),
+                    transfer_fee_paid_e8s: Some(0),
+                    transfer_start_timestamp_seconds: 0,
+                    transfer_success_timestamp_seconds: 0,
+                }),
+                claimed_status: Some(if released { 2 } else { 1 }),
+                neuron_attributes: Some(NeuronAttributes {
+                    dissolve_delay_seconds: part.dissolve_delay_seconds,
+                    memo: NEURON_BASKET_MEMO_START + neuron as u64,
+                    followees: Vec::new(),
+                }),
+                investor: Some(Investor::Direct(DirectInvestment {
+                    buyer_principal: principal.to_text(),
+                })),
+            });
+        }
+    }
+    recipes
+}
+
 /// The ICP ledger account where `buyer` pays: the sale's, with the
 /// buyer's subaccount.
 pub fn payment_account(sale_id: Principal, buyer: &Principal) -> nns_api::AccountIdentifier {
@@ -174,7 +249,6 @@ pub fn payment_account(sale_id: Principal, buyer: &Principal) -> nns_api::Accoun
 #[cfg(test)]
 mod tests {
     use super::*;
-    use nns_api::swap::NeuronBasketConstructionParameters;
 
     const ICP: u64 = 100_000_000;
 

@@ -13,10 +13,10 @@ use nns_api::swap::{
     Empty, ErrorRefundIcpRequest, ErrorRefundIcpResponse, FinalizeSwapResponse,
     GetAutoFinalizationStatusResponse, GetBuyerStateRequest, GetBuyerStateResponse,
     GetDerivedStateResponse, GetLifecycleResponse, GetOpenTicketResponse, Init,
-    ListDirectParticipantsRequest, ListDirectParticipantsResponse,
-    NeuronBasketConstructionParameters, NewSaleTicketRequest, NewSaleTicketResponse,
-    NewSaleTicketResult, OpenTicketResult, RefreshBuyerTokensRequest, RefreshBuyerTokensResponse,
-    RefundResult,
+    ListDirectParticipantsRequest, ListDirectParticipantsResponse, ListSnsNeuronRecipesRequest,
+    ListSnsNeuronRecipesResponse, NeuronBasketConstructionParameters, NewSaleTicketRequest,
+    NewSaleTicketResponse, NewSaleTicketResult, OpenTicketResult, RefreshBuyerTokensRequest,
+    RefreshBuyerTokensResponse, RefundResult,
 };
 use std::time::Duration;
 
@@ -406,6 +406,34 @@ fn should_finalize_itself_once_when_made_to(backend: Backend) {
     assert_eq!(response.error_message, None);
     assert_eq!(response.sweep_icp_result.map(|r| r.success), Some(2));
     assert_eq!(balance(&mut pic, treasury()), 70 * ICP - 2 * FEE);
+    // The participants' baskets: three neurons each, a day apart, the
+    // tokens shared 30 : 40, listed in pages.
+    let recipes = |pic: &mut TestEnv, offset: u64, limit: u32| {
+        let request = ListSnsNeuronRecipesRequest {
+            offset: Some(offset),
+            limit: Some(limit),
+        };
+        let (reply,): (ListSnsNeuronRecipesResponse,) =
+            query_candid(pic, sale, "list_sns_neuron_recipes", (request,)).unwrap();
+        reply.sns_neuron_recipes
+    };
+    let all = recipes(&mut pic, 0, 100);
+    assert_eq!(all.len(), 6);
+    let amounts: Vec<u64> = all
+        .iter()
+        .filter_map(|r| r.sns.as_ref())
+        .map(|a| a.amount_e8s)
+        .collect();
+    let tokens = 1_000_000 * ICP;
+    assert_eq!(amounts[..3].iter().sum::<u64>(), tokens * 30 / 70);
+    assert_eq!(amounts[3..].iter().sum::<u64>(), tokens * 40 / 70);
+    let delays: Vec<u64> = all
+        .iter()
+        .filter_map(|r| r.neuron_attributes.as_ref())
+        .map(|a| a.dissolve_delay_seconds)
+        .collect();
+    assert_eq!(delays, [0, 86_400, 172_800, 0, 86_400, 172_800]);
+    assert_eq!(recipes(&mut pic, 2, 3), all[2..5].to_vec(), "a page");
     // Once only, and nothing left for a manual finalization.
     pic.advance_time(Duration::from_secs(600));
     for _ in 0..4 {
