@@ -52,6 +52,8 @@ nns_api::embed_candid_metadata!("../../../candid/swap.did", b"(Init)");
 
 type VM = VirtualMemory<DefaultMemoryImpl>;
 
+/// Tickets removed per tick once the sale is over.
+const TICKETS_PURGED_PER_TICK: usize = 1_000;
 /// How often the timer moves the lifecycle (as the SNS swap's periodic task).
 const TICK: std::time::Duration = std::time::Duration::from_secs(60);
 /// `list_direct_participants` pages: default and largest.
@@ -112,6 +114,7 @@ fn auto_finalization() -> StableCell<Candid<AutoFinalization>, VM> {
 fn start_timer() {
     ic_cdk_timers::set_timer_interval(TICK, || async {
         with_sale(|sale| sale.tick(now_seconds()));
+        with_sale(|sale| sale.purge_tickets(TICKETS_PURGED_PER_TICK));
         let over = with_sale(|sale| sale.lifecycle().is_over());
         let enabled = installed().should_auto_finalize == Some(true);
         if !over || !enabled || auto_finalization().get().0.attempted {

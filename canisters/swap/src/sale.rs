@@ -586,6 +586,24 @@ impl<M: Memory> Sale<M> {
         Ok(ticket)
     }
 
+    /// Once the sale is over its tickets serve nothing: removes up to
+    /// `limit` of them (a timer's bounded share of the work); how many.
+    pub fn purge_tickets(&mut self, limit: usize) -> usize {
+        if !self.progress.lifecycle.is_over() {
+            return 0;
+        }
+        let keys: Vec<Key> = self
+            .tickets
+            .iter()
+            .take(limit)
+            .map(|entry| *entry.key())
+            .collect();
+        for key in &keys {
+            self.tickets.remove(key);
+        }
+        keys.len()
+    }
+
     /// `notify_payment_failure`: the caller's ticket, removed.
     pub fn cancel_ticket(&mut self, caller: &Principal) -> Option<Ticket> {
         self.tickets.remove(&key(caller))
@@ -1055,6 +1073,20 @@ mod tests {
             Err(TicketError::SaleClosed)
         );
         assert_eq!(TicketError::SaleClosed.code(), 2);
+    }
+
+    #[test]
+    fn tickets_are_purged_in_batches_once_the_sale_is_over() {
+        let mut sale = sale(rules());
+        sale.tick(100);
+        for n in 0..5 {
+            sale.new_ticket(principal(n), ICP, None, 0).unwrap();
+        }
+        assert_eq!(sale.purge_tickets(10), 0, "not while open");
+        sale.tick(1_000);
+        assert_eq!(sale.purge_tickets(3), 3);
+        assert_eq!(sale.purge_tickets(3), 2);
+        assert_eq!(sale.tickets(), 0);
     }
 
     #[test]
