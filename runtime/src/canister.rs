@@ -423,7 +423,7 @@ impl Code {
     /// changed in the heap it started with, and those of the heap it grew
     /// that are not zero. (The IC counts the pages written to, also when a
     /// write leaves a page as it was; such writes are free here.)
-    fn dirty_heap_pages(&self, heap_before: usize) -> u64 {
+    fn dirty_heap_pages(&mut self, heap_before: usize) -> u64 {
         let Some(memory) = self.memory else {
             return 0;
         };

@@ -56,6 +56,9 @@ struct State {
     open: bool,
     /// The runs of adjacent pages in `hot`, counted in `HOT_RUNS`.
     hot_runs: usize,
+    /// The running execution's changed pages, when already compared (for
+    /// metering), with the page size they were compared at.
+    last_changed: Option<(usize, Vec<usize>)>,
 }
 
 /// The most OS pages kept hot: each costs a copy of one page per execution.
@@ -125,6 +128,7 @@ impl HeapJournal {
         state.saved.reserve(len);
         if !state.open {
             state.open = true;
+            state.last_changed = None;
             state.save_hot();
         }
     }
@@ -132,10 +136,14 @@ impl HeapJournal {
     /// The `os_page`-sized pages of `heap` that the running execution
     /// changed, among those it wrote (the journal saves larger units: this
     /// compares each with its saved copy).
-    pub fn changed_pages(&self, heap: &[u8], os_page: usize) -> u64 {
-        // SAFETY: no execution runs while the owner holds `&self`.
-        let state = unsafe { &*self.state.0.get() };
-        state.changed(heap, os_page).len() as u64
+    pub fn changed_pages(&mut self, heap: &[u8], os_page: usize) -> u64 {
+        let state = self.state();
+        let changed = state.changed(heap, os_page);
+        let count = changed.len() as u64;
+        // The commit or rollback that follows keeps these pages hot: the
+        // comparison is not made twice.
+        state.last_changed = Some((os_page, changed));
+        count
     }
 
     /// Keeps what the execution wrote.
@@ -294,12 +302,21 @@ impl State {
     fn finish(&mut self, restore: bool, keep_hot: bool) {
         let os_page = os_page_size();
         let mut next_hot = Vec::new();
+        let compared = self.last_changed.take();
         // Hot pages are counted as the IC counts dirty pages, 4 KiB each.
         if keep_hot && self.base != 0 && os_page as u64 == crate::metering::OS_PAGE {
-            // SAFETY: the tracked heap is readable and no execution runs.
-            let heap =
-                unsafe { std::slice::from_raw_parts(self.base as *const u8, self.protected) };
-            next_hot = self.changed(heap, os_page);
+            next_hot = match compared {
+                Some((unit, changed)) if unit == os_page => changed,
+                _ => {
+                    // SAFETY: the tracked heap is readable and no execution runs.
+                    let heap = unsafe {
+                        std::slice::from_raw_parts(self.base as *const u8, self.protected)
+                    };
+                    self.changed(heap, os_page)
+                }
+            };
+            // Pages the execution grew the heap by are not tracked yet.
+            next_hot.retain(|offset| *offset < self.protected);
             next_hot.truncate(MAX_HOT_PAGES);
         }
         let runs = keep_within_runs(&mut next_hot, os_page);
