@@ -14,7 +14,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 
 # The NNS canisters, then the application canister that burns cycles.
-ALL_CANISTERS=(ledger index cmc governance cycles-ledger app swap)
+ALL_CANISTERS=(ledger index cmc governance cycles-ledger app swap token-ledger)
 # Built only when named: the example projects' canisters (examples/).
 EXAMPLE_CANISTERS=(counter)
 WASM_TARGET=wasm32-unknown-unknown
@@ -84,7 +84,7 @@ rustflags=(
 # sync message of 2 000 blocks takes 1.1 B of the 40 B instructions allowed).
 profile_of() {
   case "$1" in
-    ledger | cycles-ledger | governance | app | swap) echo canister ;;
+    ledger | cycles-ledger | token-ledger | governance | app | swap) echo canister ;;
     *) echo canister-small ;;
   esac
 }

@@ -16,5 +16,6 @@ pub mod ledger;
 pub mod metadata;
 pub mod protobuf;
 pub mod swap;
+pub mod token_ledger;
 
 pub use account_identifier::{AccountIdentifier, Subaccount};

@@ -23,6 +23,9 @@ pub const APP: &str = "app";
 /// Every canister of the workspace, as named in `dfx.json`, `icp.yaml`,
 /// `candid/` and the build script.
 pub const ALL_CANISTERS: [&str; 6] = ["ledger", "index", "cmc", "governance", "cycles-ledger", APP];
+/// The canisters of a decentralization sale, installed by the NNS proposal
+/// that opens it (not deployed by dfx or icp-cli).
+pub const SALE_CANISTERS: [&str; 2] = ["swap", "token-ledger"];
 
 pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -197,6 +200,21 @@ pub fn install_cycles_ledger(
     env.install_canister(CYCLES_LEDGER_CANISTER_ID, wasm, arg, None);
     // The cycles behind the initial balances, as deposits would have brought.
     env.add_cycles(CYCLES_LEDGER_CANISTER_ID, backing);
+}
+
+/// A project's token ledger, in a new canister, installed with `init`.
+pub fn install_token_ledger(
+    env: &mut TestEnv,
+    init: nns_api::token_ledger::InitArgs,
+) -> candid::Principal {
+    let id = env.create_canister();
+    env.add_cycles(id, 10_000_000_000_000);
+    let wasm =
+        std::fs::read(wasm_gz_path("token-ledger")).expect("scripts/build-canisters.sh has run");
+    let arg =
+        candid::encode_one(nns_api::token_ledger::LedgerArg::Init(init)).expect("init args encode");
+    env.install_canister(id, wasm, arg, None);
+    id
 }
 
 /// The ICP index at its well-known id, following `ledger_id` and asking it

@@ -177,17 +177,4 @@ fn http_request_update(request: HttpRequest) -> HttpResponse {
 }
 
 #[cfg(test)]
-mod candid_interface {
-    use super::*;
-
-    candid::export_service!();
-
-    #[test]
-    fn did_file_matches_the_code() {
-        canister_common::assert_candid_interface(
-            &__export_service(),
-            include_str!("../../../candid/app.did"),
-            CANDID_INIT_ARGS,
-        );
-    }
-}
+canister_common::candid_interface_test!("../../../candid/app.did");

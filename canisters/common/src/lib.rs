@@ -94,6 +94,36 @@ impl<T: CandidType + DeserializeOwned + Clone, M: Memory> StableConfig<T, M> {
     }
 }
 
+/// A unit test that the canister's interface, as generated from its
+/// endpoints, equals its checked-in `.did` file (`$did`, relative to the
+/// invoking file), and that the module's embedded `CANDID_INIT_ARGS` name
+/// the file's init arguments. Invoked last in a canister's `lib.rs`.
+#[macro_export]
+macro_rules! candid_interface_test {
+    ($did:literal $(, $type_in_scope:path)* $(,)?) => {
+        #[cfg(test)]
+        mod candid_interface {
+            #[allow(unused_imports)]
+            use super::*;
+            $(
+                #[allow(unused_imports)]
+                use $type_in_scope;
+            )*
+
+            ::candid::export_service!();
+
+            #[test]
+            fn did_file_matches_the_code() {
+                $crate::assert_candid_interface(
+                    &__export_service(),
+                    include_str!($did),
+                    CANDID_INIT_ARGS,
+                );
+            }
+        }
+    };
+}
+
 /// Checks, in a canister's unit tests, that the interface generated from the
 /// code equals the checked-in `.did` file and that the `candid:args` text
 /// embedded in the module names the `.did`'s init arguments.

@@ -15,45 +15,29 @@ use candid::{CandidType, Nat, Principal};
 use canister_common::calls::{self, returned_cycles};
 use canister_common::metrics::Metrics;
 use config::Config;
-use ic_cdk::api::{
-    certified_data_set, data_certificate, msg_caller, msg_cycles_accept, msg_cycles_available, time,
-};
+use ic_cdk::api::{msg_caller, msg_cycles_accept, msg_cycles_available, time};
 use ic_cdk::call::{Call, CallFailed};
 use ic_cdk::{init, post_upgrade, query, trap, update};
-use icrc_ledger_types::icrc::generic_metadata_value::MetadataValue;
 use icrc_ledger_types::icrc1::account::Account;
-use icrc_ledger_types::icrc1::transfer::{TransferArg, TransferError};
-use icrc_ledger_types::icrc2::allowance::{Allowance, AllowanceArgs};
-use icrc_ledger_types::icrc2::approve::{ApproveArgs, ApproveError};
-use icrc_ledger_types::icrc2::transfer_from::{TransferFromArgs, TransferFromError};
 use icrc_ledger_types::icrc3::archive::{GetArchivesArgs, GetArchivesResult};
-use icrc_ledger_types::icrc3::blocks::{
-    GetBlocksRequest, ICRC3DataCertificate, SupportedBlockType,
-};
-use icrc_ledger_types::icrc103::get_allowances::{
-    Allowances, GetAllowancesArgs, GetAllowancesError,
-};
-use icrc_ledger_types::icrc106::errors::Icrc106Error;
-use ledger_core::icrc::certification::{tip_root_hash, tip_tree_cbor};
-use ledger_core::icrc::errors::{approve_error, nat, transfer_error, transfer_from_error};
-use ledger_core::icrc::{requests, wire};
-use ledger_core::{TxError, generic_error};
+use icrc_ledger_types::icrc3::blocks::GetBlocksRequest;
+use ledger_core::TxError;
+use ledger_core::icrc::errors::nat;
+use ledger_core::icrc::requests;
 use nns_api::cycles_ledger::{
     CanisterSettings, CmcCreateCanisterArgs, CreateCanisterArgs, CreateCanisterError,
-    CreateCanisterFromArgs, CreateCanisterFromError, CreateCanisterSuccess, DECIMALS, DepositArgs,
-    DepositResult, FEE, GetBlocksResult, LedgerArgs, RejectionCode, SubnetSelection, TOKEN_NAME,
-    TOKEN_SYMBOL, WithdrawArgs, WithdrawError, WithdrawFromArgs, WithdrawFromError,
+    CreateCanisterFromArgs, CreateCanisterFromError, CreateCanisterSuccess, DepositArgs,
+    DepositResult, GetBlocksResult, LedgerArgs, RejectionCode, SubnetSelection, WithdrawArgs,
+    WithdrawError, WithdrawFromArgs, WithdrawFromError,
 };
 use nns_api::http::{HttpRequest, HttpResponse};
 use protocols::{Burn, CREATE_CANISTER_MEMO, PENALIZE_MEMO, REFUND_MEMO};
-use serde::Deserialize;
 
 nns_api::embed_candid_metadata!("../../../candid/cycles-ledger.did", b"(LedgerArgs)");
 
 /// Error codes of `GenericError`, as the real cycles ledger numbers them.
 mod error_code {
     pub const UNKNOWN: u64 = 100_000;
-    pub const DENIED_OWNER: u64 = 100_001;
     pub const ZERO_WITHDRAWAL: u64 = 100_002;
 }
 
@@ -94,206 +78,12 @@ fn post_upgrade(args: Option<LedgerArgs>) {
     certify_tip();
 }
 
-/// The certified data: the ICRC-3 tip tree's root hash, once there is a
-/// block (as the real ledger, which certifies nothing before).
-fn certify_tip() {
-    if let Some(tip) = state::read(|l| l.last_block()) {
-        certified_data_set(tip_root_hash(Some(tip)));
-    }
+ledger_core::icrc_endpoints! {
+    ledger: state::CyclesLedger,
+    config: Config,
+    read: state::read,
+    mutate: state::mutate,
 }
-
-/// Runs a state change and re-certifies the tip if it made a block.
-fn record<T>(
-    f: impl FnOnce(&mut state::CyclesLedger, u64) -> Result<T, TxError<u128>>,
-) -> Result<T, TxError<u128>> {
-    let result = state::mutate(|l| f(l, time()));
-    if result.is_ok() {
-        certify_tip();
-    }
-    result
-}
-
-/// As the real ledger: a memo beyond the limit traps.
-fn trap_on_memo(e: TxError<u128>) -> TxError<u128> {
-    if let TxError::Generic { error_code, .. } = &e
-        && *error_code == generic_error::MEMO_TOO_LONG
-    {
-        trap("memo length exceeds the maximum of 32 bytes");
-    }
-    e
-}
-
-/// The management canister cannot hold or move cycles here; the anonymous
-/// principal can, as on the real ledger.
-fn denied_owner(accounts: &[&Account], what: &str) -> Option<(Nat, String)> {
-    accounts
-        .iter()
-        .find(|a| a.owner == Principal::management_canister())
-        .map(|a| {
-            (
-                Nat::from(error_code::DENIED_OWNER),
-                format!("Owner of the account {a} cannot be part of {what}"),
-            )
-        })
-}
-
-// ---- ICRC-1 ----
-
-#[query]
-fn icrc1_name() -> String {
-    TOKEN_NAME.into()
-}
-
-#[query]
-fn icrc1_symbol() -> String {
-    TOKEN_SYMBOL.into()
-}
-
-#[query]
-fn icrc1_decimals() -> u8 {
-    DECIMALS
-}
-
-#[query]
-fn icrc1_fee() -> Nat {
-    Nat::from(FEE)
-}
-
-#[query]
-fn icrc1_metadata() -> Vec<(String, MetadataValue)> {
-    state::read(|l| queries::metadata(l.config()))
-}
-
-#[query]
-fn icrc1_minting_account() -> Option<Account> {
-    None
-}
-
-#[query]
-fn icrc1_total_supply() -> Nat {
-    nat(state::read(|l| l.tip().total_supply()))
-}
-
-#[query]
-fn icrc1_balance_of(account: Account) -> Nat {
-    nat(state::read(|l| l.balance(&account)))
-}
-
-#[derive(CandidType, Deserialize)]
-struct SupportedStandard {
-    name: String,
-    url: String,
-}
-
-#[query]
-fn icrc1_supported_standards() -> Vec<SupportedStandard> {
-    [
-        (
-            "ICRC-1",
-            "https://github.com/dfinity/ICRC-1/blob/main/standards/ICRC-1/README.md",
-        ),
-        (
-            "ICRC-2",
-            "https://github.com/dfinity/ICRC-1/blob/main/standards/ICRC-2/README.md",
-        ),
-        (
-            "ICRC-3",
-            "https://github.com/dfinity/ICRC-1/blob/main/standards/ICRC-3/README.md",
-        ),
-        (
-            "ICRC-103",
-            "https://github.com/dfinity/ICRC/tree/main/ICRCs/ICRC-103",
-        ),
-        ("ICRC-106", "https://github.com/dfinity/ICRC/pull/106"),
-    ]
-    .into_iter()
-    .map(|(name, url)| SupportedStandard {
-        name: name.into(),
-        url: url.into(),
-    })
-    .collect()
-}
-
-#[update(
-    hidden = true,
-    decode_with = "wire::decode_transfer_arg",
-    encode_with = "wire::encode_transfer_result"
-)]
-fn icrc1_transfer(arg: TransferArg) -> Result<Nat, TransferError> {
-    let caller = msg_caller();
-    let from = requests::caller_account(caller, arg.from_subaccount);
-    if let Some((error_code, message)) = denied_owner(&[&from, &arg.to], "transactions") {
-        return Err(TransferError::GenericError {
-            error_code,
-            message,
-        });
-    }
-    record(|l, now| {
-        let request = requests::transfer_request(caller, arg, |a| l.balance(a))?;
-        l.transfer(request, now)
-    })
-    .map(Nat::from)
-    .map_err(|e| transfer_error(trap_on_memo(e)))
-}
-
-// ---- ICRC-2 ----
-
-#[update(
-    hidden = true,
-    decode_with = "wire::decode_approve_args",
-    encode_with = "wire::encode_approve_result"
-)]
-fn icrc2_approve(arg: ApproveArgs) -> Result<Nat, ApproveError> {
-    let caller = msg_caller();
-    if caller == arg.spender.owner {
-        trap("self approval is not allowed");
-    }
-    let from = requests::caller_account(caller, arg.from_subaccount);
-    if let Some((error_code, message)) = denied_owner(&[&from, &arg.spender], "approvals") {
-        return Err(ApproveError::GenericError {
-            error_code,
-            message,
-        });
-    }
-    record(|l, now| l.approve(requests::approve_request(caller, arg), now))
-        .map(Nat::from)
-        .map_err(|e| approve_error(trap_on_memo(e)))
-}
-
-#[update(
-    hidden = true,
-    decode_with = "wire::decode_transfer_from_args",
-    encode_with = "wire::encode_transfer_from_result"
-)]
-fn icrc2_transfer_from(arg: TransferFromArgs) -> Result<Nat, TransferFromError> {
-    let caller = msg_caller();
-    let spender = requests::caller_account(caller, arg.spender_subaccount);
-    if let Some((error_code, message)) =
-        denied_owner(&[&arg.from, &arg.to, &spender], "transactions")
-    {
-        return Err(TransferFromError::GenericError {
-            error_code,
-            message,
-        });
-    }
-    record(|l, now| {
-        let request = requests::transfer_from_request(caller, arg, |a| l.balance(a))?;
-        l.transfer(request, now)
-    })
-    .map(Nat::from)
-    .map_err(|e| transfer_from_error(trap_on_memo(e)))
-}
-
-#[query]
-fn icrc2_allowance(args: AllowanceArgs) -> Allowance {
-    let allowance = state::read(|l| l.allowance(&args.account, &args.spender, time()));
-    Allowance {
-        allowance: nat(allowance.amount),
-        expires_at: allowance.expires_at,
-    }
-}
-
-// ---- ICRC-3 ----
 
 #[query]
 fn icrc3_get_blocks(ranges: Vec<GetBlocksRequest>) -> GetBlocksResult {
@@ -306,51 +96,6 @@ fn icrc3_get_archives(_: GetArchivesArgs) -> GetArchivesResult {
     vec![]
 }
 
-#[query]
-fn icrc3_get_tip_certificate() -> Option<ICRC3DataCertificate> {
-    let certificate = data_certificate()?;
-    Some(ICRC3DataCertificate {
-        certificate: certificate.into(),
-        hash_tree: tip_tree_cbor(state::read(|l| l.last_block())).into(),
-    })
-}
-
-#[query]
-fn icrc3_supported_block_types() -> Vec<SupportedBlockType> {
-    const ICRC1: &str = "https://github.com/dfinity/ICRC-1/blob/main/standards/ICRC-1/README.md";
-    const ICRC2: &str = "https://github.com/dfinity/ICRC-1/blob/main/standards/ICRC-2/README.md";
-    [
-        ("1burn", ICRC1),
-        ("1mint", ICRC1),
-        ("2xfer", ICRC2),
-        ("2approve", ICRC2),
-    ]
-    .into_iter()
-    .map(|(block_type, url)| SupportedBlockType {
-        block_type: block_type.into(),
-        url: url.into(),
-    })
-    .collect()
-}
-
-// ---- ICRC-103, ICRC-106 ----
-
-#[query]
-fn icrc103_get_allowances(args: GetAllowancesArgs) -> Result<Allowances, GetAllowancesError> {
-    let caller = Account::from(msg_caller());
-    Ok(state::read(|l| {
-        queries::allowances(l, caller, args, time())
-    }))
-}
-
-#[query]
-fn icrc106_get_index_principal() -> Result<Principal, Icrc106Error> {
-    state::read(|l| l.config().index_id).ok_or(Icrc106Error::IndexPrincipalNotSet)
-}
-
-// ---- Cycles in and out ----
-
-/// Takes every attached cycle; mints them less the fee to `to`.
 #[update]
 fn deposit(args: DepositArgs) -> DepositResult {
     let attached = msg_cycles_available();
@@ -781,35 +526,7 @@ mod hand_coded_signatures {
     fn http_request(_: HttpRequest) -> HttpResponse {
         unreachable!("declares a signature only")
     }
-
-    #[candid::candid_method(update)]
-    fn icrc1_transfer(_: TransferArg) -> Result<Nat, TransferError> {
-        unreachable!("declares a signature only")
-    }
-
-    #[candid::candid_method(update)]
-    fn icrc2_approve(_: ApproveArgs) -> Result<Nat, ApproveError> {
-        unreachable!("declares a signature only")
-    }
-
-    #[candid::candid_method(update)]
-    fn icrc2_transfer_from(_: TransferFromArgs) -> Result<Nat, TransferFromError> {
-        unreachable!("declares a signature only")
-    }
 }
 
 #[cfg(test)]
-mod candid_interface {
-    use super::*;
-
-    candid::export_service!();
-
-    #[test]
-    fn did_file_matches_the_code() {
-        canister_common::assert_candid_interface(
-            &__export_service(),
-            include_str!("../../../candid/cycles-ledger.did"),
-            CANDID_INIT_ARGS,
-        );
-    }
-}
+canister_common::candid_interface_test!("../../../candid/cycles-ledger.did");

@@ -892,19 +892,4 @@ mod hand_coded_signatures {
 }
 
 #[cfg(test)]
-mod candid_interface {
-    use super::*;
-    #[allow(unused_imports)]
-    use nns_api::ledger::AccountBalanceArgs;
-
-    candid::export_service!();
-
-    #[test]
-    fn did_file_matches_the_code() {
-        canister_common::assert_candid_interface(
-            &__export_service(),
-            include_str!("../../../candid/ledger.did"),
-            CANDID_INIT_ARGS,
-        );
-    }
-}
+canister_common::candid_interface_test!("../../../candid/ledger.did", nns_api::ledger::AccountBalanceArgs);

@@ -537,17 +537,4 @@ async fn error_refund_icp(request: ErrorRefundIcpRequest) -> ErrorRefundIcpRespo
 }
 
 #[cfg(test)]
-mod candid_interface {
-    use super::*;
-
-    candid::export_service!();
-
-    #[test]
-    fn did_file_matches_the_code() {
-        canister_common::assert_candid_interface(
-            &__export_service(),
-            include_str!("../../../candid/swap.did"),
-            CANDID_INIT_ARGS,
-        );
-    }
-}
+canister_common::candid_interface_test!("../../../candid/swap.did");

@@ -4,8 +4,8 @@
 
 use candid::{Decode, Principal};
 use integration_tests::{
-    ALL_CANISTERS, APP, did_path, encode_init_args, init_args_untyped_and_typed, repo_root,
-    wasm_gz_path,
+    ALL_CANISTERS, APP, SALE_CANISTERS, did_path, encode_init_args, init_args_untyped_and_typed,
+    repo_root, wasm_gz_path,
 };
 use nns_api::AccountIdentifier;
 use nns_api::cmc::CyclesCanisterInitPayload;
@@ -112,11 +112,11 @@ fn check_wiring(init_args: &BTreeMap<String, String>) {
 #[test]
 fn should_name_the_workspace_canisters_in_both_configs() {
     // Not deployed by dfx or icp-cli: the shared plumbing and the ledger
-    // core are libraries, and a sale's canister is made by the NNS proposal
-    // that opens the sale.
+    // core are libraries, and a sale's canisters are made by the NNS
+    // proposal that opens the sale.
     let members: Vec<String> = workspace_members()
         .into_iter()
-        .filter(|m| m != "common" && m != "ledger-core" && m != "swap")
+        .filter(|m| m != "common" && m != "ledger-core" && !SALE_CANISTERS.contains(&m.as_str()))
         .collect();
     assert_eq!(sorted(members), expected_canisters());
     assert_eq!(sorted(dfx_canisters().into_keys()), expected_canisters());

@@ -1,12 +1,15 @@
 //! The official ICRC-1/ICRC-2 acceptance suite (`icrc1-test-suite`) against
-//! the ICP ledger and the cycles ledger, on both backends.
+//! the ICP ledger, the cycles ledger and a project's token ledger, on both
+//! backends.
 
 use async_trait::async_trait;
 use candid::Principal;
 use candid::utils::{ArgumentDecoder, ArgumentEncoder, decode_args, encode_args};
 use icrc1_test_env::LedgerEnv;
 use integration_tests::env::{Backend, TestEnv};
-use integration_tests::{install_cycles_ledger, install_ledger, on_both_backends};
+use integration_tests::{
+    install_cycles_ledger, install_ledger, install_token_ledger, on_both_backends,
+};
 use nns_api::ids::{CYCLES_LEDGER_CANISTER_ID, LEDGER_CANISTER_ID};
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
@@ -90,6 +93,7 @@ impl LedgerEnv for SharedLedger {
 on_both_backends!(
     should_pass_the_icrc1_and_icrc2_acceptance_suite,
     should_pass_the_whole_acceptance_suite_on_the_cycles_ledger,
+    should_pass_the_whole_acceptance_suite_on_a_project_token_ledger,
 );
 
 /// The suite's ICRC-1 and ICRC-2 tests, but for `icrc1:tx_deduplication`,
@@ -147,7 +151,7 @@ fn tests(env: SharedLedger) -> Vec<icrc1_test_suite::Test> {
     ];
     // An ICRC ledger deduplicates by the request as given, as the suite
     // expects.
-    if env.ledger == CYCLES_LEDGER_CANISTER_ID {
+    if env.ledger != LEDGER_CANISTER_ID {
         tests.push(test(
             "icrc1:tx_deduplication",
             icrc1_test_tx_deduplication(env),
@@ -167,6 +171,22 @@ fn should_pass_the_whole_acceptance_suite_on_the_cycles_ledger(backend: Backend)
     let mut pic = TestEnv::new(backend);
     install_cycles_ledger(&mut pic, [(caller(0), 1_000_000_000_000_000_000)]);
     run_suite(pic, CYCLES_LEDGER_CANISTER_ID);
+}
+
+fn should_pass_the_whole_acceptance_suite_on_a_project_token_ledger(backend: Backend) {
+    use icrc_ledger_types::icrc1::account::Account;
+    let mut pic = TestEnv::new(backend);
+    let minter = Account::from(Principal::from_slice(&[0x5a, 1]));
+    let init = nns_api::token_ledger::InitArgs::new(
+        "Project",
+        "PRJ",
+        10_000,
+        minter,
+        vec![(Account::from(caller(0)), 1_000_000 * 100_000_000)],
+        Principal::anonymous(),
+    );
+    let ledger = install_token_ledger(&mut pic, init);
+    run_suite(pic, ledger);
 }
 
 fn run_suite(pic: TestEnv, ledger: Principal) {

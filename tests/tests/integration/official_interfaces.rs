@@ -70,6 +70,11 @@ fn the_sale_is_a_drop_in_for_the_sns_swap_clients() {
 }
 
 #[test]
+fn a_project_token_ledger_is_a_drop_in_for_the_official_icrc_ledger_interface() {
+    assert_methods_strict_subtypes("token-ledger", "ledger-icrc/icrc_ledger.did", &[]);
+}
+
+#[test]
 fn the_cmc_is_a_drop_in_for_the_official_cmc_interface() {
     assert_strict_subtype("cmc", "cmc/cmc.did");
 }

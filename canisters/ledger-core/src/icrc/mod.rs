@@ -7,8 +7,10 @@
 
 pub mod certification;
 pub mod codec;
+pub mod endpoints;
 pub mod errors;
 pub mod requests;
+pub mod service;
 pub mod value;
 pub mod wire;
 
