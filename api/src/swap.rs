@@ -367,6 +367,77 @@ pub struct ListSnsNeuronRecipesResponse {
     pub sns_neuron_recipes: Vec<SnsNeuronRecipe>,
 }
 
+/// `DerivedState` (within `get_state`): the token price as the swap gives
+/// it there, in 32 bits.
+#[derive(CandidType, Deserialize, Clone, Debug, Default, PartialEq)]
+pub struct DerivedState {
+    pub sns_tokens_per_icp: f32,
+    pub buyer_total_icp_e8s: u64,
+    pub cf_participant_count: Option<u64>,
+    pub neurons_fund_participation_icp_e8s: Option<u64>,
+    pub direct_participation_icp_e8s: Option<u64>,
+    pub direct_participant_count: Option<u64>,
+    pub cf_neuron_count: Option<u64>,
+}
+
+#[derive(CandidType, Deserialize, Clone, Debug, Default, PartialEq, Eq)]
+pub struct Principals {
+    pub principals: Vec<Principal>,
+}
+
+#[derive(CandidType, Deserialize, Clone, Debug, Default, PartialEq, Eq)]
+pub struct CfNeuron {
+    pub has_created_neuron_recipes: Option<bool>,
+    pub hotkeys: Option<Principals>,
+    pub nns_neuron_id: u64,
+    pub amount_icp_e8s: u64,
+}
+
+#[derive(CandidType, Deserialize, Clone, Debug, Default, PartialEq, Eq)]
+pub struct CfParticipant {
+    pub controller: Option<Principal>,
+    pub hotkey_principal: String,
+    pub cf_neurons: Vec<CfNeuron>,
+}
+
+#[derive(CandidType, Deserialize, Clone, Debug, Default, PartialEq, Eq)]
+pub struct ListCommunityFundParticipantsRequest {
+    pub offset: Option<u64>,
+    pub limit: Option<u32>,
+}
+
+#[derive(CandidType, Deserialize, Clone, Debug, Default, PartialEq, Eq)]
+pub struct ListCommunityFundParticipantsResponse {
+    pub cf_participants: Vec<CfParticipant>,
+}
+
+/// `Swap`, the sale's whole state as `get_state` shows it. The fields
+/// about SNS timers and the old ticket purge are left out (optional).
+#[derive(CandidType, Deserialize, Clone, Debug, Default, PartialEq, Eq)]
+pub struct Swap {
+    pub auto_finalize_swap_response: Option<FinalizeSwapResponse>,
+    pub neuron_recipes: Vec<SnsNeuronRecipe>,
+    pub next_ticket_id: Option<u64>,
+    pub decentralization_sale_open_timestamp_seconds: Option<u64>,
+    pub finalize_swap_in_progress: Option<bool>,
+    pub cf_participants: Vec<CfParticipant>,
+    pub init: Option<Init>,
+    pub already_tried_to_auto_finalize: Option<bool>,
+    pub neurons_fund_participation_icp_e8s: Option<u64>,
+    pub direct_participation_icp_e8s: Option<u64>,
+    pub lifecycle: i32,
+    pub decentralization_swap_termination_timestamp_seconds: Option<u64>,
+    pub buyers: Vec<(String, BuyerState)>,
+    pub params: Option<Params>,
+    pub open_sns_token_swap_proposal_id: Option<u64>,
+}
+
+#[derive(CandidType, Deserialize, Clone, Debug, Default, PartialEq)]
+pub struct GetStateResponse {
+    pub swap: Option<Swap>,
+    pub derived: Option<DerivedState>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -176,6 +176,23 @@ fn read_transfer_error(c: &mut Cursor, ty: Type) -> candid_reader::Result<Transf
     })
 }
 
+/// An ICRC-1 transfer out of one of the caller's subaccounts (the
+/// project's token ledger; any ICRC-1 ledger). Decoded with Candid: these
+/// calls are few (a sale's token releases), so the generic decoder's cost
+/// does not matter here.
+pub async fn icrc1_transfer(
+    ledger: Principal,
+    arg: icrc_ledger_types::icrc1::transfer::TransferArg,
+) -> Result<Result<candid::Nat, icrc_ledger_types::icrc1::transfer::TransferError>, CallFailure> {
+    let response = Call::unbounded_wait(ledger, "icrc1_transfer")
+        .with_arg(arg)
+        .await
+        .map_err(CallFailure::from_call)?;
+    response
+        .candid::<Result<candid::Nat, icrc_ledger_types::icrc1::transfer::TransferError>>()
+        .map_err(|e| CallFailure::undecodable(e, false))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -892,4 +892,7 @@ mod hand_coded_signatures {
 }
 
 #[cfg(test)]
-canister_common::candid_interface_test!("../../../candid/ledger.did", nns_api::ledger::AccountBalanceArgs);
+canister_common::candid_interface_test!(
+    "../../../candid/ledger.did",
+    nns_api::ledger::AccountBalanceArgs
+);

@@ -110,29 +110,35 @@ fn auto_finalization() -> StableCell<Candid<AutoFinalization>, VM> {
 
 /// Every tick moves the lifecycle; once the sale has ended, a sale made
 /// with `should_auto_finalize` finalizes itself, once (as the SNS swap
-/// does; `finalize_swap` finishes what that attempt could not).
+/// does; `finalize_swap` finishes what that attempt could not); once its
+/// shares are fixed, basket neurons' tokens are released as they unlock.
 fn start_timer() {
     ic_cdk_timers::set_timer_interval(TICK, || async {
         with_sale(|sale| sale.tick(now_seconds()));
         with_sale(|sale| sale.purge_tickets(TICKETS_PURGED_PER_TICK));
-        let over = with_sale(|sale| sale.lifecycle().is_over());
-        let enabled = installed().should_auto_finalize == Some(true);
-        if !over || !enabled || auto_finalization().get().0.attempted {
-            return;
-        }
-        let Some(_lock) = FinalizeLock::take() else {
-            return;
-        };
-        auto_finalization().set(Candid(AutoFinalization {
-            attempted: true,
-            response: None,
-        }));
-        let response = finalize().await;
-        auto_finalization().set(Candid(AutoFinalization {
-            attempted: true,
-            response: Some(response),
-        }));
+        auto_finalize_once().await;
+        release_unlocked_tokens().await;
     });
+}
+
+async fn auto_finalize_once() {
+    let over = with_sale(|sale| sale.lifecycle().is_over());
+    let enabled = installed().should_auto_finalize == Some(true);
+    if !over || !enabled || auto_finalization().get().0.attempted {
+        return;
+    }
+    let Some(_lock) = FinalizeLock::take() else {
+        return;
+    };
+    auto_finalization().set(Candid(AutoFinalization {
+        attempted: true,
+        response: None,
+    }));
+    let response = finalize().await;
+    auto_finalization().set(Candid(AutoFinalization {
+        attempted: true,
+        response: Some(response),
+    }));
 }
 
 #[init]
@@ -299,6 +305,27 @@ fn get_auto_finalization_status(_: Empty) -> GetAutoFinalizationStatusResponse {
 }
 
 #[query]
+fn get_state(_: Empty) -> nns_api::swap::GetStateResponse {
+    let auto = auto_finalization().get().0.clone();
+    let context = views::Context {
+        init: installed(),
+        finalizing: FINALIZING.with(|f| f.get()),
+        auto_attempted: auto.attempted,
+        auto_response: auto.response,
+    };
+    with_sale(|sale| views::state(sale, context))
+}
+
+/// The Neurons' Fund's participants, once the NNS settled the Fund's
+/// participation at finalization; the project's sales take none yet.
+#[query]
+fn list_community_fund_participants(
+    _: nns_api::swap::ListCommunityFundParticipantsRequest,
+) -> nns_api::swap::ListCommunityFundParticipantsResponse {
+    nns_api::swap::ListCommunityFundParticipantsResponse::default()
+}
+
+#[query]
 fn get_sale_parameters(_: Empty) -> GetSaleParametersResponse {
     GetSaleParametersResponse {
         params: Some(with_sale(|sale| views::sale_parameters(sale.rules()))),
@@ -316,7 +343,8 @@ fn list_sns_neuron_recipes(request: ListSnsNeuronRecipesRequest) -> ListSnsNeuro
         .min(MAX_LIST_SNS_NEURON_RECIPES);
     ListSnsNeuronRecipesResponse {
         sns_neuron_recipes: with_sale(|sale| {
-            views::neuron_recipes(sale, request.offset.unwrap_or(0), limit as usize)
+            let fee = installed().transaction_fee_e8s.unwrap_or(0);
+            views::neuron_recipes(sale, fee, request.offset.unwrap_or(0), limit as usize)
         }),
     }
 }
@@ -370,6 +398,91 @@ async fn finalize_swap(_: Empty) -> FinalizeSwapResponse {
         };
     };
     finalize().await
+}
+
+thread_local! {
+    /// When the next basket neurons unlock (seconds): until then a tick
+    /// has nothing to release and scans no one. 0 after an install or
+    /// upgrade, so that the first tick looks.
+    static NEXT_UNLOCK_SECONDS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+/// Sends the tokens of every basket neuron that has unlocked and is not
+/// released yet, from the sale's account on the project's token ledger
+/// (minted there when the NNS installed the ledger), the token's fee paid
+/// out of each neuron's tokens, with the neuron's memo. One pass at a time,
+/// under the finalization lock: what is in flight when a pass begins was
+/// left by a trap, an upgrade or a lost answer, and is sent again as the
+/// same transaction.
+async fn release_unlocked_tokens() {
+    let progress = with_sale(|sale| sale.progress());
+    let now = now_seconds();
+    if !progress.shares_fixed || now < NEXT_UNLOCK_SECONDS.with(|n| n.get()) {
+        return;
+    }
+    let Some(_lock) = FinalizeLock::take() else {
+        return;
+    };
+    let init = installed();
+    let Ok(ledger) = Principal::from_text(&init.sns_ledger_canister_id) else {
+        return;
+    };
+    let fee = init.transaction_fee_e8s.unwrap_or(0);
+    let mut settled = true;
+    let mut from = 0;
+    loop {
+        let (releases, next) =
+            with_sale(|sale| sale.begin_releases(time(), fee, from, SWEEP_SCAN, SWEEP_BATCH));
+        for release in releases {
+            let outcome = send_release(ledger, fee, &release).await;
+            settled &= matches!(outcome, Outcome::Done(_) | Outcome::Expired);
+            with_sale(|sale| sale.end_release(&release.buyer, release.neuron, outcome));
+        }
+        if next == from {
+            break;
+        }
+        from = next;
+    }
+    // Retried at the next tick while anything failed; else asleep until
+    // the next neurons unlock.
+    let next_unlock = if settled {
+        let rules = with_sale(|sale| sale.rules().clone());
+        let elapsed = now.saturating_sub(progress.ended_at_seconds);
+        let interval = rules.basket_interval_seconds.max(1);
+        let step = elapsed / interval + 1;
+        if step < rules.basket_count {
+            progress.ended_at_seconds.saturating_add(step * interval)
+        } else {
+            u64::MAX
+        }
+    } else {
+        now
+    };
+    NEXT_UNLOCK_SECONDS.with(|n| n.set(next_unlock));
+}
+
+async fn send_release(ledger: Principal, fee: u64, release: &sale::Release) -> Outcome {
+    use icrc_ledger_types::icrc1::account::Account;
+    use icrc_ledger_types::icrc1::transfer::{Memo, TransferArg, TransferError};
+    let arg = TransferArg {
+        from_subaccount: None,
+        to: Account::from(release.buyer),
+        fee: Some(fee.into()),
+        created_at_time: Some(release.created_at_nanos),
+        memo: Some(Memo::from(release.memo)),
+        amount: release.amount_e8s.into(),
+    };
+    let block = |n: candid::Nat| u64::try_from(&n.0).unwrap_or(u64::MAX);
+    match canister_common::ledger_client::icrc1_transfer(ledger, arg).await {
+        Ok(Ok(index))
+        | Ok(Err(TransferError::Duplicate {
+            duplicate_of: index,
+        })) => Outcome::Done(block(index)),
+        Ok(Err(TransferError::TooOld)) => Outcome::Expired,
+        Ok(Err(_)) => Outcome::Failed,
+        Err(failure) if failure.may_have_acted => Outcome::Unknown,
+        Err(_) => Outcome::Failed,
+    }
 }
 
 async fn finalize() -> FinalizeSwapResponse {

@@ -201,6 +201,19 @@ pub struct Buyer {
     pub released: u16,
     /// Those being released now (transfer sent, not answered).
     pub releasing: u16,
+    /// The stamp (`created_at_time`) of the releases in flight: a release
+    /// is sent again only as the same transaction, which the token ledger
+    /// deduplicates. 0 when none is in flight.
+    pub release_stamp_nanos: u64,
+    /// Releases in flight that may have been made: a sending of them went
+    /// unanswered. A later refusal of the same transaction says nothing
+    /// of the first sending, so they stay in flight until the ledger
+    /// answers.
+    pub uncertain: u16,
+    /// Releases whose outcome can no longer be learnt: sent, unanswered,
+    /// and too old to be sent again as the same transaction. Never sent
+    /// again (that could pay twice); `get_state` shows them.
+    pub unresolved: u16,
 }
 
 impl Storable for Buyer {
@@ -223,6 +236,9 @@ impl Storable for Buyer {
         bytes.push(tag);
         bytes.extend_from_slice(&self.released.to_le_bytes());
         bytes.extend_from_slice(&self.releasing.to_le_bytes());
+        bytes.extend_from_slice(&self.release_stamp_nanos.to_le_bytes());
+        bytes.extend_from_slice(&self.uncertain.to_le_bytes());
+        bytes.extend_from_slice(&self.unresolved.to_le_bytes());
         bytes
     }
     fn from_bytes(bytes: Cow<[u8]>) -> Self {
@@ -242,10 +258,13 @@ impl Storable for Buyer {
             },
             released: u16::from_le_bytes([bytes[33], bytes[34]]),
             releasing: u16::from_le_bytes([bytes[35], bytes[36]]),
+            release_stamp_nanos: u64_at(37),
+            uncertain: u16::from_le_bytes([bytes[45], bytes[46]]),
+            unresolved: u16::from_le_bytes([bytes[47], bytes[48]]),
         }
     }
     const BOUND: Bound = Bound::Bounded {
-        max_size: 37,
+        max_size: 49,
         is_fixed_size: true,
     };
 }
@@ -886,15 +905,23 @@ pub fn error_refund_amount(balance_e8s: u64) -> Option<u64> {
         .filter(|amount| *amount > 0)
 }
 
-/// One basket neuron's tokens released to its participant: minted by the
-/// sale (the project's token ledger has it as its minting account), so
-/// without a fee.
+/// One basket neuron's tokens released to its participant: a transfer
+/// from the sale's account on the project's token ledger, paying the
+/// token's fee out of the neuron's tokens (as the SNS swap sends each
+/// neuron's stake), with the neuron's memo, stamped for deduplication.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Release {
     pub buyer: Principal,
     pub neuron: u16,
+    /// What the participant receives: the neuron's tokens less the fee.
     pub amount_e8s: u64,
+    pub memo: u64,
+    pub created_at_nanos: u64,
 }
+
+/// The first basket neuron's memo (the SNS swap's
+/// `NEURON_BASKET_MEMO_RANGE_START`); neuron i has memo start + i.
+pub const NEURON_BASKET_MEMO_START: u64 = 1_000_000;
 
 impl<M: Memory> Sale<M> {
     /// A participant's basket: their share of the tokens, split into the
@@ -914,15 +941,19 @@ impl<M: Memory> Sale<M> {
         )
     }
 
-    /// Basket neurons whose delay has passed at `now_seconds` (counted
-    /// from the sale's commitment) and whose tokens are not released yet,
-    /// each marked in flight; empty neurons count as released at once. Only
-    /// for a committed sale. Looks at most at `scan` participants from
-    /// `from_index` on, returns at most `limit` releases and the index to go
-    /// on from.
+    /// Releases to send: those a trap, an upgrade or a lost answer left
+    /// in flight, again as the same transactions; else the basket neurons
+    /// whose delay has passed at `now_nanos` (counted from the sale's
+    /// commitment) and that are not released yet, marked in flight and
+    /// stamped `now_nanos`. A neuron whose tokens do not exceed the fee is
+    /// released at once with nothing to send. Only for a committed sale
+    /// whose shares are fixed. Looks at most at `scan` participants from
+    /// `from_index` on, returns at most `limit` releases (a participant's
+    /// go together) and the index to go on from.
     pub fn begin_releases(
         &mut self,
-        now_seconds: u64,
+        now_nanos: u64,
+        token_fee_e8s: u64,
         from_index: u64,
         scan: usize,
         limit: usize,
@@ -932,63 +963,92 @@ impl<M: Memory> Sale<M> {
         if self.progress.lifecycle != Lifecycle::Committed || !self.progress.shares_fixed {
             return (releases, next);
         }
-        let candidates = self.page(from_index, scan);
-        for (index, key) in candidates {
+        let now_seconds = now_nanos / 1_000_000_000;
+        for (index, key) in self.page(from_index, scan) {
             let mut buyer = self.buyers.get(&key).expect("indexed participants exist");
             let basket = self.basket_of(&buyer);
+            let resend = buyer.releasing != 0;
             let due: Vec<(usize, u64)> = basket
                 .iter()
                 .enumerate()
                 .filter(|(neuron, part)| {
-                    self.progress
+                    let bit = 1u16 << neuron;
+                    if resend {
+                        return buyer.releasing & bit != 0;
+                    }
+                    let unlocked_at = self
+                        .progress
                         .ended_at_seconds
-                        .saturating_add(part.dissolve_delay_seconds)
-                        <= now_seconds
-                        && (buyer.released | buyer.releasing) & (1 << neuron) == 0
+                        .saturating_add(part.dissolve_delay_seconds);
+                    unlocked_at <= now_seconds && (buyer.released | buyer.unresolved) & bit == 0
                 })
                 .map(|(neuron, part)| (neuron, part.amount_e8s))
                 .collect();
-            // A participant's due neurons go together, or wait for the next batch.
             if releases.len() + due.len() > limit && !releases.is_empty() {
                 break;
             }
             next = index + 1;
+            if due.is_empty() {
+                continue;
+            }
+            if !resend {
+                buyer.release_stamp_nanos = now_nanos;
+            }
             let principal = Principal::from_slice(key.as_slice());
-            for &(neuron, amount_e8s) in &due {
-                if amount_e8s == 0 {
-                    buyer.released |= 1 << neuron;
-                } else {
-                    buyer.releasing |= 1 << neuron;
-                    releases.push(Release {
-                        buyer: principal,
-                        neuron: neuron as u16,
-                        amount_e8s,
-                    });
+            for &(neuron, tokens_e8s) in &due {
+                let bit = 1u16 << neuron;
+                match tokens_e8s.checked_sub(token_fee_e8s).filter(|a| *a > 0) {
+                    None => {
+                        buyer.releasing &= !bit;
+                        buyer.released |= bit;
+                    }
+                    Some(amount_e8s) => {
+                        buyer.releasing |= bit;
+                        releases.push(Release {
+                            buyer: principal,
+                            neuron: neuron as u16,
+                            amount_e8s,
+                            memo: NEURON_BASKET_MEMO_START + neuron as u64,
+                            created_at_nanos: buyer.release_stamp_nanos,
+                        });
+                    }
                 }
             }
-            if !due.is_empty() {
-                self.buyers.insert(key, buyer);
+            if buyer.releasing == 0 {
+                buyer.release_stamp_nanos = 0;
             }
+            self.buyers.insert(key, buyer);
         }
         (releases, next)
     }
 
-    /// The token ledger's answer to a release.
+    /// The token ledger's answer to a release. `Expired` (too old to be
+    /// sent again as the same transaction) leaves it unresolved for good;
+    /// a refusal of a release that may have been made keeps it in flight.
     pub fn end_release(&mut self, buyer: &Principal, neuron: u16, outcome: Outcome) {
         let Some(bit) = 1u16.checked_shl(u32::from(neuron)) else {
             return;
         };
-        if let Some(mut record) = self.buyer(buyer).filter(|b| b.releasing & bit != 0) {
-            match outcome {
-                Outcome::Done(_) => {
-                    record.releasing &= !bit;
-                    record.released |= bit;
-                }
-                Outcome::Failed | Outcome::Expired => record.releasing &= !bit,
-                Outcome::Unknown => return,
+        let Some(mut record) = self.buyer(buyer).filter(|b| b.releasing & bit != 0) else {
+            return;
+        };
+        match outcome {
+            Outcome::Done(_) => record.released |= bit,
+            Outcome::Failed if record.uncertain & bit != 0 => return,
+            Outcome::Failed => {}
+            Outcome::Expired => record.unresolved |= bit,
+            Outcome::Unknown => {
+                record.uncertain |= bit;
+                self.buyers.insert(key(buyer), record);
+                return;
             }
-            self.buyers.insert(key(buyer), record);
         }
+        record.releasing &= !bit;
+        record.uncertain &= !bit;
+        if record.releasing == 0 {
+            record.release_stamp_nanos = 0;
+        }
+        self.buyers.insert(key(buyer), record);
     }
 }
 
@@ -1307,16 +1367,21 @@ mod tests {
         #![proptest_config(ProptestConfig::with_cases(
             std::env::var("PROPTEST_CASES").ok().and_then(|n| n.parse().ok()).unwrap_or(128)
         ))]
-        /// Releases begun as time passes, answered in any order, some
-        /// failing: no basket neuron is released before its delay or twice,
-        /// and once the longest delay passed and every failure was retried
-        /// each participant holds exactly their share, the total within
-        /// the tokens sold.
+        /// Passes of releases as time passes (one at a time, as the
+        /// canister's lock makes them), each release answered at random:
+        /// made (or a duplicate), refused before the ledger, made with the
+        /// answer lost, lost before the ledger. The ledger deduplicates by the transaction (participant,
+        /// memo, stamp, amount), as an ICRC ledger does. No basket neuron
+        /// is sent before its delay, and once the longest delay passed and
+        /// passes ran until none is left, each participant received each
+        /// neuron's tokens less one fee, exactly once.
         #[test]
         fn each_basket_neuron_is_released_once_and_on_time(
             amounts in proptest::collection::vec(ICP..120 * ICP, 2..6),
-            steps in proptest::collection::vec((0u64..80, 0usize..8, any::<bool>(), 1usize..5), 1..60),
+            passes in proptest::collection::vec(
+                (0u64..80, 0u64..3, 1usize..5, proptest::collection::vec(0u8..4, 8)), 1..40),
             fund in 0u64..300 * ICP,
+            fee in prop_oneof![Just(0u64), Just(10_000u64), Just(100_001 * ICP)],
         ) {
             let mut sale = sale(rules());
             sale.tick(100);
@@ -1332,41 +1397,49 @@ mod tests {
             sale.fix_token_shares(fund).unwrap();
             let ended = sale.progress().ended_at_seconds;
             let mut now = ended;
-            let mut in_flight: Vec<Release> = Vec::new();
+            let mut made = std::collections::BTreeSet::new();
             let mut received: std::collections::BTreeMap<(Principal, u16), u64> = Default::default();
-            let mut settle = |sale: &mut Sale<VectorMemory>, release: Release, ok: bool| {
-                if ok {
+            let mut send = |release: &Release| {
+                if made.insert((release.buyer, release.memo, release.created_at_nanos, release.amount_e8s)) {
                     *received.entry((release.buyer, release.neuron)).or_default() += release.amount_e8s;
                 }
-                sale.end_release(&release.buyer, release.neuron, if ok { Outcome::Done(0) } else { Outcome::Failed });
             };
-            for (wait, pick, ok, batch) in steps {
+            for (wait, from, limit, answers) in passes {
                 now += wait;
-                let (due, _) = sale.begin_releases(now, (pick % 3) as u64, 2, batch);
-                for release in due {
+                let (due, _) = sale.begin_releases(now * 1_000_000_000, fee, from, 2, limit);
+                for (release, answer) in due.iter().zip(answers.iter().cycle()) {
                     let delay = u64::from(release.neuron) * 100;
                     prop_assert!(ended + delay <= now, "not before its delay");
-                    in_flight.push(release);
+                    // Delivered and answered (made, or a duplicate of a
+                    // sending made: done either way); refused before the
+                    // ledger; delivered with the answer lost; lost on the way.
+                    let outcome = match answer {
+                        0 => { send(release); Outcome::Done(0) }
+                        1 => Outcome::Failed,
+                        2 => { send(release); Outcome::Unknown }
+                        _ => Outcome::Unknown,
+                    };
+                    sale.end_release(&release.buyer, release.neuron, outcome);
                 }
-                if !in_flight.is_empty() {
-                    let release = in_flight.remove(pick % in_flight.len());
-                    settle(&mut sale, release, ok);
-                }
-            }
-            for release in std::mem::take(&mut in_flight) {
-                settle(&mut sale, release, true);
             }
             loop {
-                let (batch, _) = sale.begin_releases(u64::MAX, 0, usize::MAX, 10);
+                let (batch, _) = sale.begin_releases(u64::MAX, fee, 0, usize::MAX, 10);
                 if batch.is_empty() { break; }
-                for release in batch { settle(&mut sale, release, true); }
+                for release in batch {
+                    send(&release);
+                    sale.end_release(&release.buyer, release.neuron, Outcome::Done(0));
+                }
             }
             let mut total = 0;
             for (principal, buyer) in sale.participants(0, usize::MAX) {
+                prop_assert_eq!(
+                    (buyer.releasing, buyer.uncertain, buyer.unresolved, buyer.release_stamp_nanos),
+                    (0, 0, 0, 0)
+                );
                 for (neuron, part) in sale.basket_of(&buyer).into_iter().enumerate() {
                     let got = received.get(&(principal, neuron as u16)).copied().unwrap_or(0);
-                    prop_assert_eq!(got, part.amount_e8s, "once, and all of it");
-                    total += got;
+                    prop_assert_eq!(got, part.amount_e8s.saturating_sub(fee), "once, and all of it but the fee");
+                    total += part.amount_e8s;
                 }
             }
             prop_assert!(total <= sale.rules().tokens_e8s);
@@ -1554,7 +1627,7 @@ mod tests {
         sale.tick(1_000);
         assert_eq!(sale.lifecycle(), Lifecycle::Committed);
         assert!(
-            sale.begin_releases(u64::MAX, 0, 10, 10).0.is_empty(),
+            sale.begin_releases(u64::MAX, 0, 0, 10, 10).0.is_empty(),
             "not before the shares are fixed"
         );
         assert!(
@@ -1576,11 +1649,32 @@ mod tests {
         let buyer = sale.buyer(&principal(1)).unwrap();
         let tokens: u64 = sale.basket_of(&buyer).iter().map(|n| n.amount_e8s).sum();
         assert_eq!(tokens, 300_000 * ICP);
-        let (releases, _) = sale.begin_releases(sale.progress().ended_at_seconds, 0, 10, 10);
+        let ended_nanos = sale.progress().ended_at_seconds * 1_000_000_000;
+        let (releases, _) = sale.begin_releases(ended_nanos, 10_000, 0, 10, 10);
         assert_eq!(
             releases.len(),
             2,
             "the first neuron of each basket is due at once"
         );
+        assert!(
+            releases
+                .iter()
+                .all(|r| r.created_at_nanos == ended_nanos && r.memo == 1_000_000)
+        );
+        // The first answer is lost, the second is a refusal: the lost one is
+        // sent again as the same transaction, even later; the refused one
+        // with a new stamp.
+        sale.end_release(&releases[0].buyer, 0, Outcome::Unknown);
+        sale.end_release(&releases[1].buyer, 0, Outcome::Failed);
+        let later = ended_nanos + 5_000_000_000;
+        let (again, _) = sale.begin_releases(later, 10_000, 0, 10, 10);
+        assert_eq!(again[0], releases[0]);
+        assert_eq!(again[1].created_at_nanos, later);
+        // Too old to be sent again: unresolved, never sent again.
+        sale.end_release(&again[0].buyer, 0, Outcome::Expired);
+        sale.end_release(&again[1].buyer, 0, Outcome::Done(5));
+        let (none, _) = sale.begin_releases(later, 10_000, 0, 10, 10);
+        assert!(none.is_empty());
+        assert_eq!(sale.buyer(&releases[0].buyer).unwrap().unresolved, 1);
     }
 }

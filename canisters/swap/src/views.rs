@@ -166,6 +166,70 @@ pub fn derived_state<M: Memory>(sale: &Sale<M>) -> GetDerivedStateResponse {
     }
 }
 
+/// `get_state`'s derived part: as `get_derived_state`, the price in 32
+/// bits as the swap gives it there.
+pub fn derived<M: Memory>(sale: &Sale<M>) -> nns_api::swap::DerivedState {
+    let d = derived_state(sale);
+    nns_api::swap::DerivedState {
+        sns_tokens_per_icp: d.sns_tokens_per_icp.unwrap_or(0.0) as f32,
+        buyer_total_icp_e8s: d.buyer_total_icp_e8s.unwrap_or(0),
+        cf_participant_count: d.cf_participant_count,
+        neurons_fund_participation_icp_e8s: d.neurons_fund_participation_icp_e8s,
+        direct_participation_icp_e8s: d.direct_participation_icp_e8s,
+        direct_participant_count: d.direct_participant_count,
+        cf_neuron_count: d.cf_neuron_count,
+    }
+}
+
+/// The most participants (and their recipes) `get_state` shows: the swap
+/// shows every one, which no reply holds for a large sale; the rest are
+/// paged by `list_direct_participants` and `list_sns_neuron_recipes`.
+pub const GET_STATE_MAX_BUYERS: usize = 1_000;
+
+/// What `get_state` shows besides the sale's own state: the install
+/// argument, the lock, the automatic finalization's attempt and answer.
+pub struct Context {
+    pub init: Init,
+    pub finalizing: bool,
+    pub auto_attempted: bool,
+    pub auto_response: Option<nns_api::swap::FinalizeSwapResponse>,
+}
+
+/// `get_state`: the sale as the swap's `Swap` record (the first
+/// `GET_STATE_MAX_BUYERS` participants) and its derived state.
+pub fn state<M: Memory>(sale: &Sale<M>, context: Context) -> nns_api::swap::GetStateResponse {
+    let progress = sale.progress();
+    let life = lifecycle(sale);
+    let buyers = sale.participants(0, GET_STATE_MAX_BUYERS);
+    let fee = context.init.transaction_fee_e8s.unwrap_or(0);
+    let recipes_shown = GET_STATE_MAX_BUYERS * sale.rules().basket_count as usize;
+    nns_api::swap::GetStateResponse {
+        swap: Some(nns_api::swap::Swap {
+            lifecycle: progress.lifecycle as i32,
+            init: Some(context.init.clone()),
+            params: Some(sale_parameters(sale.rules())),
+            buyers: buyers
+                .iter()
+                .map(|(principal, buyer)| (principal.to_text(), buyer_state(buyer)))
+                .collect(),
+            neuron_recipes: neuron_recipes(sale, fee, 0, recipes_shown),
+            cf_participants: Vec::new(),
+            next_ticket_id: Some(progress.next_ticket_id),
+            decentralization_sale_open_timestamp_seconds: life
+                .decentralization_sale_open_timestamp_seconds,
+            decentralization_swap_termination_timestamp_seconds: life
+                .decentralization_swap_termination_timestamp_seconds,
+            finalize_swap_in_progress: Some(context.finalizing),
+            already_tried_to_auto_finalize: Some(context.auto_attempted),
+            auto_finalize_swap_response: context.auto_response,
+            neurons_fund_participation_icp_e8s: Some(progress.neurons_fund_e8s),
+            direct_participation_icp_e8s: Some(progress.direct_e8s),
+            open_sns_token_swap_proposal_id: context.init.nns_proposal_id,
+        }),
+        derived: Some(derived(sale)),
+    }
+}
+
 /// `get_sale_parameters`: the sale's rules as the swap's `Params` (the
 /// obsolete totals equal the direct participation's bounds: the Neurons'
 /// Fund takes no part yet).
@@ -188,15 +252,13 @@ pub fn sale_parameters(rules: &Rules) -> Params {
     }
 }
 
-/// The memo of a participant's first basket neuron (the swap's
-/// `NEURON_BASKET_MEMO_RANGE_START`); the others follow.
-pub const NEURON_BASKET_MEMO_START: u64 = 1_000_000;
-
 /// `list_sns_neuron_recipes`: once the token shares are fixed, each
 /// participant's basket neurons in order, `limit` of them from the
-/// `offset`-th; a neuron's tokens are "transferred" once released.
+/// `offset`-th; a neuron's tokens are transferred, less the token's fee,
+/// once released.
 pub fn neuron_recipes<M: Memory>(
     sale: &Sale<M>,
+    token_fee_e8s: u64,
     offset: u64,
     limit: usize,
 ) -> Vec<SnsNeuronRecipe> {
@@ -217,18 +279,27 @@ pub fn neuron_recipes<M: Memory>(
                 return recipes;
             }
             let released = buyer.released & (1 << neuron) != 0;
+            let fee_paid = if released && part.amount_e8s > token_fee_e8s {
+                token_fee_e8s
+            } else {
+                0
+            };
             recipes.push(SnsNeuronRecipe {
                 sns: Some(TransferableAmount {
                     amount_e8s: part.amount_e8s,
-                    amount_transferred_e8s: Some(if released { part.amount_e8s } else { 0 }),
-                    transfer_fee_paid_e8s: Some(0),
+                    amount_transferred_e8s: Some(if released {
+                        part.amount_e8s - fee_paid
+                    } else {
+                        0
+                    }),
+                    transfer_fee_paid_e8s: Some(fee_paid),
                     transfer_start_timestamp_seconds: 0,
                     transfer_success_timestamp_seconds: 0,
                 }),
                 claimed_status: Some(if released { 2 } else { 1 }),
                 neuron_attributes: Some(NeuronAttributes {
                     dissolve_delay_seconds: part.dissolve_delay_seconds,
-                    memo: NEURON_BASKET_MEMO_START + neuron as u64,
+                    memo: crate::sale::NEURON_BASKET_MEMO_START + neuron as u64,
                     followees: Vec::new(),
                 }),
                 investor: Some(Investor::Direct(DirectInvestment {

@@ -25,6 +25,8 @@ on_both_backends!(
     should_refund_every_participant_when_the_sale_aborts,
     should_resume_a_finalization_stopped_between_two_transfers,
     should_finalize_itself_once_when_made_to,
+    should_release_each_basket_neuron_as_it_unlocks,
+    should_answer_every_method_as_the_official_interface_decodes,
 );
 
 const ICP: u64 = 100_000_000;
@@ -135,14 +137,49 @@ fn setup(backend: Backend) -> (TestEnv, Principal) {
 }
 
 fn setup_with(backend: Backend, should_auto_finalize: Option<bool>) -> (TestEnv, Principal) {
+    let (pic, sale, _) = setup_with_token(backend, should_auto_finalize);
+    (pic, sale)
+}
+
+/// The sale's tokens on the project's token ledger: all of them minted to
+/// the sale's default account at install (as an SNS's are to its swap);
+/// the sale is also the minting account, through a subaccount of its own.
+const TOKENS: u64 = 1_000_000 * ICP;
+const TOKEN_FEE: u64 = 20_000;
+
+/// As `setup_with`, and the project's token ledger the sale releases from.
+fn setup_with_token(
+    backend: Backend,
+    should_auto_finalize: Option<bool>,
+) -> (TestEnv, Principal, Principal) {
+    use icrc_ledger_types::icrc1::account::Account;
     let mut pic = TestEnv::new(backend);
+    let sale = pic.create_canister();
+    let token = integration_tests::install_token_ledger(
+        &mut pic,
+        nns_api::token_ledger::InitArgs::new(
+            "Project",
+            "PRJ",
+            TOKEN_FEE,
+            Account {
+                owner: sale,
+                subaccount: Some([1; 32]),
+            },
+            vec![
+                (Account::from(sale), TOKENS),
+                (Account::from(treasury()), 5 * TOKENS),
+            ],
+            sale,
+        ),
+    );
     install_ledger(&mut pic, (1..=3).map(|n| (user(n), 100 * ICP)));
     let now = pic.get_time().as_nanos_since_unix_epoch() / 1_000_000_000;
     let init = Init {
         nns_governance_canister_id: "rrkah-fqaaa-aaaaa-aaaaq-cai".into(),
         sns_governance_canister_id: treasury().to_text(),
         icp_ledger_canister_id: LEDGER_CANISTER_ID.to_text(),
-        sns_ledger_canister_id: "aaaaa-aa".into(),
+        sns_ledger_canister_id: token.to_text(),
+        transaction_fee_e8s: Some(TOKEN_FEE),
         swap_start_timestamp_seconds: Some(now + 100),
         swap_due_timestamp_seconds: Some(now + 1_000),
         min_participants: Some(2),
@@ -150,7 +187,7 @@ fn setup_with(backend: Backend, should_auto_finalize: Option<bool>) -> (TestEnv,
         max_direct_participation_icp_e8s: Some(300 * ICP),
         min_participant_icp_e8s: Some(ICP),
         max_participant_icp_e8s: Some(120 * ICP),
-        sns_token_e8s: Some(1_000_000 * ICP),
+        sns_token_e8s: Some(TOKENS),
         neuron_basket_construction_parameters: Some(NeuronBasketConstructionParameters {
             count: 3,
             dissolve_delay_interval_seconds: 86_400,
@@ -158,10 +195,16 @@ fn setup_with(backend: Backend, should_auto_finalize: Option<bool>) -> (TestEnv,
         should_auto_finalize,
         ..Default::default()
     };
-    let sale = pic.create_canister();
     let wasm = std::fs::read(wasm_gz_path("swap")).expect("scripts/build-canisters.sh has run");
     pic.install_canister(sale, wasm, Encode!(&init).unwrap(), None);
-    (pic, sale)
+    (pic, sale, token)
+}
+
+fn token_balance(pic: &mut TestEnv, token: Principal, owner: Principal) -> u64 {
+    let account = icrc_ledger_types::icrc1::account::Account::from(owner);
+    let (balance,): (candid::Nat,) =
+        query_candid(pic, token, "icrc1_balance_of", (account,)).unwrap();
+    u64::try_from(&balance.0).unwrap()
 }
 
 fn should_open_take_participations_and_commit_on_the_timer(backend: Backend) {
@@ -446,4 +489,240 @@ fn should_finalize_itself_once_when_made_to(backend: Backend) {
         Some((0, 2))
     );
     assert_eq!(balance(&mut pic, treasury()), 70 * ICP - 2 * FEE);
+}
+
+/// After the finalization, the timer releases each basket neuron's tokens
+/// from the sale's account on the project's token ledger as its dissolve
+/// delay passes (the sale's stand-in for SNS neurons): the neuron's tokens
+/// less the token's fee, once, and nothing before its time.
+fn should_release_each_basket_neuron_as_it_unlocks(backend: Backend) {
+    let (mut pic, sale, token) = setup_with_token(backend, Some(true));
+    open_with_two_participants(&mut pic, sale);
+    pic.advance_time(Duration::from_secs(1_000));
+    for _ in 0..10 {
+        pic.tick();
+    }
+    assert_eq!(lifecycle(&mut pic, sale), 3, "Committed");
+    let (reply,): (ListSnsNeuronRecipesResponse,) = query_candid(
+        &mut pic,
+        sale,
+        "list_sns_neuron_recipes",
+        (ListSnsNeuronRecipesRequest::default(),),
+    )
+    .unwrap();
+    let amounts: Vec<u64> = reply
+        .sns_neuron_recipes
+        .iter()
+        .filter_map(|r| r.sns.as_ref())
+        .map(|a| a.amount_e8s)
+        .collect();
+    assert_eq!(amounts.len(), 6);
+    let received = |n: usize| -> u64 {
+        amounts[n * 3..n * 3 + 3]
+            .iter()
+            .map(|a| a - TOKEN_FEE)
+            .sum()
+    };
+    let mut expected = [0u64; 2];
+    for day in 0..3 {
+        for (n, expected) in expected.iter_mut().enumerate() {
+            *expected += amounts[n * 3 + day] - TOKEN_FEE;
+        }
+        // Ticks for the timer to see the unlock and the transfers to land.
+        for _ in 0..6 {
+            pic.tick();
+        }
+        assert_eq!(
+            [
+                token_balance(&mut pic, token, user(1)),
+                token_balance(&mut pic, token, user(2))
+            ],
+            expected,
+            "day {day}: the neurons unlocked so far, each less one fee"
+        );
+        // Not before the next neuron's delay; then a day later, it is due.
+        pic.advance_time(Duration::from_secs(86_000));
+        for _ in 0..3 {
+            pic.tick();
+        }
+        assert_eq!(
+            token_balance(&mut pic, token, user(1)),
+            expected[0],
+            "not early"
+        );
+        pic.advance_time(Duration::from_secs(400));
+    }
+    assert_eq!(expected, [received(0), received(1)]);
+    // The sale kept what was not released (the rounding's change), and
+    // the fees were burned.
+    let released: u64 = amounts.iter().sum();
+    assert_eq!(token_balance(&mut pic, token, sale), TOKENS - released);
+    let (supply,): (candid::Nat,) =
+        query_candid(&mut pic, token, "icrc1_total_supply", ()).unwrap();
+    assert_eq!(supply, candid::Nat::from(6 * TOKENS - 6 * TOKEN_FEE));
+    // Later ticks send nothing more.
+    pic.advance_time(Duration::from_secs(10 * 86_400));
+    for _ in 0..4 {
+        pic.tick();
+    }
+    assert_eq!(
+        [
+            token_balance(&mut pic, token, user(1)),
+            token_balance(&mut pic, token, user(2))
+        ],
+        expected
+    );
+}
+
+/// The official `sns_swap.did` (in `@icp-sdk/canisters`), to decode
+/// replies with as a client of the real swap does.
+fn official_swap() -> Option<(candid::TypeEnv, candid::types::Type)> {
+    let path = integration_tests::repo_root()
+        .join("tests/js/node_modules/@icp-sdk/canisters/declarations/sns/swap.did");
+    if !path.exists() {
+        eprintln!(
+            "skipped: {} is missing; run `npm ci --prefix tests/js`",
+            path.display()
+        );
+        return None;
+    }
+    let (env, service) = candid_parser::utils::CandidSource::File(&path)
+        .load()
+        .unwrap();
+    Some((env, service.expect("a service")))
+}
+
+/// A call by (update or query, method, argument), its reply as text.
+type RawCall<'a> = dyn FnMut(&mut TestEnv, bool, &str, Vec<u8>) -> String + 'a;
+
+/// Every method the sale offers, before it opens, while open, and after
+/// its finalization, answers what the official interface decodes (with
+/// `candid_parser`, the official types as the only types), errors included.
+fn should_answer_every_method_as_the_official_interface_decodes(backend: Backend) {
+    let Some((types, service)) = official_swap() else {
+        return;
+    };
+    let (mut pic, sale, _) = setup_with_token(backend, Some(true));
+    let mut decoded = std::collections::BTreeSet::new();
+    let mut call = |pic: &mut TestEnv, update: bool, method: &str, arg: Vec<u8>| {
+        let caller = user(1);
+        let reply = if update {
+            pic.update_call(sale, caller, method, arg)
+        } else {
+            pic.query_call(sale, caller, method, arg)
+        }
+        .unwrap_or_else(|e| panic!("{method}: {e:?}"));
+        let function = types.get_method(&service, method).unwrap();
+        let args = candid_parser::IDLArgs::from_bytes_with_types(&reply, &types, &function.rets)
+            .unwrap_or_else(|e| {
+                panic!("{method}'s reply does not decode as the official type: {e}")
+            });
+        decoded.insert(method.to_string());
+        args.to_string()
+    };
+    let empty = || Encode!(&Empty {}).unwrap();
+    let queries = |pic: &mut TestEnv, call: &mut RawCall| {
+        for method in [
+            "get_state",
+            "get_derived_state",
+            "get_lifecycle",
+            "get_init",
+            "get_sale_parameters",
+            "get_open_ticket",
+            "get_auto_finalization_status",
+        ] {
+            call(pic, false, method, empty());
+        }
+        call(pic, true, "get_buyers_total", empty());
+        call(
+            pic,
+            false,
+            "list_direct_participants",
+            Encode!(&ListDirectParticipantsRequest::default()).unwrap(),
+        );
+        call(
+            pic,
+            false,
+            "list_sns_neuron_recipes",
+            Encode!(&ListSnsNeuronRecipesRequest::default()).unwrap(),
+        );
+        call(
+            pic,
+            false,
+            "list_community_fund_participants",
+            Encode!(&nns_api::swap::ListCommunityFundParticipantsRequest::default()).unwrap(),
+        );
+        call(
+            pic,
+            false,
+            "get_buyer_state",
+            Encode!(&GetBuyerStateRequest {
+                principal_id: Some(user(1))
+            })
+            .unwrap(),
+        )
+    };
+    // Adopted: errors of every kind.
+    queries(&mut pic, &mut call);
+    let ticket = |e8s: u64| {
+        Encode!(&NewSaleTicketRequest {
+            subaccount: None,
+            amount_icp_e8s: e8s
+        })
+        .unwrap()
+    };
+    assert!(call(&mut pic, true, "new_sale_ticket", ticket(10 * ICP)).contains("Err"));
+    assert!(call(&mut pic, true, "finalize_swap", empty()).contains("COMMITTED or ABORTED"));
+    let refund = Encode!(&ErrorRefundIcpRequest {
+        source_principal_id: Some(user(3))
+    })
+    .unwrap();
+    assert!(call(&mut pic, true, "error_refund_icp", refund.clone()).contains("Err"));
+    // Open: a ticket, a payment, its refresh, a ticket given up.
+    pic.advance_time(Duration::from_secs(120));
+    pic.tick();
+    pic.tick();
+    assert!(call(&mut pic, true, "new_sale_ticket", ticket(30 * ICP)).contains("Ok"));
+    pay(&mut pic, sale, user(1), 30 * ICP);
+    let refresh = Encode!(&RefreshBuyerTokensRequest {
+        buyer: String::new(),
+        confirmation_text: None
+    })
+    .unwrap();
+    call(&mut pic, true, "refresh_buyer_tokens", refresh);
+    assert!(call(&mut pic, true, "new_sale_ticket", ticket(ICP)).contains("Ok"));
+    call(&mut pic, true, "notify_payment_failure", empty());
+    pay(&mut pic, sale, user(2), 40 * ICP);
+    refresh_as(&mut pic, sale, user(2));
+    queries(&mut pic, &mut call);
+    // Committed, finalized by the timer, the first neurons released.
+    pay(&mut pic, sale, user(3), 2 * ICP);
+    pic.advance_time(Duration::from_secs(1_000));
+    for _ in 0..10 {
+        pic.tick();
+    }
+    let state = queries(&mut pic, &mut call);
+    assert!(state.contains("icp"), "{state}");
+    let all = call(&mut pic, false, "get_state", empty());
+    assert!(
+        all.contains("neuron_recipes") && all.contains("lifecycle = 3"),
+        "{all}"
+    );
+    assert!(call(&mut pic, true, "error_refund_icp", refund).contains("Ok"));
+    call(&mut pic, true, "finalize_swap", empty());
+    // Every method in candid/swap.did was called and decoded.
+    let ours =
+        std::fs::read_to_string(integration_tests::repo_root().join("candid/swap.did")).unwrap();
+    let offered: std::collections::BTreeSet<String> = ours
+        .lines()
+        .skip_while(|l| !l.starts_with("service"))
+        .filter(|l| !l.trim_start().starts_with("//"))
+        .filter_map(|l| l.trim().split_once(" : ").map(|(name, _)| name.to_string()))
+        .filter(|name| !name.starts_with("service"))
+        .collect();
+    assert_eq!(decoded, offered);
+}
+
+fn refresh_as(pic: &mut TestEnv, sale: Principal, buyer: Principal) {
+    refresh(pic, sale, buyer, "").expect("the refresh is accepted");
 }
