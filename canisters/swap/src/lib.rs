@@ -5,7 +5,6 @@
 
 pub mod basket;
 pub mod lifecycle;
-pub mod neurons_fund;
 pub mod participation;
 pub mod sale;
 pub mod views;

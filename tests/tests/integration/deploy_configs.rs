@@ -111,9 +111,9 @@ fn check_wiring(init_args: &BTreeMap<String, String>) {
 
 #[test]
 fn should_name_the_workspace_canisters_in_both_configs() {
-    // Not deployed by dfx or icp-cli: the shared plumbing and the ledger
-    // core are libraries, and a sale's canisters are made by the NNS
-    // proposal that opens the sale.
+    // Not deployed by dfx or icp-cli: the shared plumbing, the ledger core
+    // and the Neurons' Fund's rules are libraries, and a sale's canisters
+    // are made by the NNS proposal that opens the sale.
     let members: Vec<String> = workspace_members()
         .into_iter()
         .filter(|m| m != "common" && m != "ledger-core" && !SALE_CANISTERS.contains(&m.as_str()))
