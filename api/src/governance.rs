@@ -101,6 +101,7 @@ pub struct GovernanceArg {
 
 mod neurons;
 mod proposals;
+pub mod sns;
 
 pub use neurons::*;
 pub use proposals::*;

@@ -114,6 +114,10 @@ pub mod nns_function {
     /// Set the ICP/XDR conversion rate on the CMC; the payload is a
     /// Candid-encoded `UpdateIcpXdrConversionRatePayload`.
     pub const ICP_XDR_CONVERSION_RATE: i32 = 10;
+    /// Add a module for the sales governance opens (SNS-W's `add_wasm`,
+    /// kept by governance here); the payload is a Candid-encoded
+    /// `sns::AddWasmRequest`.
+    pub const ADD_SNS_WASM: i32 = 30;
 }
 
 #[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
@@ -187,6 +191,7 @@ pub enum Action {
     RewardNodeProvider(RewardNodeProvider),
     RegisterKnownNeuron(super::KnownNeuron),
     DeregisterKnownNeuron(DeregisterKnownNeuron),
+    CreateServiceNervousSystem(Box<super::sns::CreateServiceNervousSystem>),
 }
 
 #[derive(CandidType, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
@@ -209,7 +214,7 @@ pub enum ProposalActionRequest {
     ManageNeuron(candid::Reserved),
     UpdateCanisterSettings(candid::Reserved),
     StopOrStartCanister(candid::Reserved),
-    CreateServiceNervousSystem(candid::Reserved),
+    CreateServiceNervousSystem(Box<super::sns::CreateServiceNervousSystem>),
     RewardNodeProviders(candid::Reserved),
     ApproveGenesisKyc(candid::Reserved),
     AddOrRemoveNodeProvider(candid::Reserved),

@@ -10,6 +10,7 @@ use canister_common::ledger_client;
 use ic_cdk::call::Call;
 use nns_api::AccountIdentifier;
 use nns_api::cmc::UpdateIcpXdrConversionRatePayload;
+use nns_api::governance::sns::{AddWasmRequest, CreateServiceNervousSystem, sns_canister_type};
 use nns_api::governance::{
     Action, ErrorType, GovernanceError, InstallCode, MakeProposalRequest, NetworkEconomics,
     Proposal, ProposalActionRequest, RewardMode, nns_function,
@@ -68,13 +69,26 @@ pub fn validate(request: MakeProposalRequest, config: &Config) -> Result<Proposa
             validate_economics(&config.economics, &e)?;
             Action::ManageNetworkEconomics(e)
         }
+        ProposalActionRequest::ExecuteNnsFunction(f)
+            if f.nns_function == nns_function::ADD_SNS_WASM =>
+        {
+            check_len("payload", f.payload.len(), MAX_WASM_MODULE_BYTES)?;
+            validate_add_sns_wasm(&f.payload)?;
+            Action::ExecuteNnsFunction(f)
+        }
+        ProposalActionRequest::CreateServiceNervousSystem(csns) => {
+            check_create_sns_texts(&csns)?;
+            crate::sns::validate(&csns).map_err(invalid)?;
+            Action::CreateServiceNervousSystem(csns)
+        }
         ProposalActionRequest::ExecuteNnsFunction(f) => {
             check_len("payload", f.payload.len(), MAX_NNS_FUNCTION_PAYLOAD_BYTES)?;
             if f.nns_function != nns_function::ICP_XDR_CONVERSION_RATE {
                 return Err(invalid(format!(
-                    "NNS function {} is not supported; {} (the ICP/XDR rate) is",
+                    "NNS function {} is not supported; {} (the ICP/XDR rate) and {} (AddSnsWasm) are",
                     f.nns_function,
-                    nns_function::ICP_XDR_CONVERSION_RATE
+                    nns_function::ICP_XDR_CONVERSION_RATE,
+                    nns_function::ADD_SNS_WASM
                 )));
             }
             let rate: UpdateIcpXdrConversionRatePayload = candid::decode_one(&f.payload)
@@ -124,7 +138,6 @@ pub fn validate(request: MakeProposalRequest, config: &Config) -> Result<Proposa
         ProposalActionRequest::ManageNeuron(_)
         | ProposalActionRequest::UpdateCanisterSettings(_)
         | ProposalActionRequest::StopOrStartCanister(_)
-        | ProposalActionRequest::CreateServiceNervousSystem(_)
         | ProposalActionRequest::RewardNodeProviders(_)
         | ProposalActionRequest::ApproveGenesisKyc(_)
         | ProposalActionRequest::AddOrRemoveNodeProvider(_)
@@ -134,7 +147,7 @@ pub fn validate(request: MakeProposalRequest, config: &Config) -> Result<Proposa
         | ProposalActionRequest::LoadCanisterSnapshot(_)
         | ProposalActionRequest::CreateCanisterAndInstallCode(_) => {
             return Err(invalid(
-                "this proposal action is not supported here: Motion, ManageNetworkEconomics, ExecuteNnsFunction (the ICP/XDR rate), InstallCode, RewardNodeProvider, RegisterKnownNeuron and DeregisterKnownNeuron are",
+                "this proposal action is not supported here: Motion, ManageNetworkEconomics, ExecuteNnsFunction (the ICP/XDR rate, AddSnsWasm), InstallCode, RewardNodeProvider, RegisterKnownNeuron, DeregisterKnownNeuron and CreateServiceNervousSystem are",
             ));
         }
         ProposalActionRequest::RewardNodeProvider(r) => {
@@ -173,6 +186,62 @@ pub fn validate(request: MakeProposalRequest, config: &Config) -> Result<Proposa
         failure_reason: None,
         install,
     })
+}
+
+/// An `AddSnsWasm` payload: a module of a type the sales use, whose hash
+/// is the one named.
+fn validate_add_sns_wasm(payload: &[u8]) -> Result<AddWasmRequest> {
+    let request: AddWasmRequest = candid::decode_one(payload)
+        .map_err(|e| invalid(format!("the AddSnsWasm payload does not decode: {e}")))?;
+    let wasm = request
+        .wasm
+        .as_ref()
+        .ok_or_else(|| invalid("AddSnsWasm needs a wasm"))?;
+    if ![sns_canister_type::LEDGER, sns_canister_type::SWAP].contains(&wasm.canister_type) {
+        return Err(invalid(format!(
+            "SNS canister type {} is not used by sales here: {} (ledger) and {} (swap) are",
+            wasm.canister_type,
+            sns_canister_type::LEDGER,
+            sns_canister_type::SWAP
+        )));
+    }
+    if Sha256::digest(&wasm.wasm).as_slice() != request.hash.as_slice() {
+        return Err(invalid("AddSnsWasm: the hash is not the module's SHA-256"));
+    }
+    Ok(request)
+}
+
+/// Bounds on a `CreateServiceNervousSystem`'s free texts (the SNS's), so
+/// that a proposal stays listable.
+fn check_create_sns_texts(csns: &CreateServiceNervousSystem) -> Result<()> {
+    const MAX_LOGO_BASE64_BYTES: usize = 341_334;
+    let logo = |image: &Option<nns_api::governance::sns::Image>| {
+        image
+            .as_ref()
+            .and_then(|i| i.base64_encoding.as_ref())
+            .map_or(0, String::len)
+    };
+    check_len("name", csns.name.as_ref().map_or(0, String::len), 255)?;
+    check_len(
+        "description",
+        csns.description.as_ref().map_or(0, String::len),
+        2_000,
+    )?;
+    check_len("url", csns.url.as_ref().map_or(0, String::len), 512)?;
+    check_len("logo", logo(&csns.logo), MAX_LOGO_BASE64_BYTES)?;
+    let token_logo = csns
+        .ledger_parameters
+        .as_ref()
+        .map_or(0, |l| logo(&l.token_logo));
+    check_len("token logo", token_logo, MAX_LOGO_BASE64_BYTES)?;
+    check_len(
+        "developer neurons",
+        csns.initial_token_distribution
+            .as_ref()
+            .and_then(|d| d.developer_distribution.as_ref())
+            .map_or(0, |d| d.developer_neurons.len()),
+        100,
+    )
 }
 
 /// Checks a `ManageNetworkEconomics` proposal: the economics it would
@@ -327,6 +396,16 @@ async fn perform(id: u64, body: ProposalBody) -> Result<()> {
             crate::economics::validate_change(&current, &economics).map_err(invalid)?;
             state::update_config(|c| c.economics = economics);
             Ok(())
+        }
+        Some(Action::ExecuteNnsFunction(f)) if f.nns_function == nns_function::ADD_SNS_WASM => {
+            let request = validate_add_sns_wasm(&f.payload)?;
+            let wasm = request.wasm.expect("checked");
+            let hash: [u8; 32] = Sha256::digest(&wasm.wasm).into();
+            state::add_sns_wasm(wasm.canister_type, hash, &wasm.wasm);
+            Ok(())
+        }
+        Some(Action::CreateServiceNervousSystem(csns)) => {
+            crate::sns_deploy::deploy(id, &csns, &config).await
         }
         Some(Action::ExecuteNnsFunction(f)) => {
             let payload: UpdateIcpXdrConversionRatePayload =

@@ -15,6 +15,8 @@ pub mod neuron_codec;
 pub mod neuron_store;
 pub mod proposals;
 pub mod rewards;
+pub mod sns;
+pub mod sns_deploy;
 pub mod state;
 pub mod views;
 
@@ -139,6 +141,18 @@ fn get_proposal_info(id: u64) -> Option<ProposalInfo> {
 #[query(hidden = true, encode_with = "encode_list_proposals_response")]
 fn list_proposals(request: ListProposalInfoRequest) -> ListProposalInfoResponse {
     state::read(|g| views::list_proposals(g, &msg_caller(), &request, now_seconds()))
+}
+
+/// The sales `CreateServiceNervousSystem` proposals made, as SNS-W's
+/// `list_deployed_snses` lists SNSes (a sale has only its swap and token
+/// ledger; the other ids are unset).
+#[query]
+fn list_deployed_snses(
+    _: nns_api::swap::Empty,
+) -> nns_api::governance::sns::ListDeployedSnsesResponse {
+    nns_api::governance::sns::ListDeployedSnsesResponse {
+        instances: state::deployed_sales(),
+    }
 }
 
 #[query]

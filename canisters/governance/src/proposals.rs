@@ -16,6 +16,7 @@ use ic_stable_structures::storable::Bound;
 use ic_stable_structures::{Memory, StableBTreeMap, StableCell, Storable};
 use nns_api::governance::{
     Action, ErrorType, GovernanceError, NetworkEconomics, Proposal, Tally, Topic, Vote,
+    nns_function,
 };
 use std::borrow::Cow;
 
@@ -401,7 +402,11 @@ pub fn topic_of(action: &Action) -> Topic {
     match action {
         Action::Motion(_) => Topic::Governance,
         Action::ManageNetworkEconomics(_) => Topic::NetworkEconomics,
+        Action::ExecuteNnsFunction(f) if f.nns_function == nns_function::ADD_SNS_WASM => {
+            Topic::ServiceNervousSystemManagement
+        }
         Action::ExecuteNnsFunction(_) => Topic::ExchangeRate,
+        Action::CreateServiceNervousSystem(_) => Topic::SnsAndCommunityFund,
         Action::InstallCode(_) => Topic::ProtocolCanisterManagement,
         Action::RewardNodeProvider(_) => Topic::NodeProviderRewards,
         Action::RegisterKnownNeuron(_) | Action::DeregisterKnownNeuron(_) => Topic::Governance,

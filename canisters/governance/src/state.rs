@@ -27,15 +27,18 @@
 //! ├── 19 VOTE_CASCADES        StableBTreeMap<(proposal id, voter), next follow key>
 //! ├── 20 TO_RESTART           StableBTreeMap<canister id, ()>
 //! ├── 21 MATURITY_MODULATION  StableCell<Candid<Option<(basis points, read at)>>>
-//! └── 22 KNOWN_NEURONS        StableBTreeMap<neuron id, Candid<KnownNeuronData>>
+//! ├── 22 KNOWN_NEURONS        StableBTreeMap<neuron id, Candid<KnownNeuronData>>
+//! ├── 23 SNS_WASMS            StableBTreeMap<SNS canister type, sha256 ‖ module>
+//! └── 24 DEPLOYED_SALES       StableBTreeMap<proposal id, Candid<DeployedSns>>
 //! ```
 
 use crate::config::Config;
 use crate::governance::{Governance, Memories};
 use crate::proposals::ProposalMemories;
-use canister_common::StableConfig;
-use ic_stable_structures::DefaultMemoryImpl;
+use canister_common::{Candid, StableConfig};
 use ic_stable_structures::memory_manager::{MemoryId, MemoryManager, VirtualMemory};
+use ic_stable_structures::{DefaultMemoryImpl, StableBTreeMap};
+use nns_api::governance::sns::DeployedSns;
 use std::cell::RefCell;
 
 const CONFIG_MEMORY_ID: MemoryId = MemoryId::new(0);
@@ -61,6 +64,8 @@ const VOTE_CASCADES_MEMORY_ID: MemoryId = MemoryId::new(19);
 const TO_RESTART_MEMORY_ID: MemoryId = MemoryId::new(20);
 const MATURITY_MODULATION_MEMORY_ID: MemoryId = MemoryId::new(21);
 const KNOWN_NEURONS_MEMORY_ID: MemoryId = MemoryId::new(22);
+const SNS_WASMS_MEMORY_ID: MemoryId = MemoryId::new(23);
+const DEPLOYED_SALES_MEMORY_ID: MemoryId = MemoryId::new(24);
 
 pub type Memory = VirtualMemory<DefaultMemoryImpl>;
 
@@ -100,6 +105,42 @@ thread_local! {
         },
         ic_cdk::api::canister_self(),
     ));
+}
+
+thread_local! {
+    /// The modules sales are installed with (SNS-W's, kept here), the
+    /// latest of each SNS canister type.
+    static SNS_WASMS: RefCell<StableBTreeMap<u32, Vec<u8>, Memory>> =
+        RefCell::new(StableBTreeMap::init(memory(SNS_WASMS_MEMORY_ID)));
+    /// The sales `CreateServiceNervousSystem` proposals made, by proposal.
+    static DEPLOYED_SALES: RefCell<StableBTreeMap<u64, Candid<DeployedSns>, Memory>> =
+        RefCell::new(StableBTreeMap::init(memory(DEPLOYED_SALES_MEMORY_ID)));
+}
+
+/// Keeps `wasm` (whose SHA-256 is `hash`) as the module of `canister_type`.
+pub fn add_sns_wasm(canister_type: i32, hash: [u8; 32], wasm: &[u8]) {
+    let mut value = hash.to_vec();
+    value.extend_from_slice(wasm);
+    SNS_WASMS.with_borrow_mut(|m| m.insert(canister_type as u32, value));
+}
+
+/// The module of `canister_type`, if one was added, with its SHA-256.
+pub fn sns_wasm(canister_type: i32) -> Option<([u8; 32], Vec<u8>)> {
+    SNS_WASMS
+        .with_borrow(|m| m.get(&(canister_type as u32)))
+        .map(|mut value| {
+            let wasm = value.split_off(32);
+            (value.try_into().expect("32 bytes"), wasm)
+        })
+}
+
+pub fn record_sale(proposal_id: u64, sale: DeployedSns) {
+    DEPLOYED_SALES.with_borrow_mut(|m| m.insert(proposal_id, Candid(sale)));
+}
+
+/// The sales made, in proposal order.
+pub fn deployed_sales() -> Vec<DeployedSns> {
+    DEPLOYED_SALES.with_borrow(|m| m.iter().map(|entry| entry.value().0).collect())
 }
 
 fn memory(id: MemoryId) -> Memory {

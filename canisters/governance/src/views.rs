@@ -451,6 +451,10 @@ pub fn encoded_size_bound(info: &api::ProposalInfo) -> usize {
             // Name, description and links at their limits.
             Some(api::Action::RegisterKnownNeuron(_)) => 4_500,
             Some(api::Action::DeregisterKnownNeuron(_)) => 50,
+            // Its texts and logo (bounded at submission) and numbers.
+            Some(api::Action::CreateServiceNervousSystem(c)) => {
+                candid::encode_one(c).map_or(0, |bytes| bytes.len())
+            }
             None => 0,
         };
         p.title.as_ref().map_or(0, String::len) + p.summary.len() + p.url.len() + action

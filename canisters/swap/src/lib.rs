@@ -430,20 +430,21 @@ async fn release_unlocked_tokens() {
     let mut settled = true;
     let mut from = 0;
     loop {
-        let (releases, next) =
+        let pass =
             with_sale(|sale| sale.begin_releases(time(), fee, from, SWEEP_SCAN, SWEEP_BATCH));
-        for release in releases {
+        settled &= !pass.held_back;
+        for release in pass.releases {
             let outcome = send_release(ledger, fee, &release).await;
             settled &= matches!(outcome, Outcome::Done(_) | Outcome::Expired);
             with_sale(|sale| sale.end_release(&release.buyer, release.neuron, outcome));
         }
-        if next == from {
+        if pass.next == from {
             break;
         }
-        from = next;
+        from = pass.next;
     }
-    // Retried at the next tick while anything failed; else asleep until
-    // the next neurons unlock.
+    // Retried at the next tick while anything failed or waited behind a
+    // release in flight; else asleep until the next neurons unlock.
     let next_unlock = if settled {
         let rules = with_sale(|sale| sale.rules().clone());
         let elapsed = now.saturating_sub(progress.ended_at_seconds);

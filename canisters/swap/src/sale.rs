@@ -243,6 +243,10 @@ impl Storable for Buyer {
     }
     fn from_bytes(bytes: Cow<[u8]>) -> Self {
         let u64_at = |i: usize| u64::from_le_bytes(bytes[i..i + 8].try_into().expect("8 bytes"));
+        let u16_at = |i: usize| match bytes.get(i..i + 2) {
+            Some(two) => u16::from_le_bytes([two[0], two[1]]),
+            None => 0,
+        };
         Self {
             index: u64_at(0),
             accepted_e8s: u64_at(8),
@@ -258,9 +262,10 @@ impl Storable for Buyer {
             },
             released: u16::from_le_bytes([bytes[33], bytes[34]]),
             releasing: u16::from_le_bytes([bytes[35], bytes[36]]),
-            release_stamp_nanos: u64_at(37),
-            uncertain: u16::from_le_bytes([bytes[45], bytes[46]]),
-            unresolved: u16::from_le_bytes([bytes[47], bytes[48]]),
+            // Absent from records written before releases were stamped.
+            release_stamp_nanos: if bytes.len() >= 45 { u64_at(37) } else { 0 },
+            uncertain: u16_at(45),
+            unresolved: u16_at(47),
         }
     }
     const BOUND: Bound = Bound::Bounded {
@@ -919,6 +924,16 @@ pub struct Release {
     pub created_at_nanos: u64,
 }
 
+/// What a pass of releases found: the releases to send, the participant
+/// index to go on from, and whether unlocked neurons were held back behind
+/// releases in flight (another pass is due once those are answered).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ReleasePass {
+    pub releases: Vec<Release>,
+    pub next: u64,
+    pub held_back: bool,
+}
+
 /// The first basket neuron's memo (the SNS swap's
 /// `NEURON_BASKET_MEMO_RANGE_START`); neuron i has memo start + i.
 pub const NEURON_BASKET_MEMO_START: u64 = 1_000_000;
@@ -957,41 +972,61 @@ impl<M: Memory> Sale<M> {
         from_index: u64,
         scan: usize,
         limit: usize,
-    ) -> (Vec<Release>, u64) {
-        let mut releases = Vec::new();
-        let mut next = from_index;
+    ) -> ReleasePass {
+        let mut pass = ReleasePass {
+            releases: Vec::new(),
+            next: from_index,
+            held_back: false,
+        };
         if self.progress.lifecycle != Lifecycle::Committed || !self.progress.shares_fixed {
-            return (releases, next);
+            return pass;
         }
         let now_seconds = now_nanos / 1_000_000_000;
         for (index, key) in self.page(from_index, scan) {
             let mut buyer = self.buyers.get(&key).expect("indexed participants exist");
             let basket = self.basket_of(&buyer);
             let resend = buyer.releasing != 0;
-            let due: Vec<(usize, u64)> = basket
+            let unlocked: Vec<(usize, u64)> = basket
                 .iter()
                 .enumerate()
                 .filter(|(neuron, part)| {
-                    let bit = 1u16 << neuron;
-                    if resend {
-                        return buyer.releasing & bit != 0;
-                    }
                     let unlocked_at = self
                         .progress
                         .ended_at_seconds
                         .saturating_add(part.dissolve_delay_seconds);
-                    unlocked_at <= now_seconds && (buyer.released | buyer.unresolved) & bit == 0
+                    unlocked_at <= now_seconds
+                        && (buyer.released | buyer.unresolved) & (1u16 << neuron) == 0
                 })
                 .map(|(neuron, part)| (neuron, part.amount_e8s))
                 .collect();
+            // With releases in flight, only those are sent (again, under
+            // their stamp); neurons unlocked meanwhile wait for the next
+            // pass, which the caller must then run.
+            let due: Vec<(usize, u64)> = if resend {
+                pass.held_back |= unlocked
+                    .iter()
+                    .any(|(neuron, _)| buyer.releasing & (1u16 << neuron) == 0);
+                unlocked
+                    .into_iter()
+                    .filter(|(neuron, _)| buyer.releasing & (1u16 << neuron) != 0)
+                    .collect()
+            } else {
+                unlocked
+            };
+            let releases = &mut pass.releases;
             if releases.len() + due.len() > limit && !releases.is_empty() {
                 break;
             }
-            next = index + 1;
+            pass.next = index + 1;
             if due.is_empty() {
                 continue;
             }
-            if !resend {
+            if resend {
+                // Left in flight by a trap, an upgrade or a lost answer:
+                // each may have been made, so only the ledger's answer to
+                // the same transaction settles it, not a refusal.
+                buyer.uncertain |= buyer.releasing;
+            } else {
                 buyer.release_stamp_nanos = now_nanos;
             }
             let principal = Principal::from_slice(key.as_slice());
@@ -1000,6 +1035,7 @@ impl<M: Memory> Sale<M> {
                 match tokens_e8s.checked_sub(token_fee_e8s).filter(|a| *a > 0) {
                     None => {
                         buyer.releasing &= !bit;
+                        buyer.uncertain &= !bit;
                         buyer.released |= bit;
                     }
                     Some(amount_e8s) => {
@@ -1019,7 +1055,7 @@ impl<M: Memory> Sale<M> {
             }
             self.buyers.insert(key, buyer);
         }
-        (releases, next)
+        pass
     }
 
     /// The token ledger's answer to a release. `Expired` (too old to be
@@ -1370,7 +1406,8 @@ mod tests {
         /// Passes of releases as time passes (one at a time, as the
         /// canister's lock makes them), each release answered at random:
         /// made (or a duplicate), refused before the ledger, made with the
-        /// answer lost, lost before the ledger. The ledger deduplicates by the transaction (participant,
+        /// answer lost, lost before the ledger, or not answered at all (a
+        /// trap in the callback, an upgrade), made or not. The ledger deduplicates by the transaction (participant,
         /// memo, stamp, amount), as an ICRC ledger does. No basket neuron
         /// is sent before its delay, and once the longest delay passed and
         /// passes ran until none is left, each participant received each
@@ -1379,7 +1416,7 @@ mod tests {
         fn each_basket_neuron_is_released_once_and_on_time(
             amounts in proptest::collection::vec(ICP..120 * ICP, 2..6),
             passes in proptest::collection::vec(
-                (0u64..80, 0u64..3, 1usize..5, proptest::collection::vec(0u8..4, 8)), 1..40),
+                (0u64..80, 0u64..3, 1usize..5, proptest::collection::vec(0u8..6, 8)), 1..40),
             fund in 0u64..300 * ICP,
             fee in prop_oneof![Just(0u64), Just(10_000u64), Just(100_001 * ICP)],
         ) {
@@ -1406,24 +1443,28 @@ mod tests {
             };
             for (wait, from, limit, answers) in passes {
                 now += wait;
-                let (due, _) = sale.begin_releases(now * 1_000_000_000, fee, from, 2, limit);
+                let due = sale.begin_releases(now * 1_000_000_000, fee, from, 2, limit).releases;
                 for (release, answer) in due.iter().zip(answers.iter().cycle()) {
                     let delay = u64::from(release.neuron) * 100;
                     prop_assert!(ended + delay <= now, "not before its delay");
                     // Delivered and answered (made, or a duplicate of a
                     // sending made: done either way); refused before the
                     // ledger; delivered with the answer lost; lost on the way.
+                    // The callback trapped, or an upgrade came: no answer
+                    // is recorded at all, made or not.
                     let outcome = match answer {
                         0 => { send(release); Outcome::Done(0) }
                         1 => Outcome::Failed,
                         2 => { send(release); Outcome::Unknown }
-                        _ => Outcome::Unknown,
+                        3 => Outcome::Unknown,
+                        4 => { send(release); continue }
+                        _ => continue,
                     };
                     sale.end_release(&release.buyer, release.neuron, outcome);
                 }
             }
             loop {
-                let (batch, _) = sale.begin_releases(u64::MAX, fee, 0, usize::MAX, 10);
+                let batch = sale.begin_releases(u64::MAX, fee, 0, usize::MAX, 10).releases;
                 if batch.is_empty() { break; }
                 for release in batch {
                     send(&release);
@@ -1627,7 +1668,9 @@ mod tests {
         sale.tick(1_000);
         assert_eq!(sale.lifecycle(), Lifecycle::Committed);
         assert!(
-            sale.begin_releases(u64::MAX, 0, 0, 10, 10).0.is_empty(),
+            sale.begin_releases(u64::MAX, 0, 0, 10, 10)
+                .releases
+                .is_empty(),
             "not before the shares are fixed"
         );
         assert!(
@@ -1650,7 +1693,7 @@ mod tests {
         let tokens: u64 = sale.basket_of(&buyer).iter().map(|n| n.amount_e8s).sum();
         assert_eq!(tokens, 300_000 * ICP);
         let ended_nanos = sale.progress().ended_at_seconds * 1_000_000_000;
-        let (releases, _) = sale.begin_releases(ended_nanos, 10_000, 0, 10, 10);
+        let releases = sale.begin_releases(ended_nanos, 10_000, 0, 10, 10).releases;
         assert_eq!(
             releases.len(),
             2,
@@ -1667,14 +1710,27 @@ mod tests {
         sale.end_release(&releases[0].buyer, 0, Outcome::Unknown);
         sale.end_release(&releases[1].buyer, 0, Outcome::Failed);
         let later = ended_nanos + 5_000_000_000;
-        let (again, _) = sale.begin_releases(later, 10_000, 0, 10, 10);
+        let again = sale.begin_releases(later, 10_000, 0, 10, 10).releases;
         assert_eq!(again[0], releases[0]);
         assert_eq!(again[1].created_at_nanos, later);
         // Too old to be sent again: unresolved, never sent again.
         sale.end_release(&again[0].buyer, 0, Outcome::Expired);
         sale.end_release(&again[1].buyer, 0, Outcome::Done(5));
-        let (none, _) = sale.begin_releases(later, 10_000, 0, 10, 10);
+        let none = sale.begin_releases(later, 10_000, 0, 10, 10).releases;
         assert!(none.is_empty());
+        // A step on, the second neurons unlock; one of them waits behind a
+        // release left in flight, and the pass says so.
+        let day = later + 100 * 1_000_000_000;
+        let first = sale.begin_releases(day, 10_000, 0, 10, 10);
+        assert_eq!(first.releases.len(), 2);
+        assert!(!first.held_back);
+        sale.end_release(&first.releases[0].buyer, 1, Outcome::Unknown);
+        sale.end_release(&first.releases[1].buyer, 1, Outcome::Done(6));
+        let two_days = day + 100 * 1_000_000_000;
+        let pass = sale.begin_releases(two_days, 10_000, 0, 10, 10);
+        assert!(pass.held_back, "the first participant's third neuron waits");
+        assert_eq!(pass.releases.len(), 2, "the resend, and the second's third");
+        assert_eq!(pass.releases[0], first.releases[0]);
         assert_eq!(sale.buyer(&releases[0].buyer).unwrap().unresolved, 1);
     }
 }

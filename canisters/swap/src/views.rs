@@ -22,6 +22,7 @@ pub fn rules_of(init: &Init) -> Result<Rules, String> {
         .neuron_basket_construction_parameters
         .as_ref()
         .ok_or("Init.neuron_basket_construction_parameters is required")?;
+    required(init.transaction_fee_e8s, "transaction_fee_e8s")?;
     let max_direct_e8s = required(
         init.max_direct_participation_icp_e8s,
         "max_direct_participation_icp_e8s",
@@ -279,6 +280,7 @@ pub fn neuron_recipes<M: Memory>(
                 return recipes;
             }
             let released = buyer.released & (1 << neuron) != 0;
+            let unresolved = buyer.unresolved & (1 << neuron) != 0;
             let fee_paid = if released && part.amount_e8s > token_fee_e8s {
                 token_fee_e8s
             } else {
@@ -296,7 +298,15 @@ pub fn neuron_recipes<M: Memory>(
                     transfer_start_timestamp_seconds: 0,
                     transfer_success_timestamp_seconds: 0,
                 }),
-                claimed_status: Some(if released { 2 } else { 1 }),
+                // Success once released; Failed when its release can no
+                // longer be learnt; Pending before.
+                claimed_status: Some(if released {
+                    2
+                } else if unresolved {
+                    3
+                } else {
+                    1
+                }),
                 neuron_attributes: Some(NeuronAttributes {
                     dissolve_delay_seconds: part.dissolve_delay_seconds,
                     memo: crate::sale::NEURON_BASKET_MEMO_START + neuron as u64,
@@ -328,6 +338,7 @@ mod tests {
             nns_governance_canister_id: "rrkah-fqaaa-aaaaa-aaaaq-cai".into(),
             icp_ledger_canister_id: "ryjl3-tyaaa-aaaaa-aaaba-cai".into(),
             sns_ledger_canister_id: "aaaaa-aa".into(),
+            transaction_fee_e8s: Some(10_000),
             sns_governance_canister_id: "aaaaa-aa".into(),
             swap_start_timestamp_seconds: Some(100),
             swap_due_timestamp_seconds: Some(1_000),

@@ -107,12 +107,13 @@ impl IcrcToken for Config {
 }
 
 /// Keys the ledger states itself; the install argument may not set them.
-const STANDARD_KEYS: [&str; 5] = [
+const STANDARD_KEYS: [&str; 6] = [
     "icrc1:decimals",
     "icrc1:name",
     "icrc1:symbol",
     "icrc1:fee",
     "icrc1:max_memo_length",
+    "icrc106:index_principal",
 ];
 
 fn amount_u64(n: &Nat, what: &str) -> Result<u64, String> {
@@ -239,7 +240,7 @@ mod tests {
         assert_eq!(config.minting_account(), Some(account(1)));
         assert_eq!(balances, vec![(account(2), 500), (account(3), 7)]);
         let names: Vec<_> = config.metadata().into_iter().map(|(k, _)| k).collect();
-        assert_eq!(names, STANDARD_KEYS);
+        assert_eq!(names, STANDARD_KEYS[..5]);
     }
 
     #[test]

@@ -1,9 +1,10 @@
 //! A project's token ledger: an ICRC-1/2/3 ledger on the shared ledger
 //! core, installed with the arguments of DFINITY's ICRC-1 ledger (what an
 //! SNS ledger is). The NNS installs one for each decentralization sale:
-//! the sale's tokens and the project's treasury are minted at install, and
-//! the sale is the minting account. Every block stays in the canister: no
-//! archives.
+//! the sale's tokens (to the sale's own account, from which it releases
+//! them to buyers) and the project's treasury are minted at install; the
+//! minting account is a subaccount of the sale, so that no one else can
+//! mint. Every block stays in the canister: no archives.
 
 pub mod config;
 pub mod state;

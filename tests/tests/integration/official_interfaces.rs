@@ -131,5 +131,9 @@ fn assert_methods_strict_subtypes(canister: &str, official_path: &str, own: &[&s
 
 #[test]
 fn governance_is_a_drop_in_for_the_official_nns_governance_interface() {
-    assert_methods_strict_subtypes("governance", "nns/governance.did", &["http_request"]);
+    assert_methods_strict_subtypes(
+        "governance",
+        "nns/governance.did",
+        &["http_request", "list_deployed_snses"],
+    );
 }

@@ -708,6 +708,16 @@ fn should_answer_every_method_as_the_official_interface_decodes(backend: Backend
         all.contains("neuron_recipes") && all.contains("lifecycle = 3"),
         "{all}"
     );
+    // Decoded, not turned to null by Candid's rule for optional fields.
+    for field in [
+        "init",
+        "params",
+        "derived",
+        "auto_finalize_swap_response",
+        "swap",
+    ] {
+        assert!(!all.contains(&format!("{field} = null")), "{field}: {all}");
+    }
     assert!(call(&mut pic, true, "error_refund_icp", refund).contains("Ok"));
     call(&mut pic, true, "finalize_swap", empty());
     // Every method in candid/swap.did was called and decoded.

@@ -50,6 +50,15 @@ macro_rules! icrc_endpoints {
             e
         }
 
+        /// As DFINITY's ledgers: every ICRC-2 method traps while the
+        /// feature is off.
+        fn require_icrc2() {
+            use $crate::icrc::IcrcConfig;
+            if !$read(|l: &$ledger| l.config().icrc2_enabled()) {
+                ::ic_cdk::trap("ICRC-2 features are not enabled on the ledger.");
+            }
+        }
+
         fn refused_owner(
             accounts: &[&::icrc_ledger_types::icrc1::account::Account],
             what: &str,
@@ -148,6 +157,7 @@ macro_rules! icrc_endpoints {
         fn icrc2_approve(
             arg: ::icrc_ledger_types::icrc2::approve::ApproveArgs,
         ) -> Result<::candid::Nat, ::icrc_ledger_types::icrc2::approve::ApproveError> {
+            require_icrc2();
             let caller = ::ic_cdk::api::msg_caller();
             if caller == arg.spender.owner {
                 ::ic_cdk::trap("self approval is not allowed");
@@ -175,6 +185,7 @@ macro_rules! icrc_endpoints {
         fn icrc2_transfer_from(
             arg: ::icrc_ledger_types::icrc2::transfer_from::TransferFromArgs,
         ) -> Result<::candid::Nat, ::icrc_ledger_types::icrc2::transfer_from::TransferFromError> {
+            require_icrc2();
             let caller = ::ic_cdk::api::msg_caller();
             let spender = $crate::icrc::requests::caller_account(caller, arg.spender_subaccount);
             if let Some((error_code, message)) =
@@ -200,6 +211,7 @@ macro_rules! icrc_endpoints {
         fn icrc2_allowance(
             args: ::icrc_ledger_types::icrc2::allowance::AllowanceArgs,
         ) -> ::icrc_ledger_types::icrc2::allowance::Allowance {
+            require_icrc2();
             let allowance = $read(|l: &$ledger| {
                 l.allowance(&args.account, &args.spender, ::ic_cdk::api::time())
             });
