@@ -25,5 +25,6 @@ mod local_network;
 mod local_network_bad_input;
 mod official_interfaces;
 mod proposals;
+mod sns_sale;
 mod swap;
 mod wasm_metadata;

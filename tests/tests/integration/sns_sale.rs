@@ -1,0 +1,316 @@
+//! A decentralization sale opened by the NNS, end to end: the sale's
+//! modules come in by `AddSnsWasm` proposals, an adopted
+//! `CreateServiceNervousSystem` installs the project's token ledger and
+//! its sale, the sale's timer opens it at the time the NNS chose, buyers
+//! take part, and it commits, finalizes and releases itself.
+
+use candid::{Encode, Principal};
+use icrc_ledger_types::icrc1::account::Account;
+use integration_tests::env::{Backend, query_candid, update_candid_as};
+use integration_tests::nns::{ICP, NnsEnv, user};
+use integration_tests::on_both_backends;
+use nns_api::AccountIdentifier;
+use nns_api::governance::sns::{
+    AddWasmRequest, CreateServiceNervousSystem, DeveloperDistribution, Duration, GlobalTimeOfDay,
+    InitialTokenDistribution, LedgerParameters, ListDeployedSnsesResponse,
+    NeuronBasketConstructionParameters, NeuronDistribution, SnsWasm, SwapDistribution,
+    SwapParameters, Tokens, sns_canister_type,
+};
+use nns_api::governance::{
+    ErrorType, ExecuteNnsFunction, MakeProposalRequest, ManageNeuronCommandRequest as Command,
+    ManageNeuronCommandResponse as Reply, ProposalActionRequest, ProposalId, ProposalInfo,
+    ProposalStatus, RegisterVote, Topic, Vote, nns_function,
+};
+use nns_api::ids::GOVERNANCE_CANISTER_ID;
+use nns_api::swap::{Empty, GetInitResponse, GetLifecycleResponse, RefreshBuyerTokensRequest};
+use std::time::Duration as StdDuration;
+
+on_both_backends!(should_open_a_sale_by_proposal_and_carry_it_out);
+
+const FEE: u64 = 10_000;
+const TOKEN_FEE: u64 = 10_000;
+const DAY: u64 = 86_400;
+
+fn tokens(e8s: u64) -> Option<Tokens> {
+    Some(Tokens { e8s: Some(e8s) })
+}
+
+/// The project: its developers' first principal is its treasury.
+fn developers() -> Principal {
+    Principal::from_slice(&[0xde, 0x5a, 1])
+}
+
+fn create_sale(neurons_fund: bool) -> CreateServiceNervousSystem {
+    CreateServiceNervousSystem {
+        name: Some("Project".into()),
+        description: Some("A project selling a share of its token".into()),
+        url: Some("https://project.example".into()),
+        fallback_controller_principal_ids: vec![developers()],
+        ledger_parameters: Some(LedgerParameters {
+            transaction_fee: tokens(TOKEN_FEE),
+            token_symbol: Some("PRJ".into()),
+            token_name: Some("Project token".into()),
+            token_logo: None,
+        }),
+        initial_token_distribution: Some(InitialTokenDistribution {
+            treasury_distribution: Some(SwapDistribution {
+                total: tokens(5_000_000 * ICP),
+            }),
+            developer_distribution: Some(DeveloperDistribution {
+                developer_neurons: vec![NeuronDistribution {
+                    controller: Some(user(9)),
+                    stake: tokens(1_000_000 * ICP),
+                    ..Default::default()
+                }],
+            }),
+            swap_distribution: Some(SwapDistribution {
+                total: tokens(1_000_000 * ICP),
+            }),
+        }),
+        swap_parameters: Some(SwapParameters {
+            minimum_participants: Some(2),
+            neurons_fund_participation: Some(neurons_fund),
+            duration: Some(Duration {
+                seconds: Some(7 * DAY),
+            }),
+            neuron_basket_construction_parameters: Some(NeuronBasketConstructionParameters {
+                dissolve_delay_interval: Some(Duration { seconds: Some(DAY) }),
+                count: Some(3),
+            }),
+            minimum_direct_participation_icp: tokens(50 * ICP),
+            maximum_direct_participation_icp: tokens(300 * ICP),
+            minimum_participant_icp: tokens(ICP),
+            maximum_participant_icp: tokens(120 * ICP),
+            start_time: Some(GlobalTimeOfDay {
+                seconds_after_utc_midnight: Some(12 * 3_600),
+            }),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+fn proposal(title: &str, action: ProposalActionRequest) -> MakeProposalRequest {
+    MakeProposalRequest {
+        url: "https://forum.example/sale".into(),
+        title: Some(title.into()),
+        action: Some(action),
+        summary: String::new(),
+    }
+}
+
+fn add_wasm(canister: &str, canister_type: i32) -> MakeProposalRequest {
+    use sha2::Digest;
+    let wasm = std::fs::read(integration_tests::wasm_gz_path(canister)).unwrap();
+    let request = AddWasmRequest {
+        hash: sha2::Sha256::digest(&wasm).to_vec().into(),
+        wasm: Some(SnsWasm {
+            wasm: wasm.into(),
+            proposal_id: None,
+            canister_type,
+        }),
+    };
+    proposal(
+        &format!("Add the {canister} module"),
+        ProposalActionRequest::ExecuteNnsFunction(ExecuteNnsFunction {
+            nns_function: nns_function::ADD_SNS_WASM,
+            payload: Encode!(&request).unwrap().into(),
+        }),
+    )
+}
+
+struct Env {
+    nns: NnsEnv,
+    /// Users 1 and 2's neurons: 40 and 30 ICP, locked a year.
+    neurons: [u64; 2],
+}
+
+impl Env {
+    fn propose(&mut self, proposal: MakeProposalRequest) -> Result<u64, i32> {
+        let reply = self
+            .nns
+            .manage(
+                user(1),
+                self.neurons[0],
+                Command::MakeProposal(Box::new(proposal)),
+            )
+            .map_err(|e| e.error_type)?;
+        let Reply::MakeProposal(r) = reply else {
+            panic!("not a proposal reply: {reply:?}")
+        };
+        Ok(r.proposal_id.unwrap().id)
+    }
+
+    /// Proposed by user 1, adopted by user 2's vote, executed.
+    fn adopt(&mut self, proposal: MakeProposalRequest) -> ProposalInfo {
+        let id = self.propose(proposal).expect("a valid proposal");
+        let vote = Command::RegisterVote(RegisterVote {
+            vote: Vote::Yes as i32,
+            proposal: Some(ProposalId { id }),
+        });
+        self.nns.manage(user(2), self.neurons[1], vote).unwrap();
+        for _ in 0..10 {
+            self.nns.pic.tick();
+        }
+        let (info,): (Option<ProposalInfo>,) = query_candid(
+            &mut self.nns.pic,
+            GOVERNANCE_CANISTER_ID,
+            "get_proposal_info",
+            (id,),
+        )
+        .unwrap();
+        info.unwrap()
+    }
+
+    fn token_balance(&mut self, ledger: Principal, account: Account) -> u64 {
+        let (balance,): (candid::Nat,) =
+            query_candid(&mut self.nns.pic, ledger, "icrc1_balance_of", (account,)).unwrap();
+        u64::try_from(&balance.0).unwrap()
+    }
+
+    fn lifecycle(&mut self, sale: Principal) -> i32 {
+        let (reply,): (GetLifecycleResponse,) =
+            query_candid(&mut self.nns.pic, sale, "get_lifecycle", (Empty {},)).unwrap();
+        reply.lifecycle.unwrap()
+    }
+
+    fn buy(&mut self, sale: Principal, buyer: Principal, e8s: u64) {
+        let bytes = buyer.as_slice();
+        let mut subaccount = [0u8; 32];
+        subaccount[0] = bytes.len() as u8;
+        subaccount[1..=bytes.len()].copy_from_slice(bytes);
+        self.nns
+            .transfer(buyer, AccountIdentifier::new(&sale, Some(&subaccount)), e8s);
+        let request = RefreshBuyerTokensRequest {
+            buyer: String::new(),
+            confirmation_text: None,
+        };
+        let _: (nns_api::swap::RefreshBuyerTokensResponse,) = update_candid_as(
+            &mut self.nns.pic,
+            sale,
+            buyer,
+            "refresh_buyer_tokens",
+            (request,),
+        )
+        .expect("the participation is accepted");
+    }
+}
+
+fn should_open_a_sale_by_proposal_and_carry_it_out(backend: Backend) {
+    let mut nns = NnsEnv::new(backend);
+    let neurons = [(1, 40), (2, 30)].map(|(n, icp)| nns.locked_neuron(user(n), 0, icp * ICP));
+    let mut env = Env { nns, neurons };
+
+    // Bad sales are refused at submission; the Neurons' Fund does not take
+    // part here yet.
+    let mut bad = create_sale(false);
+    bad.swap_parameters.as_mut().unwrap().maximum_icp = tokens(ICP);
+    let invalid = ErrorType::InvalidProposal as i32;
+    for csns in [bad, create_sale(true)] {
+        let action = ProposalActionRequest::CreateServiceNervousSystem(Box::new(csns));
+        assert_eq!(env.propose(proposal("A bad sale", action)), Err(invalid));
+    }
+
+    // Without the modules, an adopted sale fails, saying what is missing.
+    let action = || ProposalActionRequest::CreateServiceNervousSystem(Box::new(create_sale(false)));
+    let early = env.adopt(proposal("A sale too early", action()));
+    assert_eq!(early.status, ProposalStatus::Failed as i32);
+    let reason = early.failure_reason.unwrap().error_message;
+    assert!(reason.contains("AddSnsWasm"), "{reason}");
+
+    // The modules, by proposal.
+    for (canister, kind) in [
+        ("token-ledger", sns_canister_type::LEDGER),
+        ("swap", sns_canister_type::SWAP),
+    ] {
+        let info = env.adopt(add_wasm(canister, kind));
+        assert_eq!(info.status, ProposalStatus::Executed as i32, "{info:?}");
+        assert_eq!(info.topic, Topic::ServiceNervousSystemManagement as i32);
+    }
+
+    // The sale.
+    let adopted_at = env.nns.now_seconds();
+    let info = env.adopt(proposal("Sell a share of PRJ", action()));
+    assert_eq!(info.status, ProposalStatus::Executed as i32, "{info:?}");
+    assert_eq!(info.topic, Topic::SnsAndCommunityFund as i32);
+    let (deployed,): (ListDeployedSnsesResponse,) = query_candid(
+        &mut env.nns.pic,
+        GOVERNANCE_CANISTER_ID,
+        "list_deployed_snses",
+        (Empty {},),
+    )
+    .unwrap();
+    let made = deployed.instances.last().unwrap();
+    let (sale, ledger) = (
+        made.swap_canister_id.unwrap(),
+        made.ledger_canister_id.unwrap(),
+    );
+
+    // The token: the sale's tokens to the sale, the treasury to the
+    // developers, a developer's stake to its controller; only the sale
+    // mints.
+    let total = 7_000_000 * ICP;
+    assert_eq!(
+        env.token_balance(ledger, Account::from(sale)),
+        1_000_000 * ICP
+    );
+    assert_eq!(
+        env.token_balance(ledger, Account::from(developers())),
+        5_000_000 * ICP
+    );
+    assert_eq!(
+        env.token_balance(ledger, Account::from(user(9))),
+        1_000_000 * ICP
+    );
+    let (minter,): (Option<Account>,) =
+        query_candid(&mut env.nns.pic, ledger, "icrc1_minting_account", ()).unwrap();
+    assert_eq!(minter.map(|m| m.owner), Some(sale));
+    let (symbol,): (String,) = query_candid(&mut env.nns.pic, ledger, "icrc1_symbol", ()).unwrap();
+    assert_eq!(symbol, "PRJ");
+
+    // The sale: adopted, opening at noon UTC more than a day after the
+    // adoption, for a week, finalizing itself.
+    let (init,): (GetInitResponse,) =
+        query_candid(&mut env.nns.pic, sale, "get_init", (Empty {},)).unwrap();
+    let init = init.init.unwrap();
+    let start = init.swap_start_timestamp_seconds.unwrap();
+    assert_eq!(start % DAY, 12 * 3_600);
+    assert!(start > adopted_at + DAY && start <= adopted_at + 2 * DAY + DAY);
+    assert_eq!(init.swap_due_timestamp_seconds, Some(start + 7 * DAY));
+    assert_eq!(init.nns_proposal_id, Some(info.id.unwrap().id));
+    assert_eq!(init.sns_governance_canister_id, developers().to_text());
+    assert_eq!(init.should_auto_finalize, Some(true));
+    assert_eq!(env.lifecycle(sale), 5, "Adopted");
+
+    // Opened by its timer; two buyers; committed at the deadline, the ICP
+    // to the treasury, the first basket neurons released.
+    let now = env.nns.now_seconds();
+    env.nns
+        .pic
+        .advance_time(StdDuration::from_secs(start - now + 60));
+    for _ in 0..3 {
+        env.nns.pic.tick();
+    }
+    assert_eq!(env.lifecycle(sale), 2, "Open");
+    env.buy(sale, user(3), 30 * ICP);
+    env.buy(sale, user(4), 40 * ICP);
+    env.nns.pic.advance_time(StdDuration::from_secs(7 * DAY));
+    for _ in 0..12 {
+        env.nns.pic.tick();
+    }
+    assert_eq!(env.lifecycle(sale), 3, "Committed");
+    assert_eq!(
+        env.nns.balance(AccountIdentifier::new(&developers(), None)),
+        70 * ICP - 2 * FEE
+    );
+    let first_neurons = [user(3), user(4)].map(|u| env.token_balance(ledger, Account::from(u)));
+    let tokens = 1_000_000 * ICP;
+    let shares = [tokens * 30 / 70, tokens * 40 / 70];
+    for (got, share) in first_neurons.iter().zip(shares) {
+        // The first of three neurons, less the fee.
+        assert!(got.abs_diff(share / 3 - TOKEN_FEE) <= 1, "{got} vs {share}");
+    }
+    let (supply,): (candid::Nat,) =
+        query_candid(&mut env.nns.pic, ledger, "icrc1_total_supply", ()).unwrap();
+    assert_eq!(supply, candid::Nat::from(total - 2 * TOKEN_FEE));
+}
