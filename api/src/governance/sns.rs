@@ -143,3 +143,51 @@ pub struct DeployedSns {
 pub struct ListDeployedSnsesResponse {
     pub instances: Vec<DeployedSns>,
 }
+
+/// `Committed_1`: how a committed sale ended, for the Fund's settlement.
+#[derive(CandidType, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SettleCommitted {
+    pub total_direct_participation_icp_e8s: Option<u64>,
+    pub total_neurons_fund_participation_icp_e8s: Option<u64>,
+    pub sns_governance_canister_id: Option<Principal>,
+}
+
+/// `Result_9`.
+#[derive(CandidType, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SaleResult {
+    Committed(SettleCommitted),
+    Aborted(crate::swap::Empty),
+}
+
+#[derive(CandidType, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SettleNeuronsFundParticipationRequest {
+    pub result: Option<SaleResult>,
+    pub nns_proposal_id: Option<u64>,
+}
+
+#[derive(CandidType, Deserialize, Clone, Debug, Default, PartialEq, Eq)]
+pub struct NeuronsFundNeuron {
+    pub controller: Option<Principal>,
+    pub hotkeys: Option<crate::swap::Principals>,
+    pub is_capped: Option<bool>,
+    pub nns_neuron_id: Option<u64>,
+    pub amount_icp_e8s: Option<u64>,
+}
+
+/// `Ok_1`.
+#[derive(CandidType, Deserialize, Clone, Debug, Default, PartialEq, Eq)]
+pub struct SettledPortions {
+    pub neurons_fund_neuron_portions: Vec<NeuronsFundNeuron>,
+}
+
+/// `Result_10`.
+#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub enum SettleResult {
+    Ok(SettledPortions),
+    Err(super::GovernanceError),
+}
+
+#[derive(CandidType, Deserialize, Clone, Debug, Default, PartialEq, Eq)]
+pub struct SettleNeuronsFundParticipationResponse {
+    pub result: Option<SettleResult>,
+}

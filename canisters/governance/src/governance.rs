@@ -1707,6 +1707,57 @@ impl<M: Memory> Governance<M> {
         self.known_neurons.get(&id).map(|c| c.0)
     }
 
+    /// The neurons of the Neurons' Fund with maturity to give.
+    pub fn neurons_fund_members(&self) -> Vec<crate::fund::Member> {
+        self.neurons
+            .iter()
+            .filter(|(_, n)| {
+                n.joined_community_fund_timestamp_seconds.is_some() && n.maturity_e8s_equivalent > 0
+            })
+            .map(|(id, n)| crate::fund::Member {
+                id,
+                controller: n.controller,
+                hotkeys: n
+                    .hot_keys
+                    .iter()
+                    .take(crate::fund::MAX_HOTKEYS)
+                    .copied()
+                    .collect(),
+                maturity_e8s: n.maturity_e8s_equivalent,
+            })
+            .collect()
+    }
+
+    /// Takes each portion out of its neuron's maturity (a portion is at
+    /// most a tenth of the Fund's maturity apportioned by maturity, so
+    /// never more than the neuron has; checked all the same).
+    pub fn draw_from_neurons_fund(&mut self, portions: &[crate::fund::Portion]) -> Result<()> {
+        for p in portions {
+            let maturity = self.neuron(p.member.id)?.maturity_e8s_equivalent;
+            if maturity < p.amount_e8s {
+                return Err(GovernanceError::new(
+                    ErrorType::PreconditionFailed,
+                    format!("neuron {} no longer has the maturity drawn", p.member.id),
+                ));
+            }
+        }
+        for p in portions {
+            let _ = self.neurons.update(p.member.id, |n| {
+                n.maturity_e8s_equivalent -= p.amount_e8s;
+            });
+        }
+        Ok(())
+    }
+
+    /// Gives maturity back to Fund neurons (those that still exist).
+    pub fn refund_neurons_fund(&mut self, refunds: &[(u64, u64)]) {
+        for (id, amount) in refunds {
+            let _ = self.neurons.update(*id, |n| {
+                n.maturity_e8s_equivalent = n.maturity_e8s_equivalent.saturating_add(*amount);
+            });
+        }
+    }
+
     /// Every known neuron, by id.
     pub fn known_neurons(&self) -> Vec<(u64, KnownNeuronData)> {
         self.known_neurons

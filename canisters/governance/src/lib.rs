@@ -6,6 +6,7 @@ pub mod codec;
 pub mod config;
 pub mod economics;
 pub mod execution;
+pub mod fund;
 pub mod governance;
 pub mod limits;
 pub mod manage;
@@ -141,6 +142,38 @@ fn get_proposal_info(id: u64) -> Option<ProposalInfo> {
 #[query(hidden = true, encode_with = "encode_list_proposals_response")]
 fn list_proposals(request: ListProposalInfoRequest) -> ListProposalInfoResponse {
     state::read(|g| views::list_proposals(g, &msg_caller(), &request, now_seconds()))
+}
+
+/// Settles the Neurons' Fund's part in a sale (see
+/// `sns_deploy::settle`): called by the sale once it has swept its ICP.
+#[update]
+async fn settle_neurons_fund_participation(
+    request: nns_api::governance::sns::SettleNeuronsFundParticipationRequest,
+) -> nns_api::governance::sns::SettleNeuronsFundParticipationResponse {
+    use nns_api::governance::sns::{
+        NeuronsFundNeuron, SettleNeuronsFundParticipationResponse, SettleResult, SettledPortions,
+    };
+    let config = state::read_config(config::Config::clone);
+    let result = sns_deploy::settle(msg_caller(), request, &config).await;
+    SettleNeuronsFundParticipationResponse {
+        result: Some(match result {
+            Ok(portions) => SettleResult::Ok(SettledPortions {
+                neurons_fund_neuron_portions: portions
+                    .into_iter()
+                    .map(|p| NeuronsFundNeuron {
+                        controller: Some(p.member.controller),
+                        hotkeys: Some(nns_api::swap::Principals {
+                            principals: p.member.hotkeys,
+                        }),
+                        is_capped: Some(p.is_capped),
+                        nns_neuron_id: Some(p.member.id),
+                        amount_icp_e8s: Some(p.amount_e8s),
+                    })
+                    .collect(),
+            }),
+            Err(e) => SettleResult::Err(e),
+        }),
+    }
 }
 
 /// The sales `CreateServiceNervousSystem` proposals made, as SNS-W's

@@ -219,10 +219,6 @@ fn sale_request(swap: &SwapParameters, sale_tokens: u64, fee: u64) -> Result<Sal
         .neurons_fund_participation
         .ok_or("swap_parameters.neurons_fund_participation is required")?;
     check(
-        !neurons_fund,
-        "neurons_fund_participation: the Neurons' Fund does not take part in sales here yet",
-    )?;
-    check(
         min_participants > 0 && min_participants <= u64::from(u32::MAX),
         "minimum_participants: 1 to 2^32 - 1",
     )?;

@@ -55,6 +55,14 @@ pub async fn deploy(
         proposal_id,
         request.duration_seconds,
     );
+    let constraints = if request.neurons_fund_participation {
+        Some(reserve_neurons_fund(proposal_id, &request, config).await?)
+    } else {
+        None
+    };
+    // A deployment that fails or traps from here gives the Fund back what
+    // it drew.
+    let mut undo = FundUndo(constraints.is_some().then_some(proposal_id));
     let token_ledger = create_canister(governance).await?;
     let sale = create_canister(governance).await?;
     // Recorded before the installs: a failed install leaves the canisters
@@ -79,8 +87,109 @@ pub async fn deploy(
         icp_ledger: config.ledger_canister_id,
         token_ledger,
     };
-    let sale_init = sns::sale_init(&request, proposal_id, window, &ids);
-    install(sale, sale_wasm, candid::encode_one(sale_init)).await
+    let mut sale_init = sns::sale_init(&request, proposal_id, window, &ids);
+    sale_init.neurons_fund_participation_constraints = constraints;
+    install(sale, sale_wasm, candid::encode_one(sale_init)).await?;
+    undo.0 = None;
+    Ok(())
+}
+
+/// Gives the Fund back everything a sale's proposal drew, once, if the
+/// deployment did not complete.
+struct FundUndo(Option<u64>);
+
+impl Drop for FundUndo {
+    fn drop(&mut self) {
+        if let Some(proposal_id) = self.0 {
+            settle_aborted(proposal_id);
+        }
+    }
+}
+
+/// Refunds a reservation in full and records it settled (nothing given).
+pub fn settle_aborted(proposal_id: u64) {
+    let Some(mut reservation) = state::fund_reservation(proposal_id) else {
+        return;
+    };
+    if reservation.settlement.is_some() {
+        return;
+    }
+    let refunds = reservation.refunds(&[]);
+    state::mutate(|g| g.refund_neurons_fund(&refunds));
+    reservation.settlement = Some(crate::fund::Settlement {
+        portions: Vec::new(),
+        treasury: None,
+        mint_stamp_nanos: 0,
+        minted: true,
+    });
+    state::set_fund_reservation(proposal_id, reservation);
+}
+
+/// Draws the Fund's participation for the sale's maximum from its
+/// neurons' maturity (at the CMC's average ICP/XDR rate), records it, and
+/// returns the constraints the sale is told.
+async fn reserve_neurons_fund(
+    proposal_id: u64,
+    request: &sns::SaleRequest,
+    config: &Config,
+) -> Result<nns_api::swap::NeuronsFundParticipationConstraints> {
+    let reply = Call::unbounded_wait(
+        config.cmc_canister_id,
+        "get_average_icp_xdr_conversion_rate",
+    )
+    .await
+    .map_err(|e| external(format!("the CMC's rate: {e}")))?;
+    let rate: nns_api::cmc::IcpXdrConversionRateResponse = reply
+        .candid()
+        .map_err(|e| external(format!("the CMC's rate: {e}")))?;
+    let rate = rate.data.xdr_permyriad_per_icp;
+    // No await from here to the record: the maturity drawn and the
+    // reservation are one change.
+    let members = state::read(|g| g.neurons_fund_members());
+    let reservation = crate::fund::Reservation::new(
+        members,
+        rate,
+        request.min_participant_e8s,
+        request.max_participant_e8s,
+        request.max_direct_e8s,
+    );
+    state::mutate(|g| g.draw_from_neurons_fund(&reservation.portions))?;
+    let constraints = constraints(&reservation, request);
+    state::set_fund_reservation(proposal_id, reservation);
+    Ok(constraints)
+}
+
+fn constraints(
+    reservation: &crate::fund::Reservation,
+    request: &sns::SaleRequest,
+) -> nns_api::swap::NeuronsFundParticipationConstraints {
+    use nns_api::swap::{LinearScalingCoefficient, NeuronsFundParticipationConstraints};
+    let function = neurons_fund::MatchingFunction::new(
+        reservation.total_maturity_e8s,
+        reservation.xdr_permyriad_per_icp,
+        neurons_fund::Thresholds::default(),
+    );
+    let uncapped: u64 = reservation
+        .portions
+        .iter()
+        .filter(|p| !p.is_capped)
+        .map(|p| p.member.maturity_e8s)
+        .fold(0, u64::saturating_add);
+    let capped = reservation.portions.iter().filter(|p| p.is_capped).count() as u64;
+    NeuronsFundParticipationConstraints {
+        coefficient_intervals: vec![LinearScalingCoefficient {
+            from_direct_participation_icp_e8s: Some(0),
+            to_direct_participation_icp_e8s: Some(u64::MAX),
+            slope_numerator: Some(uncapped),
+            slope_denominator: Some(reservation.total_maturity_e8s.max(1)),
+            intercept_icp_e8s: Some(capped.saturating_mul(request.max_participant_e8s)),
+        }],
+        max_neurons_fund_participation_icp_e8s: Some(crate::fund::Reservation::total_e8s(
+            &reservation.portions,
+        )),
+        min_direct_participation_threshold_icp_e8s: Some(function.threshold_e8s()),
+        ideal_matched_participation_function: None,
+    }
 }
 
 async fn create_canister(controller: Principal) -> Result<Principal> {
@@ -119,4 +228,120 @@ async fn install(
         .await
         .map(|_| ())
         .map_err(|e| external(format!("installing {canister_id} failed: {e}")))
+}
+
+/// `settle_neurons_fund_participation`, called by a sale once it has
+/// swept its ICP: on commit, the Fund's final portions for the direct
+/// participation reached (the rest of the maturity drawn goes back to the
+/// neurons) and their total minted to the project's treasury; on abort,
+/// everything back. Only the sale the proposal made may call it; calling
+/// it again answers the same (the mint is stamped, so a retry after a
+/// lost answer is not a second mint).
+pub async fn settle(
+    caller: Principal,
+    request: nns_api::governance::sns::SettleNeuronsFundParticipationRequest,
+    config: &Config,
+) -> Result<Vec<crate::fund::Portion>> {
+    use nns_api::governance::sns::SaleResult;
+    let invalid = |m: &str| GovernanceError::new(ErrorType::InvalidCommand, m);
+    let proposal_id = request
+        .nns_proposal_id
+        .ok_or_else(|| invalid("nns_proposal_id is required"))?;
+    let sale = state::deployed_sale(proposal_id).and_then(|d| d.swap_canister_id);
+    if sale != Some(caller) {
+        return Err(GovernanceError::new(
+            ErrorType::NotAuthorized,
+            format!(
+                "only the sale made by proposal {proposal_id} settles its Neurons' Fund participation"
+            ),
+        ));
+    }
+    let Some(mut reservation) = state::fund_reservation(proposal_id) else {
+        return Err(GovernanceError::new(
+            ErrorType::NotFound,
+            format!("proposal {proposal_id} drew nothing from the Neurons' Fund"),
+        ));
+    };
+    match request
+        .result
+        .ok_or_else(|| invalid("result is required"))?
+    {
+        SaleResult::Aborted(_) => {
+            if reservation
+                .settlement
+                .as_ref()
+                .is_some_and(|s| s.treasury.is_some())
+            {
+                return Err(GovernanceError::new(
+                    ErrorType::PreconditionFailed,
+                    "the participation was already settled as committed",
+                ));
+            }
+            settle_aborted(proposal_id);
+            Ok(Vec::new())
+        }
+        SaleResult::Committed(committed) => {
+            if reservation.settlement.is_none() {
+                let treasury = committed
+                    .sns_governance_canister_id
+                    .ok_or_else(|| invalid("sns_governance_canister_id is required"))?;
+                let direct = committed
+                    .total_direct_participation_icp_e8s
+                    .ok_or_else(|| invalid("total_direct_participation_icp_e8s is required"))?;
+                let portions = reservation.final_portions(direct);
+                let refunds = reservation.refunds(&portions);
+                state::mutate(|g| g.refund_neurons_fund(&refunds));
+                reservation.settlement = Some(crate::fund::Settlement {
+                    portions,
+                    treasury: Some(treasury),
+                    mint_stamp_nanos: ic_cdk::api::time(),
+                    minted: false,
+                });
+                state::set_fund_reservation(proposal_id, reservation.clone());
+            }
+            let settlement = reservation.settlement.clone().expect("set above");
+            let Some(treasury) = settlement.treasury else {
+                return Err(GovernanceError::new(
+                    ErrorType::PreconditionFailed,
+                    "the participation was already settled as aborted",
+                ));
+            };
+            let total = crate::fund::Reservation::total_e8s(&settlement.portions);
+            if !settlement.minted && total > 0 {
+                mint_to_treasury(config, treasury, total, settlement.mint_stamp_nanos).await?;
+                if let Some(mut latest) = state::fund_reservation(proposal_id) {
+                    if let Some(s) = latest.settlement.as_mut() {
+                        s.minted = true;
+                    }
+                    state::set_fund_reservation(proposal_id, latest);
+                }
+            }
+            Ok(settlement.portions)
+        }
+    }
+}
+
+/// Mints the Fund's participation to the treasury's ICP account, stamped.
+async fn mint_to_treasury(
+    config: &Config,
+    treasury: Principal,
+    e8s: u64,
+    stamp_nanos: u64,
+) -> Result<()> {
+    use nns_api::ledger::TransferError;
+    let sent = canister_common::ledger_client::transfer_at(
+        config.ledger_canister_id,
+        None,
+        nns_api::AccountIdentifier::new(&treasury, None),
+        e8s,
+        0,
+        0,
+        Some(stamp_nanos),
+    )
+    .await;
+    match sent {
+        Ok(Ok(_)) | Ok(Err(TransferError::TxDuplicate { .. })) => Ok(()),
+        Ok(Err(e)) => Err(external(format!("minting the Neurons' Fund's ICP: {e:?}"))),
+        Err(e) => Err(external(format!("minting the Neurons' Fund's ICP: {e}"))),
+    }
 }

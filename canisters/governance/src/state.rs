@@ -29,7 +29,8 @@
 //! ├── 21 MATURITY_MODULATION  StableCell<Candid<Option<(basis points, read at)>>>
 //! ├── 22 KNOWN_NEURONS        StableBTreeMap<neuron id, Candid<KnownNeuronData>>
 //! ├── 23 SNS_WASMS            StableBTreeMap<SNS canister type, sha256 ‖ module>
-//! └── 24 DEPLOYED_SALES       StableBTreeMap<proposal id, Candid<DeployedSns>>
+//! ├── 24 DEPLOYED_SALES       StableBTreeMap<proposal id, Candid<DeployedSns>>
+//! └── 25 FUND_RESERVATIONS    StableBTreeMap<proposal id, Candid<fund::Reservation>>
 //! ```
 
 use crate::config::Config;
@@ -66,6 +67,7 @@ const MATURITY_MODULATION_MEMORY_ID: MemoryId = MemoryId::new(21);
 const KNOWN_NEURONS_MEMORY_ID: MemoryId = MemoryId::new(22);
 const SNS_WASMS_MEMORY_ID: MemoryId = MemoryId::new(23);
 const DEPLOYED_SALES_MEMORY_ID: MemoryId = MemoryId::new(24);
+const FUND_RESERVATIONS_MEMORY_ID: MemoryId = MemoryId::new(25);
 
 pub type Memory = VirtualMemory<DefaultMemoryImpl>;
 
@@ -115,6 +117,30 @@ thread_local! {
     /// The sales `CreateServiceNervousSystem` proposals made, by proposal.
     static DEPLOYED_SALES: RefCell<StableBTreeMap<u64, Candid<DeployedSns>, Memory>> =
         RefCell::new(StableBTreeMap::init(memory(DEPLOYED_SALES_MEMORY_ID)));
+}
+
+thread_local! {
+    /// What each sale's proposal drew from the Neurons' Fund, and its
+    /// settlement.
+    static FUND_RESERVATIONS: RefCell<StableBTreeMap<u64, Candid<crate::fund::Reservation>, Memory>> =
+        RefCell::new(StableBTreeMap::init(memory(FUND_RESERVATIONS_MEMORY_ID)));
+}
+
+pub fn fund_reservation(proposal_id: u64) -> Option<crate::fund::Reservation> {
+    FUND_RESERVATIONS
+        .with_borrow(|m| m.get(&proposal_id))
+        .map(|c| c.0)
+}
+
+pub fn set_fund_reservation(proposal_id: u64, reservation: crate::fund::Reservation) {
+    FUND_RESERVATIONS.with_borrow_mut(|m| m.insert(proposal_id, Candid(reservation)));
+}
+
+/// The sale `proposal_id` made, if any.
+pub fn deployed_sale(proposal_id: u64) -> Option<DeployedSns> {
+    DEPLOYED_SALES
+        .with_borrow(|m| m.get(&proposal_id))
+        .map(|c| c.0)
 }
 
 /// Keeps `wasm` (whose SHA-256 is `hash`) as the module of `canister_type`.

@@ -4,6 +4,7 @@
 //! back, and what the Neurons' Fund adds.
 
 pub mod basket;
+mod fund;
 pub mod lifecycle;
 pub mod participation;
 pub mod sale;
@@ -21,7 +22,8 @@ pub mod views;
 // ├── 3  buyers    BTreeMap    principal → participation
 // ├── 4  order     BTreeMap    index → principal
 // ├── 5  tickets   BTreeMap    principal → open ticket
-// └── 6  auto      StableCell  the automatic finalization: attempted, its answer (Candid)
+// ├── 6  auto      StableCell  the automatic finalization: attempted, its answer (Candid)
+// └── 7  fund      StableCell  the Neurons' Fund's settled portions (Candid), see fund.rs
 // ```
 
 use candid::Principal;
@@ -49,7 +51,7 @@ use std::cell::RefCell;
 
 nns_api::embed_candid_metadata!("../../../candid/swap.did", b"(Init)");
 
-type VM = VirtualMemory<DefaultMemoryImpl>;
+pub(crate) type VM = VirtualMemory<DefaultMemoryImpl>;
 
 /// Tickets removed per tick once the sale is over.
 const TICKETS_PURGED_PER_TICK: usize = 1_000;
@@ -64,7 +66,7 @@ thread_local! {
     static SALE: RefCell<Option<Sale<VM>>> = const { RefCell::new(None) };
 }
 
-fn memory(id: u8) -> VM {
+pub(crate) fn memory(id: u8) -> VM {
     MEMORY.with(|m| m.get(MemoryId::new(id)))
 }
 
@@ -269,7 +271,12 @@ fn get_lifecycle(_: Empty) -> GetLifecycleResponse {
 
 #[query]
 fn get_derived_state(_: Empty) -> GetDerivedStateResponse {
-    with_sale(|sale| views::derived_state(sale))
+    let (participants, neurons) = fund::count();
+    GetDerivedStateResponse {
+        cf_participant_count: Some(participants),
+        cf_neuron_count: Some(neurons),
+        ..with_sale(|sale| views::derived_state(sale))
+    }
 }
 
 #[query]
@@ -312,16 +319,41 @@ fn get_state(_: Empty) -> nns_api::swap::GetStateResponse {
         auto_attempted: auto.attempted,
         auto_response: auto.response,
     };
-    with_sale(|sale| views::state(sale, context))
+    let mut state = with_sale(|sale| views::state(sale, context));
+    let portions = fund::portions().unwrap_or_default();
+    let (participants, neurons) = fund::count();
+    if let Some(swap) = state.swap.as_mut() {
+        swap.cf_participants = fund::participants(&portions)
+            .into_iter()
+            .take(views::GET_STATE_MAX_BUYERS)
+            .collect();
+    }
+    if let Some(derived) = state.derived.as_mut() {
+        derived.cf_participant_count = Some(participants);
+        derived.cf_neuron_count = Some(neurons);
+    }
+    state
 }
 
-/// The Neurons' Fund's participants, once the NNS settled the Fund's
-/// participation at finalization; the project's sales take none yet.
+/// `list_community_fund_participants` pages: default and largest (the
+/// swap's).
+const MAX_LIST_COMMUNITY_FUND_PARTICIPANTS: u32 = 10_000;
+
+/// The Neurons' Fund's participants (controllers with their neurons), once
+/// NNS governance settled the Fund's participation at finalization.
 #[query]
 fn list_community_fund_participants(
-    _: nns_api::swap::ListCommunityFundParticipantsRequest,
+    request: nns_api::swap::ListCommunityFundParticipantsRequest,
 ) -> nns_api::swap::ListCommunityFundParticipantsResponse {
-    nns_api::swap::ListCommunityFundParticipantsResponse::default()
+    let limit = request
+        .limit
+        .unwrap_or(MAX_LIST_COMMUNITY_FUND_PARTICIPANTS)
+        .min(MAX_LIST_COMMUNITY_FUND_PARTICIPANTS) as usize;
+    let offset = usize::try_from(request.offset.unwrap_or(0)).unwrap_or(usize::MAX);
+    let participants = fund::participants(&fund::portions().unwrap_or_default());
+    nns_api::swap::ListCommunityFundParticipantsResponse {
+        cf_participants: participants.into_iter().skip(offset).take(limit).collect(),
+    }
 }
 
 #[query]
@@ -501,10 +533,7 @@ async fn finalize() -> FinalizeSwapResponse {
     if with_sale(|sale| sale.icp_swept()) {
         result.skipped =
             u32::try_from(with_sale(|sale| sale.standing().participants)).unwrap_or(u32::MAX);
-        return FinalizeSwapResponse {
-            sweep_icp_result: Some(result),
-            ..Default::default()
-        };
+        return settle_and_fix_shares(result, progress).await;
     }
     let init = installed();
     let ledger =
@@ -558,16 +587,96 @@ async fn finalize() -> FinalizeSwapResponse {
         }
         from = next;
     }
-    let swept = with_sale(|sale| sale.icp_swept());
-    if swept && progress.lifecycle == Lifecycle::Committed && !progress.shares_fixed {
-        // The Neurons' Fund does not take part yet: the shares are the direct participants'.
-        let _ = with_sale(|sale| sale.fix_token_shares(0));
+    if !with_sale(|sale| sale.icp_swept()) {
+        return FinalizeSwapResponse {
+            sweep_icp_result: Some(result),
+            error_message: Some(
+                "Transferring ICP did not complete fully; call finalize_swap again".into(),
+            ),
+            ..Default::default()
+        };
     }
-    FinalizeSwapResponse {
-        sweep_icp_result: Some(result),
-        error_message: (!swept)
-            .then(|| "Transferring ICP did not complete fully; call finalize_swap again".into()),
+    settle_and_fix_shares(result, progress).await
+}
+
+/// Once every participation is swept: the Neurons' Fund's part settled
+/// with NNS governance (when the sale has one), then the token shares
+/// fixed with the Fund's final participation.
+async fn settle_and_fix_shares(
+    sweep: SweepResult,
+    progress: sale::Progress,
+) -> FinalizeSwapResponse {
+    let mut response = FinalizeSwapResponse {
+        sweep_icp_result: Some(sweep),
         ..Default::default()
+    };
+    let init = installed();
+    let fund_total = if init.neurons_fund_participation == Some(true) {
+        match settle_neurons_fund(&init, &progress).await {
+            Ok(total) => {
+                response.settle_neurons_fund_participation_result =
+                    Some(views::settled(total, fund::count()));
+                total
+            }
+            Err(message) => {
+                response.settle_neurons_fund_participation_result =
+                    Some(views::settle_failed(&message));
+                response.error_message = Some(format!(
+                    "Settling the Neurons' Fund participation did not complete ({message}); call finalize_swap again"
+                ));
+                return response;
+            }
+        }
+    } else {
+        0
+    };
+    if progress.lifecycle == Lifecycle::Committed && !progress.shares_fixed {
+        let _ = with_sale(|sale| sale.fix_token_shares(fund_total));
+    }
+    response
+}
+
+/// Asks NNS governance to settle the Fund's participation, once: the
+/// answer (the Fund's neurons and their final amounts) is kept, and a
+/// later finalization reads it.
+async fn settle_neurons_fund(init: &Init, progress: &sale::Progress) -> Result<u64, String> {
+    use nns_api::governance::sns::{
+        SaleResult, SettleCommitted, SettleNeuronsFundParticipationRequest,
+        SettleNeuronsFundParticipationResponse, SettleResult,
+    };
+    if let Some(portions) = fund::portions() {
+        return Ok(fund::total(&portions));
+    }
+    let governance = Principal::from_text(&init.nns_governance_canister_id)
+        .map_err(|e| format!("nns_governance_canister_id: {e}"))?;
+    let result = match progress.lifecycle {
+        Lifecycle::Committed => SaleResult::Committed(SettleCommitted {
+            total_direct_participation_icp_e8s: Some(progress.direct_e8s),
+            total_neurons_fund_participation_icp_e8s: Some(progress.neurons_fund_e8s),
+            sns_governance_canister_id: Some(views::treasury(init)?),
+        }),
+        _ => SaleResult::Aborted(Empty {}),
+    };
+    let request = SettleNeuronsFundParticipationRequest {
+        result: Some(result),
+        nns_proposal_id: init.nns_proposal_id,
+    };
+    let reply = ic_cdk::call::Call::unbounded_wait(governance, "settle_neurons_fund_participation")
+        .with_arg(request)
+        .await
+        .map_err(|e| format!("NNS governance did not answer: {e}"))?;
+    let response: SettleNeuronsFundParticipationResponse = reply
+        .candid()
+        .map_err(|e| format!("NNS governance's answer: {e}"))?;
+    match response.result {
+        Some(SettleResult::Ok(ok)) => {
+            let portions = ok.neurons_fund_neuron_portions;
+            let total = fund::total(&portions);
+            fund::keep(portions);
+            Ok(total)
+        }
+        Some(SettleResult::Err(e)) => Err(e.error_message),
+        None => Err("NNS governance answered nothing".into()),
     }
 }
 

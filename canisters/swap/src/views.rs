@@ -167,6 +167,30 @@ pub fn derived_state<M: Memory>(sale: &Sale<M>) -> GetDerivedStateResponse {
     }
 }
 
+/// The settlement step's answer in `finalize_swap`: the Fund's final
+/// participation and its neurons.
+pub fn settled(
+    total_e8s: u64,
+    (_, neurons): (u64, u64),
+) -> nns_api::swap::SettleNeuronsFundParticipationResult {
+    use nns_api::swap::{SettleNeuronsFundParticipationResult, SettlePossibility, SettledOk};
+    SettleNeuronsFundParticipationResult {
+        possibility: Some(SettlePossibility::Ok(SettledOk {
+            neurons_fund_participation_icp_e8s: Some(total_e8s),
+            neurons_fund_neurons_count: Some(neurons),
+        })),
+    }
+}
+
+pub fn settle_failed(message: &str) -> nns_api::swap::SettleNeuronsFundParticipationResult {
+    use nns_api::swap::{SettleError, SettleNeuronsFundParticipationResult, SettlePossibility};
+    SettleNeuronsFundParticipationResult {
+        possibility: Some(SettlePossibility::Err(SettleError {
+            message: Some(message.into()),
+        })),
+    }
+}
+
 /// `get_state`'s derived part: as `get_derived_state`, the price in 32
 /// bits as the swap gives it there.
 pub fn derived<M: Memory>(sale: &Sale<M>) -> nns_api::swap::DerivedState {

@@ -25,7 +25,10 @@ use nns_api::ids::GOVERNANCE_CANISTER_ID;
 use nns_api::swap::{Empty, GetInitResponse, GetLifecycleResponse, RefreshBuyerTokensRequest};
 use std::time::Duration as StdDuration;
 
-on_both_backends!(should_open_a_sale_by_proposal_and_carry_it_out);
+on_both_backends!(
+    should_open_a_sale_by_proposal_and_carry_it_out,
+    should_match_a_sale_from_the_neurons_fund_and_settle_it,
+);
 
 const FEE: u64 = 10_000;
 const TOKEN_FEE: u64 = 10_000;
@@ -134,7 +137,10 @@ impl Env {
                 self.neurons[0],
                 Command::MakeProposal(Box::new(proposal)),
             )
-            .map_err(|e| e.error_type)?;
+            .map_err(|e| {
+                eprintln!("refused: {}", e.error_message);
+                e.error_type
+            })?;
         let Reply::MakeProposal(r) = reply else {
             panic!("not a proposal reply: {reply:?}")
         };
@@ -201,12 +207,17 @@ fn should_open_a_sale_by_proposal_and_carry_it_out(backend: Backend) {
     let neurons = [(1, 40), (2, 30)].map(|(n, icp)| nns.locked_neuron(user(n), 0, icp * ICP));
     let mut env = Env { nns, neurons };
 
-    // Bad sales are refused at submission; the Neurons' Fund does not take
-    // part here yet.
+    // Bad sales are refused at submission.
     let mut bad = create_sale(false);
     bad.swap_parameters.as_mut().unwrap().maximum_icp = tokens(ICP);
+    let mut no_fund_choice = create_sale(false);
+    no_fund_choice
+        .swap_parameters
+        .as_mut()
+        .unwrap()
+        .neurons_fund_participation = None;
     let invalid = ErrorType::InvalidProposal as i32;
-    for csns in [bad, create_sale(true)] {
+    for csns in [bad, no_fund_choice] {
         let action = ProposalActionRequest::CreateServiceNervousSystem(Box::new(csns));
         assert_eq!(env.propose(proposal("A bad sale", action)), Err(invalid));
     }
@@ -313,4 +324,164 @@ fn should_open_a_sale_by_proposal_and_carry_it_out(backend: Backend) {
     let (supply,): (candid::Nat,) =
         query_candid(&mut env.nns.pic, ledger, "icrc1_total_supply", ()).unwrap();
     assert_eq!(supply, candid::Nat::from(total - 2 * TOKEN_FEE));
+}
+
+/// The Neurons' Fund matches a sale: at execution the Fund's participation
+/// for the sale's maximum is drawn from the maturity of the neuron that
+/// joined it; at the end, the sale settles it with governance for the
+/// direct participation reached (the function of the NNS, at the CMC's
+/// rate), the rest goes back to the neuron's maturity, the Fund's ICP is
+/// minted to the treasury, and the sale lists the Fund's participant.
+fn should_match_a_sale_from_the_neurons_fund_and_settle_it(backend: Backend) {
+    use integration_tests::env::TestEnv;
+    use nns_api::governance::Operation;
+    // 100 XDR per ICP: the Fund starts matching at 750 ICP of direct
+    // participation (75 000 XDR).
+    const RATE: u64 = 1_000_000;
+    let mut pic = TestEnv::new(backend);
+    integration_tests::install_ledger(
+        &mut pic,
+        [
+            (user(1), 100_000_000 * ICP),
+            (user(2), 1_000 * ICP),
+            (user(3), 5_000 * ICP),
+            (user(4), 5_000 * ICP),
+        ],
+    );
+    integration_tests::install_governance(&mut pic, None);
+    integration_tests::install_cmc(&mut pic, RATE, None);
+    let mut nns = NnsEnv { pic };
+    let neurons =
+        [(1, 50_000_000), (2, 100)].map(|(n, icp)| nns.locked_neuron(user(n), 0, icp * ICP));
+    nns.manage(
+        user(1),
+        neurons[0],
+        integration_tests::nns::configure(Operation::JoinCommunityFund {}),
+    )
+    .unwrap();
+    let mut env = Env { nns, neurons };
+    for (canister, kind) in [
+        ("token-ledger", sns_canister_type::LEDGER),
+        ("swap", sns_canister_type::SWAP),
+    ] {
+        assert_eq!(
+            env.adopt(add_wasm(canister, kind)).status,
+            ProposalStatus::Executed as i32
+        );
+    }
+    // Voting rewards give the Fund's neuron maturity.
+    env.nns
+        .pic
+        .advance_time(StdDuration::from_secs(6 * DAY + 60));
+    for _ in 0..10 {
+        env.nns.pic.tick();
+    }
+    let maturity = env.nns.neuron(neurons[0]).maturity_e8s_equivalent;
+    assert!(maturity > 50_000 * ICP, "the Fund has maturity: {maturity}");
+
+    let mut csns = create_sale(true);
+    {
+        let swap = csns.swap_parameters.as_mut().unwrap();
+        swap.minimum_direct_participation_icp = tokens(1_000 * ICP);
+        swap.maximum_direct_participation_icp = tokens(5_000 * ICP);
+        swap.maximum_participant_icp = tokens(5_000 * ICP);
+    }
+    let action = ProposalActionRequest::CreateServiceNervousSystem(Box::new(csns));
+    let info = env.adopt(proposal("A matched sale", action));
+    assert_eq!(info.status, ProposalStatus::Executed as i32, "{info:?}");
+    // Drawn at execution: the function at the sale's maximum.
+    let function = neurons_fund::MatchingFunction::new(maturity, RATE, Default::default());
+    let reserved = function.apply_e8s(5_000 * ICP);
+    assert!(reserved > 0);
+    assert_eq!(
+        env.nns.neuron(neurons[0]).maturity_e8s_equivalent,
+        maturity - reserved
+    );
+    let (deployed,): (ListDeployedSnsesResponse,) = query_candid(
+        &mut env.nns.pic,
+        GOVERNANCE_CANISTER_ID,
+        "list_deployed_snses",
+        (Empty {},),
+    )
+    .unwrap();
+    let sale = deployed.instances.last().unwrap().swap_canister_id.unwrap();
+    let (init,): (GetInitResponse,) =
+        query_candid(&mut env.nns.pic, sale, "get_init", (Empty {},)).unwrap();
+    let init = init.init.unwrap();
+    assert_eq!(init.neurons_fund_participation, Some(true));
+    let constraints = init.neurons_fund_participation_constraints.unwrap();
+    assert_eq!(
+        constraints.max_neurons_fund_participation_icp_e8s,
+        Some(reserved)
+    );
+    assert_eq!(
+        constraints.min_direct_participation_threshold_icp_e8s,
+        Some(750 * ICP)
+    );
+
+    // 3 500 ICP of direct participation; committed at the deadline.
+    let start = init.swap_start_timestamp_seconds.unwrap();
+    let now = env.nns.now_seconds();
+    env.nns
+        .pic
+        .advance_time(StdDuration::from_secs(start - now + 60));
+    for _ in 0..3 {
+        env.nns.pic.tick();
+    }
+    env.buy(sale, user(3), 2_000 * ICP);
+    env.buy(sale, user(4), 1_500 * ICP);
+    let treasury_before = env.nns.balance(AccountIdentifier::new(&developers(), None));
+    env.nns.pic.advance_time(StdDuration::from_secs(7 * DAY));
+    for _ in 0..12 {
+        env.nns.pic.tick();
+    }
+    assert_eq!(env.lifecycle(sale), 3, "Committed");
+    let matched = function.apply_e8s(3_500 * ICP);
+    assert!(matched > 0 && matched < reserved, "{matched} of {reserved}");
+    // The treasury: the direct participation less fees, and the Fund's ICP.
+    assert_eq!(
+        env.nns.balance(AccountIdentifier::new(&developers(), None)) - treasury_before,
+        3_500 * ICP - 2 * FEE + matched
+    );
+    // The rest of the maturity is back (and the neuron earned more meanwhile).
+    let after = env.nns.neuron(neurons[0]).maturity_e8s_equivalent;
+    assert!(
+        after >= maturity - matched,
+        "{after} vs {maturity} - {matched}"
+    );
+    // The sale lists the Fund's participant and counts its ICP.
+    let (listed,): (nns_api::swap::ListCommunityFundParticipantsResponse,) = query_candid(
+        &mut env.nns.pic,
+        sale,
+        "list_community_fund_participants",
+        (nns_api::swap::ListCommunityFundParticipantsRequest::default(),),
+    )
+    .unwrap();
+    assert_eq!(listed.cf_participants.len(), 1);
+    let participant = &listed.cf_participants[0];
+    assert_eq!(participant.controller, Some(user(1)));
+    assert_eq!(participant.cf_neurons[0].nns_neuron_id, neurons[0]);
+    assert_eq!(participant.cf_neurons[0].amount_icp_e8s, matched);
+    let (derived,): (nns_api::swap::GetDerivedStateResponse,) =
+        query_candid(&mut env.nns.pic, sale, "get_derived_state", (Empty {},)).unwrap();
+    assert_eq!(derived.neurons_fund_participation_icp_e8s, Some(matched));
+    assert_eq!(derived.cf_neuron_count, Some(1));
+    // A stranger cannot settle the sale's participation.
+    let request = nns_api::governance::sns::SettleNeuronsFundParticipationRequest {
+        result: Some(nns_api::governance::sns::SaleResult::Aborted(Empty {})),
+        nns_proposal_id: info.id.map(|p| p.id),
+    };
+    let (reply,): (nns_api::governance::sns::SettleNeuronsFundParticipationResponse,) =
+        update_candid_as(
+            &mut env.nns.pic,
+            GOVERNANCE_CANISTER_ID,
+            user(3),
+            "settle_neurons_fund_participation",
+            (request,),
+        )
+        .unwrap();
+    let Some(nns_api::governance::sns::SettleResult::Err(e)) = reply.result else {
+        panic!("a stranger settled: {reply:?}")
+    };
+    assert_eq!(e.error_type, ErrorType::NotAuthorized as i32);
 }
