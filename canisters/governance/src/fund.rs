@@ -13,6 +13,12 @@ use neurons_fund::{MatchingFunction, Thresholds, apportion_to_neurons};
 
 /// At most this many hot keys of a Fund neuron go to the sale (the NNS's).
 pub const MAX_HOTKEYS: usize = 3;
+/// At most this many of the Fund's neurons take part in one sale, those
+/// with the most maturity: a bound of this project, so that a settlement's
+/// answer and the sale's lists stay within a message however many neurons
+/// join the Fund (shares below a sale's per-participant minimum drop out
+/// anyway).
+pub const MAX_PARTICIPANTS: usize = 5_000;
 
 /// A neuron that joined the Fund, as the reservation saw it.
 #[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
@@ -34,6 +40,9 @@ pub struct Portion {
 /// What a sale's proposal drew from the Fund, and how it was settled.
 #[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
 pub struct Reservation {
+    /// The project's treasury, as the proposal named it: the only
+    /// destination of the Fund's ICP.
+    pub treasury: Principal,
     pub xdr_permyriad_per_icp: u64,
     /// Every member's maturity, drawn from or not: the function's cap.
     pub total_maturity_e8s: u64,
@@ -48,8 +57,9 @@ pub struct Reservation {
 pub struct Settlement {
     /// The final portions (empty on abort).
     pub portions: Vec<Portion>,
-    /// Where the final total is minted, and the mint's stamp, so that a
-    /// retry is the same transaction; none on abort.
+    /// Where the final total is minted (the treasury the proposal named),
+    /// and the mint's stamp, so that a retry is the same transaction;
+    /// none on abort.
     pub treasury: Option<Principal>,
     pub mint_stamp_nanos: u64,
     pub minted: bool,
@@ -59,6 +69,7 @@ impl Reservation {
     /// Draws the Fund's participation for a sale of at most
     /// `max_direct_e8s`, from `members` (all neurons of the Fund).
     pub fn new(
+        treasury: Principal,
         members: Vec<Member>,
         xdr_permyriad_per_icp: u64,
         min_participant_e8s: u64,
@@ -70,6 +81,7 @@ impl Reservation {
             .map(|m| m.maturity_e8s)
             .fold(0u64, u64::saturating_add);
         let mut reservation = Self {
+            treasury,
             xdr_permyriad_per_icp,
             total_maturity_e8s,
             min_participant_e8s,
@@ -78,7 +90,13 @@ impl Reservation {
             portions: Vec::new(),
             settlement: None,
         };
-        reservation.portions = reservation.portions_for(&members, max_direct_e8s);
+        let mut portions = reservation.portions_for(&members, max_direct_e8s);
+        if portions.len() > MAX_PARTICIPANTS {
+            portions.sort_by_key(|p| std::cmp::Reverse(p.member.maturity_e8s));
+            portions.truncate(MAX_PARTICIPANTS);
+            portions.sort_by_key(|p| p.member.id);
+        }
+        reservation.portions = portions;
         reservation
     }
 
@@ -94,6 +112,8 @@ impl Reservation {
     fn portions_for(&self, members: &[Member], direct_e8s: u64) -> Vec<Portion> {
         let intended = self.function().apply_e8s(direct_e8s);
         let maturities: Vec<(u64, u64)> = members.iter().map(|m| (m.id, m.maturity_e8s)).collect();
+        let by_id: std::collections::BTreeMap<u64, &Member> =
+            members.iter().map(|m| (m.id, m)).collect();
         // Shares are computed over the whole Fund (the total maturity),
         // as the NNS does: members are only those given here.
         let total: u64 = self.total_maturity_e8s;
@@ -115,11 +135,7 @@ impl Reservation {
         .into_iter()
         .filter(|share| share.amount_e8s > 0)
         .map(|share| Portion {
-            member: members
-                .iter()
-                .find(|m| m.id == share.neuron_id)
-                .expect("a member's share")
-                .clone(),
+            member: by_id[&share.neuron_id].clone(),
             amount_e8s: share.amount_e8s,
             is_capped: share.is_capped,
         })
@@ -138,13 +154,14 @@ impl Reservation {
     /// never more than reserved.
     pub fn final_portions(&self, direct_e8s: u64) -> Vec<Portion> {
         let members: Vec<Member> = self.portions.iter().map(|p| p.member.clone()).collect();
+        let reserved: std::collections::BTreeMap<u64, u64> = self
+            .portions
+            .iter()
+            .map(|p| (p.member.id, p.amount_e8s))
+            .collect();
         let mut finals = self.portions_for(&members, direct_e8s.min(self.max_direct_e8s));
         for portion in &mut finals {
-            let reserved = self
-                .portions
-                .iter()
-                .find(|p| p.member.id == portion.member.id)
-                .map_or(0, |p| p.amount_e8s);
+            let reserved = reserved.get(&portion.member.id).copied().unwrap_or(0);
             portion.amount_e8s = portion.amount_e8s.min(reserved);
         }
         finals
@@ -152,13 +169,12 @@ impl Reservation {
 
     /// What goes back to each member's maturity once `finals` are given.
     pub fn refunds(&self, finals: &[Portion]) -> Vec<(u64, u64)> {
+        let given: std::collections::BTreeMap<u64, u64> =
+            finals.iter().map(|f| (f.member.id, f.amount_e8s)).collect();
         self.portions
             .iter()
             .map(|reserved| {
-                let given = finals
-                    .iter()
-                    .find(|f| f.member.id == reserved.member.id)
-                    .map_or(0, |f| f.amount_e8s);
+                let given = given.get(&reserved.member.id).copied().unwrap_or(0);
                 (
                     reserved.member.id,
                     reserved.amount_e8s.saturating_sub(given),
@@ -190,7 +206,14 @@ mod tests {
     fn portions_follow_the_matching_function_and_the_bounds() {
         // 10 XDR/ICP, a Fund of 2 000 000 ICP: f(37 500 ICP) = 37 500 ICP.
         let members = vec![member(1, 1_000_000), member(2, 999_990), member(3, 10)];
-        let reservation = Reservation::new(members, 100_000, ICP, 25_000 * ICP, 37_500 * ICP);
+        let reservation = Reservation::new(
+            Principal::anonymous(),
+            members,
+            100_000,
+            ICP,
+            25_000 * ICP,
+            37_500 * ICP,
+        );
         let amounts: Vec<(u64, u64)> = reservation
             .portions
             .iter()

@@ -1711,8 +1711,12 @@ impl<M: Memory> Governance<M> {
     pub fn neurons_fund_members(&self) -> Vec<crate::fund::Member> {
         self.neurons
             .iter()
-            .filter(|(_, n)| {
-                n.joined_community_fund_timestamp_seconds.is_some() && n.maturity_e8s_equivalent > 0
+            // A neuron with a ledger call in flight (a split, a merge) may
+            // yet have its maturity given back or taken: it sits this out.
+            .filter(|(id, n)| {
+                n.joined_community_fund_timestamp_seconds.is_some()
+                    && n.maturity_e8s_equivalent > 0
+                    && !self.locked.contains(id)
             })
             .map(|(id, n)| crate::fund::Member {
                 id,

@@ -89,11 +89,19 @@ pub fn validate(csns: &CreateServiceNervousSystem) -> Result<SaleRequest, String
         unique.len() == fallback.len(),
         "fallback_controller_principal_ids: duplicates",
     )?;
+    let nns = [
+        nns_api::ids::GOVERNANCE_CANISTER_ID,
+        nns_api::ids::LEDGER_CANISTER_ID,
+        nns_api::ids::CYCLES_MINTING_CANISTER_ID,
+        nns_api::ids::CYCLES_LEDGER_CANISTER_ID,
+    ];
     check(
-        fallback
-            .iter()
-            .all(|p| *p != Principal::anonymous() && *p != Principal::management_canister()),
-        "fallback_controller_principal_ids: the anonymous principal and the management canister cannot control a project",
+        fallback.iter().all(|p| {
+            *p != Principal::anonymous()
+                && *p != Principal::management_canister()
+                && !nns.contains(p)
+        }),
+        "fallback_controller_principal_ids: the anonymous principal, the management canister and the NNS canisters cannot control a project (the first is its treasury)",
     )?;
     let ledger = csns
         .ledger_parameters

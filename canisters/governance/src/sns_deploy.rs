@@ -147,6 +147,7 @@ async fn reserve_neurons_fund(
     // reservation are one change.
     let members = state::read(|g| g.neurons_fund_members());
     let reservation = crate::fund::Reservation::new(
+        request.treasury,
         members,
         rate,
         request.min_participant_e8s,
@@ -164,11 +165,6 @@ fn constraints(
     request: &sns::SaleRequest,
 ) -> nns_api::swap::NeuronsFundParticipationConstraints {
     use nns_api::swap::{LinearScalingCoefficient, NeuronsFundParticipationConstraints};
-    let function = neurons_fund::MatchingFunction::new(
-        reservation.total_maturity_e8s,
-        reservation.xdr_permyriad_per_icp,
-        neurons_fund::Thresholds::default(),
-    );
     let uncapped: u64 = reservation
         .portions
         .iter()
@@ -187,7 +183,9 @@ fn constraints(
         max_neurons_fund_participation_icp_e8s: Some(crate::fund::Reservation::total_e8s(
             &reservation.portions,
         )),
-        min_direct_participation_threshold_icp_e8s: Some(function.threshold_e8s()),
+        // As the NNS tells a sale: its minimum direct participation (the
+        // function itself adds nothing below its threshold t1).
+        min_direct_participation_threshold_icp_e8s: Some(request.min_direct_e8s),
         ideal_matched_participation_function: None,
     }
 }
@@ -282,9 +280,13 @@ pub async fn settle(
         }
         SaleResult::Committed(committed) => {
             if reservation.settlement.is_none() {
-                let treasury = committed
-                    .sns_governance_canister_id
-                    .ok_or_else(|| invalid("sns_governance_canister_id is required"))?;
+                // The treasury the proposal named, whatever the sale says.
+                let treasury = reservation.treasury;
+                if committed.sns_governance_canister_id != Some(treasury) {
+                    return Err(invalid(
+                        "sns_governance_canister_id is not the sale's treasury",
+                    ));
+                }
                 let direct = committed
                     .total_direct_participation_icp_e8s
                     .ok_or_else(|| invalid("total_direct_participation_icp_e8s is required"))?;
@@ -308,12 +310,33 @@ pub async fn settle(
             };
             let total = crate::fund::Reservation::total_e8s(&settlement.portions);
             if !settlement.minted && total > 0 {
-                mint_to_treasury(config, treasury, total, settlement.mint_stamp_nanos).await?;
-                if let Some(mut latest) = state::fund_reservation(proposal_id) {
-                    if let Some(s) = latest.settlement.as_mut() {
-                        s.minted = true;
+                let outcome = mint_to_treasury(
+                    config,
+                    proposal_id,
+                    treasury,
+                    total,
+                    settlement.mint_stamp_nanos,
+                )
+                .await;
+                if let Some(mut latest) = state::fund_reservation(proposal_id)
+                    && let Some(s) = latest.settlement.as_mut()
+                {
+                    match &outcome {
+                        Mint::Made => s.minted = true,
+                        // Certainly not made: the next try is a new
+                        // transaction (a stamp too old would refuse it).
+                        Mint::Refused(_) => s.mint_stamp_nanos = ic_cdk::api::time(),
+                        // May have been made: only the same transaction
+                        // may be sent again.
+                        Mint::Unknown(_) => {}
                     }
                     state::set_fund_reservation(proposal_id, latest);
+                }
+                match outcome {
+                    Mint::Made => {}
+                    Mint::Refused(e) | Mint::Unknown(e) => {
+                        return Err(external(format!("minting the Neurons' Fund's ICP: {e}")));
+                    }
                 }
             }
             Ok(settlement.portions)
@@ -321,13 +344,22 @@ pub async fn settle(
     }
 }
 
-/// Mints the Fund's participation to the treasury's ICP account, stamped.
+enum Mint {
+    Made,
+    Refused(String),
+    Unknown(String),
+}
+
+/// Mints the Fund's participation to the treasury's ICP account, stamped,
+/// with the sale's proposal id as memo (two sales' mints are never one
+/// transaction).
 async fn mint_to_treasury(
     config: &Config,
+    proposal_id: u64,
     treasury: Principal,
     e8s: u64,
     stamp_nanos: u64,
-) -> Result<()> {
+) -> Mint {
     use nns_api::ledger::TransferError;
     let sent = canister_common::ledger_client::transfer_at(
         config.ledger_canister_id,
@@ -335,13 +367,16 @@ async fn mint_to_treasury(
         nns_api::AccountIdentifier::new(&treasury, None),
         e8s,
         0,
-        0,
+        proposal_id,
         Some(stamp_nanos),
     )
     .await;
     match sent {
-        Ok(Ok(_)) | Ok(Err(TransferError::TxDuplicate { .. })) => Ok(()),
-        Ok(Err(e)) => Err(external(format!("minting the Neurons' Fund's ICP: {e:?}"))),
-        Err(e) => Err(external(format!("minting the Neurons' Fund's ICP: {e}"))),
+        Ok(Ok(_)) | Ok(Err(TransferError::TxDuplicate { .. })) => Mint::Made,
+        // Too old to tell whether an earlier sending was made.
+        Ok(Err(e @ TransferError::TxTooOld { .. })) => Mint::Unknown(format!("{e:?}")),
+        Ok(Err(e)) => Mint::Refused(format!("{e:?}")),
+        Err(e) if e.may_have_acted => Mint::Unknown(e.to_string()),
+        Err(e) => Mint::Refused(e.to_string()),
     }
 }

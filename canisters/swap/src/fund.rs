@@ -30,6 +30,7 @@ pub fn total(portions: &[NeuronsFundNeuron]) -> u64 {
 /// neurons, in order of first appearance.
 pub fn participants(portions: &[NeuronsFundNeuron]) -> Vec<CfParticipant> {
     let mut participants: Vec<CfParticipant> = Vec::new();
+    let mut place = std::collections::BTreeMap::new();
     for p in portions {
         let neuron = CfNeuron {
             has_created_neuron_recipes: Some(false),
@@ -37,17 +38,15 @@ pub fn participants(portions: &[NeuronsFundNeuron]) -> Vec<CfParticipant> {
             nns_neuron_id: p.nns_neuron_id.unwrap_or(0),
             amount_icp_e8s: p.amount_icp_e8s.unwrap_or(0),
         };
-        match participants
-            .iter_mut()
-            .find(|c| c.controller == p.controller)
-        {
-            Some(existing) => existing.cf_neurons.push(neuron),
-            None => participants.push(CfParticipant {
+        let index = *place.entry(p.controller).or_insert_with(|| {
+            participants.push(CfParticipant {
                 controller: p.controller,
                 hotkey_principal: p.controller.map(|c| c.to_text()).unwrap_or_default(),
-                cf_neurons: vec![neuron],
-            }),
-        }
+                cf_neurons: Vec::new(),
+            });
+            participants.len() - 1
+        });
+        participants[index].cf_neurons.push(neuron);
     }
     participants
 }

@@ -168,6 +168,18 @@ impl Env {
         info.unwrap()
     }
 
+    /// The sales governance made, as `list_deployed_snses` lists them.
+    fn deployed(&mut self) -> ListDeployedSnsesResponse {
+        let (deployed,): (ListDeployedSnsesResponse,) = query_candid(
+            &mut self.nns.pic,
+            GOVERNANCE_CANISTER_ID,
+            "list_deployed_snses",
+            (Empty {},),
+        )
+        .unwrap();
+        deployed
+    }
+
     fn token_balance(&mut self, ledger: Principal, account: Account) -> u64 {
         let (balance,): (candid::Nat,) =
             query_candid(&mut self.nns.pic, ledger, "icrc1_balance_of", (account,)).unwrap();
@@ -244,13 +256,7 @@ fn should_open_a_sale_by_proposal_and_carry_it_out(backend: Backend) {
     let info = env.adopt(proposal("Sell a share of PRJ", action()));
     assert_eq!(info.status, ProposalStatus::Executed as i32, "{info:?}");
     assert_eq!(info.topic, Topic::SnsAndCommunityFund as i32);
-    let (deployed,): (ListDeployedSnsesResponse,) = query_candid(
-        &mut env.nns.pic,
-        GOVERNANCE_CANISTER_ID,
-        "list_deployed_snses",
-        (Empty {},),
-    )
-    .unwrap();
+    let deployed = env.deployed();
     let made = deployed.instances.last().unwrap();
     let (sale, ledger) = (
         made.swap_canister_id.unwrap(),
@@ -397,13 +403,7 @@ fn should_match_a_sale_from_the_neurons_fund_and_settle_it(backend: Backend) {
         env.nns.neuron(neurons[0]).maturity_e8s_equivalent,
         maturity - reserved
     );
-    let (deployed,): (ListDeployedSnsesResponse,) = query_candid(
-        &mut env.nns.pic,
-        GOVERNANCE_CANISTER_ID,
-        "list_deployed_snses",
-        (Empty {},),
-    )
-    .unwrap();
+    let deployed = env.deployed();
     let sale = deployed.instances.last().unwrap().swap_canister_id.unwrap();
     let (init,): (GetInitResponse,) =
         query_candid(&mut env.nns.pic, sale, "get_init", (Empty {},)).unwrap();
@@ -416,7 +416,8 @@ fn should_match_a_sale_from_the_neurons_fund_and_settle_it(backend: Backend) {
     );
     assert_eq!(
         constraints.min_direct_participation_threshold_icp_e8s,
-        Some(750 * ICP)
+        Some(1_000 * ICP),
+        "the sale's minimum, as the NNS says"
     );
 
     // 3 500 ICP of direct participation; committed at the deadline.

@@ -5,6 +5,7 @@
 
 mod network;
 mod runtime;
+mod sale;
 
 use candid::{Encode, Nat, Principal};
 use ic_runtime::{PocketIc, update_candid_as};
@@ -1382,6 +1383,9 @@ fn main() -> std::process::ExitCode {
     if all || which.iter().any(|w| w == "governance") {
         bench_governance(&mut figures);
         bench_cascade(&mut figures);
+    }
+    if all || which.iter().any(|w| w == "sale") {
+        sale::bench_sale(&mut figures);
     }
     if all || which.iter().any(|w| w == "network") {
         network::bench_network(&mut figures);
