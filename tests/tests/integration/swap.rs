@@ -27,6 +27,9 @@ on_both_backends!(
     should_finalize_itself_once_when_made_to,
     should_release_each_basket_neuron_as_it_unlocks,
     should_answer_every_method_as_the_official_interface_decodes,
+    should_stop_at_the_maximum_and_refund_the_excess,
+    should_count_a_payment_once_under_concurrent_refreshes,
+    should_let_only_the_sale_mint_the_project_token,
 );
 
 const ICP: u64 = 100_000_000;
@@ -172,7 +175,7 @@ fn setup_with_token(
             sale,
         ),
     );
-    install_ledger(&mut pic, (1..=3).map(|n| (user(n), 100 * ICP)));
+    install_ledger(&mut pic, (1..=5).map(|n| (user(n), 100 * ICP)));
     let now = pic.get_time().as_nanos_since_unix_epoch() / 1_000_000_000;
     let init = Init {
         nns_governance_canister_id: "rrkah-fqaaa-aaaaa-aaaaq-cai".into(),
@@ -735,4 +738,129 @@ fn should_answer_every_method_as_the_official_interface_decodes(backend: Backend
 
 fn refresh_as(pic: &mut TestEnv, sale: Principal, buyer: Principal) {
     refresh(pic, sale, buyer, "").expect("the refresh is accepted");
+}
+
+/// Over-subscription: the refresh that reaches the sale's maximum takes
+/// only the room left, the sale commits at once (before its deadline),
+/// later buyers are turned away, and the excess comes back through
+/// `error_refund_icp` after the finalization.
+fn should_stop_at_the_maximum_and_refund_the_excess(backend: Backend) {
+    let (mut pic, sale) = setup(backend);
+    pic.advance_time(Duration::from_secs(120));
+    pic.tick();
+    pic.tick();
+    for n in 1..=3 {
+        pay(&mut pic, sale, user(n), 99 * ICP);
+        refresh(&mut pic, sale, user(n), "").unwrap();
+    }
+    // 297 of 300 ICP taken: user 4's 50 ICP buys the last 3.
+    pay(&mut pic, sale, user(4), 50 * ICP);
+    let taken = refresh(&mut pic, sale, user(4), "").unwrap();
+    assert_eq!(taken.icp_accepted_participation_e8s, 3 * ICP);
+    assert_eq!(taken.icp_ledger_account_balance_e8s, 50 * ICP);
+    // The next tick of the sale's timer, long before the deadline.
+    pic.advance_time(Duration::from_secs(60));
+    pic.tick();
+    pic.tick();
+    assert_eq!(lifecycle(&mut pic, sale), 3, "Committed at the maximum");
+    let NewSaleTicketResult::Err(closed) = new_ticket(&mut pic, sale, user(5), ICP) else {
+        panic!("no ticket once the sale is over");
+    };
+    assert_eq!(closed.error_type, 2, "SALE_CLOSED");
+    pay(&mut pic, sale, user(5), 10 * ICP);
+    assert!(refresh(&mut pic, sale, user(5), "").is_err());
+    assert_eq!(finalize(&mut pic, sale).error_message, None);
+    assert_eq!(balance(&mut pic, treasury()), 300 * ICP - 4 * FEE);
+    // The excess and the late payment come back, less the fee, once.
+    for (n, excess) in [(4, 47 * ICP), (5, 10 * ICP)] {
+        let before = balance(&mut pic, user(n));
+        let RefundResult::Ok(_) = error_refund(&mut pic, sale, user(n)) else {
+            panic!("user {n}'s excess is refunded");
+        };
+        assert_eq!(balance(&mut pic, user(n)), before + excess - FEE);
+        // A second refund finds nothing left to send.
+        let _ = error_refund(&mut pic, sale, user(n));
+        assert_eq!(balance(&mut pic, user(n)), before + excess - FEE, "once");
+    }
+}
+
+/// Two refreshes of one payment in the same round (each reads the
+/// ledger, then both apply): the payment counts once.
+fn should_count_a_payment_once_under_concurrent_refreshes(backend: Backend) {
+    let (mut pic, sale) = setup(backend);
+    pic.advance_time(Duration::from_secs(120));
+    pic.tick();
+    pic.tick();
+    pay(&mut pic, sale, user(1), 30 * ICP);
+    let request = Encode!(&RefreshBuyerTokensRequest {
+        buyer: user(1).to_text(),
+        confirmation_text: None,
+    })
+    .unwrap();
+    let calls: Vec<_> = [user(1), user(2), user(3)]
+        .into_iter()
+        .map(|caller| {
+            pic.submit_call(sale, caller, "refresh_buyer_tokens", request.clone())
+                .unwrap()
+        })
+        .collect();
+    for call in calls {
+        let reply = pic.await_call(call).unwrap();
+        let reply = Decode!(&reply, RefreshBuyerTokensResponse).unwrap();
+        assert_eq!(reply.icp_accepted_participation_e8s, 30 * ICP);
+    }
+    let (total,): (nns_api::swap::GetBuyersTotalResponse,) =
+        update_candid_as(&mut pic, sale, user(9), "get_buyers_total", (Empty {},)).unwrap();
+    assert_eq!(total.buyers_total, 30 * ICP, "counted once");
+}
+
+/// Only the sale mints the project's token: its minting account is a
+/// subaccount of the sale; anyone else naming that subaccount spends an
+/// account of their own (empty), and a transfer to the minting account
+/// burns the sender's own tokens.
+fn should_let_only_the_sale_mint_the_project_token(backend: Backend) {
+    use icrc_ledger_types::icrc1::account::Account;
+    use icrc_ledger_types::icrc1::transfer::{TransferArg, TransferError as IcrcError};
+    let (mut pic, sale, token) = setup_with_token(backend, None);
+    let supply = |pic: &mut TestEnv| {
+        let (n,): (candid::Nat,) = query_candid(pic, token, "icrc1_total_supply", ()).unwrap();
+        n
+    };
+    let before = supply(&mut pic);
+    let minting = Account {
+        owner: sale,
+        subaccount: Some([1; 32]),
+    };
+    let (minter,): (Option<Account>,) =
+        query_candid(&mut pic, token, "icrc1_minting_account", ()).unwrap();
+    assert_eq!(minter, Some(minting));
+    let mint = TransferArg {
+        from_subaccount: Some([1; 32]),
+        to: Account::from(user(1)),
+        fee: None,
+        created_at_time: None,
+        memo: None,
+        amount: candid::Nat::from(1_000 * ICP),
+    };
+    let (result,): (Result<candid::Nat, IcrcError>,) =
+        update_candid_as(&mut pic, token, user(1), "icrc1_transfer", (mint,)).unwrap();
+    assert!(
+        matches!(result, Err(IcrcError::InsufficientFunds { .. })),
+        "{result:?}"
+    );
+    assert_eq!(supply(&mut pic), before);
+    assert_eq!(token_balance(&mut pic, token, user(1)), 0);
+    // The treasury's tokens sent to the minting account are burned.
+    let burn = TransferArg {
+        from_subaccount: None,
+        to: minting,
+        fee: None,
+        created_at_time: None,
+        memo: None,
+        amount: candid::Nat::from(ICP),
+    };
+    let (burned,): (Result<candid::Nat, IcrcError>,) =
+        update_candid_as(&mut pic, token, treasury(), "icrc1_transfer", (burn,)).unwrap();
+    burned.unwrap();
+    assert_eq!(supply(&mut pic), before - candid::Nat::from(ICP));
 }
