@@ -7,6 +7,7 @@ pub mod basket;
 mod fund;
 pub mod lifecycle;
 pub mod participation;
+pub mod releases;
 pub mod sale;
 pub mod views;
 
@@ -23,7 +24,8 @@ pub mod views;
 // ├── 4  order     BTreeMap    index → principal
 // ├── 5  tickets   BTreeMap    principal → open ticket
 // ├── 6  auto      StableCell  the automatic finalization: attempted, its answer (Candid)
-// └── 7  fund      StableCell  the Neurons' Fund's settled portions (Candid), see fund.rs
+// ├── 7  fund      StableCell  the Neurons' Fund's settled portions (Candid), see fund.rs
+// └── 8  fund neurons BTreeMap  NNS neuron id → its part and its releases (sale::FundNeuron)
 // ```
 
 use candid::Principal;
@@ -77,6 +79,7 @@ fn memories() -> Memories<VM> {
         buyers: memory(3),
         order: memory(4),
         tickets: memory(5),
+        fund: memory(8),
     }
 }
 
@@ -460,20 +463,35 @@ async fn release_unlocked_tokens() {
     };
     let fee = init.transaction_fee_e8s.unwrap_or(0);
     let mut settled = true;
-    let mut from = 0;
-    loop {
-        let pass =
-            with_sale(|sale| sale.begin_releases(time(), fee, from, SWEEP_SCAN, SWEEP_BATCH));
-        settled &= !pass.held_back;
-        for release in pass.releases {
-            let outcome = send_release(ledger, fee, &release).await;
-            settled &= matches!(outcome, Outcome::Done(_) | Outcome::Expired);
-            with_sale(|sale| sale.end_release(&release.buyer, release.neuron, outcome));
+    // The direct participants', then the Fund neurons' baskets.
+    for fund_neurons in [false, true] {
+        let mut from = 0;
+        loop {
+            let pass = with_sale(|sale| {
+                if fund_neurons {
+                    sale.begin_fund_releases(time(), fee, from, SWEEP_SCAN, SWEEP_BATCH)
+                } else {
+                    sale.begin_releases(time(), fee, from, SWEEP_SCAN, SWEEP_BATCH)
+                }
+            });
+            settled &= !pass.held_back;
+            // A batch's releases go out together (all marked in flight).
+            let sends = pass.releases.into_iter().map(|release| async move {
+                let outcome = send_release(ledger, fee, &release).await;
+                with_sale(|sale| match release.fund_neuron {
+                    Some(id) => sale.end_fund_release(id, release.neuron, outcome),
+                    None => sale.end_release(&release.buyer, release.neuron, outcome),
+                });
+                outcome
+            });
+            for outcome in futures::future::join_all(sends).await {
+                settled &= matches!(outcome, Outcome::Done(_) | Outcome::Expired);
+            }
+            if pass.next == from {
+                break;
+            }
+            from = pass.next;
         }
-        if pass.next == from {
-            break;
-        }
-        from = pass.next;
     }
     // Retried at the next tick while anything failed or waited behind a
     // release in flight; else asleep until the next neurons unlock.
@@ -496,9 +514,22 @@ async fn release_unlocked_tokens() {
 async fn send_release(ledger: Principal, fee: u64, release: &sale::Release) -> Outcome {
     use icrc_ledger_types::icrc1::account::Account;
     use icrc_ledger_types::icrc1::transfer::{Memo, TransferArg, TransferError};
+    // A Fund neuron's tokens: its controller's subaccount named by the
+    // NNS neuron's id (the NNS holds a Fund neuron's SNS neurons for it).
+    let to = match release.fund_neuron {
+        Some(id) => {
+            let mut subaccount = [0u8; 32];
+            subaccount[24..].copy_from_slice(&id.to_be_bytes());
+            Account {
+                owner: release.buyer,
+                subaccount: Some(subaccount),
+            }
+        }
+        None => Account::from(release.buyer),
+    };
     let arg = TransferArg {
         from_subaccount: None,
-        to: Account::from(release.buyer),
+        to,
         fee: Some(fee.into()),
         created_at_time: Some(release.created_at_nanos),
         memo: Some(Memo::from(release.memo)),
@@ -548,34 +579,13 @@ async fn finalize() -> FinalizeSwapResponse {
     loop {
         let (sweeps, next) =
             with_sale(|sale| sale.begin_icp_sweeps(from, SWEEP_SCAN, SWEEP_BATCH, time()));
+        // One transfer at a time, as the SNS swap sweeps.
         for sweep in sweeps {
             let to = match destination(&sweep.buyer) {
                 Ok(to) => to,
                 Err(e) => return failed(e),
             };
-            let sent = canister_common::ledger_client::transfer_at(
-                ledger,
-                Some(sale::buyer_subaccount(&sweep.buyer)),
-                to,
-                sweep.amount_e8s,
-                sale::ICP_FEE_E8S,
-                0,
-                Some(sweep.created_at_nanos),
-            )
-            .await;
-            let outcome = match sent {
-                Ok(Ok(block))
-                | Ok(Err(TransferError::TxDuplicate {
-                    duplicate_of: block,
-                })) => Outcome::Done(block),
-                // Too old to be deduplicated: the account tells whether the
-                // first sending was made (only the sweep takes from it
-                // before the sweep is done).
-                Ok(Err(TransferError::TxTooOld { .. })) => too_old_sweep(ledger, &sweep).await,
-                Ok(Err(_)) => Outcome::Failed,
-                Err(failure) if failure.may_have_acted => Outcome::Unknown,
-                Err(_) => Outcome::Failed,
-            };
+            let outcome = send_sweep(ledger, &sweep, to).await;
             match outcome {
                 Outcome::Done(_) => result.success += 1,
                 _ => result.failure += 1,
@@ -631,7 +641,15 @@ async fn settle_and_fix_shares(
         0
     };
     if progress.lifecycle == Lifecycle::Committed && !progress.shares_fixed {
-        let _ = with_sale(|sale| sale.fix_token_shares(fund_total));
+        let neurons: Vec<(u64, Principal, u64)> = fund::portions()
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|p| Some((p.nns_neuron_id?, p.controller?, p.amount_icp_e8s?)))
+            .collect();
+        let _ = with_sale(|sale| {
+            sale.add_fund_neurons(&neurons)?;
+            sale.fix_token_shares(fund_total)
+        });
     }
     response
 }
@@ -677,6 +695,38 @@ async fn settle_neurons_fund(init: &Init, progress: &sale::Progress) -> Result<u
         }
         Some(SettleResult::Err(e)) => Err(e.error_message),
         None => Err("NNS governance answered nothing".into()),
+    }
+}
+
+/// One sweep's transfer, stamped with its first sending's time, and what
+/// came of it.
+async fn send_sweep(
+    ledger: Principal,
+    sweep: &sale::IcpSweep,
+    to: nns_api::AccountIdentifier,
+) -> Outcome {
+    let sent = canister_common::ledger_client::transfer_at(
+        ledger,
+        Some(sale::buyer_subaccount(&sweep.buyer)),
+        to,
+        sweep.amount_e8s,
+        sale::ICP_FEE_E8S,
+        0,
+        Some(sweep.created_at_nanos),
+    )
+    .await;
+    match sent {
+        Ok(Ok(block))
+        | Ok(Err(TransferError::TxDuplicate {
+            duplicate_of: block,
+        })) => Outcome::Done(block),
+        // Too old to be deduplicated: the account tells whether the
+        // first sending was made (only the sweep takes from it
+        // before the sweep is done).
+        Ok(Err(TransferError::TxTooOld { .. })) => too_old_sweep(ledger, sweep).await,
+        Ok(Err(_)) => Outcome::Failed,
+        Err(failure) if failure.may_have_acted => Outcome::Unknown,
+        Err(_) => Outcome::Failed,
     }
 }
 

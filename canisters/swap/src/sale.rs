@@ -216,6 +216,26 @@ pub struct Buyer {
     pub unresolved: u16,
 }
 
+impl Buyer {
+    pub fn release_bits(&self) -> crate::releases::ReleaseBits {
+        crate::releases::ReleaseBits {
+            released: self.released,
+            releasing: self.releasing,
+            stamp_nanos: self.release_stamp_nanos,
+            uncertain: self.uncertain,
+            unresolved: self.unresolved,
+        }
+    }
+
+    pub fn set_release_bits(&mut self, bits: crate::releases::ReleaseBits) {
+        self.released = bits.released;
+        self.releasing = bits.releasing;
+        self.release_stamp_nanos = bits.stamp_nanos;
+        self.uncertain = bits.uncertain;
+        self.unresolved = bits.unresolved;
+    }
+}
+
 impl Storable for Buyer {
     fn to_bytes(&self) -> Cow<'_, [u8]> {
         Cow::Owned(self.into_bytes())
@@ -360,6 +380,8 @@ pub struct Sale<M: Memory> {
     /// Participants by `Buyer::index`, to list them in order.
     order: StableBTreeMap<u64, Key, M>,
     tickets: StableBTreeMap<Key, Ticket, M>,
+    /// The Neurons' Fund's neurons, by NNS neuron id, once settled.
+    fund: StableBTreeMap<u64, FundNeuron, M>,
 }
 
 /// A sale's totals and stage.
@@ -438,6 +460,7 @@ pub struct Memories<M> {
     pub buyers: M,
     pub order: M,
     pub tickets: M,
+    pub fund: M,
 }
 
 impl<M: Memory> Sale<M> {
@@ -470,6 +493,7 @@ impl<M: Memory> Sale<M> {
             buyers: StableBTreeMap::init(memories.buyers),
             order: StableBTreeMap::init(memories.order),
             tickets: StableBTreeMap::init(memories.tickets),
+            fund: StableBTreeMap::init(memories.fund),
         };
         sale.save();
         Ok(sale)
@@ -916,7 +940,11 @@ pub fn error_refund_amount(balance_e8s: u64) -> Option<u64> {
 /// neuron's stake), with the neuron's memo, stamped for deduplication.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Release {
+    /// The participant; for a Fund neuron, its controller.
     pub buyer: Principal,
+    /// The Neurons' Fund neuron released for, if any: then the tokens go
+    /// to the controller's subaccount named by the neuron's id.
+    pub fund_neuron: Option<u64>,
     pub neuron: u16,
     /// What the participant receives: the neuron's tokens less the fee.
     pub amount_e8s: u64,
@@ -942,13 +970,18 @@ impl<M: Memory> Sale<M> {
     /// A participant's basket: their share of the tokens, split into the
     /// sale's neurons with increasing dissolve delays.
     pub fn basket_of(&self, buyer: &Buyer) -> Vec<crate::basket::BasketNeuron> {
+        self.basket_for(buyer.accepted_e8s)
+    }
+
+    /// The basket bought by `icp_e8s` of the sale's total participation.
+    fn basket_for(&self, icp_e8s: u64) -> Vec<crate::basket::BasketNeuron> {
         // Both at most 1 B ICP (validated; the Fund matches at most one for
         // one), so the sum fits.
         let total = self
             .progress
             .direct_e8s
             .saturating_add(self.progress.neurons_fund_e8s);
-        let tokens = crate::basket::tokens_for(buyer.accepted_e8s, self.rules.tokens_e8s, total);
+        let tokens = crate::basket::tokens_for(icp_e8s, self.rules.tokens_e8s, total);
         crate::basket::basket(
             tokens,
             self.rules.basket_count,
@@ -960,8 +993,7 @@ impl<M: Memory> Sale<M> {
     /// in flight, again as the same transactions; else the basket neurons
     /// whose delay has passed at `now_nanos` (counted from the sale's
     /// commitment) and that are not released yet, marked in flight and
-    /// stamped `now_nanos`. A neuron whose tokens do not exceed the fee is
-    /// released at once with nothing to send. Only for a committed sale
+    /// stamped `now_nanos` (see `releases`). Only for a committed sale
     /// whose shares are fixed. Looks at most at `scan` participants from
     /// `from_index` on, returns at most `limit` releases (a participant's
     /// go together) and the index to go on from.
@@ -981,78 +1013,38 @@ impl<M: Memory> Sale<M> {
         if self.progress.lifecycle != Lifecycle::Committed || !self.progress.shares_fixed {
             return pass;
         }
-        let now_seconds = now_nanos / 1_000_000_000;
         for (index, key) in self.page(from_index, scan) {
             let mut buyer = self.buyers.get(&key).expect("indexed participants exist");
             let basket = self.basket_of(&buyer);
-            let resend = buyer.releasing != 0;
-            let unlocked: Vec<(usize, u64)> = basket
-                .iter()
-                .enumerate()
-                .filter(|(neuron, part)| {
-                    let unlocked_at = self
-                        .progress
-                        .ended_at_seconds
-                        .saturating_add(part.dissolve_delay_seconds);
-                    unlocked_at <= now_seconds
-                        && (buyer.released | buyer.unresolved) & (1u16 << neuron) == 0
-                })
-                .map(|(neuron, part)| (neuron, part.amount_e8s))
-                .collect();
-            // With releases in flight, only those are sent (again, under
-            // their stamp); neurons unlocked meanwhile wait for the next
-            // pass, which the caller must then run.
-            let due: Vec<(usize, u64)> = if resend {
-                pass.held_back |= unlocked
-                    .iter()
-                    .any(|(neuron, _)| buyer.releasing & (1u16 << neuron) == 0);
-                unlocked
-                    .into_iter()
-                    .filter(|(neuron, _)| buyer.releasing & (1u16 << neuron) != 0)
-                    .collect()
-            } else {
-                unlocked
-            };
-            let releases = &mut pass.releases;
-            if releases.len() + due.len() > limit && !releases.is_empty() {
+            let mut bits = buyer.release_bits();
+            let due = crate::releases::due(
+                &bits,
+                &basket,
+                self.progress.ended_at_seconds,
+                now_nanos / 1_000_000_000,
+            );
+            pass.held_back |= due.held_back;
+            if pass.releases.len() + due.neurons.len() > limit && !pass.releases.is_empty() {
                 break;
             }
             pass.next = index + 1;
-            if due.is_empty() {
+            if due.neurons.is_empty() {
                 continue;
             }
-            if resend {
-                // Left in flight by a trap, an upgrade or a lost answer:
-                // each may have been made, so only the ledger's answer to
-                // the same transaction settles it, not a refusal.
-                buyer.uncertain |= buyer.releasing;
-            } else {
-                buyer.release_stamp_nanos = now_nanos;
-            }
             let principal = Principal::from_slice(key.as_slice());
-            for &(neuron, tokens_e8s) in &due {
-                let bit = 1u16 << neuron;
-                match tokens_e8s.checked_sub(token_fee_e8s).filter(|a| *a > 0) {
-                    None => {
-                        buyer.releasing &= !bit;
-                        buyer.uncertain &= !bit;
-                        buyer.released |= bit;
-                    }
-                    Some(amount_e8s) => {
-                        buyer.releasing |= bit;
-                        releases.push(Release {
-                            buyer: principal,
-                            neuron: neuron as u16,
-                            amount_e8s,
-                            memo: NEURON_BASKET_MEMO_START + neuron as u64,
-                            created_at_nanos: buyer.release_stamp_nanos,
-                        });
-                    }
-                }
+            for (neuron, amount_e8s) in
+                crate::releases::begin(&mut bits, &due, now_nanos, token_fee_e8s)
+            {
+                pass.releases.push(Release {
+                    buyer: principal,
+                    fund_neuron: None,
+                    neuron,
+                    amount_e8s,
+                    memo: NEURON_BASKET_MEMO_START + u64::from(neuron),
+                    created_at_nanos: bits.stamp_nanos,
+                });
             }
-            if buyer.releasing == 0 {
-                buyer.release_stamp_nanos = 0;
-            }
+            buyer.set_release_bits(bits);
             self.buyers.insert(key, buyer);
         }
         pass
@@ -1062,30 +1054,158 @@ impl<M: Memory> Sale<M> {
     /// sent again as the same transaction) leaves it unresolved for good;
     /// a refusal of a release that may have been made keeps it in flight.
     pub fn end_release(&mut self, buyer: &Principal, neuron: u16, outcome: Outcome) {
-        let Some(bit) = 1u16.checked_shl(u32::from(neuron)) else {
+        let Some(mut record) = self.buyer(buyer) else {
             return;
         };
-        let Some(mut record) = self.buyer(buyer).filter(|b| b.releasing & bit != 0) else {
-            return;
-        };
-        match outcome {
-            Outcome::Done(_) => record.released |= bit,
-            Outcome::Failed if record.uncertain & bit != 0 => return,
-            Outcome::Failed => {}
-            Outcome::Expired => record.unresolved |= bit,
-            Outcome::Unknown => {
-                record.uncertain |= bit;
-                self.buyers.insert(key(buyer), record);
-                return;
+        let mut bits = record.release_bits();
+        if crate::releases::end(&mut bits, neuron, outcome) {
+            record.set_release_bits(bits);
+            self.buyers.insert(key(buyer), record);
+        }
+    }
+
+    /// Records the Neurons' Fund's neurons and their final amounts, as
+    /// governance settled them; once, before the shares are fixed.
+    pub fn add_fund_neurons(&mut self, neurons: &[(u64, Principal, u64)]) -> Result<(), String> {
+        if self.progress.shares_fixed {
+            return Err("the token shares are already fixed".into());
+        }
+        for &(id, controller, amount_e8s) in neurons {
+            if amount_e8s > 0 && !self.fund.contains_key(&id) {
+                self.fund.insert(
+                    id,
+                    FundNeuron {
+                        controller,
+                        amount_e8s,
+                        bits: crate::releases::ReleaseBits::default(),
+                    },
+                );
             }
         }
-        record.releasing &= !bit;
-        record.uncertain &= !bit;
-        if record.releasing == 0 {
-            record.release_stamp_nanos = 0;
-        }
-        self.buyers.insert(key(buyer), record);
+        Ok(())
     }
+
+    pub fn fund_neurons(&self, from_id: u64, limit: usize) -> Vec<(u64, FundNeuron)> {
+        self.fund
+            .range(from_id..)
+            .take(limit)
+            .map(|entry| (*entry.key(), entry.value()))
+            .collect()
+    }
+
+    /// A Fund neuron's basket: its share of the tokens, as a participant's.
+    pub fn fund_basket(&self, neuron: &FundNeuron) -> Vec<crate::basket::BasketNeuron> {
+        self.basket_for(neuron.amount_e8s)
+    }
+
+    /// As [`Sale::begin_releases`], for the Neurons' Fund's neurons (from
+    /// neuron id `from_id`; `next` is the id to go on from). Each release
+    /// goes to the Fund neuron's controller, in a subaccount named by the
+    /// NNS neuron's id.
+    pub fn begin_fund_releases(
+        &mut self,
+        now_nanos: u64,
+        token_fee_e8s: u64,
+        from_id: u64,
+        scan: usize,
+        limit: usize,
+    ) -> ReleasePass {
+        let mut pass = ReleasePass {
+            releases: Vec::new(),
+            next: from_id,
+            held_back: false,
+        };
+        if self.progress.lifecycle != Lifecycle::Committed || !self.progress.shares_fixed {
+            return pass;
+        }
+        for (id, mut neuron) in self.fund_neurons(from_id, scan) {
+            let basket = self.fund_basket(&neuron);
+            let due = crate::releases::due(
+                &neuron.bits,
+                &basket,
+                self.progress.ended_at_seconds,
+                now_nanos / 1_000_000_000,
+            );
+            pass.held_back |= due.held_back;
+            if pass.releases.len() + due.neurons.len() > limit && !pass.releases.is_empty() {
+                break;
+            }
+            pass.next = id.saturating_add(1);
+            if due.neurons.is_empty() {
+                continue;
+            }
+            for (basket_neuron, amount_e8s) in
+                crate::releases::begin(&mut neuron.bits, &due, now_nanos, token_fee_e8s)
+            {
+                pass.releases.push(Release {
+                    buyer: neuron.controller,
+                    fund_neuron: Some(id),
+                    neuron: basket_neuron,
+                    amount_e8s,
+                    memo: NEURON_BASKET_MEMO_START + u64::from(basket_neuron),
+                    created_at_nanos: neuron.bits.stamp_nanos,
+                });
+            }
+            self.fund.insert(id, neuron);
+        }
+        pass
+    }
+
+    pub fn end_fund_release(&mut self, id: u64, neuron: u16, outcome: Outcome) {
+        let Some(mut record) = self.fund.get(&id) else {
+            return;
+        };
+        if crate::releases::end(&mut record.bits, neuron, outcome) {
+            self.fund.insert(id, record);
+        }
+    }
+}
+
+/// A Neurons' Fund neuron's part in the sale, as governance settled it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FundNeuron {
+    pub controller: Principal,
+    pub amount_e8s: u64,
+    pub bits: crate::releases::ReleaseBits,
+}
+
+impl Storable for FundNeuron {
+    fn to_bytes(&self) -> Cow<'_, [u8]> {
+        Cow::Owned(self.into_bytes())
+    }
+    fn into_bytes(self) -> Vec<u8> {
+        let principal = self.controller.as_slice();
+        let mut bytes = vec![principal.len() as u8];
+        bytes.extend_from_slice(principal);
+        bytes.resize(30, 0);
+        bytes.extend_from_slice(&self.amount_e8s.to_le_bytes());
+        bytes.extend_from_slice(&self.bits.released.to_le_bytes());
+        bytes.extend_from_slice(&self.bits.releasing.to_le_bytes());
+        bytes.extend_from_slice(&self.bits.stamp_nanos.to_le_bytes());
+        bytes.extend_from_slice(&self.bits.uncertain.to_le_bytes());
+        bytes.extend_from_slice(&self.bits.unresolved.to_le_bytes());
+        bytes
+    }
+    fn from_bytes(bytes: Cow<[u8]>) -> Self {
+        let u64_at = |i: usize| u64::from_le_bytes(bytes[i..i + 8].try_into().expect("8 bytes"));
+        let u16_at = |i: usize| u16::from_le_bytes([bytes[i], bytes[i + 1]]);
+        let len = usize::from(bytes[0]);
+        Self {
+            controller: Principal::from_slice(&bytes[1..1 + len]),
+            amount_e8s: u64_at(30),
+            bits: crate::releases::ReleaseBits {
+                released: u16_at(38),
+                releasing: u16_at(40),
+                stamp_nanos: u64_at(42),
+                uncertain: u16_at(50),
+                unresolved: u16_at(52),
+            },
+        }
+    }
+    const BOUND: Bound = Bound::Bounded {
+        max_size: 54,
+        is_fixed_size: true,
+    };
 }
 
 #[cfg(test)]
@@ -1124,6 +1244,7 @@ mod tests {
             buyers: VectorMemory::default(),
             order: VectorMemory::default(),
             tickets: VectorMemory::default(),
+            fund: VectorMemory::default(),
         }
     }
 
@@ -1488,6 +1609,53 @@ mod tests {
     }
 
     #[test]
+    fn the_funds_neurons_get_baskets_released_as_participants_do() {
+        let mut sale = sale(rules());
+        sale.tick(100);
+        sale.apply_refresh(principal(1), 60 * ICP).unwrap();
+        sale.apply_refresh(principal(2), 40 * ICP).unwrap();
+        sale.tick(1_000);
+        let (sweeps, _) = sale.begin_icp_sweeps(0, 10, 10, 7);
+        for (n, sweep) in sweeps.iter().enumerate() {
+            sale.end_icp_sweep(&sweep.buyer, Outcome::Done(n as u64), 0);
+        }
+        // The Fund: 100 ICP over two neurons of one controller.
+        let controller = principal(9);
+        let fund = [(7, controller, 70 * ICP), (8, controller, 30 * ICP)];
+        sale.add_fund_neurons(&fund).unwrap();
+        sale.fix_token_shares(100 * ICP).unwrap();
+        assert!(
+            sale.add_fund_neurons(&fund).is_err(),
+            "once the shares are fixed"
+        );
+        // Half of the tokens are the Fund's: 35 % and 15 % of them.
+        let neurons = sale.fund_neurons(0, 10);
+        let tokens: Vec<u64> = neurons
+            .iter()
+            .map(|(_, n)| sale.fund_basket(n).iter().map(|b| b.amount_e8s).sum())
+            .collect();
+        assert_eq!(tokens, vec![350_000 * ICP, 150_000 * ICP]);
+        let ended = sale.progress().ended_at_seconds * 1_000_000_000;
+        let pass = sale.begin_fund_releases(ended, 10_000, 0, 10, 10);
+        assert_eq!(pass.releases.len(), 2, "the first neuron of each basket");
+        assert_eq!(pass.next, 9);
+        let first = pass.releases[0];
+        assert_eq!((first.fund_neuron, first.buyer), (Some(7), controller));
+        let basket = sale.fund_basket(&neurons[0].1);
+        assert_eq!(first.amount_e8s, basket[0].amount_e8s - 10_000);
+        sale.end_fund_release(7, 0, Outcome::Done(1));
+        sale.end_fund_release(8, 0, Outcome::Failed);
+        let again = sale.begin_fund_releases(ended, 10_000, 0, 10, 10);
+        assert_eq!(again.releases.len(), 1, "the refused one, again");
+        assert_eq!(again.releases[0].fund_neuron, Some(8));
+        // The participants' baskets are unaffected by the Fund's records.
+        assert_eq!(
+            sale.begin_releases(ended, 10_000, 0, 10, 10).releases.len(),
+            2
+        );
+    }
+
+    #[test]
     fn a_buyers_subaccount_is_its_length_and_bytes() {
         let subaccount = buyer_subaccount(&Principal::from_slice(&[7, 8, 9]));
         assert_eq!(&subaccount[..4], &[3, 7, 8, 9]);
@@ -1538,6 +1706,7 @@ mod tests {
             buyers: memories.buyers.clone(),
             order: memories.order.clone(),
             tickets: memories.tickets.clone(),
+            fund: memories.fund.clone(),
         };
         let mut sale = Sale::open(Some(rules()), shared()).unwrap();
         sale.tick(100);

@@ -467,6 +467,33 @@ fn should_match_a_sale_from_the_neurons_fund_and_settle_it(backend: Backend) {
         query_candid(&mut env.nns.pic, sale, "get_derived_state", (Empty {},)).unwrap();
     assert_eq!(derived.neurons_fund_participation_icp_e8s, Some(matched));
     assert_eq!(derived.cf_neuron_count, Some(1));
+    // The Fund's share of the tokens: its first basket neuron released to
+    // the controller's subaccount named by the NNS neuron.
+    let ledger = env
+        .deployed()
+        .instances
+        .last()
+        .unwrap()
+        .ledger_canister_id
+        .unwrap();
+    let mut subaccount = [0u8; 32];
+    subaccount[24..].copy_from_slice(&neurons[0].to_be_bytes());
+    let fund_account = Account {
+        owner: user(1),
+        subaccount: Some(subaccount),
+    };
+    let fund_tokens =
+        u128::from(1_000_000 * ICP) * u128::from(matched) / u128::from(3_500 * ICP + matched);
+    // Releases go one transfer a round trip: a few more rounds.
+    for _ in 0..20 {
+        env.nns.pic.tick();
+    }
+    let first = env.token_balance(ledger, fund_account);
+
+    assert!(
+        (first + TOKEN_FEE).abs_diff((fund_tokens / 3) as u64) <= 2,
+        "{first} of {fund_tokens}"
+    );
     // A stranger cannot settle the sale's participation.
     let request = nns_api::governance::sns::SettleNeuronsFundParticipationRequest {
         result: Some(nns_api::governance::sns::SaleResult::Aborted(Empty {})),
