@@ -434,6 +434,9 @@ async fn finalize_swap(_: Empty) -> FinalizeSwapResponse {
     finalize().await
 }
 
+/// Token releases in flight at once.
+const RELEASES_AT_ONCE: usize = 20;
+
 thread_local! {
     /// When the next basket neurons unlock (seconds): until then a tick
     /// has nothing to release and scans no one. 0 after an install or
@@ -475,17 +478,20 @@ async fn release_unlocked_tokens() {
                 }
             });
             settled &= !pass.held_back;
-            // A batch's releases go out together (all marked in flight).
-            let sends = pass.releases.into_iter().map(|release| async move {
-                let outcome = send_release(ledger, fee, &release).await;
-                with_sale(|sale| match release.fund_neuron {
-                    Some(id) => sale.end_fund_release(id, release.neuron, outcome),
-                    None => sale.end_release(&release.buyer, release.neuron, outcome),
+            // A batch's releases go out RELEASES_AT_ONCE at a time (all are
+            // marked in flight): each call reserves cycles for its answer.
+            for chunk in pass.releases.chunks(RELEASES_AT_ONCE) {
+                let sends = chunk.iter().map(|release| async move {
+                    let outcome = send_release(ledger, fee, release).await;
+                    with_sale(|sale| match release.fund_neuron {
+                        Some(id) => sale.end_fund_release(id, release.neuron, outcome),
+                        None => sale.end_release(&release.buyer, release.neuron, outcome),
+                    });
+                    outcome
                 });
-                outcome
-            });
-            for outcome in futures::future::join_all(sends).await {
-                settled &= matches!(outcome, Outcome::Done(_) | Outcome::Expired);
+                for outcome in futures::future::join_all(sends).await {
+                    settled &= matches!(outcome, Outcome::Done(_) | Outcome::Expired);
+                }
             }
             if pass.next == from {
                 break;

@@ -1071,7 +1071,9 @@ impl<M: Memory> Sale<M> {
             return Err("the token shares are already fixed".into());
         }
         for &(id, controller, amount_e8s) in neurons {
-            if amount_e8s > 0 && !self.fund.contains_key(&id) {
+            // NNS neuron ids are never 0; a 0 would name the controller's
+            // main account, where its own basket goes.
+            if id != 0 && amount_e8s > 0 && !self.fund.contains_key(&id) {
                 self.fund.insert(
                     id,
                     FundNeuron {

@@ -124,6 +124,25 @@ fn run(options: Options) -> Result<bool, String> {
         a.neurons_disbursed
     );
 
+    let (sales, _) = economy.sales_summary()?;
+    let s = &economy.sale_activity;
+    println!(
+        "\nDecentralization sales: {} launched ({} committed, {} aborted, {} not over); \
+         {} participations ({} refused), {} late payments refunded; \
+         {:.4} ICP locked in treasuries, {:.4} ICP refunded, \
+         {:.4} ICP from the Neurons' Fund's maturity",
+        s.launched,
+        sales.committed,
+        sales.aborted,
+        sales.open_or_pending,
+        s.participations,
+        s.refused_participations,
+        s.late_payments,
+        sales.raised_e8s as f64 / 1e8,
+        sales.refunded_e8s as f64 / 1e8,
+        sales.neurons_fund_e8s as f64 / 1e8,
+    );
+
     std::fs::create_dir_all(&out).map_err(|e| format!("{}: {e}", out.display()))?;
     let csv = out.join("economy.csv");
     std::fs::write(&csv, report::csv(&start, &series))

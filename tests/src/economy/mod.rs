@@ -14,6 +14,7 @@ pub mod observe;
 pub mod reconcile;
 pub mod report;
 mod rng;
+pub mod sales;
 
 use crate::env::{Backend, ErrorCode, TestEnv, query_candid_as, update_candid_as};
 use crate::{
@@ -171,6 +172,9 @@ pub struct Economy {
     holders: Vec<Holder>,
     apps: Vec<App>,
     pub activity: Activity,
+    /// The projects' decentralization sales, in the order proposed.
+    pub sales: Vec<sales::ProjectSale>,
+    pub sale_activity: sales::SaleActivity,
     /// The state when the canisters were installed, before anyone acted.
     pub start: Snapshot,
 }
@@ -235,6 +239,8 @@ impl Economy {
             holders: vec![],
             apps: vec![],
             activity: Activity::default(),
+            sales: vec![],
+            sale_activity: sales::SaleActivity::default(),
             start,
         };
         economy.leader_neuron = economy.stake(leader, 150_000 * E8S_PER_ICP, 2 * 365)?;
@@ -283,6 +289,10 @@ impl Economy {
                     }),
                 )?;
             }
+            // Some holders lend their maturity to the Neurons' Fund.
+            if !short && h.is_multiple_of(5) {
+                economy.configure(owner, neuron, Operation::JoinCommunityFund {})?;
+            }
             if auto_stake {
                 let setting = ChangeAutoStakeMaturity {
                     requested_setting_for_auto_stake_maturity: true,
@@ -298,6 +308,7 @@ impl Economy {
                 disbursed: false,
             });
         }
+        economy.add_sale_modules()?;
         for d in 1..=developers {
             let developer = economy.users[d];
             let via_cycles_ledger = d % 2 == 0;
@@ -335,6 +346,7 @@ impl Economy {
     pub fn run_day(&mut self, day: u32) -> Result<Snapshot, String> {
         self.transfers()?;
         self.propose_and_vote(day)?;
+        self.sales_day(day)?;
         self.work_and_top_up(day)?;
         self.neuron_upkeep(day)?;
         // A day in four steps, so timers (deciding and executing proposals,

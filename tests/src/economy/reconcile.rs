@@ -24,7 +24,7 @@ pub struct Check {
 }
 
 impl Check {
-    fn new(what: &str, left: impl Into<i128>, right: impl Into<i128>) -> Self {
+    pub(crate) fn new(what: &str, left: impl Into<i128>, right: impl Into<i128>) -> Self {
         Self {
             what: what.into(),
             left: left.into(),
@@ -285,5 +285,7 @@ pub fn reconcile(economy: &mut Economy, end: &Snapshot) -> Result<Vec<Check>, St
             + i128::from(end.cycles_ledger_blocks - start.cycles_ledger_blocks)
                 * nns_api::cycles_ledger::FEE as i128,
     ));
+    // Each finished sale's treasury against what the sale says it raised.
+    checks.extend(economy.sales_summary()?.1);
     Ok(checks)
 }

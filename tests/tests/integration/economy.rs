@@ -40,8 +40,16 @@ fn should_run_an_economy_whose_figures_reconcile(backend: Backend) {
     let checks = reconcile::reconcile(&mut economy, &end).expect("the figures can be read");
     let failed: Vec<_> = checks.iter().filter(|c| !c.holds()).collect();
     assert!(failed.is_empty(), "{}", report::checks_text(&checks));
-    let expected = if backend == Backend::Runtime { 13 } else { 11 };
-    assert_eq!(checks.len(), expected);
+    // One more check per finished sale.
+    let (sales, _) = economy.sales_summary().expect("the sales answer");
+    let base = if backend == Backend::Runtime { 13 } else { 11 };
+    assert_eq!(checks.len() as u64, base + sales.committed + sales.aborted);
+    // Sales were made, bought into, and one failed its minimum.
+    assert_eq!(economy.sale_activity.launched, 3);
+    assert!(sales.committed >= 1, "{sales:?}");
+    assert_eq!(sales.aborted, 1, "{sales:?}");
+    assert!(economy.sale_activity.participations > 0);
+    assert!(sales.raised_e8s > 0 && sales.refunded_e8s > 0, "{sales:?}");
 
     // Everything the economy is made of happened.
     let start = &economy.start;

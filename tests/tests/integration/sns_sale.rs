@@ -484,7 +484,7 @@ fn should_match_a_sale_from_the_neurons_fund_and_settle_it(backend: Backend) {
     };
     let fund_tokens =
         u128::from(1_000_000 * ICP) * u128::from(matched) / u128::from(3_500 * ICP + matched);
-    // Releases go one transfer a round trip: a few more rounds.
+    // The releases' round trips: a few more rounds.
     for _ in 0..20 {
         env.nns.pic.tick();
     }
