@@ -868,11 +868,7 @@ impl<M: Memory> Sale<M> {
 /// The sale's ICP ledger subaccount where `principal` pays: its length,
 /// then its bytes, then zeros (the SNS swap's `principal_to_subaccount`).
 pub fn buyer_subaccount(principal: &Principal) -> [u8; 32] {
-    let bytes = principal.as_slice();
-    let mut subaccount = [0u8; 32];
-    subaccount[0] = bytes.len() as u8;
-    subaccount[1..1 + bytes.len()].copy_from_slice(bytes);
-    subaccount
+    nns_api::account_identifier::principal_to_subaccount(principal)
 }
 
 /// A participant is a principal with a subaccount of its own: not the

@@ -75,11 +75,12 @@ fn treasury(n: u32) -> Principal {
 }
 
 fn payment_account(sale: Principal, buyer: Principal) -> AccountIdentifier {
-    let bytes = buyer.as_slice();
-    let mut subaccount = [0u8; 32];
-    subaccount[0] = bytes.len() as u8;
-    subaccount[1..=bytes.len()].copy_from_slice(bytes);
-    AccountIdentifier::new(&sale, Some(&subaccount))
+    AccountIdentifier::new(
+        &sale,
+        Some(&nns_api::account_identifier::principal_to_subaccount(
+            &buyer,
+        )),
+    )
 }
 
 /// Project `n`'s sale: a third of its million tokens sold, the first

@@ -193,10 +193,7 @@ impl Env {
     }
 
     fn buy(&mut self, sale: Principal, buyer: Principal, e8s: u64) {
-        let bytes = buyer.as_slice();
-        let mut subaccount = [0u8; 32];
-        subaccount[0] = bytes.len() as u8;
-        subaccount[1..=bytes.len()].copy_from_slice(bytes);
+        let subaccount = nns_api::account_identifier::principal_to_subaccount(&buyer);
         self.nns
             .transfer(buyer, AccountIdentifier::new(&sale, Some(&subaccount)), e8s);
         let request = RefreshBuyerTokensRequest {

@@ -42,11 +42,12 @@ fn user(n: u8) -> Principal {
 /// Where `buyer` pays: the sale's account with the buyer's subaccount
 /// (the principal's length, its bytes, zeros).
 fn payment_account(sale: Principal, buyer: Principal) -> AccountIdentifier {
-    let bytes = buyer.as_slice();
-    let mut subaccount = [0u8; 32];
-    subaccount[0] = bytes.len() as u8;
-    subaccount[1..=bytes.len()].copy_from_slice(bytes);
-    AccountIdentifier::new(&sale, Some(&subaccount))
+    AccountIdentifier::new(
+        &sale,
+        Some(&nns_api::account_identifier::principal_to_subaccount(
+            &buyer,
+        )),
+    )
 }
 
 fn pay(pic: &mut TestEnv, sale: Principal, from: Principal, e8s: u64) {

@@ -24,11 +24,12 @@ const BUYERS: u32 = 1_000;
 const ICP: u64 = 100_000_000;
 
 fn payment_account(sale: Principal, buyer: Principal) -> AccountIdentifier {
-    let bytes = buyer.as_slice();
-    let mut subaccount = [0u8; 32];
-    subaccount[0] = bytes.len() as u8;
-    subaccount[1..=bytes.len()].copy_from_slice(bytes);
-    AccountIdentifier::new(&sale, Some(&subaccount))
+    AccountIdentifier::new(
+        &sale,
+        Some(&nns_api::account_identifier::principal_to_subaccount(
+            &buyer,
+        )),
+    )
 }
 
 pub fn bench_sale(figures: &mut Figures) {
