@@ -128,7 +128,7 @@ fn run(options: Options) -> Result<bool, String> {
     let s = &economy.sale_activity;
     println!(
         "\nDecentralization sales: {} launched ({} committed, {} aborted, {} not over); \
-         {} participations ({} refused), {} late payments refunded; \
+         {} participations ({} refused, {} over the maximum), {} late payments refunded; \
          {:.4} ICP locked in treasuries, {:.4} ICP refunded, \
          {:.4} ICP from the Neurons' Fund's maturity",
         s.launched,
@@ -137,6 +137,7 @@ fn run(options: Options) -> Result<bool, String> {
         sales.open_or_pending,
         s.participations,
         s.refused_participations,
+        s.over_maximum,
         s.late_payments,
         sales.raised_e8s as f64 / 1e8,
         sales.refunded_e8s as f64 / 1e8,

@@ -175,6 +175,8 @@ pub struct Economy {
     /// The projects' decentralization sales, in the order proposed.
     pub sales: Vec<sales::ProjectSale>,
     pub sale_activity: sales::SaleActivity,
+    /// (sale, buyer) of participations beyond what a sale took.
+    sales_over_maximum: Vec<(Principal, Principal)>,
     /// The state when the canisters were installed, before anyone acted.
     pub start: Snapshot,
 }
@@ -241,6 +243,7 @@ impl Economy {
             activity: Activity::default(),
             sales: vec![],
             sale_activity: sales::SaleActivity::default(),
+            sales_over_maximum: vec![],
             start,
         };
         economy.leader_neuron = economy.stake(leader, 150_000 * E8S_PER_ICP, 2 * 365)?;

@@ -48,6 +48,9 @@ pub struct SaleActivity {
     pub participations: u64,
     pub refused_participations: u64,
     pub late_payments: u64,
+    /// Participations beyond what the sale took (the rest refunded once
+    /// the sale is over).
+    pub over_maximum: u64,
     pub error_refunded_e8s: u64,
 }
 
@@ -194,8 +197,31 @@ impl Economy {
                 COMMITTED | ABORTED if !self.sales[i].late_payment => {
                     self.sales[i].late_payment = true;
                     self.pay_late(sale)?;
+                    self.refund_excess(sale)?;
                 }
                 _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// Once `sale` is over and swept, what its over-the-maximum buyers put
+    /// in beyond their participation comes back.
+    fn refund_excess(&mut self, sale: Principal) -> Result<(), String> {
+        let (over, rest): (Vec<_>, Vec<_>) = std::mem::take(&mut self.sales_over_maximum)
+            .into_iter()
+            .partition(|(s, _)| *s == sale);
+        self.sales_over_maximum = rest;
+        for (_, buyer) in over {
+            let before = self.icp_balance(buyer)?;
+            let request = ErrorRefundIcpRequest {
+                source_principal_id: Some(buyer),
+            };
+            let (reply,): (ErrorRefundIcpResponse,) =
+                update_candid_as(&mut self.env, sale, buyer, "error_refund_icp", (request,))
+                    .map_err(|e| format!("error_refund_icp: {e}"))?;
+            if let Some(RefundResult::Ok(_)) = reply.result {
+                self.sale_activity.error_refunded_e8s += self.icp_balance(buyer)? - before;
             }
         }
         Ok(())
@@ -239,7 +265,13 @@ impl Economy {
         for _ in 0..buyers {
             let n = self.users.len() as u64;
             let buyer = self.users[self.rng.between(1, n - 1) as usize];
-            let e8s = self.rng.between(10, 3_000) * E8S_PER_ICP;
+            // One in five puts in more than a participant may (5 000 ICP):
+            // the sale takes its maximum, the rest is refunded after.
+            let e8s = if self.rng.chance(20) {
+                6_000 * E8S_PER_ICP
+            } else {
+                self.rng.between(10, 3_000) * E8S_PER_ICP
+            };
             if self
                 .legacy_transfer(buyer, payment_account(sale, buyer), e8s, 0)
                 .is_err()
@@ -258,7 +290,13 @@ impl Economy {
                 (request,),
             );
             match refreshed {
-                Ok(_) => self.sale_activity.participations += 1,
+                Ok((reply,)) => {
+                    self.sale_activity.participations += 1;
+                    if reply.icp_ledger_account_balance_e8s > reply.icp_accepted_participation_e8s {
+                        self.sale_activity.over_maximum += 1;
+                        self.sales_over_maximum.push((sale, buyer));
+                    }
+                }
                 Err(_) => self.sale_activity.refused_participations += 1,
             }
         }
@@ -292,6 +330,7 @@ impl Economy {
         if refused.is_ok() {
             return Err("a sale that is over took a participation".into());
         }
+        let before = self.icp_balance(late)?;
         let request = ErrorRefundIcpRequest {
             source_principal_id: Some(late),
         };
@@ -300,7 +339,13 @@ impl Economy {
                 .map_err(|e| format!("error_refund_icp: {e}"))?;
         match reply.result {
             Some(RefundResult::Ok(_)) => {
-                self.sale_activity.error_refunded_e8s += e8s - FEE_E8S;
+                let refunded = self.icp_balance(late)? - before;
+                if refunded != e8s - FEE_E8S {
+                    return Err(format!(
+                        "a late payment of {e8s} e8s came back as {refunded}"
+                    ));
+                }
+                self.sale_activity.error_refunded_e8s += refunded;
                 Ok(())
             }
             other => Err(format!("a late payment was not refunded: {other:?}")),
