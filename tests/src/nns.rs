@@ -188,7 +188,7 @@ impl NnsEnv {
 
     /// The full neuron, read as whichever test user controls it.
     pub fn neuron(&mut self, id: u64) -> Neuron {
-        (1..=4)
+        (1..=9)
             .find_map(|n| self.full_neuron(user(n), id).ok())
             .expect("the neuron exists and a test user controls it")
     }

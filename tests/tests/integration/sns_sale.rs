@@ -28,6 +28,7 @@ use std::time::Duration as StdDuration;
 on_both_backends!(
     should_open_a_sale_by_proposal_and_carry_it_out,
     should_match_a_sale_from_the_neurons_fund_and_settle_it,
+    should_give_the_fund_its_maturity_back_when_a_sale_aborts,
 );
 
 const FEE: u64 = 10_000;
@@ -509,4 +510,145 @@ fn should_match_a_sale_from_the_neurons_fund_and_settle_it(backend: Backend) {
         panic!("a stranger settled: {reply:?}")
     };
     assert_eq!(e.error_type, ErrorType::NotAuthorized as i32);
+}
+
+/// A matched sale that aborts gives the Fund everything it drew: two twin
+/// neurons (same stake, delay and age, following the same neuron, so the
+/// same rewards), one in the Fund; while the sale runs the Fund's twin has
+/// less maturity by what was drawn, and once the sale has aborted and
+/// settled the two are equal again; the treasury gets nothing.
+fn should_give_the_fund_its_maturity_back_when_a_sale_aborts(backend: Backend) {
+    use integration_tests::env::TestEnv;
+    use nns_api::governance::{FolloweesForTopic, NeuronId, Operation, SetFollowing};
+    const RATE: u64 = 1_000_000;
+    let mut pic = TestEnv::new(backend);
+    integration_tests::install_ledger(
+        &mut pic,
+        [
+            (user(1), 100_000_000 * ICP),
+            (user(2), 1_000 * ICP),
+            (user(3), 5_000 * ICP),
+            (user(5), 20_000_000 * ICP),
+            (user(6), 20_000_000 * ICP),
+        ],
+    );
+    integration_tests::install_governance(&mut pic, None);
+    integration_tests::install_cmc(&mut pic, RATE, None);
+    let mut nns = NnsEnv { pic };
+    let neurons =
+        [(1, 50_000_000), (2, 100)].map(|(n, icp)| nns.locked_neuron(user(n), 0, icp * ICP));
+    let twins = [5, 6].map(|n| nns.locked_neuron(user(n), 0, 10_000_000 * ICP));
+    for (n, twin) in [(5, twins[0]), (6, twins[1])] {
+        let topic_following = [0, 4, 14]
+            .into_iter()
+            .map(|topic| FolloweesForTopic {
+                topic: Some(topic),
+                followees: Some(vec![NeuronId { id: neurons[0] }]),
+            })
+            .collect();
+        nns.manage(
+            user(n),
+            twin,
+            Command::SetFollowing(SetFollowing {
+                topic_following: Some(topic_following),
+            }),
+        )
+        .unwrap();
+    }
+    nns.manage(
+        user(5),
+        twins[0],
+        integration_tests::nns::configure(Operation::JoinCommunityFund {}),
+    )
+    .unwrap();
+    let mut env = Env { nns, neurons };
+    for (canister, kind) in [
+        ("token-ledger", sns_canister_type::LEDGER),
+        ("swap", sns_canister_type::SWAP),
+    ] {
+        assert_eq!(
+            env.adopt(add_wasm(canister, kind)).status,
+            ProposalStatus::Executed as i32
+        );
+    }
+    env.nns
+        .pic
+        .advance_time(StdDuration::from_secs(6 * DAY + 60));
+    for _ in 0..10 {
+        env.nns.pic.tick();
+    }
+    let maturity = |env: &mut Env, id: u64| env.nns.neuron(id).maturity_e8s_equivalent;
+    let (fund_twin, other_twin) = (maturity(&mut env, twins[0]), maturity(&mut env, twins[1]));
+    assert!(
+        fund_twin > 1_000 * ICP,
+        "the twins earned maturity: {fund_twin}"
+    );
+    assert_eq!(fund_twin, other_twin, "twins earn alike");
+
+    // A sale no one reaches the minimum of.
+    let mut csns = create_sale(true);
+    {
+        let swap = csns.swap_parameters.as_mut().unwrap();
+        swap.minimum_direct_participation_icp = tokens(4_000 * ICP);
+        swap.maximum_direct_participation_icp = tokens(5_000 * ICP);
+        swap.maximum_participant_icp = tokens(5_000 * ICP);
+    }
+    let action = ProposalActionRequest::CreateServiceNervousSystem(Box::new(csns));
+    assert_eq!(
+        env.adopt(proposal("A sale that fails", action)).status,
+        ProposalStatus::Executed as i32
+    );
+    let drawn = maturity(&mut env, twins[1]) - maturity(&mut env, twins[0]);
+    assert!(drawn > 0, "the Fund's twin gave maturity to the sale");
+    let sale = env
+        .deployed()
+        .instances
+        .last()
+        .unwrap()
+        .swap_canister_id
+        .unwrap();
+    let (init,): (GetInitResponse,) =
+        query_candid(&mut env.nns.pic, sale, "get_init", (Empty {},)).unwrap();
+    let init = init.init.unwrap();
+    assert_eq!(
+        init.neurons_fund_participation_constraints
+            .unwrap()
+            .max_neurons_fund_participation_icp_e8s,
+        Some(drawn)
+    );
+    let start = init.swap_start_timestamp_seconds.unwrap();
+    let now = env.nns.now_seconds();
+    env.nns
+        .pic
+        .advance_time(StdDuration::from_secs(start - now + 60));
+    for _ in 0..3 {
+        env.nns.pic.tick();
+    }
+    env.buy(sale, user(2), 100 * ICP);
+    env.buy(sale, user(3), 100 * ICP);
+    env.nns.pic.advance_time(StdDuration::from_secs(7 * DAY));
+    for _ in 0..12 {
+        env.nns.pic.tick();
+    }
+    assert_eq!(env.lifecycle(sale), 4, "Aborted");
+    assert_eq!(
+        maturity(&mut env, twins[0]),
+        maturity(&mut env, twins[1]),
+        "all the maturity drawn is back"
+    );
+    assert_eq!(
+        env.nns.balance(AccountIdentifier::new(&developers(), None)),
+        0
+    );
+    let (listed,): (nns_api::swap::ListCommunityFundParticipantsResponse,) = query_candid(
+        &mut env.nns.pic,
+        sale,
+        "list_community_fund_participants",
+        (nns_api::swap::ListCommunityFundParticipantsRequest::default(),),
+    )
+    .unwrap();
+    assert!(
+        listed.cf_participants.is_empty(),
+        "an aborted sale has no Fund participants"
+    );
 }
