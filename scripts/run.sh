@@ -5,5 +5,8 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 
+echo "Building the canisters (wasm) and the simulator; the first build takes minutes" >&2
 scripts/build-canisters.sh
+# Built with cargo's progress shown, then run without its chatter.
+cargo build --locked -p integration-tests --bin economy
 cargo run --locked --quiet -p integration-tests --bin economy -- "$@"
