@@ -348,9 +348,18 @@ pub struct DirectInvestment {
     pub buyer_principal: String,
 }
 
-/// `Investor`: the project's sales record direct participants only so far.
+#[derive(CandidType, Deserialize, Clone, Debug, Default, PartialEq, Eq)]
+pub struct CfInvestment {
+    pub controller: Option<Principal>,
+    pub hotkey_principal: String,
+    pub hotkeys: Option<Principals>,
+    pub nns_neuron_id: u64,
+}
+
+/// `Investor`: a direct participant, or a Neurons' Fund neuron.
 #[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
 pub enum Investor {
+    CommunityFund(CfInvestment),
     Direct(DirectInvestment),
 }
 

@@ -278,9 +278,8 @@ pub fn sale_parameters(rules: &Rules) -> Params {
 }
 
 /// `list_sns_neuron_recipes`: once the token shares are fixed, each
-/// participant's basket neurons in order, `limit` of them from the
-/// `offset`-th; a neuron's tokens are transferred, less the token's fee,
-/// once released.
+/// participant's basket neurons in order, then each Neurons' Fund neuron's
+/// (by NNS neuron id), `limit` of them from the `offset`-th.
 pub fn neuron_recipes<M: Memory>(
     sale: &Sale<M>,
     token_fee_e8s: u64,
@@ -292,10 +291,46 @@ pub fn neuron_recipes<M: Memory>(
     }
     let count = sale.rules().basket_count.max(1);
     let mut recipes = Vec::new();
-    let mut skip = offset % count;
-    for (principal, buyer) in sale.participants(offset / count, limit.div_ceil(count as usize) + 1)
-    {
-        for (neuron, part) in sale.basket_of(&buyer).into_iter().enumerate() {
+    // The participants' baskets first, then the Fund neurons'.
+    let direct_recipes = sale.standing().participants.saturating_mul(count);
+    if offset < direct_recipes {
+        let mut skip = offset % count;
+        for (principal, buyer) in
+            sale.participants(offset / count, limit.div_ceil(count as usize) + 1)
+        {
+            let investor = Investor::Direct(DirectInvestment {
+                buyer_principal: principal.to_text(),
+            });
+            let basket = sale.basket_of(&buyer);
+            let bits = buyer.release_bits();
+            for recipe in basket_recipes(&basket, &bits, token_fee_e8s, &investor) {
+                if skip > 0 {
+                    skip -= 1;
+                    continue;
+                }
+                if recipes.len() == limit {
+                    return recipes;
+                }
+                recipes.push(recipe);
+            }
+        }
+    }
+    let fund_offset = offset.saturating_sub(direct_recipes);
+    let mut skip = fund_offset % count;
+    let first = usize::try_from(fund_offset / count).unwrap_or(usize::MAX);
+    let wanted = first.saturating_add(limit.div_ceil(count as usize) + 1);
+    for (id, neuron) in sale.fund_neurons(0, wanted).into_iter().skip(first) {
+        if recipes.len() == limit {
+            break;
+        }
+        let investor = Investor::CommunityFund(nns_api::swap::CfInvestment {
+            controller: Some(neuron.controller),
+            hotkey_principal: neuron.controller.to_text(),
+            hotkeys: None,
+            nns_neuron_id: id,
+        });
+        let basket = sale.fund_basket(&neuron);
+        for recipe in basket_recipes(&basket, &neuron.bits, token_fee_e8s, &investor) {
             if skip > 0 {
                 skip -= 1;
                 continue;
@@ -303,14 +338,33 @@ pub fn neuron_recipes<M: Memory>(
             if recipes.len() == limit {
                 return recipes;
             }
-            let released = buyer.released & (1 << neuron) != 0;
-            let unresolved = buyer.unresolved & (1 << neuron) != 0;
+            recipes.push(recipe);
+        }
+    }
+    recipes
+}
+
+/// A basket's recipes: each neuron's tokens, transferred (less the fee)
+/// once released; Success once released, Failed when its release can no
+/// longer be learnt, Pending before.
+fn basket_recipes(
+    basket: &[crate::basket::BasketNeuron],
+    bits: &crate::releases::ReleaseBits,
+    token_fee_e8s: u64,
+    investor: &Investor,
+) -> Vec<SnsNeuronRecipe> {
+    basket
+        .iter()
+        .enumerate()
+        .map(|(neuron, part)| {
+            let released = bits.released & (1 << neuron) != 0;
+            let unresolved = bits.unresolved & (1 << neuron) != 0;
             let fee_paid = if released && part.amount_e8s > token_fee_e8s {
                 token_fee_e8s
             } else {
                 0
             };
-            recipes.push(SnsNeuronRecipe {
+            SnsNeuronRecipe {
                 sns: Some(TransferableAmount {
                     amount_e8s: part.amount_e8s,
                     amount_transferred_e8s: Some(if released {
@@ -322,8 +376,6 @@ pub fn neuron_recipes<M: Memory>(
                     transfer_start_timestamp_seconds: 0,
                     transfer_success_timestamp_seconds: 0,
                 }),
-                // Success once released; Failed when its release can no
-                // longer be learnt; Pending before.
                 claimed_status: Some(if released {
                     2
                 } else if unresolved {
@@ -336,13 +388,10 @@ pub fn neuron_recipes<M: Memory>(
                     memo: crate::sale::NEURON_BASKET_MEMO_START + neuron as u64,
                     followees: Vec::new(),
                 }),
-                investor: Some(Investor::Direct(DirectInvestment {
-                    buyer_principal: principal.to_text(),
-                })),
-            });
-        }
-    }
-    recipes
+                investor: Some(investor.clone()),
+            }
+        })
+        .collect()
 }
 
 /// The ICP ledger account where `buyer` pays: the sale's, with the

@@ -465,6 +465,35 @@ fn should_match_a_sale_from_the_neurons_fund_and_settle_it(backend: Backend) {
         query_candid(&mut env.nns.pic, sale, "get_derived_state", (Empty {},)).unwrap();
     assert_eq!(derived.neurons_fund_participation_icp_e8s, Some(matched));
     assert_eq!(derived.cf_neuron_count, Some(1));
+    // The recipes: the two participants' baskets, then the Fund neuron's.
+    let (recipes,): (nns_api::swap::ListSnsNeuronRecipesResponse,) = query_candid(
+        &mut env.nns.pic,
+        sale,
+        "list_sns_neuron_recipes",
+        (nns_api::swap::ListSnsNeuronRecipesRequest::default(),),
+    )
+    .unwrap();
+    let recipes = recipes.sns_neuron_recipes;
+    assert_eq!(recipes.len(), 9);
+    let Some(nns_api::swap::Investor::CommunityFund(fund)) = &recipes[6].investor else {
+        panic!("the Fund's basket comes last: {:?}", recipes[6].investor)
+    };
+    assert_eq!(fund.nns_neuron_id, neurons[0]);
+    let (page,): (nns_api::swap::ListSnsNeuronRecipesResponse,) = query_candid(
+        &mut env.nns.pic,
+        sale,
+        "list_sns_neuron_recipes",
+        (nns_api::swap::ListSnsNeuronRecipesRequest {
+            offset: Some(5),
+            limit: Some(3),
+        },),
+    )
+    .unwrap();
+    assert_eq!(
+        page.sns_neuron_recipes,
+        recipes[5..8].to_vec(),
+        "a page across both"
+    );
     // The Fund's share of the tokens: its first basket neuron released to
     // the controller's subaccount named by the NNS neuron.
     let ledger = env
