@@ -303,15 +303,13 @@ pub fn neuron_recipes<M: Memory>(
             });
             let basket = sale.basket_of(&buyer);
             let bits = buyer.release_bits();
-            for recipe in basket_recipes(&basket, &bits, token_fee_e8s, &investor) {
-                if skip > 0 {
-                    skip -= 1;
-                    continue;
-                }
-                if recipes.len() == limit {
-                    return recipes;
-                }
-                recipes.push(recipe);
+            if page_into(
+                &mut recipes,
+                &mut skip,
+                limit,
+                basket_recipes(&basket, &bits, token_fee_e8s, &investor),
+            ) {
+                return recipes;
             }
         }
     }
@@ -330,18 +328,32 @@ pub fn neuron_recipes<M: Memory>(
             nns_neuron_id: id,
         });
         let basket = sale.fund_basket(&neuron);
-        for recipe in basket_recipes(&basket, &neuron.bits, token_fee_e8s, &investor) {
-            if skip > 0 {
-                skip -= 1;
-                continue;
-            }
-            if recipes.len() == limit {
-                return recipes;
-            }
-            recipes.push(recipe);
+        if page_into(
+            &mut recipes,
+            &mut skip,
+            limit,
+            basket_recipes(&basket, &neuron.bits, token_fee_e8s, &investor),
+        ) {
+            return recipes;
         }
     }
     recipes
+}
+
+/// Appends `items` to `page` after skipping `skip` of them, up to `limit`;
+/// true once the page is full.
+fn page_into<T>(page: &mut Vec<T>, skip: &mut u64, limit: usize, items: Vec<T>) -> bool {
+    for item in items {
+        if *skip > 0 {
+            *skip -= 1;
+            continue;
+        }
+        if page.len() == limit {
+            return true;
+        }
+        page.push(item);
+    }
+    false
 }
 
 /// A basket's recipes: each neuron's tokens, transferred (less the fee)
