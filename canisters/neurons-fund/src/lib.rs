@@ -99,11 +99,6 @@ impl MatchingFunction {
         to_e8s(&self.cap)
     }
 
-    /// The direct participation below which the Fund adds nothing, in e8s.
-    pub fn threshold_e8s(&self) -> u64 {
-        to_e8s(&self.t1)
-    }
-
     /// The Fund's participation, in e8s, for a direct participation of
     /// `direct_e8s`.
     pub fn apply_e8s(&self, direct_e8s: u64) -> u64 {

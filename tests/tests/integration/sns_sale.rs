@@ -240,11 +240,7 @@ fn should_open_a_sale_by_proposal_and_carry_it_out(backend: Backend) {
     assert!(reason.contains("AddSnsWasm"), "{reason}");
 
     // The modules, by proposal.
-    for (canister, kind) in [
-        ("token-ledger", sns_canister_type::LEDGER),
-        ("swap", sns_canister_type::SWAP),
-    ] {
-        let info = env.adopt(add_wasm(canister, kind));
+    for info in env.add_sale_modules() {
         assert_eq!(info.status, ProposalStatus::Executed as i32, "{info:?}");
         assert_eq!(info.topic, Topic::ServiceNervousSystemManagement as i32);
     }
@@ -330,6 +326,59 @@ fn should_open_a_sale_by_proposal_and_carry_it_out(backend: Backend) {
     assert_eq!(supply, candid::Nat::from(total - 2 * TOKEN_FEE));
 }
 
+/// 100 XDR per ICP: the Fund starts matching at 750 ICP of direct
+/// participation (75 000 XDR).
+const FUND_RATE: u64 = 1_000_000;
+
+/// The ledger (with `balances`), governance and the CMC at `FUND_RATE`;
+/// users 1 and 2 hold neurons of 50 000 000 and 100 ICP.
+fn fund_env(backend: Backend, balances: &[(u8, u64)]) -> Env {
+    let mut pic = integration_tests::env::TestEnv::new(backend);
+    integration_tests::install_ledger(
+        &mut pic,
+        balances.iter().map(|&(n, icp)| (user(n), icp * ICP)),
+    );
+    integration_tests::install_governance(&mut pic, None);
+    integration_tests::install_cmc(&mut pic, FUND_RATE, None);
+    let mut nns = NnsEnv { pic };
+    let neurons =
+        [(1, 50_000_000), (2, 100)].map(|(n, icp)| nns.locked_neuron(user(n), 0, icp * ICP));
+    Env { nns, neurons }
+}
+
+impl Env {
+    /// The sales' modules, each by an adopted `AddSnsWasm` proposal.
+    fn add_sale_modules(&mut self) -> Vec<ProposalInfo> {
+        [
+            ("token-ledger", sns_canister_type::LEDGER),
+            ("swap", sns_canister_type::SWAP),
+        ]
+        .map(|(canister, kind)| self.adopt(add_wasm(canister, kind)))
+        .to_vec()
+    }
+
+    /// Six days of voting rewards.
+    fn mature(&mut self) {
+        self.nns
+            .pic
+            .advance_time(StdDuration::from_secs(6 * DAY + 60));
+        for _ in 0..10 {
+            self.nns.pic.tick();
+        }
+    }
+}
+
+/// A sale the Fund matches, taking `min_icp` to `max_icp` of direct
+/// participation, at most `max_icp` from one participant.
+fn fund_sale(min_icp: u64, max_icp: u64) -> ProposalActionRequest {
+    let mut csns = create_sale(true);
+    let swap = csns.swap_parameters.as_mut().unwrap();
+    swap.minimum_direct_participation_icp = tokens(min_icp * ICP);
+    swap.maximum_direct_participation_icp = tokens(max_icp * ICP);
+    swap.maximum_participant_icp = tokens(max_icp * ICP);
+    ProposalActionRequest::CreateServiceNervousSystem(Box::new(csns))
+}
+
 /// The Neurons' Fund matches a sale: at execution the Fund's participation
 /// for the sale's maximum is drawn from the maturity of the neuron that
 /// joined it; at the end, the sale settles it with governance for the
@@ -337,61 +386,29 @@ fn should_open_a_sale_by_proposal_and_carry_it_out(backend: Backend) {
 /// rate), the rest goes back to the neuron's maturity, the Fund's ICP is
 /// minted to the treasury, and the sale lists the Fund's participant.
 fn should_match_a_sale_from_the_neurons_fund_and_settle_it(backend: Backend) {
-    use integration_tests::env::TestEnv;
     use nns_api::governance::Operation;
-    // 100 XDR per ICP: the Fund starts matching at 750 ICP of direct
-    // participation (75 000 XDR).
-    const RATE: u64 = 1_000_000;
-    let mut pic = TestEnv::new(backend);
-    integration_tests::install_ledger(
-        &mut pic,
-        [
-            (user(1), 100_000_000 * ICP),
-            (user(2), 1_000 * ICP),
-            (user(3), 5_000 * ICP),
-            (user(4), 5_000 * ICP),
-        ],
+    const RATE: u64 = FUND_RATE;
+    let mut env = fund_env(
+        backend,
+        &[(1, 100_000_000), (2, 1_000), (3, 5_000), (4, 5_000)],
     );
-    integration_tests::install_governance(&mut pic, None);
-    integration_tests::install_cmc(&mut pic, RATE, None);
-    let mut nns = NnsEnv { pic };
-    let neurons =
-        [(1, 50_000_000), (2, 100)].map(|(n, icp)| nns.locked_neuron(user(n), 0, icp * ICP));
-    nns.manage(
-        user(1),
-        neurons[0],
-        integration_tests::nns::configure(Operation::JoinCommunityFund {}),
-    )
-    .unwrap();
-    let mut env = Env { nns, neurons };
-    for (canister, kind) in [
-        ("token-ledger", sns_canister_type::LEDGER),
-        ("swap", sns_canister_type::SWAP),
-    ] {
-        assert_eq!(
-            env.adopt(add_wasm(canister, kind)).status,
-            ProposalStatus::Executed as i32
-        );
+    let neurons = env.neurons;
+    env.nns
+        .manage(
+            user(1),
+            neurons[0],
+            integration_tests::nns::configure(Operation::JoinCommunityFund {}),
+        )
+        .unwrap();
+    for info in env.add_sale_modules() {
+        assert_eq!(info.status, ProposalStatus::Executed as i32);
     }
     // Voting rewards give the Fund's neuron maturity.
-    env.nns
-        .pic
-        .advance_time(StdDuration::from_secs(6 * DAY + 60));
-    for _ in 0..10 {
-        env.nns.pic.tick();
-    }
+    env.mature();
     let maturity = env.nns.neuron(neurons[0]).maturity_e8s_equivalent;
     assert!(maturity > 50_000 * ICP, "the Fund has maturity: {maturity}");
 
-    let mut csns = create_sale(true);
-    {
-        let swap = csns.swap_parameters.as_mut().unwrap();
-        swap.minimum_direct_participation_icp = tokens(1_000 * ICP);
-        swap.maximum_direct_participation_icp = tokens(5_000 * ICP);
-        swap.maximum_participant_icp = tokens(5_000 * ICP);
-    }
-    let action = ProposalActionRequest::CreateServiceNervousSystem(Box::new(csns));
-    let info = env.adopt(proposal("A matched sale", action));
+    let info = env.adopt(proposal("A matched sale", fund_sale(1_000, 5_000)));
     assert_eq!(info.status, ProposalStatus::Executed as i32, "{info:?}");
     // Drawn at execution: the function at the sale's maximum.
     let function = neurons_fund::MatchingFunction::new(maturity, RATE, Default::default());
@@ -547,25 +564,18 @@ fn should_match_a_sale_from_the_neurons_fund_and_settle_it(backend: Backend) {
 /// less maturity by what was drawn, and once the sale has aborted and
 /// settled the two are equal again; the treasury gets nothing.
 fn should_give_the_fund_its_maturity_back_when_a_sale_aborts(backend: Backend) {
-    use integration_tests::env::TestEnv;
     use nns_api::governance::{FolloweesForTopic, NeuronId, Operation, SetFollowing};
-    const RATE: u64 = 1_000_000;
-    let mut pic = TestEnv::new(backend);
-    integration_tests::install_ledger(
-        &mut pic,
-        [
-            (user(1), 100_000_000 * ICP),
-            (user(2), 1_000 * ICP),
-            (user(3), 5_000 * ICP),
-            (user(5), 20_000_000 * ICP),
-            (user(6), 20_000_000 * ICP),
+    let mut env = fund_env(
+        backend,
+        &[
+            (1, 100_000_000),
+            (2, 1_000),
+            (3, 5_000),
+            (5, 20_000_000),
+            (6, 20_000_000),
         ],
     );
-    integration_tests::install_governance(&mut pic, None);
-    integration_tests::install_cmc(&mut pic, RATE, None);
-    let mut nns = NnsEnv { pic };
-    let neurons =
-        [(1, 50_000_000), (2, 100)].map(|(n, icp)| nns.locked_neuron(user(n), 0, icp * ICP));
+    let (neurons, nns) = (env.neurons, &mut env.nns);
     let twins = [5, 6].map(|n| nns.locked_neuron(user(n), 0, 10_000_000 * ICP));
     for (n, twin) in [(5, twins[0]), (6, twins[1])] {
         let topic_following = [0, 4, 14]
@@ -590,22 +600,10 @@ fn should_give_the_fund_its_maturity_back_when_a_sale_aborts(backend: Backend) {
         integration_tests::nns::configure(Operation::JoinCommunityFund {}),
     )
     .unwrap();
-    let mut env = Env { nns, neurons };
-    for (canister, kind) in [
-        ("token-ledger", sns_canister_type::LEDGER),
-        ("swap", sns_canister_type::SWAP),
-    ] {
-        assert_eq!(
-            env.adopt(add_wasm(canister, kind)).status,
-            ProposalStatus::Executed as i32
-        );
+    for info in env.add_sale_modules() {
+        assert_eq!(info.status, ProposalStatus::Executed as i32);
     }
-    env.nns
-        .pic
-        .advance_time(StdDuration::from_secs(6 * DAY + 60));
-    for _ in 0..10 {
-        env.nns.pic.tick();
-    }
+    env.mature();
     let maturity = |env: &mut Env, id: u64| env.nns.neuron(id).maturity_e8s_equivalent;
     let (fund_twin, other_twin) = (maturity(&mut env, twins[0]), maturity(&mut env, twins[1]));
     assert!(
@@ -615,16 +613,9 @@ fn should_give_the_fund_its_maturity_back_when_a_sale_aborts(backend: Backend) {
     assert_eq!(fund_twin, other_twin, "twins earn alike");
 
     // A sale no one reaches the minimum of.
-    let mut csns = create_sale(true);
-    {
-        let swap = csns.swap_parameters.as_mut().unwrap();
-        swap.minimum_direct_participation_icp = tokens(4_000 * ICP);
-        swap.maximum_direct_participation_icp = tokens(5_000 * ICP);
-        swap.maximum_participant_icp = tokens(5_000 * ICP);
-    }
-    let action = ProposalActionRequest::CreateServiceNervousSystem(Box::new(csns));
     assert_eq!(
-        env.adopt(proposal("A sale that fails", action)).status,
+        env.adopt(proposal("A sale that fails", fund_sale(4_000, 5_000)))
+            .status,
         ProposalStatus::Executed as i32
     );
     let drawn = maturity(&mut env, twins[1]) - maturity(&mut env, twins[0]);
