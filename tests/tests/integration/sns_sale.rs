@@ -239,6 +239,22 @@ fn should_open_a_sale_by_proposal_and_carry_it_out(backend: Backend) {
     let reason = early.failure_reason.unwrap().error_message;
     assert!(reason.contains("AddSnsWasm"), "{reason}");
 
+    // A module whose hash is not its SHA-256, or of a type sales do not
+    // use, is refused at submission.
+    for (hash, canister_type) in [(vec![0u8; 32], sns_canister_type::SWAP), (Vec::new(), 1)] {
+        let mut request = add_wasm("swap", sns_canister_type::SWAP);
+        let Some(ProposalActionRequest::ExecuteNnsFunction(f)) = request.action.as_mut() else {
+            unreachable!()
+        };
+        let mut payload: AddWasmRequest = candid::decode_one(&f.payload).unwrap();
+        if !hash.is_empty() {
+            payload.hash = hash.into();
+        }
+        payload.wasm.as_mut().unwrap().canister_type = canister_type;
+        f.payload = Encode!(&payload).unwrap().into();
+        assert_eq!(env.propose(request), Err(invalid));
+    }
+
     // The modules, by proposal.
     for info in env.add_sale_modules() {
         assert_eq!(info.status, ProposalStatus::Executed as i32, "{info:?}");
@@ -556,6 +572,20 @@ fn should_match_a_sale_from_the_neurons_fund_and_settle_it(backend: Backend) {
         panic!("a stranger settled: {reply:?}")
     };
     assert_eq!(e.error_type, ErrorType::NotAuthorized as i32);
+    // A request without its proposal is refused as such.
+    let (reply,): (nns_api::governance::sns::SettleNeuronsFundParticipationResponse,) =
+        update_candid_as(
+            &mut env.nns.pic,
+            GOVERNANCE_CANISTER_ID,
+            sale,
+            "settle_neurons_fund_participation",
+            (nns_api::governance::sns::SettleNeuronsFundParticipationRequest::default(),),
+        )
+        .unwrap();
+    let Some(nns_api::governance::sns::SettleResult::Err(e)) = reply.result else {
+        panic!("settled without a proposal: {reply:?}")
+    };
+    assert_eq!(e.error_type, ErrorType::InvalidCommand as i32);
 }
 
 /// A matched sale that aborts gives the Fund everything it drew: two twin
