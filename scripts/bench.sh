@@ -9,4 +9,4 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 
 scripts/build-canisters.sh >/dev/null
-cargo run --locked --quiet -p integration-tests --bin bench -- "$@"
+cargo run --locked --quiet -p benchmarks --bin bench -- "$@"

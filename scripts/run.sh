@@ -8,5 +8,5 @@ cd "$ROOT"
 echo "Building the canisters (wasm) and the simulator; the first build takes minutes" >&2
 scripts/build-canisters.sh
 # Built with cargo's progress shown, then run without its chatter.
-cargo build --locked -p integration-tests --bin economy
-cargo run --locked --quiet -p integration-tests --bin economy -- "$@"
+cargo build --locked -p icp-economy --bin icp-economy
+cargo run --locked --quiet -p icp-economy --bin icp-economy -- "$@"

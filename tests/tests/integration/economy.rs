@@ -1,7 +1,7 @@
 //! The whole system at once: a small simulated economy on the real ledger,
 //! CMC, governance and app canisters, whose figures must reconcile.
 
-use integration_tests::economy::{Economy, Scenario, reconcile, report};
+use icp_economy::{Economy, Scenario, reconcile, report};
 use integration_tests::env::Backend;
 use integration_tests::on_both_backends;
 
@@ -16,14 +16,7 @@ fn small() -> Scenario {
 }
 
 /// Runs `scenario`; returns the economy, its daily CSV and the last day.
-fn run(
-    backend: Backend,
-    scenario: Scenario,
-) -> (
-    Economy,
-    String,
-    integration_tests::economy::observe::Snapshot,
-) {
+fn run(backend: Backend, scenario: Scenario) -> (Economy, String, icp_economy::observe::Snapshot) {
     let days = scenario.days;
     let mut economy = Economy::boot(backend, scenario).expect("the economy boots");
     let mut series = vec![economy.start.clone()];

@@ -4,10 +4,10 @@
 //! calls, then prints the table, writes the daily CSV and the PNG chart, and
 //! checks that the canisters' figures reconcile.
 
+use icp_economy::report;
+use icp_economy::{Economy, Scenario, reconcile};
 use indicatif::{ProgressBar, ProgressStyle};
-use integration_tests::economy::report;
-use integration_tests::economy::{Economy, Scenario, reconcile};
-use integration_tests::env::Backend;
+use nns_harness::env::Backend;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -36,7 +36,7 @@ struct Options {
 
 fn parse(args: &[String]) -> Result<Options, String> {
     let mut scenario = Scenario::default();
-    let mut out = integration_tests::repo_root().join("target/economy");
+    let mut out = nns_harness::repo_root().join("target/economy");
     let mut args = args.iter();
     while let Some(flag) = args.next() {
         if flag == "--help" || flag == "-h" {

@@ -2,14 +2,14 @@
 //! comes from a query to the ledger, the CMC or governance, or from the
 //! runtime's own cycles counter, never from the simulator's bookkeeping.
 
-use crate::env::{TestEnv, query_candid};
-use crate::metrics;
 use candid::{Nat, Principal};
 use nns_api::cmc::IcpXdrConversionRateResponse;
 use nns_api::ids::{
     CYCLES_LEDGER_CANISTER_ID, CYCLES_MINTING_CANISTER_ID, GOVERNANCE_CANISTER_ID,
     LEDGER_CANISTER_ID,
 };
+use nns_harness::env::{TestEnv, query_candid};
+use nns_harness::metrics;
 use std::collections::BTreeMap;
 
 #[derive(Clone, Debug, Default, PartialEq)]

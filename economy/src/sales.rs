@@ -9,7 +9,6 @@
 
 use super::reconcile::Check;
 use super::{E8S_PER_ICP, Economy, FEE_E8S};
-use crate::env::{query_candid, update_candid_as};
 use candid::{Encode, Principal};
 use nns_api::AccountIdentifier;
 use nns_api::governance::sns::{
@@ -23,6 +22,7 @@ use nns_api::swap::{
     Empty, ErrorRefundIcpRequest, ErrorRefundIcpResponse, GetDerivedStateResponse, GetInitResponse,
     GetLifecycleResponse, RefreshBuyerTokensRequest, RefreshBuyerTokensResponse, RefundResult,
 };
+use nns_harness::env::{query_candid, update_candid_as};
 
 const OPEN: i32 = 2;
 const COMMITTED: i32 = 3;
@@ -149,7 +149,7 @@ impl Economy {
             ("token-ledger", sns_canister_type::LEDGER),
             ("swap", sns_canister_type::SWAP),
         ] {
-            let wasm = std::fs::read(crate::wasm_gz_path(canister))
+            let wasm = std::fs::read(nns_harness::wasm_gz_path(canister))
                 .map_err(|e| format!("{canister}.wasm.gz: {e}"))?;
             let request = AddWasmRequest {
                 hash: sha2::Sha256::digest(&wasm).to_vec().into(),

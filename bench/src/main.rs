@@ -4,18 +4,17 @@
 //! through `scripts/bench.sh`.
 
 mod network;
+mod report;
 mod runtime;
 mod sale;
 
+use crate::report::{self as bench_report, Figures};
 use candid::{Encode, Nat, Principal};
 use ic_runtime::{PocketIc, update_candid_as};
 use icrc_ledger_types::icrc1::account::Account;
 use icrc_ledger_types::icrc1::transfer::{TransferArg, TransferError};
 use icrc_ledger_types::icrc2::approve::{ApproveArgs, ApproveError};
 use icrc_ledger_types::icrc2::transfer_from::{TransferFromArgs, TransferFromError};
-use integration_tests::bench_report::{self, Figures};
-use integration_tests::env::{Backend, TestEnv};
-use integration_tests::{install_cmc, install_cycles_ledger, install_ledger, wasm_gz_path};
 use nns_api::AccountIdentifier;
 use nns_api::account_identifier::principal_to_subaccount;
 use nns_api::cmc::{
@@ -26,6 +25,8 @@ use nns_api::ids::{CYCLES_LEDGER_CANISTER_ID, CYCLES_MINTING_CANISTER_ID, LEDGER
 use nns_api::ledger::{
     GetBlocksArgs, LedgerArg, Memo, Tokens, TransferArgs, TransferError as IcpTransferError,
 };
+use nns_harness::env::{Backend, TestEnv};
+use nns_harness::{install_cmc, install_cycles_ledger, install_ledger, wasm_gz_path};
 use std::time::Instant;
 
 /// As the real ledger's canbench: operations among this many accounts
@@ -657,7 +658,7 @@ fn bench_governance(figures: &mut Figures) {
     let owner = user(7);
     let mut env = TestEnv::new(Backend::Runtime);
     install_ledger(&mut env, [(owner, (neurons + 30) * 2 * E8S)]);
-    integration_tests::install_governance(&mut env, None);
+    nns_harness::install_governance(&mut env, None);
     let mut pic = env.into_runtime();
     let stable_before = pic.get_stable_memory(GOVERNANCE_CANISTER_ID);
     let manage = |pic: &mut PocketIc, id: Option<u64>, command: Command| -> (Reply, u64) {
@@ -949,7 +950,7 @@ fn bench_governance(figures: &mut Figures) {
 /// time moves on until it is full again (`made` claims made so far), and
 /// the timers due run outside any measured call.
 fn wait_for_neuron_allowance(pic: &mut PocketIc, made: u64) {
-    use integration_tests::nns::{NEURON_CREATION_SPIKE, SECONDS_PER_NEW_NEURON};
+    use nns_harness::nns::{NEURON_CREATION_SPIKE, SECONDS_PER_NEW_NEURON};
     if made.is_multiple_of(NEURON_CREATION_SPIKE) {
         pic.advance_time(std::time::Duration::from_secs(
             NEURON_CREATION_SPIKE * SECONDS_PER_NEW_NEURON,
@@ -1027,7 +1028,7 @@ fn bench_governance_max(figures: &mut Figures) {
         }),
         ..Default::default()
     };
-    integration_tests::install_governance(&mut env, Some(economics));
+    nns_harness::install_governance(&mut env, Some(economics));
     let mut pic = env.into_runtime();
     // The proposer can pay for a proposal; the others hold the minimum.
     for first in (0..neurons).step_by(BATCH as usize) {
@@ -1081,7 +1082,7 @@ fn bench_governance_max(figures: &mut Figures) {
     };
     let mut ids = Vec::with_capacity(neurons as usize);
     let memos: Vec<u64> = (0..neurons).collect();
-    for spike in memos.chunks(integration_tests::nns::NEURON_CREATION_SPIKE as usize) {
+    for spike in memos.chunks(nns_harness::nns::NEURON_CREATION_SPIKE as usize) {
         let claims = spike
             .iter()
             .map(|&memo| {
@@ -1255,18 +1256,18 @@ fn pages_changed(before: &[u8], after: &[u8]) -> u64 {
 /// follows 15 others (8 before it in a chain, 7 that never vote), with 15
 /// hot keys and 100 recent ballots each: a heavier case than this one.
 fn bench_cascade(figures: &mut Figures) {
-    use integration_tests::nns::{NnsEnv, configure};
     use nns_api::governance::{
         Follow, IncreaseDissolveDelay, MakeProposalRequest, ManageNeuronCommandRequest as Command,
         ManageNeuronCommandResponse as Reply, Motion, NeuronId, Operation, ProposalActionRequest,
         RegisterVote, Topic, Vote,
     };
     use nns_api::ids::GOVERNANCE_CANISTER_ID;
+    use nns_harness::nns::{NnsEnv, configure};
     const NEURONS: u64 = 151;
     const CHAIN: u64 = 15;
     const E8S: u64 = 100_000_000;
     let mut nns = NnsEnv::new(Backend::Runtime);
-    let owner = integration_tests::nns::user(1);
+    let owner = nns_harness::nns::user(1);
     let mut ids = vec![];
     for memo in 0..NEURONS {
         // The proposer holds most of the stake but less than half, so that
@@ -1350,7 +1351,7 @@ fn bench_cascade(figures: &mut Figures) {
 
 /// Where the committed baseline is.
 fn baseline_path() -> std::path::PathBuf {
-    integration_tests::repo_root().join("tests/bench-baseline.tsv")
+    nns_harness::repo_root().join("bench/baseline.tsv")
 }
 
 fn main() -> std::process::ExitCode {

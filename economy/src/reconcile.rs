@@ -3,7 +3,6 @@
 //! for the same thing.
 
 use super::{Economy, observe::Snapshot};
-use crate::env::{Backend, query_candid};
 use candid::Nat;
 use icrc_ledger_types::icrc1::account::Account;
 use nns_api::icp_block::{Block, Hash, Operation, sha256};
@@ -13,6 +12,7 @@ use nns_api::ids::{
 };
 use nns_api::index::Status as IndexStatus;
 use nns_api::ledger::{GetBlocksArgs, QueryEncodedBlocksResponse};
+use nns_harness::env::{Backend, query_candid};
 use std::collections::BTreeSet;
 
 /// Two figures that must be equal.

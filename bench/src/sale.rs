@@ -5,12 +5,10 @@
 //! participation to the treasury (all of its messages, and the largest).
 
 use super::{FEE, user};
+use crate::report::Figures;
 use candid::{Encode, Principal};
 use ic_runtime::{PocketIc, update_candid_as};
 use icrc_ledger_types::icrc1::account::Account;
-use integration_tests::bench_report::Figures;
-use integration_tests::env::{Backend, TestEnv};
-use integration_tests::{install_ledger, install_token_ledger, wasm_gz_path};
 use nns_api::AccountIdentifier;
 use nns_api::ids::LEDGER_CANISTER_ID;
 use nns_api::ledger::{Memo, Tokens, TransferArgs, TransferError};
@@ -18,6 +16,8 @@ use nns_api::swap::{
     Empty, FinalizeSwapResponse, Init, NeuronBasketConstructionParameters,
     RefreshBuyerTokensRequest, RefreshBuyerTokensResponse,
 };
+use nns_harness::env::{Backend, TestEnv};
+use nns_harness::{install_ledger, install_token_ledger, wasm_gz_path};
 use std::time::Duration;
 
 const BUYERS: u32 = 1_000;

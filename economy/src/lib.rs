@@ -16,11 +16,6 @@ pub mod report;
 mod rng;
 pub mod sales;
 
-use crate::env::{Backend, ErrorCode, TestEnv, query_candid_as, update_candid_as};
-use crate::{
-    APP, install_cmc, install_cycles_ledger, install_governance_with, install_index,
-    install_ledger, wasm_gz_path,
-};
 use candid::{Encode, Nat, Principal};
 use icrc_ledger_types::icrc1::account::Account;
 use icrc_ledger_types::icrc1::transfer::{TransferArg, TransferError as Icrc1TransferError};
@@ -49,6 +44,11 @@ use nns_api::ids::{
     LEDGER_CANISTER_ID,
 };
 use nns_api::ledger::{Memo, Tokens, TransferArgs, TransferError};
+use nns_harness::env::{Backend, ErrorCode, TestEnv, query_candid_as, update_candid_as};
+use nns_harness::{
+    APP, install_cmc, install_cycles_ledger, install_governance_with, install_index,
+    install_ledger, wasm_gz_path,
+};
 use observe::Snapshot;
 use rng::Rng;
 use std::time::Duration;
@@ -198,7 +198,7 @@ impl Economy {
         scenario.validate()?;
         let mut rng = Rng::new(scenario.seed);
         let mut env = TestEnv::new(backend);
-        env.set_time(crate::env::Time::from_nanos_since_unix_epoch(
+        env.set_time(nns_harness::env::Time::from_nanos_since_unix_epoch(
             START_SECONDS * 1_000_000_000,
         ));
         let users: Vec<Principal> = (0..scenario.users).map(user).collect();
@@ -444,13 +444,14 @@ impl Economy {
     }
 
     fn snapshot_rate(&mut self) -> u64 {
-        let (rate,): (nns_api::cmc::IcpXdrConversionRateResponse,) = crate::env::query_candid(
-            &mut self.env,
-            CYCLES_MINTING_CANISTER_ID,
-            "get_icp_xdr_conversion_rate",
-            (),
-        )
-        .expect("the CMC answers");
+        let (rate,): (nns_api::cmc::IcpXdrConversionRateResponse,) =
+            nns_harness::env::query_candid(
+                &mut self.env,
+                CYCLES_MINTING_CANISTER_ID,
+                "get_icp_xdr_conversion_rate",
+                (),
+            )
+            .expect("the CMC answers");
         rate.data.xdr_permyriad_per_icp
     }
 
@@ -735,7 +736,7 @@ impl Economy {
     /// A claim; when governance's allowance for new neurons is used up (more
     /// than 300 at once), time passes until it is full again.
     fn claim(&mut self, owner: Principal, claim: ManageNeuronRequest) -> Result<Reply, String> {
-        use crate::nns::{NEURON_CREATION_SPIKE, SECONDS_PER_NEW_NEURON};
+        use nns_harness::nns::{NEURON_CREATION_SPIKE, SECONDS_PER_NEW_NEURON};
         loop {
             let (response,): (ManageNeuronResponse,) = update_candid_as(
                 &mut self.env,

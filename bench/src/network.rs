@@ -21,14 +21,14 @@
 //! two cores no network can be measured above about 900 transfers a second
 //! this way.
 
+use crate::report::Figures;
 use candid::{Decode, Encode, Nat, Principal};
 use ic_agent::Agent;
 use ic_agent::identity::{AnonymousIdentity, BasicIdentity, Identity};
 use icrc_ledger_types::icrc1::account::Account;
 use icrc_ledger_types::icrc1::transfer::{TransferArg, TransferError};
-use integration_tests::bench_report::Figures;
-use integration_tests::wasm_gz_path;
 use nns_api::ids::LEDGER_CANISTER_ID;
+use nns_harness::wasm_gz_path;
 use std::sync::Arc;
 use std::time::Instant;
 

@@ -9,9 +9,9 @@
 //!   cold, from the disk cache, from the in-process cache;
 //! - resident memory (VmRSS) after creating 100 canisters with that module.
 
+use crate::report::Figures;
 use candid::{CandidType, Principal};
 use ic_runtime::{PocketIc, module};
-use integration_tests::bench_report::Figures;
 use std::time::{Duration, Instant};
 
 const TRIVIAL: &str = r#"(module
@@ -213,7 +213,7 @@ struct LedgerInit {
 
 /// The built ledger when there is one, else a generated module with many functions.
 fn real_or_generated_module() -> (&'static str, Vec<u8>, Vec<u8>) {
-    let ledger = integration_tests::wasm_gz_path("ledger");
+    let ledger = nns_harness::wasm_gz_path("ledger");
     if let Ok(bytes) = std::fs::read(&ledger) {
         let arg = candid::encode_one(LedgerArg::Init(LedgerInit {
             minting_account: "082ecf2e3f647ac600f43f38a68342fba5b8e68b085f02592b77f39808a8d2b5"
