@@ -14,7 +14,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 
 # The NNS canisters, then the application canister that burns cycles.
-ALL_CANISTERS=(ledger index cmc governance cycles-ledger app swap token-ledger)
+ALL_CANISTERS=(ledger index cmc governance cycles-ledger app swap token-ledger node-rewards)
 # Built only when named: the example projects' canisters (examples/).
 EXAMPLE_CANISTERS=(counter)
 WASM_TARGET=wasm32-unknown-unknown

@@ -18,6 +18,9 @@ pub const ROOT_CANISTER_ID: Principal = nns_canister_id(3);
 pub const CYCLES_MINTING_CANISTER_ID: Principal = nns_canister_id(4);
 /// `qhbym-qaaaa-aaaaa-aaafq-cai`: the ICP index canister.
 pub const INDEX_CANISTER_ID: Principal = nns_canister_id(11);
+/// `sgymv-uiaaa-aaaaa-aaaia-cai`: the node-rewards canister, which tells
+/// governance what each node provider earned in a month.
+pub const NODE_REWARDS_CANISTER_ID: Principal = nns_canister_id(16);
 /// `um5iw-rqaaa-aaaaq-qaaba-cai`: the cycles ledger, on mainnet in the
 /// range of the Internet Identity subnet (`0x02100000`–`0x021FFFFF`).
 pub const CYCLES_LEDGER_CANISTER_ID: Principal =
@@ -35,6 +38,7 @@ mod tests {
             (ROOT_CANISTER_ID, "r7inp-6aaaa-aaaaa-aaabq-cai"),
             (CYCLES_MINTING_CANISTER_ID, "rkp4c-7iaaa-aaaaa-aaaca-cai"),
             (INDEX_CANISTER_ID, "qhbym-qaaaa-aaaaa-aaafq-cai"),
+            (NODE_REWARDS_CANISTER_ID, "sgymv-uiaaa-aaaaa-aaaia-cai"),
             (CYCLES_LEDGER_CANISTER_ID, "um5iw-rqaaa-aaaaq-qaaba-cai"),
         ] {
             assert_eq!(id.to_text(), text);

@@ -14,6 +14,7 @@ pub mod ids;
 pub mod index;
 pub mod ledger;
 pub mod metadata;
+pub mod node_rewards;
 pub mod protobuf;
 pub mod swap;
 pub mod token_ledger;

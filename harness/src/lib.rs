@@ -22,6 +22,10 @@ pub const ALL_CANISTERS: [&str; 6] = ["ledger", "index", "cmc", "governance", "c
 /// The canisters of a decentralization sale, installed by the NNS proposal
 /// that opens it (not deployed by dfx or icp-cli).
 pub const SALE_CANISTERS: [&str; 2] = ["swap", "token-ledger"];
+/// The node-rewards canister: its table is mainnet's registry data, so it
+/// is installed with a table by the tests and the simulator (not deployed
+/// by dfx or icp-cli, nor part of the local network's NNS).
+pub const NODE_REWARDS: &str = "node-rewards";
 
 pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -359,6 +363,24 @@ pub fn install_governance_with(env: &mut TestEnv, arg: nns_api::governance::Gove
         std::fs::read(wasm_gz_path("governance")).expect("scripts/build-canisters.sh has run");
     let arg = candid::encode_one(arg).expect("init args encode");
     env.install_canister(GOVERNANCE_CANISTER_ID, wasm, arg, None);
+}
+
+/// The node-rewards canister at its well-known id, controlled by
+/// governance, with `providers`' nodes and rewards as its table.
+pub fn install_node_rewards(
+    env: &mut TestEnv,
+    providers: Vec<nns_api::node_rewards::NodeProviderNodes>,
+) {
+    use nns_api::ids::NODE_REWARDS_CANISTER_ID;
+    env.create_canister_with_id(None, Some(nns_controlled()), NODE_REWARDS_CANISTER_ID)
+        .expect("the node-rewards canister's id is free");
+    let wasm =
+        std::fs::read(wasm_gz_path("node-rewards")).expect("scripts/build-canisters.sh has run");
+    let arg = nns_api::node_rewards::NodeRewardsArg {
+        node_providers: providers,
+    };
+    let arg = candid::encode_one(arg).expect("init args encode");
+    env.install_canister(NODE_REWARDS_CANISTER_ID, wasm, arg, None);
 }
 
 /// The CMC's ICP/XDR rate, checked as a client checks it: the certificate

@@ -181,6 +181,84 @@ pub struct RewardNodeProvider {
     pub amount_e8s: u64,
 }
 
+/// `AddOrRemoveNodeProvider`'s change.
+#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub enum Change {
+    ToRemove(NodeProvider),
+    ToAdd(NodeProvider),
+}
+
+/// Adds a node provider to governance's list (which monthly rewards are
+/// paid to) or removes one.
+#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct AddOrRemoveNodeProvider {
+    pub change: Option<Change>,
+}
+
+/// Rewards for many providers: here only `use_registry_derived_rewards =
+/// opt true`, which mints the month's rewards as the monthly task does
+/// (and starts that task's clock).
+#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct RewardNodeProviders {
+    pub use_registry_derived_rewards: Option<bool>,
+    pub rewards: Vec<RewardNodeProvider>,
+}
+
+#[derive(CandidType, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DateUtc {
+    pub year: u32,
+    pub month: u32,
+    pub day: u32,
+}
+
+#[derive(CandidType, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct XdrConversionRate {
+    pub xdr_permyriad_per_icp: Option<u64>,
+    pub timestamp_seconds: Option<u64>,
+}
+
+/// One month of node-provider rewards, as governance minted them.
+#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct MonthlyNodeProviderRewards {
+    pub minimum_xdr_permyriad_per_icp: Option<u64>,
+    pub registry_version: Option<u64>,
+    pub algorithm_version: Option<u32>,
+    pub node_providers: Vec<NodeProvider>,
+    pub timestamp: u64,
+    pub start_date: Option<DateUtc>,
+    pub end_date: Option<DateUtc>,
+    pub rewards: Vec<RewardNodeProvider>,
+    pub xdr_conversion_rate: Option<XdrConversionRate>,
+    pub maximum_node_provider_rewards_e8s: Option<u64>,
+}
+
+#[derive(CandidType, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct DateRangeFilter {
+    pub start_timestamp_seconds: Option<u64>,
+    pub end_timestamp_seconds: Option<u64>,
+}
+
+#[derive(CandidType, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ListNodeProviderRewardsRequest {
+    pub date_filter: Option<DateRangeFilter>,
+}
+
+#[derive(CandidType, Deserialize, Clone, Debug, Default, PartialEq, Eq)]
+pub struct ListNodeProviderRewardsResponse {
+    pub rewards: Vec<MonthlyNodeProviderRewards>,
+}
+
+#[derive(CandidType, Deserialize, Clone, Debug, Default, PartialEq, Eq)]
+pub struct ListNodeProvidersResponse {
+    pub node_providers: Vec<NodeProvider>,
+}
+
+/// What a node provider may change of its own record.
+#[derive(CandidType, Deserialize, Clone, Debug, Default, PartialEq, Eq)]
+pub struct UpdateNodeProvider {
+    pub reward_account: Option<AccountIdentifier>,
+}
+
 /// What an adopted proposal does.
 #[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
 pub enum Action {
@@ -192,6 +270,8 @@ pub enum Action {
     RegisterKnownNeuron(super::KnownNeuron),
     DeregisterKnownNeuron(DeregisterKnownNeuron),
     CreateServiceNervousSystem(Box<super::sns::CreateServiceNervousSystem>),
+    AddOrRemoveNodeProvider(AddOrRemoveNodeProvider),
+    RewardNodeProviders(RewardNodeProviders),
 }
 
 #[derive(CandidType, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
@@ -215,9 +295,9 @@ pub enum ProposalActionRequest {
     UpdateCanisterSettings(candid::Reserved),
     StopOrStartCanister(candid::Reserved),
     CreateServiceNervousSystem(Box<super::sns::CreateServiceNervousSystem>),
-    RewardNodeProviders(candid::Reserved),
+    RewardNodeProviders(RewardNodeProviders),
     ApproveGenesisKyc(candid::Reserved),
-    AddOrRemoveNodeProvider(candid::Reserved),
+    AddOrRemoveNodeProvider(AddOrRemoveNodeProvider),
     FulfillSubnetRentalRequest(candid::Reserved),
     BlessAlternativeGuestOsVersion(candid::Reserved),
     TakeCanisterSnapshot(candid::Reserved),

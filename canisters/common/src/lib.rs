@@ -2,6 +2,7 @@
 
 pub mod calls;
 pub mod candid_reader;
+pub mod civil_date;
 pub mod fast_candid;
 pub mod hash_tree;
 pub mod http;

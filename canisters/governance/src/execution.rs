@@ -106,9 +106,14 @@ pub fn validate(request: MakeProposalRequest, config: &Config) -> Result<Proposa
             let canister_id = i
                 .canister_id
                 .ok_or_else(|| invalid("InstallCode needs a canister_id"))?;
-            if ![config.ledger_canister_id, config.cmc_canister_id].contains(&canister_id) {
+            let installable = [
+                config.ledger_canister_id,
+                config.cmc_canister_id,
+                nns_api::ids::NODE_REWARDS_CANISTER_ID,
+            ];
+            if !installable.contains(&canister_id) {
                 return Err(invalid(format!(
-                    "governance installs code only on the ledger and the CMC, not {canister_id}"
+                    "governance installs code only on the ledger, the CMC and the node-rewards canister, not {canister_id}"
                 )));
             }
             let mode = i.install_mode.unwrap_or(3);
@@ -138,17 +143,27 @@ pub fn validate(request: MakeProposalRequest, config: &Config) -> Result<Proposa
         ProposalActionRequest::ManageNeuron(_)
         | ProposalActionRequest::UpdateCanisterSettings(_)
         | ProposalActionRequest::StopOrStartCanister(_)
-        | ProposalActionRequest::RewardNodeProviders(_)
         | ProposalActionRequest::ApproveGenesisKyc(_)
-        | ProposalActionRequest::AddOrRemoveNodeProvider(_)
         | ProposalActionRequest::FulfillSubnetRentalRequest(_)
         | ProposalActionRequest::BlessAlternativeGuestOsVersion(_)
         | ProposalActionRequest::TakeCanisterSnapshot(_)
         | ProposalActionRequest::LoadCanisterSnapshot(_)
         | ProposalActionRequest::CreateCanisterAndInstallCode(_) => {
             return Err(invalid(
-                "this proposal action is not supported here: Motion, ManageNetworkEconomics, ExecuteNnsFunction (the ICP/XDR rate, AddSnsWasm), InstallCode, RewardNodeProvider, RegisterKnownNeuron, DeregisterKnownNeuron and CreateServiceNervousSystem are",
+                "this proposal action is not supported here: Motion, ManageNetworkEconomics, ExecuteNnsFunction (the ICP/XDR rate, AddSnsWasm), InstallCode, RewardNodeProvider, RewardNodeProviders (registry-derived), AddOrRemoveNodeProvider, RegisterKnownNeuron, DeregisterKnownNeuron and CreateServiceNervousSystem are",
             ));
+        }
+        ProposalActionRequest::AddOrRemoveNodeProvider(a) => {
+            crate::node_providers::validate_change(a.change.as_ref())?;
+            Action::AddOrRemoveNodeProvider(a)
+        }
+        ProposalActionRequest::RewardNodeProviders(r) => {
+            if r.use_registry_derived_rewards != Some(true) || !r.rewards.is_empty() {
+                return Err(invalid(
+                    "RewardNodeProviders is supported with use_registry_derived_rewards = opt true and no rewards listed: it mints the month's rewards as the node-rewards canister computes them",
+                ));
+            }
+            Action::RewardNodeProviders(r)
         }
         ProposalActionRequest::RewardNodeProvider(r) => {
             let maximum = config.economics.maximum_node_provider_rewards_e8s;
@@ -451,7 +466,51 @@ async fn perform(id: u64, body: ProposalBody) -> Result<()> {
                     .id;
             state::mutate(|g| g.deregister_known_neuron(id))
         }
+        Some(Action::AddOrRemoveNodeProvider(a)) => {
+            let provider = crate::node_providers::validate_change(a.change.as_ref())?.clone();
+            let id = provider.id.expect("validated");
+            match a.change {
+                Some(nns_api::governance::Change::ToAdd(_)) => {
+                    if state::node_provider(&id).is_some() {
+                        return Err(GovernanceError::new(
+                            ErrorType::PreconditionFailed,
+                            format!("NodeProvider with id {id} already exists"),
+                        ));
+                    }
+                    if state::node_provider_count() >= crate::node_providers::MAX_NODE_PROVIDERS {
+                        return Err(GovernanceError::new(
+                            ErrorType::PreconditionFailed,
+                            format!(
+                                "at most {} node providers",
+                                crate::node_providers::MAX_NODE_PROVIDERS
+                            ),
+                        ));
+                    }
+                    state::put_node_provider(id, provider);
+                    Ok(())
+                }
+                _ => state::remove_node_provider(&id).map(|_| ()).ok_or_else(|| {
+                    GovernanceError::new(
+                        ErrorType::NotFound,
+                        format!("NodeProvider with id {id} is not known"),
+                    )
+                }),
+            }
+        }
+        Some(Action::RewardNodeProviders(_)) => crate::node_provider_rewards::mint_monthly()
+            .await
+            .map(|_| ()),
         Some(Action::RewardNodeProvider(r)) => {
+            let provider = r.node_provider.as_ref().and_then(|p| p.id);
+            match provider {
+                Some(id) if state::node_provider(&id).is_some() => {}
+                _ => {
+                    return Err(GovernanceError::new(
+                        ErrorType::NotFound,
+                        "the node provider is not known: add it with AddOrRemoveNodeProvider first",
+                    ));
+                }
+            }
             let Some(RewardMode::RewardToAccount(a)) = r.reward_mode else {
                 return Err(invalid("only rewards to an account are supported"));
             };

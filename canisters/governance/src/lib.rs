@@ -14,6 +14,8 @@ pub mod metrics;
 pub mod neuron;
 pub mod neuron_codec;
 pub mod neuron_store;
+pub mod node_provider_rewards;
+pub mod node_providers;
 pub mod proposals;
 pub mod rewards;
 pub mod sns;
@@ -31,9 +33,11 @@ use nns_api::governance::{
     ClaimOrRefreshNeuronFromAccount, ClaimOrRefreshNeuronFromAccountResponse, ClaimOrRefreshResult,
     ErrorType, GetMetricsResult, GetPendingProposalsRequest, GovernanceArg, GovernanceError,
     KnownNeuron, ListKnownNeuronsResponse, ListNeuronVotesRequest, ListNeuronVotesResponse,
-    ListNeurons, ListNeuronsResponse, ListProposalInfoRequest, ListProposalInfoResponse,
-    ManageNeuronCommandResponse, ManageNeuronRequest, ManageNeuronResponse, NetworkEconomics,
-    Neuron, NeuronId, NeuronIdOrSubaccount, NeuronInfo, ProposalInfo, RewardEvent,
+    ListNeurons, ListNeuronsResponse, ListNodeProviderRewardsRequest,
+    ListNodeProviderRewardsResponse, ListNodeProvidersResponse, ListProposalInfoRequest,
+    ListProposalInfoResponse, ManageNeuronCommandResponse, ManageNeuronRequest,
+    ManageNeuronResponse, MonthlyNodeProviderRewards, NetworkEconomics, Neuron, NeuronId,
+    NeuronIdOrSubaccount, NeuronInfo, NodeProvider, ProposalInfo, RewardEvent, UpdateNodeProvider,
 };
 use nns_api::http::{HttpRequest, HttpResponse};
 use std::time::Duration;
@@ -127,6 +131,75 @@ fn start_timers() {
     ic_cdk_timers::set_timer_interval(PROPOSAL_TIMER_INTERVAL, execution::process_proposals);
     ic_cdk_timers::set_timer_interval(UNSTAKE_TIMER_INTERVAL, clear_stale_following);
     ic_cdk_timers::set_timer_interval(CASCADE_TIMER_INTERVAL, manage::continue_cascades);
+    ic_cdk_timers::set_timer_interval(
+        NODE_PROVIDER_REWARDS_TIMER_INTERVAL,
+        node_provider_rewards::mint_if_due,
+    );
+}
+
+/// How often governance looks whether a month of node-provider rewards is
+/// due (the NNS looks at every heartbeat).
+const NODE_PROVIDER_REWARDS_TIMER_INTERVAL: Duration = Duration::from_secs(60);
+
+/// The rewards of the month as they would be minted now (nothing minted).
+#[update]
+async fn get_monthly_node_provider_rewards() -> Result<MonthlyNodeProviderRewards, GovernanceError>
+{
+    node_provider_rewards::read_month().await
+}
+
+#[query]
+fn get_most_recent_monthly_node_provider_rewards() -> Option<MonthlyNodeProviderRewards> {
+    state::most_recent_node_provider_rewards()
+}
+
+#[query]
+fn list_node_provider_rewards(
+    request: ListNodeProviderRewardsRequest,
+) -> ListNodeProviderRewardsResponse {
+    ListNodeProviderRewardsResponse {
+        rewards: state::list_node_provider_rewards(request.date_filter),
+    }
+}
+
+#[query]
+fn list_node_providers() -> ListNodeProvidersResponse {
+    ListNodeProvidersResponse {
+        node_providers: state::node_providers(),
+    }
+}
+
+#[query]
+fn get_node_provider_by_caller(_: ()) -> Result<NodeProvider, GovernanceError> {
+    let caller = msg_caller();
+    state::node_provider(&caller).ok_or_else(|| {
+        GovernanceError::new(
+            ErrorType::NotFound,
+            format!("Node Provider {caller} is not known by the NNS"),
+        )
+    })
+}
+
+/// A node provider changes its own reward account.
+#[update]
+fn update_node_provider(update: UpdateNodeProvider) -> Result<(), GovernanceError> {
+    let caller = msg_caller();
+    let Some(mut provider) = state::node_provider(&caller) else {
+        return Err(GovernanceError::new(
+            ErrorType::NotFound,
+            format!("Node Provider {caller} is not known by the NNS"),
+        ));
+    };
+    let account = update.reward_account.ok_or_else(|| {
+        GovernanceError::new(
+            ErrorType::PreconditionFailed,
+            "reward_account not specified",
+        )
+    })?;
+    node_providers::check_reward_account(&account)?;
+    provider.reward_account = Some(account);
+    state::put_node_provider(caller, provider);
+    Ok(())
 }
 
 #[query]

@@ -408,7 +408,10 @@ pub fn topic_of(action: &Action) -> Topic {
         Action::ExecuteNnsFunction(_) => Topic::ExchangeRate,
         Action::CreateServiceNervousSystem(_) => Topic::SnsAndCommunityFund,
         Action::InstallCode(_) => Topic::ProtocolCanisterManagement,
-        Action::RewardNodeProvider(_) => Topic::NodeProviderRewards,
+        Action::RewardNodeProvider(_) | Action::RewardNodeProviders(_) => {
+            Topic::NodeProviderRewards
+        }
+        Action::AddOrRemoveNodeProvider(_) => Topic::ParticipantManagement,
         Action::RegisterKnownNeuron(_) | Action::DeregisterKnownNeuron(_) => Topic::Governance,
     }
 }

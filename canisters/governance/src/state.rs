@@ -30,16 +30,20 @@
 //! ├── 22 KNOWN_NEURONS        StableBTreeMap<neuron id, Candid<KnownNeuronData>>
 //! ├── 23 SNS_WASMS            StableBTreeMap<SNS canister type, sha256 ‖ module>
 //! ├── 24 DEPLOYED_SALES       StableBTreeMap<proposal id, Candid<DeployedSns>>
-//! └── 25 FUND_RESERVATIONS    StableBTreeMap<proposal id, Candid<fund::Reservation>>
+//! ├── 25 FUND_RESERVATIONS    StableBTreeMap<proposal id, Candid<fund::Reservation>>
+//! ├── 26 NODE_PROVIDERS       StableBTreeMap<provider id, Candid<NodeProvider>>
+//! └── 27 NODE_PROVIDER_REWARDS StableBTreeMap<timestamp, Candid<MonthlyNodeProviderRewards>>
 //! ```
 
 use crate::config::Config;
 use crate::governance::{Governance, Memories};
 use crate::proposals::ProposalMemories;
+use candid::Principal;
 use canister_common::{Candid, StableConfig};
 use ic_stable_structures::memory_manager::{MemoryId, MemoryManager, VirtualMemory};
 use ic_stable_structures::{DefaultMemoryImpl, StableBTreeMap};
 use nns_api::governance::sns::DeployedSns;
+use nns_api::governance::{MonthlyNodeProviderRewards, NodeProvider};
 use std::cell::RefCell;
 
 const CONFIG_MEMORY_ID: MemoryId = MemoryId::new(0);
@@ -68,6 +72,8 @@ const KNOWN_NEURONS_MEMORY_ID: MemoryId = MemoryId::new(22);
 const SNS_WASMS_MEMORY_ID: MemoryId = MemoryId::new(23);
 const DEPLOYED_SALES_MEMORY_ID: MemoryId = MemoryId::new(24);
 const FUND_RESERVATIONS_MEMORY_ID: MemoryId = MemoryId::new(25);
+const NODE_PROVIDERS_MEMORY_ID: MemoryId = MemoryId::new(26);
+const NODE_PROVIDER_REWARDS_MEMORY_ID: MemoryId = MemoryId::new(27);
 
 pub type Memory = VirtualMemory<DefaultMemoryImpl>;
 
@@ -124,6 +130,69 @@ thread_local! {
     /// settlement.
     static FUND_RESERVATIONS: RefCell<StableBTreeMap<u64, Candid<crate::fund::Reservation>, Memory>> =
         RefCell::new(StableBTreeMap::init(memory(FUND_RESERVATIONS_MEMORY_ID)));
+}
+
+thread_local! {
+    /// The node providers governance pays, by id.
+    static NODE_PROVIDERS: RefCell<StableBTreeMap<Principal, Candid<NodeProvider>, Memory>> =
+        RefCell::new(StableBTreeMap::init(memory(NODE_PROVIDERS_MEMORY_ID)));
+    /// Every month's node-provider rewards, by timestamp.
+    static NODE_PROVIDER_REWARDS: RefCell<StableBTreeMap<u64, Candid<MonthlyNodeProviderRewards>, Memory>> =
+        RefCell::new(StableBTreeMap::init(memory(NODE_PROVIDER_REWARDS_MEMORY_ID)));
+}
+
+pub fn node_provider(id: &Principal) -> Option<NodeProvider> {
+    NODE_PROVIDERS.with_borrow(|m| m.get(id)).map(|c| c.0)
+}
+
+pub fn node_providers() -> Vec<NodeProvider> {
+    NODE_PROVIDERS.with_borrow(|m| m.iter().map(|entry| entry.value().0).collect())
+}
+
+pub fn node_provider_count() -> usize {
+    NODE_PROVIDERS.with_borrow(|m| m.len() as usize)
+}
+
+pub fn put_node_provider(id: Principal, provider: NodeProvider) {
+    NODE_PROVIDERS.with_borrow_mut(|m| m.insert(id, Candid(provider)));
+}
+
+pub fn remove_node_provider(id: &Principal) -> Option<NodeProvider> {
+    NODE_PROVIDERS
+        .with_borrow_mut(|m| m.remove(id))
+        .map(|c| c.0)
+}
+
+pub fn record_node_provider_rewards(month: MonthlyNodeProviderRewards) {
+    NODE_PROVIDER_REWARDS.with_borrow_mut(|m| m.insert(month.timestamp, Candid(month)));
+}
+
+pub fn most_recent_node_provider_rewards() -> Option<MonthlyNodeProviderRewards> {
+    NODE_PROVIDER_REWARDS.with_borrow(|m| m.last_key_value().map(|(_, c)| c.0))
+}
+
+/// The months within `filter`, newest first, bounded.
+pub fn list_node_provider_rewards(
+    filter: Option<nns_api::governance::DateRangeFilter>,
+) -> Vec<MonthlyNodeProviderRewards> {
+    NODE_PROVIDER_REWARDS.with_borrow(|m| {
+        let months: Vec<MonthlyNodeProviderRewards> = {
+            let start = filter.and_then(|f| f.start_timestamp_seconds).unwrap_or(0);
+            let end = filter
+                .and_then(|f| f.end_timestamp_seconds)
+                .unwrap_or(u64::MAX);
+            if start > end {
+                return vec![];
+            }
+            // Only the newest that can be answered are read.
+            m.range(start..=end)
+                .rev()
+                .take(crate::node_providers::MAX_LIST_NODE_PROVIDER_REWARDS_RESULTS)
+                .map(|entry| entry.value().0)
+                .collect()
+        };
+        crate::node_providers::within(months.iter().rev(), filter)
+    })
 }
 
 pub fn fund_reservation(proposal_id: u64) -> Option<crate::fund::Reservation> {

@@ -448,6 +448,8 @@ pub fn encoded_size_bound(info: &api::ProposalInfo) -> usize {
             Some(api::Action::InstallCode(_)) => 200,
             Some(api::Action::ManageNetworkEconomics(_)) => 200,
             Some(api::Action::RewardNodeProvider(_)) => 200,
+            Some(api::Action::AddOrRemoveNodeProvider(_)) => 200,
+            Some(api::Action::RewardNodeProviders(r)) => 200 + 200 * r.rewards.len(),
             // Name, description and links at their limits.
             Some(api::Action::RegisterKnownNeuron(_)) => 4_500,
             Some(api::Action::DeregisterKnownNeuron(_)) => 50,

@@ -301,21 +301,7 @@ pub fn date(nanos: u64, utc_offset_minutes: i16) -> String {
     ];
     let seconds = (nanos / 1_000_000_000) as i64 + i64::from(utc_offset_minutes) * 60;
     let (days, time) = (seconds.div_euclid(86_400), seconds.rem_euclid(86_400));
-    // Days since 1970-01-01 to a civil date (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let day_of_era = z.rem_euclid(146_097);
-    let year_of_era =
-        (day_of_era - day_of_era / 1_460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let shifted_month = (5 * day_of_year + 2) / 153;
-    let day = day_of_year - (153 * shifted_month + 2) / 5 + 1;
-    let month = if shifted_month < 10 {
-        shifted_month + 3
-    } else {
-        shifted_month - 9
-    };
-    let year = year_of_era + era * 400 + i64::from(month <= 2);
+    let (year, month, day) = canister_common::civil_date::from_days(days);
     let offset = i32::from(utc_offset_minutes);
     format!(
         "{}, {day:02} {} {year} {:02}:{:02}:{:02} {}{:02}{:02}",

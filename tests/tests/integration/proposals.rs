@@ -17,9 +17,10 @@ use nns_api::cmc::{
 use nns_api::governance::{
     ErrorType, ExecuteNnsFunction, Follow, GovernanceArg, InstallCodeRequest,
     ListProposalInfoRequest, ListProposalInfoResponse, MakeProposalRequest,
-    ManageNeuronCommandRequest as Command, ManageNeuronCommandResponse as Reply, Motion,
-    NetworkEconomics, NeuronId, Operation, ProposalActionRequest, ProposalId, ProposalInfo,
-    ProposalStatus, RegisterVote, RewardEvent, Topic, Vote, nns_function,
+    ManageNeuronCommandRequest as Command, ManageNeuronCommandResponse as Reply,
+    MonthlyNodeProviderRewards, Motion, NetworkEconomics, NeuronId, Operation,
+    ProposalActionRequest, ProposalId, ProposalInfo, ProposalStatus, RegisterVote, RewardEvent,
+    Topic, Vote, nns_function,
 };
 use nns_api::ids::{CYCLES_MINTING_CANISTER_ID, GOVERNANCE_CANISTER_ID};
 use std::time::Duration;
@@ -43,6 +44,7 @@ on_both_backends!(
     should_let_split_and_spawned_neurons_vote_by_following,
     should_keep_proposal_listings_within_the_reply_limit,
     should_start_the_ledger_again_after_an_upgrade_of_governance_interrupts_its_install,
+    should_mint_node_provider_rewards_monthly,
 );
 
 const RATE: u64 = 35_000;
@@ -184,6 +186,41 @@ impl Env {
             self.nns.pic.tick();
         }
     }
+
+    /// Adds `id` to governance's node providers by an adopted proposal.
+    fn add_node_provider(&mut self, id: Principal, reward_account: Option<AccountIdentifier>) {
+        let id = self
+            .propose(0, add_or_remove_node_provider(id, reward_account, true))
+            .unwrap();
+        self.vote(1, id, Vote::Yes).unwrap();
+        self.settle();
+        assert_eq!(self.info(id).status, ProposalStatus::Executed as i32);
+    }
+}
+
+fn add_or_remove_node_provider(
+    id: Principal,
+    reward_account: Option<AccountIdentifier>,
+    add: bool,
+) -> MakeProposalRequest {
+    use nns_api::governance::{AddOrRemoveNodeProvider, Change, NodeProvider};
+    let provider = NodeProvider {
+        id: Some(id),
+        reward_account: reward_account.map(|a| nns_api::governance::AccountIdentifier {
+            hash: a.as_bytes().to_vec().into(),
+        }),
+    };
+    let mut proposal = motion("");
+    proposal.action = Some(ProposalActionRequest::AddOrRemoveNodeProvider(
+        AddOrRemoveNodeProvider {
+            change: Some(if add {
+                Change::ToAdd(provider)
+            } else {
+                Change::ToRemove(provider)
+            }),
+        },
+    ));
+    proposal
 }
 
 fn should_change_the_cmc_rate_through_an_adopted_proposal(backend: Backend) {
@@ -424,23 +461,21 @@ fn should_change_network_economics_and_mint_node_provider_rewards(backend: Backe
     assert_eq!(now, economics);
 
     let provider = AccountIdentifier::new(&user(9), None);
+    // A reward to a provider governance does not know fails.
+    let unknown = env
+        .propose(0, node_provider_reward(provider, 123 * ICP))
+        .unwrap();
+    env.vote(1, unknown, Vote::Yes).unwrap();
+    env.settle();
+    assert_eq!(env.info(unknown).status, ProposalStatus::Failed as i32);
+    assert_eq!(env.nns.balance(provider), 0);
+
+    env.add_node_provider(user(9), None);
     let supply = env.nns.total_supply();
-    let mut reward = motion("");
-    reward.action = Some(ProposalActionRequest::RewardNodeProvider(
-        nns_api::governance::RewardNodeProvider {
-            node_provider: None,
-            reward_mode: Some(nns_api::governance::RewardMode::RewardToAccount(
-                nns_api::governance::RewardToAccount {
-                    to_account: Some(nns_api::governance::AccountIdentifier {
-                        hash: provider.as_bytes().to_vec().into(),
-                    }),
-                },
-            )),
-            amount_e8s: 123 * ICP,
-        },
-    ));
-    let id = env.propose(0, reward).unwrap();
-    env.vote(2, id, Vote::Yes).unwrap();
+    let id = env
+        .propose(0, node_provider_reward(provider, 123 * ICP))
+        .unwrap();
+    env.vote(1, id, Vote::Yes).unwrap();
     env.settle();
     assert_eq!(env.info(id).status, ProposalStatus::Executed as i32);
     assert_eq!(env.nns.balance(provider), 123 * ICP);
@@ -975,11 +1010,15 @@ fn should_decide_exactly_half_for_no_and_ties_against_the_proposal(backend: Back
     assert_eq!(env.info(tie).status, ProposalStatus::Rejected as i32);
 }
 
+/// A reward for user 9, the provider these tests add.
 fn node_provider_reward(to: AccountIdentifier, amount_e8s: u64) -> MakeProposalRequest {
     let mut reward = motion("");
     reward.action = Some(ProposalActionRequest::RewardNodeProvider(
         nns_api::governance::RewardNodeProvider {
-            node_provider: None,
+            node_provider: Some(nns_api::governance::NodeProvider {
+                id: Some(user(9)),
+                reward_account: None,
+            }),
             reward_mode: Some(nns_api::governance::RewardMode::RewardToAccount(
                 nns_api::governance::RewardToAccount {
                     to_account: Some(nns_api::governance::AccountIdentifier {
@@ -1030,6 +1069,7 @@ fn governance_upgrade(env: &mut Env) {
 fn should_execute_an_adopted_proposal_once_whatever_comes_after(backend: Backend) {
     let mut env = setup(backend);
     let provider = AccountIdentifier::new(&user(9), None);
+    env.add_node_provider(user(9), None);
     let supply = env.nns.total_supply();
     let reward = env
         .propose(0, node_provider_reward(provider, 123 * ICP))
@@ -1444,4 +1484,196 @@ fn should_start_the_ledger_again_after_an_upgrade_of_governance_interrupts_its_i
         0,
         "the ledger answers updates"
     );
+}
+
+fn monthly_rewards_proposal() -> MakeProposalRequest {
+    let mut proposal = motion("");
+    proposal.action = Some(ProposalActionRequest::RewardNodeProviders(
+        nns_api::governance::RewardNodeProviders {
+            use_registry_derived_rewards: Some(true),
+            rewards: vec![],
+        },
+    ));
+    proposal
+}
+
+fn most_recent_month(env: &mut Env) -> Option<MonthlyNodeProviderRewards> {
+    let (month,): (Option<MonthlyNodeProviderRewards>,) = query_candid(
+        &mut env.nns.pic,
+        GOVERNANCE_CANISTER_ID,
+        "get_most_recent_monthly_node_provider_rewards",
+        (),
+    )
+    .unwrap();
+    month
+}
+
+/// Node providers added by proposal are paid each month what the
+/// node-rewards canister says they earned, at the CMC's average rate: the
+/// first month by a `RewardNodeProviders` proposal, the next ones by
+/// governance itself, once each (an upgrade in between changes nothing);
+/// a provider changes its own reward account; a removed one is not paid.
+fn should_mint_node_provider_rewards_monthly(backend: Backend) {
+    use nns_api::node_rewards::{GetNodeProvidersMonthlyXdrRewardsResponse, NodeProviderNodes};
+    const MONTH: u64 = 2_629_800;
+    let mut env = setup(backend);
+    let (a, b, stranger) = (user(9), user(10), user(11));
+    let nodes = |provider, rewardable_nodes, xdr: u64| NodeProviderNodes {
+        node_provider: provider,
+        rewardable_nodes,
+        xdr_permyriad_per_node_per_month: xdr * 10_000,
+    };
+    integration_tests::install_node_rewards(
+        &mut env.nns.pic,
+        vec![
+            nodes(a, 10, 1_000),
+            nodes(b, 2, 873),
+            nodes(stranger, 5, 900),
+        ],
+    );
+    // Only governance may ask the node-rewards canister.
+    let (answer,): (GetNodeProvidersMonthlyXdrRewardsResponse,) = update_candid_as(
+        &mut env.nns.pic,
+        nns_api::ids::NODE_REWARDS_CANISTER_ID,
+        stranger,
+        "get_node_providers_monthly_xdr_rewards",
+        (nns_api::node_rewards::GetNodeProvidersMonthlyXdrRewardsRequest::default(),),
+    )
+    .unwrap();
+    assert!(answer.rewards.is_none() && answer.error.is_some());
+
+    let b_account = AccountIdentifier::new(&user(12), None);
+    env.add_node_provider(a, None);
+    env.add_node_provider(b, Some(b_account));
+    // Adding a provider twice fails at execution; listing shows both once.
+    let again = env
+        .propose(0, add_or_remove_node_provider(a, None, true))
+        .unwrap();
+    env.vote(1, again, Vote::Yes).unwrap();
+    env.settle();
+    assert_eq!(env.info(again).status, ProposalStatus::Failed as i32);
+    let (listed,): (nns_api::governance::ListNodeProvidersResponse,) = query_candid(
+        &mut env.nns.pic,
+        GOVERNANCE_CANISTER_ID,
+        "list_node_providers",
+        (),
+    )
+    .unwrap();
+    assert_eq!(listed.node_providers.len(), 2);
+    assert_eq!(
+        most_recent_month(&mut env),
+        None,
+        "no month before the first"
+    );
+    // Explicit lists are refused at submission.
+    let mut listed_rewards = monthly_rewards_proposal();
+    if let Some(ProposalActionRequest::RewardNodeProviders(r)) = &mut listed_rewards.action {
+        r.use_registry_derived_rewards = None;
+    }
+    assert_eq!(
+        env.propose(0, listed_rewards),
+        Err(ErrorType::InvalidProposal as i32)
+    );
+
+    let (average,): (nns_api::cmc::IcpXdrConversionRateResponse,) = query_candid(
+        &mut env.nns.pic,
+        CYCLES_MINTING_CANISTER_ID,
+        "get_average_icp_xdr_conversion_rate",
+        (),
+    )
+    .unwrap();
+    let rate = average.data.xdr_permyriad_per_icp;
+    let a_month = 10 * 1_000 * 10_000 * ICP / rate;
+    let b_month = 2 * 873 * 10_000 * ICP / rate;
+    let a_account = AccountIdentifier::new(&a, None);
+    let supply = env.nns.total_supply();
+    let first = env.propose(0, monthly_rewards_proposal()).unwrap();
+    env.vote(1, first, Vote::Yes).unwrap();
+    env.settle();
+    assert_eq!(env.info(first).status, ProposalStatus::Executed as i32);
+    assert_eq!(env.nns.balance(a_account), a_month);
+    assert_eq!(env.nns.balance(b_account), b_month);
+    assert_eq!(
+        env.nns.balance(AccountIdentifier::new(&stranger, None)),
+        0,
+        "not a provider governance knows"
+    );
+    assert_eq!(env.nns.total_supply(), supply + a_month + b_month);
+    let month = most_recent_month(&mut env).expect("the month is recorded");
+    assert_eq!(month.rewards.len(), 2);
+    assert_eq!(
+        month.xdr_conversion_rate.unwrap().xdr_permyriad_per_icp,
+        Some(rate)
+    );
+    assert_eq!(month.registry_version, Some(1));
+
+    // Not before a month has passed, across an upgrade; then once.
+    env.nns.pic.advance_time(Duration::from_secs(MONTH - 3_600));
+    env.settle();
+    governance_upgrade(&mut env);
+    env.settle();
+    assert_eq!(env.nns.balance(a_account), a_month);
+    // A provider changes its account; a stranger cannot.
+    let new_a_account = AccountIdentifier::new(&user(13), None);
+    let update = nns_api::governance::UpdateNodeProvider {
+        reward_account: Some(nns_api::governance::AccountIdentifier {
+            hash: new_a_account.as_bytes().to_vec().into(),
+        }),
+    };
+    let (refused,): (Result<(), nns_api::governance::GovernanceError>,) = update_candid_as(
+        &mut env.nns.pic,
+        GOVERNANCE_CANISTER_ID,
+        stranger,
+        "update_node_provider",
+        (update.clone(),),
+    )
+    .unwrap();
+    assert_eq!(refused.unwrap_err().error_type, ErrorType::NotFound as i32);
+    let (done,): (Result<(), nns_api::governance::GovernanceError>,) = update_candid_as(
+        &mut env.nns.pic,
+        GOVERNANCE_CANISTER_ID,
+        a,
+        "update_node_provider",
+        (update,),
+    )
+    .unwrap();
+    done.unwrap();
+    env.nns.pic.advance_time(Duration::from_secs(3_600));
+    env.settle();
+    env.settle();
+    assert_eq!(env.nns.balance(a_account), a_month, "paid once");
+    let second_rate = most_recent_month(&mut env)
+        .unwrap()
+        .xdr_conversion_rate
+        .unwrap()
+        .xdr_permyriad_per_icp
+        .unwrap();
+    assert_eq!(
+        env.nns.balance(new_a_account),
+        10 * 1_000 * 10_000 * ICP / second_rate,
+        "the second month, to the new account"
+    );
+    let (listing,): (nns_api::governance::ListNodeProviderRewardsResponse,) = query_candid(
+        &mut env.nns.pic,
+        GOVERNANCE_CANISTER_ID,
+        "list_node_provider_rewards",
+        (nns_api::governance::ListNodeProviderRewardsRequest { date_filter: None },),
+    )
+    .unwrap();
+    let times: Vec<u64> = listing.rewards.iter().map(|m| m.timestamp).collect();
+    assert_eq!(times.len(), 2);
+    assert!(times[0] >= times[1] + MONTH, "newest first, a month apart");
+
+    // A removed provider is not paid the next month.
+    let remove = env
+        .propose(0, add_or_remove_node_provider(b, None, false))
+        .unwrap();
+    env.vote(1, remove, Vote::Yes).unwrap();
+    env.settle();
+    assert_eq!(env.info(remove).status, ProposalStatus::Executed as i32);
+    let b_before = env.nns.balance(b_account);
+    env.nns.pic.advance_time(Duration::from_secs(MONTH));
+    env.settle();
+    assert_eq!(env.nns.balance(b_account), b_before);
+    assert_eq!(most_recent_month(&mut env).unwrap().rewards.len(), 1);
 }

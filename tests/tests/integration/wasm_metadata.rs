@@ -1,11 +1,17 @@
 //! The built modules carry the Candid metadata that dfx, icp-cli and Candid
 //! UI read, equal to the checked-in `.did` files.
 
-use integration_tests::{ALL_CANISTERS, SALE_CANISTERS, custom_sections, did_text, wasm_module};
+use integration_tests::{
+    ALL_CANISTERS, NODE_REWARDS, SALE_CANISTERS, custom_sections, did_text, wasm_module,
+};
 
 #[test]
 fn should_embed_the_did_file_as_public_candid_service() {
-    for canister in ALL_CANISTERS.into_iter().chain(SALE_CANISTERS) {
+    for canister in ALL_CANISTERS
+        .into_iter()
+        .chain(SALE_CANISTERS)
+        .chain([NODE_REWARDS])
+    {
         let wasm = wasm_module(canister);
         let sections = custom_sections(&wasm, "icp:public candid:service");
         assert_eq!(
@@ -23,7 +29,11 @@ fn should_embed_the_did_file_as_public_candid_service() {
 
 #[test]
 fn should_embed_the_init_argument_types_as_public_candid_args() {
-    for canister in ALL_CANISTERS.into_iter().chain(SALE_CANISTERS) {
+    for canister in ALL_CANISTERS
+        .into_iter()
+        .chain(SALE_CANISTERS)
+        .chain([NODE_REWARDS])
+    {
         let wasm = wasm_module(canister);
         let sections = custom_sections(&wasm, "icp:public candid:args");
         assert_eq!(
@@ -55,7 +65,11 @@ fn should_embed_the_init_argument_types_as_public_candid_args() {
 
 #[test]
 fn should_keep_symbol_names_out_of_release_modules() {
-    for canister in ALL_CANISTERS.into_iter().chain(SALE_CANISTERS) {
+    for canister in ALL_CANISTERS
+        .into_iter()
+        .chain(SALE_CANISTERS)
+        .chain([NODE_REWARDS])
+    {
         let wasm = wasm_module(canister);
         assert!(
             custom_sections(&wasm, "name").is_empty(),
