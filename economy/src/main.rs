@@ -1,164 +1,352 @@
-//! The main job: the ICP economy on the real canisters. Boots the ledger,
-//! the CMC and governance on the local runtime at their well-known ids,
-//! wired as on the NNS, simulates the scenario day by day with real canister
-//! calls, then prints the table, writes the daily CSV and the PNG chart, and
-//! checks that the canisters' figures reconcile.
+//! The main job: the ICP economy on the real canisters, calibrated to
+//! mainnet. Boots the NNS canisters on the local runtime at their
+//! well-known ids, simulates day by day with real canister calls, then
+//! prints the table, writes the daily CSV and the chart, and checks that
+//! the canisters' figures reconcile. `break-even` runs the economy at
+//! several levels of computation demand and finds where the supply stops
+//! growing.
 
-use icp_economy::report;
-use icp_economy::{Economy, Scenario, reconcile};
+use icp_economy::calibration::Calibration;
+use icp_economy::{Economy, Scenario, reconcile, report, sweep};
 use indicatif::{ProgressBar, ProgressStyle};
 use nns_harness::env::Backend;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Instant;
 
 const USAGE: &str = "\
-usage: scripts/run.sh [options]
+usage: scripts/run.sh [break-even] [options]
 
-  --days N               days to simulate (default 30)
-  --users N              users, at least 6 (default 40): one leader, a fifth
-                         developers with an app canister each, the rest
-                         holders with a neuron
+  (no command)           a year of mainnet's economy (--preset mainnet)
+  break-even             the same economy at several levels of computation
+                         demand (small cohorts, a year each): where does
+                         the supply stop growing?
+
+  --preset P             mainnet (default: 2 000 neurons, 20 000 accounts,
+                         30 apps, 365 days) or small (24 neurons, 12
+                         accounts, 6 apps, 16 days); the amounts are
+                         mainnet's in both
+  --days N               days to simulate
   --seed N               seed of the deterministic scenario (default 1)
-  --network-age-years Y  years since governance's genesis: sets the voting
-                         reward rate, 10 % a year at 0 falling to 5 % at 8
-                         (default 5.6, as the NNS in late 2026)
-  --calls-per-app N      work calls each app gets on day 1 (default 200)
-  --usage-growth P       growth of the work, percent a day (default 3)
-  --runway-days N        developers top up when cycles would last fewer
-                         days than this (default 5)
-  --out DIR              where the CSV and the PNG go (default target/economy)
+  --neurons N            simulated neurons (each stands for mainnet's
+                         390 000 / N)
+  --accounts N           simulated accounts holding the liquid ICP
+  --apps N               app canisters (mail, social, NFT marketplace)
+  --node-providers N     node providers governance pays monthly
+  --demand X             computation demand on day 1, × mainnet's burn
+                         today (57.32 B cycles/s; default 1)
+  --demand-growth P      its growth, percent a year (default 144)
+  --transfers-per-day N  ICP transfers between accounts a day
+  --runway-days N        apps are topped up when their cycles would last
+                         fewer days than this
+  --no-sales             no decentralization sales
+  --levels X,Y,...       break-even: the demand levels (default
+                         1,10,20,40,80)
+  --out DIR              where the CSV and the charts go (default
+                         target/economy)
 ";
 
 struct Options {
+    break_even: bool,
     scenario: Scenario,
+    levels: Vec<f64>,
     out: PathBuf,
 }
 
 fn parse(args: &[String]) -> Result<Options, String> {
-    let mut scenario = Scenario::default();
+    let mut args: Vec<&String> = args.iter().collect();
+    let break_even = args.first().is_some_and(|a| a.as_str() == "break-even");
+    if break_even {
+        args.remove(0);
+    }
+    // The preset first: the other options change it.
+    let preset = args
+        .iter()
+        .position(|a| a.as_str() == "--preset")
+        .map(|i| args.get(i + 1).map(|v| v.as_str()).unwrap_or(""));
+    let mut scenario = match preset {
+        None if break_even => Scenario {
+            days: 365,
+            ..Scenario::small()
+        },
+        None | Some("mainnet") => Scenario::mainnet(),
+        Some("small") => Scenario::small(),
+        Some(other) => return Err(format!("unknown preset '{other}': mainnet or small")),
+    };
+    let mut levels = vec![1.0, 10.0, 20.0, 40.0, 80.0];
     let mut out = nns_harness::repo_root().join("target/economy");
-    let mut args = args.iter();
+    let mut args = args.into_iter();
     while let Some(flag) = args.next() {
         if flag == "--help" || flag == "-h" {
             print!("{USAGE}");
             std::process::exit(0);
         }
+        if flag == "--no-sales" {
+            scenario.sales = false;
+            continue;
+        }
         let value = args.next().ok_or_else(|| format!("{flag} needs a value"))?;
         let number = |what: &str| -> Result<f64, String> {
             value
                 .parse::<f64>()
-                .map_err(|_| format!("{what}: '{value}' is not a number"))
+                .ok()
+                .filter(|v| v.is_finite())
+                .ok_or_else(|| format!("{what}: '{value}' is not a number"))
         };
-        let whole = |what: &str| -> Result<u64, String> {
+        let whole = |what: &str| -> Result<u32, String> {
             value
-                .parse::<u64>()
+                .parse::<u32>()
                 .map_err(|_| format!("{what}: '{value}' is not a whole number"))
         };
         match flag.as_str() {
-            "--days" => scenario.days = u32::try_from(whole(flag)?).map_err(|e| e.to_string())?,
-            "--users" => scenario.users = u32::try_from(whole(flag)?).map_err(|e| e.to_string())?,
-            "--seed" => scenario.seed = whole(flag)?,
-            "--network-age-years" => scenario.network_age_years = number(flag)?,
-            "--calls-per-app" => {
-                scenario.calls_per_app = u32::try_from(whole(flag)?).map_err(|e| e.to_string())?
-            }
-            "--usage-growth" => scenario.usage_growth_percent = number(flag)?,
-            "--runway-days" => {
-                scenario.runway_days = u32::try_from(whole(flag)?).map_err(|e| e.to_string())?
+            "--preset" => {}
+            "--days" => scenario.days = whole(flag)?,
+            "--seed" => scenario.seed = u64::from(whole(flag)?),
+            "--neurons" => scenario.neurons = whole(flag)?,
+            "--accounts" => scenario.accounts = whole(flag)?,
+            "--apps" => scenario.apps = whole(flag)?,
+            "--node-providers" => scenario.node_providers = whole(flag)?,
+            "--demand" => scenario.demand = number(flag)?,
+            "--demand-growth" => scenario.demand_growth_percent_per_year = number(flag)?,
+            "--transfers-per-day" => scenario.transfers_per_day = whole(flag)?,
+            "--runway-days" => scenario.runway_days = whole(flag)?,
+            "--levels" => {
+                levels = value
+                    .split(',')
+                    .map(|l| {
+                        l.trim()
+                            .parse::<f64>()
+                            .ok()
+                            .filter(|v| v.is_finite() && *v >= 0.0)
+                            .ok_or_else(|| format!("--levels: '{l}' is not a demand level"))
+                    })
+                    .collect::<Result<_, _>>()?;
+                if levels.len() < 2 || levels.windows(2).any(|w| w[0] >= w[1]) {
+                    return Err("--levels: at least two, in increasing order".into());
+                }
             }
             "--out" => out = PathBuf::from(value),
             other => return Err(format!("unknown option {other}")),
         }
     }
     scenario.validate()?;
-    Ok(Options { scenario, out })
+    for &level in &levels {
+        Scenario {
+            demand: level,
+            ..scenario.clone()
+        }
+        .validate()?;
+    }
+    Ok(Options {
+        break_even,
+        scenario,
+        levels,
+        out,
+    })
 }
 
-fn run(options: Options) -> Result<bool, String> {
-    let Options { scenario, out } = options;
+fn progress_bar(days: u32, prefix: String) -> ProgressBar {
+    let bar = ProgressBar::new(u64::from(days));
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{prefix} [{bar:40}] day {pos}/{len} {msg} ({elapsed}, about {eta} left)",
+        )
+        .expect("a valid template")
+        .progress_chars("=> "),
+    );
+    bar.set_prefix(prefix);
+    bar
+}
+
+fn run(scenario: Scenario, out: PathBuf) -> Result<bool, String> {
     let days = scenario.days;
-    let users = scenario.users;
     println!(
-        "Booting the ledger, the CMC and governance on the local runtime ({users} users, seed {})",
+        "Booting the NNS on the local runtime: {} neurons, {} accounts, {} apps, {} node providers \
+         (mainnet's amounts: {} M ICP), seed {}",
+        scenario.neurons,
+        scenario.accounts,
+        scenario.apps,
+        scenario.node_providers,
+        scenario.calibration.supply_icp / 1_000_000,
         scenario.seed
     );
-    let mut economy = Economy::boot(Backend::Runtime, scenario)?;
-    let progress = ProgressBar::new(u64::from(days));
-    progress.set_style(
-        ProgressStyle::with_template("{prefix} [{bar:40}] day {pos}/{len} {msg} ({elapsed})")
-            .expect("a valid template")
-            .progress_chars("=> "),
+    let booted = Instant::now();
+    let mut economy = Economy::boot(Backend::Runtime, scenario.clone())?;
+    println!(
+        "Booted in {:.0} s (neurons join at governance's pace: the run starts on simulated {})",
+        booted.elapsed().as_secs_f64(),
+        economy.start.time_seconds
     );
-    progress.set_prefix("simulating");
+    let progress = progress_bar(days, "simulating".into());
+    let started = Instant::now();
     let mut series = vec![economy.start.clone()];
     for day in 1..=days {
         let snapshot = economy.run_day(day)?;
         progress.set_message(format!(
-            "supply {:.2} ICP",
-            snapshot.supply_e8s as f64 / 1e8
+            "supply {:.3} M ICP",
+            snapshot.supply_e8s as f64 / 1e14
         ));
         series.push(snapshot);
         progress.inc(1);
     }
     progress.finish();
+    let wall = started.elapsed().as_secs_f64();
     println!();
 
-    let start = economy.start.clone();
-    let end = series.last().expect("day 0 at least").clone();
-    println!("The economy after {days} days, as the canisters report it\n");
-    print!("{}", report::table(&start, &end, days, users));
+    let executions_per_day = economy
+        .env
+        .executions()
+        .zip(economy.start_executions)
+        .map(|(end, start)| (end - start) as f64 / f64::from(days));
+    println!(
+        "The economy after {days} days, as the canisters report it ({wall:.0} s, {:.2} s a day)\n",
+        wall / f64::from(days)
+    );
+    print!(
+        "{}",
+        report::table(&scenario, &economy.start, &series, executions_per_day)
+    );
     let a = &economy.activity;
     println!(
-        "\nWorkload: {} transfers ({} refused for funds), {} work calls ({} refused: frozen), \
-         {} top-ups, {} ICP → cycles ledger conversions, {} proposals, {} direct votes, \
-         {} maturity disbursements, {} neurons disbursed",
+        "\nWorkload: {} transfers ({} refused for funds), {} NFT sales, {} app batches \
+         ({} requests, {} refused: frozen), {} queries, {} top-ups, {} ICP → cycles ledger \
+         conversions, {} proposals, {} direct votes, {} maturity disbursements, {} neurons \
+         disbursed; {} update calls by the users",
         a.transfers,
         a.transfers_refused_for_funds,
-        a.work_calls,
-        a.work_calls_refused_frozen,
+        a.nft_sales,
+        a.batches,
+        a.served_requests,
+        a.batches_refused_frozen,
+        a.queries,
         a.top_ups,
         a.cycles_mints,
         a.proposals_made,
         a.direct_votes,
         a.maturity_disbursements,
-        a.neurons_disbursed
+        a.neurons_disbursed,
+        a.messages
     );
-
-    let (sales, _) = economy.sales_summary()?;
-    let s = &economy.sale_activity;
+    if scenario.sales {
+        let (sales, _) = economy.sales_summary()?;
+        let s = &economy.sale_activity;
+        println!(
+            "\nDecentralization sales: {} launched ({} committed, {} aborted, {} not over); \
+             {} participations ({} refused, {} over the maximum), {} late payments refunded; \
+             {:.4} ICP locked in treasuries, {:.4} ICP refunded, \
+             {:.4} ICP from the Neurons' Fund's maturity",
+            s.launched,
+            sales.committed,
+            sales.aborted,
+            sales.open_or_pending,
+            s.participations,
+            s.refused_participations,
+            s.over_maximum,
+            s.late_payments,
+            sales.raised_e8s as f64 / 1e8,
+            sales.refunded_e8s as f64 / 1e8,
+            sales.neurons_fund_e8s as f64 / 1e8,
+        );
+    }
     println!(
-        "\nDecentralization sales: {} launched ({} committed, {} aborted, {} not over); \
-         {} participations ({} refused, {} over the maximum), {} late payments refunded; \
-         {:.4} ICP locked in treasuries, {:.4} ICP refunded, \
-         {:.4} ICP from the Neurons' Fund's maturity",
-        s.launched,
-        sales.committed,
-        sales.aborted,
-        sales.open_or_pending,
-        s.participations,
-        s.refused_participations,
-        s.over_maximum,
-        s.late_payments,
-        sales.raised_e8s as f64 / 1e8,
-        sales.refunded_e8s as f64 / 1e8,
-        sales.neurons_fund_e8s as f64 / 1e8,
+        "\nThe apps' executed work stands for the network's computation: each batch burns \
+         the cycles of its share of mainnet's demand ({:.2} B cycles/s × {} on day 1, \
+         +{:.0} % a year) with ic0.cycles_burn128 beyond what it executes.",
+        scenario.calibration.cycles_burned_per_second / 1e9,
+        scenario.demand,
+        scenario.demand_growth_percent_per_year
     );
 
     std::fs::create_dir_all(&out).map_err(|e| format!("{}: {e}", out.display()))?;
     let csv = out.join("economy.csv");
-    std::fs::write(&csv, report::csv(&start, &series))
+    std::fs::write(&csv, report::csv(&economy.start, &series))
         .map_err(|e| format!("{}: {e}", csv.display()))?;
     let png = out.join("economy.png");
-    report::chart(&start, &series, &png)?;
+    report::chart(&economy.start, &series, &png)?;
     println!(
         "\nDaily series: {}\nChart:        {}",
         csv.display(),
         png.display()
     );
 
+    let end = series.last().expect("day 0 at least").clone();
     let checks = reconcile::reconcile(&mut economy, &end)?;
     println!("\nReconciliation\n{}", report::checks_text(&checks));
     Ok(checks.iter().all(|c| c.holds()))
+}
+
+fn break_even(scenario: Scenario, levels: Vec<f64>, out: PathBuf) -> Result<bool, String> {
+    let c: Calibration = scenario.calibration.clone();
+    println!(
+        "Break-even: {} days at each of the demand levels {:?} (× mainnet's {:.2} B cycles/s \
+         today, +{:.0} % a year), {} neurons, {} accounts, {} apps",
+        scenario.days,
+        levels,
+        c.cycles_burned_per_second / 1e9,
+        scenario.demand_growth_percent_per_year,
+        scenario.neurons,
+        scenario.accounts,
+        scenario.apps
+    );
+    let started = Instant::now();
+    let mut results = vec![];
+    for &demand in &levels {
+        let bar = progress_bar(scenario.days, format!("demand × {demand:<5}"));
+        let level = sweep::run_level(&scenario, demand, |_| bar.inc(1))?;
+        bar.finish();
+        results.push(level);
+    }
+    let wall = started.elapsed().as_secs_f64();
+    println!();
+    println!(
+        "{:>10}  {:>16}  {:>16}  {:>16}",
+        "demand", "minted (M ICP)", "burned (M ICP)", "supply (M ICP)"
+    );
+    for level in &results {
+        println!(
+            "{:>10}  {:>16.3}  {:>16.3}  {:>+16.3}",
+            format!("× {}", level.demand),
+            level.minted_e8s() as f64 / 1e14,
+            level.burned_for_cycles_e8s() as f64 / 1e14,
+            level.supply_change_e8s() as f64 / 1e14
+        );
+    }
+    let (voting, providers) = c.minting_icp_per_year();
+    let burn = c.burn_icp_per_year();
+    println!(
+        "\nInputs: supply {} M ICP; voting rewards {:.1} M ICP a year (R at {:.2} years × \
+         0.6329), node providers {:.1} M ICP a year ({:.2} M XDR a month at {:.4} XDR/ICP); \
+         today's burn {:.2} M ICP a year; its growth +{:.0} % a year. Wall time {wall:.0} s.",
+        c.supply_icp / 1_000_000,
+        voting / 1e6,
+        c.network_age_years(),
+        providers / 1e6,
+        c.node_provider_xdr_per_month as f64 / 1e6,
+        c.xdr_permyriad_per_icp as f64 / 1e4,
+        burn / 1e6,
+        scenario.demand_growth_percent_per_year
+    );
+    match sweep::break_even(&results) {
+        Some(demand) => println!(
+            "\nAnswer: over {} days the supply stops growing when computation demand starts at \
+             × {demand:.1} today's burn ({:.0} B cycles/s) and grows +{:.0} % a year.",
+            scenario.days,
+            demand * c.cycles_burned_per_second / 1e9,
+            scenario.demand_growth_percent_per_year
+        ),
+        None => println!(
+            "\nAnswer: no level straddles zero; widen --levels (the supply changed by {:?} M ICP)",
+            results
+                .iter()
+                .map(|l| (l.supply_change_e8s() as f64 / 1e14 * 1e3).round() / 1e3)
+                .collect::<Vec<_>>()
+        ),
+    }
+    std::fs::create_dir_all(&out).map_err(|e| format!("{}: {e}", out.display()))?;
+    let png = out.join("break-even.png");
+    sweep::chart(&results, &png)?;
+    println!("Chart: {}", png.display());
+    Ok(true)
 }
 
 fn main() -> ExitCode {
@@ -170,7 +358,12 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    match run(options) {
+    let result = if options.break_even {
+        break_even(options.scenario, options.levels, options.out)
+    } else {
+        run(options.scenario, options.out)
+    };
+    match result {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => {
             eprintln!("the figures do not reconcile");

@@ -9,7 +9,7 @@ use nns_api::ids::{
     LEDGER_CANISTER_ID,
 };
 use nns_harness::env::{TestEnv, query_candid};
-use nns_harness::metrics;
+use nns_harness::metrics_text as metrics;
 use std::collections::BTreeMap;
 
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -51,23 +51,41 @@ pub struct Snapshot {
     /// The cycles the CMC holds (what it minted for creations it paid from
     /// its balance stays there).
     pub cmc_cycles: u128,
+    /// ICP the node providers' accounts hold (they only receive rewards).
+    pub node_provider_e8s: u64,
+    /// Governance's latest reward event (`get_latest_reward_event`): its
+    /// round and what it gave the voters as maturity.
+    pub reward_event_day: u64,
+    pub reward_event_distributed_e8s: u64,
 }
 
-/// A counter as an exact integer: the canisters print them as integers,
-/// and the economies simulated here stay far below 2^53.
-fn exact(metrics: &BTreeMap<String, f64>, name: &str) -> u64 {
-    let value = *metrics
+/// A counter as an exact integer: the canisters print them as integers
+/// (mainnet's supply in e8s is above 2^53, so never through a float).
+fn exact(metrics: &BTreeMap<String, String>, name: &str) -> u64 {
+    let value = metrics
         .get(name)
         .unwrap_or_else(|| panic!("no metric {name}"));
-    assert!(
-        (0.0..9_007_199_254_740_992.0).contains(&value) && value.fract() == 0.0,
-        "{name} = {value} is not an exact count"
-    );
-    value as u64
+    value
+        .parse()
+        .unwrap_or_else(|_| panic!("{name} = {value} is not an exact count"))
 }
 
 impl Snapshot {
-    pub fn take(env: &mut TestEnv, apps: &[Principal]) -> Self {
+    pub fn take(env: &mut TestEnv, apps: &[Principal], node_providers: &[Principal]) -> Self {
+        let mut node_provider_e8s = 0u64;
+        for &provider in node_providers {
+            let (balance,): (Nat,) = query_candid(
+                env,
+                LEDGER_CANISTER_ID,
+                "icrc1_balance_of",
+                (icrc_ledger_types::icrc1::account::Account::from(provider),),
+            )
+            .expect("a balance");
+            node_provider_e8s += u64::try_from(balance.0).expect("fits in 64 bits");
+        }
+        let (reward_event,): (nns_api::governance::RewardEvent,) =
+            query_candid(env, GOVERNANCE_CANISTER_ID, "get_latest_reward_event", ())
+                .expect("the latest reward event");
         let (supply,): (Nat,) =
             query_candid(env, LEDGER_CANISTER_ID, "icrc1_total_supply", ()).expect("supply");
         let (cycles_minted,): (Nat,) =
@@ -135,6 +153,9 @@ impl Snapshot {
             cycles_ledger_blocks: u64::try_from(log.log_length.0).expect("fits in 64 bits"),
             cycles_ledger_cycles: env.cycle_balance(CYCLES_LEDGER_CANISTER_ID),
             cmc_cycles: env.cycle_balance(CYCLES_MINTING_CANISTER_ID),
+            node_provider_e8s,
+            reward_event_day: reward_event.day_after_genesis,
+            reward_event_distributed_e8s: reward_event.distributed_e8s_equivalent,
         }
     }
 }

@@ -251,10 +251,12 @@ pub fn reconcile(economy: &mut Economy, end: &Snapshot) -> Result<Vec<Check>, St
         ));
         let gained = |end: u128, start: u128| end as i128 - start as i128;
         checks.push(Check::new(
-            "cycles minted = apps' cycles held + burned + what the cycles ledger and the CMC gained",
-            end.cmc_cycles_minted as i128,
-            (end.app_cycles_balance + end.app_cycles_burned) as i128
-                + gained(end.cycles_ledger_cycles, start.cycles_ledger_cycles)
+            "cycles minted = what the apps hold and burned, the cycles ledger and the CMC gained",
+            gained(end.cmc_cycles_minted, start.cmc_cycles_minted),
+            gained(
+                end.app_cycles_balance + end.app_cycles_burned,
+                start.app_cycles_balance + start.app_cycles_burned,
+            ) + gained(end.cycles_ledger_cycles, start.cycles_ledger_cycles)
                 + gained(end.cmc_cycles, start.cmc_cycles),
         ));
     }
@@ -284,6 +286,36 @@ pub fn reconcile(economy: &mut Economy, end: &Snapshot) -> Result<Vec<Check>, St
         (end.cycles_ledger_supply as i128 - start.cycles_ledger_supply as i128)
             + i128::from(end.cycles_ledger_blocks - start.cycles_ledger_blocks)
                 * nns_api::cycles_ledger::FEE as i128,
+    ));
+    // Node providers: what governance recorded for the months of the run
+    // is what reached their accounts (they only receive).
+    let (months,): (nns_api::governance::ListNodeProviderRewardsResponse,) = query_candid(
+        &mut economy.env,
+        GOVERNANCE_CANISTER_ID,
+        "list_node_provider_rewards",
+        (nns_api::governance::ListNodeProviderRewardsRequest {
+            date_filter: Some(nns_api::governance::DateRangeFilter {
+                start_timestamp_seconds: Some(start.time_seconds),
+                end_timestamp_seconds: None,
+            }),
+        },),
+    )
+    .map_err(|e| format!("list_node_provider_rewards: {e}"))?;
+    let recorded: u64 = months
+        .rewards
+        .iter()
+        .flat_map(|m| {
+            let maximum = m.maximum_node_provider_rewards_e8s.unwrap_or(u64::MAX);
+            m.rewards
+                .iter()
+                .map(move |r| r.amount_e8s)
+                .filter(move |&a| a <= maximum)
+        })
+        .sum();
+    checks.push(Check::new(
+        "ICP node providers received = the months' rewards governance recorded",
+        end.node_provider_e8s - start.node_provider_e8s,
+        recorded,
     ));
     // Each finished sale's treasury against what the sale says it raised.
     checks.extend(economy.sales_summary()?.1);

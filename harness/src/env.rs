@@ -238,6 +238,15 @@ impl TestEnv {
     /// Makes canisters outside the NNS subnet pay for what they use, as an
     /// application subnet does. The server's application subnet always
     /// charges; the runtime charges once this is called.
+    /// Replicated executions of every canister so far, on the runtime (a
+    /// PocketIC server does not count them).
+    pub fn executions(&mut self) -> Option<u64> {
+        match self.backend() {
+            Backend::Runtime => Some(self.as_runtime().total_executions()),
+            Backend::PocketIcServer => None,
+        }
+    }
+
     pub fn charge_application_canisters(&mut self) {
         if let Self::Runtime(pic) = self {
             pic.set_cycle_charging(true);

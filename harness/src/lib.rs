@@ -142,6 +142,27 @@ pub fn install_ledger_module(
     wasm: Vec<u8>,
     initial: impl IntoIterator<Item = (candid::Principal, u64)>,
 ) {
+    let initial = initial
+        .into_iter()
+        .map(|(owner, e8s)| (nns_api::AccountIdentifier::new(&owner, None), e8s));
+    install_ledger_module_with_accounts(pic, wasm, initial);
+}
+
+/// As [`install_ledger`], with balances on any accounts (a neuron's staking
+/// account, say).
+pub fn install_ledger_with_accounts(
+    pic: &mut TestEnv,
+    initial: impl IntoIterator<Item = (nns_api::AccountIdentifier, u64)>,
+) {
+    let wasm = std::fs::read(wasm_gz_path("ledger")).expect("scripts/build-canisters.sh has run");
+    install_ledger_module_with_accounts(pic, wasm, initial);
+}
+
+fn install_ledger_module_with_accounts(
+    pic: &mut TestEnv,
+    wasm: Vec<u8>,
+    initial: impl IntoIterator<Item = (nns_api::AccountIdentifier, u64)>,
+) {
     use icrc_ledger_types::icrc1::account::Account;
     use nns_api::AccountIdentifier;
     use nns_api::ids::{GOVERNANCE_CANISTER_ID, LEDGER_CANISTER_ID};
@@ -152,10 +173,7 @@ pub fn install_ledger_module(
         icrc1_minting_account: Some(Account::from(GOVERNANCE_CANISTER_ID)),
         initial_values: initial
             .into_iter()
-            .map(|(owner, e8s)| {
-                let account = AccountIdentifier::new(&owner, None);
-                (account.to_hex(), Tokens::from_e8s(e8s))
-            })
+            .map(|(account, e8s)| (account.to_hex(), Tokens::from_e8s(e8s)))
             .collect(),
         transaction_window: None,
         transfer_fee: None,
@@ -423,6 +441,18 @@ pub fn metrics(
     env: &mut TestEnv,
     canister: candid::Principal,
 ) -> std::collections::BTreeMap<String, f64> {
+    metrics_text(env, canister)
+        .into_iter()
+        .filter_map(|(name, value)| Some((name, value.parse().ok()?)))
+        .collect()
+}
+
+/// A canister's `/metrics`, each value as its text (counters above 2^53
+/// stay exact).
+pub fn metrics_text(
+    env: &mut TestEnv,
+    canister: candid::Principal,
+) -> std::collections::BTreeMap<String, String> {
     use nns_api::http::{HttpRequest, HttpResponse};
     let request = HttpRequest {
         method: "GET".into(),
@@ -438,7 +468,8 @@ pub fn metrics(
         .filter(|line| !line.starts_with('#'))
         .filter_map(|line| {
             let (name, value) = line.split_once(' ')?;
-            Some((name.to_string(), value.trim().parse().ok()?))
+            let value = value.split_whitespace().next()?;
+            Some((name.to_string(), value.to_string()))
         })
         .collect()
 }

@@ -281,6 +281,12 @@ impl PocketIc {
             .map_or(0, |c| std::mem::take(&mut c.largest_execution_instructions))
     }
 
+    /// Replicated executions of all canisters (messages, callbacks, timers,
+    /// installs) since they were created or the state was loaded.
+    pub fn total_executions(&self) -> u64 {
+        self.ic.canisters().map(|(_, c)| c.executions).sum()
+    }
+
     /// Instructions used by all of the canister's replicated executions.
     pub fn total_instructions(&self, canister_id: Principal) -> u64 {
         self.read(canister_id, 0, |c| c.total_instructions)

@@ -8,7 +8,7 @@ pub mod work;
 use candid::CandidType;
 use ic_cdk::{init, inspect_message, query, trap, update};
 use ic_stable_structures::memory_manager::{MemoryId, MemoryManager, VirtualMemory};
-use ic_stable_structures::{DefaultMemoryImpl, StableCell, StableVec};
+use ic_stable_structures::{DefaultMemoryImpl, StableCell, StableLog, StableVec};
 use serde::Deserialize;
 use std::cell::RefCell;
 
@@ -20,6 +20,9 @@ type Memory = VirtualMemory<DefaultMemoryImpl>;
 const DIGESTS: MemoryId = MemoryId::new(0);
 const ROUNDS: MemoryId = MemoryId::new(1);
 const VISITS: MemoryId = MemoryId::new(2);
+const STORED_INDEX: MemoryId = MemoryId::new(3);
+const STORED_DATA: MemoryId = MemoryId::new(4);
+const SERVED_TOTALS: MemoryId = MemoryId::new(5);
 
 thread_local! {
     static MEMORY: MemoryManager<DefaultMemoryImpl> = MemoryManager::init(DefaultMemoryImpl::default());
@@ -32,6 +35,14 @@ thread_local! {
     /// Visits recorded over HTTP (`POST /visits`).
     static VISIT_COUNT: RefCell<StableCell<u64, Memory>> =
         RefCell::new(StableCell::init(MEMORY.with(|m| m.get(VISITS)), 0));
+    /// What `serve` keeps for its requests (a mail app's messages): the
+    /// canister's memory, and so its storage fees, grow with its use.
+    static STORED: RefCell<StableLog<Vec<u8>, Memory, Memory>> = RefCell::new(
+        StableLog::init(MEMORY.with(|m| m.get(STORED_INDEX)), MEMORY.with(|m| m.get(STORED_DATA))),
+    );
+    /// Requests served and cycles burned beyond execution, over all calls.
+    static SERVED: RefCell<StableCell<(u64, u128), Memory>> =
+        RefCell::new(StableCell::init(MEMORY.with(|m| m.get(SERVED_TOTALS)), (0, 0)));
 }
 
 #[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
@@ -46,6 +57,11 @@ pub struct WorkReceipt {
 #[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
 pub struct AppStats {
     pub calls: u64,
+    /// Requests `serve` served, and the cycles it burned beyond execution.
+    pub served_requests: u64,
+    pub burned_extra_cycles: candid::Nat,
+    /// Items `serve` keeps.
+    pub stored_items: u64,
     pub rounds: u64,
     pub last_digest: Option<serde_bytes::ByteBuf>,
 }
@@ -60,7 +76,8 @@ fn init() {}
 #[inspect_message]
 fn inspect_message() {
     let method = ic_cdk::api::msg_method_name();
-    if method != "work" || ic_cdk::api::is_controller(&ic_cdk::api::msg_caller()) {
+    let controller_only = method == "work" || method == "serve";
+    if !controller_only || ic_cdk::api::is_controller(&ic_cdk::api::msg_caller()) {
         ic_cdk::api::accept_message();
     }
 }
@@ -90,14 +107,75 @@ fn work(rounds: u32) -> WorkReceipt {
     }
 }
 
+/// A batch of requests the app serves in one message: each hashes
+/// `rounds` times and keeps `stored_bytes`; `extra_burn_cycles` are the
+/// cycles of the computation the batch stands for beyond what it executes
+/// (burned with `ic0.cycles_burn128`, as far as the balance above the
+/// freezing threshold allows), so that a few executed messages can stand
+/// for a network's demand.
+#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct Batch {
+    pub requests: u32,
+    pub rounds: u32,
+    pub stored_bytes: u32,
+    pub extra_burn_cycles: candid::Nat,
+}
+
+#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct BatchReceipt {
+    pub requests: u32,
+    /// Instructions this message had used when it replied.
+    pub instructions: u64,
+    /// What `cycles_burn128` burned of `extra_burn_cycles`.
+    pub burned_extra_cycles: candid::Nat,
+}
+
+/// Serves a batch (see [`Batch`]). Only a controller may ask.
+#[update]
+fn serve(batch: Batch) -> BatchReceipt {
+    if !ic_cdk::api::is_controller(&ic_cdk::api::msg_caller()) {
+        trap("only a controller of this canister may call serve");
+    }
+    work::check_batch(batch.requests, batch.rounds, batch.stored_bytes).unwrap_or_else(|e| trap(e));
+    let extra: u128 = batch
+        .extra_burn_cycles
+        .0
+        .try_into()
+        .unwrap_or_else(|_| trap("extra_burn_cycles must fit in 128 bits"));
+    let mut digest = [0u8; 32];
+    for request in 0..batch.requests {
+        digest = work::hash_chain(digest, batch.rounds);
+        if batch.stored_bytes > 0 {
+            let kept = work::stored_item(digest, request, batch.stored_bytes);
+            STORED
+                .with_borrow(|log| log.append(&kept))
+                .unwrap_or_else(|_| trap("stable memory is full"));
+        }
+    }
+    let burned = ic_cdk::api::cycles_burn(extra);
+    SERVED.with_borrow_mut(|totals| {
+        let (requests, cycles) = *totals.get();
+        totals.set((requests + u64::from(batch.requests), cycles + burned));
+    });
+    BatchReceipt {
+        requests: batch.requests,
+        instructions: ic_cdk::api::instruction_counter(),
+        burned_extra_cycles: candid::Nat::from(burned),
+    }
+}
+
 #[query]
 fn stats() -> AppStats {
     let (calls, last_digest) = DIGEST_LOG.with_borrow(|log| {
         let last = log.len().checked_sub(1).and_then(|i| log.get(i));
         (log.len(), last)
     });
+    let (served, burned_extra) = SERVED.with_borrow(|totals| *totals.get());
     AppStats {
         calls,
+        served_requests: served,
+        burned_extra_cycles: candid::Nat::from(burned_extra),
+        stored_items: STORED.with_borrow(|log| log.len()),
         rounds: TOTAL_ROUNDS.with_borrow(|total| *total.get()),
         last_digest: last_digest.map(|d| serde_bytes::ByteBuf::from(d.to_vec())),
     }

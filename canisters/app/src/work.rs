@@ -22,6 +22,42 @@ pub fn check_rounds(rounds: u32) -> Result<(), String> {
     Ok(())
 }
 
+/// Hashing one `serve` message may ask for (requests × rounds): about
+/// 1 B instructions, a fortieth of an update's limit.
+pub const MAX_BATCH_ROUNDS: u64 = 200_000;
+/// Bytes one request may keep, and one message in all.
+pub const MAX_STORED_BYTES: u32 = 4_096;
+pub const MAX_BATCH_STORED_BYTES: u64 = 1 << 20;
+
+pub fn check_batch(requests: u32, rounds: u32, stored_bytes: u32) -> Result<(), String> {
+    check_rounds(rounds)?;
+    if requests == 0 || u64::from(requests) * u64::from(rounds) > MAX_BATCH_ROUNDS {
+        return Err(format!(
+            "a batch has 1 or more requests and at most {MAX_BATCH_ROUNDS} rounds in all"
+        ));
+    }
+    if stored_bytes > MAX_STORED_BYTES
+        || u64::from(requests) * u64::from(stored_bytes) > MAX_BATCH_STORED_BYTES
+    {
+        return Err(format!(
+            "a request keeps at most {MAX_STORED_BYTES} bytes, a batch {MAX_BATCH_STORED_BYTES}"
+        ));
+    }
+    Ok(())
+}
+
+/// What a request keeps: `len` bytes drawn from its digest and position.
+pub fn stored_item(digest: [u8; 32], request: u32, len: u32) -> Vec<u8> {
+    let mut item = Vec::with_capacity(len as usize);
+    let mut block: [u8; 32] = Sha256::digest([&digest[..], &request.to_be_bytes()].concat()).into();
+    while item.len() < len as usize {
+        let take = (len as usize - item.len()).min(32);
+        item.extend_from_slice(&block[..take]);
+        block = Sha256::digest(block).into();
+    }
+    item
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -48,5 +84,16 @@ mod tests {
                 .unwrap_err()
                 .contains("between 1 and 1000")
         );
+    }
+
+    #[test]
+    fn batches_are_bounded_and_items_have_their_length() {
+        assert!(check_batch(200, 1_000, 4_096).is_ok());
+        assert!(check_batch(201, 1_000, 0).is_err());
+        assert!(check_batch(0, 1, 0).is_err());
+        assert!(check_batch(1, 1, 4_097).is_err());
+        assert!(check_batch(1_000, 1, 4_096).is_err(), "4 MB in one message");
+        assert_eq!(stored_item([1; 32], 0, 100).len(), 100);
+        assert_ne!(stored_item([1; 32], 0, 32), stored_item([1; 32], 1, 32));
     }
 }

@@ -1043,43 +1043,43 @@ fn http_request(request: HttpRequest) -> HttpResponse {
         m.counter(
             "cmc_cycles_minted",
             "Cycles minted and delivered.",
-            t.cycles_minted as f64,
+            t.cycles_minted,
         )
         .counter(
             "cmc_icp_burned_e8s",
             "ICP burned after conversion, in e8s.",
-            t.icp_burned_e8s as f64,
+            t.icp_burned_e8s,
         )
         .counter(
             "cmc_icp_refunded_e8s",
             "ICP refunded, in e8s.",
-            t.icp_refunded_e8s as f64,
+            t.icp_refunded_e8s,
         )
         .counter("cmc_top_ups", "Canisters topped up.", t.top_ups as f64)
         .counter(
             "cmc_canisters_created",
             "Canisters created.",
-            t.canisters_created as f64,
+            t.canisters_created,
         )
         .gauge(
             "cmc_notifications",
             "Notifications remembered.",
-            s.notifications() as f64,
+            s.notifications(),
         )
         .gauge(
             "cmc_pending_burns",
             "Payments whose ICP is still to be burned.",
-            s.pending_burn_count() as f64,
+            s.pending_burn_count(),
         )
         .gauge(
             "cmc_pending_refunds",
             "Refunds not yet made.",
-            s.refund_count() as f64,
+            s.refund_count(),
         );
         m.gauge(
             "cmc_icp_xdr_permyriad",
             "Current ICP/XDR rate, in 10^-4 XDR per ICP.",
-            s.rates().current.xdr_permyriad_per_icp as f64,
+            s.rates().current.xdr_permyriad_per_icp,
         );
     });
     HttpResponse::text(200, "text/plain; version=0.0.4", m.finish())

@@ -479,38 +479,38 @@ fn http_request(request: HttpRequest) -> HttpResponse {
                 m.gauge(
                     "cycles_ledger_number_of_blocks",
                     "Blocks in the ledger.",
-                    l.chain_length() as f64,
+                    l.chain_length(),
                 )
                 .gauge(
                     "cycles_ledger_number_of_balances",
                     "Accounts holding cycles.",
-                    l.number_of_accounts() as f64,
+                    l.number_of_accounts(),
                 )
                 .gauge(
                     "cycles_ledger_number_of_approvals",
                     "Allowances stored.",
-                    l.approvals() as f64,
+                    l.approvals(),
                 )
                 .gauge(
                     "cycles_ledger_number_of_transaction_hashes",
                     "Deduplication entries.",
-                    l.dedup_entries() as f64,
+                    l.dedup_entries(),
                 )
                 .gauge(
                     "cycles_ledger_total_supply",
                     "Cycles held for accounts.",
-                    l.tip().total_supply() as f64,
+                    l.tip().total_supply(),
                 );
             });
             m.gauge(
                 "cycles_ledger_stable_memory_bytes",
                 "Stable memory in use, in bytes.",
-                (ic_cdk::stable::stable_size() * 65_536) as f64,
+                ic_cdk::stable::stable_size() * 65_536,
             )
             .gauge(
                 "cycles_ledger_cycle_balance",
                 "Cycles held by the canister (balances, fees not yet spent, its own).",
-                ic_cdk::api::canister_cycle_balance() as f64,
+                ic_cdk::api::canister_cycle_balance(),
             );
             HttpResponse::text(200, "text/plain; version=0.0.4", m.finish())
         }

@@ -149,52 +149,52 @@ pub fn encode(t: &Totals, latest_reward_day: u64, now: u64) -> String {
         .gauge(
             "governance_dissolving_neurons",
             "Neurons dissolving.",
-            t.dissolving_neurons as f64,
+            t.dissolving_neurons,
         )
         .gauge(
             "governance_staked_e8s",
             "ICP staked in neurons, less the fees they owe, in e8s.",
-            t.staked_e8s as f64,
+            t.staked_e8s,
         )
         .gauge(
             "governance_staked_maturity_e8s",
             "Staked maturity, in e8s.",
-            t.staked_maturity_e8s as f64,
+            t.staked_maturity_e8s,
         )
         .gauge(
             "governance_maturity_e8s",
             "Maturity not yet staked, spawned or disbursed, in e8s.",
-            t.maturity_e8s as f64,
+            t.maturity_e8s,
         )
         .counter(
             "governance_proposals",
             "Proposals made.",
-            t.proposals as f64,
+            t.proposals,
         )
         .gauge(
             "governance_open_proposals",
             "Proposals not yet decided.",
-            t.open_proposals as f64,
+            t.open_proposals,
         )
         .counter(
             "governance_adopted_proposals",
             "Proposals adopted.",
-            t.adopted_proposals as f64,
+            t.adopted_proposals,
         )
         .counter(
             "governance_rejected_proposals",
             "Proposals rejected.",
-            t.rejected_proposals as f64,
+            t.rejected_proposals,
         )
         .counter(
             "governance_executed_proposals",
             "Adopted proposals executed.",
-            t.executed_proposals as f64,
+            t.executed_proposals,
         )
         .counter(
             "governance_failed_proposals",
             "Adopted proposals whose execution failed.",
-            t.failed_proposals as f64,
+            t.failed_proposals,
         )
         .gauge(
             "governance_maturity_modulation_basis_points",
@@ -204,12 +204,12 @@ pub fn encode(t: &Totals, latest_reward_day: u64, now: u64) -> String {
         .gauge(
             "governance_latest_reward_day",
             "Day after genesis of the latest reward distribution.",
-            latest_reward_day as f64,
+            latest_reward_day,
         )
         .gauge(
             "governance_time_seconds",
             "Time of this answer.",
-            now as f64,
+            now,
         );
     m.finish()
 }

@@ -240,17 +240,17 @@ fn http_request(request: HttpRequest) -> HttpResponse {
                 m.gauge(
                     "index_number_of_blocks",
                     "Blocks indexed.",
-                    index.num_blocks() as f64,
+                    index.num_blocks(),
                 )
                 .gauge(
                     "index_funded_accounts",
                     "Account identifiers with a positive balance.",
-                    index.funded_accounts() as f64,
+                    index.funded_accounts(),
                 )
                 .gauge(
                     "index_history_entries",
                     "Entries of the per-account histories (one per account a block shows).",
-                    index.history_entries() as f64,
+                    index.history_entries(),
                 )
                 .gauge(
                     "index_sync_stopped",
@@ -261,17 +261,17 @@ fn http_request(request: HttpRequest) -> HttpResponse {
             m.counter(
                 "index_sync_failures",
                 "Syncs whose calls failed since the last install or upgrade (see /logs).",
-                SYNC_FAILURES.get() as f64,
+                SYNC_FAILURES.get(),
             )
             .gauge(
                 "index_stable_memory_bytes",
                 "Stable memory in use, in bytes.",
-                (ic_cdk::stable::stable_size() * 65_536) as f64,
+                ic_cdk::stable::stable_size() * 65_536,
             )
             .gauge(
                 "index_cycle_balance",
                 "Cycles held.",
-                ic_cdk::api::canister_cycle_balance() as f64,
+                ic_cdk::api::canister_cycle_balance(),
             );
             HttpResponse::text(200, "text/plain; version=0.0.4", m.finish())
         }

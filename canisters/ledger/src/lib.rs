@@ -786,58 +786,50 @@ fn http_request(request: HttpRequest) -> HttpResponse {
         m.gauge(
             "ledger_total_supply_e8s",
             "Total supply, in e8s.",
-            tip.total_supply() as f64,
+            tip.total_supply(),
         )
         .counter(
             "ledger_minted_e8s",
             "Minted since genesis, in e8s.",
-            tip.minted as f64,
+            tip.minted,
         )
         .counter(
             "ledger_burned_e8s",
             "Burned by burn operations, in e8s.",
-            tip.burned as f64,
+            tip.burned,
         )
         .counter(
             "ledger_fees_burned_e8s",
             "Burned as fees, in e8s.",
-            tip.fees_burned as f64,
+            tip.fees_burned,
         )
-        .counter(
-            "ledger_blocks",
-            "Blocks in the chain.",
-            l.chain_length() as f64,
-        )
+        .counter("ledger_blocks", "Blocks in the chain.", l.chain_length())
         .gauge(
             "ledger_accounts",
             "Accounts with a positive balance.",
-            l.number_of_accounts() as f64,
+            l.number_of_accounts(),
         )
-        .gauge(
-            "ledger_approvals",
-            "Stored approvals.",
-            l.approvals() as f64,
-        )
+        .gauge("ledger_approvals", "Stored approvals.", l.approvals())
         .gauge(
             "ledger_dedup_entries",
             "Transactions remembered for deduplication.",
-            l.dedup_entries() as f64,
+            l.dedup_entries(),
         )
         .gauge(
             "ledger_last_upgrade_instructions",
             "Instructions used by the last post_upgrade.",
-            tip.last_upgrade_instructions as f64,
+            tip.last_upgrade_instructions,
         );
     });
     m.gauge(
         "ledger_stable_memory_bytes",
         "Stable memory size, in bytes.",
-        (ic_cdk::stable::stable_size() << 16) as f64,
+        ic_cdk::stable::stable_size() << 16,
     )
     .gauge(
         "ledger_cycles_balance",
         "The canister's cycle balance.",
-        ic_cdk::api::canister_cycle_balance() as f64,
+        ic_cdk::api::canister_cycle_balance(),
     );
     HttpResponse::text(200, "text/plain; version=0.0.4", m.finish())
 }

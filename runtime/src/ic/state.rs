@@ -69,6 +69,9 @@ pub struct Canister {
     /// The most instructions one replicated execution used since the
     /// figure was last taken.
     pub largest_execution_instructions: u64,
+    /// Replicated executions (messages, callbacks, timers, installs) since
+    /// the canister was created or its state loaded.
+    pub executions: u64,
     /// The wasm chunk store (`upload_chunk`): chunks by their SHA-256.
     pub chunks: std::collections::BTreeMap<[u8; 32], Vec<u8>>,
 }
@@ -90,6 +93,7 @@ impl Canister {
             last_execution_instructions: 0,
             total_instructions: 0,
             largest_execution_instructions: 0,
+            executions: 0,
             chunks: std::collections::BTreeMap::new(),
         }
     }
@@ -123,6 +127,7 @@ impl Canister {
         self.last_execution_instructions = instructions;
         self.total_instructions += instructions;
         self.largest_execution_instructions = self.largest_execution_instructions.max(instructions);
+        self.executions += 1;
     }
 
     /// Bytes of memory the canister holds: heap and stable memory.
@@ -360,6 +365,7 @@ impl Canister {
             last_execution_instructions: 0,
             total_instructions: image.total_instructions,
             largest_execution_instructions: 0,
+            executions: 0,
             chunks: image
                 .chunks
                 .into_iter()

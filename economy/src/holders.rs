@@ -1,0 +1,432 @@
+//! The holders: neurons staked, configured and followed as on mainnet,
+//! proposals made and voted on (directly and through following), maturity
+//! disbursed and dissolved neurons paid out.
+
+use crate::{
+    DAY_SECONDS, E8S_PER_ICP, Economy, TOPIC_ALL, TOPIC_GOVERNANCE, TOPIC_SNS_AND_NEURONS_FUND,
+};
+use candid::{Encode, Principal};
+use nns_api::cmc::{CyclesCanisterInitPayload, UpdateIcpXdrConversionRatePayload};
+use nns_api::governance::{
+    By, ChangeAutoStakeMaturity, ClaimOrRefresh, ClaimOrRefreshNeuronFromAccount, Configure,
+    Disburse, DisburseMaturity, ExecuteNnsFunction, FolloweesForTopic, GovernanceError,
+    IncreaseDissolveDelay, InstallCodeRequest, MakeProposalRequest,
+    ManageNeuronCommandRequest as Command, ManageNeuronCommandResponse as Reply,
+    ManageNeuronRequest, ManageNeuronResponse, Motion, Neuron, NeuronId, NeuronIdOrSubaccount,
+    Operation, ProposalActionRequest, ProposalId, RegisterVote, SetFollowing, Vote, nns_function,
+};
+use nns_api::ids::{CYCLES_MINTING_CANISTER_ID, GOVERNANCE_CANISTER_ID};
+use nns_harness::env::{query_candid_as, update_candid_as};
+use nns_harness::wasm_gz_path;
+use std::time::Duration;
+
+/// A simulated neuron: a cohort of mainnet's.
+pub struct Holder {
+    pub owner: Principal,
+    pub neuron: u64,
+    /// Dissolving from the start: disbursed when dissolved.
+    pub dissolving: bool,
+    /// Votes itself instead of following the leader.
+    pub independent: bool,
+    pub auto_stake: bool,
+    pub disbursed: bool,
+    /// Locked long enough to make proposals (six months).
+    pub may_propose: bool,
+}
+
+/// How a neuron is set up at the start.
+pub struct NeuronPlan {
+    pub owner: Principal,
+    pub stake_e8s: u64,
+    pub delay_days: u64,
+}
+
+impl Economy {
+    pub(crate) fn manage(
+        &mut self,
+        caller: Principal,
+        request: ManageNeuronRequest,
+    ) -> Result<Reply, String> {
+        let (response,): (ManageNeuronResponse,) = update_candid_as(
+            &mut self.env,
+            GOVERNANCE_CANISTER_ID,
+            caller,
+            "manage_neuron",
+            (request,),
+        )
+        .map_err(|e| format!("manage_neuron: {e}"))?;
+        match response.command {
+            Some(Reply::Error(e)) => Err(format!("manage_neuron refused: {}", e.error_message)),
+            Some(reply) => Ok(reply),
+            None => Err("manage_neuron answered no command".into()),
+        }
+    }
+
+    pub(crate) fn command(
+        &mut self,
+        caller: Principal,
+        neuron: u64,
+        command: Command,
+    ) -> Result<Reply, String> {
+        self.manage(
+            caller,
+            ManageNeuronRequest {
+                neuron_id_or_subaccount: Some(NeuronIdOrSubaccount::NeuronId(NeuronId {
+                    id: neuron,
+                })),
+                command: Some(command),
+                id: None,
+            },
+        )
+    }
+
+    pub(crate) fn configure(
+        &mut self,
+        caller: Principal,
+        neuron: u64,
+        operation: Operation,
+    ) -> Result<(), String> {
+        self.command(
+            caller,
+            neuron,
+            Command::Configure(Configure {
+                operation: Some(operation),
+            }),
+        )
+        .map(|_| ())
+    }
+
+    /// Claims the neuron whose stake waits in `owner`'s staking account
+    /// (memo 0) and locks it `days` more than the week it starts with.
+    pub(crate) fn claim_staked(&mut self, owner: Principal, days: u64) -> Result<u64, String> {
+        let claim = ManageNeuronRequest {
+            neuron_id_or_subaccount: None,
+            command: Some(Command::ClaimOrRefresh(ClaimOrRefresh {
+                by: Some(By::MemoAndController(ClaimOrRefreshNeuronFromAccount {
+                    controller: Some(owner),
+                    memo: 0,
+                })),
+            })),
+            id: None,
+        };
+        let Reply::ClaimOrRefresh(claimed) = self.claim(owner, claim)? else {
+            return Err("a claim answered another command".into());
+        };
+        let neuron = claimed
+            .refreshed_neuron_id
+            .ok_or("a claim names its neuron")?
+            .id;
+        let extra = days.saturating_sub(7);
+        if extra > 0 {
+            let delay = IncreaseDissolveDelay {
+                additional_dissolve_delay_seconds: (extra * DAY_SECONDS) as u32,
+            };
+            self.configure(owner, neuron, Operation::IncreaseDissolveDelay(delay))?;
+        }
+        Ok(neuron)
+    }
+
+    /// A holder's neuron as mainnet's are: most follow the leader on every
+    /// topic (catch-all, motions and SNS & Neurons' Fund, in one
+    /// `SetFollowing`), some vote themselves; some dissolve, some lend
+    /// their maturity to the Neurons' Fund, some auto-stake it.
+    pub(crate) fn set_up_holder(&mut self, index: usize, plan: &NeuronPlan) -> Result<(), String> {
+        let owner = plan.owner;
+        let neuron = self.claim_staked(owner, plan.delay_days)?;
+        let h = index as u64;
+        let direct = (self.scenario.calibration.direct_voter_share * 100.0).round() as u64;
+        let dissolving = plan.delay_days < 365 && h % 8 == 7;
+        let independent = !dissolving && self.rng.chance(direct);
+        let auto_stake = h % 3 == 1;
+        if dissolving {
+            self.configure(owner, neuron, Operation::StartDissolving {})?;
+        } else if !independent {
+            let leader = NeuronId {
+                id: self.leader_neuron,
+            };
+            let topic_following = [TOPIC_ALL, TOPIC_GOVERNANCE, TOPIC_SNS_AND_NEURONS_FUND]
+                .into_iter()
+                .map(|topic| FolloweesForTopic {
+                    topic: Some(topic),
+                    followees: Some(vec![leader]),
+                })
+                .collect();
+            self.command(
+                owner,
+                neuron,
+                Command::SetFollowing(SetFollowing {
+                    topic_following: Some(topic_following),
+                }),
+            )?;
+        }
+        if !dissolving && h.is_multiple_of(5) {
+            self.configure(owner, neuron, Operation::JoinCommunityFund {})?;
+        }
+        if auto_stake {
+            let setting = ChangeAutoStakeMaturity {
+                requested_setting_for_auto_stake_maturity: true,
+            };
+            self.configure(owner, neuron, Operation::ChangeAutoStakeMaturity(setting))?;
+        }
+        self.holders.push(Holder {
+            owner,
+            neuron,
+            dissolving,
+            independent,
+            auto_stake,
+            disbursed: false,
+            may_propose: plan.delay_days >= 183,
+        });
+        Ok(())
+    }
+
+    /// A claim; when governance's allowance for new neurons is used up (more
+    /// than 300 at once), time passes until it is full again.
+    pub(crate) fn claim(
+        &mut self,
+        owner: Principal,
+        claim: ManageNeuronRequest,
+    ) -> Result<Reply, String> {
+        use nns_harness::nns::{NEURON_CREATION_SPIKE, SECONDS_PER_NEW_NEURON};
+        loop {
+            let (response,): (ManageNeuronResponse,) = update_candid_as(
+                &mut self.env,
+                GOVERNANCE_CANISTER_ID,
+                owner,
+                "manage_neuron",
+                (claim.clone(),),
+            )
+            .map_err(|e| format!("manage_neuron: {e}"))?;
+            match response.command {
+                Some(Reply::Error(e))
+                    if e.error_type == nns_api::governance::ErrorType::Unavailable as i32 =>
+                {
+                    self.env.advance_time(Duration::from_secs(
+                        NEURON_CREATION_SPIKE * SECONDS_PER_NEW_NEURON,
+                    ));
+                    self.env.tick();
+                    self.boot_motion_if_due()?;
+                }
+                Some(Reply::Error(e)) => {
+                    return Err(format!("manage_neuron refused: {}", e.error_message));
+                }
+                Some(reply) => return Ok(reply),
+                None => return Err("manage_neuron answered no command".into()),
+            }
+        }
+    }
+
+    pub(crate) fn full_neuron(&mut self, owner: Principal, id: u64) -> Result<Neuron, String> {
+        let (neuron,): (Result<Neuron, GovernanceError>,) = query_candid_as(
+            &mut self.env,
+            GOVERNANCE_CANISTER_ID,
+            owner,
+            "get_full_neuron",
+            (id,),
+        )
+        .map_err(|e| format!("get_full_neuron: {e}"))?;
+        neuron.map_err(|e| format!("get_full_neuron refused: {}", e.error_message))
+    }
+
+    pub(crate) fn propose(
+        &mut self,
+        proposer: (Principal, u64),
+        action: ProposalActionRequest,
+        title: &str,
+    ) -> Result<u64, String> {
+        let request = MakeProposalRequest {
+            url: "https://forum.example/economy".into(),
+            title: Some(title.into()),
+            action: Some(action),
+            summary: format!("{title}, proposed in the simulated economy."),
+        };
+        let Reply::MakeProposal(made) = self.command(
+            proposer.0,
+            proposer.1,
+            Command::MakeProposal(Box::new(request)),
+        )?
+        else {
+            return Err("a proposal answered another command".into());
+        };
+        self.activity.proposals_made += 1;
+        Ok(made.proposal_id.ok_or("a proposal has an id")?.id)
+    }
+
+    pub(crate) fn vote(
+        &mut self,
+        voter: (Principal, u64),
+        proposal: u64,
+        vote: Vote,
+    ) -> Result<(), String> {
+        self.command(
+            voter.0,
+            voter.1,
+            Command::RegisterVote(RegisterVote {
+                vote: vote as i32,
+                proposal: Some(ProposalId { id: proposal }),
+            }),
+        )
+        .map(|_| ())
+    }
+
+    /// While the neurons are being claimed (governance lets 300 be made at
+    /// once, then one every four minutes), a motion of the leader each day,
+    /// which its followers vote for: each day's reward pool goes to the
+    /// neurons of that day, as on mainnet, instead of rolling over into
+    /// the first day of the run.
+    pub(crate) fn boot_motion_if_due(&mut self) -> Result<(), String> {
+        let now = self.env.get_time().as_nanos_since_unix_epoch() / 1_000_000_000;
+        if now < self.last_boot_motion_seconds + DAY_SECONDS {
+            return Ok(());
+        }
+        self.last_boot_motion_seconds = now;
+        let action = ProposalActionRequest::Motion(Motion {
+            motion_text: "Keep the network running while neurons join.".into(),
+        });
+        self.propose(
+            (self.leader, self.leader_neuron),
+            action,
+            "A motion while neurons join",
+        )?;
+        Ok(())
+    }
+
+    /// Each day the leader proposes the ICP/XDR rate (a small random walk
+    /// around the calibrated rate, as mainnet's exchange-rate updates);
+    /// once a week a holder proposes a motion that the leader, and so its
+    /// followers, back or oppose, and the independents vote on; halfway,
+    /// the leader proposes upgrading the CMC; on the first day, the first
+    /// month of node-provider rewards (governance mints the next ones).
+    pub(crate) fn propose_and_vote(&mut self, day: u32) -> Result<(), String> {
+        let leader = (self.leader, self.leader_neuron);
+        let target = self.scenario.calibration.xdr_permyriad_per_icp;
+        let rate = self.snapshot_rate();
+        // Drifts at most 2 % a day, pulled back towards the calibrated rate.
+        let step = self.rng.between(0, 40) as i64 - 20;
+        let pull = (target as i64 - rate as i64) / 10;
+        let rate = ((rate as i64 * (1_000 + step) / 1_000) + pull).max(1) as u64;
+        let payload = UpdateIcpXdrConversionRatePayload {
+            data_source: "simulation".into(),
+            timestamp_seconds: self.env.get_time().as_nanos_since_unix_epoch() / 1_000_000_000,
+            xdr_permyriad_per_icp: rate,
+            reason: None,
+        };
+        let action = ProposalActionRequest::ExecuteNnsFunction(ExecuteNnsFunction {
+            nns_function: nns_function::ICP_XDR_CONVERSION_RATE,
+            payload: Encode!(&payload).unwrap().into(),
+        });
+        self.propose(leader, action, "Set the ICP/XDR rate")?;
+        if day == 1 {
+            let action = ProposalActionRequest::RewardNodeProviders(
+                nns_api::governance::RewardNodeProviders {
+                    use_registry_derived_rewards: Some(true),
+                    rewards: vec![],
+                },
+            );
+            self.propose(leader, action, "Reward node providers (the first month)")?;
+        }
+        if day % 7 == 3 {
+            let proposers: Vec<usize> = (0..self.holders.len())
+                .filter(|&i| self.holders[i].may_propose && !self.holders[i].dissolving)
+                .collect();
+            let proposer = if proposers.is_empty() {
+                leader
+            } else {
+                let h = &self.holders
+                    [proposers[self.rng.between(0, proposers.len() as u64 - 1) as usize]];
+                (h.owner, h.neuron)
+            };
+            let action = ProposalActionRequest::Motion(Motion {
+                motion_text: format!("Motion of day {day}"),
+            });
+            let id = self.propose(proposer, action, "A motion")?;
+            let vote = if self.rng.chance(60) {
+                Vote::Yes
+            } else {
+                Vote::No
+            };
+            if proposer != leader {
+                self.vote(leader, id, vote)?;
+            }
+            self.independents_vote(id);
+        }
+        if day == self.scenario.days.div_ceil(2) {
+            let wasm =
+                std::fs::read(wasm_gz_path("cmc")).map_err(|e| format!("cmc.wasm.gz: {e}"))?;
+            let action = ProposalActionRequest::InstallCode(InstallCodeRequest {
+                canister_id: Some(CYCLES_MINTING_CANISTER_ID),
+                install_mode: Some(3),
+                wasm_module: Some(wasm.into()),
+                arg: Some(Encode!(&None::<CyclesCanisterInitPayload>).unwrap().into()),
+                skip_stopping_before_installing: None,
+            });
+            self.propose(leader, action, "Upgrade the cycles-minting canister")?;
+        }
+        Ok(())
+    }
+
+    /// About half the independent holders vote on `motion`, each its own way.
+    fn independents_vote(&mut self, motion: u64) {
+        for i in 0..self.holders.len() {
+            let h = &self.holders[i];
+            if !h.independent || h.dissolving || self.rng.chance(50) {
+                continue;
+            }
+            let voter = (h.owner, h.neuron);
+            let vote = if self.rng.chance(50) {
+                Vote::Yes
+            } else {
+                Vote::No
+            };
+            // The proposer has voted already, and a decided motion takes no
+            // more votes: those are refused, as they should be.
+            if self.vote(voter, motion, vote).is_ok() {
+                self.activity.direct_votes += 1;
+            }
+        }
+    }
+
+    /// A seventh of the holders each day: those without auto-stake
+    /// disburse their maturity (minted a week later, as on the NNS), and
+    /// dissolved neurons are disbursed.
+    pub(crate) fn neuron_upkeep(&mut self, day: u32) -> Result<(), String> {
+        let now = self.env.get_time().as_nanos_since_unix_epoch() / 1_000_000_000;
+        for i in 0..self.holders.len() {
+            if !(day as usize + i).is_multiple_of(7) || self.holders[i].disbursed {
+                continue;
+            }
+            let (owner, id) = (self.holders[i].owner, self.holders[i].neuron);
+            let neuron = self.full_neuron(owner, id)?;
+            let dissolved = matches!(
+                neuron.dissolve_state,
+                Some(nns_api::governance::DissolveState::WhenDissolvedTimestampSeconds(t)) if t <= now
+            );
+            if self.holders[i].dissolving && dissolved {
+                self.command(
+                    owner,
+                    id,
+                    Command::Disburse(Disburse {
+                        to_account: None,
+                        amount: None,
+                    }),
+                )?;
+                self.holders[i].disbursed = true;
+                self.activity.neurons_disbursed += 1;
+                continue;
+            }
+            if !self.holders[i].auto_stake && neuron.maturity_e8s_equivalent >= E8S_PER_ICP {
+                self.command(
+                    owner,
+                    id,
+                    Command::DisburseMaturity(DisburseMaturity {
+                        percentage_to_disburse: 100,
+                        to_account: None,
+                        to_account_identifier: None,
+                    }),
+                )?;
+                self.activity.maturity_disbursements += 1;
+            }
+        }
+        Ok(())
+    }
+}
