@@ -97,6 +97,9 @@ pub struct GovernanceArg {
     pub cmc_canister_id: Option<Principal>,
     pub economics: Option<NetworkEconomics>,
     pub genesis_timestamp_seconds: Option<u64>,
+    /// The node providers governance starts with (the NNS's init payload
+    /// carries them too); more are added by proposal.
+    pub node_providers: Option<Vec<NodeProvider>>,
 }
 
 mod neurons;

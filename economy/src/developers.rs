@@ -294,7 +294,8 @@ impl Economy {
             let quarter = self.quarter_demand(day, kind);
             let runway = 4 * quarter * u128::from(self.scenario.runway_days);
             if self.env.cycle_balance(canister) < runway + CANISTER_CREATION_CYCLES {
-                self.top_up(i, 2 * runway)?;
+                // At zero demand the executed work still costs cycles.
+                self.top_up(i, (2 * runway).max(CANISTER_CREATION_CYCLES))?;
             }
             let batches = kind.batches(day);
             let (requests, rounds, stored_bytes) = kind.batch();
@@ -335,6 +336,8 @@ impl Economy {
     /// `cycles` more for app `i`, bought with its developer's ICP.
     fn top_up(&mut self, i: usize, cycles: u128) -> Result<(), String> {
         let (developer, canister) = (self.apps[i].developer, self.apps[i].canister);
+        let e8s = self.e8s_for_cycles(cycles + 2 * CYCLES_FEE);
+        self.buy_icp_if_short(developer, e8s + 2 * FEE_E8S)?;
         if self.apps[i].via_cycles_ledger {
             self.mint_cycles(developer, cycles)?;
             self.withdraw(developer, canister, cycles)?;
@@ -359,6 +362,48 @@ impl Economy {
         }
         self.activity.top_ups += 1;
         Ok(())
+    }
+
+    /// A developer short of `e8s` buys ICP on the market, twice what it is
+    /// short of: from the accounts holding liquid ICP, the largest first
+    /// (standing for the exchanges' order books).
+    fn buy_icp_if_short(&mut self, developer: Principal, e8s: u64) -> Result<(), String> {
+        let balance = self.icp_balance_of(developer)?;
+        if balance >= e8s {
+            return Ok(());
+        }
+        let wanted = 2 * (e8s - balance);
+        let mut left = wanted;
+        for seller in 1..self.users.len() {
+            let seller = self.users[seller];
+            let available = self.icp_balance_of(seller)?.saturating_sub(FEE_E8S);
+            let sold = available.min(left);
+            if sold > 0 && self.pay(seller, developer, sold)? {
+                left -= sold;
+            }
+            if left == 0 {
+                break;
+            }
+        }
+        if left > e8s.saturating_sub(balance) {
+            return Err(format!(
+                "the market holds less than the {} ICP developers want for cycles: demand beyond the liquid supply",
+                wanted / E8S_PER_ICP
+            ));
+        }
+        self.activity.icp_bought_for_cycles_e8s += wanted - left;
+        Ok(())
+    }
+
+    fn icp_balance_of(&mut self, owner: Principal) -> Result<u64, String> {
+        let (balance,): (Nat,) = query_candid(
+            &mut self.env,
+            LEDGER_CANISTER_ID,
+            "icrc1_balance_of",
+            (Account::from(owner),),
+        )
+        .map_err(|e| format!("icrc1_balance_of: {e}"))?;
+        Ok(u64::try_from(balance.0).expect("balances fit in 64 bits"))
     }
 
     /// A day's NFT sales on the marketplaces: a buyer pays the seller in

@@ -71,6 +71,9 @@ pub struct Activity {
     pub served_requests: u64,
     pub queries: u64,
     pub top_ups: u64,
+    /// ICP developers bought from the market (the largest account) to pay
+    /// for cycles.
+    pub icp_bought_for_cycles_e8s: u64,
     /// ICP converted into cycles on the cycles ledger (`notify_mint_cycles`).
     pub cycles_mints: u64,
     pub proposals_made: u64,
@@ -165,7 +168,8 @@ impl Allocation {
         let staked_total: u64 = neurons.iter().map(|n| n.stake_e8s).sum();
         let liquid = supply - staked_total;
         // Developers hold what their apps' cycles cost for two years at the
-        // run's demand, at most a tenth of the liquid ICP.
+        // run's demand, at most a tenth of the liquid ICP; beyond it they buy
+        // on the market.
         let year_burn = c.burn_icp_per_year()
             * scenario.demand
             * (1.0 + scenario.demand_growth_percent_per_year / 100.0);

@@ -209,8 +209,8 @@ fn run(scenario: Scenario, out: PathBuf) -> Result<bool, String> {
     let a = &economy.activity;
     println!(
         "\nWorkload: {} transfers ({} refused for funds), {} NFT sales, {} app batches \
-         ({} requests, {} refused: frozen), {} queries, {} top-ups, {} ICP → cycles ledger \
-         conversions, {} proposals, {} direct votes, {} maturity disbursements, {} neurons \
+         ({} requests, {} refused: frozen), {} queries, {} top-ups ({:.0} ICP bought by developers \
+         on the market), {} ICP → cycles ledger conversions, {} proposals, {} direct votes, {} maturity disbursements, {} neurons \
          disbursed; {} update calls by the users",
         a.transfers,
         a.transfers_refused_for_funds,
@@ -220,6 +220,7 @@ fn run(scenario: Scenario, out: PathBuf) -> Result<bool, String> {
         a.batches_refused_frozen,
         a.queries,
         a.top_ups,
+        a.icp_bought_for_cycles_e8s as f64 / 1e8,
         a.cycles_mints,
         a.proposals_made,
         a.direct_votes,

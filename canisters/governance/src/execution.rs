@@ -111,6 +111,11 @@ pub fn validate(request: MakeProposalRequest, config: &Config) -> Result<Proposa
                 config.cmc_canister_id,
                 nns_api::ids::NODE_REWARDS_CANISTER_ID,
             ];
+            if canister_id == nns_api::ids::NODE_REWARDS_CANISTER_ID && i.install_mode == Some(2) {
+                return Err(invalid(
+                    "the node-rewards canister is not reinstalled: its table's version would go back; upgrade it with a new table",
+                ));
+            }
             if !installable.contains(&canister_id) {
                 return Err(invalid(format!(
                     "governance installs code only on the ledger, the CMC and the node-rewards canister, not {canister_id}"
@@ -155,6 +160,13 @@ pub fn validate(request: MakeProposalRequest, config: &Config) -> Result<Proposa
         }
         ProposalActionRequest::AddOrRemoveNodeProvider(a) => {
             crate::node_providers::validate_change(a.change.as_ref())?;
+            let change = a.change.as_ref().expect("validated");
+            crate::node_providers::check_change_against(
+                change,
+                |id| state::node_provider(id).is_some(),
+                state::node_provider_count(),
+                ErrorType::InvalidProposal,
+            )?;
             Action::AddOrRemoveNodeProvider(a)
         }
         ProposalActionRequest::RewardNodeProviders(r) => {
@@ -469,33 +481,20 @@ async fn perform(id: u64, body: ProposalBody) -> Result<()> {
         Some(Action::AddOrRemoveNodeProvider(a)) => {
             let provider = crate::node_providers::validate_change(a.change.as_ref())?.clone();
             let id = provider.id.expect("validated");
-            match a.change {
-                Some(nns_api::governance::Change::ToAdd(_)) => {
-                    if state::node_provider(&id).is_some() {
-                        return Err(GovernanceError::new(
-                            ErrorType::PreconditionFailed,
-                            format!("NodeProvider with id {id} already exists"),
-                        ));
-                    }
-                    if state::node_provider_count() >= crate::node_providers::MAX_NODE_PROVIDERS {
-                        return Err(GovernanceError::new(
-                            ErrorType::PreconditionFailed,
-                            format!(
-                                "at most {} node providers",
-                                crate::node_providers::MAX_NODE_PROVIDERS
-                            ),
-                        ));
-                    }
-                    state::put_node_provider(id, provider);
-                    Ok(())
+            let change = a.change.as_ref().expect("validated");
+            crate::node_providers::check_change_against(
+                change,
+                |id| state::node_provider(id).is_some(),
+                state::node_provider_count(),
+                ErrorType::PreconditionFailed,
+            )?;
+            match change {
+                nns_api::governance::Change::ToAdd(_) => state::put_node_provider(id, provider),
+                nns_api::governance::Change::ToRemove(_) => {
+                    state::remove_node_provider(&id);
                 }
-                _ => state::remove_node_provider(&id).map(|_| ()).ok_or_else(|| {
-                    GovernanceError::new(
-                        ErrorType::NotFound,
-                        format!("NodeProvider with id {id} is not known"),
-                    )
-                }),
             }
+            Ok(())
         }
         Some(Action::RewardNodeProviders(_)) => crate::node_provider_rewards::mint_monthly()
             .await
@@ -504,12 +503,29 @@ async fn perform(id: u64, body: ProposalBody) -> Result<()> {
             let provider = r.node_provider.as_ref().and_then(|p| p.id);
             match provider {
                 Some(id) if state::node_provider(&id).is_some() => {}
-                _ => {
+                Some(id) => {
                     return Err(GovernanceError::new(
                         ErrorType::NotFound,
-                        "the node provider is not known: add it with AddOrRemoveNodeProvider first",
+                        format!("Node provider with id {id} not found."),
                     ));
                 }
+                None => {
+                    return Err(GovernanceError::new(
+                        ErrorType::NotFound,
+                        "the reward names no node provider",
+                    ));
+                }
+            }
+            // The maximum may have been lowered since the proposal was made.
+            let maximum = config.economics.maximum_node_provider_rewards_e8s;
+            if r.amount_e8s > maximum {
+                return Err(GovernanceError::new(
+                    ErrorType::PreconditionFailed,
+                    format!(
+                        "Proposed reward {} greater than maximum {maximum}",
+                        r.amount_e8s
+                    ),
+                ));
             }
             let Some(RewardMode::RewardToAccount(a)) = r.reward_mode else {
                 return Err(invalid("only rewards to an account are supported"));

@@ -61,6 +61,11 @@ nns_api::embed_candid_metadata!("../../../candid/governance.did", b"(GovernanceA
 
 #[init]
 fn init(arg: GovernanceArg) {
+    let providers = node_providers::initial(arg.node_providers.clone().unwrap_or_default())
+        .unwrap_or_else(|e| trap(e));
+    for provider in providers {
+        state::put_node_provider(provider.id.expect("checked"), provider);
+    }
     let mut config = Config::from_init(arg).unwrap_or_else(|e| trap(e));
     let now = now_seconds();
     let genesis = *config.genesis_timestamp_seconds.get_or_insert(now);

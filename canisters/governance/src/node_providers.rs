@@ -7,11 +7,14 @@
 //! average rate (never below the economics' minimum rate), and mints it to
 //! each provider's reward account.
 //!
-//! One difference from the NNS, for safety: the month is recorded before
-//! any ICP is minted, and each mint is stamped (`created_at_time` = the
-//! month's timestamp), so an upgrade or trap in the middle can never pay a
-//! month twice; a provider whose mint failed is not paid again later (as
-//! on the NNS, which records the month after its mints and never retries).
+//! One difference from the NNS, for safety: the month is recorded, with
+//! each payable reward owed, before any ICP is minted, and each payment is
+//! stamped (`created_at_time` = the month's time plus the reward's
+//! position), so an upgrade or a trap in the middle never pays a reward
+//! twice, and a payment that failed is tried again on the next run of the
+//! task (for a day, while the ledger still recognises a duplicate). The
+//! NNS records the month after its mints and never tries a failed one
+//! again.
 
 use candid::Principal;
 use canister_common::civil_date;
@@ -28,8 +31,9 @@ pub const NODE_PROVIDER_REWARD_PERIOD_SECONDS: u64 = 2_629_800;
 /// `list_node_provider_rewards` answers at most this many months.
 pub const MAX_LIST_NODE_PROVIDER_REWARDS_RESULTS: usize = 24;
 /// Governance keeps at most this many providers (mainnet has about 150):
-/// the list is read whole by every month's rewards.
-pub const MAX_NODE_PROVIDERS: usize = 1_000;
+/// the list is read whole by every month's rewards, and a listing of 24
+/// months of this many (~180 bytes a reward) stays under a reply's 2 MiB.
+pub const MAX_NODE_PROVIDERS: usize = 300;
 /// `NetworkEconomics::minimum_icp_xdr_rate` is in XDR cents; rates are in
 /// 10^-4 XDR.
 pub const ICP_XDR_RATE_TO_BASIS_POINT_MULTIPLIER: u64 = 100;
@@ -52,31 +56,92 @@ pub fn check_reward_account(account: &nns_api::governance::AccountIdentifier) ->
         .map_err(|e| {
             error(
                 ErrorType::InvalidCommand,
-                format!("invalid reward_account: {e:?}"),
+                format!("The account_identifier field is invalid: {e:?}"),
             )
         })
 }
 
 /// What `AddOrRemoveNodeProvider` may carry: a change naming a provider,
-/// with a valid reward account if any. Whether the provider is (not yet)
-/// known is checked against the list when the proposal executes.
+/// with a valid reward account when one is added. Whether the provider is
+/// (not yet) known is checked against the list at submission and again at
+/// execution.
 pub fn validate_change(change: Option<&Change>) -> Result<&NodeProvider> {
-    let provider = match change {
-        Some(Change::ToAdd(p) | Change::ToRemove(p)) => p,
-        None => return Err(invalid("AddOrRemoveNodeProvider needs a change")),
+    let (provider, adding) = match change {
+        Some(Change::ToAdd(p)) => (p, true),
+        Some(Change::ToRemove(p)) => (p, false),
+        None => return Err(invalid("AddOrRemoveNodeProvider must have a change field")),
     };
     match provider.id {
-        None => Err(invalid("the node provider needs an id")),
+        None => Err(invalid(
+            "AddOrRemoveNodeProvider must have a node provider id",
+        )),
         Some(id) if id == Principal::anonymous() => {
             Err(invalid("a node provider cannot be the anonymous principal"))
         }
         Some(_) => {
-            if let Some(account) = &provider.reward_account {
+            if let (true, Some(account)) = (adding, &provider.reward_account) {
                 check_reward_account(account).map_err(|e| invalid(e.error_message))?;
             }
             Ok(provider)
         }
     }
+}
+
+/// The change against the providers known now (`known` tells whether an id
+/// is): an added one must be new, a removed one known, as on the NNS.
+pub fn check_change_against(
+    change: &Change,
+    known: impl Fn(&Principal) -> bool,
+    count: usize,
+    error_type: ErrorType,
+) -> Result<()> {
+    match change {
+        Change::ToAdd(p) => {
+            let id = p.id.expect("validated");
+            if known(&id) {
+                return Err(error(
+                    error_type,
+                    format!("NodeProvider with id {id} already exists"),
+                ));
+            }
+            if count >= MAX_NODE_PROVIDERS {
+                return Err(error(
+                    error_type,
+                    format!("at most {MAX_NODE_PROVIDERS} node providers"),
+                ));
+            }
+        }
+        Change::ToRemove(p) => {
+            let id = p.id.expect("validated");
+            if !known(&id) {
+                return Err(error(
+                    error_type,
+                    format!(
+                        "AddOrRemoveNodeProvider ToRemove must target an existing Node Provider but targeted {id}"
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The providers of the install argument: each with an id and a valid
+/// reward account if any, none twice, at most [`MAX_NODE_PROVIDERS`].
+pub fn initial(providers: Vec<NodeProvider>) -> std::result::Result<Vec<NodeProvider>, String> {
+    if providers.len() > MAX_NODE_PROVIDERS {
+        return Err(format!("at most {MAX_NODE_PROVIDERS} node providers"));
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    for p in &providers {
+        let change = Change::ToAdd(p.clone());
+        validate_change(Some(&change)).map_err(|e| e.error_message)?;
+        let id = p.id.expect("validated");
+        if !seen.insert(id) {
+            return Err(format!("node provider {id} is named twice"));
+        }
+    }
+    Ok(providers)
 }
 
 /// Whether a month has passed since the last rewards (never before the
@@ -284,6 +349,21 @@ mod tests {
     }
 
     #[test]
+    fn initial_providers_are_checked() {
+        assert!(initial(vec![provider(1), provider(2)]).is_ok());
+        assert!(
+            initial(vec![provider(1), provider(1)])
+                .unwrap_err()
+                .contains("twice")
+        );
+        let no_id = NodeProvider {
+            id: None,
+            reward_account: None,
+        };
+        assert!(initial(vec![no_id]).is_err());
+    }
+
+    #[test]
     fn the_clock_starts_with_the_first_rewards_and_ticks_monthly() {
         assert!(!is_time_to_mint(None, u64::MAX));
         assert!(!is_time_to_mint(
@@ -320,15 +400,30 @@ mod tests {
             reward_account: None,
         });
         assert!(validate_change(Some(&no_id)).is_err());
-        let bad_account = Change::ToAdd(NodeProvider {
+        let bad = NodeProvider {
             reward_account: Some(nns_api::governance::AccountIdentifier {
                 hash: vec![0; 32].into(),
             }),
             ..provider(1)
-        });
-        let e = validate_change(Some(&bad_account)).unwrap_err();
+        };
+        let e = validate_change(Some(&Change::ToAdd(bad.clone()))).unwrap_err();
         assert_eq!(e.error_type, ErrorType::InvalidProposal as i32);
-        assert!(validate_change(Some(&Change::ToRemove(provider(1)))).is_ok());
+        // A removal names the provider; its account does not matter.
+        assert!(validate_change(Some(&Change::ToRemove(bad))).is_ok());
+        let add = Change::ToAdd(provider(1));
+        let remove = Change::ToRemove(provider(1));
+        let known = |_: &Principal| true;
+        let unknown = |_: &Principal| false;
+        let precondition = ErrorType::PreconditionFailed;
+        assert!(check_change_against(&add, known, 1, precondition).is_err());
+        assert!(check_change_against(&add, unknown, 1, precondition).is_ok());
+        assert!(check_change_against(&add, unknown, MAX_NODE_PROVIDERS, precondition).is_err());
+        let e = check_change_against(&remove, unknown, 1, precondition).unwrap_err();
+        assert!(
+            e.error_message
+                .contains("must target an existing Node Provider")
+        );
+        assert!(check_change_against(&remove, known, 1, precondition).is_ok());
     }
 
     #[test]
@@ -356,15 +451,16 @@ mod tests {
         let mut next = inputs(vec![], 20_000);
         next.previous_end = Some(DateUtc {
             year: 2026,
-            month: 11,
-            day: 30,
+            month: 10,
+            day: 31,
         });
         let month = monthly_rewards(vec![], &next);
+        // From the day after the last month's end to yesterday.
         assert_eq!(
             month.start_date,
             Some(DateUtc {
                 year: 2026,
-                month: 12,
+                month: 11,
                 day: 1
             })
         );

@@ -32,7 +32,8 @@
 //! ├── 24 DEPLOYED_SALES       StableBTreeMap<proposal id, Candid<DeployedSns>>
 //! ├── 25 FUND_RESERVATIONS    StableBTreeMap<proposal id, Candid<fund::Reservation>>
 //! ├── 26 NODE_PROVIDERS       StableBTreeMap<provider id, Candid<NodeProvider>>
-//! └── 27 NODE_PROVIDER_REWARDS StableBTreeMap<timestamp, Candid<MonthlyNodeProviderRewards>>
+//! ├── 27 NODE_PROVIDER_REWARDS StableBTreeMap<timestamp, Candid<MonthlyNodeProviderRewards>>
+//! └── 28 NODE_PROVIDER_REWARDS_OWED StableBTreeMap<(timestamp, index in the month), ()>
 //! ```
 
 use crate::config::Config;
@@ -43,7 +44,7 @@ use canister_common::{Candid, StableConfig};
 use ic_stable_structures::memory_manager::{MemoryId, MemoryManager, VirtualMemory};
 use ic_stable_structures::{DefaultMemoryImpl, StableBTreeMap};
 use nns_api::governance::sns::DeployedSns;
-use nns_api::governance::{MonthlyNodeProviderRewards, NodeProvider};
+use nns_api::governance::{MonthlyNodeProviderRewards, NodeProvider, RewardNodeProvider};
 use std::cell::RefCell;
 
 const CONFIG_MEMORY_ID: MemoryId = MemoryId::new(0);
@@ -74,6 +75,7 @@ const DEPLOYED_SALES_MEMORY_ID: MemoryId = MemoryId::new(24);
 const FUND_RESERVATIONS_MEMORY_ID: MemoryId = MemoryId::new(25);
 const NODE_PROVIDERS_MEMORY_ID: MemoryId = MemoryId::new(26);
 const NODE_PROVIDER_REWARDS_MEMORY_ID: MemoryId = MemoryId::new(27);
+const NODE_PROVIDER_REWARDS_OWED_MEMORY_ID: MemoryId = MemoryId::new(28);
 
 pub type Memory = VirtualMemory<DefaultMemoryImpl>;
 
@@ -139,6 +141,26 @@ thread_local! {
     /// Every month's node-provider rewards, by timestamp.
     static NODE_PROVIDER_REWARDS: RefCell<StableBTreeMap<u64, Candid<MonthlyNodeProviderRewards>, Memory>> =
         RefCell::new(StableBTreeMap::init(memory(NODE_PROVIDER_REWARDS_MEMORY_ID)));
+    /// The rewards of recorded months not yet paid: (month, position).
+    static NODE_PROVIDER_REWARDS_OWED: RefCell<StableBTreeMap<(u64, u32), (), Memory>> =
+        RefCell::new(StableBTreeMap::init(memory(NODE_PROVIDER_REWARDS_OWED_MEMORY_ID)));
+}
+
+/// The rewards owed, oldest first.
+pub fn owed_node_provider_rewards() -> Vec<(u64, u32)> {
+    NODE_PROVIDER_REWARDS_OWED.with_borrow(|m| m.keys().collect())
+}
+
+/// The reward at `index` of the month recorded at `timestamp`.
+pub fn node_provider_reward(timestamp: u64, index: u32) -> Option<RewardNodeProvider> {
+    NODE_PROVIDER_REWARDS
+        .with_borrow(|m| m.get(&timestamp))
+        .and_then(|month| month.0.rewards.get(index as usize).cloned())
+}
+
+/// The reward is paid (or will never be): no longer owed.
+pub fn settle_node_provider_reward(timestamp: u64, index: u32) {
+    NODE_PROVIDER_REWARDS_OWED.with_borrow_mut(|m| m.remove(&(timestamp, index)));
 }
 
 pub fn node_provider(id: &Principal) -> Option<NodeProvider> {
@@ -163,8 +185,15 @@ pub fn remove_node_provider(id: &Principal) -> Option<NodeProvider> {
         .map(|c| c.0)
 }
 
-pub fn record_node_provider_rewards(month: MonthlyNodeProviderRewards) {
-    NODE_PROVIDER_REWARDS.with_borrow_mut(|m| m.insert(month.timestamp, Candid(month)));
+/// Records a month, with the positions of the rewards to pay as owed.
+pub fn record_node_provider_rewards(month: MonthlyNodeProviderRewards, owed: &[u32]) {
+    let timestamp = month.timestamp;
+    NODE_PROVIDER_REWARDS.with_borrow_mut(|m| m.insert(timestamp, Candid(month)));
+    NODE_PROVIDER_REWARDS_OWED.with_borrow_mut(|m| {
+        for &index in owed {
+            m.insert((timestamp, index), ());
+        }
+    });
 }
 
 pub fn most_recent_node_provider_rewards() -> Option<MonthlyNodeProviderRewards> {

@@ -8,7 +8,7 @@ pub mod table;
 
 use canister_common::Candid;
 use ic_cdk::api::msg_caller;
-use ic_cdk::{init, post_upgrade, query, trap, update};
+use ic_cdk::{init, inspect_message, post_upgrade, query, trap, update};
 use ic_stable_structures::{DefaultMemoryImpl, StableCell};
 use nns_api::ids::GOVERNANCE_CANISTER_ID;
 use nns_api::node_rewards::{
@@ -40,6 +40,15 @@ fn post_upgrade(arg: Option<NodeRewardsArg>) {
     if let Some(arg) = arg {
         let version = TABLE.with_borrow(|t| t.get().0.registry_version) + 1;
         set_table(arg, version);
+    }
+}
+
+/// Ingress for governance's method is turned away before it runs: only
+/// governance, a canister, may call it, so strangers cost nothing.
+#[inspect_message]
+fn inspect_message() {
+    if ic_cdk::api::msg_method_name() != "get_node_providers_monthly_xdr_rewards" {
+        ic_cdk::api::accept_message();
     }
 }
 

@@ -30,7 +30,7 @@
 use candid::{Encode, Principal};
 use integration_tests::env::{Backend, ErrorCode, TestEnv, query_candid, query_candid_as};
 use integration_tests::nns::{FEE, ICP, NnsEnv, ONE_YEAR, configure, disburse_all, request, user};
-use integration_tests::{install_cmc, install_governance, install_ledger, wasm_gz_path};
+use integration_tests::{install_cmc, install_ledger, wasm_gz_path};
 use nns_api::AccountIdentifier;
 use nns_api::cmc::{
     CyclesCanisterInitPayload, IcpXdrConversionRate, IcpXdrConversionRateResponse,
@@ -257,7 +257,22 @@ impl World {
     fn new(wasms: &(Vec<u8>, Vec<u8>, Vec<u8>)) -> Self {
         let mut pic = TestEnv::new(Backend::Runtime);
         install_ledger(&mut pic, (1..=USERS).map(|n| (user(n), USER_ICP * ICP)));
-        install_governance(&mut pic, Some(initial_economics()));
+        // The node providers rewards name, known from the start.
+        integration_tests::install_governance_with(
+            &mut pic,
+            nns_api::governance::GovernanceArg {
+                economics: Some(initial_economics()),
+                node_providers: Some(
+                    (0..PROVIDERS)
+                        .map(|n| nns_api::governance::NodeProvider {
+                            id: Some(provider(n)),
+                            reward_account: None,
+                        })
+                        .collect(),
+                ),
+                ..Default::default()
+            },
+        );
         install_cmc(&mut pic, INITIAL_RATE, None);
         let nns = NnsEnv { pic };
         let mut world = Self {
@@ -590,11 +605,16 @@ impl World {
                 Effect::None,
             ),
             ProposalKind::Reward => {
-                let to = AccountIdentifier::new(&provider(serial), None);
+                // Each reward to an account of its own, so that each
+                // proposal's payment is seen apart.
+                let to = AccountIdentifier::new(&reward_account(serial), None);
                 let amount = amount_icp * ICP;
                 (
                     ProposalActionRequest::RewardNodeProvider(RewardNodeProvider {
-                        node_provider: None,
+                        node_provider: Some(nns_api::governance::NodeProvider {
+                            id: Some(provider(serial % PROVIDERS)),
+                            reward_account: None,
+                        }),
                         reward_mode: Some(RewardMode::RewardToAccount(RewardToAccount {
                             to_account: Some(nns_api::governance::AccountIdentifier {
                                 hash: to.as_bytes().to_vec().into(),
@@ -1096,7 +1116,14 @@ impl World {
 }
 
 /// The node provider a reward proposal pays.
-fn provider(serial: u64) -> Principal {
+/// Node providers governance knows from its install.
+const PROVIDERS: u64 = 4;
+
+fn provider(n: u64) -> Principal {
+    Principal::from_slice(&[0xd1, n as u8, 7])
+}
+
+fn reward_account(serial: u64) -> Principal {
     Principal::from_slice(&[0xd0, (serial >> 8) as u8, serial as u8, 7])
 }
 

@@ -1508,16 +1508,42 @@ fn most_recent_month(env: &mut Env) -> Option<MonthlyNodeProviderRewards> {
     month
 }
 
+fn average_rate(env: &mut Env) -> u64 {
+    let (average,): (nns_api::cmc::IcpXdrConversionRateResponse,) = query_candid(
+        &mut env.nns.pic,
+        CYCLES_MINTING_CANISTER_ID,
+        "get_average_icp_xdr_conversion_rate",
+        (),
+    )
+    .unwrap();
+    average.data.xdr_permyriad_per_icp
+}
+
+/// Proposes, adopts, and lets the execution's calls (up to a month's five
+/// in a row) run out.
+fn pass(env: &mut Env, proposal: MakeProposalRequest) -> u64 {
+    let id = env.propose(0, proposal).unwrap();
+    env.vote(1, id, Vote::Yes).unwrap();
+    env.settle();
+    env.settle();
+    id
+}
+
 /// Node providers added by proposal are paid each month what the
 /// node-rewards canister says they earned, at the CMC's average rate: the
-/// first month by a `RewardNodeProviders` proposal, the next ones by
-/// governance itself, once each (an upgrade in between changes nothing);
-/// a provider changes its own reward account; a removed one is not paid.
+/// first month by a `RewardNodeProviders` proposal (which fails, recording
+/// nothing, while the node-rewards canister cannot answer), the next ones
+/// by governance itself, once each — a second proposal within the month
+/// fails, an upgrade changes nothing, a payment the ledger refused is paid
+/// once the ledger is back; two providers paid the same amount to one
+/// account are both paid; a provider changes its own reward account; a
+/// removed one is not paid.
 fn should_mint_node_provider_rewards_monthly(backend: Backend) {
-    use nns_api::node_rewards::{GetNodeProvidersMonthlyXdrRewardsResponse, NodeProviderNodes};
+    use nns_api::ids::{LEDGER_CANISTER_ID, NODE_REWARDS_CANISTER_ID};
+    use nns_api::node_rewards::NodeProviderNodes;
     const MONTH: u64 = 2_629_800;
     let mut env = setup(backend);
-    let (a, b, stranger) = (user(9), user(10), user(11));
+    let (a, b, c, stranger) = (user(9), user(10), user(14), user(11));
     let nodes = |provider, rewardable_nodes, xdr: u64| NodeProviderNodes {
         node_provider: provider,
         rewardable_nodes,
@@ -1528,30 +1554,32 @@ fn should_mint_node_provider_rewards_monthly(backend: Backend) {
         vec![
             nodes(a, 10, 1_000),
             nodes(b, 2, 873),
+            nodes(c, 2, 873),
             nodes(stranger, 5, 900),
         ],
     );
-    // Only governance may ask the node-rewards canister.
-    let (answer,): (GetNodeProvidersMonthlyXdrRewardsResponse,) = update_candid_as(
-        &mut env.nns.pic,
-        nns_api::ids::NODE_REWARDS_CANISTER_ID,
-        stranger,
-        "get_node_providers_monthly_xdr_rewards",
-        (nns_api::node_rewards::GetNodeProvidersMonthlyXdrRewardsRequest::default(),),
-    )
-    .unwrap();
-    assert!(answer.rewards.is_none() && answer.error.is_some());
+    // Only governance may ask the node-rewards canister: a stranger's
+    // ingress is turned away.
+    let asked: Result<(nns_api::node_rewards::GetNodeProvidersMonthlyXdrRewardsResponse,), _> =
+        update_candid_as(
+            &mut env.nns.pic,
+            NODE_REWARDS_CANISTER_ID,
+            stranger,
+            "get_node_providers_monthly_xdr_rewards",
+            (nns_api::node_rewards::GetNodeProvidersMonthlyXdrRewardsRequest::default(),),
+        );
+    assert!(asked.is_err());
 
-    let b_account = AccountIdentifier::new(&user(12), None);
+    // b and c are paid the same amount to the same account.
+    let shared = AccountIdentifier::new(&user(12), None);
     env.add_node_provider(a, None);
-    env.add_node_provider(b, Some(b_account));
-    // Adding a provider twice fails at execution; listing shows both once.
-    let again = env
-        .propose(0, add_or_remove_node_provider(a, None, true))
-        .unwrap();
-    env.vote(1, again, Vote::Yes).unwrap();
-    env.settle();
-    assert_eq!(env.info(again).status, ProposalStatus::Failed as i32);
+    env.add_node_provider(b, Some(shared));
+    env.add_node_provider(c, Some(shared));
+    // Adding a provider again is refused at submission.
+    assert_eq!(
+        env.propose(0, add_or_remove_node_provider(a, None, true)),
+        Err(ErrorType::InvalidProposal as i32)
+    );
     let (listed,): (nns_api::governance::ListNodeProvidersResponse,) = query_candid(
         &mut env.nns.pic,
         GOVERNANCE_CANISTER_ID,
@@ -1559,7 +1587,7 @@ fn should_mint_node_provider_rewards_monthly(backend: Backend) {
         (),
     )
     .unwrap();
-    assert_eq!(listed.node_providers.len(), 2);
+    assert_eq!(listed.node_providers.len(), 3);
     assert_eq!(
         most_recent_month(&mut env),
         None,
@@ -1575,44 +1603,56 @@ fn should_mint_node_provider_rewards_monthly(backend: Backend) {
         Err(ErrorType::InvalidProposal as i32)
     );
 
-    let (average,): (nns_api::cmc::IcpXdrConversionRateResponse,) = query_candid(
-        &mut env.nns.pic,
-        CYCLES_MINTING_CANISTER_ID,
-        "get_average_icp_xdr_conversion_rate",
-        (),
-    )
-    .unwrap();
-    let rate = average.data.xdr_permyriad_per_icp;
+    // Without the node-rewards canister's answer nothing is recorded.
+    env.nns
+        .pic
+        .stop_canister(NODE_REWARDS_CANISTER_ID, None)
+        .unwrap();
+    let failed = pass(&mut env, monthly_rewards_proposal());
+    assert_eq!(env.info(failed).status, ProposalStatus::Failed as i32);
+    assert_eq!(most_recent_month(&mut env), None);
+    env.nns
+        .pic
+        .start_canister(NODE_REWARDS_CANISTER_ID, None)
+        .unwrap();
+
+    let rate = average_rate(&mut env);
     let a_month = 10 * 1_000 * 10_000 * ICP / rate;
     let b_month = 2 * 873 * 10_000 * ICP / rate;
     let a_account = AccountIdentifier::new(&a, None);
     let supply = env.nns.total_supply();
-    let first = env.propose(0, monthly_rewards_proposal()).unwrap();
-    env.vote(1, first, Vote::Yes).unwrap();
-    env.settle();
+    let first = pass(&mut env, monthly_rewards_proposal());
     assert_eq!(env.info(first).status, ProposalStatus::Executed as i32);
     assert_eq!(env.nns.balance(a_account), a_month);
-    assert_eq!(env.nns.balance(b_account), b_month);
+    assert_eq!(env.nns.balance(shared), 2 * b_month, "b's and c's");
     assert_eq!(
         env.nns.balance(AccountIdentifier::new(&stranger, None)),
         0,
         "not a provider governance knows"
     );
-    assert_eq!(env.nns.total_supply(), supply + a_month + b_month);
+    assert_eq!(env.nns.total_supply(), supply + a_month + 2 * b_month);
     let month = most_recent_month(&mut env).expect("the month is recorded");
-    assert_eq!(month.rewards.len(), 2);
+    assert_eq!(month.rewards.len(), 3);
     assert_eq!(
         month.xdr_conversion_rate.unwrap().xdr_permyriad_per_icp,
         Some(rate)
     );
     assert_eq!(month.registry_version, Some(1));
+    // A second month within the month is refused.
+    let again = pass(&mut env, monthly_rewards_proposal());
+    assert_eq!(env.info(again).status, ProposalStatus::Failed as i32);
+    assert_eq!(env.nns.total_supply(), supply + a_month + 2 * b_month);
 
-    // Not before a month has passed, across an upgrade; then once.
+    // Not before a month has passed, across an upgrade.
     env.nns.pic.advance_time(Duration::from_secs(MONTH - 3_600));
     env.settle();
     governance_upgrade(&mut env);
     env.settle();
-    assert_eq!(env.nns.balance(a_account), a_month);
+    assert_eq!(
+        env.nns.total_supply(),
+        supply + a_month + 2 * b_month,
+        "nothing before the month is over"
+    );
     // A provider changes its account; a stranger cannot.
     let new_a_account = AccountIdentifier::new(&user(13), None);
     let update = nns_api::governance::UpdateNodeProvider {
@@ -1638,20 +1678,35 @@ fn should_mint_node_provider_rewards_monthly(backend: Backend) {
     )
     .unwrap();
     done.unwrap();
+    // The month comes due while the ledger is stopped: recorded, not paid;
+    // paid once the ledger runs again, once.
+    env.nns.pic.stop_canister(LEDGER_CANISTER_ID, None).unwrap();
     env.nns.pic.advance_time(Duration::from_secs(3_600));
+    let second_rate = average_rate(&mut env);
     env.settle();
-    env.settle();
-    assert_eq!(env.nns.balance(a_account), a_month, "paid once");
-    let second_rate = most_recent_month(&mut env)
-        .unwrap()
-        .xdr_conversion_rate
-        .unwrap()
-        .xdr_permyriad_per_icp
+    let second = most_recent_month(&mut env).expect("the second month");
+    assert!(second.timestamp >= month.timestamp + MONTH);
+    env.nns
+        .pic
+        .start_canister(LEDGER_CANISTER_ID, None)
         .unwrap();
+    assert_eq!(env.nns.balance(new_a_account), 0, "not paid yet");
+    env.nns.pic.advance_time(Duration::from_secs(120));
+    env.settle();
+    env.nns.pic.advance_time(Duration::from_secs(120));
+    env.settle();
+    let a_second = 10 * 1_000 * 10_000 * ICP / second_rate;
+    let b_second = 2 * 873 * 10_000 * ICP / second_rate;
     assert_eq!(
         env.nns.balance(new_a_account),
-        10 * 1_000 * 10_000 * ICP / second_rate,
-        "the second month, to the new account"
+        a_second,
+        "to the new account"
+    );
+    assert_eq!(env.nns.balance(a_account), a_month, "the old one unchanged");
+    assert_eq!(
+        env.nns.total_supply(),
+        supply + a_month + 2 * b_month + a_second + 2 * b_second,
+        "each reward paid once"
     );
     let (listing,): (nns_api::governance::ListNodeProviderRewardsResponse,) = query_candid(
         &mut env.nns.pic,
@@ -1664,16 +1719,22 @@ fn should_mint_node_provider_rewards_monthly(backend: Backend) {
     assert_eq!(times.len(), 2);
     assert!(times[0] >= times[1] + MONTH, "newest first, a month apart");
 
-    // A removed provider is not paid the next month.
-    let remove = env
-        .propose(0, add_or_remove_node_provider(b, None, false))
-        .unwrap();
-    env.vote(1, remove, Vote::Yes).unwrap();
-    env.settle();
+    // A removed provider is not paid the next month; removing it twice is
+    // refused at submission.
+    let remove = pass(&mut env, add_or_remove_node_provider(b, None, false));
     assert_eq!(env.info(remove).status, ProposalStatus::Executed as i32);
-    let b_before = env.nns.balance(b_account);
+    assert_eq!(
+        env.propose(0, add_or_remove_node_provider(b, None, false)),
+        Err(ErrorType::InvalidProposal as i32)
+    );
+    let shared_before = env.nns.balance(shared);
+    let third_rate = average_rate(&mut env);
     env.nns.pic.advance_time(Duration::from_secs(MONTH));
     env.settle();
-    assert_eq!(env.nns.balance(b_account), b_before);
-    assert_eq!(most_recent_month(&mut env).unwrap().rewards.len(), 1);
+    assert_eq!(
+        env.nns.balance(shared),
+        shared_before + 2 * 873 * 10_000 * ICP / third_rate,
+        "c only"
+    );
+    assert_eq!(most_recent_month(&mut env).unwrap().rewards.len(), 2);
 }
