@@ -414,7 +414,9 @@ impl Economy {
                 self.activity.neurons_disbursed += 1;
                 continue;
             }
-            if !self.holders[i].auto_stake && neuron.maturity_e8s_equivalent >= E8S_PER_ICP {
+            // Governance wants 1 ICP even at the worst modulation (−5 %).
+            let worst_e8s = u128::from(neuron.maturity_e8s_equivalent) * 95 / 100;
+            if !self.holders[i].auto_stake && worst_e8s >= u128::from(E8S_PER_ICP) {
                 self.command(
                     owner,
                     id,

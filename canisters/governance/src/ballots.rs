@@ -3,6 +3,11 @@
 //! neuron id). A B-tree insert per ballot cost ~55 k instructions; a page
 //! insert per 64 ballots makes the snapshot of 100 000 neurons ~15× cheaper,
 //! and a ballot is still found with one range lookup and a binary search.
+//!
+//! The passes over many ballots in one message (the votes that follow a
+//! vote, the day's rewards) read and write them through a [`PageCache`]:
+//! they visit neurons in id order, so 64 ballots in a row share one page,
+//! read from stable memory once and written back once when the pass ends.
 
 use ic_stable_structures::storable::Bound;
 use ic_stable_structures::{Memory, StableBTreeMap, Storable};
@@ -62,6 +67,29 @@ impl Storable for BallotPage {
 
 pub struct Ballots<M: Memory> {
     pages: StableBTreeMap<(u64, u64), BallotPage, M>,
+}
+
+/// Pages read during one pass, by key, with whether the pass changed them.
+/// It lives only as long as the pass: [`Ballots::write_back`] consumes it,
+/// and `#[must_use]` flags a pass that forgets to.
+#[derive(Default)]
+#[must_use = "changed ballots are lost unless written back"]
+pub struct PageCache {
+    pages: std::collections::BTreeMap<(u64, u64), (BallotPage, bool)>,
+}
+
+impl PageCache {
+    /// The cached page that holds `neuron`'s ballot on `proposal`, if one
+    /// does: pages do not overlap, so a neuron between a page's first and
+    /// last ids can only be there.
+    fn page_holding(&mut self, proposal: u64, neuron: u64) -> Option<&mut (BallotPage, bool)> {
+        let (_, cached) = self
+            .pages
+            .range_mut((proposal, 0)..=(proposal, neuron))
+            .next_back()?;
+        let last = cached.0.0.last()?.0;
+        (neuron <= last).then_some(cached)
+    }
 }
 
 /// Writes one proposal's ballots, in ascending neuron order, a page at a
@@ -131,6 +159,56 @@ impl<M: Memory> Ballots<M> {
         Some(ballot)
     }
 
+    /// `neuron`'s ballot on `proposal`, its page read through `cache`.
+    pub fn get_cached(
+        &self,
+        cache: &mut PageCache,
+        proposal: u64,
+        neuron: u64,
+    ) -> Option<BallotRecord> {
+        let page = self.cached_page(cache, proposal, neuron)?;
+        let at = page.0.0.binary_search_by_key(&neuron, |(n, _)| *n).ok()?;
+        Some(page.0.0[at].1)
+    }
+
+    /// Records `neuron`'s vote in `cache`, to be written back with it;
+    /// `None` if it has no ballot.
+    pub fn set_vote_cached(
+        &self,
+        cache: &mut PageCache,
+        proposal: u64,
+        neuron: u64,
+        vote: i32,
+    ) -> Option<BallotRecord> {
+        let page = self.cached_page(cache, proposal, neuron)?;
+        let at = page.0.0.binary_search_by_key(&neuron, |(n, _)| *n).ok()?;
+        page.0.0[at].1.vote = vote;
+        page.1 = true;
+        Some(page.0.0[at].1)
+    }
+
+    fn cached_page<'c>(
+        &self,
+        cache: &'c mut PageCache,
+        proposal: u64,
+        neuron: u64,
+    ) -> Option<&'c mut (BallotPage, bool)> {
+        if cache.page_holding(proposal, neuron).is_none() {
+            let (key, page) = self.page_of(proposal, neuron)?;
+            cache.pages.entry(key).or_insert((page, false));
+        }
+        cache.page_holding(proposal, neuron)
+    }
+
+    /// Writes the pages `cache` changed.
+    pub fn write_back(&mut self, cache: PageCache) {
+        for (key, (page, changed)) in cache.pages {
+            if changed {
+                self.pages.insert(key, page);
+            }
+        }
+    }
+
     /// Removes up to `max_pages` pages of `proposal`'s ballots; returns
     /// the pages removed (fewer than `max_pages` once none are left).
     pub fn remove_pages(&mut self, proposal: u64, max_pages: usize) -> usize {
@@ -190,6 +268,57 @@ mod tests {
         assert_eq!(b.set_vote(1, 2, 1), None);
         let ids: Vec<u64> = b.of(2).map(|(n, _)| n).collect();
         assert_eq!(ids, (0..300u64).map(|k| 3 * k + 2).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn a_page_cache_reads_as_stable_memory_and_writes_back_only_its_changes() {
+        let mut b = Ballots::init(VectorMemory::default());
+        for proposal in [1, 2] {
+            let mut w = b.writer(proposal);
+            for neuron in (0..200u64).map(|k| 2 * k + 1) {
+                w.push(&mut b, neuron, ballot(neuron));
+            }
+            w.finish(&mut b);
+        }
+        let mut cache = PageCache::default();
+        for neuron in 0..402 {
+            for proposal in [1, 2, 3] {
+                assert_eq!(
+                    b.get_cached(&mut cache, proposal, neuron),
+                    b.get(proposal, neuron),
+                    "proposal {proposal} neuron {neuron}"
+                );
+            }
+        }
+        let voted = b.set_vote_cached(&mut cache, 1, 129, 1).unwrap();
+        assert_eq!(
+            voted,
+            BallotRecord {
+                voting_power: 129,
+                vote: 1
+            }
+        );
+        assert_eq!(b.set_vote_cached(&mut cache, 1, 130, 1), None, "no ballot");
+        assert_eq!(b.get_cached(&mut cache, 1, 129).unwrap().vote, 1);
+        assert_eq!(b.get(1, 129).unwrap().vote, 0, "not yet written back");
+        b.write_back(cache);
+        assert_eq!(b.get(1, 129).unwrap().vote, 1);
+        let votes: Vec<u64> = b
+            .of(1)
+            .filter(|(_, r)| r.vote != 0)
+            .map(|(n, _)| n)
+            .collect();
+        assert_eq!(votes, vec![129], "one ballot changed");
+        assert!(
+            b.of(2).all(|(_, r)| r.vote == 0),
+            "other proposals untouched"
+        );
+
+        // A cache dropped without writing back changes nothing.
+        let mut cache = PageCache::default();
+        b.set_vote_cached(&mut cache, 2, 1, 2).unwrap();
+        drop(cache);
+        assert_eq!(b.get(2, 1).unwrap().vote, 0);
     }
 
     #[test]

@@ -7,7 +7,7 @@
 //! fixed-size records: its body (the proposal as submitted, written once),
 //! its state (tally, deadline, outcome) and one ballot per eligible neuron.
 
-use crate::ballots::{BallotRecord, Ballots};
+use crate::ballots::{BallotRecord, Ballots, PageCache};
 use crate::economics::{MINIMUM_DISSOLVE_DELAY_TO_PROPOSE_SECONDS, VotingPowerRules};
 use crate::governance::{Governance, MAX_TOPIC, TOPIC_NEURON_MANAGEMENT};
 use crate::limits::cascade_may_continue;
@@ -142,6 +142,15 @@ impl Storable for ProposalState {
 }
 
 impl ProposalState {
+    /// Adds a ballot's voting power to the tally of its vote.
+    fn count(&mut self, vote: Vote, voting_power: u64) {
+        match vote {
+            Vote::Yes => self.yes += voting_power,
+            Vote::No => self.no += voting_power,
+            Vote::Unspecified => {}
+        }
+    }
+
     pub fn tally(&self) -> Tally {
         Tally {
             yes: self.yes,
@@ -645,11 +654,7 @@ impl<M: Memory> Governance<M> {
             .ballots
             .set_vote(proposal_id, neuron_id, vote as i32)
             .expect("checked by the caller");
-        match vote {
-            Vote::Yes => state.yes += ballot.voting_power,
-            Vote::No => state.no += ballot.voting_power,
-            Vote::Unspecified => {}
-        }
+        state.count(vote, ballot.voting_power);
     }
 
     /// Casts the votes that follow from votes cast: a neuron votes yes once
@@ -670,6 +675,21 @@ impl<M: Memory> Governance<M> {
     /// cascade is between messages counts only if the index is read past
     /// it later; either way each neuron votes at most once.
     fn cascade(&mut self, state: &mut ProposalState, proposal_id: u64, first: Option<u64>) -> bool {
+        let mut cache = PageCache::default();
+        let done = self.cascade_through(&mut cache, state, proposal_id, first);
+        self.proposals.ballots.write_back(cache);
+        done
+    }
+
+    /// [`cascade`](Self::cascade) with the ballots read and written in
+    /// `cache`.
+    fn cascade_through(
+        &mut self,
+        cache: &mut PageCache,
+        state: &mut ProposalState,
+        proposal_id: u64,
+        first: Option<u64>,
+    ) -> bool {
         let topic = state.topic;
         let mut queue: std::collections::VecDeque<(u64, FollowKey)> = first
             .map(|voter| (voter, first_follower_key(voter, topic)))
@@ -705,8 +725,13 @@ impl<M: Memory> Governance<M> {
                     }
                     steps += 1;
                     let follower = follower_of(key);
-                    if let Some(vote) = self.followed_vote(proposal_id, follower, topic) {
-                        self.cast(state, proposal_id, follower, vote);
+                    if let Some(vote) = self.followed_vote(cache, proposal_id, follower, topic) {
+                        let ballot = self
+                            .proposals
+                            .ballots
+                            .set_vote_cached(cache, proposal_id, follower, vote as i32)
+                            .expect("followed_vote found the ballot");
+                        state.count(vote, ballot.voting_power);
                         queue.push_back((follower, first_follower_key(follower, topic)));
                     }
                 }
@@ -742,8 +767,17 @@ impl<M: Memory> Governance<M> {
 
     /// The vote `follower` casts now by following, if its followees have
     /// decided it and it has not voted yet.
-    fn followed_vote(&self, proposal_id: u64, follower: u64, topic: i32) -> Option<Vote> {
-        let ballot = self.proposals.ballots.get(proposal_id, follower)?;
+    fn followed_vote(
+        &self,
+        cache: &mut PageCache,
+        proposal_id: u64,
+        follower: u64,
+        topic: i32,
+    ) -> Option<Vote> {
+        let ballot = self
+            .proposals
+            .ballots
+            .get_cached(cache, proposal_id, follower)?;
         if ballot.vote != Vote::Unspecified as i32 {
             return None;
         }
@@ -755,7 +789,12 @@ impl<M: Memory> Governance<M> {
         };
         let (mut yes, mut no) = (0usize, 0usize);
         for f in followees {
-            match self.proposals.ballots.get(proposal_id, *f).map(|b| b.vote) {
+            match self
+                .proposals
+                .ballots
+                .get_cached(cache, proposal_id, *f)
+                .map(|b| b.vote)
+            {
                 Some(v) if v == Vote::Yes as i32 => yes += 1,
                 Some(v) if v == Vote::No as i32 => no += 1,
                 _ => {}

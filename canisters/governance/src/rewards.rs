@@ -12,6 +12,7 @@
 //! fixes the pool) and credits neurons in bounded chunks, so that no
 //! message's work grows with the number of neurons.
 
+use crate::ballots::PageCache;
 use crate::governance::Governance;
 use canister_common::Candid;
 use ic_stable_structures::{Memory, StableCell};
@@ -201,13 +202,18 @@ impl<M: Memory> Governance<M> {
             .take(limit + 1)
             .collect();
         let more = ids.len() > limit;
+        // Read only: the pages are dropped, not written back.
+        let mut pages = PageCache::default();
         for &id in ids.iter().take(limit) {
             let used: u128 = d
                 .event
                 .settled_proposals
                 .iter()
                 .enumerate()
-                .filter_map(|(i, p)| Some((self.proposals.ballots.get(p.id, id)?, i)))
+                .filter_map(|(i, p)| {
+                    let ballot = self.proposals.ballots.get_cached(&mut pages, p.id, id)?;
+                    Some((ballot, i))
+                })
                 .filter(|(b, _)| b.vote != Vote::Unspecified as i32)
                 .map(|(b, i)| {
                     let weight = d.weights.as_ref().map_or(1, |w| w[i]);
