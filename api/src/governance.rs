@@ -100,6 +100,13 @@ pub struct GovernanceArg {
     /// The node providers governance starts with (the NNS's init payload
     /// carries them too); more are added by proposal.
     pub node_providers: Option<Vec<NodeProvider>>,
+    /// The neurons governance starts with, as the NNS's init payload
+    /// carries them: their stakes already on the ledger at their
+    /// subaccounts. Ids, controllers, subaccounts, stakes, dissolve states,
+    /// following, maturity and settings are taken; a neuron with ballots,
+    /// fees, spawning or disbursements in progress makes the
+    /// installation fail.
+    pub neurons: Option<Vec<Neuron>>,
 }
 
 mod neurons;

@@ -8,17 +8,15 @@ use crate::{
 use candid::{Encode, Principal};
 use nns_api::cmc::{CyclesCanisterInitPayload, UpdateIcpXdrConversionRatePayload};
 use nns_api::governance::{
-    By, ChangeAutoStakeMaturity, ClaimOrRefresh, ClaimOrRefreshNeuronFromAccount, Configure,
-    Disburse, DisburseMaturity, ExecuteNnsFunction, FolloweesForTopic, GovernanceError,
-    IncreaseDissolveDelay, InstallCodeRequest, MakeProposalRequest,
-    ManageNeuronCommandRequest as Command, ManageNeuronCommandResponse as Reply,
-    ManageNeuronRequest, ManageNeuronResponse, Motion, Neuron, NeuronId, NeuronIdOrSubaccount,
-    Operation, ProposalActionRequest, ProposalId, RegisterVote, SetFollowing, Vote, nns_function,
+    Disburse, DisburseMaturity, DissolveState, ExecuteNnsFunction, Followees, GovernanceError,
+    InstallCodeRequest, MakeProposalRequest, ManageNeuronCommandRequest as Command,
+    ManageNeuronCommandResponse as Reply, ManageNeuronRequest, ManageNeuronResponse, Motion,
+    Neuron, NeuronId, NeuronIdOrSubaccount, ProposalActionRequest, ProposalId, RegisterVote, Vote,
+    nns_function, staking_subaccount,
 };
 use nns_api::ids::{CYCLES_MINTING_CANISTER_ID, GOVERNANCE_CANISTER_ID};
 use nns_harness::env::{query_candid_as, update_candid_as};
 use nns_harness::wasm_gz_path;
-use std::time::Duration;
 
 /// A simulated neuron: a cohort of mainnet's.
 pub struct Holder {
@@ -39,6 +37,72 @@ pub struct NeuronPlan {
     pub owner: Principal,
     pub stake_e8s: u64,
     pub delay_days: u64,
+}
+
+impl NeuronPlan {
+    /// The neuron as governance starts with it (the init argument), and
+    /// the holder behind it, set up as mainnet's are: most follow the
+    /// leader (neuron 1) on every topic (catch-all, motions and SNS &
+    /// Neurons' Fund), a share vote themselves; an eighth of the short ones
+    /// dissolve, a fifth of the others lend their maturity to the Neurons'
+    /// Fund, a third auto-stake it. `index` 0 is the leader, public as a
+    /// followed neuron must be.
+    pub fn genesis(
+        &self,
+        index: usize,
+        direct_voter_percent: u64,
+        rng: &mut crate::Rng,
+        now: u64,
+    ) -> (Neuron, Holder) {
+        let id = index as u64 + 1;
+        let h = index as u64;
+        let leader = index == 0;
+        let dissolving = !leader && self.delay_days < 365 && h % 8 == 7;
+        let independent = !leader && !dissolving && rng.chance(direct_voter_percent);
+        let auto_stake = h % 3 == 1;
+        let delay = self.delay_days * DAY_SECONDS;
+        let dissolve_state = if dissolving {
+            DissolveState::WhenDissolvedTimestampSeconds(now + delay)
+        } else {
+            DissolveState::DissolveDelaySeconds(delay)
+        };
+        let followees = if leader || dissolving || independent {
+            vec![]
+        } else {
+            [TOPIC_ALL, TOPIC_GOVERNANCE, TOPIC_SNS_AND_NEURONS_FUND]
+                .into_iter()
+                .map(|topic| {
+                    let followees = vec![NeuronId { id: 1 }];
+                    (topic, Followees { followees })
+                })
+                .collect()
+        };
+        let neuron = Neuron {
+            id: Some(NeuronId { id }),
+            controller: Some(self.owner),
+            account: staking_subaccount(&self.owner, 0).to_vec().into(),
+            cached_neuron_stake_e8s: self.stake_e8s,
+            created_timestamp_seconds: now,
+            aging_since_timestamp_seconds: now,
+            dissolve_state: Some(dissolve_state),
+            auto_stake_maturity: Some(auto_stake),
+            followees,
+            visibility: Some(if leader { 2 } else { 1 }),
+            joined_community_fund_timestamp_seconds: (!dissolving && h.is_multiple_of(5))
+                .then_some(now),
+            ..Neuron::default()
+        };
+        let holder = Holder {
+            owner: self.owner,
+            neuron: id,
+            dissolving,
+            independent,
+            auto_stake,
+            disbursed: false,
+            may_propose: self.delay_days >= 183,
+        };
+        (neuron, holder)
+    }
 }
 
 impl Economy {
@@ -78,142 +142,6 @@ impl Economy {
                 id: None,
             },
         )
-    }
-
-    pub(crate) fn configure(
-        &mut self,
-        caller: Principal,
-        neuron: u64,
-        operation: Operation,
-    ) -> Result<(), String> {
-        self.command(
-            caller,
-            neuron,
-            Command::Configure(Configure {
-                operation: Some(operation),
-            }),
-        )
-        .map(|_| ())
-    }
-
-    /// Claims the neuron whose stake waits in `owner`'s staking account
-    /// (memo 0) and locks it `days` more than the week it starts with.
-    pub(crate) fn claim_staked(&mut self, owner: Principal, days: u64) -> Result<u64, String> {
-        let claim = ManageNeuronRequest {
-            neuron_id_or_subaccount: None,
-            command: Some(Command::ClaimOrRefresh(ClaimOrRefresh {
-                by: Some(By::MemoAndController(ClaimOrRefreshNeuronFromAccount {
-                    controller: Some(owner),
-                    memo: 0,
-                })),
-            })),
-            id: None,
-        };
-        let Reply::ClaimOrRefresh(claimed) = self.claim(owner, claim)? else {
-            return Err("a claim answered another command".into());
-        };
-        let neuron = claimed
-            .refreshed_neuron_id
-            .ok_or("a claim names its neuron")?
-            .id;
-        let extra = days.saturating_sub(7);
-        if extra > 0 {
-            let delay = IncreaseDissolveDelay {
-                additional_dissolve_delay_seconds: (extra * DAY_SECONDS) as u32,
-            };
-            self.configure(owner, neuron, Operation::IncreaseDissolveDelay(delay))?;
-        }
-        Ok(neuron)
-    }
-
-    /// A holder's neuron as mainnet's are: most follow the leader on every
-    /// topic (catch-all, motions and SNS & Neurons' Fund, in one
-    /// `SetFollowing`), some vote themselves; some dissolve, some lend
-    /// their maturity to the Neurons' Fund, some auto-stake it.
-    pub(crate) fn set_up_holder(&mut self, index: usize, plan: &NeuronPlan) -> Result<(), String> {
-        let owner = plan.owner;
-        let neuron = self.claim_staked(owner, plan.delay_days)?;
-        let h = index as u64;
-        let direct = (self.scenario.calibration.direct_voter_share * 100.0).round() as u64;
-        let dissolving = plan.delay_days < 365 && h % 8 == 7;
-        let independent = !dissolving && self.rng.chance(direct);
-        let auto_stake = h % 3 == 1;
-        if dissolving {
-            self.configure(owner, neuron, Operation::StartDissolving {})?;
-        } else if !independent {
-            let leader = NeuronId {
-                id: self.leader_neuron,
-            };
-            let topic_following = [TOPIC_ALL, TOPIC_GOVERNANCE, TOPIC_SNS_AND_NEURONS_FUND]
-                .into_iter()
-                .map(|topic| FolloweesForTopic {
-                    topic: Some(topic),
-                    followees: Some(vec![leader]),
-                })
-                .collect();
-            self.command(
-                owner,
-                neuron,
-                Command::SetFollowing(SetFollowing {
-                    topic_following: Some(topic_following),
-                }),
-            )?;
-        }
-        if !dissolving && h.is_multiple_of(5) {
-            self.configure(owner, neuron, Operation::JoinCommunityFund {})?;
-        }
-        if auto_stake {
-            let setting = ChangeAutoStakeMaturity {
-                requested_setting_for_auto_stake_maturity: true,
-            };
-            self.configure(owner, neuron, Operation::ChangeAutoStakeMaturity(setting))?;
-        }
-        self.holders.push(Holder {
-            owner,
-            neuron,
-            dissolving,
-            independent,
-            auto_stake,
-            disbursed: false,
-            may_propose: plan.delay_days >= 183,
-        });
-        Ok(())
-    }
-
-    /// A claim; when governance's allowance for new neurons is used up (more
-    /// than 300 at once), time passes until it is full again.
-    pub(crate) fn claim(
-        &mut self,
-        owner: Principal,
-        claim: ManageNeuronRequest,
-    ) -> Result<Reply, String> {
-        use nns_harness::nns::{NEURON_CREATION_SPIKE, SECONDS_PER_NEW_NEURON};
-        loop {
-            let (response,): (ManageNeuronResponse,) = update_candid_as(
-                &mut self.env,
-                GOVERNANCE_CANISTER_ID,
-                owner,
-                "manage_neuron",
-                (claim.clone(),),
-            )
-            .map_err(|e| format!("manage_neuron: {e}"))?;
-            match response.command {
-                Some(Reply::Error(e))
-                    if e.error_type == nns_api::governance::ErrorType::Unavailable as i32 =>
-                {
-                    self.env.advance_time(Duration::from_secs(
-                        NEURON_CREATION_SPIKE * SECONDS_PER_NEW_NEURON,
-                    ));
-                    self.env.tick();
-                    self.boot_motion_if_due()?;
-                }
-                Some(Reply::Error(e)) => {
-                    return Err(format!("manage_neuron refused: {}", e.error_message));
-                }
-                Some(reply) => return Ok(reply),
-                None => return Err("manage_neuron answered no command".into()),
-            }
-        }
     }
 
     pub(crate) fn full_neuron(&mut self, owner: Principal, id: u64) -> Result<Neuron, String> {
@@ -267,28 +195,6 @@ impl Economy {
             }),
         )
         .map(|_| ())
-    }
-
-    /// While the neurons are being claimed (governance lets 300 be made at
-    /// once, then one every four minutes), a motion of the leader each day,
-    /// which its followers vote for: each day's reward pool goes to the
-    /// neurons of that day, as on mainnet, instead of rolling over into
-    /// the first day of the run.
-    pub(crate) fn boot_motion_if_due(&mut self) -> Result<(), String> {
-        let now = self.env.get_time().as_nanos_since_unix_epoch() / 1_000_000_000;
-        if now < self.last_boot_motion_seconds + DAY_SECONDS {
-            return Ok(());
-        }
-        self.last_boot_motion_seconds = now;
-        let action = ProposalActionRequest::Motion(Motion {
-            motion_text: "Keep the network running while neurons join.".into(),
-        });
-        self.propose(
-            (self.leader, self.leader_neuron),
-            action,
-            "A motion while neurons join",
-        )?;
-        Ok(())
     }
 
     /// Each day the leader proposes the ICP/XDR rate (a small random walk

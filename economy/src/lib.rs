@@ -26,9 +26,7 @@ use candid::{Nat, Principal};
 use developers::{App, AppKind};
 use holders::{Holder, NeuronPlan};
 use nns_api::AccountIdentifier;
-use nns_api::governance::{
-    GovernanceArg, Neuron, Operation, SetVisibility, Visibility, staking_subaccount,
-};
+use nns_api::governance::{GovernanceArg, Neuron, NodeProvider, staking_subaccount};
 use nns_api::ids::{GOVERNANCE_CANISTER_ID, LEDGER_CANISTER_ID};
 use nns_api::node_rewards::NodeProviderNodes;
 use nns_harness::env::{Backend, TestEnv};
@@ -101,7 +99,6 @@ pub struct Economy {
     pub sale_activity: sales::SaleActivity,
     /// (sale, buyer) of participations beyond what a sale took.
     sales_over_maximum: Vec<(Principal, Principal)>,
-    last_boot_motion_seconds: u64,
     /// The state when the run began, after the neurons were claimed.
     pub start: Snapshot,
     /// Replicated executions when the run began (runtime only).
@@ -231,10 +228,10 @@ impl Allocation {
 impl Economy {
     /// The NNS on `backend`, wired as on mainnet (governance mints and
     /// controls the ledger, the CMC and the node-rewards canister), holding
-    /// the calibrated supply, with the scenario's neurons claimed and
-    /// configured, node providers registered and apps created. Boot time
-    /// passes before the run's first day (neurons join at governance's
-    /// pace).
+    /// the calibrated supply, with the scenario's neurons and node
+    /// providers in governance's init argument (as mainnet's genesis
+    /// neurons were), the sales' modules added by proposal and the apps
+    /// created.
     pub fn boot(backend: Backend, scenario: Scenario) -> Result<Self, String> {
         scenario.validate()?;
         let mut rng = Rng::new(scenario.seed);
@@ -247,10 +244,31 @@ impl Economy {
         install_ledger_with_accounts(&mut env, allocation.ledger_balances());
         // Wallets read histories from the index, which follows the ledger.
         install_index(&mut env, LEDGER_CANISTER_ID, None);
+        // The neurons and node providers exist from the start, as mainnet's
+        // genesis neurons did: governance's init argument carries them,
+        // their stakes already on the ledger.
+        let direct = (c.direct_voter_share * 100.0).round() as u64;
+        let (neurons, holders): (Vec<Neuron>, Vec<Holder>) = allocation
+            .neurons
+            .iter()
+            .enumerate()
+            .map(|(i, plan)| plan.genesis(i, direct, &mut rng, START_SECONDS))
+            .unzip();
+        let providers: Vec<Principal> = (0..scenario.node_providers).map(node_provider).collect();
         install_governance_with(
             &mut env,
             GovernanceArg {
                 genesis_timestamp_seconds: Some(c.genesis_seconds),
+                node_providers: Some(
+                    providers
+                        .iter()
+                        .map(|&id| NodeProvider {
+                            id: Some(id),
+                            reward_account: None,
+                        })
+                        .collect(),
+                ),
+                neurons: Some(neurons),
                 ..Default::default()
             },
         );
@@ -260,54 +278,35 @@ impl Economy {
             Some(SIMULATION_CYCLES_LIMIT_PER_HOUR),
         );
         install_cycles_ledger(&mut env, []);
-        let providers: Vec<Principal> = (0..scenario.node_providers).map(node_provider).collect();
         install_node_rewards(&mut env, node_rewards_table(&c, &providers));
         env.charge_application_canisters();
 
         let users: Vec<Principal> = std::iter::once(user(0))
             .chain(allocation.accounts.iter().map(|a| a.0))
             .collect();
+        let mut holders = holders.into_iter();
+        let leader = holders.next().ok_or("no leader neuron")?;
         let mut economy = Self {
             env,
             scenario,
             rng,
             users,
-            leader: user(0),
-            leader_neuron: 0,
-            holders: vec![],
+            leader: leader.owner,
+            leader_neuron: leader.neuron,
+            holders: holders.collect(),
             apps: vec![],
-            node_providers: providers.clone(),
+            node_providers: providers,
             activity: Activity::default(),
             sales: vec![],
             sale_activity: sales::SaleActivity::default(),
             sales_over_maximum: vec![],
-            last_boot_motion_seconds: START_SECONDS,
             start: Snapshot::default(),
             start_executions: None,
         };
-        let leader = allocation.neurons[0].owner;
-        economy.leader_neuron = economy.claim_staked(leader, allocation.neurons[0].delay_days)?;
-        // Public, as a neuron others follow must be.
-        let public = SetVisibility {
-            visibility: Some(Visibility::Public as i32),
-        };
-        economy.configure(
-            leader,
-            economy.leader_neuron,
-            Operation::SetVisibility(public),
-        )?;
-        // Before the others join, the leader alone adopts what the network
-        // starts with: its node providers and the sales' modules.
-        for &provider in &providers {
-            economy.add_node_provider(provider)?;
-        }
         if economy.scenario.sales {
             economy.add_sale_modules()?;
         }
         economy.settle();
-        for (i, plan) in allocation.neurons.iter().enumerate().skip(1) {
-            economy.set_up_holder(i, plan)?;
-        }
         for (d, &(developer, _)) in allocation.developers.iter().enumerate() {
             let via_cycles_ledger = d % 2 == 1;
             let canister = economy.create_app(developer, via_cycles_ledger)?;
@@ -330,24 +329,6 @@ impl Economy {
         for _ in 0..4 {
             self.env.tick();
         }
-    }
-
-    fn add_node_provider(&mut self, provider: Principal) -> Result<(), String> {
-        use nns_api::governance::{AddOrRemoveNodeProvider, Change, NodeProvider};
-        let action = nns_api::governance::ProposalActionRequest::AddOrRemoveNodeProvider(
-            AddOrRemoveNodeProvider {
-                change: Some(Change::ToAdd(NodeProvider {
-                    id: Some(provider),
-                    reward_account: None,
-                })),
-            },
-        );
-        self.propose(
-            (self.leader, self.leader_neuron),
-            action,
-            "Add a node provider",
-        )?;
-        Ok(())
     }
 
     pub fn app_canisters(&self) -> Vec<Principal> {

@@ -173,7 +173,7 @@ fn run(scenario: Scenario, out: PathBuf) -> Result<bool, String> {
     let booted = Instant::now();
     let mut economy = Economy::boot(Backend::Runtime, scenario.clone())?;
     println!(
-        "Booted in {:.0} s (neurons join at governance's pace: the run starts on simulated {})",
+        "Booted in {:.0} s (the run starts on simulated {})",
         booted.elapsed().as_secs_f64(),
         economy.start.time_seconds
     );

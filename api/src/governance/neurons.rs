@@ -148,7 +148,7 @@ pub struct MaturityDisbursement {
 }
 
 /// The full neuron, as its controller and hot keys see it.
-#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[derive(CandidType, Deserialize, Clone, Debug, Default, PartialEq, Eq)]
 pub struct Neuron {
     pub id: Option<NeuronId>,
     pub controller: Option<Principal>,

@@ -381,6 +381,35 @@ impl<M: Memory> Governance<M> {
         })
     }
 
+    /// Inserts a neuron of the init argument ([`crate::genesis`]): not
+    /// counted against the allowance for new neurons, and ids after it are
+    /// new ones. Its followees are indexed by
+    /// [`Self::index_genesis_following`] once all are in.
+    pub(crate) fn insert_genesis_neuron(&mut self, neuron: Neuron) -> Result<()> {
+        if self.neurons.len() >= self.max_neurons {
+            return Err(too_many_neurons(self.max_neurons));
+        }
+        let next = neuron
+            .id
+            .checked_add(1)
+            .ok_or_else(|| error(ErrorType::InvalidCommand, "neuron id u64::MAX is reserved"))?;
+        if next > *self.next_neuron_id.get() {
+            self.next_neuron_id.set(next);
+        }
+        self.neurons.insert(neuron)?;
+        Ok(())
+    }
+
+    /// Indexes an inserted genesis neuron's followees, which must exist.
+    pub(crate) fn index_genesis_following(&mut self, id: u64) -> Result<()> {
+        let neuron = self.neuron(id)?;
+        for (topic, followees) in &neuron.followees {
+            self.check_followees(followees)?;
+            self.index_following(id, *topic, &[], followees);
+        }
+        Ok(())
+    }
+
     /// Removes a neuron whose claim or split did not happen, and gives its
     /// place in the allowance back.
     fn forget_new_neuron(&mut self, id: u64) {
@@ -1937,6 +1966,11 @@ impl Governance<ic_stable_structures::VectorMemory> {
             },
             Principal::from_slice(&[0, 0, 0, 0, 0, 0, 0, 1, 1, 1]),
         )
+    }
+
+    /// The id the next new neuron gets, for unit tests.
+    pub(crate) fn next_neuron_id_for_tests(&self) -> u64 {
+        *self.next_neuron_id.get()
     }
 
     /// Lowers the maximum number of neurons, for unit tests.

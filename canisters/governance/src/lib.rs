@@ -7,6 +7,7 @@ pub mod config;
 pub mod economics;
 pub mod execution;
 pub mod fund;
+pub mod genesis;
 pub mod governance;
 pub mod limits;
 pub mod manage;
@@ -61,6 +62,8 @@ nns_api::embed_candid_metadata!("../../../candid/governance.did", b"(GovernanceA
 
 #[init]
 fn init(arg: GovernanceArg) {
+    let mut arg = arg;
+    let genesis_neurons = arg.neurons.take().unwrap_or_default();
     let providers = node_providers::initial(arg.node_providers.clone().unwrap_or_default())
         .unwrap_or_else(|e| trap(e));
     for provider in providers {
@@ -71,6 +74,13 @@ fn init(arg: GovernanceArg) {
     let genesis = *config.genesis_timestamp_seconds.get_or_insert(now);
     state::set_config(config);
     state::mutate(|g| g.start_rewards(genesis, now));
+    if !genesis_neurons.is_empty() {
+        let max_delay = state::read_config(|c| {
+            economics::VotingPowerRules::of(&c.economics).max_dissolve_delay_seconds
+        });
+        state::mutate(|g| genesis::add_neurons(g, genesis_neurons, max_delay, now))
+            .unwrap_or_else(|e| trap(e));
+    }
     start_timers();
 }
 

@@ -35,6 +35,7 @@ on_both_backends!(
     should_refuse_bad_input_and_change_nothing,
     should_list_the_callers_neurons_page_by_page,
     should_refuse_new_neurons_beyond_the_allowance_until_it_builds_up,
+    should_start_with_the_neurons_of_its_init_argument,
 );
 
 fn setup(backend: Backend) -> Env {
@@ -936,5 +937,94 @@ fn should_refuse_new_neurons_beyond_the_allowance_until_it_builds_up(backend: Ba
     assert_eq!(
         env.claim(me, 1_000).unwrap_err().error_type,
         ErrorType::Unavailable as i32
+    );
+}
+
+/// Neurons in the init argument, as mainnet's genesis neurons: their
+/// stakes on the ledger from its own init, found by their controllers,
+/// refreshed by memo without becoming new neurons, followed and voting;
+/// a neuron claimed afterwards gets the next id.
+fn should_start_with_the_neurons_of_its_init_argument(backend: Backend) {
+    use nns_api::governance::{DissolveState, Followees, GovernanceArg, Neuron};
+    let mut pic = integration_tests::env::TestEnv::new(backend);
+    let given = |id: u64, owner: Principal, stake: u64, following: &[u64]| Neuron {
+        id: Some(NeuronId { id }),
+        controller: Some(owner),
+        account: staking_subaccount(&owner, 0).to_vec().into(),
+        cached_neuron_stake_e8s: stake,
+        dissolve_state: Some(DissolveState::DissolveDelaySeconds(ONE_YEAR)),
+        // The catch-all (0) and motions (4), which the catch-all leaves out.
+        followees: [0, 4]
+            .into_iter()
+            .filter(|_| !following.is_empty())
+            .map(|topic| {
+                let followees = following.iter().map(|&id| NeuronId { id }).collect();
+                (topic, Followees { followees })
+            })
+            .collect(),
+        visibility: Some(2),
+        ..Neuron::default()
+    };
+    let neurons = vec![
+        given(7, user(2), 50 * ICP, &[]),
+        given(3, user(3), 20 * ICP, &[7]),
+    ];
+    integration_tests::install_ledger_with_accounts(
+        &mut pic,
+        [
+            (AccountIdentifier::new(&user(1), None), 100 * ICP),
+            (neuron_account(user(2), 0), 50 * ICP),
+            (neuron_account(user(3), 0), 20 * ICP),
+        ],
+    );
+    integration_tests::install_governance_with(
+        &mut pic,
+        GovernanceArg {
+            neurons: Some(neurons),
+            ..Default::default()
+        },
+    );
+    let mut env = Env { pic };
+    let seven = env.neuron(7);
+    assert_eq!(seven.controller, Some(user(2)));
+    assert_eq!(seven.cached_neuron_stake_e8s, 50 * ICP);
+    assert_eq!(env.neuron_info(3).dissolve_delay_seconds, ONE_YEAR);
+    // A refresh by memo finds the genesis neuron and its stake unchanged.
+    assert_eq!(env.claim(user(3), 0), Ok(3));
+    assert_eq!(env.neuron(3).cached_neuron_stake_e8s, 20 * ICP);
+    env.stake(user(1), 0, 10 * ICP);
+    assert_eq!(
+        env.claim(user(1), 0),
+        Ok(8),
+        "new ids follow the given ones"
+    );
+    // Neuron 3 follows 7: 7's motion passes with both stakes behind it.
+    let motion = MakeProposalRequest {
+        url: String::new(),
+        title: Some("Genesis".into()),
+        action: Some(ProposalActionRequest::Motion(Motion {
+            motion_text: "The genesis neurons decide.".into(),
+        })),
+        summary: "Made by a genesis neuron.".into(),
+    };
+    let Ok(Reply::MakeProposal(made)) =
+        env.manage(user(2), 7, Command::MakeProposal(Box::new(motion)))
+    else {
+        panic!("the proposal is made");
+    };
+    let id = made.proposal_id.unwrap().id;
+    let (info,): (Option<nns_api::governance::ProposalInfo>,) =
+        integration_tests::env::query_candid(
+            &mut env.pic,
+            GOVERNANCE_CANISTER_ID,
+            "get_proposal_info",
+            (id,),
+        )
+        .unwrap();
+    let tally = info.unwrap().latest_tally.unwrap();
+    assert_eq!(tally.no, 0);
+    assert_eq!(
+        tally.yes, tally.total,
+        "the follower voted with its followee"
     );
 }
