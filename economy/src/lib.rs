@@ -103,6 +103,9 @@ pub struct Economy {
     pub start: Snapshot,
     /// Replicated executions when the run began (runtime only).
     pub start_executions: Option<u64>,
+    /// Instructions each canister had executed when the run began
+    /// (runtime only), by name; the apps together.
+    pub start_instructions: Vec<(&'static str, u64)>,
 }
 
 fn user(n: u32) -> Principal {
@@ -302,6 +305,7 @@ impl Economy {
             sales_over_maximum: vec![],
             start: Snapshot::default(),
             start_executions: None,
+            start_instructions: vec![],
         };
         if economy.scenario.sales {
             economy.add_sale_modules()?;
@@ -320,6 +324,7 @@ impl Economy {
         economy.settle();
         economy.start = economy.snapshot();
         economy.start_executions = economy.env.executions();
+        economy.start_instructions = economy.instructions_by_canister();
         Ok(economy)
     }
 
@@ -329,6 +334,35 @@ impl Economy {
         for _ in 0..4 {
             self.env.tick();
         }
+    }
+
+    /// Instructions executed so far by each NNS canister and by the apps
+    /// together, as the runtime counts them (empty on a PocketIC server).
+    pub fn instructions_by_canister(&mut self) -> Vec<(&'static str, u64)> {
+        use nns_api::ids::{
+            CYCLES_LEDGER_CANISTER_ID, CYCLES_MINTING_CANISTER_ID, INDEX_CANISTER_ID,
+        };
+        let nns = [
+            ("governance", GOVERNANCE_CANISTER_ID),
+            ("ledger", LEDGER_CANISTER_ID),
+            ("index", INDEX_CANISTER_ID),
+            ("cmc", CYCLES_MINTING_CANISTER_ID),
+            ("cycles ledger", CYCLES_LEDGER_CANISTER_ID),
+        ];
+        let mut out = vec![];
+        for (name, id) in nns {
+            match self.env.instructions(id) {
+                Some(n) => out.push((name, n)),
+                None => return vec![],
+            }
+        }
+        let apps = self.app_canisters();
+        let apps: u64 = apps
+            .iter()
+            .filter_map(|&app| self.env.instructions(app))
+            .sum();
+        out.push(("apps", apps));
+        out
     }
 
     pub fn app_canisters(&self) -> Vec<Principal> {

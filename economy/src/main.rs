@@ -206,6 +206,21 @@ fn run(scenario: Scenario, out: PathBuf) -> Result<bool, String> {
         "{}",
         report::table(&scenario, &economy.start, &series, executions_per_day)
     );
+    let per_day: Vec<String> = economy
+        .instructions_by_canister()
+        .into_iter()
+        .zip(&economy.start_instructions)
+        .map(|((name, end), (_, start))| {
+            let billions = (end - start) as f64 / 1e9 / f64::from(days);
+            format!("{name} {billions:.1} B")
+        })
+        .collect();
+    if !per_day.is_empty() {
+        println!(
+            "\nInstructions a simulated day, as the IC meters them: {}",
+            per_day.join(", ")
+        );
+    }
     let a = &economy.activity;
     println!(
         "\nWorkload: {} transfers ({} refused for funds), {} NFT sales, {} app batches \

@@ -247,6 +247,15 @@ impl TestEnv {
         }
     }
 
+    /// Instructions `canister` has executed so far, counted as the IC
+    /// meters them, on the runtime (a PocketIC server does not count them).
+    pub fn instructions(&mut self, canister: Principal) -> Option<u64> {
+        match self.backend() {
+            Backend::Runtime => Some(self.as_runtime().total_instructions(canister)),
+            Backend::PocketIcServer => None,
+        }
+    }
+
     pub fn charge_application_canisters(&mut self) {
         if let Self::Runtime(pic) = self {
             pic.set_cycle_charging(true);

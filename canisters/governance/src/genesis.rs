@@ -4,15 +4,26 @@
 //! the init message, without the allowance for new neurons that claims
 //! go through, and checked as strictly as commands would check them: a
 //! neuron that is not valid makes the installation fail, naming it.
+//! Maturity is not given (it would be minted when disbursed): genesis
+//! neurons earn it like any other.
 
 use crate::governance::{Governance, MAX_TOPIC};
 use crate::neuron::{
     DissolveState, MAX_FOLLOWEES_PER_TOPIC, NOT_AGING, Neuron, VISIBILITY_PRIVATE,
     VISIBILITY_PUBLIC,
 };
+use candid::Principal;
 use ic_stable_structures::Memory;
 use nns_api::governance as api;
 use std::collections::BTreeMap;
+
+/// The stakes of all genesis neurons together at most: a quarter of what
+/// 64 bits hold, so that the totals over neurons never overflow.
+const MAX_TOTAL_STAKE_E8S: u64 = u64::MAX / 4;
+
+/// Ids of genesis neurons at most: new neurons take ids after the largest,
+/// so room is left for the maximum number of them.
+const MAX_GENESIS_ID: u64 = u64::MAX - 2 * crate::limits::MAX_NUMBER_OF_NEURONS;
 
 /// Inserts `neurons`, then indexes their following (a followee may come
 /// later in the list). `max_dissolve_delay` is today's maximum.
@@ -23,9 +34,19 @@ pub fn add_neurons<M: Memory>(
     now: u64,
 ) -> Result<(), String> {
     let mut ids = Vec::with_capacity(neurons.len());
+    let mut staked = 0u64;
     for given in neurons {
         let neuron = from_init(given, max_dissolve_delay, now)?;
         let id = neuron.id;
+        // Every total over the neurons (metrics, rewards) stays in 64 bits.
+        staked = staked
+            .checked_add(neuron.cached_neuron_stake_e8s)
+            .filter(|total| *total <= MAX_TOTAL_STAKE_E8S)
+            .ok_or_else(|| {
+                format!(
+                    "genesis neuron {id}: the stakes add up to more than {MAX_TOTAL_STAKE_E8S} e8s"
+                )
+            })?;
         g.insert_genesis_neuron(neuron)
             .map_err(|e| format!("genesis neuron {id}: {}", e.error_message))?;
         ids.push(id);
@@ -43,15 +64,50 @@ pub fn add_neurons<M: Memory>(
 fn from_init(n: api::Neuron, max_dissolve_delay: u64, now: u64) -> Result<Neuron, String> {
     let id = n.id.ok_or("a genesis neuron without an id")?.id;
     let refuse = |why: String| format!("genesis neuron {id}: {why}");
-    if id == 0 {
-        return Err(refuse("id 0 is not a neuron id".into()));
+    if id == 0 || id > MAX_GENESIS_ID {
+        return Err(refuse(format!("ids go from 1 to {MAX_GENESIS_ID}")));
     }
     let controller = n.controller.ok_or_else(|| refuse("no controller".into()))?;
+    if controller == Principal::anonymous() {
+        return Err(refuse(
+            "the anonymous principal cannot control a neuron".into(),
+        ));
+    }
+    let mut keys = n.hot_keys.clone();
+    keys.sort();
+    keys.dedup();
+    if keys.len() != n.hot_keys.len()
+        || keys.contains(&controller)
+        || keys.contains(&Principal::anonymous())
+    {
+        return Err(refuse(
+            "hot keys must be distinct, not the controller, not anonymous".into(),
+        ));
+    }
     let subaccount: [u8; 32] = n
         .account
         .as_slice()
         .try_into()
         .map_err(|_| refuse(format!("an account of {} bytes, not 32", n.account.len())))?;
+    if subaccount == [0; 32] {
+        return Err(refuse(
+            "the zero subaccount is governance's minting account".into(),
+        ));
+    }
+    // Maturity is earned, not given: it would be minted when disbursed.
+    if n.maturity_e8s_equivalent != 0 || n.staked_maturity_e8s_equivalent.unwrap_or(0) != 0 {
+        return Err(refuse("maturity is not given at genesis".into()));
+    }
+    if n.eight_year_gang_bonus_base_e8s.unwrap_or(0) != 0
+        || n.neuron_type.is_some()
+        || n.kyc_verified
+        || n.not_for_profit
+    {
+        return Err(refuse(
+            "an eight-year bonus, a neuron type, KYC or not-for-profit are not taken at genesis"
+                .into(),
+        ));
+    }
     if n.neuron_fees_e8s != 0
         || n.spawn_at_timestamp_seconds.is_some()
         || n.maturity_disbursements_in_progress
@@ -74,10 +130,14 @@ fn from_init(n: api::Neuron, max_dissolve_delay: u64, now: u64) -> Result<Neuron
     let or_now = |t: u64| if t == 0 { now } else { t };
     let created = or_now(n.created_timestamp_seconds);
     let (dissolve_state, aging_since) = match n.dissolve_state {
-        Some(api::DissolveState::DissolveDelaySeconds(d)) if d <= max_dissolve_delay => (
-            DissolveState::DissolveDelaySeconds(d),
-            or_now(n.aging_since_timestamp_seconds),
-        ),
+        Some(api::DissolveState::DissolveDelaySeconds(d)) if d <= max_dissolve_delay => {
+            // A locked neuron ages: "not aging" is for dissolving ones.
+            let since = match n.aging_since_timestamp_seconds {
+                NOT_AGING => now,
+                t => or_now(t),
+            };
+            (DissolveState::DissolveDelaySeconds(d), since)
+        }
         Some(api::DissolveState::DissolveDelaySeconds(d)) => {
             return Err(refuse(format!(
                 "a dissolve delay of {d} s, above the maximum of {max_dissolve_delay} s"
@@ -97,7 +157,7 @@ fn from_init(n: api::Neuron, max_dissolve_delay: u64, now: u64) -> Result<Neuron
         return Err(refuse("created or aging since a time to come".into()));
     }
     let visibility = match n.visibility {
-        None => VISIBILITY_PRIVATE,
+        None | Some(0) => VISIBILITY_PRIVATE,
         Some(v @ (VISIBILITY_PRIVATE | VISIBILITY_PUBLIC)) => v,
         Some(v) => return Err(refuse(format!("visibility {v}: 1 (private) or 2 (public)"))),
     };
@@ -126,8 +186,6 @@ fn from_init(n: api::Neuron, max_dissolve_delay: u64, now: u64) -> Result<Neuron
     neuron.created_timestamp_seconds = created;
     neuron.aging_since_timestamp_seconds = aging_since;
     neuron.dissolve_state = dissolve_state;
-    neuron.maturity_e8s_equivalent = n.maturity_e8s_equivalent;
-    neuron.staked_maturity_e8s_equivalent = n.staked_maturity_e8s_equivalent.unwrap_or(0);
     neuron.auto_stake_maturity = n.auto_stake_maturity.unwrap_or(false);
     neuron.followees = followees;
     neuron.voting_power_refreshed_timestamp_seconds = n
@@ -143,6 +201,7 @@ fn from_init(n: api::Neuron, max_dissolve_delay: u64, now: u64) -> Result<Neuron
 mod tests {
     use super::*;
     use crate::governance::test_owner;
+    use candid::Principal;
 
     const NOW: u64 = 1_800_000_000;
     const YEAR: u64 = crate::neuron::ONE_YEAR_SECONDS;
@@ -155,12 +214,12 @@ mod tests {
             controller: Some(test_owner(id)),
             hot_keys: vec![],
             account: account.into(),
-            cached_neuron_stake_e8s: id * 100_000_000,
+            cached_neuron_stake_e8s: id.saturating_mul(100_000_000),
             neuron_fees_e8s: 0,
             created_timestamp_seconds: 0,
             aging_since_timestamp_seconds: NOW - YEAR,
             dissolve_state: Some(api::DissolveState::DissolveDelaySeconds(YEAR)),
-            maturity_e8s_equivalent: 7,
+            maturity_e8s_equivalent: 0,
             staked_maturity_e8s_equivalent: None,
             auto_stake_maturity: Some(id.is_multiple_of(2)),
             followees: if following.is_empty() {
@@ -200,7 +259,6 @@ mod tests {
         assert_eq!(three.cached_neuron_stake_e8s, 300_000_000);
         assert_eq!(three.created_timestamp_seconds, NOW, "0 is now");
         assert_eq!(three.aging_since_timestamp_seconds, NOW - YEAR);
-        assert_eq!(three.maturity_e8s_equivalent, 7);
         assert!(!three.auto_stake_maturity);
         assert!(!g.neurons().get(9).unwrap().auto_stake_maturity, "9 is odd");
         assert_eq!(g.neurons().id_by_subaccount(&three.subaccount), Some(3));
@@ -259,7 +317,48 @@ mod tests {
                 }],
                 "no controller",
             ),
-            (vec![given(0, &[])], "id 0"),
+            (vec![given(0, &[])], "ids go from 1"),
+            (vec![given(u64::MAX - 1, &[])], "ids go from 1"),
+            (
+                vec![{
+                    let mut n = given(1, &[]);
+                    n.maturity_e8s_equivalent = 1;
+                    n
+                }],
+                "maturity is not given",
+            ),
+            (
+                vec![{
+                    let mut n = given(1, &[]);
+                    n.controller = Some(Principal::anonymous());
+                    n
+                }],
+                "anonymous principal",
+            ),
+            (
+                vec![{
+                    let mut n = given(1, &[]);
+                    n.hot_keys = vec![test_owner(1)];
+                    n
+                }],
+                "not the controller",
+            ),
+            (
+                vec![{
+                    let mut n = given(1, &[]);
+                    n.account = vec![0; 32].into();
+                    n
+                }],
+                "minting account",
+            ),
+            (
+                vec![given(1, &[]), {
+                    let mut n = given(2, &[]);
+                    n.cached_neuron_stake_e8s = u64::MAX / 4;
+                    n
+                }],
+                "add up to more",
+            ),
             (
                 vec![{
                     let mut n = given(1, &[]);
