@@ -29,6 +29,9 @@ use nns_harness::env::{ErrorCode, query_candid, update_candid_as};
 use nns_harness::{APP, wasm_gz_path};
 use std::time::Duration;
 
+/// Rounds a client waits for the CMC to run again after an upgrade.
+const ROUNDS_WAITING_FOR_THE_CMC: usize = 100;
+
 /// What an app does for its users.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum AppKind {
@@ -139,16 +142,54 @@ impl Economy {
             .max(E8S_PER_ICP / 100)
     }
 
+    /// A `notify_*` call to the CMC as a client makes it: while the CMC is
+    /// stopped for an upgrade (governance stops, installs and starts it
+    /// over several rounds), the call is refused and made again after a
+    /// round; the block index makes a repeated notification safe.
+    fn notify_cmc<A, R>(&mut self, developer: Principal, method: &str, arg: A) -> Result<R, String>
+    where
+        A: candid::CandidType + Clone,
+        R: for<'a> candid::utils::ArgumentDecoder<'a>,
+    {
+        for _ in 0..ROUNDS_WAITING_FOR_THE_CMC {
+            match update_candid_as(
+                &mut self.env,
+                CYCLES_MINTING_CANISTER_ID,
+                developer,
+                method,
+                (arg.clone(),),
+            ) {
+                Err(e)
+                    if matches!(
+                        e.error_code,
+                        ErrorCode::CanisterStopped | ErrorCode::CanisterStopping
+                    ) =>
+                {
+                    self.env.tick();
+                }
+                result => return result.map_err(|e| format!("{method}: {e}")),
+            }
+        }
+        Err(format!(
+            "{method}: the CMC stayed stopped for {ROUNDS_WAITING_FOR_THE_CMC} rounds"
+        ))
+    }
+
+    /// The CMC's rate, read once it runs (it may be mid-upgrade).
     pub(crate) fn snapshot_rate(&mut self) -> u64 {
-        let (rate,): (nns_api::cmc::IcpXdrConversionRateResponse,) =
-            nns_harness::env::query_candid(
+        for _ in 0..ROUNDS_WAITING_FOR_THE_CMC {
+            let read: Result<(nns_api::cmc::IcpXdrConversionRateResponse,), _> = query_candid(
                 &mut self.env,
                 CYCLES_MINTING_CANISTER_ID,
                 "get_icp_xdr_conversion_rate",
                 (),
-            )
-            .expect("the CMC answers");
-        rate.data.xdr_permyriad_per_icp
+            );
+            match read {
+                Ok((rate,)) => return rate.data.xdr_permyriad_per_icp,
+                Err(_) => self.env.tick(),
+            }
+        }
+        panic!("the CMC stayed stopped for {ROUNDS_WAITING_FOR_THE_CMC} rounds");
     }
 
     /// ICP → `cycles` (and the fees) on the developer's cycles ledger
@@ -167,14 +208,8 @@ impl Economy {
             to_subaccount: None,
             deposit_memo: None,
         };
-        let (minted,): (NotifyMintCyclesResult,) = update_candid_as(
-            &mut self.env,
-            CYCLES_MINTING_CANISTER_ID,
-            developer,
-            "notify_mint_cycles",
-            (arg,),
-        )
-        .map_err(|e| format!("notify_mint_cycles: {e}"))?;
+        let (minted,): (NotifyMintCyclesResult,) =
+            self.notify_cmc(developer, "notify_mint_cycles", arg)?;
         minted.map_err(|e| format!("notify_mint_cycles refused: {e:?}"))?;
         self.activity.cycles_mints += 1;
         Ok(())
@@ -224,14 +259,8 @@ impl Economy {
             subnet_selection: None,
             settings: None,
         };
-        let (created,): (Result<Principal, NotifyError>,) = update_candid_as(
-            &mut self.env,
-            CYCLES_MINTING_CANISTER_ID,
-            developer,
-            "notify_create_canister",
-            (arg,),
-        )
-        .map_err(|e| format!("notify_create_canister: {e}"))?;
+        let (created,): (Result<Principal, NotifyError>,) =
+            self.notify_cmc(developer, "notify_create_canister", arg)?;
         let canister = created.map_err(|e| format!("notify_create_canister refused: {e:?}"))?;
         self.install_app(canister, developer)
     }
@@ -349,14 +378,8 @@ impl Economy {
                 block_index: block,
                 canister_id: canister,
             };
-            let (result,): (Result<Nat, NotifyError>,) = update_candid_as(
-                &mut self.env,
-                CYCLES_MINTING_CANISTER_ID,
-                developer,
-                "notify_top_up",
-                (arg,),
-            )
-            .map_err(|e| format!("notify_top_up: {e}"))?;
+            let (result,): (Result<Nat, NotifyError>,) =
+                self.notify_cmc(developer, "notify_top_up", arg)?;
             self.activity.messages += 1;
             result.map_err(|e| format!("notify_top_up refused: {e:?}"))?;
         }

@@ -410,6 +410,8 @@ impl Economy {
             self.env.tick();
             self.env.tick();
         }
+        // The day's figures once the CMC runs (it may be mid-upgrade).
+        self.snapshot_rate();
         Ok(self.snapshot())
     }
 

@@ -98,6 +98,36 @@ fn sum_blocks(
 }
 
 /// Every check from `start` to `end`; they all hold in a sound economy.
+/// The ledger's balances of `accounts`, read as a wallet reads many: with
+/// `icrc4_balance_of_batch`, as many at a time as the ledger answers.
+fn ledger_balances(economy: &mut Economy, accounts: Vec<Account>) -> Result<Vec<u64>, String> {
+    const BATCH: usize = 10_000;
+    let mut balances = Vec::with_capacity(accounts.len());
+    for batch in accounts.chunks(BATCH) {
+        let args = nns_api::ledger::BalanceQueryArgs {
+            accounts: batch.to_vec(),
+        };
+        let (answered,): (Vec<Nat>,) = query_candid(
+            &mut economy.env,
+            LEDGER_CANISTER_ID,
+            "icrc4_balance_of_batch",
+            (args,),
+        )
+        .map_err(|e| format!("icrc4_balance_of_batch: {e}"))?;
+        if answered.len() != batch.len() {
+            return Err(format!(
+                "icrc4_balance_of_batch answered {} of {} accounts",
+                answered.len(),
+                batch.len()
+            ));
+        }
+        for balance in answered {
+            balances.push(u64::try_from(balance.0).map_err(|_| "a balance beyond 64 bits")?);
+        }
+    }
+    Ok(balances)
+}
+
 pub fn reconcile(economy: &mut Economy, end: &Snapshot) -> Result<Vec<Check>, String> {
     let start = economy.start.clone();
     let mut checks = vec![];
@@ -144,26 +174,21 @@ pub fn reconcile(economy: &mut Economy, end: &Snapshot) -> Result<Vec<Check>, St
 
     // Governance's neurons against the ledger's balances.
     let neurons = economy.neurons()?;
-    let mut on_ledger = 0u64;
-    for neuron in &neurons {
-        let subaccount: [u8; 32] = neuron
-            .account
-            .as_slice()
-            .try_into()
-            .map_err(|_| "a neuron's account is 32 bytes")?;
-        let account = Account {
-            owner: GOVERNANCE_CANISTER_ID,
-            subaccount: Some(subaccount),
-        };
-        let (balance,): (Nat,) = query_candid(
-            &mut economy.env,
-            LEDGER_CANISTER_ID,
-            "icrc1_balance_of",
-            (account,),
-        )
-        .map_err(|e| format!("icrc1_balance_of: {e}"))?;
-        on_ledger += u64::try_from(balance.0).expect("balances fit in 64 bits");
-    }
+    let accounts = neurons
+        .iter()
+        .map(|neuron| {
+            let subaccount: [u8; 32] = neuron
+                .account
+                .as_slice()
+                .try_into()
+                .map_err(|_| "a neuron's account is 32 bytes")?;
+            Ok(Account {
+                owner: GOVERNANCE_CANISTER_ID,
+                subaccount: Some(subaccount),
+            })
+        })
+        .collect::<Result<Vec<_>, String>>()?;
+    let on_ledger: u64 = ledger_balances(economy, accounts)?.into_iter().sum();
     checks.push(Check::new(
         "neurons' stakes in governance = their accounts' balances on the ledger",
         neurons
@@ -212,7 +237,9 @@ pub fn reconcile(economy: &mut Economy, end: &Snapshot) -> Result<Vec<Check>, St
         synced,
         chain_length,
     ));
-    let (mut in_index, mut on_ledger) = (0u64, 0u64);
+    let users: Vec<Account> = economy.users.iter().map(|&u| Account::from(u)).collect();
+    let on_ledger: u64 = ledger_balances(economy, users)?.into_iter().sum();
+    let mut in_index = 0u64;
     for user in economy.users.clone() {
         let account = nns_api::AccountIdentifier::new(&user, None);
         let (balance,): (u64,) = query_candid(
@@ -223,14 +250,6 @@ pub fn reconcile(economy: &mut Economy, end: &Snapshot) -> Result<Vec<Check>, St
         )
         .map_err(|e| format!("get_account_identifier_balance: {e}"))?;
         in_index += balance;
-        let (balance,): (Nat,) = query_candid(
-            &mut economy.env,
-            LEDGER_CANISTER_ID,
-            "icrc1_balance_of",
-            (Account::from(user),),
-        )
-        .map_err(|e| format!("icrc1_balance_of: {e}"))?;
-        on_ledger += u64::try_from(balance.0).expect("balances fit in 64 bits");
     }
     checks.push(Check::new(
         "users' balances in the index = on the ledger",
