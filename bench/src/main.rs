@@ -1001,144 +1001,75 @@ fn by_rounds(pic: &mut PocketIc, sender: Principal, method: &str, arg: Vec<u8>) 
 /// neuron, the vote that all the others follow, and the day's rewards.
 fn bench_governance_max(figures: &mut Figures) {
     use nns_api::governance::{
-        By, ClaimOrRefresh, ClaimOrRefreshNeuronFromAccount, Follow, MakeProposalRequest,
+        DissolveState, Followees, GovernanceArg, MakeProposalRequest,
         ManageNeuronCommandRequest as Command, ManageNeuronCommandResponse as Reply,
-        ManageNeuronRequest, ManageNeuronResponse, Motion, NetworkEconomics, NeuronId,
+        ManageNeuronRequest, ManageNeuronResponse, Motion, NetworkEconomics, Neuron, NeuronId,
         NeuronIdOrSubaccount, ProposalActionRequest, RegisterVote, Topic, Vote,
         VotingPowerEconomics, staking_subaccount,
     };
     use nns_api::ids::GOVERNANCE_CANISTER_ID;
     const E8S: u64 = 100_000_000;
-    const BATCH: u64 = 1_000;
     let neurons: u64 =
         std::env::var("BENCH_MAX_NEURONS").map_or(500_000, |v| v.parse().expect("a number"));
     assert!(neurons >= 3);
     let owner = user(8);
     let start = Instant::now();
     let mut env = TestEnv::new(Backend::Runtime);
-    install_ledger(&mut env, [(owner, (neurons + 100) * 2 * E8S)]);
-    // Claimed neurons (a week's delay) vote; building the neurons takes
-    // years at the allowed pace, so voting power is not reduced meanwhile.
-    let twenty_years = 20 * 31_557_600;
+    // The neurons are genesis neurons (governance's init argument), their
+    // stakes in the ledger's init: the proposer (1) can pay for a
+    // proposal, the others hold one ICP; all but the first two follow
+    // neuron 2 on motions.
+    let stake = |id: u64| if id == 1 { 30 * E8S } else { E8S };
+    nns_harness::install_ledger_with_accounts(
+        &mut env,
+        (1..=neurons).map(|id| {
+            let subaccount = staking_subaccount(&owner, id);
+            (
+                nns_api::AccountIdentifier::new(&GOVERNANCE_CANISTER_ID, Some(&subaccount)),
+                stake(id),
+            )
+        }),
+    );
+    let week = 7 * 24 * 3600;
     let economics = NetworkEconomics {
         voting_power_economics: Some(VotingPowerEconomics {
-            start_reducing_voting_power_after_seconds: Some(twenty_years),
-            clear_following_after_seconds: Some(twenty_years),
-            neuron_minimum_dissolve_delay_to_vote_seconds: Some(7 * 24 * 3600),
+            neuron_minimum_dissolve_delay_to_vote_seconds: Some(week),
+            ..Default::default()
         }),
         ..Default::default()
     };
-    nns_harness::install_governance(&mut env, Some(economics));
-    let mut pic = env.into_runtime();
-    // The proposer can pay for a proposal; the others hold the minimum.
-    for first in (0..neurons).step_by(BATCH as usize) {
-        let batch: Vec<TransferArg> = (first..(first + BATCH).min(neurons))
-            .map(|memo| TransferArg {
-                from_subaccount: None,
-                to: Account {
-                    owner: GOVERNANCE_CANISTER_ID,
-                    subaccount: Some(staking_subaccount(&owner, memo)),
-                },
-                amount: Nat::from(if memo == 0 { 30 * E8S } else { E8S }),
-                fee: None,
-                memo: None,
-                created_at_time: None,
-            })
-            .collect();
-        let (results,): (Vec<Option<nns_api::ledger::TransferBatchResult>>,) = update_candid_as(
-            &mut pic,
-            LEDGER_CANISTER_ID,
-            owner,
-            "icrc4_transfer_batch",
-            (batch,),
-        )
-        .unwrap();
-        assert!(results.iter().all(|r| matches!(r, Some(Ok(_)))));
-    }
-    // Commands submitted together run interleaved, as on the IC.
-    let run_together = |pic: &mut PocketIc, requests: Vec<ManageNeuronRequest>| -> Vec<Reply> {
-        let submitted: Vec<_> = requests
-            .iter()
-            .map(|request| {
-                pic.submit_call(
-                    GOVERNANCE_CANISTER_ID,
-                    owner,
-                    "manage_neuron",
-                    Encode!(request).unwrap(),
-                )
-                .unwrap()
-            })
-            .collect();
-        submitted
-            .into_iter()
-            .map(|id| {
-                let reply = pic.await_call(id).unwrap();
-                let response: ManageNeuronResponse = candid::decode_one(&reply).unwrap();
-                let reply = response.command.unwrap();
-                assert!(!matches!(reply, Reply::Error(_)), "{reply:?}");
-                reply
-            })
-            .collect()
-    };
-    let mut ids = Vec::with_capacity(neurons as usize);
-    let memos: Vec<u64> = (0..neurons).collect();
-    for spike in memos.chunks(nns_harness::nns::NEURON_CREATION_SPIKE as usize) {
-        let claims = spike
-            .iter()
-            .map(|&memo| {
-                let by = By::MemoAndController(ClaimOrRefreshNeuronFromAccount {
-                    controller: None,
-                    memo,
-                });
-                ManageNeuronRequest {
-                    neuron_id_or_subaccount: None,
-                    command: Some(Command::ClaimOrRefresh(ClaimOrRefresh { by: Some(by) })),
-                    id: None,
-                }
-            })
-            .collect();
-        for reply in run_together(&mut pic, claims) {
-            let Reply::ClaimOrRefresh(r) = reply else {
-                unreachable!()
-            };
-            ids.push(r.refreshed_neuron_id.unwrap().id);
-        }
-        wait_for_neuron_allowance(&mut pic, ids.len() as u64);
-        if ids.len().is_multiple_of(60_000) {
-            eprintln!(
-                "{} neurons claimed, {:.0} s",
-                ids.len(),
-                start.elapsed().as_secs_f64()
-            );
-        }
-    }
-    eprintln!(
-        "{} neurons claimed, {:.0} s",
-        ids.len(),
-        start.elapsed().as_secs_f64()
+    let (proposer, followed) = (1, 2);
+    let genesis = (1..=neurons)
+        .map(|id| Neuron {
+            id: Some(NeuronId { id }),
+            controller: Some(owner),
+            account: staking_subaccount(&owner, id).to_vec().into(),
+            cached_neuron_stake_e8s: stake(id),
+            // The proposer is locked long enough to propose.
+            dissolve_state: Some(DissolveState::DissolveDelaySeconds(if id == proposer {
+                31_557_600
+            } else {
+                week
+            })),
+            followees: if id > followed {
+                let followees = vec![NeuronId { id: followed }];
+                vec![(Topic::Governance as i32, Followees { followees })]
+            } else {
+                vec![]
+            },
+            ..Neuron::default()
+        })
+        .collect();
+    nns_harness::install_governance_with(
+        &mut env,
+        GovernanceArg {
+            economics: Some(economics),
+            neurons: Some(genesis),
+            ..Default::default()
+        },
     );
-    let (proposer, followed) = (ids[0], ids[1]);
-    for (k, batch) in ids[2..].chunks(BATCH as usize).enumerate() {
-        let follows = batch
-            .iter()
-            .map(|&id| ManageNeuronRequest {
-                neuron_id_or_subaccount: Some(NeuronIdOrSubaccount::NeuronId(NeuronId { id })),
-                command: Some(Command::Follow(Follow {
-                    topic: Topic::Governance as i32,
-                    followees: vec![NeuronId { id: followed }],
-                })),
-                id: None,
-            })
-            .collect();
-        run_together(&mut pic, follows);
-        if (k + 1).is_multiple_of(60) {
-            eprintln!(
-                "{} neurons follow, {:.0} s",
-                (k + 1) * BATCH as usize,
-                start.elapsed().as_secs_f64()
-            );
-        }
-    }
+    let mut pic = env.into_runtime();
+    let installed = pic.total_instructions(GOVERNANCE_CANISTER_ID);
     let built = start.elapsed().as_secs_f64();
     eprintln!("{neurons} neurons built in {built:.0} s");
     let propose = ManageNeuronRequest {
@@ -1195,11 +1126,26 @@ fn bench_governance_max(figures: &mut Figures) {
     }
     let rewards_total = pic.total_instructions(GOVERNANCE_CANISTER_ID) - rewards_start;
     let rewards_largest_message = pic.take_largest_execution_instructions(GOVERNANCE_CANISTER_ID);
+    // A day without proposals: what governance's timers do every day
+    // whatever happens (metrics over every neuron, upkeep).
+    let quiet_start = pic.total_instructions(GOVERNANCE_CANISTER_ID);
+    pic.advance_time(std::time::Duration::from_secs(24 * 3600));
+    for _ in 0..neurons / 1_000 + 20 {
+        pic.tick();
+    }
+    let quiet_day = pic.total_instructions(GOVERNANCE_CANISTER_ID) - quiet_start;
     eprintln!(
         "neurons built in {built:.0} s; the vote cascade took {cascade_seconds:.1} s; {:.0} s in all",
         start.elapsed().as_secs_f64()
     );
     let followers = neurons - 2;
+    figures.cost(
+        "governance_max.genesis_install.instructions",
+        &format!("governance installed with {neurons} genesis neurons"),
+        installed,
+        "instr",
+        "limit 300 B an install",
+    );
     figures.cost(
         "governance_max.make_proposal.instructions",
         &format!("governance make proposal, {neurons} neurons"),
@@ -1232,6 +1178,13 @@ fn bench_governance_max(figures: &mut Figures) {
         "limit 40 B a message",
     );
     figures.cost(
+        "governance_max.quiet_day.instructions",
+        &format!("governance a day without proposals, {neurons} neurons"),
+        quiet_day,
+        "instr",
+        "",
+    );
+    figures.cost(
         "governance_max.rewards_total.instructions",
         &format!("governance rewards, {neurons} ballots, total"),
         rewards_total,
@@ -1240,8 +1193,6 @@ fn bench_governance_max(figures: &mut Figures) {
     );
 }
 
-/// The 4 KiB pages of `after` that differ from `before`: what a change of
-/// state occupies, whatever the stable memory had grown to in advance.
 /// Pages of `after` that differ from `before`. Memory grown since reads
 /// as zeros, so a bucket the memory manager grows into but nothing writes
 /// (a structure set up on first use) does not count.

@@ -293,24 +293,29 @@ impl<M: Memory> NeuronStore<M> {
         id: u64,
         f: impl FnOnce(&mut Neuron) -> R,
     ) -> Result<R, StoreError> {
-        let mut neuron = self.get(id).ok_or(StoreError::NoSuchNeuron(id))?;
-        let (before, held) = (principals(&neuron), !neuron.is_empty());
-        let unstake_before = unstake_key(&neuron);
+        let before = self.get(id).ok_or(StoreError::NoSuchNeuron(id))?;
+        let mut neuron = before.clone();
         let result = f(&mut neuron);
-        assert_eq!(neuron.id, id, "a neuron's id never changes");
-        self.reindex_unstake(unstake_before, unstake_key(&neuron));
-        let (after, holds) = (principals(&neuron), !neuron.is_empty());
-        for gone in before.iter().filter(|p| !after.contains(p)) {
+        self.replace(&before, neuron);
+        Ok(result)
+    }
+
+    /// Stores `after` in place of `before`, the neuron as just read from
+    /// the store (a pass over many neurons reads them in order, once), and
+    /// keeps the indexes in step.
+    pub fn replace(&mut self, before: &Neuron, after: Neuron) {
+        let id = before.id;
+        assert_eq!(after.id, id, "a neuron's id never changes");
+        self.reindex_unstake(unstake_key(before), unstake_key(&after));
+        let (was, held) = (principals(before), !before.is_empty());
+        let (is, holds) = (principals(&after), !after.is_empty());
+        for gone in was.iter().filter(|p| !is.contains(p)) {
             self.remove_entry(principal_key(gone, id));
         }
-        for p in after
-            .iter()
-            .filter(|p| held != holds || !before.contains(p))
-        {
+        for p in is.iter().filter(|p| held != holds || !was.contains(p)) {
             self.set_entry(principal_key(p, id), holds);
         }
-        self.neurons.insert(id, neuron);
-        Ok(result)
+        self.neurons.insert(id, after);
     }
 
     pub fn remove(&mut self, id: u64) -> Result<Neuron, StoreError> {

@@ -14,6 +14,7 @@
 
 use crate::ballots::PageCache;
 use crate::governance::Governance;
+use crate::neuron::Neuron;
 use canister_common::Candid;
 use ic_stable_structures::{Memory, StableCell};
 use nns_api::governance::{ProposalId, RewardEvent, Vote};
@@ -196,15 +197,17 @@ impl<M: Memory> Governance<M> {
         };
         let limit = (ballots / d.event.settled_proposals.len().max(1)).max(1);
         let pool = u128::from(d.event.total_available_e8s_equivalent);
-        let ids: Vec<u64> = self
+        // Read in order, once: a lookup per neuron costs a descent of the
+        // B-tree, which grows with the neurons.
+        let mut batch: Vec<(u64, Neuron)> = self
             .neurons
-            .ids_from(d.next_neuron)
+            .iter_from(d.next_neuron)
             .take(limit + 1)
             .collect();
-        let more = ids.len() > limit;
+        let next = (batch.len() > limit).then(|| batch.pop().expect("limit + 1").0);
         // Read only: the pages are dropped, not written back.
         let mut pages = PageCache::default();
-        for &id in ids.iter().take(limit) {
+        for (id, neuron) in batch {
             let used: u128 = d
                 .event
                 .settled_proposals
@@ -225,17 +228,18 @@ impl<M: Memory> Governance<M> {
             if reward == 0 {
                 continue;
             }
-            let _ = self.neurons.update(id, |n| {
-                if n.auto_stake_maturity {
-                    n.staked_maturity_e8s_equivalent += reward;
-                } else {
-                    n.maturity_e8s_equivalent += reward;
-                }
-            });
+            let mut rewarded = neuron.clone();
+            if rewarded.auto_stake_maturity {
+                rewarded.staked_maturity_e8s_equivalent += reward;
+            } else {
+                rewarded.maturity_e8s_equivalent += reward;
+            }
+            self.neurons.replace(&neuron, rewarded);
             d.event.distributed_e8s_equivalent += reward;
         }
-        if more {
-            d.next_neuron = ids[limit];
+        let more = next.is_some();
+        if let Some(next) = next {
+            d.next_neuron = next;
             self.rewards.in_progress.set(Candid(Some(d)));
         } else {
             self.rewards.latest.set(Candid(d.event));
