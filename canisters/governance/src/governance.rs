@@ -403,10 +403,10 @@ impl<M: Memory> Governance<M> {
     /// Indexes an inserted genesis neuron's followees, which must exist.
     pub(crate) fn index_genesis_following(&mut self, id: u64) -> Result<()> {
         let neuron = self.neuron(id)?;
-        for (topic, followees) in &neuron.followees {
+        for followees in neuron.followees.values() {
             self.check_followees(followees)?;
-            self.index_following(id, *topic, &[], followees);
         }
+        self.index_following(id, &BTreeMap::new(), &neuron.followees);
         Ok(())
     }
 
@@ -783,17 +783,15 @@ impl<M: Memory> Governance<M> {
                 self.check_private_followees(&follower, followees, already)?;
             }
         }
+        let old = follower.followees.clone();
         let mut changed = follower;
-        let mut old = Vec::with_capacity(topics.len());
         for (topic, followees) in &topics {
-            old.push(changed.followees.get(topic).cloned().unwrap_or_default());
             changed.follow(*topic, followees.clone())?;
         }
         changed.voting_power_refreshed_timestamp_seconds = now;
+        let new = changed.followees.clone();
         self.neurons.update(id, |n| *n = changed)?;
-        for ((topic, followees), old) in topics.iter().zip(old) {
-            self.index_following(id, *topic, &old, followees);
-        }
+        self.index_following(id, &old, &new);
         Ok(())
     }
 
@@ -860,16 +858,12 @@ impl<M: Memory> Governance<M> {
     /// Enters a new neuron's followees (copied from its parent) in the
     /// follower index, so that it votes by following as its parent does.
     fn index_all_following(&mut self, id: u64, followees: &BTreeMap<i32, Vec<u64>>) {
-        for (topic, list) in followees {
-            self.index_following(id, *topic, &[], list);
-        }
+        self.index_following(id, &BTreeMap::new(), followees);
     }
 
     /// Takes a removed neuron's followees out of the follower index.
     fn unindex_all_following(&mut self, id: u64, followees: &BTreeMap<i32, Vec<u64>>) {
-        for (topic, list) in followees {
-            self.index_following(id, *topic, list, &[]);
-        }
+        self.index_following(id, followees, &BTreeMap::new());
     }
 
     /// One step of the sweep that clears stale following, as the NNS: a
@@ -906,15 +900,16 @@ impl<M: Memory> Governance<M> {
         self.sweep_cursor = next;
         let mut cleared = vec![];
         for (id, followees) in stale {
-            let gone: BTreeMap<i32, Vec<u64>> = followees
-                .into_iter()
-                .filter(|(topic, _)| *topic != TOPIC_NEURON_MANAGEMENT)
+            let kept: BTreeMap<i32, Vec<u64>> = followees
+                .iter()
+                .filter(|(topic, _)| **topic == TOPIC_NEURON_MANAGEMENT)
+                .map(|(topic, list)| (*topic, list.clone()))
                 .collect();
             let _ = self.neurons.update(id, |n| {
                 n.followees
                     .retain(|topic, _| *topic == TOPIC_NEURON_MANAGEMENT);
             });
-            self.unindex_all_following(id, &gone);
+            self.index_following(id, &followees, &kept);
             cleared.push(id);
         }
         cleared

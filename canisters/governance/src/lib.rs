@@ -6,6 +6,7 @@ pub mod codec;
 pub mod config;
 pub mod economics;
 pub mod execution;
+pub mod follow_index;
 pub mod fund;
 pub mod genesis;
 pub mod governance;

@@ -9,6 +9,7 @@
 
 use crate::ballots::{BallotRecord, Ballots, PageCache};
 use crate::economics::{MINIMUM_DISSOLVE_DELAY_TO_PROPOSE_SECONDS, VotingPowerRules};
+use crate::follow_index::FollowEntry;
 use crate::governance::{Governance, MAX_TOPIC, TOPIC_NEURON_MANAGEMENT};
 use crate::limits::cascade_may_continue;
 use canister_common::Candid;
@@ -19,6 +20,7 @@ use nns_api::governance::{
     nns_function,
 };
 use std::borrow::Cow;
+use std::collections::BTreeMap;
 
 pub type Result<T> = std::result::Result<T, GovernanceError>;
 
@@ -284,6 +286,42 @@ fn first_follower_key(voter: u64, topic: i32) -> FollowKey {
     }
 }
 
+/// Which neurons are followed at all, answered from one index read for a
+/// run of ascending ids: the read finds the next followed neuron, and
+/// every id before it is not followed. Followees are few (mainnet's
+/// neurons follow a few hundred known neurons), so a cascade through
+/// 100 000 followers, visited in id order, reads the index a handful of
+/// times instead of once per follower (a B-tree descent each).
+#[derive(Default)]
+struct FollowedScan {
+    /// The last read: from this id on, the first followed neuron (`None`:
+    /// no followed neuron from there on).
+    read: Option<(u64, Option<u64>)>,
+}
+
+impl FollowedScan {
+    fn is_followed<M: Memory>(
+        &mut self,
+        followers: &StableBTreeMap<FollowKey, FollowEntry, M>,
+        neuron: u64,
+    ) -> bool {
+        let answers = |(from, next): (u64, Option<u64>)| {
+            from <= neuron && next.is_none_or(|next| neuron <= next)
+        };
+        let (_, next) = match self.read.filter(|r| answers(*r)) {
+            Some(read) => read,
+            None => {
+                let next = followers
+                    .keys_range(follow_key(neuron, 0, 0)..)
+                    .next()
+                    .map(|key| followee_of(&key));
+                *self.read.insert((neuron, next))
+            }
+        };
+        next == Some(neuron)
+    }
+}
+
 /// Follow-index keys read at once while checking followers.
 const FOLLOWERS_PER_READ: usize = 256;
 
@@ -294,7 +332,7 @@ pub struct Proposals<M: Memory> {
     pub bodies: StableBTreeMap<u64, Candid<ProposalBody>, M>,
     pub states: StableBTreeMap<u64, ProposalState, M>,
     pub ballots: Ballots<M>,
-    pub followers: StableBTreeMap<FollowKey, (), M>,
+    pub followers: StableBTreeMap<FollowKey, FollowEntry, M>,
     next_proposal_id: StableCell<u64, M>,
     /// Proposals to decide or execute: what the timer looks at.
     unfinished: StableBTreeMap<u64, (), M>,
@@ -373,13 +411,30 @@ impl<M: Memory> Proposals<M> {
             .collect()
     }
 
-    /// Keeps the follower index in step with a neuron's new followees.
-    pub fn refollow(&mut self, follower: u64, topic: i32, old: &[u64], new: &[u64]) {
-        for f in old {
-            self.followers.remove(&follow_key(*f, topic, follower));
+    /// Keeps the follower index in step with a neuron's followees going
+    /// from `old` to `new`: entries gone are removed, and every entry of
+    /// `new` is written, since each carries the whole following's summary
+    /// (at most 19 topics × 15 followees).
+    pub fn refollow(
+        &mut self,
+        follower: u64,
+        old: &BTreeMap<i32, Vec<u64>>,
+        new: &BTreeMap<i32, Vec<u64>>,
+    ) {
+        for (topic, list) in old {
+            for f in list {
+                if !new.get(topic).is_some_and(|l| l.contains(f)) {
+                    self.followers.remove(&follow_key(*f, *topic, follower));
+                }
+            }
         }
-        for f in new {
-            self.followers.insert(follow_key(*f, topic, follower), ());
+        for (topic, list) in new {
+            debug_assert!((0..=MAX_TOPIC).contains(topic));
+            let entry = FollowEntry::of(new, *topic);
+            for f in list {
+                self.followers
+                    .insert(follow_key(*f, *topic, follower), entry.clone());
+            }
         }
     }
 
@@ -696,6 +751,7 @@ impl<M: Memory> Governance<M> {
             .into_iter()
             .collect();
         let mut steps = 0u64;
+        let mut followed = FollowedScan::default();
         loop {
             let Some((voter, mut from)) = queue
                 .pop_front()
@@ -712,27 +768,41 @@ impl<M: Memory> Governance<M> {
                 steps += 1;
                 let list_topic = topic_of_key(&from);
                 let last = follow_key(voter, list_topic, u64::MAX);
-                let keys: Vec<FollowKey> = self
+                let entries: Vec<(FollowKey, FollowEntry)> = self
                     .proposals
                     .followers
-                    .keys_range(from..=last)
+                    .range(from..=last)
                     .take(FOLLOWERS_PER_READ)
+                    .map(|e| (*e.key(), e.value()))
                     .collect();
-                for key in &keys {
+                let keys: Vec<FollowKey> = entries.iter().map(|(k, _)| *k).collect();
+                for (key, entry) in &entries {
                     if !cascade_may_continue(steps) {
                         self.leave_cascade(proposal_id, (voter, *key), queue);
                         return false;
                     }
                     steps += 1;
                     let follower = follower_of(key);
-                    if let Some(vote) = self.followed_vote(cache, proposal_id, follower, topic) {
+                    let by_catch_all = list_topic != topic;
+                    let vote = self.followed_vote(
+                        cache,
+                        proposal_id,
+                        follower,
+                        topic,
+                        entry,
+                        by_catch_all,
+                    );
+                    if let Some(vote) = vote {
                         let ballot = self
                             .proposals
                             .ballots
                             .set_vote_cached(cache, proposal_id, follower, vote as i32)
                             .expect("followed_vote found the ballot");
                         state.count(vote, ballot.voting_power);
-                        queue.push_back((follower, first_follower_key(follower, topic)));
+                        // Only a neuron others follow has followers to check.
+                        if followed.is_followed(&self.proposals.followers, follower) {
+                            queue.push_back((follower, first_follower_key(follower, topic)));
+                        }
                     }
                 }
                 let next = match keys.last() {
@@ -767,12 +837,18 @@ impl<M: Memory> Governance<M> {
 
     /// The vote `follower` casts now by following, if its followees have
     /// decided it and it has not voted yet.
+    ///
+    /// `entry` is the index entry that led here (on the catch-all list if
+    /// `by_catch_all`): it names the followees that decide, unless it
+    /// predates the summaries or the follower follows the topic itself.
     fn followed_vote(
         &self,
         cache: &mut PageCache,
         proposal_id: u64,
         follower: u64,
         topic: i32,
+        entry: &FollowEntry,
+        by_catch_all: bool,
     ) -> Option<Vote> {
         let ballot = self
             .proposals
@@ -781,12 +857,21 @@ impl<M: Memory> Governance<M> {
         if ballot.vote != Vote::Unspecified as i32 {
             return None;
         }
-        let neuron = self.neurons.get(follower)?;
-        let followees = match neuron.followees.get(&topic) {
-            Some(f) => f,
-            None if catch_all_applies_to(topic) => neuron.followees.get(&0)?,
-            None => return None,
+        let from_neuron;
+        let followees: &[u64] = match &entry.0 {
+            Some(f) if !by_catch_all || f.specific_topics & (1 << topic) == 0 => &f.followees,
+            _ => {
+                from_neuron = self.neurons.get(follower)?.followees;
+                match from_neuron.get(&topic) {
+                    Some(f) => f,
+                    None if catch_all_applies_to(topic) => from_neuron.get(&0)?,
+                    None => return None,
+                }
+            }
         };
+        if followees.is_empty() {
+            return None;
+        }
         let (mut yes, mut no) = (0usize, 0usize);
         for f in followees {
             match self
@@ -960,9 +1045,13 @@ impl<M: Memory> Governance<M> {
     }
 
     /// The followee changes of `Follow`, mirrored in the follower index.
-    pub(crate) fn index_following(&mut self, neuron: u64, topic: i32, old: &[u64], new: &[u64]) {
-        debug_assert!((0..=MAX_TOPIC).contains(&topic));
-        self.proposals.refollow(neuron, topic, old, new);
+    pub(crate) fn index_following(
+        &mut self,
+        neuron: u64,
+        old: &BTreeMap<i32, Vec<u64>>,
+        new: &BTreeMap<i32, Vec<u64>>,
+    ) {
+        self.proposals.refollow(neuron, old, new);
     }
 }
 

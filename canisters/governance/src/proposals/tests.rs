@@ -556,14 +556,14 @@ fn a_cascade_goes_on_over_bounded_messages_to_the_same_votes() {
     }
     assert_eq!(outcome, Outcome::Rejected);
     assert_eq!(cast(&g), N - 1);
-    // Each of the N - 2 followers, once it voted, has its (empty) follower
-    // lists read too.
+    // Each of the N - 2 followers is checked once; none is followed, so
+    // none has follower lists to read after it voted.
     assert!(
-        messages > 2 * (N - 2) / CASCADE_MIN_STEPS_PER_MESSAGE,
+        messages >= (N - 2) / CASCADE_MIN_STEPS_PER_MESSAGE,
         "{messages}"
     );
     assert!(
-        messages < 4 * (N - 2) / CASCADE_MIN_STEPS_PER_MESSAGE,
+        messages < 2 * (N - 2) / CASCADE_MIN_STEPS_PER_MESSAGE,
         "{messages}"
     );
     // The same tally and decision (the deadline may differ: each message's
@@ -644,4 +644,125 @@ fn the_cascade_of_a_forgotten_proposal_is_dropped() {
     assert_eq!(g.proposals.some_pending_cascade(), Some(id));
     assert_eq!(g.continue_cascade(id, T0 + 2), Outcome::Open);
     assert_eq!(g.proposals.some_pending_cascade(), None);
+}
+
+/// The same votes follow whether the index entries carry their followers'
+/// summaries or predate them (empty: the neuron is read), including a
+/// follower that follows the topic itself and on the catch-all.
+#[test]
+fn votes_follow_the_same_from_summaries_and_from_entries_written_before_them() {
+    let scenario = |erase_summaries: bool| {
+        let mut g = with_neurons(&[100 * ICP; 8]);
+        let economics_topic = Topic::NetworkEconomics as i32;
+        follow(&mut g, 5, economics_topic, vec![1, 2, 3]);
+        follow(&mut g, 6, 0, vec![1]);
+        follow(&mut g, 7, 0, vec![1]);
+        // 7 follows 4 on the topic: the catch-all does not decide for it.
+        follow(&mut g, 7, economics_topic, vec![4]);
+        follow(&mut g, 8, economics_topic, vec![6]);
+        if erase_summaries {
+            let keys: Vec<FollowKey> = g.proposals.followers.keys().collect();
+            for key in keys {
+                g.proposals.followers.insert(key, FollowEntry(None));
+            }
+        }
+        let id = propose_economics(&mut g, 1);
+        let mut seen = vec![(1..=8).map(|n| ballot(&g, id, n)).collect::<Vec<_>>()];
+        vote(&mut g, 2, id, Vote::No, T0).unwrap();
+        seen.push((1..=8).map(|n| ballot(&g, id, n)).collect());
+        vote(&mut g, 4, id, Vote::No, T0).unwrap();
+        seen.push((1..=8).map(|n| ballot(&g, id, n)).collect());
+        seen
+    };
+    let with_summaries = scenario(false);
+    assert_eq!(with_summaries, scenario(true));
+    let (yes, no, none) = (Vote::Yes as i32, Vote::No as i32, Vote::Unspecified as i32);
+    // After the proposal: 6 and 8 (through 6) follow 1; 5 has one yes of
+    // three, 7 waits for 4.
+    assert_eq!(
+        with_summaries[0],
+        vec![yes, none, none, none, none, yes, none, yes]
+    );
+    assert_eq!(with_summaries[1][4], none, "5: one yes, one no of three");
+    assert_eq!(with_summaries[2][6], no, "7 follows 4");
+}
+
+#[test]
+fn the_index_keeps_each_followers_summary_in_step_with_its_following() {
+    let mut g = with_neurons(&[100 * ICP; 5]);
+    let topic = Topic::NetworkEconomics as i32;
+    follow(&mut g, 5, 0, vec![1, 2]);
+    let summary = |g: &G, followee: u64, topic: i32| {
+        g.proposals.followers.get(&follow_key(followee, topic, 5))
+    };
+    let entry = summary(&g, 2, 0).unwrap().0.unwrap();
+    assert_eq!((entry.specific_topics, entry.followees), (0, vec![1, 2]));
+    // Following a topic specifically shows on the catch-all entries too.
+    follow(&mut g, 5, topic, vec![3]);
+    let entry = summary(&g, 1, 0).unwrap().0.unwrap();
+    assert_eq!(
+        (entry.specific_topics, entry.followees),
+        (1 << topic, vec![1, 2])
+    );
+    assert_eq!(summary(&g, 3, topic).unwrap().0.unwrap().followees, vec![3]);
+    follow(&mut g, 5, 0, vec![2]);
+    assert!(summary(&g, 1, 0).is_none(), "no longer followed");
+    let entry = summary(&g, 2, 0).unwrap().0.unwrap();
+    assert_eq!(
+        (entry.specific_topics, entry.followees),
+        (1 << topic, vec![2])
+    );
+}
+
+/// A cascade through 100 000 followers, natively (ignored: for profiling
+/// with `perf`; the benchmark counts its instructions in the canister).
+#[test]
+#[ignore]
+fn a_cascade_through_a_hundred_thousand_followers() {
+    let n = 100_000u64;
+    let mut g = with_neurons(&vec![100 * ICP; n as usize]);
+    let topic = Topic::NetworkEconomics as i32;
+    for follower in 3..=n {
+        follow(&mut g, follower, topic, vec![2]);
+    }
+    let id = propose_economics(&mut g, 1);
+    let started = std::time::Instant::now();
+    vote(&mut g, 2, id, Vote::Yes, T0).unwrap();
+    eprintln!("cascade: {:.2} s", started.elapsed().as_secs_f64());
+    assert_eq!(ballot(&g, id, n), Vote::Yes as i32);
+    assert!(
+        g.proposals
+            .ballots
+            .of(id)
+            .all(|(_, b)| b.vote == Vote::Yes as i32)
+    );
+}
+
+/// The scan of followed neurons answers as a lookup per neuron would, for
+/// ids asked in any order.
+#[test]
+fn the_followed_scan_answers_as_a_lookup_per_neuron() {
+    let mut g = with_neurons(&[100 * ICP; 40]);
+    for (follower, followee) in [(3, 7), (4, 7), (5, 20), (6, 21), (8, 40), (9, 1)] {
+        follow(&mut g, follower, 0, vec![followee]);
+    }
+    let followed = |n: u64| {
+        g.proposals
+            .followers
+            .keys_range(follow_key(n, 0, 0)..=follow_key(n, i32::MAX, u64::MAX))
+            .next()
+            .is_some()
+    };
+    let mut scan = FollowedScan::default();
+    let order: Vec<u64> = (0..=45)
+        .chain((0..=45).rev())
+        .chain([7, 3, 20, 20, 21, 2, 40, 41, 1, 0])
+        .collect();
+    for n in order {
+        assert_eq!(
+            scan.is_followed(&g.proposals.followers, n),
+            followed(n),
+            "{n}"
+        );
+    }
 }
