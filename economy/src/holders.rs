@@ -18,6 +18,9 @@ use nns_api::ids::{CYCLES_MINTING_CANISTER_ID, GOVERNANCE_CANISTER_ID};
 use nns_harness::env::{query_candid_as, update_candid_as};
 use nns_harness::wasm_gz_path;
 
+/// Holders that look at their neuron on one day, at most (about).
+const UPKEEP_PER_DAY: usize = 2_000;
+
 /// A simulated neuron: a cohort of mainnet's.
 pub struct Holder {
     pub owner: Principal,
@@ -292,13 +295,17 @@ impl Economy {
         }
     }
 
-    /// A seventh of the holders each day: those without auto-stake
-    /// disburse their maturity (minted a week later, as on the NNS), and
-    /// dissolved neurons are disbursed.
+    /// Each holder looks at its neuron once a week — or, with more than
+    /// [`UPKEEP_PER_DAY`] × 7 holders, every `holders / UPKEEP_PER_DAY`
+    /// days, so that a day's reads stay bounded (the maturity disbursed
+    /// is the same, in fewer, larger disbursements): those without
+    /// auto-stake disburse their maturity (minted a week later, as on the
+    /// NNS), and dissolved neurons are disbursed.
     pub(crate) fn neuron_upkeep(&mut self, day: u32) -> Result<(), String> {
         let now = self.env.get_time().as_nanos_since_unix_epoch() / 1_000_000_000;
+        let period = self.holders.len().div_ceil(UPKEEP_PER_DAY).max(7);
         for i in 0..self.holders.len() {
-            if !(day as usize + i).is_multiple_of(7) || self.holders[i].disbursed {
+            if !(day as usize + i).is_multiple_of(period) || self.holders[i].disbursed {
                 continue;
             }
             let (owner, id) = (self.holders[i].owner, self.holders[i].neuron);
