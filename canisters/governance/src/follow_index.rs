@@ -28,7 +28,15 @@ pub struct Following {
     pub followees: Vec<u64>,
 }
 
+// Topics are bits of a u32.
+const _: () = assert!(crate::governance::MAX_TOPIC < 32);
+
 impl FollowEntry {
+    /// The topics the follower follows specifically (0 if unknown).
+    pub fn specific_topics(&self) -> u32 {
+        self.0.as_ref().map_or(0, |f| f.specific_topics)
+    }
+
     /// The entry of each of `followees`' followees on `topic`.
     pub fn of(followees: &BTreeMap<i32, Vec<u64>>, topic: i32) -> Self {
         let specific_topics = followees

@@ -413,7 +413,9 @@ impl<M: Memory> Governance<M> {
     /// Removes a neuron whose claim or split did not happen, and gives its
     /// place in the allowance back.
     fn forget_new_neuron(&mut self, id: u64) {
-        if self.neurons.remove(id).is_ok() {
+        if let Ok(neuron) = self.neurons.remove(id) {
+            // An index entry summarises its follower: none may outlive it.
+            self.unindex_all_following(id, &neuron.followees);
             self.creations.give_back();
         }
         // Registered as known while its funding was in flight: no more.

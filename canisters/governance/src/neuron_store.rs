@@ -303,8 +303,13 @@ impl<M: Memory> NeuronStore<M> {
     /// Stores `after` in place of `before`, the neuron as just read from
     /// the store (a pass over many neurons reads them in order, once), and
     /// keeps the indexes in step.
-    pub fn replace(&mut self, before: &Neuron, after: Neuron) {
+    pub(crate) fn replace(&mut self, before: &Neuron, after: Neuron) {
         let id = before.id;
+        debug_assert_eq!(
+            self.neurons.get(&id).as_ref(),
+            Some(before),
+            "read just now"
+        );
         assert_eq!(after.id, id, "a neuron's id never changes");
         self.reindex_unstake(unstake_key(before), unstake_key(&after));
         let (was, held) = (principals(before), !before.is_empty());

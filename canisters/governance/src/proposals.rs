@@ -428,8 +428,15 @@ impl<M: Memory> Proposals<M> {
                 }
             }
         }
+        // A topic's entries change with its list; the catch-all's also
+        // with the topics followed specifically, which they summarise.
+        let specific_changed =
+            FollowEntry::of(old, 0).specific_topics() != FollowEntry::of(new, 0).specific_topics();
         for (topic, list) in new {
             debug_assert!((0..=MAX_TOPIC).contains(topic));
+            if old.get(topic) == Some(list) && !(*topic == 0 && specific_changed) {
+                continue;
+            }
             let entry = FollowEntry::of(new, *topic);
             for f in list {
                 self.followers
@@ -728,7 +735,8 @@ impl<M: Memory> Governance<M> {
     /// Following is not retroactive (as in the NNS): a follow made after
     /// the followee voted is not owed that vote. One made while the
     /// cascade is between messages counts only if the index is read past
-    /// it later; either way each neuron votes at most once.
+    /// it later (for a followee that had no follower when it voted, it is
+    /// not read again); either way each neuron votes at most once.
     fn cascade(&mut self, state: &mut ProposalState, proposal_id: u64, first: Option<u64>) -> bool {
         let mut cache = PageCache::default();
         let done = self.cascade_through(&mut cache, state, proposal_id, first);
