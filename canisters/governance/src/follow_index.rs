@@ -31,20 +31,19 @@ pub struct Following {
 // Topics are bits of a u32.
 const _: () = assert!(crate::governance::MAX_TOPIC < 32);
 
-impl FollowEntry {
-    /// The topics the follower follows specifically (0 if unknown).
-    pub fn specific_topics(&self) -> u32 {
-        self.0.as_ref().map_or(0, |f| f.specific_topics)
-    }
+/// The topics of `followees` other than the catch-all, as bits.
+pub fn specific_topics(followees: &BTreeMap<i32, Vec<u64>>) -> u32 {
+    followees
+        .keys()
+        .filter(|t| (1..32).contains(*t))
+        .fold(0u32, |mask, t| mask | 1 << t)
+}
 
+impl FollowEntry {
     /// The entry of each of `followees`' followees on `topic`.
     pub fn of(followees: &BTreeMap<i32, Vec<u64>>, topic: i32) -> Self {
-        let specific_topics = followees
-            .keys()
-            .filter(|t| (1..32).contains(*t))
-            .fold(0u32, |mask, t| mask | 1 << t);
         Self(Some(Following {
-            specific_topics,
+            specific_topics: specific_topics(followees),
             followees: followees.get(&topic).cloned().unwrap_or_default(),
         }))
     }

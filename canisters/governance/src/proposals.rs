@@ -9,7 +9,7 @@
 
 use crate::ballots::{BallotRecord, Ballots, PageCache};
 use crate::economics::{MINIMUM_DISSOLVE_DELAY_TO_PROPOSE_SECONDS, VotingPowerRules};
-use crate::follow_index::FollowEntry;
+use crate::follow_index::{FollowEntry, specific_topics};
 use crate::governance::{Governance, MAX_TOPIC, TOPIC_NEURON_MANAGEMENT};
 use crate::limits::cascade_may_continue;
 use canister_common::Candid;
@@ -430,8 +430,7 @@ impl<M: Memory> Proposals<M> {
         }
         // A topic's entries change with its list; the catch-all's also
         // with the topics followed specifically, which they summarise.
-        let specific_changed =
-            FollowEntry::of(old, 0).specific_topics() != FollowEntry::of(new, 0).specific_topics();
+        let specific_changed = specific_topics(old) != specific_topics(new);
         for (topic, list) in new {
             debug_assert!((0..=MAX_TOPIC).contains(topic));
             if old.get(topic) == Some(list) && !(*topic == 0 && specific_changed) {
@@ -783,7 +782,6 @@ impl<M: Memory> Governance<M> {
                     .take(FOLLOWERS_PER_READ)
                     .map(|e| (*e.key(), e.value()))
                     .collect();
-                let keys: Vec<FollowKey> = entries.iter().map(|(k, _)| *k).collect();
                 for (key, entry) in &entries {
                     if !cascade_may_continue(steps) {
                         self.leave_cascade(proposal_id, (voter, *key), queue);
@@ -813,8 +811,8 @@ impl<M: Memory> Governance<M> {
                         }
                     }
                 }
-                let next = match keys.last() {
-                    Some(key) if keys.len() == FOLLOWERS_PER_READ => follower_of(key)
+                let next = match entries.last() {
+                    Some((key, _)) if entries.len() == FOLLOWERS_PER_READ => follower_of(key)
                         .checked_add(1)
                         .map(|f| follow_key(voter, list_topic, f)),
                     _ => None,
