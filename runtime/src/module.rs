@@ -66,6 +66,12 @@ pub fn engine() -> &'static wasmtime::Engine {
         // The heap journal saves pages by their address: a heap must stay
         // where it is (canister heaps fit the default 4 GiB reservation).
         config.memory_may_move(false);
+        // `perf` names the canisters' functions (from their name sections)
+        // when asked; modules from the disk cache are not announced, so a
+        // profiling run sets IC_RUNTIME_CACHE_DIR=off too.
+        if std::env::var_os("IC_RUNTIME_PERFMAP").is_some_and(|v| v == "1") {
+            config.profiler(wasmtime::ProfilingStrategy::PerfMap);
+        }
         wasmtime::Engine::new(&config).expect("the engine configuration is valid")
     })
 }
