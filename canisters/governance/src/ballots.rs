@@ -9,12 +9,10 @@
 //! they visit neurons in id order, so 64 ballots in a row share one page,
 //! read from stable memory once and written back once when the pass ends.
 
-use ic_stable_structures::storable::Bound;
-use ic_stable_structures::{Memory, StableBTreeMap, Storable};
-use std::borrow::Cow;
+use crate::pages::{Page, PageEntry};
+use ic_stable_structures::{Memory, StableBTreeMap};
 
 pub const BALLOTS_PER_PAGE: usize = 64;
-const ENTRY_BYTES: usize = 17;
 
 /// A neuron's ballot: its voting power when the proposal was made, and its
 /// vote (a `Vote`).
@@ -24,46 +22,26 @@ pub struct BallotRecord {
     pub vote: i32,
 }
 
-/// Up to [`BALLOTS_PER_PAGE`] ballots, by ascending neuron id.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct BallotPage(pub Vec<(u64, BallotRecord)>);
+impl PageEntry for BallotRecord {
+    /// Voting power (u64, little-endian) and vote (a byte).
+    const BYTES: usize = 9;
+    const PER_PAGE: usize = BALLOTS_PER_PAGE;
 
-impl Storable for BallotPage {
-    fn to_bytes(&self) -> Cow<'_, [u8]> {
-        let mut out = Vec::with_capacity(self.0.len() * ENTRY_BYTES);
-        for (neuron, ballot) in &self.0 {
-            out.extend_from_slice(&neuron.to_le_bytes());
-            out.extend_from_slice(&ballot.voting_power.to_le_bytes());
-            out.push(ballot.vote as u8);
+    fn write(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.voting_power.to_le_bytes());
+        out.push(self.vote as u8);
+    }
+
+    fn read(bytes: &[u8]) -> Self {
+        Self {
+            voting_power: u64::from_le_bytes(bytes[..8].try_into().expect("8 bytes")),
+            vote: i32::from(bytes[8]),
         }
-        Cow::Owned(out)
     }
-
-    fn into_bytes(self) -> Vec<u8> {
-        self.to_bytes().into_owned()
-    }
-
-    fn from_bytes(bytes: Cow<[u8]>) -> Self {
-        let u64_at = |i: usize| u64::from_le_bytes(bytes[i..i + 8].try_into().expect("8"));
-        Self(
-            (0..bytes.len() / ENTRY_BYTES)
-                .map(|k| {
-                    let at = k * ENTRY_BYTES;
-                    let ballot = BallotRecord {
-                        voting_power: u64_at(at + 8),
-                        vote: i32::from(bytes[at + 16]),
-                    };
-                    (u64_at(at), ballot)
-                })
-                .collect(),
-        )
-    }
-
-    const BOUND: Bound = Bound::Bounded {
-        max_size: (BALLOTS_PER_PAGE * ENTRY_BYTES) as u32,
-        is_fixed_size: false,
-    };
 }
+
+/// Up to [`BALLOTS_PER_PAGE`] ballots, by ascending neuron id.
+pub type BallotPage = Page<BallotRecord>;
 
 pub struct Ballots<M: Memory> {
     pages: StableBTreeMap<(u64, u64), BallotPage, M>,
@@ -234,7 +212,7 @@ impl<M: Memory> Ballots<M> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ic_stable_structures::VectorMemory;
+    use ic_stable_structures::{Storable, VectorMemory};
 
     fn ballot(power: u64) -> BallotRecord {
         BallotRecord {
@@ -323,7 +301,7 @@ mod tests {
 
     #[test]
     fn a_page_round_trips() {
-        let page = BallotPage(vec![
+        let page: BallotPage = Page(vec![
             (1, ballot(u64::MAX)),
             (
                 u64::MAX,

@@ -250,6 +250,7 @@ pub struct Memories<M> {
     pub principal_counting: M,
     pub unstake: M,
     pub unstake_indexing: M,
+    pub credited_maturity: M,
     pub due: M,
     pub next_neuron_id: M,
     pub proposals: ProposalMemories<M>,
@@ -275,6 +276,7 @@ impl<M: Memory> Governance<M> {
                 memories.principal_counts,
                 memories.principal_counting,
                 (memories.unstake, memories.unstake_indexing),
+                memories.credited_maturity,
             ),
             proposals: Proposals::init(memories.proposals),
             rewards: Rewards::init(memories.latest_reward_event, memories.reward_distribution),
@@ -1943,6 +1945,7 @@ impl Governance<ic_stable_structures::VectorMemory> {
                 principal_counting: m(),
                 unstake: m(),
                 unstake_indexing: m(),
+                credited_maturity: m(),
                 due: m(),
                 next_neuron_id: m(),
                 proposals: ProposalMemories {

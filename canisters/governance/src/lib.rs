@@ -4,6 +4,7 @@
 pub mod ballots;
 pub mod codec;
 pub mod config;
+pub mod credits;
 pub mod economics;
 pub mod execution;
 pub mod follow_index;
@@ -18,6 +19,7 @@ pub mod neuron_codec;
 pub mod neuron_store;
 pub mod node_provider_rewards;
 pub mod node_providers;
+pub mod pages;
 pub mod proposals;
 pub mod rewards;
 pub mod sns;

@@ -15,6 +15,7 @@
 use crate::ballots::PageCache;
 use crate::governance::Governance;
 use crate::neuron::Neuron;
+use crate::neuron_store::can_credit;
 use canister_common::Candid;
 use ic_stable_structures::{Memory, StableCell};
 use nns_api::governance::{ProposalId, RewardEvent, Vote};
@@ -207,7 +208,9 @@ impl<M: Memory> Governance<M> {
         let next = (batch.len() > limit).then(|| batch.pop().expect("limit + 1").0);
         // Read only: the pages are dropped, not written back.
         let mut pages = PageCache::default();
-        for (id, neuron) in batch {
+        let mut credits = Vec::with_capacity(batch.len());
+        for (id, neuron) in &batch {
+            let id = *id;
             let used: u128 = d
                 .event
                 .settled_proposals
@@ -228,15 +231,18 @@ impl<M: Memory> Governance<M> {
             if reward == 0 {
                 continue;
             }
-            let mut rewarded = neuron.clone();
-            if rewarded.auto_stake_maturity {
-                rewarded.staked_maturity_e8s_equivalent += reward;
+            if can_credit(neuron) {
+                credits.push((neuron, reward));
             } else {
-                rewarded.maturity_e8s_equivalent += reward;
+                // Rare: a dissolving neuron that auto-stakes.
+                let mut rewarded = neuron.clone();
+                rewarded.staked_maturity_e8s_equivalent += reward;
+                self.neurons.replace(neuron, rewarded);
             }
-            self.neurons.replace(&neuron, rewarded);
             d.event.distributed_e8s_equivalent += reward;
         }
+        // Written a page of credits at a time, not a record a neuron.
+        self.neurons.credit(&credits);
         let more = next.is_some();
         if let Some(next) = next {
             d.next_neuron = next;

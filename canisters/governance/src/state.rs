@@ -33,7 +33,8 @@
 //! ├── 25 FUND_RESERVATIONS    StableBTreeMap<proposal id, Candid<fund::Reservation>>
 //! ├── 26 NODE_PROVIDERS       StableBTreeMap<provider id, Candid<NodeProvider>>
 //! ├── 27 NODE_PROVIDER_REWARDS StableBTreeMap<timestamp, Candid<MonthlyNodeProviderRewards>>
-//! └── 28 NODE_PROVIDER_REWARDS_OWED StableBTreeMap<(timestamp, index in the month), ()>
+//! ├── 28 NODE_PROVIDER_REWARDS_OWED StableBTreeMap<(timestamp, index in the month), ()>
+//! └── 29 CREDITED_MATURITY    StableBTreeMap<first neuron id, CreditPage>
 //! ```
 
 use crate::config::Config;
@@ -76,6 +77,7 @@ const FUND_RESERVATIONS_MEMORY_ID: MemoryId = MemoryId::new(25);
 const NODE_PROVIDERS_MEMORY_ID: MemoryId = MemoryId::new(26);
 const NODE_PROVIDER_REWARDS_MEMORY_ID: MemoryId = MemoryId::new(27);
 const NODE_PROVIDER_REWARDS_OWED_MEMORY_ID: MemoryId = MemoryId::new(28);
+const CREDITED_MATURITY_MEMORY_ID: MemoryId = MemoryId::new(29);
 
 pub type Memory = VirtualMemory<DefaultMemoryImpl>;
 
@@ -95,6 +97,7 @@ thread_local! {
             principal_counting: memory(PRINCIPAL_COUNTING_MEMORY_ID),
             unstake: memory(UNSTAKE_MEMORY_ID),
             unstake_indexing: memory(UNSTAKE_INDEXING_MEMORY_ID),
+            credited_maturity: memory(CREDITED_MATURITY_MEMORY_ID),
             due: memory(DUE_MEMORY_ID),
             next_neuron_id: memory(NEXT_NEURON_ID_MEMORY_ID),
             proposals: ProposalMemories {
