@@ -399,7 +399,11 @@ impl<M: Memory> NeuronStore<M> {
         let mut credits = self.credited.iter_from(first).peekable();
         self.neurons.range(first..).map(move |e| {
             let id = *e.key();
-            // Every credit belongs to a neuron: none is skipped here.
+            // Every credit belongs to a neuron (`remove` takes it); one
+            // that did not would be passed over, not shift the others.
+            while credits.next_if(|&(credited, _)| credited < id).is_some() {
+                debug_assert!(false, "a credit without its neuron");
+            }
             let credit = credits
                 .next_if(|&(credited, _)| credited == id)
                 .map(|(_, c)| c);
@@ -476,10 +480,13 @@ fn with_credit(mut record: Neuron, credit: Option<u64>) -> Neuron {
 
 /// Whether rewards can credit `neuron` without writing its record: a
 /// credit to a dissolving or dissolved neuron that auto-stakes would give
-/// it staked maturity to unstake, which its unstake entry must know of.
+/// it staked maturity to unstake, which its unstake entry must know of,
+/// and one to a neuron holding nothing (merged away after it voted) would
+/// make it hold something, which the principal index must know of.
 pub fn can_credit(neuron: &Neuron) -> bool {
-    !neuron.auto_stake_maturity
-        || matches!(neuron.dissolve_state, DissolveState::DissolveDelaySeconds(d) if d > 0)
+    !neuron.is_empty()
+        && (!neuron.auto_stake_maturity
+            || matches!(neuron.dissolve_state, DissolveState::DissolveDelaySeconds(d) if d > 0))
 }
 
 /// `after`'s record without `e8s` credited, if the credit can stay
@@ -876,14 +883,25 @@ mod credit_tests {
     fn only_a_neuron_whose_unstake_entry_ignores_its_maturity_is_credited() {
         let dissolving = DissolveState::WhenDissolvedTimestampSeconds(5);
         let dissolved = DissolveState::DissolveDelaySeconds(0);
-        let s = store_of(&[
+        let mut s = store_of(&[
             (1, false, dissolving),
             (2, true, LOCKED),
             (3, true, dissolving),
             (4, true, dissolved),
+            (5, false, LOCKED),
         ]);
+        // Merged away: it holds nothing, and the index lists it so.
+        s.update(5, |n| {
+            n.cached_neuron_stake_e8s = 0;
+            n.maturity_e8s_equivalent = 0;
+            n.staked_maturity_e8s_equivalent = 0;
+        })
+        .unwrap();
         let can = |id| can_credit(&s.get(id).unwrap());
-        assert_eq!((can(1), can(2), can(3), can(4)), (true, true, false, false));
+        assert_eq!(
+            (can(1), can(2), can(3), can(4), can(5)),
+            (true, true, false, false, false)
+        );
     }
 
     #[test]

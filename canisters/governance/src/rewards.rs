@@ -234,9 +234,14 @@ impl<M: Memory> Governance<M> {
             if can_credit(neuron) {
                 credits.push((neuron, reward));
             } else {
-                // Rare: a dissolving neuron that auto-stakes.
+                // Rare: a dissolving neuron that auto-stakes, or one merged
+                // away since it voted.
                 let mut rewarded = neuron.clone();
-                rewarded.staked_maturity_e8s_equivalent += reward;
+                if rewarded.auto_stake_maturity {
+                    rewarded.staked_maturity_e8s_equivalent += reward;
+                } else {
+                    rewarded.maturity_e8s_equivalent += reward;
+                }
                 self.neurons.replace(neuron, rewarded);
             }
             d.event.distributed_e8s_equivalent += reward;
