@@ -137,6 +137,15 @@ impl Neuron {
             .saturating_sub(self.neuron_fees_e8s)
     }
 
+    /// The maturity rewards go to: staked if the neuron auto-stakes.
+    pub fn rewarded_maturity_mut(&mut self) -> &mut u64 {
+        if self.auto_stake_maturity {
+            &mut self.staked_maturity_e8s_equivalent
+        } else {
+            &mut self.maturity_e8s_equivalent
+        }
+    }
+
     /// Nothing staked, no maturity, nothing on its way out.
     pub fn is_empty(&self) -> bool {
         self.stake_e8s() == 0

@@ -73,7 +73,7 @@ pub struct NeuronStore<M: Memory> {
     /// Maturity credited to a neuron (by the rewards) since its record was
     /// last written; it is staked maturity if the neuron auto-stakes. Only
     /// for neurons whose unstake entry does not depend on it: neurons that
-    /// do not auto-stake or whose delay counts ([`NeuronStore::can_credit`]).
+    /// do not auto-stake or whose delay counts ([`can_credit`]).
     credited: Credits<M>,
 }
 
@@ -468,11 +468,7 @@ impl<M: Memory> NeuronStore<M> {
 /// A neuron's record with the maturity credited since it was written.
 fn with_credit(mut record: Neuron, credit: Option<u64>) -> Neuron {
     if let Some(e8s) = credit {
-        let held = if record.auto_stake_maturity {
-            &mut record.staked_maturity_e8s_equivalent
-        } else {
-            &mut record.maturity_e8s_equivalent
-        };
+        let held = record.rewarded_maturity_mut();
         *held = held.checked_add(e8s).expect("checked when credited");
     }
     record
@@ -497,11 +493,7 @@ fn without_credit(before: &Neuron, after: &Neuron, e8s: u64) -> Option<Neuron> {
         return None;
     }
     let mut record = after.clone();
-    let held = if record.auto_stake_maturity {
-        &mut record.staked_maturity_e8s_equivalent
-    } else {
-        &mut record.maturity_e8s_equivalent
-    };
+    let held = record.rewarded_maturity_mut();
     *held = held.checked_sub(e8s)?;
     Some(record)
 }

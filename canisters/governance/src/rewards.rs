@@ -237,11 +237,7 @@ impl<M: Memory> Governance<M> {
                 // Rare: a dissolving neuron that auto-stakes, or one merged
                 // away since it voted.
                 let mut rewarded = neuron.clone();
-                if rewarded.auto_stake_maturity {
-                    rewarded.staked_maturity_e8s_equivalent += reward;
-                } else {
-                    rewarded.maturity_e8s_equivalent += reward;
-                }
+                *rewarded.rewarded_maturity_mut() += reward;
                 self.neurons.replace(neuron, rewarded);
             }
             d.event.distributed_e8s_equivalent += reward;
