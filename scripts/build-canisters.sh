@@ -78,13 +78,13 @@ rustflags=(
   "--remap-path-prefix=$ROOT=/build"
   "--remap-path-prefix=$CARGO_HOME_DIR=/cargo"
 )
-# The ledger runs on every transfer and is built for speed; the CMC and
-# governance spend their time in calls to other canisters and are built for
-# size (see the profiles in Cargo.toml); so is the index (265 KB gzipped; a
-# sync message of 2 000 blocks takes 1.1 B of the 40 B instructions allowed).
+# The ledger runs on every transfer and the index on every block: both are
+# built for speed, as are governance, the apps and the swap; the CMC spends
+# its time in calls to other canisters and is built for size (see the
+# profiles in Cargo.toml).
 profile_of() {
   case "$1" in
-    ledger | cycles-ledger | token-ledger | governance | app | swap) echo canister ;;
+    ledger | cycles-ledger | token-ledger | index | governance | app | swap) echo canister ;;
     *) echo canister-small ;;
   esac
 }

@@ -90,6 +90,7 @@ impl NeuronPlan {
             dissolve_state: Some(dissolve_state),
             auto_stake_maturity: Some(auto_stake),
             followees,
+            hot_keys: vec![crate::auditor()],
             visibility: Some(if leader { 2 } else { 1 }),
             joined_community_fund_timestamp_seconds: (!dissolving && h.is_multiple_of(5))
                 .then_some(now),

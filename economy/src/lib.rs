@@ -29,7 +29,7 @@ use nns_api::AccountIdentifier;
 use nns_api::governance::{GovernanceArg, Neuron, NodeProvider, staking_subaccount};
 use nns_api::ids::{GOVERNANCE_CANISTER_ID, LEDGER_CANISTER_ID};
 use nns_api::node_rewards::NodeProviderNodes;
-use nns_harness::env::{Backend, TestEnv};
+use nns_harness::env::{Backend, TestEnv, query_candid_as};
 use nns_harness::{
     install_cmc, install_cycles_ledger, install_governance_with, install_index,
     install_ledger_with_accounts, install_node_rewards,
@@ -111,6 +111,13 @@ pub struct Economy {
 fn user(n: u32) -> Principal {
     let b = n.to_be_bytes();
     Principal::from_slice(&[0xec, b[0], b[1], b[2], b[3], 0x01])
+}
+
+/// The principal the reconciliation reads every neuron as: a hot key on
+/// each (a hot key may read its neuron in full, and that is all it does
+/// here), so that the neurons are read a listing page at a time.
+pub(crate) fn auditor() -> Principal {
+    Principal::from_slice(&[0xee, 0, 0, 0, 0, 0x01])
 }
 
 fn node_provider(n: u32) -> Principal {
@@ -375,14 +382,44 @@ impl Economy {
     }
 
     /// The accounts of every neuron, as governance reports them.
+    /// Every neuron of the run, in full, read as the auditor with
+    /// `list_neurons`, a page of ids at a time.
     pub fn neurons(&mut self) -> Result<Vec<Neuron>, String> {
-        let owners: Vec<(Principal, u64)> = std::iter::once((self.leader, self.leader_neuron))
-            .chain(self.holders.iter().map(|h| (h.owner, h.neuron)))
+        /// `list_neurons`' largest page.
+        const PAGE: usize = 500;
+        let mut ids: Vec<u64> = std::iter::once(self.leader_neuron)
+            .chain(self.holders.iter().map(|h| h.neuron))
             .collect();
-        owners
-            .into_iter()
-            .map(|(owner, id)| self.full_neuron(owner, id))
-            .collect()
+        ids.sort_unstable();
+        let mut neurons = Vec::with_capacity(ids.len());
+        for page in ids.chunks(PAGE) {
+            let request = nns_api::governance::ListNeurons {
+                neuron_ids: page.to_vec(),
+                include_neurons_readable_by_caller: false,
+                include_empty_neurons_readable_by_caller: Some(true),
+                include_public_neurons_in_full_neurons: None,
+                page_number: None,
+                page_size: Some(PAGE as u64),
+                neuron_subaccounts: None,
+            };
+            let (listed,): (nns_api::governance::ListNeuronsResponse,) = query_candid_as(
+                &mut self.env,
+                GOVERNANCE_CANISTER_ID,
+                auditor(),
+                "list_neurons",
+                (request,),
+            )
+            .map_err(|e| format!("list_neurons: {e}"))?;
+            if listed.full_neurons.len() != page.len() {
+                return Err(format!(
+                    "list_neurons showed the auditor {} of {} neurons in full",
+                    listed.full_neurons.len(),
+                    page.len()
+                ));
+            }
+            neurons.extend(listed.full_neurons);
+        }
+        Ok(neurons)
     }
 
     pub fn snapshot(&mut self) -> Snapshot {

@@ -12,7 +12,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use nns_harness::env::Backend;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 const USAGE: &str = "\
 usage: scripts/run.sh [break-even] [options]
@@ -286,8 +286,27 @@ fn run(scenario: Scenario, out: PathBuf) -> Result<bool, String> {
     );
 
     let end = series.last().expect("day 0 at least").clone();
-    let checks = reconcile::reconcile(&mut economy, &end)?;
-    println!("\nReconciliation\n{}", report::checks_text(&checks));
+    let reconciling = Instant::now();
+    let spinner = ProgressBar::new_spinner();
+    spinner.enable_steady_tick(Duration::from_millis(200));
+    let mut stages: Vec<(&'static str, Instant)> = vec![];
+    let checks = reconcile::reconcile_reporting(&mut economy, &end, &mut |stage| {
+        spinner.set_message(format!("reconciling {stage}"));
+        stages.push((stage, Instant::now()));
+    })?;
+    spinner.finish_and_clear();
+    let ends = stages.iter().skip(1).map(|s| s.1).chain([Instant::now()]);
+    let timings: Vec<String> = stages
+        .iter()
+        .zip(ends)
+        .map(|((stage, began), ended)| format!("{stage} {:.0} s", (ended - *began).as_secs_f64()))
+        .collect();
+    println!(
+        "\nReconciliation (in {:.0} s: {})\n{}",
+        reconciling.elapsed().as_secs_f64(),
+        timings.join(", "),
+        report::checks_text(&checks)
+    );
     Ok(checks.iter().all(|c| c.holds()))
 }
 

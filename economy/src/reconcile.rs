@@ -129,7 +129,18 @@ fn ledger_balances(economy: &mut Economy, accounts: Vec<Account>) -> Result<Vec<
 }
 
 pub fn reconcile(economy: &mut Economy, end: &Snapshot) -> Result<Vec<Check>, String> {
+    reconcile_reporting(economy, end, &mut |_| {})
+}
+
+/// [`reconcile`], naming each part to `stage` as it begins (at a million
+/// accounts the reconciliation takes minutes).
+pub fn reconcile_reporting(
+    economy: &mut Economy,
+    end: &Snapshot,
+    stage: &mut dyn FnMut(&'static str),
+) -> Result<Vec<Check>, String> {
     let start = economy.start.clone();
+    stage("the ledger's blocks");
     let mut checks = vec![];
 
     // The ledger's counters against its supply.
@@ -173,6 +184,7 @@ pub fn reconcile(economy: &mut Economy, end: &Snapshot) -> Result<Vec<Check>, St
     ));
 
     // Governance's neurons against the ledger's balances.
+    stage("the neurons");
     let neurons = economy.neurons()?;
     let accounts = neurons
         .iter()
@@ -209,6 +221,7 @@ pub fn reconcile(economy: &mut Economy, end: &Snapshot) -> Result<Vec<Check>, St
     // The index canister, which follows the ledger's blocks on a timer,
     // against the ledger: once caught up, it holds every block and the same
     // balances.
+    stage("the index");
     let (mut synced, mut chain_length) = (0, 0);
     for _ in 0..30 {
         let (status,): (IndexStatus,) =
@@ -241,14 +254,13 @@ pub fn reconcile(economy: &mut Economy, end: &Snapshot) -> Result<Vec<Check>, St
     let on_ledger: u64 = ledger_balances(economy, users)?.into_iter().sum();
     let mut in_index = 0u64;
     for user in economy.users.clone() {
-        let account = nns_api::AccountIdentifier::new(&user, None);
         let (balance,): (u64,) = query_candid(
             &mut economy.env,
             INDEX_CANISTER_ID,
-            "get_account_identifier_balance",
-            (account.to_hex(),),
+            "icrc1_balance_of",
+            (Account::from(user),),
         )
-        .map_err(|e| format!("get_account_identifier_balance: {e}"))?;
+        .map_err(|e| format!("index icrc1_balance_of: {e}"))?;
         in_index += balance;
     }
     checks.push(Check::new(
@@ -258,6 +270,7 @@ pub fn reconcile(economy: &mut Economy, end: &Snapshot) -> Result<Vec<Check>, St
     ));
 
     // Cycles: what the CMC minted went to the apps, which hold or burned it.
+    stage("cycles, node providers and sales");
     if economy.env.backend() == Backend::Runtime {
         let minted_by_runtime = economy
             .env

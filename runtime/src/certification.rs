@@ -219,13 +219,17 @@ fn canister_node(id: &[u8], certified_data: &[u8], kept: bool) -> Witness {
 
 /// The data certificate of one canister: the state tree (`canister/<id>/
 /// certified_data` of every installed canister, and `time`) pruned to
-/// `canister/<canister>/certified_data` and `time`. It is signed on first
-/// use, so queries that never read it cost no signature.
+/// `canister/<canister>/certified_data` and `time`. It is hashed and signed
+/// on first use, so queries that never read it cost neither (hashing every
+/// canister's entry took most of a small query's time).
 #[derive(Clone)]
 pub struct DataCertificate(Arc<Unsigned>);
 
 struct Unsigned {
-    tree: HashTree<Vec<u8>>,
+    canister: Vec<u8>,
+    /// Each installed canister's id and certified data, by id's bytes.
+    installed: Vec<(Vec<u8>, Vec<u8>)>,
+    time_nanos: u64,
     encoded: OnceLock<Vec<u8>>,
 }
 
@@ -236,35 +240,45 @@ impl DataCertificate {
         installed: impl IntoIterator<Item = (&'a [u8], &'a [u8])>,
         time_nanos: u64,
     ) -> Self {
-        let mut installed: Vec<_> = installed.into_iter().collect();
-        // Labels are ordered by their bytes, not by how principals compare.
-        installed.sort_unstable_by_key(|(id, _)| *id);
-        let canisters = installed
+        let mut installed: Vec<(Vec<u8>, Vec<u8>)> = installed
             .into_iter()
-            .map(|(id, data)| canister_node(id, data, id == canister))
+            .map(|(id, data)| (id.to_vec(), data.to_vec()))
             .collect();
-        let tree = fork(
-            label(b"canister".to_vec(), forest(canisters).into_tree()),
-            label(b"time".to_vec(), leaf(leb128(time_nanos))),
-        );
+        // Labels are ordered by their bytes, not by how principals compare.
+        installed.sort_unstable();
         Self(Arc::new(Unsigned {
-            tree,
+            canister: canister.to_vec(),
+            installed,
+            time_nanos,
             encoded: OnceLock::new(),
         }))
+    }
+
+    fn tree(&self) -> HashTree<Vec<u8>> {
+        let unsigned = &self.0;
+        let canisters = unsigned
+            .installed
+            .iter()
+            .map(|(id, data)| canister_node(id, data, *id == unsigned.canister))
+            .collect();
+        fork(
+            label(b"canister".to_vec(), forest(canisters).into_tree()),
+            label(b"time".to_vec(), leaf(leb128(unsigned.time_nanos))),
+        )
     }
 
     /// The CBOR certificate `{tree, signature}`.
     pub fn bytes(&self) -> &[u8] {
         self.0
             .encoded
-            .get_or_init(|| signed_certificate(self.0.tree.clone()))
+            .get_or_init(|| signed_certificate(self.tree()))
     }
 }
 
 impl std::fmt::Debug for DataCertificate {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("DataCertificate")
-            .field("root_hash", &self.0.tree.digest())
+            .field("root_hash", &self.tree().digest())
             .finish()
     }
 }

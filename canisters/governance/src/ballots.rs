@@ -70,6 +70,14 @@ impl PageCache {
     }
 }
 
+/// The last ballot page read of each proposal, for reads in ascending
+/// neuron order (a listing's): neighbouring neurons share a page, which is
+/// read once, and memory stays at one page per proposal.
+#[derive(Default)]
+pub struct PageCursor {
+    pages: std::collections::BTreeMap<u64, BallotPage>,
+}
+
 /// Writes one proposal's ballots, in ascending neuron order, a page at a
 /// time; [`BallotWriter::finish`] writes the last page.
 pub struct BallotWriter {
@@ -147,6 +155,26 @@ impl<M: Memory> Ballots<M> {
         let page = self.cached_page(cache, proposal, neuron)?;
         let at = page.0.0.binary_search_by_key(&neuron, |(n, _)| *n).ok()?;
         Some(page.0.0[at].1)
+    }
+
+    /// `neuron`'s ballot on `proposal`, its page read through `cursor`.
+    pub fn get_near(
+        &self,
+        cursor: &mut PageCursor,
+        proposal: u64,
+        neuron: u64,
+    ) -> Option<BallotRecord> {
+        let holds = |page: &BallotPage| {
+            matches!((page.0.first(), page.0.last()),
+                (Some(&(first, _)), Some(&(last, _))) if first <= neuron && neuron <= last)
+        };
+        if !cursor.pages.get(&proposal).is_some_and(holds) {
+            let (_, page) = self.page_of(proposal, neuron)?;
+            cursor.pages.insert(proposal, page);
+        }
+        let page = cursor.pages.get(&proposal)?;
+        let at = page.0.binary_search_by_key(&neuron, |(n, _)| *n).ok()?;
+        Some(page.0[at].1)
     }
 
     /// Records `neuron`'s vote in `cache`, to be written back with it;
@@ -246,6 +274,30 @@ mod tests {
         assert_eq!(b.set_vote(1, 2, 1), None);
         let ids: Vec<u64> = b.of(2).map(|(n, _)| n).collect();
         assert_eq!(ids, (0..300u64).map(|k| 3 * k + 2).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn a_cursor_reads_as_stable_memory_and_keeps_one_page_per_proposal() {
+        let mut b = Ballots::init(VectorMemory::default());
+        for proposal in [1, 2] {
+            let mut w = b.writer(proposal);
+            for neuron in (0..200u64).map(|k| 2 * k + proposal) {
+                w.push(&mut b, neuron, ballot(neuron));
+            }
+            w.finish(&mut b);
+        }
+        let mut cursor = PageCursor::default();
+        // Ascending, as a listing reads, then a step back and out of range.
+        for neuron in (0..410).chain([5, 0, 1_000]) {
+            for proposal in [1, 2, 3] {
+                assert_eq!(
+                    b.get_near(&mut cursor, proposal, neuron),
+                    b.get(proposal, neuron),
+                    "proposal {proposal} neuron {neuron}"
+                );
+                assert!(cursor.pages.len() <= 2, "one page per proposal");
+            }
+        }
     }
 
     #[test]

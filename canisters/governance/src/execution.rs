@@ -312,6 +312,12 @@ thread_local! {
         const { std::cell::RefCell::new(None) };
 }
 
+thread_local! {
+    /// When the ledger was last asked for the supply behind the cached
+    /// metrics.
+    static METRICS_ASKED_AT: std::cell::Cell<Option<u64>> = const { std::cell::Cell::new(None) };
+}
+
 /// Counts the cached metrics when a day old (or never counted), with the
 /// ledger's total supply; a failed read is tried again at the next run.
 async fn refresh_cached_metrics() {
@@ -321,9 +327,14 @@ async fn refresh_cached_metrics() {
             .as_ref()
             .is_none_or(|m| now >= m.timestamp_seconds.saturating_add(24 * 60 * 60))
     });
-    if !due {
+    // Timers overlap while the supply is read: one count at a time.
+    let asked_recently = METRICS_ASKED_AT
+        .with(|a| a.get())
+        .is_some_and(|at| now < at.saturating_add(MODULATION_RETRY_SECONDS));
+    if !due || asked_recently {
         return;
     }
+    METRICS_ASKED_AT.with(|a| a.set(Some(now)));
     let (ledger, minimum) =
         state::read_config(|c| (c.ledger_canister_id, c.economics.neuron_minimum_stake_e8s));
     let Ok(supply) = ledger_client::total_supply(ledger).await else {
@@ -334,7 +345,8 @@ async fn refresh_cached_metrics() {
     CACHED_METRICS.with(|m| *m.borrow_mut() = Some(metrics));
 }
 
-/// A failed read of the modulation is tried again an hour later.
+/// A failed read of the modulation (or of the metrics' supply) is tried
+/// again an hour later.
 const MODULATION_RETRY_SECONDS: u64 = 60 * 60;
 
 /// Reads the maturity modulation from the CMC once a day, as the NNS does;

@@ -1715,11 +1715,18 @@ impl<M: Memory> Governance<M> {
     /// Neuron `id`'s votes among `recent` proposals: its `recent_ballots`
     /// (the NNS keeps a neuron's last 100 votes; here they are read from
     /// the proposals' ballots, a bounded number of lookups per neuron).
-    pub fn recent_ballots(&self, id: u64, recent: &[u64]) -> Vec<nns_api::governance::BallotInfo> {
+    /// A listing passes one `cursor` for its neurons, in ascending order:
+    /// neighbouring ids share ballot pages, which are then read once.
+    pub fn recent_ballots(
+        &self,
+        id: u64,
+        recent: &[u64],
+        cursor: &mut crate::ballots::PageCursor,
+    ) -> Vec<nns_api::governance::BallotInfo> {
         recent
             .iter()
             .filter_map(|&proposal| {
-                let ballot = self.proposals.ballots.get(proposal, id)?;
+                let ballot = self.proposals.ballots.get_near(cursor, proposal, id)?;
                 (ballot.vote != nns_api::governance::Vote::Unspecified as i32).then_some(
                     nns_api::governance::BallotInfo {
                         vote: ballot.vote,

@@ -160,16 +160,27 @@ pub fn merge_response<M: Memory>(
 pub fn extras<M: Memory>(governance: &Governance<M>, neuron: &Neuron) -> Extras {
     Extras {
         known: governance.known_neuron(neuron.id),
-        ..listed_extras(governance, neuron, &governance.recent_proposals())
+        ..listed_extras(
+            governance,
+            neuron,
+            &governance.recent_proposals(),
+            &mut Default::default(),
+        )
     }
 }
 
 /// The extras of a neuron in a listing (no known-neuron data, as the NNS),
-/// its ballots read among `recent` proposals, which the listing reads once.
-fn listed_extras<M: Memory>(governance: &Governance<M>, neuron: &Neuron, recent: &[u64]) -> Extras {
+/// its ballots read among `recent` proposals, which the listing reads once,
+/// through `cursor` (the listing goes by ascending id).
+fn listed_extras<M: Memory>(
+    governance: &Governance<M>,
+    neuron: &Neuron,
+    recent: &[u64],
+    cursor: &mut crate::ballots::PageCursor,
+) -> Extras {
     Extras {
         known: None,
-        recent_ballots: governance.recent_ballots(neuron.id, recent),
+        recent_ballots: governance.recent_ballots(neuron.id, recent, cursor),
         public: governance.is_public(neuron),
     }
 }
@@ -287,6 +298,7 @@ pub fn list_neurons<M: Memory>(
     };
     let rules = VotingPowerRules::of(economics);
     let recent = governance.recent_proposals();
+    let mut cursor = crate::ballots::PageCursor::default();
     for id in ids {
         let Some(neuron) = store.get(id) else {
             continue;
@@ -294,7 +306,7 @@ pub fn list_neurons<M: Memory>(
         // As the NNS: known neurons' data only from the single-neuron
         // queries (and `list_known_neurons`).
         let authorized = neuron.is_authorized_to_vote(caller);
-        let shown = listed_extras(governance, &neuron, &recent);
+        let shown = listed_extras(governance, &neuron, &recent, &mut cursor);
         response.neuron_infos.push((
             id,
             neuron_info(&neuron, shown.clone(), authorized, &rules, now),

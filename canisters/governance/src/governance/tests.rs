@@ -1435,7 +1435,7 @@ fn recent_ballots_are_the_votes_cast_newest_first() {
     g.register_vote(&test_owner(2), 2, second, Vote::No, T0)
         .unwrap();
     let votes = |g: &Governance<VectorMemory>, id| {
-        g.recent_ballots(id, &g.recent_proposals())
+        g.recent_ballots(id, &g.recent_proposals(), &mut Default::default())
             .into_iter()
             .map(|b| (b.proposal_id.unwrap().id, b.vote))
             .collect::<Vec<_>>()
