@@ -296,17 +296,28 @@ impl Economy {
         }
     }
 
-    /// Each holder looks at its neuron once a week — or, with more than
-    /// [`UPKEEP_PER_DAY`] × 7 holders, every `holders / UPKEEP_PER_DAY`
+    /// Each holder with something to do (maturity it does not stake, or a
+    /// dissolving neuron) looks at its neuron once a week — or, with more
+    /// than [`UPKEEP_PER_DAY`] × 7 of them, every `acting / UPKEEP_PER_DAY`
     /// days, so that a day's reads stay bounded (the maturity disbursed
     /// is the same, in fewer, larger disbursements): those without
     /// auto-stake disburse their maturity (minted a week later, as on the
     /// NNS), and dissolved neurons are disbursed.
     pub(crate) fn neuron_upkeep(&mut self, day: u32) -> Result<(), String> {
         let now = self.env.get_time().as_nanos_since_unix_epoch() / 1_000_000_000;
-        let period = self.holders.len().div_ceil(UPKEEP_PER_DAY).max(7);
-        for i in 0..self.holders.len() {
-            if !(day as usize + i).is_multiple_of(period) || self.holders[i].disbursed {
+        // A holder whose maturity is staked and whose neuron stays locked
+        // has nothing to do: it is not read.
+        let acting: Vec<usize> = (0..self.holders.len())
+            .filter(|&i| {
+                let h = &self.holders[i];
+                !h.disbursed && (h.dissolving || !h.auto_stake)
+            })
+            .collect();
+        let period = acting.len().div_ceil(UPKEEP_PER_DAY).max(7);
+        // Keyed on the holder, not its place among those acting (which
+        // shifts as neurons are disbursed): each keeps its day.
+        for i in acting {
+            if !(day as usize + i).is_multiple_of(period) {
                 continue;
             }
             let (owner, id) = (self.holders[i].owner, self.holders[i].neuron);

@@ -12,7 +12,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use nns_harness::env::Backend;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 const USAGE: &str = "\
 usage: scripts/run.sh [break-even] [options]
@@ -287,11 +287,13 @@ fn run(scenario: Scenario, out: PathBuf) -> Result<bool, String> {
 
     let end = series.last().expect("day 0 at least").clone();
     let reconciling = Instant::now();
+    // No steady tick: a drawing thread would make every heap-protection
+    // change of the runtime interrupt the other core.
     let spinner = ProgressBar::new_spinner();
-    spinner.enable_steady_tick(Duration::from_millis(200));
     let mut stages: Vec<(&'static str, Instant)> = vec![];
     let checks = reconcile::reconcile_reporting(&mut economy, &end, &mut |stage| {
         spinner.set_message(format!("reconciling {stage}"));
+        spinner.tick();
         stages.push((stage, Instant::now()));
     })?;
     spinner.finish_and_clear();

@@ -264,8 +264,16 @@ impl<T: CandidType> KnownTypes<T> {
         Self(OnceLock::new(), PhantomData)
     }
 
-    pub fn encode(&self, value: &T) -> Vec<u8> {
-        let header = self.0.get_or_init(|| {
+    /// Computes the type table now. A query's changes to the heap are
+    /// discarded, so a table first computed by a query would be computed
+    /// again by every query: canisters prepare their query replies' tables
+    /// when installed or upgraded.
+    pub fn prepare(&self) {
+        self.header();
+    }
+
+    fn header(&self) -> &[u8] {
+        self.0.get_or_init(|| {
             // As `IDLBuilder::new` does, so that the table is the same.
             candid::types::internal::env_clear();
             let mut types = candid::ser::TypeSerialize::new();
@@ -274,12 +282,16 @@ impl<T: CandidType> KnownTypes<T> {
                 .expect("a Rust type has a type table");
             types.serialize().expect("a type table serializes");
             [b"DIDL".as_slice(), types.get_result()].concat()
-        });
+        })
+    }
+
+    pub fn encode(&self, value: &T) -> Vec<u8> {
+        let header = self.header();
         let mut values = candid::ser::ValueSerializer::new();
         value
             .idl_serialize(&mut values)
             .expect("a value serializes as its own type");
-        [header.as_slice(), values.get_result()].concat()
+        [header, values.get_result()].concat()
     }
 }
 

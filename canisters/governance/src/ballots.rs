@@ -54,19 +54,61 @@ pub struct Ballots<M: Memory> {
 #[must_use = "changed ballots are lost unless written back"]
 pub struct PageCache {
     pages: std::collections::BTreeMap<(u64, u64), (BallotPage, bool)>,
+    /// The two pages used last, most recent first, kept out of `pages`: a
+    /// cascade reads its followers in id order and their followee's ballot
+    /// between each, so nearly every read is of one of these two (a search
+    /// of `pages` cost about as much as the rest of a follower's check).
+    hot: Vec<((u64, u64), (BallotPage, bool))>,
 }
+
+/// The most recently used pages a [`PageCache`] keeps at hand.
+const HOT_PAGES: usize = 2;
 
 impl PageCache {
     /// The cached page that holds `neuron`'s ballot on `proposal`, if one
     /// does: pages do not overlap, so a neuron between a page's first and
     /// last ids can only be there.
     fn page_holding(&mut self, proposal: u64, neuron: u64) -> Option<&mut (BallotPage, bool)> {
-        let (_, cached) = self
-            .pages
-            .range_mut((proposal, 0)..=(proposal, neuron))
-            .next_back()?;
-        let last = cached.0.0.last()?.0;
-        (neuron <= last).then_some(cached)
+        let holds = |key: &(u64, u64), page: &BallotPage| {
+            key.0 == proposal
+                && key.1 <= neuron
+                && page.0.last().is_some_and(|&(last, _)| neuron <= last)
+        };
+        let at = match self
+            .hot
+            .iter()
+            .position(|(key, (page, _))| holds(key, page))
+        {
+            Some(at) => at,
+            None => {
+                let (&key, cached) = self.pages.range(..=(proposal, neuron)).next_back()?;
+                if !holds(&key, &cached.0) {
+                    return None;
+                }
+                let cached = self.pages.remove(&key).expect("found just now");
+                self.make_hot(key, cached);
+                0
+            }
+        };
+        if at != 0 {
+            self.hot[..=at].rotate_right(1);
+        }
+        Some(&mut self.hot[0].1)
+    }
+
+    /// Puts a page first among the hot ones; the least recently used one
+    /// beyond [`HOT_PAGES`] goes back to `pages`.
+    fn make_hot(&mut self, key: (u64, u64), page: (BallotPage, bool)) {
+        self.hot.insert(0, (key, page));
+        if self.hot.len() > HOT_PAGES {
+            let (key, page) = self.hot.pop().expect("more than HOT_PAGES");
+            self.pages.insert(key, page);
+        }
+    }
+
+    /// Every page read, hot or not.
+    fn into_pages(self) -> impl Iterator<Item = ((u64, u64), (BallotPage, bool))> {
+        self.pages.into_iter().chain(self.hot)
     }
 }
 
@@ -201,14 +243,20 @@ impl<M: Memory> Ballots<M> {
     ) -> Option<&'c mut (BallotPage, bool)> {
         if cache.page_holding(proposal, neuron).is_none() {
             let (key, page) = self.page_of(proposal, neuron)?;
-            cache.pages.entry(key).or_insert((page, false));
+            // Past the last ballot of the page before it: no ballot (and
+            // that page may be cached, changed: it must not be read again).
+            if page.0.last().is_none_or(|&(last, _)| last < neuron) {
+                return None;
+            }
+            // Not cached, or it would have been found.
+            cache.make_hot(key, (page, false));
         }
         cache.page_holding(proposal, neuron)
     }
 
     /// Writes the pages `cache` changed.
     pub fn write_back(&mut self, cache: PageCache) {
-        for (key, (page, changed)) in cache.pages {
+        for (key, (page, changed)) in cache.into_pages() {
             if changed {
                 self.pages.insert(key, page);
             }
@@ -296,6 +344,53 @@ mod tests {
                     "proposal {proposal} neuron {neuron}"
                 );
                 assert!(cursor.pages.len() <= 2, "one page per proposal");
+            }
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+
+        /// Reads and votes through a cache, in any order (hot pages, pages
+        /// sent back to the map, neurons without a ballot between pages),
+        /// are those of a plain map, and so is stable memory once written
+        /// back.
+        #[test]
+        fn a_page_cache_behaves_as_a_map(
+            ops in proptest::collection::vec((1u64..4, 0u64..450, 0i32..3), 1..300)
+        ) {
+            let mut b = Ballots::init(VectorMemory::default());
+            let mut model = std::collections::BTreeMap::new();
+            for proposal in [1, 2] {
+                let mut w = b.writer(proposal);
+                for neuron in (0..200u64).map(|k| 2 * k + proposal) {
+                    w.push(&mut b, neuron, ballot(neuron));
+                    model.insert((proposal, neuron), ballot(neuron));
+                }
+                w.finish(&mut b);
+            }
+            let mut cache = PageCache::default();
+            for (proposal, neuron, vote) in ops {
+                let expected = model.get(&(proposal, neuron)).copied();
+                if vote == 0 {
+                    proptest::prop_assert_eq!(b.get_cached(&mut cache, proposal, neuron), expected);
+                } else {
+                    let voted = b.set_vote_cached(&mut cache, proposal, neuron, vote);
+                    let expected = expected.map(|r| BallotRecord { vote, ..r });
+                    proptest::prop_assert_eq!(voted, expected);
+                    if let Some(r) = expected {
+                        model.insert((proposal, neuron), r);
+                    }
+                }
+            }
+            b.write_back(cache);
+            for proposal in [1, 2, 3] {
+                let stored: Vec<(u64, BallotRecord)> = b.of(proposal).collect();
+                let modelled: Vec<(u64, BallotRecord)> = model
+                    .range((proposal, 0)..=(proposal, u64::MAX))
+                    .map(|(&(_, n), &r)| (n, r))
+                    .collect();
+                proptest::prop_assert_eq!(stored, modelled);
             }
         }
     }

@@ -1,5 +1,6 @@
 //! A fast Candid path for the most frequent `manage_neuron` requests —
-//! votes, following, claims, configuration and disbursing — when they carry the type table this workspace's
+//! votes, following, claims, configuration, disbursing and disbursing
+//! maturity — when they carry the type table this workspace's
 //! own encoder writes (see `canister_common::fast_candid`). Any other
 //! message goes through the general decoder, which costs about a million
 //! instructions for this large type. Field and variant order comes from the
@@ -10,10 +11,10 @@ use candid::CandidType;
 use candid::types::{Label, TypeInner};
 use canister_common::fast_candid::{KnownHeader, Reader, decode_one};
 use nns_api::governance::{
-    AccountIdentifier, AddHotKey, Amount, By, ChangeAutoStakeMaturity, ClaimOrRefresh,
-    ClaimOrRefreshNeuronFromAccount, Configure, Disburse, Follow, IncreaseDissolveDelay,
-    ManageNeuronCommandRequest as Command, ManageNeuronRequest, NeuronId, NeuronIdOrSubaccount,
-    Operation, ProposalId, RegisterVote, RemoveHotKey, SetDissolveTimestamp,
+    Account, AccountIdentifier, AddHotKey, Amount, By, ChangeAutoStakeMaturity, ClaimOrRefresh,
+    ClaimOrRefreshNeuronFromAccount, Configure, Disburse, DisburseMaturity, Follow,
+    IncreaseDissolveDelay, ManageNeuronCommandRequest as Command, ManageNeuronRequest, NeuronId,
+    NeuronIdOrSubaccount, Operation, ProposalId, RegisterVote, RemoveHotKey, SetDissolveTimestamp,
 };
 use serde_bytes::ByteBuf;
 use std::sync::OnceLock;
@@ -43,6 +44,8 @@ struct Orders {
     memo_and_controller: Vec<String>,
     operation: Vec<String>,
     disburse: Vec<String>,
+    disburse_maturity: Vec<String>,
+    account: Vec<String>,
 }
 
 fn orders() -> &'static Orders {
@@ -57,6 +60,8 @@ fn orders() -> &'static Orders {
         memo_and_controller: wire_order::<ClaimOrRefreshNeuronFromAccount>(),
         operation: wire_order::<Operation>(),
         disburse: wire_order::<Disburse>(),
+        disburse_maturity: wire_order::<DisburseMaturity>(),
+        account: wire_order::<Account>(),
     })
 }
 
@@ -161,13 +166,7 @@ fn disburse(r: &mut Reader) -> Option<Disburse> {
     let (mut to_account, mut amount) = (None, None);
     for field in &orders().disburse {
         match field.as_str() {
-            "to_account" => {
-                to_account = Some(r.opt(|r| {
-                    Some(AccountIdentifier {
-                        hash: ByteBuf::from(r.blob()?.to_vec()),
-                    })
-                })?)
-            }
+            "to_account" => to_account = Some(r.opt(account_identifier)?),
             "amount" => amount = Some(r.opt(|r| Some(Amount { e8s: r.nat64()? }))?),
             _ => return None,
         }
@@ -175,6 +174,46 @@ fn disburse(r: &mut Reader) -> Option<Disburse> {
     Some(Disburse {
         to_account: to_account?,
         amount: amount?,
+    })
+}
+
+fn account_identifier(r: &mut Reader) -> Option<AccountIdentifier> {
+    Some(AccountIdentifier {
+        hash: ByteBuf::from(r.blob()?.to_vec()),
+    })
+}
+
+fn account(r: &mut Reader) -> Option<Account> {
+    let (mut owner, mut subaccount) = (None, None);
+    for field in &orders().account {
+        match field.as_str() {
+            "owner" => owner = Some(r.opt(Reader::principal)?),
+            "subaccount" => subaccount = Some(r.opt(|r| Some(ByteBuf::from(r.blob()?.to_vec())))?),
+            _ => return None,
+        }
+    }
+    Some(Account {
+        owner: owner?,
+        subaccount: subaccount?,
+    })
+}
+
+fn disburse_maturity(r: &mut Reader) -> Option<DisburseMaturity> {
+    let (mut percentage, mut to_account, mut to_account_identifier) = (None, None, None);
+    for field in &orders().disburse_maturity {
+        match field.as_str() {
+            "percentage_to_disburse" => {
+                percentage = Some(u32::from_le_bytes(r.take(4)?.try_into().ok()?))
+            }
+            "to_account" => to_account = Some(r.opt(account)?),
+            "to_account_identifier" => to_account_identifier = Some(r.opt(account_identifier)?),
+            _ => return None,
+        }
+    }
+    Some(DisburseMaturity {
+        percentage_to_disburse: percentage?,
+        to_account: to_account?,
+        to_account_identifier: to_account_identifier?,
     })
 }
 
@@ -188,6 +227,7 @@ fn command(r: &mut Reader) -> Option<Command> {
             operation: r.opt(operation)?,
         })),
         "Disburse" => disburse(r).map(Command::Disburse),
+        "DisburseMaturity" => disburse_maturity(r).map(Command::DisburseMaturity),
         // Everything else is rarer: the general decoder reads it.
         _ => None,
     }
@@ -304,6 +344,29 @@ mod tests {
                     hash: ByteBuf::from(vec![5; 32]),
                 }),
                 amount: Some(Amount { e8s: 12 }),
+            })),
+            Some(Command::DisburseMaturity(DisburseMaturity {
+                percentage_to_disburse: 100,
+                to_account: None,
+                to_account_identifier: None,
+            })),
+            Some(Command::DisburseMaturity(DisburseMaturity {
+                percentage_to_disburse: u32::MAX,
+                to_account: Some(Account {
+                    owner: Some(candid::Principal::from_slice(&[2; 29])),
+                    subaccount: Some(ByteBuf::from(vec![3; 32])),
+                }),
+                to_account_identifier: Some(AccountIdentifier {
+                    hash: ByteBuf::from(vec![4; 32]),
+                }),
+            })),
+            Some(Command::DisburseMaturity(DisburseMaturity {
+                percentage_to_disburse: 0,
+                to_account: Some(Account {
+                    owner: None,
+                    subaccount: None,
+                }),
+                to_account_identifier: None,
             })),
         ]
         .into_iter()

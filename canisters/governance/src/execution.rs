@@ -319,7 +319,7 @@ thread_local! {
 }
 
 /// Counts the cached metrics when a day old (or never counted), with the
-/// ledger's total supply; a failed read is tried again at the next run.
+/// ledger's total supply; a failed read is tried again an hour later.
 async fn refresh_cached_metrics() {
     let now = crate::manage::now_seconds();
     let due = CACHED_METRICS.with(|m| {

@@ -12,7 +12,7 @@
 //! fixes the pool) and credits neurons in bounded chunks, so that no
 //! message's work grows with the number of neurons.
 
-use crate::ballots::PageCache;
+use crate::ballots::PageCursor;
 use crate::governance::Governance;
 use crate::neuron::Neuron;
 use crate::neuron_store::can_credit;
@@ -206,8 +206,8 @@ impl<M: Memory> Governance<M> {
             .take(limit + 1)
             .collect();
         let next = (batch.len() > limit).then(|| batch.pop().expect("limit + 1").0);
-        // Read only: the pages are dropped, not written back.
-        let mut pages = PageCache::default();
+        // Read only, by ascending neuron: one page per proposal at hand.
+        let mut pages = PageCursor::default();
         let mut credits = Vec::with_capacity(batch.len());
         for (id, neuron) in &batch {
             let id = *id;
@@ -217,7 +217,7 @@ impl<M: Memory> Governance<M> {
                 .iter()
                 .enumerate()
                 .filter_map(|(i, p)| {
-                    let ballot = self.proposals.ballots.get_cached(&mut pages, p.id, id)?;
+                    let ballot = self.proposals.ballots.get_near(&mut pages, p.id, id)?;
                     Some((ballot, i))
                 })
                 .filter(|(b, _)| b.vote != Vote::Unspecified as i32)
