@@ -109,12 +109,18 @@ impl NeuronPlan {
     }
 }
 
+/// What a command to a neuron busy with a ledger operation gets.
+const BUSY: &str = "manage_neuron refused: the neuron has a ledger operation in progress";
+
 impl Economy {
-    pub(crate) fn manage(
+    /// A `manage_neuron` call, with `None` when the neuron is busy with a
+    /// ledger operation (a mint of its maturity, say): its owner tries
+    /// another day.
+    fn manage_unless_busy(
         &mut self,
         caller: Principal,
         request: ManageNeuronRequest,
-    ) -> Result<Reply, String> {
+    ) -> Result<Option<Reply>, String> {
         let (response,): (ManageNeuronResponse,) = update_candid_as(
             &mut self.env,
             GOVERNANCE_CANISTER_ID,
@@ -124,19 +130,25 @@ impl Economy {
         )
         .map_err(|e| format!("manage_neuron: {e}"))?;
         match response.command {
+            Some(Reply::Error(e))
+                if e.error_type == nns_api::governance::ErrorType::LedgerUpdateOngoing as i32 =>
+            {
+                Ok(None)
+            }
             Some(Reply::Error(e)) => Err(format!("manage_neuron refused: {}", e.error_message)),
-            Some(reply) => Ok(reply),
+            Some(reply) => Ok(Some(reply)),
             None => Err("manage_neuron answered no command".into()),
         }
     }
 
-    pub(crate) fn command(
+    /// A command to neuron `neuron` as `caller`; `None` when it is busy.
+    fn command_unless_busy(
         &mut self,
         caller: Principal,
         neuron: u64,
         command: Command,
-    ) -> Result<Reply, String> {
-        self.manage(
+    ) -> Result<Option<Reply>, String> {
+        self.manage_unless_busy(
             caller,
             ManageNeuronRequest {
                 neuron_id_or_subaccount: Some(NeuronIdOrSubaccount::NeuronId(NeuronId {
@@ -146,6 +158,16 @@ impl Economy {
                 id: None,
             },
         )
+    }
+
+    pub(crate) fn command(
+        &mut self,
+        caller: Principal,
+        neuron: u64,
+        command: Command,
+    ) -> Result<Reply, String> {
+        self.command_unless_busy(caller, neuron, command)?
+            .ok_or_else(|| BUSY.to_string())
     }
 
     pub(crate) fn full_neuron(&mut self, owner: Principal, id: u64) -> Result<Neuron, String> {
@@ -327,31 +349,33 @@ impl Economy {
                 Some(nns_api::governance::DissolveState::WhenDissolvedTimestampSeconds(t)) if t <= now
             );
             if self.holders[i].dissolving && dissolved {
-                self.command(
-                    owner,
-                    id,
-                    Command::Disburse(Disburse {
-                        to_account: None,
-                        amount: None,
-                    }),
-                )?;
-                self.holders[i].disbursed = true;
-                self.activity.neurons_disbursed += 1;
+                let disburse = Command::Disburse(Disburse {
+                    to_account: None,
+                    amount: None,
+                });
+                if self.command_unless_busy(owner, id, disburse)?.is_some() {
+                    self.holders[i].disbursed = true;
+                    self.activity.neurons_disbursed += 1;
+                }
                 continue;
             }
             // Governance wants 1 ICP even at the worst modulation (−5 %).
             let worst_e8s = u128::from(neuron.maturity_e8s_equivalent) * 95 / 100;
-            if !self.holders[i].auto_stake && worst_e8s >= u128::from(E8S_PER_ICP) {
-                self.command(
-                    owner,
-                    id,
-                    Command::DisburseMaturity(DisburseMaturity {
-                        percentage_to_disburse: 100,
-                        to_account: None,
-                        to_account_identifier: None,
-                    }),
-                )?;
-                self.activity.maturity_disbursements += 1;
+            // One disbursement at a time, as a wallet shows the one under
+            // way: governance takes at most ten.
+            let in_progress = neuron
+                .maturity_disbursements_in_progress
+                .as_ref()
+                .is_some_and(|d| !d.is_empty());
+            if !self.holders[i].auto_stake && !in_progress && worst_e8s >= u128::from(E8S_PER_ICP) {
+                let disburse = Command::DisburseMaturity(DisburseMaturity {
+                    percentage_to_disburse: 100,
+                    to_account: None,
+                    to_account_identifier: None,
+                });
+                if self.command_unless_busy(owner, id, disburse)?.is_some() {
+                    self.activity.maturity_disbursements += 1;
+                }
             }
         }
         Ok(())

@@ -33,7 +33,9 @@ pub fn add_neurons<M: Memory>(
     max_dissolve_delay: u64,
     now: u64,
 ) -> Result<(), String> {
-    let mut ids = Vec::with_capacity(neurons.len());
+    // Followees are indexed once all neurons are in: kept here rather than
+    // read back (a read per follower costs a B-tree descent).
+    let mut following = Vec::new();
     let mut staked = 0u64;
     for given in neurons {
         let neuron = from_init(given, max_dissolve_delay, now)?;
@@ -47,12 +49,16 @@ pub fn add_neurons<M: Memory>(
                     "genesis neuron {id}: the stakes add up to more than {MAX_TOTAL_STAKE_E8S} e8s"
                 )
             })?;
+        if !neuron.followees.is_empty() {
+            following.push((id, neuron.followees.clone()));
+        }
         g.insert_genesis_neuron(neuron)
             .map_err(|e| format!("genesis neuron {id}: {}", e.error_message))?;
-        ids.push(id);
     }
-    for id in ids {
-        g.index_genesis_following(id)
+    // Most neurons follow the same few: each followee is looked up once.
+    let mut found = std::collections::BTreeSet::new();
+    for (id, followees) in following {
+        g.index_genesis_following(id, &followees, &mut found)
             .map_err(|e| format!("genesis neuron {id}: {}", e.error_message))?;
     }
     Ok(())

@@ -402,13 +402,20 @@ impl<M: Memory> Governance<M> {
         Ok(())
     }
 
-    /// Indexes an inserted genesis neuron's followees, which must exist.
-    pub(crate) fn index_genesis_following(&mut self, id: u64) -> Result<()> {
-        let neuron = self.neuron(id)?;
-        for followees in neuron.followees.values() {
-            self.check_followees(followees)?;
+    /// Indexes an inserted genesis neuron's followees, which must exist;
+    /// `found` remembers the followees already found.
+    pub(crate) fn index_genesis_following(
+        &mut self,
+        id: u64,
+        followees: &BTreeMap<i32, Vec<u64>>,
+        found: &mut std::collections::BTreeSet<u64>,
+    ) -> Result<()> {
+        for list in followees.values() {
+            self.check_followees_with(list, |f| {
+                found.contains(&f) || (self.neurons.contains(f) && found.insert(f))
+            })?;
         }
-        self.index_following(id, &BTreeMap::new(), &neuron.followees);
+        self.index_following(id, &BTreeMap::new(), followees);
         Ok(())
     }
 
@@ -831,6 +838,15 @@ impl<M: Memory> Governance<M> {
     }
 
     fn check_followees(&self, followees: &[u64]) -> Result<()> {
+        self.check_followees_with(followees, |f| self.neurons.contains(f))
+    }
+
+    /// [`Self::check_followees`] with `exists` telling whether a neuron does.
+    fn check_followees_with(
+        &self,
+        followees: &[u64],
+        mut exists: impl FnMut(u64) -> bool,
+    ) -> Result<()> {
         // The cap first: a long list costs nothing before it is refused.
         if followees.len() > crate::neuron::MAX_FOLLOWEES_PER_TOPIC {
             return Err(error(
@@ -841,7 +857,7 @@ impl<M: Memory> Governance<M> {
                 ),
             ));
         }
-        if let Some(missing) = followees.iter().find(|f| !self.neurons.contains(**f)) {
+        if let Some(missing) = followees.iter().find(|f| !exists(**f)) {
             return Err(error(
                 ErrorType::NotFound,
                 format!("cannot follow neuron {missing}: there is no such neuron"),
