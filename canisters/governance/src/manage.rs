@@ -487,11 +487,13 @@ pub async fn mint_due_maturity() {
     }) {
         crate::execution::refresh_maturity_modulation().await;
     }
-    for _ in 0..MINTS_PER_RUN {
+    let mut made = 0;
+    while made < MINTS_PER_RUN {
         let now = now_seconds();
         let Some(mint) = state::mutate(|g| g.take_next_due_mint(now)) else {
             break;
         };
+        made += 1;
         let _unlock = Unlock(vec![mint.neuron_id()]);
         // A mint whose outcome is unknown counts as made: never mint twice.
         let retry_at = now + MINT_RETRY_SECONDS;
@@ -501,8 +503,10 @@ pub async fn mint_due_maturity() {
         .await;
     }
     // A backlog (a day of disbursements finalized together) drains without
-    // waiting a minute per hundred; a mint put back to retry waits its turn.
-    if state::read(|g| g.next_due().is_some_and(|t| t <= now_seconds())) {
+    // waiting a minute per hundred. Only after a full run: when the due
+    // mints left are of neurons busy with another ledger call (or put back
+    // to retry), the next run is the timer's, not a loop of empty ones.
+    if made == MINTS_PER_RUN && state::read(|g| g.next_due().is_some_and(|t| t <= now_seconds())) {
         ic_cdk_timers::set_timer(std::time::Duration::ZERO, mint_due_maturity());
     }
 }
