@@ -8,14 +8,14 @@ use crate::{
 use candid::{Encode, Principal};
 use nns_api::cmc::{CyclesCanisterInitPayload, UpdateIcpXdrConversionRatePayload};
 use nns_api::governance::{
-    Disburse, DisburseMaturity, DissolveState, ExecuteNnsFunction, Followees, GovernanceError,
-    InstallCodeRequest, MakeProposalRequest, ManageNeuronCommandRequest as Command,
+    Disburse, DisburseMaturity, DissolveState, ExecuteNnsFunction, Followees, InstallCodeRequest,
+    MakeProposalRequest, ManageNeuronCommandRequest as Command,
     ManageNeuronCommandResponse as Reply, ManageNeuronRequest, ManageNeuronResponse, Motion,
     Neuron, NeuronId, NeuronIdOrSubaccount, ProposalActionRequest, ProposalId, RegisterVote, Vote,
     nns_function, staking_subaccount,
 };
 use nns_api::ids::{CYCLES_MINTING_CANISTER_ID, GOVERNANCE_CANISTER_ID};
-use nns_harness::env::{query_candid_as, update_candid_as};
+use nns_harness::env::update_candid_as;
 use nns_harness::wasm_gz_path;
 
 /// Holders that look at their neuron on one day, at most (about).
@@ -168,18 +168,6 @@ impl Economy {
     ) -> Result<Reply, String> {
         self.command_unless_busy(caller, neuron, command)?
             .ok_or_else(|| BUSY.to_string())
-    }
-
-    pub(crate) fn full_neuron(&mut self, owner: Principal, id: u64) -> Result<Neuron, String> {
-        let (neuron,): (Result<Neuron, GovernanceError>,) = query_candid_as(
-            &mut self.env,
-            GOVERNANCE_CANISTER_ID,
-            owner,
-            "get_full_neuron",
-            (id,),
-        )
-        .map_err(|e| format!("get_full_neuron: {e}"))?;
-        neuron.map_err(|e| format!("get_full_neuron refused: {}", e.error_message))
     }
 
     pub(crate) fn propose(
@@ -338,12 +326,21 @@ impl Economy {
         let period = acting.len().div_ceil(UPKEEP_PER_DAY).max(7);
         // Keyed on the holder, not its place among those acting (which
         // shifts as neurons are disbursed): each keeps its day.
-        for i in acting {
-            if !(day as usize + i).is_multiple_of(period) {
-                continue;
-            }
+        let today: Vec<usize> = acting
+            .into_iter()
+            .filter(|&i| (day as usize + i).is_multiple_of(period))
+            .collect();
+        // Read together, as the auditor: a neuron's recent ballots cost a
+        // ballot-page lookup per recent proposal when read alone.
+        let neurons =
+            self.neurons_by_id(today.iter().map(|&i| self.holders[i].neuron).collect())?;
+        let by_id: std::collections::HashMap<u64, Neuron> = neurons
+            .into_iter()
+            .filter_map(|n| Some((n.id?.id, n)))
+            .collect();
+        for i in today {
             let (owner, id) = (self.holders[i].owner, self.holders[i].neuron);
-            let neuron = self.full_neuron(owner, id)?;
+            let neuron = by_id.get(&id).ok_or("a holder's neuron is listed")?;
             let dissolved = matches!(
                 neuron.dissolve_state,
                 Some(nns_api::governance::DissolveState::WhenDissolvedTimestampSeconds(t)) if t <= now

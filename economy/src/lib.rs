@@ -385,11 +385,18 @@ impl Economy {
     /// Every neuron of the run, in full, read as the auditor with
     /// `list_neurons`, a page of ids at a time.
     pub fn neurons(&mut self) -> Result<Vec<Neuron>, String> {
-        /// `list_neurons`' largest page.
-        const PAGE: usize = 500;
-        let mut ids: Vec<u64> = std::iter::once(self.leader_neuron)
+        let ids: Vec<u64> = std::iter::once(self.leader_neuron)
             .chain(self.holders.iter().map(|h| h.neuron))
             .collect();
+        self.neurons_by_id(ids)
+    }
+
+    /// Neurons `ids` in full, by ascending id, read as the auditor with
+    /// `list_neurons`, a page at a time: neighbouring neurons share their
+    /// ballot pages, which a listing reads once.
+    pub(crate) fn neurons_by_id(&mut self, mut ids: Vec<u64>) -> Result<Vec<Neuron>, String> {
+        /// `list_neurons`' largest page.
+        const PAGE: usize = 500;
         ids.sort_unstable();
         let mut neurons = Vec::with_capacity(ids.len());
         for page in ids.chunks(PAGE) {
