@@ -69,11 +69,7 @@ impl PageCache {
     /// does: pages do not overlap, so a neuron between a page's first and
     /// last ids can only be there.
     fn page_holding(&mut self, proposal: u64, neuron: u64) -> Option<&mut (BallotPage, bool)> {
-        let holds = |key: &(u64, u64), page: &BallotPage| {
-            key.0 == proposal
-                && key.1 <= neuron
-                && page.0.last().is_some_and(|&(last, _)| neuron <= last)
-        };
+        let holds = |key: &(u64, u64), page: &BallotPage| key.0 == proposal && page.spans(neuron);
         let at = match self
             .hot
             .iter()
@@ -206,11 +202,11 @@ impl<M: Memory> Ballots<M> {
         proposal: u64,
         neuron: u64,
     ) -> Option<BallotRecord> {
-        let holds = |page: &BallotPage| {
-            matches!((page.0.first(), page.0.last()),
-                (Some(&(first, _)), Some(&(last, _))) if first <= neuron && neuron <= last)
-        };
-        if !cursor.pages.get(&proposal).is_some_and(holds) {
+        if !cursor
+            .pages
+            .get(&proposal)
+            .is_some_and(|page| page.spans(neuron))
+        {
             let (_, page) = self.page_of(proposal, neuron)?;
             cursor.pages.insert(proposal, page);
         }
@@ -245,7 +241,7 @@ impl<M: Memory> Ballots<M> {
             let (key, page) = self.page_of(proposal, neuron)?;
             // Past the last ballot of the page before it: no ballot (and
             // that page may be cached, changed: it must not be read again).
-            if page.0.last().is_none_or(|&(last, _)| last < neuron) {
+            if !page.spans(neuron) {
                 return None;
             }
             // Not cached, or it would have been found.

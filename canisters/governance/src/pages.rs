@@ -23,6 +23,15 @@ pub trait PageEntry: Copy {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Page<E>(pub Vec<(u64, E)>);
 
+impl<E> Page<E> {
+    /// Whether `id` lies between the page's first and last ids: pages do
+    /// not overlap, so only this page can hold it.
+    pub fn spans(&self, id: u64) -> bool {
+        matches!((self.0.first(), self.0.last()),
+            (Some(&(first, _)), Some(&(last, _))) if first <= id && id <= last)
+    }
+}
+
 impl<E> Default for Page<E> {
     fn default() -> Self {
         Self(Vec::new())
