@@ -15,7 +15,7 @@ use nns_api::governance::{
     nns_function, staking_subaccount,
 };
 use nns_api::ids::{CYCLES_MINTING_CANISTER_ID, GOVERNANCE_CANISTER_ID};
-use nns_harness::env::update_candid_as;
+use nns_harness::env::{CallKind, call_one_as};
 use nns_harness::wasm_gz_path;
 
 /// Holders that look at their neuron on one day, at most (about).
@@ -121,12 +121,14 @@ impl Economy {
         caller: Principal,
         request: ManageNeuronRequest,
     ) -> Result<Option<Reply>, String> {
-        let (response,): (ManageNeuronResponse,) = update_candid_as(
+        // Thousands a simulated day: their large types are computed once.
+        let response: ManageNeuronResponse = call_one_as(
             &mut self.env,
+            CallKind::Update,
             GOVERNANCE_CANISTER_ID,
             caller,
             "manage_neuron",
-            (request,),
+            &request,
         )
         .map_err(|e| format!("manage_neuron: {e}"))?;
         match response.command {

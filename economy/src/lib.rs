@@ -29,7 +29,7 @@ use nns_api::AccountIdentifier;
 use nns_api::governance::{GovernanceArg, Neuron, NodeProvider, staking_subaccount};
 use nns_api::ids::{GOVERNANCE_CANISTER_ID, LEDGER_CANISTER_ID};
 use nns_api::node_rewards::NodeProviderNodes;
-use nns_harness::env::{Backend, TestEnv, query_candid_as};
+use nns_harness::env::{Backend, CallKind, TestEnv, call_one_as};
 use nns_harness::{
     install_cmc, install_cycles_ledger, install_governance_with, install_index,
     install_ledger_with_accounts, install_node_rewards,
@@ -409,12 +409,13 @@ impl Economy {
                 page_size: Some(PAGE as u64),
                 neuron_subaccounts: None,
             };
-            let (listed,): (nns_api::governance::ListNeuronsResponse,) = query_candid_as(
+            let listed: nns_api::governance::ListNeuronsResponse = call_one_as(
                 &mut self.env,
+                CallKind::Query,
                 GOVERNANCE_CANISTER_ID,
                 auditor(),
                 "list_neurons",
-                (request,),
+                &request,
             )
             .map_err(|e| format!("list_neurons: {e}"))?;
             if listed.full_neurons.len() != page.len() {

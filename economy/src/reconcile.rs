@@ -220,10 +220,12 @@ pub fn reconcile_reporting(
 
     // The index canister, which follows the ledger's blocks on a timer,
     // against the ledger: once caught up, it holds every block and the same
-    // balances.
+    // balances. The ledger may still be taking blocks (governance mints a
+    // backlog of disbursed maturity one transfer a round, up to a hundred
+    // a run): the index is compared when it has caught up with them.
     stage("the index");
     let (mut synced, mut chain_length) = (0, 0);
-    for _ in 0..30 {
+    for _ in 0..3_000 {
         let (status,): (IndexStatus,) =
             query_candid(&mut economy.env, INDEX_CANISTER_ID, "status", ())
                 .map_err(|e| format!("index status: {e}"))?;

@@ -257,14 +257,23 @@ impl Economy {
         Ok(reply.lifecycle.unwrap_or(0))
     }
 
+    /// A buyer: one of the accounts that hold enough ICP to take part
+    /// (the largest ones; the accounts are ordered by balance). Drawn from
+    /// all accounts, at a million accounts almost none could pay a
+    /// participation and every sale would abort for want of participants.
+    fn sale_buyer(&mut self) -> Principal {
+        const RICHEST: u64 = 2_000;
+        let candidates = (self.users.len() as u64 - 1).min(RICHEST);
+        self.users[self.rng.between(1, candidates) as usize]
+    }
+
     /// A few users pay into their account of the sale and refresh; a
     /// participation beyond what the sale still takes is refused (the
     /// payment stays, refundable once the sale is over).
     fn buy(&mut self, sale: Principal) -> Result<(), String> {
         let buyers = self.rng.between(1, 3);
         for _ in 0..buyers {
-            let n = self.users.len() as u64;
-            let buyer = self.users[self.rng.between(1, n - 1) as usize];
+            let buyer = self.sale_buyer();
             // One in five puts in more than a participant may (5 000 ICP):
             // the sale takes its maximum, the rest is refunded after.
             let e8s = if self.rng.chance(20) {
@@ -306,8 +315,7 @@ impl Economy {
     /// A user pays after the sale closed; the refresh is refused and the
     /// payment comes back through `error_refund_icp`, less the fee.
     fn pay_late(&mut self, sale: Principal) -> Result<(), String> {
-        let n = self.users.len() as u64;
-        let late = self.users[self.rng.between(1, n - 1) as usize];
+        let late = self.sale_buyer();
         let e8s = 20 * E8S_PER_ICP;
         if self
             .legacy_transfer(late, payment_account(sale, late), e8s, 0)

@@ -497,6 +497,39 @@ where
     Ok(decode(method, &reply))
 }
 
+/// How a call is made: as an update (replicated, its effects kept) or as
+/// a query (answered by one node).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CallKind {
+    Update,
+    Query,
+}
+
+/// [`update_candid_as`] or [`query_candid_as`] for one argument and one
+/// result, with their Candid types computed once
+/// ([`crate::candid_cache`]): for clients that send the same large types
+/// many times.
+pub fn call_one_as<Input, Output>(
+    env: &mut TestEnv,
+    kind: CallKind,
+    canister_id: Principal,
+    sender: Principal,
+    method: &str,
+    input: &Input,
+) -> Result<Output, RejectResponse>
+where
+    Input: CandidType + 'static,
+    Output: CandidType + DeserializeOwned + 'static,
+{
+    let arg = crate::candid_cache::encode_one(input);
+    let reply = match kind {
+        CallKind::Update => env.update_call(canister_id, sender, method, arg)?,
+        CallKind::Query => env.query_call(canister_id, sender, method, arg)?,
+    };
+    Ok(crate::candid_cache::decode_one(&reply)
+        .unwrap_or_else(|e| panic!("{method}: cannot decode the reply: {e}")))
+}
+
 /// `query_call` with Candid arguments and results, as pocket-ic's `query_candid_as`.
 pub fn query_candid_as<Input, Output>(
     env: &mut TestEnv,

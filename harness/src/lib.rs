@@ -3,6 +3,7 @@
 //! canister modules are, and the canisters installed as on the NNS. Shared
 //! by the integration tests, the economy simulator and the benchmarks.
 
+pub mod candid_cache;
 pub mod env;
 pub mod nns;
 
