@@ -121,6 +121,7 @@ impl Economy {
         caller: Principal,
         request: ManageNeuronRequest,
     ) -> Result<Option<Reply>, String> {
+        self.activity.messages += 1;
         // Thousands a simulated day: their large types are computed once.
         let response: ManageNeuronResponse = call_one_as(
             &mut self.env,
@@ -327,13 +328,17 @@ impl Economy {
             .collect();
         let period = acting.len().div_ceil(UPKEEP_PER_DAY).max(7);
         // Keyed on the holder, not its place among those acting (which
-        // shifts as neurons are disbursed): each keeps its day.
+        // shifts as neurons are disbursed): each keeps its day. A day's
+        // holders are neighbours (a run of holders, and so of neuron ids),
+        // so that their neurons share ballot pages when read together.
+        let holders = self.holders.len();
         let today: Vec<usize> = acting
             .into_iter()
-            .filter(|&i| (day as usize + i).is_multiple_of(period))
+            .filter(|&i| i * period / holders == day as usize % period)
             .collect();
         // Read together, as the auditor: a neuron's recent ballots cost a
-        // ballot-page lookup per recent proposal when read alone.
+        // ballot-page lookup per recent proposal when read alone, and
+        // neighbouring neurons share the lookups.
         let neurons =
             self.neurons_by_id(today.iter().map(|&i| self.holders[i].neuron).collect())?;
         let by_id: std::collections::HashMap<u64, Neuron> = neurons

@@ -2,6 +2,7 @@
 //! shared by the CMC and governance.
 
 use crate::candid_reader::{self, Cursor, Type, decode_first, field};
+use crate::fast_candid::KnownTypes;
 use candid::Principal;
 use ic_cdk::call::{Call, CallErrorExt, CallFailed, RejectCode};
 use nns_api::AccountIdentifier;
@@ -86,8 +87,11 @@ pub async fn transfer_at(
             timestamp_nanos: nanos,
         }),
     };
+    // Governance mints each maturity disbursement with a transfer: the
+    // general encoder's type building cost more than the transfer itself.
+    static TRANSFER_ARGS: KnownTypes<TransferArgs> = KnownTypes::new();
     let response = Call::unbounded_wait(ledger, "transfer")
-        .with_arg(args)
+        .take_raw_args(TRANSFER_ARGS.encode(&args))
         .await
         .map_err(CallFailure::from_call)?;
     decode_transfer_result(&response).map_err(|e| CallFailure::undecodable(e, false))

@@ -1590,7 +1590,7 @@ impl<M: Memory> Governance<M> {
                 .keys_range(..=(now, u64::MAX))
                 .find(|(_, id)| !self.locked.contains(id))?;
             let id = key.1;
-            let Some(neuron) = self.neurons.get(id) else {
+            let Some(mut neuron) = self.neurons.get(id) else {
                 self.due.remove(&key);
                 continue;
             };
@@ -1603,7 +1603,8 @@ impl<M: Memory> Governance<M> {
                     n.maturity_e8s_equivalent = 0;
                     n.spawn_at_timestamp_seconds = None;
                 });
-                self.done_with_due(key, now);
+                neuron.spawn_at_timestamp_seconds = None;
+                self.done_with_due(key, &neuron, now);
                 self.locked.insert(id);
                 return Some(MaturityMint::Spawn {
                     neuron_id: id,
@@ -1633,7 +1634,8 @@ impl<M: Memory> Governance<M> {
                     n.maturity_e8s_equivalent += disbursement.amount_e8s;
                 }
             });
-            self.done_with_due(key, now);
+            neuron.maturity_disbursements.remove(at);
+            self.done_with_due(key, &neuron, now);
             if to_minting_account {
                 continue;
             }
@@ -1651,14 +1653,14 @@ impl<M: Memory> Governance<M> {
         }
     }
 
-    /// Drops a due entry once its neuron has nothing more due by `now`.
-    fn done_with_due(&mut self, key: (u64, u64), now: u64) {
-        let more = self.neurons.get(key.1).is_some_and(|n| {
-            n.spawn_at_timestamp_seconds.is_some_and(|t| t <= now)
-                || n.maturity_disbursements
-                    .iter()
-                    .any(|d| d.finalize_at_seconds <= now)
-        });
+    /// Drops a due entry once its neuron, as `after` the mint just taken
+    /// (its spawn and disbursements), has nothing more due by `now`.
+    fn done_with_due(&mut self, key: (u64, u64), after: &Neuron, now: u64) {
+        let more = after.spawn_at_timestamp_seconds.is_some_and(|t| t <= now)
+            || after
+                .maturity_disbursements
+                .iter()
+                .any(|d| d.finalize_at_seconds <= now);
         if !more {
             self.due.remove(&key);
         }
