@@ -10,37 +10,33 @@
 
 use candid::types::{Type, TypeInner};
 use candid::{CandidType, Deserialize};
-use std::any::TypeId;
+use canister_common::fast_candid::KnownTypes;
+use std::any::{Any, TypeId};
 use std::cell::RefCell;
 use std::collections::HashMap;
 
 thread_local! {
-    /// "DIDL", the type table and the argument's type, by Rust type.
-    static HEADERS: RefCell<HashMap<TypeId, Vec<u8>>> = RefCell::new(HashMap::new());
+    /// The encoder of each Rust type (one small value per type, kept for
+    /// the life of the process).
+    static ENCODERS: RefCell<HashMap<TypeId, &'static dyn Any>> = RefCell::new(HashMap::new());
     /// The Candid type of each Rust type that has no recursion (a
     /// recursive type refers to candid's own memo, which encoding clears).
     static TYPES: RefCell<HashMap<TypeId, Option<Type>>> = RefCell::new(HashMap::new());
 }
 
 /// `value` as a Candid message of one argument, the same bytes as
-/// `candid::encode_one`.
+/// `candid::encode_one`, with the canisters' own encoder of known types.
 pub fn encode_one<T: CandidType + 'static>(value: &T) -> Vec<u8> {
-    let mut values = candid::ser::ValueSerializer::new();
-    value.idl_serialize(&mut values).expect("the value encodes");
-    let values = values.get_result();
-    let mut message = HEADERS.with(|headers| {
-        headers
+    let encoder: &'static dyn Any = ENCODERS.with(|encoders| {
+        *encoders
             .borrow_mut()
             .entry(TypeId::of::<T>())
-            .or_insert_with(|| {
-                let full = candid::encode_one(value).expect("the value encodes");
-                // The value's bytes do not depend on the table before them.
-                full[..full.len() - values.len()].to_vec()
-            })
-            .clone()
+            .or_insert_with(|| Box::leak(Box::new(KnownTypes::<T>::new())))
     });
-    message.extend_from_slice(values);
-    message
+    encoder
+        .downcast_ref::<KnownTypes<T>>()
+        .expect("an encoder is kept under its own type")
+        .encode(value)
 }
 
 /// The one argument of a Candid message, as `candid::decode_one` decodes
