@@ -328,9 +328,10 @@ impl Economy {
             .collect();
         let period = acting.len().div_ceil(UPKEEP_PER_DAY).max(7);
         // Keyed on the holder, not its place among those acting (which
-        // shifts as neurons are disbursed): each keeps its day. A day's
-        // holders are neighbours (a run of holders, and so of neuron ids),
-        // so that their neurons share ballot pages when read together.
+        // shifts as neurons are disbursed): each keeps its day while the
+        // period does. A day's holders are neighbours (a run of holders,
+        // and so of neuron ids), so that their neurons share ballot pages
+        // when read together.
         let holders = self.holders.len();
         let today: Vec<usize> = acting
             .into_iter()

@@ -51,6 +51,11 @@ impl std::fmt::Display for CallFailure {
     }
 }
 
+/// The transfer's argument type. Governance mints each maturity
+/// disbursement with a transfer: the general encoder's type building cost
+/// more than the transfer itself.
+static TRANSFER_ARGS: KnownTypes<TransferArgs> = KnownTypes::new();
+
 /// A legacy transfer out of one of the caller's subaccounts; to or from the
 /// minting account it is a burn or a mint (fee 0).
 pub async fn transfer(
@@ -87,9 +92,6 @@ pub async fn transfer_at(
             timestamp_nanos: nanos,
         }),
     };
-    // Governance mints each maturity disbursement with a transfer: the
-    // general encoder's type building cost more than the transfer itself.
-    static TRANSFER_ARGS: KnownTypes<TransferArgs> = KnownTypes::new();
     let response = Call::unbounded_wait(ledger, "transfer")
         .take_raw_args(TRANSFER_ARGS.encode(&args))
         .await
@@ -201,6 +203,28 @@ pub async fn icrc1_transfer(
 mod tests {
     use super::*;
     use candid::{CandidType, Encode, Nat};
+
+    #[test]
+    fn transfer_arguments_encode_as_candid_encodes_them() {
+        for from_subaccount in [None, Some([7; 32])] {
+            for created_at_time in [None, Some(1_700_000_000_000_000_000)] {
+                let args = TransferArgs {
+                    memo: Memo(42),
+                    amount: Tokens::from_e8s(123),
+                    fee: Tokens::from_e8s(0),
+                    from_subaccount,
+                    to: AccountIdentifier::new(&Principal::anonymous(), None),
+                    created_at_time: created_at_time.map(|nanos| nns_api::ledger::TimeStamp {
+                        timestamp_nanos: nanos,
+                    }),
+                };
+                assert_eq!(
+                    TRANSFER_ARGS.encode(&args),
+                    candid::encode_one(&args).unwrap()
+                );
+            }
+        }
+    }
 
     #[test]
     fn every_transfer_result_reads_as_candid_encoded_it() {

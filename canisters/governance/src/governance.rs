@@ -1066,15 +1066,16 @@ impl<M: Memory> Governance<M> {
             ));
         }
         let finalize_at = now + MATURITY_DISBURSEMENT_DELAY_SECONDS;
-        self.neurons.update(id, |n| {
-            n.maturity_e8s_equivalent -= amount;
-            n.maturity_disbursements.push(MaturityDisbursement {
-                amount_e8s: amount,
-                destination,
-                disbursed_at_seconds: now,
-                finalize_at_seconds: finalize_at,
-            });
-        })?;
+        let mut after = neuron.clone();
+        after.maturity_e8s_equivalent -= amount;
+        after.maturity_disbursements.push(MaturityDisbursement {
+            amount_e8s: amount,
+            destination,
+            disbursed_at_seconds: now,
+            finalize_at_seconds: finalize_at,
+        });
+        // Written over the neuron read above (nothing changed it since).
+        self.neurons.replace(&neuron, after);
         self.due.insert((finalize_at, id), ());
         Ok(amount)
     }
@@ -1590,7 +1591,7 @@ impl<M: Memory> Governance<M> {
                 .keys_range(..=(now, u64::MAX))
                 .find(|(_, id)| !self.locked.contains(id))?;
             let id = key.1;
-            let Some(mut neuron) = self.neurons.get(id) else {
+            let Some(neuron) = self.neurons.get(id) else {
                 self.due.remove(&key);
                 continue;
             };
@@ -1598,13 +1599,12 @@ impl<M: Memory> Governance<M> {
             if neuron.spawn_at_timestamp_seconds.is_some_and(|t| t <= now) {
                 let maturity = neuron.maturity_e8s_equivalent;
                 let amount = apply_maturity_modulation(maturity, modulation);
-                let _ = self.neurons.update(id, |n| {
-                    n.cached_neuron_stake_e8s += amount;
-                    n.maturity_e8s_equivalent = 0;
-                    n.spawn_at_timestamp_seconds = None;
-                });
-                neuron.spawn_at_timestamp_seconds = None;
-                self.done_with_due(key, &neuron, now);
+                let mut after = neuron.clone();
+                after.cached_neuron_stake_e8s += amount;
+                after.maturity_e8s_equivalent = 0;
+                after.spawn_at_timestamp_seconds = None;
+                self.neurons.replace(&neuron, after.clone());
+                self.done_with_due(key, &after, now);
                 self.locked.insert(id);
                 return Some(MaturityMint::Spawn {
                     neuron_id: id,
@@ -1628,14 +1628,13 @@ impl<M: Memory> Governance<M> {
             let disbursement = neuron.maturity_disbursements[at];
             let to = destination_account(&disbursement.destination);
             let to_minting_account = to == self.minting_account();
-            let _ = self.neurons.update(id, |n| {
-                n.maturity_disbursements.remove(at);
-                if to_minting_account {
-                    n.maturity_e8s_equivalent += disbursement.amount_e8s;
-                }
-            });
-            neuron.maturity_disbursements.remove(at);
-            self.done_with_due(key, &neuron, now);
+            let mut after = neuron.clone();
+            after.maturity_disbursements.remove(at);
+            if to_minting_account {
+                after.maturity_e8s_equivalent += disbursement.amount_e8s;
+            }
+            self.neurons.replace(&neuron, after.clone());
+            self.done_with_due(key, &after, now);
             if to_minting_account {
                 continue;
             }

@@ -664,7 +664,7 @@ impl<M: Memory> Governance<M> {
         vote: Vote,
         now: u64,
     ) -> Result<Outcome> {
-        self.readable_by(caller, neuron_id)?;
+        let voter = self.readable_by(caller, neuron_id)?;
         if vote == Vote::Unspecified {
             return Err(error(ErrorType::InvalidCommand, "vote yes (1) or no (2)"));
         }
@@ -698,10 +698,11 @@ impl<M: Memory> Governance<M> {
         let before = state;
         self.cast(&mut state, proposal_id, neuron_id, vote);
         self.cascade(&mut state, proposal_id, Some(neuron_id));
-        // Voting shows the neuron is in use.
-        self.neurons.update(neuron_id, |n| {
-            n.voting_power_refreshed_timestamp_seconds = now
-        })?;
+        // Voting shows the neuron is in use. The votes cast above changed
+        // ballots only: the neuron is as read.
+        let mut refreshed = voter.clone();
+        refreshed.voting_power_refreshed_timestamp_seconds = now;
+        self.neurons.replace(&voter, refreshed);
         state.tally_seconds = now;
         state.wait_for_quiet(&before, now);
         let outcome = self.decide(&mut state, now);
