@@ -11,8 +11,8 @@ use nns_api::governance::{
     Disburse, DisburseMaturity, DissolveState, ExecuteNnsFunction, Followees, InstallCodeRequest,
     MakeProposalRequest, ManageNeuronCommandRequest as Command,
     ManageNeuronCommandResponse as Reply, ManageNeuronRequest, ManageNeuronResponse, Motion,
-    Neuron, NeuronId, NeuronIdOrSubaccount, ProposalActionRequest, ProposalId, RegisterVote, Vote,
-    nns_function, staking_subaccount,
+    Neuron, NeuronId, NeuronIdOrSubaccount, ProposalActionRequest, ProposalId, RefreshVotingPower,
+    RegisterVote, Vote, nns_function, staking_subaccount,
 };
 use nns_api::ids::{CYCLES_MINTING_CANISTER_ID, GOVERNANCE_CANISTER_ID};
 use nns_harness::env::{CallKind, call_one_as};
@@ -20,6 +20,13 @@ use nns_harness::wasm_gz_path;
 
 /// Holders that look at their neuron on one day, at most (about).
 const UPKEEP_PER_DAY: usize = 2_000;
+
+/// Days between a holder's confirmations of its following. As on the NNS,
+/// a neuron that has not voted itself, set its following or refreshed its
+/// voting power for six months sees its deciding voting power fade, and
+/// loses its following a month later; the NNS dapp asks holders to
+/// confirm before. Assumed: every holder does, every five months.
+const CONFIRM_FOLLOWING_EVERY_DAYS: usize = 150;
 
 /// A simulated neuron: a cohort of mainnet's.
 pub struct Holder {
@@ -307,6 +314,25 @@ impl Economy {
                 self.activity.direct_votes += 1;
             }
         }
+    }
+
+    /// The holders whose confirmation falls on `day` (a
+    /// [`CONFIRM_FOLLOWING_EVERY_DAYS`]th of them, each on its own day)
+    /// refresh their neurons' voting power. Without it, after seven months
+    /// of the run no follower would vote and the rewards would go only to
+    /// the few that vote themselves.
+    pub(crate) fn confirm_following(&mut self, day: u32) -> Result<(), String> {
+        for i in 0..self.holders.len() {
+            let h = &self.holders[i];
+            if h.disbursed || !(day as usize + i).is_multiple_of(CONFIRM_FOLLOWING_EVERY_DAYS) {
+                continue;
+            }
+            let (owner, id) = (h.owner, h.neuron);
+            let refresh = Command::RefreshVotingPower(RefreshVotingPower {});
+            self.command(owner, id, refresh)?;
+            self.activity.voting_power_refreshes += 1;
+        }
+        Ok(())
     }
 
     /// Each holder with something to do (maturity it does not stake, or a

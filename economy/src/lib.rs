@@ -77,6 +77,8 @@ pub struct Activity {
     pub proposals_made: u64,
     pub direct_votes: u64,
     pub maturity_disbursements: u64,
+    /// Neurons whose following their holders confirmed.
+    pub voting_power_refreshes: u64,
     pub neurons_disbursed: u64,
     /// Update calls the simulated users made.
     pub messages: u64,
@@ -446,6 +448,7 @@ impl Economy {
             self.sales_day(day)?;
         }
         self.neuron_upkeep(day)?;
+        self.confirm_following(day)?;
         // A day in four steps, so that timers (deciding and executing
         // proposals, rewards, maturity, node providers) run as they come
         // due and the apps' cycles are bought across the day.

@@ -226,7 +226,7 @@ fn run(scenario: Scenario, out: PathBuf) -> Result<bool, String> {
         "\nWorkload: {} transfers ({} refused for funds), {} NFT sales, {} app batches \
          ({} requests, {} refused: frozen), {} queries, {} top-ups ({:.0} ICP bought by developers \
          on the market), {} ICP → cycles ledger conversions, {} proposals, {} direct votes, {} maturity disbursements, {} neurons \
-         disbursed; {} update calls by the users",
+         disbursed, {} confirmations of following; {} update calls by the users",
         a.transfers,
         a.transfers_refused_for_funds,
         a.nft_sales,
@@ -241,6 +241,7 @@ fn run(scenario: Scenario, out: PathBuf) -> Result<bool, String> {
         a.direct_votes,
         a.maturity_disbursements,
         a.neurons_disbursed,
+        a.voting_power_refreshes,
         a.messages
     );
     if scenario.sales {

@@ -1,7 +1,7 @@
 //! A fast Candid path for the most frequent `manage_neuron` requests —
-//! votes, following, claims, configuration, disbursing and disbursing
-//! maturity — when they carry the type table this workspace's
-//! own encoder writes (see `canister_common::fast_candid`). Any other
+//! votes, following, claims, configuration, disbursing, disbursing
+//! maturity and refreshing voting power — when they carry the type table
+//! this workspace's own encoder writes (see `canister_common::fast_candid`). Any other
 //! message goes through the general decoder, which costs about a million
 //! instructions for this large type. Field and variant order comes from the
 //! Rust types themselves, so it cannot drift from them; the tests check the
@@ -14,7 +14,8 @@ use nns_api::governance::{
     Account, AccountIdentifier, AddHotKey, Amount, By, ChangeAutoStakeMaturity, ClaimOrRefresh,
     ClaimOrRefreshNeuronFromAccount, Configure, Disburse, DisburseMaturity, Follow,
     IncreaseDissolveDelay, ManageNeuronCommandRequest as Command, ManageNeuronRequest, NeuronId,
-    NeuronIdOrSubaccount, Operation, ProposalId, RegisterVote, RemoveHotKey, SetDissolveTimestamp,
+    NeuronIdOrSubaccount, Operation, ProposalId, RefreshVotingPower, RegisterVote, RemoveHotKey,
+    SetDissolveTimestamp,
 };
 use serde_bytes::ByteBuf;
 use std::sync::OnceLock;
@@ -228,6 +229,9 @@ fn command(r: &mut Reader) -> Option<Command> {
         })),
         "Disburse" => disburse(r).map(Command::Disburse),
         "DisburseMaturity" => disburse_maturity(r).map(Command::DisburseMaturity),
+        // An empty record: no bytes. Every neuron confirms its following
+        // at least every six months, or its voting power fades.
+        "RefreshVotingPower" => Some(Command::RefreshVotingPower(RefreshVotingPower {})),
         // Everything else is rarer: the general decoder reads it.
         _ => None,
     }
@@ -335,6 +339,7 @@ mod tests {
                 })),
             })),
             Some(Command::Configure(Configure { operation: None })),
+            Some(Command::RefreshVotingPower(RefreshVotingPower {})),
             Some(Command::Disburse(Disburse {
                 to_account: None,
                 amount: None,
