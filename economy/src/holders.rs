@@ -329,8 +329,11 @@ impl Economy {
             }
             let (owner, id) = (h.owner, h.neuron);
             let refresh = Command::RefreshVotingPower(RefreshVotingPower {});
-            self.command(owner, id, refresh)?;
-            self.activity.voting_power_refreshes += 1;
+            // Governance refreshes a neuron busy with a ledger operation
+            // too; were it refused, the holder would confirm next time.
+            if self.command_unless_busy(owner, id, refresh)?.is_some() {
+                self.activity.voting_power_refreshes += 1;
+            }
         }
         Ok(())
     }
