@@ -1066,16 +1066,16 @@ impl<M: Memory> Governance<M> {
             ));
         }
         let finalize_at = now + MATURITY_DISBURSEMENT_DELAY_SECONDS;
-        let mut after = neuron.clone();
-        after.maturity_e8s_equivalent -= amount;
-        after.maturity_disbursements.push(MaturityDisbursement {
-            amount_e8s: amount,
-            destination,
-            disbursed_at_seconds: now,
-            finalize_at_seconds: finalize_at,
-        });
         // Written over the neuron read above (nothing changed it since).
-        self.neurons.replace(&neuron, after);
+        self.neurons.update_read(&neuron, |n| {
+            n.maturity_e8s_equivalent -= amount;
+            n.maturity_disbursements.push(MaturityDisbursement {
+                amount_e8s: amount,
+                destination,
+                disbursed_at_seconds: now,
+                finalize_at_seconds: finalize_at,
+            });
+        });
         self.due.insert((finalize_at, id), ());
         Ok(amount)
     }
@@ -1599,12 +1599,13 @@ impl<M: Memory> Governance<M> {
             if neuron.spawn_at_timestamp_seconds.is_some_and(|t| t <= now) {
                 let maturity = neuron.maturity_e8s_equivalent;
                 let amount = apply_maturity_modulation(maturity, modulation);
-                let mut after = neuron.clone();
-                after.cached_neuron_stake_e8s += amount;
-                after.maturity_e8s_equivalent = 0;
-                after.spawn_at_timestamp_seconds = None;
-                self.neurons.replace(&neuron, after.clone());
-                self.done_with_due(key, &after, now);
+                let more = self.neurons.update_read(&neuron, |n| {
+                    n.cached_neuron_stake_e8s += amount;
+                    n.maturity_e8s_equivalent = 0;
+                    n.spawn_at_timestamp_seconds = None;
+                    has_due_mint(n, now)
+                });
+                self.done_with_due(key, more);
                 self.locked.insert(id);
                 return Some(MaturityMint::Spawn {
                     neuron_id: id,
@@ -1628,13 +1629,14 @@ impl<M: Memory> Governance<M> {
             let disbursement = neuron.maturity_disbursements[at];
             let to = destination_account(&disbursement.destination);
             let to_minting_account = to == self.minting_account();
-            let mut after = neuron.clone();
-            after.maturity_disbursements.remove(at);
-            if to_minting_account {
-                after.maturity_e8s_equivalent += disbursement.amount_e8s;
-            }
-            self.neurons.replace(&neuron, after.clone());
-            self.done_with_due(key, &after, now);
+            let more = self.neurons.update_read(&neuron, |n| {
+                n.maturity_disbursements.remove(at);
+                if to_minting_account {
+                    n.maturity_e8s_equivalent += disbursement.amount_e8s;
+                }
+                has_due_mint(n, now)
+            });
+            self.done_with_due(key, more);
             if to_minting_account {
                 continue;
             }
@@ -1652,14 +1654,8 @@ impl<M: Memory> Governance<M> {
         }
     }
 
-    /// Drops a due entry once its neuron, as `after` the mint just taken
-    /// (its spawn and disbursements), has nothing more due by `now`.
-    fn done_with_due(&mut self, key: (u64, u64), after: &Neuron, now: u64) {
-        let more = after.spawn_at_timestamp_seconds.is_some_and(|t| t <= now)
-            || after
-                .maturity_disbursements
-                .iter()
-                .any(|d| d.finalize_at_seconds <= now);
+    /// Drops a due entry once its neuron has nothing `more` due.
+    fn done_with_due(&mut self, key: (u64, u64), more: bool) {
         if !more {
             self.due.remove(&key);
         }
@@ -1902,6 +1898,15 @@ impl MaturityMint {
             Self::Spawn { mint, .. } | Self::Disbursement { mint, .. } => *mint,
         }
     }
+}
+
+/// Whether `neuron` has a spawn or a maturity disbursement to mint by `now`.
+fn has_due_mint(neuron: &Neuron, now: u64) -> bool {
+    neuron.spawn_at_timestamp_seconds.is_some_and(|t| t <= now)
+        || neuron
+            .maturity_disbursements
+            .iter()
+            .any(|d| d.finalize_at_seconds <= now)
 }
 
 pub fn destination_account(destination: &Destination) -> AccountIdentifier {

@@ -343,6 +343,19 @@ impl<M: Memory> NeuronStore<M> {
         self.store(before, after, credit);
     }
 
+    /// [`Self::update`] of a neuron already in hand: `f` changes a copy of
+    /// `before` (as just read, see [`Self::replace`]), which is stored.
+    pub(crate) fn update_read<R>(
+        &mut self,
+        before: &Neuron,
+        f: impl FnOnce(&mut Neuron) -> R,
+    ) -> R {
+        let mut after = before.clone();
+        let result = f(&mut after);
+        self.replace(before, after);
+        result
+    }
+
     /// [`Self::replace`], `credit` being `before`'s credit.
     fn store(&mut self, before: &Neuron, after: Neuron, credit: Option<u64>) {
         let id = before.id;

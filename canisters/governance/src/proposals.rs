@@ -700,9 +700,8 @@ impl<M: Memory> Governance<M> {
         self.cascade(&mut state, proposal_id, Some(neuron_id));
         // Voting shows the neuron is in use. The votes cast above changed
         // ballots only: the neuron is as read.
-        let mut refreshed = voter.clone();
-        refreshed.voting_power_refreshed_timestamp_seconds = now;
-        self.neurons.replace(&voter, refreshed);
+        self.neurons
+            .update_read(&voter, |n| n.voting_power_refreshed_timestamp_seconds = now);
         state.tally_seconds = now;
         state.wait_for_quiet(&before, now);
         let outcome = self.decide(&mut state, now);
