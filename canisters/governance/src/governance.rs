@@ -1986,6 +1986,7 @@ impl Governance<ic_stable_structures::VectorMemory> {
                     unfinished: m(),
                     unsettled: m(),
                     cascades: m(),
+                    pruned: m(),
                 },
                 latest_reward_event: m(),
                 reward_distribution: m(),

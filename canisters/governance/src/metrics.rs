@@ -33,9 +33,15 @@ impl<M: Memory> Governance<M> {
             t.staked_maturity_e8s += neuron.staked_maturity_e8s_equivalent;
             t.maturity_e8s += neuron.maturity_e8s_equivalent;
         }
+        // Pruning forgets proposals; what they came to is kept apart.
+        let pruned = self.proposals.pruned();
+        t.proposals = self.proposals.made();
+        t.adopted_proposals = pruned.adopted;
+        t.rejected_proposals = pruned.rejected;
+        t.executed_proposals = pruned.executed;
+        t.failed_proposals = pruned.failed;
         for entry in self.proposals.states.iter() {
             let state = entry.value();
-            t.proposals += 1;
             match (state.is_decided(), state.adopted) {
                 (false, _) => t.open_proposals += 1,
                 (true, true) => t.adopted_proposals += 1,

@@ -239,6 +239,58 @@ pub struct ProposalMemories<M> {
     pub unfinished: M,
     pub unsettled: M,
     pub cascades: M,
+    pub pruned: M,
+}
+
+/// How the proposals forgotten by pruning ended, so that the counts of
+/// proposals adopted, rejected, executed and failed stay cumulative.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PrunedOutcomes {
+    pub adopted: u64,
+    pub rejected: u64,
+    pub executed: u64,
+    pub failed: u64,
+}
+
+impl PrunedOutcomes {
+    fn count(&mut self, state: &ProposalState) {
+        if state.adopted {
+            self.adopted += 1;
+        } else {
+            self.rejected += 1;
+        }
+        self.executed += u64::from(state.executed_seconds != 0);
+        self.failed += u64::from(state.failed_seconds != 0);
+    }
+}
+
+impl Storable for PrunedOutcomes {
+    fn to_bytes(&self) -> Cow<'_, [u8]> {
+        let mut out = Vec::with_capacity(32);
+        for v in [self.adopted, self.rejected, self.executed, self.failed] {
+            out.extend_from_slice(&v.to_le_bytes());
+        }
+        Cow::Owned(out)
+    }
+
+    fn into_bytes(self) -> Vec<u8> {
+        self.to_bytes().into_owned()
+    }
+
+    fn from_bytes(bytes: Cow<[u8]>) -> Self {
+        let u = |i: usize| u64::from_le_bytes(bytes[i * 8..i * 8 + 8].try_into().expect("8"));
+        Self {
+            adopted: u(0),
+            rejected: u(1),
+            executed: u(2),
+            failed: u(3),
+        }
+    }
+
+    const BOUND: Bound = Bound::Bounded {
+        max_size: 32,
+        is_fixed_size: true,
+    };
 }
 
 /// A follow relation, keyed so that a neuron's followers on a topic are one
@@ -341,6 +393,7 @@ pub struct Proposals<M: Memory> {
     /// Vote cascades left for a later message: (proposal, neuron that
     /// voted) → the first follow-index key of it not yet checked.
     cascades: StableBTreeMap<(u64, u64), FollowKey, M>,
+    pruned: StableCell<PrunedOutcomes, M>,
 }
 
 impl<M: Memory> Proposals<M> {
@@ -354,6 +407,7 @@ impl<M: Memory> Proposals<M> {
             unfinished: StableBTreeMap::init(m.unfinished),
             unsettled: StableBTreeMap::init(m.unsettled),
             cascades: StableBTreeMap::init(m.cascades),
+            pruned: StableCell::init(m.pruned, PrunedOutcomes::default()),
         }
     }
 
@@ -456,9 +510,23 @@ impl<M: Memory> Proposals<M> {
     /// dropped by `Governance::continue_cascade`).
     fn remove(&mut self, id: u64) {
         self.bodies.remove(&id);
-        self.states.remove(&id);
+        if let Some(state) = self.states.remove(&id) {
+            let mut pruned = *self.pruned.get();
+            pruned.count(&state);
+            self.pruned.set(pruned);
+        }
         self.unfinished.remove(&id);
         self.unsettled.remove(&id);
+    }
+
+    /// How the proposals forgotten so far ended.
+    pub fn pruned(&self) -> PrunedOutcomes {
+        *self.pruned.get()
+    }
+
+    /// Proposals made so far, forgotten ones included.
+    pub fn made(&self) -> u64 {
+        self.next_proposal_id.get() - 1
     }
 
     /// Proposals not yet decided or whose execution is not yet done.

@@ -34,7 +34,8 @@
 //! ├── 26 NODE_PROVIDERS       StableBTreeMap<provider id, Candid<NodeProvider>>
 //! ├── 27 NODE_PROVIDER_REWARDS StableBTreeMap<timestamp, Candid<MonthlyNodeProviderRewards>>
 //! ├── 28 NODE_PROVIDER_REWARDS_OWED StableBTreeMap<(timestamp, index in the month), ()>
-//! └── 29 CREDITED_MATURITY    StableBTreeMap<first neuron id, CreditPage>
+//! ├── 29 CREDITED_MATURITY    StableBTreeMap<first neuron id, CreditPage>
+//! └── 30 PRUNED_PROPOSALS     StableCell<how the forgotten proposals ended>
 //! ```
 
 use crate::config::Config;
@@ -78,6 +79,7 @@ const NODE_PROVIDERS_MEMORY_ID: MemoryId = MemoryId::new(26);
 const NODE_PROVIDER_REWARDS_MEMORY_ID: MemoryId = MemoryId::new(27);
 const NODE_PROVIDER_REWARDS_OWED_MEMORY_ID: MemoryId = MemoryId::new(28);
 const CREDITED_MATURITY_MEMORY_ID: MemoryId = MemoryId::new(29);
+const PRUNED_PROPOSALS_MEMORY_ID: MemoryId = MemoryId::new(30);
 
 pub type Memory = VirtualMemory<DefaultMemoryImpl>;
 
@@ -109,6 +111,7 @@ thread_local! {
                 unfinished: memory(UNFINISHED_PROPOSALS_MEMORY_ID),
                 unsettled: memory(UNSETTLED_PROPOSALS_MEMORY_ID),
                 cascades: memory(VOTE_CASCADES_MEMORY_ID),
+                pruned: memory(PRUNED_PROPOSALS_MEMORY_ID),
             },
             latest_reward_event: memory(LATEST_REWARD_EVENT_MEMORY_ID),
             reward_distribution: memory(REWARD_DISTRIBUTION_MEMORY_ID),

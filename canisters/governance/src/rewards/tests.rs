@@ -203,8 +203,13 @@ fn no_proposal_is_forgotten_while_its_voters_are_being_rewarded() {
     assert_eq!(g.prune_proposals(1, 1_000), Vec::<u64>::new());
     assert_eq!(g.proposals.ballots.of(first).count(), 4);
     while g.credit_rewards(1) {}
+    let before = g.totals(T0 + VOTING_PERIOD_SECONDS);
     assert_eq!(g.prune_proposals(1, 1_000), vec![first]);
     assert!(g.proposals.state(second).is_some());
+    // The forgotten proposal still counts among those made and rejected.
+    let after = g.totals(T0 + VOTING_PERIOD_SECONDS);
+    assert_eq!((after.proposals, after.rejected_proposals), (2, 2));
+    assert_eq!(after, before);
 }
 
 #[test]
