@@ -23,3 +23,10 @@ pub use pocket_ic::{
     BlobCompression, CanisterIdRange, InstallMode, PocketIc, SubnetConfig, Time, Topology,
     on_system_subnet, query_candid, query_candid_as, update_candid, update_candid_as,
 };
+
+/// Whether heaps are journalled by the kernel's write tracking (Linux 6.7
+/// and later) rather than by protecting their pages; the environment
+/// variable `IC_RUNTIME_HEAP_JOURNAL=protect` asks for the latter.
+pub fn heap_writes_tracked_by_kernel() -> bool {
+    heap_journal::tracked_by_kernel()
+}

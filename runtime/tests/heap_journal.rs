@@ -4,7 +4,8 @@
 //! "hot") and many others (more than it keeps hot). Steps come in bursts
 //! with no read between them, so that an execution finds the pages the one
 //! before it wrote still hot; after every burst the heap equals the model:
-//! what was committed stays, nothing else does.
+//! what was committed stays, nothing else does. Run in both of the
+//! journal's ways where the kernel has write tracking.
 
 mod common;
 
@@ -151,6 +152,29 @@ proptest! {
             }
         }
     }
+}
+
+/// The model test again in a process of its own that journals by
+/// protecting pages, when this one uses the kernel's write tracking: both
+/// ways are checked wherever the kernel has both.
+#[test]
+fn the_heap_keeps_exactly_what_committed_executions_wrote_when_pages_are_protected() {
+    if std::env::var_os("IC_RUNTIME_HEAP_JOURNAL").is_some() {
+        return;
+    }
+    if !ic_runtime::heap_writes_tracked_by_kernel() {
+        eprintln!("this process already protects pages: the model test covers it");
+        return;
+    }
+    let status = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "the_heap_keeps_exactly_what_committed_executions_wrote",
+        ])
+        .env("IC_RUNTIME_HEAP_JOURNAL", "protect")
+        .status()
+        .unwrap();
+    assert!(status.success());
 }
 
 fn mappings() -> usize {
