@@ -33,15 +33,47 @@ pub fn add_neurons<M: Memory>(
     max_dissolve_delay: u64,
     now: u64,
 ) -> Result<(), String> {
-    // Followees are indexed once all neurons are in: kept here rather than
-    // read back (a read per follower costs a B-tree descent).
-    let mut following = Vec::new();
-    let mut staked = 0u64;
+    let mut intake = Intake::new(max_dissolve_delay, now);
     for given in neurons {
-        let neuron = from_init(given, max_dissolve_delay, now)?;
+        intake.take(g, given)?;
+    }
+    intake.finish(g)
+}
+
+/// Genesis neurons taken one at a time (the init argument's are inserted
+/// as they are decoded: see `genesis_arg`), their following indexed once
+/// all are in.
+pub struct Intake {
+    max_dissolve_delay: u64,
+    now: u64,
+    staked: u64,
+    /// Followees are indexed once all neurons are in: kept here rather than
+    /// read back (a read per follower costs a B-tree descent).
+    following: Vec<(u64, BTreeMap<i32, Vec<u64>>)>,
+}
+
+impl Intake {
+    /// `max_dissolve_delay` is today's maximum.
+    pub fn new(max_dissolve_delay: u64, now: u64) -> Self {
+        Self {
+            max_dissolve_delay,
+            now,
+            staked: 0,
+            following: Vec::new(),
+        }
+    }
+
+    /// Checks and inserts one neuron.
+    pub fn take<M: Memory>(
+        &mut self,
+        g: &mut Governance<M>,
+        given: api::Neuron,
+    ) -> Result<(), String> {
+        let neuron = from_init(given, self.max_dissolve_delay, self.now)?;
         let id = neuron.id;
         // Every total over the neurons (metrics, rewards) stays in 64 bits.
-        staked = staked
+        self.staked = self
+            .staked
             .checked_add(neuron.cached_neuron_stake_e8s)
             .filter(|total| *total <= MAX_TOTAL_STAKE_E8S)
             .ok_or_else(|| {
@@ -50,18 +82,22 @@ pub fn add_neurons<M: Memory>(
                 )
             })?;
         if !neuron.followees.is_empty() {
-            following.push((id, neuron.followees.clone()));
+            self.following.push((id, neuron.followees.clone()));
         }
         g.insert_genesis_neuron(neuron)
-            .map_err(|e| format!("genesis neuron {id}: {}", e.error_message))?;
+            .map_err(|e| format!("genesis neuron {id}: {}", e.error_message))
     }
-    // Most neurons follow the same few: each followee is looked up once.
-    let mut found = std::collections::BTreeSet::new();
-    for (id, followees) in following {
-        g.index_genesis_following(id, &followees, &mut found)
-            .map_err(|e| format!("genesis neuron {id}: {}", e.error_message))?;
+
+    /// Indexes the following of the neurons taken.
+    pub fn finish<M: Memory>(self, g: &mut Governance<M>) -> Result<(), String> {
+        // Most neurons follow the same few: each followee is looked up once.
+        let mut found = std::collections::BTreeSet::new();
+        for (id, followees) in self.following {
+            g.index_genesis_following(id, &followees, &mut found)
+                .map_err(|e| format!("genesis neuron {id}: {}", e.error_message))?;
+        }
+        Ok(())
     }
-    Ok(())
 }
 
 /// A neuron of the init argument as governance keeps it. The fields a

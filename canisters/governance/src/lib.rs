@@ -10,6 +10,7 @@ pub mod execution;
 pub mod follow_index;
 pub mod fund;
 pub mod genesis;
+pub mod genesis_arg;
 pub mod governance;
 pub mod limits;
 pub mod manage;
@@ -63,10 +64,16 @@ const MAX_NEURONS_TO_UNSTAKE: usize = 100;
 
 nns_api::embed_candid_metadata!("../../../candid/governance.did", b"(GovernanceArg)");
 
-#[init]
+/// The init argument as the interface declares it: `init` decodes it
+/// itself (`genesis_arg`), which ic-cdk would declare as a blob.
+#[candid::candid_method(init)]
+#[allow(dead_code)]
+fn init_interface(_: GovernanceArg) {}
+
+/// The argument's neurons are decoded after the rest, one at a time, as
+/// they are inserted (`genesis_arg`).
+#[init(decode_with = "genesis_arg::decode", hidden = true)]
 fn init(arg: GovernanceArg) {
-    let mut arg = arg;
-    let genesis_neurons = arg.neurons.take().unwrap_or_default();
     let providers = node_providers::initial(arg.node_providers.clone().unwrap_or_default())
         .unwrap_or_else(|e| trap(e));
     for provider in providers {
@@ -77,13 +84,17 @@ fn init(arg: GovernanceArg) {
     let genesis = *config.genesis_timestamp_seconds.get_or_insert(now);
     state::set_config(config);
     state::mutate(|g| g.start_rewards(genesis, now));
-    if !genesis_neurons.is_empty() {
-        let max_delay = state::read_config(|c| {
-            economics::VotingPowerRules::of(&c.economics).max_dissolve_delay_seconds
-        });
-        state::mutate(|g| genesis::add_neurons(g, genesis_neurons, max_delay, now))
-            .unwrap_or_else(|e| trap(e));
-    }
+    let max_delay = state::read_config(|c| {
+        economics::VotingPowerRules::of(&c.economics).max_dissolve_delay_seconds
+    });
+    let intake = std::rc::Rc::new(std::cell::RefCell::new(genesis::Intake::new(
+        max_delay, now,
+    )));
+    let taking = intake.clone();
+    genesis_arg::take_neurons(move |neuron| state::mutate(|g| taking.borrow_mut().take(g, neuron)))
+        .unwrap_or_else(|e| trap(e));
+    let intake = std::rc::Rc::into_inner(intake).expect("the decoder let go of it");
+    state::mutate(|g| intake.into_inner().finish(g)).unwrap_or_else(|e| trap(e));
     start_timers();
     prepare_query_replies();
 }
