@@ -8,6 +8,7 @@ pub mod hash_tree;
 pub mod http;
 pub mod ledger_client;
 pub mod metrics;
+pub mod streamed;
 
 use candid::CandidType;
 use ic_stable_structures::storable::Bound;

@@ -246,29 +246,44 @@ impl<K: LedgerKind, D: Memory> Ledger<K, D> {
     where
         K::Memo: Default,
     {
-        let minting_account = K::minting_account(&config).map(|a| K::key(&a));
-        let recorded_fee = K::recorded_mint_fee(&config);
         self.config.set(config);
         self.tip.set(Tip {
             layout_version: LAYOUT_VERSION,
             ..Tip::default()
         });
         for (to, amount) in initial_balances {
-            if Some(K::key(to)) == minting_account {
-                return Err("initial_values: the minting account cannot hold a balance".into());
-            }
-            let mint = SupplyChange {
-                account: *to,
-                spender: None,
-                amount: *amount,
-                memo: K::Memo::default(),
-                created_at_time: None,
-                recorded_fee,
-            };
-            self.mint(mint, now)
-                .map_err(|e| format!("initial_values: {e:?}"))?;
+            self.mint_initial(*to, *amount, now)?;
         }
         Ok(())
+    }
+
+    /// Mints one initial balance of an installation (which may also hand
+    /// them over one at a time after [`Self::install`], as they are
+    /// decoded), as a mint block.
+    pub fn mint_initial(
+        &mut self,
+        to: K::Account,
+        amount: K::Amount,
+        now: u64,
+    ) -> Result<(), String>
+    where
+        K::Memo: Default,
+    {
+        let config = self.config.get();
+        if K::minting_account(config).map(|a| K::key(&a)) == Some(K::key(&to)) {
+            return Err("initial_values: the minting account cannot hold a balance".into());
+        }
+        let mint = SupplyChange {
+            account: to,
+            spender: None,
+            amount,
+            memo: K::Memo::default(),
+            created_at_time: None,
+            recorded_fee: K::recorded_mint_fee(config),
+        };
+        self.mint(mint, now)
+            .map(|_| ())
+            .map_err(|e| format!("initial_values: {e:?}"))
     }
 
     /// Refuses to run on a layout written by a newer build.

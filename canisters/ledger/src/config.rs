@@ -55,12 +55,15 @@ impl Config {
     pub fn initial_balances(args: &InitArgs) -> Result<Vec<(AccountIdentifier, u64)>, String> {
         args.initial_values
             .iter()
-            .map(|(hex, tokens)| {
-                AccountIdentifier::from_hex(hex)
-                    .map(|account| (account, tokens.e8s))
-                    .map_err(|e| format!("initial_values: account {hex:?}: {e}"))
-            })
+            .map(|(hex, tokens)| Self::initial_balance(hex, *tokens))
             .collect()
+    }
+
+    /// Parses one of `initial_values`.
+    pub fn initial_balance(hex: &str, tokens: Tokens) -> Result<(AccountIdentifier, u64), String> {
+        AccountIdentifier::from_hex(hex)
+            .map(|account| (account, tokens.e8s))
+            .map_err(|e| format!("initial_values: account {hex:?}: {e}"))
     }
 
     /// Applies an upgrade's arguments; an `icrc1_minting_account` that is

@@ -7,6 +7,7 @@ pub mod codec;
 pub mod config;
 pub mod consent;
 pub mod icrc;
+pub mod init_arg;
 pub mod kind;
 pub mod ledger;
 pub mod legacy;
@@ -43,18 +44,10 @@ use serde_bytes::ByteBuf;
 nns_api::embed_candid_metadata!("../../../candid/ledger.did", b"(LedgerArg)");
 
 /// As the real ledger: the argument is `LedgerArg`, or for older
-/// deployment scripts a bare `InitArgs` record.
+/// deployment scripts a bare `InitArgs` record. Its initial balances are
+/// decoded apart, one at a time (`init_arg`).
 fn decode_init_arg(bytes: Vec<u8>) -> LedgerArg {
-    candid::decode_one::<LedgerArg>(&bytes).unwrap_or_else(|new_err| {
-        candid::decode_one::<nns_api::ledger::InitArgs>(&bytes)
-            .map(LedgerArg::Init)
-            .unwrap_or_else(|old_err| {
-                trap(format!(
-                    "Unable to decode init argument.\nDecode as new init returned the error \
-                     {new_err}\nDecode as old init returned the error {old_err}"
-                ))
-            })
-    })
+    init_arg::decode(bytes).unwrap_or_else(|e| trap(e))
 }
 
 #[init(decode_with = "decode_init_arg")]
@@ -62,9 +55,14 @@ fn init(arg: LedgerArg) {
     let LedgerArg::Init(args) = arg else {
         trap("installing the ledger needs the Init variant");
     };
-    let initial = Config::initial_balances(&args).unwrap_or_else(|e| trap(e));
     let config = Config::from_init(args).unwrap_or_else(|e| trap(e));
-    state::mutate(|l| l.install(config, &initial, time())).unwrap_or_else(|e| trap(e));
+    let now = time();
+    state::mutate(|l| l.install(config, &[], now)).unwrap_or_else(|e| trap(e));
+    init_arg::take_initial_values(move |(hex, tokens)| {
+        let (account, e8s) = Config::initial_balance(&hex, tokens)?;
+        state::mutate(|l| l.mint_initial(account, e8s, now))
+    })
+    .unwrap_or_else(|e| trap(e));
     certify_tip();
 }
 
