@@ -46,17 +46,23 @@ impl<'de, T: DeserializeOwned + 'static> Deserialize<'de> for Streamed<T> {
             }
 
             fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-                while let Some(element) = seq.next_element::<T>()? {
-                    let taken = EACH.with(|each| match each.borrow_mut().as_mut() {
+                let fail = |e: String| {
+                    FAILURE.with(|f| {
+                        f.borrow_mut().get_or_insert_with(|| e.clone());
+                    });
+                    A::Error::custom(e)
+                };
+                // An element that does not decode fails the whole: inside an
+                // `opt`, candid would make the vector `null`, after the
+                // elements before it were taken.
+                while let Some(element) =
+                    seq.next_element::<T>().map_err(|e| fail(e.to_string()))?
+                {
+                    EACH.with(|each| match each.borrow_mut().as_mut() {
                         Some(each) => each(Box::new(element)),
                         None => Err("an element decoded with nothing to take it".into()),
-                    });
-                    if let Err(e) = taken {
-                        FAILURE.with(|f| {
-                            f.borrow_mut().get_or_insert_with(|| e.clone());
-                        });
-                        return Err(A::Error::custom(e));
-                    }
+                    })
+                    .map_err(fail)?;
                 }
                 Ok(Streamed(PhantomData))
             }
@@ -145,6 +151,34 @@ mod tests {
         .unwrap();
         assert_eq!(e, "2 is refused");
         assert_eq!(*seen.borrow(), 3);
+    }
+
+    /// An element of a type that does not match, after one that does:
+    /// decoded whole, candid would give `null` for the `opt` and no error.
+    #[test]
+    fn an_element_that_does_not_decode_fails_the_whole() {
+        #[derive(CandidType)]
+        struct Wire {
+            name: String,
+            values: Option<Vec<(String, Vec<u64>)>>,
+        }
+        #[derive(CandidType, Deserialize)]
+        struct Lists {
+            values: Option<Streamed<(String, Vec<u8>)>>,
+        }
+        let bytes = candid::encode_one(Wire {
+            name: "x".into(),
+            values: Some(vec![("a".into(), vec![]), ("b".into(), vec![1])]),
+        })
+        .unwrap();
+        let seen = Rc::new(RefCell::new(0));
+        let into = seen.clone();
+        let decoded = decode_streaming::<Lists, (String, Vec<u8>)>(&bytes, move |_| {
+            *into.borrow_mut() += 1;
+            Ok(())
+        });
+        assert!(decoded.is_err());
+        assert_eq!(*seen.borrow(), 1);
     }
 
     #[test]

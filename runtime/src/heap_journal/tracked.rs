@@ -18,6 +18,7 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::sync::OnceLock;
 
 const UFFD_API: u64 = 0xAA;
+const UFFD_USER_MODE_ONLY: libc::c_int = 1;
 /// `_IOWR(0xAA, 0x3F, struct uffdio_api)`.
 const UFFDIO_API: u64 = 0xC018_AA3F;
 /// `_IOWR(0xAA, 0x00, struct uffdio_register)`.
@@ -121,9 +122,20 @@ pub fn available() -> bool {
 
 impl Kernel {
     fn open() -> Option<Self> {
+        // Without privileges (`vm.unprivileged_userfaultfd` = 0) only faults
+        // in user mode can be asked for, which are all this journal needs:
+        // nothing writes to a heap from inside a system call.
         // SAFETY: a plain system call; the descriptor is owned below.
-        let fd =
-            unsafe { libc::syscall(libc::SYS_userfaultfd, libc::O_CLOEXEC | libc::O_NONBLOCK) };
+        let open = |flags: libc::c_int| unsafe {
+            libc::syscall(
+                libc::SYS_userfaultfd,
+                libc::O_CLOEXEC | libc::O_NONBLOCK | flags,
+            )
+        };
+        let fd = match open(0) {
+            fd if fd >= 0 => fd,
+            _ => open(UFFD_USER_MODE_ONLY),
+        };
         if fd < 0 {
             return None;
         }
@@ -195,6 +207,10 @@ impl Kernel {
             // Pages written and not listed would be neither kept nor put
             // back: there is no going on.
             if found < 0 {
+                eprintln!(
+                    "the kernel refused to list the pages written to a canister's heap: {}",
+                    std::io::Error::last_os_error()
+                );
                 std::process::abort();
             }
             for region in &regions[..found as usize] {
@@ -208,14 +224,18 @@ impl Kernel {
         }
     }
 
-    /// Tracks two pages of a fresh mapping, writes the second and expects
-    /// to be told exactly that, twice: the kernel has every feature used.
+    /// Lays out a heap as wasmtime does (a module's initial image mapped
+    /// privately from a memfd, then anonymous pages), tracks it in two
+    /// steps as a heap that grew, writes a page of each kind and expects to
+    /// be told exactly those, twice: the kernel has every feature used.
     fn works(&self) -> bool {
-        // SAFETY: a fresh anonymous mapping, unmapped below.
+        const LEN: usize = 4 * PAGE;
+        // SAFETY: a fresh mapping, replaced in part below and unmapped at
+        // the end.
         let base = unsafe {
             libc::mmap(
                 std::ptr::null_mut(),
-                2 * PAGE,
+                LEN,
                 libc::PROT_READ | libc::PROT_WRITE,
                 libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
                 -1,
@@ -226,19 +246,43 @@ impl Kernel {
             return false;
         }
         let base = base as usize;
-        let mut works = self.track(base, 2 * PAGE);
+        // SAFETY: a memfd mapped privately over the first two pages of the
+        // mapping above, then closed (the mapping keeps it).
+        let image = unsafe {
+            let fd = libc::memfd_create(c"heap image".as_ptr(), libc::MFD_CLOEXEC);
+            let mapped = fd >= 0
+                && libc::ftruncate(fd, (2 * PAGE) as libc::off_t) == 0
+                && libc::mmap(
+                    base as *mut libc::c_void,
+                    2 * PAGE,
+                    libc::PROT_READ | libc::PROT_WRITE,
+                    libc::MAP_PRIVATE | libc::MAP_FIXED,
+                    fd,
+                    0,
+                ) != libc::MAP_FAILED;
+            if fd >= 0 {
+                libc::close(fd);
+            }
+            mapped
+        };
+        let mut works = image && self.track(base, 3 * PAGE) && self.track(base + 3 * PAGE, PAGE);
         if works {
             let mut written = Vec::new();
-            // SAFETY: inside the mapping.
-            unsafe { *((base + PAGE) as *mut u8) = 1 };
-            self.take_written(base, 2 * PAGE, &mut written);
-            unsafe { *((base + PAGE) as *mut u8) = 2 };
-            self.take_written(base, 2 * PAGE, &mut written);
-            self.take_written(base, 2 * PAGE, &mut written);
-            works = written == [PAGE, PAGE];
+            let write = |offset: usize, byte: u8| {
+                // SAFETY: inside the mapping.
+                unsafe { *((base + offset) as *mut u8) = byte };
+            };
+            write(PAGE, 1);
+            write(3 * PAGE, 1);
+            self.take_written(base, LEN, &mut written);
+            write(PAGE, 2);
+            write(3 * PAGE, 2);
+            self.take_written(base, LEN, &mut written);
+            self.take_written(base, LEN, &mut written);
+            works = written == [PAGE, 3 * PAGE, PAGE, 3 * PAGE];
         }
-        // SAFETY: the mapping made above, no longer used.
-        unsafe { libc::munmap(base as *mut libc::c_void, 2 * PAGE) };
+        // SAFETY: the mappings made above, no longer used.
+        unsafe { libc::munmap(base as *mut libc::c_void, LEN) };
         works
     }
 }
@@ -260,10 +304,11 @@ impl Journal {
     /// pages it grew by since the last execution.
     pub fn begin(&mut self, base: *mut u8, len: usize) {
         let base = base as usize;
+        // What an earlier execution changed was kept or put back already.
+        self.changed = None;
         if self.base != base {
             self.base = base;
             self.committed = Vec::new();
-            self.changed = None;
         }
         let tracked = self.committed.len();
         if len > tracked {
