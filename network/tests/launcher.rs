@@ -75,6 +75,7 @@ fn status_json_once_the_network_answers_and_removed_at_sigterm() {
     let exit = child.wait().unwrap();
     assert!(exit.success(), "{exit}");
     assert!(!status_file.exists(), "the status file is removed");
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
@@ -97,4 +98,5 @@ fn a_signal_during_the_boot_stops_it_cleanly() {
     let exit = child.wait().unwrap();
     assert!(exit.success(), "{exit}");
     assert!(!dir.join("status.json").exists());
+    let _ = std::fs::remove_dir_all(&dir);
 }
