@@ -26,7 +26,9 @@ const MAX_TOTAL_STAKE_E8S: u64 = u64::MAX / 4;
 const MAX_GENESIS_ID: u64 = u64::MAX - 2 * crate::limits::MAX_NUMBER_OF_NEURONS;
 
 /// Inserts `neurons`, then indexes their following (a followee may come
-/// later in the list). `max_dissolve_delay` is today's maximum.
+/// later in the list). `max_dissolve_delay` is today's maximum. The init
+/// message takes them through an [`Intake`] as they are decoded.
+#[cfg(test)]
 pub fn add_neurons<M: Memory>(
     g: &mut Governance<M>,
     neurons: Vec<api::Neuron>,

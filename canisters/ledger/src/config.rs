@@ -51,15 +51,7 @@ impl Config {
         })
     }
 
-    /// Parses `initial_values`; they become mint blocks at install.
-    pub fn initial_balances(args: &InitArgs) -> Result<Vec<(AccountIdentifier, u64)>, String> {
-        args.initial_values
-            .iter()
-            .map(|(hex, tokens)| Self::initial_balance(hex, *tokens))
-            .collect()
-    }
-
-    /// Parses one of `initial_values`.
+    /// Parses one of `initial_values`; each becomes a mint block at install.
     pub fn initial_balance(hex: &str, tokens: Tokens) -> Result<(AccountIdentifier, u64), String> {
         AccountIdentifier::from_hex(hex)
             .map(|account| (account, tokens.e8s))
@@ -167,18 +159,20 @@ mod tests {
             initial_values: vec![(account.to_hex(), Tokens::from_e8s(5))],
             ..init_args()
         };
-        assert_eq!(Config::initial_balances(&args).unwrap(), vec![(account, 5)]);
+        let parse = |args: &InitArgs| -> Result<Vec<_>, String> {
+            args.initial_values
+                .iter()
+                .map(|(hex, tokens)| Config::initial_balance(hex, *tokens))
+                .collect()
+        };
+        assert_eq!(parse(&args).unwrap(), vec![(account, 5)]);
         let mut bad = account.to_hex();
         bad.replace_range(0..2, if bad.starts_with("00") { "01" } else { "00" });
         let args = InitArgs {
             initial_values: vec![(bad, Tokens::from_e8s(5))],
             ..init_args()
         };
-        assert!(
-            Config::initial_balances(&args)
-                .unwrap_err()
-                .contains("checksum")
-        );
+        assert!(parse(&args).unwrap_err().contains("checksum"));
     }
 
     #[test]
