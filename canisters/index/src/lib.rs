@@ -15,6 +15,7 @@
 //! answer names, as the real index does; this project's ledger archives
 //! nothing.
 
+mod codec;
 pub mod config;
 pub mod index;
 pub mod queries;
@@ -43,6 +44,7 @@ nns_api::embed_candid_metadata!("../../../candid/index.did", b"(opt IndexArg)");
 fn init(arg: Option<IndexArg>) {
     let config = Config::from_init(arg).unwrap_or_else(|e| trap(e));
     state::set_config(config);
+    codec::prepare();
     start_syncing();
 }
 
@@ -55,6 +57,7 @@ fn post_upgrade(arg: Option<IndexArg>) {
     config.apply_upgrade(arg).unwrap_or_else(|e| trap(e));
     state::set_config(config);
     state::mutate(|index| index.resume_sync());
+    codec::prepare();
     start_syncing();
 }
 
@@ -198,7 +201,11 @@ fn get_account_identifier_balance(account_identifier: String) -> u64 {
     state::read(|index| index.balance(&account))
 }
 
-#[query]
+#[query(
+    hidden = true,
+    decode_with = "codec::decode_account",
+    encode_with = "codec::encode_balance"
+)]
 fn icrc1_balance_of(account: Account) -> u64 {
     let account = queries::account_identifier_of(&account).unwrap_or_else(|e| trap(e));
     state::read(|index| index.balance(&account))
@@ -313,6 +320,11 @@ mod hand_coded_signatures {
 
     #[candid::candid_method(query)]
     fn http_request(_: HttpRequest) -> HttpResponse {
+        unreachable!("declares a signature only")
+    }
+
+    #[candid::candid_method(query)]
+    fn icrc1_balance_of(_: Account) -> u64 {
         unreachable!("declares a signature only")
     }
 }
