@@ -3,6 +3,7 @@
 //! NNS's figure or the goal, compared with the committed baseline. Run
 //! through `scripts/bench.sh`.
 
+mod economy;
 mod network;
 mod report;
 mod runtime;
@@ -1340,6 +1341,10 @@ fn main() -> std::process::ExitCode {
     // the allowed pace, takes many minutes.
     if which.iter().any(|w| w == "governance-max") {
         bench_governance_max(&mut figures);
+    }
+    // Nor this one: a year of the main job at full scale, then its sweep.
+    if which.iter().any(|w| w == "economy") {
+        economy::bench_economy(&mut figures);
     }
     if all || which.iter().any(|w| w == "cycles-ledger") {
         bench_cycles_ledger(&mut figures);

@@ -97,12 +97,7 @@ fn network_cpu_seconds() -> f64 {
 }
 
 fn rss_mib() -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|line| line.strip_prefix("VmRSS:"))
-        .and_then(|kb| kb.trim().trim_end_matches(" kB").trim().parse::<f64>().ok())
-        .map_or(0.0, |kb| kb / 1024.0)
+    crate::report::process_status_bytes("VmRSS") as f64 / (1024.0 * 1024.0)
 }
 
 pub fn bench_network(figures: &mut Figures) {

@@ -208,9 +208,28 @@ pub fn table(figures: &[Figure], baseline: Option<&BTreeMap<String, f64>>) -> St
     out
 }
 
+/// A field of `/proc/self/status` counted in kB (`VmRSS`, `VmHWM`), in
+/// bytes; 0 where there is no such file.
+pub fn process_status_bytes(field: &str) -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix(field)?.strip_prefix(':'))
+        .and_then(|kb| kb.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .map_or(0, |kb| kb * 1024)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_process_status_gives_its_memory() {
+        let resident = process_status_bytes("VmRSS");
+        assert!(resident > 1024 * 1024, "{resident}");
+        assert!(process_status_bytes("VmHWM") >= resident);
+        assert_eq!(process_status_bytes("NoSuchField"), 0);
+    }
 
     fn figures() -> Figures {
         let mut f = Figures::default();

@@ -251,12 +251,7 @@ fn timed<T>(f: impl FnOnce() -> T) -> Duration {
 }
 
 fn resident_bytes() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|line| line.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-        .map_or(0, |kib| kib * 1024)
+    crate::report::process_status_bytes("VmRSS")
 }
 
 fn per_second(calls: u32, elapsed: Duration) -> f64 {

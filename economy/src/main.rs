@@ -22,10 +22,10 @@ usage: scripts/run.sh [break-even] [options]
                          demand (small cohorts, a year each): where does
                          the supply stop growing?
 
-  --preset P             mainnet (default: 2 000 neurons, 20 000 accounts,
-                         30 apps, 365 days) or small (24 neurons, 12
-                         accounts, 6 apps, 16 days); the amounts are
-                         mainnet's in both
+  --preset P             mainnet (default: 100 000 neurons, 1 000 000
+                         accounts, 30 apps, 365 days) or small (24
+                         neurons, 12 accounts, 6 apps, 16 days); the
+                         amounts are mainnet's in both
   --days N               days to simulate
   --seed N               seed of the deterministic scenario (default 1)
   --neurons N            simulated neurons (each stands for mainnet's
@@ -42,12 +42,18 @@ usage: scripts/run.sh [break-even] [options]
   --no-sales             no decentralization sales
   --levels X,Y,...       break-even: the demand levels (default
                          1,10,20,40,80)
+  --no-break-even        the year only: without it, the mainnet preset's
+                         year runs the break-even sweep alongside, in a
+                         process of its own on another core, and prints
+                         its answer after the year's report
   --out DIR              where the CSV and the charts go (default
                          target/economy)
 ";
 
 struct Options {
     break_even: bool,
+    /// The year's run starts the break-even sweep alongside.
+    sweep_alongside: bool,
     scenario: Scenario,
     levels: Vec<f64>,
     out: PathBuf,
@@ -74,6 +80,7 @@ fn parse(args: &[String]) -> Result<Options, String> {
         Some(other) => return Err(format!("unknown preset '{other}': mainnet or small")),
     };
     let mut levels = vec![1.0, 10.0, 20.0, 40.0, 80.0];
+    let mut sweep_alongside = !break_even && matches!(preset, None | Some("mainnet"));
     let mut out = nns_harness::repo_root().join("target/economy");
     let mut args = args.into_iter();
     while let Some(flag) = args.next() {
@@ -83,6 +90,10 @@ fn parse(args: &[String]) -> Result<Options, String> {
         }
         if flag == "--no-sales" {
             scenario.sales = false;
+            continue;
+        }
+        if flag == "--no-break-even" {
+            sweep_alongside = false;
             continue;
         }
         let value = args.next().ok_or_else(|| format!("{flag} needs a value"))?;
@@ -139,6 +150,7 @@ fn parse(args: &[String]) -> Result<Options, String> {
     }
     Ok(Options {
         break_even,
+        sweep_alongside,
         scenario,
         levels,
         out,
@@ -313,6 +325,75 @@ fn run(scenario: Scenario, out: PathBuf) -> Result<bool, String> {
     Ok(checks.iter().all(|c| c.holds()))
 }
 
+/// The year's run, with the break-even sweep (default levels, small
+/// cohorts) in a child process: a process of its own, so that it runs on
+/// the other core without sharing the runtime's address space (whose heap
+/// journal makes every thread of it pay for the others' page-table
+/// changes). Its answer is printed after the year's reconciliation.
+fn run_with_sweep(scenario: Scenario, levels: &[f64], out: PathBuf) -> Result<bool, String> {
+    std::fs::create_dir_all(&out).map_err(|e| format!("{}: {e}", out.display()))?;
+    let exe = std::env::current_exe().map_err(|e| format!("the simulator's path: {e}"))?;
+    // The options that change the answer go along; the year's size does
+    // not (the sweep's cohorts are small, its horizon a year).
+    let levels: Vec<String> = levels.iter().map(f64::to_string).collect();
+    let mut command = std::process::Command::new(exe);
+    command
+        .args(["break-even", "--levels", &levels.join(",")])
+        .args(["--seed", &scenario.seed.to_string()])
+        .args([
+            "--demand-growth",
+            &scenario.demand_growth_percent_per_year.to_string(),
+        ])
+        .arg("--out")
+        .arg(&out)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    if !scenario.sales {
+        command.arg("--no-sales");
+    }
+    let child = command
+        .spawn()
+        .map_err(|e| format!("starting the break-even sweep: {e}"))?;
+    let mut sweep = KillOnDrop(Some(child));
+    let year = run(scenario, out);
+    let mut child = sweep.0.take().expect("taken once");
+    if year.is_err() {
+        let _ = child.kill();
+    } else if child.try_wait().is_ok_and(|done| done.is_none()) {
+        println!("\nWaiting for the break-even sweep…");
+    }
+    let swept = child.wait_with_output();
+    let year = year?;
+    let swept = swept.map_err(|e| format!("the break-even sweep: {e}"))?;
+    println!("\nThe break-even sweep, run alongside (alone: scripts/run.sh break-even):\n");
+    print!("{}", String::from_utf8_lossy(&swept.stdout));
+    if !swept.status.success() {
+        if !year {
+            eprintln!("the figures do not reconcile");
+        }
+        return Err(format!(
+            "the break-even sweep failed ({}): {}",
+            swept.status,
+            String::from_utf8_lossy(&swept.stderr).trim()
+        ));
+    }
+    Ok(year)
+}
+
+/// A child process killed (and reaped) when its handle is dropped, as when
+/// the year's run panics: the sweep does not run on alone.
+struct KillOnDrop(Option<std::process::Child>);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        if let Some(child) = self.0.as_mut() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
 fn break_even(scenario: Scenario, levels: Vec<f64>, out: PathBuf) -> Result<bool, String> {
     let c: Calibration = scenario.calibration.clone();
     println!(
@@ -398,6 +479,8 @@ fn main() -> ExitCode {
     };
     let result = if options.break_even {
         break_even(options.scenario, options.levels, options.out)
+    } else if options.sweep_alongside {
+        run_with_sweep(options.scenario, &options.levels, options.out)
     } else {
         run(options.scenario, options.out)
     };
@@ -411,5 +494,25 @@ fn main() -> ExitCode {
             eprintln!("error: {e}");
             ExitCode::FAILURE
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parsed(args: &[&str]) -> Options {
+        let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+        parse(&args).unwrap()
+    }
+
+    #[test]
+    fn the_mainnet_year_runs_the_sweep_alongside_unless_told_not_to() {
+        assert!(parsed(&[]).sweep_alongside);
+        assert!(parsed(&["--preset", "mainnet", "--days", "30"]).sweep_alongside);
+        assert!(!parsed(&["--no-break-even"]).sweep_alongside);
+        assert!(!parsed(&["--preset", "small"]).sweep_alongside);
+        let sweep = parsed(&["break-even"]);
+        assert!(sweep.break_even && !sweep.sweep_alongside);
     }
 }

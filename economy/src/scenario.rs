@@ -37,15 +37,15 @@ pub struct Scenario {
 }
 
 impl Scenario {
-    /// Mainnet, calibrated, for a year: 2 000 neurons and 20 000 accounts
-    /// standing for mainnet's, 30 apps.
+    /// Mainnet, calibrated, for a year: 100 000 neurons and a million
+    /// accounts standing for mainnet's, 30 apps.
     pub fn mainnet() -> Self {
         let calibration = Calibration::mainnet();
         Self {
             days: 365,
             seed: 1,
-            neurons: 2_000,
-            accounts: 20_000,
+            neurons: 100_000,
+            accounts: 1_000_000,
             apps: 30,
             node_providers: 20,
             demand: 1.0,
@@ -146,6 +146,6 @@ mod tests {
             assert!(bad.validate().is_err());
         }
         let s = Scenario::mainnet();
-        assert_eq!(s.neurons_per_cohort(), 195.0);
+        assert_eq!(s.neurons_per_cohort(), 3.9);
     }
 }
