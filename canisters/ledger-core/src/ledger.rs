@@ -206,6 +206,9 @@ pub struct Ledger<K: LedgerKind, D: Memory> {
     /// upgrade during the migration starts re-keying over, which gives the
     /// entries already done the same keys.
     dedup_migration: Option<[u8; 16]>,
+    /// While minting the genesis balances (not stored): credited accounts
+    /// are taken to be new.
+    minting_genesis: bool,
 }
 
 /// Layouts 1–5 queued dedup entries under this key.
@@ -232,6 +235,7 @@ impl<K: LedgerKind, D: Memory> Ledger<K, D> {
             dedup_queue: StableBTreeMap::init(memory(8)),
             rehashed: StableVec::init(memory(11)),
             dedup_migration: None,
+            minting_genesis: false,
         }
     }
 
@@ -281,7 +285,10 @@ impl<K: LedgerKind, D: Memory> Ledger<K, D> {
             created_at_time: None,
             recorded_fee: K::recorded_mint_fee(config),
         };
-        self.mint(mint, now)
+        self.minting_genesis = true;
+        let minted = self.mint(mint, now);
+        self.minting_genesis = false;
+        minted
             .map(|_| ())
             .map_err(|e| format!("initial_values: {e:?}"))
     }
@@ -897,7 +904,11 @@ impl<K: LedgerKind, D: Memory> Ledger<K, D> {
         if amount == K::Amount::ZERO {
             return;
         }
-        let slot = self.balances.slot_or_new(account);
+        let slot = if self.minting_genesis {
+            self.balances.slot_or_new_expecting_new(account)
+        } else {
+            self.balances.slot_or_new(account)
+        };
         let balance = self.balances.get(slot);
         let credited = balance
             .checked_add(amount)

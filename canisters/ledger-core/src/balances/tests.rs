@@ -49,3 +49,21 @@ fn slots_cached_on_the_heap_agree_with_the_stable_index() {
     }
     assert_eq!(after.slot(&key(99)), None);
 }
+
+#[test]
+fn a_slot_expected_new_is_the_accounts_own_when_it_exists() {
+    let memories: Vec<VectorMemory> = (0..3).map(|_| VectorMemory::default()).collect();
+    let mut b = balances(&memories);
+    let one = b.slot_or_new_expecting_new(&key(1));
+    let two = b.slot_or_new_expecting_new(&key(2));
+    assert_ne!(one, two);
+    b.set(one, 0, 7);
+    // Present already: its slot, and no new one (not from the cache).
+    let mut after = balances(&memories);
+    assert_eq!(after.slot_or_new_expecting_new(&key(1)), one);
+    assert_eq!(after.known_accounts(), 2);
+    assert_eq!(after.balance(&key(1)), 7);
+    let three = after.slot_or_new_expecting_new(&key(3));
+    assert_eq!(after.slot(&key(3)), Some(three));
+    assert_eq!(after.known_accounts(), 3);
+}

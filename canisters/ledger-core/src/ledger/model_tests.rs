@@ -304,3 +304,32 @@ proptest! {
         run(ops);
     }
 }
+
+/// Genesis credits take each account for new (one B-tree descent); one
+/// named twice gets both amounts in its own balance.
+#[test]
+fn genesis_balances_of_one_account_add_up() {
+    let mut ledger: Ledger<TestKind, VectorMemory> =
+        Ledger::open(&MemoryManager::init(VectorMemory::default()));
+    let config = TestConfig {
+        minting_account: None,
+        fee: FEE,
+        window: 24 * 3_600_000_000_000,
+    };
+    ledger
+        .install(config, &[(1, 5 * FEE), (2, 3 * FEE), (1, 2 * FEE)], NOW)
+        .unwrap();
+    assert_eq!((ledger.balance(&1), ledger.balance(&2)), (7 * FEE, 3 * FEE));
+    // Afterwards, credits look accounts up as before.
+    let req = TransferRequest {
+        from: 1,
+        to: 3,
+        spender: None,
+        amount: FEE,
+        fee: None,
+        memo: vec![],
+        created_at_time: None,
+    };
+    ledger.transfer(req, NOW).unwrap();
+    assert_eq!((ledger.balance(&1), ledger.balance(&3)), (5 * FEE, FEE));
+}
