@@ -66,4 +66,10 @@ fn a_slot_expected_new_is_the_accounts_own_when_it_exists() {
     let three = after.slot_or_new_expecting_new(&key(3));
     assert_eq!(after.slot(&key(3)), Some(three));
     assert_eq!(after.known_accounts(), 3);
+    // The stable index itself (no cache): each account its own slot.
+    let fresh = balances(&memories);
+    assert_eq!(fresh.slot(&key(1)), Some(one));
+    assert_eq!(fresh.slot(&key(3)), Some(three));
+    assert_ne!(one, three);
+    assert_eq!(fresh.balance(&key(1)), 7);
 }

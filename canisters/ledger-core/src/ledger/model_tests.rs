@@ -316,10 +316,18 @@ fn genesis_balances_of_one_account_add_up() {
         fee: FEE,
         window: 24 * 3_600_000_000_000,
     };
+    // Account 2 takes account 1's place in the heap cache of slots, so
+    // account 1's second credit finds it in the B-tree.
+    let two = 1 + (1 << 16);
     ledger
-        .install(config, &[(1, 5 * FEE), (2, 3 * FEE), (1, 2 * FEE)], NOW)
+        .install(config, &[(1, 5 * FEE), (two, 3 * FEE), (1, 2 * FEE)], NOW)
         .unwrap();
-    assert_eq!((ledger.balance(&1), ledger.balance(&2)), (7 * FEE, 3 * FEE));
+    assert_eq!(
+        (ledger.balance(&1), ledger.balance(&two)),
+        (7 * FEE, 3 * FEE)
+    );
+    assert_eq!(ledger.balances.known_accounts(), 2);
+    assert_eq!(ledger.balances.funded_accounts(), 2);
     // Afterwards, credits look accounts up as before.
     let req = TransferRequest {
         from: 1,
