@@ -102,11 +102,8 @@ pub fn bench_economy(figures: &mut Figures) {
         "",
     );
     let swept = Instant::now();
-    let sweep_scenario = Scenario {
-        days: 365,
-        ..Scenario::small()
-    };
-    let levels: Vec<sweep::Level> = [1.0, 10.0, 20.0, 40.0, 80.0]
+    let sweep_scenario = sweep::scenario();
+    let levels: Vec<sweep::Level> = sweep::DEFAULT_LEVELS
         .into_iter()
         .map(|demand| sweep::run_level(&sweep_scenario, demand, |_| {}).expect("a level runs"))
         .collect();

@@ -71,15 +71,12 @@ fn parse(args: &[String]) -> Result<Options, String> {
         .position(|a| a.as_str() == "--preset")
         .map(|i| args.get(i + 1).map(|v| v.as_str()).unwrap_or(""));
     let mut scenario = match preset {
-        None if break_even => Scenario {
-            days: 365,
-            ..Scenario::small()
-        },
+        None if break_even => sweep::scenario(),
         None | Some("mainnet") => Scenario::mainnet(),
         Some("small") => Scenario::small(),
         Some(other) => return Err(format!("unknown preset '{other}': mainnet or small")),
     };
-    let mut levels = vec![1.0, 10.0, 20.0, 40.0, 80.0];
+    let mut levels = sweep::DEFAULT_LEVELS.to_vec();
     let mut sweep_alongside = !break_even && matches!(preset, None | Some("mainnet"));
     let mut out = nns_harness::repo_root().join("target/economy");
     let mut args = args.into_iter();

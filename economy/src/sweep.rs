@@ -9,6 +9,19 @@ use crate::{E8S_PER_ICP, Economy, Scenario};
 use nns_harness::env::Backend;
 use std::path::Path;
 
+/// The sweep's demand levels unless told otherwise: multiples of today's
+/// burn.
+pub const DEFAULT_LEVELS: [f64; 5] = [1.0, 10.0, 20.0, 40.0, 80.0];
+
+/// The sweep's economy: mainnet's amounts with few cohorts (the amounts do
+/// not depend on how many holders share them), for a year.
+pub fn scenario() -> Scenario {
+    Scenario {
+        days: 365,
+        ..Scenario::small()
+    }
+}
+
 /// One level's run: the supply day by day and what moved it.
 #[derive(Clone, Debug)]
 pub struct Level {

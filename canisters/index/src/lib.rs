@@ -204,7 +204,7 @@ fn get_account_identifier_balance(account_identifier: String) -> u64 {
 #[query(
     hidden = true,
     decode_with = "codec::decode_account",
-    encode_with = "codec::encode_balance"
+    encode_with = "canister_common::fast_candid::encode_nat64"
 )]
 fn icrc1_balance_of(account: Account) -> u64 {
     let account = queries::account_identifier_of(&account).unwrap_or_else(|e| trap(e));
