@@ -15,7 +15,7 @@ use nns_api::governance::{
     RegisterVote, Vote, nns_function, staking_subaccount,
 };
 use nns_api::ids::{CYCLES_MINTING_CANISTER_ID, GOVERNANCE_CANISTER_ID};
-use nns_harness::env::{CallKind, call_one_as};
+use nns_harness::candid_cache;
 use nns_harness::wasm_gz_path;
 
 /// Holders that look at their neuron on one day, at most (about). An
@@ -134,16 +134,21 @@ impl Economy {
         request: ManageNeuronRequest,
     ) -> Result<Option<Reply>, String> {
         self.activity.messages += 1;
-        // Thousands a simulated day: their large types are computed once.
-        let response: ManageNeuronResponse = call_one_as(
-            &mut self.env,
-            CallKind::Update,
-            GOVERNANCE_CANISTER_ID,
-            caller,
-            "manage_neuron",
-            &request,
-        )
-        .map_err(|e| format!("manage_neuron: {e}"))?;
+        // Thousands a simulated day: their large types are computed once,
+        // and a reply received before is not decoded again.
+        let reply = self
+            .env
+            .update_call(
+                GOVERNANCE_CANISTER_ID,
+                caller,
+                "manage_neuron",
+                candid_cache::encode_one(&request),
+            )
+            .map_err(|e| format!("manage_neuron: {e}"))?;
+        let response: ManageNeuronResponse = self
+            .manage_replies
+            .decode_one(&reply)
+            .map_err(|e| format!("manage_neuron: cannot decode the reply: {e}"))?;
         match response.command {
             Some(Reply::Error(e))
                 if e.error_type == nns_api::governance::ErrorType::LedgerUpdateOngoing as i32 =>

@@ -96,6 +96,8 @@ pub struct Economy {
     pub(crate) apps: Vec<App>,
     pub node_providers: Vec<Principal>,
     pub activity: Activity,
+    /// The `manage_neuron` replies received last (most repeat).
+    manage_replies: nns_harness::candid_cache::Memo<nns_api::governance::ManageNeuronResponse>,
     /// The projects' decentralization sales, in the order proposed.
     pub sales: Vec<sales::ProjectSale>,
     pub sale_activity: sales::SaleActivity,
@@ -309,6 +311,7 @@ impl Economy {
             apps: vec![],
             node_providers: providers,
             activity: Activity::default(),
+            manage_replies: Default::default(),
             sales: vec![],
             sale_activity: sales::SaleActivity::default(),
             sales_over_maximum: vec![],

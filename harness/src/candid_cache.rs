@@ -48,6 +48,56 @@ where
     candid::decode_one::<Typed<T>>(bytes).map(|typed| typed.0)
 }
 
+/// Decodes messages of one `T`, remembering the last few distinct
+/// messages and their values: a client that receives the same reply
+/// again (a vote's, a follow's: the same bytes every time) gets the value
+/// back without candid parsing its type table again. At 100 000 neurons
+/// the main job receives thousands of `manage_neuron` replies a simulated
+/// day, more than half of them identical, each with the type table of
+/// the whole response (neurons included): parsing it was a twelfth of
+/// the day's time.
+pub struct Memo<T> {
+    /// Most recently used last.
+    kept: Vec<(Vec<u8>, T)>,
+}
+
+impl<T> Memo<T> {
+    /// Distinct messages kept.
+    const CAPACITY: usize = 8;
+
+    pub fn new() -> Self {
+        Self { kept: Vec::new() }
+    }
+}
+
+impl<T> Default for Memo<T> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<T> Memo<T>
+where
+    T: CandidType + for<'de> Deserialize<'de> + Clone + 'static,
+{
+    /// `decode_one(bytes)`, from the memo when these bytes were decoded
+    /// before; an error is not kept.
+    pub fn decode_one(&mut self, bytes: &[u8]) -> candid::Result<T> {
+        if let Some(at) = self.kept.iter().position(|(kept, _)| kept == bytes) {
+            let entry = self.kept.remove(at);
+            let value = entry.1.clone();
+            self.kept.push(entry);
+            return Ok(value);
+        }
+        let value: T = decode_one(bytes)?;
+        if self.kept.len() == Self::CAPACITY {
+            self.kept.remove(0);
+        }
+        self.kept.push((bytes.to_vec(), value.clone()));
+        Ok(value)
+    }
+}
+
 /// `T`, whose Candid type is looked up in [`TYPES`].
 struct Typed<T>(T);
 
@@ -156,6 +206,34 @@ mod tests {
             let decoded: ManageNeuronRequest = decode_one(&bytes).unwrap();
             assert_eq!(decoded, request);
         }
+    }
+
+    #[test]
+    fn the_memo_answers_what_candid_decodes_and_forgets_the_least_recent() {
+        let responses: Vec<ManageNeuronResponse> = (0..12u64)
+            .map(|amount| ManageNeuronResponse {
+                command: Some(
+                    nns_api::governance::ManageNeuronCommandResponse::DisburseMaturity(
+                        nns_api::governance::DisburseMaturityResponse {
+                            amount_disbursed_e8s: Some(amount),
+                        },
+                    ),
+                ),
+            })
+            .collect();
+        let mut memo = Memo::<ManageNeuronResponse>::new();
+        for round in 0..3 {
+            for response in &responses {
+                let bytes = candid::encode_one(response).unwrap();
+                assert_eq!(&memo.decode_one(&bytes).unwrap(), response, "round {round}");
+            }
+        }
+        assert_eq!(memo.kept.len(), Memo::<ManageNeuronResponse>::CAPACITY);
+        // The last eight are kept, most recent last.
+        let last: Vec<_> = memo.kept.iter().map(|(_, value)| value.clone()).collect();
+        assert_eq!(last, responses[4..]);
+        assert!(memo.decode_one(b"DIDL\x00\x01\x7f").is_err());
+        assert_eq!(memo.kept.len(), Memo::<ManageNeuronResponse>::CAPACITY);
     }
 
     #[test]
