@@ -355,9 +355,9 @@ impl PocketIc {
                 raw
             }
         };
-        self.ic
-            .set_stable_memory(canister_id, &data)
-            .expect("an installed canister");
+        if let Err(reject) = self.ic.set_stable_memory(canister_id, &data) {
+            panic!("set_stable_memory: {}", reject.reject_message);
+        }
     }
 
     pub fn reinstall_canister(

@@ -22,8 +22,19 @@ pub const WASM_PAGE: u64 = 65536;
 /// The IC's limit: 500 GiB.
 pub const MAX_PAGES: u64 = 500 * 1024 * 1024 * 1024 / WASM_PAGE;
 /// Address space reserved at least, so that a growing memory moves its
-/// mapping rarely.
+/// mapping rarely (in tests, little: the model test moves it often).
+#[cfg(not(test))]
 const MIN_RESERVATION: usize = 64 << 20;
+#[cfg(test)]
+const MIN_RESERVATION: usize = 2 * WASM_PAGE as usize;
+
+/// Whether the kernel's pages are the chunks' size, so that a chunk can be
+/// given back alone (`madvise` acts on whole pages).
+fn pages_are_chunks() -> bool {
+    static FOUR_KIB: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    // SAFETY: a plain query of a system constant.
+    *FOUR_KIB.get_or_init(|| unsafe { libc::sysconf(libc::_SC_PAGESIZE) } == CHUNK as libc::c_long)
+}
 
 type Chunk = Box<[u8; CHUNK as usize]>;
 
@@ -57,10 +68,26 @@ impl Mapping {
         if base == libc::MAP_FAILED {
             return None;
         }
-        Some(Self {
+        let mapping = Self {
             base: std::ptr::NonNull::new(base as *mut u8)?,
             len,
-        })
+        };
+        mapping.no_huge_pages();
+        Some(mapping)
+    }
+
+    /// Keeps the kernel from backing the mapping with huge pages: one
+    /// write would then hold 2 MiB, and a canister writing a byte every
+    /// 2 MiB of a large memory would hold it all.
+    fn no_huge_pages(&self) {
+        // SAFETY: advice on our own mapping; it changes no contents.
+        unsafe {
+            libc::madvise(
+                self.base.as_ptr() as *mut libc::c_void,
+                self.len,
+                libc::MADV_NOHUGEPAGE,
+            )
+        };
     }
 
     /// Grows to `len` bytes, keeping the contents (the mapping may move).
@@ -79,6 +106,7 @@ impl Mapping {
             Some(base) if base.as_ptr() as *mut libc::c_void != libc::MAP_FAILED => {
                 self.base = base;
                 self.len = len;
+                self.no_huge_pages();
                 true
             }
             _ => false,
@@ -105,21 +133,33 @@ impl Mapping {
         &mut self.bytes_mut()[start..start + CHUNK as usize]
     }
 
-    /// Gives chunk `index` back to the kernel: it reads as zero again and
-    /// holds no memory.
-    fn zero(&mut self, index: u64) {
-        let chunk = self.chunk_mut(index);
-        // SAFETY: one page-aligned chunk of the mapping; no reference into
-        // it outlives this call.
-        let done = unsafe {
-            libc::madvise(
-                chunk.as_mut_ptr() as *mut libc::c_void,
-                CHUNK as usize,
-                libc::MADV_DONTNEED,
-            )
-        };
-        if done != 0 {
-            chunk.fill(0);
+    /// Gives chunks back to the kernel: they read as zero again and hold
+    /// no memory. One call per run of neighbouring chunks.
+    fn zero(&mut self, mut indexes: Vec<u64>) {
+        indexes.sort_unstable();
+        let mut runs: Vec<(u64, u64)> = Vec::new();
+        for index in indexes {
+            match runs.last_mut() {
+                Some((_, end)) if *end == index => *end += 1,
+                _ => runs.push((index, index + 1)),
+            }
+        }
+        for (start, end) in runs {
+            let range = (start * CHUNK) as usize..(end * CHUNK) as usize;
+            let bytes = &mut self.bytes_mut()[range];
+            // SAFETY: whole pages of the mapping (chunks are pages here);
+            // no reference into them outlives this call.
+            let given_back = pages_are_chunks()
+                && unsafe {
+                    libc::madvise(
+                        bytes.as_mut_ptr() as *mut libc::c_void,
+                        bytes.len(),
+                        libc::MADV_DONTNEED,
+                    )
+                } == 0;
+            if !given_back {
+                bytes.fill(0);
+            }
         }
     }
 }
@@ -263,13 +303,15 @@ impl StableMemory {
     pub fn rollback(&mut self) {
         let undo = std::mem::take(&mut self.undo);
         if let Some(mapping) = &mut self.mapping {
+            let mut held_nothing = Vec::new();
             for (index, before) in undo {
                 if self.written.contains(&index) {
                     mapping.chunk_mut(index).copy_from_slice(&before[..]);
                 } else {
-                    mapping.zero(index);
+                    held_nothing.push(index);
                 }
             }
+            mapping.zero(held_nothing);
         }
         self.pages = self.committed_pages;
     }
@@ -291,15 +333,17 @@ impl StableMemory {
         };
         self.rollback();
         if let Some(mapping) = &mut self.mapping {
+            let mut held_nothing = Vec::new();
             for (index, before) in scratch.chunks {
                 match before {
                     Some(chunk) => mapping.chunk_mut(index).copy_from_slice(&chunk[..]),
                     None => {
-                        mapping.zero(index);
                         self.written.remove(&index);
+                        held_nothing.push(index);
                     }
                 }
             }
+            mapping.zero(held_nothing);
         }
         self.committed_pages = scratch.pages;
         self.pages = scratch.pages;
@@ -355,12 +399,10 @@ impl StableMemory {
 
     /// The memory of [`Self::committed_chunks`].
     pub fn from_chunks(pages: u64, chunks: Vec<(u64, Vec<u8>)>) -> Result<Self, String> {
-        let mut memory = Self::default();
-        if memory.grow(pages).is_none() {
-            return Err(format!("{pages} pages of stable memory are too many"));
-        }
+        let mut memory = Self::sized(pages)?;
         for (index, chunk) in chunks {
-            if chunk.len() as u64 != CHUNK || (index + 1) * CHUNK > pages * WASM_PAGE {
+            let end = index.checked_add(1).and_then(|n| n.checked_mul(CHUNK));
+            if chunk.len() as u64 != CHUNK || end.is_none_or(|end| end > pages * WASM_PAGE) {
                 return Err(format!("a stable-memory chunk out of place: {index}"));
             }
             memory.write(index * CHUNK, &chunk);
@@ -370,12 +412,27 @@ impl StableMemory {
     }
 
     /// Replaces the memory with `bytes` (rounded up to whole pages).
-    pub fn from_bytes(bytes: &[u8]) -> Self {
-        let mut memory = Self::default();
-        memory.grow((bytes.len() as u64).div_ceil(WASM_PAGE));
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, String> {
+        let mut memory = Self::sized((bytes.len() as u64).div_ceil(WASM_PAGE))?;
         memory.write(0, bytes);
         memory.commit();
-        memory
+        Ok(memory)
+    }
+
+    /// An empty memory of `pages` pages.
+    fn sized(pages: u64) -> Result<Self, String> {
+        let mut memory = Self::default();
+        if pages > MAX_PAGES {
+            return Err(format!(
+                "{pages} pages of stable memory are more than the {MAX_PAGES} allowed"
+            ));
+        }
+        if memory.grow(pages).is_none() {
+            return Err(format!(
+                "no address space for {pages} pages of stable memory"
+            ));
+        }
+        Ok(memory)
     }
 }
 
@@ -428,9 +485,9 @@ mod tests {
     #[test]
     fn a_huge_memory_costs_only_the_chunks_written() {
         let mut memory = StableMemory::default();
-        memory.grow(16 * 1024 * 1024); // 1 TiB of address space is refused…
-        memory.rollback();
-        memory.grow(MAX_PAGES); // …but 500 GiB is fine and costs nothing.
+        assert_eq!(memory.grow(MAX_PAGES + 1), None, "past the IC's limit");
+        // 500 GiB is reserved, and costs nothing.
+        assert_eq!(memory.grow(MAX_PAGES), Some(0));
         memory.write(MAX_PAGES * WASM_PAGE - 8, &[7; 8]);
         memory.commit();
         assert_eq!(memory.resident_chunks(), 1);
@@ -493,6 +550,17 @@ mod tests {
         assert_eq!(&far, b"far");
     }
 
+    #[test]
+    fn a_saved_memory_out_of_shape_is_refused() {
+        assert!(StableMemory::from_chunks(1, vec![(16, vec![0; 4096])]).is_err());
+        assert!(StableMemory::from_chunks(1, vec![(u64::MAX / 2, vec![0; 4096])]).is_err());
+        assert!(StableMemory::from_chunks(1, vec![(0, vec![0; 100])]).is_err());
+        assert!(StableMemory::from_chunks(MAX_PAGES + 1, vec![]).is_err());
+        let memory = StableMemory::from_bytes(b"abc").unwrap();
+        assert_eq!(memory.size_pages(), 1);
+        assert_eq!(&memory.to_vec()[..4], b"abc\0");
+    }
+
     /// An operation on the memory, for the model test.
     #[derive(Clone, Debug)]
     enum Op {
@@ -500,6 +568,9 @@ mod tests {
         Write(u64, Vec<u8>),
         Commit,
         Rollback,
+        /// A new execution without a commit: `post_upgrade` after
+        /// `pre_upgrade`, whose writes it commits.
+        StartExecution,
         BeginScratch,
         EndScratch,
     }
@@ -515,6 +586,7 @@ mod tests {
                 .prop_map(|(offset, bytes)| Op::Write(offset, bytes)),
             Just(Op::Commit),
             Just(Op::Rollback),
+            Just(Op::StartExecution),
             Just(Op::BeginScratch),
             Just(Op::EndScratch),
         ]
@@ -571,6 +643,10 @@ mod tests {
                         memory.start_execution();
                         dirtied.clear();
                     }
+                    Op::StartExecution => {
+                        memory.start_execution();
+                        dirtied.clear();
+                    }
                     Op::BeginScratch => {
                         memory.begin_scratch();
                         scratch = Some(committed.clone());
@@ -591,10 +667,13 @@ mod tests {
                 assert_eq!(memory.to_vec(), committed);
                 let (pages, chunks) = memory.committed_chunks();
                 assert_eq!(pages, committed.len() as u64 / WASM_PAGE);
-                for (index, chunk) in chunks {
+                for (index, chunk) in &chunks {
                     let start = (index * CHUNK) as usize;
                     assert_eq!(&chunk[..], &committed[start..start + CHUNK as usize]);
                 }
+                // What a saved state keeps comes back as it was.
+                let saved = StableMemory::from_chunks(pages, chunks).unwrap();
+                assert_eq!(saved.to_vec(), committed);
                 assert!(!memory.read(current.len() as u64, &mut [0]));
             }
         }

@@ -285,7 +285,8 @@ impl Ic {
             .code
             .as_mut()
             .ok_or_else(|| no_wasm(canister_id))?;
-        *code.stable_mut() = StableMemory::from_bytes(data);
+        *code.stable_mut() = StableMemory::from_bytes(data)
+            .map_err(|why| RejectResponse::new(ErrorCode::InvalidManagementPayload, why))?;
         Ok(())
     }
 
