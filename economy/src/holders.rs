@@ -145,10 +145,12 @@ impl Economy {
                 candid_cache::encode_one(&request),
             )
             .map_err(|e| format!("manage_neuron: {e}"))?;
+        // A reply that does not decode is governance's bug, not a refusal
+        // a holder shrugs off.
         let response: ManageNeuronResponse = self
             .manage_replies
             .decode_one(&reply)
-            .map_err(|e| format!("manage_neuron: cannot decode the reply: {e}"))?;
+            .unwrap_or_else(|e| panic!("manage_neuron: cannot decode the reply: {e}"));
         match response.command {
             Some(Reply::Error(e))
                 if e.error_type == nns_api::governance::ErrorType::LedgerUpdateOngoing as i32 =>

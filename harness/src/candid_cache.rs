@@ -234,6 +234,18 @@ mod tests {
         assert_eq!(last, responses[4..]);
         assert!(memo.decode_one(b"DIDL\x00\x01\x7f").is_err());
         assert_eq!(memo.kept.len(), Memo::<ManageNeuronResponse>::CAPACITY);
+        // A message received again is the most recent: the next new one
+        // pushes out the least recent other.
+        let again = candid::encode_one(&responses[4]).unwrap();
+        assert_eq!(memo.decode_one(&again).unwrap(), responses[4]);
+        assert_eq!(memo.kept.last().unwrap().0, again);
+        memo.decode_one(&candid::encode_one(&responses[0]).unwrap())
+            .unwrap();
+        let kept: Vec<_> = memo.kept.iter().map(|(_, value)| value.clone()).collect();
+        let mut expected = responses[6..].to_vec();
+        expected.push(responses[4].clone());
+        expected.push(responses[0].clone());
+        assert_eq!(kept, expected, "responses[5] went, the least recently used");
     }
 
     #[test]

@@ -203,6 +203,71 @@ fn ledger_transfers_signed_with_ed25519_and_secp256k1() {
     }
 }
 
+/// The index answers `icrc1_balance_of` (on a Candid path of its own) to
+/// ic-agent as the ledger does once it has followed the ledger's blocks:
+/// the signed reply decodes as the official interface's `nat64`, another
+/// subaccount is another account, and an argument that is not an account
+/// is refused with the canister's error.
+#[test]
+fn the_index_answers_balances_as_the_ledger_does() {
+    use icrc_ledger_types::icrc1::account::Account;
+    use nns_api::ids::INDEX_CANISTER_ID;
+    let anonymous = agent(AnonymousIdentity);
+    let holder = Principal::from_slice(&[0xAB, 0x1D, 0xE5]);
+    transfer(&anonymous, holder, 7 * FEE + 1_234, 77).expect("anonymous pays");
+    let on_ledger = balance(&anonymous, holder);
+    let query = |arg: Vec<u8>| {
+        runtime().block_on(
+            anonymous
+                .query(&INDEX_CANISTER_ID, "icrc1_balance_of")
+                .with_arg(arg)
+                .call(),
+        )
+    };
+    let of = |subaccount: Option<[u8; 32]>| {
+        let reply = query(
+            Encode!(&Account {
+                owner: holder,
+                subaccount
+            })
+            .unwrap(),
+        )?;
+        Ok::<_, ic_agent::AgentError>(
+            Decode!(&reply, u64).expect("a nat64, as the official index.did declares"),
+        )
+    };
+    // The index follows the ledger on a timer, every second.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while of(None).ok() != Some(on_ledger) && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    let of = |subaccount| of(subaccount).expect("a signed query reply");
+    assert_eq!(of(None), on_ledger);
+    assert_eq!(
+        of(Some([0; 32])),
+        on_ledger,
+        "the default subaccount spelled out"
+    );
+    assert_eq!(of(Some([1; 32])), 0);
+    match query(Encode!(&"not an account").unwrap()) {
+        Err(ic_agent::AgentError::UncertifiedReject { reject, .. }) => {
+            assert_eq!(
+                reject.reject_code,
+                ic_agent::agent::RejectCode::CanisterError
+            );
+            assert_eq!(reject.error_code.as_deref(), Some("IC0503"));
+            assert!(
+                reject
+                    .reject_message
+                    .contains("failed to decode the call's argument"),
+                "{}",
+                reject.reject_message
+            );
+        }
+        other => panic!("not a reject: {other:?}"),
+    }
+}
+
 #[test]
 fn read_state_of_the_ledgers_candid_interface() {
     let agent = agent(ed25519_identity(13));
