@@ -276,6 +276,46 @@ pub fn chart(start: &Snapshot, days: &[Snapshot], path: &Path) -> Result<(), Str
     draw(path, &panels, "day", "M ICP").map_err(|e| format!("{}: {e}", path.display()))
 }
 
+/// The corner of a panel where the legend covers the fewest points: a
+/// falling line leaves the lower left empty, a rising one the upper left.
+fn emptiest_corner(lines: &[Series], last_x: f64, (low, high): (f64, f64)) -> SeriesLabelPosition {
+    // The legend's box: about two fifths of the width, a third of the
+    // height for five lines.
+    let (width, height) = (
+        0.4 * last_x,
+        (high - low) * (0.1 + 0.06 * lines.len() as f64),
+    );
+    let covered = |left: bool, upper: bool| {
+        lines
+            .iter()
+            .flat_map(|(_, _, points)| points.iter())
+            .filter(|(x, y)| {
+                let across = if left {
+                    *x <= width
+                } else {
+                    *x >= last_x - width
+                };
+                let down = if upper {
+                    *y >= high - height
+                } else {
+                    *y <= low + height
+                };
+                across && down
+            })
+            .count()
+    };
+    [
+        (SeriesLabelPosition::UpperLeft, true, true),
+        (SeriesLabelPosition::LowerLeft, true, false),
+        (SeriesLabelPosition::UpperRight, false, true),
+        (SeriesLabelPosition::LowerRight, false, false),
+    ]
+    .into_iter()
+    .min_by_key(|(_, left, upper)| covered(*left, *upper))
+    .map(|(corner, _, _)| corner)
+    .expect("four corners")
+}
+
 /// Panels of lines, one above the other.
 pub fn draw(
     path: &Path,
@@ -320,7 +360,7 @@ pub fn draw(
         }
         chart
             .configure_series_labels()
-            .position(SeriesLabelPosition::UpperLeft)
+            .position(emptiest_corner(lines, last_x, (low - pad, high + pad)))
             .label_font(("sans-serif", 18))
             .background_style(WHITE.mix(0.85))
             .border_style(BLACK)
@@ -328,4 +368,36 @@ pub fn draw(
     }
     root.present()?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn line(f: impl Fn(f64) -> f64) -> Series {
+        (
+            "line".into(),
+            COLORS[0],
+            (0..=100).map(|x| (x as f64, f(x as f64))).collect(),
+        )
+    }
+
+    #[test]
+    fn the_legend_goes_where_the_lines_are_not() {
+        let falling = [line(|x| -x), line(|x| -2.0 * x)];
+        assert!(matches!(
+            emptiest_corner(&falling, 100.0, (-200.0, 0.0)),
+            SeriesLabelPosition::LowerLeft
+        ));
+        let rising = [line(|x| x), line(|x| 0.5 * x)];
+        assert!(matches!(
+            emptiest_corner(&rising, 100.0, (0.0, 100.0)),
+            SeriesLabelPosition::UpperLeft
+        ));
+        let peak = [line(|x| 100.0 - (x - 50.0).abs())];
+        assert!(matches!(
+            emptiest_corner(&peak, 100.0, (50.0, 100.0)),
+            SeriesLabelPosition::UpperLeft | SeriesLabelPosition::UpperRight
+        ));
+    }
 }
