@@ -383,7 +383,7 @@ impl Economy {
         // neighbouring neurons share the lookups.
         let neurons =
             self.neurons_by_id(today.iter().map(|&i| self.holders[i].neuron).collect())?;
-        let by_id: std::collections::HashMap<u64, Neuron> = neurons
+        let by_id: std::collections::HashMap<u64, crate::NeuronView> = neurons
             .into_iter()
             .filter_map(|n| Some((n.id?.id, n)))
             .collect();
