@@ -134,10 +134,9 @@ fn ledger_balances(economy: &mut Economy, accounts: Vec<Account>) -> Result<Vec<
 /// mainnet run, and candid's decoder spent more on each than the query
 /// did), else by candid, which takes any equivalent encoding.
 fn nat64_reply(bytes: &[u8]) -> Result<u64, String> {
-    const PLAIN: &[u8] = b"DIDL\x00\x01\x78";
-    match bytes.strip_prefix(PLAIN).map(<[u8; 8]>::try_from) {
-        Some(Ok(value)) => Ok(u64::from_le_bytes(value)),
-        _ => candid::decode_one(bytes).map_err(|e| e.to_string()),
+    match canister_common::fast_candid::plain_nat64(bytes) {
+        Some(value) => Ok(value),
+        None => candid::decode_one(bytes).map_err(|e| e.to_string()),
     }
 }
 

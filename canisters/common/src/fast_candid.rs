@@ -331,11 +331,21 @@ impl<T: CandidType> Default for KnownTypes<T> {
 /// answer with it: building the reply through candid's serializer cost
 /// about a tenth of such a query.
 pub fn encode_nat64(n: u64) -> Vec<u8> {
-    const HEADER: &[u8] = b"DIDL\x00\x01\x78";
-    let mut out = Vec::with_capacity(HEADER.len() + 8);
-    out.extend_from_slice(HEADER);
+    let mut out = Vec::with_capacity(NAT64_HEADER.len() + 8);
+    out.extend_from_slice(NAT64_HEADER);
     out.extend_from_slice(&n.to_le_bytes());
     out
+}
+
+/// The header of [`encode_nat64`]'s messages.
+const NAT64_HEADER: &[u8] = b"DIDL\x00\x01\x78";
+
+/// The value of a message exactly as [`encode_nat64`] writes it; `None`
+/// for any other bytes (a client then asks candid, which also takes the
+/// equivalent encodings).
+pub fn plain_nat64(message: &[u8]) -> Option<u64> {
+    let value = message.strip_prefix(NAT64_HEADER)?;
+    Some(u64::from_le_bytes(value.try_into().ok()?))
 }
 
 /// The bytes of a reply before its final value, computed once.
